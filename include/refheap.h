@@ -1,0 +1,619 @@
+/*
+ * refheap.h — the one public header of refheap.
+ *
+ * refheap is Python's memory management as a C library: a private heap of
+ * small-block memory pools (pymalloc's design), reference-counted objects with
+ * immortal singletons, CPython 3.11's generational cycle collector, weak
+ * references, and the controls of Python's `gc` and `sys` modules.
+ *
+ * Conventions
+ *   - Every public name starts with `rh_` (types, functions) or `RH_` (macros,
+ *     constants). Names starting with `rh__` are internal but must be visible
+ *     for the inline fast paths; do not call them.
+ *   - "new reference": the caller owns one reference and must rh_decref it.
+ *     "borrowed reference": valid as long as its owner keeps it; do not decref.
+ *     Setters (list append, dict set, setattr, ...) never steal: they take their
+ *     own reference. The only stealing functions say "steals" in their comment.
+ *   - Functions returning an object return NULL on error; functions returning
+ *     int return 0 on success and -1 on error. The error is kept on the heap:
+ *     rh_err() / rh_errmsg(). A lookup that finds nothing is not an error unless
+ *     its comment says so (then it sets RH_EKEY / RH_EATTR / RH_EINDEX).
+ *   - One heap is used by one thread at a time (like one CPython interpreter
+ *     under its GIL). Several heaps may live in one process; objects of
+ *     different heaps must never reference each other.
+ */
+#ifndef REFHEAP_H
+#define REFHEAP_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RH_VERSION_MAJOR 0
+#define RH_VERSION_MINOR 1
+#define RH_VERSION_PATCH 0
+#define RH_VERSION_STRING "0.1.0"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define RH_LIKELY(x) __builtin_expect(!!(x), 1)
+#define RH_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define RH_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define RH_LIKELY(x) (x)
+#define RH_UNLIKELY(x) (x)
+#define RH_PRINTF(f, a)
+#endif
+
+/* ======================================================================
+ * 1. Heaps, errors and raw memory
+ * ==================================================================== */
+
+typedef struct rh_heap rh_heap;
+
+/* Allocator modes. RH_MODE_DEFAULT reads the environment variable
+ * REFHEAP_MALLOC ("pools", "malloc" or "debug") and falls back to pools. */
+typedef enum rh_mode {
+    RH_MODE_DEFAULT = 0,
+    RH_MODE_POOLS = 1,  /* small blocks from pools, large from the system   */
+    RH_MODE_MALLOC = 2, /* every block from the system allocator (Valgrind) */
+    RH_MODE_DEBUG = 3   /* pools' semantics plus guards, fills, serials,
+                           allocation sites, object and thread checks      */
+} rh_mode;
+
+typedef struct rh_heap_config {
+    rh_mode mode;
+    /* Debug mode only: how many freed blocks are kept poisoned (not reused)
+     * so that a later use of them is recognised. 0 picks the default. */
+    size_t debug_quarantine;
+} rh_heap_config;
+
+/* Error codes, kept per heap. */
+typedef enum rh_error {
+    RH_OK = 0,
+    RH_ENOMEM,    /* out of memory (real or injected)                        */
+    RH_EOVERFLOW, /* integer overflow, size overflow                         */
+    RH_ETYPE,     /* wrong type for the operation; unhashable key            */
+    RH_EKEY,      /* key not found                                           */
+    RH_EINDEX,    /* index out of range                                      */
+    RH_EVALUE,    /* bad value (e.g. float to int of a NaN)                  */
+    RH_EATTR,     /* attribute not found / not settable                      */
+    RH_EBUFFER,   /* resize of a buffer while a view exports it; released view */
+    RH_EWEAKREF,  /* the type does not support weak references               */
+    RH_ESTATE,    /* operation not allowed now (e.g. dict changed size while iterating) */
+    RH_EZERODIV   /* division by zero                                        */
+} rh_error;
+
+/* Creates a heap. cfg may be NULL (defaults). Returns NULL if the system is
+ * out of memory. Creating a heap maps no arena yet. */
+rh_heap *rh_heap_new(const rh_heap_config *cfg);
+
+/* Destroys a heap: runs a last collection, runs the finalizers and
+ * weakref.finalize callbacks still due (newest first), frees every object and
+ * returns every byte to the OS. In debug mode, objects still referenced from
+ * outside are reported as leaks (type and allocation site) on the gc sink. */
+void rh_heap_destroy(rh_heap *h);
+
+rh_mode rh_heap_mode(const rh_heap *h);
+const char *rh_mode_name(rh_mode m);
+
+/* The heap an object (or block) belongs to. O(1). */
+rh_heap *rh_heap_of(const void *obj_or_block);
+
+rh_error rh_err(const rh_heap *h);
+const char *rh_errmsg(const rh_heap *h);          /* "" when no error   */
+void rh_err_clear(rh_heap *h);
+void rh_err_set(rh_heap *h, rh_error code, const char *fmt, ...) RH_PRINTF(3, 4);
+const char *rh_error_name(rh_error code);          /* "RH_ENOMEM", ...   */
+
+/* Raw memory with the C standard's contracts: rh_free(h, NULL) is a no-op,
+ * rh_realloc(h, NULL, n) allocates, rh_calloc checks n*size for overflow, a
+ * 0-byte request returns a unique pointer. Every block is 16-byte aligned.
+ * Failure returns NULL and sets RH_ENOMEM. The macros record the call site
+ * (shown by debug mode); the _at functions are the real entry points. */
+void *rh_malloc_at(rh_heap *h, size_t n, const char *file, int line);
+void *rh_calloc_at(rh_heap *h, size_t count, size_t size, const char *file, int line);
+void *rh_realloc_at(rh_heap *h, void *p, size_t n, const char *file, int line);
+void rh_free_at(rh_heap *h, void *p, const char *file, int line);
+#define rh_malloc(h, n) rh_malloc_at((h), (n), __FILE__, __LINE__)
+#define rh_calloc(h, c, s) rh_calloc_at((h), (c), (s), __FILE__, __LINE__)
+#define rh_realloc(h, p, n) rh_realloc_at((h), (p), (n), __FILE__, __LINE__)
+#define rh_free(h, p) rh_free_at((h), (p), __FILE__, __LINE__)
+
+/* Usable size of a block (its size class for pool blocks). */
+size_t rh_usable_size(rh_heap *h, const void *p);
+
+/* Does p point into one of this heap's pools? O(1), safe for any pointer. */
+bool rh_is_pool_block(const rh_heap *h, const void *p);
+
+/* Fault injection: the n-th allocation from now (n >= 1) fails; if
+ * `persistent`, every allocation after it fails too. n <= 0 switches the
+ * injector off. Applies to every allocation of the heap, objects included. */
+void rh_heap_fail_after(rh_heap *h, long n, bool persistent);
+/* How many allocations were made through the heap (counts injected ones). */
+uint64_t rh_heap_alloc_count(const rh_heap *h);
+
+/* Pools geometry (see src/pools.c for the reasoning). */
+#define RH_ALIGNMENT 16
+#define RH_SMALL_MAX 512                   /* largest pooled request      */
+#define RH_NUM_CLASSES (RH_SMALL_MAX / RH_ALIGNMENT) /* 32 size classes   */
+#define RH_POOL_SIZE ((size_t)16 << 10)    /* 16 KiB                      */
+#define RH_ARENA_SIZE ((size_t)1 << 20)    /* 1 MiB                       */
+
+typedef struct rh_class_stats {
+    size_t block_size;    /* bytes per block of this class                 */
+    size_t pools_used;    /* pools of this class with at least one block in use */
+    size_t pools_full;    /* of those, pools with every block in use       */
+    size_t blocks_in_use; /* blocks handed out and not freed               */
+    size_t blocks_free;   /* free blocks in this class's used pools (carved or not) */
+} rh_class_stats;
+
+/* A snapshot of the heap's allocator. Plain data: copy it, diff it. */
+typedef struct rh_heap_stats {
+    rh_mode mode;
+    rh_class_stats classes[RH_NUM_CLASSES];
+    size_t arenas_current;     /* arenas mapped now                         */
+    size_t arenas_peak;        /* most arenas mapped at once                */
+    size_t arenas_allocated;   /* arenas ever mapped                        */
+    size_t arenas_released;    /* arenas ever returned to the OS            */
+    size_t pools_total;        /* pools in the mapped arenas                */
+    size_t pools_empty;        /* pools free for any size class             */
+    size_t large_blocks;       /* blocks from the system allocator, live    */
+    size_t large_bytes;        /* their requested bytes                     */
+    size_t bytes_requested;    /* sum of live requests (small and large)    */
+    size_t bytes_in_use;       /* live blocks rounded to their class + large */
+    size_t bytes_mapped;       /* arena bytes mapped + large bytes          */
+    size_t peak_bytes_in_use;
+    uint64_t mallocs, frees, reallocs, failed; /* operation counters        */
+    size_t rss, peak_rss;      /* of the whole process, from /proc (bytes)  */
+} rh_heap_stats;
+
+void rh_heap_stats_get(rh_heap *h, rh_heap_stats *out);
+/* Prints the pools' usage in the spirit of sys._debugmallocstats(). */
+void rh_heap_stats_print(rh_heap *h, FILE *out);
+/* Process RSS and peak RSS in bytes (0 if /proc is unavailable). */
+size_t rh_process_rss(void);
+size_t rh_process_peak_rss(void);
+
+/* ======================================================================
+ * 2. Objects and types
+ * ==================================================================== */
+
+struct rh_type;
+
+/* The object header (16 bytes). Objects of container types (RH_TYPE_GC) also
+ * carry the collector's 16-byte link record in front of the header; user code
+ * never sees it. rh_refcnt == RH_IMMORTAL marks an immortal object. */
+typedef struct rh_object {
+    uint32_t rh_refcnt;
+    uint32_t rh_gcword; /* collector scratch; do not touch */
+    const struct rh_type *rh_type;
+} rh_object;
+
+/* Put this first in a user struct: struct point { RH_OBJECT_HEAD; double x; }; */
+#define RH_OBJECT_HEAD rh_object rh_base
+
+#define RH_IMMORTAL UINT32_MAX
+#define RH_OBJ(p) ((rh_object *)(p))
+#define RH_TYPE(o) (RH_OBJ(o)->rh_type)
+
+typedef int64_t rh_hash_t;          /* -1 means "error" as in CPython */
+typedef int (*rh_visitfn)(rh_object *obj, void *arg);
+
+/* Type flags. */
+#define RH_TYPE_GC (1u << 0)          /* container: may form cycles; has traverse */
+#define RH_TYPE_WEAKREFABLE (1u << 1) /* supports weak references (weaklist_offset) */
+#define RH_TYPE_IMMUTABLE (1u << 2)   /* instances never change after creation */
+#define RH_TYPE_UNTRACK_AT_FULL (1u << 3) /* untrack_check runs at full collections only */
+#define RH_TYPE_HEAPTYPE (1u << 4)    /* made at run time (classes); instances own a reference to it */
+
+typedef struct rh_type {
+    const char *name;
+    size_t basicsize;  /* size of the struct, header included             */
+    size_t itemsize;   /* for variable-size objects: bytes per item       */
+    unsigned flags;
+    /* Offset of an `rh_object *` field that refheap uses as the head of the
+     * object's weak-reference list (RH_TYPE_WEAKREFABLE). */
+    size_t weaklist_offset;
+
+    /* destroy: drop the references the object owns and release what it
+     * allocated. Called once, when the object dies, after its finalizer and
+     * after its weak references were cleared. refheap frees the object's memory
+     * afterwards. May be NULL. Must not resurrect. */
+    void (*destroy)(rh_object *self);
+    /* traverse: call visit(child, arg) for every object reference the object
+     * owns (NULL references may be skipped); stop and return a nonzero value
+     * visit returns. Required for RH_TYPE_GC. */
+    int (*traverse)(rh_object *self, rh_visitfn visit, void *arg);
+    /* clear: drop the references that may form cycles (tp_clear). The object
+     * must stay valid for destroy afterwards. NULL for immutable containers
+     * whose references are broken through other members of the cycle. */
+    void (*clear)(rh_object *self);
+    /* finalize: PEP 442 finalizer. Runs at most once in the object's life,
+     * before the object is destroyed; may resurrect the object by storing a
+     * new reference to it. May be NULL. */
+    void (*finalize)(rh_object *self);
+    /* legacy_del: the tp_del analogue. An unreachable cycle containing an
+     * object with legacy_del is uncollectable and goes to the garbage list.
+     * When such an object dies by reference counting, legacy_del runs like a
+     * finalizer. May be NULL. */
+    void (*legacy_del)(rh_object *self);
+    /* repr: write a representation into buf (snprintf contract: returns the
+     * length it wanted). NULL gives "<TypeName 0x...>". */
+    int (*repr)(rh_object *self, char *buf, size_t cap);
+    /* hash: NULL means unhashable (RH_ETYPE). Must not return -1 on success. */
+    rh_hash_t (*hash)(rh_object *self);
+    /* eq: 1 equal, 0 different, -1 error. NULL means identity. */
+    int (*eq)(rh_object *self, rh_object *other);
+    /* sizeof_extra: bytes the object owns outside its instance block (sys.getsizeof). */
+    size_t (*sizeof_extra)(rh_object *self);
+    /* untrack_check: for containers that are often full of atoms (tuples,
+     * dicts): return nonzero when nothing the object references can form a
+     * cycle, so the collector may untrack it. May be NULL. */
+    int (*untrack_check)(rh_object *self);
+    void *user_data; /* free for the type's author (classes keep their class here) */
+} rh_type;
+
+/* Allocation of objects. The result has a reference count of 1, its memory
+ * after the header is zeroed, and a container is NOT yet tracked: call
+ * rh_gc_track() once its fields are valid (as with PyObject_GC_New/Track).
+ * rh_new_var allocates basicsize + nitems * itemsize bytes. NULL on error. */
+rh_object *rh_new_at(rh_heap *h, const rh_type *type, const char *file, int line);
+rh_object *rh_new_var_at(rh_heap *h, const rh_type *type, size_t nitems, const char *file, int line);
+#define rh_new(h, type) rh_new_at((h), (type), __FILE__, __LINE__)
+#define rh_new_var(h, type, n) rh_new_var_at((h), (type), (n), __FILE__, __LINE__)
+#define RH_NEW(h, ctype, type) ((ctype *)rh_new((h), (type)))
+
+/* Slow paths of the inline reference counting; do not call directly. */
+void rh__dealloc(rh_object *o);
+void rh__refcnt_error(rh_object *o, const char *op);
+
+static inline void rh_incref(rh_object *o) {
+    uint32_t n = o->rh_refcnt + 1u;
+    if (RH_UNLIKELY(n <= 1u)) { /* immortal (wraps to 0) or a dead object (0 -> 1) */
+        if (n == 1u) rh__refcnt_error(o, "incref");
+        return;
+    }
+    o->rh_refcnt = n;
+}
+
+static inline void rh_decref(rh_object *o) {
+    uint32_t rc = o->rh_refcnt;
+    if (RH_UNLIKELY(rc <= 1u || rc == RH_IMMORTAL)) {
+        if (rc == RH_IMMORTAL) return;
+        if (rc == 0u) { rh__refcnt_error(o, "decref"); return; }
+        o->rh_refcnt = 0;
+        rh__dealloc(o);
+        return;
+    }
+    o->rh_refcnt = rc - 1u;
+}
+
+static inline void rh_xincref(rh_object *o) { if (o) rh_incref(o); }
+static inline void rh_xdecref(rh_object *o) { if (o) rh_decref(o); }
+/* Returns o after taking a new reference to it (Py_NewRef). */
+static inline rh_object *rh_newref(rh_object *o) { rh_incref(o); return o; }
+static inline rh_object *rh_xnewref(rh_object *o) { rh_xincref(o); return o; }
+
+/* Py_CLEAR: set the field to NULL first, then drop the old reference. */
+#define RH_CLEAR(field)                                                      \
+    do {                                                                     \
+        rh_object *rh__tmp = (rh_object *)(field);                           \
+        if (rh__tmp) { (field) = NULL; rh_decref(rh__tmp); }                 \
+    } while (0)
+/* Py_SETREF: store the new value (whose reference the field takes), then drop
+ * the old one, so a destructor triggered by the drop sees a valid field. */
+#define RH_SETREF(field, value)                                              \
+    do {                                                                     \
+        rh_object *rh__old = (rh_object *)(field);                           \
+        (field) = (value);                                                   \
+        rh_xdecref(rh__old);                                                 \
+    } while (0)
+
+/* The reference count. CPython's sys.getrefcount(x) prints this plus one,
+ * since its argument holds a reference for the call. Immortal: RH_IMMORTAL. */
+static inline uint32_t rh_refcount(const rh_object *o) { return o->rh_refcnt; }
+static inline bool rh_is_immortal(const rh_object *o) { return o->rh_refcnt == RH_IMMORTAL; }
+/* Makes an object immortal: it is never freed before its heap is destroyed. */
+void rh_make_immortal(rh_object *o);
+
+static inline const rh_type *rh_type_of(const rh_object *o) { return o->rh_type; }
+static inline const char *rh_type_name(const rh_object *o) { return o->rh_type->name; }
+static inline bool rh_is_type(const rh_object *o, const rh_type *t) { return o->rh_type == t; }
+
+/* Generic operations through the type hooks. */
+rh_hash_t rh_hash(rh_object *o);                 /* -1 and RH_ETYPE if unhashable */
+int rh_equal(rh_object *a, rh_object *b);        /* 1, 0, or -1 on error          */
+int rh_repr(rh_object *o, char *buf, size_t cap);/* snprintf contract             */
+/* sys.getsizeof: header, the collector's link record for containers, the
+ * instance block and the storage the object owns. */
+size_t rh_sizeof(rh_object *o);
+
+/* Debug: the allocation site of an object ("file:line"), or "?" when the heap
+ * is not in debug mode. */
+const char *rh_object_site(const rh_object *o);
+
+/* ======================================================================
+ * 3. Built-in types
+ * ==================================================================== */
+
+extern const rh_type rh_none_type, rh_bool_type, rh_int_type, rh_float_type,
+    rh_str_type, rh_bytes_type, rh_tuple_type, rh_list_type, rh_dict_type,
+    rh_set_type, rh_class_type, rh_bytearray_type, rh_memoryview_type,
+    rh_weakref_type, rh_finalize_type, rh_weakvaluedict_type,
+    rh_weakkeydict_type, rh_weakset_type;
+
+/* Immortal singletons, shared by every heap (static storage, never written). */
+extern rh_object rh__none_obj, rh__true_obj, rh__false_obj;
+#define rh_None (&rh__none_obj)
+#define rh_True (&rh__true_obj)
+#define rh_False (&rh__false_obj)
+static inline rh_object *rh_bool(bool v) { return v ? rh_True : rh_False; }
+
+/* int: 64-bit. -5..256 are immortal and shared. Arithmetic that overflows
+ * fails with RH_EOVERFLOW instead of wrapping. */
+#define RH_SMALL_INT_MIN (-5)
+#define RH_SMALL_INT_MAX 256
+rh_object *rh_int(rh_heap *h, int64_t v);               /* new reference */
+int64_t rh_int_value(const rh_object *o);
+rh_object *rh_int_add(rh_heap *h, rh_object *a, rh_object *b);
+rh_object *rh_int_sub(rh_heap *h, rh_object *a, rh_object *b);
+rh_object *rh_int_mul(rh_heap *h, rh_object *a, rh_object *b);
+rh_object *rh_int_floordiv(rh_heap *h, rh_object *a, rh_object *b); /* Python's floor division */
+
+/* float */
+rh_object *rh_float(rh_heap *h, double v);
+double rh_float_value(const rh_object *o);
+
+/* str: immutable UTF-8, hash cached. Identifier-like strings can be interned
+ * (one immortal object per heap per text). */
+rh_object *rh_str(rh_heap *h, const char *utf8);               /* NUL-terminated */
+rh_object *rh_str_n(rh_heap *h, const char *utf8, size_t nbytes);
+rh_object *rh_str_intern(rh_heap *h, const char *utf8);        /* new reference to the interned string */
+rh_object *rh_str_concat(rh_heap *h, rh_object *a, rh_object *b);
+rh_object *rh_str_printf(rh_heap *h, const char *fmt, ...) RH_PRINTF(2, 3);
+const char *rh_str_cstr(const rh_object *s);  /* NUL-terminated, borrowed */
+size_t rh_str_len(const rh_object *s);        /* in code points            */
+size_t rh_str_nbytes(const rh_object *s);     /* in bytes                  */
+bool rh_str_is_interned(const rh_object *s);
+int rh_str_eq_cstr(const rh_object *s, const char *utf8);  /* 1 or 0 */
+
+/* bytes: immutable */
+rh_object *rh_bytes(rh_heap *h, const void *data, size_t n);
+const uint8_t *rh_bytes_data(const rh_object *b);
+size_t rh_bytes_len(const rh_object *b);
+
+/* tuple: immutable, items stored inline. Untracked when all items are atoms. */
+rh_object *rh_tuple_new(rh_heap *h, size_t n);   /* items are None until set */
+rh_object *rh_tuple_pack(rh_heap *h, size_t n, ...); /* n rh_object* (taken by new reference) */
+rh_object *rh_tuple_from(rh_heap *h, rh_object *const *items, size_t n);
+size_t rh_tuple_size(const rh_object *t);
+rh_object *rh_tuple_get(const rh_object *t, size_t i);           /* borrowed */
+/* Only for filling a tuple you just created and nobody else has seen: steals item. */
+void rh_tuple_set_steal(rh_object *t, size_t i, rh_object *item);
+
+/* list */
+rh_object *rh_list_new(rh_heap *h, size_t n);    /* n items, all None */
+size_t rh_list_size(const rh_object *l);
+rh_object *rh_list_get(const rh_object *l, ptrdiff_t i);   /* borrowed; negative from the end; NULL+RH_EINDEX */
+int rh_list_set(rh_object *l, ptrdiff_t i, rh_object *item);
+int rh_list_append(rh_object *l, rh_object *item);
+int rh_list_insert(rh_object *l, ptrdiff_t i, rh_object *item);
+rh_object *rh_list_pop(rh_object *l, ptrdiff_t i);         /* new reference */
+int rh_list_remove(rh_object *l, rh_object *item);         /* first equal item; RH_EVALUE if absent */
+ptrdiff_t rh_list_index(rh_object *l, rh_object *item);    /* -1 if absent (no error) */
+int rh_list_clear(rh_object *l);
+int rh_list_reverse(rh_object *l);
+
+/* dict: insertion-ordered, keys hashed and compared through the type hooks. */
+rh_object *rh_dict_new(rh_heap *h);
+size_t rh_dict_size(const rh_object *d);
+int rh_dict_set(rh_object *d, rh_object *key, rh_object *value);
+rh_object *rh_dict_get(rh_object *d, rh_object *key);  /* borrowed; NULL if absent (error only if unhashable) */
+int rh_dict_del(rh_object *d, rh_object *key);         /* RH_EKEY if absent */
+int rh_dict_contains(rh_object *d, rh_object *key);    /* 1, 0, -1 */
+int rh_dict_set_str(rh_object *d, const char *key, rh_object *value);
+rh_object *rh_dict_get_str(rh_object *d, const char *key); /* borrowed */
+int rh_dict_del_str(rh_object *d, const char *key);
+int rh_dict_clear(rh_object *d);
+/* Iteration: size_t pos = 0; while (rh_dict_next(d, &pos, &k, &v)) ...
+ * k and v are borrowed. The dict must not change size meanwhile. */
+bool rh_dict_next(const rh_object *d, size_t *pos, rh_object **key, rh_object **value);
+rh_object *rh_dict_keys(rh_object *d);   /* new list */
+
+/* set */
+rh_object *rh_set_new(rh_heap *h);
+size_t rh_set_size(const rh_object *s);
+int rh_set_add(rh_object *s, rh_object *key);
+int rh_set_discard(rh_object *s, rh_object *key);   /* 1 removed, 0 absent, -1 error */
+int rh_set_contains(rh_object *s, rh_object *key);  /* 1, 0, -1 */
+int rh_set_clear(rh_object *s);
+bool rh_set_next(const rh_object *s, size_t *pos, rh_object **key);
+
+/* Classes made at run time, like Python's `class` statement.
+ * slots == NULL: instances keep attributes in a per-instance dictionary
+ * (stored inside the instance, as CPython 3.11 keeps its inline values).
+ * slots != NULL: instances have exactly these nslots attributes (__slots__),
+ * stored inline, and are smaller. */
+typedef void (*rh_class_fn)(rh_object *self, void *class_data);
+typedef struct rh_class_spec {
+    const char *name;
+    const char *const *slots; /* NULL: attribute dictionary per instance */
+    size_t nslots;
+    bool weakrefable;         /* instances support weak references (plain classes: yes in Python) */
+    rh_class_fn finalizer;    /* __del__ (PEP 442): may resurrect; NULL if none */
+    rh_class_fn legacy_del;   /* tp_del analogue: cycles containing it are uncollectable */
+    void *data;               /* passed to finalizer / legacy_del */
+} rh_class_spec;
+rh_object *rh_class_new(rh_heap *h, const rh_class_spec *spec); /* new reference to the class */
+const char *rh_class_name(const rh_object *cls);
+rh_object *rh_instance_new(rh_object *cls);          /* tracked; new reference */
+rh_object *rh_instance_class(const rh_object *inst); /* borrowed */
+bool rh_is_instance(const rh_object *o);
+rh_object *rh_getattr(rh_object *o, const char *name);  /* new reference; NULL+RH_EATTR if absent */
+int rh_setattr(rh_object *o, const char *name, rh_object *value);
+int rh_delattr(rh_object *o, const char *name);         /* RH_EATTR if absent */
+int rh_hasattr(rh_object *o, const char *name);
+
+/* bytearray and memoryview */
+rh_object *rh_bytearray(rh_heap *h, const void *data, size_t n); /* data may be NULL: zeros */
+uint8_t *rh_bytearray_data(rh_object *ba);
+size_t rh_bytearray_len(const rh_object *ba);
+int rh_bytearray_resize(rh_object *ba, size_t n);   /* RH_EBUFFER while a view exists */
+int rh_bytearray_extend(rh_object *ba, const void *data, size_t n);
+/* A view of a bytes or bytearray object (or of another view), sharing its memory. */
+rh_object *rh_memoryview(rh_object *obj);
+rh_object *rh_memoryview_slice(rh_object *mv, size_t start, size_t stop); /* a view; clamped like Python */
+const uint8_t *rh_memoryview_data(const rh_object *mv);   /* NULL after release */
+uint8_t *rh_memoryview_mutable_data(rh_object *mv);       /* NULL if read-only or released */
+size_t rh_memoryview_len(const rh_object *mv);
+bool rh_memoryview_readonly(const rh_object *mv);
+int rh_memoryview_release(rh_object *mv);   /* lifts the export; later access is RH_EBUFFER */
+rh_object *rh_memoryview_tobytes(rh_object *mv);
+
+/* ======================================================================
+ * 4. The cycle collector (Python's gc module)
+ * ==================================================================== */
+
+#define RH_GC_GENERATIONS 3
+#define RH_GC_DEBUG_STATS (1u << 0)
+#define RH_GC_DEBUG_COLLECTABLE (1u << 1)
+#define RH_GC_DEBUG_UNCOLLECTABLE (1u << 2)
+#define RH_GC_DEBUG_SAVEALL (1u << 5)
+#define RH_GC_DEBUG_LEAK (RH_GC_DEBUG_COLLECTABLE | RH_GC_DEBUG_UNCOLLECTABLE | RH_GC_DEBUG_SAVEALL)
+/* Beyond CPython: check every traverse against the reference counts after each collection. */
+#define RH_GC_DEBUG_VERIFY (1u << 8)
+
+/* gc.collect(generation): collects generations 0..generation (0, 1 or 2).
+ * Returns unreachable objects found plus uncollectable ones, as CPython;
+ * 0 when a collection is already running; -1 with RH_EVALUE for a bad generation. */
+intptr_t rh_gc_collect(rh_heap *h, int generation);
+void rh_gc_enable(rh_heap *h);
+void rh_gc_disable(rh_heap *h);
+bool rh_gc_isenabled(const rh_heap *h);
+void rh_gc_get_threshold(const rh_heap *h, long out[3]);
+/* Sets the thresholds (t0 == 0 disables automatic collection, as in CPython). */
+void rh_gc_set_threshold(rh_heap *h, long t0, long t1, long t2);
+void rh_gc_get_count(const rh_heap *h, long out[3]);
+unsigned rh_gc_set_debug(rh_heap *h, unsigned flags);   /* returns the previous flags */
+unsigned rh_gc_get_debug(const rh_heap *h);
+
+typedef struct rh_gc_genstats {
+    uint64_t collections;
+    uint64_t collected;
+    uint64_t uncollectable;
+} rh_gc_genstats;
+void rh_gc_get_stats(const rh_heap *h, rh_gc_genstats out[3]);
+
+typedef enum rh_gc_phase { RH_GC_START = 0, RH_GC_STOP = 1 } rh_gc_phase;
+typedef struct rh_gc_info {
+    int generation;
+    intptr_t collected;     /* at STOP */
+    intptr_t uncollectable; /* at STOP */
+    uint64_t duration_ns;   /* at STOP: the pause                      */
+    size_t examined;        /* at STOP: objects in the collected generations */
+} rh_gc_info;
+typedef void (*rh_gc_callback)(rh_heap *h, rh_gc_phase phase, const rh_gc_info *info, void *data);
+int rh_gc_callback_add(rh_heap *h, rh_gc_callback cb, void *data);
+int rh_gc_callback_remove(rh_heap *h, rh_gc_callback cb, void *data); /* 0 removed, -1 absent */
+
+/* Where DEBUG_* output goes (a line at a time, without the newline).
+ * NULL restores the default: stderr. */
+typedef void (*rh_gc_sink)(const char *line, void *data);
+void rh_gc_set_sink(rh_heap *h, rh_gc_sink sink, void *data);
+
+void rh_gc_track(rh_object *o);      /* container only; once its fields are valid */
+void rh_gc_untrack(rh_object *o);
+bool rh_gc_is_tracked(const rh_object *o);
+bool rh_gc_is_finalized(const rh_object *o);
+
+void rh_gc_freeze(rh_heap *h);
+void rh_gc_unfreeze(rh_heap *h);
+size_t rh_gc_get_freeze_count(const rh_heap *h);
+
+/* New lists, as Python's functions return. generation -1: all generations. */
+rh_object *rh_gc_get_objects(rh_heap *h, int generation);
+rh_object *rh_gc_get_referrers(rh_heap *h, rh_object *const *objs, size_t n);
+rh_object *rh_gc_get_referents(rh_heap *h, rh_object *const *objs, size_t n);
+/* gc.garbage: the heap's garbage list (borrowed; the user may clear it). */
+rh_object *rh_gc_garbage(rh_heap *h);
+
+/* Checks every tracked object's traverse against the reference counts.
+ * Returns the number of problems found (each reported on the sink). */
+size_t rh_gc_verify(rh_heap *h);
+
+/* ======================================================================
+ * 5. Weak references (Python's weakref module)
+ * ==================================================================== */
+
+/* Called after the referent died, with the (dead) weak reference and the
+ * user's data. May drop the last reference to wr, allocate, create weak
+ * references, or call rh_gc_collect (which then returns 0). */
+typedef void (*rh_weakref_callback)(rh_object *wr, void *data);
+
+/* weakref.ref(obj[, callback]). Without a callback the same weak reference is
+ * returned for the same object (new reference to it). RH_EWEAKREF for types
+ * that do not support weak references. */
+rh_object *rh_weakref_new(rh_object *obj, rh_weakref_callback cb, void *data);
+/* wr(): new reference to the referent, or NULL (no error) once it is gone. */
+rh_object *rh_weakref_get(rh_object *wr);
+bool rh_weakref_alive(const rh_object *wr);
+size_t rh_weakref_count(rh_object *obj);       /* weakref.getweakrefcount */
+rh_object *rh_weakref_list(rh_object *obj);    /* weakref.getweakrefs: new list */
+
+/* WeakValueDictionary / WeakKeyDictionary / WeakSet. Entries vanish when their
+ * referent dies; during an iteration the removal is deferred until the last
+ * iterator ends. */
+rh_object *rh_weakvaluedict_new(rh_heap *h);
+int rh_weakvaluedict_set(rh_object *d, rh_object *key, rh_object *value);
+rh_object *rh_weakvaluedict_get(rh_object *d, rh_object *key); /* new reference or NULL */
+int rh_weakvaluedict_del(rh_object *d, rh_object *key);
+size_t rh_weakvaluedict_size(rh_object *d);   /* live entries */
+
+rh_object *rh_weakkeydict_new(rh_heap *h);
+int rh_weakkeydict_set(rh_object *d, rh_object *key, rh_object *value);
+rh_object *rh_weakkeydict_get(rh_object *d, rh_object *key);   /* new reference or NULL */
+int rh_weakkeydict_del(rh_object *d, rh_object *key);
+size_t rh_weakkeydict_size(rh_object *d);
+
+rh_object *rh_weakset_new(rh_heap *h);
+int rh_weakset_add(rh_object *s, rh_object *item);
+int rh_weakset_discard(rh_object *s, rh_object *item);
+int rh_weakset_contains(rh_object *s, rh_object *item);
+size_t rh_weakset_size(rh_object *s);
+
+/* Iteration over any weak container. While an iterator is open, entries
+ * whose referent dies are not removed (they are skipped); removal happens when
+ * the last iterator of that container ends. key/value are new references
+ * (value is NULL for a weak set). Returns false at the end. */
+typedef struct rh_weakiter {
+    rh_object *container;
+    size_t pos;
+    bool open;
+} rh_weakiter;
+void rh_weakiter_begin(rh_weakiter *it, rh_object *container);
+bool rh_weakiter_next(rh_weakiter *it, rh_object **key, rh_object **value);
+void rh_weakiter_end(rh_weakiter *it);
+
+/* weakref.finalize(obj, fn, data): fn(data) runs once when obj dies, or at
+ * heap destruction if obj is still alive (newest first). Returns a new
+ * reference to the finalizer object (which stays registered even if the caller
+ * drops it). */
+typedef void (*rh_finalize_fn)(void *data);
+rh_object *rh_finalize_new(rh_object *obj, rh_finalize_fn fn, void *data);
+bool rh_finalize_alive(const rh_object *f);
+/* peek/detach: give the referent (new reference) and fn/data while alive; detach also unregisters. */
+rh_object *rh_finalize_peek(rh_object *f, rh_finalize_fn *fn, void **data);
+rh_object *rh_finalize_detach(rh_object *f, rh_finalize_fn *fn, void **data);
+/* Calls it now if still alive (finalize.__call__); returns true if it ran. */
+bool rh_finalize_call(rh_object *f);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* REFHEAP_H */
