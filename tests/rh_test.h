@@ -20,6 +20,18 @@
 
 #include "refheap.h"
 
+/* How much to shrink a test's iteration counts: 1 normally, more under the
+ * sanitizers and much more under Valgrind (which runs ~50x slower). Use it as
+ * `for (i = 0; i < 1000000 / rh_test_slowdown(); i++)`. */
+static inline long rh_test_slowdown(void) {
+    if (getenv("REFHEAP_TEST_UNDER_VALGRIND")) return 50;
+#if defined(RH_SANITIZE)
+    return 4;
+#else
+    return 1;
+#endif
+}
+
 /* Result of running fn in a child process. */
 typedef struct rh_child {
     int exited;      /* 1 if it exited normally */
