@@ -165,8 +165,12 @@ typedef struct rh_heap_stats {
     size_t pools_empty;        /* pools free for any size class             */
     size_t large_blocks;       /* blocks from the system allocator, live    */
     size_t large_bytes;        /* their requested bytes                     */
-    size_t bytes_requested;    /* sum of live requests (small and large)    */
-    size_t bytes_in_use;       /* live blocks rounded to their class + large */
+    size_t bytes_requested;    /* sum of live requests (small and large); pools
+                                  mode keeps no request size for small blocks
+                                  and counts them at their class size       */
+    size_t bytes_in_use;       /* live blocks rounded to their class + large
+                                  (debug mode: with headers, guards and the
+                                  quarantined blocks)                      */
     size_t bytes_mapped;       /* arena bytes mapped + large bytes          */
     size_t peak_bytes_in_use;
     uint64_t mallocs, frees, reallocs, failed; /* operation counters        */
@@ -250,7 +254,9 @@ typedef struct rh_type {
     rh_hash_t (*hash)(rh_object *self);
     /* eq: 1 equal, 0 different, -1 error. NULL means identity. */
     int (*eq)(rh_object *self, rh_object *other);
-    /* sizeof_extra: bytes the object owns outside its instance block (sys.getsizeof). */
+    /* sizeof_extra: every byte the object accounts for beyond basicsize
+     * (sys.getsizeof): its inline items (itemsize * n for variable-size
+     * objects) plus storage it owns outside its block. NULL: none. */
     size_t (*sizeof_extra)(rh_object *self);
     /* untrack_check: for containers that are often full of atoms (tuples,
      * dicts): return nonzero when nothing the object references can form a
@@ -319,7 +325,9 @@ static inline rh_object *rh_xnewref(rh_object *o) { rh_xincref(o); return o; }
  * since its argument holds a reference for the call. Immortal: RH_IMMORTAL. */
 static inline uint32_t rh_refcount(const rh_object *o) { return o->rh_refcnt; }
 static inline bool rh_is_immortal(const rh_object *o) { return o->rh_refcnt == RH_IMMORTAL; }
-/* Makes an object immortal: it is never freed before its heap is destroyed. */
+/* Makes an object immortal: its count never changes again and it is never
+ * destroyed (its destroy hook does not run; what it references stays alive);
+ * its memory is returned with the heap's when the heap is destroyed. */
 void rh_make_immortal(rh_object *o);
 
 static inline const rh_type *rh_type_of(const rh_object *o) { return o->rh_type; }
@@ -334,8 +342,8 @@ int rh_repr(rh_object *o, char *buf, size_t cap);/* snprintf contract           
  * instance block and the storage the object owns. */
 size_t rh_sizeof(rh_object *o);
 
-/* Debug: the allocation site of an object ("file:line"), or "?" when the heap
- * is not in debug mode. */
+/* Debug: the allocation site of an object ("file:line", in a per-thread
+ * buffer valid until the next call), or "?" when the heap is not in debug mode. */
 const char *rh_object_site(const rh_object *o);
 
 /* ======================================================================
@@ -360,7 +368,7 @@ static inline rh_object *rh_bool(bool v) { return v ? rh_True : rh_False; }
 #define RH_SMALL_INT_MIN (-5)
 #define RH_SMALL_INT_MAX 256
 rh_object *rh_int(rh_heap *h, int64_t v);               /* new reference */
-int64_t rh_int_value(const rh_object *o);
+int64_t rh_int_value(const rh_object *o);               /* int or bool; 0 for other types */
 rh_object *rh_int_add(rh_heap *h, rh_object *a, rh_object *b);
 rh_object *rh_int_sub(rh_heap *h, rh_object *a, rh_object *b);
 rh_object *rh_int_mul(rh_heap *h, rh_object *a, rh_object *b);
@@ -368,7 +376,7 @@ rh_object *rh_int_floordiv(rh_heap *h, rh_object *a, rh_object *b); /* Python's 
 
 /* float */
 rh_object *rh_float(rh_heap *h, double v);
-double rh_float_value(const rh_object *o);
+double rh_float_value(const rh_object *o);   /* float, or an int/bool converted; 0.0 for other types */
 
 /* str: immutable UTF-8, hash cached. Identifier-like strings can be interned
  * (one immortal object per heap per text). */
@@ -377,6 +385,7 @@ rh_object *rh_str_n(rh_heap *h, const char *utf8, size_t nbytes);
 rh_object *rh_str_intern(rh_heap *h, const char *utf8);        /* new reference to the interned string */
 rh_object *rh_str_concat(rh_heap *h, rh_object *a, rh_object *b);
 rh_object *rh_str_printf(rh_heap *h, const char *fmt, ...) RH_PRINTF(2, 3);
+/* The accessors below return NULL / 0 / false for an object that is not a str. */
 const char *rh_str_cstr(const rh_object *s);  /* NUL-terminated, borrowed */
 size_t rh_str_len(const rh_object *s);        /* in code points            */
 size_t rh_str_nbytes(const rh_object *s);     /* in bytes                  */
@@ -385,7 +394,7 @@ int rh_str_eq_cstr(const rh_object *s, const char *utf8);  /* 1 or 0 */
 
 /* bytes: immutable */
 rh_object *rh_bytes(rh_heap *h, const void *data, size_t n);
-const uint8_t *rh_bytes_data(const rh_object *b);
+const uint8_t *rh_bytes_data(const rh_object *b);   /* NULL / 0 for a non-bytes */
 size_t rh_bytes_len(const rh_object *b);
 
 /* tuple: immutable, items stored inline. Untracked when all items are atoms. */
@@ -436,8 +445,9 @@ int rh_set_clear(rh_object *s);
 bool rh_set_next(const rh_object *s, size_t *pos, rh_object **key);
 
 /* Classes made at run time, like Python's `class` statement.
- * slots == NULL: instances keep attributes in a per-instance dictionary
- * (stored inside the instance, as CPython 3.11 keeps its inline values).
+ * slots == NULL: instances keep attributes in a small hash table owned by the
+ * instance, not a dict object (as CPython 3.11 keeps its inline values), so
+ * the collector sees one object per instance.
  * slots != NULL: instances have exactly these nslots attributes (__slots__),
  * stored inline, and are smaller. */
 typedef void (*rh_class_fn)(rh_object *self, void *class_data);
@@ -456,7 +466,7 @@ rh_object *rh_instance_new(rh_object *cls);          /* tracked; new reference *
 rh_object *rh_instance_class(const rh_object *inst); /* borrowed */
 bool rh_is_instance(const rh_object *o);
 rh_object *rh_getattr(rh_object *o, const char *name);  /* new reference; NULL+RH_EATTR if absent */
-int rh_setattr(rh_object *o, const char *name, rh_object *value);
+int rh_setattr(rh_object *o, const char *name, rh_object *value); /* value NULL: delattr */
 int rh_delattr(rh_object *o, const char *name);         /* RH_EATTR if absent */
 int rh_hasattr(rh_object *o, const char *name);
 
@@ -466,8 +476,11 @@ uint8_t *rh_bytearray_data(rh_object *ba);
 size_t rh_bytearray_len(const rh_object *ba);
 int rh_bytearray_resize(rh_object *ba, size_t n);   /* RH_EBUFFER while a view exists */
 int rh_bytearray_extend(rh_object *ba, const void *data, size_t n);
-/* A view of a bytes or bytearray object (or of another view), sharing its memory. */
+/* A view of a bytes or bytearray object (or of another view), sharing its
+ * memory. The view lives in obj's heap; the empty bytes is a static immortal
+ * that belongs to no heap, so a view of it needs rh_memoryview_in. */
 rh_object *rh_memoryview(rh_object *obj);
+rh_object *rh_memoryview_in(rh_heap *h, rh_object *obj); /* the same, in heap h */
 rh_object *rh_memoryview_slice(rh_object *mv, size_t start, size_t stop); /* a view; clamped like Python */
 const uint8_t *rh_memoryview_data(const rh_object *mv);   /* NULL after release */
 uint8_t *rh_memoryview_mutable_data(rh_object *mv);       /* NULL if read-only or released */
@@ -553,12 +566,21 @@ size_t rh_gc_verify(rh_heap *h);
 
 /* Called after the referent died, with the (dead) weak reference and the
  * user's data. May drop the last reference to wr, allocate, create weak
- * references, or call rh_gc_collect (which then returns 0). */
+ * references, or call rh_gc_collect (which returns 0 when the callback runs
+ * inside a collection). The heap's error state is saved before and restored
+ * after the call: an error the callback sets does not reach the caller. */
 typedef void (*rh_weakref_callback)(rh_object *wr, void *data);
 
 /* weakref.ref(obj[, callback]). Without a callback the same weak reference is
- * returned for the same object (new reference to it). RH_EWEAKREF for types
- * that do not support weak references. */
+ * returned for the same object (new reference to it); each one with a
+ * callback is new. RH_EWEAKREF for types that do not support weak references
+ * (the static singletons and small ints belong to no heap: NULL is returned
+ * without an error). Callbacks run newest first. Weak references are
+ * hashable (the referent's hash, remembered after its death; RH_ETYPE "weak
+ * object has gone away" if never hashed) and compare equal by referent while
+ * both live, by identity otherwise.
+ * Python's weakref.proxy has no C analogue: keep the weak reference and call
+ * rh_weakref_get at each use (NULL once the referent is gone). */
 rh_object *rh_weakref_new(rh_object *obj, rh_weakref_callback cb, void *data);
 /* wr(): new reference to the referent, or NULL (no error) once it is gone. */
 rh_object *rh_weakref_get(rh_object *wr);
@@ -568,29 +590,36 @@ rh_object *rh_weakref_list(rh_object *obj);    /* weakref.getweakrefs: new list 
 
 /* WeakValueDictionary / WeakKeyDictionary / WeakSet. Entries vanish when their
  * referent dies; during an iteration the removal is deferred until the last
- * iterator ends. */
+ * iterator ends. While an iterator is open, a set/add/del/discard that would
+ * change the number of entries fails with RH_ESTATE (Python raises "changed
+ * size during iteration"); replacing a value is allowed. Keys of weak-key
+ * dictionaries, values of weak-value dictionaries and weak-set items must be
+ * weakrefable (RH_EWEAKREF). */
 rh_object *rh_weakvaluedict_new(rh_heap *h);
 int rh_weakvaluedict_set(rh_object *d, rh_object *key, rh_object *value);
 rh_object *rh_weakvaluedict_get(rh_object *d, rh_object *key); /* new reference or NULL */
-int rh_weakvaluedict_del(rh_object *d, rh_object *key);
+int rh_weakvaluedict_del(rh_object *d, rh_object *key);        /* RH_EKEY if absent */
 size_t rh_weakvaluedict_size(rh_object *d);   /* live entries */
 
 rh_object *rh_weakkeydict_new(rh_heap *h);
 int rh_weakkeydict_set(rh_object *d, rh_object *key, rh_object *value);
 rh_object *rh_weakkeydict_get(rh_object *d, rh_object *key);   /* new reference or NULL */
-int rh_weakkeydict_del(rh_object *d, rh_object *key);
+int rh_weakkeydict_del(rh_object *d, rh_object *key);          /* RH_EKEY if absent */
 size_t rh_weakkeydict_size(rh_object *d);
 
 rh_object *rh_weakset_new(rh_heap *h);
 int rh_weakset_add(rh_object *s, rh_object *item);
-int rh_weakset_discard(rh_object *s, rh_object *item);
-int rh_weakset_contains(rh_object *s, rh_object *item);
+int rh_weakset_discard(rh_object *s, rh_object *item);  /* 1 removed, 0 absent, -1 error */
+int rh_weakset_contains(rh_object *s, rh_object *item); /* 1, 0 (also for non-weakrefable items), -1 */
 size_t rh_weakset_size(rh_object *s);
 
 /* Iteration over any weak container. While an iterator is open, entries
  * whose referent dies are not removed (they are skipped); removal happens when
  * the last iterator of that container ends. key/value are new references
- * (value is NULL for a weak set). Returns false at the end. */
+ * (value is NULL for a weak set; either pointer may be NULL if unwanted).
+ * Returns false at the end, which also ends the iterator; rh_weakiter_end
+ * must be called when stopping early and is harmless after the end. The
+ * iterator holds a reference to the container. */
 typedef struct rh_weakiter {
     rh_object *container;
     size_t pos;

@@ -1,15 +1,108 @@
 /*
- * object_internal.h — object allocation and deallocation shared state.
- * Owned by object.c (and str.c for interning).
+ * object_internal.h — object allocation and deallocation shared state, and the
+ * layouts of the scalar and string types.
+ * Owned by object.c (allocation, deallocation, generic operations), number.c
+ * (None, bool, int, float) and str.c (str, bytes, interning).
  */
 #ifndef REFHEAP_OBJECT_INTERNAL_H
 #define REFHEAP_OBJECT_INTERNAL_H
 
+/* Per-heap state of the object layer: the intern table of str.c.
+ *
+ * The table is an open-addressing hash set of interned strings (linear
+ * probing, capacity a power of two or 0 before the first interning).
+ * Invariants:
+ *   count < cap * 3/4 (or cap == 0 and count == 0)
+ *   every non-NULL slot holds a heap str with rh_refcnt == RH_IMMORTAL and
+ *   interned == 1, and no two slots hold equal texts.
+ * The interned strings are immortal: nothing frees them until rh__obj_fini,
+ * which frees each one and then the table. The table's memory comes from the
+ * heap's allocator (rh_malloc), so it shows in the heap's statistics. */
 struct rh__obj_state {
-    void *interned; /* the intern table (str.c) */
+    struct rh__str **interned; /* the slots; NULL until the first interning */
+    size_t interned_cap;       /* number of slots (0 or a power of two)      */
+    size_t interned_count;     /* strings in the table                       */
 };
 
 /* Is o an object that lives in a heap (not a static immortal)? */
 bool rh__is_heap_object(const rh_object *o);
+
+/* ---------------------------------------------------------------------------
+ * Layouts. Other subsystems may read these fields (never write them): the
+ * public accessors (rh_int_value, rh_str_cstr, ...) are the usual way.
+ * ------------------------------------------------------------------------- */
+
+/* int: one signed 64-bit value. -5..256 are static immortals (number.c). */
+typedef struct rh__int {
+    RH_OBJECT_HEAD;
+    int64_t value;
+} rh__int;
+
+/* float */
+typedef struct rh__float {
+    RH_OBJECT_HEAD;
+    double value;
+} rh__float;
+
+/* str: immutable UTF-8 text stored inline after the fields, NUL-terminated.
+ * hash is -1 until first computed (then cached); length counts code points.
+ * The type's basicsize is offsetof(rh__str, data); an instance holds
+ * nbytes + 1 more bytes (the text and its NUL). */
+typedef struct rh__str {
+    RH_OBJECT_HEAD;
+    rh_hash_t hash;
+    size_t nbytes;
+    size_t length;
+    uint8_t interned; /* 1: the heap's intern table owns it (or it is the static empty string) */
+    char data[];
+} rh__str;
+
+/* bytes: immutable, stored inline, with a NUL after the last byte (as
+ * CPython) so that the data can be printed. Same layout rules as str. */
+typedef struct rh__bytes {
+    RH_OBJECT_HEAD;
+    rh_hash_t hash;
+    size_t size;
+    uint8_t data[];
+} rh__bytes;
+
+/* Hash of a byte string as str and bytes compute it (never -1). */
+rh_hash_t rh__hash_bytes(const void *data, size_t n);
+
+/* str.c's part of rh__obj_fini: frees the interned strings and the table. */
+void rh__str_fini(rh_heap *h);
+
+/* ---------------------------------------------------------------------------
+ * A small text writer with the snprintf contract, used by the repr hooks:
+ * writes at most cap-1 bytes plus a NUL and counts the full length.
+ * ------------------------------------------------------------------------- */
+typedef struct rh__textbuf {
+    char *buf;
+    size_t cap;
+    size_t len; /* full length so far (may exceed cap) */
+} rh__textbuf;
+
+static inline void rh__text_begin(rh__textbuf *w, char *buf, size_t cap) {
+    w->buf = buf;
+    w->cap = cap;
+    w->len = 0;
+    if (cap) buf[0] = '\0';
+}
+static inline void rh__text_putc(rh__textbuf *w, char c) {
+    if (w->len + 1 < w->cap) w->buf[w->len] = c;
+    w->len++;
+}
+static inline void rh__text_putn(rh__textbuf *w, const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++) rh__text_putc(w, s[i]);
+}
+static inline void rh__text_puts(rh__textbuf *w, const char *s) {
+    rh__text_putn(w, s, strlen(s));
+}
+/* Terminates the text and returns the full length (INT32 range assumed by
+ * the snprintf contract; longer texts report INT_MAX-like clamps). */
+static inline int rh__text_end(rh__textbuf *w) {
+    if (w->cap) w->buf[w->len < w->cap ? w->len : w->cap - 1] = '\0';
+    return w->len > (size_t)0x7fffffff ? 0x7fffffff : (int)w->len;
+}
 
 #endif

@@ -1,12 +1,24 @@
 /*
  * weak_internal.h — weak references as the collector and deallocation see them.
- * Owned by weakref.c.
+ * Owned by weakref.c (weakdict.c and finalize.c use it too).
  */
 #ifndef REFHEAP_WEAK_INTERNAL_H
 #define REFHEAP_WEAK_INTERNAL_H
 
 /* A weak reference object (type rh_weakref_type, a tracked container so that
- * collect() counts it as CPython counts its weakrefs). */
+ * collect() counts it as CPython counts its weakrefs).
+ *
+ * Invariants:
+ *   referent != NULL  <=>  the weakref is linked in referent's weakref list
+ *                          (wr_prev/wr_next are list links, wr_prev == NULL
+ *                          for the list head).
+ *   referent == NULL  =>   wr_prev/wr_next mean nothing to anyone but the
+ *                          code that cleared it (weakref.c threads its
+ *                          callbacks-to-run chain through wr_next).
+ *   In a referent's list the callback-less weakref, if any, is the head;
+ *   weakrefs with callbacks follow, newest first.
+ *   `key` is the only strong reference a weakref owns: the entry key of a
+ *   weak-value dictionary (Python's KeyedRef.key); NULL otherwise. */
 typedef struct rh__weakref {
     RH_OBJECT_HEAD;
     rh_object *referent;            /* NULL once cleared                      */
@@ -15,6 +27,7 @@ typedef struct rh__weakref {
     void *cbdata;
     struct rh__weakref *wr_prev;    /* in the referent's list of weakrefs     */
     struct rh__weakref *wr_next;
+    rh_object *key;                 /* owned; weak-value dictionary entries   */
 } rh__weakref;
 
 /* The head of an object's weakref list (RH_TYPE_WEAKREFABLE types only). */
@@ -22,16 +35,40 @@ static inline rh__weakref **rh__weaklist_of(rh_object *o) {
     return (rh__weakref **)(void *)((char *)o + o->rh_type->weaklist_offset);
 }
 
+/* Is o a weak reference object? */
+static inline bool rh__is_weakref(const rh_object *o) {
+    return o->rh_type == &rh_weakref_type;
+}
+
+/* finalize objects registered with the heap (finalize.c). */
+struct rh__finalizer;
+
 struct rh__weak_state {
-    void *impl; /* filled in by weakref.c (finalize registry, ...) */
+    struct rh__finalizer *fin_first; /* registry, oldest first (a strong   */
+    struct rh__finalizer *fin_last;  /* reference to each registered one)  */
+    bool fin_shutdown;               /* atexit ran: finalizers no longer call */
 };
 
 /* On death by reference counting (object.c calls it after the finalizer and
  * before destroy): clears every weak reference to o, then runs the callbacks of
- * those still alive, newest first. */
+ * those still alive, newest first. The heap's pending error survives. */
 void rh__weakref_clear_all(rh_object *o);
 
-/* Clears one weak reference (referent = NULL, unlinked). No callback. */
+/* Clears one weak reference (referent = NULL, unlinked). No callback; the
+ * callback and its data stay in the weakref for the caller to run. A weakref
+ * already cleared is left alone. */
 void rh__weakref_clear(rh__weakref *wr);
+
+/* rh_weakref_new with two additions for the weak containers: errors are
+ * reported on `h` when obj belongs to no heap (the static singletons and
+ * small ints), and the weakref may own `key` (a new reference is taken;
+ * NULL for none): the weak-value dictionary's KeyedRef. */
+rh_object *rh__weakref_new_in(rh_heap *h, rh_object *obj, rh_weakref_callback cb, void *data,
+                              rh_object *key);
+
+/* Runs cb(wr, data) holding a temporary reference to wr, with the heap's
+ * pending error saved and restored around the call (used by the collector
+ * too, so that every callback runs under the same rules). */
+void rh__weakref_run_callback(rh_heap *h, rh__weakref *wr);
 
 #endif

@@ -1,0 +1,714 @@
+#!/usr/bin/env python3
+"""refheap's benchmark suite: one command builds and runs everything.
+
+    python3 bench/run.py            # the full suite (about 15 minutes on 2 cores)
+    python3 bench/run.py --quick    # the same workloads, smaller (under 3 minutes)
+
+It configures its own Release build directory (build-bench/ next to the
+sources, or --build-dir), refuses a build directory that is a debug or
+sanitizer build, builds the benchmark programs (bench/CMakeLists.txt), runs
+every configuration at least five times (--reps), each run in its own
+process, interleaving the configurations round-robin so that slow drifts of a
+shared machine hit every one alike, and prints Markdown tables: refheap's
+median (min-max), each peer's figure from the same run, and the ratios.
+
+Ratios are written "peer / refheap" for times and sizes, so a ratio above 1
+means refheap is faster (or smaller); the collector-overhead ratio is
+"time with the collector on / time with it off" for each runtime.
+
+Peers: glibc malloc; mimalloc, jemalloc, tcmalloc_minimal and Boehm GC from
+Debian's libmimalloc-dev, libjemalloc-dev, libgoogle-perftools-dev and
+libgc-dev; CPython 3.11's pymalloc through libpython3.11 (PyMem_Malloc); and
+CPython 3.11 itself running bench/py_trees.py and bench/py_gc.py. A peer whose
+library is missing is reported as skipped. If refheap itself does not build
+or link, the peers still run and refheap's cells say so.
+
+Options: --quick, --reps N, --only 1,2,... (workload numbers), --build-dir DIR,
+--no-build, --markdown FILE (also write the tables there), --json FILE (all
+raw result lines), --python EXE (the CPython to compare with; default python3).
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+# Sizes of every workload: (full, quick). Workload numbers follow issue 8.
+SIZES = {
+    "full": {
+        "alloc_a": 20_000_000,                  # 1(a) iterations
+        "alloc_b": (1_000_000, 10),             # 1(b) blocks, rounds
+        "alloc_c": (1_000_000, 10_000_000),     # 1(c) live blocks, steps
+        "bt_depth": 21,                         # 2 binary-trees, C programs
+        "bt_py_depth": 16,                      # 2 binary-trees, CPython (depth 21 takes minutes per run there)
+        "gcb_depth": 18,                        # 2 GCBench stretch depth (18 = the original)
+        "gcb_py_depth": 18,
+        "collect_n": [100_000, 1_000_000, 3_000_000],   # 3
+        "build_n": [1_000_000, 3_000_000],              # 4
+        "mem_n": 1_000_000,                              # 5
+        "churn": (3_000_000, 1_000_000),                 # 6 live objects, steps
+    },
+    "quick": {
+        "alloc_a": 5_000_000,
+        "alloc_b": (250_000, 4),
+        "alloc_c": (250_000, 2_000_000),
+        "bt_depth": 18,
+        "bt_py_depth": 14,
+        "gcb_depth": 16,
+        "gcb_py_depth": 16,
+        "collect_n": [100_000, 300_000],
+        "build_n": [300_000],
+        "mem_n": 200_000,
+        "churn": (300_000, 200_000),
+    },
+}
+
+ALLOCATORS = ["refheap", "glibc", "mimalloc", "jemalloc", "tcmalloc", "boehm", "pymalloc"]
+TREE_C_IMPLS = [("refheap", "on"), ("refheap", "off"), ("glibc", None), ("mimalloc", None),
+                ("mirc", None), ("boehm", None)]
+TREE_LABEL = {"refheap": "refheap", "glibc": "glibc malloc/free", "mimalloc": "mimalloc malloc/free",
+              "mirc": "hand-written refcount on mimalloc", "boehm": "Boehm GC"}
+PY_TREE_KINDS = ["class", "slots", "tuple"]
+GC_KINDS_RH = ["node", "slots", "plain"]
+GC_KINDS_PY = ["slots", "plain"]
+MEM_KINDS = ["plain", "slots", "list2", "tuple2", "node"]
+CHURN_KINDS_RH = ["node", "plain"]
+CHURN_KINDS_PY = ["plain"]
+PEER_PACKAGES = {"mimalloc": "libmimalloc-dev", "jemalloc": "libjemalloc-dev",
+                 "tcmalloc": "libgoogle-perftools-dev", "boehm": "libgc-dev",
+                 "mirc": "libmimalloc-dev", "pymalloc": "libpython3.11 (python3.11-dev)"}
+
+PROC_TIMEOUT = 900  # seconds for one process; a hung run must not hang the suite
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------ build
+
+def cache_value(build_dir, key):
+    path = os.path.join(build_dir, "CMakeCache.txt")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        for line in f:
+            m = re.match(r"^%s:[A-Z]+=(.*)$" % re.escape(key), line.strip())
+            if m:
+                return m.group(1)
+    return None
+
+
+def build(args):
+    bd = args.build_dir
+    bt = cache_value(bd, "CMAKE_BUILD_TYPE")
+    san = cache_value(bd, "REFHEAP_SANITIZE")
+    if bt is not None and (bt != "Release" or (san or "OFF").upper() in ("ON", "1", "TRUE", "YES")):
+        sys.exit("run.py: refusing to run: %s is a %s build%s; the benchmarks need a Release build "
+                 "without sanitizers (use another --build-dir)" % (
+                     bd, bt or "default", " with sanitizers" if san and san.upper() in ("ON", "1", "TRUE", "YES") else ""))
+    status = {"refheap": None}
+    if args.no_build:
+        return status
+    cfg = ["cmake", "-S", ROOT, "-B", bd, "-DCMAKE_BUILD_TYPE=Release", "-DREFHEAP_SANITIZE=OFF",
+           "-DREFHEAP_BENCH=ON", "-DREFHEAP_TESTS=OFF", "-DREFHEAP_EXAMPLES=OFF",
+           "-DRH_BENCH_PYTHON=" + args.python]
+    log("build: " + " ".join(cfg))
+    r = subprocess.run(cfg, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        sys.exit("run.py: cmake configure failed:\n" + r.stdout[-4000:])
+    for line in r.stdout.splitlines():
+        if line.startswith("-- bench:"):
+            log(line)
+    r = subprocess.run(["cmake", "--build", bd, "-j2", "--target", "bench_peers"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        sys.exit("run.py: building the peers' programs failed:\n" + r.stdout[-4000:])
+    r = subprocess.run(["cmake", "--build", bd, "-j2", "--target", "bench_refheap"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        undef = sorted(set(re.findall(r"undefined reference to `([^']+)'", r.stdout)))
+        why = ("the library does not link yet (%d undefined symbols, e.g. %s)" % (len(undef), ", ".join(undef[:5]))
+               if undef else "the refheap programs do not build: " + r.stdout.strip().splitlines()[-1][:200])
+        status["refheap"] = why
+        log("build: refheap side not available: " + why)
+    return status
+
+
+def exe(args, name):
+    return os.path.join(args.build_dir, "bench", name)
+
+
+# ------------------------------------------------------------------ running
+
+class Runner:
+    def __init__(self, args, status):
+        self.args = args
+        self.status = status
+        self.results = []     # every parsed JSON line
+        self.failures = []    # (label, message)
+        self.env = dict(os.environ)
+        for k in ("REFHEAP_MALLOC", "PYTHONMALLOC", "PYTHONDEVMODE", "PYTHONTRACEMALLOC",
+                  "MIMALLOC_VERBOSE", "MALLOC_CONF", "LD_PRELOAD", "BENCH_ALLOW_ANY_BUILD"):
+            self.env.pop(k, None)
+        self.env["PYTHONHASHSEED"] = "0"
+
+    def available(self, cmd):
+        prog = cmd[0]
+        if prog.endswith(".py") or prog == self.args.python:
+            return None
+        if not os.path.exists(prog):
+            base = os.path.basename(prog)
+            if base.endswith("refheap") or base == "bench_gc":
+                return "refheap: " + (self.status["refheap"] or "not built")
+            peer = base.split("_")[-1]
+            return "%s skipped: its library was not found (apt-get install %s)" % (
+                peer, PEER_PACKAGES.get(peer, "its -dev package"))
+        return None
+
+    def run_once(self, label, cmd):
+        why = self.available(cmd)
+        if why:
+            return None, why
+        t0 = time.time()
+        try:
+            r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=self.env, timeout=PROC_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            return None, "timed out after %d s" % PROC_TIMEOUT
+        if r.returncode != 0:
+            tail = (r.stderr.strip().splitlines() or ["exit status %d" % r.returncode])[-1]
+            return None, "exit status %d: %s" % (r.returncode, tail[:300])
+        out = []
+        for line in r.stdout.splitlines():
+            line = line.strip()
+            if line.startswith("{"):
+                d = json.loads(line)
+                d["label"] = label
+                d["wall"] = time.time() - t0
+                out.append(d)
+        self.results.extend(out)
+        return out, None
+
+    def run_matrix(self, configs, reps):
+        """configs: list of (label, cmd). Runs reps rounds, configurations
+        interleaved. Returns {label: [result lists]} and {label: error}."""
+        got = {label: [] for label, _ in configs}
+        errors = {}
+        for rep in range(reps):
+            for label, cmd in configs:
+                if label in errors:
+                    continue
+                out, err = self.run_once(label, cmd)
+                if err:
+                    errors[label] = err
+                    if not err.startswith("refheap:") and "skipped" not in err:
+                        self.failures.append((label, err))
+                    continue
+                got[label].append(out)
+            log("  round %d/%d done" % (rep + 1, reps))
+        return got, errors
+
+
+# ------------------------------------------------------------------ statistics and formatting
+
+def stats(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return statistics.median(values), min(values), max(values)
+
+
+def fmt(st, digits=1, scale=1.0):
+    if st is None:
+        return "—"
+    med, lo, hi = (x * scale for x in st)
+    f = "%%.%df" % digits
+    return (f + " (" + f + "–" + f + ")") % (med, lo, hi)
+
+
+def missing(err):
+    """Text of a table cell whose configuration did not run."""
+    if not err:
+        return "—"
+    if err.startswith("refheap:"):
+        return "not run (library not ready)"
+    if "skipped" in err:
+        return "skipped (library not installed)"
+    return "failed (see notes)"
+
+
+def fmt_ratio(r):
+    return "—" if r is None else "%.2f×" % r
+
+
+def ratio(a, b):
+    if a is None or b is None or b[0] == 0:
+        return None
+    return a[0] / b[0]
+
+
+def table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for r in rows:
+        out.append("| " + " | ".join(str(c) for c in r) + " |")
+    return "\n".join(out)
+
+
+def first_field(runs, key):
+    """Per-process runs (each a list of JSON lines) -> list of the first line's key."""
+    return [r[0].get(key) for r in runs if r and key in r[0]]
+
+
+# ------------------------------------------------------------------ workloads
+
+class Suite:
+    def __init__(self, args, runner, sizes):
+        self.a = args
+        self.r = runner
+        self.s = sizes
+        self.md = []
+        self.notes = []
+        self.targets = []   # (target text, measured text, verdict)
+
+    def note_errors(self, errors):
+        for label, err in sorted(errors.items()):
+            if err.startswith("refheap:"):
+                continue  # said once at the top of the report
+            self.notes.append("`%s`: %s" % (label, err))
+
+    # ---- 1. allocator
+    def w1(self):
+        s = self.s
+        n_b, rounds = s["alloc_b"]
+        n_c, steps = s["alloc_c"]
+        wl = {"a": ["a", str(s["alloc_a"])], "b": ["b", str(n_b), str(rounds)], "c": ["c", str(n_c), str(steps)]}
+        configs = [("alloc-%s-%s" % (al, w), [exe(self.a, "bench_alloc_" + al)] + wl[w])
+                   for w in "abc" for al in ALLOCATORS]
+        log("workload 1: allocator (%d configurations x %d)" % (len(configs), self.a.reps))
+        got, errors = self.r.run_matrix(configs, self.a.reps)
+        self.note_errors(errors)
+        titles = {"a": "1(a) alloc+free one 32-byte block, %d times" % s["alloc_a"],
+                  "b": "1(b) %d blocks of random sizes 8..512, freed in random order, %d rounds" % (n_b, rounds),
+                  "c": "1(c) churn, %d live blocks of Python-like sizes, %d steps (free + malloc)" % (n_c, steps)}
+        self.md.append("## 1. Allocator, single thread\n\nns per operation (1(a): one malloc+free pair; "
+                       "1(b): one malloc or one free; 1(c): one free+malloc step); peak RSS growth = "
+                       "VmHWM − RSS before the workload. Ratio = peer ÷ refheap (above 1: refheap faster).\n")
+        res = {}
+        for w in "abc":
+            rh = stats(first_field(got["alloc-refheap-" + w], "ns_per_op"))
+            rows = []
+            for al in ALLOCATORS:
+                runs = got["alloc-%s-%s" % (al, w)]
+                st = stats(first_field(runs, "ns_per_op"))
+                growth = [(r[0]["peak_rss"] - r[0]["rss_before"]) for r in runs if r]
+                res[(al, w)] = st
+                err = errors.get("alloc-%s-%s" % (al, w))
+                src = first_field(runs, "malloc_from")
+                rows.append([al + ("" if al in ("refheap", "mimalloc", "pymalloc", "boehm") or not src else
+                                   " (`malloc` from %s)" % src[0]),
+                             fmt(st, 2) if st else missing(err),
+                             fmt(stats(growth), 1, 1 / 2**20),
+                             "1.00×" if al == "refheap" and st else fmt_ratio(ratio(st, rh))])
+            self.md.append("### " + titles[w] + "\n\n" +
+                           table(["allocator", "ns/op median (min–max)", "peak RSS growth MiB", "peer ÷ refheap"], rows) + "\n")
+        peers = [al for al in ALLOCATORS if al != "refheap" and res.get((al, "c"))]
+        if peers:
+            fastest = min(peers, key=lambda al: res[(al, "c")][0])
+            r = ratio(res[(fastest, "c")], res[("refheap", "c")])
+            self.targets.append(("1(c) churn ≥ 1.25× faster than the fastest peer",
+                                 "fastest peer %s %.1f ns; refheap %s; speedup %s" % (
+                                     fastest, res[(fastest, "c")][0], fmt(res[("refheap", "c")], 1), fmt_ratio(r)),
+                                 verdict(r, 1.25, higher=True)))
+        r = ratio(res.get(("mimalloc", "b")), res.get(("refheap", "b")))
+        self.targets.append(("1(b) ≥ 1.25× faster than mimalloc",
+                             "mimalloc %s ns; refheap %s; speedup %s" % (fmt(res.get(("mimalloc", "b")), 1),
+                                                                         fmt(res.get(("refheap", "b")), 1), fmt_ratio(r)),
+                             verdict(r, 1.25, higher=True)))
+
+    # ---- 2. trees (also 4's trees ratio and 6's trees pauses)
+    def w2(self):
+        s = self.s
+        py = self.a.python
+        configs = []
+        for prog, d, pd in (("binarytrees", s["bt_depth"], s["bt_py_depth"]),
+                            ("gcbench", s["gcb_depth"], s["gcb_py_depth"])):
+            for impl, g in TREE_C_IMPLS:
+                configs.append(("%s-%s%s-%d" % (prog, impl, "-gc" + g if g else "", d),
+                                [exe(self.a, "bench_trees_" + impl), prog, str(d)] + ([g] if g else [])))
+            if pd != d:
+                for g in ("on", "off"):
+                    configs.append(("%s-refheap-gc%s-%d" % (prog, g, pd),
+                                    [exe(self.a, "bench_trees_refheap"), prog, str(pd), g]))
+            for kind in PY_TREE_KINDS:
+                if prog == "gcbench" and kind == "tuple":
+                    continue
+                for g in ("on", "off"):
+                    configs.append(("%s-cpython-%s-gc%s-%d" % (prog, kind, g, pd),
+                                    [py, os.path.join(HERE, "py_trees.py"), prog, str(pd), kind, g]))
+        log("workload 2: trees (%d configurations x %d)" % (len(configs), self.a.reps))
+        got, errors = self.r.run_matrix(configs, self.a.reps)
+        self.note_errors(errors)
+        self.trees = (got, errors)
+        self.md.append("## 2. Trees\n\nSeconds for the whole program, ns per node allocated, peak RSS. "
+                       "refheap: nodes are objects of a user-defined container type with two child "
+                       "references, tracked, collector on at default thresholds (and off, for workload 4). "
+                       "CPython runs a smaller depth in the full suite (a depth-21 run takes minutes per "
+                       "repetition there); its rows compare with refheap at that same depth. "
+                       "Ratio = peer time ÷ refheap (collector on) time at the same depth.\n")
+        for prog, d, pd in (("binarytrees", s["bt_depth"], s["bt_py_depth"]),
+                            ("gcbench", s["gcb_depth"], s["gcb_py_depth"])):
+            rows = []
+            sums = {}
+            def add(label, name, gcmode, depth, ref):
+                runs = got.get(label, [])
+                st = stats(first_field(runs, "seconds"))
+                ns = stats(first_field(runs, "ns_per_node"))
+                peak = stats(first_field(runs, "peak_rss"))
+                cs = first_field(runs, "checksum")
+                if cs:
+                    sums.setdefault(depth, set()).add(cs[0])
+                err = errors.get(label)
+                rows.append([name, gcmode or "—", depth, fmt(st, 3) if st else missing(err),
+                             fmt(ns, 1), fmt(peak, 0, 1 / 2**20),
+                             "1.00×" if label == ref and st else fmt_ratio(ratio(st, stats(first_field(got.get(ref, []), "seconds"))))])
+                return st
+            ref = "%s-refheap-gcon-%d" % (prog, d)
+            res = {}
+            for impl, g in TREE_C_IMPLS:
+                label = "%s-%s%s-%d" % (prog, impl, "-gc" + g if g else "", d)
+                res[(impl, g)] = add(label, TREE_LABEL[impl], g, d, ref)
+            pref = "%s-refheap-gcon-%d" % (prog, pd)
+            if pd != d:
+                for g in ("on", "off"):
+                    res[("refheap-py", g)] = add("%s-refheap-gc%s-%d" % (prog, g, pd), "refheap", g, pd, pref)
+            else:
+                res[("refheap-py", "on")] = res[("refheap", "on")]
+                res[("refheap-py", "off")] = res[("refheap", "off")]
+            for kind in PY_TREE_KINDS:
+                if prog == "gcbench" and kind == "tuple":
+                    continue
+                for g in ("on", "off"):
+                    res[("cpython-" + kind, g)] = add("%s-cpython-%s-gc%s-%d" % (prog, kind, g, pd),
+                                                     "CPython 3.11, nodes as %s" % {"class": "class instances", "slots": "`__slots__` instances", "tuple": "tuples"}[kind],
+                                                     g, pd, pref)
+            title = {"binarytrees": "binary-trees", "gcbench": "Boehm's GCBench (stretch depth)"}[prog]
+            self.md.append("### %s, depth %d%s\n\n" % (title, d, "" if pd == d else " (CPython: %d)" % pd) +
+                           table(["implementation", "collector", "depth", "seconds median (min–max)",
+                                  "ns/node", "peak RSS MiB", "peer ÷ refheap"], rows) + "\n")
+            bad = {dep: v for dep, v in sums.items() if len(v) > 1}
+            if bad:
+                self.notes.append("%s: checksums differ between implementations: %s" % (prog, bad))
+            if prog == "binarytrees":
+                rm = ratio(res.get(("refheap", "on")), res.get(("mimalloc", None)))
+                self.targets.append(("binary-trees depth %d, collector on, within 1.1× of malloc/free on mimalloc" % d,
+                                     "refheap %s s, mimalloc %s s: refheap ÷ mimalloc = %s" % (
+                                         fmt(res.get(("refheap", "on")), 2), fmt(res.get(("mimalloc", None)), 2), fmt_ratio(rm)),
+                                     verdict(rm, 1.1, higher=False)))
+                rb = ratio(res.get(("boehm", None)), res.get(("refheap", "on")))
+                self.targets.append(("binary-trees depth %d: 4× faster than Boehm GC" % d,
+                                     "Boehm ÷ refheap = %s" % fmt_ratio(rb), verdict(rb, 4.0, higher=True)))
+                self.tree_res = res
+
+    # ---- 3. collector throughput
+    def w3(self):
+        s = self.s
+        reps = self.a.reps
+        configs = []
+        for n in s["collect_n"]:
+            for shape in ("alive", "garbage"):
+                for kind in GC_KINDS_RH:
+                    configs.append(("collect-refheap-%s-%s-%d" % (kind, shape, n),
+                                    [exe(self.a, "bench_gc"), "collect", kind, str(n), shape, str(reps)]))
+                for kind in GC_KINDS_PY:
+                    configs.append(("collect-cpython-%s-%s-%d" % (kind, shape, n),
+                                    [self.a.python, os.path.join(HERE, "py_gc.py"), "collect", kind, str(n), shape, str(reps)]))
+        log("workload 3: collector throughput (%d configurations, %d collections each in-process)" % (len(configs), reps))
+        got, errors = self.r.run_matrix(configs, 1)
+        self.note_errors(errors)
+        rows = []
+        for n in s["collect_n"]:
+            for shape in ("alive", "garbage"):
+                for rk, pk in (("plain", "plain"), ("slots", "slots"), ("node", "slots")):
+                    def col(impl, kind):
+                        runs = got.get("collect-%s-%s-%s-%d" % (impl, kind, shape, n), [])
+                        lines = runs[0] if runs else []
+                        for ln in lines:
+                            if shape == "garbage" and ln.get("collected") != ln.get("n"):
+                                self.notes.append("collect %s %s %s N=%d returned %s, expected %s" % (
+                                    impl, kind, shape, n, ln.get("collected"), ln.get("n")))
+                        return stats([ln["ns_per_obj"] for ln in lines])
+                    rh, cp = col("refheap", rk), col("cpython", pk)
+                    r = ratio(rh, cp)
+                    rows.append([n, shape, "%s vs %s" % (rk, pk),
+                                 fmt(rh, 1) if rh else missing(errors.get("collect-refheap-%s-%s-%d" % (rk, shape, n))),
+                                 fmt(cp, 1), fmt_ratio(r)])
+                    if rk == pk and n >= 1_000_000:
+                        self.targets.append(("full collection, %s %s, N=%d: ≤ ¼ of CPython's ns/object" % (rk, shape, n),
+                                             "refheap %s ns, CPython %s ns: %s" % (fmt(rh, 1), fmt(cp, 1), fmt_ratio(r)),
+                                             verdict(r, 0.25, higher=False)))
+        self.md.append("## 3. Collector throughput\n\nOne full collection (refheap `rh_gc_collect(h, 2)`, "
+                       "CPython `gc.collect()`) of N tracked objects built as two-object cycles "
+                       "(x.a = y, y.a = x, b = None), all alive (held from outside) or all garbage. "
+                       "ns per tracked object, %d collections per configuration in one process "
+                       "(alive: the same heap collected %d times after a warm-up; garbage: rebuilt before "
+                       "each). Kinds: `plain` class instances, `slots` instances; refheap's `node` (a C "
+                       "container type) is compared with CPython's slots. Ratio = refheap ÷ CPython "
+                       "(below 1: refheap faster; target ≤ 0.25).\n\n" % (reps, reps) +
+                       table(["N", "shape", "kinds (refheap vs CPython)", "refheap ns/obj", "CPython ns/obj",
+                              "refheap ÷ CPython"], rows) + "\n")
+
+    # ---- 4. collector on/off
+    def w4(self):
+        s = self.s
+        configs = []
+        for n in s["build_n"]:
+            for g in ("on", "off"):
+                for kind in GC_KINDS_RH:
+                    configs.append(("build-refheap-%s-%s-%d" % (kind, g, n),
+                                    [exe(self.a, "bench_gc"), "build", kind, str(n), g]))
+                for kind in GC_KINDS_PY:
+                    configs.append(("build-cpython-%s-%s-%d" % (kind, g, n),
+                                    [self.a.python, os.path.join(HERE, "py_gc.py"), "build", kind, str(n), g]))
+        log("workload 4: collector on/off (%d configurations x %d)" % (len(configs), self.a.reps))
+        got, errors = self.r.run_matrix(configs, self.a.reps)
+        self.note_errors(errors)
+        rows = []
+        for n in s["build_n"]:
+            for impl, kinds in (("refheap", GC_KINDS_RH), ("cpython", GC_KINDS_PY)):
+                for kind in kinds:
+                    on = stats(first_field(got.get("build-%s-%s-on-%d" % (impl, kind, n), []), "seconds"))
+                    off = stats(first_field(got.get("build-%s-%s-off-%d" % (impl, kind, n), []), "seconds"))
+                    colls = stats(first_field(got.get("build-%s-%s-on-%d" % (impl, kind, n), []), "collections"))
+                    r = ratio(on, off)
+                    rows.append(["build %d live objects" % n, impl, kind, fmt(on, 3), fmt(off, 3),
+                                 "%d" % colls[0] if colls else "—", fmt_ratio(r)])
+                    if impl == "refheap" and kind == "plain":
+                        cpr = ratio(stats(first_field(got.get("build-cpython-plain-on-%d" % n, []), "seconds")),
+                                    stats(first_field(got.get("build-cpython-plain-off-%d" % n, []), "seconds")))
+                        self.targets.append(("collector on/off ≤ 1.15 building %d live objects (plain)" % n,
+                                             "refheap %s, CPython %s" % (fmt_ratio(r), fmt_ratio(cpr)),
+                                             verdict(r, 1.15, higher=False)))
+        tr = getattr(self, "tree_res", None)
+        if tr:
+            d, pd = s["bt_depth"], s["bt_py_depth"]
+            for name, key, depth in (("refheap", "refheap", d), ("refheap", "refheap-py", pd),
+                                     ("CPython class instances", "cpython-class", pd),
+                                     ("CPython `__slots__`", "cpython-slots", pd), ("CPython tuples", "cpython-tuple", pd)):
+                if key == "refheap-py" and pd == d:
+                    continue
+                on, off = tr.get((key, "on")), tr.get((key, "off"))
+                r = ratio(on, off)
+                rows.append(["binary-trees depth %d" % depth, name, "—", fmt(on, 3), fmt(off, 3), "—", fmt_ratio(r)])
+                if key == "refheap":
+                    self.targets.append(("collector on/off ≤ 1.15 in binary-trees depth %d" % d, "refheap %s" % fmt_ratio(r),
+                                         verdict(r, 1.15, higher=False)))
+        self.md.append("## 4. Collector overhead\n\nSeconds to build N live objects (two-object cycles held "
+                       "from outside) with the collector at its default thresholds (on) and disabled (off), "
+                       "and the same for binary-trees (from workload 2). Ratio = on ÷ off (target ≤ 1.15 "
+                       "for refheap).\n\n" +
+                       table(["workload", "runtime", "kind", "on: s", "off: s", "collections (on)", "on ÷ off"], rows) + "\n")
+
+    # ---- 5. bytes per object
+    def w5(self):
+        n = self.s["mem_n"]
+        configs = []
+        for kind in MEM_KINDS:
+            configs.append(("mem-refheap-%s" % kind, [exe(self.a, "bench_gc"), "mem", kind, str(n)]))
+            if kind != "node":
+                configs.append(("mem-cpython-%s" % kind,
+                                [self.a.python, os.path.join(HERE, "py_gc.py"), "mem", kind, str(n)]))
+        log("workload 5: bytes per object (%d configurations x %d)" % (len(configs), self.a.reps))
+        got, errors = self.r.run_matrix(configs, self.a.reps)
+        self.note_errors(errors)
+        rows = []
+        desc = {"plain": "plain instance (attribute dict), a and b set", "slots": "`__slots__` instance (a, b)",
+                "list2": "list of two", "tuple2": "tuple of two", "node": "refheap C container type, two references"}
+        for kind in MEM_KINDS:
+            rh = got.get("mem-refheap-" + kind, [])
+            cp = got.get("mem-cpython-" + kind, []) if kind != "node" else got.get("mem-cpython-slots", [])
+            rs, rr = stats(first_field(rh, "stats_bytes_per_obj")), stats(first_field(rh, "rss_bytes_per_obj"))
+            cs, cr = stats(first_field(cp, "stats_bytes_per_obj")), stats(first_field(cp, "rss_bytes_per_obj"))
+            rsz, csz = first_field(rh, "sizeof"), first_field(cp, "sizeof")
+            rows.append([desc[kind] + (" (CPython: slots)" if kind == "node" else ""),
+                         fmt(rs, 1) if rs else missing(errors.get("mem-refheap-" + kind)), fmt(rr, 1),
+                         rsz[0] if rsz else "—", fmt(cs, 1), fmt(cr, 1), csz[0] if csz else "—",
+                         fmt_ratio(ratio(cr, rr))])
+            if kind in ("node", "slots", "plain"):
+                self.targets.append(("%s: a tracked two-reference object in ≤ 32 bytes" % kind,
+                                     "refheap %s B (stats), %s B (RSS); CPython %s B (RSS)" % (fmt(rs, 1), fmt(rr, 1), fmt(cr, 1)),
+                                     verdict(rs[0] if rs else None, 32, higher=False, absolute=True)))
+        self.md.append("## 5. Memory per object\n\n%d objects held from a preallocated array/list. "
+                       "refheap: `rh_heap_stats_get` bytes_in_use delta (size-class rounded) and process RSS "
+                       "delta; CPython: tracemalloc delta (requested bytes) and RSS delta (a separate pass "
+                       "without tracemalloc); sizeof = `rh_sizeof` / `sys.getsizeof`. Ratio = CPython RSS ÷ "
+                       "refheap RSS (above 1: refheap smaller).\n\n" % n +
+                       table(["object", "refheap stats B/obj", "refheap RSS B/obj", "rh_sizeof",
+                              "CPython tracemalloc B/obj", "CPython RSS B/obj", "sys.getsizeof", "CPython ÷ refheap (RSS)"], rows) + "\n")
+
+    # ---- 6. pauses
+    def w6(self):
+        n, steps = self.s["churn"]
+        configs = [("churn-refheap-%s" % k, [exe(self.a, "bench_gc"), "churn", k, str(n), str(steps)])
+                   for k in CHURN_KINDS_RH]
+        configs += [("churn-cpython-%s" % k, [self.a.python, os.path.join(HERE, "py_gc.py"), "churn", k, str(n), str(steps)])
+                    for k in CHURN_KINDS_PY]
+        log("workload 6: pauses (%d configurations x %d)" % (len(configs), self.a.reps))
+        got, errors = self.r.run_matrix(configs, self.a.reps)
+        self.note_errors(errors)
+        rows = []
+
+        def add(workload, name, runs, err):
+            c = stats(first_field(runs, "pauses"))
+            mx = stats(first_field(runs, "pause_max_ns"))
+            p99 = stats(first_field(runs, "pause_p99_ns"))
+            tot = stats(first_field(runs, "pause_total_ns"))
+            full = stats(first_field(runs, "full_collections"))
+            rows.append([workload, name, "%d" % c[0] if c else missing(err),
+                         "%d" % full[0] if full else "—",
+                         fmt(mx, 2, 1e-6), fmt(p99, 3, 1e-6), fmt(tot, 1, 1e-6)])
+            return mx
+
+        for k in CHURN_KINDS_RH:
+            mx = add("churn, %d live tracked objects, %d steps" % (n, steps), "refheap " + k,
+                     got.get("churn-refheap-" + k, []), errors.get("churn-refheap-" + k))
+            if k == "plain":
+                self.targets.append(("longest pause with %d live tracked objects < 5 ms" % n,
+                                     "refheap %s ms (plain), CPython %s ms" % (
+                                         fmt(mx, 2, 1e-6), fmt(stats(first_field(got.get("churn-cpython-plain", []), "pause_max_ns")), 1, 1e-6)),
+                                     verdict(mx[0] / 1e6 if mx else None, 5.0, higher=False, absolute=True)))
+        for k in CHURN_KINDS_PY:
+            add("churn, %d live tracked objects, %d steps" % (n, steps), "CPython " + k,
+                got.get("churn-cpython-" + k, []), errors.get("churn-cpython-" + k))
+        if hasattr(self, "trees"):
+            tg, te = self.trees
+            d, pd = self.s["bt_depth"], self.s["bt_py_depth"]
+            seen = set()
+            for label, name in (("binarytrees-refheap-gcon-%d" % d, "refheap"),
+                                ("binarytrees-refheap-gcon-%d" % pd, "refheap"),
+                                ("binarytrees-cpython-class-gcon-%d" % pd, "CPython class instances"),
+                                ("binarytrees-cpython-slots-gcon-%d" % pd, "CPython `__slots__`"),
+                                ("binarytrees-cpython-tuple-gcon-%d" % pd, "CPython tuples")):
+                if label in tg and label not in seen:
+                    seen.add(label)
+                    add("binary-trees depth %s" % label.rsplit("-", 1)[1], name, tg[label], te.get(label))
+        self.md.append("## 6. Pauses\n\nEvery collection's duration (refheap: `rh_gc_callback_add`, "
+                       "`duration_ns`; CPython: `gc.callbacks` with `time.perf_counter_ns`). Churn: N live "
+                       "objects in two-object cycles, each step replaces a random pair (same LCG index "
+                       "sequence on both sides), the old pair becoming cyclic garbage. Median over runs of "
+                       "each run's count, max, p99 and total; milliseconds.\n\n" +
+                       table(["workload", "runtime", "collections", "full collections", "max ms", "p99 ms", "total ms"], rows) + "\n")
+
+
+def verdict(value, target, higher, absolute=False):
+    if value is None:
+        return "not measured"
+    ok = value >= target if higher else value <= target
+    return "met" if ok else "not met"
+
+
+# ------------------------------------------------------------------ machine
+
+def machine(python):
+    cpu, cores, mhz, cache = "?", 0, "?", "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                k, v = k.strip(), v.strip()
+                if k == "model name":
+                    cpu = v
+                    cores += 1
+                elif k == "cpu MHz":
+                    mhz = v
+                elif k == "cache size":
+                    cache = v
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        with open("/proc/meminfo") as f:
+            mem = "%.1f GiB" % (int(f.readline().split()[1]) / 2**20)
+    except OSError:
+        pass
+    u = platform.uname()
+    pyv = subprocess.run([python, "-c", "import sys; print(sys.version.split()[0])"],
+                         stdout=subprocess.PIPE, text=True).stdout.strip()
+    cc = subprocess.run(["cc", "--version"], stdout=subprocess.PIPE, text=True).stdout.splitlines()[0]
+    return ("- CPU: %s, %d logical cores, %s MHz, cache %s (/proc/cpuinfo)\n- Memory: %s\n"
+            "- Kernel: %s %s %s (uname)\n- Compiler: %s, CMake Release (-O3 -DNDEBUG)\n- CPython: %s\n" % (
+                cpu, cores, mhz, cache, mem, u.system, u.release, u.machine, cc, pyv))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small sizes: under 3 minutes")
+    ap.add_argument("--reps", type=int, default=5, help="repetitions per configuration (at least 5)")
+    ap.add_argument("--only", default="1,2,3,4,5,6", help="comma-separated workload numbers")
+    ap.add_argument("--build-dir", default=os.path.join(ROOT, "build-bench"))
+    ap.add_argument("--no-build", action="store_true", help="use the build directory as it is")
+    ap.add_argument("--markdown", help="also write the report to this file")
+    ap.add_argument("--json", help="write every raw result line to this file")
+    ap.add_argument("--python", default="python3", help="CPython 3.11 interpreter to compare with")
+    args = ap.parse_args()
+    if args.reps < 5:
+        sys.exit("run.py: at least 5 repetitions (--reps 5): these machines are noisy")
+    args.build_dir = os.path.abspath(args.build_dir)
+    if not shutil.which(args.python):
+        sys.exit("run.py: %s not found" % args.python)
+    pyinfo = subprocess.run([args.python, "-c", "import sys, sysconfig; print(sys.version_info[0], "
+                             "sys.version_info[1], int(bool(sysconfig.get_config_var('Py_DEBUG'))))"],
+                            stdout=subprocess.PIPE, text=True).stdout.split()
+    if len(pyinfo) == 3 and pyinfo[2] == "1":
+        sys.exit("run.py: refusing to run: %s is a debug build of CPython" % args.python)
+    if pyinfo[:2] != ["3", "11"]:
+        log("run.py: WARNING: %s is Python %s, not 3.11" % (args.python, ".".join(pyinfo[:2])))
+    t0 = time.time()
+    status = build(args)
+    runner = Runner(args, status)
+    sizes = SIZES["quick" if args.quick else "full"]
+    suite = Suite(args, runner, sizes)
+    only = set(args.only.split(","))
+    for num, fn in (("1", suite.w1), ("2", suite.w2), ("3", suite.w3), ("4", suite.w4),
+                    ("5", suite.w5), ("6", suite.w6)):
+        if num in only:
+            t1 = time.time()
+            fn()
+            log("  workload %s took %.0f s" % (num, time.time() - t1))
+    elapsed = time.time() - t0
+    out = ["# refheap benchmark results (%s, %d repetitions)\n" % ("quick" if args.quick else "full", args.reps),
+           "Generated by `python3 bench/run.py%s` on %s in %.0f s.\n" % (
+               " --quick" if args.quick else "", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), elapsed),
+           "## Machine\n\n" + machine(args.python)]
+    if status["refheap"]:
+        out.append("**refheap's side did not run: %s.** Its cells show —.\n" % status["refheap"])
+    out.extend(suite.md)
+    if suite.targets:
+        out.append("## Against the targets of issue 8\n\n" +
+                   table(["target", "measured (median (min–max))", "verdict"], suite.targets) + "\n")
+    if suite.notes:
+        out.append("## Notes\n\n" + "\n".join("- " + n for n in dict.fromkeys(suite.notes)) + "\n")
+    text = "\n".join(out)
+    print(text)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(text)
+    if args.json:
+        with open(args.json, "w") as f:
+            for d in runner.results:
+                f.write(json.dumps(d) + "\n")
+    if runner.failures:
+        log("run.py: %d configuration(s) failed; see the Notes section" % len(runner.failures))
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,217 @@
+/*
+ * alloc_priv.h — what the allocator's own files (heap.c, pools.c, sysmem.c,
+ * debugmem.c) share: the pool, arena and system-block layouts, the
+ * pointer-ownership radix tree, and the inline fast paths of pools mode.
+ * Nothing outside the allocator includes this file.
+ *
+ * Layering (each layer only calls the ones below it):
+ *
+ *   heap.c      public entry points: mode dispatch, fault injector, counters
+ *   debugmem.c  debug mode: a header, guards and fills around a raw block
+ *   pools.c     small blocks (<= RH_SMALL_MAX) in pools      } the "raw"
+ *   sysmem.c    everything else from the system allocator   } layer
+ */
+#ifndef REFHEAP_ALLOC_PRIV_H
+#define REFHEAP_ALLOC_PRIV_H
+
+#include "internal.h"
+
+#include <stdatomic.h>
+
+/* ---------------------------------------------------------------------------
+ * Tool support. Under AddressSanitizer (RH_SANITIZE) free pool blocks are
+ * poisoned by hand; under Valgrind (detected at run time) every pool block
+ * is announced as a chunk of a Valgrind "mempool" whose anchor is the heap.
+ * ------------------------------------------------------------------------- */
+#if defined(RH_SANITIZE)
+#include <sanitizer/asan_interface.h>
+#define RH__POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define RH__UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define RH__POISON(p, n) ((void)(p), (void)(n))
+#define RH__UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define RH__HAVE_VALGRIND 1
+#endif
+#endif
+#ifndef RH__HAVE_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#define VALGRIND_CREATE_MEMPOOL(a, r, z) ((void)0)
+#define VALGRIND_DESTROY_MEMPOOL(a) ((void)0)
+#define VALGRIND_MEMPOOL_ALLOC(a, p, n) ((void)0)
+#define VALGRIND_MEMPOOL_FREE(a, p) ((void)0)
+#define VALGRIND_MAKE_MEM_NOACCESS(p, n) ((void)0)
+#define VALGRIND_MAKE_MEM_UNDEFINED(p, n) ((void)0)
+#define VALGRIND_MAKE_MEM_DEFINED(p, n) ((void)0)
+#endif
+
+/* ---------------------------------------------------------------------------
+ * Pools and arenas (pools.c).
+ * ------------------------------------------------------------------------- */
+
+/* The header at the start of every carved pool. Blocks follow it.
+ * Invariants, for a pool of class c (block size s = (c+1)*16):
+ *   used + |freelist| + (max_off + s - next_off) / s == capacity(c)
+ *   freelist == NULL  <=>  the pool is full (used == capacity(c))
+ *   the pool is on alloc.usable[c]  <=>  0 < used < capacity(c)
+ *   used == 0  <=>  the pool is on its arena's free list (class meaningless).
+ * The freelist always holds at least one block while the pool is not full:
+ * when the last freed block is taken, the next never-used block (at next_off)
+ * is put on the list, so the fast path is only "pop". */
+typedef struct rh__pool {
+    void *freelist;              /* LIFO of free blocks; link in the block's first word */
+    uint32_t used;               /* blocks handed out                       */
+    uint32_t cls;                /* size class                              */
+    uint32_t next_off;           /* offset of the first never-used block    */
+    uint32_t max_off;            /* largest offset at which a block fits    */
+    struct rh__pool *next, *prev; /* in usable[cls], or the arena's free pools (next) */
+    struct rh__arena *arena;
+} rh__pool;
+
+#define RH__POOL_HEADER sizeof(rh__pool) /* 48: keeps blocks 16-byte aligned */
+_Static_assert(sizeof(rh__pool) % RH_ALIGNMENT == 0, "pool header keeps blocks aligned");
+_Static_assert(RH__POOLS_PER_ARENA <= 64, "nfree_bits has one bit per free-pool count");
+
+/* Bookkeeping of one arena (malloc'ed, not inside the arena, so every one
+ * of the 64 pools is usable). */
+typedef struct rh__arena {
+    uintptr_t base;              /* 1 MiB-aligned mapping                   */
+    rh_heap *heap;               /* owner                                   */
+    rh__pool *freepools;         /* pools that were carved and are empty again */
+    unsigned nfree;              /* free pools: freepools + never carved    */
+    unsigned ncarved;            /* pools carved so far (bump)              */
+    struct rh__arena *next, *prev;         /* in alloc.by_nfree[nfree - 1] */
+    struct rh__arena *all_next, *all_prev; /* in alloc.arenas              */
+} rh__arena;
+
+/* The process-wide radix tree over arena addresses: a pointer's bits 47..34
+ * index the root, bits 33..20 a leaf, whose entry is the arena (or 0).
+ * Leaves are created on demand under a mutex and never freed (128 KiB of
+ * address space each, one page touched per arena); readers use acquire
+ * loads only. Addresses at or above 2^48 are never arenas. */
+#define RH__ADDR_BITS 48
+#define RH__ARENA_SHIFT 20
+#define RH__RADIX_LEAF_BITS 14
+#define RH__RADIX_ROOT_BITS (RH__ADDR_BITS - RH__ARENA_SHIFT - RH__RADIX_LEAF_BITS)
+_Static_assert(((size_t)1 << RH__ARENA_SHIFT) == RH_ARENA_SIZE, "arena shift matches arena size");
+
+extern _Atomic uintptr_t rh__radix_root[(size_t)1 << RH__RADIX_ROOT_BITS];
+
+static inline rh__arena *rh__arena_of(const void *p) {
+    uintptr_t a = (uintptr_t)p;
+    if (RH_UNLIKELY(a >> RH__ADDR_BITS)) return NULL;
+    uintptr_t leaf = atomic_load_explicit(&rh__radix_root[a >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS)],
+                                          memory_order_acquire);
+    if (!leaf) return NULL;
+    size_t i = (a >> RH__ARENA_SHIFT) & (((size_t)1 << RH__RADIX_LEAF_BITS) - 1);
+    return (rh__arena *)atomic_load_explicit(&((_Atomic uintptr_t *)leaf)[i], memory_order_acquire);
+}
+
+static inline unsigned rh__size_class(size_t n) {
+    return n ? (unsigned)((n - 1) >> 4) : 0u; /* 0 bytes: the smallest class */
+}
+static inline size_t rh__class_size(unsigned c) { return ((size_t)c + 1) * RH_ALIGNMENT; }
+static inline rh__pool *rh__pool_of(const void *p) {
+    return (rh__pool *)((uintptr_t)p & ~(uintptr_t)(RH_POOL_SIZE - 1));
+}
+
+/* Slow paths (pools.c). */
+void *rh__pool_alloc_slow(rh_heap *h, unsigned c);   /* NULL: out of memory */
+void rh__pool_refill(rh_heap *h, rh__pool *pool);    /* freelist ran dry    */
+void rh__pool_free_slow(rh_heap *h, rh__pool *pool, bool was_full);
+int rh__pools_init(rh_heap *h);
+void rh__pools_fini(rh_heap *h);
+void rh__pools_stats(rh_heap *h, rh_heap_stats *out);
+
+/* Pops a block of class c; NULL when out of memory (no error set). */
+static inline void *rh__pool_alloc(rh_heap *h, unsigned c) {
+    rh__pool *pool = h->alloc.usable[c];
+    if (RH_UNLIKELY(pool == NULL)) return rh__pool_alloc_slow(h, c);
+    void *b = pool->freelist;
+    size_t s = rh__class_size(c);
+    RH__UNPOISON(b, s);
+    if (RH_UNLIKELY(h->alloc.tools)) VALGRIND_MAKE_MEM_DEFINED(b, sizeof(void *));
+    pool->used++;
+    pool->freelist = *(void **)b;
+    if (RH_UNLIKELY(pool->freelist == NULL)) rh__pool_refill(h, pool);
+    if (RH_UNLIKELY(h->alloc.tools)) VALGRIND_MEMPOOL_ALLOC(h, b, s);
+    h->alloc.in_use += s;
+    return b;
+}
+
+/* Returns a block to its pool. */
+static inline void rh__pool_free(rh_heap *h, void *b) {
+    rh__pool *pool = rh__pool_of(b);
+    size_t s = rh__class_size(pool->cls);
+    void *link = pool->freelist;
+    if (RH_UNLIKELY(h->alloc.tools)) {
+        VALGRIND_MEMPOOL_FREE(h, b);
+        VALGRIND_MAKE_MEM_UNDEFINED(b, sizeof(void *));
+    }
+    *(void **)b = link;
+    RH__POISON(b, s);
+    if (RH_UNLIKELY(h->alloc.tools)) VALGRIND_MAKE_MEM_NOACCESS(b, sizeof(void *));
+    pool->freelist = b;
+    h->alloc.in_use -= s;
+    if (RH_UNLIKELY(link == NULL || --pool->used == 0)) rh__pool_free_slow(h, pool, link == NULL);
+}
+
+/* ---------------------------------------------------------------------------
+ * Blocks from the system allocator (sysmem.c): large blocks in pools mode,
+ * every block in malloc mode, and the raw blocks of debug mode that do not
+ * fit a pool. Each carries this header and is linked into its heap's list, so
+ * rh__alloc_fini frees them all.
+ * ------------------------------------------------------------------------- */
+typedef struct rh__large {
+    struct rh__large *prev, *next;
+    size_t size;                 /* bytes requested                         */
+    rh_heap *heap;
+} rh__large;
+_Static_assert(sizeof(rh__large) % RH_ALIGNMENT == 0, "system block header keeps blocks aligned");
+
+void *rh__large_alloc(rh_heap *h, size_t n, bool zero);   /* NULL: out of memory */
+void *rh__large_realloc(rh_heap *h, void *p, size_t n);   /* NULL: out of memory, p intact */
+void rh__large_free(rh_heap *h, void *p);
+static inline rh__large *rh__large_head(const void *p) { return (rh__large *)(void *)p - 1; }
+void rh__large_fini(rh_heap *h);
+
+/* The process-wide registry of live system blocks (sysmem.c): user pointer
+ * -> owning heap and kind. O(1) expected; lookups are lock-free. */
+#define RH__KIND_LARGE ((uintptr_t)0)
+#define RH__KIND_DEBUG ((uintptr_t)1)
+int rh__sysreg_add(const void *p, rh_heap *h, uintptr_t kind); /* 0 or -1 (out of memory) */
+void rh__sysreg_move(const void *from, const void *to);       /* re-keys a live entry */
+void rh__sysreg_del(const void *p);
+void rh__sysreg_del_heap(rh_heap *h);                         /* every entry of h */
+rh_heap *rh__sysreg_find(const void *p, uintptr_t *kind);     /* NULL if not registered */
+
+/* The raw layer: a pool block for n <= RH_SMALL_MAX (pools and debug modes),
+ * else a system block. NULL when out of memory (no error set). */
+static inline void *rh__raw_alloc(rh_heap *h, size_t n) {
+    if (n <= RH_SMALL_MAX && h->mode != RH_MODE_MALLOC) return rh__pool_alloc(h, rh__size_class(n));
+    return rh__large_alloc(h, n, false);
+}
+static inline void rh__raw_free(rh_heap *h, void *p) {
+    rh__arena *a = rh__arena_of(p);
+    if (a) rh__pool_free(h, p);
+    else rh__large_free(h, p);
+}
+
+/* ---------------------------------------------------------------------------
+ * Debug mode (debugmem.c).
+ * ------------------------------------------------------------------------- */
+int rh__debug_init(rh_heap *h, size_t quarantine);
+void rh__debug_fini(rh_heap *h);
+void *rh__debug_alloc(rh_heap *h, size_t n, bool zero, const char *file, int line);
+void *rh__debug_realloc(rh_heap *h, void *p, size_t n, const char *file, int line);
+/* header_offset: where to zero the 32-bit refcount after filling, or
+ * RH__NO_REFCNT for raw memory. */
+#define RH__NO_REFCNT ((size_t)-1)
+void rh__debug_free(rh_heap *h, void *p, size_t header_offset, const char *file, int line);
+size_t rh__debug_usable(rh_heap *h, const void *p);
+
+#endif /* REFHEAP_ALLOC_PRIV_H */

@@ -1,0 +1,241 @@
+/*
+ * debugmem.c — debug mode: every block wrapped in a header and guards, filled
+ * with known patterns, registered, and quarantined after free; and the check
+ * that a heap is used by one thread at a time.
+ *
+ * The idea is CPython's PYTHONMALLOC=debug, written anew. A debug block is a
+ * raw block (a pool block when it fits, else a system block) laid out as
+ *
+ *   [ header 48 | front guard 16 | user's n bytes | tail guard 16 ]
+ *                                ^ the pointer the user gets (16-aligned)
+ *
+ * The header holds the requested size, a serial number (1, 2, 3 ... per
+ * heap), the allocation site (file:line), the type name of the object living
+ * in the block (rh__debug_note_type) and, once freed, the site of the free.
+ * Guards are GUARD_BYTE; new memory is NEW_BYTE (unless calloc'ed), freed
+ * memory DEAD_BYTE, the patterns CPython uses, so a dump is recognisable.
+ *
+ * Every live or quarantined block's user pointer is in the system-block
+ * registry (sysmem.c) with kind RH__KIND_DEBUG, so a free can tell, without
+ * reading memory that is not ours:
+ *   - a pointer refheap never returned (absent from the registry),
+ *   - a block of another heap (registered to that heap),
+ *   - a double free (registered, header says freed),
+ *   - an underrun or overrun (a guard byte changed).
+ * Each stops the program through rh__fatal with the block's serial number,
+ * size, allocation site and what was wrong.
+ *
+ * States of a block: live -> quarantined (filled with DEAD_BYTE, header marks
+ * where it was freed, still registered) -> released (unregistered, raw block
+ * freed) when `quarantine` later frees push it out of the ring. Quarantine is
+ * what lets a double free, or an incref of a dead object (its refcount word is
+ * zeroed by rh__obj_free), be recognised rather than hit a reused block.
+ *
+ * realloc in debug mode always moves the block (new serial, old one freed),
+ * so code that keeps a stale pointer across a realloc touches freed memory.
+ *
+ * Thread check: rh__enter claims the heap for the calling thread (an atomic
+ * compare-and-swap of the owner) and counts nesting; rh__leave releases it at
+ * depth 0. A second thread entering while the owner is inside is reported.
+ */
+#include "alloc_priv.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+
+#define GUARD_BYTE 0xFD /* around every block            */
+#define NEW_BYTE 0xCD   /* fresh, uninitialised memory   */
+#define DEAD_BYTE 0xDD  /* freed memory                  */
+#define GUARD_SIZE 16   /* one alignment unit on each side keeps the user's pointer aligned */
+
+/* Freed blocks kept before their memory is reused: long enough that a stale
+ * pointer used soon after the free lands in a recognisable dead block, small
+ * enough (at most 1024 blocks) to keep the debug heap's footprint modest. */
+#define DEFAULT_QUARANTINE 1024
+
+typedef struct dbghead {
+    size_t size;
+    uint64_t serial;
+    const char *file;      /* allocation site                  */
+    const char *type_name; /* rh__debug_note_type, or NULL     */
+    const char *free_file; /* NULL while live                  */
+    int line, free_line;
+} dbghead;
+_Static_assert(sizeof(dbghead) % RH_ALIGNMENT == 0, "debug header keeps the user's pointer aligned");
+
+#define FRONT (sizeof(dbghead) + GUARD_SIZE)
+#define OVERHEAD (FRONT + GUARD_SIZE)
+
+static dbghead *head_of(const void *p) { return (dbghead *)(void *)((char *)p - FRONT); }
+
+int rh__debug_init(rh_heap *h, size_t quarantine) {
+    struct rh__alloc_state *A = &h->alloc;
+    A->quarantine_cap = quarantine ? quarantine : DEFAULT_QUARANTINE;
+    A->quarantine = calloc(A->quarantine_cap, sizeof(void *));
+    return A->quarantine ? 0 : -1;
+}
+
+void rh__debug_fini(rh_heap *h) {
+    /* the quarantined blocks' raw memory is freed with the pools and the
+     * system blocks; their registry entries with the heap's other entries */
+    free(h->alloc.quarantine);
+    h->alloc.quarantine = NULL;
+    h->alloc.quarantine_len = h->alloc.quarantine_head = 0;
+}
+
+void *rh__debug_alloc(rh_heap *h, size_t n, bool zero, const char *file, int line) {
+    if (n > SIZE_MAX - OVERHEAD) return NULL;
+    char *raw = rh__raw_alloc(h, n + OVERHEAD);
+    if (!raw) return NULL;
+    char *p = raw + FRONT;
+    if (rh__sysreg_add(p, h, RH__KIND_DEBUG) != 0) {
+        rh__raw_free(h, raw);
+        return NULL;
+    }
+    dbghead *d = (dbghead *)(void *)raw;
+    d->size = n;
+    d->serial = ++h->alloc.serial;
+    d->file = file ? file : "?";
+    d->line = line;
+    d->type_name = NULL;
+    d->free_file = NULL;
+    d->free_line = 0;
+    memset(raw + sizeof *d, GUARD_BYTE, GUARD_SIZE);
+    memset(p, zero ? 0 : NEW_BYTE, n);
+    memset(p + n, GUARD_BYTE, GUARD_SIZE);
+    h->alloc.requested += n;
+    return p;
+}
+
+#define BLOCK_FMT "block #%" PRIu64 " (%zu bytes, allocated at %s:%d%s%s%s)"
+#define BLOCK_ARGS(d)                                                                  \
+    (d)->serial, (d)->size, (d)->file, (d)->line, (d)->type_name ? ", holding a " : "", \
+        (d)->type_name ? (d)->type_name : "", (d)->type_name ? " object" : ""
+
+/* Validates p for `op` ("free", "realloc") on heap h; returns its header. */
+static dbghead *check_block(rh_heap *h, const void *p, const char *op, const char *file, int line) {
+    uintptr_t kind = 0;
+    rh_heap *owner = rh__sysreg_find(p, &kind);
+    if (!owner && rh__arena_of(p)) owner = rh__arena_of(p)->heap;
+    if (!file) file = "?";
+    if (owner && owner != h) {
+        if (kind == RH__KIND_DEBUG && owner->mode == RH_MODE_DEBUG) {
+            dbghead *d = head_of(p);
+            rh__fatal("debug: %s on the wrong heap at %s:%d: " BLOCK_FMT " belongs to heap %p, not to heap %p",
+                      op, file, line, BLOCK_ARGS(d), (void *)owner, (void *)h);
+        }
+        rh__fatal("debug: %s on the wrong heap at %s:%d: block %p belongs to heap %p, not to heap %p", op, file,
+                  line, p, (void *)owner, (void *)h);
+    }
+    if (!owner || kind != RH__KIND_DEBUG)
+        rh__fatal("debug: %s of a pointer refheap never returned at %s:%d: %p", op, file, line, p);
+    dbghead *d = head_of(p);
+    if (d->free_file)
+        rh__fatal("debug: double free at %s:%d: " BLOCK_FMT " was already freed at %s:%d", file, line,
+                  BLOCK_ARGS(d), d->free_file, d->free_line);
+    const unsigned char *g = (const unsigned char *)p - GUARD_SIZE;
+    for (size_t i = 0; i < GUARD_SIZE; i++)
+        if (g[i] != GUARD_BYTE)
+            rh__fatal("debug: buffer underrun detected at %s of %s:%d: " BLOCK_FMT
+                      ": byte %zd before the block is 0x%02X instead of 0x%02X",
+                      op, file, line, BLOCK_ARGS(d), (ssize_t)(GUARD_SIZE - i), g[i], GUARD_BYTE);
+    g = (const unsigned char *)p + d->size;
+    for (size_t i = 0; i < GUARD_SIZE; i++)
+        if (g[i] != GUARD_BYTE)
+            rh__fatal("debug: buffer overrun detected at %s of %s:%d: " BLOCK_FMT
+                      ": byte %zu after the block is 0x%02X instead of 0x%02X",
+                      op, file, line, BLOCK_ARGS(d), i, g[i], GUARD_BYTE);
+    return d;
+}
+
+static void release(rh_heap *h, void *p) {
+    rh__sysreg_del(p);
+    rh__raw_free(h, (char *)p - FRONT);
+}
+
+void rh__debug_free(rh_heap *h, void *p, size_t header_offset, const char *file, int line) {
+    struct rh__alloc_state *A = &h->alloc;
+    dbghead *d = check_block(h, p, "free", file, line);
+    memset(p, DEAD_BYTE, d->size);
+    if (header_offset != RH__NO_REFCNT && header_offset + sizeof(uint32_t) <= d->size)
+        memset((char *)p + header_offset, 0, sizeof(uint32_t));
+    d->free_file = file ? file : "?";
+    d->free_line = line;
+    A->requested -= d->size;
+    if (A->quarantine_len == A->quarantine_cap) {
+        release(h, A->quarantine[A->quarantine_head]);
+        A->quarantine_len--;
+        A->quarantine_head = (A->quarantine_head + 1) % A->quarantine_cap;
+    }
+    A->quarantine[(A->quarantine_head + A->quarantine_len) % A->quarantine_cap] = p;
+    A->quarantine_len++;
+}
+
+void *rh__debug_realloc(rh_heap *h, void *p, size_t n, const char *file, int line) {
+    dbghead *d = check_block(h, p, "realloc", file, line);
+    void *q = rh__debug_alloc(h, n, false, file, line);
+    if (!q) return NULL;
+    memcpy(q, p, d->size < n ? d->size : n);
+    rh__debug_free(h, p, RH__NO_REFCNT, file, line);
+    return q;
+}
+
+size_t rh__debug_usable(rh_heap *h, const void *p) {
+    return head_of(p)->size;
+}
+
+void rh__debug_note_type(rh_heap *h, void *block, const char *type_name) {
+    if (h->mode != RH_MODE_DEBUG || !block) return;
+    head_of(block)->type_name = type_name;
+}
+
+/* A debug block is found by its user pointer, or by the pointer of the
+ * object in it (the block plus the collector's record). */
+bool rh__debug_describe(rh_heap *h, const void *p, rh__blockinfo *out) {
+    if (!p) return false;
+    const char *candidates[2] = {p, (const char *)p - sizeof(rh__gchead)};
+    for (int i = 0; i < 2; i++) {
+        uintptr_t kind = 0;
+        if ((uintptr_t)candidates[i] < sizeof(rh__gchead)) break;
+        rh_heap *owner = rh__sysreg_find(candidates[i], &kind);
+        if (!owner || kind != RH__KIND_DEBUG || (h && owner != h) || owner->mode != RH_MODE_DEBUG) continue;
+        const dbghead *d = head_of(candidates[i]);
+        if (out) {
+            out->serial = d->serial;
+            out->size = d->size;
+            out->file = d->file;
+            out->line = d->line;
+            out->type_name = d->type_name;
+            out->freed = d->free_file != NULL;
+        }
+        return true;
+    }
+    return false;
+}
+
+/* ---------------------------------------------------------------------------
+ * One thread at a time
+ * ------------------------------------------------------------------------- */
+static _Thread_local char thread_marker; /* its address identifies the thread */
+
+void rh__enter(rh_heap *h) {
+    if (h->mode != RH_MODE_DEBUG) return;
+    uintptr_t me = (uintptr_t)&thread_marker;
+    uintptr_t cur = 0;
+    if (atomic_compare_exchange_strong(&h->alloc.owner, &cur, me)) {
+        h->alloc.depth = 1;
+        return;
+    }
+    if (cur == me) {
+        h->alloc.depth++;
+        return;
+    }
+    rh__fatal("debug: heap %p used by a second thread while another thread is inside it "
+              "(a heap is used by one thread at a time)",
+              (void *)h);
+}
+
+void rh__leave(rh_heap *h) {
+    if (h->mode != RH_MODE_DEBUG) return;
+    if (h->alloc.depth && --h->alloc.depth == 0) atomic_store(&h->alloc.owner, (uintptr_t)0);
+}

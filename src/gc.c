@@ -1,0 +1,829 @@
+/*
+ * gc.c — the generational cycle collector: tracking, generations, one
+ * collection, automatic triggering, statistics, callbacks, debug output,
+ * freeze, and the collector's part of heap destruction. The introspection
+ * half of Python's gc module (get_objects, get_referrers, get_referents,
+ * garbage, verify) is in gcapi.c.
+ *
+ * Source. CPython 3.11's Modules/gcmodule.c gives the semantics (what is
+ * collected, in which order things happen, every figure collect() returns);
+ * the code here is written from that description. REFERENCE.md §3 and §7.
+ *
+ * Per-object state. A container carries rh__gchead {next, prev} in front of
+ * its header (internal.h). next == 0: untracked. While tracked, next/prev
+ * link it into one circular list with a sentinel: a generation (gens[0..2]),
+ * the permanent generation of gc.freeze, or, during a collection, a list
+ * local to the collection. The low four bits of prev are flags:
+ *   FINALIZED    finalize ran (kept across untrack/track: once per life);
+ *   COLLECTING   the object is in the set being collected now;
+ *   UNREACHABLE  the object is on the tentatively-unreachable list;
+ *   FLAG3        unused.
+ * The header's 32-bit rh_gcword holds gc_refs during a collection. Unlike
+ * CPython, which packs gc_refs into prev, the lists stay doubly linked all
+ * the time, so any object may be untracked (unlinked) at any moment: a
+ * finalizer freeing an object of the garbage set just removes it from
+ * whatever list it is on.
+ *
+ * One collection of generation g (collect_main), CPython 3.11's order:
+ *   0. counts: count[g+1]++, count[0..g] = 0; merge gens 0..g into young
+ *      (= gens[g]); old = gens[g+1], or young itself when g is the oldest.
+ *   1. update_refs: gc_refs = refcount, COLLECTING set, for all of young.
+ *   2. subtract_refs: each object's traverse decrements gc_refs of every
+ *      referent that is COLLECTING. Now gc_refs counts references from
+ *      outside young.
+ *   3. move_unreachable: a single scan of young used as a queue. An object
+ *      with gc_refs > 0 is reachable: its traverse marks what it references
+ *      (gc_refs 0 -> 1 for objects not scanned yet; objects already on the
+ *      unreachable list go back to young's tail with gc_refs 1, so the scan
+ *      meets them again); COLLECTING is cleared once scanned. An object met
+ *      with gc_refs == 0 moves to the unreachable list with UNREACHABLE set.
+ *      No recursion, no allocation: a chain ten million long is one pass.
+ *      Survivors whose type has untrack_check (tuples) are offered
+ *      untracking right after their scan (equivalent to CPython's separate
+ *      untrack_tuples pass over the same list order).
+ *   4. survivors: in a full collection, types with RH_TYPE_UNTRACK_AT_FULL
+ *      (dicts) are offered untracking, long_lived_total = survivors and
+ *      long_lived_pending = 0; otherwise young merges into old (and a
+ *      generation-1 collection adds its survivors to long_lived_pending).
+ *   5. legacy finalizers: unreachable objects whose type has legacy_del, and
+ *      everything reachable from them, move to the `finalizers` list
+ *      (COLLECTING cleared): they are uncollectable.
+ *   6. weak references (handle_weakrefs): every weakref that is itself
+ *      unreachable is cleared; every weakref to an unreachable object is
+ *      cleared, and those with a callback that are not themselves garbage
+ *      get a reference and move to a local list; after all the clearing the
+ *      callbacks run in that order (newest first per referent); a callback
+ *      weakref freed by dropping our reference counts as collected.
+ *   7. finalize_garbage: type->finalize on each unreachable object not yet
+ *      FINALIZED (flag set first).
+ *   8. resurrection: steps 1-3 again on the unreachable set alone; objects a
+ *      finalizer made reachable again, and what they reach, move to old.
+ *   9. delete_garbage: type->clear on each remaining object (or, with
+ *      DEBUG_SAVEALL, an append to gc.garbage); an object still there after
+ *      its clear moves to old.
+ *  10. uncollectable objects are counted; those with legacy_del (all of them
+ *      with DEBUG_SAVEALL) are appended to gc.garbage; the list joins old.
+ * Returns collected (step 9's set plus step 6's freed weakrefs) plus
+ * uncollectable, as CPython.
+ *
+ * No allocation before step 6: out of memory, a collection still frees
+ * cycles. Steps 6 to 10 run user code (callbacks, finalizers, clear hooks)
+ * and may allocate; gc.garbage is created by the first append that needs it.
+ *
+ * Re-entrancy: what user code may do while a collection runs. Code run from a
+ * collection (gc callbacks, weakref callbacks, finalizers, clear and destroy
+ * hooks) may allocate (an allocation counts in generation 0 but never starts a
+ * nested collection), create and drop references and cycles, free objects of
+ * the garbage set (they are unlinked from the collection's lists), create
+ * weak references, track and untrack objects, call rh_gc_collect (it returns
+ * 0 and does nothing), freeze, unfreeze, read counts, statistics and object
+ * lists, change thresholds and debug flags, and add or remove gc callbacks
+ * (the callback array is walked by index, as CPython walks gc.callbacks).
+ * traverse hooks run during steps 2, 3, 5 and 8 and must only report
+ * references: no allocation, no reference count change, no call into refheap
+ * other than the visit function. untrack_check must only look at its object.
+ * rh_heap_destroy must not be called from inside a collection. The heap's
+ * pending error is the same after a collection as before it.
+ *
+ * Automatic collection (rh__gc_on_alloc): each container allocation bumps
+ * count[0]; once count[0] > threshold[0] (when enabled, threshold[0] != 0 and
+ * no collection runs) the oldest generation whose count exceeds its
+ * threshold is collected, generation 2 only when long_lived_pending exceeds
+ * 25% of long_lived_total (CPython's gc_collect_generations).
+ */
+#include "internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <time.h>
+
+/* CPython's default thresholds (gc.get_threshold() == (700, 10, 10)). */
+#define GC_THRESHOLD0 700
+#define GC_THRESHOLD1 10
+#define GC_THRESHOLD2 10
+/* A full collection starts automatically only when the objects promoted into
+ * generation 2 since the last full collection exceed 1/GC_LONG_LIVED_RATIO
+ * of the survivors of that collection (CPython: 25%): the cost of a full
+ * collection is proportional to everything alive, so this keeps the total
+ * cost of building a large live structure linear instead of quadratic. */
+#define GC_LONG_LIVED_RATIO 4
+/* Lines of the debug-mode leak report at heap destruction before it is
+ * summarised: enough to see every leaked object of a test or a small
+ * program, bounded so that a large leak does not flood the sink. */
+#define GC_LEAK_REPORT_MAX 1000
+
+#define F_FINALIZED RH__GC_FINALIZED
+#define F_COLLECTING RH__GC_COLLECTING
+#define F_UNREACHABLE RH__GC_UNREACHABLE
+#define F_MASK RH__GC_FLAGS_MASK
+
+/* ---------------------------------------------------------------------------
+ * Lists. Circular, doubly linked, with a sentinel (itself an rh__gchead with
+ * no flags). prev carries the node's flags, which every link update keeps.
+ * ------------------------------------------------------------------------- */
+
+static inline rh__gchead *g_next(const rh__gchead *g) { return (rh__gchead *)g->next; }
+static inline rh__gchead *g_prev(const rh__gchead *g) { return (rh__gchead *)(g->prev & ~F_MASK); }
+static inline void g_set_prev(rh__gchead *g, rh__gchead *p) {
+    g->prev = (uintptr_t)p | (g->prev & F_MASK);
+}
+
+static inline void list_init(rh__gchead *l) {
+    l->next = (uintptr_t)l;
+    l->prev = (uintptr_t)l;
+}
+static inline bool list_empty(const rh__gchead *l) { return l->next == (uintptr_t)l; }
+
+static inline void list_unlink(rh__gchead *g) {
+    rh__gchead *p = g_prev(g), *n = g_next(g);
+    p->next = (uintptr_t)n;
+    g_set_prev(n, p);
+}
+/* Appends a node that is on no list (its links are ignored). */
+static inline void list_append(rh__gchead *g, rh__gchead *l) {
+    rh__gchead *tail = g_prev(l);
+    g->next = (uintptr_t)l;
+    g_set_prev(g, tail);
+    tail->next = (uintptr_t)g;
+    g_set_prev(l, g);
+}
+static inline void list_move(rh__gchead *g, rh__gchead *l) {
+    list_unlink(g);
+    list_append(g, l);
+}
+/* Appends all of `from` to `to`; `from` becomes empty. */
+static void list_merge(rh__gchead *from, rh__gchead *to) {
+    if (!list_empty(from)) {
+        rh__gchead *first = g_next(from), *last = g_prev(from), *tail = g_prev(to);
+        tail->next = (uintptr_t)first;
+        g_set_prev(first, tail);
+        last->next = (uintptr_t)to;
+        g_set_prev(to, last);
+    }
+    list_init(from);
+}
+static size_t list_size(const rh__gchead *l) {
+    size_t n = 0;
+    for (const rh__gchead *g = g_next(l); g != l; g = g_next(g)) n++;
+    return n;
+}
+/* Unlinks g and marks it untracked, keeping only FINALIZED. */
+static inline void untrack_node(rh__gchead *g) {
+    list_unlink(g);
+    g->next = 0;
+    g->prev &= F_FINALIZED;
+}
+
+static inline const char *type_name(const rh_object *o) {
+    return o->rh_type->name ? o->rh_type->name : "?";
+}
+
+/* ---------------------------------------------------------------------------
+ * Debug output.
+ * ------------------------------------------------------------------------- */
+
+void rh__gc_printf(rh_heap *h, const char *fmt, ...) {
+    char line[RH__GC_LINE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (h->gc.sink) h->gc.sink(line, h->gc.sink_data);
+    else fprintf(stderr, "%s\n", line);
+}
+
+void rh_gc_set_sink(rh_heap *h, rh_gc_sink sink, void *data) {
+    h->gc.sink = sink;
+    h->gc.sink_data = sink ? data : NULL;
+}
+
+/* ---------------------------------------------------------------------------
+ * Tracking.
+ * ------------------------------------------------------------------------- */
+
+void rh_gc_track(rh_object *o) {
+    if (RH_UNLIKELY(!RH__IS_GC(o)))
+        rh__fatal("rh_gc_track: object of type '%s' at %p is not a container (RH_TYPE_GC)",
+                  type_name(o), (void *)o);
+    rh__gchead *g = RH__AS_GC(o);
+    if (RH_UNLIKELY(g->next != 0))
+        rh__fatal("rh_gc_track: object of type '%s' at %p is already tracked by the collector",
+                  type_name(o), (void *)o);
+    rh_heap *h = rh__heap_of(g);
+    if (RH_UNLIKELY(!h))
+        rh__fatal("rh_gc_track: object of type '%s' at %p belongs to no heap", type_name(o),
+                  (void *)o);
+    g->prev &= F_FINALIZED; /* drop anything but the once-per-life flag */
+    list_append(g, &h->gc.gens[0]);
+}
+
+void rh_gc_untrack(rh_object *o) {
+    if (!RH__IS_GC(o)) return;
+    rh__gchead *g = RH__AS_GC(o);
+    if (g->next != 0) untrack_node(g);
+}
+
+bool rh_gc_is_tracked(const rh_object *o) {
+    return RH__IS_GC(o) && RH__AS_GC(o)->next != 0;
+}
+
+bool rh_gc_is_finalized(const rh_object *o) {
+    return RH__IS_GC(o) && (RH__AS_GC(o)->prev & F_FINALIZED) != 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Steps 1-3: which objects of a list are unreachable from outside it.
+ * ------------------------------------------------------------------------- */
+
+/* Step 1. Returns the number of objects in the list. */
+static size_t update_refs(rh__gchead *young) {
+    size_t n = 0;
+    for (rh__gchead *g = g_next(young); g != young; g = g_next(g)) {
+        rh_object *o = RH__FROM_GC(g);
+        uint32_t rc = o->rh_refcnt;
+        if (RH_UNLIKELY(rc == 0))
+            rh__fatal("collector: tracked object of type '%s' at %p has reference count 0 "
+                      "(it died but was left tracked)", type_name(o), (void *)o);
+        o->rh_gcword = rc;
+        g->prev |= F_COLLECTING;
+        n++;
+    }
+    return n;
+}
+
+static int visit_decref(rh_object *o, void *arg) {
+    (void)arg;
+    if (o && (o->rh_type->flags & RH_TYPE_GC) && (RH__AS_GC(o)->prev & F_COLLECTING))
+        o->rh_gcword--; /* a wrong traverse can only wrap it upwards: "reachable" */
+    return 0;
+}
+
+/* Step 2. */
+static void subtract_refs(rh__gchead *young) {
+    for (rh__gchead *g = g_next(young); g != young; g = g_next(g)) {
+        rh_object *o = RH__FROM_GC(g);
+        o->rh_type->traverse(o, visit_decref, NULL);
+    }
+}
+
+static int visit_reachable(rh_object *o, void *arg) {
+    if (!o || !(o->rh_type->flags & RH_TYPE_GC)) return 0;
+    rh__gchead *g = RH__AS_GC(o);
+    uintptr_t p = g->prev;
+    if (!(p & F_COLLECTING)) return 0; /* outside the set, or already scanned */
+    if (p & F_UNREACHABLE) {
+        /* Tentatively unreachable after all: back to young's tail, where the
+         * scan will meet it again. */
+        list_unlink(g);
+        g->prev &= ~F_UNREACHABLE;
+        list_append(g, (rh__gchead *)arg);
+    }
+    o->rh_gcword = 1; /* reachable; nonzero is all the scan looks at */
+    return 0;
+}
+
+/* Step 3. Moves the objects of young that are unreachable from outside it to
+ * `unreachable` (flags COLLECTING | UNREACHABLE); the survivors stay in young
+ * with COLLECTING cleared. With `untrack`, survivors whose type has an
+ * untrack_check (and not RH_TYPE_UNTRACK_AT_FULL) are offered untracking;
+ * *atfull counts survivors of RH_TYPE_UNTRACK_AT_FULL types with a hook.
+ * Returns the number of survivors still tracked. */
+static inline size_t move_unreachable(rh__gchead *young, rh__gchead *unreachable, bool untrack,
+                                      size_t *atfull) {
+    size_t survivors = 0;
+    rh__gchead *g = g_next(young);
+    while (g != young) {
+        rh_object *o = RH__FROM_GC(g);
+        if (o->rh_gcword != 0) {
+            const rh_type *t = o->rh_type;
+            t->traverse(o, visit_reachable, young);
+            rh__gchead *next = g_next(g); /* the traverse may have appended */
+            g->prev &= ~F_COLLECTING;
+            survivors++;
+            if (untrack && t->untrack_check) {
+                if (t->flags & RH_TYPE_UNTRACK_AT_FULL) (*atfull)++;
+                else if (t->untrack_check(o)) {
+                    untrack_node(g);
+                    survivors--;
+                }
+            }
+            g = next;
+        } else {
+            rh__gchead *next = g_next(g);
+            list_move(g, unreachable);
+            g->prev |= F_UNREACHABLE;
+            g = next;
+        }
+    }
+    return survivors;
+}
+
+/* Steps 1-3 on `young` (CPython's deduce_unreachable). *examined receives the
+ * size of young on entry. Returns the survivors. */
+static size_t deduce_unreachable(rh__gchead *young, rh__gchead *unreachable, bool untrack,
+                                 size_t *examined, size_t *atfull) {
+    *examined = update_refs(young);
+    subtract_refs(young);
+    list_init(unreachable);
+    return move_unreachable(young, unreachable, untrack, atfull);
+}
+
+/* Step 4, full collections: offers untracking to the survivors whose type
+ * waits for full collections (dicts). Returns how many were untracked. */
+static size_t untrack_at_full(rh__gchead *young) {
+    size_t n = 0;
+    rh__gchead *g = g_next(young);
+    while (g != young) {
+        rh__gchead *next = g_next(g);
+        rh_object *o = RH__FROM_GC(g);
+        const rh_type *t = o->rh_type;
+        if ((t->flags & RH_TYPE_UNTRACK_AT_FULL) && t->untrack_check && t->untrack_check(o)) {
+            untrack_node(g);
+            n++;
+        }
+        g = next;
+    }
+    return n;
+}
+
+/* ---------------------------------------------------------------------------
+ * Step 5: legacy finalizers.
+ * ------------------------------------------------------------------------- */
+
+static int visit_move(rh_object *o, void *arg) {
+    if (o && (o->rh_type->flags & RH_TYPE_GC)) {
+        rh__gchead *g = RH__AS_GC(o);
+        if (g->prev & F_COLLECTING) {
+            list_move(g, (rh__gchead *)arg);
+            g->prev &= ~F_COLLECTING;
+        }
+    }
+    return 0;
+}
+
+static void move_legacy_finalizers(rh__gchead *unreachable, rh__gchead *finalizers) {
+    rh__gchead *g = g_next(unreachable);
+    while (g != unreachable) {
+        rh__gchead *next = g_next(g);
+        g->prev &= ~F_UNREACHABLE;
+        if (RH__FROM_GC(g)->rh_type->legacy_del) {
+            g->prev &= ~F_COLLECTING;
+            list_move(g, finalizers);
+        }
+        g = next;
+    }
+    /* Everything reachable from them: the list grows while it is walked. */
+    for (g = g_next(finalizers); g != finalizers; g = g_next(g)) {
+        rh_object *o = RH__FROM_GC(g);
+        o->rh_type->traverse(o, visit_move, finalizers);
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * Step 6: weak references. Returns the callback weakrefs freed by dropping
+ * the reference the collector held during their callback.
+ * ------------------------------------------------------------------------- */
+
+static intptr_t handle_weakrefs(rh_heap *h, rh__gchead *unreachable, rh__gchead *old) {
+    _Alignas(16) rh__gchead wrcb; /* weakrefs whose callback will run */
+    list_init(&wrcb);
+    intptr_t freed = 0;
+
+    for (rh__gchead *g = g_next(unreachable); g != unreachable; g = g_next(g)) {
+        rh_object *o = RH__FROM_GC(g);
+        /* A weakref in the garbage is cleared and never calls back: its
+         * callback could otherwise see objects already cleared. */
+        if (rh__is_weakref(o)) rh__weakref_clear((rh__weakref *)o);
+        if (!(o->rh_type->flags & RH_TYPE_WEAKREFABLE)) continue;
+        rh__weakref **head = rh__weaklist_of(o);
+        rh__weakref *wr;
+        while ((wr = *head) != NULL) {
+            rh__weakref_clear(wr); /* unlinks: *head moves on */
+            rh_object *wo = RH_OBJ(wr);
+            if (!wr->callback || wo->rh_refcnt == 0) continue; /* none, or wr is dying */
+            rh__gchead *wg = RH__AS_GC(wo);
+            if (wg->prev & F_COLLECTING) continue; /* wr is garbage itself */
+            rh_incref(wo);
+            if (wg->next != 0) {
+                list_move(wg, &wrcb);
+            } else {
+                /* An untracked weakref: queued through its record all the
+                 * same, and untracked again once its callback ran. */
+                wg->prev = (wg->prev & F_FINALIZED) | RH__GC_FLAG3;
+                list_append(wg, &wrcb);
+            }
+        }
+    }
+
+    /* Every weakref to the garbage is dead now: the callbacks can run. */
+    while (!list_empty(&wrcb)) {
+        rh__gchead *wg = g_next(&wrcb);
+        rh__weakref *wr = (rh__weakref *)RH__FROM_GC(wg);
+        rh__weakref_run_callback(h, wr);
+        bool untracked_before = (wg->prev & RH__GC_FLAG3) != 0;
+        rh_decref(RH_OBJ(wr));
+        if (g_next(&wrcb) == wg) {
+            if (untracked_before) {
+                untrack_node(wg);
+            } else {
+                list_move(wg, old);
+            }
+        } else {
+            freed++;
+        }
+    }
+    return freed;
+}
+
+/* ---------------------------------------------------------------------------
+ * Step 7: finalizers. Each object is moved to `seen` before its finalizer
+ * runs, so whatever the finalizer frees or moves, the loop always takes the
+ * head of what is left.
+ * ------------------------------------------------------------------------- */
+
+static void finalize_garbage(rh__gchead *unreachable) {
+    _Alignas(16) rh__gchead seen;
+    list_init(&seen);
+    while (!list_empty(unreachable)) {
+        rh__gchead *g = g_next(unreachable);
+        rh_object *o = RH__FROM_GC(g);
+        list_move(g, &seen);
+        void (*fin)(rh_object *) = o->rh_type->finalize;
+        if (fin && !(g->prev & F_FINALIZED)) {
+            g->prev |= F_FINALIZED;
+            rh_incref(o);
+            fin(o);
+            rh_decref(o);
+        }
+    }
+    list_merge(&seen, unreachable);
+}
+
+/* ---------------------------------------------------------------------------
+ * Steps 9-10: breaking the garbage, and gc.garbage.
+ * ------------------------------------------------------------------------- */
+
+/* gc.garbage, created on first need (NULL when out of memory). */
+static rh_object *garbage_list(rh_heap *h) {
+    if (!h->gc.garbage) h->gc.garbage = rh_list_new(h, 0);
+    return h->gc.garbage;
+}
+
+static void delete_garbage(rh_heap *h, rh__gchead *collectable, rh__gchead *old) {
+    while (!list_empty(collectable)) {
+        rh__gchead *g = g_next(collectable);
+        rh_object *o = RH__FROM_GC(g);
+        if (h->gc.debug & RH_GC_DEBUG_SAVEALL) {
+            rh_object *gl = garbage_list(h);
+            if (gl) (void)rh_list_append(gl, o); /* on failure o just survives */
+        } else {
+            void (*clear)(rh_object *) = o->rh_type->clear;
+            if (clear) {
+                rh_incref(o);
+                clear(o);
+                rh_decref(o);
+            }
+        }
+        if (g_next(collectable) == g) {
+            /* Still alive (saved, or clear did not break its cycle): it waits
+             * in the next generation and may die later. */
+            g->prev &= ~(F_COLLECTING | F_UNREACHABLE);
+            list_move(g, old);
+        }
+    }
+}
+
+static void handle_legacy_finalizers(rh_heap *h, rh__gchead *finalizers, rh__gchead *old) {
+    for (rh__gchead *g = g_next(finalizers); g != finalizers; g = g_next(g)) {
+        rh_object *o = RH__FROM_GC(g);
+        if ((h->gc.debug & RH_GC_DEBUG_SAVEALL) || o->rh_type->legacy_del) {
+            rh_object *gl = garbage_list(h);
+            if (!gl || rh_list_append(gl, o) < 0) break;
+        }
+    }
+    list_merge(finalizers, old);
+}
+
+/* ---------------------------------------------------------------------------
+ * One collection.
+ * ------------------------------------------------------------------------- */
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void print_generations(rh_heap *h) {
+    struct rh__gc_state *st = &h->gc;
+    rh__gc_printf(h, "gc: objects in each generation: %zu %zu %zu", list_size(&st->gens[0]),
+                  list_size(&st->gens[1]), list_size(&st->gens[2]));
+    rh__gc_printf(h, "gc: objects in permanent generation: %zu", list_size(&st->permanent));
+}
+
+static void debug_object(rh_heap *h, const char *what, rh_object *o) {
+    rh__gc_printf(h, "gc: %s <%s %p>", what, type_name(o), (void *)o);
+}
+
+/* Collects generations 0..gen. Must run with st->collecting set. */
+static intptr_t collect_main(rh_heap *h, int gen, rh_gc_info *info) {
+    struct rh__gc_state *st = &h->gc;
+    intptr_t m = 0; /* collected   */
+    intptr_t n = 0; /* uncollectable */
+    uint64_t t0 = now_ns();
+
+    if (st->debug & RH_GC_DEBUG_STATS) {
+        rh__gc_printf(h, "gc: collecting generation %d...", gen);
+        print_generations(h);
+    }
+
+    if (gen + 1 < RH_GC_GENERATIONS) st->count[gen + 1]++;
+    for (int i = 0; i <= gen; i++) st->count[i] = 0;
+    for (int i = 0; i < gen; i++) list_merge(&st->gens[i], &st->gens[gen]);
+    rh__gchead *young = &st->gens[gen];
+    rh__gchead *old = gen + 1 < RH_GC_GENERATIONS ? &st->gens[gen + 1] : young;
+
+    /* Steps 1-4. */
+    _Alignas(16) rh__gchead unreachable;
+    size_t examined = 0, atfull = 0;
+    size_t survivors = deduce_unreachable(young, &unreachable, true, &examined, &atfull);
+    if (young != old) {
+        if (gen == RH_GC_GENERATIONS - 2) st->long_lived_pending += survivors;
+        list_merge(young, old);
+    } else {
+        if (atfull) survivors -= untrack_at_full(young);
+        st->long_lived_pending = 0;
+        st->long_lived_total = survivors;
+    }
+
+    /* Step 5. */
+    _Alignas(16) rh__gchead finalizers;
+    list_init(&finalizers);
+    move_legacy_finalizers(&unreachable, &finalizers);
+
+    if (st->debug & RH_GC_DEBUG_COLLECTABLE)
+        for (rh__gchead *g = g_next(&unreachable); g != &unreachable; g = g_next(g))
+            debug_object(h, "collectable", RH__FROM_GC(g));
+
+    /* Steps 6-8: user code runs from here on. */
+    m += handle_weakrefs(h, &unreachable, old);
+    finalize_garbage(&unreachable);
+
+    _Alignas(16) rh__gchead final_unreachable;
+    size_t candidates = 0, unused = 0;
+    size_t resurrected = deduce_unreachable(&unreachable, &final_unreachable, false, &candidates, &unused);
+    list_merge(&unreachable, old); /* the resurrected (flags already clear) */
+
+    /* Step 9. */
+    m += (intptr_t)(candidates - resurrected);
+    delete_garbage(h, &final_unreachable, old);
+
+    /* Step 10. */
+    for (rh__gchead *g = g_next(&finalizers); g != &finalizers; g = g_next(g)) {
+        n++;
+        if (st->debug & RH_GC_DEBUG_UNCOLLECTABLE) debug_object(h, "uncollectable", RH__FROM_GC(g));
+    }
+    uint64_t t1 = now_ns();
+    if (st->debug & RH_GC_DEBUG_STATS)
+        rh__gc_printf(h, "gc: done, %" PRIdPTR " unreachable, %" PRIdPTR " uncollectable, %.4fs elapsed",
+                      n + m, n, (double)(t1 - t0) / 1e9);
+    handle_legacy_finalizers(h, &finalizers, old);
+
+    st->stats[gen].collections++;
+    st->stats[gen].collected += (uint64_t)m;
+    st->stats[gen].uncollectable += (uint64_t)n;
+
+    info->generation = gen;
+    info->collected = m;
+    info->uncollectable = n;
+    info->duration_ns = t1 - t0;
+    info->examined = examined;
+
+    if (st->debug & RH_GC_DEBUG_VERIFY) (void)rh_gc_verify(h);
+    return n + m;
+}
+
+static void invoke_callbacks(rh_heap *h, rh_gc_phase phase, const rh_gc_info *info) {
+    /* By index: a callback may add or remove callbacks. */
+    for (size_t i = 0; i < h->gc.ncallbacks; i++) {
+        rh__gc_cbentry e = h->gc.callbacks[i];
+        e.cb(h, phase, info, e.data);
+    }
+}
+
+/* A collection with its start and stop callbacks. st->collecting must be set.
+ * The heap's pending error is kept across it. */
+static intptr_t collect_with_callbacks(rh_heap *h, int gen, bool callbacks) {
+    rh_error saved = h->err;
+    char msg[RH__ERRMSG_MAX];
+    if (saved != RH_OK) memcpy(msg, h->errmsg, sizeof msg);
+
+    rh_gc_info info = {.generation = gen};
+    if (callbacks && h->gc.ncallbacks) invoke_callbacks(h, RH_GC_START, &info);
+    intptr_t r = collect_main(h, gen, &info);
+    if (callbacks && h->gc.ncallbacks) invoke_callbacks(h, RH_GC_STOP, &info);
+
+    h->err = saved;
+    if (saved != RH_OK) memcpy(h->errmsg, msg, sizeof msg);
+    else h->errmsg[0] = '\0';
+    return r;
+}
+
+/* CPython's gc_collect_generations: the oldest generation over its threshold,
+ * generation 2 only past the 25% rule. */
+static void collect_generations(rh_heap *h) {
+    struct rh__gc_state *st = &h->gc;
+    for (int i = RH_GC_GENERATIONS - 1; i >= 0; i--) {
+        if (st->count[i] > st->threshold[i]) {
+            if (i == RH_GC_GENERATIONS - 1 &&
+                st->long_lived_pending < st->long_lived_total / GC_LONG_LIVED_RATIO)
+                continue;
+            (void)collect_with_callbacks(h, i, true);
+            break;
+        }
+    }
+}
+
+void rh__gc_on_alloc(rh_heap *h) {
+    struct rh__gc_state *st = &h->gc;
+    st->count[0]++;
+    if (st->count[0] > st->threshold[0] && st->enabled && st->threshold[0] != 0 &&
+        !st->collecting && !st->finished) {
+        st->collecting = true;
+        collect_generations(h);
+        st->collecting = false;
+    }
+}
+
+void rh__gc_on_free(rh_heap *h) {
+    if (h->gc.count[0] > 0) h->gc.count[0]--;
+}
+
+intptr_t rh_gc_collect(rh_heap *h, int generation) {
+    if (generation < 0 || generation >= RH_GC_GENERATIONS) {
+        rh_err_set(h, RH_EVALUE, "invalid generation %d (must be 0, 1 or 2)", generation);
+        return -1;
+    }
+    struct rh__gc_state *st = &h->gc;
+    if (st->collecting || st->finished) return 0;
+    st->collecting = true;
+    intptr_t r = collect_with_callbacks(h, generation, true);
+    st->collecting = false;
+    return r;
+}
+
+/* ---------------------------------------------------------------------------
+ * Life of the collector.
+ * ------------------------------------------------------------------------- */
+
+int rh__gc_init(rh_heap *h) {
+    struct rh__gc_state *st = &h->gc;
+    memset(st, 0, sizeof *st);
+    for (int i = 0; i < RH_GC_GENERATIONS; i++) list_init(&st->gens[i]);
+    list_init(&st->permanent);
+    st->threshold[0] = GC_THRESHOLD0;
+    st->threshold[1] = GC_THRESHOLD1;
+    st->threshold[2] = GC_THRESHOLD2;
+    st->enabled = true;
+    return 0;
+}
+
+/* Drops gc.garbage (its objects lose that reference). */
+static void drop_garbage(rh_heap *h) {
+    rh_object *gl = h->gc.garbage;
+    h->gc.garbage = NULL;
+    if (gl) rh_decref(gl);
+}
+
+/* Debug mode: every object still tracked after the last collections, with
+ * its references from outside the heap's containers (recomputed with steps
+ * 1-2 over all of them: a leak root has some, objects it keeps alive none). */
+static void leak_report(rh_heap *h) {
+    struct rh__gc_state *st = &h->gc;
+    _Alignas(16) rh__gchead all;
+    list_init(&all);
+    for (int i = 0; i < RH_GC_GENERATIONS; i++) list_merge(&st->gens[i], &all);
+    list_merge(&st->permanent, &all);
+    size_t total = update_refs(&all);
+    if (total == 0) return;
+    subtract_refs(&all);
+    rh__gc_printf(h, "refheap: leak report: %zu tracked object%s still alive at heap destruction",
+                  total, total == 1 ? "" : "s");
+    size_t shown = 0;
+    for (rh__gchead *g = g_next(&all); g != &all; g = g_next(g)) {
+        rh_object *o = RH__FROM_GC(g);
+        g->prev &= ~F_COLLECTING;
+        if (shown++ >= GC_LEAK_REPORT_MAX) continue;
+        rh__gc_printf(h, "refheap: leak: <%s %p> refcount %" PRIu32 " (%" PRIu32
+                      " from outside the heap's containers), allocated at %s",
+                      type_name(o), (void *)o, o->rh_refcnt, o->rh_gcword, rh_object_site(o));
+    }
+    if (total > GC_LEAK_REPORT_MAX)
+        rh__gc_printf(h, "refheap: leak: ... and %zu more", total - GC_LEAK_REPORT_MAX);
+    list_merge(&all, &st->gens[RH_GC_GENERATIONS - 1]);
+}
+
+void rh__gc_fini(rh_heap *h) {
+    struct rh__gc_state *st = &h->gc;
+    if (!st->collecting && !st->finished) {
+        st->collecting = true;
+        (void)collect_with_callbacks(h, RH_GC_GENERATIONS - 1, false);
+        /* Objects saved by DEBUG_SAVEALL die now; legacy cycles come back to a
+         * new gc.garbage, which is dropped too (they stay, uncollectable). */
+        st->debug &= ~(unsigned)RH_GC_DEBUG_SAVEALL;
+        if (st->garbage) {
+            drop_garbage(h);
+            (void)collect_with_callbacks(h, RH_GC_GENERATIONS - 1, false);
+            drop_garbage(h);
+        }
+        st->collecting = false;
+    }
+    st->finished = true;
+    st->enabled = false;
+    if (rh_heap_mode(h) == RH_MODE_DEBUG) leak_report(h);
+    rh_free(h, st->callbacks);
+    st->callbacks = NULL;
+    st->ncallbacks = st->capcallbacks = 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Controls.
+ * ------------------------------------------------------------------------- */
+
+void rh_gc_enable(rh_heap *h) { h->gc.enabled = true; }
+void rh_gc_disable(rh_heap *h) { h->gc.enabled = false; }
+bool rh_gc_isenabled(const rh_heap *h) { return h->gc.enabled; }
+
+void rh_gc_get_threshold(const rh_heap *h, long out[3]) {
+    for (int i = 0; i < RH_GC_GENERATIONS; i++) out[i] = h->gc.threshold[i];
+}
+
+void rh_gc_set_threshold(rh_heap *h, long t0, long t1, long t2) {
+    h->gc.threshold[0] = t0;
+    h->gc.threshold[1] = t1;
+    h->gc.threshold[2] = t2;
+}
+
+void rh_gc_get_count(const rh_heap *h, long out[3]) {
+    for (int i = 0; i < RH_GC_GENERATIONS; i++) out[i] = h->gc.count[i];
+}
+
+unsigned rh_gc_set_debug(rh_heap *h, unsigned flags) {
+    unsigned old = h->gc.debug;
+    h->gc.debug = flags;
+    return old;
+}
+
+unsigned rh_gc_get_debug(const rh_heap *h) { return h->gc.debug; }
+
+void rh_gc_get_stats(const rh_heap *h, rh_gc_genstats out[3]) {
+    for (int i = 0; i < RH_GC_GENERATIONS; i++) out[i] = h->gc.stats[i];
+}
+
+int rh_gc_callback_add(rh_heap *h, rh_gc_callback cb, void *data) {
+    struct rh__gc_state *st = &h->gc;
+    if (!cb) {
+        rh_err_set(h, RH_EVALUE, "gc callback must not be NULL");
+        return -1;
+    }
+    if (st->ncallbacks == st->capcallbacks) {
+        size_t cap = st->capcallbacks ? st->capcallbacks * 2 : 4;
+        rh__gc_cbentry *p = rh_realloc(h, st->callbacks, cap * sizeof *p);
+        if (!p) return -1; /* RH_ENOMEM set by the allocator */
+        st->callbacks = p;
+        st->capcallbacks = cap;
+    }
+    st->callbacks[st->ncallbacks++] = (rh__gc_cbentry){cb, data};
+    return 0;
+}
+
+int rh_gc_callback_remove(rh_heap *h, rh_gc_callback cb, void *data) {
+    struct rh__gc_state *st = &h->gc;
+    for (size_t i = 0; i < st->ncallbacks; i++) {
+        if (st->callbacks[i].cb == cb && st->callbacks[i].data == data) {
+            memmove(&st->callbacks[i], &st->callbacks[i + 1],
+                    (st->ncallbacks - i - 1) * sizeof st->callbacks[0]);
+            st->ncallbacks--;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+void rh_gc_freeze(rh_heap *h) {
+    struct rh__gc_state *st = &h->gc;
+    for (int i = 0; i < RH_GC_GENERATIONS; i++) list_merge(&st->gens[i], &st->permanent);
+    st->count[0] = 0;
+}
+
+void rh_gc_unfreeze(rh_heap *h) {
+    list_merge(&h->gc.permanent, &h->gc.gens[RH_GC_GENERATIONS - 1]);
+}
+
+size_t rh_gc_get_freeze_count(const rh_heap *h) { return list_size(&h->gc.permanent); }
+
+/* For gcapi.c: the list sentinel of generation g (0..2), or the permanent
+ * generation for g == RH_GC_GENERATIONS. */
+rh__gchead *rh__gc_list(rh_heap *h, int g) {
+    return g < RH_GC_GENERATIONS ? &h->gc.gens[g] : &h->gc.permanent;
+}

@@ -1,0 +1,208 @@
+/*
+ * gcapi.c — the introspection half of Python's gc module: get_objects,
+ * get_referrers, get_referents, garbage, and refheap's traverse verifier.
+ * The collector itself is in gc.c.
+ *
+ * get_objects / get_referrers walk the generation lists (never the permanent
+ * generation: frozen objects are invisible to them, as in CPython) and build
+ * a new list; the list being built is tracked in generation 0 from its
+ * creation, so it is skipped explicitly and never contains itself.
+ * get_referents asks each object's traverse. None of them changes what is
+ * tracked; they may be called from finalizers and callbacks during a
+ * collection (the objects then on the collection's private lists are not
+ * seen, as in CPython).
+ *
+ * rh_gc_verify — "is every traverse telling the truth?". A traverse that
+ * reports a reference its object does not own (a borrowed pointer, a child
+ * visited twice) makes the collector subtract too much: in CPython it frees
+ * live objects. The verifier counts, for every object referenced by a tracked
+ * object, how many times the traverses of all tracked objects report it
+ * (in the object's rh_gcword, scratch space outside the core of a
+ * collection): that can never exceed its reference count, since every
+ * reported reference must be owned. Three passes over the tracked objects:
+ * zero the counters of everything reported, count, then compare and report
+ * each over-reported object once, naming the type of the first referrer met
+ * (with a single referrer, the culprit). It also checks the lists' links,
+ * that no tracked object has a zero count, and, outside a collection, that no
+ * collection flag was left behind. Immortal objects are skipped (their count
+ * cannot be exceeded and the static ones may be read-only). It allocates
+ * nothing, so it works when memory is exhausted.
+ */
+#include "internal.h"
+
+#include <inttypes.h>
+
+/* ---------------------------------------------------------------------------
+ * Building result lists.
+ * ------------------------------------------------------------------------- */
+
+static int append_list(rh_object *result, rh__gchead *l) {
+    for (rh__gchead *g = (rh__gchead *)l->next; g != l; g = (rh__gchead *)g->next) {
+        rh_object *o = RH__FROM_GC(g);
+        if (o != result && rh_list_append(result, o) < 0) return -1;
+    }
+    return 0;
+}
+
+rh_object *rh_gc_get_objects(rh_heap *h, int generation) {
+    if (generation < -1 || generation >= RH_GC_GENERATIONS) {
+        rh_err_set(h, RH_EVALUE,
+                   "generation %d: must be -1 (all) or less than the number of generations (%d)",
+                   generation, RH_GC_GENERATIONS);
+        return NULL;
+    }
+    rh_object *result = rh_list_new(h, 0);
+    if (!result) return NULL;
+    int lo = generation < 0 ? 0 : generation;
+    int hi = generation < 0 ? RH_GC_GENERATIONS - 1 : generation;
+    for (int i = lo; i <= hi; i++) {
+        if (append_list(result, rh__gc_list(h, i)) < 0) {
+            rh_decref(result);
+            return NULL;
+        }
+    }
+    return result;
+}
+
+typedef struct referrers_ctx {
+    rh_object *const *objs;
+    size_t n;
+} referrers_ctx;
+
+static int visit_is_target(rh_object *o, void *arg) {
+    const referrers_ctx *c = arg;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->objs[i] == o) return 1;
+    return 0;
+}
+
+rh_object *rh_gc_get_referrers(rh_heap *h, rh_object *const *objs, size_t n) {
+    rh_object *result = rh_list_new(h, 0);
+    if (!result) return NULL;
+    referrers_ctx c = {objs, n};
+    for (int i = 0; i < RH_GC_GENERATIONS; i++) {
+        rh__gchead *l = rh__gc_list(h, i);
+        for (rh__gchead *g = (rh__gchead *)l->next; g != l; g = (rh__gchead *)g->next) {
+            rh_object *o = RH__FROM_GC(g);
+            if (o == result || n == 0) continue;
+            if (o->rh_type->traverse(o, visit_is_target, &c) && rh_list_append(result, o) < 0) {
+                rh_decref(result);
+                return NULL;
+            }
+        }
+    }
+    return result;
+}
+
+static int visit_append(rh_object *o, void *arg) {
+    if (!o) return 0;
+    return rh_list_append((rh_object *)arg, o) < 0 ? -1 : 0;
+}
+
+rh_object *rh_gc_get_referents(rh_heap *h, rh_object *const *objs, size_t n) {
+    rh_object *result = rh_list_new(h, 0);
+    if (!result) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        rh_object *o = objs[i];
+        if (!o || !RH__IS_GC(o) || !o->rh_type->traverse) continue;
+        if (o->rh_type->traverse(o, visit_append, result)) {
+            rh_decref(result);
+            return NULL;
+        }
+    }
+    return result;
+}
+
+rh_object *rh_gc_garbage(rh_heap *h) {
+    if (!h->gc.garbage) h->gc.garbage = rh_list_new(h, 0);
+    return h->gc.garbage;
+}
+
+/* ---------------------------------------------------------------------------
+ * The verifier.
+ * ------------------------------------------------------------------------- */
+
+static int visit_zero(rh_object *o, void *arg) {
+    (void)arg;
+    if (o && o->rh_refcnt != RH_IMMORTAL) o->rh_gcword = 0;
+    return 0;
+}
+
+static int visit_count(rh_object *o, void *arg) {
+    (void)arg;
+    if (o && o->rh_refcnt != RH_IMMORTAL && o->rh_gcword != UINT32_MAX) o->rh_gcword++;
+    return 0;
+}
+
+typedef struct verify_ctx {
+    rh_heap *h;
+    rh_object *referrer;
+    size_t problems;
+} verify_ctx;
+
+static int visit_check(rh_object *o, void *arg) {
+    verify_ctx *c = arg;
+    if (!o || o->rh_refcnt == RH_IMMORTAL) return 0;
+    if (o->rh_gcword > o->rh_refcnt) {
+        rh__gc_printf(c->h, "gc: verify: %s traverse reports %" PRIu32 " references to <%s %p> with refcount %" PRIu32,
+                      c->referrer->rh_type->name ? c->referrer->rh_type->name : "?", o->rh_gcword,
+                      o->rh_type->name ? o->rh_type->name : "?", (void *)o, o->rh_refcnt);
+        o->rh_gcword = 0; /* reported once */
+        c->problems++;
+    }
+    return 0;
+}
+
+/* The lists to verify: generations 0..2 and the permanent one. */
+#define VERIFY_LISTS (RH_GC_GENERATIONS + 1)
+
+size_t rh_gc_verify(rh_heap *h) {
+    verify_ctx c = {h, NULL, 0};
+    bool collecting = h->gc.collecting;
+
+    /* Structure first: a broken list must not be walked by the passes. */
+    bool intact[VERIFY_LISTS];
+    for (int i = 0; i < VERIFY_LISTS; i++) {
+        rh__gchead *l = rh__gc_list(h, i);
+        intact[i] = true;
+        rh__gchead *prev = l;
+        for (rh__gchead *g = (rh__gchead *)l->next;; g = (rh__gchead *)g->next) {
+            if (!g || (rh__gchead *)(g->prev & ~RH__GC_FLAGS_MASK) != prev) {
+                rh__gc_printf(h, "gc: verify: list of generation %d is broken after <%s %p>", i,
+                              prev == l ? "head" : (RH__FROM_GC(prev)->rh_type->name ? RH__FROM_GC(prev)->rh_type->name : "?"),
+                              prev == l ? (void *)l : (void *)RH__FROM_GC(prev));
+                intact[i] = false;
+                c.problems++;
+                break;
+            }
+            if (g == l) break;
+            rh_object *o = RH__FROM_GC(g);
+            if (o->rh_refcnt == 0) {
+                rh__gc_printf(h, "gc: verify: tracked object <%s %p> has refcount 0",
+                              o->rh_type->name ? o->rh_type->name : "?", (void *)o);
+                c.problems++;
+            }
+            if (!collecting && (g->prev & (RH__GC_COLLECTING | RH__GC_UNREACHABLE))) {
+                rh__gc_printf(h, "gc: verify: tracked object <%s %p> carries collection flags %#x outside a collection",
+                              o->rh_type->name ? o->rh_type->name : "?", (void *)o,
+                              (unsigned)(g->prev & (RH__GC_COLLECTING | RH__GC_UNREACHABLE)));
+                c.problems++;
+            }
+            prev = g;
+        }
+    }
+
+    rh_visitfn passes[3] = {visit_zero, visit_count, visit_check};
+    for (int p = 0; p < 3; p++) {
+        for (int i = 0; i < VERIFY_LISTS; i++) {
+            if (!intact[i]) continue;
+            rh__gchead *l = rh__gc_list(h, i);
+            for (rh__gchead *g = (rh__gchead *)l->next; g != l; g = (rh__gchead *)g->next) {
+                rh_object *o = RH__FROM_GC(g);
+                c.referrer = o;
+                o->rh_type->traverse(o, passes[p], &c);
+            }
+        }
+    }
+    return c.problems;
+}

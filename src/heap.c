@@ -1,0 +1,483 @@
+/*
+ * heap.c — the heap: its life cycle, its allocator mode, its error state, the
+ * public raw-memory entry points, the fault injector and the statistics.
+ *
+ * A heap owns all memory of one refheap world. Creating one maps nothing; it
+ * runs the subsystems' init hooks in order (allocator, objects, collector,
+ * weak references) and undoes the earlier ones if a later one fails.
+ * Destroying it runs the weakref.finalize callbacks still due, the collector's
+ * last collection, then the fini hooks in reverse order; the allocator's
+ * fini, last, unmaps every arena and frees every system block, so no byte of
+ * the heap survives it.
+ *
+ * Modes (rh_mode). RH_MODE_DEFAULT is resolved once, at creation, from the
+ * environment variable REFHEAP_MALLOC ("pools", "malloc", "debug"; anything
+ * else means pools). The mode never changes afterwards, so every entry point
+ * tests it once: pools mode takes the inline fast paths of alloc_priv.h
+ * (size class, head pool of that class, pop); the other modes go to their
+ * slow paths here, and debug mode brackets each call with rh__enter/rh__leave
+ * (one thread at a time).
+ *
+ * The fault injector. Every allocating call (malloc, calloc, realloc, object
+ * allocation) first passes gate(): it counts the call (rh_heap_alloc_count)
+ * and, when the injector is armed, counts down to the call that must fail.
+ * A failure, injected or real, leaves everything as it was, records
+ * RH_ENOMEM on the heap and returns NULL. Disarmed, the gate costs one
+ * increment and one predictable branch.
+ *
+ * Errors are per heap: a code and a formatted message, kept until cleared or
+ * overwritten. Misuse that cannot be reported as an error (a free of a
+ * foreign pointer, a guard overwritten, two threads in one heap) stops the
+ * program through rh__fatal with a message on stderr.
+ */
+#include "alloc_priv.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+
+/* ---------------------------------------------------------------------------
+ * Errors
+ * ------------------------------------------------------------------------- */
+
+rh_error rh_err(const rh_heap *h) { return h->err; }
+const char *rh_errmsg(const rh_heap *h) { return h->errmsg; }
+
+void rh_err_clear(rh_heap *h) {
+    h->err = RH_OK;
+    h->errmsg[0] = '\0';
+}
+
+void rh_err_set(rh_heap *h, rh_error code, const char *fmt, ...) {
+    h->err = code;
+    if (!fmt) {
+        snprintf(h->errmsg, sizeof h->errmsg, "%s", rh_error_name(code));
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(h->errmsg, sizeof h->errmsg, fmt, ap);
+    va_end(ap);
+}
+
+const char *rh_error_name(rh_error code) {
+    static const char *const names[] = {
+        "RH_OK",     "RH_ENOMEM", "RH_EOVERFLOW", "RH_ETYPE",   "RH_EKEY",    "RH_EINDEX",
+        "RH_EVALUE", "RH_EATTR",  "RH_EBUFFER",   "RH_EWEAKREF", "RH_ESTATE", "RH_EZERODIV",
+    };
+    if ((unsigned)code < sizeof names / sizeof names[0]) return names[code];
+    return "RH_E?";
+}
+
+void *rh__nomem(rh_heap *h) {
+    rh_err_set(h, RH_ENOMEM, "out of memory");
+    return NULL;
+}
+
+void rh__err_type(rh_heap *h, const char *op, const rh_object *o) {
+    const char *name = (o && o->rh_type && o->rh_type->name) ? o->rh_type->name : "?";
+    rh_err_set(h, RH_ETYPE, "%s: unsupported type '%s'", op, name);
+}
+
+_Noreturn void rh__fatal(const char *fmt, ...) {
+    va_list ap;
+    fflush(stdout);
+    fputs("refheap: fatal: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    fflush(stderr);
+    abort();
+}
+
+/* ---------------------------------------------------------------------------
+ * Modes and life cycle
+ * ------------------------------------------------------------------------- */
+
+const char *rh_mode_name(rh_mode m) {
+    switch (m) {
+    case RH_MODE_DEFAULT: return "default";
+    case RH_MODE_POOLS: return "pools";
+    case RH_MODE_MALLOC: return "malloc";
+    case RH_MODE_DEBUG: return "debug";
+    }
+    return "?";
+}
+
+rh_mode rh_heap_mode(const rh_heap *h) { return h->mode; }
+
+static rh_mode mode_from_env(void) {
+    const char *e = getenv("REFHEAP_MALLOC");
+    if (e && strcmp(e, "malloc") == 0) return RH_MODE_MALLOC;
+    if (e && strcmp(e, "debug") == 0) return RH_MODE_DEBUG;
+    return RH_MODE_POOLS;
+}
+
+int rh__alloc_init(rh_heap *h) {
+    if (rh__pools_init(h) != 0) return -1;
+    if (h->mode == RH_MODE_DEBUG && rh__debug_init(h, h->alloc.quarantine_cap) != 0) {
+        rh__pools_fini(h);
+        return -1;
+    }
+    return 0;
+}
+
+void rh__alloc_fini(rh_heap *h) {
+    if (h->mode == RH_MODE_DEBUG) rh__debug_fini(h);
+    rh__large_fini(h); /* also drops the heap's debug entries from the registry */
+    rh__pools_fini(h);
+    h->alloc.in_use = 0;
+    h->alloc.requested = 0;
+}
+
+rh_heap *rh_heap_new(const rh_heap_config *cfg) {
+    rh_mode mode = cfg ? cfg->mode : RH_MODE_DEFAULT;
+    if (mode == RH_MODE_DEFAULT) mode = mode_from_env();
+    if (mode != RH_MODE_POOLS && mode != RH_MODE_MALLOC && mode != RH_MODE_DEBUG) return NULL;
+    void *mem = NULL;
+    /* 16-byte alignment: the block registry keeps a kind in the low bits */
+    if (posix_memalign(&mem, RH_ALIGNMENT, sizeof(rh_heap)) != 0) return NULL;
+    rh_heap *h = mem;
+    memset(h, 0, sizeof *h);
+    h->mode = mode;
+    h->magic = RH__HEAP_MAGIC;
+    h->alloc.quarantine_cap = cfg ? cfg->debug_quarantine : 0;
+    if (rh__alloc_init(h) != 0) goto fail_alloc;
+    if (rh__obj_init(h) != 0) goto fail_obj;
+    if (rh__gc_init(h) != 0) goto fail_gc;
+    if (rh__weak_init(h) != 0) goto fail_weak;
+    return h;
+fail_weak:
+    rh__gc_fini(h);
+fail_gc:
+    rh__obj_fini(h);
+fail_obj:
+    rh__alloc_fini(h);
+fail_alloc:
+    h->magic = 0;
+    free(h);
+    return NULL;
+}
+
+void rh_heap_destroy(rh_heap *h) {
+    if (!h) return;
+    h->destroying = true;
+    rh__weak_atexit(h);
+    rh__gc_fini(h);
+    rh__weak_fini(h);
+    rh__obj_fini(h);
+    rh__alloc_fini(h);
+    h->magic = 0;
+    free(h);
+}
+
+/* ---------------------------------------------------------------------------
+ * Ownership
+ * ------------------------------------------------------------------------- */
+
+rh_heap *rh__heap_of(const void *p) {
+    if (!p) return NULL;
+    rh__arena *a = rh__arena_of(p);
+    if (a) return a->heap;
+    rh_heap *h = rh__sysreg_find(p, NULL);
+    /* an object in a system block: its pointer may be the block plus the
+     * collector's record */
+    if (!h && (uintptr_t)p > sizeof(rh__gchead)) h = rh__sysreg_find((const char *)p - sizeof(rh__gchead), NULL);
+    return h;
+}
+
+rh_heap *rh_heap_of(const void *obj_or_block) { return rh__heap_of(obj_or_block); }
+
+bool rh_is_pool_block(const rh_heap *h, const void *p) {
+    rh__arena *a = rh__arena_of(p);
+    return a && a->heap == h;
+}
+
+/* ---------------------------------------------------------------------------
+ * Fault injector
+ * ------------------------------------------------------------------------- */
+
+void rh_heap_fail_after(rh_heap *h, long n, bool persistent) {
+    struct rh__alloc_state *A = &h->alloc;
+    A->failing = false;
+    A->fail_persistent = persistent;
+    A->fail_countdown = n > 0 ? n : 0;
+    A->fault_armed = n > 0;
+}
+
+uint64_t rh_heap_alloc_count(const rh_heap *h) { return h->alloc.alloc_count; }
+
+/* The armed injector's decision for this allocation: true = let it through. */
+static bool fault_check(rh_heap *h) {
+    struct rh__alloc_state *A = &h->alloc;
+    if (A->failing) return false;
+    if (--A->fail_countdown > 0) return true;
+    if (A->fail_persistent) A->failing = true;
+    else A->fault_armed = false;
+    return false;
+}
+
+static void *failed(rh_heap *h) {
+    h->alloc.failed++;
+    return rh__nomem(h);
+}
+
+/* Counts an allocation; false when it must fail (the error is set). */
+static inline bool gate(rh_heap *h) {
+    h->alloc.alloc_count++;
+    if (RH_UNLIKELY(h->alloc.fault_armed) && !fault_check(h)) {
+        failed(h);
+        return false;
+    }
+    return true;
+}
+
+static inline void note_peak(struct rh__alloc_state *A) {
+    if (A->in_use > A->peak_in_use) A->peak_in_use = A->in_use;
+}
+
+/* ---------------------------------------------------------------------------
+ * Raw memory
+ * ------------------------------------------------------------------------- */
+
+/* Frees p on heap h in pools or malloc mode, after checking that it is h's. */
+static void free_checked(rh_heap *h, void *p, const char *file, int line) {
+    rh__arena *a = rh__arena_of(p);
+    uintptr_t kind = 0;
+    rh_heap *owner = a ? a->heap : rh__sysreg_find(p, &kind);
+    if (!file) file = "?";
+    if (!owner) rh__fatal("free of a pointer refheap never returned at %s:%d: %p", file, line, p);
+    if (owner != h)
+        rh__fatal("free on the wrong heap at %s:%d: block %p belongs to heap %p, not to heap %p", file, line, p,
+                  (void *)owner, (void *)h);
+    h->alloc.frees++;
+    if (a) rh__pool_free(h, p);
+    else rh__large_free(h, p);
+}
+
+static void *malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int line) {
+    void *p;
+    if (h->mode == RH_MODE_DEBUG) {
+        rh__enter(h);
+        bool ok = gate(h);
+        p = ok ? rh__debug_alloc(h, n, zero, file, line) : NULL;
+        rh__leave(h);
+        if (!p) return ok ? failed(h) : NULL;
+    } else {
+        if (!gate(h)) return NULL;
+        if (n <= RH_SMALL_MAX && h->mode == RH_MODE_POOLS) {
+            p = rh__pool_alloc(h, rh__size_class(n));
+            if (p && zero) memset(p, 0, n);
+        } else {
+            p = rh__large_alloc(h, n, zero);
+        }
+        if (!p) return failed(h);
+    }
+    note_peak(&h->alloc);
+    return p;
+}
+
+void *rh_malloc_at(rh_heap *h, size_t n, const char *file, int line) {
+    if (RH_LIKELY(h->mode == RH_MODE_POOLS && n <= RH_SMALL_MAX)) {
+        if (!gate(h)) return NULL;
+        void *p = rh__pool_alloc(h, rh__size_class(n));
+        if (RH_UNLIKELY(!p)) return failed(h);
+        note_peak(&h->alloc);
+        return p;
+    }
+    return malloc_slow(h, n, false, file, line);
+}
+
+void *rh_calloc_at(rh_heap *h, size_t count, size_t size, const char *file, int line) {
+    if (size && count > SIZE_MAX / size) {
+        h->alloc.failed++;
+        rh_err_set(h, RH_ENOMEM, "calloc: %zu * %zu bytes overflows", count, size);
+        return NULL;
+    }
+    return malloc_slow(h, count * size, true, file, line);
+}
+
+void rh_free_at(rh_heap *h, void *p, const char *file, int line) {
+    if (!p) return;
+    if (RH_LIKELY(h->mode == RH_MODE_POOLS)) {
+        rh__arena *a = rh__arena_of(p);
+        if (RH_LIKELY(a != NULL && a->heap == h)) {
+            h->alloc.frees++;
+            rh__pool_free(h, p);
+            return;
+        }
+    } else if (h->mode == RH_MODE_DEBUG) {
+        rh__enter(h);
+        h->alloc.frees++;
+        rh__debug_free(h, p, RH__NO_REFCNT, file, line);
+        rh__leave(h);
+        return;
+    }
+    free_checked(h, p, file, line);
+}
+
+/* Moves a block to a new one of n bytes (copying what fits), frees the old. */
+static void *move_block(rh_heap *h, void *p, size_t oldn, size_t n, bool old_in_pool) {
+    void *q = rh__raw_alloc(h, n);
+    if (!q) return NULL;
+    memcpy(q, p, oldn < n ? oldn : n);
+    if (old_in_pool) rh__pool_free(h, p);
+    else rh__large_free(h, p);
+    return q;
+}
+
+void *rh_realloc_at(rh_heap *h, void *p, size_t n, const char *file, int line) {
+    if (!p) return rh_malloc_at(h, n, file, line);
+    struct rh__alloc_state *A = &h->alloc;
+    void *q;
+    if (h->mode == RH_MODE_DEBUG) {
+        rh__enter(h);
+        A->reallocs++;
+        bool ok = gate(h);
+        q = ok ? rh__debug_realloc(h, p, n, file, line) : NULL;
+        rh__leave(h);
+        if (!q) return ok ? failed(h) : NULL;
+        note_peak(A);
+        return q;
+    }
+    rh__arena *a = rh__arena_of(p);
+    uintptr_t kind = 0;
+    rh_heap *owner = a ? a->heap : rh__sysreg_find(p, &kind);
+    if (!file) file = "?";
+    if (!owner) rh__fatal("realloc of a pointer refheap never returned at %s:%d: %p", file, line, p);
+    if (owner != h)
+        rh__fatal("realloc on the wrong heap at %s:%d: block %p belongs to heap %p, not to heap %p", file, line, p,
+                  (void *)owner, (void *)h);
+    A->reallocs++;
+    if (!gate(h)) return NULL;
+    if (a) {
+        /* The same class: nothing to do. Another class (bigger or smaller):
+         * move, so that a shrunken block gives its slack back. */
+        unsigned c = rh__pool_of(p)->cls;
+        if (n <= RH_SMALL_MAX && rh__size_class(n) == c) return p;
+        q = move_block(h, p, rh__class_size(c), n, true);
+    } else if (n <= RH_SMALL_MAX && h->mode == RH_MODE_POOLS) {
+        q = move_block(h, p, rh__large_head(p)->size, n, false);
+    } else {
+        q = rh__large_realloc(h, p, n);
+    }
+    if (!q) return failed(h);
+    note_peak(A);
+    return q;
+}
+
+size_t rh_usable_size(rh_heap *h, const void *p) {
+    if (!p) return 0;
+    if (h->mode == RH_MODE_DEBUG) return rh__debug_describe(h, p, NULL) ? rh__debug_usable(h, p) : 0;
+    rh__arena *a = rh__arena_of(p);
+    if (a) return a->heap == h ? rh__class_size(rh__pool_of(p)->cls) : 0;
+    return rh__sysreg_find(p, NULL) == h ? rh__large_head(p)->size : 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Object memory (object.c's door to the allocator)
+ * ------------------------------------------------------------------------- */
+
+void *rh__obj_alloc(rh_heap *h, size_t n, const char *file, int line) { return rh_malloc_at(h, n, file, line); }
+
+void rh__obj_free(rh_heap *h, void *block, size_t header_offset) {
+    if (h->mode == RH_MODE_DEBUG) {
+        rh__enter(h);
+        h->alloc.frees++;
+        rh__debug_free(h, block, header_offset, "(object deallocation)", 0);
+        rh__leave(h);
+        return;
+    }
+    rh_free_at(h, block, "(object deallocation)", 0);
+}
+
+/* ---------------------------------------------------------------------------
+ * Statistics
+ * ------------------------------------------------------------------------- */
+
+/* Reads a "Key:   1234 kB" line of /proc/self/status; bytes, or 0. */
+static size_t proc_status_kb(const char *key) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return 0;
+    char line[256];
+    size_t klen = strlen(key), kb = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+            kb = (size_t)strtoull(line + klen + 1, NULL, 10);
+            break;
+        }
+    }
+    fclose(f);
+    return kb * 1024;
+}
+
+size_t rh_process_rss(void) { return proc_status_kb("VmRSS"); }
+size_t rh_process_peak_rss(void) { return proc_status_kb("VmHWM"); }
+
+void rh_heap_stats_get(rh_heap *h, rh_heap_stats *out) {
+    struct rh__alloc_state *A = &h->alloc;
+    memset(out, 0, sizeof *out);
+    out->mode = h->mode;
+    rh__pools_stats(h, out);
+    out->arenas_current = A->arenas_current;
+    out->arenas_peak = A->arenas_peak;
+    out->arenas_allocated = A->arenas_allocated;
+    out->arenas_released = A->arenas_released;
+    out->large_blocks = A->large_count;
+    out->large_bytes = A->large_bytes;
+    out->bytes_in_use = A->in_use;
+    out->bytes_requested = h->mode == RH_MODE_DEBUG ? A->requested : A->in_use;
+    out->bytes_mapped = A->arenas_current * RH_ARENA_SIZE + A->large_bytes;
+    out->peak_bytes_in_use = A->peak_in_use;
+    out->reallocs = A->reallocs;
+    out->mallocs = A->alloc_count - A->reallocs;
+    out->frees = A->frees;
+    out->failed = A->failed;
+    out->rss = rh_process_rss();
+    out->peak_rss = rh_process_peak_rss();
+}
+
+void rh_heap_stats_print(rh_heap *h, FILE *out) {
+    rh_heap_stats s;
+    rh_heap_stats_get(h, &s);
+    fprintf(out, "refheap heap %p, mode %s\n", (void *)h, rh_mode_name(s.mode));
+    fprintf(out, "Small block threshold = %d, in %d size classes.\n\n", RH_SMALL_MAX, RH_NUM_CLASSES);
+    fprintf(out, "class   size   num pools   full pools   blocks in use  avail blocks\n");
+    fprintf(out, "-----   ----   ---------   ----------   -------------  ------------\n");
+    size_t in_blocks = 0, avail = 0, quant = 0, used_pools = 0;
+    for (unsigned c = 0; c < RH_NUM_CLASSES; c++) {
+        const rh_class_stats *cs = &s.classes[c];
+        if (!cs->pools_used) continue;
+        fprintf(out, "%5u %6zu %11zu %12zu %15zu %13zu\n", c, cs->block_size, cs->pools_used, cs->pools_full,
+                cs->blocks_in_use, cs->blocks_free);
+        in_blocks += cs->blocks_in_use * cs->block_size;
+        avail += cs->blocks_free * cs->block_size;
+        quant += cs->pools_used * ((RH_POOL_SIZE - RH__POOL_HEADER) % cs->block_size);
+        used_pools += cs->pools_used;
+    }
+    size_t unused = s.pools_empty * RH_POOL_SIZE;
+    size_t headers = used_pools * RH__POOL_HEADER;
+    fprintf(out, "\n");
+    fprintf(out, "# arenas allocated total           = %14zu\n", s.arenas_allocated);
+    fprintf(out, "# arenas reclaimed                 = %14zu\n", s.arenas_released);
+    fprintf(out, "# arenas highwater mark            = %14zu\n", s.arenas_peak);
+    fprintf(out, "# arenas allocated current         = %14zu\n", s.arenas_current);
+    fprintf(out, "%zu arenas * %zu bytes/arena %*s= %14zu\n", s.arenas_current, RH_ARENA_SIZE, 6, "",
+            s.arenas_current * RH_ARENA_SIZE);
+    fprintf(out, "\n");
+    fprintf(out, "# bytes in allocated blocks        = %14zu\n", in_blocks);
+    fprintf(out, "# bytes in available blocks        = %14zu\n", avail);
+    fprintf(out, "%zu unused pools * %zu bytes %*s= %14zu\n", s.pools_empty, RH_POOL_SIZE, 7, "", unused);
+    fprintf(out, "# bytes lost to pool headers       = %14zu\n", headers);
+    fprintf(out, "# bytes lost to quantization       = %14zu\n", quant);
+    fprintf(out, "# bytes lost to arena alignment    = %14zu\n", (size_t)0);
+    fprintf(out, "Total                              = %14zu\n", in_blocks + avail + unused + headers + quant);
+    fprintf(out, "\n");
+    fprintf(out, "# large blocks (system allocator)  = %14zu\n", s.large_blocks);
+    fprintf(out, "# bytes in large blocks            = %14zu\n", s.large_bytes);
+    fprintf(out, "# bytes in use / peak              = %14zu / %zu\n", s.bytes_in_use, s.peak_bytes_in_use);
+    fprintf(out, "# mallocs / reallocs / frees       = %14llu / %llu / %llu\n", (unsigned long long)s.mallocs,
+            (unsigned long long)s.reallocs, (unsigned long long)s.frees);
+    fprintf(out, "# failed allocations               = %14llu\n", (unsigned long long)s.failed);
+    fprintf(out, "# process RSS / peak RSS           = %14zu / %zu\n", s.rss, s.peak_rss);
+}

@@ -1,0 +1,466 @@
+/*
+ * object.c — objects: allocation, death by reference counting, and the
+ * generic operations that go through a type's hooks.
+ *
+ * Layout. An object is a 16-byte header {refcount, collector word, type}
+ * followed by its type's fields; objects of container types (RH_TYPE_GC)
+ * have the collector's 16-byte record (rh__gchead) in front, so the block
+ * the allocator hands out starts 16 bytes before the object pointer. The
+ * header is written once, by rh_new_at: count 1, the type, and the rest of the
+ * block zeroed. A new container is untracked (the caller tracks it once its
+ * fields are valid), so the collector cannot see a half-built object.
+ *
+ * Life. The inline rh_decref calls rh__dealloc when the count goes from 1 to
+ * 0. rh__dealloc follows CPython 3.11's subtype_dealloc and
+ * PyObject_CallFinalizerFromDealloc:
+ *   1. untrack a tracked container, so that a collection triggered from here
+ *      on (by a finalizer, a weakref callback) never sees a dying object;
+ *   2. finalize (PEP 442): once in the object's life for containers (the
+ *      FINALIZED bit of the collector record), at every death for other
+ *      types (they have nowhere to keep the bit, as in CPython). It runs
+ *      with a temporary reference (count 1) and, for a container that was
+ *      tracked, tracked again; if the count is above 1 afterwards the object
+ *      was resurrected: the temporary reference is dropped and the object
+ *      lives on, still tracked;
+ *   3. clear the weak references to it (their callbacks run here);
+ *   4. legacy_del (tp_del) runs like a finalizer, at every death;
+ *   5. destroy drops the references the object owns; the block is freed.
+ * States of an object as rh__dealloc sees it:
+ *   LIVE (count >= 1) -> DYING (count 0, in rh__dealloc) -> FINALIZING (count
+ *   >= 1 with a temporary reference) -> DYING or LIVE (resurrected) ...
+ *   -> DESTROYING (count 0, destroy running) -> FREED.
+ * A finalizer that leaves its object with a count of 0 (it dropped the
+ * temporary reference) or with another type is a fatal misuse: it is reported
+ * before anything is freed twice.
+ *
+ * Bounded recursion (CPython's "trashcan"). destroy drops references, which
+ * may kill children, whose destroy kills grandchildren...: a chain of ten
+ * million objects would need ten million nested C frames. A per-thread
+ * counter holds the nesting of rh__dealloc; past RH__DEALLOC_MAX_DEPTH an
+ * object that could recurse (it has destroy, a finalizer, legacy_del or
+ * weak references) is not destroyed but put on a per-thread deferred list,
+ * and the outermost rh__dealloc drains that list before returning, each
+ * deferred object starting again at depth 1. The C stack therefore never
+ * holds more than RH__DEALLOC_MAX_DEPTH nested deaths, whatever the shape of
+ * the garbage. Deferred containers are linked through their collector record
+ * (they are untracked, so it is free: next stays 0, the link goes in the
+ * upper bits of prev, the flag bits are kept); other deferred objects go on a
+ * per-thread stack of pointers obtained from the system allocator (not from a
+ * heap: the list is per thread and may hold objects of several heaps), and if
+ * that stack cannot grow the object is destroyed at once (one more level of
+ * recursion, never a leak).
+ *
+ * Reference-count misuse. The inline paths call rh__refcnt_error for an
+ * incref of an object whose count is 0 and for a decref of such an object.
+ * In debug mode the allocator keeps freed blocks poisoned with their count
+ * set to 0, and describes a block (type, allocation site, freed or not), so
+ * the message names all three; in other modes the message names the type
+ * only when the object is known to be alive (it is being destroyed in this
+ * thread), because the memory of a freed object cannot be trusted.
+ *
+ * Immortals (RH_IMMORTAL count) are never written by incref/decref; the static
+ * ones (None, True, False, small ints, the empty str and bytes) belong to no
+ * heap. rh_make_immortal on a heap object: see the comment there.
+ */
+#include "internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* ---------------------------------------------------------------------------
+ * The static immortal singletons.
+ * ------------------------------------------------------------------------- */
+rh_object rh__none_obj = {RH_IMMORTAL, 0, &rh_none_type};
+rh_object rh__true_obj = {RH_IMMORTAL, 0, &rh_bool_type};
+rh_object rh__false_obj = {RH_IMMORTAL, 0, &rh_bool_type};
+
+/* ---------------------------------------------------------------------------
+ * Per-thread deallocation state.
+ * ------------------------------------------------------------------------- */
+
+/* How many deaths may nest on the C stack before further ones are deferred.
+ * Each level costs the frames of rh__dealloc and the type's destroy (a few
+ * hundred bytes; a finalizer or weakref callback adds its own), so 50 levels
+ * stay within a few tens of KiB even under AddressSanitizer, far inside a
+ * 256 KiB thread stack; and garbage less deep than 50 (nearly all of it) is
+ * freed without touching the deferred list. CPython uses the same figure
+ * (PyTrash_UNWIND_LEVEL). */
+#define RH__DEALLOC_MAX_DEPTH 50
+
+/* First capacity of the stack of deferred non-container objects. */
+#define RH__DEFERRED_MIN_CAP 64
+
+typedef struct rh__dealloc_tls {
+    unsigned depth; /* nested rh__dealloc bodies running in this thread */
+    /* Objects whose body is running (DYING, FINALIZING or DESTROYING), one
+     * per depth level (levels beyond the array, possible only after the
+     * deferred stack failed to grow, are not recorded). Lets the misuse
+     * report name the type of an object known to be alive. */
+    rh_object *active[RH__DEALLOC_MAX_DEPTH + 1];
+    /* The object whose finalizer (or legacy_del) runs innermost now. */
+    rh_object *finalizing;
+    /* Deferred containers: one list of those that were tracked when they
+     * died (re-tracked around their finalizer), one of the others. Linked
+     * through rh__gchead.prev; NULL-terminated. */
+    rh__gchead *deferred_gc[2];
+    /* Deferred non-containers: a stack of pointers (system memory). */
+    rh_object **deferred;
+    size_t ndeferred, deferred_cap;
+} rh__dealloc_tls;
+
+static _Thread_local rh__dealloc_tls tls;
+
+static bool is_active(const rh_object *o) {
+    unsigned n = tls.depth < RH__DEALLOC_MAX_DEPTH + 1 ? tls.depth : RH__DEALLOC_MAX_DEPTH + 1;
+    for (unsigned i = 0; i < n; i++)
+        if (tls.active[i] == o) return true;
+    return false;
+}
+
+/* Can the death of an object of this type run code that kills other
+ * objects (and so nest)? Objects of other types are freed on the spot. */
+static inline bool may_recurse(const rh_type *t) {
+    return t->destroy || t->finalize || t->legacy_del || (t->flags & RH_TYPE_WEAKREFABLE);
+}
+
+static inline bool gc_tracked(const rh_object *o) {
+    return RH__AS_GC(o)->next != 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Allocation.
+ * ------------------------------------------------------------------------- */
+
+/* A type descriptor refheap cannot use sets RH_ETYPE (checked at every
+ * allocation: a handful of predictable branches). */
+static bool type_ok(rh_heap *h, const rh_type *t) {
+    if (RH_UNLIKELY(t->basicsize < sizeof(rh_object))) {
+        rh_err_set(h, RH_ETYPE, "type '%s': basicsize %zu is smaller than the object header",
+                   t->name ? t->name : "?", t->basicsize);
+        return false;
+    }
+    if (RH_UNLIKELY((t->flags & RH_TYPE_GC) && !t->traverse)) {
+        rh_err_set(h, RH_ETYPE, "type '%s' is a container (RH_TYPE_GC) without traverse",
+                   t->name ? t->name : "?");
+        return false;
+    }
+    if (RH_UNLIKELY((t->flags & RH_TYPE_WEAKREFABLE) &&
+                    (t->weaklist_offset < sizeof(rh_object) ||
+                     t->weaklist_offset > t->basicsize - sizeof(rh_object *) ||
+                     t->weaklist_offset % sizeof(rh_object *) != 0))) {
+        rh_err_set(h, RH_ETYPE, "type '%s': weaklist_offset %zu is not an aligned field of the object",
+                   t->name ? t->name : "?", t->weaklist_offset);
+        return false;
+    }
+    return true;
+}
+
+static rh_object *new_object(rh_heap *h, const rh_type *t, size_t nitems, const char *file, int line) {
+    if (!type_ok(h, t)) return NULL;
+    size_t prefix = rh__prefix_size(t);
+    size_t n = prefix + t->basicsize;
+    if (nitems) {
+        size_t items;
+        if (RH_UNLIKELY(__builtin_mul_overflow(nitems, t->itemsize, &items) ||
+                        __builtin_add_overflow(n, items, &n))) {
+            rh_err_set(h, RH_EOVERFLOW, "size of a '%s' object with %zu items overflows",
+                       t->name, nitems);
+            return NULL;
+        }
+    }
+    void *block = rh__obj_alloc(h, n, file, line);
+    if (RH_UNLIKELY(!block)) return NULL; /* rh__obj_alloc set RH_ENOMEM */
+    memset(block, 0, n);
+    rh_object *o = (rh_object *)(void *)((char *)block + prefix);
+    o->rh_refcnt = 1;
+    o->rh_type = t;
+    if (RH_UNLIKELY(h->mode == RH_MODE_DEBUG)) rh__debug_note_type(h, block, t->name);
+    /* The new container is complete and untracked: an automatic collection
+     * started here cannot see it. */
+    if (prefix) rh__gc_on_alloc(h);
+    return o;
+}
+
+rh_object *rh_new_at(rh_heap *h, const rh_type *type, const char *file, int line) {
+    return new_object(h, type, 0, file, line);
+}
+
+rh_object *rh_new_var_at(rh_heap *h, const rh_type *type, size_t nitems, const char *file, int line) {
+    return new_object(h, type, nitems, file, line);
+}
+
+/* ---------------------------------------------------------------------------
+ * Death.
+ * ------------------------------------------------------------------------- */
+
+static void free_block(rh_object *o) {
+    const rh_type *t = o->rh_type;
+    rh_heap *h = rh__heap_of(o);
+    size_t prefix = rh__prefix_size(t);
+    rh__obj_free(h, (char *)(void *)o - prefix, prefix);
+    if (prefix) rh__gc_on_free(h);
+}
+
+/* Runs fn (finalize or legacy_del) with a temporary reference. Returns true
+ * if the object was resurrected (it lives on; the caller must stop). */
+static bool run_finalizer(rh_object *o, void (*fn)(rh_object *), bool tracked) {
+    const rh_type *t = o->rh_type;
+    o->rh_refcnt = 1;
+    if (tracked) rh_gc_track(o);
+    rh_object *outer = tls.finalizing;
+    tls.finalizing = o;
+    fn(o);
+    tls.finalizing = outer;
+    if (RH_UNLIKELY(o->rh_type != t))
+        rh__fatal("finalizer left object in a broken state: its type changed from '%s' "
+                  "(object at %p allocated at %s)", t->name, (void *)o, rh_object_site(o));
+    if (RH_UNLIKELY(o->rh_refcnt == 0))
+        rh__fatal("finalizer left object in a broken state: reference count 0 "
+                  "(object of type '%s' at %p allocated at %s)", t->name, (void *)o, rh_object_site(o));
+    if (o->rh_refcnt != 1) {
+        /* Resurrected: somebody stored a new reference. Drop ours; the object
+         * stays tracked if it was (it was re-tracked above). An object the
+         * finalizer made immortal keeps its immortal count. */
+        if (o->rh_refcnt != RH_IMMORTAL) o->rh_refcnt--;
+        return true;
+    }
+    o->rh_refcnt = 0;
+    /* Untracked again before the object goes on dying (also if the
+     * finalizer tracked a container that was not tracked). */
+    if ((t->flags & RH_TYPE_GC) && gc_tracked(o)) rh_gc_untrack(o);
+    return false;
+}
+
+/* Steps 2-5 of the death of an object that may recurse. Runs at depth >= 1;
+ * `tracked` tells whether the container was tracked when it began to die. */
+static void dealloc_body(rh_object *o, bool tracked) {
+    const rh_type *t = o->rh_type;
+    bool gc = (t->flags & RH_TYPE_GC) != 0;
+    if (tls.depth <= RH__DEALLOC_MAX_DEPTH + 1) tls.active[tls.depth - 1] = o;
+
+    if (t->finalize) {
+        bool run = true;
+        if (gc) {
+            rh__gchead *g = RH__AS_GC(o);
+            if (g->prev & RH__GC_FINALIZED) run = false;
+            else g->prev |= RH__GC_FINALIZED;
+        }
+        if (run && run_finalizer(o, t->finalize, tracked)) goto out;
+    }
+    if ((t->flags & RH_TYPE_WEAKREFABLE) && *rh__weaklist_of(o) != NULL) {
+        /* Callbacks run here and may start a collection: the object is
+         * untracked, so the collector cannot see it. */
+        o->rh_refcnt = 0;
+        rh__weakref_clear_all(o);
+    }
+    if (t->legacy_del) {
+        /* Runs at every death (not gated by FINALIZED), but marks it, so
+         * gc.is_finalized() is true for an object it resurrected. */
+        if (gc) RH__AS_GC(o)->prev |= RH__GC_FINALIZED;
+        if (run_finalizer(o, t->legacy_del, tracked)) goto out;
+    }
+    if (t->destroy) t->destroy(o);
+    free_block(o);
+out:
+    if (tls.depth <= RH__DEALLOC_MAX_DEPTH + 1) tls.active[tls.depth - 1] = NULL;
+}
+
+static void defer(rh_object *o, bool tracked) {
+    if (o->rh_type->flags & RH_TYPE_GC) {
+        rh__gchead *g = RH__AS_GC(o);
+        /* next stays 0 (untracked); the link uses the bits above the flags. */
+        g->prev = (uintptr_t)tls.deferred_gc[tracked] | (g->prev & RH__GC_FLAGS_MASK);
+        tls.deferred_gc[tracked] = g;
+        return;
+    }
+    if (tls.ndeferred == tls.deferred_cap) {
+        size_t cap = tls.deferred_cap ? tls.deferred_cap * 2 : RH__DEFERRED_MIN_CAP;
+        rh_object **p = realloc(tls.deferred, cap * sizeof *p);
+        if (!p) {
+            /* No memory for the list: destroy it now, one level deeper. */
+            tls.depth++;
+            dealloc_body(o, false);
+            tls.depth--;
+            return;
+        }
+        tls.deferred = p;
+        tls.deferred_cap = cap;
+    }
+    tls.deferred[tls.ndeferred++] = o;
+}
+
+/* Pops one deferred object; false when the lists are empty. */
+static bool pop_deferred(rh_object **o, bool *tracked) {
+    for (int k = 1; k >= 0; k--) {
+        rh__gchead *g = tls.deferred_gc[k];
+        if (g) {
+            tls.deferred_gc[k] = (rh__gchead *)(g->prev & ~RH__GC_FLAGS_MASK);
+            g->prev &= RH__GC_FLAGS_MASK;
+            *o = RH__FROM_GC(g);
+            *tracked = k != 0;
+            return true;
+        }
+    }
+    if (tls.ndeferred) {
+        *o = tls.deferred[--tls.ndeferred];
+        *tracked = false;
+        return true;
+    }
+    return false;
+}
+
+static void drain_deferred(void) {
+    rh_object *o;
+    bool tracked;
+    while (pop_deferred(&o, &tracked)) {
+        tls.depth = 1;
+        dealloc_body(o, tracked);
+        tls.depth = 0;
+    }
+    free(tls.deferred);
+    tls.deferred = NULL;
+    tls.ndeferred = tls.deferred_cap = 0;
+}
+
+void rh__dealloc(rh_object *o) {
+    if (RH_UNLIKELY(o == tls.finalizing))
+        rh__fatal("finalizer left object in a broken state: it dropped its own temporary "
+                  "reference (object of type '%s' at %p allocated at %s)",
+                  o->rh_type->name, (void *)o, rh_object_site(o));
+    const rh_type *t = o->rh_type;
+    bool tracked = false;
+    if (t->flags & RH_TYPE_GC) {
+        tracked = gc_tracked(o);
+        if (tracked) rh_gc_untrack(o);
+    }
+    if (!may_recurse(t)) {
+        free_block(o);
+        return;
+    }
+    if (tls.depth >= RH__DEALLOC_MAX_DEPTH) {
+        defer(o, tracked);
+        return;
+    }
+    tls.depth++;
+    dealloc_body(o, tracked);
+    if (--tls.depth == 0 &&
+        (tls.deferred_gc[0] || tls.deferred_gc[1] || tls.ndeferred || tls.deferred))
+        drain_deferred();
+}
+
+/* ---------------------------------------------------------------------------
+ * Misuse of reference counts.
+ * ------------------------------------------------------------------------- */
+void rh__refcnt_error(rh_object *o, const char *op) {
+    bool decref = strcmp(op, "decref") == 0;
+    rh_heap *h = rh__heap_of(o);
+    rh__blockinfo bi;
+    if (h && rh__debug_describe(h, o, &bi)) {
+        const char *tn = bi.type_name ? bi.type_name : "?";
+        if (bi.freed)
+            rh__fatal("%s of freed object of type '%s' allocated at %s:%d (block serial %" PRIu64 ")%s",
+                      op, tn, bi.file ? bi.file : "?", bi.line, bi.serial,
+                      decref ? ": a decref below zero, one more decref than references" : "");
+        rh__fatal("%s of object of type '%s' allocated at %s:%d whose reference count is 0 "
+                  "(block serial %" PRIu64 ")%s",
+                  decref ? "decref below zero" : "incref", tn, bi.file ? bi.file : "?", bi.line,
+                  bi.serial, decref ? "" : ": it is being destroyed");
+    }
+    if (is_active(o) || o == tls.finalizing)
+        rh__fatal("%s of object of type '%s' at %p whose reference count is 0 (it is being destroyed)",
+                  decref ? "decref below zero" : "incref", o->rh_type->name, (void *)o);
+    rh__fatal("%s of object at %p whose reference count is 0: it was freed or is being destroyed%s "
+              "(create the heap in debug mode, or set REFHEAP_MALLOC=debug, to learn its type "
+              "and allocation site)",
+              op, (void *)o, decref ? " (a decref below zero)" : "");
+}
+
+/* ---------------------------------------------------------------------------
+ * Immortality and introspection.
+ * ------------------------------------------------------------------------- */
+
+/* Makes o immortal. The count stops changing and o is never destroyed: its
+ * destroy hook never runs, so the references it holds keep their targets
+ * alive for the life of the heap. Its memory (and theirs) is returned to the
+ * OS with the heap's arenas and system blocks when the heap is destroyed;
+ * storage o owns outside its heap (a FILE *, system memory of its own) is
+ * not released. Interned strings are the exception: rh__obj_fini frees them
+ * one by one. A container stays tracked: the collector sees its huge count
+ * as references from outside, so it and what it reaches always survive. */
+void rh_make_immortal(rh_object *o) {
+    if (o->rh_refcnt == RH_IMMORTAL) return; /* static immortals may be read-only */
+    o->rh_refcnt = RH_IMMORTAL;
+}
+
+bool rh__is_heap_object(const rh_object *o) {
+    return rh__heap_of(o) != NULL;
+}
+
+static _Thread_local char site_buf[256];
+
+const char *rh_object_site(const rh_object *o) {
+    rh_heap *h = rh__heap_of(o);
+    rh__blockinfo bi;
+    if (!h || h->mode != RH_MODE_DEBUG || !rh__debug_describe(h, o, &bi) || !bi.file) return "?";
+    snprintf(site_buf, sizeof site_buf, "%s:%d", bi.file, bi.line);
+    return site_buf;
+}
+
+/* rh_sizeof = collector record (16 for containers) + basicsize + what the
+ * type's sizeof_extra hook reports. Convention: sizeof_extra returns every
+ * byte the object accounts for beyond basicsize — its inline items
+ * (itemsize * length for variable-size objects, which refheap does not record)
+ * plus storage it allocated separately (a list's item array, a dict's
+ * table). Figures beside CPython's are in docs/object-sizes.md. */
+size_t rh_sizeof(rh_object *o) {
+    const rh_type *t = o->rh_type;
+    size_t n = rh__prefix_size(t) + t->basicsize;
+    if (t->sizeof_extra) n += t->sizeof_extra(o);
+    return n;
+}
+
+/* ---------------------------------------------------------------------------
+ * Generic operations.
+ * ------------------------------------------------------------------------- */
+rh_hash_t rh_hash(rh_object *o) {
+    const rh_type *t = o->rh_type;
+    if (RH_LIKELY(t->hash != NULL)) return t->hash(o);
+    rh_heap *h = rh__heap_of(o);
+    if (h) rh_err_set(h, RH_ETYPE, "unhashable type: '%s'", t->name);
+    return -1;
+}
+
+/* Identity first (as PyObject_RichCompareBool); then the left operand's eq
+ * hook; if that says "different" (or there is none) and the right operand's
+ * type differs, the right's hook gets its turn, the loose analogue of
+ * Python's reflected __eq__ after NotImplemented. */
+int rh_equal(rh_object *a, rh_object *b) {
+    if (a == b) return 1;
+    const rh_type *ta = a->rh_type, *tb = b->rh_type;
+    if (ta->eq) {
+        int r = ta->eq(a, b);
+        if (r != 0) return r;
+    }
+    if (tb != ta && tb->eq) return tb->eq(b, a);
+    return 0;
+}
+
+int rh_repr(rh_object *o, char *buf, size_t cap) {
+    const rh_type *t = o->rh_type;
+    if (t->repr) return t->repr(o, buf, cap);
+    return snprintf(buf, cap, "<%s 0x%" PRIxPTR ">", t->name, (uintptr_t)o);
+}
+
+/* ---------------------------------------------------------------------------
+ * Lifecycle hooks. The object layer's only per-heap state is the intern
+ * table (str.c), which starts empty; rh__str_fini frees it.
+ * ------------------------------------------------------------------------- */
+int rh__obj_init(rh_heap *h) {
+    memset(&h->obj, 0, sizeof h->obj);
+    return 0;
+}
+
+void rh__obj_fini(rh_heap *h) {
+    rh__str_fini(h);
+}

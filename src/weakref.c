@@ -1,0 +1,345 @@
+/*
+ * weakref.c — weak references (Python's weakref.ref), after CPython 3.11's
+ * Objects/weakrefobject.c.
+ *
+ * A weak reference is a small tracked container (type rh_weakref_type) that
+ * points at its referent without owning a reference to it. Every object of a
+ * RH_TYPE_WEAKREFABLE type has a list head at type->weaklist_offset; the
+ * weakrefs to it form a doubly linked list from there:
+ *
+ *     head -> [basic ref, no callback] -> [newest ref with callback] -> ... -> [oldest]
+ *
+ * The callback-less ref, if one exists, is at the head and is shared: asking
+ * again for a callback-less ref returns it with a new reference. A ref with a
+ * callback is always new and is inserted right after the basic ref (or at the
+ * head when there is none), so walking the list from the head meets the
+ * callbacks newest first, which is the order in which they run.
+ *
+ * States of a weakref:
+ *   live     referent != NULL, linked in the referent's list;
+ *   cleared  referent == NULL, unlinked; it stays cleared for ever. The
+ *            callback, if any, runs at most once: only the transition
+ *            live -> cleared caused by the referent's death schedules it.
+ * A weakref owns no reference to its referent and (except a weak-value
+ * dictionary entry, which owns its key) none to anything else; its traverse
+ * visits only that key. The callback is a C function and a data pointer that
+ * refheap does not own.
+ *
+ * Death by reference counting (rh__weakref_clear_all, called by object.c after
+ * the object's finalizer and before its destroy):
+ *   1. every weakref in the list is cleared; the ones that have a callback and
+ *      are still alive (count > 0) get a temporary reference and are chained,
+ *      in list order, through their now-unused wr_next field. No allocation is
+ *      needed, so this step cannot fail;
+ *   2. the chain is walked: each callback runs as callback(wr, data), with
+ *      the heap's pending error saved before and restored after (CPython keeps
+ *      a pending exception across callbacks), then the temporary reference is
+ *      dropped — which may free the weakref if the callback let go of it.
+ * A callback may allocate, create weak references (to other objects: its
+ * referent is gone), drop references, or run the collector. A weakref in the
+ * chain cannot be freed early (it holds our reference) and the collector does
+ * not see it (it is in no referent's list).
+ *
+ * Death in a collection is handled by gc.c (REFERENCE.md §3 step 6) with
+ * rh__weakref_clear and rh__weakref_run_callback.
+ *
+ * Hash and equality follow CPython: the hash is the referent's, computed on
+ * first use and remembered, so a weakref that was hashed while its referent
+ * lived stays usable as a dict key after the death (weak-key dictionaries rely
+ * on it); hashing a dead weakref that never was hashed is RH_ETYPE "weak object
+ * has gone away". Two weakrefs compare by their referents while both are
+ * alive, otherwise by identity.
+ */
+#include "internal.h"
+
+#include <inttypes.h>
+
+/* ------------------------------------------------------------------ */
+/* The list of weakrefs of a referent                                 */
+/* ------------------------------------------------------------------ */
+
+static bool weakrefable(const rh_object *o) {
+    return (o->rh_type->flags & RH_TYPE_WEAKREFABLE) != 0;
+}
+
+static void unlink_ref(rh__weakref *wr) {
+    rh__weakref **head = rh__weaklist_of(wr->referent);
+    if (wr->wr_prev) wr->wr_prev->wr_next = wr->wr_next;
+    else *head = wr->wr_next;
+    if (wr->wr_next) wr->wr_next->wr_prev = wr->wr_prev;
+    wr->wr_prev = wr->wr_next = NULL;
+    wr->referent = NULL;
+}
+
+static void insert_head(rh__weakref *wr, rh_object *obj) {
+    rh__weakref **head = rh__weaklist_of(obj);
+    wr->referent = obj;
+    wr->wr_prev = NULL;
+    wr->wr_next = *head;
+    if (*head) (*head)->wr_prev = wr;
+    *head = wr;
+}
+
+static void insert_after(rh__weakref *wr, rh__weakref *prev) {
+    wr->referent = prev->referent;
+    wr->wr_prev = prev;
+    wr->wr_next = prev->wr_next;
+    if (prev->wr_next) prev->wr_next->wr_prev = wr;
+    prev->wr_next = wr;
+}
+
+/* The callback-less weakref of obj (the list head when it has no callback). */
+static rh__weakref *basic_ref(rh_object *obj) {
+    rh__weakref *head = *rh__weaklist_of(obj);
+    return (head && head->callback == NULL) ? head : NULL;
+}
+
+void rh__weakref_clear(rh__weakref *wr) {
+    if (wr->referent) unlink_ref(wr);
+}
+
+/* ------------------------------------------------------------------ */
+/* Callbacks                                                          */
+/* ------------------------------------------------------------------ */
+
+void rh__weakref_run_callback(rh_heap *h, rh__weakref *wr) {
+    rh_weakref_callback cb = wr->callback;
+    if (!cb) return;
+    rh_error saved = h->err;
+    char msg[RH__ERRMSG_MAX];
+    memcpy(msg, h->errmsg, sizeof msg);
+    h->err = RH_OK;
+    h->errmsg[0] = '\0';
+    rh_incref(RH_OBJ(wr));
+    cb(RH_OBJ(wr), wr->cbdata);
+    h->err = saved;
+    memcpy(h->errmsg, msg, sizeof msg);
+    rh_decref(RH_OBJ(wr));
+}
+
+void rh__weakref_clear_all(rh_object *o) {
+    if (!weakrefable(o)) return;
+    rh__weakref **head = rh__weaklist_of(o);
+    if (!*head) return;
+    rh_heap *h = rh__heap_of(o);
+
+    /* Step 1: clear all, chaining the callbacks to run in list order. */
+    rh__weakref *first = NULL, *last = NULL;
+    while (*head) {
+        rh__weakref *wr = *head;
+        unlink_ref(wr);
+        if (wr->callback && rh_refcount(RH_OBJ(wr)) > 0) {
+            rh_incref(RH_OBJ(wr));
+            if (last) last->wr_next = wr;
+            else first = wr;
+            last = wr;
+        }
+    }
+
+    /* Step 2: run them, newest first (the list order). */
+    while (first) {
+        rh__weakref *wr = first;
+        first = wr->wr_next;
+        wr->wr_next = NULL;
+        rh__weakref_run_callback(h, wr);
+        rh_decref(RH_OBJ(wr));
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* The weakref type                                                   */
+/* ------------------------------------------------------------------ */
+
+static void weakref_destroy(rh_object *self) {
+    rh__weakref *wr = (rh__weakref *)self;
+    rh__weakref_clear(wr);
+    RH_CLEAR(wr->key);
+}
+
+static int weakref_traverse(rh_object *self, rh_visitfn visit, void *arg) {
+    rh__weakref *wr = (rh__weakref *)self;
+    if (wr->key) return visit(wr->key, arg);
+    return 0;
+}
+
+static void weakref_clear_hook(rh_object *self) {
+    rh__weakref *wr = (rh__weakref *)self;
+    rh__weakref_clear(wr);
+    RH_CLEAR(wr->key);
+}
+
+static rh_hash_t weakref_hash(rh_object *self) {
+    rh__weakref *wr = (rh__weakref *)self;
+    if (wr->hash != -1) return wr->hash;
+    if (!wr->referent || rh_refcount(wr->referent) == 0) {
+        rh_err_set(rh__heap_of(self), RH_ETYPE, "weak object has gone away");
+        return -1;
+    }
+    rh_object *obj = rh_newref(wr->referent);
+    rh_hash_t hv = rh_hash(obj);
+    rh_decref(obj);
+    if (hv != -1) wr->hash = hv;
+    return hv;
+}
+
+static int weakref_eq(rh_object *self, rh_object *other) {
+    if (!rh__is_weakref(other)) return 0;
+    rh_object *a = rh_weakref_get(self);
+    rh_object *b = rh_weakref_get(other);
+    int res;
+    if (a && b) res = rh_equal(a, b);
+    else res = self == other;
+    rh_xdecref(a);
+    rh_xdecref(b);
+    return res;
+}
+
+static int weakref_repr(rh_object *self, char *buf, size_t cap) {
+    rh__weakref *wr = (rh__weakref *)self;
+    if (wr->referent)
+        return snprintf(buf, cap, "<weakref at %p; to '%s' at %p>", (void *)self,
+                        wr->referent->rh_type->name, (void *)wr->referent);
+    return snprintf(buf, cap, "<weakref at %p; dead>", (void *)self);
+}
+
+const rh_type rh_weakref_type = {
+    .name = "weakref",
+    .basicsize = sizeof(rh__weakref),
+    .flags = RH_TYPE_GC,
+    .destroy = weakref_destroy,
+    .traverse = weakref_traverse,
+    .clear = weakref_clear_hook,
+    .repr = weakref_repr,
+    .hash = weakref_hash,
+    .eq = weakref_eq,
+};
+
+/* ------------------------------------------------------------------ */
+/* Creation and access                                                */
+/* ------------------------------------------------------------------ */
+
+/* Checks obj and returns its heap, or NULL with the error set on obj's heap
+ * or else on `report` (which may be NULL: a static singleton passed to the
+ * public API has no heap to report on). */
+static rh_heap *check_referent(rh_object *obj, rh_heap *report) {
+    rh_heap *h = rh__heap_of(obj);
+    if (!h || !weakrefable(obj)) {
+        if (!h) h = report;
+        if (h)
+            rh_err_set(h, RH_EWEAKREF, "cannot create weak reference to '%s' object",
+                       obj->rh_type->name);
+        return NULL;
+    }
+    return h;
+}
+
+rh_object *rh__weakref_new_in(rh_heap *report, rh_object *obj, rh_weakref_callback cb,
+                              void *data, rh_object *key) {
+    rh_heap *h = check_referent(obj, report);
+    if (!h) return NULL;
+    if (rh_refcount(obj) == 0) {
+        /* Being destroyed (reachable only through a stale pointer, e.g. from
+         * one of its own weakref callbacks): a weakref to it would dangle. */
+        rh_err_set(h, RH_ESTATE, "cannot create weak reference to a dying '%s' object",
+                   obj->rh_type->name);
+        return NULL;
+    }
+    if (!cb) {
+        rh__weakref *basic = basic_ref(obj);
+        if (basic) return rh_newref(RH_OBJ(basic));
+    }
+    /* Allocating a container may run a collection, whose callbacks may add
+     * or remove weakrefs of obj: look at the list again afterwards. obj
+     * itself is kept alive by the caller's reference. */
+    rh__weakref *wr = (rh__weakref *)rh_new(h, &rh_weakref_type);
+    if (!wr) return NULL;
+    wr->hash = -1;
+    wr->callback = cb;
+    wr->cbdata = cb ? data : NULL;
+    wr->key = rh_xnewref(key);
+    rh__weakref *basic = basic_ref(obj);
+    if (!cb) {
+        if (basic) {
+            rh_decref(RH_OBJ(wr));
+            return rh_newref(RH_OBJ(basic));
+        }
+        insert_head(wr, obj);
+    } else if (basic) {
+        insert_after(wr, basic);
+    } else {
+        insert_head(wr, obj);
+    }
+    rh_gc_track(RH_OBJ(wr));
+    return RH_OBJ(wr);
+}
+
+rh_object *rh_weakref_new(rh_object *obj, rh_weakref_callback cb, void *data) {
+    return rh__weakref_new_in(NULL, obj, cb, data, NULL);
+}
+
+static bool check_weakref(const rh_object *wr, const char *op) {
+    if (rh__is_weakref(wr)) return true;
+    rh_heap *h = rh__heap_of(wr);
+    if (h) rh__err_type(h, op, wr);
+    return false;
+}
+
+rh_object *rh_weakref_get(rh_object *wr) {
+    if (!check_weakref(wr, "rh_weakref_get")) return NULL;
+    rh_object *obj = ((rh__weakref *)wr)->referent;
+    /* A referent whose count is 0 is being destroyed (its finalizer is
+     * running): it is gone for the weakref's users. */
+    if (!obj || rh_refcount(obj) == 0) return NULL;
+    return rh_newref(obj);
+}
+
+bool rh_weakref_alive(const rh_object *wr) {
+    if (!rh__is_weakref(wr)) return false;
+    const rh_object *obj = ((const rh__weakref *)wr)->referent;
+    return obj && rh_refcount(obj) > 0;
+}
+
+size_t rh_weakref_count(rh_object *obj) {
+    if (!weakrefable(obj)) return 0;
+    size_t n = 0;
+    for (rh__weakref *wr = *rh__weaklist_of(obj); wr; wr = wr->wr_next) n++;
+    return n;
+}
+
+rh_object *rh_weakref_list(rh_object *obj) {
+    rh_heap *h = rh__heap_of(obj);
+    if (!h) return NULL;
+    size_t n = rh_weakref_count(obj);
+    /* The list is made of Nones first: allocating it may run a collection
+     * that changes obj's weakrefs, so they are read only afterwards. */
+    rh_object *list = rh_list_new(h, n);
+    if (!list) return NULL;
+    n = rh_weakref_count(obj);
+    while (rh_list_size(list) > n) {
+        rh_object *x = rh_list_pop(list, -1);
+        rh_xdecref(x);
+    }
+    size_t i = 0;
+    for (rh__weakref *wr = weakrefable(obj) ? *rh__weaklist_of(obj) : NULL; wr;
+         wr = wr->wr_next, i++) {
+        if (i >= rh_list_size(list)) {
+            if (rh_list_append(list, RH_OBJ(wr)) < 0) {
+                rh_decref(list);
+                return NULL;
+            }
+        } else if (rh_list_set(list, (ptrdiff_t)i, RH_OBJ(wr)) < 0) {
+            rh_decref(list);
+            return NULL;
+        }
+    }
+    return list;
+}
+
+/* ------------------------------------------------------------------ */
+/* Lifecycle                                                          */
+/* ------------------------------------------------------------------ */
+
+int rh__weak_init(rh_heap *h) {
+    memset(&h->weak, 0, sizeof h->weak);
+    return 0;
+}

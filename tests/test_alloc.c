@@ -1,0 +1,647 @@
+/*
+ * test_alloc.c — the pools allocator: the C standard's contracts, size
+ * classes, alignment, realloc, arenas going back to the OS, the arena policy,
+ * several heaps at once (also on several threads), pointer ownership, the
+ * fault injector, statistics, a randomized stress test, and AddressSanitizer
+ * catching a use after free of a pool block.
+ *
+ * Expected figures come from first principles (the geometry in refheap.h):
+ * a block of class c is (c+1)*16 bytes; a 16 KiB pool has a 48-byte header,
+ * so it holds (16384-48)/s blocks of s bytes; an arena is 1 MiB = 64 pools.
+ */
+#include "rh_test.h"
+
+#include <pthread.h>
+
+#include "internal.h" /* white box: rh__enter for nothing here, RH__POOLS_PER_ARENA */
+
+#ifdef RH_SANITIZE
+#define UNDER_SANITIZER 1
+#else
+#define UNDER_SANITIZER 0
+#endif
+
+static rh_heap *new_heap(rh_mode mode) {
+    rh_heap_config cfg = {.mode = mode};
+    rh_heap *h = rh_heap_new(&cfg);
+    assert_non_null(h);
+    assert_int_equal(rh_heap_mode(h), mode);
+    return h;
+}
+
+static const rh_mode all_modes[] = {RH_MODE_POOLS, RH_MODE_MALLOC, RH_MODE_DEBUG};
+#define NMODES (sizeof all_modes / sizeof all_modes[0])
+
+/* ---------------------------------------------------------------------------
+ * The C standard's contracts, in every mode
+ * ------------------------------------------------------------------------- */
+static void test_c_contracts(void **state) {
+    (void)state;
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = new_heap(all_modes[m]);
+        rh_free(h, NULL); /* no-op */
+        assert_int_equal(rh_err(h), RH_OK);
+
+        char *p = rh_realloc(h, NULL, 40); /* realloc(NULL) allocates */
+        assert_non_null(p);
+        memset(p, 'a', 40);
+
+        void *z1 = rh_malloc(h, 0), *z2 = rh_malloc(h, 0); /* unique pointers */
+        assert_non_null(z1);
+        assert_non_null(z2);
+        assert_ptr_not_equal(z1, z2);
+        assert_ptr_equal(rh_heap_of(z1), h);
+
+        /* calloc: zeroed, and n*size overflow is refused */
+        unsigned char *c = rh_calloc(h, 100, 7);
+        assert_non_null(c);
+        for (int i = 0; i < 700; i++) assert_int_equal(c[i], 0);
+        assert_null(rh_calloc(h, SIZE_MAX / 2, 3));
+        assert_int_equal(rh_err(h), RH_ENOMEM);
+        assert_non_null(strstr(rh_errmsg(h), "overflow"));
+        rh_err_clear(h);
+        assert_string_equal(rh_errmsg(h), "");
+
+        /* an impossible request fails cleanly */
+        assert_null(rh_malloc(h, SIZE_MAX - 8));
+        assert_int_equal(rh_err(h), RH_ENOMEM);
+        rh_err_clear(h);
+
+        /* realloc to 0 keeps a unique (smallest) block */
+        void *r0 = rh_realloc(h, p, 0);
+        assert_non_null(r0);
+
+        rh_free(h, r0);
+        rh_free(h, z1);
+        rh_free(h, z2);
+        rh_free(h, c);
+        rh_heap_destroy(h);
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * Size classes: 16-byte steps up to 512, then the system allocator
+ * ------------------------------------------------------------------------- */
+static void test_size_class_boundaries(void **state) {
+    (void)state;
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    static const struct { size_t req, usable; bool pool; } cases[] = {
+        {0, 16, true},   {1, 16, true},     {16, 16, true},  {17, 32, true},
+        {32, 32, true},  {33, 48, true},    {511, 512, true}, {512, 512, true},
+        {513, 513, false}, {4096, 4096, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        void *p = rh_malloc(h, cases[i].req);
+        assert_non_null(p);
+        assert_int_equal(rh_usable_size(h, p), cases[i].usable);
+        assert_int_equal(rh_is_pool_block(h, p), cases[i].pool);
+        memset(p, 0x5A, cases[i].req);
+        rh_free(h, p);
+    }
+    /* one pool per class in use: 16 and 17 bytes live in different pools */
+    void *a = rh_malloc(h, 16), *b = rh_malloc(h, 17);
+    assert_ptr_not_equal((uintptr_t)a & ~(uintptr_t)(RH_POOL_SIZE - 1), (uintptr_t)b & ~(uintptr_t)(RH_POOL_SIZE - 1));
+    rh_free(h, a);
+    rh_free(h, b);
+    rh_heap_destroy(h);
+}
+
+/* ---------------------------------------------------------------------------
+ * Every block is 16-byte aligned, in every mode
+ * ------------------------------------------------------------------------- */
+static void test_alignment(void **state) {
+    (void)state;
+    enum { N = 1200 };
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = new_heap(all_modes[m]);
+        void **ps = calloc(N, sizeof *ps);
+        for (size_t n = 0; n < N; n++) {
+            ps[n] = (n % 3 == 0) ? rh_calloc(h, 1, n) : rh_malloc(h, n);
+            assert_non_null(ps[n]);
+            assert_int_equal((uintptr_t)ps[n] % RH_ALIGNMENT, 0);
+        }
+        for (size_t n = 0; n < N; n += 2) {
+            ps[n] = rh_realloc(h, ps[n], (n * 7) % 1500);
+            assert_non_null(ps[n]);
+            assert_int_equal((uintptr_t)ps[n] % RH_ALIGNMENT, 0);
+        }
+        for (size_t n = 0; n < N; n++) rh_free(h, ps[n]);
+        free(ps);
+        rh_heap_destroy(h);
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * realloc: same class in place; another class (either way) moves.
+ * ------------------------------------------------------------------------- */
+static void test_realloc_copy_rule(void **state) {
+    (void)state;
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    char *p = rh_malloc(h, 17); /* class of 32-byte blocks */
+    memcpy(p, "0123456789abcdef", 17);
+    assert_ptr_equal(rh_realloc(h, p, 32), p); /* grows within the class */
+    assert_ptr_equal(rh_realloc(h, p, 20), p); /* shrinks within the class */
+    char *q = rh_realloc(h, p, 33);            /* grows by a class: moves */
+    assert_ptr_not_equal(q, p);
+    assert_string_equal(q, "0123456789abcdef");
+    assert_int_equal(rh_usable_size(h, q), 48);
+    char *r = rh_realloc(h, q, 16); /* shrinks by a class: moves */
+    assert_ptr_not_equal(r, q);
+    assert_memory_equal(r, "0123456789abcdef", 16);
+    assert_int_equal(rh_usable_size(h, r), 16);
+
+    /* small -> large -> small */
+    char *big = rh_realloc(h, r, 5000);
+    assert_false(rh_is_pool_block(h, big));
+    assert_memory_equal(big, "0123456789abcdef", 16);
+    memset(big + 16, 'x', 5000 - 16);
+    big = rh_realloc(h, big, 9000); /* large to large: the system's realloc */
+    assert_non_null(big);
+    assert_int_equal(big[4999], 'x');
+    assert_int_equal(rh_usable_size(h, big), 9000);
+    char *small = rh_realloc(h, big, 100); /* back into a pool */
+    assert_true(rh_is_pool_block(h, small));
+    assert_memory_equal(small, "0123456789abcdef", 16);
+    assert_int_equal(small[99], 'x');
+
+    rh_heap_stats st;
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.large_blocks, 0);
+    assert_int_equal(st.reallocs, 7);
+    rh_free(h, small);
+    rh_heap_destroy(h);
+}
+
+/* ---------------------------------------------------------------------------
+ * 100 MB of small blocks, freed: arenas and RSS come back down
+ * ------------------------------------------------------------------------- */
+static void test_arenas_returned(void **state) {
+    (void)state;
+    enum { BLOCK = 256 };
+    size_t total = (size_t)100 << 20, n = total / BLOCK;
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    void **ps = malloc(n * sizeof *ps);
+    assert_non_null(ps);
+    size_t rss0 = rh_process_rss();
+    for (size_t i = 0; i < n; i++) {
+        ps[i] = rh_malloc(h, BLOCK);
+        assert_non_null(ps[i]);
+        memset(ps[i], (int)i, BLOCK); /* touch every page */
+    }
+    rh_heap_stats st;
+    rh_heap_stats_get(h, &st);
+    /* 100 MiB of 256-byte blocks: 63 per pool (16336 / 256), 6502 pools, 64 per arena -> 102 arenas */
+    size_t per_pool = (RH_POOL_SIZE - 48) / BLOCK;
+    size_t pools = (n + per_pool - 1) / per_pool;
+    size_t arenas = (pools + RH__POOLS_PER_ARENA - 1) / RH__POOLS_PER_ARENA;
+    assert_int_equal(st.arenas_current, arenas);
+    assert_int_equal(st.arenas_peak, arenas);
+    assert_int_equal(st.classes[BLOCK / 16 - 1].blocks_in_use, n);
+    assert_int_equal(st.bytes_in_use, total);
+    size_t rss_full = rh_process_rss();
+    if (rss0) assert_true(rss_full >= rss0 + total * 9 / 10);
+
+    /* free in an interleaved order so that pools empty out unevenly */
+    for (size_t k = 0; k < 7; k++)
+        for (size_t i = k; i < n; i += 7) rh_free(h, ps[i]);
+    rh_heap_stats_get(h, &st);
+    assert_true(st.arenas_current <= 1); /* one empty arena is kept */
+    assert_int_equal(st.arenas_released, arenas - st.arenas_current);
+    assert_int_equal(st.arenas_allocated, arenas);
+    assert_int_equal(st.bytes_in_use, 0);
+    assert_int_equal(st.classes[BLOCK / 16 - 1].blocks_in_use, 0);
+    size_t rss_after = rh_process_rss();
+    if (rss0) assert_true(rss_after + total * 8 / 10 <= rss_full);
+    free(ps);
+    rh_heap_destroy(h);
+}
+
+/* ---------------------------------------------------------------------------
+ * The arena policy: new pools come from the arena with the fewest free pools
+ * ------------------------------------------------------------------------- */
+static uintptr_t arena_of(const void *p) { return (uintptr_t)p & ~(uintptr_t)(RH_ARENA_SIZE - 1); }
+
+static void test_fullest_arena_first(void **state) {
+    (void)state;
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    /* 512-byte blocks: 31 per pool (16336 / 512); one pool = 31 blocks */
+    enum { PER_POOL = (16384 - 48) / 512, NPOOLS = 3 * 64 };
+    static void *blk[NPOOLS][PER_POOL];
+    for (int p = 0; p < NPOOLS; p++)
+        for (int b = 0; b < PER_POOL; b++) blk[p][b] = rh_malloc(h, 512);
+    /* pools were carved in order: pools 0..63 in arena A, 64..127 in B, ... */
+    uintptr_t A = arena_of(blk[0][0]), B = arena_of(blk[64][0]), C = arena_of(blk[128][0]);
+    assert_true(A != B && B != C && A != C);
+    /* free 10 whole pools of A and 40 of B: A has 10 free pools, B 40 */
+    for (int p = 0; p < 10; p++)
+        for (int b = 0; b < PER_POOL; b++) rh_free(h, blk[p][b]);
+    for (int p = 64; p < 104; p++)
+        for (int b = 0; b < PER_POOL; b++) rh_free(h, blk[p][b]);
+    /* a new pool (of another class) comes from A, the fullest arena with room */
+    void *x = rh_malloc(h, 100);
+    assert_true(arena_of(x) == A);
+    rh_free(h, x);
+    /* when all of A's free pools are used, new ones come from B */
+    void *y[10];
+    for (int i = 0; i < 10; i++) {
+        y[i] = rh_malloc(h, 16 * (i + 1)); /* ten classes: ten new pools */
+        assert_true(arena_of(y[i]) == A);
+    }
+    void *z = rh_malloc(h, 176); /* eleventh class: A is full */
+    assert_true(arena_of(z) == B);
+    rh_heap_destroy(h); /* frees everything still live */
+}
+
+/* ---------------------------------------------------------------------------
+ * LIFO reuse; pools leave and rejoin their class's list
+ * ------------------------------------------------------------------------- */
+static void test_lifo_and_full_pools(void **state) {
+    (void)state;
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    /* `keep` stops the pool from emptying (an empty pool goes back to its
+     * arena and starts afresh) */
+    void *keep = rh_malloc(h, 100), *a = rh_malloc(h, 100), *b = rh_malloc(h, 100);
+    rh_free(h, a);
+    rh_free(h, b);
+    assert_ptr_equal(rh_malloc(h, 110), b); /* last freed, first reused */
+    assert_ptr_equal(rh_malloc(h, 97), a);
+    /* fill a pool of 48-byte blocks: 340 per pool (16336 / 48) */
+    enum { PER = (16384 - 48) / 48 };
+    void *ps[PER + 1];
+    for (int i = 0; i < PER + 1; i++) ps[i] = rh_malloc(h, 48);
+    rh_heap_stats st;
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.classes[2].pools_used, 2);
+    assert_int_equal(st.classes[2].pools_full, 1);
+    assert_int_equal(st.classes[2].blocks_in_use, PER + 1);
+    assert_int_equal(st.classes[2].blocks_free, PER - 1);
+    /* freeing into the full pool makes it usable again, and it is used first */
+    rh_free(h, ps[5]);
+    assert_ptr_equal(rh_malloc(h, 40), ps[5]);
+    for (int i = 0; i < PER + 1; i++) rh_free(h, ps[i]);
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.classes[2].pools_used, 0);
+    assert_int_equal(st.classes[6].blocks_in_use, 3); /* keep, a, b: 112-byte blocks */
+    rh_free(h, keep);
+    rh_free(h, a);
+    rh_free(h, b);
+    rh_heap_destroy(h);
+}
+
+/* ---------------------------------------------------------------------------
+ * Many heaps at once never share blocks; ownership is O(1) and exact
+ * ------------------------------------------------------------------------- */
+static int cmp_ptr(const void *a, const void *b) {
+    uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void test_many_heaps(void **state) {
+    (void)state;
+    enum { H = 12, N = 3000 };
+    rh_heap *hs[H];
+    static void *ps[H][N];
+    static uintptr_t all[H * N];
+    for (int i = 0; i < H; i++) hs[i] = new_heap(all_modes[i % NMODES]);
+    for (int k = 0; k < N; k++)
+        for (int i = 0; i < H; i++) {
+            size_t n = (size_t)(k * 37 + i * 11) % 700;
+            ps[i][k] = rh_malloc(hs[i], n);
+            assert_non_null(ps[i][k]);
+            memset(ps[i][k], i, n);
+            all[k * H + i] = (uintptr_t)ps[i][k];
+        }
+    qsort(all, H * N, sizeof all[0], cmp_ptr);
+    for (int i = 1; i < H * N; i++) assert_true(all[i] != all[i - 1]);
+    for (int i = 0; i < H; i++)
+        for (int k = 0; k < N; k++) {
+            assert_ptr_equal(rh_heap_of(ps[i][k]), hs[i]);
+            size_t n = (size_t)(k * 37 + i * 11) % 700;
+            for (size_t j = 0; j < n; j++) assert_int_equal(((unsigned char *)ps[i][k])[j], i);
+            for (int o = 0; o < H; o++)
+                if (o != i) assert_false(rh_is_pool_block(hs[o], ps[i][k]));
+        }
+    /* destroy every other heap with its blocks still live; the rest free */
+    for (int i = 0; i < H; i += 2) rh_heap_destroy(hs[i]);
+    for (int i = 1; i < H; i += 2) {
+        for (int k = 0; k < N; k++) rh_free(hs[i], ps[i][k]);
+        rh_heap_destroy(hs[i]);
+    }
+}
+
+/* Heaps on several threads at once: the radix tree and the system-block
+ * registry are shared; each thread checks ownership of its own blocks. */
+typedef struct thread_job {
+    rh_mode mode;
+    unsigned seed;
+    int bad;
+} thread_job;
+
+static void *heap_thread(void *arg) {
+    thread_job *job = arg;
+    enum { SLOTS = 512, OPS = 40000 };
+    rh_heap_config cfg = {.mode = job->mode};
+    rh_heap *h = rh_heap_new(&cfg);
+    void *slot[SLOTS] = {0};
+    unsigned s = job->seed;
+    for (int op = 0; op < (UNDER_SANITIZER ? OPS / 8 : OPS); op++) {
+        s = s * 1103515245u + 12345u;
+        unsigned i = (s >> 8) % SLOTS;
+        if (slot[i]) {
+            if (rh_heap_of(slot[i]) != h) job->bad++;
+            rh_free(h, slot[i]);
+            slot[i] = NULL;
+        } else {
+            size_t n = (s >> 20) % 2000;
+            slot[i] = rh_malloc(h, n);
+            if (!slot[i] || rh_heap_of(slot[i]) != h) job->bad++;
+        }
+    }
+    /* half the blocks are left for the heap's destruction to free */
+    rh_heap_destroy(h);
+    return NULL;
+}
+
+static void test_heaps_on_threads(void **state) {
+    (void)state;
+    enum { T = 4 };
+    pthread_t t[T];
+    thread_job jobs[T];
+    for (int i = 0; i < T; i++) {
+        jobs[i] = (thread_job){.mode = i == 3 ? RH_MODE_MALLOC : RH_MODE_POOLS, .seed = 77u + (unsigned)i};
+        assert_int_equal(pthread_create(&t[i], NULL, heap_thread, &jobs[i]), 0);
+    }
+    for (int i = 0; i < T; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(jobs[i].bad, 0);
+    }
+}
+
+static int static_thing[4];
+
+static void test_heap_of(void **state) {
+    (void)state;
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = new_heap(all_modes[m]);
+        char *small = rh_malloc(h, 40), *large = rh_malloc(h, 100000);
+        assert_ptr_equal(rh_heap_of(small), h);
+        assert_ptr_equal(rh_heap_of(large), h);
+        /* an object in a block starts after the collector's 16-byte record */
+        assert_ptr_equal(rh_heap_of(large + 16), h);
+        assert_ptr_equal(rh_heap_of(small + 16), h);
+        int local = 0;
+        void *sys = malloc(64);
+        assert_null(rh_heap_of(&local));
+        assert_null(rh_heap_of(static_thing));
+        assert_null(rh_heap_of(&static_thing[1]));
+        assert_null(rh_heap_of(sys));
+        assert_null(rh_heap_of(NULL));
+        assert_false(rh_is_pool_block(h, &local));
+        assert_false(rh_is_pool_block(h, sys));
+        assert_int_equal(rh_is_pool_block(h, small), all_modes[m] != RH_MODE_MALLOC);
+        free(sys);
+        rh_free(h, small);
+        rh_free(h, large);
+        rh_heap_destroy(h);
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * The fault injector
+ * ------------------------------------------------------------------------- */
+static void test_fault_injector(void **state) {
+    (void)state;
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = new_heap(all_modes[m]);
+        uint64_t c0 = rh_heap_alloc_count(h);
+        /* the 3rd allocation from now fails, once */
+        rh_heap_fail_after(h, 3, false);
+        void *a = rh_malloc(h, 10), *b = rh_calloc(h, 2, 300);
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_null(rh_malloc(h, 10));
+        assert_int_equal(rh_err(h), RH_ENOMEM);
+        rh_err_clear(h);
+        void *c = rh_malloc(h, 1000);
+        assert_non_null(c);
+        assert_int_equal(rh_heap_alloc_count(h), c0 + 4); /* the failed one counts */
+
+        /* persistent: the 2nd and every later allocation fail; realloc
+         * failures leave the old block intact */
+        memset(a, 'q', 10);
+        rh_heap_fail_after(h, 2, true);
+        void *d = rh_malloc(h, 20);
+        assert_non_null(d);
+        assert_null(rh_realloc(h, a, 5000));
+        assert_null(rh_malloc(h, 1));
+        assert_null(rh_calloc(h, 1, 1));
+        assert_null(rh_realloc(h, NULL, 1));
+        assert_int_equal(((char *)a)[9], 'q');
+        rh_heap_stats st;
+        rh_heap_stats_get(h, &st);
+        assert_int_equal(st.failed, 5);
+        rh_heap_fail_after(h, 0, false); /* off */
+        void *e = rh_realloc(h, a, 5000);
+        assert_non_null(e);
+        assert_int_equal(((char *)e)[9], 'q');
+        rh_free(h, b);
+        rh_free(h, c);
+        rh_free(h, d);
+        rh_free(h, e);
+        rh_heap_stats_get(h, &st);
+        assert_int_equal(st.bytes_requested, 0);
+        /* debug mode keeps freed blocks in quarantine */
+        if (all_modes[m] != RH_MODE_DEBUG) assert_int_equal(st.large_blocks, 0);
+        rh_heap_destroy(h);
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * Statistics and the printer
+ * ------------------------------------------------------------------------- */
+static void test_stats(void **state) {
+    (void)state;
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    rh_heap_stats st;
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.arenas_current, 0); /* creating a heap maps nothing */
+    assert_int_equal(st.mode, RH_MODE_POOLS);
+    void *p[10];
+    for (int i = 0; i < 10; i++) p[i] = rh_malloc(h, 24);
+    void *big = rh_malloc(h, 1000);
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.classes[1].block_size, 32);
+    assert_int_equal(st.classes[1].pools_used, 1);
+    assert_int_equal(st.classes[1].blocks_in_use, 10);
+    assert_int_equal(st.classes[1].blocks_free, (16384 - 48) / 32 - 10); /* 500 */
+    assert_int_equal(st.arenas_current, 1);
+    assert_int_equal(st.pools_total, 64);
+    assert_int_equal(st.pools_empty, 63);
+    assert_int_equal(st.large_blocks, 1);
+    assert_int_equal(st.large_bytes, 1000);
+    assert_int_equal(st.bytes_in_use, 10 * 32 + 1000);
+    assert_int_equal(st.bytes_mapped, RH_ARENA_SIZE + 1000);
+    assert_int_equal(st.mallocs, 11);
+    assert_true(st.rss > 0);
+    assert_true(st.peak_rss >= st.rss);
+
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    rh_heap_stats_print(h, f);
+    fclose(f);
+    assert_non_null(strstr(buf, "Small block threshold = 512, in 32 size classes."));
+    assert_non_null(strstr(buf, "    1     32           1            0              10           500"));
+    assert_non_null(strstr(buf, "# arenas allocated current         =              1"));
+    assert_non_null(strstr(buf, "# large blocks (system allocator)  =              1"));
+    free(buf);
+    for (int i = 0; i < 10; i++) rh_free(h, p[i]);
+    rh_free(h, big);
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.frees, 11);
+    assert_int_equal(st.bytes_in_use, 0);
+    assert_int_equal(st.peak_bytes_in_use, 10 * 32 + 1000);
+    rh_heap_destroy(h);
+}
+
+/* ---------------------------------------------------------------------------
+ * Randomized stress: malloc/realloc/free of 1 byte .. 64 KiB, every block
+ * filled from its serial and checked when it is freed or reallocated
+ * ------------------------------------------------------------------------- */
+typedef struct live {
+    unsigned char *p;
+    size_t n;
+    uint64_t serial;
+} live;
+
+static uint64_t rng_next(uint64_t *s) { /* xorshift64* */
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 2685821657736338717ull;
+}
+
+static void fill(unsigned char *p, size_t n, uint64_t serial) {
+    for (size_t i = 0; i < n; i++) p[i] = (unsigned char)(serial * 131 + i * 7);
+}
+static int check(const unsigned char *p, size_t n, uint64_t serial) {
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != (unsigned char)(serial * 131 + i * 7)) return 0;
+    return 1;
+}
+
+/* Mostly small requests, as a Python heap sees them; one in eight spread
+ * log-uniformly up to 64 KiB. */
+static size_t random_size(uint64_t *s) {
+    uint64_t r = rng_next(s);
+    if (r % 8) return 1 + (size_t)((r >> 8) % 512);
+    unsigned bits = 9 + (unsigned)((r >> 8) % 8); /* 2^9 .. 2^16 */
+    return 1 + (size_t)((r >> 16) % ((uint64_t)1 << bits));
+}
+
+static void stress(rh_mode mode, long ops) {
+    enum { SLOTS = 8192 };
+    rh_heap *h = new_heap(mode);
+    live *L = calloc(SLOTS, sizeof *L);
+    uint64_t rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)mode, serial = 0;
+    for (long op = 0; op < ops; op++) {
+        uint64_t r = rng_next(&rng);
+        live *x = &L[r % SLOTS];
+        if (!x->p) {
+            x->n = random_size(&rng);
+            x->p = rh_malloc(h, x->n);
+            assert_non_null(x->p);
+            x->serial = ++serial;
+            fill(x->p, x->n, x->serial);
+        } else if ((r >> 32) % 3 == 0) {
+            size_t n = random_size(&rng);
+            assert_true(check(x->p, x->n, x->serial));
+            x->p = rh_realloc(h, x->p, n);
+            assert_non_null(x->p);
+            assert_true(check(x->p, x->n < n ? x->n : n, x->serial));
+            x->n = n;
+            x->serial = ++serial;
+            fill(x->p, x->n, x->serial);
+        } else {
+            assert_true(check(x->p, x->n, x->serial));
+            rh_free(h, x->p);
+            x->p = NULL;
+        }
+    }
+    rh_heap_stats st;
+    rh_heap_stats_get(h, &st);
+    size_t want = 0;
+    for (int i = 0; i < SLOTS; i++)
+        if (L[i].p) {
+            assert_true(check(L[i].p, L[i].n, L[i].serial));
+            assert_ptr_equal(rh_heap_of(L[i].p), h);
+            want += L[i].n;
+        }
+    if (mode == RH_MODE_MALLOC) assert_int_equal(st.bytes_requested, want);
+    if (mode == RH_MODE_DEBUG) assert_int_equal(st.bytes_requested, want);
+    /* free half, leave the rest to the heap's destruction */
+    for (int i = 0; i < SLOTS; i += 2)
+        if (L[i].p) rh_free(h, L[i].p);
+    free(L);
+    rh_heap_destroy(h);
+}
+
+static void test_stress_pools(void **state) {
+    (void)state;
+    stress(RH_MODE_POOLS, UNDER_SANITIZER ? 300000 : 2000000);
+}
+static void test_stress_malloc(void **state) {
+    (void)state;
+    stress(RH_MODE_MALLOC, UNDER_SANITIZER ? 100000 : 500000);
+}
+static void test_stress_debug(void **state) {
+    (void)state;
+    stress(RH_MODE_DEBUG, UNDER_SANITIZER ? 100000 : 500000);
+}
+
+/* ---------------------------------------------------------------------------
+ * AddressSanitizer reports a use after free of a pool block
+ * ------------------------------------------------------------------------- */
+static void use_after_free(void *arg) {
+    (void)arg;
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    volatile char *p = rh_malloc(h, 64);
+    p[0] = 1;
+    rh_free(h, (void *)p);
+    p[8] = 2; /* the bug */
+    fprintf(stderr, "survived the write\n");
+}
+
+static void test_asan_use_after_free(void **state) {
+    (void)state;
+    if (!UNDER_SANITIZER) {
+        skip(); /* only a sanitizer build can see it */
+        return;
+    }
+    rh_child c;
+    rh_run_child(use_after_free, NULL, &c);
+    rh_assert_child_died_saying(&c, "use-after-poison");
+    assert_null(strstr(c.err, "survived"));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_c_contracts),
+        cmocka_unit_test(test_size_class_boundaries),
+        cmocka_unit_test(test_alignment),
+        cmocka_unit_test(test_realloc_copy_rule),
+        cmocka_unit_test(test_arenas_returned),
+        cmocka_unit_test(test_fullest_arena_first),
+        cmocka_unit_test(test_lifo_and_full_pools),
+        cmocka_unit_test(test_many_heaps),
+        cmocka_unit_test(test_heaps_on_threads),
+        cmocka_unit_test(test_heap_of),
+        cmocka_unit_test(test_fault_injector),
+        cmocka_unit_test(test_stats),
+        cmocka_unit_test(test_stress_pools),
+        cmocka_unit_test(test_stress_malloc),
+        cmocka_unit_test(test_stress_debug),
+        cmocka_unit_test(test_asan_use_after_free),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,286 @@
+/*
+ * test_gc_weakref.c — weak references meeting the cycle collector
+ * (REFERENCE.md §3 step 6 and §7), ported from CPython 3.11's test_gc.py
+ * (test_bug1055820b, test_bug21435-style callbacks) and test_weakref.py
+ * (callbacks in cycles). Figures from python3 3.11.7 with __slots__ classes
+ * ("py: ..." in the comments).
+ */
+#include "gc_nodes.h"
+
+static rh_heap *H;
+
+static int setup(void **state) {
+    (void)state;
+    nodes_reset();
+    H = rh_heap_new(NULL);
+    if (!H) return -1;
+    rh_gc_disable(H);
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    lazarus_release();
+    rh_heap_destroy(H);
+    H = NULL;
+    return 0;
+}
+
+/* Is o in generation 2? */
+static bool in_gen2(rh_object *o) {
+    rh_object *l = rh_gc_get_objects(H, 2);
+    bool r = false;
+    for (size_t i = 0; i < rh_list_size(l); i++)
+        if (rh_list_get(l, (ptrdiff_t)i) == o) r = true;
+    rh_decref(l);
+    return r;
+}
+
+/* ---------------------------------------------------------------------------
+ * py test_bug1055820b: two self-cycles C(i), each with a weakref whose
+ * callback reads every weakref: after gc.collect() -> 2 the callbacks ran and
+ * saw [None, None]: every weakref to the garbage was dead before any callback.
+ * ------------------------------------------------------------------------- */
+static rh_object *wrs[4];
+static int nwrs;
+static int ouch_calls, ouch_alive;
+
+static void ouch_cb(rh_object *wr, void *data) {
+    (void)wr;
+    (void)data;
+    ouch_calls++;
+    for (int i = 0; i < nwrs; i++) {
+        rh_object *o = rh_weakref_get(wrs[i]);
+        if (o) {
+            ouch_alive++;
+            rh_decref(o);
+        }
+    }
+}
+
+static void test_bug1055820b(void **state) {
+    (void)state;
+    ouch_calls = ouch_alive = 0;
+    nwrs = 2;
+    rh_object *cs[2];
+    for (int i = 0; i < 2; i++) {
+        cs[i] = node_new(H, &node_type, i);
+        node_set(cs[i], 0, cs[i]);
+        wrs[i] = rh_weakref_new(cs[i], ouch_cb, NULL);
+    }
+    rh_gc_collect(H, 2);
+    assert_int_equal(ouch_calls, 0);
+    rh_decref(cs[0]);
+    rh_decref(cs[1]);
+    assert_int_equal(rh_gc_collect(H, 2), 2);
+    assert_int_equal(ouch_calls, 2);
+    assert_int_equal(ouch_alive, 0);
+    rh_decref(wrs[0]);
+    rh_decref(wrs[1]);
+}
+
+/* py: a <-> b with w = weakref.ref(a, cb) held outside: gc.collect() -> 2,
+ * cb ran once, w() is None afterwards. */
+static int cb_calls;
+static rh_object *cb_seen;
+static void count_cb(rh_object *wr, void *data) {
+    (void)data;
+    cb_calls++;
+    cb_seen = wr;
+}
+
+static void test_callback_outside_garbage(void **state) {
+    (void)state;
+    cb_calls = 0;
+    rh_object *a = node_new(H, &node_type, 1), *b = node_new(H, &node_type, 2);
+    node_set(a, 0, b);
+    node_set(b, 0, a);
+    rh_object *w = rh_weakref_new(a, count_cb, NULL);
+    rh_decref(a);
+    rh_decref(b);
+    assert_int_equal(rh_gc_collect(H, 2), 2);
+    assert_int_equal(cb_calls, 1);
+    assert_ptr_equal(cb_seen, w);
+    assert_false(rh_weakref_alive(w));
+    assert_null(rh_weakref_get(w));
+    assert_true(in_gen2(w)); /* CPython moves it to the old generation */
+    rh_decref(w);
+}
+
+/* py: a = S(); a.a = a; b = S(); b.a = b; a.b = weakref.ref(b, cb); del a, b;
+ * gc.collect() -> 4 (a, b, the weakref and the lambda), callback never ran.
+ * refheap's callback is a C function, so the garbage is a, b and the weakref:
+ * 3. A weakref inside the garbage never calls back. */
+static void test_weakref_in_garbage_never_calls_back(void **state) {
+    (void)state;
+    cb_calls = 0;
+    rh_object *a = node_new(H, &node_type, 1), *b = node_new(H, &node_type, 2);
+    node_set(a, 0, a);
+    node_set(b, 0, b);
+    rh_object *w = rh_weakref_new(b, count_cb, NULL);
+    node_set(a, 1, w);
+    rh_decref(w);
+    rh_decref(a);
+    rh_decref(b);
+    assert_int_equal(rh_gc_collect(H, 2), 3);
+    assert_int_equal(cb_calls, 0);
+    assert_int_equal(nodes_destroyed_count, 2);
+}
+
+/* Several callbacks on one object run newest first, each after all of them
+ * were cleared. py: three weakref.ref(a, cb_i) on a self-cycle: collect() ->
+ * 1, order [3, 2, 1]. */
+static int order[8], norder;
+static rh_object *three[3];
+static int seen_alive;
+static void order_cb(rh_object *wr, void *data) {
+    (void)wr;
+    order[norder++] = (int)(intptr_t)data;
+    for (int i = 0; i < 3; i++)
+        if (rh_weakref_alive(three[i])) seen_alive++;
+}
+
+static void test_multiple_callbacks_newest_first(void **state) {
+    (void)state;
+    norder = 0;
+    seen_alive = 0;
+    rh_object *a = node_new(H, &node_type, 1);
+    node_set(a, 0, a);
+    for (int i = 0; i < 3; i++) three[i] = rh_weakref_new(a, order_cb, (void *)(intptr_t)(i + 1));
+    rh_decref(a);
+    assert_int_equal(rh_gc_collect(H, 2), 1);
+    assert_int_equal(norder, 3);
+    assert_int_equal(order[0], 3);
+    assert_int_equal(order[1], 2);
+    assert_int_equal(order[2], 1);
+    assert_int_equal(seen_alive, 0);
+    for (int i = 0; i < 3; i++) rh_decref(three[i]);
+}
+
+/* A callback weakref freed by its own callback is counted as collected (as
+ * CPython 3.11's handle_weakrefs returns it).
+ * py: a.a = a; holder = [weakref.ref(a, lambda w: holder.clear())]; del a;
+ * gc.collect() -> 2. */
+static rh_object *holder;
+static void drop_holder_cb(rh_object *wr, void *data) {
+    (void)wr;
+    (void)data;
+    rh_object *w = holder;
+    holder = NULL;
+    rh_decref(w);
+}
+
+static void test_callback_frees_its_weakref(void **state) {
+    (void)state;
+    rh_object *a = node_new(H, &node_type, 1);
+    node_set(a, 0, a);
+    holder = rh_weakref_new(a, drop_holder_cb, NULL);
+    rh_decref(a);
+    assert_int_equal(rh_gc_collect(H, 2), 2);
+    assert_null(holder);
+}
+
+/* REFERENCE §7: a weak-value dictionary whose value is a two-object cycle:
+ * py: d = WeakValueDictionary(); a <-> b; d['k'] = a; del a, b;
+ * gc.collect() -> 3, len(d) == 0. */
+static void test_weakvaluedict_cyclic_value(void **state) {
+    (void)state;
+    rh_object *d = rh_weakvaluedict_new(H);
+    rh_object *a = node_new(H, &node_type, 1), *b = node_new(H, &node_type, 2);
+    node_set(a, 0, b);
+    node_set(b, 0, a);
+    rh_object *k = rh_str(H, "k");
+    assert_int_equal(rh_weakvaluedict_set(d, k, a), 0);
+    rh_decref(k);
+    rh_decref(a);
+    rh_decref(b);
+    assert_int_equal(rh_gc_collect(H, 2), 3);
+    assert_int_equal(rh_weakvaluedict_size(d), 0);
+    rh_decref(d);
+}
+
+/* REFERENCE §7: weakrefs to the garbage are cleared before finalizers run,
+ * so a resurrected object comes back with its weakrefs dead.
+ * py: r.a = r (R.__del__ stores self); w = weakref.ref(r); del r;
+ * gc.collect() -> 0; w() is None; the store holds r. */
+static void test_resurrected_object_weakrefs_dead(void **state) {
+    (void)state;
+    cb_calls = 0;
+    rh_object *r = node_new(H, &lazarus_type, 1);
+    node_set(r, 0, r);
+    rh_object *w = rh_weakref_new(r, NULL, NULL);
+    rh_object *wc = rh_weakref_new(r, count_cb, NULL);
+    rh_decref(r);
+    assert_int_equal(rh_gc_collect(H, 2), 0);
+    assert_int_equal(lazarus_n, 1);
+    assert_false(rh_weakref_alive(w));
+    assert_int_equal(cb_calls, 1);
+    /* New weakrefs to the resurrected object work and fire at its death. */
+    rh_object *w2 = rh_weakref_new(lazarus_store[0], count_cb, NULL);
+    lazarus_release();
+    assert_int_equal(rh_gc_collect(H, 2), 1);
+    assert_int_equal(cb_calls, 2);
+    rh_decref(w);
+    rh_decref(wc);
+    rh_decref(w2);
+}
+
+/* Callbacks may allocate, make cycles, and call collect (which returns 0). */
+static int nested_result = -1;
+static void busy_cb(rh_object *wr, void *data) {
+    (void)data;
+    rh_heap *h = rh_heap_of(wr);
+    nested_result = (int)rh_gc_collect(h, 2);
+    for (int i = 0; i < 10; i++) {
+        rh_object *l = rh_list_new(h, 0);
+        rh_list_append(l, l);
+        rh_decref(l);
+    }
+}
+
+static void test_callback_reentrancy(void **state) {
+    (void)state;
+    rh_object *a = node_new(H, &node_type, 1);
+    node_set(a, 0, a);
+    rh_object *w = rh_weakref_new(a, busy_cb, NULL);
+    rh_decref(a);
+    assert_int_equal(rh_gc_collect(H, 2), 1);
+    assert_int_equal(nested_result, 0);
+    assert_int_equal(rh_gc_collect(H, 2), 10); /* the cycles it made */
+    assert_int_equal(rh_gc_verify(H), 0);
+    rh_decref(w);
+}
+
+/* An untracked weakref with a callback still gets its callback, and stays
+ * untracked. */
+static void test_untracked_weakref_callback(void **state) {
+    (void)state;
+    cb_calls = 0;
+    rh_object *a = node_new(H, &node_type, 1);
+    node_set(a, 0, a);
+    rh_object *w = rh_weakref_new(a, count_cb, NULL);
+    rh_gc_untrack(w);
+    rh_decref(a);
+    assert_int_equal(rh_gc_collect(H, 2), 1);
+    assert_int_equal(cb_calls, 1);
+    assert_false(rh_gc_is_tracked(w));
+    assert_int_equal(rh_gc_verify(H), 0);
+    rh_decref(w);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+        T(test_bug1055820b),
+        T(test_callback_outside_garbage),
+        T(test_weakref_in_garbage_never_calls_back),
+        T(test_multiple_callbacks_newest_first),
+        T(test_callback_frees_its_weakref),
+        T(test_weakvaluedict_cyclic_value),
+        T(test_resurrected_object_weakrefs_dead),
+        T(test_callback_reentrancy),
+        T(test_untracked_weakref_callback),
+#undef T
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,648 @@
+/*
+ * test_object.c — the object model (src/object.c): allocation, reference
+ * counts, immortals, the order of death (finalizer, weak references,
+ * legacy_del, destroy), resurrection, the generic operations, and misuse
+ * stopped in debug mode (each in a child process).
+ *
+ * Expected figures come from CPython 3.11.7 (the python3 on this machine;
+ * the snippet is quoted beside the figure) or from the layout in
+ * include/refheap.h (16-byte header, 16-byte collector record for
+ * containers).
+ */
+#include "rh_test.h"
+
+#include "internal.h"
+
+#include <inttypes.h>
+
+static rh_heap *new_heap(rh_mode mode) {
+    rh_heap_config cfg = {.mode = mode};
+    rh_heap *h = rh_heap_new(&cfg);
+    assert_non_null(h);
+    return h;
+}
+
+/* ---------------------------------------------------------------------------
+ * User types. An event log records what happened, one letter per event.
+ * ------------------------------------------------------------------------- */
+static char events[256];
+static void note(char c) {
+    size_t n = strlen(events);
+    if (n + 1 < sizeof events) { events[n] = c; events[n + 1] = '\0'; }
+}
+
+/* Person: a plain non-container with a destroy that counts. */
+typedef struct person {
+    RH_OBJECT_HEAD;
+    long age;
+} person;
+static long persons_destroyed;
+static void person_destroy(rh_object *self) { (void)self; persons_destroyed++; note('D'); }
+static const rh_type person_type = {
+    .name = "Person", .basicsize = sizeof(person), .destroy = person_destroy,
+};
+
+/* Box: a container with one reference, weak references, and every hook
+ * that logs: finalize 'F', legacy_del 'L', destroy 'D'. The finalizer or
+ * legacy_del resurrects into box_keep when asked. */
+typedef struct box {
+    RH_OBJECT_HEAD;
+    rh_object *weaklist;
+    rh_object *item;
+} box;
+static rh_object *box_keep;     /* a resurrection stores the box here */
+static int box_resurrections;   /* how many more times to resurrect   */
+static long box_finalized, box_destroyed, box_legacy;
+
+static int box_traverse(rh_object *self, rh_visitfn visit, void *arg) {
+    box *b = (box *)self;
+    if (b->item) return visit(b->item, arg);
+    return 0;
+}
+static void box_clear(rh_object *self) { RH_CLEAR(((box *)self)->item); }
+static void box_destroy(rh_object *self) {
+    RH_CLEAR(((box *)self)->item);
+    box_destroyed++;
+    note('D');
+}
+static void maybe_resurrect(rh_object *self) {
+    if (box_resurrections > 0) {
+        box_resurrections--;
+        box_keep = rh_newref(self);
+    }
+}
+static void box_finalize(rh_object *self) {
+    box_finalized++;
+    note('F');
+    maybe_resurrect(self);
+}
+static void box_legacy_del(rh_object *self) {
+    box_legacy++;
+    note('L');
+    maybe_resurrect(self);
+}
+static const rh_type box_type = {
+    .name = "Box", .basicsize = sizeof(box), .flags = RH_TYPE_GC | RH_TYPE_WEAKREFABLE,
+    .weaklist_offset = offsetof(box, weaklist), .destroy = box_destroy,
+    .traverse = box_traverse, .clear = box_clear, .finalize = box_finalize,
+};
+static const rh_type legacy_box_type = {
+    .name = "LegacyBox", .basicsize = sizeof(box), .flags = RH_TYPE_GC,
+    .destroy = box_destroy, .traverse = box_traverse, .clear = box_clear,
+    .legacy_del = box_legacy_del,
+};
+
+/* A non-container with a finalizer: no FINALIZED bit, so (as in CPython)
+ * its finalizer runs at every death. */
+static rh_object *plain_keep;
+static int plain_resurrections;
+static long plain_finalized;
+static void plain_finalize(rh_object *self) {
+    plain_finalized++;
+    note('F');
+    if (plain_resurrections > 0) {
+        plain_resurrections--;
+        plain_keep = rh_newref(self);
+    }
+}
+static const rh_type plain_fin_type = {
+    .name = "PlainFin", .basicsize = sizeof(person), .destroy = person_destroy,
+    .finalize = plain_finalize,
+};
+
+static void reset_counts(void) {
+    events[0] = '\0';
+    persons_destroyed = box_finalized = box_destroyed = box_legacy = plain_finalized = 0;
+    box_keep = plain_keep = NULL;
+    box_resurrections = plain_resurrections = 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Reference counts.
+ * ------------------------------------------------------------------------- */
+
+/* The seed articles' sequence, in Python:
+ *   >>> a = []; sys.getrefcount(a)   -> 2
+ *   >>> b = a;  sys.getrefcount(a)   -> 3
+ *   >>> del b;  sys.getrefcount(a)   -> 2
+ * getrefcount counts its own argument, so the counts are 1, 2, 1. */
+static void test_refcount_sequence(void **state) {
+    (void)state;
+    reset_counts();
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    rh_object *a = rh_new(h, &person_type);
+    assert_non_null(a);
+    assert_int_equal(rh_refcount(a), 1);
+    rh_object *b = rh_newref(a);
+    assert_ptr_equal(a, b);
+    assert_int_equal(rh_refcount(a), 2);
+    rh_decref(b);
+    assert_int_equal(rh_refcount(a), 1);
+    assert_int_equal(persons_destroyed, 0);
+    rh_decref(a); /* the last reference: freed at once */
+    assert_int_equal(persons_destroyed, 1);
+
+    /* The NULL-tolerant forms. */
+    rh_xincref(NULL);
+    rh_xdecref(NULL);
+    assert_null(rh_xnewref(NULL));
+    rh_heap_destroy(h);
+}
+
+static void test_clear_and_setref(void **state) {
+    (void)state;
+    reset_counts();
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    box *bx = (box *)rh_new(h, &box_type);
+    rh_object *p1 = rh_new(h, &person_type), *p2 = rh_new(h, &person_type);
+    bx->item = p1; /* steals p1 */
+    RH_SETREF(bx->item, p2); /* steals p2, drops p1 */
+    assert_ptr_equal(bx->item, p2);
+    assert_int_equal(persons_destroyed, 1);
+    RH_CLEAR(bx->item);
+    assert_null(bx->item);
+    assert_int_equal(persons_destroyed, 2);
+    RH_CLEAR(bx->item); /* already NULL: nothing */
+    rh_decref(RH_OBJ(bx));
+    assert_int_equal(box_destroyed, 1);
+    assert_int_equal(box_finalized, 1);
+    rh_heap_destroy(h);
+}
+
+/* PEP 683 immortals: the count of None, True, False, the small ints, the
+ * empty str and bytes, and interned strings never moves. */
+static void test_immortals_never_change(void **state) {
+    (void)state;
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    rh_object *objs[] = {rh_None, rh_True, rh_False, rh_int(h, -5), rh_int(h, 0), rh_int(h, 256),
+                         rh_str(h, ""), rh_bytes(h, NULL, 0), rh_str_intern(h, "name")};
+    for (size_t i = 0; i < sizeof objs / sizeof objs[0]; i++) {
+        rh_object *o = objs[i];
+        assert_true(rh_is_immortal(o));
+        for (int k = 0; k < 1000; k++) rh_incref(o);
+        for (int k = 0; k < 2000; k++) rh_decref(o); /* more decrefs than increfs: harmless */
+        assert_int_equal(rh_refcount(o), RH_IMMORTAL);
+        rh_make_immortal(o); /* no-op, and no write to read-only memory */
+    }
+    /* The static ones belong to no heap. */
+    assert_false(rh__is_heap_object(rh_None));
+    assert_false(rh__is_heap_object(rh_int(h, 7)));
+    assert_false(rh__is_heap_object(rh_str(h, "")));
+    assert_null(rh_heap_of(rh_True));
+    rh_object *big = rh_int(h, 100000);
+    assert_true(rh__is_heap_object(big));
+    assert_ptr_equal(rh_heap_of(big), h);
+    rh_decref(big);
+    rh_heap_destroy(h);
+}
+
+/* A heap object made immortal is never destroyed; its memory goes back with
+ * the heap (ASan and Valgrind runs check that nothing leaks). */
+static void test_make_immortal_heap_object(void **state) {
+    (void)state;
+    reset_counts();
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    rh_object *p = rh_new(h, &person_type);
+    rh_make_immortal(p);
+    assert_true(rh_is_immortal(p));
+    rh_decref(p);
+    rh_decref(p);
+    rh_incref(p);
+    assert_int_equal(rh_refcount(p), RH_IMMORTAL);
+    assert_int_equal(persons_destroyed, 0);
+    rh_heap_destroy(h);
+    assert_int_equal(persons_destroyed, 0); /* destroy never runs for an immortal */
+}
+
+/* ---------------------------------------------------------------------------
+ * Allocation.
+ * ------------------------------------------------------------------------- */
+static void test_new_zeroed_untracked(void **state) {
+    (void)state;
+    reset_counts();
+    rh_heap *h = new_heap(RH_MODE_DEBUG); /* debug fills new memory with 0xCD */
+    box *b = (box *)rh_new(h, &box_type);
+    assert_non_null(b);
+    assert_null(b->item);
+    assert_null(b->weaklist);
+    assert_ptr_equal(rh_type_of(RH_OBJ(b)), &box_type);
+    assert_string_equal(rh_type_name(RH_OBJ(b)), "Box");
+    assert_true(rh_is_type(RH_OBJ(b), &box_type));
+    assert_false(rh_gc_is_tracked(RH_OBJ(b))); /* the caller tracks it */
+    assert_int_equal(((uintptr_t)b) % RH_ALIGNMENT, 0);
+    rh_gc_track(RH_OBJ(b));
+    assert_true(rh_gc_is_tracked(RH_OBJ(b)));
+    rh_decref(RH_OBJ(b));
+    assert_int_equal(box_destroyed, 1);
+
+    /* Variable size: basicsize + n * itemsize, zeroed. */
+    static const rh_type vtype = {.name = "Vec", .basicsize = sizeof(rh_object), .itemsize = 8};
+    rh_object *v = rh_new_var(h, &vtype, 10);
+    assert_non_null(v);
+    const unsigned char *bytes = (const unsigned char *)(v + 1);
+    for (int i = 0; i < 80; i++) assert_int_equal(bytes[i], 0);
+    rh_decref(v);
+    rh_heap_destroy(h);
+}
+
+static void test_new_errors(void **state) {
+    (void)state;
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    static const rh_type tiny = {.name = "Tiny", .basicsize = 8};
+    assert_null(rh_new(h, &tiny));
+    assert_int_equal(rh_err(h), RH_ETYPE);
+    rh_err_clear(h);
+
+    static const rh_type no_traverse = {.name = "NoTraverse", .basicsize = 32, .flags = RH_TYPE_GC};
+    assert_null(rh_new(h, &no_traverse));
+    assert_int_equal(rh_err(h), RH_ETYPE);
+    assert_non_null(strstr(rh_errmsg(h), "NoTraverse"));
+    rh_err_clear(h);
+
+    static const rh_type bad_weak = {.name = "BadWeak", .basicsize = 24, .flags = RH_TYPE_WEAKREFABLE,
+                                     .weaklist_offset = 20};
+    assert_null(rh_new(h, &bad_weak));
+    assert_int_equal(rh_err(h), RH_ETYPE);
+    rh_err_clear(h);
+
+    static const rh_type vec = {.name = "Vec", .basicsize = 16, .itemsize = 16};
+    assert_null(rh_new_var(h, &vec, SIZE_MAX / 8));
+    assert_int_equal(rh_err(h), RH_EOVERFLOW);
+    rh_err_clear(h);
+
+    /* Out of memory: NULL, RH_ENOMEM, nothing allocated (ASan/Valgrind
+     * check there is no leak). */
+    rh_heap_fail_after(h, 1, false);
+    assert_null(rh_new(h, &person_type));
+    assert_int_equal(rh_err(h), RH_ENOMEM);
+    rh_err_clear(h);
+    rh_heap_fail_after(h, 1, false);
+    assert_null(rh_new(h, &box_type));
+    assert_int_equal(rh_err(h), RH_ENOMEM);
+    rh_err_clear(h);
+    rh_object *ok = rh_new(h, &person_type);
+    assert_non_null(ok);
+    rh_decref(ok);
+    rh_heap_destroy(h);
+}
+
+/* ---------------------------------------------------------------------------
+ * Death: order, resurrection.
+ * ------------------------------------------------------------------------- */
+static void log_weakref_callback(rh_object *wr, void *data) {
+    (void)wr;
+    note(*(const char *)data);
+}
+
+/* On death by refcount: finalizer, then weakrefs cleared and their callbacks
+ * (newest first), then destroy (REFERENCE.md §4). Python:
+ *   class B:
+ *       def __del__(self): print('F')
+ *   b = B(); r1 = weakref.ref(b, lambda r: print('1')); r2 = weakref.ref(b, lambda r: print('2'))
+ *   del b   -> F, 2, 1 */
+static void test_death_order(void **state) {
+    (void)state;
+    reset_counts();
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    rh_object *b = rh_new(h, &box_type);
+    rh_gc_track(b);
+    static const char one = '1', two = '2';
+    rh_object *r1 = rh_weakref_new(b, log_weakref_callback, (void *)&one);
+    rh_object *r2 = rh_weakref_new(b, log_weakref_callback, (void *)&two);
+    assert_non_null(r1);
+    assert_non_null(r2);
+    rh_decref(b);
+    assert_string_equal(events, "F21D");
+    assert_false(rh_weakref_alive(r1));
+    assert_false(rh_weakref_alive(r2));
+    rh_decref(r1);
+    rh_decref(r2);
+
+    /* legacy_del runs after the weak references are cleared, before destroy. */
+    reset_counts();
+    rh_object *lb = rh_new(h, &legacy_box_type);
+    rh_gc_track(lb);
+    rh_decref(lb);
+    assert_string_equal(events, "LD");
+    assert_int_equal(box_legacy, 1);
+    rh_heap_destroy(h);
+}
+
+/* Resurrection by refcount (REFERENCE.md §7): the finalizer stores a new
+ * reference; the object lives on (still tracked, weakrefs alive), and at its
+ * final death the finalizer does not run again (container: FINALIZED bit).
+ * Python:
+ *   class B:
+ *       def __del__(self): global keep; keep = self
+ *   b = B(); r = weakref.ref(b); del b
+ *   r() is keep -> True; gc.is_finalized(keep) -> True
+ *   del keep     -> r() is None, __del__ ran once */
+static void test_resurrection_container(void **state) {
+    (void)state;
+    reset_counts();
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    rh_object *b = rh_new(h, &box_type);
+    rh_gc_track(b);
+    rh_object *wr = rh_weakref_new(b, NULL, NULL);
+    box_resurrections = 1;
+    rh_decref(b);
+    assert_ptr_equal(box_keep, b);
+    assert_int_equal(rh_refcount(b), 1);
+    assert_int_equal(box_finalized, 1);
+    assert_int_equal(box_destroyed, 0);
+    assert_true(rh_gc_is_tracked(b));
+    assert_true(rh_gc_is_finalized(b));
+    assert_true(rh_weakref_alive(wr));
+    rh_object *got = rh_weakref_get(wr);
+    assert_ptr_equal(got, b);
+    rh_decref(got);
+
+    rh_decref(box_keep);
+    assert_int_equal(box_finalized, 1); /* not again */
+    assert_int_equal(box_destroyed, 1);
+    assert_false(rh_weakref_alive(wr));
+    assert_string_equal(events, "FD");
+    rh_decref(wr);
+
+    /* An untracked container that resurrects stays untracked. */
+    reset_counts();
+    b = rh_new(h, &box_type);
+    box_resurrections = 1;
+    rh_decref(b);
+    assert_ptr_equal(box_keep, b);
+    assert_false(rh_gc_is_tracked(b));
+    rh_decref(box_keep);
+    assert_int_equal(box_destroyed, 1);
+    rh_heap_destroy(h);
+}
+
+/* A non-container has no FINALIZED bit: its finalizer runs at every death
+ * (CPython's PyObject_CallFinalizer checks the bit only for GC types). */
+static void test_resurrection_non_container(void **state) {
+    (void)state;
+    reset_counts();
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    rh_object *p = rh_new(h, &plain_fin_type);
+    plain_resurrections = 2;
+    rh_decref(p);
+    assert_ptr_equal(plain_keep, p);
+    rh_object *k = plain_keep;
+    plain_keep = NULL;
+    rh_decref(k);
+    assert_ptr_equal(plain_keep, p);
+    k = plain_keep;
+    rh_decref(k);
+    assert_int_equal(plain_finalized, 3);
+    assert_int_equal(persons_destroyed, 1);
+    assert_string_equal(events, "FFFD");
+    rh_heap_destroy(h);
+}
+
+/* legacy_del runs at every death and may resurrect, like a finalizer. */
+static void test_legacy_del_resurrects(void **state) {
+    (void)state;
+    reset_counts();
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    rh_object *b = rh_new(h, &legacy_box_type);
+    rh_gc_track(b);
+    box_resurrections = 1;
+    rh_decref(b);
+    assert_ptr_equal(box_keep, b);
+    assert_true(rh_gc_is_tracked(b));
+    rh_decref(box_keep);
+    assert_int_equal(box_legacy, 2);
+    assert_int_equal(box_destroyed, 1);
+    assert_string_equal(events, "LLD");
+    rh_heap_destroy(h);
+}
+
+/* A finalizer that makes its object immortal keeps it for the heap's life. */
+static void immortal_finalize(rh_object *self) { rh_make_immortal(self); }
+static void test_finalizer_makes_immortal(void **state) {
+    (void)state;
+    reset_counts();
+    static const rh_type t = {.name = "Immortalised", .basicsize = sizeof(person),
+                              .destroy = person_destroy, .finalize = immortal_finalize};
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    rh_object *o = rh_new(h, &t);
+    rh_decref(o);
+    assert_int_equal(rh_refcount(o), RH_IMMORTAL);
+    assert_int_equal(persons_destroyed, 0);
+    rh_heap_destroy(h);
+}
+
+/* ---------------------------------------------------------------------------
+ * Generic operations.
+ * ------------------------------------------------------------------------- */
+static rh_hash_t person_hash(rh_object *self) { return ((person *)self)->age; }
+static int person_eq(rh_object *a, rh_object *b) {
+    if (b->rh_type->eq != person_eq) return 0;
+    return ((person *)a)->age == ((person *)b)->age;
+}
+static int person_repr(rh_object *self, char *buf, size_t cap) {
+    return snprintf(buf, cap, "Person(age=%ld)", ((person *)self)->age);
+}
+static const rh_type hashable_person_type = {
+    .name = "HPerson", .basicsize = sizeof(person), .hash = person_hash, .eq = person_eq,
+    .repr = person_repr,
+};
+/* Knows about HPerson (compares its age with its own), but HPerson does not
+ * know about it: rh_equal must give the right operand's hook its turn. */
+static int twin_eq(rh_object *a, rh_object *b) {
+    if (b->rh_type != &hashable_person_type && b->rh_type->eq != twin_eq) return 0;
+    return ((person *)a)->age == ((person *)b)->age;
+}
+static const rh_type twin_type = {.name = "Twin", .basicsize = sizeof(person), .eq = twin_eq};
+
+static void test_hash_equal_repr(void **state) {
+    (void)state;
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    rh_object *p = rh_new(h, &person_type);
+    /* hash(object()) works in Python, but a type without a hash hook is
+     * unhashable here (as a class that sets __hash__ = None):
+     *   TypeError: unhashable type: 'Person' */
+    assert_int_equal(rh_hash(p), -1);
+    assert_int_equal(rh_err(h), RH_ETYPE);
+    assert_string_equal(rh_errmsg(h), "unhashable type: 'Person'");
+    rh_err_clear(h);
+
+    /* identity; no eq hook means identity only */
+    rh_object *q = rh_new(h, &person_type);
+    assert_int_equal(rh_equal(p, p), 1);
+    assert_int_equal(rh_equal(p, q), 0);
+
+    /* default repr "<Person 0x...>" */
+    char buf[64], want[64];
+    snprintf(want, sizeof want, "<Person 0x%" PRIxPTR ">", (uintptr_t)p);
+    assert_int_equal(rh_repr(p, buf, sizeof buf), (int)strlen(want));
+    assert_string_equal(buf, want);
+    /* snprintf contract: truncated, full length returned */
+    char small[6];
+    assert_int_equal(rh_repr(p, small, sizeof small), (int)strlen(want));
+    assert_string_equal(small, "<Pers");
+
+    person *a = (person *)rh_new(h, &hashable_person_type);
+    person *b = (person *)rh_new(h, &hashable_person_type);
+    person *t = (person *)rh_new(h, &twin_type);
+    a->age = b->age = t->age = 42;
+    assert_int_equal(rh_hash(RH_OBJ(a)), 42);
+    assert_int_equal(rh_equal(RH_OBJ(a), RH_OBJ(b)), 1);
+    b->age = 43;
+    assert_int_equal(rh_equal(RH_OBJ(a), RH_OBJ(b)), 0);
+    /* left's hook says 0, right's says 1: Python's reflected __eq__ */
+    assert_int_equal(rh_equal(RH_OBJ(a), RH_OBJ(t)), 1);
+    assert_int_equal(rh_equal(RH_OBJ(t), RH_OBJ(a)), 1);
+    assert_int_equal(rh_equal(RH_OBJ(t), p), 0);
+    assert_int_equal(rh_equal(p, RH_OBJ(t)), 0);
+    assert_int_equal(rh_repr(RH_OBJ(a), buf, sizeof buf), 14);
+    assert_string_equal(buf, "Person(age=42)");
+    rh_decref(p);
+    rh_decref(q);
+    rh_decref(RH_OBJ(a));
+    rh_decref(RH_OBJ(b));
+    rh_decref(RH_OBJ(t));
+    rh_heap_destroy(h);
+}
+
+/* sys.getsizeof analogue. CPython 3.11:
+ *   sys.getsizeof(object())  -> 16   (header only)
+ *   a plain non-container with one 8-byte field would be 24;
+ *   a container adds its 16-byte collector record (PyGC_Head). */
+static void test_sizeof_user_types(void **state) {
+    (void)state;
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    static const rh_type bare = {.name = "object", .basicsize = sizeof(rh_object)};
+    rh_object *o = rh_new(h, &bare);
+    assert_int_equal(rh_sizeof(o), 16);
+    rh_object *p = rh_new(h, &person_type);
+    assert_int_equal(rh_sizeof(p), 24);
+    rh_object *b = rh_new(h, &box_type);
+    assert_int_equal(rh_sizeof(b), 16 + sizeof(box)); /* 16 + 32 = 48 */
+    assert_int_equal(sizeof(rh_object), 16);
+    assert_int_equal(sizeof(rh__gchead), 16);
+    rh_decref(o);
+    rh_decref(p);
+    rh_decref(b);
+    rh_heap_destroy(h);
+}
+
+#define SITE_FILE "test.c"
+#define SITE_LINE 42
+
+static void test_object_site(void **state) {
+    (void)state;
+    rh_heap *h = new_heap(RH_MODE_DEBUG);
+    rh_object *p = rh_new_at(h, &person_type, SITE_FILE, SITE_LINE);
+    assert_string_equal(rh_object_site(p), "test.c:42");
+    rh_object *b = rh_new_at(h, &box_type, "box.c", 7); /* a container: block = object - 16 */
+    assert_string_equal(rh_object_site(b), "box.c:7");
+    assert_string_equal(rh_object_site(rh_None), "?");
+    rh_decref(p);
+    rh_decref(b);
+    rh_heap_destroy(h);
+    h = new_heap(RH_MODE_POOLS);
+    p = rh_new(h, &person_type);
+    assert_string_equal(rh_object_site(p), "?");
+    rh_decref(p);
+    rh_heap_destroy(h);
+}
+
+/* ---------------------------------------------------------------------------
+ * Misuse, each in a child process, on debug heaps.
+ * ------------------------------------------------------------------------- */
+static void child_decref_freed(void *arg) {
+    (void)arg;
+    rh_heap *h = new_heap(RH_MODE_DEBUG);
+    rh_object *p = rh_new_at(h, &person_type, SITE_FILE, SITE_LINE);
+    rh_decref(p);
+    rh_decref(p); /* one too many */
+}
+static void child_incref_freed(void *arg) {
+    (void)arg;
+    rh_heap *h = new_heap(RH_MODE_DEBUG);
+    rh_object *b = rh_new_at(h, &box_type, SITE_FILE, SITE_LINE);
+    rh_decref(b);
+    rh_incref(b); /* use after free */
+}
+static void selfish_destroy(rh_object *self) { rh_decref(self); }
+static const rh_type selfish_type = {.name = "Selfish", .basicsize = 16, .destroy = selfish_destroy};
+static void child_decref_below_zero(void *arg) {
+    rh_heap *h = new_heap((rh_mode)(intptr_t)arg);
+    rh_object *s = rh_new_at(h, &selfish_type, SITE_FILE, SITE_LINE);
+    rh_decref(s);
+}
+static void dropper_finalize(rh_object *self) { rh_decref(self); }
+static const rh_type dropper_type = {.name = "Dropper", .basicsize = 16, .finalize = dropper_finalize};
+static void child_finalizer_drops_self(void *arg) {
+    (void)arg;
+    rh_heap *h = new_heap(RH_MODE_DEBUG);
+    rh_object *d = rh_new_at(h, &dropper_type, SITE_FILE, SITE_LINE);
+    rh_decref(d);
+}
+static void changer_finalize(rh_object *self) { self->rh_type = &person_type; }
+static const rh_type changer_type = {.name = "Changer", .basicsize = sizeof(person),
+                                     .finalize = changer_finalize};
+static void child_finalizer_changes_type(void *arg) {
+    (void)arg;
+    rh_heap *h = new_heap(RH_MODE_DEBUG);
+    rh_object *c = rh_new_at(h, &changer_type, SITE_FILE, SITE_LINE);
+    rh_decref(c);
+}
+
+static void test_misuse_decref_freed(void **state) {
+    (void)state;
+    rh_child c;
+    rh_run_child(child_decref_freed, NULL, &c);
+    rh_assert_child_died_saying(&c, "refheap: fatal: decref of freed object of type 'Person' allocated at test.c:42");
+    rh_assert_child_died_saying(&c, "decref below zero");
+}
+static void test_misuse_incref_freed(void **state) {
+    (void)state;
+    rh_child c;
+    rh_run_child(child_incref_freed, NULL, &c);
+    rh_assert_child_died_saying(&c, "incref of freed object of type 'Box' allocated at test.c:42");
+}
+static void test_misuse_decref_below_zero(void **state) {
+    (void)state;
+    rh_child c;
+    rh_run_child(child_decref_below_zero, (void *)(intptr_t)RH_MODE_DEBUG, &c);
+    rh_assert_child_died_saying(&c, "decref below zero of object of type 'Selfish' allocated at test.c:42");
+    /* Outside debug mode the type is still named: the object is known to be
+     * alive (it is being destroyed). */
+    rh_run_child(child_decref_below_zero, (void *)(intptr_t)RH_MODE_POOLS, &c);
+    rh_assert_child_died_saying(&c, "decref below zero of object of type 'Selfish'");
+}
+static void test_misuse_broken_finalizer(void **state) {
+    (void)state;
+    rh_child c;
+    rh_run_child(child_finalizer_drops_self, NULL, &c);
+    rh_assert_child_died_saying(&c, "finalizer left object in a broken state");
+    rh_assert_child_died_saying(&c, "'Dropper' at");
+    rh_assert_child_died_saying(&c, "allocated at test.c:42");
+    rh_run_child(child_finalizer_changes_type, NULL, &c);
+    rh_assert_child_died_saying(&c, "finalizer left object in a broken state: its type changed from 'Changer'");
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_refcount_sequence),
+        cmocka_unit_test(test_clear_and_setref),
+        cmocka_unit_test(test_immortals_never_change),
+        cmocka_unit_test(test_make_immortal_heap_object),
+        cmocka_unit_test(test_new_zeroed_untracked),
+        cmocka_unit_test(test_new_errors),
+        cmocka_unit_test(test_death_order),
+        cmocka_unit_test(test_resurrection_container),
+        cmocka_unit_test(test_resurrection_non_container),
+        cmocka_unit_test(test_legacy_del_resurrects),
+        cmocka_unit_test(test_finalizer_makes_immortal),
+        cmocka_unit_test(test_hash_equal_repr),
+        cmocka_unit_test(test_sizeof_user_types),
+        cmocka_unit_test(test_object_site),
+        cmocka_unit_test(test_misuse_decref_freed),
+        cmocka_unit_test(test_misuse_incref_freed),
+        cmocka_unit_test(test_misuse_decref_below_zero),
+        cmocka_unit_test(test_misuse_broken_finalizer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,268 @@
+/*
+ * test_object_deep.c — freeing never recurses without bound (src/object.c's
+ * deferred deallocation, CPython's "trashcan").
+ *
+ * Every test runs its freeing on a thread whose stack is 256 KiB: a chain of
+ * ten million containers, a million non-containers, lists nested a million
+ * deep, a wide tree, and chains whose members have finalizers (some of which
+ * resurrect) — with CPython 3.11 each of these is freed without a crash:
+ *   x = None
+ *   for i in range(10**7): x = [x]
+ *   del x          # fine (the trashcan)
+ * Without deferral each level would cost at least two C frames; 256 KiB
+ * holds a few thousand of them, so any of these would overflow.
+ *
+ * Sizes are reduced under AddressSanitizer and Valgrind (set by the build or
+ * RH_DEEP_SCALE=small) to keep the run within seconds: the recursion bound is
+ * what is tested, and a million levels exceed 256 KiB as surely as ten.
+ */
+#include "rh_test.h"
+
+#include "internal.h"
+
+#include <pthread.h>
+
+#define SMALL_STACK ((size_t)256 << 10)
+
+static bool small_scale(void) {
+#if defined(RH_SANITIZE) || defined(__SANITIZE_ADDRESS__)
+    return true;
+#else
+    const char *s = getenv("RH_DEEP_SCALE");
+    return s && strcmp(s, "small") == 0;
+#endif
+}
+
+/* Runs fn(arg) on a new thread with a 256 KiB stack and waits for it. */
+static void run_on_small_stack(void *(*fn)(void *), void *arg) {
+    pthread_attr_t attr;
+    pthread_t t;
+    assert_int_equal(pthread_attr_init(&attr), 0);
+    assert_int_equal(pthread_attr_setstacksize(&attr, SMALL_STACK), 0);
+    assert_int_equal(pthread_create(&t, &attr, fn, arg), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    pthread_attr_destroy(&attr);
+}
+
+/* ---------------------------------------------------------------------------
+ * A container node with one "next" reference (and optional finalizer).
+ * ------------------------------------------------------------------------- */
+typedef struct node {
+    RH_OBJECT_HEAD;
+    rh_object *next;
+    rh_object *weaklist;
+    long id;
+} node;
+
+static long destroyed, finalized, finalized_untracked;
+static long resurrect_id = -1;   /* the node with this id resurrects once */
+static rh_object *resurrected;
+
+static int node_traverse(rh_object *self, rh_visitfn visit, void *arg) {
+    node *n = (node *)self;
+    if (n->next) return visit(n->next, arg);
+    return 0;
+}
+static void node_clear(rh_object *self) { RH_CLEAR(((node *)self)->next); }
+static void node_destroy(rh_object *self) {
+    RH_CLEAR(((node *)self)->next);
+    destroyed++;
+}
+static void node_finalize(rh_object *self) {
+    finalized++;
+    /* The finalizer sees its object alive and tracked (it was tracked). */
+    if (!rh_gc_is_tracked(self)) finalized_untracked++; /* checked on the main thread */
+    if (((node *)self)->id == resurrect_id) {
+        resurrect_id = -1;
+        resurrected = rh_newref(self);
+    }
+}
+static const rh_type node_type = {
+    .name = "Node", .basicsize = sizeof(node), .flags = RH_TYPE_GC,
+    .destroy = node_destroy, .traverse = node_traverse, .clear = node_clear,
+};
+static const rh_type fin_node_type = {
+    .name = "FinNode", .basicsize = sizeof(node), .flags = RH_TYPE_GC | RH_TYPE_WEAKREFABLE,
+    .weaklist_offset = offsetof(node, weaklist), .destroy = node_destroy,
+    .traverse = node_traverse, .clear = node_clear, .finalize = node_finalize,
+};
+
+/* A chain head -> ... -> tail of n tracked nodes; returns the head. */
+static rh_object *build_chain(rh_heap *h, const rh_type *t, long n) {
+    rh_object *head = NULL;
+    for (long i = n - 1; i >= 0; i--) {
+        node *x = (node *)rh_new(h, t);
+        assert_non_null(x);
+        x->next = head; /* steals */
+        x->id = i;
+        rh_gc_track(RH_OBJ(x));
+        head = RH_OBJ(x);
+    }
+    return head;
+}
+
+typedef struct job {
+    rh_object *obj;
+} job;
+
+static void *drop_job(void *arg) {
+    job *j = arg;
+    rh_decref(j->obj);
+    return NULL;
+}
+
+static void test_chain_of_containers(void **state) {
+    (void)state;
+    long n = small_scale() ? 1000000 : 10000000;
+    rh_heap *h = rh_heap_new(NULL);
+    rh_gc_disable(h); /* building only: keep automatic collections out of the timing */
+    destroyed = 0;
+    job j = {build_chain(h, &node_type, n)};
+    run_on_small_stack(drop_job, &j);
+    assert_int_equal(destroyed, n);
+    long count[3];
+    rh_gc_get_count(h, count);
+    assert_int_equal(count[0], 0); /* every tracked allocation was matched by a free */
+    rh_heap_destroy(h);
+}
+
+/* ---------------------------------------------------------------------------
+ * Non-containers holding references (deferred through the side stack).
+ * ------------------------------------------------------------------------- */
+typedef struct chain_link {
+    RH_OBJECT_HEAD;
+    rh_object *next;
+} chain_link;
+static void link_destroy(rh_object *self) {
+    RH_CLEAR(((chain_link *)self)->next);
+    destroyed++;
+}
+static const rh_type link_type = {.name = "Link", .basicsize = sizeof(chain_link), .destroy = link_destroy};
+
+static void test_chain_of_non_containers(void **state) {
+    (void)state;
+    long n = 1000000;
+    rh_heap *h = rh_heap_new(NULL);
+    destroyed = 0;
+    rh_object *head = NULL;
+    for (long i = 0; i < n; i++) {
+        chain_link *l = (chain_link *)rh_new(h, &link_type);
+        assert_non_null(l);
+        l->next = head;
+        head = RH_OBJ(l);
+    }
+    job j = {head};
+    run_on_small_stack(drop_job, &j);
+    assert_int_equal(destroyed, n);
+    rh_heap_destroy(h);
+}
+
+/* ---------------------------------------------------------------------------
+ * Lists nested a million deep: x = None; for i in range(10**6): x = [x]
+ * ------------------------------------------------------------------------- */
+static void test_nested_lists(void **state) {
+    (void)state;
+    long n = 1000000;
+    rh_heap *h = rh_heap_new(NULL);
+    rh_gc_disable(h);
+    rh_object *x = rh_list_new(h, 0);
+    assert_non_null(x);
+    for (long i = 1; i < n; i++) {
+        rh_object *outer = rh_list_new(h, 0);
+        assert_non_null(outer);
+        assert_int_equal(rh_list_append(outer, x), 0);
+        rh_decref(x);
+        x = outer;
+    }
+    rh_heap_stats st;
+    rh_heap_stats_get(h, &st);
+    assert_true(st.bytes_in_use > 0);
+    job j = {x};
+    run_on_small_stack(drop_job, &j);
+    long count[3];
+    rh_gc_get_count(h, count);
+    assert_int_equal(count[0], 0);
+    rh_heap_destroy(h);
+}
+
+/* ---------------------------------------------------------------------------
+ * A wide tree: every node holds two children in a list (fan-out 2, depth
+ * 19: 2**20 - 1 nodes), so many objects wait on the deferred list at once.
+ * ------------------------------------------------------------------------- */
+static rh_object *build_tree(rh_heap *h, int depth) {
+    rh_object *l = rh_list_new(h, 0);
+    assert_non_null(l);
+    if (depth > 0) {
+        for (int k = 0; k < 2; k++) {
+            rh_object *c = build_tree(h, depth - 1);
+            assert_int_equal(rh_list_append(l, c), 0);
+            rh_decref(c);
+        }
+    }
+    return l;
+}
+
+static void test_wide_tree(void **state) {
+    (void)state;
+    rh_heap *h = rh_heap_new(NULL);
+    rh_gc_disable(h);
+    job j = {build_tree(h, small_scale() ? 16 : 19)};
+    run_on_small_stack(drop_job, &j);
+    long count[3];
+    rh_gc_get_count(h, count);
+    assert_int_equal(count[0], 0);
+    rh_heap_destroy(h);
+}
+
+/* ---------------------------------------------------------------------------
+ * Finalizers in a deep chain: each runs exactly once (FINALIZED survives the
+ * deferral), a deferred node resurrects and keeps the rest of the chain
+ * alive, tracked; dropping it later frees the rest without a second
+ * finalizer run for it.
+ * ------------------------------------------------------------------------- */
+static void test_deep_finalizers_and_resurrection(void **state) {
+    (void)state;
+    long n = 200000, k = 123457; /* far past the first deferral */
+    rh_heap *h = rh_heap_new(NULL);
+    rh_gc_disable(h);
+    destroyed = finalized = finalized_untracked = 0;
+    resurrect_id = k;
+    resurrected = NULL;
+    rh_object *head = build_chain(h, &fin_node_type, n);
+    rh_object *wr = rh_weakref_new(head, NULL, NULL);
+    assert_non_null(wr);
+    job j = {head};
+    run_on_small_stack(drop_job, &j);
+    assert_false(rh_weakref_alive(wr));
+    rh_decref(wr);
+    /* 0..k finalized; 0..k-1 destroyed; k resurrected with k+1.. alive */
+    assert_int_equal(finalized, k + 1);
+    assert_int_equal(destroyed, k);
+    assert_non_null(resurrected);
+    assert_int_equal(((node *)resurrected)->id, k);
+    assert_int_equal(rh_refcount(resurrected), 1);
+    assert_true(rh_gc_is_tracked(resurrected));
+    assert_true(rh_gc_is_finalized(resurrected));
+    assert_int_equal(((node *)((node *)resurrected)->next)->id, k + 1);
+    j.obj = resurrected;
+    resurrected = NULL;
+    run_on_small_stack(drop_job, &j);
+    assert_int_equal(finalized, n);   /* k's finalizer did not run again */
+    assert_int_equal(finalized_untracked, 0);
+    assert_int_equal(destroyed, n);
+    long count[3];
+    rh_gc_get_count(h, count);
+    assert_int_equal(count[0], 0);
+    rh_heap_destroy(h);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_chain_of_containers),
+        cmocka_unit_test(test_chain_of_non_containers),
+        cmocka_unit_test(test_nested_lists),
+        cmocka_unit_test(test_wide_tree),
+        cmocka_unit_test(test_deep_finalizers_and_resurrection),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
