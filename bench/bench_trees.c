@@ -362,8 +362,12 @@ int main(int argc, char **argv) {
     }
     uint64_t t = bench_now_ns() - t0;
     size_t peak = bench_peak_rss();
+    unsigned long long gens[3] = {0, 0, 0}; /* collections per generation */
 #if defined(BT_REFHEAP)
     bench_pauses ps = bench_pause_summary(pauses.ns, pauses.n);
+    rh_gc_genstats gst[3];
+    rh_gc_get_stats(heap, gst);
+    for (int g = 0; g < 3; g++) gens[g] = (unsigned long long)gst[g].collections;
 #else
     bench_pauses ps = {0, 0, 0, 0};
 #endif
@@ -371,10 +375,10 @@ int main(int argc, char **argv) {
                "\"impl\": \"%s\", \"program\": \"%s\", \"depth\": %d, \"gc\": \"%s\", "
                "\"seconds\": %.6f, \"nodes\": %llu, \"ns_per_node\": %.4f, \"checksum\": %llu, "
                "\"rss_before\": %zu, \"peak_rss\": %zu, \"pauses\": %zu, \"pause_max_ns\": %.0f, "
-               "\"pause_p99_ns\": %.0f, \"pause_total_ns\": %.0f",
+               "\"pause_p99_ns\": %.0f, \"pause_total_ns\": %.0f, \"gen_collections\": [%llu, %llu, %llu]",
                BT_NAME, prog, depth, gc_on ? "on" : "off", (double)t / 1e9,
                (unsigned long long)nodes_made, (double)t / (double)nodes_made,
-               (unsigned long long)sum, rss0, peak, ps.count, ps.max_ns, ps.p99_ns, ps.total_ns);
+               (unsigned long long)sum, rss0, peak, ps.count, ps.max_ns, ps.p99_ns, ps.total_ns, gens[0], gens[1], gens[2]);
     bt_fini();
     return 0;
 }

@@ -178,6 +178,7 @@ def main(argv):
         gc.enable()
     gc.callbacks.append(on_gc)
     rss0 = status_bytes("VmRSS")
+    stats0 = gc.get_stats()
     t0 = time.perf_counter_ns()
     if prog == "binarytrees":
         total, nodes = binarytrees(depth, bottom_up, check)
@@ -187,11 +188,13 @@ def main(argv):
         raise SystemExit("unknown program " + prog)
     t = time.perf_counter_ns() - t0
     gc.callbacks.remove(on_gc)
+    gens = [st["collections"] - st0["collections"] for st, st0 in zip(gc.get_stats(), stats0)]
     count, pmax, p99, ptotal = pause_summary(pauses)
     print(json.dumps({"bench": "trees", "impl": impl, "program": prog, "depth": depth, "gc": gcmode,
                       "seconds": t / 1e9, "nodes": nodes, "ns_per_node": t / nodes, "checksum": total,
                       "rss_before": rss0, "peak_rss": status_bytes("VmHWM"), "pauses": count,
-                      "pause_max_ns": pmax, "pause_p99_ns": p99, "pause_total_ns": ptotal}))
+                      "pause_max_ns": pmax, "pause_p99_ns": p99, "pause_total_ns": ptotal,
+                      "gen_collections": gens}))
     sys.stdout.flush()
 
 

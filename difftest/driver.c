@@ -48,7 +48,7 @@
 #define MAX_IDS 100000
 
 enum kind { K_NONE = 0, K_PLAIN, K_SLOTS, K_FIN, K_RES, K_LEGACY, K_LIST, K_DICT, K_TUPLE, K_WREF };
-enum action { A_NONE = 0, A_DROP, A_LINK };
+enum action { A_NONE = 0, A_DROP, A_LINK, A_COLLECT, A_KEEP };
 
 static const char *const kind_names[] = {"", "plain", "slots", "fin", "res", "legacy",
                                          "list", "dict", "tuple", "wref"};
@@ -73,6 +73,7 @@ static struct {
     int *kind;
     unsigned char *freed;
     wrinfo *wr;
+    wrinfo *fin; /* per 'fin' object: its finalizer's action (A_DROP a / A_KEEP a s) */
     rh_object **addr_ptr; /* creation order: (address, id) */
     int *addr_id;
     int naddr;
@@ -100,13 +101,17 @@ static void *xrealloc(void *p, size_t n) {
 
 /* ---- events and log lines ---- */
 
-static void ev(const char *fmt, int n) {
-    if (!S.logging) return;
+static char *ev_slot(void) {
     if (S.nev == S.cap_ev) {
         S.cap_ev = S.cap_ev ? 2 * S.cap_ev : 64;
         S.ev = xrealloc(S.ev, S.cap_ev * sizeof *S.ev);
     }
-    snprintf(S.ev[S.nev++], EVENT_LEN, fmt, n);
+    return S.ev[S.nev++];
+}
+
+static void ev(const char *fmt, int n) {
+    if (!S.logging) return;
+    snprintf(ev_slot(), EVENT_LEN, fmt, n);
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(a, b); }
@@ -225,9 +230,18 @@ static rh_object *witness_new(int id) {
 
 static int resurrect_tag;
 
+static void set_ref(rh_object *A, int kind, int slot, rh_object *B);
+static void drop_inner(int a);
+
 static void finalizer_fn(rh_object *self, void *data) {
     int n = num(self);
-    if (n >= 0) ev("del %d", n);
+    if (n >= 0 && S.logging) {
+        ev("del %d", n);
+        const wrinfo *f = &S.fin[n];
+        if (f->action == A_DROP) drop_inner(f->a);
+        else if (f->action == A_KEEP && f->a >= 0 && f->a < S.nids && S.V[f->a])
+            set_ref(S.V[f->a], S.kind[f->a], f->s, self); /* resurrect through V[a] */
+    }
     if (data == &resurrect_tag && S.res) rh_list_append(S.res, self);
 }
 
@@ -261,6 +275,10 @@ static void wr_callback(rh_object *wr, void *data) {
     S.ncb++;
     if (S.wr[w].action == A_DROP) drop_inner(S.wr[w].a);
     else if (S.wr[w].action == A_LINK) op_link_inner(S.wr[w].a, S.wr[w].s, S.wr[w].b);
+    else if (S.wr[w].action == A_COLLECT) {
+        intptr_t r = rh_gc_collect(S.h, S.wr[w].a);
+        snprintf(ev_slot(), EVENT_LEN, "gc %d = %ld", w, (long)r);
+    }
 }
 
 /* ---- program set-up and tear-down ---- */
@@ -280,7 +298,8 @@ static int begin(int nids) {
     S.kind = calloc((size_t)nids, sizeof *S.kind);
     S.freed = calloc((size_t)nids, 1);
     S.wr = calloc((size_t)nids, sizeof *S.wr);
-    if (!S.V || !S.kind || !S.freed || !S.wr) return -1;
+    S.fin = calloc((size_t)nids, sizeof *S.fin);
+    if (!S.V || !S.kind || !S.freed || !S.wr || !S.fin) return -1;
     S.naddr = 0;
     S.opi = -1;
     S.frozen_active = 0;
@@ -319,6 +338,8 @@ static void end(void) {
     free(S.kind);
     free(S.freed);
     free(S.wr);
+    free(S.fin);
+    S.fin = NULL;
     S.V = NULL;
     S.kind = NULL;
     S.freed = NULL;
@@ -334,8 +355,9 @@ static const char *attr_name(int kind, int slot, char *buf, size_t cap) {
     return buf;
 }
 
-static void op_new(int i, int kind, const int *items, int nitems) {
+static void op_new(int i, int kind, const int *items, int nitems, const wrinfo *fin) {
     if (!valid_id(i) || S.V[i]) return;
+    if (kind == K_FIN) S.fin[i] = *fin;
     rh_object *w = witness_new(i);
     rh_object *o = NULL;
     if (!w) { report_error("new"); return; }
@@ -364,22 +386,26 @@ static void op_new(int i, int kind, const int *items, int nitems) {
     S.V[i] = o;
 }
 
-static void op_link_inner(int a, int slot, int b) {
-    if (!valid_id(a) || !valid_id(b)) return;
-    rh_object *A = S.V[a], *B = S.V[b];
-    if (!A || !B) return;
+/* A reference from A (of kind `kind`) to B: attribute, append or key. */
+static void set_ref(rh_object *A, int kind, int slot, rh_object *B) {
     char name[8];
     int rc = 0;
-    rh_incref(A);
-    rh_incref(B);
-    int k = S.kind[a];
-    if (is_instance_kind(k)) rc = rh_setattr(A, attr_name(k, slot, name, sizeof name), B);
-    else if (k == K_LIST) rc = rh_list_append(A, B);
-    else if (k == K_DICT) {
+    if (is_instance_kind(kind)) rc = rh_setattr(A, attr_name(kind, slot, name, sizeof name), B);
+    else if (kind == K_LIST) rc = rh_list_append(A, B);
+    else if (kind == K_DICT) {
         snprintf(name, sizeof name, "k%d", slot & 3);
         rc = rh_dict_set_str(A, name, B);
     }
     if (rc < 0) report_error("link");
+}
+
+static void op_link_inner(int a, int slot, int b) {
+    if (!valid_id(a) || !valid_id(b)) return;
+    rh_object *A = S.V[a], *B = S.V[b];
+    if (!A || !B) return;
+    rh_incref(A);
+    rh_incref(B);
+    set_ref(A, S.kind[a], slot, B);
     rh_decref(A);
     rh_decref(B);
 }
@@ -576,8 +602,15 @@ static void run_op(char **tok, int ntok) {
     if (!strcmp(op, "new") && ntok >= 3) {
         int items[MAX_TOKENS];
         int n = 0;
-        for (int i = 3; i < ntok && n < MAX_TOKENS - 1; i++) items[n++] = atoi(tok[i]);
-        op_new(atoi(tok[1]), kind_of(tok[2]), items, n);
+        int kind = kind_of(tok[2]);
+        wrinfo fin = {.action = A_NONE};
+        if (kind == K_FIN && ntok >= 5 && !strcmp(tok[3], "drop"))
+            fin = (wrinfo){.action = A_DROP, .a = atoi(tok[4])};
+        else if (kind == K_FIN && ntok >= 6 && !strcmp(tok[3], "keep"))
+            fin = (wrinfo){.action = A_KEEP, .a = atoi(tok[4]), .s = atoi(tok[5])};
+        else if (kind == K_TUPLE)
+            for (int i = 3; i < ntok && n < MAX_TOKENS - 1; i++) items[n++] = atoi(tok[i]);
+        op_new(atoi(tok[1]), kind, items, n, &fin);
     } else if (!strcmp(op, "wref") && ntok >= 4) {
         int action = -1, a = -1, s = 0, b = -1;
         if (!strcmp(tok[3], "none")) action = A_NONE;
@@ -587,6 +620,9 @@ static void run_op(char **tok, int ntok) {
             a = tok_int(tok, ntok, 4);
             s = tok_int(tok, ntok, 5);
             b = tok_int(tok, ntok, 6);
+        } else if (!strcmp(tok[3], "collect")) {
+            action = A_COLLECT;
+            a = tok_int(tok, ntok, 4);
         }
         op_wref(atoi(tok[1]), atoi(tok[2]), action, a, s, b);
     } else if (!strcmp(op, "link") && ntok >= 4) {

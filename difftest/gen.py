@@ -84,6 +84,15 @@ class _Builder:
             items = [str(x) for x in items if x is not None]
             i = self.fresh(kind)
             self.ops.append(['new', str(i), kind] + items)
+        elif kind == 'fin' and rng.random() < 0.35:
+            i = self.fresh(kind)
+            if rng.random() < 0.5:
+                k = self.any_id()
+                act = ['drop', str(k if k is not None else i)]
+            else:
+                a = self.any_id(lambda k: k in CONTAINER_KINDS)
+                act = ['keep', str(a), str(rng.randint(0, 3))] if a is not None else []
+            self.ops.append(['new', str(i), kind] + act)
         else:
             i = self.fresh(kind)
             self.ops.append(['new', str(i), kind])
@@ -117,9 +126,11 @@ class _Builder:
             return ['none']
         if r < 0.55:
             return ['drop', str(wid)]
-        if r < 0.8:
+        if r < 0.75:
             k = self.any_id()
             return ['drop', str(k if k is not None else wid)]
+        if r < 0.82:
+            return ['collect', rng.choice('012')]
         a = self.any_id(lambda k: k in CONTAINER_KINDS)
         b = self.any_id()
         if a is None or b is None:
@@ -172,9 +183,81 @@ class _Builder:
             if rng.random() < 0.8:
                 self.op_drop(a)
 
+    def chain(self):
+        """A long chain: its head's death cascades, or it closes into a cycle."""
+        rng = self.rng
+        n = rng.randint(20, 300)
+        kind = rng.choice(['list', 'plain', 'slots', 'dict'])
+        head = prev = self.op_new(kind)
+        for _ in range(n - 1):
+            cur = self.op_new(kind)
+            self.op_link(prev, cur)
+            self.op_drop(cur)
+            prev = cur
+        if rng.random() < 0.5:
+            self.op_link(prev, head)
+        self.op_drop(prev)
+        if rng.random() < 0.5:
+            self.op_drop(head)
+
+    def drill(self):
+        """Short scenarios around REFERENCE.md section 7's subtleties."""
+        rng = self.rng
+        what = rng.choice(['saveall', 'resurrect', 'freeze', 'dict', 'tuples', 'selfweak'])
+        if what == 'saveall':
+            self.ops.append(['debug', 'saveall'])
+            self.cycle()
+            self.ops.append(['collect', rng.choice('012')])
+            self.ops.append(['debug', 'none'])
+            self.ops.append(['garbage'])
+            if rng.random() < 0.5:
+                self.ops.append(['cleargarbage'])
+        elif what == 'resurrect':
+            a = self.op_new('res')
+            b = self.op_new(rng.choice(['plain', 'fin', 'res', 'list']))
+            self.op_link(a, b)
+            self.op_link(b, a)
+            self.op_wref(a)
+            self.op_wref(b) if self.kind[b] in INSTANCE_KINDS else None
+            self.op_drop(a)
+            self.op_drop(b)
+            self.ops += [['collect', rng.choice('012')], ['check']]
+            if rng.random() < 0.6:
+                self.ops += [['clearres'], ['collect', '2'], ['check']]
+        elif what == 'freeze':
+            self.cycle()
+            self.ops.append(['freeze'])
+            self.cycle()
+            self.ops += [['collect', '2'], ['check'], ['unfreeze'], ['collect', rng.choice('012')],
+                         ['check']]
+        elif what == 'dict':
+            d = self.op_new('dict')
+            x = self.op_new(rng.choice(['list', 'plain', 'dict', 'tuple']))
+            self.op_link(d, x)
+            self.ops += [['check'], ['unlink', str(d), self.ops[-1][2]], ['collect', '0'],
+                         ['check'], ['collect', '2'], ['check']]
+        elif what == 'tuples':
+            t = self.op_new('tuple')
+            for _ in range(rng.randint(1, 3)):
+                u = self.fresh('tuple')
+                self.ops.append(['new', str(u), 'tuple', str(t)])
+                t = u
+            for _ in range(rng.randint(1, 3)):
+                self.ops += [['collect', rng.choice('012')], ['check']]
+        elif what == 'selfweak':
+            a = self.op_new(rng.choice(INSTANCE_KINDS))
+            w = self.op_wref(a)
+            if w is not None:
+                self.op_link(a, w)
+                self.op_drop(w)
+            self.op_link(a, a)
+            self.op_drop(a)
+            self.ops += [['collect', rng.choice('012')], ['check']]
+
     def step(self):
         rng = self.rng
-        op = _pick(rng, [('new', 18), ('cycle', 8), ('link', 22), ('unlink', 5),
+        op = _pick(rng, [('new', 18), ('cycle', 8), ('chain', 0.4), ('drill', 3),
+                         ('link', 22), ('unlink', 5),
                          ('drop', 12), ('wref', 6), ('wvd', 3), ('collect', 9),
                          ('check', 5), ('garbage', 2), ('cleargarbage', 1),
                          ('stats', 2), ('freeze', 1.5), ('unfreeze', 1.5),
@@ -183,6 +266,10 @@ class _Builder:
             self.op_new()
         elif op == 'cycle':
             self.cycle()
+        elif op == 'chain':
+            self.chain()
+        elif op == 'drill':
+            self.drill()
         elif op == 'link':
             self.op_link()
         elif op == 'unlink':

@@ -60,10 +60,11 @@ WREV = {}         # id(weakref to witness) -> object id
 WRID = {}         # id(program weakref with callback) -> weakref id
 WACT = {}         # weakref id -> callback action tuple
 WTARGET = {}      # weakref id -> referent id
+FACT = {}         # id of a 'fin' object -> its finalizer's action tuple
 RES = []          # resurrected objects (the finalizer of kind 'res' appends here)
 WVD = None        # the program's shared weakref.WeakValueDictionary
 EV = []           # events of the current operation
-CBSEQ = []        # "target wid" strings of callbacks in call order (current op)
+CBSEQ = []        # target, wid, target, wid... of callbacks in call order (current op)
 OPI = -1          # index of the current operation
 LOGGING = False
 FROZEN_ACTIVE = False
@@ -119,8 +120,15 @@ class Slotted:
 class Fin:
     def __del__(self):
         n = _num(self)
-        if n is not None:
-            _ev('del %d' % n)
+        if n is not None and LOGGING:
+            EV.append('del %d' % n)
+            act = FACT.get(n)
+            if act is not None:
+                if act[0] == 'drop':
+                    _drop(act[1])
+                elif act[0] == 'keep' and V[act[1]] is not None:
+                    # resurrection through a reachable object: V[a] -> self
+                    _set_ref(V[act[1]], KIND[act[1]], act[2], self)
 
 
 class Res:
@@ -158,7 +166,7 @@ def _flush():
         # every callback before any finalizer).
         first_cb, fin_pos = {}, {}
         for pos, e in enumerate(EV):
-            kind, n = e.split()
+            kind, n = e.split()[:2]
             n = int(n)
             if kind == 'cb':
                 first_cb.setdefault(WTARGET[n], pos)
@@ -168,9 +176,8 @@ def _flush():
             _emit('order %d: %s' % (t, 'fin-first' if fin_pos[t] < first_cb[t] else 'cb-first'))
     if CBSEQ:
         per = {}
-        for s in CBSEQ:
-            t, w = s.split()
-            per.setdefault(int(t), []).append(w)
+        for k in range(0, len(CBSEQ), 2):
+            per.setdefault(CBSEQ[k], []).append(str(CBSEQ[k + 1]))
         for t in sorted(per):
             if len(per[t]) > 1:
                 _emit('cborder %d: %s' % (t, ' '.join(per[t])))
@@ -186,13 +193,13 @@ def _op():
 
 # ---- operations ----
 def begin(label, nids):
-    global V, KIND, ADDR, FREED, WKEEP, WREV, WRID, WACT, WTARGET, RES, WVD
+    global V, KIND, ADDR, FREED, WKEEP, WREV, WRID, WACT, WTARGET, FACT, RES, WVD
     global EV, CBSEQ, OPI, LOGGING, FROZEN_ACTIVE, FREEZE_USED, BASE_STATS, SERIAL
     SERIAL += 1
     gc.disable()
     V = [None] * nids
     KIND, ADDR, FREED, WKEEP, WREV = {}, {}, set(), {}, {}
-    WRID, WACT, WTARGET = {}, {}, {}
+    WRID, WACT, WTARGET, FACT = {}, {}, {}, {}
     RES = []
     WVD = weakref.WeakValueDictionary()
     EV, CBSEQ = [], []
@@ -210,7 +217,11 @@ def begin(label, nids):
 
 
 def new(i, kind, *items):
+    """items: the tuple's items; for 'fin', an optional finalizer action:
+    'drop', k (drop V[k]) or 'keep', a, s (store self into V[a]: resurrect)."""
     _op()
+    if kind == 'fin' and items:
+        FACT[i] = items
     if kind in INSTANCE_KINDS:
         o = _CLASSES[kind]()
         o._w = _witness(i)
@@ -232,7 +243,10 @@ def _link(a, slot, b):
     B = V[b]
     if A is None or B is None:
         return
-    k = KIND[a]
+    _set_ref(A, KIND[a], slot, B)
+
+
+def _set_ref(A, k, slot, B):
     if k in INSTANCE_KINDS:
         setattr(A, _attr(k, slot), B)
     elif k == 'list':
@@ -280,17 +294,24 @@ def _wrcb(wr):
     if w is None or not LOGGING:
         return
     EV.append('cb %d' % w)
-    CBSEQ.append('%d %d' % (WTARGET[w], w))
+    # Two appends, no tuple: a tuple built here would come from CPython's
+    # tuple free list or not, moving get_count() by chance.
+    CBSEQ.append(WTARGET[w])
+    CBSEQ.append(w)
     act = WACT[w]
     if act[0] == 'drop':
         _drop(act[1])
     elif act[0] == 'link':
         _link(act[1], act[2], act[3])
+    elif act[0] == 'collect':
+        r = gc.collect(act[1])
+        EV.append('gc %d' % w + ' = %d' % r)   # no tuple: see above
 
 
 def wref(i, t, mode, *args):
     """mode 'nocb': weakref.ref(V[t]); 'none': a callback that only records;
-    'drop k': the callback drops V[k]; 'link a s b': the callback links."""
+    'drop k': the callback drops V[k]; 'link a s b': the callback links;
+    'collect g': the callback calls gc.collect(g) and records 'gc <w> = <r>'."""
     _op()
     T = V[t]
     if T is None or KIND[t] not in INSTANCE_KINDS:

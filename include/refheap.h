@@ -402,7 +402,7 @@ rh_object *rh_tuple_new(rh_heap *h, size_t n);   /* items are None until set */
 rh_object *rh_tuple_pack(rh_heap *h, size_t n, ...); /* n rh_object* (taken by new reference) */
 rh_object *rh_tuple_from(rh_heap *h, rh_object *const *items, size_t n);
 size_t rh_tuple_size(const rh_object *t);
-rh_object *rh_tuple_get(const rh_object *t, size_t i);           /* borrowed */
+rh_object *rh_tuple_get(const rh_object *t, size_t i);           /* borrowed; NULL+RH_EINDEX if out of range */
 /* Only for filling a tuple you just created and nobody else has seen: steals item. */
 void rh_tuple_set_steal(rh_object *t, size_t i, rh_object *item);
 
@@ -415,7 +415,7 @@ int rh_list_append(rh_object *l, rh_object *item);
 int rh_list_insert(rh_object *l, ptrdiff_t i, rh_object *item);
 rh_object *rh_list_pop(rh_object *l, ptrdiff_t i);         /* new reference */
 int rh_list_remove(rh_object *l, rh_object *item);         /* first equal item; RH_EVALUE if absent */
-ptrdiff_t rh_list_index(rh_object *l, rh_object *item);    /* -1 if absent (no error) */
+ptrdiff_t rh_list_index(rh_object *l, rh_object *item);    /* -1 if absent (no error); -2 if a comparison failed */
 int rh_list_clear(rh_object *l);
 int rh_list_reverse(rh_object *l);
 
@@ -423,7 +423,8 @@ int rh_list_reverse(rh_object *l);
 rh_object *rh_dict_new(rh_heap *h);
 size_t rh_dict_size(const rh_object *d);
 int rh_dict_set(rh_object *d, rh_object *key, rh_object *value);
-rh_object *rh_dict_get(rh_object *d, rh_object *key);  /* borrowed; NULL if absent (error only if unhashable) */
+rh_object *rh_dict_get(rh_object *d, rh_object *key);  /* borrowed; NULL if absent (error only if unhashable,
+                                                          a key's eq failed, or it mutated d: RH_ESTATE) */
 int rh_dict_del(rh_object *d, rh_object *key);         /* RH_EKEY if absent */
 int rh_dict_contains(rh_object *d, rh_object *key);    /* 1, 0, -1 */
 int rh_dict_set_str(rh_object *d, const char *key, rh_object *value);

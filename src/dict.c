@@ -61,6 +61,9 @@
 #define DICT_GROWTH_FACTOR 3
 /* Bits of the hash mixed into each probe step. */
 #define PERTURB_SHIFT 5
+/* i -> 5i + 1 (mod 2^k) has full period: once perturb is 0 it visits every
+ * cell, so a search always reaches an empty one. */
+#define PROBE_MUL 5
 
 typedef struct dict_entry {
     rh_hash_t hash;
@@ -85,6 +88,13 @@ typedef struct rh__dict {
 } rh__dict;
 
 #define DCT(o) ((rh__dict *)(void *)(o))
+
+/* The sizes sys.getsizeof reports for CPython's dict (64 bytes with the
+ * collector's record) and its keys-object header (32 bytes); rh_sizeof's
+ * figures match them (docs/object-sizes.md). */
+_Static_assert(sizeof(rh__dict) == 48, "dict object: 48 bytes + 16-byte collector record = 64");
+_Static_assert(sizeof(dict_table) == 32, "dict table header: 32 bytes");
+_Static_assert(sizeof(dict_entry) == 24, "dict entry: hash, key, value");
 
 static inline size_t tbl_slots(const dict_table *t) { return (size_t)1 << t->log2_slots; }
 static inline void *tbl_cells(dict_table *t) { return (char *)t + sizeof(dict_table); }
@@ -147,7 +157,7 @@ static size_t tbl_free_cell(dict_table *t, rh_hash_t hash) {
     uint64_t perturb = (uint64_t)hash;
     while (cell_get(t, i) >= 0) {
         perturb >>= PERTURB_SHIFT;
-        i = (i * 5 + (size_t)perturb + 1) & mask;
+        i = (i * PROBE_MUL + (size_t)perturb + 1) & mask;
     }
     return i;
 }
@@ -199,7 +209,7 @@ static int64_t dict_lookup(rh__dict *d, rh_object *key, rh_hash_t hash, size_t *
             }
         }
         perturb >>= PERTURB_SHIFT;
-        i = (i * 5 + (size_t)perturb + 1) & mask;
+        i = (i * PROBE_MUL + (size_t)perturb + 1) & mask;
     }
 }
 

@@ -287,10 +287,11 @@ static int visit_reachable(rh_object *o, void *arg) {
  * with COLLECTING cleared. With `untrack`, survivors whose type has an
  * untrack_check (and not RH_TYPE_UNTRACK_AT_FULL) are offered untracking;
  * *atfull counts survivors of RH_TYPE_UNTRACK_AT_FULL types with a hook.
- * Returns the number of survivors still tracked. */
+ * Returns the number of survivors still tracked; *scanned receives the
+ * number of survivors including the ones untracked. */
 static inline size_t move_unreachable(rh__gchead *young, rh__gchead *unreachable, bool untrack,
-                                      size_t *atfull) {
-    size_t survivors = 0;
+                                      size_t *atfull, size_t *scanned) {
+    size_t survivors = 0, untracked = 0;
     rh__gchead *g = g_next(young);
     while (g != young) {
         rh_object *o = RH__FROM_GC(g);
@@ -304,7 +305,7 @@ static inline size_t move_unreachable(rh__gchead *young, rh__gchead *unreachable
                 if (t->flags & RH_TYPE_UNTRACK_AT_FULL) (*atfull)++;
                 else if (t->untrack_check(o)) {
                     untrack_node(g);
-                    survivors--;
+                    untracked++;
                 }
             }
             g = next;
@@ -315,17 +316,22 @@ static inline size_t move_unreachable(rh__gchead *young, rh__gchead *unreachable
             g = next;
         }
     }
-    return survivors;
+    *scanned = survivors;
+    return survivors - untracked;
 }
 
 /* Steps 1-3 on `young` (CPython's deduce_unreachable). *examined receives the
- * size of young on entry. Returns the survivors. */
+ * size of young on entry, *nunreachable the size of `unreachable` on return.
+ * Returns the survivors still tracked. */
 static size_t deduce_unreachable(rh__gchead *young, rh__gchead *unreachable, bool untrack,
-                                 size_t *examined, size_t *atfull) {
+                                 size_t *examined, size_t *nunreachable, size_t *atfull) {
+    size_t scanned;
     *examined = update_refs(young);
     subtract_refs(young);
     list_init(unreachable);
-    return move_unreachable(young, unreachable, untrack, atfull);
+    size_t survivors = move_unreachable(young, unreachable, untrack, atfull, &scanned);
+    *nunreachable = *examined - scanned;
+    return survivors;
 }
 
 /* Step 4, full collections: offers untracking to the survivors whose type
@@ -361,22 +367,44 @@ static int visit_move(rh_object *o, void *arg) {
     return 0;
 }
 
-static void move_legacy_finalizers(rh__gchead *unreachable, rh__gchead *finalizers) {
+/* What the rest of a collection has to do for the garbage set, learnt
+ * during the legacy pass (an over-approximation: objects moved afterwards to
+ * `finalizers` are included). */
+#define NEED_WEAKREFS 1u  /* a weakref, or a weakly referenced object   */
+#define NEED_FINALIZE 2u  /* an object whose finalize has not run yet   */
+
+/* Moves the unreachable objects with legacy_del, and what they reach, to
+ * `finalizers`; returns NEED_* flags and the size of `finalizers`. */
+static unsigned move_legacy_finalizers(rh__gchead *unreachable, rh__gchead *finalizers,
+                                       size_t *nfinalizers) {
+    unsigned need = 0;
+    bool any_legacy = false;
     rh__gchead *g = g_next(unreachable);
     while (g != unreachable) {
         rh__gchead *next = g_next(g);
+        rh_object *o = RH__FROM_GC(g);
+        const rh_type *t = o->rh_type;
         g->prev &= ~F_UNREACHABLE;
-        if (RH__FROM_GC(g)->rh_type->legacy_del) {
+        if (t->legacy_del) {
             g->prev &= ~F_COLLECTING;
             list_move(g, finalizers);
+            any_legacy = true;
+        } else {
+            if (t->finalize && !(g->prev & F_FINALIZED)) need |= NEED_FINALIZE;
+            if (((t->flags & RH_TYPE_WEAKREFABLE) && *rh__weaklist_of(o)) || rh__is_weakref(o))
+                need |= NEED_WEAKREFS;
         }
         g = next;
     }
+    *nfinalizers = 0;
+    if (!any_legacy) return need;
     /* Everything reachable from them: the list grows while it is walked. */
     for (g = g_next(finalizers); g != finalizers; g = g_next(g)) {
         rh_object *o = RH__FROM_GC(g);
         o->rh_type->traverse(o, visit_move, finalizers);
+        (*nfinalizers)++;
     }
+    return need;
 }
 
 /* ---------------------------------------------------------------------------
@@ -384,7 +412,8 @@ static void move_legacy_finalizers(rh__gchead *unreachable, rh__gchead *finalize
  * the reference the collector held during their callback.
  * ------------------------------------------------------------------------- */
 
-static intptr_t handle_weakrefs(rh_heap *h, rh__gchead *unreachable, rh__gchead *old) {
+static intptr_t handle_weakrefs(rh_heap *h, rh__gchead *unreachable, rh__gchead *old,
+                                bool *ran_callbacks) {
     _Alignas(16) rh__gchead wrcb; /* weakrefs whose callback will run */
     list_init(&wrcb);
     intptr_t freed = 0;
@@ -416,6 +445,7 @@ static intptr_t handle_weakrefs(rh_heap *h, rh__gchead *unreachable, rh__gchead 
     }
 
     /* Every weakref to the garbage is dead now: the callbacks can run. */
+    *ran_callbacks = !list_empty(&wrcb);
     while (!list_empty(&wrcb)) {
         rh__gchead *wg = g_next(&wrcb);
         rh__weakref *wr = (rh__weakref *)RH__FROM_GC(wg);
@@ -463,11 +493,17 @@ static void finalize_garbage(rh__gchead *unreachable) {
  * Steps 9-10: breaking the garbage, and gc.garbage.
  * ------------------------------------------------------------------------- */
 
-/* gc.garbage, created on first need (NULL when out of memory). */
-static rh_object *garbage_list(rh_heap *h) {
-    if (!h->gc.garbage) h->gc.garbage = rh_list_new(h, 0);
+/* gc.garbage, created on first need (NULL when out of memory). CPython's
+ * list exists from the interpreter's start, so its creation is not counted
+ * as an allocation in generation 0 (get_count stays what CPython shows). */
+rh_object *rh__gc_garbage_list(rh_heap *h) {
+    if (!h->gc.garbage) {
+        h->gc.garbage = rh_list_new(h, 0);
+        if (h->gc.garbage && h->gc.count[0] > 0) h->gc.count[0]--;
+    }
     return h->gc.garbage;
 }
+#define garbage_list rh__gc_garbage_list
 
 static void delete_garbage(rh_heap *h, rh__gchead *collectable, rh__gchead *old) {
     while (!list_empty(collectable)) {
@@ -545,8 +581,8 @@ static intptr_t collect_main(rh_heap *h, int gen, rh_gc_info *info) {
 
     /* Steps 1-4. */
     _Alignas(16) rh__gchead unreachable;
-    size_t examined = 0, atfull = 0;
-    size_t survivors = deduce_unreachable(young, &unreachable, true, &examined, &atfull);
+    size_t examined = 0, nunreachable = 0, atfull = 0;
+    size_t survivors = deduce_unreachable(young, &unreachable, true, &examined, &nunreachable, &atfull);
     if (young != old) {
         if (gen == RH_GC_GENERATIONS - 2) st->long_lived_pending += survivors;
         list_merge(young, old);
@@ -559,23 +595,37 @@ static intptr_t collect_main(rh_heap *h, int gen, rh_gc_info *info) {
     /* Step 5. */
     _Alignas(16) rh__gchead finalizers;
     list_init(&finalizers);
-    move_legacy_finalizers(&unreachable, &finalizers);
+    size_t nfinalizers;
+    unsigned need = move_legacy_finalizers(&unreachable, &finalizers, &nfinalizers);
 
     if (st->debug & RH_GC_DEBUG_COLLECTABLE)
         for (rh__gchead *g = g_next(&unreachable); g != &unreachable; g = g_next(g))
             debug_object(h, "collectable", RH__FROM_GC(g));
 
-    /* Steps 6-8: user code runs from here on. */
-    m += handle_weakrefs(h, &unreachable, old);
-    finalize_garbage(&unreachable);
-
+    /* Steps 6-8: user code runs from here on. Each step is skipped when the
+     * legacy pass saw nothing for it to do; when no callback and no
+     * finalizer ran, nothing can have been resurrected and step 8 is skipped
+     * too (the garbage set is exactly what it was). */
+    bool user_code = false;
+    if (need & NEED_WEAKREFS) m += handle_weakrefs(h, &unreachable, old, &user_code);
+    if (need & NEED_FINALIZE) {
+        finalize_garbage(&unreachable);
+        user_code = true;
+    }
     _Alignas(16) rh__gchead final_unreachable;
-    size_t candidates = 0, unused = 0;
-    size_t resurrected = deduce_unreachable(&unreachable, &final_unreachable, false, &candidates, &unused);
-    list_merge(&unreachable, old); /* the resurrected (flags already clear) */
+    size_t ndead;
+    if (user_code) {
+        size_t candidates = 0, unused = 0;
+        (void)deduce_unreachable(&unreachable, &final_unreachable, false, &candidates, &ndead, &unused);
+        list_merge(&unreachable, old); /* the resurrected (flags already clear) */
+    } else {
+        list_init(&final_unreachable);
+        list_merge(&unreachable, &final_unreachable);
+        ndead = nunreachable - nfinalizers;
+    }
 
     /* Step 9. */
-    m += (intptr_t)(candidates - resurrected);
+    m += (intptr_t)ndead;
     delete_garbage(h, &final_unreachable, old);
 
     /* Step 10. */
@@ -810,10 +860,14 @@ int rh_gc_callback_remove(rh_heap *h, rh_gc_callback cb, void *data) {
     return -1;
 }
 
+/* gc.freeze(): CPython 3.11.7 resets every generation's count, not only
+ * generation 0's (measured: get_count() (0, 0, 2) -> (0, 0, 0)). */
 void rh_gc_freeze(rh_heap *h) {
     struct rh__gc_state *st = &h->gc;
-    for (int i = 0; i < RH_GC_GENERATIONS; i++) list_merge(&st->gens[i], &st->permanent);
-    st->count[0] = 0;
+    for (int i = 0; i < RH_GC_GENERATIONS; i++) {
+        list_merge(&st->gens[i], &st->permanent);
+        st->count[i] = 0;
+    }
 }
 
 void rh_gc_unfreeze(rh_heap *h) {

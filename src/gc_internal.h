@@ -67,4 +67,7 @@ void rh__gc_printf(rh_heap *h, const char *fmt, ...) RH_PRINTF(2, 3);
  * for g == RH_GC_GENERATIONS (gcapi.c walks them). */
 rh__gchead *rh__gc_list(rh_heap *h, int g);
 
+/* gc.garbage, created on first need; NULL (RH_ENOMEM) when out of memory. */
+rh_object *rh__gc_garbage_list(rh_heap *h);
+
 #endif

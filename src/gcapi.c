@@ -113,10 +113,7 @@ rh_object *rh_gc_get_referents(rh_heap *h, rh_object *const *objs, size_t n) {
     return result;
 }
 
-rh_object *rh_gc_garbage(rh_heap *h) {
-    if (!h->gc.garbage) h->gc.garbage = rh_list_new(h, 0);
-    return h->gc.garbage;
-}
+rh_object *rh_gc_garbage(rh_heap *h) { return rh__gc_garbage_list(h); }
 
 /* ---------------------------------------------------------------------------
  * The verifier.

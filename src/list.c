@@ -42,6 +42,9 @@ typedef struct rh__list {
 
 #define LST(o) ((rh__list *)(void *)(o))
 
+/* [] is 56 bytes in CPython 3.11 with the collector's record. */
+_Static_assert(sizeof(rh__list) == 40, "list object: 40 bytes + 16-byte collector record = 56");
+
 /* Largest item count whose array (with over-allocation margin) is still
  * addressable: the growth formula adds an eighth plus 6, and the byte size is
  * 8 times that. */

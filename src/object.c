@@ -250,8 +250,7 @@ static void dealloc_body(rh_object *o, bool tracked) {
     }
     if ((t->flags & RH_TYPE_WEAKREFABLE) && *rh__weaklist_of(o) != NULL) {
         /* Callbacks run here and may start a collection: the object is
-         * untracked, so the collector cannot see it. */
-        o->rh_refcnt = 0;
+         * untracked (count 0), so the collector cannot see it. */
         rh__weakref_clear_all(o);
     }
     if (t->legacy_del) {

@@ -39,6 +39,9 @@
 
 #define SET_MINSIZE 8          /* entries in the built-in small table (CPython's) */
 #define PERTURB_SHIFT 5
+/* i -> 5i + 1 (mod 2^k) has full period: once perturb is 0 it visits every
+ * cell, so a search always reaches an empty one. */
+#define PROBE_MUL 5
 /* Load limit: rebuild when fill reaches 3/5 of the mask (CPython's ratio). */
 #define SET_LOAD_NUM 5
 #define SET_LOAD_DEN 3
@@ -66,6 +69,9 @@ typedef struct rh__set {
 } rh__set;
 
 #define SET(o) ((rh__set *)(void *)(o))
+
+/* set() is 216 bytes in CPython 3.11 with the collector's record. */
+_Static_assert(sizeof(rh__set) == 200, "set object: 200 bytes + 16-byte collector record = 216");
 
 /* The DUMMY marker: a private static object that is never handed out. */
 static rh_object set_dummy = {RH_IMMORTAL, 0, &rh_none_type};
@@ -99,7 +105,7 @@ static inline void probe_next(set_probe *p) {
         return;
     }
     p->perturb >>= PERTURB_SHIFT;
-    p->i = (p->i * 5 + 1 + (size_t)p->perturb) & p->mask;
+    p->i = (p->i * PROBE_MUL + 1 + (size_t)p->perturb) & p->mask;
     p->j = p->i;
     p->end = p->i + SET_LINEAR_PROBES <= p->mask ? p->i + SET_LINEAR_PROBES : p->i;
 }

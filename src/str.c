@@ -27,10 +27,13 @@
  *
  * Hash. CPython hashes text with a randomised SipHash; refheap's text hashes
  * need only be stable, fast and well mixed: eight bytes at a time, each word
- * multiplied in and rotated (the length seeds the state, so texts differing
- * only by trailing NULs differ), then a 64-bit finaliser (MurmurHash3's
- * fmix64) so every bit of the result depends on every input bit and the low
- * bits a hash table uses first are as good as the high ones. The empty text hashes to 0 (as in CPython) and -1 becomes -2.
+ * multiplied in and rotated, the last word read as the text's last eight
+ * bytes (short texts: two overlapping 4-byte reads, or three single bytes);
+ * the length seeds the state, so the overlaps never make two texts of
+ * different lengths collide systematically. A 64-bit finaliser (MurmurHash3's
+ * fmix64) then makes every bit of the result depend on every input bit, so
+ * the low bits a hash table uses first are as good as the high ones. The
+ * empty text hashes to 0 (as in CPython) and -1 becomes -2.
  * str and bytes with the same bytes hash alike (as ASCII str and bytes do in
  * CPython) but are never equal.
  */
@@ -52,19 +55,27 @@ static inline uint64_t rotl64(uint64_t x, unsigned r) { return (x << r) | (x >> 
 
 rh_hash_t rh__hash_bytes(const void *data, size_t n) {
     if (n == 0) return 0;
-    const uint8_t *p = data;
-    uint64_t x = (uint64_t)n * HASH_K2;
-    /* eight bytes per step */
-    for (; n >= 8; p += 8, n -= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        x = rotl64(x ^ (w * HASH_K1), HASH_ROT) * HASH_K2;
+    const uint8_t *p = data, *end = p + n;
+    uint64_t x = (uint64_t)n * HASH_K2, w;
+    if (n >= 8) {
+        /* eight bytes per step; the last step reads the last eight bytes
+         * (overlapping the previous step when n is not a multiple of 8) */
+        for (; end - p > 8; p += 8) {
+            memcpy(&w, p, 8);
+            x = rotl64(x ^ (w * HASH_K1), HASH_ROT) * HASH_K2;
+        }
+        memcpy(&w, end - 8, 8);
+    } else if (n >= 4) {
+        /* two 4-byte loads, overlapping when n < 8 */
+        uint32_t lo, hi;
+        memcpy(&lo, p, 4);
+        memcpy(&hi, end - 4, 4);
+        w = (uint64_t)lo | ((uint64_t)hi << 32);
+    } else {
+        /* first, middle and last byte (the length, in x, tells them apart) */
+        w = (uint64_t)p[0] | ((uint64_t)p[n / 2] << 8) | ((uint64_t)p[n - 1] << 16);
     }
-    if (n) {
-        uint64_t w = 0;
-        memcpy(&w, p, n);
-        x = rotl64(x ^ (w * HASH_K1), HASH_ROT) * HASH_K2;
-    }
+    x = rotl64(x ^ (w * HASH_K1), HASH_ROT) * HASH_K2;
     /* fmix64: every output bit depends on every input bit */
     x ^= x >> 33;
     x *= UINT64_C(0xff51afd7ed558ccd);

@@ -31,6 +31,7 @@
 #include "containers.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 
 typedef struct rh__tuple {
     RH_OBJECT_HEAD;
@@ -48,11 +49,18 @@ typedef struct rh__tuple {
  * The static empty tuple: a collector record (never linked: not tracked) in
  * front of an immortal header, so that it has the layout of any other tuple.
  * ------------------------------------------------------------------------- */
-static struct {
+typedef struct empty_tuple_block {
     _Alignas(16) rh__gchead gc;
     rh_object head; /* laid out as rh__tuple without its (empty) item array */
     size_t size;
-} empty_tuple = {
+} empty_tuple_block;
+_Static_assert(offsetof(empty_tuple_block, size) - offsetof(empty_tuple_block, head) ==
+                   offsetof(rh__tuple, size),
+               "the static empty tuple must have a tuple's layout");
+_Static_assert(offsetof(empty_tuple_block, head) == sizeof(rh__gchead),
+               "the collector record must sit right before the header");
+
+static empty_tuple_block empty_tuple = {
     {0, 0},
     {RH_IMMORTAL, 0, &rh_tuple_type},
     0,

@@ -17,8 +17,8 @@
  *                          callbacks-to-run chain through wr_next).
  *   In a referent's list the callback-less weakref, if any, is the head;
  *   weakrefs with callbacks follow, newest first.
- *   `key` is the only strong reference a weakref owns: the entry key of a
- *   weak-value dictionary (Python's KeyedRef.key); NULL otherwise. */
+ * A plain weakref owns no reference at all (64 bytes + the collector's 16,
+ * CPython's 80). */
 typedef struct rh__weakref {
     RH_OBJECT_HEAD;
     rh_object *referent;            /* NULL once cleared                      */
@@ -27,8 +27,17 @@ typedef struct rh__weakref {
     void *cbdata;
     struct rh__weakref *wr_prev;    /* in the referent's list of weakrefs     */
     struct rh__weakref *wr_next;
-    rh_object *key;                 /* owned; weak-value dictionary entries   */
 } rh__weakref;
+
+/* A weak-value dictionary entry (Python's KeyedRef, a subclass of ref): a
+ * weakref with a callback that also owns the entry's key, so the callback
+ * can remove the entry. Type rh__keyedref_type; everything that accepts a
+ * weakref accepts it (rh__is_weakref). */
+typedef struct rh__keyedref {
+    rh__weakref ref;
+    rh_object *key;                 /* owned                                  */
+} rh__keyedref;
+extern const rh_type rh__keyedref_type;
 
 /* The head of an object's weakref list (RH_TYPE_WEAKREFABLE types only). */
 static inline rh__weakref **rh__weaklist_of(rh_object *o) {
@@ -37,7 +46,7 @@ static inline rh__weakref **rh__weaklist_of(rh_object *o) {
 
 /* Is o a weak reference object? */
 static inline bool rh__is_weakref(const rh_object *o) {
-    return o->rh_type == &rh_weakref_type;
+    return o->rh_type == &rh_weakref_type || o->rh_type == &rh__keyedref_type;
 }
 
 /* finalize objects registered with the heap (finalize.c). */
@@ -61,8 +70,8 @@ void rh__weakref_clear(rh__weakref *wr);
 
 /* rh_weakref_new with two additions for the weak containers: errors are
  * reported on `h` when obj belongs to no heap (the static singletons and
- * small ints), and the weakref may own `key` (a new reference is taken;
- * NULL for none): the weak-value dictionary's KeyedRef. */
+ * small ints), and a non-NULL `key` (cb required; a new reference is taken)
+ * makes an rh__keyedref that owns it. */
 rh_object *rh__weakref_new_in(rh_heap *h, rh_object *obj, rh_weakref_callback cb, void *data,
                               rh_object *key);
 

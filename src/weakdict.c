@@ -168,7 +168,7 @@ static void entry_died(rh_object *wr, void *data) {
         return;
     }
     int kind = kind_of(RH_OBJ(c));
-    remove_if_dead(c, kind, kind == WVD ? ((rh__weakref *)wr)->key : wr);
+    remove_if_dead(c, kind, kind == WVD ? ((rh__keyedref *)wr)->key : wr);
 }
 
 /* ------------------------------------------------------------------ */

@@ -20,10 +20,10 @@
  *   cleared  referent == NULL, unlinked; it stays cleared for ever. The
  *            callback, if any, runs at most once: only the transition
  *            live -> cleared caused by the referent's death schedules it.
- * A weakref owns no reference to its referent and (except a weak-value
- * dictionary entry, which owns its key) none to anything else; its traverse
- * visits only that key. The callback is a C function and a data pointer that
- * refheap does not own.
+ * A weakref owns no reference to its referent nor to anything else, so its
+ * traverse visits nothing; the one exception is the weak-value dictionary's
+ * entry (rh__keyedref, Python's KeyedRef), which owns its key and visits it.
+ * The callback is a C function and a data pointer that refheap does not own.
  *
  * Death by reference counting (rh__weakref_clear_all, called by object.c after
  * the object's finalizer and before its destroy):
@@ -151,21 +151,28 @@ void rh__weakref_clear_all(rh_object *o) {
 /* ------------------------------------------------------------------ */
 
 static void weakref_destroy(rh_object *self) {
-    rh__weakref *wr = (rh__weakref *)self;
-    rh__weakref_clear(wr);
-    RH_CLEAR(wr->key);
+    rh__weakref_clear((rh__weakref *)self);
 }
 
 static int weakref_traverse(rh_object *self, rh_visitfn visit, void *arg) {
-    rh__weakref *wr = (rh__weakref *)self;
-    if (wr->key) return visit(wr->key, arg);
+    (void)self;
+    (void)visit;
+    (void)arg;
     return 0;
 }
 
 static void weakref_clear_hook(rh_object *self) {
-    rh__weakref *wr = (rh__weakref *)self;
-    rh__weakref_clear(wr);
-    RH_CLEAR(wr->key);
+    rh__weakref_clear((rh__weakref *)self);
+}
+
+static void keyedref_destroy(rh_object *self) {
+    rh__weakref_clear((rh__weakref *)self);
+    RH_CLEAR(((rh__keyedref *)self)->key);
+}
+
+static int keyedref_traverse(rh_object *self, rh_visitfn visit, void *arg) {
+    rh__keyedref *kr = (rh__keyedref *)self;
+    return kr->key ? visit(kr->key, arg) : 0;
 }
 
 static rh_hash_t weakref_hash(rh_object *self) {
@@ -214,6 +221,18 @@ const rh_type rh_weakref_type = {
     .eq = weakref_eq,
 };
 
+const rh_type rh__keyedref_type = {
+    .name = "KeyedRef",
+    .basicsize = sizeof(rh__keyedref),
+    .flags = RH_TYPE_GC,
+    .destroy = keyedref_destroy,
+    .traverse = keyedref_traverse,
+    .clear = keyedref_destroy,
+    .repr = weakref_repr,
+    .hash = weakref_hash,
+    .eq = weakref_eq,
+};
+
 /* ------------------------------------------------------------------ */
 /* Creation and access                                                */
 /* ------------------------------------------------------------------ */
@@ -251,12 +270,12 @@ rh_object *rh__weakref_new_in(rh_heap *report, rh_object *obj, rh_weakref_callba
     /* Allocating a container may run a collection, whose callbacks may add
      * or remove weakrefs of obj: look at the list again afterwards. obj
      * itself is kept alive by the caller's reference. */
-    rh__weakref *wr = (rh__weakref *)rh_new(h, &rh_weakref_type);
+    rh__weakref *wr = (rh__weakref *)rh_new(h, key ? &rh__keyedref_type : &rh_weakref_type);
     if (!wr) return NULL;
     wr->hash = -1;
     wr->callback = cb;
     wr->cbdata = cb ? data : NULL;
-    wr->key = rh_xnewref(key);
+    if (key) ((rh__keyedref *)wr)->key = rh_newref(key);
     rh__weakref *basic = basic_ref(obj);
     if (!cb) {
         if (basic) {

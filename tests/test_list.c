@@ -408,6 +408,48 @@ static void test_deep_nesting_small_stack(void **state) {
     rh_heap_destroy(h);
 }
 
+/* A chain alternating list → dict → tuple → list ... 300000 levels deep,
+ * freed on the same small stack: every container's destroy only drops its
+ * references, so refheap's deferred deallocation bounds the recursion. */
+#define MIXED_N 300000
+
+static void test_deep_mixed_chain_small_stack(void **state) {
+    (void)state;
+    rh_heap *h = ct_heap();
+    rh_gc_disable(h);
+    rh_decref(rh_str_intern(h, "k")); /* interned keys live as long as the heap */
+    size_t base = ct_in_use(h);
+    rh_object *top = rh_list_new(h, 0);
+    for (long i = 0; i < MIXED_N; i++) {
+        rh_object *outer;
+        switch (i % 3) {
+        case 0:
+            outer = rh_dict_new(h);
+            assert_int_equal(rh_dict_set_str(outer, "k", top), 0);
+            break;
+        case 1:
+            outer = rh_tuple_pack(h, 1, top);
+            break;
+        default:
+            outer = rh_list_new(h, 0);
+            assert_int_equal(rh_list_append(outer, top), 0);
+            break;
+        }
+        assert_non_null(outer);
+        rh_decref(top);
+        top = outer;
+    }
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    assert_int_equal(pthread_attr_setstacksize(&attr, SMALL_STACK), 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, &attr, drop_on_thread, top), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    pthread_attr_destroy(&attr);
+    assert_int_equal(ct_in_use(h), base);
+    rh_heap_destroy(h);
+}
+
 /* ---------------------------------------------------------------------------
  * Out of memory at each allocation of an operation sequence: the failing
  * operation returns -1/NULL with RH_ENOMEM, the list is unchanged, and once
@@ -481,6 +523,7 @@ int main(void) {
         cmocka_unit_test(test_self_cycle_traverse),
         cmocka_unit_test(test_eq_mutates_list),
         cmocka_unit_test(test_deep_nesting_small_stack),
+        cmocka_unit_test(test_deep_mixed_chain_small_stack),
         cmocka_unit_test(test_oom_every_allocation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

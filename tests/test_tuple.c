@@ -240,6 +240,22 @@ static void test_oom(void **state) {
     rh_heap_destroy(h);
 }
 
+/* rh_tuple_set_steal past the end is a programming error: it stops the
+ * program with a message instead of writing out of bounds. */
+static void set_steal_out_of_range(void *arg) {
+    (void)arg;
+    rh_heap *h = rh_heap_new(NULL);
+    rh_object *t = rh_tuple_new(h, 2);
+    rh_tuple_set_steal(t, 2, rh_None);
+}
+
+static void test_set_steal_out_of_range_dies(void **state) {
+    (void)state;
+    rh_child c;
+    rh_run_child(set_steal_out_of_range, NULL, &c);
+    rh_assert_child_died_saying(&c, "rh_tuple_set_steal: index 2 out of range");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty_tuple),
@@ -249,6 +265,7 @@ int main(void) {
         cmocka_unit_test(test_recursive_repr),
         cmocka_unit_test(test_untrack_check),
         cmocka_unit_test(test_oom),
+        cmocka_unit_test(test_set_steal_out_of_range_dies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

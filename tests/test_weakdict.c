@@ -8,6 +8,8 @@
  */
 #include "weak_testutil.h"
 
+#include "internal.h" /* rh__is_weakref: entries are KeyedRef objects */
+
 static size_t wsize(rh_object *c) {
     if (rh_is_type(c, &rh_weakvaluedict_type)) return rh_weakvaluedict_size(c);
     if (rh_is_type(c, &rh_weakkeydict_type)) return rh_weakkeydict_size(c);
@@ -194,7 +196,7 @@ static long count_weakrefs(rh_heap *h) {
     rh_object *all = rh_gc_get_objects(h, -1);
     long n = 0;
     for (size_t i = 0; i < rh_list_size(all); i++)
-        if (rh_is_type(rh_list_get(all, (ptrdiff_t)i), &rh_weakref_type)) n++;
+        if (rh__is_weakref(rh_list_get(all, (ptrdiff_t)i))) n++;
     rh_decref(all);
     return n;
 }

@@ -441,6 +441,60 @@ static void test_resurrection_by_refcount(void **state) {
     rh_heap_destroy(h);
 }
 
+/* A callback that reaches its dead referent through a stale pointer cannot
+ * hang a new weakref on it (it would dangle once the object is freed). */
+static rh_error dying_err;
+static void dying_cb(rh_object *wr, void *data) {
+    (void)wr;
+    rh_object *o = data;
+    assert_null(rh_weakref_new(o, NULL, NULL));
+    dying_err = rh_err(rh_heap_of(wr));
+}
+static void test_no_weakref_to_dying_object(void **state) {
+    (void)state;
+    rh_heap *h = quiet_heap();
+    rh_object *o = node_new(h, 1);
+    rh_object *wr = rh_weakref_new(o, dying_cb, o);
+    rh_decref(o);
+    assert_int_equal(dying_err, RH_ESTATE);
+    assert_int_equal(rh_err(h), RH_OK);
+    rh_decref(wr);
+    rh_heap_destroy(h);
+}
+
+/* sys.getsizeof(weakref.ref(o)) == 80 and a WeakValueDictionary entry
+ * (KeyedRef) is 88 in python3.11; neither is weakrefable ("cannot create weak
+ * reference to 'KeyedRef' object"). */
+static void test_sizes(void **state) {
+    (void)state;
+    rh_heap *h = quiet_heap();
+    rh_object *o = node_new(h, 1);
+    rh_object *wr = rh_weakref_new(o, NULL, NULL);
+    assert_int_equal(rh_sizeof(wr), 80);
+    rh_object *d = rh_weakvaluedict_new(h);
+    rh_object *k = rh_str(h, "k");
+    assert_int_equal(rh_weakvaluedict_set(d, k, o), 0);
+    rh_object *refs = rh_weakref_list(o);
+    assert_int_equal(rh_list_size(refs), 2);
+    rh_object *entry = rh_list_get(refs, 1);
+    assert_string_equal(rh_type_name(entry), "KeyedRef");
+    assert_int_equal(rh_sizeof(entry), 88);
+    assert_true(rh_weakref_alive(entry));
+    assert_null(rh_weakref_new(entry, NULL, NULL));
+    assert_string_equal(rh_errmsg(h), "cannot create weak reference to 'KeyedRef' object");
+    rh_err_clear(h);
+    rh_object *got = rh_weakref_get(entry);
+    assert_ptr_equal(got, o);
+    rh_decref(got);
+    rh_decref(refs);
+    rh_decref(o);
+    assert_int_equal(rh_weakvaluedict_size(d), 0);
+    rh_decref(k);
+    rh_decref(d);
+    rh_decref(wr);
+    rh_heap_destroy(h);
+}
+
 /* Misuse through the public API: a non-weakref passed to rh_weakref_get. */
 static void test_get_wrong_type(void **state) {
     (void)state;
@@ -496,6 +550,8 @@ int main(void) {
         cmocka_unit_test(test_hash_and_equality),
         cmocka_unit_test(test_repr),
         cmocka_unit_test(test_resurrection_by_refcount),
+        cmocka_unit_test(test_no_weakref_to_dying_object),
+        cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_get_wrong_type),
         cmocka_unit_test(test_oom),
     };

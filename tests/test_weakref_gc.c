@@ -289,6 +289,7 @@ static void test_weak_containers_cyclic_values(void **state) {
         size_t n = kind == 0 ? rh_weakvaluedict_size(cont)
                  : kind == 1 ? rh_weakkeydict_size(cont) : rh_weakset_size(cont);
         assert_int_equal(n, 1); /* a cycle's values leave only at a collection */
+        assert_int_equal(rh_gc_verify(h), 0); /* traverse matches the counts */
         assert_int_equal(rh_gc_collect(h, 2), 3);
         n = kind == 0 ? rh_weakvaluedict_size(cont)
           : kind == 1 ? rh_weakkeydict_size(cont) : rh_weakset_size(cont);
@@ -320,6 +321,53 @@ static void test_weak_container_in_garbage(void **state) {
     rh_heap_destroy(h);
 }
 
+/* Automatic collections at every allocation (threshold 1) while callbacks
+ * allocate containers and make weakrefs: nothing crashes, every callback of
+ * a weakref that outlives its cycle runs exactly once. */
+typedef struct storm {
+    rh_heap *h;
+    int calls;
+} storm;
+static void storm_cb(rh_object *wr, void *data) {
+    (void)wr;
+    storm *s = data;
+    s->calls++;
+    for (int i = 0; i < 3; i++) {
+        rh_object *n = node_new(s->h, 1000 + i);
+        node_set(n, 0, n); /* more garbage for the next collections */
+        rh_object *w = rh_weakref_new(n, noop_cb, NULL);
+        rh_decref(w);
+        rh_decref(n);
+    }
+}
+static void test_threshold_one_storm(void **state) {
+    (void)state;
+    enum { NCYC = 300 };
+    rh_heap *h = quiet_heap();
+    rh_gc_set_threshold(h, 1, 1, 1);
+    rh_gc_enable(h);
+    storm s = {.h = h};
+    static rh_object *refs[NCYC];
+    for (int i = 0; i < NCYC; i++) {
+        rh_object *a = node_new(h, 2 * i), *b = node_new(h, 2 * i + 1);
+        node_set(a, 0, b);
+        node_set(b, 0, a);
+        refs[i] = rh_weakref_new(b, storm_cb, &s);
+        assert_non_null(refs[i]);
+        rh_decref(a);
+        rh_decref(b);
+    }
+    rh_gc_collect(h, 2);
+    assert_int_equal(s.calls, NCYC);
+    for (int i = 0; i < NCYC; i++) {
+        assert_false(rh_weakref_alive(refs[i]));
+        rh_decref(refs[i]);
+    }
+    rh_gc_collect(h, 2);
+    assert_int_equal(s.calls, NCYC);
+    rh_heap_destroy(h);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_outside_weakref_callback),
@@ -332,6 +380,7 @@ int main(void) {
         cmocka_unit_test(test_callback_frees_own_weakref_in_collection),
         cmocka_unit_test(test_weak_containers_cyclic_values),
         cmocka_unit_test(test_weak_container_in_garbage),
+        cmocka_unit_test(test_threshold_one_storm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
