@@ -89,7 +89,7 @@ PEER_PACKAGES = {"mimalloc": "libmimalloc-dev", "jemalloc": "libjemalloc-dev",
 # Seconds one process may take (full, quick). A run over it is reported as
 # timed out and not repeated, so that one pathological configuration cannot
 # blow the suite's time budget (20 minutes full, 3 minutes quick).
-PROC_TIMEOUT = {"full": 240, "quick": 40}
+PROC_TIMEOUT = {"full": 120, "quick": 40}
 
 
 def log(msg):

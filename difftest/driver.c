@@ -6,8 +6,12 @@
  * runs each on a fresh heap, printing the canonical event log that pyrt.py
  * prints for the same program run by python3. run.py compares the two.
  *
- * Model. The program's own variables are the array V of owned references
- * (the roots: CPython's side keeps them in a list reachable from a module).
+ * Model. The program's own variables are the array V of owned references,
+ * and the resurrection list (where the finalizer of kind "res" stores self)
+ * is a C array of owned references too: roots that no container holds, so
+ * the collector sees them only as references from outside. (CPython's side,
+ * pyrt.py, holds both the same way, through Py_INCREF'd addresses, so that
+ * the collector's list order, which decides tuple untracking, is comparable.)
  * Every numbered object except weak references owns a *witness*: an object
  * of a private non-container type (never tracked, never counted by a
  * collection, never makes a dict or tuple tracked) that nothing else
@@ -28,8 +32,10 @@
  *
  * Log lines (identical on both sides): "<op index> <text>", where an
  * operation's primary output comes first, then "ev <events sorted>", then
- * "cborder <referent>: <weakref ids in call order>" for each referent with
- * more than one callback in the operation (CPython guarantees newest first).
+ * "order <id>: fin-first|cb-first" for each object with both a finalizer and
+ * a callback event in the operation, then "cborder <referent>: <weakref ids
+ * in call order>" for each referent with more than one callback in the
+ * operation (CPython guarantees newest first). README.md has the vocabulary.
  * The world is destroyed after the last operation without logging.
  */
 #include "refheap.h"
@@ -78,7 +84,8 @@ static struct {
     int *addr_id;
     int naddr;
     rh_object *cls[K_LEGACY + 1];
-    rh_object *res;
+    rh_object **res; /* resurrected objects: owned references, as the roots */
+    size_t nres, cap_res;
     rh_object *wvd;
     int opi;
     int logging;
@@ -242,7 +249,13 @@ static void finalizer_fn(rh_object *self, void *data) {
         else if (f->action == A_KEEP && f->a >= 0 && f->a < S.nids && S.V[f->a])
             set_ref(S.V[f->a], S.kind[f->a], f->s, self); /* resurrect through V[a] */
     }
-    if (data == &resurrect_tag && S.res) rh_list_append(S.res, self);
+    if (data == &resurrect_tag && S.logging) {
+        if (S.nres == S.cap_res) {
+            S.cap_res = S.cap_res ? 2 * S.cap_res : 16;
+            S.res = xrealloc(S.res, S.cap_res * sizeof *S.res);
+        }
+        S.res[S.nres++] = rh_newref(self);
+    }
 }
 
 static void legacy_fn(rh_object *self, void *data) {
@@ -283,6 +296,19 @@ static void wr_callback(rh_object *wr, void *data) {
 
 /* ---- program set-up and tear-down ---- */
 
+/* Drops the resurrection list's references, last to first (as CPython frees
+ * the temporary list pyrt.py's clearres builds). Finalizers run meanwhile may
+ * append again: those stay for the next clear. */
+static void clear_res(void) {
+    size_t n = S.nres;
+    rh_object **items = malloc((n ? n : 1) * sizeof *items);
+    if (!items) exit(2);
+    if (n) memcpy(items, S.res, n * sizeof *items);
+    S.nres = 0;
+    while (n > 0) rh_decref(items[--n]);
+    free(items);
+}
+
 static int is_instance_kind(int k) { return k >= K_PLAIN && k <= K_LEGACY; }
 
 static int valid_id(int i) { return i >= 0 && i < S.nids; }
@@ -317,9 +343,9 @@ static int begin(int nids) {
         S.cls[k] = rh_class_new(S.h, &spec[k]);
         if (!S.cls[k]) return -1;
     }
-    S.res = rh_list_new(S.h, 0);
+    S.nres = 0;
     S.wvd = rh_weakvaluedict_new(S.h);
-    if (!S.res || !S.wvd) return -1;
+    if (!S.wvd) return -1;
     rh_gc_get_stats(S.h, S.base);
     S.logging = 1;
     return 0;
@@ -329,7 +355,7 @@ static void end(void) {
     flush_op();
     S.logging = 0;
     for (int i = 0; i < S.nids; i++) RH_CLEAR(S.V[i]);
-    RH_CLEAR(S.res);
+    clear_res();
     RH_CLEAR(S.wvd);
     for (int k = K_PLAIN; k <= K_LEGACY; k++) RH_CLEAR(S.cls[k]);
     rh_heap_destroy(S.h);
@@ -652,7 +678,7 @@ static void run_op(char **tok, int ntok) {
     } else if (!strcmp(op, "debug") && ntok >= 2) {
         rh_gc_set_debug(S.h, !strcmp(tok[1], "saveall") ? RH_GC_DEBUG_SAVEALL : 0);
     } else if (!strcmp(op, "clearres")) {
-        rh_list_clear(S.res);
+        clear_res();
     } else if (!strcmp(op, "check")) {
         op_check();
     } else {
@@ -705,5 +731,6 @@ int main(int argc, char **argv) {
     free(S.ev);
     free(S.cb_target);
     free(S.cb_wid);
+    free(S.res);
     return 0;
 }

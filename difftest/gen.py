@@ -53,6 +53,8 @@ class _Builder:
         self.kind = {}       # id -> kind ('wref' for weak references)
         self.next_id = 0
         self.held = []       # ids the generator believes are still held
+        self.cbw = {}        # weakref with a callback -> its referent
+        self.action_slots = set()  # (container, slot) written by some action
 
     def fresh(self, kind):
         i = self.next_id
@@ -61,26 +63,40 @@ class _Builder:
         self.held.append(i)
         return i
 
-    def some(self, pred=lambda k: True, recent=True):
-        ids = [i for i in self.held if pred(self.kind[i])]
+    def some(self, pred=lambda k: True, recent=True, exclude=()):
+        ids = [i for i in self.held if pred(self.kind[i]) and i not in exclude]
         if not ids:
-            ids = [i for i in self.kind if pred(self.kind[i])]
+            ids = [i for i in self.kind if pred(self.kind[i]) and i not in exclude]
         if not ids:
             return None
         if recent and self.rng.random() < 0.6:
             ids = ids[-6:]
         return self.rng.choice(ids)
 
-    def any_id(self, pred=lambda k: True):
-        ids = [i for i in self.kind if pred(self.kind[i])]
+    def any_id(self, pred=lambda k: True, exclude=()):
+        ids = [i for i in self.kind if pred(self.kind[i]) and i not in exclude]
         return self.rng.choice(ids) if ids else None
+
+    def action_target(self):
+        """(container, slot) for a callback's or finalizer's link: never a
+        list (append order would follow the implementation's call order) and
+        never a pair another action writes (the last writer would win)."""
+        for _ in range(8):
+            a = self.any_id(lambda k: k in INSTANCE_KINDS + ('dict',))
+            if a is None:
+                return None
+            s = self.rng.randint(0, 3)
+            if (a, s) not in self.action_slots:
+                self.action_slots.add((a, s))
+                return a, s
+        return None
 
     # ---- single operations ----
     def op_new(self, kind=None):
         rng = self.rng
         kind = kind or _pick(rng, KIND_WEIGHTS)
         if kind == 'tuple':
-            items = [self.some() for _ in range(rng.randint(0, 3))]
+            items = [self.some(lambda k: True, exclude=self.cbw) for _ in range(rng.randint(0, 3))]
             items = [str(x) for x in items if x is not None]
             i = self.fresh(kind)
             self.ops.append(['new', str(i), kind] + items)
@@ -90,8 +106,8 @@ class _Builder:
                 k = self.any_id()
                 act = ['drop', str(k if k is not None else i)]
             else:
-                a = self.any_id(lambda k: k in CONTAINER_KINDS)
-                act = ['keep', str(a), str(rng.randint(0, 3))] if a is not None else []
+                t = self.action_target()
+                act = ['keep', str(t[0]), str(t[1])] if t is not None else []
             self.ops.append(['new', str(i), kind] + act)
         else:
             i = self.fresh(kind)
@@ -99,9 +115,16 @@ class _Builder:
         return i
 
     def op_link(self, a=None, b=None):
+        """A weakref with a callback is only ever stored in its own referent:
+        stored elsewhere, it could die in the same cascade of deallocations as
+        its referent, and whether its callback runs would follow the order in
+        which a dying object releases its children -- layout-dependent in
+        CPython (REFERENCE.md section 7), so not part of the contract."""
         a = self.some(lambda k: k in CONTAINER_KINDS) if a is None else a
-        b = self.some() if b is None else b
+        b = self.some(exclude=self.cbw) if b is None else b
         if a is None or b is None:
+            return
+        if b in self.cbw and self.cbw[b] != a:
             return
         self.ops.append(['link', str(a), str(self.rng.randint(0, 3)), str(b)])
 
@@ -126,16 +149,14 @@ class _Builder:
             return ['none']
         if r < 0.55:
             return ['drop', str(wid)]
-        if r < 0.75:
+        if r < 0.8:
             k = self.any_id()
             return ['drop', str(k if k is not None else wid)]
-        if r < 0.82:
-            return ['collect', rng.choice('012')]
-        a = self.any_id(lambda k: k in CONTAINER_KINDS)
-        b = self.any_id()
-        if a is None or b is None:
+        t = self.action_target()
+        b = self.any_id(lambda k: k != 'wref')
+        if t is None or b is None:
             return ['none']
-        return ['link', str(a), str(rng.randint(0, 3)), str(b)]
+        return ['link', str(t[0]), str(t[1]), str(b)]
 
     def op_wref(self, target=None):
         t = self.some(lambda k: k in INSTANCE_KINDS) if target is None else target
@@ -145,6 +166,7 @@ class _Builder:
         if self.rng.random() < 0.3:
             self.ops.append(['wref', str(i), str(t), 'nocb'])
         else:
+            self.cbw[i] = t
             self.ops.append(['wref', str(i), str(t)] + self.callback_action(i))
         return i
 
@@ -173,9 +195,10 @@ class _Builder:
         for _ in range(rng.randint(0, 2)):
             inst = [i for i in ids if self.kind[i] in INSTANCE_KINDS]
             if inst:
-                w = self.op_wref(rng.choice(inst))
+                target = rng.choice(inst)
+                w = self.op_wref(target)
                 if w is not None and rng.random() < 0.5:  # the weakref inside the cycle
-                    self.op_link(ids[0], w)
+                    self.op_link(target if w in self.cbw else ids[0], w)
                     self.op_drop(w)
         if rng.random() < 0.3:
             self.op_wvd()
@@ -203,7 +226,8 @@ class _Builder:
     def drill(self):
         """Short scenarios around REFERENCE.md section 7's subtleties."""
         rng = self.rng
-        what = rng.choice(['saveall', 'resurrect', 'freeze', 'dict', 'tuples', 'selfweak'])
+        what = rng.choice(['saveall', 'resurrect', 'freeze', 'dict', 'tuples', 'selfweak',
+                           'cbcollect'])
         if what == 'saveall':
             self.ops.append(['debug', 'saveall'])
             self.cycle()
@@ -244,6 +268,21 @@ class _Builder:
                 t = u
             for _ in range(rng.randint(1, 3)):
                 self.ops += [['collect', rng.choice('012')], ['check']]
+        elif what == 'cbcollect':
+            # A callback that collects, run by a lone object's death by
+            # refcount (a full collection inside it) or inside a collection
+            # (where collect() returns 0).
+            self.cycle()
+            r = self.op_new(rng.choice(INSTANCE_KINDS))
+            w = self.fresh('wref')
+            self.cbw[w] = r
+            self.ops.append(['wref', str(w), str(r), 'collect', rng.choice('012')])
+            if rng.random() < 0.5:
+                self.op_link(r, r)
+                self.op_drop(r)
+                self.ops.append(['collect', rng.choice('012')])
+            else:
+                self.op_drop(r)
         elif what == 'selfweak':
             a = self.op_new(rng.choice(INSTANCE_KINDS))
             w = self.op_wref(a)

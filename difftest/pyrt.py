@@ -33,13 +33,25 @@ then resurrected.  The harness keeps a callback weak reference to each witness
 event "free <id>".  The C driver gives its objects a non-container witness
 object whose destroy hook records the same event.
 
-Which generation a live object is in is read from gc.get_objects(g) (an
-address set, never keeping the object alive); objects absent from every
-generation are untracked or frozen -- see _check().
+The program's variables (V) and the resurrection list hold their objects
+through Py_INCREF'd addresses, not through a Python list: to the collector
+they are references from outside, exactly like the C driver's C arrays (see
+_V).  The interpreter's own objects are frozen at each begin(), and the
+instance classes' attribute layout is fixed at import (see _fix_layout), so a
+program's log does not depend on what ran before it in the same process.
+
+Which generation a live object is in is read from gc.get_objects(g); objects
+absent from every generation are untracked or frozen -- see check().
+
+Nothing the harness does inside a collection (callbacks, finalizers, witness
+deaths) allocates a tracked object, so get_count() right after a collection
+is comparable.
 """
 import gc
 import sys
 import weakref
+
+from _ctypes import Py_DECREF, Py_INCREF, PyObj_FromPtr
 
 try:
     import _testcapi
@@ -51,7 +63,8 @@ INSTANCE_KINDS = ('plain', 'slots', 'fin', 'res', 'legacy')
 _TEMPLATE = compile('0', 'witness', 'eval')
 
 # ---- per-program state (reset by begin) ----
-V = []            # outside references: V[id] is the program's own variable
+VA = []           # outside references: VA[id] is the address of the object the
+                  # program's own variable holds, or 0 (see _V and _Vset)
 KIND = {}         # id -> kind
 ADDR = {}         # id(obj) -> id of the newest numbered object at that address
 FREED = set()     # ids whose witness died
@@ -61,7 +74,8 @@ WRID = {}         # id(program weakref with callback) -> weakref id
 WACT = {}         # weakref id -> callback action tuple
 WTARGET = {}      # weakref id -> referent id
 FACT = {}         # id of a 'fin' object -> its finalizer's action tuple
-RES = []          # resurrected objects (the finalizer of kind 'res' appends here)
+RESA = []         # addresses of resurrected objects ('res' finalizers), each owning
+                  # one reference taken with Py_INCREF
 WVD = None        # the program's shared weakref.WeakValueDictionary
 EV = []           # events of the current operation
 CBSEQ = []        # target, wid, target, wid... of callbacks in call order (current op)
@@ -72,6 +86,32 @@ FREEZE_USED = False   # did the program freeze or unfreeze? (end() must unfreeze
 BASE_STATS = None
 SERIAL = 0
 _out = []
+
+
+# The program's own references (V) and the resurrection list are held the way
+# the C driver holds them: as references counted in the objects' refcounts
+# but owned by no container the collector can see (a Python list would be a
+# container; while the program has unfrozen the interpreter, it would take
+# part in collections, and move_unreachable's reordering -- which decides
+# tuple untracking -- would differ from the C side, whose roots are a C array).
+def _V(i):
+    a = VA[i]
+    return PyObj_FromPtr(a) if a else None
+
+
+def _Vset(i, obj):
+    Py_INCREF(obj)
+    old = VA[i]
+    VA[i] = id(obj)
+    if old:
+        Py_DECREF(PyObj_FromPtr(old))
+
+
+def _drop(i):
+    a = VA[i]
+    if a:
+        VA[i] = 0
+        Py_DECREF(PyObj_FromPtr(a))
 
 
 def _emit(line):
@@ -126,9 +166,9 @@ class Fin:
             if act is not None:
                 if act[0] == 'drop':
                     _drop(act[1])
-                elif act[0] == 'keep' and V[act[1]] is not None:
+                elif act[0] == 'keep' and VA[act[1]]:
                     # resurrection through a reachable object: V[a] -> self
-                    _set_ref(V[act[1]], KIND[act[1]], act[2], self)
+                    _set_ref(_V(act[1]), KIND[act[1]], act[2], self)
 
 
 class Res:
@@ -136,7 +176,8 @@ class Res:
         n = _num(self)
         if n is not None:
             _ev('del %d' % n)
-        RES.append(self)
+        Py_INCREF(self)
+        RESA.append(id(self))
 
 
 if _with_tp_del is not None:
@@ -150,6 +191,35 @@ else:  # pragma: no cover
     Leg = None
 
 _CLASSES = {'plain': Plain, 'slots': Slotted, 'fin': Fin, 'res': Res, 'legacy': Leg}
+
+
+def _fix_layout():
+    """CPython 3.11 keeps instance attributes in the class's shared keys, in
+    the order the names were first added to any instance, and releases them in
+    that order when an instance dies. Fix that order once, at import, so that
+    a program's outcome never depends on the programs run before it in the
+    same process. PYRT_LAYOUT=reverse picks the reverse order: run.py
+    --selfcheck runs CPython both ways to prove the generated programs do not
+    depend on it (REFERENCE.md section 7: release order is layout-dependent)."""
+    import os
+    names = ['_w', 'a0', 'a1', 'a2', 'a3']
+    if os.environ.get('PYRT_LAYOUT') == 'reverse':
+        names.reverse()
+    for cls in (Plain, Fin, Res, Leg):
+        if cls is None:
+            continue
+        o = cls.__new__(cls)
+        for n in names:
+            setattr(o, n, None)
+        if cls in (Plain, Leg):
+            del o
+        else:
+            # Keep the dummy from running __del__ into a program's log.
+            _LAYOUT_KEEP.append(o)
+
+
+_LAYOUT_KEEP = []
+_fix_layout()
 
 
 def _attr(kind, slot):
@@ -193,14 +263,14 @@ def _op():
 
 # ---- operations ----
 def begin(label, nids):
-    global V, KIND, ADDR, FREED, WKEEP, WREV, WRID, WACT, WTARGET, FACT, RES, WVD
+    global VA, KIND, ADDR, FREED, WKEEP, WREV, WRID, WACT, WTARGET, FACT, RESA, WVD
     global EV, CBSEQ, OPI, LOGGING, FROZEN_ACTIVE, FREEZE_USED, BASE_STATS, SERIAL
     SERIAL += 1
     gc.disable()
-    V = [None] * nids
+    VA = [0] * nids
     KIND, ADDR, FREED, WKEEP, WREV = {}, {}, set(), {}, {}
     WRID, WACT, WTARGET, FACT = {}, {}, {}, {}
-    RES = []
+    RESA = []
     WVD = weakref.WeakValueDictionary()
     EV, CBSEQ = [], []
     OPI = -1
@@ -230,17 +300,17 @@ def new(i, kind, *items):
     elif kind == 'dict':
         o = {'_w': _witness(i)}
     elif kind == 'tuple':
-        o = tuple([_witness(i)] + [V[x] for x in items])
+        o = tuple([_witness(i)] + [_V(x) for x in items])
     else:
         raise ValueError(kind)
     KIND[i] = kind
     ADDR[id(o)] = i
-    V[i] = o
+    _Vset(i, o)
 
 
 def _link(a, slot, b):
-    A = V[a]
-    B = V[b]
+    A = _V(a)
+    B = _V(b)
     if A is None or B is None:
         return
     _set_ref(A, KIND[a], slot, B)
@@ -262,7 +332,7 @@ def link(a, slot, b):
 
 def unlink(a, slot):
     _op()
-    A = V[a]
+    A = _V(a)
     if A is None:
         return
     k = KIND[a]
@@ -277,11 +347,6 @@ def unlink(a, slot):
         key = 'k%d' % slot
         if key in A:
             del A[key]
-
-
-def _drop(a):
-    if V[a] is not None:
-        V[a] = None
 
 
 def drop(a):
@@ -313,7 +378,7 @@ def wref(i, t, mode, *args):
     'drop k': the callback drops V[k]; 'link a s b': the callback links;
     'collect g': the callback calls gc.collect(g) and records 'gc <w> = <r>'."""
     _op()
-    T = V[t]
+    T = _V(t)
     if T is None or KIND[t] not in INSTANCE_KINDS:
         return
     if mode == 'nocb':
@@ -325,12 +390,12 @@ def wref(i, t, mode, *args):
     WTARGET[i] = t
     KIND[i] = 'wref'
     ADDR[id(r)] = i
-    V[i] = r
+    _Vset(i, r)
 
 
 def wvd(key, a):
     _op()
-    A = V[a]
+    A = _V(a)
     if A is None or KIND[a] not in INSTANCE_KINDS:
         return
     WVD['w%d' % key] = A
@@ -405,7 +470,7 @@ def debug(flag):
 
 def clearres():
     _op()
-    del RES[:]
+    _clear_res()
 
 
 def check():
@@ -430,7 +495,7 @@ def check():
     parts = []
     for n in sorted(addr_of):
         a = addr_of[n]
-        held = V[n]
+        held = _V(n)
         if a in where:
             g, fin = where[a]
             st = 'g%d' % g
@@ -444,8 +509,8 @@ def check():
             st += 'F'
         parts.append('%d:%s' % (n, st))
     for n in sorted(KIND):
-        if KIND[n] == 'wref' and V[n] is not None:
-            o = V[n]()
+        if KIND[n] == 'wref' and VA[n]:
+            o = _V(n)()
             if o is None:
                 parts.append('w%d->x' % n)
             else:
@@ -469,21 +534,29 @@ def _break(o):
             delattr(o, name)
 
 
+def _clear_res():
+    objs = [PyObj_FromPtr(a) for a in RESA]
+    del RESA[:]
+    for o in objs:
+        Py_DECREF(o)
+
+
 def end():
     """Tears the program's world down (not logged: CPython's interpreter
     shutdown is not a reference) and prints the program's log."""
-    global LOGGING, WVD, V
+    global LOGGING, WVD
     _op()
     LOGGING = False
     gc.set_debug(0)
     if FREEZE_USED:
         gc.unfreeze()  # the program's frozen objects must die too
-    V = []
+    for i in range(len(VA)):
+        _drop(i)
     WVD = None
     for _ in range(20):
-        del RES[:]
+        _clear_res()
         gc.collect()
-        if not gc.garbage and not RES:
+        if not gc.garbage and not RESA:
             break
         for o in gc.garbage:
             _break(o)

@@ -68,7 +68,8 @@ def _run_batch(cmd, data, progs):
             f.write(data(rest))
             path = f.name
         try:
-            p = subprocess.run(cmd + [path], capture_output=True, text=True, timeout=TIMEOUT)
+            p = subprocess.run(cmd + [path], capture_output=True, text=True, errors='replace',
+                               timeout=TIMEOUT)
             stdout, stderr, rc = p.stdout, p.stderr, p.returncode
         except subprocess.TimeoutExpired as e:
             stdout = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or '')
@@ -94,10 +95,15 @@ def _run_batch(cmd, data, progs):
     return out
 
 
-def run_python(progs):
+def run_python(progs, layout=None):
     def data(ps):
         return ''.join(gen.to_python(p, header=(k == 0)) for k, p in enumerate(ps))
-    return _run_batch(PYTHON, data, progs)
+    if layout:
+        os.environ['PYRT_LAYOUT'] = layout
+    try:
+        return _run_batch(PYTHON, data, progs)
+    finally:
+        os.environ.pop('PYRT_LAYOUT', None)
 
 
 def run_c(driver, progs):
@@ -266,6 +272,9 @@ def main():
     ap.add_argument('--base', type=int, help='first seed of a soak (default: from the clock)')
     ap.add_argument('--save', type=int, default=2,
                     help='soak: minimised cases saved per distinct signature')
+    ap.add_argument('--selfcheck', action='store_true',
+                    help='run CPython twice (attribute layouts in opposite orders) on the '
+                         'seeded programs: the generated programs must not depend on it')
     ap.add_argument('--show')
     ap.add_argument('--python')
     ap.add_argument('--verbose', '-v', action='store_true')
@@ -278,6 +287,20 @@ def main():
     if a.python:
         sys.stdout.write(gen.to_python(load_program(a.python)))
         return 0
+    if a.selfcheck:
+        progs = [gen.generate(s) for s in range(a.seed, a.seed + a.count)]
+        bad = 0
+        for k in range(0, len(progs), BATCH):
+            chunk = progs[k:k + BATCH]
+            x, y = run_python(chunk), run_python(chunk[::-1], layout='reverse')
+            for p in chunk:
+                if compare(x[p['label']], y[p['label']]):
+                    bad += 1
+                    if bad <= 3:
+                        show_pair(p, x[p['label']], y[p['label']])
+        print('selfcheck %d..%d: %d programs, %d depend on the layout or on the programs '
+              'run before them' % (a.seed, a.seed + a.count - 1, len(progs), bad))
+        return 1 if bad else 0
     if not a.driver or not os.path.exists(a.driver):
         print('run.py: driver not found (build the difftest_driver target; --driver PATH)')
         return 2

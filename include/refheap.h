@@ -35,6 +35,12 @@
 extern "C" {
 #endif
 
+/* The library is compiled with hidden visibility; what this header declares
+ * is its exported interface. */
+#if defined(RH_BUILDING) && (defined(__GNUC__) || defined(__clang__))
+#pragma GCC visibility push(default)
+#endif
+
 #define RH_VERSION_MAJOR 0
 #define RH_VERSION_MINOR 1
 #define RH_VERSION_PATCH 0
@@ -63,7 +69,9 @@ typedef enum rh_mode {
     RH_MODE_POOLS = 1,  /* small blocks from pools, large from the system   */
     RH_MODE_MALLOC = 2, /* every block from the system allocator (Valgrind) */
     RH_MODE_DEBUG = 3   /* pools' semantics plus guards, fills, serials,
-                           allocation sites, object and thread checks      */
+                           allocation sites, object checks, and a check
+                           that no two threads are inside the allocator of
+                           one heap at once                                */
 } rh_mode;
 
 typedef struct rh_heap_config {
@@ -93,10 +101,13 @@ typedef enum rh_error {
  * out of memory. Creating a heap maps no arena yet. */
 rh_heap *rh_heap_new(const rh_heap_config *cfg);
 
-/* Destroys a heap: runs a last collection, runs the finalizers and
- * weakref.finalize callbacks still due (newest first), frees every object and
- * returns every byte to the OS. In debug mode, objects still referenced from
- * outside are reported as leaks (type and allocation site) on the gc sink. */
+/* Destroys a heap: runs the weakref.finalize callbacks still due (newest
+ * first, automatic collection off), then a last full collection (finalizers of
+ * unreachable objects run; gc callbacks are not called), then frees every
+ * object and returns every byte to the OS. In debug mode, every container
+ * still alive at that point (the roots the program did not release and what
+ * they keep alive) is reported as a leak, with its type, reference count and
+ * allocation site, on the gc sink. Must not be called from a collection. */
 void rh_heap_destroy(rh_heap *h);
 
 rh_mode rh_heap_mode(const rh_heap *h);
@@ -151,6 +162,9 @@ typedef struct rh_class_stats {
     size_t pools_full;    /* of those, pools with every block in use       */
     size_t blocks_in_use; /* blocks handed out and not freed               */
     size_t blocks_free;   /* free blocks in this class's used pools (carved or not) */
+    size_t pools_cached;  /* 0 or 1: an empty pool kept for this class (not in
+                             pools_used nor pools_empty; pools_total = pools_empty
+                             + the sum of pools_used + pools_cached) */
 } rh_class_stats;
 
 /* A snapshot of the heap's allocator. Plain data: copy it, diff it. */
@@ -164,17 +178,23 @@ typedef struct rh_heap_stats {
     size_t pools_total;        /* pools in the mapped arenas                */
     size_t pools_empty;        /* pools free for any size class             */
     size_t large_blocks;       /* blocks from the system allocator, live    */
-    size_t large_bytes;        /* their requested bytes                     */
+    size_t large_bytes;        /* their requested bytes (debug mode: with
+                                  header and guards; not the quarantined)  */
     size_t bytes_requested;    /* sum of live requests (small and large); pools
                                   mode keeps no request size for small blocks
                                   and counts them at their class size       */
     size_t bytes_in_use;       /* live blocks rounded to their class + large
-                                  (debug mode: with headers, guards and the
-                                  quarantined blocks)                      */
+                                  (debug mode: with headers and guards; the
+                                  quarantined blocks are not live)          */
     size_t bytes_mapped;       /* arena bytes mapped + large bytes          */
-    size_t peak_bytes_in_use;
-    uint64_t mallocs, frees, reallocs, failed; /* operation counters        */
+    size_t peak_bytes_in_use;  /* sampled when the heap grows (new pool or
+                                  system block) and at each stats read: may
+                                  miss a peak within the pools already used */
+    uint64_t mallocs, frees, reallocs, failed; /* operation counters (mallocs
+                                counts failed attempts too)              */
     size_t rss, peak_rss;      /* of the whole process, from /proc (bytes)  */
+    size_t bytes_quarantined;  /* debug mode: raw bytes of freed blocks held
+                                  in quarantine (0 in other modes)          */
 } rh_heap_stats;
 
 void rh_heap_stats_get(rh_heap *h, rh_heap_stats *out);
@@ -343,7 +363,10 @@ int rh_repr(rh_object *o, char *buf, size_t cap);/* snprintf contract           
 size_t rh_sizeof(rh_object *o);
 
 /* Debug: the allocation site of an object ("file:line", in a per-thread
- * buffer valid until the next call), or "?" when the heap is not in debug mode. */
+ * buffer valid until the next call), or "?" when the heap is not in debug mode.
+ * Objects made by a built-in constructor (lists, instances, ...) report the
+ * line inside refheap that allocated them; objects made by the caller's own
+ * rh_new report the caller's line. */
 const char *rh_object_site(const rh_object *o);
 
 /* ======================================================================
@@ -554,7 +577,8 @@ size_t rh_gc_get_freeze_count(const rh_heap *h);
 rh_object *rh_gc_get_objects(rh_heap *h, int generation);
 rh_object *rh_gc_get_referrers(rh_heap *h, rh_object *const *objs, size_t n);
 rh_object *rh_gc_get_referents(rh_heap *h, rh_object *const *objs, size_t n);
-/* gc.garbage: the heap's garbage list (borrowed; the user may clear it). */
+/* gc.garbage: the heap's garbage list (borrowed; the user may clear it). The
+ * list is created on first use: NULL with RH_ENOMEM if that fails. */
 rh_object *rh_gc_garbage(rh_heap *h);
 
 /* Checks every tracked object's traverse against the reference counts.
@@ -642,6 +666,10 @@ rh_object *rh_finalize_peek(rh_object *f, rh_finalize_fn *fn, void **data);
 rh_object *rh_finalize_detach(rh_object *f, rh_finalize_fn *fn, void **data);
 /* Calls it now if still alive (finalize.__call__); returns true if it ran. */
 bool rh_finalize_call(rh_object *f);
+
+#if defined(RH_BUILDING) && (defined(__GNUC__) || defined(__clang__))
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

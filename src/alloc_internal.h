@@ -13,12 +13,30 @@ struct rh__large; /* sysmem.c: header of a block from the system allocator */
 /* Pools per arena: an arena is 1 MiB-aligned, so all 64 pools are usable. */
 #define RH__POOLS_PER_ARENA ((unsigned)(RH_ARENA_SIZE / RH_POOL_SIZE))
 
+/* Bits of rh__alloc_state.slow: a non-zero word sends every call to the
+ * slow paths, so the fast paths of pools mode test one word. */
+#define RH__SLOW_MODE 1u  /* the heap is not in pools mode                    */
+#define RH__SLOW_FAULT 2u /* the fault injector is armed                      */
+#define RH__SLOW_TOOLS 4u /* running under Valgrind: every block is announced */
+
 struct rh__alloc_state {
-    /* --- pools (pools.c) ---------------------------------------------- */
-    /* usable[c]: pools of class c with at least one block in use and one
-     * free (carved or not); doubly linked through rh__pool.next/prev. The
-     * fast path pops a block from usable[c]'s head. */
+    /* --- hot: all the fast paths of pools mode read ------------------- */
+    unsigned slow;                  /* RH__SLOW_* bits                      */
+    /* usable[c]: pools of class c with a free block (carved or not) and
+     * either a block in use or the role of cached[c]; doubly linked
+     * through rh__pool.next/prev. The fast path pops from the head. */
     struct rh__pool *usable[RH_NUM_CLASSES];
+    /* Pool blocks of class c ever handed out / given back, by every path.
+     * Their difference times the block size is the pools' bytes in use;
+     * the call counters below are derived from them (see heap.c). */
+    uint64_t nalloc[RH_NUM_CLASSES], nfreed[RH_NUM_CLASSES];
+
+    /* --- pools (pools.c) ---------------------------------------------- */
+    /* cached[c]: the pool of class c last kept back from its arena when it
+     * emptied (or NULL). It stays on usable[c] and counts as a used pool of
+     * its arena; it is the cached empty pool only while its `used` is 0
+     * (the fast path may have allocated from it since). */
+    struct rh__pool *cached[RH_NUM_CLASSES];
     /* Arenas with at least one free pool, bucketed by how many they have:
      * by_nfree[k] lists arenas with exactly k+1 free pools; bit k of
      * nfree_bits is set when that list is non-empty. The fullest arena is
@@ -26,7 +44,8 @@ struct rh__alloc_state {
     struct rh__arena *by_nfree[RH__POOLS_PER_ARENA];
     uint64_t nfree_bits;
     struct rh__arena *arenas;       /* every mapped arena (all_next list)   */
-    size_t empty_arenas;            /* arenas with every pool free          */
+    struct rh__arena *idle;         /* the one idle arena kept mapped (a hint:
+                                       re-checked before it is relied on)  */
     bool tools;                     /* running under Valgrind: announce blocks */
 
     /* --- blocks from the system allocator (sysmem.c) ------------------ */
@@ -37,21 +56,24 @@ struct rh__alloc_state {
     uint64_t serial;                /* serial of the last debug block       */
     void **quarantine;              /* ring of freed, still-poisoned blocks */
     size_t quarantine_cap, quarantine_len, quarantine_head;
+    size_t quar_bytes;              /* raw bytes of the quarantined blocks  */
+    size_t quar_large_bytes, quar_large_count; /* of those, system blocks   */
     _Atomic uintptr_t owner;        /* thread inside the heap (0: none)     */
     unsigned depth;                 /* nesting of rh__enter by that thread  */
 
     /* --- fault injector (heap.c) -------------------------------------- */
-    bool fault_armed;               /* countdown running or failing for good */
     bool fail_persistent;
     bool failing;
     long fail_countdown;
-    uint64_t alloc_count;
 
-    /* --- statistics ---------------------------------------------------- */
+    /* --- statistics (heap.c) ------------------------------------------ */
+    uint64_t calls_slow;            /* allocating calls outside the fast path */
+    uint64_t slow_pops, slow_pushes; /* pool blocks taken / given back by them */
+    uint64_t frees_slow;            /* free calls outside the fast path     */
     size_t arenas_current, arenas_peak, arenas_allocated, arenas_released;
-    size_t in_use, peak_in_use;     /* bytes: pool blocks at class size + system blocks */
+    size_t peak_in_use;             /* sampled: see rh__note_peak           */
     size_t requested;               /* bytes requested by live blocks (see rh_heap_stats) */
-    uint64_t frees, reallocs, failed;
+    uint64_t reallocs, failed;
 };
 
 int rh__alloc_init(rh_heap *h);   /* 0 or -1 */

@@ -57,8 +57,10 @@
  * Invariants, for a pool of class c (block size s = (c+1)*16):
  *   used + |freelist| + (max_off + s - next_off) / s == capacity(c)
  *   freelist == NULL  <=>  the pool is full (used == capacity(c))
- *   the pool is on alloc.usable[c]  <=>  0 < used < capacity(c)
- *   used == 0  <=>  the pool is on its arena's free list (class meaningless).
+ *   the pool is on alloc.usable[c]  <=>  used < capacity(c) and
+ *                                        (used > 0 or it is alloc.cached[c])
+ *   used == 0 and not cached[c]  <=>  the pool is on its arena's free list
+ *                                     (class meaningless)
  * The freelist always holds at least one block while the pool is not full:
  * when the last freed block is taken, the next never-used block (at next_off)
  * is put on the list, so the fast path is only "pop". */
@@ -84,15 +86,19 @@ typedef struct rh__arena {
     rh__pool *freepools;         /* pools that were carved and are empty again */
     unsigned nfree;              /* free pools: freepools + never carved    */
     unsigned ncarved;            /* pools carved so far (bump)              */
+    unsigned npinned;            /* classes whose cached[c] lies here       */
     struct rh__arena *next, *prev;         /* in alloc.by_nfree[nfree - 1] */
     struct rh__arena *all_next, *all_prev; /* in alloc.arenas              */
 } rh__arena;
 
 /* The process-wide radix tree over arena addresses: a pointer's bits 47..34
- * index the root, bits 33..20 a leaf, whose entry is the arena (or 0).
- * Leaves are created on demand under a mutex and never freed (128 KiB of
- * address space each, one page touched per arena); readers use acquire
- * loads only. Addresses at or above 2^48 are never arenas. */
+ * index the root, bits 33..20 a leaf, whose entry is the heap owning the
+ * arena there (or 0). Leaves are created on demand under a mutex and never
+ * freed (128 KiB of address space each, one page touched per arena);
+ * readers use acquire loads only. Addresses at or above 2^48 are never
+ * arenas. Storing the heap (not the arena's bookkeeping) saves free() a
+ * dependent load: the pool header names the arena when the slow path needs
+ * it. */
 #define RH__ADDR_BITS 48
 #define RH__ARENA_SHIFT 20
 #define RH__RADIX_LEAF_BITS 14
@@ -101,14 +107,16 @@ _Static_assert(((size_t)1 << RH__ARENA_SHIFT) == RH_ARENA_SIZE, "arena shift mat
 
 extern _Atomic uintptr_t rh__radix_root[(size_t)1 << RH__RADIX_ROOT_BITS];
 
-static inline rh__arena *rh__arena_of(const void *p) {
+/* The heap whose arena holds p, or NULL: p is not a pool block. Safe for
+ * any pointer (NULL included); no lock, no hashing, two loads. */
+static inline rh_heap *rh__pool_heap(const void *p) {
     uintptr_t a = (uintptr_t)p;
     if (RH_UNLIKELY(a >> RH__ADDR_BITS)) return NULL;
     uintptr_t leaf = atomic_load_explicit(&rh__radix_root[a >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS)],
                                           memory_order_acquire);
     if (!leaf) return NULL;
     size_t i = (a >> RH__ARENA_SHIFT) & (((size_t)1 << RH__RADIX_LEAF_BITS) - 1);
-    return (rh__arena *)atomic_load_explicit(&((_Atomic uintptr_t *)leaf)[i], memory_order_acquire);
+    return (rh_heap *)atomic_load_explicit(&((_Atomic uintptr_t *)leaf)[i], memory_order_acquire);
 }
 
 static inline unsigned rh__size_class(size_t n) {
@@ -126,38 +134,51 @@ void rh__pool_free_slow(rh_heap *h, rh__pool *pool, bool was_full);
 int rh__pools_init(rh_heap *h);
 void rh__pools_fini(rh_heap *h);
 void rh__pools_stats(rh_heap *h, rh_heap_stats *out);
+size_t rh__pools_in_use(const rh_heap *h);           /* bytes, from the class counters */
+/* Raises the sampled peak of bytes in use to the current figure (heap.c). */
+void rh__note_peak(rh_heap *h);
 
-/* Pops a block of class c; NULL when out of memory (no error set). */
-static inline void *rh__pool_alloc(rh_heap *h, unsigned c) {
-    rh__pool *pool = h->alloc.usable[c];
+/* Pops a block of class c; NULL when out of memory (no error set). `tools`
+ * is false on the fast paths (a constant: the Valgrind requests vanish) and
+ * alloc.tools on the slow ones. */
+static inline void *rh__pool_pop(rh_heap *h, unsigned c, bool tools) {
+    struct rh__alloc_state *A = &h->alloc;
+    rh__pool *pool = A->usable[c];
     if (RH_UNLIKELY(pool == NULL)) return rh__pool_alloc_slow(h, c);
     void *b = pool->freelist;
-    size_t s = rh__class_size(c);
-    RH__UNPOISON(b, s);
-    if (RH_UNLIKELY(h->alloc.tools)) VALGRIND_MAKE_MEM_DEFINED(b, sizeof(void *));
-    pool->used++;
+    RH__UNPOISON(b, rh__class_size(c));
+    if (tools) VALGRIND_MAKE_MEM_DEFINED(b, sizeof(void *));
     pool->freelist = *(void **)b;
+    pool->used++;
+    A->nalloc[c]++;
     if (RH_UNLIKELY(pool->freelist == NULL)) rh__pool_refill(h, pool);
-    if (RH_UNLIKELY(h->alloc.tools)) VALGRIND_MEMPOOL_ALLOC(h, b, s);
-    h->alloc.in_use += s;
+    if (tools) VALGRIND_MEMPOOL_ALLOC(h, b, rh__class_size(c));
     return b;
 }
 
-/* Returns a block to its pool. */
-static inline void rh__pool_free(rh_heap *h, void *b) {
+/* Returns a pool block to its pool. */
+static inline void rh__pool_push(rh_heap *h, void *b, bool tools) {
     rh__pool *pool = rh__pool_of(b);
-    size_t s = rh__class_size(pool->cls);
+    unsigned c = pool->cls;
     void *link = pool->freelist;
-    if (RH_UNLIKELY(h->alloc.tools)) {
+    if (tools) {
         VALGRIND_MEMPOOL_FREE(h, b);
         VALGRIND_MAKE_MEM_UNDEFINED(b, sizeof(void *));
     }
     *(void **)b = link;
-    RH__POISON(b, s);
-    if (RH_UNLIKELY(h->alloc.tools)) VALGRIND_MAKE_MEM_NOACCESS(b, sizeof(void *));
+    RH__POISON(b, rh__class_size(c));
+    if (tools) VALGRIND_MAKE_MEM_NOACCESS(b, sizeof(void *));
     pool->freelist = b;
-    h->alloc.in_use -= s;
-    if (RH_UNLIKELY(link == NULL || --pool->used == 0)) rh__pool_free_slow(h, pool, link == NULL);
+    h->alloc.nfreed[c]++;
+    /* a full pool rejoins its list; an emptied one may leave it (the cached
+     * pool of its class stays: one compare before the call) */
+    if (RH_UNLIKELY(link == NULL || --pool->used == 0)) {
+        if (link != NULL && pool == h->alloc.cached[c]) {
+            const rh__arena *a = pool->arena;
+            if (a->nfree + a->npinned < RH__POOLS_PER_ARENA || a == h->alloc.idle) return;
+        }
+        rh__pool_free_slow(h, pool, link == NULL);
+    }
 }
 
 /* ---------------------------------------------------------------------------
@@ -189,16 +210,26 @@ void rh__sysreg_del(const void *p);
 void rh__sysreg_del_heap(rh_heap *h);                         /* every entry of h */
 rh_heap *rh__sysreg_find(const void *p, uintptr_t *kind);     /* NULL if not registered */
 
-/* The raw layer: a pool block for n <= RH_SMALL_MAX (pools and debug modes),
- * else a system block. NULL when out of memory (no error set). */
+/* The raw layer of the slow paths: a pool block for n <= RH_SMALL_MAX
+ * (pools and debug modes), else a system block. NULL when out of memory (no
+ * error set). Pool blocks moved here are counted in slow_pops/slow_pushes,
+ * so that the class counters still tell how many calls the fast path
+ * served. */
 static inline void *rh__raw_alloc(rh_heap *h, size_t n) {
-    if (n <= RH_SMALL_MAX && h->mode != RH_MODE_MALLOC) return rh__pool_alloc(h, rh__size_class(n));
+    if (n <= RH_SMALL_MAX && h->mode != RH_MODE_MALLOC) {
+        void *p = rh__pool_pop(h, rh__size_class(n), h->alloc.tools);
+        if (p) h->alloc.slow_pops++;
+        return p;
+    }
     return rh__large_alloc(h, n, false);
 }
 static inline void rh__raw_free(rh_heap *h, void *p) {
-    rh__arena *a = rh__arena_of(p);
-    if (a) rh__pool_free(h, p);
-    else rh__large_free(h, p);
+    if (rh__pool_heap(p)) {
+        h->alloc.slow_pushes++;
+        rh__pool_push(h, p, h->alloc.tools);
+    } else {
+        rh__large_free(h, p);
+    }
 }
 
 /* ---------------------------------------------------------------------------

@@ -27,7 +27,11 @@
  *
  * States of a block: live -> quarantined (filled with DEAD_BYTE, header marks
  * where it was freed, still registered) -> released (unregistered, raw block
- * freed) when `quarantine` later frees push it out of the ring. Quarantine is
+ * freed) when `quarantine` later frees push it out of the ring. A quarantined
+ * block is freed as far as the statistics go: its raw bytes are counted in
+ * alloc.quar_bytes (and, for a system block, quar_large_bytes/count), which
+ * the statistics subtract from bytes in use and large blocks and report as
+ * bytes_quarantined. Quarantine is
  * what lets a double free, or an incref of a dead object (its refcount word is
  * zeroed by rh__obj_free), be recognised rather than hit a reused block.
  *
@@ -81,6 +85,7 @@ void rh__debug_fini(rh_heap *h) {
     free(h->alloc.quarantine);
     h->alloc.quarantine = NULL;
     h->alloc.quarantine_len = h->alloc.quarantine_head = 0;
+    h->alloc.quar_bytes = h->alloc.quar_large_bytes = h->alloc.quar_large_count = 0;
 }
 
 void *rh__debug_alloc(rh_heap *h, size_t n, bool zero, const char *file, int line) {
@@ -116,7 +121,7 @@ void *rh__debug_alloc(rh_heap *h, size_t n, bool zero, const char *file, int lin
 static dbghead *check_block(rh_heap *h, const void *p, const char *op, const char *file, int line) {
     uintptr_t kind = 0;
     rh_heap *owner = rh__sysreg_find(p, &kind);
-    if (!owner && rh__arena_of(p)) owner = rh__arena_of(p)->heap;
+    if (!owner) owner = rh__pool_heap(p);
     if (!file) file = "?";
     if (owner && owner != h) {
         if (kind == RH__KIND_DEBUG && owner->mode == RH_MODE_DEBUG) {
@@ -148,7 +153,24 @@ static dbghead *check_block(rh_heap *h, const void *p, const char *op, const cha
     return d;
 }
 
+/* Adds (sign +1) or removes (-1) a quarantined block's raw bytes from the
+ * quarantine's totals. */
+static void quarantine_account(rh_heap *h, const void *p, int sign) {
+    struct rh__alloc_state *A = &h->alloc;
+    const char *raw = (const char *)p - FRONT;
+    size_t bytes;
+    if (rh__pool_heap(raw)) {
+        bytes = rh__class_size(rh__pool_of(raw)->cls);
+    } else {
+        bytes = rh__large_head(raw)->size;
+        A->quar_large_bytes += sign > 0 ? bytes : -bytes;
+        A->quar_large_count += sign > 0 ? 1 : (size_t)-1;
+    }
+    A->quar_bytes += sign > 0 ? bytes : -bytes;
+}
+
 static void release(rh_heap *h, void *p) {
+    quarantine_account(h, p, -1);
     rh__sysreg_del(p);
     rh__raw_free(h, (char *)p - FRONT);
 }
@@ -169,6 +191,7 @@ void rh__debug_free(rh_heap *h, void *p, size_t header_offset, const char *file,
     }
     A->quarantine[(A->quarantine_head + A->quarantine_len) % A->quarantine_cap] = p;
     A->quarantine_len++;
+    quarantine_account(h, p, +1);
 }
 
 void *rh__debug_realloc(rh_heap *h, void *p, size_t n, const char *file, int line) {

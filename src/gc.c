@@ -17,7 +17,8 @@
  *   FINALIZED    finalize ran (kept across untrack/track: once per life);
  *   COLLECTING   the object is in the set being collected now;
  *   UNREACHABLE  the object is on the tentatively-unreachable list;
- *   FLAG3        unused.
+ *   FLAG3        set only in step 6, on an untracked weakref queued (through
+ *                its record) for its callback: it is untracked again after.
  * The header's 32-bit rh_gcword holds gc_refs during a collection. Unlike
  * CPython, which packs gc_refs into prev, the lists stay doubly linked all
  * the time, so any object may be untracked (unlinked) at any moment: a
@@ -66,6 +67,12 @@
  * Returns collected (step 9's set plus step 6's freed weakrefs) plus
  * uncollectable, as CPython.
  *
+ * Shortcuts that change no outcome: the legacy pass (step 5) also notes
+ * whether the garbage holds any weakref, weakly referenced object or object
+ * still to finalize; steps 6 and 7 run only if so, and step 8 only if some
+ * callback or finalizer actually ran (without user code nothing can have
+ * been resurrected). Collecting pure garbage thus costs steps 1-5 and 9.
+ *
  * No allocation before step 6: out of memory, a collection still frees
  * cycles. Steps 6 to 10 run user code (callbacks, finalizers, clear hooks)
  * and may allocate; gc.garbage is created by the first append that needs it.
@@ -82,14 +89,17 @@
  * traverse hooks run during steps 2, 3, 5 and 8 and must only report
  * references: no allocation, no reference count change, no call into refheap
  * other than the visit function. untrack_check must only look at its object.
- * rh_heap_destroy must not be called from inside a collection. The heap's
- * pending error is the same after a collection as before it.
+ * Untracking an object of the garbage set takes it out of the collection
+ * (tracking it again puts it in generation 0). The debug sink is called
+ * between steps 5 and 6 and must not touch the heap. rh_heap_destroy must
+ * not be called from inside a collection. The heap's pending error is the
+ * same after a collection as before it.
  *
  * Automatic collection (rh__gc_on_alloc): each container allocation bumps
  * count[0]; once count[0] > threshold[0] (when enabled, threshold[0] != 0 and
  * no collection runs) the oldest generation whose count exceeds its
- * threshold is collected, generation 2 only when long_lived_pending exceeds
- * 25% of long_lived_total (CPython's gc_collect_generations).
+ * threshold is collected, generation 2 only when long_lived_pending is at
+ * least 25% of long_lived_total (CPython's gc_collect_generations).
  */
 #include "internal.h"
 

@@ -12,18 +12,40 @@
  *
  * Modes (rh_mode). RH_MODE_DEFAULT is resolved once, at creation, from the
  * environment variable REFHEAP_MALLOC ("pools", "malloc", "debug"; anything
- * else means pools). The mode never changes afterwards, so every entry point
- * tests it once: pools mode takes the inline fast paths of alloc_priv.h
- * (size class, head pool of that class, pop); the other modes go to their
- * slow paths here, and debug mode brackets each call with rh__enter/rh__leave
- * (one thread at a time).
+ * else means pools). The mode never changes afterwards.
+ *
+ * The fast paths. Everything a pools-mode call does not need is folded into
+ * one word, alloc.slow (RH__SLOW_MODE: not pools mode; RH__SLOW_FAULT: the
+ * fault injector is armed; RH__SLOW_TOOLS: running under Valgrind, whose
+ * client requests announce every block). rh_malloc_at and rh__obj_alloc test
+ * that word and the size together, then pop a block from the head pool of
+ * the class (alloc_priv.h); rh_free_at and rh__obj_free test the word, ask
+ * the radix tree which heap owns the pointer (two loads, no lock, no hash),
+ * and push the block on its pool, which is the pointer rounded down to
+ * 16 KiB. Nothing else happens there: no mode switch, no thread check (that
+ * is debug mode's, which is slow anyway), no byte counter and no peak.
+ * Anything unusual (a NULL, a large block, a foreign pointer, an empty
+ * class, an emptied pool) leaves for a slow path, which does the full work.
+ *
+ * Counters without fast-path cost. The pool layer counts the blocks of each
+ * class handed out and given back (alloc.nalloc/nfreed, one increment per
+ * call). From them: the pools' bytes in use (sum of the differences times
+ * the block sizes); the number of allocating calls, rh_heap_alloc_count
+ * (calls seen by the slow paths + blocks the fast path served, i.e. all
+ * class pops minus those the slow paths made); the number of frees, likewise.
+ * The peak of bytes in use is sampled (rh__note_peak) before and after the
+ * heap takes a new pool, after every slow-path allocation (system blocks
+ * included) and at every statistics read. Trade-off: a peak reached and
+ * left between two samples without taking a new pool is missed, by at most
+ * the free blocks of the pools already in use; every figure that is a
+ * current state (bytes in use, blocks, pools) stays exact.
  *
  * The fault injector. Every allocating call (malloc, calloc, realloc, object
- * allocation) first passes gate(): it counts the call (rh_heap_alloc_count)
- * and, when the injector is armed, counts down to the call that must fail.
- * A failure, injected or real, leaves everything as it was, records
- * RH_ENOMEM on the heap and returns NULL. Disarmed, the gate costs one
- * increment and one predictable branch.
+ * allocation) counts towards rh_heap_alloc_count; arming the injector sets
+ * RH__SLOW_FAULT, so armed calls go through gate(), which counts down to the
+ * call that must fail and clears the bit when it disarms. A failure, injected
+ * or real, leaves everything as it was, records RH_ENOMEM on the heap and
+ * returns NULL.
  *
  * Errors are per heap: a code and a formatted message, kept until cleared or
  * overwritten. Misuse that cannot be reported as an error (a free of a
@@ -115,6 +137,7 @@ static rh_mode mode_from_env(void) {
 
 int rh__alloc_init(rh_heap *h) {
     if (rh__pools_init(h) != 0) return -1;
+    h->alloc.slow = (h->mode != RH_MODE_POOLS ? RH__SLOW_MODE : 0u) | (h->alloc.tools ? RH__SLOW_TOOLS : 0u);
     if (h->mode == RH_MODE_DEBUG && rh__debug_init(h, h->alloc.quarantine_cap) != 0) {
         rh__pools_fini(h);
         return -1;
@@ -126,7 +149,8 @@ void rh__alloc_fini(rh_heap *h) {
     if (h->mode == RH_MODE_DEBUG) rh__debug_fini(h);
     rh__large_fini(h); /* also drops the heap's debug entries from the registry */
     rh__pools_fini(h);
-    h->alloc.in_use = 0;
+    memset(h->alloc.nalloc, 0, sizeof h->alloc.nalloc);
+    memset(h->alloc.nfreed, 0, sizeof h->alloc.nfreed);
     h->alloc.requested = 0;
 }
 
@@ -177,8 +201,8 @@ void rh_heap_destroy(rh_heap *h) {
 
 rh_heap *rh__heap_of(const void *p) {
     if (!p) return NULL;
-    rh__arena *a = rh__arena_of(p);
-    if (a) return a->heap;
+    rh_heap *ph = rh__pool_heap(p);
+    if (ph) return ph;
     rh_heap *h = rh__sysreg_find(p, NULL);
     /* an object in a system block: its pointer may be the block plus the
      * collector's record */
@@ -189,12 +213,12 @@ rh_heap *rh__heap_of(const void *p) {
 rh_heap *rh_heap_of(const void *obj_or_block) { return rh__heap_of(obj_or_block); }
 
 bool rh_is_pool_block(const rh_heap *h, const void *p) {
-    rh__arena *a = rh__arena_of(p);
-    return a && a->heap == h;
+    rh_heap *ph = rh__pool_heap(p);
+    return ph && ph == h;
 }
 
 /* ---------------------------------------------------------------------------
- * Fault injector
+ * Fault injector and counters
  * ------------------------------------------------------------------------- */
 
 void rh_heap_fail_after(rh_heap *h, long n, bool persistent) {
@@ -202,10 +226,37 @@ void rh_heap_fail_after(rh_heap *h, long n, bool persistent) {
     A->failing = false;
     A->fail_persistent = persistent;
     A->fail_countdown = n > 0 ? n : 0;
-    A->fault_armed = n > 0;
+    if (n > 0) A->slow |= RH__SLOW_FAULT;
+    else A->slow &= ~RH__SLOW_FAULT;
 }
 
-uint64_t rh_heap_alloc_count(const rh_heap *h) { return h->alloc.alloc_count; }
+static uint64_t sum_counts(const uint64_t *v) {
+    uint64_t t = 0;
+    for (unsigned c = 0; c < RH_NUM_CLASSES; c++) t += v[c];
+    return t;
+}
+
+/* Calls seen by the slow paths plus pool blocks popped by the fast paths. */
+uint64_t rh_heap_alloc_count(const rh_heap *h) {
+    const struct rh__alloc_state *A = &h->alloc;
+    return A->calls_slow + sum_counts(A->nalloc) - A->slow_pops;
+}
+
+static uint64_t free_count(const rh_heap *h) {
+    const struct rh__alloc_state *A = &h->alloc;
+    return A->frees_slow + sum_counts(A->nfreed) - A->slow_pushes;
+}
+
+/* Live bytes: pool blocks at their class size plus system blocks, without
+ * what debug mode keeps in quarantine. */
+static size_t bytes_in_use(const rh_heap *h) {
+    return rh__pools_in_use(h) + h->alloc.large_bytes - h->alloc.quar_bytes;
+}
+
+void rh__note_peak(rh_heap *h) {
+    size_t now = bytes_in_use(h);
+    if (now > h->alloc.peak_in_use) h->alloc.peak_in_use = now;
+}
 
 /* The armed injector's decision for this allocation: true = let it through. */
 static bool fault_check(rh_heap *h) {
@@ -213,7 +264,7 @@ static bool fault_check(rh_heap *h) {
     if (A->failing) return false;
     if (--A->fail_countdown > 0) return true;
     if (A->fail_persistent) A->failing = true;
-    else A->fault_armed = false;
+    else A->slow &= ~RH__SLOW_FAULT;
     return false;
 }
 
@@ -222,18 +273,15 @@ static void *failed(rh_heap *h) {
     return rh__nomem(h);
 }
 
-/* Counts an allocation; false when it must fail (the error is set). */
-static inline bool gate(rh_heap *h) {
-    h->alloc.alloc_count++;
-    if (RH_UNLIKELY(h->alloc.fault_armed) && !fault_check(h)) {
+/* Counts an allocating call of a slow path; false when it must fail (the
+ * error is set). */
+static bool gate(rh_heap *h) {
+    h->alloc.calls_slow++;
+    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_FAULT) && !fault_check(h)) {
         failed(h);
         return false;
     }
     return true;
-}
-
-static inline void note_peak(struct rh__alloc_state *A) {
-    if (A->in_use > A->peak_in_use) A->peak_in_use = A->in_use;
 }
 
 /* ---------------------------------------------------------------------------
@@ -242,17 +290,34 @@ static inline void note_peak(struct rh__alloc_state *A) {
 
 /* Frees p on heap h in pools or malloc mode, after checking that it is h's. */
 static void free_checked(rh_heap *h, void *p, const char *file, int line) {
-    rh__arena *a = rh__arena_of(p);
     uintptr_t kind = 0;
-    rh_heap *owner = a ? a->heap : rh__sysreg_find(p, &kind);
+    rh_heap *ph = rh__pool_heap(p);
+    rh_heap *owner = ph ? ph : rh__sysreg_find(p, &kind);
     if (!file) file = "?";
     if (!owner) rh__fatal("free of a pointer refheap never returned at %s:%d: %p", file, line, p);
     if (owner != h)
         rh__fatal("free on the wrong heap at %s:%d: block %p belongs to heap %p, not to heap %p", file, line, p,
                   (void *)owner, (void *)h);
-    h->alloc.frees++;
-    if (a) rh__pool_free(h, p);
-    else rh__large_free(h, p);
+    h->alloc.frees_slow++;
+    if (ph) {
+        h->alloc.slow_pushes++;
+        rh__pool_push(h, p, h->alloc.tools);
+    } else {
+        rh__large_free(h, p);
+    }
+}
+
+/* Everything rh_free_at and rh__obj_free do not do inline. */
+static void free_slow(rh_heap *h, void *p, size_t header_offset, const char *file, int line) {
+    if (!p) return;
+    if (h->mode == RH_MODE_DEBUG) {
+        rh__enter(h);
+        h->alloc.frees_slow++;
+        rh__debug_free(h, p, header_offset, file, line);
+        rh__leave(h);
+        return;
+    }
+    free_checked(h, p, file, line);
 }
 
 static void *malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int line) {
@@ -266,27 +331,45 @@ static void *malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int 
     } else {
         if (!gate(h)) return NULL;
         if (n <= RH_SMALL_MAX && h->mode == RH_MODE_POOLS) {
-            p = rh__pool_alloc(h, rh__size_class(n));
-            if (p && zero) memset(p, 0, n);
+            p = rh__pool_pop(h, rh__size_class(n), h->alloc.tools);
+            if (p) {
+                h->alloc.slow_pops++;
+                if (zero) memset(p, 0, n);
+            }
         } else {
             p = rh__large_alloc(h, n, zero);
         }
         if (!p) return failed(h);
     }
-    note_peak(&h->alloc);
+    rh__note_peak(h);
     return p;
 }
 
-void *rh_malloc_at(rh_heap *h, size_t n, const char *file, int line) {
-    if (RH_LIKELY(h->mode == RH_MODE_POOLS && n <= RH_SMALL_MAX)) {
-        if (!gate(h)) return NULL;
-        void *p = rh__pool_alloc(h, rh__size_class(n));
-        if (RH_UNLIKELY(!p)) return failed(h);
-        note_peak(&h->alloc);
-        return p;
+/* The fast path of rh_malloc_at and rh__obj_alloc: one test of the slow
+ * word and the size, then the pop. */
+static inline void *malloc_fast(rh_heap *h, size_t n, const char *file, int line) {
+    if (RH_LIKELY(h->alloc.slow == 0 && n <= RH_SMALL_MAX)) {
+        void *p = rh__pool_pop(h, rh__size_class(n), false);
+        if (RH_LIKELY(p != NULL)) return p;
+        h->alloc.calls_slow++; /* the failed call counts */
+        return failed(h);
     }
     return malloc_slow(h, n, false, file, line);
 }
+
+/* The fast path of rh_free_at and rh__obj_free: a pool block of this heap,
+ * in pools mode without tools, goes straight back to its pool. */
+static inline void free_fast(rh_heap *h, void *p, size_t header_offset, const char *file, int line) {
+    if (RH_LIKELY(h->alloc.slow == 0 && rh__pool_heap(p) == h)) {
+        rh__pool_push(h, p, false);
+        return;
+    }
+    free_slow(h, p, header_offset, file, line);
+}
+
+void *rh_malloc_at(rh_heap *h, size_t n, const char *file, int line) { return malloc_fast(h, n, file, line); }
+
+void rh_free_at(rh_heap *h, void *p, const char *file, int line) { free_fast(h, p, RH__NO_REFCNT, file, line); }
 
 void *rh_calloc_at(rh_heap *h, size_t count, size_t size, const char *file, int line) {
     if (size && count > SIZE_MAX / size) {
@@ -297,32 +380,17 @@ void *rh_calloc_at(rh_heap *h, size_t count, size_t size, const char *file, int 
     return malloc_slow(h, count * size, true, file, line);
 }
 
-void rh_free_at(rh_heap *h, void *p, const char *file, int line) {
-    if (!p) return;
-    if (RH_LIKELY(h->mode == RH_MODE_POOLS)) {
-        rh__arena *a = rh__arena_of(p);
-        if (RH_LIKELY(a != NULL && a->heap == h)) {
-            h->alloc.frees++;
-            rh__pool_free(h, p);
-            return;
-        }
-    } else if (h->mode == RH_MODE_DEBUG) {
-        rh__enter(h);
-        h->alloc.frees++;
-        rh__debug_free(h, p, RH__NO_REFCNT, file, line);
-        rh__leave(h);
-        return;
-    }
-    free_checked(h, p, file, line);
-}
-
 /* Moves a block to a new one of n bytes (copying what fits), frees the old. */
 static void *move_block(rh_heap *h, void *p, size_t oldn, size_t n, bool old_in_pool) {
     void *q = rh__raw_alloc(h, n);
     if (!q) return NULL;
     memcpy(q, p, oldn < n ? oldn : n);
-    if (old_in_pool) rh__pool_free(h, p);
-    else rh__large_free(h, p);
+    if (old_in_pool) {
+        h->alloc.slow_pushes++;
+        rh__pool_push(h, p, h->alloc.tools);
+    } else {
+        rh__large_free(h, p);
+    }
     return q;
 }
 
@@ -337,12 +405,12 @@ void *rh_realloc_at(rh_heap *h, void *p, size_t n, const char *file, int line) {
         q = ok ? rh__debug_realloc(h, p, n, file, line) : NULL;
         rh__leave(h);
         if (!q) return ok ? failed(h) : NULL;
-        note_peak(A);
+        rh__note_peak(h);
         return q;
     }
-    rh__arena *a = rh__arena_of(p);
     uintptr_t kind = 0;
-    rh_heap *owner = a ? a->heap : rh__sysreg_find(p, &kind);
+    rh_heap *ph = rh__pool_heap(p);
+    rh_heap *owner = ph ? ph : rh__sysreg_find(p, &kind);
     if (!file) file = "?";
     if (!owner) rh__fatal("realloc of a pointer refheap never returned at %s:%d: %p", file, line, p);
     if (owner != h)
@@ -350,7 +418,7 @@ void *rh_realloc_at(rh_heap *h, void *p, size_t n, const char *file, int line) {
                   (void *)owner, (void *)h);
     A->reallocs++;
     if (!gate(h)) return NULL;
-    if (a) {
+    if (ph) {
         /* The same class: nothing to do. Another class (bigger or smaller):
          * move, so that a shrunken block gives its slack back. */
         unsigned c = rh__pool_of(p)->cls;
@@ -362,33 +430,26 @@ void *rh_realloc_at(rh_heap *h, void *p, size_t n, const char *file, int line) {
         q = rh__large_realloc(h, p, n);
     }
     if (!q) return failed(h);
-    note_peak(A);
+    rh__note_peak(h);
     return q;
 }
 
 size_t rh_usable_size(rh_heap *h, const void *p) {
     if (!p) return 0;
     if (h->mode == RH_MODE_DEBUG) return rh__debug_describe(h, p, NULL) ? rh__debug_usable(h, p) : 0;
-    rh__arena *a = rh__arena_of(p);
-    if (a) return a->heap == h ? rh__class_size(rh__pool_of(p)->cls) : 0;
+    rh_heap *ph = rh__pool_heap(p);
+    if (ph) return ph == h ? rh__class_size(rh__pool_of(p)->cls) : 0;
     return rh__sysreg_find(p, NULL) == h ? rh__large_head(p)->size : 0;
 }
 
 /* ---------------------------------------------------------------------------
- * Object memory (object.c's door to the allocator)
+ * Object memory (object.c's door to the allocator): the same fast paths
  * ------------------------------------------------------------------------- */
 
-void *rh__obj_alloc(rh_heap *h, size_t n, const char *file, int line) { return rh_malloc_at(h, n, file, line); }
+void *rh__obj_alloc(rh_heap *h, size_t n, const char *file, int line) { return malloc_fast(h, n, file, line); }
 
 void rh__obj_free(rh_heap *h, void *block, size_t header_offset) {
-    if (h->mode == RH_MODE_DEBUG) {
-        rh__enter(h);
-        h->alloc.frees++;
-        rh__debug_free(h, block, header_offset, "(object deallocation)", 0);
-        rh__leave(h);
-        return;
-    }
-    rh_free_at(h, block, "(object deallocation)", 0);
+    free_fast(h, block, header_offset, "(object deallocation)", 0);
 }
 
 /* ---------------------------------------------------------------------------
@@ -417,21 +478,25 @@ size_t rh_process_peak_rss(void) { return proc_status_kb("VmHWM"); }
 void rh_heap_stats_get(rh_heap *h, rh_heap_stats *out) {
     struct rh__alloc_state *A = &h->alloc;
     memset(out, 0, sizeof *out);
+    rh__note_peak(h);
     out->mode = h->mode;
     rh__pools_stats(h, out);
     out->arenas_current = A->arenas_current;
     out->arenas_peak = A->arenas_peak;
     out->arenas_allocated = A->arenas_allocated;
     out->arenas_released = A->arenas_released;
-    out->large_blocks = A->large_count;
-    out->large_bytes = A->large_bytes;
-    out->bytes_in_use = A->in_use;
-    out->bytes_requested = h->mode == RH_MODE_DEBUG ? A->requested : A->in_use;
+    /* debug mode: quarantined blocks are freed; they are reported apart */
+    out->large_blocks = A->large_count - A->quar_large_count;
+    out->large_bytes = A->large_bytes - A->quar_large_bytes;
+    out->bytes_in_use = bytes_in_use(h);
+    out->bytes_quarantined = A->quar_bytes;
+    out->bytes_requested = h->mode == RH_MODE_DEBUG ? A->requested : out->bytes_in_use;
     out->bytes_mapped = A->arenas_current * RH_ARENA_SIZE + A->large_bytes;
     out->peak_bytes_in_use = A->peak_in_use;
+    uint64_t allocs = rh_heap_alloc_count(h);
     out->reallocs = A->reallocs;
-    out->mallocs = A->alloc_count - A->reallocs;
-    out->frees = A->frees;
+    out->mallocs = allocs - A->reallocs;
+    out->frees = free_count(h);
     out->failed = A->failed;
     out->rss = rh_process_rss();
     out->peak_rss = rh_process_peak_rss();
@@ -444,9 +509,10 @@ void rh_heap_stats_print(rh_heap *h, FILE *out) {
     fprintf(out, "Small block threshold = %d, in %d size classes.\n\n", RH_SMALL_MAX, RH_NUM_CLASSES);
     fprintf(out, "class   size   num pools   full pools   blocks in use  avail blocks\n");
     fprintf(out, "-----   ----   ---------   ----------   -------------  ------------\n");
-    size_t in_blocks = 0, avail = 0, quant = 0, used_pools = 0;
+    size_t in_blocks = 0, avail = 0, quant = 0, used_pools = 0, cached_pools = 0;
     for (unsigned c = 0; c < RH_NUM_CLASSES; c++) {
         const rh_class_stats *cs = &s.classes[c];
+        cached_pools += cs->pools_cached;
         if (!cs->pools_used) continue;
         fprintf(out, "%5u %6zu %11zu %12zu %15zu %13zu\n", c, cs->block_size, cs->pools_used, cs->pools_full,
                 cs->blocks_in_use, cs->blocks_free);
@@ -456,6 +522,7 @@ void rh_heap_stats_print(rh_heap *h, FILE *out) {
         used_pools += cs->pools_used;
     }
     size_t unused = s.pools_empty * RH_POOL_SIZE;
+    size_t cached = cached_pools * RH_POOL_SIZE;
     size_t headers = used_pools * RH__POOL_HEADER;
     fprintf(out, "\n");
     fprintf(out, "# arenas allocated total           = %14zu\n", s.arenas_allocated);
@@ -468,14 +535,17 @@ void rh_heap_stats_print(rh_heap *h, FILE *out) {
     fprintf(out, "# bytes in allocated blocks        = %14zu\n", in_blocks);
     fprintf(out, "# bytes in available blocks        = %14zu\n", avail);
     fprintf(out, "%zu unused pools * %zu bytes %*s= %14zu\n", s.pools_empty, RH_POOL_SIZE, 7, "", unused);
+    fprintf(out, "%zu cached empty pools * %zu bytes %*s= %14zu\n", cached_pools, RH_POOL_SIZE, 1, "", cached);
     fprintf(out, "# bytes lost to pool headers       = %14zu\n", headers);
     fprintf(out, "# bytes lost to quantization       = %14zu\n", quant);
     fprintf(out, "# bytes lost to arena alignment    = %14zu\n", (size_t)0);
-    fprintf(out, "Total                              = %14zu\n", in_blocks + avail + unused + headers + quant);
+    fprintf(out, "Total                              = %14zu\n", in_blocks + avail + unused + cached + headers + quant);
     fprintf(out, "\n");
     fprintf(out, "# large blocks (system allocator)  = %14zu\n", s.large_blocks);
     fprintf(out, "# bytes in large blocks            = %14zu\n", s.large_bytes);
     fprintf(out, "# bytes in use / peak              = %14zu / %zu\n", s.bytes_in_use, s.peak_bytes_in_use);
+    if (s.mode == RH_MODE_DEBUG)
+        fprintf(out, "# bytes in quarantine              = %14zu\n", s.bytes_quarantined);
     fprintf(out, "# mallocs / reallocs / frees       = %14llu / %llu / %llu\n", (unsigned long long)s.mallocs,
             (unsigned long long)s.reallocs, (unsigned long long)s.frees);
     fprintf(out, "# failed allocations               = %14llu\n", (unsigned long long)s.failed);

@@ -17,22 +17,48 @@
  *    so all 64 of its pools are usable and the arena of any address is the
  *    address rounded down to 1 MiB.
  *
- * The per-class lists. usable[c] holds the pools of class c that have a block
- * in use and a free block. Allocation takes the head pool's first free block
- * (rh__pool_alloc in alloc_priv.h: a load, a pop, a compare); a pool that
- * becomes full leaves the list. Freeing into a full pool puts it back at the
- * head; freeing the last block of a pool returns the pool to its arena.
+ * The per-class lists. usable[c] holds the pools of class c that have a free
+ * block. Allocation takes the head pool's first free block (rh__pool_pop in
+ * alloc_priv.h: a load, a pop, a compare); a pool that becomes full leaves
+ * the list. Freeing into a full pool puts it back at the head.
+ *
+ * The cached pool. When the last block of a pool is freed, the pool would go
+ * back to its arena, and the next allocation of its class would take a pool
+ * again through the slow path: a program that allocates and frees one block
+ * in a loop would pay both slow paths every time. So each class keeps its
+ * most recently emptied pool, cached[c]: it stays on usable[c] (the fast path
+ * allocates from it as from any pool), keeps its class, free list and bump
+ * offset, and counts as a used pool of its arena (not in the arena's nfree),
+ * so the arena is not taken for free while it is cached. The pointer is not
+ * cleared when the fast path allocates from the pool again; the cached pool
+ * is "the empty pool of class c" only while its `used` is 0, which is tested
+ * wherever it matters. Invariant: of class c's pools, only cached[c] can be
+ * on usable[c] with used == 0. When another pool of the class empties while
+ * cached[c] is empty, one of the two goes back to its arena: the one in the
+ * emptier arena (more free pools), so that arena can drain. A cached pool is
+ * never "needed elsewhere": no pool of its class is taken while it exists.
+ * Trade-off: each class may hold one empty pool (16 KiB) back from its arena,
+ * at most 32 pools (512 KiB) per heap, in exchange for malloc/free of a lone
+ * block never leaving the fast path.
  *
  * The arena policy. Arenas with free pools are bucketed by their number of
  * free pools; a bitmap of non-empty buckets makes "the arena with the fewest
  * free pools" one count-trailing-zeros. New pools always come from that
  * fullest arena, so nearly-empty arenas are left alone and get a chance to
- * drain completely. An arena whose pools are all free is unmapped, except that
- * one such arena is kept (avoiding an mmap/munmap pair each time a program
- * oscillates around an arena boundary).
+ * drain completely. An arena is idle when every pool in it is free or an
+ * empty cached pool. One idle arena is kept mapped (alloc.idle), which avoids
+ * an mmap/munmap pair each time a program oscillates around an arena
+ * boundary; any other arena that becomes idle is released: its cached pools
+ * go back to it (their classes lose their cache) and it is unmapped. An arena
+ * can become idle only when a pool returns to it or when a pool in it becomes
+ * an empty cached pool, and both places check (arena_check_idle). alloc.idle
+ * is a hint, re-checked before it is trusted: allocation may have used the
+ * kept arena since. The check is cheap: an arena can be idle only if
+ * nfree + npinned == 64 (npinned: cached pools lying in it); only then are
+ * its cached pools looked at.
  *
- * Ownership. rh__radix_root/leaves map address bits 47..20 to the arena's
- * bookkeeping (which names the heap). Several heaps on several threads share
+ * Ownership. rh__radix_root/leaves map address bits 47..20 to the heap
+ * owning the arena there. Several heaps on several threads share
  * the tree: inserting or removing an arena takes a process-wide mutex; lookups
  * take no lock (acquire loads). A lookup never reads memory that is not the
  * tree's, so asking about any pointer (stack, static, another allocator's) is
@@ -55,22 +81,22 @@ static pthread_mutex_t radix_lock = PTHREAD_MUTEX_INITIALIZER;
 
 #define LEAF_ENTRIES ((size_t)1 << RH__RADIX_LEAF_BITS)
 
-/* Records (arena != NULL) or forgets the arena at base. -1 if a leaf cannot
+/* Records (heap != NULL) or forgets the arena at base. -1 if a leaf cannot
  * be mapped. */
-static int radix_set(uintptr_t base, rh__arena *arena) {
+static int radix_set(uintptr_t base, rh_heap *heap) {
     size_t ri = base >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS);
     size_t li = (base >> RH__ARENA_SHIFT) & (LEAF_ENTRIES - 1);
     pthread_mutex_lock(&radix_lock);
     uintptr_t leaf = atomic_load_explicit(&rh__radix_root[ri], memory_order_relaxed);
     if (!leaf) {
-        if (!arena) { pthread_mutex_unlock(&radix_lock); return 0; }
+        if (!heap) { pthread_mutex_unlock(&radix_lock); return 0; }
         void *m = mmap(NULL, LEAF_ENTRIES * sizeof(uintptr_t), PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (m == MAP_FAILED) { pthread_mutex_unlock(&radix_lock); return -1; }
         leaf = (uintptr_t)m;
         atomic_store_explicit(&rh__radix_root[ri], leaf, memory_order_release);
     }
-    atomic_store_explicit(&((_Atomic uintptr_t *)leaf)[li], (uintptr_t)arena, memory_order_release);
+    atomic_store_explicit(&((_Atomic uintptr_t *)leaf)[li], (uintptr_t)heap, memory_order_release);
     pthread_mutex_unlock(&radix_lock);
     return 0;
 }
@@ -120,7 +146,7 @@ static rh__arena *arena_new(rh_heap *h) {
     a->base = (uintptr_t)m;
     a->heap = h;
     a->nfree = RH__POOLS_PER_ARENA;
-    if ((uintptr_t)m >> RH__ADDR_BITS || radix_set((uintptr_t)m, a) != 0) {
+    if ((uintptr_t)m >> RH__ADDR_BITS || radix_set((uintptr_t)m, h) != 0) {
         munmap(m, RH_ARENA_SIZE);
         free(a);
         return NULL;
@@ -129,14 +155,14 @@ static rh__arena *arena_new(rh_heap *h) {
     if (A->arenas) A->arenas->all_prev = a;
     A->arenas = a;
     bucket_insert(A, a);
-    A->empty_arenas++;
     A->arenas_current++;
     A->arenas_allocated++;
     if (A->arenas_current > A->arenas_peak) A->arenas_peak = A->arenas_current;
     return a;
 }
 
-/* Unmaps an arena (already out of its bucket) and forgets it. */
+/* Unmaps an arena (already out of its bucket, no cached pool in it) and
+ * forgets it. */
 static void arena_release(rh_heap *h, rh__arena *a) {
     struct rh__alloc_state *A = &h->alloc;
     radix_set(a->base, NULL); /* clearing an entry of an existing leaf cannot fail */
@@ -145,30 +171,92 @@ static void arena_release(rh_heap *h, rh__arena *a) {
     if (a->all_prev) a->all_prev->all_next = a->all_next;
     else A->arenas = a->all_next;
     if (a->all_next) a->all_next->all_prev = a->all_prev;
+    if (A->idle == a) A->idle = NULL;
     A->arenas_current--;
     A->arenas_released++;
     free(a);
 }
 
 /* ---------------------------------------------------------------------------
- * Pools
+ * Pools, the class caches and idle arenas
  * ------------------------------------------------------------------------- */
 
-static rh__pool *pool_link(struct rh__alloc_state *A, rh__pool *pool, unsigned c) {
+static void pool_link(struct rh__alloc_state *A, rh__pool *pool, unsigned c) {
     pool->prev = NULL;
     pool->next = A->usable[c];
     if (pool->next) pool->next->prev = pool;
     A->usable[c] = pool;
-    return pool;
+}
+
+static void pool_unlink(struct rh__alloc_state *A, rh__pool *pool) {
+    if (pool->prev) pool->prev->next = pool->next;
+    else A->usable[pool->cls] = pool->next;
+    if (pool->next) pool->next->prev = pool->prev;
+    pool->next = pool->prev = NULL;
+}
+
+/* Makes `pool` (or nobody) class c's cached pool, keeping npinned true. */
+static void set_cached(struct rh__alloc_state *A, unsigned c, rh__pool *pool) {
+    if (A->cached[c]) A->cached[c]->arena->npinned--;
+    A->cached[c] = pool;
+    if (pool) pool->arena->npinned++;
+}
+
+/* Every pool of `a` is free or an empty cached pool. */
+static bool arena_is_idle(const struct rh__alloc_state *A, const rh__arena *a) {
+    if (a->nfree + a->npinned != RH__POOLS_PER_ARENA) return false;
+    if (a->npinned == 0) return true;
+    for (unsigned c = 0; c < RH_NUM_CLASSES; c++) {
+        const rh__pool *k = A->cached[c];
+        if (k && k->arena == a && k->used != 0) return false;
+    }
+    return true;
+}
+
+/* Returns an idle arena's cached pools to it and unmaps it. */
+static void arena_drain_release(rh_heap *h, rh__arena *a) {
+    struct rh__alloc_state *A = &h->alloc;
+    if (a->nfree) bucket_remove(A, a);
+    for (unsigned c = 0; a->npinned && c < RH_NUM_CLASSES; c++) {
+        rh__pool *k = A->cached[c];
+        if (!k || k->arena != a) continue;
+        pool_unlink(A, k); /* empty, so on usable[c] */
+        set_cached(A, c, NULL);
+        a->nfree++;
+    }
+    arena_release(h, a);
+}
+
+/* Called when `a` may have become idle: keeps it as the one idle arena, or
+ * releases it if another idle arena is already kept. */
+static void arena_check_idle(rh_heap *h, rh__arena *a) {
+    struct rh__alloc_state *A = &h->alloc;
+    if (a->nfree + a->npinned != RH__POOLS_PER_ARENA || A->idle == a) return;
+    if (!arena_is_idle(A, a)) return;
+    if (A->idle && arena_is_idle(A, A->idle)) arena_drain_release(h, a);
+    else A->idle = a;
+}
+
+/* An empty pool that is not cached goes back to its arena's free list. */
+static void pool_to_arena(rh_heap *h, rh__pool *pool) {
+    struct rh__alloc_state *A = &h->alloc;
+    rh__arena *a = pool->arena;
+    pool_unlink(A, pool);
+    if (a->nfree) bucket_remove(A, a);
+    pool->next = a->freepools;
+    a->freepools = pool;
+    a->nfree++;
+    bucket_insert(A, a);
+    arena_check_idle(h, a);
 }
 
 /* Takes a free pool from the fullest arena with one (mapping an arena if
  * there is none) and initialises it for class c. NULL: out of memory. */
 static rh__pool *pool_take(rh_heap *h, unsigned c) {
     struct rh__alloc_state *A = &h->alloc;
+    rh__note_peak(h); /* before growing: frees since the last sample may follow */
     if (!A->nfree_bits && !arena_new(h)) return NULL;
     rh__arena *a = A->by_nfree[__builtin_ctzll(A->nfree_bits)];
-    if (a->nfree == RH__POOLS_PER_ARENA) A->empty_arenas--;
     bucket_remove(A, a);
     rh__pool *pool;
     if (a->freepools) {
@@ -179,7 +267,8 @@ static rh__pool *pool_take(rh_heap *h, unsigned c) {
         if (pool->cls == c) {
             /* It served this class before: every block is free, its free
              * list and bump offset are still valid (and poisoned). */
-            return pool_link(A, pool, c);
+            pool_link(A, pool, c);
+            return pool;
         }
     } else {
         pool = (rh__pool *)(a->base + (uintptr_t)a->ncarved * RH_POOL_SIZE);
@@ -204,12 +293,15 @@ static rh__pool *pool_take(rh_heap *h, unsigned c) {
     *(void **)body = NULL;
     RH__POISON(body, sizeof(void *));
     if (A->tools) VALGRIND_MAKE_MEM_NOACCESS(body, sizeof(void *));
-    return pool_link(A, pool, c);
+    pool_link(A, pool, c);
+    return pool;
 }
 
 void *rh__pool_alloc_slow(rh_heap *h, unsigned c) {
     if (!pool_take(h, c)) return NULL;
-    return rh__pool_alloc(h, c);
+    void *b = rh__pool_pop(h, c, h->alloc.tools);
+    rh__note_peak(h); /* the heap grew by a pool: sample the peak again */
+    return b;
 }
 
 /* The free list of `pool` ran dry: put the next never-used block on it, or
@@ -228,48 +320,40 @@ void rh__pool_refill(rh_heap *h, rh__pool *pool) {
         pool->freelist = b;
         return;
     }
-    /* full: unlink from usable[cls] (it is the head: allocation uses the head) */
-    if (pool->prev) pool->prev->next = pool->next;
-    else A->usable[pool->cls] = pool->next;
-    if (pool->next) pool->next->prev = pool->prev;
-    pool->next = pool->prev = NULL;
+    pool_unlink(A, pool); /* full */
 }
 
 /* After a free: the pool was full (put it back on its class's list), and/or
- * it has become empty (give it back to its arena). */
+ * it has become empty (cache it, or give it back to its arena). */
 void rh__pool_free_slow(rh_heap *h, rh__pool *pool, bool was_full) {
     struct rh__alloc_state *A = &h->alloc;
+    unsigned c = pool->cls;
     if (was_full) {
-        /* rh__pool_free did not decrement `used` (short-circuit): do it now */
-        if (--pool->used) {
-            pool->prev = NULL;
-            pool->next = A->usable[pool->cls];
-            if (pool->next) pool->next->prev = pool;
-            A->usable[pool->cls] = pool;
-            return;
-        }
-        /* a pool that holds a single block was full and is now empty:
-         * it is on no list */
-    } else {
-        if (pool->prev) pool->prev->next = pool->next;
-        else A->usable[pool->cls] = pool->next;
-        if (pool->next) pool->next->prev = pool->prev;
+        /* rh__pool_push did not decrement `used` (short-circuit): do it now */
+        pool_link(A, pool, c);
+        if (--pool->used) return;
     }
-    /* empty: back to the arena */
+    /* empty, on usable[c] */
     rh__arena *a = pool->arena;
-    if (a->nfree) bucket_remove(A, a);
-    pool->next = a->freepools;
-    a->freepools = pool;
-    a->nfree++;
-    if (a->nfree == RH__POOLS_PER_ARENA) {
-        /* The arena is completely free. Keep one such arena mapped. */
-        if (A->empty_arenas >= 1) {
-            arena_release(h, a);
-            return;
-        }
-        A->empty_arenas++;
+    rh__pool *k = A->cached[c];
+    if (k == pool) {
+        arena_check_idle(h, a);
+        return;
     }
-    bucket_insert(A, a);
+    if (k && k->used == 0) {
+        /* Two empty pools of class c: the one in the emptier arena goes
+         * back (ties: the one that just emptied). */
+        if (k->arena->nfree > a->nfree) {
+            set_cached(A, c, pool);
+            pool_to_arena(h, k);
+            arena_check_idle(h, a);
+        } else {
+            pool_to_arena(h, pool);
+        }
+        return;
+    }
+    set_cached(A, c, pool);
+    arena_check_idle(h, a);
 }
 
 int rh__pools_init(rh_heap *h) {
@@ -280,16 +364,25 @@ int rh__pools_init(rh_heap *h) {
 
 void rh__pools_fini(rh_heap *h) {
     struct rh__alloc_state *A = &h->alloc;
+    memset(A->cached, 0, sizeof A->cached);
     while (A->arenas) arena_release(h, A->arenas);
     if (A->tools) VALGRIND_DESTROY_MEMPOOL(h);
     memset(A->usable, 0, sizeof A->usable);
     memset(A->by_nfree, 0, sizeof A->by_nfree);
     A->nfree_bits = 0;
-    A->empty_arenas = 0;
+    A->idle = NULL;
+}
+
+size_t rh__pools_in_use(const rh_heap *h) {
+    const struct rh__alloc_state *A = &h->alloc;
+    size_t bytes = 0;
+    for (unsigned c = 0; c < RH_NUM_CLASSES; c++)
+        bytes += (size_t)(A->nalloc[c] - A->nfreed[c]) * rh__class_size(c);
+    return bytes;
 }
 
 /* Walks every carved pool: the per-class figures come from the pool headers,
- * which are exact, so the fast paths need no per-class counters. */
+ * which are exact. */
 void rh__pools_stats(rh_heap *h, rh_heap_stats *out) {
     struct rh__alloc_state *A = &h->alloc;
     for (unsigned c = 0; c < RH_NUM_CLASSES; c++) out->classes[c].block_size = rh__class_size(c);
@@ -298,10 +391,14 @@ void rh__pools_stats(rh_heap *h, rh_heap_stats *out) {
         out->pools_empty += a->nfree;
         for (unsigned i = 0; i < a->ncarved; i++) {
             const rh__pool *pool = (const rh__pool *)(a->base + (uintptr_t)i * RH_POOL_SIZE);
-            if (pool->used == 0) continue; /* on the arena's free list */
+            rh_class_stats *cs = &out->classes[pool->cls];
+            if (pool->used == 0) {
+                /* a free pool's class is stale, but it is never cached */
+                if (A->cached[pool->cls] == pool) cs->pools_cached++;
+                continue;
+            }
             size_t s = rh__class_size(pool->cls);
             size_t cap = (RH_POOL_SIZE - RH__POOL_HEADER) / s;
-            rh_class_stats *cs = &out->classes[pool->cls];
             cs->pools_used++;
             if (pool->freelist == NULL) cs->pools_full++;
             cs->blocks_in_use += pool->used;

@@ -228,7 +228,6 @@ void *rh__large_alloc(rh_heap *h, size_t n, bool zero) {
     link_block(h, L);
     h->alloc.large_count++;
     h->alloc.large_bytes += n;
-    h->alloc.in_use += n;
     return L + 1;
 }
 
@@ -246,7 +245,6 @@ void *rh__large_realloc(rh_heap *h, void *p, size_t n) {
     L->size = n;
     link_block(h, L);
     h->alloc.large_bytes += n - oldn;
-    h->alloc.in_use += n - oldn;
     return L + 1;
 }
 
@@ -256,7 +254,6 @@ void rh__large_free(rh_heap *h, void *p) {
     unlink_block(h, L);
     h->alloc.large_count--;
     h->alloc.large_bytes -= L->size;
-    h->alloc.in_use -= L->size;
     free(L);
 }
 

@@ -600,6 +600,171 @@ static void test_stress_debug(void **state) {
 }
 
 /* ---------------------------------------------------------------------------
+ * The cached pool: an emptied pool stays with its class
+ * ------------------------------------------------------------------------- */
+
+/* The statistics agree with themselves: every pool of a mapped arena is free,
+ * used by one class, or cached by one; bytes in use are the blocks in use at
+ * their class size plus the large bytes. */
+static void assert_stats_consistent(const rh_heap_stats *st) {
+    size_t pools = st->pools_empty, bytes = st->large_bytes;
+    for (unsigned c = 0; c < RH_NUM_CLASSES; c++) {
+        const rh_class_stats *cs = &st->classes[c];
+        assert_true(cs->pools_cached <= 1);
+        pools += cs->pools_used + cs->pools_cached;
+        bytes += cs->blocks_in_use * cs->block_size;
+    }
+    assert_int_equal(pools, st->pools_total);
+    assert_int_equal(st->pools_total, st->arenas_current * RH__POOLS_PER_ARENA);
+    assert_int_equal(bytes, st->bytes_in_use);
+}
+
+static void test_cached_pool_repeat(void **state) {
+    (void)state;
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    enum { N = 100000 };
+    void *first = rh_malloc(h, 48);
+    rh_free(h, first);
+    rh_heap_stats st;
+    rh_heap_stats_get(h, &st);
+    /* the emptied pool is cached for class 2 (48 bytes), not given back */
+    assert_int_equal(st.classes[2].pools_cached, 1);
+    assert_int_equal(st.classes[2].pools_used, 0);
+    assert_int_equal(st.pools_empty, 63);
+    assert_int_equal(st.arenas_allocated, 1);
+    assert_stats_consistent(&st);
+    for (int i = 0; i < N; i++) {
+        void *p = rh_malloc(h, 48);
+        assert_ptr_equal(p, first); /* LIFO in the cached pool */
+        rh_free(h, p);
+    }
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.arenas_allocated, 1);
+    assert_int_equal(st.arenas_released, 0);
+    assert_int_equal(st.arenas_current, 1);
+    assert_int_equal(st.mallocs, N + 1);
+    assert_int_equal(st.frees, N + 1);
+    assert_int_equal(rh_heap_alloc_count(h), N + 1);
+    assert_int_equal(st.bytes_in_use, 0);
+    assert_int_equal(st.peak_bytes_in_use, 48);
+    assert_stats_consistent(&st);
+    rh_heap_destroy(h);
+}
+
+static void test_cached_pool_two_pools(void **state) {
+    (void)state;
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    /* two pools of 48-byte blocks: 340 per pool (16336 / 48) */
+    enum { PER = (16384 - 48) / 48 };
+    static void *ps[2 * PER];
+    for (int i = 0; i < 2 * PER; i++) ps[i] = rh_malloc(h, 48);
+    rh_heap_stats st;
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.classes[2].pools_used, 2);
+    assert_int_equal(st.classes[2].pools_full, 2);
+    for (int i = 0; i < 2 * PER; i++) rh_free(h, ps[i]);
+    rh_heap_stats_get(h, &st);
+    /* one pool stays cached, the other went back to the arena */
+    assert_int_equal(st.classes[2].pools_used, 0);
+    assert_int_equal(st.classes[2].pools_cached, 1);
+    assert_int_equal(st.pools_empty, 63);
+    assert_int_equal(st.bytes_in_use, 0);
+    assert_stats_consistent(&st);
+    /* the cached pool serves the class again without a new pool */
+    void *p = rh_malloc(h, 40);
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.classes[2].pools_used, 1);
+    assert_int_equal(st.classes[2].pools_cached, 0);
+    assert_int_equal(st.pools_empty, 63);
+    assert_stats_consistent(&st);
+    rh_free(h, p);
+    rh_heap_destroy(h);
+}
+
+/* A cached pool does not keep its arena mapped once the arena is otherwise
+ * free and another idle arena is kept. */
+static void test_cached_pool_arena_returned(void **state) {
+    (void)state;
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    /* a 32-byte block takes arena A's first pool; then 512-byte blocks fill
+     * A's other 63 pools and 64 more pools (arena B): 31 blocks per pool */
+    enum { PER = (16384 - 48) / 512, NPOOLS = 63 + 64 };
+    void *x = rh_malloc(h, 32);
+    static void *blk[NPOOLS * PER];
+    for (int i = 0; i < NPOOLS * PER; i++) blk[i] = rh_malloc(h, 512);
+    rh_heap_stats st;
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.arenas_current, 2);
+    assert_int_equal(st.pools_empty, 0);
+    /* x's pool empties: cached for class 1, arena A still in use */
+    rh_free(h, x);
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.classes[1].pools_cached, 1);
+    assert_int_equal(st.arenas_current, 2);
+    assert_stats_consistent(&st);
+    /* free all the rest: both arenas become idle, only one is kept */
+    for (int i = 0; i < NPOOLS * PER; i++) rh_free(h, blk[i]);
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.arenas_current, 1);
+    assert_int_equal(st.arenas_released, 1);
+    assert_int_equal(st.bytes_in_use, 0);
+    assert_stats_consistent(&st);
+    /* repeated alloc/free maps nothing new */
+    size_t allocated = st.arenas_allocated;
+    for (int i = 0; i < 1000; i++) rh_free(h, rh_malloc(h, 32));
+    for (int i = 0; i < 1000; i++) rh_free(h, rh_malloc(h, 512));
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.arenas_allocated, allocated);
+    assert_int_equal(st.arenas_current, 1);
+    assert_stats_consistent(&st);
+    rh_heap_destroy(h);
+}
+
+/* Random traffic over every class, checked against the statistics' own
+ * invariants and against counts kept here. */
+static void test_cached_pool_random_stats(void **state) {
+    (void)state;
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    enum { SLOTS = 4096, STEPS = 200000 };
+    static void *slot[SLOTS];
+    static size_t size[SLOTS];
+    uint64_t x = 42, mallocs = 0, frees = 0;
+    size_t live_bytes = 0;
+    for (int step = 0; step < STEPS; step++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull; /* LCG */
+        size_t i = (size_t)(x >> 33) % SLOTS;
+        if (slot[i]) {
+            rh_free(h, slot[i]);
+            live_bytes -= size[i];
+            slot[i] = NULL;
+            frees++;
+        } else {
+            size[i] = 1 + (size_t)(x >> 20) % 600; /* small and large */
+            slot[i] = rh_malloc(h, size[i]);
+            assert_non_null(slot[i]);
+            size[i] = size[i] <= RH_SMALL_MAX ? ((size[i] + 15) / 16) * 16 : size[i];
+            live_bytes += size[i];
+            mallocs++;
+        }
+        if (step % 20000 == 0) {
+            rh_heap_stats st;
+            rh_heap_stats_get(h, &st);
+            assert_int_equal(st.bytes_in_use, live_bytes);
+            assert_int_equal(st.mallocs, mallocs);
+            assert_int_equal(st.frees, frees);
+            assert_stats_consistent(&st);
+        }
+    }
+    for (size_t i = 0; i < SLOTS; i++) if (slot[i]) rh_free(h, slot[i]);
+    rh_heap_stats st;
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.bytes_in_use, 0);
+    assert_true(st.arenas_current <= 1);
+    assert_stats_consistent(&st);
+    rh_heap_destroy(h);
+}
+
+/* ---------------------------------------------------------------------------
  * AddressSanitizer reports a use after free of a pool block
  * ------------------------------------------------------------------------- */
 static void use_after_free(void *arg) {
@@ -638,6 +803,10 @@ int main(void) {
         cmocka_unit_test(test_heap_of),
         cmocka_unit_test(test_fault_injector),
         cmocka_unit_test(test_stats),
+        cmocka_unit_test(test_cached_pool_repeat),
+        cmocka_unit_test(test_cached_pool_two_pools),
+        cmocka_unit_test(test_cached_pool_arena_returned),
+        cmocka_unit_test(test_cached_pool_random_stats),
         cmocka_unit_test(test_stress_pools),
         cmocka_unit_test(test_stress_malloc),
         cmocka_unit_test(test_stress_debug),

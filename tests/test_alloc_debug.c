@@ -101,6 +101,36 @@ static void test_quarantine(void **state) {
     rh_heap_destroy(h);
 }
 
+/* Statistics count live blocks only: a quarantined block is reported in
+ * bytes_quarantined, not in bytes_in_use or the large blocks. */
+static void test_quarantine_stats(void **state) {
+    (void)state;
+    rh_heap *h = debug_heap(4);
+    rh_heap_stats st0, st1, st2;
+    rh_heap_stats_get(h, &st0);
+    void *small = rh_malloc(h, 100), *big = rh_malloc(h, 5000);
+    rh_heap_stats_get(h, &st1);
+    assert_true(st1.bytes_in_use > st0.bytes_in_use + 5100); /* plus headers and guards */
+    assert_int_equal(st1.large_blocks, st0.large_blocks + 1);
+    assert_int_equal(st1.bytes_quarantined, 0);
+    rh_free(h, small);
+    rh_free(h, big);
+    rh_heap_stats_get(h, &st2);
+    assert_int_equal(st2.bytes_in_use, st0.bytes_in_use);
+    assert_int_equal(st2.large_blocks, st0.large_blocks);
+    assert_int_equal(st2.large_bytes, st0.large_bytes);
+    /* quarantined raw bytes: what the two live blocks added */
+    assert_int_equal(st2.bytes_quarantined, st1.bytes_in_use - st0.bytes_in_use);
+    assert_int_equal(st2.bytes_requested, st0.bytes_requested);
+    /* four more frees push both out of the 4-block ring */
+    for (int i = 0; i < 4; i++) rh_free(h, rh_malloc(h, 8));
+    rh_heap_stats_get(h, &st2);
+    assert_int_equal(st2.bytes_in_use, st0.bytes_in_use);
+    assert_int_equal(st2.large_blocks, st0.large_blocks);
+    assert_true(st2.bytes_quarantined > 0 && st2.bytes_quarantined < st1.bytes_in_use - st0.bytes_in_use);
+    rh_heap_destroy(h);
+}
+
 static void test_realloc_moves(void **state) {
     (void)state;
     rh_heap *h = debug_heap(0);
@@ -314,6 +344,7 @@ int main(void) {
         cmocka_unit_test(test_fills_and_describe),
         cmocka_unit_test(test_object_blocks),
         cmocka_unit_test(test_quarantine),
+        cmocka_unit_test(test_quarantine_stats),
         cmocka_unit_test(test_realloc_moves),
         cmocka_unit_test(test_mode_from_environment),
         cmocka_unit_test(test_debug_overrun),
