@@ -493,6 +493,10 @@ rh_object *rh_getattr(rh_object *o, const char *name);  /* new reference; NULL+R
 int rh_setattr(rh_object *o, const char *name, rh_object *value); /* value NULL: delattr */
 int rh_delattr(rh_object *o, const char *name);         /* RH_EATTR if absent */
 int rh_hasattr(rh_object *o, const char *name);
+/* vars(o): a new dict of the instance's attributes (name -> value). For a
+ * slotted instance it holds the slots that are set (Python's vars() raises
+ * TypeError there). RH_ETYPE for an object that is not an instance. */
+rh_object *rh_vars(rh_object *o);
 
 /* bytearray and memoryview */
 rh_object *rh_bytearray(rh_heap *h, const void *data, size_t n); /* data may be NULL: zeros */

@@ -650,3 +650,34 @@ int rh_hasattr(rh_object *o, const char *name) {
     rh_decref(key);
     return i >= 0;
 }
+
+/* vars(o): a new dict of the instance's attributes, name -> value. For a
+ * slotted instance (where Python's vars() raises TypeError, having no
+ * __dict__) the dict holds the slots that are set, in declaration order; C
+ * has no other way to list them. A plain instance's attributes come in the
+ * order of its table. */
+rh_object *rh_vars(rh_object *o) {
+    if (!o) return NULL;
+    rh_heap *h = rh_heap_of(o);
+    if (!h) return NULL;
+    if (!rh_is_instance(o)) {
+        rh_err_set(h, RH_ETYPE, "vars() argument must be an instance, not '%s'", o->rh_type->name);
+        return NULL;
+    }
+    rh_object *d = rh_dict_new(h);
+    if (!d) return NULL;
+    class_obj *c = class_of_inst(o);
+    if (c->slotted) {
+        rh_object **slots = slotted_slots(o);
+        for (size_t i = 0; i < c->nslots; i++)
+            if (slots[i] && rh_dict_set(d, c->slot_keys[i], slots[i]) < 0) goto fail;
+        return d;
+    }
+    plain_inst *pi = (plain_inst *)(void *)o;
+    for (uint32_t i = 0; pi->used && i <= pi->mask; i++)
+        if (pi->table[i].key && rh_dict_set(d, pi->table[i].key, pi->table[i].value) < 0) goto fail;
+    return d;
+fail:
+    rh_decref(d);
+    return NULL;
+}

@@ -195,6 +195,18 @@ static bool drawable(rh_object *o) {
            rh_is_type(o, &rh_tuple_type);
 }
 
+/* An arrow from node i to object r (added on the fly when it is a container
+ * not drawn yet; strings and numbers are left out). */
+static void graph_edge(graph *g, FILE *f, int i, rh_object *r, const char *label) {
+    int j = graph_find(g, r);
+    if (j < 0 && drawable(r) && g->n < 64) {
+        graph_add(g, r, NULL, false);
+        j = g->n - 1;
+        fprintf(f, "  n%d [label=\"%s  refcount %u\"];\n", j, rh_type_name(r), rh_refcount(r));
+    }
+    if (j >= 0) fprintf(f, "  n%d -> n%d [label=\"%s\", fontname=Helvetica, fontsize=10];\n", i, j, label);
+}
+
 static void graph_write(rh_heap *h, graph *g, const char *name, const char *title) {
     if (!T.graphs) return;
     mkdir(T.graphs, 0777);
@@ -210,20 +222,32 @@ static void graph_write(rh_heap *h, graph *g, const char *name, const char *titl
                 rh_type_name(o), rh_refcount(o), g->garbage[i] ? ", fillcolor=\"#f4b6b6\"" : "");
     }
     for (int i = 0; i < g->n; i++) {
-        rh_object *list = rh_gc_get_referents(h, &g->nodes[i], 1);
-        if (!list) continue;
-        for (size_t k = 0; k < rh_list_size(list); k++) {
-            rh_object *r = rh_list_get(list, (ptrdiff_t)k);
-            int j = graph_find(g, r);
-            if (j >= 0) fprintf(f, "  n%d -> n%d;\n", i, j);
-            else if (drawable(r) && g->n < 64) {
-                /* referenced container not in the picture yet: add it on the fly */
-                graph_add(g, r, NULL, false);
-                fprintf(f, "  n%d [label=\"%s  refcount %u\"];\n  n%d -> n%d;\n", g->n - 1,
-                        rh_type_name(r), rh_refcount(r), i, g->n - 1);
+        /* each reference with its name: an attribute, a list index, a dict key */
+        rh_object *o = g->nodes[i];
+        rh_object *named = NULL;
+        if (rh_is_instance(o)) named = rh_vars(o);
+        else if (rh_is_type(o, &rh_dict_type)) named = rh_newref(o);
+        if (named) {
+            size_t pos = 0;
+            rh_object *k, *v;
+            while (rh_dict_next(named, &pos, &k, &v)) {
+                char key[64] = "?";
+                if (rh_is_type(k, &rh_str_type)) snprintf(key, sizeof key, "%s", rh_str_cstr(k));
+                graph_edge(g, f, i, v, key);
             }
+            rh_decref(named);
+        } else if (rh_is_type(o, &rh_list_type)) {
+            for (size_t k = 0; k < rh_list_size(o); k++) {
+                char idx[32];
+                snprintf(idx, sizeof idx, "[%zu]", k);
+                graph_edge(g, f, i, rh_list_get(o, (ptrdiff_t)k), idx);
+            }
+        } else {
+            rh_object *list = rh_gc_get_referents(h, &o, 1);
+            for (size_t k = 0; list && k < rh_list_size(list); k++)
+                graph_edge(g, f, i, rh_list_get(list, (ptrdiff_t)k), "");
+            rh_xdecref(list);
         }
-        rh_decref(list);
     }
     fprintf(f, "}\n");
     fclose(f);
