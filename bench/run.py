@@ -44,16 +44,16 @@ ROOT = os.path.dirname(HERE)
 # Sizes of every workload: (full, quick). Workload numbers follow issue 8.
 SIZES = {
     "full": {
-        "alloc_a": 20_000_000,                  # 1(a) iterations
+        "alloc_a": 10_000_000,                  # 1(a) iterations
         "alloc_b": (1_000_000, 10),             # 1(b) blocks, rounds
-        "alloc_c": (1_000_000, 10_000_000),     # 1(c) live blocks, steps
+        "alloc_c": (1_000_000, 5_000_000),      # 1(c) live blocks, steps
         "bt_depth": 21,                         # 2 binary-trees, C programs
-        "bt_py_depth": 16,                      # 2 binary-trees, CPython (depth 21 takes minutes per run there)
+        "bt_py_depth": 15,                      # 2 binary-trees, CPython (depth 21 takes minutes per run there)
         "gcb_depth": 18,                        # 2 GCBench stretch depth (18 = the original)
-        "gcb_py_depth": 18,
+        "gcb_py_depth": 16,
         "collect_n": [100_000, 1_000_000, 3_000_000],   # 3
         "build_n": [1_000_000, 3_000_000],              # 4
-        "mem_n": 1_000_000,                              # 5
+        "mem_n": 500_000,                                # 5
         "churn": (3_000_000, 1_000_000),                 # 6 live objects, steps
     },
     "quick": {
@@ -61,13 +61,13 @@ SIZES = {
         "alloc_b": (250_000, 4),
         "alloc_c": (250_000, 2_000_000),
         "bt_depth": 18,
-        "bt_py_depth": 14,
-        "gcb_depth": 16,
-        "gcb_py_depth": 16,
+        "bt_py_depth": 12,
+        "gcb_depth": 14,
+        "gcb_py_depth": 14,
         "collect_n": [100_000, 300_000],
         "build_n": [300_000],
         "mem_n": 200_000,
-        "churn": (300_000, 200_000),
+        "churn": (200_000, 100_000),
     },
 }
 
@@ -89,7 +89,7 @@ PEER_PACKAGES = {"mimalloc": "libmimalloc-dev", "jemalloc": "libjemalloc-dev",
 # Seconds one process may take (full, quick). A run over it is reported as
 # timed out and not repeated, so that one pathological configuration cannot
 # blow the suite's time budget (20 minutes full, 3 minutes quick).
-PROC_TIMEOUT = {"full": 120, "quick": 40}
+PROC_TIMEOUT = {"full": 120, "quick": 30}
 
 
 def log(msg):

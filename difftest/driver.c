@@ -296,16 +296,16 @@ static void wr_callback(rh_object *wr, void *data) {
 
 /* ---- program set-up and tear-down ---- */
 
-/* Drops the resurrection list's references, last to first (as CPython frees
- * the temporary list pyrt.py's clearres builds). Finalizers run meanwhile may
- * append again: those stay for the next clear. */
+/* Drops the resurrection list's references one at a time, first to last, as
+ * pyrt.py's _clear_res does. Finalizers run meanwhile may append again: those
+ * stay for the next clear. */
 static void clear_res(void) {
     size_t n = S.nres;
     rh_object **items = malloc((n ? n : 1) * sizeof *items);
     if (!items) exit(2);
     if (n) memcpy(items, S.res, n * sizeof *items);
     S.nres = 0;
-    while (n > 0) rh_decref(items[--n]);
+    for (size_t i = 0; i < n; i++) rh_decref(items[i]);
     free(items);
 }
 

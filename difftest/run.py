@@ -5,8 +5,11 @@
   run.py --regressions                 every case under regressions/ (ctest)
   run.py --soak 20000 [--base B]       fresh seeds; each divergent program is
                                        minimised and saved under regressions/
+  run.py --selfcheck [--count N]       CPython against itself: attribute layout
+                                       reversed, programs in reverse order
   run.py --show SEED|FILE              both logs of one program, and a diff
   run.py --python SEED|FILE            the Python form of one program
+  --ignore counts                      leave get_count() figures out of the comparison
 
 Programs run in batches (many programs per python3 process and per driver
 process).  A driver crash or a time-out is a divergence of the program it
@@ -17,7 +20,6 @@ import argparse
 import difflib
 import glob
 import os
-import random
 import subprocess
 import sys
 import tempfile
