@@ -2,7 +2,8 @@
  * cont_test.h — helpers shared by the container tests (test_tuple.c,
  * test_list.c, test_dict.c, test_set.c, test_tracking.c): heap set-up, a
  * leak meter, repr into a string, and a user type whose hash and equality
- * hooks are hostile (constant hash, an eq that mutates a container).
+ * hooks are hostile (constant hash, an eq that mutates a container), and
+ * the out-of-memory driver that fails each allocation of a sequence in turn.
  */
 #ifndef CONT_TEST_H
 #define CONT_TEST_H
@@ -116,6 +117,52 @@ static inline int ct_count_visit(rh_object *o, void *arg) {
     v->total++;
     if (o == v->target) v->hits++;
     return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Out of memory at each allocation of an operation sequence, in turn.
+ *
+ * For k = 1, 2, ... a fresh container is made by make(h), the k-th
+ * allocation from then on is made to fail, and seq(h, c, before, cap) runs:
+ * it writes the container's repr into `before` before each operation and
+ * returns -1 as soon as one fails (0 if all succeed). A failed run must leave
+ * RH_ENOMEM as the error and the container exactly as it was before the
+ * failing operation (same repr); after the container is released the heap
+ * must hold exactly what it held before make. The loop ends at the first k
+ * at which the whole sequence succeeds, which must come within 10000
+ * allocations, and more than `more_than` runs must have failed (so the
+ * sequence really allocated, and the injector really fired).
+ * ------------------------------------------------------------------------- */
+typedef int (*ct_oom_sequence)(rh_heap *h, rh_object *c, char *before, size_t cap);
+
+#define CT_OOM_MAX_ALLOCS 10000
+#define CT_OOM_REPR_CAP 4096 /* repr of the largest container the sequences build */
+
+static inline void ct_oom_every_allocation(rh_heap *h, rh_object *(*make)(rh_heap *h),
+                                           ct_oom_sequence seq, int more_than) {
+    int failures = 0;
+    for (long k = 1;; k++) {
+        size_t base = ct_in_use(h);
+        rh_object *c = make(h);
+        assert_non_null(c);
+        char before[CT_OOM_REPR_CAP], after[CT_OOM_REPR_CAP];
+        rh_err_clear(h);
+        rh_heap_fail_after(h, k, false);
+        int r = seq(h, c, before, sizeof before);
+        rh_heap_fail_after(h, 0, false);
+        if (r < 0) {
+            failures++;
+            assert_int_equal(rh_err(h), RH_ENOMEM);
+            rh_repr(c, after, sizeof after);
+            assert_string_equal(before, after);
+            rh_err_clear(h);
+        }
+        rh_decref(c);
+        assert_int_equal(ct_in_use(h), base);
+        if (r == 0) break;
+        assert_true(k < CT_OOM_MAX_ALLOCS);
+    }
+    assert_true(failures > more_than);
 }
 
 #endif

@@ -11,6 +11,9 @@
  *   Lazarus  finalize stores the object in lazarus_store (resurrection)
  *   Legacy   legacy_del (tp_del): cycles through it are uncollectable
  *   BadTrav  traverse reports its first kid twice (a buggy traverse)
+ * It also holds what the collector's test programs share: the fixture (a
+ * fresh heap H per test, automatic collection off, the records reset) and
+ * the shapes every test builds (self-cycles, two-node cycles).
  */
 #ifndef GC_NODES_H
 #define GC_NODES_H
@@ -135,6 +138,75 @@ static inline int node_id(rh_object *a) { return ((node *)a)->id; }
 /* Drops the references lazarus_store holds. */
 static inline void lazarus_release(void) {
     while (lazarus_n > 0) rh_decref(lazarus_store[--lazarus_n]);
+}
+
+/* A new node that is its own kid 0 (new reference): a self-cycle. */
+static inline rh_object *node_new_self_cycle(rh_heap *h, const rh_type *t, int id) {
+    rh_object *n = node_new(h, t, id);
+    node_set(n, 0, n);
+    return n;
+}
+
+/* Two new nodes of type t, each the other's kid 0: *a <-> *b (new
+ * references). */
+static inline void node_new_pair(rh_heap *h, const rh_type *t, int id_a, int id_b, rh_object **a,
+                                 rh_object **b) {
+    *a = node_new(h, t, id_a);
+    *b = node_new(h, t, id_b);
+    node_set(*a, 0, *b);
+    node_set(*b, 0, *a);
+}
+
+/* The same pair with both references dropped: garbage only a collection
+ * can free. */
+static inline void node_garbage_pair(rh_heap *h, const rh_type *t, int id_a, int id_b) {
+    rh_object *a, *b;
+    node_new_pair(h, t, id_a, id_b, &a, &b);
+    rh_decref(a);
+    rh_decref(b);
+}
+
+/* Is o in the list l (by identity)? */
+static inline bool list_contains(rh_object *l, rh_object *o) {
+    for (size_t i = 0; i < rh_list_size(l); i++)
+        if (rh_list_get(l, (ptrdiff_t)i) == o) return true;
+    return false;
+}
+
+/* ---------------------------------------------------------------------------
+ * The fixture of test_gc.c and test_gc_weakref.c: each test gets a fresh heap
+ * H with automatic collection off (as CPython's test_gc runs most tests:
+ * gc.disable() in setUp) and fresh records; the teardown drops what the
+ * Lazarus finalizers kept and destroys the heap.
+ * ------------------------------------------------------------------------- */
+GCN_UNUSED static rh_heap *H;
+
+GCN_UNUSED static int gcn_setup(void **state) {
+    (void)state;
+    nodes_reset();
+    H = rh_heap_new(NULL);
+    if (!H) return -1;
+    rh_gc_disable(H);
+    return 0;
+}
+
+GCN_UNUSED static int gcn_teardown(void **state) {
+    (void)state;
+    lazarus_release();
+    rh_heap_destroy(H);
+    H = NULL;
+    return 0;
+}
+
+#define GCN_TEST(name) cmocka_unit_test_setup_teardown(name, gcn_setup, gcn_teardown)
+
+/* Is o in generation g of H (per rh_gc_get_objects; -1: any)? */
+GCN_UNUSED static bool in_generation(int g, rh_object *o) {
+    rh_object *l = rh_gc_get_objects(H, g);
+    assert_non_null(l);
+    bool r = list_contains(l, o);
+    rh_decref(l);
+    return r;
 }
 
 /* A sink collecting the collector's debug lines. */

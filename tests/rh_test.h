@@ -1,6 +1,8 @@
 /*
- * rh_test.h — what every refheap test program shares: cmocka, and a way to
- * run deliberate misuse in a child process and check what it printed.
+ * rh_test.h — what every refheap test program shares: cmocka, iteration
+ * scaling for slow runs (sanitizers, Valgrind), a way to run deliberate
+ * misuse in a child process and check what it printed, and a way to run
+ * code on a thread with a small stack (the deep-freeing tests).
  */
 #ifndef RH_TEST_H
 #define RH_TEST_H
@@ -11,7 +13,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,16 +24,91 @@
 
 #include "refheap.h"
 
+/* Is this run under Valgrind? The CMake registration of the valgrind_* tests
+ * sets REFHEAP_TEST_UNDER_VALGRIND=1 in their environment. */
+static inline bool rh_test_under_valgrind(void) {
+    const char *v = getenv("REFHEAP_TEST_UNDER_VALGRIND");
+    return v && *v && strcmp(v, "0") != 0;
+}
+
 /* How much to shrink a test's iteration counts: 1 normally, more under the
- * sanitizers and much more under Valgrind (which runs ~50x slower). Use it as
- * `for (i = 0; i < 1000000 / rh_test_slowdown(); i++)`. */
+ * sanitizers and much more under Valgrind (which runs ~50x slower). Prefer
+ * rh_test_scaled, which never scales a loop down to nothing. */
 static inline long rh_test_slowdown(void) {
-    if (getenv("REFHEAP_TEST_UNDER_VALGRIND")) return 50;
+    if (rh_test_under_valgrind()) return 50;
 #if defined(RH_SANITIZE)
     return 4;
 #else
     return 1;
 #endif
+}
+
+/* n / rh_test_slowdown(), but never below `floor` (the smallest count at
+ * which the test still tests what it says): `for (i = 0; i < rh_test_scaled(
+ * 60000, 2000); i++)`. */
+static inline long rh_test_scaled(long n, long floor) {
+    long s = n / rh_test_slowdown();
+    return s < floor ? floor : s;
+}
+
+/* Runs fn(arg) on a new thread whose stack is `stack_bytes` and waits for
+ * it. The deep-freeing tests drop a deeply nested structure there: if
+ * freeing recursed once per level the thread would overflow its stack. */
+static inline void rh_run_on_small_stack(void *(*fn)(void *), void *arg, size_t stack_bytes) {
+    pthread_attr_t attr;
+    pthread_t t;
+    assert_int_equal(pthread_attr_init(&attr), 0);
+    assert_int_equal(pthread_attr_setstacksize(&attr, stack_bytes), 0);
+    assert_int_equal(pthread_create(&t, &attr, fn, arg), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    pthread_attr_destroy(&attr);
+}
+
+/* A thread body for rh_run_on_small_stack: drops the reference `arg`. */
+static inline void *rh_test_decref_job(void *arg) {
+    rh_decref((rh_object *)arg);
+    return NULL;
+}
+
+/* Asserts that rh_repr(o) is exactly the printf-formatted text that follows
+ * (reprs holding addresses are built with %p). */
+#define rh_assert_repr(o, ...)                                                  \
+    do {                                                                        \
+        char rh_got_[512], rh_want_[512];                                       \
+        assert_true(rh_repr((o), rh_got_, sizeof rh_got_) >= 0);                \
+        snprintf(rh_want_, sizeof rh_want_, __VA_ARGS__);                       \
+        assert_string_equal(rh_got_, rh_want_);                                 \
+    } while (0)
+
+/* Out of memory at each allocation of a scenario, in turn. scenario(h)
+ * makes and releases its objects and returns 0 on success or -1 at its first
+ * failure (anything else is a wrong result and fails the test). For n = 1,
+ * 2, ... the n-th allocation of a run fails: a failed run must leave
+ * RH_ENOMEM as the error and, if check_bytes, the heap's bytes_in_use as it
+ * was before the loop. The loop ends at the first run that succeeds, which
+ * must come before n reaches max_n. Returns how many runs failed (the caller
+ * asserts it is at least the number of allocations the scenario makes). */
+static inline int rh_test_oom_each_allocation(rh_heap *h, int (*scenario)(rh_heap *h), long max_n,
+                                              bool check_bytes) {
+    rh_heap_stats base, now;
+    rh_heap_stats_get(h, &base);
+    int failures = 0;
+    for (long n = 1;; n++) {
+        assert_true(n < max_n); /* the scenario must succeed at last */
+        rh_heap_fail_after(h, n, false);
+        int rc = scenario(h);
+        rh_heap_fail_after(h, 0, false);
+        if (rc != 0 && rc != -1) fail_msg("scenario returned %d with allocation %ld failing", rc, n);
+        if (rc < 0) {
+            failures++;
+            assert_int_equal(rh_err(h), RH_ENOMEM);
+            rh_err_clear(h);
+        }
+        rh_heap_stats_get(h, &now);
+        if (check_bytes) assert_int_equal(now.bytes_in_use, base.bytes_in_use);
+        if (rc == 0) break;
+    }
+    return failures;
 }
 
 /* Result of running fn in a child process. */

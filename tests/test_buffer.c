@@ -487,23 +487,7 @@ static void test_out_of_memory(void **state) {
     (void)state;
     rh_heap *h = new_heap();
     assert_int_equal(scenario(h), 0);
-    rh_heap_stats base, now;
-    rh_heap_stats_get(h, &base);
-    int failures = 0;
-    for (long n = 1; n < 200; n++) {
-        rh_heap_fail_after(h, n, false);
-        int rc = scenario(h);
-        rh_heap_fail_after(h, 0, false);
-        assert_int_not_equal(rc, -2);
-        if (rc < 0) {
-            failures++;
-            assert_int_equal(rh_err(h), RH_ENOMEM);
-            rh_err_clear(h);
-        }
-        rh_heap_stats_get(h, &now);
-        if (exact_accounting(h)) assert_int_equal(now.bytes_in_use, base.bytes_in_use);
-        if (rc == 0) break;
-    }
+    int failures = rh_test_oom_each_allocation(h, scenario, 200, exact_accounting(h));
     /* bytearray object + data, extend, resize, mbuf + view, slice, view,
      * tobytes, bytes, mbuf + view, hash's temporary bytes: 13 allocations */
     assert_true(failures >= 13);

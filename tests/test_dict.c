@@ -486,28 +486,7 @@ static void test_oom_every_allocation(void **state) {
     rh_gc_disable(h);
     /* intern the str key once: interned strings live as long as the heap */
     rh_decref(rh_str_intern(h, "interned_key"));
-    int failures = 0;
-    for (long k = 1;; k++) {
-        size_t base = ct_in_use(h);
-        rh_object *d = rh_dict_new(h);
-        char before[4096], after[4096];
-        rh_err_clear(h);
-        rh_heap_fail_after(h, k, false);
-        int r = oom_sequence(h, d, before, sizeof before);
-        rh_heap_fail_after(h, 0, false);
-        if (r < 0) {
-            failures++;
-            assert_int_equal(rh_err(h), RH_ENOMEM);
-            rh_repr(d, after, sizeof after);
-            assert_string_equal(before, after);
-            rh_err_clear(h);
-        }
-        rh_decref(d);
-        assert_int_equal(ct_in_use(h), base);
-        if (r == 0) break;
-        assert_true(k < 10000);
-    }
-    assert_true(failures > 10);
+    ct_oom_every_allocation(h, rh_dict_new, oom_sequence, 10);
     rh_heap_destroy(h);
 }
 

@@ -10,40 +10,6 @@
  */
 #include "gc_nodes.h"
 
-static rh_heap *H;
-
-static int setup(void **state) {
-    (void)state;
-    nodes_reset();
-    H = rh_heap_new(NULL);
-    if (!H) return -1;
-    rh_gc_disable(H); /* as CPython's test_gc runs most tests (gc.disable in setUp) */
-    return 0;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    lazarus_release();
-    rh_heap_destroy(H);
-    H = NULL;
-    return 0;
-}
-
-static bool list_contains(rh_object *l, rh_object *o) {
-    for (size_t i = 0; i < rh_list_size(l); i++)
-        if (rh_list_get(l, (ptrdiff_t)i) == o) return true;
-    return false;
-}
-
-/* Is o in generation g (per rh_gc_get_objects)? */
-static bool in_generation(int g, rh_object *o) {
-    rh_object *l = rh_gc_get_objects(H, g);
-    assert_non_null(l);
-    bool r = list_contains(l, o);
-    rh_decref(l);
-    return r;
-}
-
 /* ---------------------------------------------------------------------------
  * Self-cycles of the built-in containers, instances and classes.
  * ------------------------------------------------------------------------- */
@@ -86,8 +52,7 @@ static void test_tuple(void **state) {
  * gc.collect() -> 1 */
 static void test_instance(void **state) {
     (void)state;
-    rh_object *a = node_new(H, &node_type, 1);
-    node_set(a, 0, a);
+    rh_object *a = node_new_self_cycle(H, &node_type, 1);
     rh_gc_collect(H, 2);
     rh_decref(a);
     assert_int_equal(rh_gc_collect(H, 2), 1);
@@ -129,12 +94,7 @@ static void test_newstyleclass(void **state) {
  * py: p = P(); q = P(); p.friend = q; q.friend = p; del p, q; gc.collect() -> 2 */
 static void test_person_cycle(void **state) {
     (void)state;
-    rh_object *p = node_new(H, &person_type, 1);
-    rh_object *q = node_new(H, &person_type, 2);
-    node_set(p, 0, q);
-    node_set(q, 0, p);
-    rh_decref(p);
-    rh_decref(q);
+    node_garbage_pair(H, &person_type, 1, 2);
     assert_int_equal(nodes_destroyed_count, 0); /* refcounting alone leaks them */
     assert_int_equal(rh_gc_collect(H, 2), 2);
     assert_int_equal(nodes_destroyed[1], 1);
@@ -154,12 +114,7 @@ static void test_root_beside_orphan_cycle(void **state) {
     node_set(y, 0, x);
     rh_decref(x);
     rh_decref(y);
-    rh_object *o1 = node_new(H, &node_type, 4);
-    rh_object *o2 = node_new(H, &node_type, 5);
-    node_set(o1, 0, o2);
-    node_set(o2, 0, o1);
-    rh_decref(o1);
-    rh_decref(o2);
+    node_garbage_pair(H, &node_type, 4, 5);
     assert_int_equal(rh_gc_collect(H, 2), 2);
     assert_int_equal(nodes_destroyed[4] + nodes_destroyed[5], 2);
     assert_int_equal(nodes_destroyed[1] + nodes_destroyed[2] + nodes_destroyed[3], 0);
@@ -181,12 +136,7 @@ static void test_three_pairs_get_count(void **state) {
     rh_gc_get_count(H, c);
     assert_int_equal(c[0], 0);
     for (int i = 0; i < 3; i++) {
-        rh_object *a = node_new(H, &node_type, 10 + 2 * i);
-        rh_object *b = node_new(H, &node_type, 11 + 2 * i);
-        node_set(a, 0, b);
-        node_set(b, 0, a);
-        rh_decref(a);
-        rh_decref(b);
+        node_garbage_pair(H, &node_type, 10 + 2 * i, 11 + 2 * i);
     }
     rh_gc_get_count(H, c);
     assert_int_equal(c[0], 6);
@@ -207,12 +157,9 @@ static void test_three_pairs_get_count(void **state) {
  * unrelated self-cycle u; gc.collect() -> 3, len(gc.garbage) == 2. */
 static void test_legacy_finalizer(void **state) {
     (void)state;
-    rh_object *x = node_new(H, &legacy_type, 1);
-    rh_object *y = node_new(H, &legacy_type, 2);
-    node_set(x, 0, y);
-    node_set(y, 0, x);
-    rh_object *u = node_new(H, &node_type, 3);
-    node_set(u, 0, u);
+    rh_object *x, *y;
+    node_new_pair(H, &legacy_type, 1, 2, &x, &y);
+    rh_object *u = node_new_self_cycle(H, &node_type, 3);
     rh_gc_collect(H, 2);
     rh_decref(x);
     rh_decref(y);
@@ -241,10 +188,8 @@ static void test_legacy_finalizer(void **state) {
 static void test_legacy_finalizer_reachable(void **state) {
     (void)state;
     rh_object *x = node_new(H, &legacy_type, 1);
-    rh_object *s1 = node_new(H, &node_type, 2);
-    rh_object *s2 = node_new(H, &node_type, 3);
-    node_set(s1, 0, s2);
-    node_set(s2, 0, s1);
+    rh_object *s1, *s2;
+    node_new_pair(H, &node_type, 2, 3, &s1, &s2);
     node_set(x, 0, s1);
     node_set(s1, 1, x);
     rh_decref(x);
@@ -346,8 +291,7 @@ static void test_collect_inside_collection(void **state) {
     (void)state;
     collect_in_fin_n = 0;
     fin_action = collecting_finalizer;
-    rh_object *a = node_new(H, &fin_type, 1);
-    node_set(a, 0, a);
+    rh_object *a = node_new_self_cycle(H, &fin_type, 1);
     rh_decref(a);
     assert_int_equal(rh_gc_collect(H, 2), 1);
     assert_int_equal(collect_in_fin_n, 1);
@@ -385,8 +329,7 @@ static void busy_gc_cb(rh_heap *h, rh_gc_phase phase, const rh_gc_info *info, vo
     (void)info;
     (void)data;
     busy_cb_calls++;
-    rh_object *n = node_new(h, &node_type, -1);
-    node_set(n, 0, n);
+    rh_object *n = node_new_self_cycle(h, &node_type, -1);
     rh_decref(n);
     assert_int_equal(rh_gc_collect(h, 0), 0);
     if (phase == RH_GC_STOP) rh_gc_callback_remove(h, busy_gc_cb, NULL);
@@ -396,10 +339,8 @@ static void test_reentrant_everything(void **state) {
     (void)state;
     fin_action = busy_finalizer;
     rh_gc_callback_add(H, busy_gc_cb, NULL);
-    rh_object *a = node_new(H, &fin_type, 1);
-    rh_object *b = node_new(H, &fin_type, 2);
-    node_set(a, 0, b);
-    node_set(b, 0, a);
+    rh_object *a, *b;
+    node_new_pair(H, &fin_type, 1, 2, &a, &b);
     other_garbage = b;
     rh_decref(a);
     rh_decref(b);
@@ -471,11 +412,34 @@ static void test_trashcan(void **state) {
 
 /* A chain a million long, alive and then as one big cycle: the collector
  * neither recurses nor allocates (CPython's move_unreachable). Set
- * RH_GC_BIG=1 for the ten-million-long chain. */
+ * RH_GC_BIG=1 for the ten-million-long chain. Under Valgrind the chain is
+ * 100000 long. Every collection runs on a thread with a 256 KiB stack, so
+ * recursion per object would overflow it at any of these lengths (at least
+ * 16 bytes a frame: 100000 levels need more than 1.5 MiB). */
+#define DEEP_CHAIN_STACK ((size_t)256 << 10)
+
+typedef struct collect_job {
+    int generation;
+    intptr_t result;
+} collect_job;
+
+static void *collect_on_thread(void *arg) {
+    collect_job *j = arg;
+    j->result = rh_gc_collect(H, j->generation);
+    return NULL;
+}
+
+/* rh_gc_collect(H, 2) on a 256 KiB stack. */
+static intptr_t collect_on_small_stack(void) {
+    collect_job j = {.generation = 2, .result = -1};
+    rh_run_on_small_stack(collect_on_thread, &j, DEEP_CHAIN_STACK);
+    return j.result;
+}
+
 static void test_deep_chain(void **state) {
     (void)state;
     const char *big = getenv("RH_GC_BIG");
-    int n = big && *big == '1' ? 10000000 : 1000000;
+    int n = big && *big == '1' ? 10000000 : rh_test_under_valgrind() ? 100000 : 1000000;
     rh_object *first = node_new(H, &node_type, -1);
     rh_object *cur = first;
     for (int i = 1; i < n; i++) {
@@ -485,11 +449,12 @@ static void test_deep_chain(void **state) {
         cur = nx;
     }
     /* Reachable only through `first`, traversed from the far end first. */
-    assert_int_equal(rh_gc_collect(H, 2), 0);
+    assert_int_equal(collect_on_small_stack(), 0);
+    assert_int_equal(nodes_destroyed_count, 0);
     node_set(cur, 0, first); /* close the ring */
     rh_decref(cur);
     rh_decref(first);
-    assert_int_equal(rh_gc_collect(H, 2), n);
+    assert_int_equal(collect_on_small_stack(), n);
     assert_int_equal(nodes_destroyed_count, n);
 }
 
@@ -597,8 +562,7 @@ static void test_get_stats(void **state) {
     assert_int_equal(st[1].collections, old[1].collections);
     assert_int_equal(st[2].collections, old[2].collections + 1);
     /* collected goes to the collected generation only */
-    rh_object *a = node_new(H, &node_type, 1);
-    node_set(a, 0, a);
+    rh_object *a = node_new_self_cycle(H, &node_type, 1);
     rh_decref(a);
     rh_gc_collect(H, 1);
     rh_gc_get_stats(H, st);
@@ -784,8 +748,7 @@ static void test_is_finalized(void **state) {
     assert_int_equal(lazarus_n, 1);
     assert_true(rh_gc_is_finalized(lazarus_store[0]));
 
-    rh_object *laz2 = node_new(H, &lazarus_type, 2);
-    node_set(laz2, 0, laz2);
+    rh_object *laz2 = node_new_self_cycle(H, &lazarus_type, 2);
     rh_decref(laz2);
     assert_int_equal(rh_gc_collect(H, 2), 0); /* resurrected: nothing collected */
     assert_int_equal(lazarus_n, 2);
@@ -799,8 +762,7 @@ static void test_is_finalized(void **state) {
 static void test_resurrection_only_happens_once_per_object(void **state) {
     (void)state;
     rh_gc_collect(H, 2);
-    rh_object *laz = node_new(H, &lazarus_type, 1);
-    node_set(laz, 0, laz);
+    rh_object *laz = node_new_self_cycle(H, &lazarus_type, 1);
     assert_int_equal(lazarus_calls, 0);
     rh_decref(laz);
     rh_gc_collect(H, 2);
@@ -854,8 +816,7 @@ static void test_resurrection_does_not_block_cleanup_of_other_objects(void **sta
     rh_gc_collect(H, 2);
     rh_gc_get_stats(H, s0);
     for (int i = 0; i < N; i++) {
-        rh_object *a = node_new(H, &node_type, i);
-        node_set(a, 0, a);
+        rh_object *a = node_new_self_cycle(H, &node_type, i);
         rh_decref(a);
     }
     assert_int_equal(rh_gc_collect(H, 2), N);
@@ -863,8 +824,7 @@ static void test_resurrection_does_not_block_cleanup_of_other_objects(void **sta
     assert_int_equal(s1[2].collected - s0[2].collected, N);
     assert_int_equal(s1[2].uncollectable - s0[2].uncollectable, 0);
 
-    rh_object *z = node_new(H, &lazarus_type, 1000);
-    node_set(z, 0, z);
+    rh_object *z = node_new_self_cycle(H, &lazarus_type, 1000);
     rh_decref(z);
     s0[2] = s1[2];
     assert_int_equal(rh_gc_collect(H, 2), 0);
@@ -873,8 +833,7 @@ static void test_resurrection_does_not_block_cleanup_of_other_objects(void **sta
 
     s0[2] = s1[2];
     for (int i = 0; i < N; i++) {
-        rh_object *a = node_new(H, &node_type, N + i);
-        node_set(a, 0, a);
+        rh_object *a = node_new_self_cycle(H, &node_type, N + i);
         rh_decref(a);
     }
     z = node_new(H, &lazarus_type, 1001);
@@ -896,12 +855,7 @@ static void test_resurrection_does_not_block_cleanup_of_other_objects(void **sta
  * py: f <-> g with __del__ (slots): gc.collect() -> 2, __del__ ran twice. */
 static void test_finalizer_cycle(void **state) {
     (void)state;
-    rh_object *f = node_new(H, &fin_type, 1);
-    rh_object *g = node_new(H, &fin_type, 2);
-    node_set(f, 0, g);
-    node_set(g, 0, f);
-    rh_decref(f);
-    rh_decref(g);
+    node_garbage_pair(H, &fin_type, 1, 2);
     assert_int_equal(rh_gc_collect(H, 2), 2);
     assert_int_equal(fin_calls, 2);
     assert_int_equal(nodes_destroyed_count, 2);
@@ -980,10 +934,8 @@ static void test_callback(void **state) {
     cb_log l1 = {.order_ok = 1}, l2 = {.order_ok = 1};
     assert_int_equal(rh_gc_callback_add(H, log_cb, &l1), 0);
     assert_int_equal(rh_gc_callback_add(H, log_cb, &l2), 0);
-    rh_object *x = node_new(H, &legacy_type, 1);
-    node_set(x, 0, x);
-    rh_object *y = node_new(H, &node_type, 2);
-    node_set(y, 0, y);
+    rh_object *x = node_new_self_cycle(H, &legacy_type, 1);
+    rh_object *y = node_new_self_cycle(H, &node_type, 2);
     rh_object *keep = node_new(H, &node_type, 3);
     rh_decref(x);
     rh_decref(y);
@@ -1022,12 +974,9 @@ static void test_debug_output(void **state) {
     line_sink s = {0};
     rh_gc_set_sink(H, line_sink_fn, &s);
     rh_gc_collect(H, 2);
-    rh_object *p = node_new(H, &person_type, 1);
-    rh_object *q = node_new(H, &person_type, 2);
-    node_set(p, 0, q);
-    node_set(q, 0, p);
-    rh_object *x = node_new(H, &legacy_type, 3);
-    node_set(x, 0, x);
+    rh_object *p, *q;
+    node_new_pair(H, &person_type, 1, 2, &p, &q);
+    rh_object *x = node_new_self_cycle(H, &legacy_type, 3);
     rh_decref(p);
     rh_decref(q);
     rh_decref(x);
@@ -1100,12 +1049,7 @@ static void test_collect_out_of_memory(void **state) {
     (void)state;
     rh_object *keep = node_new(H, &node_type, 1);
     for (int i = 0; i < 50; i++) {
-        rh_object *a = node_new(H, &node_type, 10 + 2 * i);
-        rh_object *b = node_new(H, &node_type, 11 + 2 * i);
-        node_set(a, 0, b);
-        node_set(b, 0, a);
-        rh_decref(a);
-        rh_decref(b);
+        node_garbage_pair(H, &node_type, 10 + 2 * i, 11 + 2 * i);
     }
     rh_err_set(H, RH_EKEY, "pending");
     rh_heap_fail_after(H, 1, true);
@@ -1119,8 +1063,7 @@ static void test_collect_out_of_memory(void **state) {
     assert_null(rh_new(H, &legacy_type)); /* no memory for new objects */
     rh_heap_fail_after(H, 0, false);
     rh_err_clear(H);
-    rh_object *x = node_new(H, &legacy_type, 5000);
-    node_set(x, 0, x);
+    rh_object *x = node_new_self_cycle(H, &legacy_type, 5000);
     rh_decref(x);
     rh_heap_fail_after(H, 1, true);
     assert_int_equal(rh_gc_collect(H, 2), 1);
@@ -1147,8 +1090,7 @@ static void leak_child(void *arg) {
     rh_gc_set_sink(h, line_sink_fn, &fini_sink);
     rh_object *leaked = node_new(h, &person_type, 1);
     (void)leaked; /* never released */
-    rh_object *cyc = node_new(h, &fin_type, 2);
-    node_set(cyc, 0, cyc);
+    rh_object *cyc = node_new_self_cycle(h, &fin_type, 2);
     rh_decref(cyc);
     rh_heap_destroy(h);
     fprintf(stderr, "%s", fini_sink.text);
@@ -1172,7 +1114,7 @@ static void test_heap_destroy_leak_report(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) GCN_TEST(name)
         T(test_list),
         T(test_dict),
         T(test_tuple),

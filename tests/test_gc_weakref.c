@@ -7,35 +7,6 @@
  */
 #include "gc_nodes.h"
 
-static rh_heap *H;
-
-static int setup(void **state) {
-    (void)state;
-    nodes_reset();
-    H = rh_heap_new(NULL);
-    if (!H) return -1;
-    rh_gc_disable(H);
-    return 0;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    lazarus_release();
-    rh_heap_destroy(H);
-    H = NULL;
-    return 0;
-}
-
-/* Is o in generation 2? */
-static bool in_gen2(rh_object *o) {
-    rh_object *l = rh_gc_get_objects(H, 2);
-    bool r = false;
-    for (size_t i = 0; i < rh_list_size(l); i++)
-        if (rh_list_get(l, (ptrdiff_t)i) == o) r = true;
-    rh_decref(l);
-    return r;
-}
-
 /* ---------------------------------------------------------------------------
  * py test_bug1055820b: two self-cycles C(i), each with a weakref whose
  * callback reads every weakref: after gc.collect() -> 2 the callbacks ran and
@@ -92,9 +63,8 @@ static void count_cb(rh_object *wr, void *data) {
 static void test_callback_outside_garbage(void **state) {
     (void)state;
     cb_calls = 0;
-    rh_object *a = node_new(H, &node_type, 1), *b = node_new(H, &node_type, 2);
-    node_set(a, 0, b);
-    node_set(b, 0, a);
+    rh_object *a, *b;
+    node_new_pair(H, &node_type, 1, 2, &a, &b);
     rh_object *w = rh_weakref_new(a, count_cb, NULL);
     rh_decref(a);
     rh_decref(b);
@@ -103,7 +73,7 @@ static void test_callback_outside_garbage(void **state) {
     assert_ptr_equal(cb_seen, w);
     assert_false(rh_weakref_alive(w));
     assert_null(rh_weakref_get(w));
-    assert_true(in_gen2(w)); /* CPython moves it to the old generation */
+    assert_true(in_generation(2, w)); /* CPython moves it to the old generation */
     rh_decref(w);
 }
 
@@ -114,9 +84,8 @@ static void test_callback_outside_garbage(void **state) {
 static void test_weakref_in_garbage_never_calls_back(void **state) {
     (void)state;
     cb_calls = 0;
-    rh_object *a = node_new(H, &node_type, 1), *b = node_new(H, &node_type, 2);
-    node_set(a, 0, a);
-    node_set(b, 0, b);
+    rh_object *a = node_new_self_cycle(H, &node_type, 1);
+    rh_object *b = node_new_self_cycle(H, &node_type, 2);
     rh_object *w = rh_weakref_new(b, count_cb, NULL);
     node_set(a, 1, w);
     rh_decref(w);
@@ -144,8 +113,7 @@ static void test_multiple_callbacks_newest_first(void **state) {
     (void)state;
     norder = 0;
     seen_alive = 0;
-    rh_object *a = node_new(H, &node_type, 1);
-    node_set(a, 0, a);
+    rh_object *a = node_new_self_cycle(H, &node_type, 1);
     for (int i = 0; i < 3; i++) three[i] = rh_weakref_new(a, order_cb, (void *)(intptr_t)(i + 1));
     rh_decref(a);
     assert_int_equal(rh_gc_collect(H, 2), 1);
@@ -172,8 +140,7 @@ static void drop_holder_cb(rh_object *wr, void *data) {
 
 static void test_callback_frees_its_weakref(void **state) {
     (void)state;
-    rh_object *a = node_new(H, &node_type, 1);
-    node_set(a, 0, a);
+    rh_object *a = node_new_self_cycle(H, &node_type, 1);
     holder = rh_weakref_new(a, drop_holder_cb, NULL);
     rh_decref(a);
     assert_int_equal(rh_gc_collect(H, 2), 2);
@@ -186,9 +153,8 @@ static void test_callback_frees_its_weakref(void **state) {
 static void test_weakvaluedict_cyclic_value(void **state) {
     (void)state;
     rh_object *d = rh_weakvaluedict_new(H);
-    rh_object *a = node_new(H, &node_type, 1), *b = node_new(H, &node_type, 2);
-    node_set(a, 0, b);
-    node_set(b, 0, a);
+    rh_object *a, *b;
+    node_new_pair(H, &node_type, 1, 2, &a, &b);
     rh_object *k = rh_str(H, "k");
     assert_int_equal(rh_weakvaluedict_set(d, k, a), 0);
     rh_decref(k);
@@ -206,8 +172,7 @@ static void test_weakvaluedict_cyclic_value(void **state) {
 static void test_resurrected_object_weakrefs_dead(void **state) {
     (void)state;
     cb_calls = 0;
-    rh_object *r = node_new(H, &lazarus_type, 1);
-    node_set(r, 0, r);
+    rh_object *r = node_new_self_cycle(H, &lazarus_type, 1);
     rh_object *w = rh_weakref_new(r, NULL, NULL);
     rh_object *wc = rh_weakref_new(r, count_cb, NULL);
     rh_decref(r);
@@ -240,8 +205,7 @@ static void busy_cb(rh_object *wr, void *data) {
 
 static void test_callback_reentrancy(void **state) {
     (void)state;
-    rh_object *a = node_new(H, &node_type, 1);
-    node_set(a, 0, a);
+    rh_object *a = node_new_self_cycle(H, &node_type, 1);
     rh_object *w = rh_weakref_new(a, busy_cb, NULL);
     rh_decref(a);
     assert_int_equal(rh_gc_collect(H, 2), 1);
@@ -256,8 +220,7 @@ static void test_callback_reentrancy(void **state) {
 static void test_untracked_weakref_callback(void **state) {
     (void)state;
     cb_calls = 0;
-    rh_object *a = node_new(H, &node_type, 1);
-    node_set(a, 0, a);
+    rh_object *a = node_new_self_cycle(H, &node_type, 1);
     rh_object *w = rh_weakref_new(a, count_cb, NULL);
     rh_gc_untrack(w);
     rh_decref(a);
@@ -270,7 +233,7 @@ static void test_untracked_weakref_callback(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) GCN_TEST(name)
         T(test_bug1055820b),
         T(test_callback_outside_garbage),
         T(test_weakref_in_garbage_never_calls_back),

@@ -12,17 +12,22 @@
  * Without deferral each level would cost at least two C frames; 256 KiB
  * holds a few thousand of them, so any of these would overflow.
  *
- * Sizes are reduced under AddressSanitizer and Valgrind (set by the build or
- * RH_DEEP_SCALE=small) to keep the run within seconds: the recursion bound is
- * what is tested, and a million levels exceed 256 KiB as surely as ten.
+ * Sizes are reduced under AddressSanitizer (set by the build or
+ * RH_DEEP_SCALE=small) and further under Valgrind to keep the run within
+ * seconds: the recursion bound is what is tested, and every reduced size
+ * still exceeds 256 KiB of stack by far if freeing recursed (each level would
+ * cost at least two frames of at least 16 bytes, a return address and a saved
+ * register: 100000 levels need more than 3 MiB).
  */
 #include "rh_test.h"
 
 #include "internal.h"
 
-#include <pthread.h>
-
 #define SMALL_STACK ((size_t)256 << 10)
+
+/* The smallest depth used anywhere: 100000 levels * 2 frames * 16 bytes is
+ * more than twelve times SMALL_STACK. */
+#define MIN_DEEP 100000L
 
 static bool small_scale(void) {
 #if defined(RH_SANITIZE) || defined(__SANITIZE_ADDRESS__)
@@ -33,15 +38,15 @@ static bool small_scale(void) {
 #endif
 }
 
-/* Runs fn(arg) on a new thread with a 256 KiB stack and waits for it. */
+/* A size: `full` normally, `small` under the sanitizers, `valgrind` under
+ * Valgrind (each test picks sizes no smaller than MIN_DEEP levels). */
+static long deep_size(long full, long small, long valgrind) {
+    if (rh_test_under_valgrind()) return valgrind;
+    return small_scale() ? small : full;
+}
+
 static void run_on_small_stack(void *(*fn)(void *), void *arg) {
-    pthread_attr_t attr;
-    pthread_t t;
-    assert_int_equal(pthread_attr_init(&attr), 0);
-    assert_int_equal(pthread_attr_setstacksize(&attr, SMALL_STACK), 0);
-    assert_int_equal(pthread_create(&t, &attr, fn, arg), 0);
-    assert_int_equal(pthread_join(t, NULL), 0);
-    pthread_attr_destroy(&attr);
+    rh_run_on_small_stack(fn, arg, SMALL_STACK);
 }
 
 /* ---------------------------------------------------------------------------
@@ -101,28 +106,30 @@ static rh_object *build_chain(rh_heap *h, const rh_type *t, long n) {
     return head;
 }
 
-typedef struct job {
-    rh_object *obj;
-} job;
+/* Drops the last reference to o on the small stack. */
+static void drop_on_small_stack(rh_object *o) {
+    run_on_small_stack(rh_test_decref_job, o);
+}
 
-static void *drop_job(void *arg) {
-    job *j = arg;
-    rh_decref(j->obj);
-    return NULL;
+/* The heap's generation-0 count: containers allocated and not yet freed
+ * (automatic collection is off in these tests). */
+static long gen0_count(rh_heap *h) {
+    long count[3];
+    rh_gc_get_count(h, count);
+    return count[0];
 }
 
 static void test_chain_of_containers(void **state) {
     (void)state;
-    long n = small_scale() ? 1000000 : 10000000;
+    long n = deep_size(10000000, 1000000, 2 * MIN_DEEP);
     rh_heap *h = rh_heap_new(NULL);
     rh_gc_disable(h); /* building only: keep automatic collections out of the timing */
     destroyed = 0;
-    job j = {build_chain(h, &node_type, n)};
-    run_on_small_stack(drop_job, &j);
+    rh_object *head = build_chain(h, &node_type, n);
+    assert_int_equal(gen0_count(h), n); /* so that the 0 below means something */
+    drop_on_small_stack(head);
     assert_int_equal(destroyed, n);
-    long count[3];
-    rh_gc_get_count(h, count);
-    assert_int_equal(count[0], 0); /* every tracked allocation was matched by a free */
+    assert_int_equal(gen0_count(h), 0); /* every tracked allocation was matched by a free */
     rh_heap_destroy(h);
 }
 
@@ -141,7 +148,7 @@ static const rh_type link_type = {.name = "Link", .basicsize = sizeof(chain_link
 
 static void test_chain_of_non_containers(void **state) {
     (void)state;
-    long n = 1000000;
+    long n = deep_size(1000000, 1000000, MIN_DEEP);
     rh_heap *h = rh_heap_new(NULL);
     destroyed = 0;
     rh_object *head = NULL;
@@ -151,8 +158,7 @@ static void test_chain_of_non_containers(void **state) {
         l->next = head;
         head = RH_OBJ(l);
     }
-    job j = {head};
-    run_on_small_stack(drop_job, &j);
+    drop_on_small_stack(head);
     assert_int_equal(destroyed, n);
     rh_heap_destroy(h);
 }
@@ -162,7 +168,7 @@ static void test_chain_of_non_containers(void **state) {
  * ------------------------------------------------------------------------- */
 static void test_nested_lists(void **state) {
     (void)state;
-    long n = 1000000;
+    long n = deep_size(1000000, 1000000, MIN_DEEP);
     rh_heap *h = rh_heap_new(NULL);
     rh_gc_disable(h);
     rh_object *x = rh_list_new(h, 0);
@@ -177,11 +183,9 @@ static void test_nested_lists(void **state) {
     rh_heap_stats st;
     rh_heap_stats_get(h, &st);
     assert_true(st.bytes_in_use > 0);
-    job j = {x};
-    run_on_small_stack(drop_job, &j);
-    long count[3];
-    rh_gc_get_count(h, count);
-    assert_int_equal(count[0], 0);
+    assert_int_equal(gen0_count(h), n);
+    drop_on_small_stack(x);
+    assert_int_equal(gen0_count(h), 0);
     rh_heap_destroy(h);
 }
 
@@ -206,11 +210,11 @@ static void test_wide_tree(void **state) {
     (void)state;
     rh_heap *h = rh_heap_new(NULL);
     rh_gc_disable(h);
-    job j = {build_tree(h, small_scale() ? 16 : 19)};
-    run_on_small_stack(drop_job, &j);
-    long count[3];
-    rh_gc_get_count(h, count);
-    assert_int_equal(count[0], 0);
+    int depth = (int)deep_size(19, 16, 14);
+    rh_object *tree = build_tree(h, depth);
+    assert_int_equal(gen0_count(h), (2L << depth) - 1); /* 2**(depth+1) - 1 lists */
+    drop_on_small_stack(tree);
+    assert_int_equal(gen0_count(h), 0);
     rh_heap_destroy(h);
 }
 
@@ -222,7 +226,8 @@ static void test_wide_tree(void **state) {
  * ------------------------------------------------------------------------- */
 static void test_deep_finalizers_and_resurrection(void **state) {
     (void)state;
-    long n = 200000, k = 123457; /* far past the first deferral */
+    /* k is far past the first deferral (RH__DEALLOC_MAX_DEPTH levels) */
+    long n = deep_size(200000, 200000, MIN_DEEP), k = deep_size(123457, 123457, 61729);
     rh_heap *h = rh_heap_new(NULL);
     rh_gc_disable(h);
     destroyed = finalized = finalized_untracked = 0;
@@ -231,8 +236,7 @@ static void test_deep_finalizers_and_resurrection(void **state) {
     rh_object *head = build_chain(h, &fin_node_type, n);
     rh_object *wr = rh_weakref_new(head, NULL, NULL);
     assert_non_null(wr);
-    job j = {head};
-    run_on_small_stack(drop_job, &j);
+    drop_on_small_stack(head);
     assert_false(rh_weakref_alive(wr));
     rh_decref(wr);
     /* 0..k finalized; 0..k-1 destroyed; k resurrected with k+1.. alive */
@@ -244,15 +248,13 @@ static void test_deep_finalizers_and_resurrection(void **state) {
     assert_true(rh_gc_is_tracked(resurrected));
     assert_true(rh_gc_is_finalized(resurrected));
     assert_int_equal(((node *)((node *)resurrected)->next)->id, k + 1);
-    j.obj = resurrected;
+    rh_object *again = resurrected;
     resurrected = NULL;
-    run_on_small_stack(drop_job, &j);
+    drop_on_small_stack(again);
     assert_int_equal(finalized, n);   /* k's finalizer did not run again */
     assert_int_equal(finalized_untracked, 0);
     assert_int_equal(destroyed, n);
-    long count[3];
-    rh_gc_get_count(h, count);
-    assert_int_equal(count[0], 0);
+    assert_int_equal(gen0_count(h), 0);
     rh_heap_destroy(h);
 }
 

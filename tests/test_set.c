@@ -372,28 +372,7 @@ static void test_oom_every_allocation(void **state) {
     (void)state;
     rh_heap *h = ct_heap();
     rh_gc_disable(h);
-    int failures = 0;
-    for (long k = 1;; k++) {
-        size_t base = ct_in_use(h);
-        rh_object *s = rh_set_new(h);
-        char before[4096], after[4096];
-        rh_err_clear(h);
-        rh_heap_fail_after(h, k, false);
-        int r = oom_sequence(h, s, before, sizeof before);
-        rh_heap_fail_after(h, 0, false);
-        if (r < 0) {
-            failures++;
-            assert_int_equal(rh_err(h), RH_ENOMEM);
-            rh_repr(s, after, sizeof after);
-            assert_string_equal(before, after);
-            rh_err_clear(h);
-        }
-        rh_decref(s);
-        assert_int_equal(ct_in_use(h), base);
-        if (r == 0) break;
-        assert_true(k < 10000);
-    }
-    assert_true(failures > 10);
+    ct_oom_every_allocation(h, rh_set_new, oom_sequence, 10);
     rh_heap_destroy(h);
 }
 

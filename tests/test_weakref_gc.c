@@ -17,9 +17,8 @@ static void test_outside_weakref_callback(void **state) {
     rh_heap *h = quiet_heap();
     cblog log = {0};
     cbarg arg = {&log, 1};
-    rh_object *a = node_new(h, 1), *b = node_new(h, 2);
-    node_set(a, 0, b);
-    node_set(b, 0, a);
+    rh_object *a, *b;
+    node_pair(h, 1, 2, &a, &b);
     rh_object *w = rh_weakref_new(a, log_cb, &arg);
     rh_decref(a);
     rh_decref(b);
@@ -45,9 +44,8 @@ static void test_weakref_inside_garbage(void **state) {
     rh_heap *h = quiet_heap();
     cblog log = {0};
     cbarg arg = {&log, 1};
-    rh_object *a = node_new(h, 1), *b = node_new(h, 2);
-    node_set(a, 0, b);
-    node_set(b, 0, a);
+    rh_object *a, *b;
+    node_pair(h, 1, 2, &a, &b);
     rh_object *w = rh_weakref_new(b, log_cb, &arg);
     node_set(a, 1, w);
     rh_decref(w);
@@ -76,9 +74,8 @@ static void test_all_dead_inside_callbacks(void **state) {
     garb_calls = 0;
     garb_nested = -1;
     for (int i = 0; i < NGARB; i++) {
-        rh_object *a = node_new(h, 2 * i), *b = node_new(h, 2 * i + 1);
-        node_set(a, 0, b);
-        node_set(b, 0, a);
+        rh_object *a, *b;
+        node_pair(h, 2 * i, 2 * i + 1, &a, &b);
         garb_refs[2 * i] = rh_weakref_new(a, garb_cb, h);
         garb_refs[2 * i + 1] = rh_weakref_new(b, NULL, NULL);
         rh_decref(a);
@@ -102,9 +99,8 @@ static void test_resurrecting_cycle(void **state) {
     cblog log = {0};
     cbarg arg = {&log, 1};
     node_resurrect_into = rh_list_new(h, 0);
-    rh_object *a = node_new_t(h, &node_fin_type, 1), *b = node_new_t(h, &node_fin_type, 2);
-    node_set(a, 0, b);
-    node_set(b, 0, a);
+    rh_object *a, *b;
+    node_pair_t(h, &node_fin_type, 1, 2, &a, &b);
     rh_object *w = rh_weakref_new(a, log_cb, &arg);
     rh_decref(a);
     rh_decref(b);
@@ -174,9 +170,8 @@ static void test_callback_in_cycle_resurrection(void **state) {
     cbarg arg = {&log, 7};
     rh_object *C = node_new(h, 0);
     node_set(C, 0, C);
-    rh_object *c1 = node_new(h, 1), *c2 = node_new(h, 2);
-    node_set(c1, 0, c2);
-    node_set(c2, 0, c1);
+    rh_object *c1, *c2;
+    node_pair(h, 1, 2, &c1, &c2);
     node_set(c1, 2, C);
     node_set(c2, 2, C);
     rh_object *w1 = rh_weakref_new(c2, resurrect_cb, c1);
@@ -212,9 +207,8 @@ static void test_callbacks_on_callback(void **state) {
     rh_heap *h = quiet_heap();
     cblog log = {0};
     cbarg safe = {&log, 1};
-    rh_object *c = node_new(h, 1), *d = node_new(h, 2);
-    node_set(c, 0, d);
-    node_set(d, 0, c);
+    rh_object *c, *d;
+    node_pair(h, 1, 2, &c, &d);
     rh_object *m = node_new(h, 3);
     node_set(m, 0, c); /* a bound method holds its self */
     node_set(c, 2, m); /* c.wr's callback is m: c reaches m */
@@ -253,9 +247,8 @@ static void drop_self_cb(rh_object *wr, void *data) {
 static void test_callback_frees_own_weakref_in_collection(void **state) {
     (void)state;
     rh_heap *h = quiet_heap();
-    rh_object *a = node_new(h, 1), *b = node_new(h, 2);
-    node_set(a, 0, b);
-    node_set(b, 0, a);
+    rh_object *a, *b;
+    node_pair(h, 1, 2, &a, &b);
     static rh_object *w;
     w = rh_weakref_new(a, drop_self_cb, &w);
     rh_decref(a);
@@ -276,9 +269,8 @@ static void test_weak_containers_cyclic_values(void **state) {
     for (int kind = 0; kind < 3; kind++) {
         rh_object *cont = kind == 0 ? rh_weakvaluedict_new(h)
                         : kind == 1 ? rh_weakkeydict_new(h) : rh_weakset_new(h);
-        rh_object *a = node_new(h, 1), *b = node_new(h, 2);
-        node_set(a, 0, b);
-        node_set(b, 0, a);
+        rh_object *a, *b;
+        node_pair(h, 1, 2, &a, &b);
         rh_object *k = rh_str(h, "k");
         if (kind == 0) assert_int_equal(rh_weakvaluedict_set(cont, k, a), 0);
         if (kind == 1) assert_int_equal(rh_weakkeydict_set(cont, a, k), 0);
@@ -349,9 +341,8 @@ static void test_threshold_one_storm(void **state) {
     storm s = {.h = h};
     static rh_object *refs[NCYC];
     for (int i = 0; i < NCYC; i++) {
-        rh_object *a = node_new(h, 2 * i), *b = node_new(h, 2 * i + 1);
-        node_set(a, 0, b);
-        node_set(b, 0, a);
+        rh_object *a, *b;
+        node_pair(h, 2 * i, 2 * i + 1, &a, &b);
         refs[i] = rh_weakref_new(b, storm_cb, &s);
         assert_non_null(refs[i]);
         rh_decref(a);

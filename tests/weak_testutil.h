@@ -66,30 +66,17 @@ WT_UNUSED static void node_finalize(rh_object *self) {
     if (node_resurrect_into) rh_list_append(node_resurrect_into, self);
 }
 
-WT_UNUSED static const rh_type node_type = {
-    .name = "node",
-    .basicsize = sizeof(node),
-    .flags = RH_TYPE_GC | RH_TYPE_WEAKREFABLE,
-    .weaklist_offset = offsetof(node, weaklist),
-    .destroy = node_destroy,
-    .traverse = node_traverse,
-    .clear = node_clear,
-    .hash = node_hash,
-    .eq = node_eq,
-};
+/* The two types differ only in their name and the finalizer. */
+#define WT_NODE_TYPE_INIT(tname)                                               \
+    .name = tname, .basicsize = sizeof(node),                                  \
+    .flags = RH_TYPE_GC | RH_TYPE_WEAKREFABLE,                                 \
+    .weaklist_offset = offsetof(node, weaklist), .destroy = node_destroy,      \
+    .traverse = node_traverse, .clear = node_clear, .hash = node_hash,         \
+    .eq = node_eq
 
-WT_UNUSED static const rh_type node_fin_type = {
-    .name = "finnode",
-    .basicsize = sizeof(node),
-    .flags = RH_TYPE_GC | RH_TYPE_WEAKREFABLE,
-    .weaklist_offset = offsetof(node, weaklist),
-    .destroy = node_destroy,
-    .traverse = node_traverse,
-    .clear = node_clear,
-    .finalize = node_finalize,
-    .hash = node_hash,
-    .eq = node_eq,
-};
+WT_UNUSED static const rh_type node_type = {WT_NODE_TYPE_INIT("node")};
+WT_UNUSED static const rh_type node_fin_type = {WT_NODE_TYPE_INIT("finnode"),
+                                                .finalize = node_finalize};
 
 static inline rh_object *node_new_t(rh_heap *h, const rh_type *t, long id) {
     node *n = (node *)rh_new(h, t);
@@ -103,6 +90,21 @@ static inline rh_object *node_new(rh_heap *h, long id) { return node_new_t(h, &n
 /* n.slot[i] = v (a new reference is taken). */
 static inline void node_set(rh_object *n, int i, rh_object *v) {
     RH_SETREF(((node *)n)->slot[i], rh_xnewref(v));
+}
+
+/* Two new nodes of type t, each the other's slot 0: *a <-> *b (new
+ * references). */
+static inline void node_pair_t(rh_heap *h, const rh_type *t, long id_a, long id_b, rh_object **a,
+                               rh_object **b) {
+    *a = node_new_t(h, t, id_a);
+    *b = node_new_t(h, t, id_b);
+    assert_non_null(*a);
+    assert_non_null(*b);
+    node_set(*a, 0, *b);
+    node_set(*b, 0, *a);
+}
+static inline void node_pair(rh_heap *h, long id_a, long id_b, rh_object **a, rh_object **b) {
+    node_pair_t(h, &node_type, id_a, id_b, a, b);
 }
 
 /* A callback log: each callback appends its tag. */
