@@ -6,7 +6,7 @@
 #ifndef REFHEAP_ALLOC_INTERNAL_H
 #define REFHEAP_ALLOC_INTERNAL_H
 
-struct rh__pool;  /* pools.c: a 16 KiB pool, header at its start          */
+struct rh__pool;  /* pools.c: the header of a 16 KiB pool (in its arena's meta) */
 struct rh__arena; /* pools.c: a 1 MiB arena's bookkeeping (malloc'ed)    */
 struct rh__large; /* sysmem.c: header of a block from the system allocator */
 

@@ -53,36 +53,76 @@
  * Pools and arenas (pools.c).
  * ------------------------------------------------------------------------- */
 
-/* The header at the start of every carved pool. Blocks follow it.
- * Invariants, for a pool of class c (block size s = (c+1)*16):
- *   used + |freelist| + (max_off + s - next_off) / s == capacity(c)
+/* Layout (all in bytes; B = an arena's 1 MiB-aligned base address, P =
+ * RH_POOL_SIZE = 16384, i = 0..63 a pool's index in its arena):
+ *
+ *   pool i's blocks     = [B + i*P, B + (i+1)*P)    the whole pool: no header
+ *   pool i's header     = meta->pools[i]            meta = the arena's rh__arena,
+ *                                                   outside the arena
+ *   i for a block p     = (p >> 14) & 63            = (p - B) / P
+ *   meta for a block p  = &leaf[(p >> 20) & 16383]  leaf = root[p >> 34], the
+ *                                                   radix tree below
+ *   capacity(c)         = P / s,  s = (c+1)*16      (e.g. 1024 blocks of 16 B,
+ *                                                   32 of 512 B)
+ *
+ * So free(p) reads the root (one load), then, both at addresses computed
+ * from the leaf, the meta's owner and meta->pools[i]: the 64 headers of an
+ * arena are 32 bytes each, 2 KiB per MiB of blocks, densely packed, instead
+ * of one header at the start of every 16 KiB pool.
+ *
+ * The header of a pool. Invariants, for a carved pool of class c (block size
+ * s = (c+1)*16):
+ *   used + |freelist| + (P - next_off) / s == capacity(c)
  *   freelist == NULL  <=>  the pool is full (used == capacity(c))
  *   the pool is on alloc.usable[c]  <=>  used < capacity(c) and
  *                                        (used > 0 or it is alloc.cached[c])
  *   used == 0 and not cached[c]  <=>  the pool is on its arena's free list
  *                                     (class meaningless)
+ *   meta->pools[i].index == i, for every i (set when the arena is mapped)
  * The freelist always holds at least one block while the pool is not full:
  * when the last freed block is taken, the next never-used block (at next_off)
  * is put on the list, so the fast path is only "pop". */
 typedef struct rh__pool {
     void *freelist;              /* LIFO of free blocks; link in the block's first word */
-    uint32_t used;               /* blocks handed out                       */
-    uint32_t cls;                /* size class                              */
-    uint32_t next_off;           /* offset of the first never-used block    */
-    uint32_t max_off;            /* largest offset at which a block fits    */
     struct rh__pool *next, *prev; /* in usable[cls], or the arena's free pools (next) */
-    struct rh__arena *arena;
+    uint16_t used;               /* blocks handed out (<= 1024)             */
+    uint16_t next_off;           /* offset in the pool of the first never-used block (<= P) */
+    uint8_t cls;                 /* size class                              */
+    uint8_t index;               /* i: position in meta->pools              */
+    uint16_t spare;
 } rh__pool;
-
-#define RH__POOL_HEADER sizeof(rh__pool) /* 48: keeps blocks 16-byte aligned */
-_Static_assert(sizeof(rh__pool) % RH_ALIGNMENT == 0, "pool header keeps blocks aligned");
+_Static_assert(sizeof(rh__pool) == 32, "two pool headers per 64-byte cache line");
+_Static_assert(RH_POOL_SIZE <= UINT16_MAX && RH_POOL_SIZE / RH_ALIGNMENT <= UINT16_MAX,
+               "next_off and used fit 16 bits");
+_Static_assert(RH_NUM_CLASSES <= 256 && RH__POOLS_PER_ARENA <= 256, "cls and index fit 8 bits");
 _Static_assert(RH__POOLS_PER_ARENA <= 64, "nfree_bits has one bit per free-pool count");
 
-/* Bookkeeping of one arena (malloc'ed, not inside the arena, so every one
- * of the 64 pools is usable). */
+/* The process-wide radix tree over arena addresses: a pointer's bits 47..34
+ * index the root, bits 33..20 a slot of a leaf. A leaf is an array of 2^14
+ * arena metas (rh__arena, below), one per 1 MiB of address space it covers:
+ * the meta of the arena at an address lives in the tree itself, in that
+ * address's slot. Leaves are mapped on demand (under a mutex, MAP_NORESERVE:
+ * 2^14 * 2176 bytes = 34 MiB of address space each, of which only the slots
+ * of arenas ever mapped are touched, about one page per arena) and never
+ * unmapped, so a slot can be read at any time: a slot whose `heap` is 0 is
+ * not an arena. Readers use acquire loads only. Addresses at or above 2^48
+ * are never arenas. */
+#define RH__ADDR_BITS 48
+#define RH__ARENA_SHIFT 20
+#define RH__POOL_SHIFT 14
+#define RH__RADIX_LEAF_BITS 14
+#define RH__RADIX_ROOT_BITS (RH__ADDR_BITS - RH__ARENA_SHIFT - RH__RADIX_LEAF_BITS)
+_Static_assert(((size_t)1 << RH__ARENA_SHIFT) == RH_ARENA_SIZE, "arena shift matches arena size");
+_Static_assert(((size_t)1 << RH__POOL_SHIFT) == RH_POOL_SIZE, "pool shift matches pool size");
+
+/* The meta of one arena: its slot in a radix leaf, outside the arena, so
+ * every byte of the 64 pools holds blocks. pools[] comes first, so a pool's
+ * meta is (rh__arena *)(pool - pool->index). 64-byte aligned: the headers
+ * pair up in cache lines. */
 typedef struct rh__arena {
+    _Alignas(64) rh__pool pools[RH__POOLS_PER_ARENA]; /* the pool headers, by index */
+    _Atomic uintptr_t heap;      /* rh_heap * owning the arena; 0: no arena here */
     uintptr_t base;              /* 1 MiB-aligned mapping                   */
-    rh_heap *heap;               /* owner                                   */
     rh__pool *freepools;         /* pools that were carved and are empty again */
     unsigned nfree;              /* free pools: freepools + never carved    */
     unsigned ncarved;            /* pools carved so far (bump)              */
@@ -91,41 +131,53 @@ typedef struct rh__arena {
     struct rh__arena *all_next, *all_prev; /* in alloc.arenas              */
 } rh__arena;
 
-/* The process-wide radix tree over arena addresses: a pointer's bits 47..34
- * index the root, bits 33..20 a leaf, whose entry is the heap owning the
- * arena there (or 0). Leaves are created on demand under a mutex and never
- * freed (128 KiB of address space each, one page touched per arena);
- * readers use acquire loads only. Addresses at or above 2^48 are never
- * arenas. Storing the heap (not the arena's bookkeeping) saves free() a
- * dependent load: the pool header names the arena when the slow path needs
- * it. */
-#define RH__ADDR_BITS 48
-#define RH__ARENA_SHIFT 20
-#define RH__RADIX_LEAF_BITS 14
-#define RH__RADIX_ROOT_BITS (RH__ADDR_BITS - RH__ARENA_SHIFT - RH__RADIX_LEAF_BITS)
-_Static_assert(((size_t)1 << RH__ARENA_SHIFT) == RH_ARENA_SIZE, "arena shift matches arena size");
+static inline rh__arena *rh__pool_arena(const rh__pool *pool) {
+    return (rh__arena *)(void *)(uintptr_t)(pool - pool->index);
+}
+static inline char *rh__pool_base(const rh__pool *pool) {
+    return (char *)(rh__pool_arena(pool)->base + (uintptr_t)pool->index * RH_POOL_SIZE);
+}
 
 extern _Atomic uintptr_t rh__radix_root[(size_t)1 << RH__RADIX_ROOT_BITS];
 
-/* The heap whose arena holds p, or NULL: p is not a pool block. Safe for
- * any pointer (NULL included); no lock, no hashing, two loads. */
-static inline rh_heap *rh__pool_heap(const void *p) {
-    uintptr_t a = (uintptr_t)p;
+/* The slot of the arena address range holding a, or NULL when no leaf
+ * covers it. */
+static inline rh__arena *rh__radix_slot(uintptr_t a) {
     if (RH_UNLIKELY(a >> RH__ADDR_BITS)) return NULL;
     uintptr_t leaf = atomic_load_explicit(&rh__radix_root[a >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS)],
                                           memory_order_acquire);
     if (!leaf) return NULL;
-    size_t i = (a >> RH__ARENA_SHIFT) & (((size_t)1 << RH__RADIX_LEAF_BITS) - 1);
-    return (rh_heap *)atomic_load_explicit(&((_Atomic uintptr_t *)leaf)[i], memory_order_acquire);
+    return &((rh__arena *)leaf)[(a >> RH__ARENA_SHIFT) & (((size_t)1 << RH__RADIX_LEAF_BITS) - 1)];
+}
+
+/* The heap whose arena holds p, or NULL: p is not a pool block. Safe for
+ * any pointer (NULL included); no lock, no hashing, two loads. */
+static inline rh_heap *rh__pool_heap(const void *p) {
+    const rh__arena *m = rh__radix_slot((uintptr_t)p);
+    return m ? (rh_heap *)atomic_load_explicit(&m->heap, memory_order_acquire) : NULL;
+}
+
+/* The header of the pool holding p if p lies in an arena of heap h, else
+ * NULL. Safe for any pointer; the free fast path (the owner and the header
+ * are loaded side by side once the leaf is known). */
+static inline rh__pool *rh__pool_lookup(const void *p, const rh_heap *h) {
+    uintptr_t a = (uintptr_t)p;
+    rh__arena *m = rh__radix_slot(a);
+    if (!m || atomic_load_explicit(&m->heap, memory_order_acquire) != (uintptr_t)h) return NULL;
+    return &m->pools[(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1)];
+}
+
+/* The header of the pool holding p, which must be a pool block (its heap
+ * known from rh__pool_heap). */
+static inline rh__pool *rh__pool_of(const void *p) {
+    uintptr_t a = (uintptr_t)p;
+    return &rh__radix_slot(a)->pools[(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1)];
 }
 
 static inline unsigned rh__size_class(size_t n) {
     return n ? (unsigned)((n - 1) >> 4) : 0u; /* 0 bytes: the smallest class */
 }
 static inline size_t rh__class_size(unsigned c) { return ((size_t)c + 1) * RH_ALIGNMENT; }
-static inline rh__pool *rh__pool_of(const void *p) {
-    return (rh__pool *)((uintptr_t)p & ~(uintptr_t)(RH_POOL_SIZE - 1));
-}
 
 /* Slow paths (pools.c). */
 void *rh__pool_alloc_slow(rh_heap *h, unsigned c);   /* NULL: out of memory */
@@ -156,9 +208,8 @@ static inline void *rh__pool_pop(rh_heap *h, unsigned c, bool tools) {
     return b;
 }
 
-/* Returns a pool block to its pool. */
-static inline void rh__pool_push(rh_heap *h, void *b, bool tools) {
-    rh__pool *pool = rh__pool_of(b);
+/* Returns block b to its pool (rh__pool_lookup / rh__pool_of). */
+static inline void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tools) {
     unsigned c = pool->cls;
     void *link = pool->freelist;
     if (tools) {
@@ -174,7 +225,7 @@ static inline void rh__pool_push(rh_heap *h, void *b, bool tools) {
      * pool of its class stays: one compare before the call) */
     if (RH_UNLIKELY(link == NULL || --pool->used == 0)) {
         if (link != NULL && pool == h->alloc.cached[c]) {
-            const rh__arena *a = pool->arena;
+            const rh__arena *a = rh__pool_arena(pool);
             if (a->nfree + a->npinned < RH__POOLS_PER_ARENA || a == h->alloc.idle) return;
         }
         rh__pool_free_slow(h, pool, link == NULL);
@@ -226,7 +277,7 @@ static inline void *rh__raw_alloc(rh_heap *h, size_t n) {
 static inline void rh__raw_free(rh_heap *h, void *p) {
     if (rh__pool_heap(p)) {
         h->alloc.slow_pushes++;
-        rh__pool_push(h, p, h->alloc.tools);
+        rh__pool_push(h, rh__pool_of(p), p, h->alloc.tools);
     } else {
         rh__large_free(h, p);
     }

@@ -20,9 +20,10 @@
  * client requests announce every block). rh_malloc_at and rh__obj_alloc test
  * that word and the size together, then pop a block from the head pool of
  * the class (alloc_priv.h); rh_free_at and rh__obj_free test the word, ask
- * the radix tree which heap owns the pointer (two loads, no lock, no hash),
- * and push the block on its pool, which is the pointer rounded down to
- * 16 KiB. Nothing else happens there: no mode switch, no thread check (that
+ * the radix tree which heap owns the pointer and where its arena's pool
+ * headers are (two loads, no lock, no hash), and push the block on its pool,
+ * whose header is entry (p >> 14) & 63 of that dense array (alloc_priv.h).
+ * Nothing else happens there: no mode switch, no thread check (that
  * is debug mode's, which is slow anyway), no byte counter and no peak.
  * Anything unusual (a NULL, a large block, a foreign pointer, an empty
  * class, an emptied pool) leaves for a slow path, which does the full work.
@@ -301,7 +302,7 @@ static void free_checked(rh_heap *h, void *p, const char *file, int line) {
     h->alloc.frees_slow++;
     if (ph) {
         h->alloc.slow_pushes++;
-        rh__pool_push(h, p, h->alloc.tools);
+        rh__pool_push(h, rh__pool_of(p), p, h->alloc.tools);
     } else {
         rh__large_free(h, p);
     }
@@ -360,9 +361,12 @@ static inline void *malloc_fast(rh_heap *h, size_t n, const char *file, int line
 /* The fast path of rh_free_at and rh__obj_free: a pool block of this heap,
  * in pools mode without tools, goes straight back to its pool. */
 static inline void free_fast(rh_heap *h, void *p, size_t header_offset, const char *file, int line) {
-    if (RH_LIKELY(h->alloc.slow == 0 && rh__pool_heap(p) == h)) {
-        rh__pool_push(h, p, false);
-        return;
+    if (RH_LIKELY(h->alloc.slow == 0)) {
+        rh__pool *pool = rh__pool_lookup(p, h);
+        if (RH_LIKELY(pool != NULL)) {
+            rh__pool_push(h, pool, p, false);
+            return;
+        }
     }
     free_slow(h, p, header_offset, file, line);
 }
@@ -387,7 +391,7 @@ static void *move_block(rh_heap *h, void *p, size_t oldn, size_t n, bool old_in_
     memcpy(q, p, oldn < n ? oldn : n);
     if (old_in_pool) {
         h->alloc.slow_pushes++;
-        rh__pool_push(h, p, h->alloc.tools);
+        rh__pool_push(h, rh__pool_of(p), p, h->alloc.tools);
     } else {
         rh__large_free(h, p);
     }
@@ -509,7 +513,7 @@ void rh_heap_stats_print(rh_heap *h, FILE *out) {
     fprintf(out, "Small block threshold = %d, in %d size classes.\n\n", RH_SMALL_MAX, RH_NUM_CLASSES);
     fprintf(out, "class   size   num pools   full pools   blocks in use  avail blocks\n");
     fprintf(out, "-----   ----   ---------   ----------   -------------  ------------\n");
-    size_t in_blocks = 0, avail = 0, quant = 0, used_pools = 0, cached_pools = 0;
+    size_t in_blocks = 0, avail = 0, quant = 0, cached_pools = 0;
     for (unsigned c = 0; c < RH_NUM_CLASSES; c++) {
         const rh_class_stats *cs = &s.classes[c];
         cached_pools += cs->pools_cached;
@@ -518,12 +522,13 @@ void rh_heap_stats_print(rh_heap *h, FILE *out) {
                 cs->blocks_in_use, cs->blocks_free);
         in_blocks += cs->blocks_in_use * cs->block_size;
         avail += cs->blocks_free * cs->block_size;
-        quant += cs->pools_used * ((RH_POOL_SIZE - RH__POOL_HEADER) % cs->block_size);
-        used_pools += cs->pools_used;
+        quant += cs->pools_used * (RH_POOL_SIZE % cs->block_size);
     }
     size_t unused = s.pools_empty * RH_POOL_SIZE;
     size_t cached = cached_pools * RH_POOL_SIZE;
-    size_t headers = used_pools * RH__POOL_HEADER;
+    /* pool headers live in each arena's meta, outside the arenas: shown,
+     * but not part of the arenas' total */
+    size_t headers = s.arenas_current * sizeof(rh__arena);
     fprintf(out, "\n");
     fprintf(out, "# arenas allocated total           = %14zu\n", s.arenas_allocated);
     fprintf(out, "# arenas reclaimed                 = %14zu\n", s.arenas_released);
@@ -536,10 +541,10 @@ void rh_heap_stats_print(rh_heap *h, FILE *out) {
     fprintf(out, "# bytes in available blocks        = %14zu\n", avail);
     fprintf(out, "%zu unused pools * %zu bytes %*s= %14zu\n", s.pools_empty, RH_POOL_SIZE, 7, "", unused);
     fprintf(out, "%zu cached empty pools * %zu bytes %*s= %14zu\n", cached_pools, RH_POOL_SIZE, 1, "", cached);
-    fprintf(out, "# bytes lost to pool headers       = %14zu\n", headers);
     fprintf(out, "# bytes lost to quantization       = %14zu\n", quant);
     fprintf(out, "# bytes lost to arena alignment    = %14zu\n", (size_t)0);
-    fprintf(out, "Total                              = %14zu\n", in_blocks + avail + unused + cached + headers + quant);
+    fprintf(out, "Total                              = %14zu\n", in_blocks + avail + unused + cached + quant);
+    fprintf(out, "# bytes in arena bookkeeping       = %14zu\n", headers);
     fprintf(out, "\n");
     fprintf(out, "# large blocks (system allocator)  = %14zu\n", s.large_blocks);
     fprintf(out, "# bytes in large blocks            = %14zu\n", s.large_bytes);

@@ -7,15 +7,32 @@
  *  - A request of n <= RH_SMALL_MAX (512) bytes is served from size class
  *    c = (n - 1) / 16 (0 bytes: class 0), whose blocks are (c + 1) * 16 bytes:
  *    32 classes, every block 16-byte aligned, at most 15 bytes lost per block.
- *  - Blocks live in 16 KiB pools. A pool serves one class at a time; its header
- *    (rh__pool, 48 bytes) sits at the start of the pool, so the pool of a block
- *    is the block's address rounded down to 16 KiB. Blocks are carved lazily:
- *    a bump offset gives never-used blocks, a LIFO list gives freed ones (the
- *    most recently freed block is reused first: it is the warmest in cache).
+ *  - Blocks live in 16 KiB pools. A pool serves one class at a time and holds
+ *    nothing but blocks: capacity(c) = 16384 / s blocks of s = (c+1)*16 bytes.
+ *    Blocks are carved lazily: a bump offset gives never-used blocks, a LIFO
+ *    list gives freed ones (the most recently freed block is reused first: it
+ *    is the warmest in cache); the list's link is the free block's first word.
  *  - Pools are cut, again lazily, from 1 MiB arenas obtained with mmap. An
  *    arena is mapped 1 MiB-aligned (2 MiB are mapped and the excess trimmed),
- *    so all 64 of its pools are usable and the arena of any address is the
- *    address rounded down to 1 MiB.
+ *    so the arena of any address is the address rounded down to 1 MiB, and
+ *    the pool index of a block p in it is i = (p >> 14) & 63.
+ *  - The pool headers (rh__pool, 32 bytes) are not in the pools: the 64
+ *    headers of an arena form one dense array, meta->pools[64], in the arena's
+ *    meta (rh__arena), and the meta lives in the radix tree's slot for the
+ *    arena's address. So, with root = rh__radix_root:
+ *        meta(p)   = &((rh__arena *)root[p >> 34])[(p >> 20) & 16383]
+ *        header(p) = &meta(p)->pools[(p >> 14) & 63]
+ *        owner(p)  = meta(p)->heap   (0: p is in no arena)
+ *    Why: with the header at the start of each pool, a free of a random block
+ *    touched the first line of that pool's page, i.e. one more page (cache
+ *    line and TLB entry) per 16 KiB of live data; random frees over a large
+ *    heap then missed on the header as well as on the block. Dense headers
+ *    take 2 KiB per MiB of blocks and stay cached.
+ *  - A pool that empties is restarted (pool_restart): free list = its first
+ *    block, bump offset = one block. All its blocks are free, so the order in
+ *    which they were freed carries no information worth keeping, and the next
+ *    allocations walk the pool in address order again (prefetch-friendly)
+ *    instead of in the random order of the frees.
  *
  * The per-class lists. usable[c] holds the pools of class c that have a free
  * block. Allocation takes the head pool's first free block (rh__pool_pop in
@@ -57,12 +74,33 @@
  * nfree + npinned == 64 (npinned: cached pools lying in it); only then are
  * its cached pools looked at.
  *
- * Ownership. rh__radix_root/leaves map address bits 47..20 to the heap
- * owning the arena there. Several heaps on several threads share
- * the tree: inserting or removing an arena takes a process-wide mutex; lookups
- * take no lock (acquire loads). A lookup never reads memory that is not the
- * tree's, so asking about any pointer (stack, static, another allocator's) is
- * safe. A leaf is never freed: a lock-free reader might still be looking at it.
+ * Why one idle arena and not a larger reserve. Measured on the benchmark that
+ * allocates a million blocks of 8..512 bytes and frees them all, ten times
+ * (bench workload b): what giving the arenas back costs is not the
+ * mmap/munmap calls (one pair per MiB, ~14% of the time) but the page faults
+ * and page zeroing when the next round touches the memory again (one fault
+ * per 4 KiB, over half the time). madvise(MADV_DONTNEED) in place of munmap
+ * would save the calls but keep every fault; keeping idle arenas up to a
+ * fraction f of the peak saves a fraction f of the faults (f = 1/8: lost in
+ * the noise) and keeps f of the peak resident forever after; keeping them
+ * all makes that workload as fast as mimalloc, which is how mimalloc gets
+ * there (2.0.9 keeps all of a freed 287 MB resident until mi_collect), but
+ * returns nothing. Returning memory promptly is part of this allocator's
+ * contract (a program that drops a large structure sees its RSS fall), so
+ * the reserve stays CPython's: one arena.
+ *
+ * Ownership. rh__radix_root/leaves map address bits 47..20 to a slot, the
+ * meta of the arena there, whose `heap` names the owner (0: no arena).
+ * Several heaps on several threads share the tree: mapping a leaf takes a
+ * process-wide mutex; everything else is per slot. A slot belongs to whoever
+ * holds the 1 MiB address range it describes: arena_new initialises it and
+ * publishes `heap` last (release); arena_release unlinks the arena from its
+ * heap's lists, clears `heap`, then unmaps the range (after which another
+ * heap may map it and take the slot, so the slot is not touched again).
+ * Lookups take no lock (acquire loads) and read only the tree's memory, so
+ * asking about any pointer (stack, static, another allocator's) is safe: a
+ * leaf is never unmapped, and other threads only ever read a slot's `heap`.
+ * Only the owning heap's thread follows a slot further (its pool headers).
  *
  * Tools. Under AddressSanitizer, the bytes of every free block (and of pools
  * not yet carved into blocks) are poisoned, so touching a freed pool block is
@@ -81,24 +119,21 @@ static pthread_mutex_t radix_lock = PTHREAD_MUTEX_INITIALIZER;
 
 #define LEAF_ENTRIES ((size_t)1 << RH__RADIX_LEAF_BITS)
 
-/* Records (heap != NULL) or forgets the arena at base. -1 if a leaf cannot
- * be mapped. */
-static int radix_set(uintptr_t base, rh_heap *heap) {
+/* The slot (meta) of the arena range at base, mapping its leaf if needed.
+ * NULL if a leaf cannot be mapped. */
+static rh__arena *radix_slot_make(uintptr_t base) {
     size_t ri = base >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS);
-    size_t li = (base >> RH__ARENA_SHIFT) & (LEAF_ENTRIES - 1);
     pthread_mutex_lock(&radix_lock);
     uintptr_t leaf = atomic_load_explicit(&rh__radix_root[ri], memory_order_relaxed);
     if (!leaf) {
-        if (!heap) { pthread_mutex_unlock(&radix_lock); return 0; }
-        void *m = mmap(NULL, LEAF_ENTRIES * sizeof(uintptr_t), PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (m == MAP_FAILED) { pthread_mutex_unlock(&radix_lock); return -1; }
+        void *m = mmap(NULL, LEAF_ENTRIES * sizeof(rh__arena), PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (m == MAP_FAILED) { pthread_mutex_unlock(&radix_lock); return NULL; }
         leaf = (uintptr_t)m;
         atomic_store_explicit(&rh__radix_root[ri], leaf, memory_order_release);
     }
-    atomic_store_explicit(&((_Atomic uintptr_t *)leaf)[li], (uintptr_t)heap, memory_order_release);
     pthread_mutex_unlock(&radix_lock);
-    return 0;
+    return rh__radix_slot(base);
 }
 
 /* ---------------------------------------------------------------------------
@@ -138,19 +173,24 @@ static void bucket_remove(struct rh__alloc_state *A, rh__arena *a) {
 
 static rh__arena *arena_new(rh_heap *h) {
     struct rh__alloc_state *A = &h->alloc;
-    rh__arena *a = malloc(sizeof *a);
-    if (!a) return NULL;
     void *m = map_aligned_arena();
-    if (!m) { free(a); return NULL; }
-    memset(a, 0, sizeof *a);
-    a->base = (uintptr_t)m;
-    a->heap = h;
-    a->nfree = RH__POOLS_PER_ARENA;
-    if ((uintptr_t)m >> RH__ADDR_BITS || radix_set((uintptr_t)m, h) != 0) {
+    if (!m) return NULL;
+    rh__arena *a = (uintptr_t)m >> RH__ADDR_BITS ? NULL : radix_slot_make((uintptr_t)m);
+    if (!a) {
         munmap(m, RH_ARENA_SIZE);
-        free(a);
         return NULL;
     }
+    /* The slot is this arena's alone (the address range is ours); other
+     * threads may only read its `heap`, which is published last. */
+    memset(a->pools, 0, sizeof a->pools);
+    for (unsigned i = 0; i < RH__POOLS_PER_ARENA; i++) a->pools[i].index = (uint8_t)i;
+    a->base = (uintptr_t)m;
+    a->freepools = NULL;
+    a->nfree = RH__POOLS_PER_ARENA;
+    a->ncarved = 0;
+    a->npinned = 0;
+    a->next = a->prev = a->all_next = a->all_prev = NULL;
+    atomic_store_explicit(&a->heap, (uintptr_t)h, memory_order_release);
     a->all_next = A->arenas;
     if (A->arenas) A->arenas->all_prev = a;
     A->arenas = a;
@@ -165,16 +205,18 @@ static rh__arena *arena_new(rh_heap *h) {
  * forgets it. */
 static void arena_release(rh_heap *h, rh__arena *a) {
     struct rh__alloc_state *A = &h->alloc;
-    radix_set(a->base, NULL); /* clearing an entry of an existing leaf cannot fail */
-    RH__UNPOISON((void *)a->base, RH_ARENA_SIZE); /* the address range may be reused by others */
-    munmap((void *)a->base, RH_ARENA_SIZE);
     if (a->all_prev) a->all_prev->all_next = a->all_next;
     else A->arenas = a->all_next;
     if (a->all_next) a->all_next->all_prev = a->all_prev;
     if (A->idle == a) A->idle = NULL;
     A->arenas_current--;
     A->arenas_released++;
-    free(a);
+    /* Disown the slot before unmapping: once the range is unmapped another
+     * heap may map it and take the slot, so `a` is not touched after. */
+    void *base = (void *)a->base;
+    atomic_store_explicit(&a->heap, 0, memory_order_release);
+    RH__UNPOISON(base, RH_ARENA_SIZE); /* the address range may be reused by others */
+    munmap(base, RH_ARENA_SIZE);
 }
 
 /* ---------------------------------------------------------------------------
@@ -197,9 +239,9 @@ static void pool_unlink(struct rh__alloc_state *A, rh__pool *pool) {
 
 /* Makes `pool` (or nobody) class c's cached pool, keeping npinned true. */
 static void set_cached(struct rh__alloc_state *A, unsigned c, rh__pool *pool) {
-    if (A->cached[c]) A->cached[c]->arena->npinned--;
+    if (A->cached[c]) rh__pool_arena(A->cached[c])->npinned--;
     A->cached[c] = pool;
-    if (pool) pool->arena->npinned++;
+    if (pool) rh__pool_arena(pool)->npinned++;
 }
 
 /* Every pool of `a` is free or an empty cached pool. */
@@ -208,7 +250,7 @@ static bool arena_is_idle(const struct rh__alloc_state *A, const rh__arena *a) {
     if (a->npinned == 0) return true;
     for (unsigned c = 0; c < RH_NUM_CLASSES; c++) {
         const rh__pool *k = A->cached[c];
-        if (k && k->arena == a && k->used != 0) return false;
+        if (k && rh__pool_arena(k) == a && k->used != 0) return false;
     }
     return true;
 }
@@ -219,7 +261,7 @@ static void arena_drain_release(rh_heap *h, rh__arena *a) {
     if (a->nfree) bucket_remove(A, a);
     for (unsigned c = 0; a->npinned && c < RH_NUM_CLASSES; c++) {
         rh__pool *k = A->cached[c];
-        if (!k || k->arena != a) continue;
+        if (!k || rh__pool_arena(k) != a) continue;
         pool_unlink(A, k); /* empty, so on usable[c] */
         set_cached(A, c, NULL);
         a->nfree++;
@@ -240,7 +282,7 @@ static void arena_check_idle(rh_heap *h, rh__arena *a) {
 /* An empty pool that is not cached goes back to its arena's free list. */
 static void pool_to_arena(rh_heap *h, rh__pool *pool) {
     struct rh__alloc_state *A = &h->alloc;
-    rh__arena *a = pool->arena;
+    rh__arena *a = rh__pool_arena(pool);
     pool_unlink(A, pool);
     if (a->nfree) bucket_remove(A, a);
     pool->next = a->freepools;
@@ -248,6 +290,23 @@ static void pool_to_arena(rh_heap *h, rh__pool *pool) {
     a->nfree++;
     bucket_insert(A, a);
     arena_check_idle(h, a);
+}
+
+/* Puts an empty pool (every block free and poisoned) back in its
+ * freshly-carved state: its first block alone on the free list, the rest
+ * uncarved. Forgetting the order in which its blocks were freed makes the
+ * next allocations walk the pool from its start, in address order, which
+ * the hardware prefetcher follows, instead of in the (random) order of the
+ * frees. */
+static void pool_restart(struct rh__alloc_state *A, rh__pool *pool) {
+    char *body = rh__pool_base(pool);
+    pool->freelist = body;
+    pool->next_off = (uint16_t)rh__class_size(pool->cls);
+    RH__UNPOISON(body, sizeof(void *));
+    if (A->tools) VALGRIND_MAKE_MEM_UNDEFINED(body, sizeof(void *));
+    *(void **)body = NULL;
+    RH__POISON(body, sizeof(void *));
+    if (A->tools) VALGRIND_MAKE_MEM_NOACCESS(body, sizeof(void *));
 }
 
 /* Takes a free pool from the fullest arena with one (mapping an arena if
@@ -264,35 +323,19 @@ static rh__pool *pool_take(rh_heap *h, unsigned c) {
         a->freepools = pool->next;
         a->nfree--;
         if (a->nfree) bucket_insert(A, a);
-        if (pool->cls == c) {
-            /* It served this class before: every block is free, its free
-             * list and bump offset are still valid (and poisoned). */
-            pool_link(A, pool, c);
-            return pool;
-        }
     } else {
-        pool = (rh__pool *)(a->base + (uintptr_t)a->ncarved * RH_POOL_SIZE);
+        pool = &a->pools[a->ncarved];
         a->ncarved++;
         a->nfree--;
         if (a->nfree) bucket_insert(A, a);
     }
 
-    size_t s = rh__class_size(c);
-    char *body = (char *)pool + RH__POOL_HEADER;
-    RH__POISON(body, RH_POOL_SIZE - RH__POOL_HEADER);
-    if (A->tools) VALGRIND_MAKE_MEM_NOACCESS(body, RH_POOL_SIZE - RH__POOL_HEADER);
-    pool->arena = a;
-    pool->cls = c;
+    char *body = (char *)a->base + (uintptr_t)pool->index * RH_POOL_SIZE;
+    RH__POISON(body, RH_POOL_SIZE);
+    if (A->tools) VALGRIND_MAKE_MEM_NOACCESS(body, RH_POOL_SIZE);
+    pool->cls = (uint8_t)c;
     pool->used = 0;
-    pool->max_off = (uint32_t)(RH_POOL_SIZE - s);
-    /* The first block goes on the free list, the rest stay uncarved. */
-    pool->freelist = body;
-    pool->next_off = (uint32_t)(RH__POOL_HEADER + s);
-    RH__UNPOISON(body, sizeof(void *));
-    if (A->tools) VALGRIND_MAKE_MEM_UNDEFINED(body, sizeof(void *));
-    *(void **)body = NULL;
-    RH__POISON(body, sizeof(void *));
-    if (A->tools) VALGRIND_MAKE_MEM_NOACCESS(body, sizeof(void *));
+    pool_restart(A, pool);
     pool_link(A, pool, c);
     return pool;
 }
@@ -309,9 +352,9 @@ void *rh__pool_alloc_slow(rh_heap *h, unsigned c) {
 void rh__pool_refill(rh_heap *h, rh__pool *pool) {
     struct rh__alloc_state *A = &h->alloc;
     size_t s = rh__class_size(pool->cls);
-    if (pool->next_off <= pool->max_off) {
-        void *b = (char *)pool + pool->next_off;
-        pool->next_off += (uint32_t)s;
+    if (pool->next_off <= RH_POOL_SIZE - s) {
+        void *b = rh__pool_base(pool) + pool->next_off;
+        pool->next_off = (uint16_t)(pool->next_off + s);
         RH__UNPOISON(b, sizeof(void *));
         if (A->tools) VALGRIND_MAKE_MEM_UNDEFINED(b, sizeof(void *));
         *(void **)b = NULL;
@@ -334,16 +377,18 @@ void rh__pool_free_slow(rh_heap *h, rh__pool *pool, bool was_full) {
         if (--pool->used) return;
     }
     /* empty, on usable[c] */
-    rh__arena *a = pool->arena;
+    rh__arena *a = rh__pool_arena(pool);
     rh__pool *k = A->cached[c];
     if (k == pool) {
+        pool_restart(A, pool);
         arena_check_idle(h, a);
         return;
     }
     if (k && k->used == 0) {
         /* Two empty pools of class c: the one in the emptier arena goes
          * back (ties: the one that just emptied). */
-        if (k->arena->nfree > a->nfree) {
+        if (rh__pool_arena(k)->nfree > a->nfree) {
+            pool_restart(A, pool);
             set_cached(A, c, pool);
             pool_to_arena(h, k);
             arena_check_idle(h, a);
@@ -352,6 +397,7 @@ void rh__pool_free_slow(rh_heap *h, rh__pool *pool, bool was_full) {
         }
         return;
     }
+    pool_restart(A, pool);
     set_cached(A, c, pool);
     arena_check_idle(h, a);
 }
@@ -390,7 +436,7 @@ void rh__pools_stats(rh_heap *h, rh_heap_stats *out) {
         out->pools_total += RH__POOLS_PER_ARENA;
         out->pools_empty += a->nfree;
         for (unsigned i = 0; i < a->ncarved; i++) {
-            const rh__pool *pool = (const rh__pool *)(a->base + (uintptr_t)i * RH_POOL_SIZE);
+            const rh__pool *pool = &a->pools[i];
             rh_class_stats *cs = &out->classes[pool->cls];
             if (pool->used == 0) {
                 /* a free pool's class is stale, but it is never cached */
@@ -398,7 +444,7 @@ void rh__pools_stats(rh_heap *h, rh_heap_stats *out) {
                 continue;
             }
             size_t s = rh__class_size(pool->cls);
-            size_t cap = (RH_POOL_SIZE - RH__POOL_HEADER) / s;
+            size_t cap = RH_POOL_SIZE / s;
             cs->pools_used++;
             if (pool->freelist == NULL) cs->pools_full++;
             cs->blocks_in_use += pool->used;

@@ -6,8 +6,9 @@
  * catching a use after free of a pool block.
  *
  * Expected figures come from first principles (the geometry in refheap.h):
- * a block of class c is (c+1)*16 bytes; a 16 KiB pool has a 48-byte header,
- * so it holds (16384-48)/s blocks of s bytes; an arena is 1 MiB = 64 pools.
+ * a block of class c is (c+1)*16 bytes; a 16 KiB pool holds only blocks
+ * (its header lives in the arena's bookkeeping, outside the arena), so it
+ * holds 16384/s blocks of s bytes; an arena is 1 MiB = 64 pools.
  */
 #include "rh_test.h"
 
@@ -190,8 +191,9 @@ static void test_arenas_returned(void **state) {
     }
     rh_heap_stats st;
     rh_heap_stats_get(h, &st);
-    /* 100 MiB of 256-byte blocks: 63 per pool (16336 / 256), 6502 pools, 64 per arena -> 102 arenas */
-    size_t per_pool = (RH_POOL_SIZE - 48) / BLOCK;
+    /* 100 MiB of 256-byte blocks: 409600 blocks, 64 per pool (16384 / 256),
+     * 6400 pools, 64 per arena -> 100 arenas */
+    size_t per_pool = RH_POOL_SIZE / BLOCK;
     size_t pools = (n + per_pool - 1) / per_pool;
     size_t arenas = (pools + RH__POOLS_PER_ARENA - 1) / RH__POOLS_PER_ARENA;
     assert_int_equal(st.arenas_current, arenas);
@@ -224,8 +226,8 @@ static uintptr_t arena_of(const void *p) { return (uintptr_t)p & ~(uintptr_t)(RH
 static void test_fullest_arena_first(void **state) {
     (void)state;
     rh_heap *h = new_heap(RH_MODE_POOLS);
-    /* 512-byte blocks: 31 per pool (16336 / 512); one pool = 31 blocks */
-    enum { PER_POOL = (16384 - 48) / 512, NPOOLS = 3 * 64 };
+    /* 512-byte blocks: 32 per pool (16384 / 512); one pool = 32 blocks */
+    enum { PER_POOL = 16384 / 512, NPOOLS = 3 * 64 };
     static void *blk[NPOOLS][PER_POOL];
     for (int p = 0; p < NPOOLS; p++)
         for (int b = 0; b < PER_POOL; b++) blk[p][b] = rh_malloc(h, 512);
@@ -265,8 +267,8 @@ static void test_lifo_and_full_pools(void **state) {
     rh_free(h, b);
     assert_ptr_equal(rh_malloc(h, 110), b); /* last freed, first reused */
     assert_ptr_equal(rh_malloc(h, 97), a);
-    /* fill a pool of 48-byte blocks: 340 per pool (16336 / 48) */
-    enum { PER = (16384 - 48) / 48 };
+    /* fill a pool of 48-byte blocks: 341 per pool (16384 / 48, 16 bytes left over) */
+    enum { PER = 16384 / 48 };
     void *ps[PER + 1];
     for (int i = 0; i < PER + 1; i++) ps[i] = rh_malloc(h, 48);
     rh_heap_stats st;
@@ -286,6 +288,56 @@ static void test_lifo_and_full_pools(void **state) {
     rh_free(h, a);
     rh_free(h, b);
     rh_heap_destroy(h);
+}
+
+/* ---------------------------------------------------------------------------
+ * Pool geometry: a pool is all blocks (its header lives outside the arena),
+ * and a pool that empties starts again from its first block
+ * ------------------------------------------------------------------------- */
+static void test_pool_geometry(void **state) {
+    (void)state;
+    /* for s = 16, 48, 512: capacity 16384/s = 1024, 341, 32 blocks; a fresh
+     * pool hands them out in address order from its 16 KiB-aligned start */
+    static const size_t sizes[] = {16, 48, 512};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t s = sizes[k], cap = RH_POOL_SIZE / s;
+        rh_heap *h = new_heap(RH_MODE_POOLS);
+        char **ps = malloc((cap + 1) * sizeof *ps);
+        assert_non_null(ps);
+        for (size_t i = 0; i <= cap; i++) ps[i] = rh_malloc(h, s);
+        uintptr_t base = (uintptr_t)ps[0];
+        assert_int_equal(base & (RH_POOL_SIZE - 1), 0); /* no header before the first block */
+        for (size_t i = 0; i < cap; i++) assert_ptr_equal(ps[i], (char *)base + i * s);
+        /* the last block ends at most s-1 bytes before the pool's end */
+        assert_true(base + cap * s <= base + RH_POOL_SIZE && base + (cap + 1) * s > base + RH_POOL_SIZE);
+        /* block cap+1 needed a second pool */
+        assert_true((uintptr_t)ps[cap] - base >= RH_POOL_SIZE || (uintptr_t)ps[cap] < base);
+        rh_heap_stats st;
+        rh_heap_stats_get(h, &st);
+        unsigned c = (unsigned)(s / 16 - 1);
+        assert_int_equal(st.classes[c].pools_used, 2);
+        assert_int_equal(st.classes[c].pools_full, 1);
+        assert_int_equal(st.classes[c].blocks_free, cap - 1); /* the second pool's */
+
+        /* free the first pool's blocks in a scrambled order (i*7 mod cap
+         * visits each once: 7 is prime to 1024, 341 = 11*31 and 32): the
+         * pool empties, is cached, and restarts from its first block, so
+         * the next cap allocations come back in address order again
+         * (plain LIFO would give them in the reverse order of the frees) */
+        for (size_t i = 0; i < cap; i++) rh_free(h, ps[(i * 7) % cap]);
+        rh_heap_stats_get(h, &st);
+        assert_int_equal(st.classes[c].pools_used, 1);
+        assert_int_equal(st.classes[c].blocks_in_use, 1);
+        rh_free(h, ps[cap]); /* the second pool empties too: one of the two goes back */
+        for (size_t i = 0; i < cap; i++) {
+            ps[i] = rh_malloc(h, s);
+            if (i) assert_ptr_equal(ps[i], ps[i - 1] + s);
+        }
+        assert_int_equal((uintptr_t)ps[0] & (RH_POOL_SIZE - 1), 0);
+        for (size_t i = 0; i < cap; i++) rh_free(h, ps[i]);
+        free(ps);
+        rh_heap_destroy(h);
+    }
 }
 
 /* ---------------------------------------------------------------------------
@@ -473,7 +525,7 @@ static void test_stats(void **state) {
     assert_int_equal(st.classes[1].block_size, 32);
     assert_int_equal(st.classes[1].pools_used, 1);
     assert_int_equal(st.classes[1].blocks_in_use, 10);
-    assert_int_equal(st.classes[1].blocks_free, (16384 - 48) / 32 - 10); /* 500 */
+    assert_int_equal(st.classes[1].blocks_free, 16384 / 32 - 10); /* 502 */
     assert_int_equal(st.arenas_current, 1);
     assert_int_equal(st.pools_total, 64);
     assert_int_equal(st.pools_empty, 63);
@@ -491,7 +543,7 @@ static void test_stats(void **state) {
     rh_heap_stats_print(h, f);
     fclose(f);
     assert_non_null(strstr(buf, "Small block threshold = 512, in 32 size classes."));
-    assert_non_null(strstr(buf, "    1     32           1            0              10           500"));
+    assert_non_null(strstr(buf, "    1     32           1            0              10           502"));
     assert_non_null(strstr(buf, "# arenas allocated current         =              1"));
     assert_non_null(strstr(buf, "# large blocks (system allocator)  =              1"));
     free(buf);
@@ -654,8 +706,8 @@ static void test_cached_pool_repeat(void **state) {
 static void test_cached_pool_two_pools(void **state) {
     (void)state;
     rh_heap *h = new_heap(RH_MODE_POOLS);
-    /* two pools of 48-byte blocks: 340 per pool (16336 / 48) */
-    enum { PER = (16384 - 48) / 48 };
+    /* two pools of 48-byte blocks: 341 per pool (16384 / 48) */
+    enum { PER = 16384 / 48 };
     static void *ps[2 * PER];
     for (int i = 0; i < 2 * PER; i++) ps[i] = rh_malloc(h, 48);
     rh_heap_stats st;
@@ -687,8 +739,9 @@ static void test_cached_pool_arena_returned(void **state) {
     (void)state;
     rh_heap *h = new_heap(RH_MODE_POOLS);
     /* a 32-byte block takes arena A's first pool; then 512-byte blocks fill
-     * A's other 63 pools and 64 more pools (arena B): 31 blocks per pool */
-    enum { PER = (16384 - 48) / 512, NPOOLS = 63 + 64 };
+     * A's other 63 pools and 64 more pools (arena B): 32 blocks per pool
+     * (16384 / 512) */
+    enum { PER = 16384 / 512, NPOOLS = 63 + 64 };
     void *x = rh_malloc(h, 32);
     static void *blk[NPOOLS * PER];
     for (int i = 0; i < NPOOLS * PER; i++) blk[i] = rh_malloc(h, 512);
@@ -798,6 +851,7 @@ int main(void) {
         cmocka_unit_test(test_arenas_returned),
         cmocka_unit_test(test_fullest_arena_first),
         cmocka_unit_test(test_lifo_and_full_pools),
+        cmocka_unit_test(test_pool_geometry),
         cmocka_unit_test(test_many_heaps),
         cmocka_unit_test(test_heaps_on_threads),
         cmocka_unit_test(test_heap_of),
