@@ -179,7 +179,8 @@ static void test_realloc_copy_rule(void **state) {
 static void test_arenas_returned(void **state) {
     (void)state;
     enum { BLOCK = 256 };
-    size_t total = (size_t)100 << 20, n = total / BLOCK;
+    /* the 100 MB; 16 MB under Valgrind, still 16 arenas to return */
+    size_t total = (size_t)(rh_test_under_valgrind() ? 16 : 100) << 20, n = total / BLOCK;
     rh_heap *h = new_heap(RH_MODE_POOLS);
     void **ps = malloc(n * sizeof *ps);
     assert_non_null(ps);
@@ -192,7 +193,7 @@ static void test_arenas_returned(void **state) {
     rh_heap_stats st;
     rh_heap_stats_get(h, &st);
     /* 100 MiB of 256-byte blocks: 409600 blocks, 64 per pool (16384 / 256),
-     * 6400 pools, 64 per arena -> 100 arenas */
+     * 6400 pools, 64 per arena -> 100 arenas (16 MiB: 16 arenas) */
     size_t per_pool = RH_POOL_SIZE / BLOCK;
     size_t pools = (n + per_pool - 1) / per_pool;
     size_t arenas = (pools + RH__POOLS_PER_ARENA - 1) / RH__POOLS_PER_ARENA;
@@ -640,15 +641,15 @@ static void stress(rh_mode mode, long ops) {
 
 static void test_stress_pools(void **state) {
     (void)state;
-    stress(RH_MODE_POOLS, UNDER_SANITIZER ? 300000 : 2000000);
+    stress(RH_MODE_POOLS, rh_test_under_valgrind() ? 40000 : UNDER_SANITIZER ? 300000 : 2000000);
 }
 static void test_stress_malloc(void **state) {
     (void)state;
-    stress(RH_MODE_MALLOC, UNDER_SANITIZER ? 100000 : 500000);
+    stress(RH_MODE_MALLOC, rh_test_under_valgrind() ? 20000 : UNDER_SANITIZER ? 100000 : 500000);
 }
 static void test_stress_debug(void **state) {
     (void)state;
-    stress(RH_MODE_DEBUG, UNDER_SANITIZER ? 100000 : 500000);
+    stress(RH_MODE_DEBUG, rh_test_under_valgrind() ? 20000 : UNDER_SANITIZER ? 100000 : 500000);
 }
 
 /* ---------------------------------------------------------------------------
@@ -778,7 +779,8 @@ static void test_cached_pool_arena_returned(void **state) {
 static void test_cached_pool_random_stats(void **state) {
     (void)state;
     rh_heap *h = new_heap(RH_MODE_POOLS);
-    enum { SLOTS = 4096, STEPS = 200000 };
+    enum { SLOTS = 4096 };
+    const long STEPS = rh_test_scaled(200000, 20000);
     static void *slot[SLOTS];
     static size_t size[SLOTS];
     uint64_t x = 42, mallocs = 0, frees = 0;
