@@ -19,7 +19,14 @@
  *   UNREACHABLE  the object is on the tentatively-unreachable list;
  *   FLAG3        set only in step 6, on an untracked weakref queued (through
  *                its record) for its callback: it is untracked again after.
- * The header's 32-bit rh_gcword holds gc_refs during a collection. Unlike
+ * The header's 32-bit rh_gcword is 0 for every tracked object between
+ * collections (rh_gc_track writes it; a collection leaves 0 behind in every
+ * object it scanned, the verifier in every object it counted). During steps
+ * 1-3 it counts the references to the object from inside the set being
+ * collected, so gc_refs (CPython's "references from outside") is
+ * rh_refcnt - rh_gcword, and the object is reachable from outside exactly
+ * when the two differ (an over-reporting traverse makes the count wrap or
+ * exceed the reference count: "reachable", never a wrong free). Unlike
  * CPython, which packs gc_refs into prev, the lists stay doubly linked all
  * the time, so any object may be untracked (unlinked) at any moment: a
  * finalizer freeing an object of the garbage set just removes it from
@@ -28,16 +35,26 @@
  * One collection of generation g (collect_main), CPython 3.11's order:
  *   0. counts: count[g+1]++, count[0..g] = 0; merge gens 0..g into young
  *      (= gens[g]); old = gens[g+1], or young itself when g is the oldest.
- *   1. update_refs: gc_refs = refcount, COLLECTING set, for all of young.
- *   2. subtract_refs: each object's traverse decrements gc_refs of every
- *      referent that is COLLECTING. Now gc_refs counts references from
- *      outside young.
+ *   1. update_refs: count = 0, COLLECTING set, for all of young.
+ *   2. subtract_refs: each object's traverse raises the count of every
+ *      referent that is COLLECTING. Now refcount - count (gc_refs) counts
+ *      references from outside young.
+ *      In a full collection with an empty permanent generation, young holds
+ *      every tracked object, so "referent in young" is "referent tracked":
+ *      steps 1 and 2 fuse into one walk (count_refs_all), each traverse
+ *      raising counts that are already 0 by the invariant above. Walking a
+ *      large old generation is a chain of cache misses (list order is not
+ *      address order); one walk fewer, and a prefetch of the next record
+ *      while the current object's referents load, halve the cost of a
+ *      full collection of a scattered heap.
  *   3. move_unreachable: a single scan of young used as a queue. An object
  *      with gc_refs > 0 is reachable: its traverse marks what it references
- *      (gc_refs 0 -> 1 for objects not scanned yet; objects already on the
- *      unreachable list go back to young's tail with gc_refs 1, so the scan
- *      meets them again); COLLECTING is cleared once scanned. An object met
- *      with gc_refs == 0 moves to the unreachable list with UNREACHABLE set.
+ *      (count set to 0, i.e. gc_refs = refcount > 0, for objects not
+ *      scanned yet; objects already on the unreachable list go back to
+ *      young's tail marked so, and the scan meets them again); COLLECTING is
+ *      cleared and the count reset to 0 once scanned. An object met with
+ *      gc_refs == 0 moves to the unreachable list with UNREACHABLE set and
+ *      its count reset to 0 (whatever becomes of it, the invariant holds).
  *      No recursion, no allocation: a chain ten million long is one pass.
  *      Survivors whose type has untrack_check (tuples) are offered
  *      untracking right after their scan (equivalent to CPython's separate
@@ -95,15 +112,24 @@
  * not be called from inside a collection. The heap's pending error is the
  * same after a collection as before it.
  *
- * Automatic collection (rh__gc_on_alloc): each container allocation bumps
- * count[0]; once count[0] > threshold[0] (when enabled, threshold[0] != 0 and
- * no collection runs) the oldest generation whose count exceeds its
- * threshold is collected, generation 2 only when long_lived_pending is at
+ * Automatic collection: each container allocation bumps count[0] (inline,
+ * rh__gc_count_alloc); once count[0] > threshold[0] (when enabled,
+ * threshold[0] != 0 and no collection runs; the first three conditions are
+ * folded into the one word `trigger`, so the allocation fast path makes one
+ * compare) rh__gc_alloc_slow collects the oldest generation whose count
+ * exceeds its threshold, generation 2 only when long_lived_pending is at
  * least 25% of long_lived_total (CPython's gc_collect_generations).
+ *
+ * Tracking: rh_gc_track appends to generation 0 of the object's heap. The
+ * heap of the container the thread created last is remembered by object.c
+ * (rh__gc_recent_new, validated by the pointer and a count of destroyed
+ * heaps), so the usual "create, fill, track" sequence needs no lookup of
+ * the heap from the address.
  */
 #include "internal.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -178,11 +204,7 @@ static size_t list_size(const rh__gchead *l) {
     return n;
 }
 /* Unlinks g and marks it untracked, keeping only FINALIZED. */
-static inline void untrack_node(rh__gchead *g) {
-    list_unlink(g);
-    g->next = 0;
-    g->prev &= F_FINALIZED;
-}
+#define untrack_node rh__gc_untrack_node
 
 static inline const char *type_name(const rh_object *o) {
     return o->rh_type->name ? o->rh_type->name : "?";
@@ -211,6 +233,9 @@ void rh_gc_set_sink(rh_heap *h, rh_gc_sink sink, void *data) {
  * Tracking.
  * ------------------------------------------------------------------------- */
 
+_Thread_local rh__gc_recent rh__gc_recent_new;
+_Atomic unsigned long rh__gc_heaps_gone;
+
 void rh_gc_track(rh_object *o) {
     if (RH_UNLIKELY(!RH__IS_GC(o)))
         rh__fatal("rh_gc_track: object of type '%s' at %p is not a container (RH_TYPE_GC)",
@@ -219,11 +244,17 @@ void rh_gc_track(rh_object *o) {
     if (RH_UNLIKELY(g->next != 0))
         rh__fatal("rh_gc_track: object of type '%s' at %p is already tracked by the collector",
                   type_name(o), (void *)o);
-    rh_heap *h = rh__heap_of(g);
-    if (RH_UNLIKELY(!h))
-        rh__fatal("rh_gc_track: object of type '%s' at %p belongs to no heap", type_name(o),
-                  (void *)o);
+    /* The object this thread created last: its heap is known (an exact
+     * pointer match; see gc_internal.h). Otherwise ask the allocator. */
+    rh_heap *h = rh__gc_recent_new.heap;
+    if (RH_UNLIKELY(o != rh__gc_recent_new.obj || rh__gc_recent_new.epoch != rh__gc_epoch())) {
+        h = rh__heap_of(g);
+        if (RH_UNLIKELY(!h))
+            rh__fatal("rh_gc_track: object of type '%s' at %p belongs to no heap", type_name(o),
+                      (void *)o);
+    }
     g->prev &= F_FINALIZED; /* drop anything but the once-per-life flag */
+    o->rh_gcword = 0;       /* the collector's invariant for tracked objects */
     list_append(g, &h->gc.gens[0]);
 }
 
@@ -245,26 +276,29 @@ bool rh_gc_is_finalized(const rh_object *o) {
  * Steps 1-3: which objects of a list are unreachable from outside it.
  * ------------------------------------------------------------------------- */
 
+static inline void check_alive(rh_object *o) {
+    if (RH_UNLIKELY(o->rh_refcnt == 0))
+        rh__fatal("collector: tracked object of type '%s' at %p has reference count 0 "
+                  "(it died but was left tracked)", type_name(o), (void *)o);
+}
+
 /* Step 1. Returns the number of objects in the list. */
 static size_t update_refs(rh__gchead *young) {
     size_t n = 0;
     for (rh__gchead *g = g_next(young); g != young; g = g_next(g)) {
         rh_object *o = RH__FROM_GC(g);
-        uint32_t rc = o->rh_refcnt;
-        if (RH_UNLIKELY(rc == 0))
-            rh__fatal("collector: tracked object of type '%s' at %p has reference count 0 "
-                      "(it died but was left tracked)", type_name(o), (void *)o);
-        o->rh_gcword = rc;
+        check_alive(o);
+        o->rh_gcword = 0;
         g->prev |= F_COLLECTING;
         n++;
     }
     return n;
 }
 
-static int visit_decref(rh_object *o, void *arg) {
+static int visit_count(rh_object *o, void *arg) {
     (void)arg;
     if (o && (o->rh_type->flags & RH_TYPE_GC) && (RH__AS_GC(o)->prev & F_COLLECTING))
-        o->rh_gcword--; /* a wrong traverse can only wrap it upwards: "reachable" */
+        o->rh_gcword++; /* a wrong traverse can only wrap it: "reachable" */
     return 0;
 }
 
@@ -272,8 +306,34 @@ static int visit_decref(rh_object *o, void *arg) {
 static void subtract_refs(rh__gchead *young) {
     for (rh__gchead *g = g_next(young); g != young; g = g_next(g)) {
         rh_object *o = RH__FROM_GC(g);
-        o->rh_type->traverse(o, visit_decref, NULL);
+        o->rh_type->traverse(o, visit_count, NULL);
     }
+}
+
+/* Steps 1 and 2 in one pass, for a full collection with an empty permanent
+ * generation: the set is then every tracked object, so a referent belongs to
+ * it exactly when it is tracked, and its counter (0 between collections)
+ * can be raised before its own turn comes. One walk of the list instead of
+ * two: in a large old generation each walk costs a cache miss per object. */
+static int visit_count_tracked(rh_object *o, void *arg) {
+    (void)arg;
+    if (o && (o->rh_type->flags & RH_TYPE_GC) && RH__AS_GC(o)->next != 0) o->rh_gcword++;
+    return 0;
+}
+
+static size_t count_refs_all(rh__gchead *young) {
+    size_t n = 0;
+    for (rh__gchead *g = g_next(young); g != young;) {
+        rh__gchead *next = g_next(g);
+        __builtin_prefetch(next); /* its record and header, while g's referents load */
+        rh_object *o = RH__FROM_GC(g);
+        check_alive(o);
+        g->prev |= F_COLLECTING;
+        o->rh_type->traverse(o, visit_count_tracked, NULL);
+        n++;
+        g = next;
+    }
+    return n;
 }
 
 static int visit_reachable(rh_object *o, void *arg) {
@@ -288,7 +348,7 @@ static int visit_reachable(rh_object *o, void *arg) {
         g->prev &= ~F_UNREACHABLE;
         list_append(g, (rh__gchead *)arg);
     }
-    o->rh_gcword = 1; /* reachable; nonzero is all the scan looks at */
+    o->rh_gcword = 0; /* reachable: the count of a live object is never 0 */
     return 0;
 }
 
@@ -305,11 +365,13 @@ static inline size_t move_unreachable(rh__gchead *young, rh__gchead *unreachable
     rh__gchead *g = g_next(young);
     while (g != young) {
         rh_object *o = RH__FROM_GC(g);
-        if (o->rh_gcword != 0) {
+        __builtin_prefetch(g_next(g)); /* usually the next one scanned */
+        if (o->rh_refcnt != o->rh_gcword) {
             const rh_type *t = o->rh_type;
             t->traverse(o, visit_reachable, young);
             rh__gchead *next = g_next(g); /* the traverse may have appended */
             g->prev &= ~F_COLLECTING;
+            o->rh_gcword = 0;
             survivors++;
             if (untrack && t->untrack_check) {
                 if (t->flags & RH_TYPE_UNTRACK_AT_FULL) (*atfull)++;
@@ -323,6 +385,7 @@ static inline size_t move_unreachable(rh__gchead *young, rh__gchead *unreachable
             rh__gchead *next = g_next(g);
             list_move(g, unreachable);
             g->prev |= F_UNREACHABLE;
+            o->rh_gcword = 0;
             g = next;
         }
     }
@@ -334,10 +397,15 @@ static inline size_t move_unreachable(rh__gchead *young, rh__gchead *unreachable
  * size of young on entry, *nunreachable the size of `unreachable` on return.
  * Returns the survivors still tracked. */
 static size_t deduce_unreachable(rh__gchead *young, rh__gchead *unreachable, bool untrack,
-                                 size_t *examined, size_t *nunreachable, size_t *atfull) {
+                                 bool all_tracked, size_t *examined, size_t *nunreachable,
+                                 size_t *atfull) {
     size_t scanned;
-    *examined = update_refs(young);
-    subtract_refs(young);
+    if (all_tracked) {
+        *examined = count_refs_all(young);
+    } else {
+        *examined = update_refs(young);
+        subtract_refs(young);
+    }
     list_init(unreachable);
     size_t survivors = move_unreachable(young, unreachable, untrack, atfull, &scanned);
     *nunreachable = *examined - scanned;
@@ -592,7 +660,11 @@ static intptr_t collect_main(rh_heap *h, int gen, rh_gc_info *info) {
     /* Steps 1-4. */
     _Alignas(16) rh__gchead unreachable;
     size_t examined = 0, nunreachable = 0, atfull = 0;
-    size_t survivors = deduce_unreachable(young, &unreachable, true, &examined, &nunreachable, &atfull);
+    /* A full collection with nothing frozen holds every tracked object:
+     * steps 1 and 2 fuse into one pass. */
+    bool all_tracked = young == old && list_empty(&st->permanent);
+    size_t survivors = deduce_unreachable(young, &unreachable, true, all_tracked, &examined,
+                                          &nunreachable, &atfull);
     if (young != old) {
         if (gen == RH_GC_GENERATIONS - 2) st->long_lived_pending += survivors;
         list_merge(young, old);
@@ -626,7 +698,8 @@ static intptr_t collect_main(rh_heap *h, int gen, rh_gc_info *info) {
     size_t ndead;
     if (user_code) {
         size_t candidates = 0, unused = 0;
-        (void)deduce_unreachable(&unreachable, &final_unreachable, false, &candidates, &ndead, &unused);
+        (void)deduce_unreachable(&unreachable, &final_unreachable, false, false, &candidates, &ndead,
+                                 &unused);
         list_merge(&unreachable, old); /* the resurrected (flags already clear) */
     } else {
         list_init(&final_unreachable);
@@ -704,19 +777,20 @@ static void collect_generations(rh_heap *h) {
     }
 }
 
-void rh__gc_on_alloc(rh_heap *h) {
+/* count[0] passed `trigger` (rh__gc_count_alloc, inline in gc_internal.h):
+ * trigger is threshold[0] only while enabled, threshold[0] != 0 and not
+ * finished, so what is left to check is a collection already running. */
+void rh__gc_alloc_slow(rh_heap *h) {
     struct rh__gc_state *st = &h->gc;
-    st->count[0]++;
-    if (st->count[0] > st->threshold[0] && st->enabled && st->threshold[0] != 0 &&
-        !st->collecting && !st->finished) {
-        st->collecting = true;
-        collect_generations(h);
-        st->collecting = false;
-    }
+    if (st->collecting) return;
+    st->collecting = true;
+    collect_generations(h);
+    st->collecting = false;
 }
 
-void rh__gc_on_free(rh_heap *h) {
-    if (h->gc.count[0] > 0) h->gc.count[0]--;
+/* Recomputes `trigger` after a change of enabled, threshold[0] or finished. */
+static void update_trigger(struct rh__gc_state *st) {
+    st->trigger = (st->enabled && st->threshold[0] != 0 && !st->finished) ? st->threshold[0] : LONG_MAX;
 }
 
 intptr_t rh_gc_collect(rh_heap *h, int generation) {
@@ -745,6 +819,7 @@ int rh__gc_init(rh_heap *h) {
     st->threshold[1] = GC_THRESHOLD1;
     st->threshold[2] = GC_THRESHOLD2;
     st->enabled = true;
+    update_trigger(st);
     return 0;
 }
 
@@ -774,9 +849,11 @@ static void leak_report(rh_heap *h) {
         rh_object *o = RH__FROM_GC(g);
         g->prev &= ~F_COLLECTING;
         if (shown++ >= GC_LEAK_REPORT_MAX) continue;
+        uint32_t outside = o->rh_refcnt - o->rh_gcword;
+        o->rh_gcword = 0;
         rh__gc_printf(h, "refheap: leak: <%s %p> refcount %" PRIu32 " (%" PRIu32
                       " from outside the heap's containers), allocated at %s",
-                      type_name(o), (void *)o, o->rh_refcnt, o->rh_gcword, rh_object_site(o));
+                      type_name(o), (void *)o, o->rh_refcnt, outside, rh_object_site(o));
     }
     if (total > GC_LEAK_REPORT_MAX)
         rh__gc_printf(h, "refheap: leak: ... and %zu more", total - GC_LEAK_REPORT_MAX);
@@ -800,6 +877,7 @@ void rh__gc_fini(rh_heap *h) {
     }
     st->finished = true;
     st->enabled = false;
+    update_trigger(st);
     if (rh_heap_mode(h) == RH_MODE_DEBUG) leak_report(h);
     rh_free(h, st->callbacks);
     st->callbacks = NULL;
@@ -810,8 +888,14 @@ void rh__gc_fini(rh_heap *h) {
  * Controls.
  * ------------------------------------------------------------------------- */
 
-void rh_gc_enable(rh_heap *h) { h->gc.enabled = true; }
-void rh_gc_disable(rh_heap *h) { h->gc.enabled = false; }
+void rh_gc_enable(rh_heap *h) {
+    h->gc.enabled = true;
+    update_trigger(&h->gc);
+}
+void rh_gc_disable(rh_heap *h) {
+    h->gc.enabled = false;
+    update_trigger(&h->gc);
+}
 bool rh_gc_isenabled(const rh_heap *h) { return h->gc.enabled; }
 
 void rh_gc_get_threshold(const rh_heap *h, long out[3]) {
@@ -822,6 +906,7 @@ void rh_gc_set_threshold(rh_heap *h, long t0, long t1, long t2) {
     h->gc.threshold[0] = t0;
     h->gc.threshold[1] = t1;
     h->gc.threshold[2] = t2;
+    update_trigger(&h->gc);
 }
 
 void rh_gc_get_count(const rh_heap *h, long out[3]) {

@@ -6,6 +6,8 @@
  *   - every tracked container is on exactly one of the lists gens[0..2] and
  *     permanent (circular, doubly linked through rh__gchead, sentinels here);
  *   - no tracked object carries the COLLECTING or UNREACHABLE flag;
+ *   - every tracked object's rh_gcword is 0 (the collector's scratch word:
+ *     a full collection relies on it to fuse its first two passes);
  *   - count[0] = containers allocated minus containers freed since the last
  *     collection (never below 0); count[g] (g > 0) = collections of
  *     generation g-1 since the last collection of generation g;
@@ -31,6 +33,11 @@ struct rh__gc_state {
 
     long threshold[RH_GC_GENERATIONS];
     long count[RH_GC_GENERATIONS];
+    /* count[0] above this sends an allocation to rh__gc_alloc_slow: it is
+     * threshold[0] while automatic collection may run (enabled, threshold[0]
+     * != 0, not finished) and LONG_MAX otherwise, so the allocation fast path
+     * tests one word whatever the settings (gc.c keeps it in step). */
+    long trigger;
     size_t long_lived_total;
     size_t long_lived_pending;
 
@@ -50,12 +57,51 @@ struct rh__gc_state {
     void *sink_data;
 };
 
-/* Called by object allocation after a container's block was allocated (before
- * the object is returned; it is not tracked yet): counts it in generation 0
- * and may run an automatic collection. */
-void rh__gc_on_alloc(rh_heap *h);
+/* Object allocation, after a container's block was allocated (before the
+ * object is returned; it is not tracked yet), calls
+ *     if (rh__gc_count_alloc(&h->gc)) rh__gc_alloc_slow(h);
+ * which counts it in generation 0 and, past `trigger`, may run an automatic
+ * collection. (Inline halves take the state: struct rh_heap is complete
+ * only after this header.) */
+void rh__gc_alloc_slow(rh_heap *h);
+static inline bool rh__gc_count_alloc(struct rh__gc_state *st) {
+    return RH_UNLIKELY(++st->count[0] > st->trigger);
+}
 /* Called when a container's memory is freed. */
-void rh__gc_on_free(rh_heap *h);
+static inline void rh__gc_count_free(struct rh__gc_state *st) {
+    if (st->count[0] > 0) st->count[0]--;
+}
+
+/* The container the calling thread created last (object.c sets it as it
+ * returns a new container, and clears it when that object is freed), its
+ * heap, and the value of rh__gc_heaps_gone at its creation: rh_gc_track of
+ * that object, the usual "create, fill, track" sequence, skips the heap
+ * lookup. A hit needs the same pointer and no heap destroyed since (an
+ * object dies either freed or with its heap), so it always names the
+ * object's real heap. */
+typedef struct rh__gc_recent {
+    const rh_object *obj;
+    rh_heap *heap;
+    unsigned long epoch;
+} rh__gc_recent;
+extern _Thread_local rh__gc_recent rh__gc_recent_new;
+/* Heaps destroyed so far, in any thread (bumped by rh__obj_fini, the last
+ * hook before the heap's memory goes back to the OS). */
+extern _Atomic unsigned long rh__gc_heaps_gone;
+static inline unsigned long rh__gc_epoch(void) {
+    return atomic_load_explicit(&rh__gc_heaps_gone, memory_order_relaxed);
+}
+
+/* Unlinks a tracked container from whatever list holds it and marks it
+ * untracked (next = 0), keeping only the FINALIZED flag. The untrack of
+ * rh_gc_untrack and of object death (object.c), inline. */
+static inline void rh__gc_untrack_node(rh__gchead *g) {
+    rh__gchead *p = (rh__gchead *)(g->prev & ~RH__GC_FLAGS_MASK), *n = (rh__gchead *)g->next;
+    p->next = (uintptr_t)n;
+    n->prev = (uintptr_t)p | (n->prev & RH__GC_FLAGS_MASK);
+    g->next = 0;
+    g->prev &= RH__GC_FINALIZED;
+}
 
 /* Writes one line to the heap's gc sink (stderr by default). printf-style;
  * the line is formatted into a fixed buffer (no allocation) and truncated at

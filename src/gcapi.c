@@ -22,7 +22,9 @@
  * reported reference must be owned. Three passes over the tracked objects:
  * zero the counters of everything reported, count, then compare and report
  * each over-reported object once, naming the type of the first referrer met
- * (with a single referrer, the culprit). It also checks the lists' links,
+ * (with a single referrer, the culprit); the third pass leaves every counter
+ * at 0 again, as the collector requires of tracked objects between
+ * collections (gc_internal.h). It also checks the lists' links,
  * that no tracked object has a zero count, and, outside a collection, that no
  * collection flag was left behind. Immortal objects are skipped (their count
  * cannot be exceeded and the static ones may be read-only). It allocates
@@ -144,9 +146,11 @@ static int visit_check(rh_object *o, void *arg) {
         rh__gc_printf(c->h, "gc: verify: %s traverse reports %" PRIu32 " references to <%s %p> with refcount %" PRIu32,
                       c->referrer->rh_type->name ? c->referrer->rh_type->name : "?", o->rh_gcword,
                       o->rh_type->name ? o->rh_type->name : "?", (void *)o, o->rh_refcnt);
-        o->rh_gcword = 0; /* reported once */
         c->problems++;
     }
+    /* Checked once (so reported once), and back to 0: the collector expects
+     * the word of every tracked object to be 0 between collections. */
+    o->rh_gcword = 0;
     return 0;
 }
 

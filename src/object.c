@@ -5,10 +5,24 @@
  * Layout. An object is a 16-byte header {refcount, collector word, type}
  * followed by its type's fields; objects of container types (RH_TYPE_GC)
  * have the collector's 16-byte record (rh__gchead) in front, so the block
- * the allocator hands out starts 16 bytes before the object pointer. The
- * header is written once, by rh_new_at: count 1, the type, and the rest of the
- * block zeroed. A new container is untracked (the caller tracks it once its
+ * the allocator hands out starts 16 bytes before the object pointer. Every
+ * byte of the block is written once, by rh_new_at: the collector's record
+ * (both words 0: untracked), the header (count 1, collector word 0, the
+ * type) and the fields zeroed (word stores in line for the usual small
+ * objects). A new container is untracked (the caller tracks it once its
  * fields are valid), so the collector cannot see a half-built object.
+ *
+ * Hot paths (a container's create / track / untrack / destroy / free). A
+ * new container is counted in generation 0 inline (one increment, one
+ * compare against the collector's trigger word) and recorded as the
+ * thread's most recent container with its heap (rh__gc_recent_new), which
+ * rh_gc_track uses instead of looking the heap up from the address; the
+ * record is dropped when that object is freed and void once any heap is
+ * destroyed, so a hit always names the object's real heap. The death of an object whose type has neither
+ * finalize, legacy_del nor weak references is one straight line: untrack
+ * (inline), the depth check, destroy, free. Still one lookup of the heap per
+ * free (rh__heap_of) and a second inside rh__obj_free: the allocator offers
+ * no "free to whichever heap owns it" yet.
  *
  * Life. The inline rh_decref calls rh__dealloc when the count goes from 1 to
  * 0. rh__dealloc follows CPython 3.11's subtype_dealloc and
@@ -25,6 +39,8 @@
  *   3. clear the weak references to it (their callbacks run here);
  *   4. legacy_del (tp_del) runs like a finalizer, at every death;
  *   5. destroy drops the references the object owns; the block is freed.
+ * (Steps 2-4 are skipped without a test per step when the type has none of
+ * them: see "Hot paths" above.)
  * States of an object as rh__dealloc sees it:
  *   LIVE (count >= 1) -> DYING (count 0, in rh__dealloc) -> FINALIZING (count
  *   >= 1 with a temporary reference) -> DYING or LIVE (resurrected) ...
@@ -118,12 +134,6 @@ static bool is_active(const rh_object *o) {
     return false;
 }
 
-/* Can the death of an object of this type run code that kills other
- * objects (and so nest)? Objects of other types are freed on the spot. */
-static inline bool may_recurse(const rh_type *t) {
-    return t->destroy || t->finalize || t->legacy_del || (t->flags & RH_TYPE_WEAKREFABLE);
-}
-
 static inline bool gc_tracked(const rh_object *o) {
     return RH__AS_GC(o)->next != 0;
 }
@@ -156,6 +166,22 @@ static bool type_ok(rh_heap *h, const rh_type *t) {
     return true;
 }
 
+/* Zeroes n bytes at p. Small multiples of 8 (the fields of most objects)
+ * are cleared by word stores in line: a call to memset costs more than the
+ * stores, and its wide stores would be read back at once, piecewise, by the
+ * header writes and the track that follow. */
+#define SMALL_ZERO_MAX 64
+static inline void zero_fields(char *p, size_t n) {
+    if (RH_LIKELY(n <= SMALL_ZERO_MAX && n % 8 == 0)) {
+        for (size_t i = 0; i < SMALL_ZERO_MAX / 8; i++) {
+            if (i * 8 >= n) break;
+            memset(p + i * 8, 0, 8);
+        }
+        return;
+    }
+    memset(p, 0, n);
+}
+
 static rh_object *new_object(rh_heap *h, const rh_type *t, size_t nitems, const char *file, int line) {
     if (!type_ok(h, t)) return NULL;
     size_t prefix = rh__prefix_size(t);
@@ -171,14 +197,24 @@ static rh_object *new_object(rh_heap *h, const rh_type *t, size_t nitems, const 
     }
     void *block = rh__obj_alloc(h, n, file, line);
     if (RH_UNLIKELY(!block)) return NULL; /* rh__obj_alloc set RH_ENOMEM */
-    memset(block, 0, n);
+    /* Every byte is written once: the collector's record (untracked: both
+     * words 0), the header (count 1, collector word 0, the type), and the
+     * fields zeroed. */
     rh_object *o = (rh_object *)(void *)((char *)block + prefix);
+    if (prefix) *RH__AS_GC(o) = (rh__gchead){0, 0};
     o->rh_refcnt = 1;
+    o->rh_gcword = 0;
     o->rh_type = t;
+    zero_fields((char *)(o + 1), n - prefix - sizeof(rh_object));
     if (RH_UNLIKELY(h->mode == RH_MODE_DEBUG)) rh__debug_note_type(h, block, t->name);
-    /* The new container is complete and untracked: an automatic collection
-     * started here cannot see it. */
-    if (prefix) rh__gc_on_alloc(h);
+    if (prefix) {
+        /* The new container is complete and untracked: an automatic
+         * collection started here cannot see it. It becomes the thread's
+         * most recent container after that collection (which may create
+         * and free containers of its own). */
+        if (rh__gc_count_alloc(&h->gc)) rh__gc_alloc_slow(h);
+        rh__gc_recent_new = (rh__gc_recent){o, h, rh__gc_epoch()};
+    }
     return o;
 }
 
@@ -194,12 +230,18 @@ rh_object *rh_new_var_at(rh_heap *h, const rh_type *type, size_t nitems, const c
  * Death.
  * ------------------------------------------------------------------------- */
 
-static void free_block(rh_object *o) {
+static inline void free_block(rh_object *o) {
     const rh_type *t = o->rh_type;
     rh_heap *h = rh__heap_of(o);
-    size_t prefix = rh__prefix_size(t);
-    rh__obj_free(h, (char *)(void *)o - prefix, prefix);
-    if (prefix) rh__gc_on_free(h);
+    if (t->flags & RH_TYPE_GC) {
+        /* A freed object is never the thread's most recent container: its
+         * address may come back from another heap. */
+        if (RH_UNLIKELY(o == rh__gc_recent_new.obj)) rh__gc_recent_new.obj = NULL;
+        rh__obj_free(h, RH__AS_GC(o), sizeof(rh__gchead));
+        rh__gc_count_free(&h->gc);
+    } else {
+        rh__obj_free(h, o, 0);
+    }
 }
 
 /* Runs fn (finalize or legacy_del) with a temporary reference. Returns true
@@ -330,11 +372,29 @@ void rh__dealloc(rh_object *o) {
     const rh_type *t = o->rh_type;
     bool tracked = false;
     if (t->flags & RH_TYPE_GC) {
-        tracked = gc_tracked(o);
-        if (tracked) rh_gc_untrack(o);
+        rh__gchead *g = RH__AS_GC(o);
+        tracked = g->next != 0;
+        if (tracked) rh__gc_untrack_node(g);
     }
-    if (!may_recurse(t)) {
+    if (RH_LIKELY(!t->finalize && !t->legacy_del && !(t->flags & RH_TYPE_WEAKREFABLE))) {
+        /* The straight line: no user code but destroy, nothing to mark. */
+        if (!t->destroy) {
+            free_block(o);
+            return;
+        }
+        unsigned d = tls.depth;
+        if (RH_UNLIKELY(d >= RH__DEALLOC_MAX_DEPTH)) {
+            defer(o, tracked);
+            return;
+        }
+        tls.depth = d + 1;
+        tls.active[d] = o;
+        t->destroy(o);
         free_block(o);
+        tls.active[d] = NULL;
+        tls.depth = d;
+        if (d == 0 && RH_UNLIKELY(tls.deferred_gc[0] || tls.deferred_gc[1] || tls.ndeferred || tls.deferred))
+            drain_deferred();
         return;
     }
     if (tls.depth >= RH__DEALLOC_MAX_DEPTH) {
@@ -462,4 +522,8 @@ int rh__obj_init(rh_heap *h) {
 
 void rh__obj_fini(rh_heap *h) {
     rh__str_fini(h);
+    /* The heap's remaining objects die with its memory, without being freed
+     * one by one: the most recent container of any thread may be among
+     * them (see rh__gc_recent_new). Nothing allocates from here on. */
+    atomic_fetch_add_explicit(&rh__gc_heaps_gone, 1, memory_order_relaxed);
 }
