@@ -2,7 +2,9 @@
  * alloc_priv.h — what the allocator's own files (heap.c, pools.c, sysmem.c,
  * debugmem.c) share: the pool, arena and system-block layouts, the
  * pointer-ownership radix tree, and the inline fast paths of pools mode.
- * Nothing outside the allocator includes this file.
+ * Outside the allocator only object.c includes it, for those fast paths
+ * (rh__malloc_fast, rh__obj_free_any): they read struct rh_heap, which
+ * alloc_internal.h cannot (internal.h defines the heap after including it).
  *
  * Layering (each layer only calls the ones below it):
  *
@@ -49,6 +51,15 @@
 #define VALGRIND_MAKE_MEM_DEFINED(p, n) ((void)0)
 #endif
 
+/* The fast paths below are forced in line: left to itself, gcc keeps
+ * rh__pool_pop (used by several slow paths too) as one out-of-line copy,
+ * which puts a call back on every allocation. */
+#if defined(__GNUC__) || defined(__clang__)
+#define RH__HOT_INLINE static inline __attribute__((always_inline))
+#else
+#define RH__HOT_INLINE static inline
+#endif
+
 /* ---------------------------------------------------------------------------
  * Pools and arenas (pools.c).
  * ------------------------------------------------------------------------- */
@@ -80,8 +91,9 @@
  *                                     (class meaningless)
  *   meta->pools[i].index == i, for every i (set when the arena is mapped)
  * The freelist always holds at least one block while the pool is not full:
- * when the last freed block is taken, the next never-used block (at next_off)
- * is put on the list, so the fast path is only "pop". */
+ * when the last freed block is taken, the pop itself puts the next never-used
+ * block (at next_off) on the list, in line, so the fast path is "pop", plus
+ * a bump when the list runs dry. */
 typedef struct rh__pool {
     void *freelist;              /* LIFO of free blocks; link in the block's first word */
     struct rh__pool *next, *prev; /* in usable[cls], or the arena's free pools (next) */
@@ -181,7 +193,7 @@ static inline size_t rh__class_size(unsigned c) { return ((size_t)c + 1) * RH_AL
 
 /* Slow paths (pools.c). */
 void *rh__pool_alloc_slow(rh_heap *h, unsigned c);   /* NULL: out of memory */
-void rh__pool_refill(rh_heap *h, rh__pool *pool);    /* freelist ran dry    */
+void rh__pool_full(rh_heap *h, rh__pool *pool);      /* last block taken    */
 void rh__pool_free_slow(rh_heap *h, rh__pool *pool, bool was_full);
 int rh__pools_init(rh_heap *h);
 void rh__pools_fini(rh_heap *h);
@@ -192,24 +204,46 @@ void rh__note_peak(rh_heap *h);
 
 /* Pops a block of class c; NULL when out of memory (no error set). `tools`
  * is false on the fast paths (a constant: the Valgrind requests vanish) and
- * alloc.tools on the slow ones. */
-static inline void *rh__pool_pop(rh_heap *h, unsigned c, bool tools) {
+ * alloc.tools on the slow ones. When the pop takes the list's last block,
+ * the pool's next never-used block is carved here, in line (one block at
+ * a time, at the bump offset next_off; the pool's base is the popped
+ * block's address rounded down to the pool size): a pool that was restarted
+ * or newly taken serves every block through this branch. Only a pool with
+ * no uncarved block left calls out, to leave its class's list. */
+RH__HOT_INLINE void *rh__pool_pop(rh_heap *h, unsigned c, bool tools) {
     struct rh__alloc_state *A = &h->alloc;
     rh__pool *pool = A->usable[c];
     if (RH_UNLIKELY(pool == NULL)) return rh__pool_alloc_slow(h, c);
     void *b = pool->freelist;
-    RH__UNPOISON(b, rh__class_size(c));
+    size_t s = rh__class_size(c);
+    RH__UNPOISON(b, s);
     if (tools) VALGRIND_MAKE_MEM_DEFINED(b, sizeof(void *));
-    pool->freelist = *(void **)b;
+    void *next = *(void **)b;
     pool->used++;
     A->nalloc[c]++;
-    if (RH_UNLIKELY(pool->freelist == NULL)) rh__pool_refill(h, pool);
-    if (tools) VALGRIND_MEMPOOL_ALLOC(h, b, rh__class_size(c));
+    if (RH_UNLIKELY(next == NULL)) {
+        if (RH_LIKELY(pool->next_off <= RH_POOL_SIZE - s)) {
+            next = (char *)((uintptr_t)b & ~(uintptr_t)(RH_POOL_SIZE - 1)) + pool->next_off;
+            pool->next_off = (uint16_t)(pool->next_off + s);
+            RH__UNPOISON(next, sizeof(void *));
+            if (tools) VALGRIND_MAKE_MEM_UNDEFINED(next, sizeof(void *));
+            *(void **)next = NULL;
+            RH__POISON(next, sizeof(void *));
+            if (tools) VALGRIND_MAKE_MEM_NOACCESS(next, sizeof(void *));
+        } else {
+            pool->freelist = NULL;
+            rh__pool_full(h, pool);
+            if (tools) VALGRIND_MEMPOOL_ALLOC(h, b, s);
+            return b;
+        }
+    }
+    pool->freelist = next;
+    if (tools) VALGRIND_MEMPOOL_ALLOC(h, b, s);
     return b;
 }
 
 /* Returns block b to its pool (rh__pool_lookup / rh__pool_of). */
-static inline void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tools) {
+RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tools) {
     unsigned c = pool->cls;
     void *link = pool->freelist;
     if (tools) {
@@ -230,6 +264,67 @@ static inline void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tools
         }
         rh__pool_free_slow(h, pool, link == NULL);
     }
+}
+
+/* ---------------------------------------------------------------------------
+ * The fast paths of pools mode (heap.c's rh_malloc_at, rh_free_at,
+ * rh__obj_alloc, rh__obj_free; and object.c's allocation and death of
+ * objects, which includes this file for them). Each tests the slow word
+ * first: debug mode, the armed fault injector and Valgrind's announcements
+ * all set a bit there, so they always reach the out-of-line slow paths.
+ * ------------------------------------------------------------------------- */
+
+/* The out-of-line rest (heap.c). rh__malloc_slow: every allocation the
+ * fast path does not serve (counted, fault-checked, peak noted); NULL with
+ * RH_ENOMEM set. rh__alloc_fast_failed: a fast-path allocation found no
+ * memory: counts the call as a failed one, sets RH_ENOMEM, returns NULL.
+ * rh__free_slow: every free the fast path does not take (NULL ignored). */
+void *rh__malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int line);
+void *rh__alloc_fast_failed(rh_heap *h);
+void rh__free_slow(rh_heap *h, void *p, size_t header_offset, const char *file, int line);
+/* An object block that rh__obj_free_any could not push: h is its owner if
+ * the tree named one, else NULL (then the registry is asked; a block
+ * nobody owns is fatal). Frees it the slow way; returns the owner. */
+rh_heap *rh__obj_free_slow(rh_heap *h, void *block, size_t header_offset);
+#define RH__OBJ_FREE_SITE "(object deallocation)"
+
+/* Allocation: one test of the slow word and the size, then the pop. */
+RH__HOT_INLINE void *rh__malloc_fast(rh_heap *h, size_t n, const char *file, int line) {
+    if (RH_LIKELY(h->alloc.slow == 0 && n <= RH_SMALL_MAX)) {
+        void *p = rh__pool_pop(h, rh__size_class(n), false);
+        if (RH_LIKELY(p != NULL)) return p;
+        return rh__alloc_fast_failed(h);
+    }
+    return rh__malloc_slow(h, n, false, file, line);
+}
+
+/* Free of a block that must be h's: a pool block of this heap, in pools
+ * mode without tools, goes straight back to its pool. */
+RH__HOT_INLINE void rh__free_fast(rh_heap *h, void *p, size_t header_offset, const char *file, int line) {
+    if (RH_LIKELY(h->alloc.slow == 0)) {
+        rh__pool *pool = rh__pool_lookup(p, h);
+        if (RH_LIKELY(pool != NULL)) {
+            rh__pool_push(h, pool, p, false);
+            return;
+        }
+    }
+    rh__free_slow(h, p, header_offset, file, line);
+}
+
+/* Free of an object's block to whichever heap owns it, which is returned
+ * (the caller needs it for the collector's count). One walk of the tree
+ * gives both the owner and the pool header (the slot holds the heap and the
+ * arena's dense headers), where rh__heap_of followed by rh__obj_free walked
+ * it twice. header_offset: see rh__obj_free. */
+RH__HOT_INLINE rh_heap *rh__obj_free_any(void *block, size_t header_offset) {
+    uintptr_t a = (uintptr_t)block;
+    rh__arena *m = rh__radix_slot(a);
+    rh_heap *h = m ? (rh_heap *)atomic_load_explicit(&m->heap, memory_order_acquire) : NULL;
+    if (RH_LIKELY(h != NULL && h->alloc.slow == 0)) {
+        rh__pool_push(h, &m->pools[(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1)], block, false);
+        return h;
+    }
+    return rh__obj_free_slow(h, block, header_offset);
 }
 
 /* ---------------------------------------------------------------------------

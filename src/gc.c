@@ -16,7 +16,9 @@
  * local to the collection. The low four bits of prev are flags:
  *   FINALIZED    finalize ran (kept across untrack/track: once per life);
  *   COLLECTING   the object is in the set being collected now;
- *   UNREACHABLE  the object is on the tentatively-unreachable list;
+ *   UNREACHABLE  the object is on the tentatively-unreachable list (it
+ *                may stay set on the garbage set until step 8 or 9: see
+ *                step 5);
  *   FLAG3        set only in step 6, on an untracked weakref queued (through
  *                its record) for its callback: it is untracked again after.
  * The header's 32-bit rh_gcword is 0 for every tracked object between
@@ -47,6 +49,9 @@
  *      address order); one walk fewer, and a prefetch of the next record
  *      while the current object's referents load, halve the cost of a
  *      full collection of a scattered heap.
+ *      Neither step depends on the order of the objects, so both walk the
+ *      list from its two ends at once (WALK_BOTH_ENDS): two independent
+ *      chains of misses instead of one.
  *   3. move_unreachable: a single scan of young used as a queue. An object
  *      with gc_refs > 0 is reachable: its traverse marks what it references
  *      (count set to 0, i.e. gc_refs = refcount > 0, for objects not
@@ -54,7 +59,9 @@
  *      young's tail marked so, and the scan meets them again); COLLECTING is
  *      cleared and the count reset to 0 once scanned. An object met with
  *      gc_refs == 0 moves to the unreachable list with UNREACHABLE set and
- *      its count reset to 0 (whatever becomes of it, the invariant holds).
+ *      its count reset to 0 (whatever becomes of it, the invariant holds),
+ *      and its NEED_* flags are noted (what steps 5-7 will have to do; see
+ *      the shortcuts below) while it is in cache.
  *      No recursion, no allocation: a chain ten million long is one pass.
  *      Survivors whose type has untrack_check (tuples) are offered
  *      untracking right after their scan (equivalent to CPython's separate
@@ -65,7 +72,12 @@
  *      generation-1 collection adds its survivors to long_lived_pending).
  *   5. legacy finalizers: unreachable objects whose type has legacy_del, and
  *      everything reachable from them, move to the `finalizers` list
- *      (COLLECTING cleared): they are uncollectable.
+ *      (COLLECTING cleared): they are uncollectable. This pass runs only if
+ *      step 3 moved an object with legacy_del to the unreachable list; it
+ *      clears UNREACHABLE on the garbage. When it does not run, the garbage
+ *      keeps UNREACHABLE (nothing reads it before step 8, whose step 1
+ *      clears it; step 9 clears it on an object that survives its clear,
+ *      and untracking clears it on one that is freed).
  *   6. weak references (handle_weakrefs): every weakref that is itself
  *      unreachable is cleared; every weakref to an unreachable object is
  *      cleared, and those with a callback that are not themselves garbage
@@ -84,11 +96,15 @@
  * Returns collected (step 9's set plus step 6's freed weakrefs) plus
  * uncollectable, as CPython.
  *
- * Shortcuts that change no outcome: the legacy pass (step 5) also notes
- * whether the garbage holds any weakref, weakly referenced object or object
- * still to finalize; steps 6 and 7 run only if so, and step 8 only if some
- * callback or finalizer actually ran (without user code nothing can have
- * been resurrected). Collecting pure garbage thus costs steps 1-5 and 9.
+ * Shortcuts that change no outcome: step 3 notes, for the objects it moves
+ * to the unreachable list, whether any has a legacy finalizer, is a weakref
+ * or weakly referenced, or has a finalize still to run (an
+ * over-approximation: an object rescued later still counts; the legacy
+ * pass, when it runs, recomputes the last three over the final set). Step 5
+ * runs only for the first, steps 6 and 7 only for the others, and step 8
+ * only if some callback or finalizer actually ran (without user code
+ * nothing can have been resurrected). Collecting pure garbage thus costs
+ * steps 1-3 and 9: three walks of the garbage.
  *
  * No allocation before step 6: out of memory, a collection still frees
  * cycles. Steps 6 to 10 run user code (callbacks, finalizers, clear hooks)
@@ -282,16 +298,48 @@ static inline void check_alive(rh_object *o) {
                   "(it died but was left tracked)", type_name(o), (void *)o);
 }
 
+/* Walks every node of a list once, in no particular order, calling
+ * STEP(node): two cursors, one from each end, meeting in the middle. Steps
+ * 1 and 2 do not depend on the order of the objects, and on a large list
+ * scattered in memory each step of a single cursor waits for the miss on
+ * the next record: two independent chains keep two misses in flight (each
+ * cursor also prefetches its next record while its object's referents
+ * load). STEP must not change the links of the list. */
+#define WALK_BOTH_ENDS(list, STEP)                                              \
+    do {                                                                        \
+        rh__gchead *wf_ = g_next(list), *wb_ = g_prev(list);                    \
+        while (wf_ != (list)) {                                                 \
+            if (wf_ == wb_) {                                                   \
+                STEP(wf_);                                                      \
+                break;                                                          \
+            }                                                                   \
+            rh__gchead *wfn_ = g_next(wf_), *wbp_ = g_prev(wb_);                \
+            __builtin_prefetch(wfn_, 1);                                        \
+            __builtin_prefetch(wbp_, 1);                                        \
+            STEP(wf_);                                                          \
+            STEP(wb_);                                                          \
+            if (wfn_ == wb_) break; /* the cursors met */                       \
+            wf_ = wfn_;                                                         \
+            wb_ = wbp_;                                                         \
+        }                                                                       \
+    } while (0)
+
+/* Step 1 for one object. Clears a stale UNREACHABLE too: step 8 runs this
+ * on the garbage set, whose objects may still carry it (see step 5). */
+#define UPDATE_REFS_STEP(g)                                                     \
+    do {                                                                        \
+        rh__gchead *ug_ = (g);                                                  \
+        rh_object *uo_ = RH__FROM_GC(ug_);                                      \
+        check_alive(uo_);                                                       \
+        uo_->rh_gcword = 0;                                                     \
+        ug_->prev = (ug_->prev & ~(uintptr_t)F_UNREACHABLE) | F_COLLECTING;     \
+        n++;                                                                    \
+    } while (0)
+
 /* Step 1. Returns the number of objects in the list. */
 static size_t update_refs(rh__gchead *young) {
     size_t n = 0;
-    for (rh__gchead *g = g_next(young); g != young; g = g_next(g)) {
-        rh_object *o = RH__FROM_GC(g);
-        check_alive(o);
-        o->rh_gcword = 0;
-        g->prev |= F_COLLECTING;
-        n++;
-    }
+    WALK_BOTH_ENDS(young, UPDATE_REFS_STEP);
     return n;
 }
 
@@ -302,13 +350,14 @@ static int visit_count(rh_object *o, void *arg) {
     return 0;
 }
 
+#define SUBTRACT_REFS_STEP(g)                                                   \
+    do {                                                                        \
+        rh_object *so_ = RH__FROM_GC(g);                                        \
+        so_->rh_type->traverse(so_, visit_count, NULL);                         \
+    } while (0)
+
 /* Step 2. */
-static void subtract_refs(rh__gchead *young) {
-    for (rh__gchead *g = g_next(young); g != young; g = g_next(g)) {
-        rh_object *o = RH__FROM_GC(g);
-        o->rh_type->traverse(o, visit_count, NULL);
-    }
-}
+static void subtract_refs(rh__gchead *young) { WALK_BOTH_ENDS(young, SUBTRACT_REFS_STEP); }
 
 /* Steps 1 and 2 in one pass, for a full collection with an empty permanent
  * generation: the set is then every tracked object, so a referent belongs to
@@ -321,18 +370,19 @@ static int visit_count_tracked(rh_object *o, void *arg) {
     return 0;
 }
 
+#define COUNT_REFS_STEP(g)                                                      \
+    do {                                                                        \
+        rh__gchead *cg_ = (g);                                                  \
+        rh_object *co_ = RH__FROM_GC(cg_);                                      \
+        check_alive(co_);                                                       \
+        cg_->prev |= F_COLLECTING;                                              \
+        co_->rh_type->traverse(co_, visit_count_tracked, NULL);                 \
+        n++;                                                                    \
+    } while (0)
+
 static size_t count_refs_all(rh__gchead *young) {
     size_t n = 0;
-    for (rh__gchead *g = g_next(young); g != young;) {
-        rh__gchead *next = g_next(g);
-        __builtin_prefetch(next); /* its record and header, while g's referents load */
-        rh_object *o = RH__FROM_GC(g);
-        check_alive(o);
-        g->prev |= F_COLLECTING;
-        o->rh_type->traverse(o, visit_count_tracked, NULL);
-        n++;
-        g = next;
-    }
+    WALK_BOTH_ENDS(young, COUNT_REFS_STEP);
     return n;
 }
 
@@ -352,20 +402,43 @@ static int visit_reachable(rh_object *o, void *arg) {
     return 0;
 }
 
+/* What the rest of a collection has to do for the garbage set: noted by
+ * step 3 for every object it moves to `unreachable` (an over-approximation:
+ * an object rescued afterwards still counts), and again, over the final set,
+ * by the legacy pass when that runs (objects it moves to `finalizers`
+ * afterwards still count). */
+#define NEED_WEAKREFS 1u  /* a weakref, or a weakly referenced object   */
+#define NEED_FINALIZE 2u  /* an object whose finalize has not run yet   */
+#define NEED_LEGACY 4u    /* an object with a legacy finalizer          */
+
+/* The NEED_* flags of one object about to join the garbage set. */
+static inline unsigned garbage_needs(rh__gchead *g, rh_object *o, const rh_type *t) {
+    if (t->legacy_del) return NEED_LEGACY;
+    unsigned need = 0;
+    if (t->finalize && !(g->prev & F_FINALIZED)) need |= NEED_FINALIZE;
+    if (((t->flags & RH_TYPE_WEAKREFABLE) && *rh__weaklist_of(o)) || rh__is_weakref(o))
+        need |= NEED_WEAKREFS;
+    return need;
+}
+
 /* Step 3. Moves the objects of young that are unreachable from outside it to
  * `unreachable` (flags COLLECTING | UNREACHABLE); the survivors stay in young
  * with COLLECTING cleared. With `untrack`, survivors whose type has an
  * untrack_check (and not RH_TYPE_UNTRACK_AT_FULL) are offered untracking;
  * *atfull counts survivors of RH_TYPE_UNTRACK_AT_FULL types with a hook.
  * Returns the number of survivors still tracked; *scanned receives the
- * number of survivors including the ones untracked. */
+ * number of survivors including the ones untracked, *need the NEED_* flags
+ * of every object moved to `unreachable` (each is in cache at that moment,
+ * which spares step 5 a walk of the garbage when it holds no legacy
+ * finalizer). */
 static inline size_t move_unreachable(rh__gchead *young, rh__gchead *unreachable, bool untrack,
-                                      size_t *atfull, size_t *scanned) {
+                                      size_t *atfull, size_t *scanned, unsigned *need) {
     size_t survivors = 0, untracked = 0;
+    unsigned nd = 0;
     rh__gchead *g = g_next(young);
     while (g != young) {
         rh_object *o = RH__FROM_GC(g);
-        __builtin_prefetch(g_next(g)); /* usually the next one scanned */
+        __builtin_prefetch(g_next(g), 1); /* usually the next one scanned (and written) */
         if (o->rh_refcnt != o->rh_gcword) {
             const rh_type *t = o->rh_type;
             t->traverse(o, visit_reachable, young);
@@ -383,22 +456,25 @@ static inline size_t move_unreachable(rh__gchead *young, rh__gchead *unreachable
             g = next;
         } else {
             rh__gchead *next = g_next(g);
+            nd |= garbage_needs(g, o, o->rh_type);
             list_move(g, unreachable);
             g->prev |= F_UNREACHABLE;
             o->rh_gcword = 0;
             g = next;
         }
     }
+    *need = nd;
     *scanned = survivors;
     return survivors - untracked;
 }
 
 /* Steps 1-3 on `young` (CPython's deduce_unreachable). *examined receives the
- * size of young on entry, *nunreachable the size of `unreachable` on return.
+ * size of young on entry, *nunreachable the size of `unreachable` on return,
+ * *need its NEED_* flags (over-approximated, see move_unreachable).
  * Returns the survivors still tracked. */
 static size_t deduce_unreachable(rh__gchead *young, rh__gchead *unreachable, bool untrack,
                                  bool all_tracked, size_t *examined, size_t *nunreachable,
-                                 size_t *atfull) {
+                                 size_t *atfull, unsigned *need) {
     size_t scanned;
     if (all_tracked) {
         *examined = count_refs_all(young);
@@ -407,7 +483,7 @@ static size_t deduce_unreachable(rh__gchead *young, rh__gchead *unreachable, boo
         subtract_refs(young);
     }
     list_init(unreachable);
-    size_t survivors = move_unreachable(young, unreachable, untrack, atfull, &scanned);
+    size_t survivors = move_unreachable(young, unreachable, untrack, atfull, &scanned, need);
     *nunreachable = *examined - scanned;
     return survivors;
 }
@@ -445,37 +521,28 @@ static int visit_move(rh_object *o, void *arg) {
     return 0;
 }
 
-/* What the rest of a collection has to do for the garbage set, learnt
- * during the legacy pass (an over-approximation: objects moved afterwards to
- * `finalizers` are included). */
-#define NEED_WEAKREFS 1u  /* a weakref, or a weakly referenced object   */
-#define NEED_FINALIZE 2u  /* an object whose finalize has not run yet   */
-
 /* Moves the unreachable objects with legacy_del, and what they reach, to
- * `finalizers`; returns NEED_* flags and the size of `finalizers`. */
+ * `finalizers`; returns the NEED_* flags of the rest (never NEED_LEGACY) and
+ * the size of `finalizers`. Clears UNREACHABLE on every object it sees.
+ * Called only when step 3 met a legacy finalizer. */
 static unsigned move_legacy_finalizers(rh__gchead *unreachable, rh__gchead *finalizers,
                                        size_t *nfinalizers) {
     unsigned need = 0;
-    bool any_legacy = false;
     rh__gchead *g = g_next(unreachable);
     while (g != unreachable) {
         rh__gchead *next = g_next(g);
         rh_object *o = RH__FROM_GC(g);
-        const rh_type *t = o->rh_type;
         g->prev &= ~F_UNREACHABLE;
-        if (t->legacy_del) {
+        unsigned nd = garbage_needs(g, o, o->rh_type);
+        if (nd & NEED_LEGACY) {
             g->prev &= ~F_COLLECTING;
             list_move(g, finalizers);
-            any_legacy = true;
         } else {
-            if (t->finalize && !(g->prev & F_FINALIZED)) need |= NEED_FINALIZE;
-            if (((t->flags & RH_TYPE_WEAKREFABLE) && *rh__weaklist_of(o)) || rh__is_weakref(o))
-                need |= NEED_WEAKREFS;
+            need |= nd;
         }
         g = next;
     }
     *nfinalizers = 0;
-    if (!any_legacy) return need;
     /* Everything reachable from them: the list grows while it is walked. */
     for (g = g_next(finalizers); g != finalizers; g = g_next(g)) {
         rh_object *o = RH__FROM_GC(g);
@@ -549,7 +616,8 @@ static intptr_t handle_weakrefs(rh_heap *h, rh__gchead *unreachable, rh__gchead 
  * head of what is left.
  * ------------------------------------------------------------------------- */
 
-static void finalize_garbage(rh__gchead *unreachable) {
+static bool finalize_garbage(rh__gchead *unreachable) {
+    bool ran = false;
     _Alignas(16) rh__gchead seen;
     list_init(&seen);
     while (!list_empty(unreachable)) {
@@ -562,9 +630,11 @@ static void finalize_garbage(rh__gchead *unreachable) {
             rh_incref(o);
             fin(o);
             rh_decref(o);
+            ran = true;
         }
     }
     list_merge(&seen, unreachable);
+    return ran;
 }
 
 /* ---------------------------------------------------------------------------
@@ -660,11 +730,12 @@ static intptr_t collect_main(rh_heap *h, int gen, rh_gc_info *info) {
     /* Steps 1-4. */
     _Alignas(16) rh__gchead unreachable;
     size_t examined = 0, nunreachable = 0, atfull = 0;
+    unsigned need = 0;
     /* A full collection with nothing frozen holds every tracked object:
      * steps 1 and 2 fuse into one pass. */
     bool all_tracked = young == old && list_empty(&st->permanent);
     size_t survivors = deduce_unreachable(young, &unreachable, true, all_tracked, &examined,
-                                          &nunreachable, &atfull);
+                                          &nunreachable, &atfull, &need);
     if (young != old) {
         if (gen == RH_GC_GENERATIONS - 2) st->long_lived_pending += survivors;
         list_merge(young, old);
@@ -677,29 +748,27 @@ static intptr_t collect_main(rh_heap *h, int gen, rh_gc_info *info) {
     /* Step 5. */
     _Alignas(16) rh__gchead finalizers;
     list_init(&finalizers);
-    size_t nfinalizers;
-    unsigned need = move_legacy_finalizers(&unreachable, &finalizers, &nfinalizers);
+    size_t nfinalizers = 0;
+    if (need & NEED_LEGACY) need = move_legacy_finalizers(&unreachable, &finalizers, &nfinalizers);
 
     if (st->debug & RH_GC_DEBUG_COLLECTABLE)
         for (rh__gchead *g = g_next(&unreachable); g != &unreachable; g = g_next(g))
             debug_object(h, "collectable", RH__FROM_GC(g));
 
-    /* Steps 6-8: user code runs from here on. Each step is skipped when the
-     * legacy pass saw nothing for it to do; when no callback and no
+    /* Steps 6-8: user code runs from here on. Each step is skipped when
+     * steps 3 and 5 saw nothing for it to do; when no callback and no
      * finalizer ran, nothing can have been resurrected and step 8 is skipped
      * too (the garbage set is exactly what it was). */
     bool user_code = false;
     if (need & NEED_WEAKREFS) m += handle_weakrefs(h, &unreachable, old, &user_code);
-    if (need & NEED_FINALIZE) {
-        finalize_garbage(&unreachable);
-        user_code = true;
-    }
+    if ((need & NEED_FINALIZE) && finalize_garbage(&unreachable)) user_code = true;
     _Alignas(16) rh__gchead final_unreachable;
     size_t ndead;
     if (user_code) {
         size_t candidates = 0, unused = 0;
+        unsigned unused_need = 0;
         (void)deduce_unreachable(&unreachable, &final_unreachable, false, false, &candidates, &ndead,
-                                 &unused);
+                                 &unused, &unused_need);
         list_merge(&unreachable, old); /* the resurrected (flags already clear) */
     } else {
         list_init(&final_unreachable);

@@ -23,6 +23,11 @@
  * the radix tree which heap owns the pointer and where its arena's pool
  * headers are (two loads, no lock, no hash), and push the block on its pool,
  * whose header is entry (p >> 14) & 63 of that dense array (alloc_priv.h).
+ * object.c inlines the same fast paths (they live in alloc_priv.h): it
+ * allocates with rh__malloc_fast and frees a dead object's block with
+ * rh__obj_free_any, which needs no heap from its caller: one walk of the
+ * tree yields the owner (returned, for the collector's count) and the pool
+ * header together.
  * Nothing else happens there: no mode switch, no thread check (that
  * is debug mode's, which is slow anyway), no byte counter and no peak.
  * Anything unusual (a NULL, a large block, a foreign pointer, an empty
@@ -308,8 +313,8 @@ static void free_checked(rh_heap *h, void *p, const char *file, int line) {
     }
 }
 
-/* Everything rh_free_at and rh__obj_free do not do inline. */
-static void free_slow(rh_heap *h, void *p, size_t header_offset, const char *file, int line) {
+/* Everything the free fast paths (alloc_priv.h) do not do inline. */
+void rh__free_slow(rh_heap *h, void *p, size_t header_offset, const char *file, int line) {
     if (!p) return;
     if (h->mode == RH_MODE_DEBUG) {
         rh__enter(h);
@@ -321,7 +326,12 @@ static void free_slow(rh_heap *h, void *p, size_t header_offset, const char *fil
     free_checked(h, p, file, line);
 }
 
-static void *malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int line) {
+void *rh__alloc_fast_failed(rh_heap *h) {
+    h->alloc.calls_slow++; /* the failed call counts */
+    return failed(h);
+}
+
+void *rh__malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int line) {
     void *p;
     if (h->mode == RH_MODE_DEBUG) {
         rh__enter(h);
@@ -346,34 +356,9 @@ static void *malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int 
     return p;
 }
 
-/* The fast path of rh_malloc_at and rh__obj_alloc: one test of the slow
- * word and the size, then the pop. */
-static inline void *malloc_fast(rh_heap *h, size_t n, const char *file, int line) {
-    if (RH_LIKELY(h->alloc.slow == 0 && n <= RH_SMALL_MAX)) {
-        void *p = rh__pool_pop(h, rh__size_class(n), false);
-        if (RH_LIKELY(p != NULL)) return p;
-        h->alloc.calls_slow++; /* the failed call counts */
-        return failed(h);
-    }
-    return malloc_slow(h, n, false, file, line);
-}
+void *rh_malloc_at(rh_heap *h, size_t n, const char *file, int line) { return rh__malloc_fast(h, n, file, line); }
 
-/* The fast path of rh_free_at and rh__obj_free: a pool block of this heap,
- * in pools mode without tools, goes straight back to its pool. */
-static inline void free_fast(rh_heap *h, void *p, size_t header_offset, const char *file, int line) {
-    if (RH_LIKELY(h->alloc.slow == 0)) {
-        rh__pool *pool = rh__pool_lookup(p, h);
-        if (RH_LIKELY(pool != NULL)) {
-            rh__pool_push(h, pool, p, false);
-            return;
-        }
-    }
-    free_slow(h, p, header_offset, file, line);
-}
-
-void *rh_malloc_at(rh_heap *h, size_t n, const char *file, int line) { return malloc_fast(h, n, file, line); }
-
-void rh_free_at(rh_heap *h, void *p, const char *file, int line) { free_fast(h, p, RH__NO_REFCNT, file, line); }
+void rh_free_at(rh_heap *h, void *p, const char *file, int line) { rh__free_fast(h, p, RH__NO_REFCNT, file, line); }
 
 void *rh_calloc_at(rh_heap *h, size_t count, size_t size, const char *file, int line) {
     if (size && count > SIZE_MAX / size) {
@@ -381,7 +366,7 @@ void *rh_calloc_at(rh_heap *h, size_t count, size_t size, const char *file, int 
         rh_err_set(h, RH_ENOMEM, "calloc: %zu * %zu bytes overflows", count, size);
         return NULL;
     }
-    return malloc_slow(h, count * size, true, file, line);
+    return rh__malloc_slow(h, count * size, true, file, line);
 }
 
 /* Moves a block to a new one of n bytes (copying what fits), frees the old. */
@@ -450,10 +435,17 @@ size_t rh_usable_size(rh_heap *h, const void *p) {
  * Object memory (object.c's door to the allocator): the same fast paths
  * ------------------------------------------------------------------------- */
 
-void *rh__obj_alloc(rh_heap *h, size_t n, const char *file, int line) { return malloc_fast(h, n, file, line); }
+void *rh__obj_alloc(rh_heap *h, size_t n, const char *file, int line) { return rh__malloc_fast(h, n, file, line); }
 
 void rh__obj_free(rh_heap *h, void *block, size_t header_offset) {
-    free_fast(h, block, header_offset, "(object deallocation)", 0);
+    rh__free_fast(h, block, header_offset, RH__OBJ_FREE_SITE, 0);
+}
+
+rh_heap *rh__obj_free_slow(rh_heap *h, void *block, size_t header_offset) {
+    if (!h) h = rh__heap_of(block);
+    if (!h) rh__fatal("deallocation of an object whose block refheap never returned: %p", block);
+    rh__free_slow(h, block, header_offset, RH__OBJ_FREE_SITE, 0);
+    return h;
 }
 
 /* ---------------------------------------------------------------------------

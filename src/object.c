@@ -20,9 +20,15 @@
  * record is dropped when that object is freed and void once any heap is
  * destroyed, so a hit always names the object's real heap. The death of an object whose type has neither
  * finalize, legacy_del nor weak references is one straight line: untrack
- * (inline), the depth check, destroy, free. Still one lookup of the heap per
- * free (rh__heap_of) and a second inside rh__obj_free: the allocator offers
- * no "free to whichever heap owns it" yet.
+ * (inline), the depth check, destroy, free. Allocation and free use the
+ * allocator's inline fast paths of pools mode (alloc_priv.h, the one
+ * allocator header object.c includes): rh__malloc_fast (the slow word, the
+ * size, the head pool's pop) and rh__obj_free_any, which walks the
+ * address tree once to find both the owning heap and the block's pool
+ * header, pushes the block, and returns the heap (for the collector's
+ * count): no call into the allocator and no second lookup. Debug mode, the
+ * fault injector and Valgrind set the allocator's slow word, so they still
+ * get every check, out of line.
  *
  * Life. The inline rh_decref calls rh__dealloc when the count goes from 1 to
  * 0. rh__dealloc follows CPython 3.11's subtype_dealloc and
@@ -78,7 +84,7 @@
  * ones (None, True, False, small ints, the empty str and bytes) belong to no
  * heap. rh_make_immortal on a heap object: see the comment there.
  */
-#include "internal.h"
+#include "alloc_priv.h" /* internal.h, and the allocator's inline fast paths */
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -195,8 +201,8 @@ static rh_object *new_object(rh_heap *h, const rh_type *t, size_t nitems, const 
             return NULL;
         }
     }
-    void *block = rh__obj_alloc(h, n, file, line);
-    if (RH_UNLIKELY(!block)) return NULL; /* rh__obj_alloc set RH_ENOMEM */
+    void *block = rh__malloc_fast(h, n, file, line); /* rh__obj_alloc, in line */
+    if (RH_UNLIKELY(!block)) return NULL; /* the allocator set RH_ENOMEM */
     /* Every byte is written once: the collector's record (untracked: both
      * words 0), the header (count 1, collector word 0, the type), and the
      * fields zeroed. */
@@ -232,15 +238,14 @@ rh_object *rh_new_var_at(rh_heap *h, const rh_type *type, size_t nitems, const c
 
 static inline void free_block(rh_object *o) {
     const rh_type *t = o->rh_type;
-    rh_heap *h = rh__heap_of(o);
     if (t->flags & RH_TYPE_GC) {
         /* A freed object is never the thread's most recent container: its
          * address may come back from another heap. */
         if (RH_UNLIKELY(o == rh__gc_recent_new.obj)) rh__gc_recent_new.obj = NULL;
-        rh__obj_free(h, RH__AS_GC(o), sizeof(rh__gchead));
+        rh_heap *h = rh__obj_free_any(RH__AS_GC(o), sizeof(rh__gchead));
         rh__gc_count_free(&h->gc);
     } else {
-        rh__obj_free(h, o, 0);
+        rh__obj_free_any(o, 0);
     }
 }
 

@@ -37,7 +37,12 @@
  * The per-class lists. usable[c] holds the pools of class c that have a free
  * block. Allocation takes the head pool's first free block (rh__pool_pop in
  * alloc_priv.h: a load, a pop, a compare); a pool that becomes full leaves
- * the list. Freeing into a full pool puts it back at the head.
+ * the list. Freeing into a full pool puts it back at the head. The free list
+ * of a pool that is not full is never empty: when a pop takes its last
+ * block, the pop itself carves the next never-used block (at the bump
+ * offset) onto it, in line, so a fresh or restarted pool is walked block by
+ * block without a call; only the pop that finds nothing left to carve calls
+ * out (rh__pool_full), to unlink the pool.
  *
  * The cached pool. When the last block of a pool is freed, the pool would go
  * back to its arena, and the next allocation of its class would take a pool
@@ -347,24 +352,9 @@ void *rh__pool_alloc_slow(rh_heap *h, unsigned c) {
     return b;
 }
 
-/* The free list of `pool` ran dry: put the next never-used block on it, or
- * take the (now full) pool off its class's list. */
-void rh__pool_refill(rh_heap *h, rh__pool *pool) {
-    struct rh__alloc_state *A = &h->alloc;
-    size_t s = rh__class_size(pool->cls);
-    if (pool->next_off <= RH_POOL_SIZE - s) {
-        void *b = rh__pool_base(pool) + pool->next_off;
-        pool->next_off = (uint16_t)(pool->next_off + s);
-        RH__UNPOISON(b, sizeof(void *));
-        if (A->tools) VALGRIND_MAKE_MEM_UNDEFINED(b, sizeof(void *));
-        *(void **)b = NULL;
-        RH__POISON(b, sizeof(void *));
-        if (A->tools) VALGRIND_MAKE_MEM_NOACCESS(b, sizeof(void *));
-        pool->freelist = b;
-        return;
-    }
-    pool_unlink(A, pool); /* full */
-}
+/* The pop took the last block of `pool` (none free, none uncarved): the
+ * pool is full and leaves its class's list. */
+void rh__pool_full(rh_heap *h, rh__pool *pool) { pool_unlink(&h->alloc, pool); }
 
 /* After a free: the pool was full (put it back on its class's list), and/or
  * it has become empty (cache it, or give it back to its arena). */
