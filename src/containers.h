@@ -3,7 +3,7 @@
  * set.c) share with each other: the "may this object be tracked?" predicate
  * of CPython's tracking rules, the recursion-safe repr writer, and a few
  * internal accessors that let one container build another without going
- * through the public API's checks. Owned by the containers' engineer;
+ * through the public API's checks;
  * containers.c holds the non-inline parts.
  */
 #ifndef REFHEAP_CONTAINERS_H

@@ -6,7 +6,7 @@
  * so a test can tell exactly which objects a collection freed. The variants
  * differ only in their name and hooks:
  *   Node     plain (what the CPython tests build with __slots__ classes)
- *   Person   plain, named for the seed article's example
+ *   Person   plain, named for the articles' example
  *   Fin      finalize (PEP 442) counts its calls and runs fin_action if set
  *   Lazarus  finalize stores the object in lazarus_store (resurrection)
  *   Legacy   legacy_del (tp_del): cycles through it are uncollectable

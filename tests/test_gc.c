@@ -87,7 +87,7 @@ static void test_newstyleclass(void **state) {
 }
 
 /* ---------------------------------------------------------------------------
- * The seed articles' scenarios.
+ * The articles' scenarios.
  * ------------------------------------------------------------------------- */
 
 /* Two Person objects, each the other's friend.

@@ -301,7 +301,7 @@ static void test_repr_too_deep(void **state) {
     rh_heap_destroy(h);
 }
 
-/* l.append(l): a self-cycle; traverse visits l once (the collector engineer
+/* l.append(l): a self-cycle; traverse visits l once (test_gc.c
  * tests its collection). */
 static void test_self_cycle_traverse(void **state) {
     (void)state;

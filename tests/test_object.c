@@ -121,7 +121,7 @@ static void reset_counts(void) {
  * Reference counts.
  * ------------------------------------------------------------------------- */
 
-/* The seed articles' sequence, in Python:
+/* The articles' sequence, in Python:
  *   >>> a = []; sys.getrefcount(a)   -> 2
  *   >>> b = a;  sys.getrefcount(a)   -> 3
  *   >>> del b;  sys.getrefcount(a)   -> 2

@@ -308,7 +308,7 @@ static void test_container_dies_first(void **state) {
     rh_heap_destroy(h);
 }
 
-/* The seed articles' cache: a weak-value cache of large objects (1 MB
+/* The articles' cache: a weak-value cache of large objects (1 MB
  * bytearrays inside weakrefable class instances) keeps an image only while
  * someone outside uses it; when the last outside reference goes, the entry
  * and the megabyte go at once. Values in a cycle go only at the next collect. */

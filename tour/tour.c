@@ -1,7 +1,7 @@
 /*
  * tour.c — a guided tour of Python's memory management, performed on refheap.
  *
- * Each scenario repeats one of the seed articles' examples in C with refheap,
+ * Each scenario repeats one of the articles' examples on Python's memory management in C with refheap,
  * narrates what happens, and collects the figures it measured (reference
  * counts, collect() results, generations, sizes...). When python3 is on the
  * PATH the tour also runs the same scenario as a Python script
