@@ -498,6 +498,14 @@ void rh_heap_stats_get(rh_heap *h, rh_heap_stats *out) {
     out->peak_rss = rh_process_peak_rss();
 }
 
+/* One "N things * M unit = N*M" line of the printer, its "=" in the same
+ * column as the "# label" lines. */
+static void print_product(FILE *out, size_t n, const char *what, size_t m, const char *unit) {
+    char label[64];
+    snprintf(label, sizeof label, "%zu %s * %zu %s", n, what, m, unit);
+    fprintf(out, "%-35s= %14zu\n", label, n * m);
+}
+
 void rh_heap_stats_print(rh_heap *h, FILE *out) {
     rh_heap_stats s;
     rh_heap_stats_get(h, &s);
@@ -526,13 +534,12 @@ void rh_heap_stats_print(rh_heap *h, FILE *out) {
     fprintf(out, "# arenas reclaimed                 = %14zu\n", s.arenas_released);
     fprintf(out, "# arenas highwater mark            = %14zu\n", s.arenas_peak);
     fprintf(out, "# arenas allocated current         = %14zu\n", s.arenas_current);
-    fprintf(out, "%zu arenas * %zu bytes/arena %*s= %14zu\n", s.arenas_current, RH_ARENA_SIZE, 6, "",
-            s.arenas_current * RH_ARENA_SIZE);
+    print_product(out, s.arenas_current, "arenas", RH_ARENA_SIZE, "bytes/arena");
     fprintf(out, "\n");
     fprintf(out, "# bytes in allocated blocks        = %14zu\n", in_blocks);
     fprintf(out, "# bytes in available blocks        = %14zu\n", avail);
-    fprintf(out, "%zu unused pools * %zu bytes %*s= %14zu\n", s.pools_empty, RH_POOL_SIZE, 7, "", unused);
-    fprintf(out, "%zu cached empty pools * %zu bytes %*s= %14zu\n", cached_pools, RH_POOL_SIZE, 1, "", cached);
+    print_product(out, s.pools_empty, "unused pools", RH_POOL_SIZE, "bytes");
+    print_product(out, cached_pools, "cached empty pools", RH_POOL_SIZE, "bytes");
     fprintf(out, "# bytes lost to quantization       = %14zu\n", quant);
     fprintf(out, "# bytes lost to arena alignment    = %14zu\n", (size_t)0);
     fprintf(out, "Total                              = %14zu\n", in_blocks + avail + unused + cached + quant);
