@@ -39,35 +39,8 @@
 #include <string.h>
 
 #include "bench_common.h"
+#include "bench_node.h"
 #include "refheap.h"
-
-typedef struct node {
-    RH_OBJECT_HEAD;
-    rh_object *a, *b;
-} node;
-
-static int node_traverse(rh_object *self, rh_visitfn visit, void *arg) {
-    node *n = (node *)self;
-    int r;
-    if (n->a && (r = visit(n->a, arg)) != 0) return r;
-    if (n->b && (r = visit(n->b, arg)) != 0) return r;
-    return 0;
-}
-
-static void node_clear(rh_object *self) {
-    node *n = (node *)self;
-    RH_CLEAR(n->a);
-    RH_CLEAR(n->b);
-}
-
-static const rh_type node_type = {
-    .name = "Node",
-    .basicsize = sizeof(node),
-    .flags = RH_TYPE_GC,
-    .destroy = node_clear,
-    .traverse = node_traverse,
-    .clear = node_clear,
-};
 
 static rh_heap *heap;
 static rh_object *cls_plain, *cls_slots;
@@ -111,7 +84,7 @@ static rh_object *make(const char *kind, rh_object *ref) {
     if (strcmp(kind, "node") == 0) {
         node *n = RH_NEW(heap, node, &node_type);
         if (!n) die("rh_new");
-        n->a = ref ? rh_newref(ref) : NULL;
+        n->left = ref ? rh_newref(ref) : NULL;
         rh_gc_track(RH_OBJ(n));
         return RH_OBJ(n);
     }
@@ -139,7 +112,7 @@ static rh_object *make(const char *kind, rh_object *ref) {
 /* Points x.a at y (x was made with a = None). */
 static void link_to(const char *kind, rh_object *x, rh_object *y) {
     if (kind[0] == 'n') {
-        RH_SETREF(((node *)x)->a, rh_newref(y));
+        RH_SETREF(((node *)x)->left, rh_newref(y));
     } else if (rh_setattr(x, "a", y) != 0) {
         die("rh_setattr");
     }

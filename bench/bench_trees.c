@@ -171,35 +171,8 @@ static void array_drop(double *a) { (void)a; }
 
 #elif defined(BT_REFHEAP)
 
+#include "bench_node.h"
 #include "refheap.h"
-
-typedef struct node {
-    RH_OBJECT_HEAD;
-    rh_object *left, *right;
-} node;
-
-static int node_traverse(rh_object *self, rh_visitfn visit, void *arg) {
-    node *n = (node *)self;
-    int r;
-    if (n->left && (r = visit(n->left, arg)) != 0) return r;
-    if (n->right && (r = visit(n->right, arg)) != 0) return r;
-    return 0;
-}
-
-static void node_clear(rh_object *self) {
-    node *n = (node *)self;
-    RH_CLEAR(n->left);
-    RH_CLEAR(n->right);
-}
-
-static const rh_type node_type = {
-    .name = "Node",
-    .basicsize = sizeof(node),
-    .flags = RH_TYPE_GC,
-    .destroy = node_clear,
-    .traverse = node_traverse,
-    .clear = node_clear,
-};
 
 static rh_heap *heap;
 static bench_pause_log pauses;

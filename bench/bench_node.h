@@ -1,0 +1,40 @@
+/*
+ * bench_node.h — the refheap node of the benchmarks: a user-defined container
+ * type with two object references (16-byte header + the collector's 16-byte
+ * record + two references = 48 bytes), as a C runtime would define its own.
+ * Used by bench_trees.c (tree nodes) and bench_gc.c (two-object cycles).
+ */
+#ifndef BENCH_NODE_H
+#define BENCH_NODE_H
+
+#include "refheap.h"
+
+typedef struct node {
+    RH_OBJECT_HEAD;
+    rh_object *left, *right;
+} node;
+
+static int node_traverse(rh_object *self, rh_visitfn visit, void *arg) {
+    node *n = (node *)self;
+    int r;
+    if (n->left && (r = visit(n->left, arg)) != 0) return r;
+    if (n->right && (r = visit(n->right, arg)) != 0) return r;
+    return 0;
+}
+
+static void node_clear(rh_object *self) {
+    node *n = (node *)self;
+    RH_CLEAR(n->left);
+    RH_CLEAR(n->right);
+}
+
+static const rh_type node_type = {
+    .name = "Node",
+    .basicsize = sizeof(node),
+    .flags = RH_TYPE_GC,
+    .destroy = node_clear,
+    .traverse = node_traverse,
+    .clear = node_clear,
+};
+
+#endif
