@@ -328,7 +328,7 @@ static void scenario1(void) {
     rh_decref(b);
     say("del b                refcount %u  -> %u", rh_refcount(a), rh_refcount(a) + 1);
     fig("getrefcount_after_del", EXACT, NULL, "%u", rh_refcount(a) + 1);
-    say("(Article 002 says the last print shows 1: CPython shows 2, as refheap does.)");
+    say("(Article 001 says the last print shows 1: CPython shows 2, as refheap does.)");
     rh_object *one = rh_int(h, 1);
     say("The small int 1 is immortal: its count is %s and never changes.",
         rh_is_immortal(one) ? "RH_IMMORTAL" : "finite");
@@ -980,6 +980,7 @@ static void usage(void) {
 
 int main(int argc, char **argv) {
     int only = 0;
+    bool no_python = false;
     T.python = system("python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' >/dev/null 2>&1") == 0;
     T.graphs = "tour-graphs";
     for (int i = 1; i < argc; i++) {
@@ -996,6 +997,7 @@ int main(int argc, char **argv) {
             T.quiet = true;
         } else if (strcmp(argv[i], "--no-python") == 0) {
             T.python = false;
+            no_python = true;
         } else if (strcmp(argv[i], "--graphs") == 0 && i + 1 < argc) {
             T.graphs = argv[++i];
         } else {
@@ -1005,7 +1007,8 @@ int main(int argc, char **argv) {
     }
     if (T.quiet) T.graphs = NULL;
     printf("refheap %s — a tour of Python's memory management, performed in C\n", RH_VERSION_STRING);
-    printf("CPython 3.11 beside it: %s\n", T.python ? "yes (python3)" : "no (python3 3.11 not found)");
+    printf("CPython 3.11 beside it: %s\n",
+           T.python ? "yes (python3)" : no_python ? "no (--no-python)" : "no (python3 3.11 not found)");
     for (int k = 0; k < NSCENARIOS; k++)
         if (!only || only == k + 1) SCENARIOS[k].run();
     printf("\n%d exact figures compared with CPython, %d different.\n", T.compared, T.mismatches);
