@@ -231,6 +231,50 @@ static void test_untracked_weakref_callback(void **state) {
     rh_decref(w);
 }
 
+/* A callback that untracks another weakref queued for its callback in the
+ * same collection: that callback still runs, once, and the collector's
+ * reference to it is dropped (CPython 3.11 runs every queued callback once;
+ * a weakref freed by the collector's drop counts as collected). Both
+ * weakrefs are to one garbage object; the newest calls back first. */
+static rh_object *untrack_target;
+static bool untrack_drops;
+static int untrack_calls[2];
+static void untrack_other_cb(rh_object *wr, void *data) {
+    (void)wr;
+    untrack_calls[(intptr_t)data]++;
+    if (untrack_target) {
+        rh_gc_untrack(untrack_target);
+        if (untrack_drops) rh_decref(untrack_target);
+        untrack_target = NULL;
+    }
+}
+
+static void test_callback_untracks_queued_weakref(void **state) {
+    (void)state;
+    for (int drop = 0; drop < 2; drop++) {
+        untrack_calls[0] = untrack_calls[1] = 0;
+        rh_object *a = node_new_self_cycle(H, &node_type, 1);
+        rh_object *older = rh_weakref_new(a, untrack_other_cb, (void *)0);
+        rh_object *newer = rh_weakref_new(a, untrack_other_cb, (void *)1);
+        untrack_target = older;
+        untrack_drops = drop;
+        rh_decref(a);
+        /* py: a, plus the older weakref when the collector's drop frees it */
+        assert_int_equal(rh_gc_collect(H, 2), drop ? 2 : 1);
+        assert_int_equal(untrack_calls[1], 1);
+        assert_int_equal(untrack_calls[0], 1);
+        assert_true(rh_gc_is_tracked(newer));
+        if (!drop) {
+            assert_false(rh_gc_is_tracked(older));
+            assert_int_equal(rh_refcount(older), 1);
+            rh_decref(older);
+        }
+        assert_int_equal(rh_refcount(newer), 1);
+        assert_int_equal(rh_gc_verify(H), 0);
+        rh_decref(newer);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
 #define T(name) GCN_TEST(name)
@@ -243,6 +287,7 @@ int main(void) {
         T(test_resurrected_object_weakrefs_dead),
         T(test_callback_reentrancy),
         T(test_untracked_weakref_callback),
+        T(test_callback_untracks_queued_weakref),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
