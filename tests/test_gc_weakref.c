@@ -275,6 +275,52 @@ static void test_callback_untracks_queued_weakref(void **state) {
     }
 }
 
+/* Weak references a finalizer makes to its own object during a collection
+ * do not outlive it: the object is freed after its clear, and its death
+ * clears them and runs their callbacks then (CPython's subtype_dealloc
+ * clears the weakrefs of an object the collector cleared). py: __slots__
+ * pair a <-> b whose __del__ makes ref(self, cb), ref(self) and stores self in
+ * a WeakValueDictionary -> gc.collect() == 2, cb ran twice, every ref dead,
+ * len(d) 0. */
+static rh_object *finmade[4];
+static int nfinmade, finmade_cb_calls;
+static rh_object *finmade_set;
+static void finmade_cb(rh_object *wr, void *data) {
+    (void)wr;
+    (void)data;
+    finmade_cb_calls++;
+}
+static void make_weakrefs_to_self(rh_object *self) {
+    finmade[nfinmade++] = rh_weakref_new(self, finmade_cb, NULL);
+    finmade[nfinmade++] = rh_weakref_new(self, NULL, NULL);
+    rh_object *k = rh_int(rh_heap_of(self), node_id(self));
+    assert_int_equal(rh_weakvaluedict_set(finmade_set, k, self), 0);
+    rh_decref(k);
+}
+
+static void test_weakrefs_made_by_finalizer_in_collection(void **state) {
+    (void)state;
+    nfinmade = finmade_cb_calls = 0;
+    finmade_set = rh_weakvaluedict_new(H);
+    rh_object *a, *b;
+    node_new_pair(H, &fin_type, 1, 2, &a, &b);
+    fin_action = make_weakrefs_to_self;
+    rh_decref(a);
+    rh_decref(b);
+    assert_int_equal(rh_gc_collect(H, 2), 2);
+    assert_int_equal(fin_calls, 2);
+    assert_int_equal(nodes_destroyed_count, 2);
+    assert_int_equal(finmade_cb_calls, 2);
+    assert_int_equal(nfinmade, 4);
+    for (int i = 0; i < nfinmade; i++) {
+        assert_false(rh_weakref_alive(finmade[i]));
+        rh_decref(finmade[i]);
+    }
+    assert_int_equal(rh_weakvaluedict_size(finmade_set), 0);
+    assert_int_equal(rh_gc_collect(H, 2), 0);
+    rh_decref(finmade_set);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
 #define T(name) GCN_TEST(name)
@@ -288,6 +334,7 @@ int main(void) {
         T(test_callback_reentrancy),
         T(test_untracked_weakref_callback),
         T(test_callback_untracks_queued_weakref),
+        T(test_weakrefs_made_by_finalizer_in_collection),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
