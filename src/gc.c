@@ -83,10 +83,11 @@
  *      run in that order (newest first per referent), each exactly once; a
  *      callback weakref freed by dropping our reference counts as
  *      collected, one still tracked then moves to old. The queue is chained
- *      through the cleared weakrefs' wr_next, not through their collector
- *      records, so a callback may untrack, track or drop any queued weakref
- *      without losing its callback or our reference (CPython 3.11 moves
- *      them to a list, which only C code could break).
+ *      through the cleared weakrefs' wr_next; the tracked ones also wait on
+ *      a local list, out of every generation (as in CPython 3.11, whose
+ *      queue is that list: get_objects does not show them). Since the list
+ *      is not the queue, a callback may untrack, track or drop any queued
+ *      weakref without losing its callback or our reference.
  *   7. finalize_garbage: type->finalize on each unreachable object not yet
  *      FINALIZED (flag set first).
  *   8. resurrection: steps 1-3 again on the unreachable set alone; objects a
@@ -563,8 +564,11 @@ static unsigned move_legacy_finalizers(rh__gchead *unreachable, rh__gchead *fina
 static intptr_t handle_weakrefs(rh_heap *h, rh__gchead *unreachable, rh__gchead *old,
                                 bool *ran_callbacks) {
     /* The weakrefs whose callback will run, chained through wr_next (free
-     * once a weakref is cleared: weak_internal.h). */
+     * once a weakref is cleared: weak_internal.h); the tracked ones wait on
+     * wrcb, out of the generations. */
     rh__weakref *first = NULL, *last = NULL;
+    _Alignas(16) rh__gchead wrcb;
+    list_init(&wrcb);
     intptr_t freed = 0;
 
     for (rh__gchead *g = g_next(unreachable); g != unreachable; g = g_next(g)) {
@@ -579,8 +583,10 @@ static intptr_t handle_weakrefs(rh_heap *h, rh__gchead *unreachable, rh__gchead 
             rh__weakref_clear(wr); /* unlinks: *head moves on */
             rh_object *wo = RH_OBJ(wr);
             if (!wr->callback || wo->rh_refcnt == 0) continue; /* none, or wr is dying */
-            if (RH__AS_GC(wo)->prev & F_COLLECTING) continue;  /* wr is garbage itself */
+            rh__gchead *wg = RH__AS_GC(wo);
+            if (wg->prev & F_COLLECTING) continue; /* wr is garbage itself */
             rh_incref(wo);
+            if (wg->next != 0) list_move(wg, &wrcb);
             if (last) last->wr_next = wr;
             else first = wr;
             last = wr;
@@ -602,7 +608,7 @@ static intptr_t handle_weakrefs(rh_heap *h, rh__gchead *unreachable, rh__gchead 
         }
         rh_decref(wo);
         rh__gchead *wg = RH__AS_GC(wo);
-        if (wg->next != 0) list_move(wg, old);
+        if (wg->next != 0) list_move(wg, old); /* from wrcb, or wherever a callback tracked it */
     }
     return freed;
 }

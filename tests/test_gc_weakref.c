@@ -321,6 +321,52 @@ static void test_weakrefs_made_by_finalizer_in_collection(void **state) {
     rh_decref(finmade_set);
 }
 
+/* While their callbacks wait and run, the queued weakrefs are in no
+ * generation. py: a self-cycle with w = ref(a, cb), w2 = ref(a, cb); each
+ * callback looks for w and w2 in gc.get_objects() -> w2's callback (first)
+ * sees neither, w's sees w2 only (moved on after its callback); both stay
+ * tracked; gc.collect() == 1. */
+static rh_object *seen_w[2];
+static int seen_n;
+static bool seen_in[2][2], seen_tracked[2];
+static bool in_objects(rh_object *all, rh_object *x) {
+    for (size_t i = 0; i < rh_list_size(all); i++)
+        if (rh_list_get(all, (ptrdiff_t)i) == x) return true;
+    return false;
+}
+static void look_cb(rh_object *wr, void *data) {
+    (void)data;
+    rh_object *all = rh_gc_get_objects(rh_heap_of(wr), -1);
+    assert_non_null(all);
+    for (int i = 0; i < 2; i++) seen_in[seen_n][i] = in_objects(all, seen_w[i]);
+    seen_tracked[seen_n] = rh_gc_is_tracked(wr);
+    seen_n++;
+    rh_decref(all);
+}
+
+static void test_queued_weakrefs_out_of_generations(void **state) {
+    (void)state;
+    seen_n = 0;
+    rh_object *a = node_new_self_cycle(H, &node_type, 1);
+    seen_w[0] = rh_weakref_new(a, look_cb, NULL);
+    seen_w[1] = rh_weakref_new(a, look_cb, NULL);
+    rh_decref(a);
+    assert_int_equal(rh_gc_collect(H, 2), 1);
+    assert_int_equal(seen_n, 2);
+    assert_false(seen_in[0][0]);
+    assert_false(seen_in[0][1]);
+    assert_false(seen_in[1][0]);
+    assert_true(seen_in[1][1]);
+    assert_true(seen_tracked[0]);
+    assert_true(seen_tracked[1]);
+    rh_object *all = rh_gc_get_objects(H, 2);
+    assert_true(in_objects(all, seen_w[0]));
+    assert_true(in_objects(all, seen_w[1]));
+    rh_decref(all);
+    rh_decref(seen_w[0]);
+    rh_decref(seen_w[1]);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
 #define T(name) GCN_TEST(name)
@@ -334,6 +380,7 @@ int main(void) {
         T(test_callback_reentrancy),
         T(test_untracked_weakref_callback),
         T(test_callback_untracks_queued_weakref),
+        T(test_queued_weakrefs_out_of_generations),
         T(test_weakrefs_made_by_finalizer_in_collection),
 #undef T
     };
