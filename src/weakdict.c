@@ -11,14 +11,16 @@
  *
  * Each entry's weakref is a real weakref object held by `data`; its
  * callback removes the entry when the referent dies, which drops the last
- * reference to the weakref and frees it. The callback finds its container
- * through the entry's owned weak reference to it (`selfref`, the container's
- * own basic weakref, made at creation: CPython's containers pass
- * ref(self) to their removal callback the same way, so getweakrefcount of a
- * new container is 1 in both). An entry may outlive its place in `data`
- * and the container itself (rh_weakref_list hands it out): its callback then
- * finds the weak reference dead, or the container cleared, and does nothing. The collector counts that weakref as freed, so a weak-value dictionary
- * whose value is a two-object cycle makes collect() return 3, as in CPython.
+ * reference to the weakref and frees it. The collector counts that weakref
+ * as freed, so a weak-value dictionary whose value is a two-object cycle
+ * makes collect() return 3, as in CPython.
+ * The callback finds its container through the entry's owned weak reference
+ * to it (`selfref`, the container's own basic weakref, made at creation:
+ * CPython's containers pass ref(self) to their removal callback the same
+ * way, so getweakrefcount of a new container is 1 in both). An entry may
+ * outlive its place in `data` and the container itself (rh_weakref_list
+ * hands it out): its callback then finds that weak reference dead, or the
+ * container cleared, and does nothing.
  * A weak-key dictionary finds its entries through weakrefs compared by
  * referent while alive and hashed by the referent's remembered hash, so a
  * dead key can still be deleted.
