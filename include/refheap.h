@@ -593,11 +593,25 @@ size_t rh_gc_verify(rh_heap *h);
  * 5. Weak references (Python's weakref module)
  * ==================================================================== */
 
-/* Called after the referent died, with the (dead) weak reference and the
- * user's data. May drop the last reference to wr, allocate, create weak
- * references, or call rh_gc_collect (which returns 0 when the callback runs
- * inside a collection). The heap's error state is saved before and restored
- * after the call: an error the callback sets does not reach the caller. */
+/* Called once, with the weak reference (already cleared: rh_weakref_get
+ * returns NULL) and the user's data, when the referent is about to be
+ * finalized and freed (CPython's "about to be finalized"):
+ *   - death by reference counting: during the referent's deallocation, after
+ *     its finalize and before its legacy_del and destroy; its count is 0;
+ *   - in a collection: once the referent is found unreachable and every weak
+ *     reference to the unreachable objects has been cleared, but before any
+ *     of their finalizers or clear hooks ran: the referent and the rest of
+ *     the garbage are still in memory and intact, only unreachable; they are
+ *     freed afterwards unless a finalizer resurrects them.
+ * The referent must not be touched through a stale pointer in either case.
+ * A callback does not run if its weak reference died first or is itself
+ * part of the garbage, nor for weak references a legacy_del made to its
+ * own object (they are cleared silently after it, as CPython does).
+ * May drop the last reference to wr, allocate, create weak references (not
+ * to the dying referent), or call rh_gc_collect (which returns 0 when the
+ * callback runs inside a collection). The heap's error state is saved before
+ * and restored after the call: an error the callback sets does not reach the
+ * caller. */
 typedef void (*rh_weakref_callback)(rh_object *wr, void *data);
 
 /* weakref.ref(obj[, callback]). Without a callback the same weak reference is
@@ -611,6 +625,12 @@ typedef void (*rh_weakref_callback)(rh_object *wr, void *data);
  * Python's weakref.proxy has no C analogue: keep the weak reference and call
  * rh_weakref_get at each use (NULL once the referent is gone). */
 rh_object *rh_weakref_new(rh_object *obj, rh_weakref_callback cb, void *data);
+/* A new weak reference to obj without a callback that is not the shared one
+ * (CPython: an instance of a subclass of weakref.ref): each call returns a
+ * different object, so each holder can have its own. It behaves as any weak
+ * reference (get, alive, hash, equality); rh_weakref_new(obj, NULL, NULL)
+ * never returns it. Errors as rh_weakref_new. */
+rh_object *rh_weakref_new_unshared(rh_object *obj);
 /* wr(): new reference to the referent, or NULL (no error) once it is gone. */
 rh_object *rh_weakref_get(rh_object *wr);
 bool rh_weakref_alive(const rh_object *wr);

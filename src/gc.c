@@ -18,9 +18,7 @@
  *   COLLECTING   the object is in the set being collected now;
  *   UNREACHABLE  the object is on the tentatively-unreachable list (it
  *                may stay set on the garbage set until step 8 or 9: see
- *                step 5);
- *   FLAG3        set only in step 6, on an untracked weakref queued (through
- *                its record) for its callback: it is untracked again after.
+ *                step 5).
  * The header's 32-bit rh_gcword is 0 for every tracked object between
  * collections (rh_gc_track writes it; a collection leaves 0 behind in every
  * object it scanned, the verifier in every object it counted). During steps
@@ -81,9 +79,15 @@
  *   6. weak references (handle_weakrefs): every weakref that is itself
  *      unreachable is cleared; every weakref to an unreachable object is
  *      cleared, and those with a callback that are not themselves garbage
- *      get a reference and move to a local list; after all the clearing the
- *      callbacks run in that order (newest first per referent); a callback
- *      weakref freed by dropping our reference counts as collected.
+ *      get a reference and are queued; after all the clearing the callbacks
+ *      run in that order (newest first per referent), each exactly once; a
+ *      callback weakref freed by dropping our reference counts as
+ *      collected, one still tracked then moves to old. The queue is chained
+ *      through the cleared weakrefs' wr_next; the tracked ones also wait on
+ *      a local list, out of every generation (as in CPython 3.11, whose
+ *      queue is that list: get_objects does not show them). Since the list
+ *      is not the queue, a callback may untrack, track or drop any queued
+ *      weakref without losing its callback or our reference.
  *   7. finalize_garbage: type->finalize on each unreachable object not yet
  *      FINALIZED (flag set first).
  *   8. resurrection: steps 1-3 again on the unreachable set alone; objects a
@@ -559,7 +563,11 @@ static unsigned move_legacy_finalizers(rh__gchead *unreachable, rh__gchead *fina
 
 static intptr_t handle_weakrefs(rh_heap *h, rh__gchead *unreachable, rh__gchead *old,
                                 bool *ran_callbacks) {
-    _Alignas(16) rh__gchead wrcb; /* weakrefs whose callback will run */
+    /* The weakrefs whose callback will run, chained through wr_next (free
+     * once a weakref is cleared: weak_internal.h); the tracked ones wait on
+     * wrcb, out of the generations. */
+    rh__weakref *first = NULL, *last = NULL;
+    _Alignas(16) rh__gchead wrcb;
     list_init(&wrcb);
     intptr_t freed = 0;
 
@@ -578,34 +586,29 @@ static intptr_t handle_weakrefs(rh_heap *h, rh__gchead *unreachable, rh__gchead 
             rh__gchead *wg = RH__AS_GC(wo);
             if (wg->prev & F_COLLECTING) continue; /* wr is garbage itself */
             rh_incref(wo);
-            if (wg->next != 0) {
-                list_move(wg, &wrcb);
-            } else {
-                /* An untracked weakref: queued through its record all the
-                 * same, and untracked again once its callback ran. */
-                wg->prev = (wg->prev & F_FINALIZED) | RH__GC_FLAG3;
-                list_append(wg, &wrcb);
-            }
+            if (wg->next != 0) list_move(wg, &wrcb);
+            if (last) last->wr_next = wr;
+            else first = wr;
+            last = wr;
         }
     }
 
     /* Every weakref to the garbage is dead now: the callbacks can run. */
-    *ran_callbacks = !list_empty(&wrcb);
-    while (!list_empty(&wrcb)) {
-        rh__gchead *wg = g_next(&wrcb);
-        rh__weakref *wr = (rh__weakref *)RH__FROM_GC(wg);
+    *ran_callbacks = first != NULL;
+    while (first) {
+        rh__weakref *wr = first;
+        first = wr->wr_next;
+        wr->wr_next = NULL;
         rh__weakref_run_callback(h, wr);
-        bool untracked_before = (wg->prev & RH__GC_FLAG3) != 0;
-        rh_decref(RH_OBJ(wr));
-        if (g_next(&wrcb) == wg) {
-            if (untracked_before) {
-                untrack_node(wg);
-            } else {
-                list_move(wg, old);
-            }
-        } else {
-            freed++;
+        rh_object *wo = RH_OBJ(wr);
+        if (wo->rh_refcnt == 1) {
+            freed++; /* our reference is the last one */
+            rh_decref(wo);
+            continue;
         }
+        rh_decref(wo);
+        rh__gchead *wg = RH__AS_GC(wo);
+        if (wg->next != 0) list_move(wg, old); /* from wrcb, or wherever a callback tracked it */
     }
     return freed;
 }

@@ -43,7 +43,12 @@
  *      was resurrected: the temporary reference is dropped and the object
  *      lives on, still tracked;
  *   3. clear the weak references to it (their callbacks run here);
- *   4. legacy_del (tp_del) runs like a finalizer, at every death;
+ *   4. legacy_del (tp_del) runs like a finalizer, at every death; weak
+ *      references it made to the object are then cleared without their
+ *      callbacks (CPython's subtype_dealloc), so none outlives the object
+ *      (steps 2 and 3 need no such pass: what finalize makes, step 3 clears,
+ *      and a callback cannot make a weak reference to an object whose count
+ *      is 0);
  *   5. destroy drops the references the object owns; the block is freed.
  * (Steps 2-4 are skipped without a test per step when the type has none of
  * them: see "Hot paths" above.)
@@ -305,6 +310,7 @@ static void dealloc_body(rh_object *o, bool tracked) {
          * gc.is_finalized() is true for an object it resurrected. */
         if (gc) RH__AS_GC(o)->prev |= RH__GC_FINALIZED;
         if (run_finalizer(o, t->legacy_del, tracked)) goto out;
+        if (t->flags & RH_TYPE_WEAKREFABLE) rh__weakref_clear_only(o);
     }
     if (t->destroy) t->destroy(o);
     free_block(o);

@@ -13,10 +13,11 @@
  *                          (wr_prev/wr_next are list links, wr_prev == NULL
  *                          for the list head).
  *   referent == NULL  =>   wr_prev/wr_next mean nothing to anyone but the
- *                          code that cleared it (weakref.c threads its
- *                          callbacks-to-run chain through wr_next).
- *   In a referent's list the callback-less weakref, if any, is the head;
- *   weakrefs with callbacks follow, newest first.
+ *                          code that cleared it (weakref.c and gc.c thread
+ *                          their callbacks-to-run chains through wr_next).
+ *   In a referent's list the shared callback-less weakref (callback and
+ *   cbdata NULL), if any, is the head; the others (with a callback, or
+ *   unshared: no callback, cbdata a private tag) follow, newest first.
  * A plain weakref owns no reference at all (64 bytes + the collector's 16,
  * CPython's 80). */
 typedef struct rh__weakref {
@@ -29,15 +30,24 @@ typedef struct rh__weakref {
     struct rh__weakref *wr_next;
 } rh__weakref;
 
-/* A weak-value dictionary entry (Python's KeyedRef, a subclass of ref): a
- * weakref with a callback that also owns the entry's key, so the callback
- * can remove the entry. Type rh__keyedref_type; everything that accepts a
- * weakref accepts it (rh__is_weakref). */
+/* The entries of the weak containers (weakdict.c) are weakrefs with a
+ * callback whose data, `cbdata`, is an owned weak reference to their
+ * container (Python's `selfref` default argument of the containers'
+ * removal callbacks): an entry that escaped (rh_weakref_list) and outlived
+ * its container finds that weakref dead instead of a dangling pointer.
+ *   rh__entryref_type   weak-key dictionary and weak-set entries (layout
+ *                       rh__weakref, named "weakref" as CPython's);
+ *   rh__keyedref_type   weak-value dictionary entries (Python's KeyedRef, a
+ *                       subclass of ref), which also own the entry's key,
+ *                       so the callback can remove the entry.
+ * Both visit and clear what they own; everything that accepts a weakref
+ * accepts them (rh__is_weakref). */
 typedef struct rh__keyedref {
     rh__weakref ref;
     rh_object *key;                 /* owned                                  */
 } rh__keyedref;
 extern const rh_type rh__keyedref_type;
+extern const rh_type rh__entryref_type;
 
 /* The head of an object's weakref list (RH_TYPE_WEAKREFABLE types only). */
 static inline rh__weakref **rh__weaklist_of(rh_object *o) {
@@ -46,7 +56,8 @@ static inline rh__weakref **rh__weaklist_of(rh_object *o) {
 
 /* Is o a weak reference object? */
 static inline bool rh__is_weakref(const rh_object *o) {
-    return o->rh_type == &rh_weakref_type || o->rh_type == &rh__keyedref_type;
+    return o->rh_type == &rh_weakref_type || o->rh_type == &rh__keyedref_type ||
+           o->rh_type == &rh__entryref_type;
 }
 
 /* finalize objects registered with the heap (finalize.c). */
@@ -63,17 +74,26 @@ struct rh__weak_state {
  * those still alive, newest first. The heap's pending error survives. */
 void rh__weakref_clear_all(rh_object *o);
 
+/* After a legacy_del that did not resurrect o (object.c): clears the weak
+ * references it made to o, without running their callbacks (CPython's
+ * subtype_dealloc), so none outlives o. */
+void rh__weakref_clear_only(rh_object *o);
+
 /* Clears one weak reference (referent = NULL, unlinked). No callback; the
  * callback and its data stay in the weakref for the caller to run. A weakref
  * already cleared is left alone. */
 void rh__weakref_clear(rh__weakref *wr);
 
-/* rh_weakref_new with two additions for the weak containers: errors are
- * reported on `h` when obj belongs to no heap (the static singletons and
- * small ints), and a non-NULL `key` (cb required; a new reference is taken)
- * makes an rh__keyedref that owns it. */
-rh_object *rh__weakref_new_in(rh_heap *h, rh_object *obj, rh_weakref_callback cb, void *data,
-                              rh_object *key);
+/* rh_weakref_new, with errors reported on `h` when obj belongs to no heap
+ * (the static singletons and small ints). */
+rh_object *rh__weakref_new_in(rh_heap *h, rh_object *obj, rh_weakref_callback cb, void *data);
+
+/* A weak container's entry (always new): a weakref to obj with callback cb
+ * whose cbdata is `owner` (a weakref to the container; a new reference is
+ * taken); with a non-NULL `key` (a new reference is taken) an rh__keyedref
+ * that owns it, else an rh__entryref. Errors as rh__weakref_new_in. */
+rh_object *rh__weakref_new_entry(rh_heap *h, rh_object *obj, rh_weakref_callback cb,
+                                 rh_object *owner, rh_object *key);
 
 /* Runs cb(wr, data) holding a temporary reference to wr, with the heap's
  * pending error saved and restored around the call (used by the collector

@@ -9,11 +9,18 @@
  *   WeakKeyDictionary    dict  weakref(key) -> value
  *   WeakSet              set   { weakref(item) }
  *
- * Each entry's weakref is a real weakref object held only by `data`; its
- * callback (data pointer = the container, not owned) removes the entry when
- * the referent dies, which drops the last reference to the weakref and frees
- * it. The collector counts that weakref as freed, so a weak-value dictionary
- * whose value is a two-object cycle makes collect() return 3, as in CPython.
+ * Each entry's weakref is a real weakref object held by `data`; its
+ * callback removes the entry when the referent dies, which drops the last
+ * reference to the weakref and frees it. The collector counts that weakref
+ * as freed, so a weak-value dictionary whose value is a two-object cycle
+ * makes collect() return 3, as in CPython.
+ * The callback finds its container through the entry's owned weak reference
+ * to it (`selfref`, the container's own basic weakref, made at creation:
+ * CPython's containers pass ref(self) to their removal callback the same
+ * way, so getweakrefcount of a new container is 1 in both). An entry may
+ * outlive its place in `data` and the container itself (rh_weakref_list
+ * hands it out): its callback then finds that weak reference dead, or the
+ * container cleared, and does nothing.
  * A weak-key dictionary finds its entries through weakrefs compared by
  * referent while alive and hashed by the referent's remembered hash, so a
  * dead key can still be deleted.
@@ -32,9 +39,12 @@
  *
  * States of a container: idle (iterating == 0, no dead entry in data);
  * iterating (dead entries may sit in data, pending set when one died);
- * destroyed or cleared (data == NULL; the weakrefs it owned had their
- * callback data set to NULL first, so a weakref someone else still holds
+ * destroyed or cleared (data == NULL; an entry someone else still holds
  * calls back into nothing).
+ *
+ * Mutators that allocate (a new entry, a lookup probe) check for an open
+ * iterator after the allocation: it may run a collection whose finalizers
+ * open one.
  */
 #include "internal.h"
 
@@ -42,6 +52,7 @@ typedef struct weakcont {
     RH_OBJECT_HEAD;
     rh_object *weaklist; /* weak containers are themselves weakrefable */
     rh_object *data;     /* dict or set of weakrefs; NULL once cleared */
+    rh_object *selfref;  /* basic weakref to this container (owned)    */
     size_t iterating;    /* open iterators, plus one during a sweep */
     bool pending;        /* an entry died while iterating */
 } weakcont;
@@ -158,41 +169,43 @@ static void sweep(weakcont *c) {
     c->iterating--;
 }
 
-/* The callback of every entry's weakref. data is the container, or NULL once
- * the container let go of the weakref. */
+/* The callback of every entry's weakref. data is the entry's weakref to
+ * its container (NULL once the entry was cleared). */
 static void entry_died(rh_object *wr, void *data) {
-    weakcont *c = data;
-    if (!c || !c->data) return;
-    if (c->iterating) {
-        c->pending = true;
-        return;
+    if (!data) return;
+    rh_object *co = rh_weakref_get(data);
+    if (!co) return; /* the container died first */
+    weakcont *c = (weakcont *)co;
+    if (c->data) {
+        if (c->iterating) {
+            c->pending = true;
+        } else {
+            int kind = kind_of(co);
+            remove_if_dead(c, kind, kind == WVD ? ((rh__keyedref *)wr)->key : wr);
+        }
     }
-    int kind = kind_of(RH_OBJ(c));
-    remove_if_dead(c, kind, kind == WVD ? ((rh__keyedref *)wr)->key : wr);
+    rh_decref(co);
 }
 
 /* ------------------------------------------------------------------ */
 /* The container types                                                */
 /* ------------------------------------------------------------------ */
 
-/* Drops data after detaching the callbacks of the weakrefs it holds. */
+/* Drops data and selfref (the entries' callbacks then do nothing: data is
+ * NULL, and once the container is freed selfref is dead). */
 static void release(rh_object *self) {
     weakcont *c = (weakcont *)self;
-    if (!c->data) return;
-    int kind = kind_of(self);
-    size_t pos = 0;
-    rh_object *k, *v;
-    while (data_next(c, kind, &pos, &k, &v)) {
-        rh_object *wr = entry_ref(kind, k, v);
-        if (rh__is_weakref(wr)) ((rh__weakref *)wr)->cbdata = NULL;
-    }
     RH_CLEAR(c->data);
+    RH_CLEAR(c->selfref);
 }
 
 static int weakcont_traverse(rh_object *self, rh_visitfn visit, void *arg) {
     weakcont *c = (weakcont *)self;
-    if (c->data) return visit(c->data, arg);
-    return 0;
+    if (c->data) {
+        int r = visit(c->data, arg);
+        if (r) return r;
+    }
+    return c->selfref ? visit(c->selfref, arg) : 0;
 }
 
 static int weakcont_repr(rh_object *self, char *buf, size_t cap) {
@@ -224,6 +237,11 @@ static rh_object *weakcont_new(rh_heap *h, const rh_type *type) {
         return NULL;
     }
     c->data = data;
+    c->selfref = rh__weakref_new_in(h, RH_OBJ(c), NULL, NULL);
+    if (!c->selfref) {
+        rh_decref(RH_OBJ(c));
+        return NULL;
+    }
     rh_gc_track(RH_OBJ(c));
     return RH_OBJ(c);
 }
@@ -252,14 +270,17 @@ static size_t live_size(weakcont *c) {
 int rh_weakvaluedict_set(rh_object *d, rh_object *key, rh_object *value) {
     if (!check_kind(d, WVD, "rh_weakvaluedict_set")) return -1;
     weakcont *c = (weakcont *)d;
+    rh_object *wr = rh__weakref_new_entry(heap_of(c), value, entry_died, c->selfref, key);
+    if (!wr) return -1;
+    int r = 0;
     if (c->iterating) {
         int has = rh_dict_contains(c->data, key);
-        if (has < 0) return -1;
-        if (!has) { refuse_resize(c, "rh_weakvaluedict_set"); return -1; }
+        if (has <= 0) {
+            if (has == 0) refuse_resize(c, "rh_weakvaluedict_set");
+            r = -1;
+        }
     }
-    rh_object *wr = rh__weakref_new_in(heap_of(c), value, entry_died, c, key);
-    if (!wr) return -1;
-    int r = rh_dict_set(c->data, key, wr);
+    if (r == 0) r = rh_dict_set(c->data, key, wr);
     rh_decref(wr);
     return r;
 }
@@ -294,7 +315,7 @@ size_t rh_weakvaluedict_size(rh_object *d) {
 int rh_weakkeydict_set(rh_object *d, rh_object *key, rh_object *value) {
     if (!check_kind(d, WKD, "rh_weakkeydict_set")) return -1;
     weakcont *c = (weakcont *)d;
-    rh_object *wr = rh__weakref_new_in(heap_of(c), key, entry_died, c, NULL);
+    rh_object *wr = rh__weakref_new_entry(heap_of(c), key, entry_died, c->selfref, NULL);
     if (!wr) return -1;
     int r = 0;
     if (c->iterating) {
@@ -313,7 +334,7 @@ int rh_weakkeydict_set(rh_object *d, rh_object *key, rh_object *value) {
 
 /* Looks key up through its callback-less weakref: (new) *probe or -1. */
 static int probe_of(weakcont *c, rh_object *key, rh_object **probe) {
-    *probe = rh__weakref_new_in(heap_of(c), key, NULL, NULL, NULL);
+    *probe = rh__weakref_new_in(heap_of(c), key, NULL, NULL);
     return *probe ? 0 : -1;
 }
 
@@ -356,7 +377,7 @@ size_t rh_weakkeydict_size(rh_object *d) {
 int rh_weakset_add(rh_object *s, rh_object *item) {
     if (!check_kind(s, WSET, "rh_weakset_add")) return -1;
     weakcont *c = (weakcont *)s;
-    rh_object *wr = rh__weakref_new_in(heap_of(c), item, entry_died, c, NULL);
+    rh_object *wr = rh__weakref_new_entry(heap_of(c), item, entry_died, c->selfref, NULL);
     if (!wr) return -1;
     int r = 0;
     if (c->iterating) {

@@ -7,13 +7,16 @@
  * RH_TYPE_WEAKREFABLE type has a list head at type->weaklist_offset; the
  * weakrefs to it form a doubly linked list from there:
  *
- *     head -> [basic ref, no callback] -> [newest ref with callback] -> ... -> [oldest]
+ *     head -> [basic ref, no callback] -> [newest other ref] -> ... -> [oldest]
  *
- * The callback-less ref, if one exists, is at the head and is shared: asking
- * again for a callback-less ref returns it with a new reference. A ref with a
- * callback is always new and is inserted right after the basic ref (or at the
- * head when there is none), so walking the list from the head meets the
- * callbacks newest first, which is the order in which they run.
+ * The basic ref (no callback, cbdata NULL), if one exists, is at the head and
+ * is shared: asking again for a callback-less ref returns it with a new
+ * reference. Every other ref is new when asked for and is inserted right
+ * after the basic ref (or at the head when there is none): refs with a
+ * callback, and unshared refs without one (rh_weakref_new_unshared, CPython's
+ * instances of a subclass of weakref.ref), told from the basic ref by their
+ * cbdata, which points at a private tag. Walking the list from the head thus
+ * meets the callbacks newest first, which is the order in which they run.
  *
  * States of a weakref:
  *   live     referent != NULL, linked in the referent's list;
@@ -21,9 +24,11 @@
  *            callback, if any, runs at most once: only the transition
  *            live -> cleared caused by the referent's death schedules it.
  * A weakref owns no reference to its referent nor to anything else, so its
- * traverse visits nothing; the one exception is the weak-value dictionary's
- * entry (rh__keyedref, Python's KeyedRef), which owns its key and visits it.
- * The callback is a C function and a data pointer that refheap does not own.
+ * traverse visits nothing. The exceptions are the weak containers' entries
+ * (weakdict.c): their callback data is a weak reference to their container,
+ * which they own, and a weak-value dictionary's entry (rh__keyedref, Python's
+ * KeyedRef) also owns its key; both visit what they own. Otherwise the
+ * callback is a C function and a data pointer that refheap does not own.
  *
  * Death by reference counting (rh__weakref_clear_all, called by object.c after
  * the object's finalizer and before its destroy):
@@ -39,6 +44,11 @@
  * referent is gone), drop references, or run the collector. A weakref in the
  * chain cannot be freed early (it holds our reference) and the collector does
  * not see it (it is in no referent's list).
+ *
+ * After a legacy_del that did not resurrect its object, object.c calls
+ * rh__weakref_clear_only: weakrefs legacy_del made to its object are cleared
+ * again, without their callbacks (as CPython's subtype_dealloc), so none
+ * outlives the object.
  *
  * Death in a collection is handled by gc.c (REFERENCE.md §3 step 6) with
  * rh__weakref_clear and rh__weakref_run_callback.
@@ -88,10 +98,14 @@ static void insert_after(rh__weakref *wr, rh__weakref *prev) {
     prev->wr_next = wr;
 }
 
-/* The callback-less weakref of obj (the list head when it has no callback). */
+/* cbdata of an unshared callback-less weakref: never the basic ref. */
+static char unshared_tag;
+
+/* The shared callback-less weakref of obj (the list head when it has no
+ * callback and is not unshared). */
 static rh__weakref *basic_ref(rh_object *obj) {
     rh__weakref *head = *rh__weaklist_of(obj);
-    return (head && head->callback == NULL) ? head : NULL;
+    return (head && head->callback == NULL && head->cbdata == NULL) ? head : NULL;
 }
 
 void rh__weakref_clear(rh__weakref *wr) {
@@ -115,6 +129,12 @@ void rh__weakref_run_callback(rh_heap *h, rh__weakref *wr) {
     h->err = saved;
     memcpy(h->errmsg, msg, sizeof msg);
     rh_decref(RH_OBJ(wr));
+}
+
+void rh__weakref_clear_only(rh_object *o) {
+    if (!weakrefable(o)) return;
+    rh__weakref **head = rh__weaklist_of(o);
+    while (*head) unlink_ref(*head);
 }
 
 void rh__weakref_clear_all(rh_object *o) {
@@ -165,13 +185,29 @@ static void weakref_clear_hook(rh_object *self) {
     rh__weakref_clear((rh__weakref *)self);
 }
 
+/* A weak container's entry: cbdata is an owned weakref to the container. */
+static void entryref_destroy(rh_object *self) {
+    rh__weakref *wr = (rh__weakref *)self;
+    rh__weakref_clear(wr);
+    rh_object *owner = wr->cbdata;
+    wr->cbdata = NULL;
+    rh_xdecref(owner);
+}
+
+static int entryref_traverse(rh_object *self, rh_visitfn visit, void *arg) {
+    rh_object *owner = ((rh__weakref *)self)->cbdata;
+    return owner ? visit(owner, arg) : 0;
+}
+
 static void keyedref_destroy(rh_object *self) {
-    rh__weakref_clear((rh__weakref *)self);
+    entryref_destroy(self);
     RH_CLEAR(((rh__keyedref *)self)->key);
 }
 
 static int keyedref_traverse(rh_object *self, rh_visitfn visit, void *arg) {
     rh__keyedref *kr = (rh__keyedref *)self;
+    int r = entryref_traverse(self, visit, arg);
+    if (r) return r;
     return kr->key ? visit(kr->key, arg) : 0;
 }
 
@@ -221,6 +257,18 @@ const rh_type rh_weakref_type = {
     .eq = weakref_eq,
 };
 
+const rh_type rh__entryref_type = {
+    .name = "weakref",
+    .basicsize = sizeof(rh__weakref),
+    .flags = RH_TYPE_GC,
+    .destroy = entryref_destroy,
+    .traverse = entryref_traverse,
+    .clear = entryref_destroy,
+    .repr = weakref_repr,
+    .hash = weakref_hash,
+    .eq = weakref_eq,
+};
+
 const rh_type rh__keyedref_type = {
     .name = "KeyedRef",
     .basicsize = sizeof(rh__keyedref),
@@ -252,8 +300,11 @@ static rh_heap *check_referent(rh_object *obj, rh_heap *report) {
     return h;
 }
 
-rh_object *rh__weakref_new_in(rh_heap *report, rh_object *obj, rh_weakref_callback cb,
-                              void *data, rh_object *key) {
+/* The one constructor (see weak_internal.h for the entries). A callback-less
+ * weakref with data NULL is the shared basic ref; data == &unshared_tag makes
+ * an unshared one. */
+static rh_object *new_ref(rh_heap *report, rh_object *obj, const rh_type *type,
+                          rh_weakref_callback cb, void *data, rh_object *key) {
     rh_heap *h = check_referent(obj, report);
     if (!h) return NULL;
     if (rh_refcount(obj) == 0) {
@@ -263,21 +314,23 @@ rh_object *rh__weakref_new_in(rh_heap *report, rh_object *obj, rh_weakref_callba
                    obj->rh_type->name);
         return NULL;
     }
-    if (!cb) {
+    bool shared = !cb && !data;
+    if (shared) {
         rh__weakref *basic = basic_ref(obj);
         if (basic) return rh_newref(RH_OBJ(basic));
     }
     /* Allocating a container may run a collection, whose callbacks may add
      * or remove weakrefs of obj: look at the list again afterwards. obj
      * itself is kept alive by the caller's reference. */
-    rh__weakref *wr = (rh__weakref *)rh_new(h, key ? &rh__keyedref_type : &rh_weakref_type);
+    rh__weakref *wr = (rh__weakref *)rh_new(h, type);
     if (!wr) return NULL;
     wr->hash = -1;
     wr->callback = cb;
-    wr->cbdata = cb ? data : NULL;
+    wr->cbdata = data;
+    if (type != &rh_weakref_type) rh_incref(data); /* an entry owns its owner */
     if (key) ((rh__keyedref *)wr)->key = rh_newref(key);
     rh__weakref *basic = basic_ref(obj);
-    if (!cb) {
+    if (shared) {
         if (basic) {
             rh_decref(RH_OBJ(wr));
             return rh_newref(RH_OBJ(basic));
@@ -292,8 +345,22 @@ rh_object *rh__weakref_new_in(rh_heap *report, rh_object *obj, rh_weakref_callba
     return RH_OBJ(wr);
 }
 
+rh_object *rh__weakref_new_in(rh_heap *report, rh_object *obj, rh_weakref_callback cb,
+                              void *data) {
+    return new_ref(report, obj, &rh_weakref_type, cb, cb ? data : NULL, NULL);
+}
+
+rh_object *rh__weakref_new_entry(rh_heap *report, rh_object *obj, rh_weakref_callback cb,
+                                 rh_object *owner, rh_object *key) {
+    return new_ref(report, obj, key ? &rh__keyedref_type : &rh__entryref_type, cb, owner, key);
+}
+
 rh_object *rh_weakref_new(rh_object *obj, rh_weakref_callback cb, void *data) {
-    return rh__weakref_new_in(NULL, obj, cb, data, NULL);
+    return rh__weakref_new_in(NULL, obj, cb, data);
+}
+
+rh_object *rh_weakref_new_unshared(rh_object *obj) {
+    return new_ref(NULL, obj, &rh_weakref_type, NULL, &unshared_tag, NULL);
 }
 
 static bool check_weakref(const rh_object *wr, const char *op) {

@@ -341,6 +341,28 @@ static void test_oom(void **state) {
     rh_heap_destroy(h);
 }
 
+/* The finalizer's weakref escapes through getweakrefs and outlives the
+ * finalizer (detached, then freed): the object's death later calls into
+ * nothing (no use of the freed finalizer). python3.11: r = getweakrefs(a)
+ * -> 1 ref; f.detach(); del f; del a -> nothing ran, r[0]() is None. */
+static void test_escaped_weakref_outlives_finalizer(void **state) {
+    (void)state;
+    fin_case c;
+    fin_case_begin(&c);
+    rh_object *refs = rh_weakref_list(c.o);
+    assert_int_equal(rh_list_size(refs), 1);
+    rh_object *got = rh_finalize_detach(c.f, NULL, NULL);
+    assert_ptr_equal(got, c.o);
+    rh_decref(got);
+    rh_decref(c.f); /* the finalizer is freed; its weakref lives in refs */
+    rh_decref(c.o);
+    assert_int_equal(node_destroyed, 1);
+    assert_int_equal(c.log.n, 0);
+    assert_false(rh_weakref_alive(rh_list_get(refs, 0)));
+    rh_decref(refs);
+    rh_heap_destroy(c.h);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_runs_once_at_death),
@@ -354,6 +376,7 @@ int main(void) {
         cmocka_unit_test(test_not_weakrefable),
         cmocka_unit_test(test_repr),
         cmocka_unit_test(test_oom),
+        cmocka_unit_test(test_escaped_weakref_outlives_finalizer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -231,6 +231,142 @@ static void test_untracked_weakref_callback(void **state) {
     rh_decref(w);
 }
 
+/* A callback that untracks another weakref queued for its callback in the
+ * same collection: that callback still runs, once, and the collector's
+ * reference to it is dropped (CPython 3.11 runs every queued callback once;
+ * a weakref freed by the collector's drop counts as collected). Both
+ * weakrefs are to one garbage object; the newest calls back first. */
+static rh_object *untrack_target;
+static bool untrack_drops;
+static int untrack_calls[2];
+static void untrack_other_cb(rh_object *wr, void *data) {
+    (void)wr;
+    untrack_calls[(intptr_t)data]++;
+    if (untrack_target) {
+        rh_gc_untrack(untrack_target);
+        if (untrack_drops) rh_decref(untrack_target);
+        untrack_target = NULL;
+    }
+}
+
+static void test_callback_untracks_queued_weakref(void **state) {
+    (void)state;
+    for (int drop = 0; drop < 2; drop++) {
+        untrack_calls[0] = untrack_calls[1] = 0;
+        rh_object *a = node_new_self_cycle(H, &node_type, 1);
+        rh_object *older = rh_weakref_new(a, untrack_other_cb, (void *)0);
+        rh_object *newer = rh_weakref_new(a, untrack_other_cb, (void *)1);
+        untrack_target = older;
+        untrack_drops = drop;
+        rh_decref(a);
+        /* py: a, plus the older weakref when the collector's drop frees it */
+        assert_int_equal(rh_gc_collect(H, 2), drop ? 2 : 1);
+        assert_int_equal(untrack_calls[1], 1);
+        assert_int_equal(untrack_calls[0], 1);
+        assert_true(rh_gc_is_tracked(newer));
+        if (!drop) {
+            assert_false(rh_gc_is_tracked(older));
+            assert_int_equal(rh_refcount(older), 1);
+            rh_decref(older);
+        }
+        assert_int_equal(rh_refcount(newer), 1);
+        assert_int_equal(rh_gc_verify(H), 0);
+        rh_decref(newer);
+    }
+}
+
+/* Weak references a finalizer makes to its own object during a collection
+ * do not outlive it: the object is freed after its clear, and its death
+ * clears them and runs their callbacks then (CPython's subtype_dealloc
+ * clears the weakrefs of an object the collector cleared). py: __slots__
+ * pair a <-> b whose __del__ makes ref(self, cb), ref(self) and stores self in
+ * a WeakValueDictionary -> gc.collect() == 2, cb ran twice, every ref dead,
+ * len(d) 0. */
+static rh_object *finmade[4];
+static int nfinmade, finmade_cb_calls;
+static rh_object *finmade_set;
+static void finmade_cb(rh_object *wr, void *data) {
+    (void)wr;
+    (void)data;
+    finmade_cb_calls++;
+}
+static void make_weakrefs_to_self(rh_object *self) {
+    finmade[nfinmade++] = rh_weakref_new(self, finmade_cb, NULL);
+    finmade[nfinmade++] = rh_weakref_new(self, NULL, NULL);
+    rh_object *k = rh_int(rh_heap_of(self), node_id(self));
+    assert_int_equal(rh_weakvaluedict_set(finmade_set, k, self), 0);
+    rh_decref(k);
+}
+
+static void test_weakrefs_made_by_finalizer_in_collection(void **state) {
+    (void)state;
+    nfinmade = finmade_cb_calls = 0;
+    finmade_set = rh_weakvaluedict_new(H);
+    rh_object *a, *b;
+    node_new_pair(H, &fin_type, 1, 2, &a, &b);
+    fin_action = make_weakrefs_to_self;
+    rh_decref(a);
+    rh_decref(b);
+    assert_int_equal(rh_gc_collect(H, 2), 2);
+    assert_int_equal(fin_calls, 2);
+    assert_int_equal(nodes_destroyed_count, 2);
+    assert_int_equal(finmade_cb_calls, 2);
+    assert_int_equal(nfinmade, 4);
+    for (int i = 0; i < nfinmade; i++) {
+        assert_false(rh_weakref_alive(finmade[i]));
+        rh_decref(finmade[i]);
+    }
+    assert_int_equal(rh_weakvaluedict_size(finmade_set), 0);
+    assert_int_equal(rh_gc_collect(H, 2), 0);
+    rh_decref(finmade_set);
+}
+
+/* While their callbacks wait and run, the queued weakrefs are in no
+ * generation. py: a self-cycle with w = ref(a, cb), w2 = ref(a, cb); each
+ * callback looks for w and w2 in gc.get_objects() -> w2's callback (first)
+ * sees neither, w's sees w2 only (moved on after its callback); both stay
+ * tracked; gc.collect() == 1. */
+static rh_object *seen_w[2];
+static int seen_n;
+static bool seen_in[2][2], seen_tracked[2];
+static bool in_objects(rh_object *all, rh_object *x) {
+    for (size_t i = 0; i < rh_list_size(all); i++)
+        if (rh_list_get(all, (ptrdiff_t)i) == x) return true;
+    return false;
+}
+static void look_cb(rh_object *wr, void *data) {
+    (void)data;
+    rh_object *all = rh_gc_get_objects(rh_heap_of(wr), -1);
+    assert_non_null(all);
+    for (int i = 0; i < 2; i++) seen_in[seen_n][i] = in_objects(all, seen_w[i]);
+    seen_tracked[seen_n] = rh_gc_is_tracked(wr);
+    seen_n++;
+    rh_decref(all);
+}
+
+static void test_queued_weakrefs_out_of_generations(void **state) {
+    (void)state;
+    seen_n = 0;
+    rh_object *a = node_new_self_cycle(H, &node_type, 1);
+    seen_w[0] = rh_weakref_new(a, look_cb, NULL);
+    seen_w[1] = rh_weakref_new(a, look_cb, NULL);
+    rh_decref(a);
+    assert_int_equal(rh_gc_collect(H, 2), 1);
+    assert_int_equal(seen_n, 2);
+    assert_false(seen_in[0][0]);
+    assert_false(seen_in[0][1]);
+    assert_false(seen_in[1][0]);
+    assert_true(seen_in[1][1]);
+    assert_true(seen_tracked[0]);
+    assert_true(seen_tracked[1]);
+    rh_object *all = rh_gc_get_objects(H, 2);
+    assert_true(in_objects(all, seen_w[0]));
+    assert_true(in_objects(all, seen_w[1]));
+    rh_decref(all);
+    rh_decref(seen_w[0]);
+    rh_decref(seen_w[1]);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
 #define T(name) GCN_TEST(name)
@@ -243,6 +379,9 @@ int main(void) {
         T(test_resurrected_object_weakrefs_dead),
         T(test_callback_reentrancy),
         T(test_untracked_weakref_callback),
+        T(test_callback_untracks_queued_weakref),
+        T(test_queued_weakrefs_out_of_generations),
+        T(test_weakrefs_made_by_finalizer_in_collection),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -195,8 +195,11 @@ static void test_destroy_while_iterating(void **state) {
 static long count_weakrefs(rh_heap *h) {
     rh_object *all = rh_gc_get_objects(h, -1);
     long n = 0;
-    for (size_t i = 0; i < rh_list_size(all); i++)
-        if (rh__is_weakref(rh_list_get(all, (ptrdiff_t)i))) n++;
+    for (size_t i = 0; i < rh_list_size(all); i++) {
+        /* entries only: the container's weakref to itself has no callback */
+        rh_object *x = rh_list_get(all, (ptrdiff_t)i);
+        if (rh__is_weakref(x) && ((rh__weakref *)x)->callback) n++;
+    }
     rh_decref(all);
     return n;
 }
@@ -305,6 +308,104 @@ static void test_container_dies_first(void **state) {
     for (size_t i = 0; i < 3; i++) assert_false(rh_weakref_alive(rh_list_get(refs, (ptrdiff_t)i)));
     rh_decref(refs);
     rh_decref(k);
+    rh_heap_destroy(h);
+}
+
+/* An entry that escaped through getweakrefs outlives its removal and its
+ * container: when its referent dies later, its callback must not touch the
+ * freed container (a use-after-free before the fix: the entry kept a raw
+ * pointer to it). Covers removal by del/discard and, for a weak-value
+ * dictionary, by replacing the value. */
+static void test_escaped_entry_outlives_container(void **state) {
+    (void)state;
+    rh_heap *h = quiet_heap();
+    rh_object *o = node_new(h, 1), *p = node_new(h, 2);
+    rh_object *cs[3] = {rh_weakvaluedict_new(h), rh_weakkeydict_new(h), rh_weakset_new(h)};
+    rh_object *k = rh_str(h, "k"), *k2 = rh_str(h, "k2");
+    assert_int_equal(rh_weakvaluedict_set(cs[0], k, o), 0);
+    assert_int_equal(rh_weakvaluedict_set(cs[0], k2, o), 0);
+    assert_int_equal(rh_weakkeydict_set(cs[1], o, k), 0);
+    assert_int_equal(rh_weakset_add(cs[2], o), 0);
+    rh_object *refs = rh_weakref_list(o);
+    assert_int_equal(rh_list_size(refs), 4);
+    assert_int_equal(rh_weakvaluedict_del(cs[0], k), 0);
+    assert_int_equal(rh_weakvaluedict_set(cs[0], k2, p), 0); /* replaces o's entry */
+    assert_int_equal(rh_weakkeydict_del(cs[1], o), 0);
+    assert_int_equal(rh_weakset_discard(cs[2], o), 1);
+    for (int i = 0; i < 3; i++) assert_int_equal(wsize(cs[i]), i == 0 ? 1 : 0);
+    for (int i = 0; i < 3; i++) rh_decref(cs[i]); /* the containers are freed */
+    rh_object *d2 = rh_weakvaluedict_new(h);  /* may reuse a freed block */
+    assert_int_equal(rh_weakvaluedict_set(d2, k, p), 0);
+    rh_decref(o); /* four callbacks of escaped entries: nothing to do */
+    assert_int_equal(node_destroyed, 1);
+    for (size_t i = 0; i < 4; i++) assert_false(rh_weakref_alive(rh_list_get(refs, (ptrdiff_t)i)));
+    assert_int_equal(rh_weakvaluedict_size(d2), 1);
+    rh_decref(refs);
+    rh_decref(d2);
+    rh_decref(p);
+    rh_decref(k);
+    rh_decref(k2);
+    rh_heap_destroy(h);
+}
+
+/* python3.11: weakref.getweakrefcount(c) == 1 for a new WeakValueDictionary,
+ * WeakKeyDictionary and WeakSet: each keeps a weak reference to itself for
+ * its entries' callbacks. */
+static void test_container_weakrefcount(void **state) {
+    (void)state;
+    rh_heap *h = quiet_heap();
+    rh_object *cs[3] = {rh_weakvaluedict_new(h), rh_weakkeydict_new(h), rh_weakset_new(h)};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(rh_weakref_count(cs[i]), 1);
+        rh_decref(cs[i]);
+    }
+    rh_heap_destroy(h);
+}
+
+/* A mutator that allocates may run a collection whose finalizer opens an
+ * iterator on the container: the size check must see that iterator (it
+ * comes after the allocation). python3.11 refuses the change while iterating
+ * ("changed size during iteration"); refheap refuses the change itself. */
+static rh_weakiter opened_it;
+static rh_object *open_on;
+static void open_iter_fin(rh_object *self) {
+    (void)self;
+    if (open_on) {
+        rh_weakiter_begin(&opened_it, open_on);
+        open_on = NULL;
+    }
+}
+static const rh_type node_iterfin_type = {WT_NODE_TYPE_INIT("iterfin"), .finalize = open_iter_fin};
+
+static void test_iteration_opened_by_allocation(void **state) {
+    (void)state;
+    rh_heap *h = quiet_heap();
+    rh_object *o = node_new(h, 1);
+    rh_object *k = rh_str(h, "k");
+    rh_object *cs[3] = {rh_weakvaluedict_new(h), rh_weakkeydict_new(h), rh_weakset_new(h)};
+    for (int i = 0; i < 3; i++) {
+        rh_object *a, *b;
+        node_pair_t(h, &node_iterfin_type, 10, 11, &a, &b);
+        rh_decref(a);
+        rh_decref(b);
+        open_on = cs[i];
+        rh_gc_set_threshold(h, 1, 10, 10);
+        rh_gc_enable(h);
+        int r = i == 0 ? rh_weakvaluedict_set(cs[i], k, o)
+              : i == 1 ? rh_weakkeydict_set(cs[i], o, k)
+                       : rh_weakset_add(cs[i], o);
+        rh_gc_disable(h);
+        assert_null(open_on); /* the finalizer ran inside the mutator */
+        assert_int_equal(r, -1);
+        assert_int_equal(rh_err(h), RH_ESTATE);
+        rh_err_clear(h);
+        assert_int_equal(wsize(cs[i]), 0);
+        rh_weakiter_end(&opened_it);
+        assert_int_equal(wsize(cs[i]), 0);
+        rh_decref(cs[i]);
+    }
+    rh_decref(k);
+    rh_decref(o);
     rh_heap_destroy(h);
 }
 
@@ -672,6 +773,9 @@ int main(void) {
         cmocka_unit_test(test_nested_iterators_defer),
         cmocka_unit_test(test_refusals_while_iterating),
         cmocka_unit_test(test_container_dies_first),
+        cmocka_unit_test(test_escaped_entry_outlives_container),
+        cmocka_unit_test(test_container_weakrefcount),
+        cmocka_unit_test(test_iteration_opened_by_allocation),
         cmocka_unit_test(test_cache_example),
         cmocka_unit_test(test_random_weakvaluedict),
         cmocka_unit_test(test_random_weakkeydict),

@@ -7,6 +7,8 @@
  */
 #include "weak_testutil.h"
 
+#include "internal.h" /* rh__weakref: a cleared weakref points at nothing */
+
 /* ------------------------------------------------------------------ */
 
 /* test_basic_ref: r() is o while o lives, None after del o. */
@@ -489,6 +491,132 @@ static void test_sizes(void **state) {
     rh_heap_destroy(h);
 }
 
+/* Weak references made by a legacy_del (tp_del) to its own object do not
+ * outlive it: as CPython's subtype_dealloc, they are cleared once more after
+ * legacy_del, without their callbacks (the object is partly torn down). This
+ * covers a plain weakref, one with a callback, a weak-set entry and a
+ * finalize registration; before the fix each kept a pointer to the freed
+ * object (a use-after-free when the weakref is read or freed). */
+static rh_object *ld_refs[2];
+static rh_object *ld_set, *ld_fin;
+static cblog ld_log;
+static cbarg ld_arg = {&ld_log, 1};
+static int ld_fin_runs;
+static void ld_fin_fn(void *data) {
+    (void)data;
+    ld_fin_runs++;
+}
+static void ld_legacy_del(rh_object *self) {
+    ld_refs[0] = rh_weakref_new(self, NULL, NULL);
+    ld_refs[1] = rh_weakref_new(self, log_cb, &ld_arg);
+    assert_int_equal(rh_weakset_add(ld_set, self), 0);
+    ld_fin = rh_finalize_new(self, ld_fin_fn, NULL);
+    assert_non_null(ld_fin);
+}
+static const rh_type node_legacy_type = {WT_NODE_TYPE_INIT("legacynode"),
+                                         .legacy_del = ld_legacy_del};
+
+static void test_weakrefs_made_by_legacy_del(void **state) {
+    (void)state;
+    rh_heap *h = quiet_heap();
+    ld_log.n = 0;
+    ld_fin_runs = 0;
+    ld_set = rh_weakset_new(h);
+    rh_object *o = node_new_t(h, &node_legacy_type, 1);
+    rh_decref(o); /* legacy_del runs, does not resurrect: o is freed */
+    assert_int_equal(node_destroyed, 1);
+    for (int i = 0; i < 2; i++) {
+        assert_non_null(ld_refs[i]);
+        assert_null(((rh__weakref *)ld_refs[i])->referent);
+        assert_false(rh_weakref_alive(ld_refs[i]));
+    }
+    /* A new object of the same type may take the freed block: the old
+     * weakrefs must not see it. */
+    rh_object *o2 = node_new_t(h, &node_type, 2);
+    for (int i = 0; i < 2; i++) assert_null(rh_weakref_get(ld_refs[i]));
+    assert_int_equal(rh_weakref_count(o2), 0);
+    assert_int_equal(ld_log.n, 0); /* no callback: cleared, not killed */
+    /* the set's entry is dead; iteration skips it */
+    rh_weakiter it;
+    rh_object *k;
+    rh_weakiter_begin(&it, ld_set);
+    assert_false(rh_weakiter_next(&it, &k, NULL));
+    /* the finalizer's weakref is dead without having called it */
+    assert_int_equal(ld_fin_runs, 0);
+    assert_null(rh_finalize_peek(ld_fin, NULL, NULL));
+    assert_true(rh_finalize_alive(ld_fin));
+    rh_decref(o2);
+    for (int i = 0; i < 2; i++) rh_decref(ld_refs[i]);
+    rh_decref(ld_set);
+    rh_decref(ld_fin);
+    /* still registered, as in CPython (its weakref never called it): it runs
+     * at exit like any registered finalizer */
+    rh_heap_destroy(h);
+    assert_int_equal(ld_fin_runs, 1);
+}
+
+/* An unshared weak reference without a callback (CPython: an instance of a
+ * subclass of weakref.ref). python3.11: class R(weakref.ref): pass;
+ * r0 = ref(b); r1 = R(b); r2 = ref(b, cb); r3 = R(b) ->
+ * getweakrefs(b) == [r0, r3, r2, r1]; R(b) is not R(b); ref(b) is r0.
+ * With no basic ref yet: u = R(c); r = ref(c) -> getweakrefs(c) == [r, u]. */
+static void test_weakref_new_unshared(void **state) {
+    (void)state;
+    rh_heap *h = quiet_heap();
+    rh_object *b = node_new(h, 1);
+    rh_object *r0 = rh_weakref_new(b, NULL, NULL);
+    rh_object *r1 = rh_weakref_new_unshared(b);
+    rh_object *r2 = rh_weakref_new(b, noop_cb, NULL);
+    rh_object *r3 = rh_weakref_new_unshared(b);
+    assert_non_null(r1);
+    assert_non_null(r3);
+    assert_ptr_not_equal(r1, r3);
+    assert_ptr_not_equal(r1, r0);
+    assert_true(rh_is_type(r1, &rh_weakref_type));
+    rh_object *again = rh_weakref_new(b, NULL, NULL);
+    assert_ptr_equal(again, r0);
+    rh_decref(again);
+    assert_int_equal(rh_weakref_count(b), 4);
+    rh_object *l = rh_weakref_list(b);
+    assert_int_equal(rh_list_size(l), 4);
+    assert_ptr_equal(rh_list_get(l, 0), r0);
+    assert_ptr_equal(rh_list_get(l, 1), r3);
+    assert_ptr_equal(rh_list_get(l, 2), r2);
+    assert_ptr_equal(rh_list_get(l, 3), r1);
+    rh_decref(l);
+    rh_object *got = rh_weakref_get(r1);
+    assert_ptr_equal(got, b);
+    rh_decref(got);
+    assert_true(rh_equal(r1, r0) == 1); /* equal while alive */
+
+    rh_object *c = node_new(h, 2);
+    rh_object *u = rh_weakref_new_unshared(c);
+    rh_object *r = rh_weakref_new(c, NULL, NULL);
+    assert_ptr_not_equal(u, r);
+    l = rh_weakref_list(c);
+    assert_int_equal(rh_list_size(l), 2);
+    assert_ptr_equal(rh_list_get(l, 0), r);
+    assert_ptr_equal(rh_list_get(l, 1), u);
+    rh_decref(l);
+
+    rh_decref(b);
+    rh_decref(c);
+    assert_int_equal(node_destroyed, 2);
+    assert_null(rh_weakref_get(r1));
+    assert_null(rh_weakref_get(u));
+    assert_false(rh_weakref_alive(r3));
+    rh_object *objs[] = {r0, r1, r2, r3, u, r};
+    for (size_t i = 0; i < sizeof objs / sizeof *objs; i++) rh_decref(objs[i]);
+
+    /* errors as rh_weakref_new */
+    rh_object *big = rh_int(h, 123456);
+    assert_null(rh_weakref_new_unshared(big));
+    assert_int_equal(rh_err(h), RH_EWEAKREF);
+    rh_err_clear(h);
+    rh_decref(big);
+    rh_heap_destroy(h);
+}
+
 /* Misuse through the public API: a non-weakref passed to rh_weakref_get. */
 static void test_get_wrong_type(void **state) {
     (void)state;
@@ -556,6 +684,8 @@ int main(void) {
         cmocka_unit_test(test_no_weakref_to_dying_object),
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_get_wrong_type),
+        cmocka_unit_test(test_weakrefs_made_by_legacy_del),
+        cmocka_unit_test(test_weakref_new_unshared),
         cmocka_unit_test(test_oom),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
