@@ -74,11 +74,22 @@ typedef enum rh_mode {
                            one heap at once                                */
 } rh_mode;
 
+/* Collection policies (docs/tuning.md says which to pick). RH_GC_POLICY_DEFAULT
+ * reads the environment variable REFHEAP_GC ("cpython" or "incremental") and
+ * falls back to CPython's policy; a policy named in the config wins over it. */
+typedef enum rh_gc_policy {
+    RH_GC_POLICY_DEFAULT = 0,
+    RH_GC_POLICY_CPYTHON = 1,    /* CPython 3.11's generations, exactly          */
+    RH_GC_POLICY_INCREMENTAL = 2 /* young collections + the old generation in
+                                    bounded slices paced by allocation       */
+} rh_gc_policy;
+
 typedef struct rh_heap_config {
     rh_mode mode;
     /* Debug mode only: how many freed blocks are kept poisoned (not reused)
      * so that a later use of them is recognised. 0 picks the default. */
     size_t debug_quarantine;
+    rh_gc_policy gc_policy;
 } rh_heap_config;
 
 /* Error codes, kept per heap. */
@@ -584,6 +595,47 @@ rh_object *rh_gc_get_referents(rh_heap *h, rh_object *const *objs, size_t n);
 /* gc.garbage: the heap's garbage list (borrowed; the user may clear it). The
  * list is created on first use: NULL with RH_ENOMEM if that fails. */
 rh_object *rh_gc_garbage(rh_heap *h);
+
+/* The heap's collection policy (never RH_GC_POLICY_DEFAULT) and its name. */
+rh_gc_policy rh_gc_get_policy(const rh_heap *h);
+const char *rh_gc_policy_name(rh_gc_policy p);
+
+/* Incremental policy only (the calls do nothing under CPython's policy):
+ *
+ * rh_gc_set_slice_budget: the most time one slice of old-generation work may
+ * take, in nanoseconds (default RH_GC_SLICE_BUDGET_NS; 0 restores it).
+ * Returns the previous budget.
+ *
+ * rh_gc_step: one slice now, whatever the pacing says: starts a round if none
+ * is running, then does at most `work` units (objects visited; 0: the slice
+ * budget alone bounds it). Returns 1 if a round is still in progress after
+ * it, 0 if not, -1 under CPython's policy or inside a collection. Automatic
+ * collection need not be enabled. */
+#define RH_GC_SLICE_BUDGET_NS 1000000u
+uint64_t rh_gc_set_slice_budget(rh_heap *h, uint64_t ns);
+int rh_gc_step(rh_heap *h, size_t work);
+
+/* The incremental policy's counters (all 0 under CPython's policy). */
+typedef struct rh_gc_incr_stats {
+    uint64_t rounds;          /* rounds finished                              */
+    uint64_t rounds_abandoned; /* rounds given up (full collection, freeze...) */
+    uint64_t slices;          /* slices run (rh_gc_step included)            */
+    uint64_t work;            /* objects visited by slices                    */
+    uint64_t suspects;        /* objects a round's scan left as suspects      */
+    uint64_t collected;       /* of those, confirmed garbage and collected    */
+    uint64_t deferred_freed;  /* garbage objects cleared in later slices      */
+    size_t deferred_pending;  /* garbage waiting to be cleared now            */
+    size_t candidates;        /* objects in the round in progress (0: none)   */
+} rh_gc_incr_stats;
+void rh_gc_incr_stats_get(const rh_heap *h, rh_gc_incr_stats *out);
+
+/* Every pause of the collector, as it ends: a young collection or a full one
+ * (kind 0, 1, 2: the generation), or an incremental slice (kind 3; a slice
+ * that finishes a round includes the round's final check and tail). ns is the
+ * pause, user_ns the part of it spent in weakref callbacks and finalizers
+ * (step 6-7 of the collection, gc callbacks excluded). NULL removes it. */
+typedef void (*rh_gc_pause_hook)(rh_heap *h, int kind, uint64_t ns, uint64_t user_ns, void *data);
+void rh_gc_set_pause_hook(rh_heap *h, rh_gc_pause_hook hook, void *data);
 
 /* Checks every tracked object's traverse against the reference counts.
  * Returns the number of problems found (each reported on the sink). */

@@ -113,4 +113,7 @@ rh_heap *rh__heap_of(const void *p);
 void rh__enter(rh_heap *h);
 void rh__leave(rh_heap *h);
 
+/* The allocator's bytes in use (rh_heap_stats.bytes_in_use), computed now. */
+size_t rh__bytes_in_use(const rh_heap *h);
+
 #endif

@@ -151,6 +151,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 /* CPython's default thresholds (gc.get_threshold() == (700, 10, 10)). */
@@ -586,7 +587,10 @@ static intptr_t handle_weakrefs(rh_heap *h, rh__gchead *unreachable, rh__gchead 
             rh__gchead *wg = RH__AS_GC(wo);
             if (wg->prev & F_COLLECTING) continue; /* wr is garbage itself */
             rh_incref(wo);
-            if (wg->next != 0) list_move(wg, &wrcb);
+            if (wg->next != 0) {
+                list_move(wg, &wrcb);
+                wo->rh_gcword = 0; /* it leaves any incremental round (gc_incr.c) */
+            }
             if (last) last->wr_next = wr;
             else first = wr;
             last = wr;
@@ -712,12 +716,79 @@ static void debug_object(rh_heap *h, const char *what, rh_object *o) {
     rh__gc_printf(h, "gc: %s <%s %p>", what, type_name(o), (void *)o);
 }
 
-/* Collects generations 0..gen. Must run with st->collecting set. */
-static intptr_t collect_main(rh_heap *h, int gen, rh_gc_info *info) {
+/* Steps 5-10 (see rh__gc_tail in gc_internal.h): what follows the search
+ * for the unreachable set, in a collection and at the end of an incremental
+ * round alike. */
+static void collect_tail(rh_heap *h, rh__gchead *unreachable, size_t nunreachable, unsigned need,
+                         rh__gchead *old, rh__gchead *defer, intptr_t *mp, intptr_t *np) {
     struct rh__gc_state *st = &h->gc;
     intptr_t m = 0; /* collected   */
     intptr_t n = 0; /* uncollectable */
+    /* Step 5. */
+    _Alignas(16) rh__gchead finalizers;
+    list_init(&finalizers);
+    size_t nfinalizers = 0;
+    if (need & NEED_LEGACY) need = move_legacy_finalizers(unreachable, &finalizers, &nfinalizers);
+
+    if (st->debug & RH_GC_DEBUG_COLLECTABLE)
+        for (rh__gchead *g = g_next(unreachable); g != unreachable; g = g_next(g))
+            debug_object(h, "collectable", RH__FROM_GC(g));
+
+    /* Steps 6-8: user code runs from here on. Each step is skipped when
+     * steps 3 and 5 saw nothing for it to do; when no callback and no
+     * finalizer ran, nothing can have been resurrected and step 8 is skipped
+     * too (the garbage set is exactly what it was). */
+    bool user_code = false;
+    uint64_t u0 = (need & (NEED_WEAKREFS | NEED_FINALIZE)) ? now_ns() : 0;
+    if (need & NEED_WEAKREFS) m += handle_weakrefs(h, unreachable, old, &user_code);
+    if ((need & NEED_FINALIZE) && finalize_garbage(unreachable)) user_code = true;
+    if (u0) st->user_ns += now_ns() - u0;
+    _Alignas(16) rh__gchead final_unreachable;
+    size_t ndead;
+    if (user_code) {
+        size_t candidates = 0, unused = 0;
+        unsigned unused_need = 0;
+        (void)deduce_unreachable(unreachable, &final_unreachable, false, false, &candidates, &ndead,
+                                 &unused, &unused_need);
+        list_merge(unreachable, old); /* the resurrected (flags already clear) */
+    } else {
+        list_init(&final_unreachable);
+        list_merge(unreachable, &final_unreachable);
+        ndead = nunreachable - nfinalizers;
+    }
+
+    /* Step 9. */
+    m += (intptr_t)ndead;
+    if (defer && !(st->debug & RH_GC_DEBUG_SAVEALL)) {
+        /* The caller clears them later, in bounded steps (gc_incr.c). */
+        while (!list_empty(&final_unreachable)) {
+            rh__gchead *g = g_next(&final_unreachable);
+            g->prev &= ~(F_COLLECTING | F_UNREACHABLE);
+            rh_incref(RH__FROM_GC(g));
+            list_move(g, defer);
+        }
+    } else {
+        delete_garbage(h, &final_unreachable, old);
+    }
+
+    /* Step 10. */
+    for (rh__gchead *g = g_next(&finalizers); g != &finalizers; g = g_next(g)) {
+        n++;
+        if (st->debug & RH_GC_DEBUG_UNCOLLECTABLE) debug_object(h, "uncollectable", RH__FROM_GC(g));
+    }
+    *mp = m;
+    *np = n;
+    if (st->debug & RH_GC_DEBUG_STATS)
+        rh__gc_printf(h, "gc: done, %" PRIdPTR " unreachable, %" PRIdPTR " uncollectable, %.4fs elapsed",
+                      n + m, n, (double)(now_ns() - st->tail_t0) / 1e9);
+    handle_legacy_finalizers(h, &finalizers, old);
+}
+
+/* Collects generations 0..gen. Must run with st->collecting set. */
+static intptr_t collect_main(rh_heap *h, int gen, rh_gc_info *info) {
+    struct rh__gc_state *st = &h->gc;
     uint64_t t0 = now_ns();
+    st->tail_t0 = t0;
 
     if (st->debug & RH_GC_DEBUG_STATS) {
         rh__gc_printf(h, "gc: collecting generation %d...", gen);
@@ -748,51 +819,9 @@ static intptr_t collect_main(rh_heap *h, int gen, rh_gc_info *info) {
         st->long_lived_total = survivors;
     }
 
-    /* Step 5. */
-    _Alignas(16) rh__gchead finalizers;
-    list_init(&finalizers);
-    size_t nfinalizers = 0;
-    if (need & NEED_LEGACY) need = move_legacy_finalizers(&unreachable, &finalizers, &nfinalizers);
-
-    if (st->debug & RH_GC_DEBUG_COLLECTABLE)
-        for (rh__gchead *g = g_next(&unreachable); g != &unreachable; g = g_next(g))
-            debug_object(h, "collectable", RH__FROM_GC(g));
-
-    /* Steps 6-8: user code runs from here on. Each step is skipped when
-     * steps 3 and 5 saw nothing for it to do; when no callback and no
-     * finalizer ran, nothing can have been resurrected and step 8 is skipped
-     * too (the garbage set is exactly what it was). */
-    bool user_code = false;
-    if (need & NEED_WEAKREFS) m += handle_weakrefs(h, &unreachable, old, &user_code);
-    if ((need & NEED_FINALIZE) && finalize_garbage(&unreachable)) user_code = true;
-    _Alignas(16) rh__gchead final_unreachable;
-    size_t ndead;
-    if (user_code) {
-        size_t candidates = 0, unused = 0;
-        unsigned unused_need = 0;
-        (void)deduce_unreachable(&unreachable, &final_unreachable, false, false, &candidates, &ndead,
-                                 &unused, &unused_need);
-        list_merge(&unreachable, old); /* the resurrected (flags already clear) */
-    } else {
-        list_init(&final_unreachable);
-        list_merge(&unreachable, &final_unreachable);
-        ndead = nunreachable - nfinalizers;
-    }
-
-    /* Step 9. */
-    m += (intptr_t)ndead;
-    delete_garbage(h, &final_unreachable, old);
-
-    /* Step 10. */
-    for (rh__gchead *g = g_next(&finalizers); g != &finalizers; g = g_next(g)) {
-        n++;
-        if (st->debug & RH_GC_DEBUG_UNCOLLECTABLE) debug_object(h, "uncollectable", RH__FROM_GC(g));
-    }
+    intptr_t m = 0, n = 0;
+    collect_tail(h, &unreachable, nunreachable, need, old, NULL, &m, &n);
     uint64_t t1 = now_ns();
-    if (st->debug & RH_GC_DEBUG_STATS)
-        rh__gc_printf(h, "gc: done, %" PRIdPTR " unreachable, %" PRIdPTR " uncollectable, %.4fs elapsed",
-                      n + m, n, (double)(t1 - t0) / 1e9);
-    handle_legacy_finalizers(h, &finalizers, old);
 
     st->stats[gen].collections++;
     st->stats[gen].collected += (uint64_t)m;
@@ -816,23 +845,34 @@ static void invoke_callbacks(rh_heap *h, rh_gc_phase phase, const rh_gc_info *in
     }
 }
 
-/* A collection with its start and stop callbacks. st->collecting must be set.
- * The heap's pending error is kept across it. */
-static intptr_t collect_with_callbacks(rh_heap *h, int gen, bool callbacks) {
+/* A collection (`body`: collect_main, or gc_incr.c's end of a round) with
+ * its start and stop callbacks. st->collecting must be set. The heap's
+ * pending error is kept across it; the pause hook, if any, gets the pause. */
+intptr_t rh__gc_run(rh_heap *h, int gen, bool callbacks, rh__gc_body body) {
     rh_error saved = h->err;
     char msg[RH__ERRMSG_MAX];
     if (saved != RH_OK) memcpy(msg, h->errmsg, sizeof msg);
 
+    uint64_t p0 = h->gc.pause_hook ? now_ns() : 0;
+    h->gc.user_ns = 0;
     rh_gc_info info = {.generation = gen};
     if (callbacks && h->gc.ncallbacks) invoke_callbacks(h, RH_GC_START, &info);
-    intptr_t r = collect_main(h, gen, &info);
+    intptr_t r = body(h, gen, &info);
     if (callbacks && h->gc.ncallbacks) invoke_callbacks(h, RH_GC_STOP, &info);
+    if (h->gc.pause_hook && body == collect_main)
+        rh__gc_report_pause(h, gen, now_ns() - p0, h->gc.user_ns);
 
     h->err = saved;
     if (saved != RH_OK) memcpy(h->errmsg, msg, sizeof msg);
     else h->errmsg[0] = '\0';
     return r;
 }
+
+static intptr_t collect_with_callbacks(rh_heap *h, int gen, bool callbacks) {
+    return rh__gc_run(h, gen, callbacks, collect_main);
+}
+
+intptr_t rh__gc_collect_gen(rh_heap *h, int gen) { return collect_with_callbacks(h, gen, true); }
 
 /* CPython's gc_collect_generations: the oldest generation over its threshold,
  * generation 2 only past the 25% rule. */
@@ -856,7 +896,8 @@ void rh__gc_alloc_slow(rh_heap *h) {
     struct rh__gc_state *st = &h->gc;
     if (st->collecting) return;
     st->collecting = true;
-    collect_generations(h);
+    if (st->policy == RH_GC_POLICY_INCREMENTAL) rh__gc_incr_alloc_slow(h);
+    else collect_generations(h);
     st->collecting = false;
 }
 
@@ -872,6 +913,10 @@ intptr_t rh_gc_collect(rh_heap *h, int generation) {
     }
     struct rh__gc_state *st = &h->gc;
     if (st->collecting || st->finished) return 0;
+    /* Incremental policy: a full collection is complete and stop-the-world;
+     * the round in progress is given up and deferred garbage cleared first. */
+    if (st->policy == RH_GC_POLICY_INCREMENTAL && generation == RH_GC_GENERATIONS - 1)
+        rh__gc_incr_settle(h, true);
     st->collecting = true;
     intptr_t r = collect_with_callbacks(h, generation, true);
     st->collecting = false;
@@ -891,6 +936,9 @@ int rh__gc_init(rh_heap *h) {
     st->threshold[1] = GC_THRESHOLD1;
     st->threshold[2] = GC_THRESHOLD2;
     st->enabled = true;
+    const char *e = getenv("REFHEAP_GC");
+    st->policy = e && strcmp(e, "incremental") == 0 ? RH_GC_POLICY_INCREMENTAL : RH_GC_POLICY_CPYTHON;
+    rh__gc_incr_init(h);
     update_trigger(st);
     return 0;
 }
@@ -935,6 +983,7 @@ static void leak_report(rh_heap *h) {
 void rh__gc_fini(rh_heap *h) {
     struct rh__gc_state *st = &h->gc;
     if (!st->collecting && !st->finished) {
+        rh__gc_incr_settle(h, true);
         st->collecting = true;
         (void)collect_with_callbacks(h, RH_GC_GENERATIONS - 1, false);
         /* Objects saved by DEBUG_SAVEALL die now; legacy cycles come back to a
@@ -1031,6 +1080,7 @@ int rh_gc_callback_remove(rh_heap *h, rh_gc_callback cb, void *data) {
  * generation 0's (measured: get_count() (0, 0, 2) -> (0, 0, 0)). */
 void rh_gc_freeze(rh_heap *h) {
     struct rh__gc_state *st = &h->gc;
+    rh__gc_incr_settle(h, false);
     for (int i = 0; i < RH_GC_GENERATIONS; i++) {
         list_merge(&st->gens[i], &st->permanent);
         st->count[i] = 0;
@@ -1038,6 +1088,7 @@ void rh_gc_freeze(rh_heap *h) {
 }
 
 void rh_gc_unfreeze(rh_heap *h) {
+    rh__gc_incr_settle(h, false);
     list_merge(&h->gc.permanent, &h->gc.gens[RH_GC_GENERATIONS - 1]);
 }
 
@@ -1047,4 +1098,46 @@ size_t rh_gc_get_freeze_count(const rh_heap *h) { return list_size(&h->gc.perman
  * generation for g == RH_GC_GENERATIONS. */
 rh__gchead *rh__gc_list(rh_heap *h, int g) {
     return g < RH_GC_GENERATIONS ? &h->gc.gens[g] : &h->gc.permanent;
+}
+
+/* ---------------------------------------------------------------------------
+ * For gc_incr.c: the list primitives and the halves of a collection.
+ * ------------------------------------------------------------------------- */
+
+void rh__gc_list_init(rh__gchead *l) { list_init(l); }
+void rh__gc_list_move(rh__gchead *g, rh__gchead *l) { list_move(g, l); }
+void rh__gc_list_merge(rh__gchead *from, rh__gchead *to) { list_merge(from, to); }
+
+size_t rh__gc_find_unreachable(rh__gchead *set, rh__gchead *unreachable, unsigned *need) {
+    size_t examined = 0, nunreachable = 0, atfull = 0;
+    (void)deduce_unreachable(set, unreachable, false, false, &examined, &nunreachable, &atfull, need);
+    return nunreachable;
+}
+
+void rh__gc_tail(rh_heap *h, rh__gchead *unreachable, size_t nunreachable, unsigned need,
+                 rh__gchead *old, rh__gchead *defer, intptr_t *m, intptr_t *n) {
+    h->gc.tail_t0 = now_ns();
+    collect_tail(h, unreachable, nunreachable, need, old, defer, m, n);
+}
+
+uint64_t rh__gc_now_ns(void) { return now_ns(); }
+
+void rh__gc_report_pause(rh_heap *h, int kind, uint64_t ns, uint64_t user_ns) {
+    if (h->gc.pause_hook) h->gc.pause_hook(h, kind, ns, user_ns, h->gc.pause_data);
+}
+
+void rh_gc_set_pause_hook(rh_heap *h, rh_gc_pause_hook hook, void *data) {
+    h->gc.pause_hook = hook;
+    h->gc.pause_data = hook ? data : NULL;
+}
+
+rh_gc_policy rh_gc_get_policy(const rh_heap *h) { return h->gc.policy; }
+
+const char *rh_gc_policy_name(rh_gc_policy p) {
+    switch (p) {
+    case RH_GC_POLICY_DEFAULT: return "default";
+    case RH_GC_POLICY_CPYTHON: return "cpython";
+    case RH_GC_POLICY_INCREMENTAL: return "incremental";
+    }
+    return "?";
 }

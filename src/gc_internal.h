@@ -25,6 +25,34 @@ typedef struct rh__gc_cbentry {
     void *data;
 } rh__gc_cbentry;
 
+/* The incremental policy's state (owned by gc_incr.c, whose essay states its
+ * invariants). The lists are private to the round: their objects are tracked
+ * and counted as generation 2 (get_objects and friends settle the round
+ * first, see rh__gc_incr_settle). */
+typedef enum rh__incr_phase {
+    RH__INCR_IDLE = 0, /* no round                                         */
+    RH__INCR_MARK,     /* marking the candidates (a -> b)                  */
+    RH__INCR_COUNT,    /* counting references inside the set (a -> b)      */
+    RH__INCR_SCAN      /* reachable -> gens[2], suspects -> u              */
+} rh__incr_phase;
+
+struct rh__gc_incr {
+    _Alignas(16) rh__gchead a;     /* the round's objects still to process   */
+    _Alignas(16) rh__gchead b;     /* processed in the current phase         */
+    _Alignas(16) rh__gchead u;     /* suspects (scan phase)                  */
+    _Alignas(16) rh__gchead doomed; /* confirmed garbage waiting to be cleared */
+    rh__incr_phase phase;
+    size_t candidates;             /* objects that entered the round         */
+    uint64_t budget_ns;            /* time budget of one slice               */
+    double credit;                 /* old-generation work owed (objects)     */
+    double ratio;                  /* promoted / old size that starts a round */
+    size_t promoted;               /* objects promoted since the last round  */
+    size_t old_size;               /* gens[2] at the last round's start      */
+    size_t bytes_base;             /* allocator bytes after the last round   */
+    size_t ndoomed;
+    rh_gc_incr_stats stats;
+};
+
 struct rh__gc_state {
     /* List sentinels. 16-byte aligned so that their addresses leave the low
      * four bits of rh__gchead.prev free for the flags. */
@@ -55,6 +83,13 @@ struct rh__gc_state {
 
     rh_gc_sink sink; /* NULL: stderr */
     void *sink_data;
+
+    rh_gc_policy policy; /* CPYTHON or INCREMENTAL (never DEFAULT)         */
+    rh_gc_pause_hook pause_hook;
+    void *pause_data;
+    uint64_t user_ns;    /* time in callbacks and finalizers, last collection */
+    uint64_t tail_t0;    /* start of the collection, for DEBUG_STATS's "done" */
+    struct rh__gc_incr incr; /* RH_GC_POLICY_INCREMENTAL only              */
 };
 
 /* Object allocation, after a container's block was allocated (before the
@@ -115,5 +150,43 @@ rh__gchead *rh__gc_list(rh_heap *h, int g);
 
 /* gc.garbage, created on first need; NULL (RH_ENOMEM) when out of memory. */
 rh_object *rh__gc_garbage_list(rh_heap *h);
+
+/* ---------------------------------------------------------------------------
+ * Between gc.c and gc_incr.c (the incremental policy). gc.c exports its list
+ * primitives and the two halves of a collection; gc_incr.c exports the hooks
+ * gc.c calls at its few policy decision points.
+ * ------------------------------------------------------------------------- */
+void rh__gc_list_init(rh__gchead *l);
+void rh__gc_list_move(rh__gchead *g, rh__gchead *l);
+void rh__gc_list_merge(rh__gchead *from, rh__gchead *to);
+/* Steps 1-3 over `set` alone, with the current counts: the unreachable part
+ * moves to `unreachable`; survivors stay in `set` (flags cleared). Returns
+ * the number of unreachable objects; *need gets their NEED_* flags. */
+size_t rh__gc_find_unreachable(rh__gchead *set, rh__gchead *unreachable, unsigned *need);
+/* Steps 5-10 of a collection over `unreachable` (from rh__gc_find_unreachable
+ * or step 3): survivors of any step move to `old`. With `defer` non-NULL
+ * (and no DEBUG_SAVEALL) step 9 is left to the caller: the final garbage is
+ * moved to `defer`, each object with a reference the caller owns. *m and *n
+ * receive collected and uncollectable as collect() counts them. */
+void rh__gc_tail(rh_heap *h, rh__gchead *unreachable, size_t nunreachable, unsigned need,
+                 rh__gchead *old, rh__gchead *defer, intptr_t *m, intptr_t *n);
+/* A collection body run with gc callbacks, the pending error kept and the
+ * pause reported (as collect_with_callbacks does for collect_main). */
+typedef intptr_t (*rh__gc_body)(rh_heap *h, int gen, rh_gc_info *info);
+intptr_t rh__gc_run(rh_heap *h, int gen, bool callbacks, rh__gc_body body);
+/* One ordinary collection of generations 0..gen (with callbacks). */
+intptr_t rh__gc_collect_gen(rh_heap *h, int gen);
+uint64_t rh__gc_now_ns(void);
+void rh__gc_report_pause(rh_heap *h, int kind, uint64_t ns, uint64_t user_ns);
+
+void rh__gc_incr_init(rh_heap *h);
+/* Automatic collection under the incremental policy (from rh__gc_alloc_slow,
+ * with st->collecting set). */
+void rh__gc_incr_alloc_slow(rh_heap *h);
+/* Brings the round's objects back into generation 2 (round abandoned, its
+ * marks erased) and, with `drain`, clears every deferred garbage object now.
+ * For full collections, freeze, the verifier, get_objects/get_referrers and
+ * heap destruction. Does nothing inside a collection. */
+void rh__gc_incr_settle(rh_heap *h, bool drain);
 
 #endif

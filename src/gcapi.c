@@ -53,6 +53,7 @@ rh_object *rh_gc_get_objects(rh_heap *h, int generation) {
                    generation, RH_GC_GENERATIONS);
         return NULL;
     }
+    rh__gc_incr_settle(h, false); /* the round's objects back in generation 2 */
     rh_object *result = rh_list_new(h, 0);
     if (!result) return NULL;
     int lo = generation < 0 ? 0 : generation;
@@ -79,6 +80,7 @@ static int visit_is_target(rh_object *o, void *arg) {
 }
 
 rh_object *rh_gc_get_referrers(rh_heap *h, rh_object *const *objs, size_t n) {
+    rh__gc_incr_settle(h, false);
     rh_object *result = rh_list_new(h, 0);
     if (!result) return NULL;
     referrers_ctx c = {objs, n};
@@ -158,6 +160,7 @@ static int visit_check(rh_object *o, void *arg) {
 #define VERIFY_LISTS (RH_GC_GENERATIONS + 1)
 
 size_t rh_gc_verify(rh_heap *h) {
+    rh__gc_incr_settle(h, false); /* the round's marks live in rh_gcword */
     verify_ctx c = {h, NULL, 0};
     bool collecting = h->gc.collecting;
 

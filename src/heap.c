@@ -164,6 +164,7 @@ rh_heap *rh_heap_new(const rh_heap_config *cfg) {
     rh_mode mode = cfg ? cfg->mode : RH_MODE_DEFAULT;
     if (mode == RH_MODE_DEFAULT) mode = mode_from_env();
     if (mode != RH_MODE_POOLS && mode != RH_MODE_MALLOC && mode != RH_MODE_DEBUG) return NULL;
+    if (cfg && (unsigned)cfg->gc_policy > RH_GC_POLICY_INCREMENTAL) return NULL;
     void *mem = NULL;
     /* 16-byte alignment: the block registry keeps a kind in the low bits */
     if (posix_memalign(&mem, RH_ALIGNMENT, sizeof(rh_heap)) != 0) return NULL;
@@ -175,6 +176,8 @@ rh_heap *rh_heap_new(const rh_heap_config *cfg) {
     if (rh__alloc_init(h) != 0) goto fail_alloc;
     if (rh__obj_init(h) != 0) goto fail_obj;
     if (rh__gc_init(h) != 0) goto fail_gc;
+    /* A policy named in the config wins over REFHEAP_GC (read by rh__gc_init). */
+    if (cfg && cfg->gc_policy != RH_GC_POLICY_DEFAULT) h->gc.policy = cfg->gc_policy;
     if (rh__weak_init(h) != 0) goto fail_weak;
     return h;
 fail_weak:
@@ -258,6 +261,7 @@ static uint64_t free_count(const rh_heap *h) {
 static size_t bytes_in_use(const rh_heap *h) {
     return rh__pools_in_use(h) + h->alloc.large_bytes - h->alloc.quar_bytes;
 }
+size_t rh__bytes_in_use(const rh_heap *h) { return bytes_in_use(h); }
 
 void rh__note_peak(rh_heap *h) {
     size_t now = bytes_in_use(h);

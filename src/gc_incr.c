@@ -1,0 +1,470 @@
+/*
+ * gc_incr.c — the incremental collection policy (RH_GC_POLICY_INCREMENTAL):
+ * young collections as CPython's, the old generation processed in bounded
+ * slices between which the program runs, work paced by allocation, and the
+ * garbage torn down in bounded steps. The CPython policy (gc.c alone) is not
+ * affected: every hook here is a no-op for it.
+ *
+ * Why. CPython's full collection walks every tracked object in one pause, and
+ * its 25% rule is defeated by programs that build large temporary structures:
+ * the pauses grow with the heap (issue 13: 218-387 ms with 3M live objects).
+ * Here a full pass over the old generation is cut into slices of about a
+ * millisecond each, and the only pause whose length depends on the data is
+ * proportional to the garbage found, not to the heap.
+ *
+ * Young collections. Each automatic collection is CPython's collection of
+ * generation 0 (gc.c's collect_main, unchanged): the count of every young
+ * object already includes every reference from old objects, so nothing like a
+ * remembered set is needed. Survivors go to generation 1, which in this
+ * policy means "promoted since the last round started".
+ *
+ * A round. At its start, generations 1 and 2 are merged and moved, whole, to
+ * the round's private list `a`: that set G (the candidates) is the old
+ * generation at the round's start. Objects made later are never candidates.
+ * The round then runs three phases, each a walk that takes the head of `a`,
+ * does a bounded amount of work on it and moves it elsewhere, so the walk's
+ * position is always "the head of a list" and never a pointer into an object
+ * that the program may free in between (an object freed by reference counting
+ * mid-round unlinks itself from whatever list holds it, as always, and so
+ * leaves the round by itself):
+ *   MARK   every object of `a` gets the round's mark in its rh_gcword (the
+ *          collector's scratch word; CAND) and moves to `b`; when `a` is
+ *          empty, `b` becomes `a`. Marking first makes "is this referent a
+ *          candidate" a one-bit question for the next phase.
+ *   COUNT  each object's traverse adds one to the count (low bits of
+ *          rh_gcword) of each candidate it references; `a` -> `b`, then
+ *          `b` becomes `a`. A count is "references from inside G", as in
+ *          CPython's subtract_refs, but the references were counted at
+ *          different moments.
+ *   SCAN   CPython's move_unreachable, cut in slices: the head o of `a` is
+ *          reachable if it was reached (REACH) or if its reference count
+ *          differs from its count (a reference from outside G, or a change
+ *          since counting); then its traverse marks its candidate referents
+ *          REACH (those already in `u` go back to `a`'s tail), its marks are
+ *          erased (rh_gcword = 0) and it returns to generation 2, out of the
+ *          round. Otherwise it moves to `u` (the suspects, mark INU).
+ * When `a` is empty the round ends with one pause, the final check:
+ *   FINISH trial deletion (gc.c's steps 1-3, rh__gc_find_unreachable) over
+ *          the suspects alone, with the current reference counts; then
+ *          CPython's exact tail (rh__gc_tail, the same code as a full
+ *          collection: weakrefs cleared and callbacks, legacy finalizers to
+ *          gc.garbage, finalizers once, the resurrection check), except
+ *          that the clearing of the final garbage is deferred (below).
+ *          Survivors return to generation 2.
+ *
+ * Soundness. Trial deletion over any set S of tracked objects, with the
+ * counts of one instant, keeps exactly the objects of S that have a
+ * reference from outside S or are reachable inside S from one that has. An
+ * object it rejects therefore has no reference but from other rejected
+ * objects: nothing outside them can reach them, which is what "garbage"
+ * means. This holds for any S, so it does not matter how the suspects were
+ * chosen, nor what the program did while the round's slices ran: a mutation
+ * can only make a live object look dead to the slices (the final check then
+ * keeps it) or make garbage look live (the next round finds it). The final
+ * check costs O(|S| + edges inside S), not O(heap). Garbage cannot become
+ * reachable again between the final check and the tail: the only ways back
+ * are a weakref dereference (the tail clears those weakrefs before any user
+ * code runs) and gc.get_objects / get_referrers (they do not see the
+ * suspects during the final pause, which runs no user code before the
+ * weakrefs are cleared). User code run by the tail may resurrect objects;
+ * the tail's resurrection check handles that exactly as in a full
+ * collection. Before the check, tracked weak references referenced by a
+ * suspect are added to S (trial deletion over a larger set is just as
+ * sound): a callback weakref stored inside its own garbage referent, newer
+ * than the round, is then garbage with it and never calls back, as in
+ * CPython's full collection.
+ *
+ * Invariants (between slices, phase != IDLE):
+ *   - the objects of `a`, `b` and `u` are tracked, carry CAND in rh_gcword,
+ *     and no other tracked object does (gc.c's handle_weakrefs erases the
+ *     word of a weakref it takes off a list; rh_gc_track zeroes it);
+ *   - MARK: objects of `b` carry CAND only; COUNT: objects of `a` CAND and a
+ *     count of 0 or more references counted so far; SCAN: objects of `u`
+ *     carry INU, objects of `a` may carry REACH;
+ *   - no object of the round carries COLLECTING or UNREACHABLE, so young
+ *     collections (which only touch COLLECTING objects' words) and the round
+ *     never disturb each other;
+ *   - every other tracked object's rh_gcword is 0, as gc.c requires.
+ * Anything that needs gc.c's own invariant on every tracked object (a full
+ * collection, freeze/unfreeze, the verifier, get_objects, get_referrers,
+ * heap destruction) first calls rh__gc_incr_settle, which abandons the round:
+ * its objects' words are erased and they return to generation 2, O(|G|)
+ * header writes and no user code.
+ *
+ * Freeing in bounded steps. The final garbage of a round is not cleared in
+ * the final pause: each object gets a reference held by the collector and
+ * waits on `doomed`. Each later slice (or the next full collection, or heap
+ * destruction) takes objects off `doomed`: clear (drop its references), then
+ * drop the collector's reference. Because every doomed object is held, a
+ * clear can only free objects that are not doomed: the cleared ones whose
+ * last reference it drops, and their acyclic, untracked or young remains. A
+ * million-object cycle is thus torn down a few thousand objects per slice
+ * instead of in one cascade (the cost is amortized: one clear of an object
+ * holding the last references to many cleared ones frees them all). Objects
+ * still alive after their clear (held by a doomed object not cleared yet, or
+ * whose type has no clear) join generation 2 at the end of the step, as
+ * delete_garbage moves such survivors to the older generation; they die when
+ * the later clear drops their last reference. Doomed objects are
+ * unreachable, finalized, and their weakrefs are cleared: the program cannot
+ * see them (they are on no generation list). With DEBUG_SAVEALL nothing is
+ * deferred.
+ *
+ * Pacing. Work is measured in objects visited (one per object per phase).
+ * Each young collection adds its survivors to `promoted` and credits
+ * WORK_PER_PROMOTED / ratio units of old-generation work; a slice spends at
+ * most the credit, and at most the slice budget of time (the clock is read
+ * every CLOCK_EVERY objects). A round starts when promoted >= ratio *
+ * old_size (old_size: generation 2 after the last round), CPython's 25% rule
+ * at the start (ratio = RATIO_MIN), or when the allocator's bytes in use
+ * exceed BYTES_FACTOR times (plus BYTES_SLACK) their figure after the last
+ * round: the hard trigger, which also lets slices run on time alone until
+ * the round ends. A round that finds nothing doubles the ratio (up to
+ * RATIO_MAX): a program that makes no cyclic garbage does about
+ * 3 * old_size units per RATIO_MAX * old_size promotions. A round that finds
+ * garbage resets it. A program that never promotes pays nothing but its
+ * young collections.
+ */
+#include "internal.h"
+
+#include <stdint.h>
+
+/* Marks in rh_gcword of the round's objects. */
+#define CAND 0x80000000u  /* a candidate of the round in progress            */
+#define INU 0x40000000u   /* on the suspects list `u` (scan phase)           */
+#define REACH 0x20000000u /* reached from a reachable object (scan phase)    */
+#define COUNT 0x1fffffffu /* references counted from inside G (saturating)   */
+
+/* Pacing constants. */
+#define WORK_PER_PROMOTED 4.0 /* a round is ~3 visits per candidate; one
+                                 extra so it ends before the next is due   */
+#define RATIO_MIN 0.25        /* CPython's 25% rule                        */
+#define RATIO_MAX 32.0        /* the most a fruitless round backs off to   */
+#define BYTES_FACTOR 2        /* hard trigger: bytes in use doubled...     */
+#define BYTES_SLACK ((size_t)16 << 20) /* ...plus 16 MiB since the last round */
+#define CLOCK_EVERY 64        /* objects between two reads of the clock    */
+#define DOOMED_MIN 4096       /* garbage objects cleared per slice at least
+                                 (within the time budget): garbage must not
+                                 outlive the program's appetite for memory */
+
+static inline rh__gchead *head_of(rh__gchead *l) { return (rh__gchead *)l->next; }
+static inline bool is_empty(const rh__gchead *l) { return l->next == (uintptr_t)l; }
+
+/* A tracked candidate of the round in progress. */
+static inline bool is_cand(rh_object *o) {
+    return (o->rh_type->flags & RH_TYPE_GC) && RH__AS_GC(o)->next != 0 && (o->rh_gcword & CAND);
+}
+
+void rh__gc_incr_init(rh_heap *h) {
+    struct rh__gc_incr *r = &h->gc.incr;
+    rh__gc_list_init(&r->a);
+    rh__gc_list_init(&r->b);
+    rh__gc_list_init(&r->u);
+    rh__gc_list_init(&r->doomed);
+    r->phase = RH__INCR_IDLE;
+    r->budget_ns = RH_GC_SLICE_BUDGET_NS;
+    r->ratio = RATIO_MIN;
+}
+
+/* ---------------------------------------------------------------------------
+ * The phases.
+ * ------------------------------------------------------------------------- */
+
+static int visit_count_cand(rh_object *o, void *arg) {
+    (void)arg;
+    if (o && is_cand(o) && (o->rh_gcword & COUNT) != COUNT) o->rh_gcword++;
+    return 0;
+}
+
+static int visit_reach(rh_object *o, void *arg) {
+    if (!o || !is_cand(o)) return 0;
+    if (o->rh_gcword & INU) {
+        /* A suspect after all: back to `a`, where the scan meets it again. */
+        o->rh_gcword &= ~INU;
+        rh__gc_list_move(RH__AS_GC(o), (rh__gchead *)arg);
+    }
+    o->rh_gcword |= REACH;
+    return 0;
+}
+
+static void start_round(rh_heap *h) {
+    struct rh__gc_state *st = &h->gc;
+    struct rh__gc_incr *r = &st->incr;
+    rh__gc_list_merge(&st->gens[1], &st->gens[2]);
+    rh__gc_list_merge(&st->gens[2], &r->a);
+    r->phase = RH__INCR_MARK;
+    r->candidates = 0;
+    r->promoted = 0;
+    st->count[1] = 0;
+    st->count[2] = 0;
+}
+
+/* Erases the marks of a list's objects and moves them to `to`. */
+static void unmark_all(rh__gchead *l, rh__gchead *to) {
+    for (rh__gchead *g = (rh__gchead *)l->next; g != l; g = (rh__gchead *)g->next)
+        RH__FROM_GC(g)->rh_gcword = 0;
+    rh__gc_list_merge(l, to);
+}
+
+/* Tracked weak references referenced by a suspect join the final check. */
+static int visit_pull_weakref(rh_object *o, void *arg) {
+    if (o && rh__is_weakref(o) && RH__AS_GC(o)->next != 0 && !(o->rh_gcword & CAND) &&
+        !(RH__AS_GC(o)->prev & (RH__GC_COLLECTING | RH__GC_UNREACHABLE))) {
+        o->rh_gcword = CAND | INU;
+        rh__gc_list_move(RH__AS_GC(o), (rh__gchead *)arg);
+    }
+    return 0;
+}
+
+static size_t list_count(const rh__gchead *l) {
+    size_t n = 0;
+    for (const rh__gchead *g = (const rh__gchead *)l->next; g != l; g = (const rh__gchead *)g->next) n++;
+    return n;
+}
+
+/* The final check and CPython's tail (run through rh__gc_run: gc callbacks
+ * see a collection of generation 2). */
+static intptr_t finish_body(rh_heap *h, int gen, rh_gc_info *info) {
+    struct rh__gc_state *st = &h->gc;
+    struct rh__gc_incr *r = &st->incr;
+    uint64_t t0 = rh__gc_now_ns();
+    _Alignas(16) rh__gchead set;
+    _Alignas(16) rh__gchead unreachable;
+    rh__gc_list_init(&set);
+    rh__gc_list_merge(&r->u, &set);
+    /* Frozen objects never join a collection: pull weakrefs in only when
+     * nothing is frozen (they could be in the permanent generation). */
+    if (is_empty(&st->permanent))
+        for (rh__gchead *g = head_of(&set); g != &set; g = head_of(g)) {
+            rh_object *o = RH__FROM_GC(g);
+            o->rh_type->traverse(o, visit_pull_weakref, &set);
+        }
+    size_t examined = list_count(&set);
+    r->stats.suspects += examined;
+    unsigned need = 0;
+    size_t nunreachable = rh__gc_find_unreachable(&set, &unreachable, &need);
+    rh__gc_list_merge(&set, &st->gens[2]); /* survivors (marks erased by steps 1-3) */
+    intptr_t m = 0, n = 0;
+    rh__gc_tail(h, &unreachable, nunreachable, need, &st->gens[2], &r->doomed, &m, &n);
+    r->ndoomed = list_count(&r->doomed);
+
+    st->stats[gen].collections++;
+    st->stats[gen].collected += (uint64_t)m;
+    st->stats[gen].uncollectable += (uint64_t)n;
+    r->stats.rounds++;
+    r->stats.collected += (uint64_t)m;
+    /* Pacing: back off after a fruitless round, reset after a fruitful one. */
+    if (m + n == 0) r->ratio = r->ratio * 2 > RATIO_MAX ? RATIO_MAX : r->ratio * 2;
+    else r->ratio = RATIO_MIN;
+    r->old_size = r->candidates > (size_t)(m + n) ? r->candidates - (size_t)(m + n) : 0;
+    r->bytes_base = rh__bytes_in_use(h);
+    r->credit = 0;
+
+    info->generation = gen;
+    info->collected = m;
+    info->uncollectable = n;
+    info->duration_ns = rh__gc_now_ns() - t0;
+    info->examined = examined;
+    if (st->debug & RH_GC_DEBUG_VERIFY) (void)rh_gc_verify(h);
+    return m + n;
+}
+
+/* Clears deferred garbage: at most `quota` objects, until `deadline`. */
+static size_t clear_doomed(rh_heap *h, size_t quota, uint64_t deadline) {
+    struct rh__gc_state *st = &h->gc;
+    struct rh__gc_incr *r = &st->incr;
+    size_t done = 0;
+    _Alignas(16) rh__gchead cleared; /* alive after their clear, for now */
+    rh__gc_list_init(&cleared);
+    while (!is_empty(&r->doomed) && done < quota) {
+        if (done && done % CLOCK_EVERY == 0 && rh__gc_now_ns() >= deadline) break;
+        rh__gchead *g = head_of(&r->doomed);
+        rh_object *o = RH__FROM_GC(g);
+        rh__gc_list_move(g, &cleared);
+        void (*clear)(rh_object *) = o->rh_type->clear;
+        if (clear) clear(o);
+        rh_decref(o); /* the collector's reference: o dies now unless held */
+        done++;
+    }
+    /* Cleared objects still alive: some may die when later clears drop their
+     * last reference. They wait in generation 2 (as delete_garbage's
+     * survivors), where a collection finds them if they are still garbage. */
+    rh__gc_list_merge(&cleared, &st->gens[2]);
+    r->ndoomed = r->ndoomed > done ? r->ndoomed - done : 0;
+    if (is_empty(&r->doomed)) r->ndoomed = 0;
+    r->stats.deferred_freed += done;
+    return done;
+}
+
+/* One slice: deferred garbage first, then the round's phases. Returns the
+ * work done. st->collecting must be set. */
+static size_t slice(rh_heap *h, size_t quota, uint64_t deadline) {
+    struct rh__gc_state *st = &h->gc;
+    struct rh__gc_incr *r = &st->incr;
+    size_t done = 0;
+    if (!is_empty(&r->doomed))
+        done += clear_doomed(h, quota > DOOMED_MIN ? quota : DOOMED_MIN, deadline);
+    while (done < quota && r->phase != RH__INCR_IDLE) {
+        if (done && done % CLOCK_EVERY == 0 && rh__gc_now_ns() >= deadline) break;
+        if (is_empty(&r->a)) {
+            switch (r->phase) {
+            case RH__INCR_MARK:
+                rh__gc_list_merge(&r->b, &r->a);
+                r->phase = RH__INCR_COUNT;
+                break;
+            case RH__INCR_COUNT:
+                rh__gc_list_merge(&r->b, &r->a);
+                r->phase = RH__INCR_SCAN;
+                break;
+            default:
+                /* Scan done: the final check (one pause, O(suspects)). */
+                r->phase = RH__INCR_IDLE;
+                if (is_empty(&r->u)) {
+                    r->stats.rounds++;
+                    if (r->ratio * 2 <= RATIO_MAX) r->ratio *= 2;
+                    r->old_size = r->candidates;
+                    r->bytes_base = rh__bytes_in_use(h);
+                    r->credit = 0;
+                } else {
+                    (void)rh__gc_run(h, RH_GC_GENERATIONS - 1, true, finish_body);
+                }
+                r->candidates = 0;
+                return done + 1;
+            }
+            continue;
+        }
+        rh__gchead *g = head_of(&r->a);
+        rh_object *o = RH__FROM_GC(g);
+        __builtin_prefetch((void *)g->next, 1);
+        switch (r->phase) {
+        case RH__INCR_MARK:
+            o->rh_gcword = CAND;
+            r->candidates++;
+            rh__gc_list_move(g, &r->b);
+            break;
+        case RH__INCR_COUNT:
+            o->rh_type->traverse(o, visit_count_cand, NULL);
+            rh__gc_list_move(g, &r->b);
+            break;
+        default: {
+            uint32_t w = o->rh_gcword, c = w & COUNT;
+            if (!(w & CAND) || (w & REACH) || c == COUNT || c != o->rh_refcnt) {
+                o->rh_type->traverse(o, visit_reach, &r->a);
+                o->rh_gcword = 0;
+                rh__gc_list_move(g, &st->gens[2]);
+            } else {
+                o->rh_gcword = w | INU;
+                rh__gc_list_move(g, &r->u);
+            }
+            break;
+        }
+        }
+        done++;
+    }
+    return done;
+}
+
+/* ---------------------------------------------------------------------------
+ * Entry points.
+ * ------------------------------------------------------------------------- */
+
+static bool round_due(rh_heap *h, bool *hard) {
+    struct rh__gc_state *st = &h->gc;
+    struct rh__gc_incr *r = &st->incr;
+    *hard = false;
+    if (is_empty(&st->gens[1]) && is_empty(&st->gens[2])) return false;
+    if ((double)r->promoted >= r->ratio * (double)r->old_size) return true;
+    size_t bytes = rh__bytes_in_use(h);
+    if (bytes > r->bytes_base * BYTES_FACTOR + BYTES_SLACK) {
+        *hard = true;
+        return true;
+    }
+    return false;
+}
+
+static void run_slice(rh_heap *h, size_t quota) {
+    struct rh__gc_incr *r = &h->gc.incr;
+    uint64_t t0 = rh__gc_now_ns();
+    h->gc.user_ns = 0;
+    size_t done = slice(h, quota, t0 + r->budget_ns);
+    r->stats.slices++;
+    r->stats.work += done;
+    r->credit = r->credit > (double)done ? r->credit - (double)done : 0;
+}
+
+void rh__gc_incr_alloc_slow(rh_heap *h) {
+    struct rh__gc_state *st = &h->gc;
+    struct rh__gc_incr *r = &st->incr;
+    /* One pause for the young collection and the slice after it. */
+    uint64_t t0 = st->pause_hook ? rh__gc_now_ns() : 0;
+    rh_gc_pause_hook hook = st->pause_hook;
+    st->pause_hook = NULL;
+    long young = st->count[0];
+    intptr_t freed = rh__gc_collect_gen(h, 0);
+    uint64_t user = st->user_ns;
+    size_t promoted = young > (long)freed ? (size_t)(young - (long)freed) : 0;
+    r->promoted += promoted;
+    bool hard = false;
+    if (r->phase == RH__INCR_IDLE && round_due(h, &hard)) {
+        start_round(h);
+        r->credit = 0;
+    } else if (r->phase != RH__INCR_IDLE && !hard) {
+        (void)round_due(h, &hard); /* only the bytes trigger matters here */
+    }
+    r->credit += WORK_PER_PROMOTED / r->ratio * (double)promoted;
+    int kind = 0;
+    if (r->phase != RH__INCR_IDLE || !is_empty(&r->doomed)) {
+        size_t quota = hard ? SIZE_MAX : (size_t)r->credit;
+        if (quota > 0 || !is_empty(&r->doomed)) {
+            run_slice(h, quota);
+            user += st->user_ns;
+            kind = 3;
+        }
+    }
+    st->pause_hook = hook;
+    if (hook) rh__gc_report_pause(h, kind, rh__gc_now_ns() - t0, user);
+}
+
+int rh_gc_step(rh_heap *h, size_t work) {
+    struct rh__gc_state *st = &h->gc;
+    struct rh__gc_incr *r = &st->incr;
+    if (st->policy != RH_GC_POLICY_INCREMENTAL || st->collecting || st->finished) return -1;
+    st->collecting = true;
+    uint64_t t0 = rh__gc_now_ns();
+    if (r->phase == RH__INCR_IDLE && is_empty(&r->doomed) &&
+        !(is_empty(&st->gens[1]) && is_empty(&st->gens[2])))
+        start_round(h);
+    run_slice(h, work ? work : SIZE_MAX);
+    if (st->pause_hook) rh__gc_report_pause(h, 3, rh__gc_now_ns() - t0, st->user_ns);
+    st->collecting = false;
+    return r->phase != RH__INCR_IDLE || !is_empty(&r->doomed);
+}
+
+void rh__gc_incr_settle(rh_heap *h, bool drain) {
+    struct rh__gc_state *st = &h->gc;
+    struct rh__gc_incr *r = &st->incr;
+    if (r->phase != RH__INCR_IDLE) {
+        unmark_all(&r->a, &st->gens[2]);
+        unmark_all(&r->b, &st->gens[2]);
+        unmark_all(&r->u, &st->gens[2]);
+        r->phase = RH__INCR_IDLE;
+        r->candidates = 0;
+        r->stats.rounds_abandoned++;
+    }
+    if (drain && !is_empty(&r->doomed) && !st->collecting) {
+        st->collecting = true;
+        while (!is_empty(&r->doomed)) (void)clear_doomed(h, SIZE_MAX, UINT64_MAX);
+        st->collecting = false;
+    }
+}
+
+uint64_t rh_gc_set_slice_budget(rh_heap *h, uint64_t ns) {
+    uint64_t old = h->gc.incr.budget_ns;
+    h->gc.incr.budget_ns = ns ? ns : RH_GC_SLICE_BUDGET_NS;
+    return old;
+}
+
+void rh_gc_incr_stats_get(const rh_heap *h, rh_gc_incr_stats *out) {
+    *out = h->gc.incr.stats;
+    out->deferred_pending = h->gc.incr.ndoomed;
+    out->candidates = h->gc.incr.phase != RH__INCR_IDLE ? h->gc.incr.candidates : 0;
+}
