@@ -95,7 +95,12 @@ static struct {
     size_t nev, cap_ev;
     int *cb_target, *cb_wid;
     size_t ncb, cap_cb;
+    int incr; /* DIFFTEST_INCR: 0 off, 1 steps, 2 steps and automatic collection */
 } S;
+
+/* Work of the slice forced before each operation under DIFFTEST_INCR: small,
+ * so that a round's phases are cut by many operations. */
+#define INCR_STEP_WORK 4
 
 static void *xrealloc(void *p, size_t n) {
     void *q = realloc(p, n ? n : 1);
@@ -316,9 +321,20 @@ static int valid_id(int i) { return i >= 0 && i < S.nids; }
 static int begin(int nids) {
     static const char *const slot_names[] = {"_w", "s0", "s1", "s2", "s3"};
     S.serial++;
-    S.h = rh_heap_new(NULL);
+    /* DIFFTEST_INCR=steps: the incremental policy, a slice of old-generation
+     * work forced before every operation; =auto: also automatic collection at
+     * tiny thresholds (run.py --incremental, which compares only what such a
+     * run must agree on). */
+    const char *incr = getenv("DIFFTEST_INCR");
+    rh_heap_config cfg = {.gc_policy = incr ? RH_GC_POLICY_INCREMENTAL : RH_GC_POLICY_DEFAULT};
+    S.incr = incr ? (strcmp(incr, "auto") == 0 ? 2 : 1) : 0;
+    S.h = rh_heap_new(&cfg);
     if (!S.h) return -1;
     rh_gc_disable(S.h);
+    if (S.incr == 2) {
+        rh_gc_set_threshold(S.h, 3, 2, 2);
+        rh_gc_enable(S.h);
+    }
     S.nids = nids;
     S.V = calloc((size_t)nids, sizeof *S.V);
     S.kind = calloc((size_t)nids, sizeof *S.kind);
@@ -625,6 +641,8 @@ static void run_op(char **tok, int ntok) {
     const char *op = tok[0];
     flush_op();
     S.opi++;
+    /* The slice's events belong to this operation (before its own). */
+    if (S.incr) (void)rh_gc_step(S.h, INCR_STEP_WORK);
     if (!strcmp(op, "new") && ntok >= 3) {
         int items[MAX_TOKENS];
         int n = 0;

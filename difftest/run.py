@@ -108,10 +108,93 @@ def run_python(progs, layout=None):
         os.environ.pop('PYRT_LAYOUT', None)
 
 
+INCR = None      # --incremental: 'steps' or 'auto' (DIFFTEST_INCR for the driver)
+
+
 def run_c(driver, progs):
     def data(ps):
         return ''.join(gen.to_text(p) for p in ps)
-    return _run_batch([driver], data, progs)
+    if INCR:
+        os.environ['DIFFTEST_INCR'] = INCR
+    try:
+        return _run_batch([driver], data, progs)
+    finally:
+        os.environ.pop('DIFFTEST_INCR', None)
+
+
+# ---- the incremental policy (--incremental) ----
+# An incremental (or automatic) collection finds garbage earlier than the
+# program's explicit collect(2) would on CPython with automatic collection off.
+# Whatever a program does *after* a cycle became garbage cannot change what a
+# full collection finds, except through operations whose effect depends on
+# *when* the garbage is collected: a program dropping a weakref with a callback
+# (CPython then never calls it), callbacks and finalizers that act on the
+# program's variables, emptying the resurrection list or gc.garbage,
+# DEBUG_SAVEALL, and freezing (frozen garbage is never collected). incr_filter
+# removes or neutralises exactly those (any sub-list of a program is a valid
+# program); the comparison is then made at every explicit collect(2): the
+# multisets of finalizer and callback events so far and the set of objects
+# freed so far must be equal.
+TIMING_OPS = {'clearres', 'cleargarbage', 'debug', 'freeze', 'unfreeze'}
+
+
+def incr_filter(prog):
+    weak = {op[1] for op in prog['ops'] if op[0] == 'wref'}
+    ops = []
+    for op in prog['ops']:
+        if op[0] in TIMING_OPS:
+            continue
+        if op[0] == 'drop' and op[1] in weak:
+            continue
+        if op[0] == 'wref' and op[3] != 'nocb':
+            op = op[:3] + ['none']
+        if op[0] == 'new' and op[2] == 'fin':
+            op = op[:3]
+        ops.append(op)
+    q = dict(prog)
+    q['ops'] = ops
+    return q
+
+
+def _incr_state(lines):
+    """{op index of a collect(2): (calls multiset, freed set)} including the
+    collect's own events."""
+    coll, state = [], {}
+    calls, freed = [], set()
+    cur = None
+    for line in lines + ['999999 end x']:
+        t = line.split(' ', 2)
+        if len(t) < 3 or not t[0].isdigit():
+            continue
+        if cur is not None and t[0] != cur:
+            state[cur] = (sorted(calls), sorted(freed))
+            cur = None
+        if t[1] == 'ev':
+            for e in t[2].split(', '):
+                k = e.split()
+                if k[0] == 'free':
+                    freed.add(k[1])
+                elif k[0] in ('del', 'tpdel', 'cb'):
+                    calls.append(e)
+        elif t[1] == 'collect' and t[2].startswith('2 '):
+            cur = t[0]
+            coll.append(cur)
+    return coll, state
+
+
+def compare_incr(py, c):
+    if isinstance(c, tuple):
+        return 'crash'
+    cp, sp = _incr_state(_lines(py))
+    cc, sc = _incr_state(_lines(c))
+    if cp != cc:
+        return 'collect-points'
+    for k in cp:
+        if sp[k][0] != sc[k][0]:
+            return 'calls@collect'
+        if sp[k][1] != sc[k][1]:
+            return 'freed@collect'
+    return None
 
 
 IGNORE = set()   # --ignore: log features left out of the comparison
@@ -159,6 +242,8 @@ def run_programs(driver, progs, batch=BATCH, quiet=False):
             sig2 = None
             if isinstance(pl, tuple):
                 sig = 'python-failed'
+            elif INCR:
+                sig = compare_incr(pl, cl)
             else:
                 sig = compare(pl, cl)
                 if sig and 'counts' not in IGNORE:
@@ -283,8 +368,15 @@ def main():
     ap.add_argument('--ignore', action='append', default=[], choices=['counts'],
                     help='leave get_count() figures out of the comparison (to look past '
                          'a known count divergence)')
+    ap.add_argument('--incremental', choices=['steps', 'auto'],
+                    help='run the driver under the incremental policy (a slice before every '
+                         'operation; auto: automatic collection at tiny thresholds too) on the '
+                         'programs without their timing-dependent operations, and compare the '
+                         'finalizer/callback events and the objects freed at every collect(2)')
     a = ap.parse_args()
     IGNORE.update(a.ignore)
+    global INCR
+    INCR = a.incremental
 
     if a.python:
         sys.stdout.write(gen.to_python(load_program(a.python)))
@@ -350,6 +442,8 @@ def main():
         return 1 if sigs else 0
 
     progs = [gen.generate(s) for s in range(a.seed, a.seed + a.count)]
+    if INCR:
+        progs = [incr_filter(p) for p in progs]
     results = run_programs(a.driver, progs, quiet=not a.verbose)
     sigs = summarise(results, 'seeded %d..%d' % (a.seed, a.seed + a.count - 1))
     for s, rs in sigs.items():

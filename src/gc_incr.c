@@ -68,11 +68,16 @@
  * suspects during the final pause, which runs no user code before the
  * weakrefs are cleared). User code run by the tail may resurrect objects;
  * the tail's resurrection check handles that exactly as in a full
- * collection. Before the check, tracked weak references referenced by a
- * suspect are added to S (trial deletion over a larger set is just as
- * sound): a callback weakref stored inside its own garbage referent, newer
- * than the round, is then garbage with it and never calls back, as in
- * CPython's full collection.
+ * collection. Before the check, the tracked objects the suspects reach that
+ * are not in the round (objects newer than the round, mostly) are added to
+ * S, up to CLOSURE_FACTOR per suspect (trial deletion over a larger set is
+ * just as sound). Without them, young garbage held only by the round's
+ * garbage would die by reference counting during the clear, and its weakref
+ * callbacks would run where CPython's full collection, which sees the whole
+ * garbage at once, clears those weakrefs silently (a callback weakref stored
+ * inside its own referent is the common case). With the closure the final
+ * check sees what a full collection would see of this garbage. Nothing is
+ * taken in while objects are frozen (they may be among the referents).
  *
  * Invariants (between slices, phase != IDLE):
  *   - the objects of `a`, `b` and `u` are tracked, carry CAND in rh_gcword,
@@ -141,6 +146,8 @@
 #define RATIO_MAX 32.0        /* the most a fruitless round backs off to   */
 #define BYTES_FACTOR 2        /* hard trigger: bytes in use doubled...     */
 #define BYTES_SLACK ((size_t)16 << 20) /* ...plus 16 MiB since the last round */
+#define CLOSURE_FACTOR 4      /* the final check takes in at most this many */
+#define CLOSURE_SLACK 4096    /* objects per suspect (plus this) outside  */
 #define CLOCK_EVERY 64        /* objects between two reads of the clock    */
 #define DOOMED_MIN 4096       /* garbage objects cleared per slice at least
                                  (within the time budget): garbage must not
@@ -205,12 +212,20 @@ static void unmark_all(rh__gchead *l, rh__gchead *to) {
     rh__gc_list_merge(l, to);
 }
 
-/* Tracked weak references referenced by a suspect join the final check. */
-static int visit_pull_weakref(rh_object *o, void *arg) {
-    if (o && rh__is_weakref(o) && RH__AS_GC(o)->next != 0 && !(o->rh_gcword & CAND) &&
-        !(RH__AS_GC(o)->prev & (RH__GC_COLLECTING | RH__GC_UNREACHABLE))) {
+/* The closure of the suspects joins the final check (see the essay):
+ * tracked objects they reference that are not in the round, up to a bound. */
+typedef struct pull_ctx {
+    rh__gchead *set;
+    size_t left;
+} pull_ctx;
+
+static int visit_pull(rh_object *o, void *arg) {
+    pull_ctx *c = arg;
+    if (c->left && o && (o->rh_type->flags & RH_TYPE_GC) && RH__AS_GC(o)->next != 0 &&
+        !(o->rh_gcword & CAND) && !(RH__AS_GC(o)->prev & (RH__GC_COLLECTING | RH__GC_UNREACHABLE))) {
         o->rh_gcword = CAND | INU;
-        rh__gc_list_move(RH__AS_GC(o), (rh__gchead *)arg);
+        rh__gc_list_move(RH__AS_GC(o), c->set);
+        c->left--;
     }
     return 0;
 }
@@ -231,13 +246,16 @@ static intptr_t finish_body(rh_heap *h, int gen, rh_gc_info *info) {
     _Alignas(16) rh__gchead unreachable;
     rh__gc_list_init(&set);
     rh__gc_list_merge(&r->u, &set);
-    /* Frozen objects never join a collection: pull weakrefs in only when
-     * nothing is frozen (they could be in the permanent generation). */
-    if (is_empty(&st->permanent))
-        for (rh__gchead *g = head_of(&set); g != &set; g = head_of(g)) {
+    /* Frozen objects never join a collection: the closure is taken only
+     * when nothing is frozen (a referent could be in the permanent list). */
+    size_t nsusp = list_count(&set);
+    if (is_empty(&st->permanent)) {
+        pull_ctx c = {&set, nsusp * CLOSURE_FACTOR + CLOSURE_SLACK};
+        for (rh__gchead *g = head_of(&set); g != &set && c.left; g = head_of(g)) {
             rh_object *o = RH__FROM_GC(g);
-            o->rh_type->traverse(o, visit_pull_weakref, &set);
+            o->rh_type->traverse(o, visit_pull, &c);
         }
+    }
     size_t examined = list_count(&set);
     r->stats.suspects += examined;
     unsigned need = 0;

@@ -68,7 +68,11 @@ static struct {
 static rh_gc_incr_stats TOT; /* the rounds' figures over all trials */
 
 static int T_TR, T_STEP;
-#define TRACE(...) do { if (getenv("T_TRACE")) fprintf(stderr, __VA_ARGS__); } while (0)
+/* RH_GC_INCR_TRACE=1: every mutation and death on stderr (to debug a failure). */
+#define TRACE(...)                                                             \
+    do {                                                                       \
+        if (getenv("RH_GC_INCR_TRACE")) fprintf(stderr, __VA_ARGS__);          \
+    } while (0)
 static void reach(bool *seen) {
     int q[MAXN], qh = 0, qt = 0;
     for (int i = 0; i < M.n; i++) {
@@ -229,7 +233,6 @@ static void op_new(void) {
     int id = M.n++;
     uint32_t r = below(10);
     const rh_type *t = r < 6 ? &plain_type : r < 8 ? &fin_type : &res_type;
-    if (getenv("T_NORES") && t == &res_type) t = &fin_type;
     tnode *n = (tnode *)rh_new(M.h, t);
     assert_non_null(n);
     n->id = id;
@@ -283,7 +286,7 @@ static void mutate(void) {
         rh_incref(M.obj[a]);
         M.held[a]++;
     } else if (op < 88) { /* a weakref with a callback */
-        if (M.nwr < MAXW && !getenv("T_NOWR")) {
+        if (M.nwr < MAXW) {
             rh_object *w = rh_weakref_new(M.obj[a], wr_callback, NULL);
             assert_non_null(w);
             M.wr[M.nwr].w = w;
@@ -332,14 +335,14 @@ static void trial(uint64_t seed, int steps) {
     bool automatic = below(2);
     if (automatic) rh_gc_set_threshold(M.h, 3 + (long)below(20), 2, 2);
     else rh_gc_disable(M.h);
-    M.collect_in_cb = below(4) == 0 && !getenv("T_NOCB");
+    M.collect_in_cb = below(4) == 0;
     for (int s = 0; s < steps; s++) {
         T_STEP = s;
         TRACE("step %d\n", s);
         int nm = 1 + (int)below(3);
         for (int i = 0; i < nm; i++) {
             mutate();
-            if (getenv("T_CHECK")) {
+            { /* the mirror is exact for every reachable node */
                 bool seen[MAXN];
                 reach(seen);
                 for (int x = 0; x < M.n; x++)
