@@ -30,7 +30,10 @@
  *   churn KIND N STEPS                  workload 6: build N live objects with
  *       the collector on, then STEPS steps each replacing a random pair with a
  *       new one (the old pair becomes cyclic garbage); every collection's
- *       pause during the steps is recorded through rh_gc_callback_add.
+ *       pause during the steps is recorded through rh_gc_set_pause_hook
+ *       (young and full collections and incremental slices alike).
+ * Any command may end with "cpython" or "incremental": the collection
+ * policy (default: REFHEAP_GC, else CPython's).
  *       The index sequence is a 31-bit LCG that py_gc.py reproduces exactly.
  */
 #include <stdint.h>
@@ -52,14 +55,22 @@ static void die(const char *what) {
     exit(3);
 }
 
-static void on_gc(rh_heap *h, rh_gc_phase phase, const rh_gc_info *info, void *data) {
-    (void)h;
-    (void)data;
-    if (phase == RH_GC_STOP && recording) bench_pause_push(&pauses, (double)info->duration_ns);
+/* Every pause of the collector (young and full collections, incremental
+ * slices), with the part spent in finalizers and callbacks. */
+static double user_ns_total;
+static void on_pause(rh_heap *h, int kind, uint64_t ns, uint64_t user_ns, void *data) {
+    (void)h, (void)kind, (void)data;
+    if (!recording) return;
+    bench_pause_push(&pauses, (double)ns);
+    user_ns_total += (double)user_ns;
 }
 
+/* The collection policy: the last argument "cpython" or "incremental", else
+ * REFHEAP_GC (rh_heap_new's default). */
+static rh_gc_policy policy;
+
 static void setup(void) {
-    rh_heap_config cfg = {.mode = RH_MODE_POOLS};
+    rh_heap_config cfg = {.mode = RH_MODE_POOLS, .gc_policy = policy};
     heap = rh_heap_new(&cfg);
     if (!heap) exit(3);
     static const char *const ab[2] = {"a", "b"};
@@ -68,13 +79,13 @@ static void setup(void) {
     cls_plain = rh_class_new(heap, &plain);
     cls_slots = rh_class_new(heap, &slots);
     if (!cls_plain || !cls_slots) die("rh_class_new");
-    if (rh_gc_callback_add(heap, on_gc, NULL) != 0) die("rh_gc_callback_add");
+    rh_gc_set_pause_hook(heap, on_pause, NULL);
 }
 
 static void teardown(void) {
     rh_decref(cls_plain);
     rh_decref(cls_slots);
-    rh_gc_callback_remove(heap, on_gc, NULL);
+    rh_gc_set_pause_hook(heap, NULL, NULL);
     rh_heap_destroy(heap);
 }
 
@@ -179,10 +190,12 @@ static void cmd_build(const char *kind, size_t n, int on) {
     uint64_t t = bench_now_ns() - t0;
     recording = 0;
     bench_pauses ps = bench_pause_summary(pauses.ns, pauses.n);
-    bench_emit("build", "\"impl\": \"refheap\", \"kind\": \"%s\", \"n\": %zu, \"gc\": \"%s\", \"seconds\": %.6f, "
-               "\"ns_per_obj\": %.4f, \"collections\": %zu, \"pause_total_ns\": %.0f, \"pause_max_ns\": %.0f",
-               kind, 2 * npairs, on ? "on" : "off", (double)t / 1e9, (double)t / (double)(2 * npairs),
-               ps.count, ps.total_ns, ps.max_ns);
+    bench_emit("build", "\"impl\": \"refheap\", \"policy\": \"%s\", \"kind\": \"%s\", \"n\": %zu, \"gc\": \"%s\", \"seconds\": %.6f, "
+               "\"ns_per_obj\": %.4f, \"collections\": %zu, \"pause_total_ns\": %.0f, \"pause_max_ns\": %.0f, "
+               "\"pause_p99_ns\": %.0f, \"user_ns\": %.0f, \"peak_rss\": %zu",
+               rh_gc_policy_name(rh_gc_get_policy(heap)), kind, 2 * npairs, on ? "on" : "off", (double)t / 1e9,
+               (double)t / (double)(2 * npairs), ps.count, ps.total_ns, ps.max_ns, ps.p99_ns, user_ns_total,
+               bench_peak_rss());
     rh_gc_disable(heap); /* the teardown's freeing is not measured */
     drop_pairs(hold, npairs);
 }
@@ -232,11 +245,14 @@ static void cmd_churn(const char *kind, size_t n, uint64_t steps) {
     recording = 0;
     rh_gc_get_stats(heap, st);
     bench_pauses ps = bench_pause_summary(pauses.ns, pauses.n);
-    bench_emit("churn", "\"impl\": \"refheap\", \"kind\": \"%s\", \"n\": %zu, \"steps\": %llu, \"seconds\": %.6f, "
+    /* Cyclic garbage still uncollected at the end (one full collection finds it). */
+    intptr_t left = rh_gc_collect(heap, 2);
+    bench_emit("churn", "\"impl\": \"refheap\", \"policy\": \"%s\", \"kind\": \"%s\", \"n\": %zu, \"steps\": %llu, \"seconds\": %.6f, "
                "\"pauses\": %zu, \"pause_max_ns\": %.0f, \"pause_p99_ns\": %.0f, \"pause_total_ns\": %.0f, "
-               "\"full_collections\": %llu, \"peak_rss\": %zu",
-               kind, 2 * npairs, (unsigned long long)steps, (double)t / 1e9, ps.count, ps.max_ns,
-               ps.p99_ns, ps.total_ns, (unsigned long long)(st[2].collections - st0[2].collections), bench_peak_rss());
+               "\"user_ns\": %.0f, \"full_collections\": %llu, \"peak_rss\": %zu, \"garbage_left\": %lld",
+               rh_gc_policy_name(rh_gc_get_policy(heap)), kind, 2 * npairs, (unsigned long long)steps,
+               (double)t / 1e9, ps.count, ps.max_ns, ps.p99_ns, ps.total_ns, user_ns_total,
+               (unsigned long long)(st[2].collections - st0[2].collections), bench_peak_rss(), (long long)left);
     rh_gc_disable(heap);
     drop_pairs(hold, npairs);
 }
@@ -245,11 +261,14 @@ int main(int argc, char **argv) {
     bench_check_build(argv[0]);
     if (argc < 4) {
         fprintf(stderr, "usage: %s collect KIND N alive|garbage REPS | build KIND N on|off | "
-                        "mem KIND N | churn KIND N STEPS\n", argv[0]);
+                        "mem KIND N | churn KIND N STEPS   [cpython|incremental]\n", argv[0]);
         return 1;
     }
     const char *cmd = argv[1], *kind = argv[2];
     size_t n = (size_t)strtoull(argv[3], NULL, 10);
+    const char *last = argv[argc - 1];
+    if (strcmp(last, "cpython") == 0) policy = RH_GC_POLICY_CPYTHON;
+    else if (strcmp(last, "incremental") == 0) policy = RH_GC_POLICY_INCREMENTAL;
     setup();
     if (strcmp(cmd, "collect") == 0 && argc >= 6) {
         cmd_collect(kind, n, argv[4], atoi(argv[5]));

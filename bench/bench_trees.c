@@ -53,6 +53,8 @@
 
 static uint64_t nodes_made;
 static int gc_on = 1;
+/* refheap: "cpython" or "incremental" after on|off (default: REFHEAP_GC). */
+static int bt_policy;
 
 /* ---------------------------------------------------------------- nodes */
 
@@ -176,23 +178,25 @@ static void array_drop(double *a) { (void)a; }
 
 static rh_heap *heap;
 static bench_pause_log pauses;
+static double user_ns_total;
 
-static void on_gc(rh_heap *h, rh_gc_phase phase, const rh_gc_info *info, void *data) {
-    (void)h;
-    (void)data;
-    if (phase == RH_GC_STOP) bench_pause_push(&pauses, (double)info->duration_ns);
+/* Every pause: young and full collections, incremental slices. */
+static void on_pause(rh_heap *h, int kind, uint64_t ns, uint64_t user_ns, void *data) {
+    (void)h, (void)kind, (void)data;
+    bench_pause_push(&pauses, (double)ns);
+    user_ns_total += (double)user_ns;
 }
 
 static void bt_init(void) {
-    rh_heap_config cfg = {.mode = RH_MODE_POOLS};
+    rh_heap_config cfg = {.mode = RH_MODE_POOLS, .gc_policy = bt_policy};
     heap = rh_heap_new(&cfg);
     if (!heap) abort();
     if (!gc_on) rh_gc_disable(heap);
-    if (rh_gc_callback_add(heap, on_gc, NULL) != 0) abort();
+    rh_gc_set_pause_hook(heap, on_pause, NULL);
 }
 
 static void bt_fini(void) {
-    rh_gc_callback_remove(heap, on_gc, NULL);
+    rh_gc_set_pause_hook(heap, NULL, NULL);
     rh_heap_destroy(heap);
 }
 
@@ -316,12 +320,14 @@ static uint64_t run_gcbench(int stretch_depth) {
 int main(int argc, char **argv) {
     bench_check_build(argv[0]);
     if (argc < 3) {
-        fprintf(stderr, "usage: %s binarytrees DEPTH [on|off] | gcbench STRETCH_DEPTH [on|off]\n", argv[0]);
+        fprintf(stderr, "usage: %s binarytrees DEPTH [on|off [cpython|incremental]] | "
+                        "gcbench STRETCH_DEPTH [on|off [cpython|incremental]]\n", argv[0]);
         return 1;
     }
     const char *prog = argv[1];
     int depth = atoi(argv[2]);
     if (argc >= 4) gc_on = strcmp(argv[3], "off") != 0;
+    if (argc >= 5) bt_policy = strcmp(argv[4], "incremental") == 0 ? 2 : strcmp(argv[4], "cpython") == 0 ? 1 : 0;
     bt_init();
     size_t rss0 = bench_rss();
     uint64_t t0 = bench_now_ns(), sum;
@@ -336,7 +342,11 @@ int main(int argc, char **argv) {
     uint64_t t = bench_now_ns() - t0;
     size_t peak = bench_peak_rss();
     unsigned long long gens[3] = {0, 0, 0}; /* collections per generation */
+    const char *pol = "-";
+    double user_ns = 0;
 #if defined(BT_REFHEAP)
+    pol = rh_gc_policy_name(rh_gc_get_policy(heap));
+    user_ns = user_ns_total;
     bench_pauses ps = bench_pause_summary(pauses.ns, pauses.n);
     rh_gc_genstats gst[3];
     rh_gc_get_stats(heap, gst);
@@ -348,10 +358,11 @@ int main(int argc, char **argv) {
                "\"impl\": \"%s\", \"program\": \"%s\", \"depth\": %d, \"gc\": \"%s\", "
                "\"seconds\": %.6f, \"nodes\": %llu, \"ns_per_node\": %.4f, \"checksum\": %llu, "
                "\"rss_before\": %zu, \"peak_rss\": %zu, \"pauses\": %zu, \"pause_max_ns\": %.0f, "
-               "\"pause_p99_ns\": %.0f, \"pause_total_ns\": %.0f, \"gen_collections\": [%llu, %llu, %llu]",
+               "\"pause_p99_ns\": %.0f, \"pause_total_ns\": %.0f, \"gen_collections\": [%llu, %llu, %llu], "
+               "\"policy\": \"%s\", \"user_ns\": %.0f",
                BT_NAME, prog, depth, gc_on ? "on" : "off", (double)t / 1e9,
                (unsigned long long)nodes_made, (double)t / (double)nodes_made,
-               (unsigned long long)sum, rss0, peak, ps.count, ps.max_ns, ps.p99_ns, ps.total_ns, gens[0], gens[1], gens[2]);
+               (unsigned long long)sum, rss0, peak, ps.count, ps.max_ns, ps.p99_ns, ps.total_ns, gens[0], gens[1], gens[2], pol, user_ns);
     bt_fini();
     return 0;
 }
