@@ -326,18 +326,35 @@ static inline void rh_xdecref(rh_object *o) { if (o) rh_decref(o); }
 static inline rh_object *rh_newref(rh_object *o) { rh_incref(o); return o; }
 static inline rh_object *rh_xnewref(rh_object *o) { rh_xincref(o); return o; }
 
-/* Py_CLEAR: set the field to NULL first, then drop the old reference. */
+/* The address of a field as a pointer to its own type, taken once, so that
+ * RH_CLEAR(roots[i++]) evaluates `roots[i++]` once. __typeof__ does not
+ * evaluate its operand. Other compilers get a cast: their fields must then
+ * be declared rh_object *. */
+#if defined(__GNUC__) || defined(__clang__)
+#define RH__FIELD_ADDR(field) (&(field))
+#define RH__FIELD_PTR_TYPE(field) __typeof__(field) *
+#else
+#define RH__FIELD_ADDR(field) ((rh_object **)&(field))
+#define RH__FIELD_PTR_TYPE(field) rh_object **
+#endif
+
+/* Py_CLEAR: set the field to NULL first, then drop the old reference (a
+ * destructor run by the drop sees the field already empty). The field
+ * expression is evaluated once; it may be any pointer to an object type. */
 #define RH_CLEAR(field)                                                      \
     do {                                                                     \
-        rh_object *rh__tmp = (rh_object *)(field);                           \
-        if (rh__tmp) { (field) = NULL; rh_decref(rh__tmp); }                 \
+        RH__FIELD_PTR_TYPE(field) rh__pp = RH__FIELD_ADDR(field);            \
+        rh_object *rh__tmp = (rh_object *)(void *)*rh__pp;                   \
+        if (rh__tmp) { *rh__pp = NULL; rh_decref(rh__tmp); }                 \
     } while (0)
 /* Py_SETREF: store the new value (whose reference the field takes), then drop
- * the old one, so a destructor triggered by the drop sees a valid field. */
+ * the old one, so a destructor triggered by the drop sees a valid field. The
+ * field and the value are each evaluated once. */
 #define RH_SETREF(field, value)                                              \
     do {                                                                     \
-        rh_object *rh__old = (rh_object *)(field);                           \
-        (field) = (value);                                                   \
+        RH__FIELD_PTR_TYPE(field) rh__pp = RH__FIELD_ADDR(field);            \
+        rh_object *rh__old = (rh_object *)(void *)*rh__pp;                   \
+        *rh__pp = (value);                                                   \
         rh_xdecref(rh__old);                                                 \
     } while (0)
 

@@ -169,6 +169,47 @@ static void test_clear_and_setref(void **state) {
     rh_heap_destroy(h);
 }
 
+/* RH_CLEAR and RH_SETREF evaluate their field expression once (Py_CLEAR
+ * takes the field's address once): RH_CLEAR(roots[i++]) clears roots[0] and
+ * drops roots[0]'s reference, leaving roots[1] alone. */
+static void test_clear_and_setref_evaluate_once(void **state) {
+    (void)state;
+    reset_counts();
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    rh_object *a = rh_new(h, &person_type), *b = rh_new(h, &person_type);
+    rh_object *keep_a = rh_newref(a); /* so a misplaced drop frees nothing */
+    rh_object *roots[2] = {a, b};
+    size_t i = 0;
+    RH_CLEAR(roots[i++]);
+    assert_int_equal(i, 1);
+    assert_null(roots[0]);
+    assert_ptr_equal(roots[1], b);
+    assert_int_equal(rh_refcount(a), 1);
+    assert_int_equal(rh_refcount(b), 1);
+
+    rh_object *c = rh_new(h, &person_type);
+    i = 1;
+    RH_SETREF(roots[i++], c); /* stores c in roots[1], drops b */
+    assert_int_equal(i, 2);
+    assert_null(roots[0]);
+    assert_ptr_equal(roots[1], c);
+    assert_int_equal(persons_destroyed, 1); /* b */
+
+    /* A field of a user's own pointer type works too. */
+    box *bx = (box *)rh_new(h, &box_type);
+    box *holder[1] = {bx};
+    size_t j = 0;
+    RH_CLEAR(holder[j++]);
+    assert_int_equal(j, 1);
+    assert_null(holder[0]);
+    assert_int_equal(box_destroyed, 1);
+
+    RH_CLEAR(roots[1]);
+    rh_decref(keep_a);
+    assert_int_equal(persons_destroyed, 3);
+    rh_heap_destroy(h);
+}
+
 /* PEP 683 immortals: the count of None, True, False, the small ints, the
  * empty str and bytes, and interned strings never moves. */
 static void test_immortals_never_change(void **state) {
@@ -627,6 +668,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refcount_sequence),
         cmocka_unit_test(test_clear_and_setref),
+        cmocka_unit_test(test_clear_and_setref_evaluate_once),
         cmocka_unit_test(test_immortals_never_change),
         cmocka_unit_test(test_make_immortal_heap_object),
         cmocka_unit_test(test_new_zeroed_untracked),
