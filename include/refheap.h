@@ -419,7 +419,10 @@ rh_object *rh_float(rh_heap *h, double v);
 double rh_float_value(const rh_object *o);   /* float, or an int/bool converted; 0.0 for other types */
 
 /* str: immutable UTF-8, hash cached. Identifier-like strings can be interned
- * (one immortal object per heap per text). */
+ * (one immortal object per heap per text). str and bytes hash with
+ * SipHash-1-3 under a per-process random key, so set order varies between
+ * runs as in CPython; REFHEAP_HASHSEED=N fixes the key as PYTHONHASHSEED=N
+ * does (0: no randomisation), see docs/tuning.md. */
 rh_object *rh_str(rh_heap *h, const char *utf8);               /* NUL-terminated */
 rh_object *rh_str_n(rh_heap *h, const char *utf8, size_t nbytes);
 rh_object *rh_str_intern(rh_heap *h, const char *utf8);        /* new reference to the interned string */
@@ -506,6 +509,8 @@ const char *rh_class_name(const rh_object *cls);
 rh_object *rh_instance_new(rh_object *cls);          /* tracked; new reference */
 rh_object *rh_instance_class(const rh_object *inst); /* borrowed */
 bool rh_is_instance(const rh_object *o);
+/* getattr, hasattr and delattr allocate nothing (the name is not interned:
+ * only setattr interns the names it stores). */
 rh_object *rh_getattr(rh_object *o, const char *name);  /* new reference; NULL+RH_EATTR if absent */
 int rh_setattr(rh_object *o, const char *name, rh_object *value); /* value NULL: delattr */
 int rh_delattr(rh_object *o, const char *name);         /* RH_EATTR if absent */

@@ -22,7 +22,10 @@
  *
  * The attribute table holds (key, value) pairs; keys are interned strings
  * (rh_str_intern), so a key is identified by its address and lookups compare
- * pointers, never text. Its capacity is a power of two and it has two modes:
+ * pointers, never text. Only setattr interns a name: getattr, hasattr and
+ * delattr find the interned string by text without creating it (a name not
+ * in the heap's intern table is no instance's attribute), so looking up
+ * names that were never set allocates nothing. Its capacity is a power of two and it has two modes:
  *   small (capacity <= ATTR_LINEAR_MAX): the pairs are packed at the front in
  *     insertion order and a lookup scans them; the table may be full (2, 4
  *     or 8 pairs), so two attributes cost 32 bytes, what CPython 3.11 spends
@@ -536,6 +539,17 @@ static rh_heap *attr_prologue(const rh_object *o, const char *name) {
     return h;
 }
 
+/* Index of the attribute called `name` in a plain instance's table, or -1.
+ * Keys are interned strings, so a name that is not interned is no
+ * instance's attribute: the lookup probes the intern table by text and
+ * never interns (or allocates) anything, and failed lookups of ever new
+ * names leave no trace. */
+static long attr_lookup(rh_heap *h, const plain_inst *pi, const char *name) {
+    if (!pi->used) return -1;
+    rh_object *key = rh__str_find_interned(h, name, strlen(name));
+    return key ? attr_find(pi, key) : -1;
+}
+
 rh_object *rh_getattr(rh_object *o, const char *name) {
     rh_heap *h = attr_prologue(o, name);
     if (!h) return NULL;
@@ -550,13 +564,8 @@ rh_object *rh_getattr(rh_object *o, const char *name) {
         return rh_newref(v);
     }
     plain_inst *pi = (plain_inst *)(void *)o;
-    if (pi->used) {
-        rh_object *key = rh_str_intern(h, name);
-        if (!key) return NULL;
-        long i = attr_find(pi, key);
-        rh_decref(key);
-        if (i >= 0) return rh_newref(pi->table[i].value);
-    }
+    long i = attr_lookup(h, pi, name);
+    if (i >= 0) return rh_newref(pi->table[i].value);
     no_attribute(h, o, name);
     return NULL;
 }
@@ -614,13 +623,7 @@ int rh_delattr(rh_object *o, const char *name) {
         return 0;
     }
     plain_inst *pi = (plain_inst *)(void *)o;
-    long i = -1;
-    if (pi->used) {
-        rh_object *key = rh_str_intern(h, name);
-        if (!key) return -1;
-        i = attr_find(pi, key);
-        rh_decref(key);
-    }
+    long i = attr_lookup(h, pi, name);
     if (i < 0) {
         no_attribute(h, o, name);
         return -1;
@@ -642,13 +645,7 @@ int rh_hasattr(rh_object *o, const char *name) {
         long i = slot_index(c, name);
         return i >= 0 && slotted_slots(o)[i] != NULL;
     }
-    plain_inst *pi = (plain_inst *)(void *)o;
-    if (!pi->used) return 0;
-    rh_object *key = rh_str_intern(h, name);
-    if (!key) return -1;
-    long i = attr_find(pi, key);
-    rh_decref(key);
-    return i >= 0;
+    return attr_lookup(h, (plain_inst *)(void *)o, name) >= 0;
 }
 
 /* vars(o): a new dict of the instance's attributes, name -> value. For a

@@ -166,6 +166,50 @@ static void test_plain_many_attributes(void **state) {
  * Slotted classes
  * ------------------------------------------------------------------------- */
 
+/* getattr / hasattr / delattr of names the heap never saw allocate nothing:
+ * a program probing ever new names (hasattr(o, f'n{i}') in a loop) keeps its
+ * memory flat. Interning each name would keep every one of them forever. */
+static void test_failed_lookups_leave_no_trace(void **state) {
+    (void)state;
+    rh_heap *h = new_heap();
+    rh_object *C = make_class(h, "C", NULL, 0, false);
+    rh_object *o = rh_instance_new(C);
+    rh_object *one = rh_int(h, 1);
+    assert_int_equal(rh_setattr(o, "x", one), 0);
+    /* Warm up: the error path and the stats themselves. */
+    assert_null(rh_getattr(o, "warm"));
+    rh_err_clear(h);
+    rh_heap_stats before, after;
+    rh_heap_stats_get(h, &before);
+    long n = rh_test_scaled(20000, 2000);
+    for (long i = 0; i < n; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "missing_%ld", i);
+        assert_null(rh_getattr(o, name));
+        assert_error(h, RH_EATTR, NULL);
+        assert_int_equal(rh_hasattr(o, name), 0);
+        snprintf(name, sizeof name, "gone_%ld", i);
+        assert_int_equal(rh_delattr(o, name), -1);
+        assert_error(h, RH_EATTR, NULL);
+    }
+    rh_heap_stats_get(h, &after);
+    assert_int_equal(after.bytes_in_use, before.bytes_in_use);
+    assert_int_equal(after.mallocs, before.mallocs);
+    /* The attribute that exists is still found, by a name made at run time. */
+    char xname[2] = {'x', 0};
+    rh_object *v = rh_getattr(o, xname);
+    assert_ptr_equal(v, one);
+    rh_decref(v);
+    assert_int_equal(rh_hasattr(o, xname), 1);
+    assert_int_equal(rh_delattr(o, xname), 0);
+    assert_int_equal(rh_hasattr(o, "x"), 0);
+    rh_decref(one);
+    rh_decref(o);
+    rh_decref(C);
+    rh_heap_destroy(h);
+}
+
+
 static void test_slotted_attributes(void **state) {
     (void)state;
     rh_heap *h = new_heap();
@@ -717,6 +761,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain_attributes),
         cmocka_unit_test(test_plain_many_attributes),
+        cmocka_unit_test(test_failed_lookups_leave_no_trace),
         cmocka_unit_test(test_slotted_attributes),
         cmocka_unit_test(test_not_an_instance),
         cmocka_unit_test(test_instance_keeps_class_alive),
