@@ -4,21 +4,26 @@
  * A class (rh_class_new, the analogue of executing Python's `class` statement)
  * is an object of type rh_class_type that owns a second, run-time rh_type: the
  * type of its instances. That rh_type is allocated with rh_malloc on the heap,
- * carries RH_TYPE_GC | RH_TYPE_HEAPTYPE (plus RH_TYPE_WEAKREFABLE when the spec
- * asks for weak references) and keeps a pointer back to the class in
- * user_data. It dies with the class object.
+ * carries RH_TYPE_GC | RH_TYPE_HEAPTYPE (plus RH_TYPE_WEAKREFABLE when its
+ * instances support weak references: as in Python, a plain class's always,
+ * unless the spec says no_weakref; a slotted class's only when the spec says
+ * weakrefable, Python's '__weakref__' in __slots__) and keeps a pointer back
+ * to the class in user_data. It dies with the class object.
  *
  * Two layouts of instances exist, chosen when the class is made:
  *
- *   plain    [gc link][header][table*][used][mask] ([weaklist])
+ *   plain    [gc link][header][table*][used][mask] ([weaklist]) ([native])
  *            Attributes live in a small hash table owned by the instance (not
  *            a dict object), the way CPython 3.11 keeps instance attributes
  *            in inline values without materialising a __dict__: for the
  *            collector, two plain instances that point at each other are
  *            exactly two objects, as gc.collect() counts them in CPython.
- *   slotted  [gc link][header][slot 0 .. slot n-1] ([weaklist])
+ *   slotted  [gc link][header][slot 0 .. slot n-1] ([weaklist]) ([native])
  *            `__slots__`: exactly nslots object references stored inline,
  *            NULL while unset. Names outside the slots cannot be set.
+ * [native] is the spec's native_size bytes for the embedder's per-instance C
+ * state (zeroed at creation, 16-byte aligned, last in the block, never seen
+ * by the collector); rh_instance_native gives its address.
  *
  * The attribute table holds (key, value) pairs; keys are interned strings
  * (rh_str_intern), so a key is identified by its address and lookups compare
@@ -55,7 +60,11 @@
  * finalize (PEP 442, may resurrect; object.c and gc.c decide when it runs),
  * spec->legacy_del as legacy_del (the tp_del analogue that makes a cycle
  * uncollectable). A class without them has NULL hooks, so the collector sees
- * exactly the classes that have finalizers.
+ * exactly the classes that have finalizers. spec->destroy is not a type hook
+ * of its own: the instance's destroy calls it first, once, when the instance
+ * dies (untracked, after its finalizer and weak references), while its
+ * attributes (those a collection's clear left), native state and class are
+ * all still there; then the attributes are dropped and the class let go.
  */
 #include "internal.h"
 
@@ -82,6 +91,8 @@ typedef struct class_obj {
     bool slotted;
     rh_class_fn finalizer;
     rh_class_fn legacy_del;
+    rh_class_fn destroy;   /* the spec's instance destroy hook, or NULL */
+    size_t native_size;    /* bytes of native state at the end of each instance */
     void *data;
 } class_obj;
 
@@ -303,7 +314,14 @@ static void inst_drop_class(rh_object *self) {
 
 static void plain_clear(rh_object *self) { attr_drop_all(self); }
 
+/* The spec's destroy hook, before anything of the instance is let go. */
+static void inst_user_destroy(rh_object *self) {
+    class_obj *c = class_of_inst(self);
+    if (c->destroy) c->destroy(self, c->data);
+}
+
 static void plain_destroy(rh_object *self) {
+    inst_user_destroy(self);
     attr_drop_all(self);
     inst_drop_class(self);
 }
@@ -331,6 +349,7 @@ static void slotted_clear(rh_object *self) {
 }
 
 static void slotted_destroy(rh_object *self) {
+    inst_user_destroy(self);
     slotted_clear(self);
     inst_drop_class(self);
 }
@@ -424,6 +443,16 @@ rh_object *rh_class_new(rh_heap *h, const rh_class_spec *spec) {
             return NULL;
         }
     }
+    if (spec->weakrefable && spec->no_weakref) {
+        rh_err_set(h, RH_EVALUE, "rh_class_new: '%s' asks for weakrefable and no_weakref", spec->name);
+        return NULL;
+    }
+    /* The native state must leave room for the rest of the block and its
+     * alignment (the slots' limit above keeps those small). */
+    if (spec->native_size > SIZE_MAX / 4) {
+        rh_err_set(h, RH_EOVERFLOW, "rh_class_new: native_size %zu is too large", spec->native_size);
+        return NULL;
+    }
 
     class_obj *c = (class_obj *)(void *)rh_new(h, &rh_class_type);
     if (!c) return NULL;
@@ -431,6 +460,8 @@ rh_object *rh_class_new(rh_heap *h, const rh_class_spec *spec) {
     c->nslots = c->slotted ? spec->nslots : 0;
     c->finalizer = spec->finalizer;
     c->legacy_del = spec->legacy_del;
+    c->destroy = spec->destroy;
+    c->native_size = spec->native_size;
     c->data = spec->data;
 
     /* Every failure below leaves a half-built class that class_destroy frees. */
@@ -461,10 +492,17 @@ rh_object *rh_class_new(rh_heap *h, const rh_class_spec *spec) {
         t->destroy = plain_destroy;
         t->sizeof_extra = plain_sizeof_extra;
     }
-    if (spec->weakrefable) {
+    /* Python: every plain class's instances have __weakref__; a slotted
+     * class's only when '__weakref__' is among its slots. */
+    if (c->slotted ? spec->weakrefable : !spec->no_weakref) {
         t->flags |= RH_TYPE_WEAKREFABLE;
         t->weaklist_offset = size;
         size += sizeof(rh_object *);
+    }
+    if (c->native_size) {
+        /* Last in the block, aligned like any block (the object itself is
+         * 16-byte aligned). */
+        size = (size + RH_ALIGNMENT - 1) / RH_ALIGNMENT * RH_ALIGNMENT + c->native_size;
     }
     t->basicsize = size;
     if (spec->finalizer) t->finalize = inst_finalize;
@@ -510,6 +548,13 @@ rh_object *rh_instance_new(rh_object *cls) {
 
 rh_object *rh_instance_class(const rh_object *inst) {
     return rh_is_instance(inst) ? RH_OBJ(class_of_inst(inst)) : NULL;
+}
+
+void *rh_instance_native(rh_object *inst) {
+    if (!rh_is_instance(inst)) return NULL;
+    class_obj *c = class_of_inst(inst);
+    if (!c->native_size) return NULL;
+    return (char *)inst + inst->rh_type->basicsize - c->native_size;
 }
 
 /* Index of the slot called `name` (compared by text), or -1. */

@@ -427,7 +427,7 @@ static void test_tracking_and_collect(void **state) {
      *   del a, b; gc.collect() -> 4   (2 instances, the view, its managedbuffer)
      *   ... a.m = mm = memoryview(bytearray(3)); a.n = mm[1:]; del a, b, mm
      *   gc.collect() -> 5             (a slice shares the managedbuffer) */
-    rh_class_spec spec = {.name = "A", .weakrefable = true};
+    rh_class_spec spec = {.name = "A"};
     rh_object *A = rh_class_new(h, &spec);
     rh_gc_collect(h, 2);
     for (int round = 0; round < 2; round++) {
