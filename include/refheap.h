@@ -274,17 +274,20 @@ typedef int (*rh_visitfn)(rh_object *obj, void *arg);
  * rh_class_new own their instances' type and free it after the last
  * instance.)
  *
- * The hooks of an object run in this order over its life:
- *   [traverse, at any collection, any number of times]
- *   [clear, when the collector breaks an unreachable cycle it belongs to]
- *   finalize (once in its life; may resurrect)
- *   its weak references are cleared (their callbacks run)
- *   legacy_del (may resurrect)
- *   destroy (once), then its memory is freed.
- * From the moment it starts to die (its count reached 0) a container is no
- * longer tracked by the collector: finalize and legacy_del run with it
- * tracked again for their duration, destroy runs with it untracked (destroy
- * need not, and must not, call rh_gc_untrack or rh_gc_track on it).
+ * The order of the hooks (traverse runs at any collection, any number of
+ * times, and only reports):
+ *   death by reference counting: finalize (once in the object's life; may
+ *     resurrect), its weak references cleared (their callbacks run),
+ *     legacy_del (may resurrect), destroy (once), the memory freed;
+ *   death in a collection (an unreachable cycle without legacy_del): its
+ *     weak references cleared (callbacks run), finalize (once; may resurrect
+ *     the cycle), clear (breaks the cycle), and when the count reaches 0
+ *     the steps of a death by reference counting that are left: destroy,
+ *     the memory freed.
+ * From the moment it starts to die (its count reached 0) a container is
+ * untracked: a container that was tracked is tracked again while finalize or
+ * legacy_del runs, and destroy runs with it untracked (destroy need not, and
+ * must not, call rh_gc_untrack or rh_gc_track on it).
  * clear and destroy may be one function when it is idempotent: each field
  * it drops is set to NULL first (RH_CLEAR), native storage it frees is
  * marked freed, and the object stays a valid, empty object after clear
