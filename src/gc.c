@@ -649,8 +649,15 @@ static bool finalize_garbage(rh__gchead *unreachable) {
  * as an allocation in generation 0 (get_count stays what CPython shows). */
 rh_object *rh__gc_garbage_list(rh_heap *h) {
     if (!h->gc.garbage) {
-        h->gc.garbage = rh_list_new(h, 0);
-        if (h->gc.garbage && h->gc.count[0] > 0) h->gc.count[0]--;
+        rh_object *l = rh_list_new(h, 0);
+        if (h->gc.garbage) {
+            /* The list's allocation ran a collection that made gc.garbage
+             * (for uncollectable objects): keep that one. */
+            rh_xdecref(l);
+        } else {
+            h->gc.garbage = l;
+            if (l && h->gc.count[0] > 0) h->gc.count[0]--;
+        }
     }
     return h->gc.garbage;
 }

@@ -527,6 +527,7 @@ int rh_repr(rh_object *o, char *buf, size_t cap) {
  * table (str.c), which starts empty; rh__str_fini frees it.
  * ------------------------------------------------------------------------- */
 int rh__obj_init(rh_heap *h) {
+    rh__hash_init(); /* the str hash's key, once per process */
     memset(&h->obj, 0, sizeof h->obj);
     return 0;
 }

@@ -60,7 +60,7 @@ static void test_instance(void **state) {
 
     /* py: class B: pass; b = B(); b.b = b; ... gc.collect() -> 1 (3.11 keeps
      * the attributes inline: no dict object) */
-    rh_class_spec spec = {.name = "B", .weakrefable = true};
+    rh_class_spec spec = {.name = "B"};
     rh_object *cls = rh_class_new(H, &spec);
     rh_object *b = rh_instance_new(cls);
     assert_int_equal(rh_setattr(b, "b", b), 0);
