@@ -302,7 +302,7 @@ def main():
                      cell(row, "mi"),
                      ("%.2f× / %.2f×" % (r_off, r_on)) if r_off and r_on else
                      ("%.2f×" % r_on if r_on else "—")])
-        if row in ("node", "tree") and r_off and r_on:
+        if row in ("node", "node1", "tree") and r_off and r_on:
             verdicts.append((row, r_off, r_on))
 
     commit = git("rev-parse", "--short", "HEAD")
@@ -319,10 +319,12 @@ def main():
           table(["path (per object)", "refheap, collector off", "refheap, collector on",
                  "hand-written refcount on mimalloc", "mimalloc malloc/free",
                  "refheap ÷ hand-written (off / on)"], rows) + "\n"]
-    for row, r_off, r_on in verdicts:
-        md.append("- %s: refheap ÷ hand-written = %.2f× (collector off), %.2f× (on); target ≤ %.1f×: %s.\n" % (
+    md.append("\n".join(
+        "- %s: refheap ÷ hand-written = %.2f× (collector off), %.2f× (on); target ≤ %.1f×: %s." % (
             row, r_off, r_on, TARGET_RATIO,
-            "met" if max(r_off, r_on) <= TARGET_RATIO else ("met with the collector off only" if r_off <= TARGET_RATIO else "not met")))
+            "met" if max(r_off, r_on) <= TARGET_RATIO else
+            ("met with the collector off only" if r_off <= TARGET_RATIO else "not met"))
+        for row, r_off, r_on in verdicts) + "\n")
 
     # ---- where refheap's instructions go
     md.append("### Where refheap's instructions go\n\nSelf cost per object (N2 − N1 difference), by "
@@ -375,7 +377,8 @@ def main():
             ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=99",
                                   os.path.join(outdir, "callgrind.out.node.rh_off.%d" % args.n2)],
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout
-            lines = [l for l in ann.splitlines() if re.match(r"^\s*[\d,]+ \(", l)][:args.top + 1]
+            lines = [l for l in ann.splitlines() if re.match(r"^\s*[\d,]+ \(", l) and
+                     ("PROGRAM TOTALS" in l or re.search(r"(src|include|bench)/[^:]*:", l))][:args.top + 1]
             if lines:
                 md.append("`callgrind_annotate --inclusive=yes` of the N2 run (whole program, %d objects):\n\n"
                           "```\n%s\n```\n" % (o2, "\n".join(lines)))
