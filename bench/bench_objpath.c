@@ -12,9 +12,11 @@
  *             before (the last decref frees it). RING objects stay alive, as
  *             in a program's steady state: the pools (pages) are full, each
  *             free opens a hole in one and the next allocation fills it;
- *   node1 N   the same with one object alive at a time: every free empties
- *             its pool (mimalloc: its page), a pattern that both allocators
- *             handle on a slower branch and that programs rarely show;
+ *   node1 N   the same with one object alive between steps (the new node is
+ *             made, then the previous one dropped): no pool (mimalloc: no
+ *             page) ever fills or empties, so both allocators stay on their
+ *             fastest branches and the difference to node is what refheap's
+ *             pools pay in a full steady state;
  *   tree  N   bottom-up binary trees of TREE_DEPTH (1023 nodes), each built,
  *             then dropped with one decref of its root, until N nodes were
  *             made: the same per node plus linking a child and the recursive

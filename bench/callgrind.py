@@ -53,7 +53,7 @@ ROWS = [
     ("node", "tracked two-reference node: create + track + last decref (1024 alive)",
      [("rh_off", "refheap", ["off"]), ("rh_on", "refheap", ["on"]),
       ("rc", "mirc", []), ("mi", "mimalloc", [])]),
-    ("node1", "the same with one node alive at a time (every free empties its pool / page)",
+    ("node1", "the same with one node alive between steps (no pool or page fills or empties)",
      [("rh_off", "refheap", ["off"]), ("rh_on", "refheap", ["on"]),
       ("rc", "mirc", []), ("mi", "mimalloc", [])]),
     ("tree", "the same nodes as binary trees of 1023, built bottom-up, dropped by the root",
