@@ -66,7 +66,7 @@ ROWS = [
      [("rh_on", "refheap", ["on"]), ("mi", "mimalloc", [])]),
 ]
 # refheap configurations whose profile is broken down by function and file
-BREAKDOWN = [("node", "rh_off"), ("node", "rh_on"), ("tree", "rh_off"), ("tree", "rh_on"),
+BREAKDOWN = [("node", "rh_off"), ("node", "rh_on"), ("node1", "rh_off"), ("tree", "rh_off"), ("tree", "rh_on"),
              ("float", "rh_on"), ("raw32", "rh_on")]
 TARGET_RATIO = 1.2
 # The allocator's out-of-line paths taken when its "slow word" is set (debug
