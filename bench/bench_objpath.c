@@ -22,7 +22,9 @@
  *             made: the same per node plus linking a child and the recursive
  *             death of the children (binary-trees' pattern);
  *   float N   as node, with an untracked object (a float);
- *   raw32 N   as node, with a raw 32-byte block (allocate, free).
+ *   raw32 N   as node, with a raw 32-byte block (allocate, free);
+ *   raw32once N  N times: allocate a 32-byte block and free it at once
+ *             (workload 1(a)'s pattern: every free empties the pool or page).
  *
  * Memory managers (one executable each, as in bench_trees.c):
  *   BO_REFHEAP   refheap's public API: RH_NEW + rh_gc_track + rh_decref on
@@ -222,7 +224,7 @@ static node *bottom_up(int depth) {
 int main(int argc, char **argv) {
     bench_check_build(argv[0]);
     if (argc < 3) {
-        fprintf(stderr, "usage: %s node|node1|tree|float|raw32 N [on|off]\n", argv[0]);
+        fprintf(stderr, "usage: %s node|node1|tree|float|raw32|raw32once N [on|off]\n", argv[0]);
         return 1;
     }
     const char *wl = argv[1];
@@ -268,6 +270,13 @@ int main(int argc, char **argv) {
         }
         for (size_t i = 0; i < RING; i++)
             if (ring[i]) raw32_free(ring[i]);
+        objects = n;
+    } else if (strcmp(wl, "raw32once") == 0) {
+        for (uint64_t i = 0; i < n; i++) {
+            void *x = raw32_new();
+            bench_keep(x);
+            raw32_free(x);
+        }
         objects = n;
     } else {
         fprintf(stderr, "unknown workload %s\n", wl);

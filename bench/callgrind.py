@@ -64,6 +64,8 @@ ROWS = [
       ("rc", "mirc", []), ("mi", "mimalloc", [])]),
     ("raw32", "raw 32-byte block: alloc + free (1024 alive)",
      [("rh_on", "refheap", ["on"]), ("mi", "mimalloc", [])]),
+    ("raw32once", "raw 32-byte block: alloc + free at once (workload 1(a)'s pattern)",
+     [("rh_on", "refheap", ["on"]), ("mi", "mimalloc", [])]),
 ]
 # refheap configurations whose profile is broken down by function and file
 BREAKDOWN = [("node", "rh_off"), ("node", "rh_on"), ("node1", "rh_off"), ("tree", "rh_off"), ("tree", "rh_on"),
@@ -296,7 +298,7 @@ def main():
         ref = "rc" if any(c == "rc" for c, _, _ in cols) else "mi"
         r_off, r_on = ratio(row, "rh_off", ref), ratio(row, "rh_on", ref)
         rows.append([desc,
-                     cell(row, "rh_off") if row != "raw32" else "—",
+                     cell(row, "rh_off") if not row.startswith("raw32") else "—",
                      cell(row, "rh_on"),
                      cell(row, "rc") if ref == "rc" else "(= mimalloc)",
                      cell(row, "mi"),
