@@ -344,12 +344,12 @@ def main():
             fn, fi = key
             byfn[(fn, short_file(fi))] += v
             byfile[short_file(fi)] += v
-        top = sorted(byfn.items(), key=lambda kv: -kv[1])[:args.top]
+        top = sorted(byfn.items(), key=lambda kv: (-round(kv[1], 3), str(kv[0])))[:args.top]
         label = "%s, collector %s" % (dict((r, s) for r, s, _ in ROWS)[row], "off" if col == "rh_off" else "on")
         md.append("#### %s: %.1f instructions per object\n" % (label, tot))
         md.append(table(["function", "source file of the lines", "Ir/object", "share"],
                         [[fn, fi, "%.1f" % v, "%.0f%%" % (100 * v / tot)] for (fn, fi), v in top if v >= 0.05]) + "\n")
-        files = sorted(byfile.items(), key=lambda kv: -kv[1])
+        files = sorted(byfile.items(), key=lambda kv: (-round(kv[1], 3), str(kv[0])))
         md.append("By file: " + ", ".join("`%s` %.1f (%.0f%%)" % (f, v, 100 * v / tot)
                                           for f, v in files if v >= 0.05) + ".\n")
         slow = sum(v for (fn, _), v in byfn.items() if fn in TOOL_SLOW_PATHS)
@@ -363,14 +363,14 @@ def main():
             for fn in set(i1) | set(i2):
                 incl[fn] = (i2.get(fn, 0) - i1.get(fn, 0)) / d
             prog = os.path.join(args.build_dir, "bench", "bench_objpath_refheap")
-            topi = [(fn, v) for fn, v in sorted(incl.items(), key=lambda kv: -kv[1])
+            topi = [(fn, v) for fn, v in sorted(incl.items(), key=lambda kv: (-round(kv[1], 3), str(kv[0])))
                     if v >= 0.5 and p2.fn_object.get(fn) == prog and fn not in ("main", "(below main)")][:args.top]
             md.append("Inclusive cost per object (self + callees), same path:\n\n" +
                       table(["function", "inclusive Ir/object"], [[fn, "%.1f" % v] for fn, v in topi]) + "\n")
             lines_d = defaultdict(float)
             for key in set(p1.self_line) | set(p2.self_line):
                 lines_d[key] = (p2.self_line.get(key, 0) - p1.self_line.get(key, 0)) / d
-            hot = sorted(lines_d.items(), key=lambda kv: -kv[1])[:args.top + 8]
+            hot = sorted(lines_d.items(), key=lambda kv: (-round(kv[1], 3), str(kv[0])))[:args.top + 8]
             md.append("Hottest source lines per object, same path (the line's own instructions, "
                       "wherever it was inlined):\n\n" +
                       table(["file:line", "Ir/object", "source"],
