@@ -27,8 +27,19 @@
  * 1-3 it counts the references to the object from inside the set being
  * collected, so gc_refs (CPython's "references from outside") is
  * rh_refcnt - rh_gcword, and the object is reachable from outside exactly
- * when the two differ (an over-reporting traverse makes the count wrap or
- * exceed the reference count: "reachable", never a wrong free). Unlike
+ * when the two differ. The count is only as true as the traverses: one that
+ * misses a reference it owns makes its referent look referenced from
+ * outside (a cycle through it is never freed: a leak, never a wrong free);
+ * one that reports a reference it does not own (a borrowed pointer, a child
+ * visited twice) raises the count by the excess. An excess above the
+ * references from outside only makes the object look reachable, but an
+ * excess EQUAL to them makes a live object look unreachable: it is
+ * finalized and cleared while still in use. Nothing at run time can tell
+ * that case from a true one (the outside references are what the count
+ * cannot see), so traverses must never over-report; RH_GC_DEBUG_VERIFY
+ * (rh_gc_verify, gcapi.c) catches what can be caught: a referent reported
+ * more often than its count allows, a referent in another heap, an
+ * untracked container that only a forgotten rh_gc_track left so. Unlike
  * CPython, which packs gc_refs into prev, the lists stay doubly linked all
  * the time, so any object may be untracked (unlinked) at any moment: a
  * finalizer freeing an object of the garbage set just removes it from
@@ -44,7 +55,15 @@
  *      In a full collection with an empty permanent generation, young holds
  *      every tracked object, so "referent in young" is "referent tracked":
  *      steps 1 and 2 fuse into one walk (count_refs_all), each traverse
- *      raising counts that are already 0 by the invariant above. Walking a
+ *      raising counts that are already 0 by the invariant above. A referent
+ *      is counted when it already carries COLLECTING (walked: in the set)
+ *      or, not walked yet, when it is tracked and owned by this heap (two
+ *      loads in the radix tree): a (forbidden) reference into another
+ *      heap must not write there, or the stale count makes that heap's
+ *      next collection free a live object. Only pools mode fuses (there
+ *      the ownership test is cheap); debug mode runs steps 1 and 2 apart
+ *      and stops at a cross-heap reference with both objects' types and
+ *      allocation sites. Walking a
  *      large old generation is a chain of cache misses (list order is not
  *      address order); one walk fewer, and a prefetch of the next record
  *      while the current object's referents load, halve the cost of a
@@ -142,7 +161,7 @@
  * heaps), so the usual "create, fill, track" sequence needs no lookup of
  * the heap from the address.
  */
-#include "internal.h"
+#include "alloc_priv.h" /* rh__pool_heap, rh__sysreg_find: the fused pass's ownership test */
 
 #include <inttypes.h>
 #include <limits.h>
@@ -346,7 +365,44 @@ static size_t update_refs(rh__gchead *young) {
 static int visit_count(rh_object *o, void *arg) {
     (void)arg;
     if (o && (o->rh_type->flags & RH_TYPE_GC) && (RH__AS_GC(o)->prev & F_COLLECTING))
-        o->rh_gcword++; /* a wrong traverse can only wrap it: "reachable" */
+        o->rh_gcword++; /* an over-reporting traverse raises it: see the essay */
+    return 0;
+}
+
+/* Debug mode: "allocated at file:line" of o into buf (rh_object_site's
+ * buffer is shared by all its calls). */
+static const char *site_into(const rh_object *o, char *buf, size_t n) {
+    snprintf(buf, n, "%s", rh_object_site(o));
+    return buf;
+}
+
+/* Debug mode: a reference from `from` (a container of heap h) to `to`, an
+ * object of another heap. Refheap's heaps share nothing: the collector of
+ * one cannot see the other's references, and would count or clear wrongly. */
+_Noreturn static void cross_heap_fatal(rh_heap *h, const rh_object *from, rh_heap *oh, const rh_object *to) {
+    char s1[256], s2[256];
+    rh__fatal("collector: cross-heap reference: <%s %p> (allocated at %s) of heap %p refers to "
+              "<%s %p> (allocated at %s) of heap %p; an object may refer only to objects of its own heap",
+              type_name(from), (void *)from, site_into(from, s1, sizeof s1), (void *)h, type_name(to),
+              (void *)to, site_into(to, s2, sizeof s2), (void *)oh);
+}
+
+typedef struct debug_count_ctx {
+    rh_heap *h;
+    const rh_object *from;
+} debug_count_ctx;
+
+/* visit_count of debug mode: also looks up the heap of every container
+ * referent outside the set (slow: a registry lookup per reference). */
+static int visit_count_debug(rh_object *o, void *arg) {
+    if (!o || !(o->rh_type->flags & RH_TYPE_GC)) return 0;
+    if (RH__AS_GC(o)->prev & F_COLLECTING) {
+        o->rh_gcword++;
+        return 0;
+    }
+    debug_count_ctx *c = arg;
+    rh_heap *oh = rh__heap_of(o);
+    if (oh && oh != c->h) cross_heap_fatal(c->h, c->from, oh, o);
     return 0;
 }
 
@@ -356,17 +412,49 @@ static int visit_count(rh_object *o, void *arg) {
         so_->rh_type->traverse(so_, visit_count, NULL);                         \
     } while (0)
 
-/* Step 2. */
-static void subtract_refs(rh__gchead *young) { WALK_BOTH_ENDS(young, SUBTRACT_REFS_STEP); }
+#define SUBTRACT_REFS_DEBUG_STEP(g)                                             \
+    do {                                                                        \
+        rh_object *so_ = RH__FROM_GC(g);                                        \
+        dc.from = so_;                                                          \
+        so_->rh_type->traverse(so_, visit_count_debug, &dc);                    \
+    } while (0)
+
+/* Step 2. h: the heap in debug mode (cross-heap references are reported),
+ * else NULL. */
+static void subtract_refs(rh__gchead *young, rh_heap *h) {
+    if (h) {
+        debug_count_ctx dc = {h, NULL};
+        WALK_BOTH_ENDS(young, SUBTRACT_REFS_DEBUG_STEP);
+    } else {
+        WALK_BOTH_ENDS(young, SUBTRACT_REFS_STEP);
+    }
+}
 
 /* Steps 1 and 2 in one pass, for a full collection with an empty permanent
  * generation: the set is then every tracked object, so a referent belongs to
  * it exactly when it is tracked, and its counter (0 between collections)
  * can be raised before its own turn comes. One walk of the list instead of
  * two: in a large old generation each walk costs a cache miss per object. */
+/* Is the container whose record is g an object of heap h? Pools mode
+ * (the only mode that fuses): two loads for a pool block, a registry
+ * lookup for a large object. */
+static inline bool owned_by(rh_heap *h, const rh__gchead *g) {
+    rh_heap *ph = rh__pool_heap(g);
+    if (RH_LIKELY(ph != NULL)) return ph == h;
+    return rh__sysreg_find(g, NULL) == h;
+}
+
+/* A referent already walked carries COLLECTING: it is in the set. One not
+ * walked yet is counted only if it is tracked and the heap's own: a
+ * (forbidden) reference into another heap must leave that heap's objects
+ * untouched, or the stale count makes its next collection free a live
+ * object. The ownership test runs for about half the references (those
+ * to objects the walk has not reached yet). */
 static int visit_count_tracked(rh_object *o, void *arg) {
-    (void)arg;
-    if (o && (o->rh_type->flags & RH_TYPE_GC) && RH__AS_GC(o)->next != 0) o->rh_gcword++;
+    if (o && (o->rh_type->flags & RH_TYPE_GC)) {
+        rh__gchead *g = RH__AS_GC(o);
+        if ((g->prev & F_COLLECTING) || (g->next != 0 && owned_by((rh_heap *)arg, g))) o->rh_gcword++;
+    }
     return 0;
 }
 
@@ -376,11 +464,11 @@ static int visit_count_tracked(rh_object *o, void *arg) {
         rh_object *co_ = RH__FROM_GC(cg_);                                      \
         check_alive(co_);                                                       \
         cg_->prev |= F_COLLECTING;                                              \
-        co_->rh_type->traverse(co_, visit_count_tracked, NULL);                 \
+        co_->rh_type->traverse(co_, visit_count_tracked, h);                    \
         n++;                                                                    \
     } while (0)
 
-static size_t count_refs_all(rh__gchead *young) {
+static size_t count_refs_all(rh__gchead *young, rh_heap *h) {
     size_t n = 0;
     WALK_BOTH_ENDS(young, COUNT_REFS_STEP);
     return n;
@@ -472,15 +560,15 @@ static inline size_t move_unreachable(rh__gchead *young, rh__gchead *unreachable
  * size of young on entry, *nunreachable the size of `unreachable` on return,
  * *need its NEED_* flags (over-approximated, see move_unreachable).
  * Returns the survivors still tracked. */
-static size_t deduce_unreachable(rh__gchead *young, rh__gchead *unreachable, bool untrack,
+static size_t deduce_unreachable(rh_heap *h, rh__gchead *young, rh__gchead *unreachable, bool untrack,
                                  bool all_tracked, size_t *examined, size_t *nunreachable,
                                  size_t *atfull, unsigned *need) {
     size_t scanned;
     if (all_tracked) {
-        *examined = count_refs_all(young);
+        *examined = count_refs_all(young, h);
     } else {
         *examined = update_refs(young);
-        subtract_refs(young);
+        subtract_refs(young, h->mode == RH_MODE_DEBUG ? h : NULL);
     }
     list_init(unreachable);
     size_t survivors = move_unreachable(young, unreachable, untrack, atfull, &scanned, need);
@@ -732,9 +820,10 @@ static intptr_t collect_main(rh_heap *h, int gen, rh_gc_info *info) {
     size_t examined = 0, nunreachable = 0, atfull = 0;
     unsigned need = 0;
     /* A full collection with nothing frozen holds every tracked object:
-     * steps 1 and 2 fuse into one pass. */
-    bool all_tracked = young == old && list_empty(&st->permanent);
-    size_t survivors = deduce_unreachable(young, &unreachable, true, all_tracked, &examined,
+     * steps 1 and 2 fuse into one pass (in pools mode, where the ownership
+     * test of a referent is two loads; see visit_count_tracked). */
+    bool all_tracked = young == old && list_empty(&st->permanent) && h->mode == RH_MODE_POOLS;
+    size_t survivors = deduce_unreachable(h, young, &unreachable, true, all_tracked, &examined,
                                           &nunreachable, &atfull, &need);
     if (young != old) {
         if (gen == RH_GC_GENERATIONS - 2) st->long_lived_pending += survivors;
@@ -767,7 +856,7 @@ static intptr_t collect_main(rh_heap *h, int gen, rh_gc_info *info) {
     if (user_code) {
         size_t candidates = 0, unused = 0;
         unsigned unused_need = 0;
-        (void)deduce_unreachable(&unreachable, &final_unreachable, false, false, &candidates, &ndead,
+        (void)deduce_unreachable(h, &unreachable, &final_unreachable, false, false, &candidates, &ndead,
                                  &unused, &unused_need);
         list_merge(&unreachable, old); /* the resurrected (flags already clear) */
     } else {
@@ -910,7 +999,7 @@ static void leak_report(rh_heap *h) {
     list_merge(&st->permanent, &all);
     size_t total = update_refs(&all);
     if (total == 0) return;
-    subtract_refs(&all);
+    subtract_refs(&all, NULL);
     rh__gc_printf(h, "refheap: leak report: %zu tracked object%s still alive at heap destruction",
                   total, total == 1 ? "" : "s");
     size_t shown = 0;

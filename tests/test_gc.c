@@ -1112,6 +1112,63 @@ static void test_heap_destroy_leak_report(void **state) {
     assert_non_null(strstr(c.err, "gc_nodes.h:"));
 }
 
+/* ---------------------------------------------------------------------------
+ * A (forbidden) reference from one heap's container to another's.
+ * ------------------------------------------------------------------------- */
+
+/* Heap A's list x holds y, a self-cycle of heap B: y's count is 2 (itself
+ * and x). A full collection of A must not count x's reference into y's
+ * scratch word: left there, it made B's next full collection see both of
+ * y's references as internal, and clear y although x keeps it alive. */
+static void test_cross_heap_reference_not_counted(void **state) {
+    (void)state;
+    rh_heap_config cfg = {.mode = RH_MODE_POOLS};
+    rh_heap *a = rh_heap_new(&cfg), *b = rh_heap_new(&cfg);
+    assert_non_null(a);
+    assert_non_null(b);
+    rh_gc_disable(a);
+    rh_gc_disable(b);
+    rh_object *y = rh_list_new(b, 0);
+    assert_int_equal(rh_list_append(y, y), 0);
+    rh_object *x = rh_list_new(a, 0);
+    assert_int_equal(rh_list_append(x, y), 0); /* the cross-heap reference */
+    rh_decref(y);
+    assert_int_equal(rh_gc_collect(a, 2), 0);
+    assert_int_equal(y->rh_gcword, 0); /* A wrote nothing into B's object */
+    assert_int_equal(rh_gc_collect(b, 2), 0);
+    assert_int_equal(rh_list_size(y), 1); /* not cleared */
+    assert_ptr_equal(rh_list_get(y, 0), y);
+    rh_decref(x); /* drops y: B's next collection frees it */
+    assert_int_equal(rh_gc_collect(b, 2), 1);
+    rh_heap_destroy(a);
+    rh_heap_destroy(b);
+}
+
+/* Debug mode reports the reference when a collection meets it. */
+static void cross_heap_child(void *arg) {
+    bool full = arg != NULL;
+    rh_heap_config cfg = {.mode = RH_MODE_DEBUG};
+    rh_heap *a = rh_heap_new(&cfg), *b = rh_heap_new(&cfg);
+    rh_object *y = node_new(b, &person_type, 1);
+    rh_object *x = node_new(a, &node_type, 2);
+    node_set(x, 0, y);
+    rh_gc_collect(a, full ? 2 : 0);
+    fprintf(stderr, "not reported\n");
+}
+
+static void test_cross_heap_reference_debug_report(void **state) {
+    (void)state;
+    for (int full = 0; full < 2; full++) {
+        rh_child c;
+        rh_run_child(cross_heap_child, full ? (void *)1 : NULL, &c);
+        rh_assert_child_died_saying(&c, "refheap: fatal: collector: cross-heap reference");
+        rh_assert_child_died_saying(&c, "<Node 0x");
+        rh_assert_child_died_saying(&c, "<Person 0x");
+        rh_assert_child_died_saying(&c, "gc_nodes.h:");
+        rh_assert_child_died_saying(&c, "allocated at ");
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
 #define T(name) GCN_TEST(name)
@@ -1150,6 +1207,8 @@ int main(void) {
         T(test_verify_traverse),
         T(test_collect_out_of_memory),
         T(test_heap_destroy_leak_report),
+        T(test_cross_heap_reference_not_counted),
+        T(test_cross_heap_reference_debug_report),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
