@@ -144,7 +144,8 @@
  * Untracking an object of the garbage set takes it out of the collection
  * (tracking it again puts it in generation 0). The debug sink is called
  * between steps 5 and 6 and must not touch the heap. rh_heap_destroy must
- * not be called from inside a collection. The heap's pending error is the
+ * not be called from inside a collection: it stops the program with a
+ * message (heap.c checks, in every mode). The heap's pending error is the
  * same after a collection as before it.
  *
  * Automatic collection: each container allocation bumps count[0] (inline,

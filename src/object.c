@@ -532,3 +532,10 @@ void rh__obj_fini(rh_heap *h) {
      * them (see rh__gc_recent_new). Nothing allocates from here on. */
     atomic_fetch_add_explicit(&rh__gc_heaps_gone, 1, memory_order_relaxed);
 }
+
+bool rh__obj_dying_in(const rh_heap *h) {
+    unsigned n = tls.depth < RH__DEALLOC_MAX_DEPTH + 1 ? tls.depth : RH__DEALLOC_MAX_DEPTH + 1;
+    for (unsigned i = 0; i < n; i++)
+        if (tls.active[i] && rh__heap_of(tls.active[i]) == h) return true;
+    return tls.finalizing && rh__heap_of(tls.finalizing) == h;
+}
