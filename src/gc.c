@@ -1019,6 +1019,40 @@ static void leak_report(rh_heap *h) {
     list_merge(&all, &st->gens[RH_GC_GENERATIONS - 1]);
 }
 
+/* Debug mode: live containers the collector does not track (the debug
+ * allocator knows every live object). A container that should be tracked
+ * and is not (a forgotten rh_gc_track) leaks every cycle through it without
+ * a word from the tracked objects' report. */
+typedef struct untracked_report {
+    rh_heap *h;
+    size_t n;
+    bool print;
+} untracked_report;
+
+static void report_untracked(rh_object *o, void *arg) {
+    untracked_report *r = arg;
+    if (!RH__IS_GC(o) || RH__AS_GC(o)->next != 0 || o->rh_refcnt == 0 || o->rh_refcnt == RH_IMMORTAL) return;
+    if (r->print && r->n < GC_LEAK_REPORT_MAX)
+        rh__gc_printf(r->h, "refheap: leak: untracked <%s %p> refcount %" PRIu32 ", allocated at %s "
+                      "(not tracked by the collector: a cycle through it is never freed; "
+                      "a forgotten rh_gc_track?)",
+                      type_name(o), (void *)o, o->rh_refcnt, rh_object_site(o));
+    r->n++;
+}
+
+static void leak_report_untracked(rh_heap *h) {
+    untracked_report r = {h, 0, false};
+    rh__debug_each_object(h, report_untracked, &r);
+    if (r.n == 0) return;
+    size_t total = r.n;
+    rh__gc_printf(h, "refheap: leak report: %zu untracked container%s still alive at heap destruction",
+                  total, total == 1 ? "" : "s");
+    r = (untracked_report){h, 0, true};
+    rh__debug_each_object(h, report_untracked, &r);
+    if (total > GC_LEAK_REPORT_MAX)
+        rh__gc_printf(h, "refheap: leak: ... and %zu more", total - GC_LEAK_REPORT_MAX);
+}
+
 void rh__gc_fini(rh_heap *h) {
     struct rh__gc_state *st = &h->gc;
     if (!st->collecting && !st->finished) {
@@ -1037,7 +1071,10 @@ void rh__gc_fini(rh_heap *h) {
     st->finished = true;
     st->enabled = false;
     update_trigger(st);
-    if (rh_heap_mode(h) == RH_MODE_DEBUG) leak_report(h);
+    if (rh_heap_mode(h) == RH_MODE_DEBUG) {
+        leak_report(h);
+        leak_report_untracked(h);
+    }
     rh_free(h, st->callbacks);
     st->callbacks = NULL;
     st->ncallbacks = st->capcallbacks = 0;

@@ -1112,6 +1112,34 @@ static void test_heap_destroy_leak_report(void **state) {
     assert_non_null(strstr(c.err, "gc_nodes.h:"));
 }
 
+/* A container never tracked (a forgotten rh_gc_track) in a cycle leaks: the
+ * debug-mode report at heap destruction names it with its type and site. */
+static void untracked_leak_child(void *arg) {
+    (void)arg;
+    rh_heap_config cfg = {.mode = RH_MODE_DEBUG};
+    rh_heap *h = rh_heap_new(&cfg);
+    rh_gc_set_sink(h, line_sink_fn, &fini_sink);
+    rh_object *a = rh_new(h, &person_type); /* never tracked */
+    node_set(a, 0, a);
+    rh_decref(a);
+    rh_object *ok = rh_new(h, &node_type); /* never tracked, but freed: no report */
+    rh_decref(ok);
+    rh_heap_destroy(h);
+    fprintf(stderr, "%s", fini_sink.text);
+}
+
+static void test_heap_destroy_leak_report_untracked(void **state) {
+    (void)state;
+    rh_child c;
+    rh_run_child(untracked_leak_child, NULL, &c);
+    assert_true(c.exited);
+    assert_int_equal(c.status, 0);
+    assert_non_null(strstr(c.err, "refheap: leak report: 1 untracked container still alive"));
+    assert_non_null(strstr(c.err, "refheap: leak: untracked <Person 0x"));
+    assert_non_null(strstr(c.err, "test_gc.c:"));
+    assert_null(strstr(c.err, "<Node"));
+}
+
 /* ---------------------------------------------------------------------------
  * A (forbidden) reference from one heap's container to another's.
  * ------------------------------------------------------------------------- */
@@ -1207,6 +1235,7 @@ int main(void) {
         T(test_verify_traverse),
         T(test_collect_out_of_memory),
         T(test_heap_destroy_leak_report),
+        T(test_heap_destroy_leak_report_untracked),
         T(test_cross_heap_reference_not_counted),
         T(test_cross_heap_reference_debug_report),
 #undef T
