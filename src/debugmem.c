@@ -248,6 +248,15 @@ void rh__debug_note_object(rh_heap *h, void *block, const rh_type *t) {
     head_of(block)->type = t;
 }
 
+void rh__check_live_slow(const rh_object *o, const char *op) {
+    rh_heap *h = rh__heap_of(o);
+    rh__blockinfo bi;
+    if (!h || h->mode != RH_MODE_DEBUG || !rh__debug_describe(h, o, &bi) || !bi.freed) return;
+    rh__fatal("%s: object of type '%s' was freed: block #%" PRIu64 " (%zu bytes, a freed object) allocated at "
+              "%s:%d; an object must not be used after its last reference is gone",
+              op, bi.type_name ? bi.type_name : "?", bi.serial, bi.size, bi.file ? bi.file : "?", bi.line);
+}
+
 void rh__debug_check_all(rh_heap *h, const char *at) {
     if (h->mode != RH_MODE_DEBUG) return;
     for (const dbghead *d = h->alloc.debug_live; d; d = d->next) check_guards(d, (const char *)d + FRONT, at);

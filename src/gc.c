@@ -273,6 +273,7 @@ _Thread_local rh__gc_recent rh__gc_recent_new;
 _Atomic unsigned long rh__gc_heaps_gone;
 
 void rh_gc_track(rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_gc_track");
     if (RH_UNLIKELY(!RH__IS_GC(o)))
         rh__fatal("rh_gc_track: object of type '%s' at %p is not a container (RH_TYPE_GC)",
                   type_name(o), (void *)o);
@@ -295,16 +296,19 @@ void rh_gc_track(rh_object *o) {
 }
 
 void rh_gc_untrack(rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_gc_untrack");
     if (!RH__IS_GC(o)) return;
     rh__gchead *g = RH__AS_GC(o);
     if (g->next != 0) untrack_node(g);
 }
 
 bool rh_gc_is_tracked(const rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_gc_is_tracked");
     return RH__IS_GC(o) && RH__AS_GC(o)->next != 0;
 }
 
 bool rh_gc_is_finalized(const rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_gc_is_finalized");
     return RH__IS_GC(o) && (RH__AS_GC(o)->prev & F_FINALIZED) != 0;
 }
 

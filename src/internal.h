@@ -98,6 +98,22 @@ void rh__weak_fini(rh_heap *h);
 void *rh__nomem(rh_heap *h);
 void rh__err_type(rh_heap *h, const char *op, const rh_object *o); /* "op: unsupported type 'T'" */
 
+/* Public entry points that take an object start with RH__CHECK_LIVE(o,
+ * "rh_name"). A freed object in debug mode sits in quarantine with its
+ * reference count zeroed: a count of 0 sends the call to
+ * rh__check_live_slow, which stops the program naming the op, the type and
+ * the allocation site when the block is a freed debug block (an object
+ * being destroyed also has count 0, and passes). Every mode pays one load
+ * and compare of a word the call is about to read anyway; a freed block of
+ * another mode is not recognised (its memory may already be reused). */
+void rh__check_live_slow(const rh_object *o, const char *op);
+#define RH__CHECK_LIVE(o, op)                                                   \
+    do {                                                                        \
+        const rh_object *rh_cl_ = (o);                                          \
+        if (RH_UNLIKELY(rh_cl_ != NULL && rh_cl_->rh_refcnt == 0))              \
+            rh__check_live_slow(rh_cl_, (op));                                  \
+    } while (0)
+
 /* Fatal misuse (debug checks): prints "refheap: fatal: ..." to stderr and aborts. */
 _Noreturn void rh__fatal(const char *fmt, ...) RH_PRINTF(1, 2);
 

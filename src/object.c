@@ -478,6 +478,7 @@ const char *rh_object_site(const rh_object *o) {
  * plus storage it allocated separately (a list's item array, a dict's
  * table). Figures beside CPython's are in docs/object-sizes.md. */
 size_t rh_sizeof(rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_sizeof");
     const rh_type *t = o->rh_type;
     size_t n = rh__prefix_size(t) + t->basicsize;
     if (t->sizeof_extra) n += t->sizeof_extra(o);
@@ -488,6 +489,7 @@ size_t rh_sizeof(rh_object *o) {
  * Generic operations.
  * ------------------------------------------------------------------------- */
 rh_hash_t rh_hash(rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_hash");
     const rh_type *t = o->rh_type;
     if (RH_LIKELY(t->hash != NULL)) return t->hash(o);
     rh_heap *h = rh__heap_of(o);
@@ -500,6 +502,8 @@ rh_hash_t rh_hash(rh_object *o) {
  * type differs, the right's hook gets its turn, the loose analogue of
  * Python's reflected __eq__ after NotImplemented. */
 int rh_equal(rh_object *a, rh_object *b) {
+    RH__CHECK_LIVE(a, "rh_equal");
+    RH__CHECK_LIVE(b, "rh_equal");
     if (a == b) return 1;
     const rh_type *ta = a->rh_type, *tb = b->rh_type;
     if (ta->eq) {
@@ -511,6 +515,7 @@ int rh_equal(rh_object *a, rh_object *b) {
 }
 
 int rh_repr(rh_object *o, char *buf, size_t cap) {
+    RH__CHECK_LIVE(o, "rh_repr");
     const rh_type *t = o->rh_type;
     if (t->repr) return t->repr(o, buf, cap);
     return snprintf(buf, cap, "<%s 0x%" PRIxPTR ">", t->name, (uintptr_t)o);

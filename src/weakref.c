@@ -293,6 +293,7 @@ rh_object *rh__weakref_new_in(rh_heap *report, rh_object *obj, rh_weakref_callba
 }
 
 rh_object *rh_weakref_new(rh_object *obj, rh_weakref_callback cb, void *data) {
+    RH__CHECK_LIVE(obj, "rh_weakref_new");
     return rh__weakref_new_in(NULL, obj, cb, data, NULL);
 }
 
@@ -304,6 +305,7 @@ static bool check_weakref(const rh_object *wr, const char *op) {
 }
 
 rh_object *rh_weakref_get(rh_object *wr) {
+    RH__CHECK_LIVE(wr, "rh_weakref_get");
     if (!check_weakref(wr, "rh_weakref_get")) return NULL;
     rh_object *obj = ((rh__weakref *)wr)->referent;
     /* A referent whose count is 0 is being destroyed (its finalizer is
@@ -313,12 +315,14 @@ rh_object *rh_weakref_get(rh_object *wr) {
 }
 
 bool rh_weakref_alive(const rh_object *wr) {
+    RH__CHECK_LIVE(wr, "rh_weakref_alive");
     if (!rh__is_weakref(wr)) return false;
     const rh_object *obj = ((const rh__weakref *)wr)->referent;
     return obj && rh_refcount(obj) > 0;
 }
 
 size_t rh_weakref_count(rh_object *obj) {
+    RH__CHECK_LIVE(obj, "rh_weakref_count");
     if (!weakrefable(obj)) return 0;
     size_t n = 0;
     for (rh__weakref *wr = *rh__weaklist_of(obj); wr; wr = wr->wr_next) n++;
@@ -326,6 +330,7 @@ size_t rh_weakref_count(rh_object *obj) {
 }
 
 rh_object *rh_weakref_list(rh_object *obj) {
+    RH__CHECK_LIVE(obj, "rh_weakref_list");
     rh_heap *h = rh__heap_of(obj);
     if (!h) return NULL;
     size_t n = rh_weakref_count(obj);
