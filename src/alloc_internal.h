@@ -116,6 +116,11 @@ typedef struct rh__blockinfo {
 } rh__blockinfo;
 bool rh__debug_describe(rh_heap *h, const void *p, rh__blockinfo *out);
 
+/* Invariant checks of the allocator (RH_DEBUG >= 3; see internal.h): every
+ * equation of pools.c's essay over the heap's arenas, and (debug mode) the
+ * guards of every live block. A violation stops the program. */
+void rh__pools_check(rh_heap *h);
+
 /* The heap owning a block/object pointer, or NULL if it is not refheap's
  * (immortal static objects have none). O(1). */
 rh_heap *rh__heap_of(const void *p);

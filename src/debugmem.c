@@ -219,6 +219,7 @@ void rh__debug_free(rh_heap *h, void *p, size_t header_offset, const char *file,
         A->quarantine_len--;
         A->quarantine_head = (A->quarantine_head + 1) % A->quarantine_cap;
     }
+    rh__assert(A->quarantine_len < A->quarantine_cap);
     A->quarantine[(A->quarantine_head + A->quarantine_len) % A->quarantine_cap] = p;
     A->quarantine_len++;
     quarantine_account(h, p, +1);

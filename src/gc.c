@@ -290,6 +290,7 @@ void rh_gc_track(rh_object *o) {
             rh__fatal("rh_gc_track: object of type '%s' at %p belongs to no heap", type_name(o),
                       (void *)o);
     }
+    rh__assert(rh__heap_of(g) == h); /* the recent-object cache named the right heap */
     g->prev &= F_FINALIZED; /* drop anything but the once-per-life flag */
     o->rh_gcword = 0;       /* the collector's invariant for tracked objects */
     list_append(g, &h->gc.gens[0]);
@@ -458,7 +459,14 @@ static inline bool owned_by(rh_heap *h, const rh__gchead *g) {
 static int visit_count_tracked(rh_object *o, void *arg) {
     if (o && (o->rh_type->flags & RH_TYPE_GC)) {
         rh__gchead *g = RH__AS_GC(o);
-        if ((g->prev & F_COLLECTING) || (g->next != 0 && owned_by((rh_heap *)arg, g))) o->rh_gcword++;
+        if ((g->prev & F_COLLECTING) || (g->next != 0 && owned_by((rh_heap *)arg, g))) {
+            o->rh_gcword++;
+        } else if (RH_DEBUG >= 1 && g->next != 0) {
+            char site[256];
+            rh__fatal("collector: cross-heap reference to <%s %p> (allocated at %s) of heap %p, met by a "
+                      "full collection of heap %p; an object may refer only to objects of its own heap",
+                      type_name(o), (void *)o, site_into(o, site, sizeof site), (void *)rh__heap_of(o), arg);
+        }
     }
     return 0;
 }
@@ -750,6 +758,7 @@ static void delete_garbage(rh_heap *h, rh__gchead *collectable, rh__gchead *old)
     while (!list_empty(collectable)) {
         rh__gchead *g = g_next(collectable);
         rh_object *o = RH__FROM_GC(g);
+        rh__assert(o->rh_refcnt != 0 && o->rh_gcword == 0);
         if (h->gc.debug & RH_GC_DEBUG_SAVEALL) {
             rh_object *gl = garbage_list(h);
             if (gl) (void)rh_list_append(gl, o); /* on failure o just survives */
@@ -805,6 +814,7 @@ static void debug_object(rh_heap *h, const char *what, rh_object *o) {
 /* Collects generations 0..gen. Must run with st->collecting set. */
 static intptr_t collect_main(rh_heap *h, int gen, rh_gc_info *info) {
     struct rh__gc_state *st = &h->gc;
+    rh__assert(st->collecting);
     intptr_t m = 0; /* collected   */
     intptr_t n = 0; /* uncollectable */
     uint64_t t0 = now_ns();
@@ -896,6 +906,9 @@ static intptr_t collect_main(rh_heap *h, int gen, rh_gc_info *info) {
     info->examined = examined;
 
     if (st->debug & RH_GC_DEBUG_VERIFY) (void)rh_gc_verify(h);
+#if RH_DEBUG >= 3
+    rh__heap_check(h, "the end of a collection");
+#endif
     return n + m;
 }
 
@@ -1082,6 +1095,55 @@ void rh__gc_fini(rh_heap *h) {
     rh_free(h, st->callbacks);
     st->callbacks = NULL;
     st->ncallbacks = st->capcallbacks = 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Invariant check (RH_DEBUG >= 3 after every collection and at heap
+ * destruction; white-box tests call it directly). The invariants of
+ * gc_internal.h between collections, over every tracked object:
+ *   lists: circular, g->next->prev == g (flag bits aside), sentinels
+ *          without flags;
+ *   each tracked object: a container of a live type, count != 0, owned by
+ *          this heap, rh_gcword == 0, neither COLLECTING nor UNREACHABLE
+ *          nor FLAG3 (the last two only outside a collection's steps);
+ *   counts: 0 <= count[g].
+ * O(tracked objects); one heap lookup per object.
+ * ------------------------------------------------------------------------- */
+
+void rh__gc_check(rh_heap *h) {
+    struct rh__gc_state *st = &h->gc;
+    for (int i = 0; i <= RH_GC_GENERATIONS; i++) {
+        rh__gchead *l = rh__gc_list(h, i);
+        if (l->prev & F_MASK) rh__fatal("gc: invariant broken: generation %d's sentinel carries flags", i);
+        rh__gchead *prev = l;
+        for (rh__gchead *g = g_next(l);; g = g_next(g)) {
+            if (!g || g_prev(g) != prev)
+                rh__fatal("gc: invariant broken: list of generation %d is broken after %p", i, (void *)prev);
+            if (g == l) break;
+            rh_object *o = RH__FROM_GC(g);
+            if (!o->rh_type || !RH__IS_GC(o))
+                rh__fatal("gc: invariant broken: tracked object %p in generation %d is not a container",
+                          (void *)o, i);
+            if (o->rh_refcnt == 0)
+                rh__fatal("gc: invariant broken: tracked object <%s %p> has reference count 0 (allocated at %s)",
+                          type_name(o), (void *)o, rh_object_site(o));
+            if (rh__heap_of(o) != h)
+                rh__fatal("gc: invariant broken: tracked object <%s %p> in generation %d of heap %p belongs to "
+                          "heap %p (allocated at %s)", type_name(o), (void *)o, i, (void *)h,
+                          (void *)rh__heap_of(o), rh_object_site(o));
+            if (o->rh_gcword != 0)
+                rh__fatal("gc: invariant broken: tracked object <%s %p> has collector word %" PRIu32
+                          " outside a collection (allocated at %s)", type_name(o), (void *)o, o->rh_gcword,
+                          rh_object_site(o));
+            if (g->prev & (F_COLLECTING | F_UNREACHABLE | RH__GC_FLAG3))
+                rh__fatal("gc: invariant broken: tracked object <%s %p> carries collection flags %#x outside "
+                          "a collection", type_name(o), (void *)o,
+                          (unsigned)(g->prev & (F_COLLECTING | F_UNREACHABLE | RH__GC_FLAG3)));
+            prev = g;
+        }
+    }
+    for (int i = 0; i < RH_GC_GENERATIONS; i++)
+        if (st->count[i] < 0) rh__fatal("gc: invariant broken: count[%d] = %ld < 0", i, st->count[i]);
 }
 
 /* ---------------------------------------------------------------------------

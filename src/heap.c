@@ -118,6 +118,17 @@ _Noreturn void rh__fatal(const char *fmt, ...) {
     abort();
 }
 
+_Noreturn void rh__assert_fail(const char *expr, const char *file, int line) {
+    rh__fatal("assertion '%s' failed at %s:%d", expr, file, line);
+}
+
+void rh__heap_check(rh_heap *h, const char *when) {
+    if (h->mode != RH_MODE_MALLOC) rh__pools_check(h);
+    rh__gc_check(h);
+    rh__weak_check(h);
+    rh__debug_check_all(h, when);
+}
+
 /* ---------------------------------------------------------------------------
  * Modes and life cycle
  * ------------------------------------------------------------------------- */
@@ -207,6 +218,9 @@ static void check_destroy_reentry(rh_heap *h) {
 void rh_heap_destroy(rh_heap *h) {
     if (!h) return;
     check_destroy_reentry(h);
+#if RH_DEBUG >= 3
+    rh__heap_check(h, "heap destruction");
+#endif
     h->destroying = true;
     rh__weak_atexit(h);
     rh__gc_fini(h);
