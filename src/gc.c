@@ -53,21 +53,22 @@
  *      referent that is COLLECTING. Now refcount - count (gc_refs) counts
  *      references from outside young.
  *      In a full collection with an empty permanent generation, young holds
- *      every tracked object, so "referent in young" is "referent tracked":
- *      steps 1 and 2 fuse into one walk (count_refs_all), each traverse
- *      raising counts that are already 0 by the invariant above. A referent
- *      is counted when it already carries COLLECTING (walked: in the set)
- *      or, not walked yet, when it is tracked and owned by this heap (two
- *      loads in the radix tree): a (forbidden) reference into another
- *      heap must not write there, or the stale count makes that heap's
- *      next collection free a live object. Only pools mode fuses (there
- *      the ownership test is cheap); debug mode runs steps 1 and 2 apart
- *      and stops at a cross-heap reference with both objects' types and
- *      allocation sites. Walking a
- *      large old generation is a chain of cache misses (list order is not
- *      address order); one walk fewer, and a prefetch of the next record
- *      while the current object's referents load, halve the cost of a
- *      full collection of a scattered heap.
+ *      every object the heap tracks, so "referent in young" is "referent
+ *      tracked by this heap": steps 1 and 2 fuse into one walk
+ *      (count_refs_all), each traverse raising counts that are already 0
+ *      by the invariant above. A referent is counted when it already
+ *      carries COLLECTING (walked: in the set) or, not walked yet, when it
+ *      is tracked and owned by this heap (two loads in the radix tree): a
+ *      (forbidden) reference into another heap must not write there, or
+ *      the stale count makes that heap's next collection free a live
+ *      object (at RH_DEBUG >= 1 it stops the program instead). Only pools
+ *      mode fuses (there the ownership test is cheap); debug mode runs
+ *      steps 1 and 2 apart and stops at a cross-heap reference with both
+ *      objects' types and allocation sites. Walking a large old
+ *      generation is a chain of cache misses (list order is not address
+ *      order); one walk fewer, and a prefetch of the next record while the
+ *      current object's referents load, halve the cost of a full
+ *      collection of a scattered heap.
  *      Neither step depends on the order of the objects, so both walk the
  *      list from its two ends at once (WALK_BOTH_ENDS): two independent
  *      chains of misses instead of one.
