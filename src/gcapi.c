@@ -164,8 +164,8 @@ static int visit_count(rh_object *o, void *arg) {
 }
 
 /* May o take part in a cycle? A container that is tracked, or untracked
- * without its type's untrack_check agreeing (an empty dict may be tracked
- * later; a tuple untracked by the collector holds no such thing). */
+ * without its type's untrack_check agreeing (a tuple or dict the collector
+ * untracked holds nothing that can). */
 static int visit_cycle_capable(rh_object *o, void *arg) {
     (void)arg;
     if (!o || !RH__IS_GC(o)) return 0;
