@@ -138,7 +138,7 @@ _Noreturn void rh__assert_fail(const char *expr, const char *file, int line);
 #if RH_DEBUG >= 2
 #define rh__assert(cond) (RH_LIKELY(cond) ? (void)0 : rh__assert_fail(#cond, __FILE__, __LINE__))
 #else
-#define rh__assert(cond) ((void)0)
+#define rh__assert(cond) ((void)sizeof(!(cond))) /* not evaluated; its names stay used */
 #endif
 /* Every subsystem's invariant check, in turn (heap.c). */
 void rh__heap_check(rh_heap *h, const char *when); /* when: for the messages */
