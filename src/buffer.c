@@ -251,12 +251,14 @@ static bytearray_obj *check_bytearray(const rh_object *o, const char *op) {
 }
 
 uint8_t *rh_bytearray_data(rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_bytearray_data");
     bytearray_obj *ba = check_bytearray(o, "rh_bytearray_data");
     if (!ba) return NULL;
     return ba->data ? ba->data : empty_storage;
 }
 
 size_t rh_bytearray_len(const rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_bytearray_len");
     bytearray_obj *ba = check_bytearray(o, "rh_bytearray_len");
     return ba ? ba->len : 0;
 }
@@ -287,6 +289,7 @@ static int bytearray_set_len(rh_heap *h, bytearray_obj *ba, size_t n, size_t wan
 }
 
 int rh_bytearray_resize(rh_object *o, size_t n) {
+    RH__CHECK_LIVE(o, "rh_bytearray_resize");
     bytearray_obj *ba = check_bytearray(o, "rh_bytearray_resize");
     if (!ba) return -1;
     rh_heap *h = rh_heap_of(o);
@@ -299,6 +302,7 @@ int rh_bytearray_resize(rh_object *o, size_t n) {
 }
 
 int rh_bytearray_extend(rh_object *o, const void *data, size_t n) {
+    RH__CHECK_LIVE(o, "rh_bytearray_extend");
     bytearray_obj *ba = check_bytearray(o, "rh_bytearray_extend");
     if (!ba) return -1;
     rh_heap *h = rh_heap_of(o);
@@ -480,6 +484,7 @@ static memview_obj *live_view(const rh_object *o, const char *op) {
 }
 
 rh_object *rh_memoryview_in(rh_heap *h, rh_object *obj) {
+    RH__CHECK_LIVE(obj, "rh_memoryview_in");
     if (!h || !obj) return NULL;
     rh_heap *owner = rh_heap_of(obj);
     if (owner && owner != h) {
@@ -518,6 +523,7 @@ rh_object *rh_memoryview_in(rh_heap *h, rh_object *obj) {
 }
 
 rh_object *rh_memoryview(rh_object *obj) {
+    RH__CHECK_LIVE(obj, "rh_memoryview");
     if (!obj) return NULL;
     /* A static immortal (the empty bytes) has no heap to put the view in nor
      * to report the error on: rh_memoryview_in is the way for it. */
@@ -525,6 +531,7 @@ rh_object *rh_memoryview(rh_object *obj) {
 }
 
 rh_object *rh_memoryview_slice(rh_object *o, size_t start, size_t stop) {
+    RH__CHECK_LIVE(o, "rh_memoryview_slice");
     if (!live_view(o, "rh_memoryview_slice")) return NULL;
     /* Allocate first: the source may be released meanwhile (checked again). */
     memview_obj *sl = memview_alloc(rh_heap_of(o));
@@ -543,11 +550,13 @@ rh_object *rh_memoryview_slice(rh_object *o, size_t start, size_t stop) {
 }
 
 const uint8_t *rh_memoryview_data(const rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_memoryview_data");
     memview_obj *mv = live_view(o, "rh_memoryview_data");
     return mv ? mv->ptr : NULL;
 }
 
 uint8_t *rh_memoryview_mutable_data(rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_memoryview_mutable_data");
     memview_obj *mv = live_view(o, "rh_memoryview_mutable_data");
     if (!mv) return NULL;
     if (mv->readonly) {
@@ -558,15 +567,18 @@ uint8_t *rh_memoryview_mutable_data(rh_object *o) {
 }
 
 size_t rh_memoryview_len(const rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_memoryview_len");
     memview_obj *mv = live_view(o, "rh_memoryview_len");
     return mv ? mv->len : 0;
 }
 
 bool rh_memoryview_readonly(const rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_memoryview_readonly");
     return is_memoryview(o) && as_mv(o)->readonly;
 }
 
 int rh_memoryview_release(rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_memoryview_release");
     if (!is_memoryview(o)) {
         rh_heap *h = o ? rh_heap_of(o) : NULL;
         if (h) rh_err_set(h, RH_ETYPE, "rh_memoryview_release: a memoryview is required, not '%s'",
@@ -578,6 +590,7 @@ int rh_memoryview_release(rh_object *o) {
 }
 
 rh_object *rh_memoryview_tobytes(rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_memoryview_tobytes");
     memview_obj *mv = live_view(o, "rh_memoryview_tobytes");
     if (!mv) return NULL;
     return rh_bytes(rh_heap_of(o), mv->ptr, mv->len);

@@ -520,11 +520,13 @@ fail:
 }
 
 const char *rh_class_name(const rh_object *cls) {
+    RH__CHECK_LIVE(cls, "rh_class_name");
     if (!is_class(cls)) return NULL;
     return rh_str_cstr(as_class(cls)->name);
 }
 
 bool rh_is_instance(const rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_is_instance");
     if (!o) return false;
     const rh_type *t = o->rh_type;
     if (!(t->flags & RH_TYPE_HEAPTYPE) || !t->user_data) return false;
@@ -533,6 +535,7 @@ bool rh_is_instance(const rh_object *o) {
 }
 
 rh_object *rh_instance_new(rh_object *cls) {
+    RH__CHECK_LIVE(cls, "rh_instance_new");
     if (!is_class(cls)) {
         rh_heap *h = cls ? rh_heap_of(cls) : NULL;
         if (h) rh_err_set(h, RH_ETYPE, "rh_instance_new: a class is required, not '%s'", rh_type_name(cls));
@@ -547,10 +550,12 @@ rh_object *rh_instance_new(rh_object *cls) {
 }
 
 rh_object *rh_instance_class(const rh_object *inst) {
+    RH__CHECK_LIVE(inst, "rh_instance_class");
     return rh_is_instance(inst) ? RH_OBJ(class_of_inst(inst)) : NULL;
 }
 
 void *rh_instance_native(rh_object *inst) {
+    RH__CHECK_LIVE(inst, "rh_instance_native");
     if (!rh_is_instance(inst)) return NULL;
     class_obj *c = class_of_inst(inst);
     if (!c->native_size) return NULL;
@@ -596,6 +601,7 @@ static long attr_lookup(rh_heap *h, const plain_inst *pi, const char *name) {
 }
 
 rh_object *rh_getattr(rh_object *o, const char *name) {
+    RH__CHECK_LIVE(o, "rh_getattr");
     rh_heap *h = attr_prologue(o, name);
     if (!h) return NULL;
     class_obj *c = class_of_inst(o);
@@ -616,6 +622,7 @@ rh_object *rh_getattr(rh_object *o, const char *name) {
 }
 
 int rh_setattr(rh_object *o, const char *name, rh_object *value) {
+    RH__CHECK_LIVE(o, "rh_setattr");
     if (!value) return rh_delattr(o, name);
     rh_heap *h = attr_prologue(o, name);
     if (!h) return -1;
@@ -649,6 +656,7 @@ int rh_setattr(rh_object *o, const char *name, rh_object *value) {
 }
 
 int rh_delattr(rh_object *o, const char *name) {
+    RH__CHECK_LIVE(o, "rh_delattr");
     rh_heap *h = attr_prologue(o, name);
     if (!h) return -1;
     class_obj *c = class_of_inst(o);
@@ -682,6 +690,7 @@ int rh_delattr(rh_object *o, const char *name) {
 }
 
 int rh_hasattr(rh_object *o, const char *name) {
+    RH__CHECK_LIVE(o, "rh_hasattr");
     if (!o || !name) return 0;
     if (!rh_is_instance(o)) return 0;
     rh_heap *h = rh_heap_of(o);
@@ -699,6 +708,7 @@ int rh_hasattr(rh_object *o, const char *name) {
  * has no other way to list them. A plain instance's attributes come in the
  * order of its table. */
 rh_object *rh_vars(rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_vars");
     if (!o) return NULL;
     rh_heap *h = rh_heap_of(o);
     if (!h) return NULL;

@@ -116,4 +116,8 @@ rh__gchead *rh__gc_list(rh_heap *h, int g);
 /* gc.garbage, created on first need; NULL (RH_ENOMEM) when out of memory. */
 rh_object *rh__gc_garbage_list(rh_heap *h);
 
+/* Invariant check (RH_DEBUG >= 3; see internal.h): the invariants above
+ * over every tracked object. A violation stops the program. */
+void rh__gc_check(rh_heap *h);
+
 #endif

@@ -118,6 +118,17 @@ _Noreturn void rh__fatal(const char *fmt, ...) {
     abort();
 }
 
+_Noreturn void rh__assert_fail(const char *expr, const char *file, int line) {
+    rh__fatal("assertion '%s' failed at %s:%d", expr, file, line);
+}
+
+void rh__heap_check(rh_heap *h, const char *when) {
+    if (h->mode != RH_MODE_MALLOC) rh__pools_check(h);
+    rh__gc_check(h);
+    rh__weak_check(h);
+    rh__debug_check_all(h, when);
+}
+
 /* ---------------------------------------------------------------------------
  * Modes and life cycle
  * ------------------------------------------------------------------------- */
@@ -189,8 +200,27 @@ fail_alloc:
     return NULL;
 }
 
+/* rh_heap_destroy from code the heap is running (a gc callback, a
+ * finalizer, a weakref callback, a destroy or clear hook) would free the
+ * heap under its caller, who goes on using it: stopped in every mode. */
+static void check_destroy_reentry(rh_heap *h) {
+    if (h->destroying)
+        rh__fatal("rh_heap_destroy(%p) called while that heap is being destroyed (from a finalizer, "
+                  "weakref callback or hook run by its destruction)", (void *)h);
+    if (h->gc.collecting)
+        rh__fatal("rh_heap_destroy(%p) called during a collection of that heap (from a gc callback, "
+                  "finalizer, weakref callback or clear hook)", (void *)h);
+    if (rh__obj_dying_in(h))
+        rh__fatal("rh_heap_destroy(%p) called while an object of that heap is being destroyed (from "
+                  "its finalizer, a weakref callback or a destroy hook)", (void *)h);
+}
+
 void rh_heap_destroy(rh_heap *h) {
     if (!h) return;
+    check_destroy_reentry(h);
+#if RH_DEBUG >= 3
+    rh__heap_check(h, "heap destruction");
+#endif
     h->destroying = true;
     rh__weak_atexit(h);
     rh__gc_fini(h);

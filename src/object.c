@@ -217,7 +217,7 @@ static rh_object *new_object(rh_heap *h, const rh_type *t, size_t nitems, const 
     o->rh_gcword = 0;
     o->rh_type = t;
     zero_fields((char *)(o + 1), n - prefix - sizeof(rh_object));
-    if (RH_UNLIKELY(h->mode == RH_MODE_DEBUG)) rh__debug_note_type(h, block, t->name);
+    if (RH_UNLIKELY(h->mode == RH_MODE_DEBUG)) rh__debug_note_object(h, block, t);
     if (prefix) {
         /* The new container is complete and untracked: an automatic
          * collection started here cannot see it. It becomes the thread's
@@ -484,6 +484,7 @@ const char *rh_object_site(const rh_object *o) {
  * plus storage it allocated separately (a list's item array, a dict's
  * table). Figures beside CPython's are in docs/object-sizes.md. */
 size_t rh_sizeof(rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_sizeof");
     const rh_type *t = o->rh_type;
     size_t n = rh__prefix_size(t) + t->basicsize;
     if (t->sizeof_extra) n += t->sizeof_extra(o);
@@ -494,6 +495,7 @@ size_t rh_sizeof(rh_object *o) {
  * Generic operations.
  * ------------------------------------------------------------------------- */
 rh_hash_t rh_hash(rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_hash");
     const rh_type *t = o->rh_type;
     if (RH_LIKELY(t->hash != NULL)) return t->hash(o);
     rh_heap *h = rh__heap_of(o);
@@ -506,6 +508,8 @@ rh_hash_t rh_hash(rh_object *o) {
  * type differs, the right's hook gets its turn, the loose analogue of
  * Python's reflected __eq__ after NotImplemented. */
 int rh_equal(rh_object *a, rh_object *b) {
+    RH__CHECK_LIVE(a, "rh_equal");
+    RH__CHECK_LIVE(b, "rh_equal");
     if (a == b) return 1;
     const rh_type *ta = a->rh_type, *tb = b->rh_type;
     if (ta->eq) {
@@ -517,6 +521,7 @@ int rh_equal(rh_object *a, rh_object *b) {
 }
 
 int rh_repr(rh_object *o, char *buf, size_t cap) {
+    RH__CHECK_LIVE(o, "rh_repr");
     const rh_type *t = o->rh_type;
     if (t->repr) return t->repr(o, buf, cap);
     return snprintf(buf, cap, "<%s 0x%" PRIxPTR ">", t->name, (uintptr_t)o);
@@ -538,4 +543,11 @@ void rh__obj_fini(rh_heap *h) {
      * one by one: the most recent container of any thread may be among
      * them (see rh__gc_recent_new). Nothing allocates from here on. */
     atomic_fetch_add_explicit(&rh__gc_heaps_gone, 1, memory_order_relaxed);
+}
+
+bool rh__obj_dying_in(const rh_heap *h) {
+    unsigned n = tls.depth < RH__DEALLOC_MAX_DEPTH + 1 ? tls.depth : RH__DEALLOC_MAX_DEPTH + 1;
+    for (unsigned i = 0; i < n; i++)
+        if (tls.active[i] && rh__heap_of(tls.active[i]) == h) return true;
+    return tls.finalizing && rh__heap_of(tls.finalizing) == h;
 }

@@ -111,4 +111,9 @@ static inline int rh__text_end(rh__textbuf *w) {
     return w->len > (size_t)0x7fffffff ? 0x7fffffff : (int)w->len;
 }
 
+/* Is an object of heap h being destroyed (finalizer, weakref callbacks,
+ * destroy hook) on the calling thread right now? heap.c's guard against
+ * rh_heap_destroy from such code. */
+bool rh__obj_dying_in(const rh_heap *h);
+
 #endif

@@ -114,6 +114,7 @@
  */
 #include "alloc_priv.h"
 
+#include <inttypes.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -441,4 +442,77 @@ void rh__pools_stats(rh_heap *h, rh_heap_stats *out) {
             cs->blocks_free += cap - pool->used;
         }
     }
+}
+
+/* ---------------------------------------------------------------------------
+ * Invariant check (RH_DEBUG >= 3 after every collection and at heap
+ * destruction; white-box tests call it directly). Every equation of the
+ * essay, over every arena of the heap; a violation stops the program.
+ *   arena:  heap == h;  |freepools| + (64 - ncarved) == nfree;
+ *           a pool on freepools is carved and has used == 0;
+ *   pool in use (carved, not on freepools):
+ *           used + |freelist| + uncarved == capacity, where
+ *           capacity = P / s and uncarved = (P - next_off) / s;
+ *           freelist empty <=> full (used == capacity);
+ *           used == 0 only for cached[cls];
+ *   class c: sum of used over its pools == nalloc[c] - nfreed[c].
+ * O(live pool blocks): the free lists are walked.
+ * ------------------------------------------------------------------------- */
+
+/* Reads the link word of a free block, which the tools keep inaccessible. */
+static void *free_link(const rh_heap *h, void *b) {
+    RH__UNPOISON(b, sizeof(void *));
+    if (h->alloc.tools) VALGRIND_MAKE_MEM_DEFINED(b, sizeof(void *));
+    void *next = *(void **)b;
+    RH__POISON(b, sizeof(void *));
+    if (h->alloc.tools) VALGRIND_MAKE_MEM_NOACCESS(b, sizeof(void *));
+    return next;
+}
+
+void rh__pools_check(rh_heap *h) {
+    const struct rh__alloc_state *A = &h->alloc;
+    uint64_t used_by_class[RH_NUM_CLASSES] = {0};
+    for (rh__arena *a = A->arenas; a; a = a->all_next) {
+        if (atomic_load_explicit(&a->heap, memory_order_relaxed) != (uintptr_t)h)
+            rh__fatal("pools: invariant broken: arena %p of heap %p names heap %#lx", (void *)a->base,
+                      (void *)h, (unsigned long)atomic_load(&a->heap));
+        uint64_t onfree = 0;
+        unsigned nfreepools = 0;
+        for (rh__pool *p = a->freepools; p; p = p->next) {
+            if (p->index >= a->ncarved || p->used != 0 || (onfree >> p->index) & 1)
+                rh__fatal("pools: invariant broken: arena %p: free pool %u (used %u, %u carved) is not an "
+                          "empty carved pool listed once", (void *)a->base, p->index, p->used, a->ncarved);
+            onfree |= (uint64_t)1 << p->index;
+            nfreepools++;
+        }
+        if (nfreepools + (RH__POOLS_PER_ARENA - a->ncarved) != a->nfree)
+            rh__fatal("pools: invariant broken: arena %p: %u free pools + %u never carved != nfree %u",
+                      (void *)a->base, nfreepools, RH__POOLS_PER_ARENA - a->ncarved, a->nfree);
+        for (unsigned i = 0; i < a->ncarved; i++) {
+            rh__pool *p = &a->pools[i];
+            if ((onfree >> i) & 1) continue;
+            size_t s = rh__class_size(p->cls), cap = RH_POOL_SIZE / s;
+            size_t nfree = 0;
+            for (void *b = p->freelist; b; b = free_link(h, b)) {
+                if (rh__pool_of(b) != p || ((uintptr_t)b - (uintptr_t)rh__pool_base(p)) % s != 0 || ++nfree > cap)
+                    rh__fatal("pools: invariant broken: pool %p (class %u): free list holds %p, not a block "
+                              "boundary of this pool (or loops)", (void *)rh__pool_base(p), p->cls, b);
+            }
+            size_t uncarved = (RH_POOL_SIZE - p->next_off) / s;
+            if (p->used + nfree + uncarved != cap)
+                rh__fatal("pools: invariant broken: pool %p (class %u): used %u + free %zu + uncarved %zu "
+                          "!= capacity %zu", (void *)rh__pool_base(p), p->cls, p->used, nfree, uncarved, cap);
+            if ((nfree == 0) != (p->used == cap))
+                rh__fatal("pools: invariant broken: pool %p (class %u): free list %s but used %u of %zu",
+                          (void *)rh__pool_base(p), p->cls, nfree ? "not empty" : "empty", p->used, cap);
+            if (p->used == 0 && A->cached[p->cls] != p)
+                rh__fatal("pools: invariant broken: pool %p (class %u) is empty but neither free nor cached",
+                          (void *)rh__pool_base(p), p->cls);
+            used_by_class[p->cls] += p->used;
+        }
+    }
+    for (unsigned c = 0; c < RH_NUM_CLASSES; c++)
+        if (used_by_class[c] != A->nalloc[c] - A->nfreed[c])
+            rh__fatal("pools: invariant broken: class %u: blocks in use %" PRIu64 " != handed out %" PRIu64
+                      " - given back %" PRIu64, c, used_by_class[c], A->nalloc[c], A->nfreed[c]);
 }

@@ -361,6 +361,8 @@ rh_object *rh_str(rh_heap *h, const char *utf8) {
 }
 
 rh_object *rh_str_concat(rh_heap *h, rh_object *a, rh_object *b) {
+    RH__CHECK_LIVE(a, "rh_str_concat");
+    RH__CHECK_LIVE(b, "rh_str_concat");
     if (!is_str(a)) { rh__err_type(h, "str concatenation", a); return NULL; }
     if (!is_str(b)) { rh__err_type(h, "str concatenation", b); return NULL; }
     const rh__str *x = as_cstr(a), *y = as_cstr(b);
@@ -405,22 +407,27 @@ rh_object *rh_str_printf(rh_heap *h, const char *fmt, ...) {
 }
 
 const char *rh_str_cstr(const rh_object *s) {
+    RH__CHECK_LIVE(s, "rh_str_cstr");
     return is_str(s) ? as_cstr(s)->data : NULL;
 }
 
 size_t rh_str_len(const rh_object *s) {
+    RH__CHECK_LIVE(s, "rh_str_len");
     return is_str(s) ? as_cstr(s)->length : 0;
 }
 
 size_t rh_str_nbytes(const rh_object *s) {
+    RH__CHECK_LIVE(s, "rh_str_nbytes");
     return is_str(s) ? as_cstr(s)->nbytes : 0;
 }
 
 bool rh_str_is_interned(const rh_object *s) {
+    RH__CHECK_LIVE(s, "rh_str_is_interned");
     return is_str(s) && as_cstr(s)->interned;
 }
 
 int rh_str_eq_cstr(const rh_object *s, const char *utf8) {
+    RH__CHECK_LIVE(s, "rh_str_eq_cstr");
     if (!is_str(s)) return 0;
     const rh__str *x = as_cstr(s);
     size_t n = strlen(utf8);
@@ -577,9 +584,11 @@ rh_object *rh_bytes(rh_heap *h, const void *data, size_t n) {
 }
 
 const uint8_t *rh_bytes_data(const rh_object *b) {
+    RH__CHECK_LIVE(b, "rh_bytes_data");
     return is_bytes(b) ? as_cbytes(b)->data : NULL;
 }
 
 size_t rh_bytes_len(const rh_object *b) {
+    RH__CHECK_LIVE(b, "rh_bytes_len");
     return is_bytes(b) ? as_cbytes(b)->size : 0;
 }
