@@ -351,7 +351,6 @@ void rh__large_fini(rh_heap *h);
 #define RH__KIND_LARGE ((uintptr_t)0)
 #define RH__KIND_DEBUG ((uintptr_t)1)
 int rh__sysreg_add(const void *p, rh_heap *h, uintptr_t kind); /* 0 or -1 (out of memory) */
-void rh__sysreg_move(const void *from, const void *to);       /* re-keys a live entry */
 void rh__sysreg_del(const void *p);
 void rh__sysreg_del_heap(rh_heap *h);                         /* every entry of h */
 rh_heap *rh__sysreg_find(const void *p, uintptr_t *kind);     /* NULL if not registered */
