@@ -7,18 +7,18 @@
  * have the collector's 16-byte record (rh__gchead) in front, so the block
  * the allocator hands out starts 16 bytes before the object pointer. Every
  * byte of the block is written once, by rh_new_at: the collector's record
- * (both words 0: untracked), the header (count 1, collector word 0, the
+ * (untracked: next 0; prev: the heap, see "Hot paths"), the header (count 1, collector word 0, the
  * type) and the fields zeroed (word stores in line for the usual small
  * objects). A new container is untracked (the caller tracks it once its
  * fields are valid), so the collector cannot see a half-built object.
  *
  * Hot paths (a container's create / track / untrack / destroy / free). A
  * new container is counted in generation 0 inline (one increment, one
- * compare against the collector's trigger word) and recorded as the
- * thread's most recent container with its heap (rh__gc_recent_new), which
- * rh_gc_track uses instead of looking the heap up from the address; the
- * record is dropped when that object is freed and void once any heap is
- * destroyed, so a hit always names the object's real heap. The death of an object whose type has neither
+ * compare against the collector's trigger word), and its collector record
+ * carries its heap until it is first tracked (rh__gc_new_record), which
+ * rh_gc_track uses instead of looking the heap up from the address: the
+ * hint is in the object's own memory, so it cannot outlive the object or
+ * name another heap. The death of an object whose type has neither
  * finalize, legacy_del nor weak references is one straight line: untrack
  * (inline), the depth check, destroy, free. Allocation and free use the
  * allocator's inline fast paths of pools mode (alloc_priv.h, the one
@@ -203,24 +203,19 @@ static rh_object *new_object(rh_heap *h, const rh_type *t, size_t nitems, const 
     }
     void *block = rh__malloc_fast(h, n, file, line); /* rh__obj_alloc, in line */
     if (RH_UNLIKELY(!block)) return NULL; /* the allocator set RH_ENOMEM */
-    /* Every byte is written once: the collector's record (untracked: both
-     * words 0), the header (count 1, collector word 0, the type), and the
-     * fields zeroed. */
+    /* Every byte is written once: the collector's record (untracked, with
+     * the heap hint), the header (count 1, collector word 0, the type), and
+     * the fields zeroed. */
     rh_object *o = (rh_object *)(void *)((char *)block + prefix);
-    if (prefix) *RH__AS_GC(o) = (rh__gchead){0, 0};
+    if (prefix) *RH__AS_GC(o) = rh__gc_new_record(h);
     o->rh_refcnt = 1;
     o->rh_gcword = 0;
     o->rh_type = t;
     zero_fields((char *)(o + 1), n - prefix - sizeof(rh_object));
     if (RH_UNLIKELY(h->mode == RH_MODE_DEBUG)) rh__debug_note_type(h, block, t->name);
-    if (prefix) {
-        /* The new container is complete and untracked: an automatic
-         * collection started here cannot see it. It becomes the thread's
-         * most recent container after that collection (which may create
-         * and free containers of its own). */
-        if (rh__gc_count_alloc(&h->gc)) rh__gc_alloc_slow(h);
-        rh__gc_recent_new = (rh__gc_recent){o, h, rh__gc_epoch()};
-    }
+    /* The new container is complete and untracked: an automatic collection
+     * started here cannot see it. */
+    if (prefix && rh__gc_count_alloc(&h->gc)) rh__gc_alloc_slow(h);
     return o;
 }
 
@@ -239,9 +234,6 @@ rh_object *rh_new_var_at(rh_heap *h, const rh_type *type, size_t nitems, const c
 static inline void free_block(rh_object *o) {
     const rh_type *t = o->rh_type;
     if (t->flags & RH_TYPE_GC) {
-        /* A freed object is never the thread's most recent container: its
-         * address may come back from another heap. */
-        if (RH_UNLIKELY(o == rh__gc_recent_new.obj)) rh__gc_recent_new.obj = NULL;
         rh_heap *h = rh__obj_free_any(RH__AS_GC(o), sizeof(rh__gchead));
         rh__gc_count_free(&h->gc);
     } else {
@@ -528,7 +520,5 @@ int rh__obj_init(rh_heap *h) {
 void rh__obj_fini(rh_heap *h) {
     rh__str_fini(h);
     /* The heap's remaining objects die with its memory, without being freed
-     * one by one: the most recent container of any thread may be among
-     * them (see rh__gc_recent_new). Nothing allocates from here on. */
-    atomic_fetch_add_explicit(&rh__gc_heaps_gone, 1, memory_order_relaxed);
+     * one by one. Nothing allocates from here on. */
 }
