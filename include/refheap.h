@@ -177,6 +177,10 @@ typedef struct rh_heap_stats {
     size_t arenas_released;    /* arenas ever returned to the OS            */
     size_t pools_total;        /* pools in the mapped arenas                */
     size_t pools_empty;        /* pools free for any size class             */
+    size_t blocks_in_use;      /* THE count of live blocks: every block handed
+                                  out and not freed, small and large, in
+                                  every mode (debug mode: without the
+                                  quarantined ones); as sys.getallocatedblocks() */
     size_t large_blocks;       /* blocks from the system allocator, live    */
     size_t large_bytes;        /* their requested bytes (debug mode: with
                                   header and guards; not the quarantined)  */
@@ -195,6 +199,9 @@ typedef struct rh_heap_stats {
     size_t rss, peak_rss;      /* of the whole process, from /proc (bytes)  */
     size_t bytes_quarantined;  /* debug mode: raw bytes of freed blocks held
                                   in quarantine (0 in other modes)          */
+    size_t radix_leaves;       /* process-wide: leaves of the arena address
+                                  tree holding memory (those with an arena of
+                                  any heap; 0 once every heap is destroyed) */
 } rh_heap_stats;
 
 void rh_heap_stats_get(rh_heap *h, rh_heap_stats *out);

@@ -115,9 +115,10 @@ _Static_assert(RH__POOLS_PER_ARENA <= 64, "nfree_bits has one bit per free-pool 
  * the meta of the arena at an address lives in the tree itself, in that
  * address's slot. Leaves are mapped on demand (under a mutex, MAP_NORESERVE:
  * 2^14 * 2176 bytes = 34 MiB of address space each, of which only the slots
- * of arenas ever mapped are touched, about one page per arena) and never
- * unmapped, so a slot can be read at any time: a slot whose `heap` is 0 is
- * not an arena. Readers use acquire loads only. Addresses at or above 2^48
+ * of arenas mapped are touched, about one page per arena); a leaf's pages are
+ * discarded when its last arena goes (they read as zeros again) but its
+ * address range is never unmapped, so a slot can be read at any time: a slot
+ * whose `heap` is 0 is not an arena. Readers use acquire loads only. Addresses at or above 2^48
  * are never arenas. */
 #define RH__ADDR_BITS 48
 #define RH__ARENA_SHIFT 20
@@ -199,6 +200,7 @@ int rh__pools_init(rh_heap *h);
 void rh__pools_fini(rh_heap *h);
 void rh__pools_stats(rh_heap *h, rh_heap_stats *out);
 size_t rh__pools_in_use(const rh_heap *h);           /* bytes, from the class counters */
+size_t rh__radix_leaves_in_use(void);                /* process-wide, leaves with an arena */
 /* Raises the sampled peak of bytes in use to the current figure (heap.c). */
 void rh__note_peak(rh_heap *h);
 

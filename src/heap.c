@@ -483,6 +483,9 @@ void rh_heap_stats_get(rh_heap *h, rh_heap_stats *out) {
     out->arenas_released = A->arenas_released;
     /* debug mode: quarantined blocks are freed; they are reported apart */
     out->large_blocks = A->large_count - A->quar_large_count;
+    out->blocks_in_use = (size_t)(sum_counts(A->nalloc) - sum_counts(A->nfreed)) + A->large_count -
+                         A->quarantine_len;
+    out->radix_leaves = rh__radix_leaves_in_use();
     out->large_bytes = A->large_bytes - A->quar_large_bytes;
     out->bytes_in_use = bytes_in_use(h);
     out->bytes_quarantined = A->quar_bytes;

@@ -15,6 +15,9 @@
 #include <pthread.h>
 
 #include "internal.h" /* white box: rh__enter for nothing here, RH__POOLS_PER_ARENA */
+#include "alloc_priv.h" /* white box: the radix tree's leaves */
+
+#include <sys/mman.h>
 
 #ifdef RH_SANITIZE
 #define UNDER_SANITIZER 1
@@ -844,6 +847,77 @@ static void test_asan_use_after_free(void **state) {
     assert_null(strstr(c.err, "survived"));
 }
 
+/* ---------------------------------------------------------------------------
+ * The radix tree's leaves give their memory back: once no heap has an arena
+ * in a leaf's range, none of the leaf's pages is resident (mincore).
+ * ------------------------------------------------------------------------- */
+static size_t resident_leaf_pages(void) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t len = ((size_t)1 << RH__RADIX_LEAF_BITS) * sizeof(rh__arena);
+    size_t npages = (len + page - 1) / page, resident = 0;
+    unsigned char *vec = malloc(npages);
+    assert_non_null(vec);
+    for (size_t i = 0; i < ((size_t)1 << RH__RADIX_ROOT_BITS); i++) {
+        uintptr_t leaf = atomic_load(&rh__radix_root[i]);
+        if (!leaf) continue;
+        assert_int_equal(mincore((void *)leaf, len, vec), 0);
+        for (size_t k = 0; k < npages; k++) resident += vec[k] & 1;
+    }
+    free(vec);
+    return resident;
+}
+
+/* One figure for the live blocks, in every mode: what the program holds
+ * (sys.getallocatedblocks()), small and large alike; debug mode's
+ * quarantined blocks are freed, so they do not count. */
+static void test_stats_blocks_in_use(void **state) {
+    (void)state;
+    static const size_t sizes[] = {1, 100, RH_SMALL_MAX, RH_SMALL_MAX + 1, 100000};
+    enum { NS = sizeof sizes / sizeof sizes[0] };
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = new_heap(all_modes[m]);
+        rh_heap_stats st;
+        rh_heap_stats_get(h, &st);
+        assert_int_equal(st.blocks_in_use, 0); /* a new heap allocates nothing */
+        void *p[NS];
+        for (int i = 0; i < NS; i++) assert_non_null(p[i] = rh_malloc(h, sizes[i]));
+        rh_heap_stats_get(h, &st);
+        assert_int_equal(st.blocks_in_use, NS);
+        p[0] = rh_realloc(h, p[0], 2000); /* small -> large: still one block */
+        assert_non_null(p[0]);
+        rh_heap_stats_get(h, &st);
+        assert_int_equal(st.blocks_in_use, NS);
+        for (int i = 0; i < NS; i++) {
+            rh_free(h, p[i]);
+            rh_heap_stats_get(h, &st);
+            assert_int_equal(st.blocks_in_use, NS - 1 - i);
+        }
+        rh_heap_destroy(h);
+    }
+}
+
+static void test_radix_leaves_returned(void **state) {
+    (void)state;
+    /* no heap is alive between the tests of this program */
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    enum { N = 40000 }; /* over 2 MiB of 64-byte blocks: several arenas */
+    void **v = malloc(N * sizeof *v);
+    assert_non_null(v);
+    for (int i = 0; i < N; i++) assert_non_null(v[i] = rh_malloc(h, 64));
+    assert_true(resident_leaf_pages() >= 1);
+    rh_heap_stats st;
+    rh_heap_stats_get(h, &st);
+    assert_true(st.radix_leaves >= 1);
+    for (int i = 0; i < N; i++) rh_free(h, v[i]);
+    free(v);
+    rh_heap_destroy(h);
+    assert_int_equal(resident_leaf_pages(), 0);
+    h = new_heap(RH_MODE_POOLS); /* maps nothing */
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.radix_leaves, 0);
+    rh_heap_destroy(h);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_c_contracts),
@@ -867,6 +941,8 @@ int main(void) {
         cmocka_unit_test(test_stress_malloc),
         cmocka_unit_test(test_stress_debug),
         cmocka_unit_test(test_asan_use_after_free),
+        cmocka_unit_test(test_stats_blocks_in_use),
+        cmocka_unit_test(test_radix_leaves_returned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
