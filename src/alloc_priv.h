@@ -192,6 +192,25 @@ static inline unsigned rh__size_class(size_t n) {
 }
 static inline size_t rh__class_size(unsigned c) { return ((size_t)c + 1) * RH_ALIGNMENT; }
 
+/* The block-boundary check of the free paths: is p the start of a block of
+ * `pool` (p lies in the pool)? The offset of p in its pool must be a
+ * multiple of the block size s = (c+1)*16: a multiple of 16 whose quotient
+ * by 16, x < 1024, is a multiple of d = c+1. The division is replaced by
+ * the divisibility test of Lemire, Kaser and Kurz ("Faster remainder by
+ * direct computation", 2019): with M = 2^64 / d rounded up, taken mod 2^64
+ * (so M = 0 for d = 1), for x < 2^32, d divides x  <=>  x * M <= M - 1
+ * (mod 2^64). So the check is a mask, a shift, one multiplication by a
+ * constant from a 256-byte table, and a compare. */
+extern const uint64_t rh__class_divmagic[RH_NUM_CLASSES];
+RH__HOT_INLINE bool rh__pool_block_start(const rh__pool *pool, const void *p) {
+    uintptr_t off = (uintptr_t)p & (RH_POOL_SIZE - 1);
+    uint64_t m = rh__class_divmagic[pool->cls];
+    return ((off & (RH_ALIGNMENT - 1)) | (uintptr_t)((uint64_t)(off >> 4) * m > m - 1)) == 0;
+}
+/* Stops the program: p lies in a pool block of h but is not its start. */
+_Noreturn void rh__pool_bad_pointer(rh_heap *h, const rh__pool *pool, const void *p, const char *op,
+                                    const char *file, int line);
+
 /* Slow paths (pools.c). */
 void *rh__pool_alloc_slow(rh_heap *h, unsigned c);   /* NULL: out of memory */
 void rh__pool_full(rh_heap *h, rh__pool *pool);      /* last block taken    */
@@ -301,11 +320,15 @@ RH__HOT_INLINE void *rh__malloc_fast(rh_heap *h, size_t n, const char *file, int
 }
 
 /* Free of a block that must be h's: a pool block of this heap, in pools
- * mode without tools, goes straight back to its pool. */
+ * mode without tools, goes straight back to its pool, once the pointer is
+ * known to be the start of a block (an interior pointer, or an object's
+ * pointer 16 bytes into its block, would otherwise put a live block on the
+ * free list). */
 RH__HOT_INLINE void rh__free_fast(rh_heap *h, void *p, size_t header_offset, const char *file, int line) {
     if (RH_LIKELY(h->alloc.slow == 0)) {
         rh__pool *pool = rh__pool_lookup(p, h);
         if (RH_LIKELY(pool != NULL)) {
+            if (RH_UNLIKELY(!rh__pool_block_start(pool, p))) rh__pool_bad_pointer(h, pool, p, "free", file, line);
             rh__pool_push(h, pool, p, false);
             return;
         }

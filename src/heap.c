@@ -306,8 +306,10 @@ static void free_checked(rh_heap *h, void *p, const char *file, int line) {
                   (void *)owner, (void *)h);
     h->alloc.frees_slow++;
     if (ph) {
+        rh__pool *pool = rh__pool_of(p);
+        if (!rh__pool_block_start(pool, p)) rh__pool_bad_pointer(h, pool, p, "free", file, line);
         h->alloc.slow_pushes++;
-        rh__pool_push(h, rh__pool_of(p), p, h->alloc.tools);
+        rh__pool_push(h, pool, p, h->alloc.tools);
     } else {
         rh__large_free(h, p);
     }
@@ -405,6 +407,7 @@ void *rh_realloc_at(rh_heap *h, void *p, size_t n, const char *file, int line) {
     if (owner != h)
         rh__fatal("realloc on the wrong heap at %s:%d: block %p belongs to heap %p, not to heap %p", file, line, p,
                   (void *)owner, (void *)h);
+    if (ph && !rh__pool_block_start(rh__pool_of(p), p)) rh__pool_bad_pointer(h, rh__pool_of(p), p, "realloc", file, line);
     A->reallocs++;
     if (!gate(h)) return NULL;
     if (ph) {

@@ -142,6 +142,29 @@ static pthread_mutex_t radix_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned leaf_arenas[(size_t)1 << RH__RADIX_ROOT_BITS];
 static size_t leaves_in_use;
 
+/* 2^64 / d rounded up, mod 2^64, for d = c + 1: see rh__pool_block_start. */
+#define DIVMAGIC(d) (UINT64_MAX / (d) + 1)
+const uint64_t rh__class_divmagic[RH_NUM_CLASSES] = {
+    DIVMAGIC(1),  DIVMAGIC(2),  DIVMAGIC(3),  DIVMAGIC(4),  DIVMAGIC(5),  DIVMAGIC(6),  DIVMAGIC(7),  DIVMAGIC(8),
+    DIVMAGIC(9),  DIVMAGIC(10), DIVMAGIC(11), DIVMAGIC(12), DIVMAGIC(13), DIVMAGIC(14), DIVMAGIC(15), DIVMAGIC(16),
+    DIVMAGIC(17), DIVMAGIC(18), DIVMAGIC(19), DIVMAGIC(20), DIVMAGIC(21), DIVMAGIC(22), DIVMAGIC(23), DIVMAGIC(24),
+    DIVMAGIC(25), DIVMAGIC(26), DIVMAGIC(27), DIVMAGIC(28), DIVMAGIC(29), DIVMAGIC(30), DIVMAGIC(31), DIVMAGIC(32),
+};
+_Static_assert(RH_NUM_CLASSES == 32, "one magic number per class");
+
+_Noreturn void rh__pool_bad_pointer(rh_heap *h, const rh__pool *pool, const void *p, const char *op,
+                                    const char *file, int line) {
+    size_t s = rh__class_size(pool->cls);
+    uintptr_t off = (uintptr_t)p & (RH_POOL_SIZE - 1);
+    const char *start = (const char *)p - off % s;
+    rh__fatal("%s of a pointer inside a block at %s:%d: %p is not the start of a block: it is %zu bytes into "
+              "the %zu-byte block at %p of heap %p%s",
+              op, file ? file : "?", line, p, (size_t)(off % s), s, (const void *)start, (void *)h,
+              off % s == sizeof(rh__gchead) ? " (if it is a container object: an object is released with "
+                                              "rh_decref, never freed)"
+                                            : "");
+}
+
 #define LEAF_ENTRIES ((size_t)1 << RH__RADIX_LEAF_BITS)
 #define LEAF_BYTES (LEAF_ENTRIES * sizeof(rh__arena))
 

@@ -867,6 +867,58 @@ static size_t resident_leaf_pages(void) {
     return resident;
 }
 
+/* ---------------------------------------------------------------------------
+ * Misuse of rh_free in pools mode: a pointer inside a block (not its start)
+ * must stop the program with a message naming the block, never be pushed
+ * on the free list (the still-live block would be handed out again).
+ * ------------------------------------------------------------------------- */
+static void free_interior(void *arg) {
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    char *p = rh_malloc(h, 100); /* class 6: 112-byte blocks */
+    assert_non_null(p);
+    if (arg) {
+        p = rh_realloc(h, p + 32, 200);
+    } else {
+        rh_free(h, p + 48);
+    }
+    /* reached only if the misuse went unnoticed: the block comes back */
+    void *q = rh_malloc(h, 100);
+    fprintf(stderr, "survived: %p handed out again\n", q);
+}
+
+static void test_free_interior_pointer(void **state) {
+    (void)state;
+    rh_child c;
+    rh_run_child(free_interior, NULL, &c);
+    rh_assert_child_died_saying(&c, "not the start of a block");
+    rh_assert_child_died_saying(&c, "48 bytes into the 112-byte block");
+    rh_run_child(free_interior, (void *)1, &c);
+    rh_assert_child_died_saying(&c, "realloc of a pointer inside a block");
+}
+
+/* A live object is released with rh_decref, never with rh_free: a
+ * container's pointer lies 16 bytes into its block (caught in pools mode);
+ * any object's block is known as one in debug mode. */
+static void free_object(void *arg) {
+    rh_mode mode = (rh_mode)(uintptr_t)arg;
+    rh_heap *h = new_heap(mode);
+    rh_object *o = mode == RH_MODE_DEBUG ? rh_str(h, "a str, not a container") : rh_list_new(h, 0);
+    assert_non_null(o);
+    rh_free(h, o);
+    fprintf(stderr, "survived\n");
+}
+
+static void test_free_of_an_object(void **state) {
+    (void)state;
+    rh_child c;
+    rh_run_child(free_object, (void *)(uintptr_t)RH_MODE_POOLS, &c);
+    rh_assert_child_died_saying(&c, "not the start of a block");
+    rh_assert_child_died_saying(&c, "rh_decref");
+    rh_run_child(free_object, (void *)(uintptr_t)RH_MODE_DEBUG, &c);
+    rh_assert_child_died_saying(&c, "holding a str object");
+    rh_assert_child_died_saying(&c, "rh_decref");
+}
+
 /* One figure for the live blocks, in every mode: what the program holds
  * (sys.getallocatedblocks()), small and large alike; debug mode's
  * quarantined blocks are freed, so they do not count. */
@@ -942,6 +994,8 @@ int main(void) {
         cmocka_unit_test(test_stress_debug),
         cmocka_unit_test(test_asan_use_after_free),
         cmocka_unit_test(test_stats_blocks_in_use),
+        cmocka_unit_test(test_free_interior_pointer),
+        cmocka_unit_test(test_free_of_an_object),
         cmocka_unit_test(test_radix_leaves_returned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
