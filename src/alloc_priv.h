@@ -193,19 +193,19 @@ static inline unsigned rh__size_class(size_t n) {
 static inline size_t rh__class_size(unsigned c) { return ((size_t)c + 1) * RH_ALIGNMENT; }
 
 /* The block-boundary check of the free paths: is p the start of a block of
- * `pool` (p lies in the pool)? The offset of p in its pool must be a
- * multiple of the block size s = (c+1)*16: a multiple of 16 whose quotient
- * by 16, x < 1024, is a multiple of d = c+1. The division is replaced by
- * the divisibility test of Lemire, Kaser and Kurz ("Faster remainder by
- * direct computation", 2019): with M = 2^64 / d rounded up, taken mod 2^64
- * (so M = 0 for d = 1), for x < 2^32, d divides x  <=>  x * M <= M - 1
- * (mod 2^64). So the check is a mask, a shift, one multiplication by a
- * constant from a 256-byte table, and a compare. */
-extern const uint64_t rh__class_divmagic[RH_NUM_CLASSES];
+ * `pool` (p lies in the pool)? The offset of p in its pool, off < 2^14,
+ * must be a multiple of the block size s = (c+1)*16. The division is
+ * replaced by the divisibility test of Lemire, Kaser and Kurz ("Faster
+ * remainder by direct computation", 2019): with M = 2^32 / s rounded up,
+ * s divides off  <=>  off * M (mod 2^32) < M, exact for every off below
+ * 2^(32 - ceil(log2 s)) >= 2^23 (and checked exhaustively for all 32
+ * classes and all 2^14 offsets). So the check is a mask, one 32-bit
+ * multiplication by a constant from a 128-byte table, and a compare. */
+extern const uint32_t rh__class_divmagic[RH_NUM_CLASSES];
 RH__HOT_INLINE bool rh__pool_block_start(const rh__pool *pool, const void *p) {
-    uintptr_t off = (uintptr_t)p & (RH_POOL_SIZE - 1);
-    uint64_t m = rh__class_divmagic[pool->cls];
-    return ((off & (RH_ALIGNMENT - 1)) | (uintptr_t)((uint64_t)(off >> 4) * m > m - 1)) == 0;
+    uint32_t off = (uint32_t)((uintptr_t)p & (RH_POOL_SIZE - 1));
+    uint32_t m = rh__class_divmagic[pool->cls];
+    return off * m < m;
 }
 /* Stops the program: p lies in a pool block of h but is not its start. */
 _Noreturn void rh__pool_bad_pointer(rh_heap *h, const rh__pool *pool, const void *p, const char *op,

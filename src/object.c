@@ -66,11 +66,14 @@
  * holds more than RH__DEALLOC_MAX_DEPTH nested deaths, whatever the shape of
  * the garbage. Deferred containers are linked through their collector record
  * (they are untracked, so it is free: next stays 0, the link goes in the
- * upper bits of prev, the flag bits are kept); other deferred objects go on a
- * per-thread stack of pointers obtained from the system allocator (not from a
- * heap: the list is per thread and may hold objects of several heaps), and if
- * that stack cannot grow the object is destroyed at once (one more level of
- * recursion, never a leak).
+ * upper bits of prev, the flag bits are kept); other deferred objects are
+ * linked through the first word of their own header, their count and
+ * collector word (the object is dead: its count is 0 and a non-container's
+ * collector word is unused), both set back to 0 when it is popped. Deferring
+ * allocates nothing, so it works under persistent out-of-memory too, and the
+ * bound holds whatever the allocators do. (While deferred, a non-container's
+ * count field holds the link: an incref or decref of it, a use after its
+ * death, goes unreported; debug mode still names the object once freed.)
  *
  * Reference-count misuse. The inline paths call rh__refcnt_error for an
  * incref of an object whose count is 0 and for a decref of such an object.
@@ -110,15 +113,12 @@ rh_object rh__false_obj = {RH_IMMORTAL, 0, &rh_bool_type};
  * (PyTrash_UNWIND_LEVEL). */
 #define RH__DEALLOC_MAX_DEPTH 50
 
-/* First capacity of the stack of deferred non-container objects. */
-#define RH__DEFERRED_MIN_CAP 64
-
 typedef struct rh__dealloc_tls {
     unsigned depth; /* nested rh__dealloc bodies running in this thread */
     /* Objects whose body is running (DYING, FINALIZING or DESTROYING), one
-     * per depth level (levels beyond the array, possible only after the
-     * deferred stack failed to grow, are not recorded). Lets the misuse
-     * report name the type of an object known to be alive. */
+     * per depth level (depth never exceeds RH__DEALLOC_MAX_DEPTH; levels
+     * beyond the array would not be recorded). Lets the misuse report name
+     * the type of an object known to be alive. */
     rh_object *active[RH__DEALLOC_MAX_DEPTH + 1];
     /* The object whose finalizer (or legacy_del) runs innermost now. */
     rh_object *finalizing;
@@ -126,10 +126,13 @@ typedef struct rh__dealloc_tls {
      * died (re-tracked around their finalizer), one of the others. Linked
      * through rh__gchead.prev; NULL-terminated. */
     rh__gchead *deferred_gc[2];
-    /* Deferred non-containers: a stack of pointers (system memory). */
-    rh_object **deferred;
-    size_t ndeferred, deferred_cap;
+    /* Deferred non-containers: a LIFO list linked through the first word of
+     * each object's header (see defer); NULL-terminated. */
+    rh_object *deferred;
 } rh__dealloc_tls;
+
+_Static_assert(offsetof(rh_object, rh_type) == sizeof(uintptr_t),
+               "the count and the collector word together hold a deferred object's link");
 
 static _Thread_local rh__dealloc_tls tls;
 
@@ -312,20 +315,11 @@ static void defer(rh_object *o, bool tracked) {
         tls.deferred_gc[tracked] = g;
         return;
     }
-    if (tls.ndeferred == tls.deferred_cap) {
-        size_t cap = tls.deferred_cap ? tls.deferred_cap * 2 : RH__DEFERRED_MIN_CAP;
-        rh_object **p = realloc(tls.deferred, cap * sizeof *p);
-        if (!p) {
-            /* No memory for the list: destroy it now, one level deeper. */
-            tls.depth++;
-            dealloc_body(o, false);
-            tls.depth--;
-            return;
-        }
-        tls.deferred = p;
-        tls.deferred_cap = cap;
-    }
-    tls.deferred[tls.ndeferred++] = o;
+    /* The link overwrites the count (0) and the collector word (unused by
+     * a non-container); pop_deferred sets both back to 0. */
+    uintptr_t link = (uintptr_t)tls.deferred;
+    memcpy(o, &link, sizeof link);
+    tls.deferred = o;
 }
 
 /* Pops one deferred object; false when the lists are empty. */
@@ -340,8 +334,14 @@ static bool pop_deferred(rh_object **o, bool *tracked) {
             return true;
         }
     }
-    if (tls.ndeferred) {
-        *o = tls.deferred[--tls.ndeferred];
+    if (tls.deferred) {
+        rh_object *d = tls.deferred;
+        uintptr_t link;
+        memcpy(&link, d, sizeof link);
+        tls.deferred = (rh_object *)link;
+        d->rh_refcnt = 0;
+        d->rh_gcword = 0;
+        *o = d;
         *tracked = false;
         return true;
     }
@@ -356,9 +356,6 @@ static void drain_deferred(void) {
         dealloc_body(o, tracked);
         tls.depth = 0;
     }
-    free(tls.deferred);
-    tls.deferred = NULL;
-    tls.ndeferred = tls.deferred_cap = 0;
 }
 
 void rh__dealloc(rh_object *o) {
@@ -390,7 +387,7 @@ void rh__dealloc(rh_object *o) {
         free_block(o);
         tls.active[d] = NULL;
         tls.depth = d;
-        if (d == 0 && RH_UNLIKELY(tls.deferred_gc[0] || tls.deferred_gc[1] || tls.ndeferred || tls.deferred))
+        if (d == 0 && RH_UNLIKELY(tls.deferred_gc[0] || tls.deferred_gc[1] || tls.deferred))
             drain_deferred();
         return;
     }
@@ -400,8 +397,7 @@ void rh__dealloc(rh_object *o) {
     }
     tls.depth++;
     dealloc_body(o, tracked);
-    if (--tls.depth == 0 &&
-        (tls.deferred_gc[0] || tls.deferred_gc[1] || tls.ndeferred || tls.deferred))
+    if (--tls.depth == 0 && (tls.deferred_gc[0] || tls.deferred_gc[1] || tls.deferred))
         drain_deferred();
 }
 

@@ -142,9 +142,10 @@ static pthread_mutex_t radix_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned leaf_arenas[(size_t)1 << RH__RADIX_ROOT_BITS];
 static size_t leaves_in_use;
 
-/* 2^64 / d rounded up, mod 2^64, for d = c + 1: see rh__pool_block_start. */
-#define DIVMAGIC(d) (UINT64_MAX / (d) + 1)
-const uint64_t rh__class_divmagic[RH_NUM_CLASSES] = {
+/* 2^32 / s rounded up, s = 16 * d the block size of class d - 1: see
+ * rh__pool_block_start. */
+#define DIVMAGIC(d) ((uint32_t)((((uint64_t)1 << 32) + 16 * (d) - 1) / (16 * (d))))
+const uint32_t rh__class_divmagic[RH_NUM_CLASSES] = {
     DIVMAGIC(1),  DIVMAGIC(2),  DIVMAGIC(3),  DIVMAGIC(4),  DIVMAGIC(5),  DIVMAGIC(6),  DIVMAGIC(7),  DIVMAGIC(8),
     DIVMAGIC(9),  DIVMAGIC(10), DIVMAGIC(11), DIVMAGIC(12), DIVMAGIC(13), DIVMAGIC(14), DIVMAGIC(15), DIVMAGIC(16),
     DIVMAGIC(17), DIVMAGIC(18), DIVMAGIC(19), DIVMAGIC(20), DIVMAGIC(21), DIVMAGIC(22), DIVMAGIC(23), DIVMAGIC(24),
