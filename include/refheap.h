@@ -126,7 +126,11 @@ const char *rh_error_name(rh_error code);          /* "RH_ENOMEM", ...   */
  * rh_realloc(h, NULL, n) allocates, rh_calloc checks n*size for overflow, a
  * 0-byte request returns a unique pointer. Every block is 16-byte aligned.
  * Failure returns NULL and sets RH_ENOMEM. The macros record the call site
- * (shown by debug mode); the _at functions are the real entry points. */
+ * (shown by debug mode); the _at functions are the real entry points.
+ * rh_free / rh_realloc of a pointer refheap did not return (one inside a
+ * block, an object's: objects are released with rh_decref) stop the program
+ * with a message naming the block: pools mode checks the block boundary
+ * always, debug mode also recognises any object's block. */
 void *rh_malloc_at(rh_heap *h, size_t n, const char *file, int line);
 void *rh_calloc_at(rh_heap *h, size_t count, size_t size, const char *file, int line);
 void *rh_realloc_at(rh_heap *h, void *p, size_t n, const char *file, int line);

@@ -55,8 +55,12 @@
  *
  * Errors are per heap: a code and a formatted message, kept until cleared or
  * overwritten. Misuse that cannot be reported as an error (a free of a
- * foreign pointer, a guard overwritten, two threads in one heap) stops the
- * program through rh__fatal with a message on stderr.
+ * foreign pointer or of a pointer inside a pool block, a guard overwritten,
+ * two threads in one heap) stops the program through rh__fatal with a
+ * message on stderr. The block-boundary check of a pool pointer (its offset
+ * in the pool a multiple of the block size: rh__pool_block_start) runs on
+ * every rh_free and rh_realloc, fast path included; object deaths skip it
+ * (refheap made those pointers).
  */
 #include "alloc_priv.h"
 

@@ -137,7 +137,7 @@ static void test_chain_of_containers(void **state) {
 }
 
 /* ---------------------------------------------------------------------------
- * Non-containers holding references (deferred through the side stack).
+ * Non-containers holding references (deferred through their own header).
  * ------------------------------------------------------------------------- */
 typedef struct chain_link {
     RH_OBJECT_HEAD;
