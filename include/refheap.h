@@ -133,7 +133,11 @@ const char *rh_error_name(rh_error code);          /* "RH_ENOMEM", ...   */
  * rh_realloc(h, NULL, n) allocates, rh_calloc checks n*size for overflow, a
  * 0-byte request returns a unique pointer. Every block is 16-byte aligned.
  * Failure returns NULL and sets RH_ENOMEM. The macros record the call site
- * (shown by debug mode); the _at functions are the real entry points. */
+ * (shown by debug mode); the _at functions are the real entry points.
+ * rh_free / rh_realloc of a pointer refheap did not return (one inside a
+ * block, an object's: objects are released with rh_decref) stop the program
+ * with a message naming the block: pools mode checks the block boundary
+ * always, debug mode also recognises any object's block. */
 void *rh_malloc_at(rh_heap *h, size_t n, const char *file, int line);
 void *rh_calloc_at(rh_heap *h, size_t count, size_t size, const char *file, int line);
 void *rh_realloc_at(rh_heap *h, void *p, size_t n, const char *file, int line);
@@ -184,6 +188,10 @@ typedef struct rh_heap_stats {
     size_t arenas_released;    /* arenas ever returned to the OS            */
     size_t pools_total;        /* pools in the mapped arenas                */
     size_t pools_empty;        /* pools free for any size class             */
+    size_t blocks_in_use;      /* THE count of live blocks: every block handed
+                                  out and not freed, small and large, in
+                                  every mode (debug mode: without the
+                                  quarantined ones); as sys.getallocatedblocks() */
     size_t large_blocks;       /* blocks from the system allocator, live    */
     size_t large_bytes;        /* their requested bytes (debug mode: with
                                   header and guards; not the quarantined)  */
@@ -202,6 +210,9 @@ typedef struct rh_heap_stats {
     size_t rss, peak_rss;      /* of the whole process, from /proc (bytes)  */
     size_t bytes_quarantined;  /* debug mode: raw bytes of freed blocks held
                                   in quarantine (0 in other modes)          */
+    size_t radix_leaves;       /* process-wide: leaves of the arena address
+                                  tree holding memory (those with an arena of
+                                  any heap; 0 once every heap is destroyed) */
 } rh_heap_stats;
 
 void rh_heap_stats_get(rh_heap *h, rh_heap_stats *out);

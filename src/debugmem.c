@@ -203,6 +203,10 @@ static void release(rh_heap *h, void *p) {
 void rh__debug_free(rh_heap *h, void *p, size_t header_offset, const char *file, int line) {
     struct rh__alloc_state *A = &h->alloc;
     dbghead *d = check_block(h, p, "free", file, line);
+    if (header_offset == RH__NO_REFCNT && d->type_name) /* rh_free, not an object's death */
+        rh__fatal("debug: free of a live object at %s:%d: " BLOCK_FMT
+                  "; an object is released with rh_decref, never freed",
+                  file ? file : "?", line, BLOCK_ARGS(d));
     if (d->prev) d->prev->next = d->next;
     else A->debug_live = d->next;
     if (d->next) d->next->prev = d->prev;

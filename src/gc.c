@@ -161,11 +161,11 @@
  * exceeds its threshold, generation 2 only when long_lived_pending is at
  * least 25% of long_lived_total (CPython's gc_collect_generations).
  *
- * Tracking: rh_gc_track appends to generation 0 of the object's heap. The
- * heap of the container the thread created last is remembered by object.c
- * (rh__gc_recent_new, validated by the pointer and a count of destroyed
- * heaps), so the usual "create, fill, track" sequence needs no lookup of
- * the heap from the address.
+ * Tracking: rh_gc_track appends to generation 0 of the object's heap. A
+ * container that was never tracked carries its heap in its own record
+ * (object.c writes it there at allocation: rh__gc_new_record), so the usual
+ * "create, fill, track" sequence needs no lookup of the heap from the
+ * address; a container tracked again after an untrack asks the allocator.
  */
 #include "alloc_priv.h" /* rh__pool_heap, rh__sysreg_find: the fused pass's ownership test */
 
@@ -274,9 +274,6 @@ void rh_gc_set_sink(rh_heap *h, rh_gc_sink sink, void *data) {
  * Tracking.
  * ------------------------------------------------------------------------- */
 
-_Thread_local rh__gc_recent rh__gc_recent_new;
-_Atomic unsigned long rh__gc_heaps_gone;
-
 void rh_gc_track(rh_object *o) {
     RH__CHECK_LIVE(o, "rh_gc_track");
     if (RH_UNLIKELY(!RH__IS_GC(o)))
@@ -286,16 +283,16 @@ void rh_gc_track(rh_object *o) {
     if (RH_UNLIKELY(g->next != 0))
         rh__fatal("rh_gc_track: object of type '%s' at %p is already tracked by the collector",
                   type_name(o), (void *)o);
-    /* The object this thread created last: its heap is known (an exact
-     * pointer match; see gc_internal.h). Otherwise ask the allocator. */
-    rh_heap *h = rh__gc_recent_new.heap;
-    if (RH_UNLIKELY(o != rh__gc_recent_new.obj || rh__gc_recent_new.epoch != rh__gc_epoch())) {
+    /* Never tracked before: the heap is in the record (gc_internal.h).
+     * Otherwise ask the allocator. */
+    rh_heap *h = rh__gc_heap_hint(g);
+    if (RH_UNLIKELY(!h)) {
         h = rh__heap_of(g);
         if (RH_UNLIKELY(!h))
             rh__fatal("rh_gc_track: object of type '%s' at %p belongs to no heap", type_name(o),
                       (void *)o);
     }
-    rh__assert(rh__heap_of(g) == h); /* the recent-object cache named the right heap */
+    rh__assert(rh__heap_of(g) == h); /* the record's heap hint named the right heap */
     g->prev &= F_FINALIZED; /* drop anything but the once-per-life flag */
     o->rh_gcword = 0;       /* the collector's invariant for tracked objects */
     list_append(g, &h->gc.gens[0]);

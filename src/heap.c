@@ -55,8 +55,12 @@
  *
  * Errors are per heap: a code and a formatted message, kept until cleared or
  * overwritten. Misuse that cannot be reported as an error (a free of a
- * foreign pointer, a guard overwritten, two threads in one heap) stops the
- * program through rh__fatal with a message on stderr.
+ * foreign pointer or of a pointer inside a pool block, a guard overwritten,
+ * two threads in one heap) stops the program through rh__fatal with a
+ * message on stderr. The block-boundary check of a pool pointer (its offset
+ * in the pool a multiple of the block size: rh__pool_block_start) runs on
+ * every rh_free and rh_realloc, fast path included; object deaths skip it
+ * (refheap made those pointers).
  */
 #include "alloc_priv.h"
 
@@ -336,8 +340,10 @@ static void free_checked(rh_heap *h, void *p, const char *file, int line) {
                   (void *)owner, (void *)h);
     h->alloc.frees_slow++;
     if (ph) {
+        rh__pool *pool = rh__pool_of(p);
+        if (!rh__pool_block_start(pool, p)) rh__pool_bad_pointer(h, pool, p, "free", file, line);
         h->alloc.slow_pushes++;
-        rh__pool_push(h, rh__pool_of(p), p, h->alloc.tools);
+        rh__pool_push(h, pool, p, h->alloc.tools);
     } else {
         rh__large_free(h, p);
     }
@@ -435,6 +441,7 @@ void *rh_realloc_at(rh_heap *h, void *p, size_t n, const char *file, int line) {
     if (owner != h)
         rh__fatal("realloc on the wrong heap at %s:%d: block %p belongs to heap %p, not to heap %p", file, line, p,
                   (void *)owner, (void *)h);
+    if (ph && !rh__pool_block_start(rh__pool_of(p), p)) rh__pool_bad_pointer(h, rh__pool_of(p), p, "realloc", file, line);
     A->reallocs++;
     if (!gate(h)) return NULL;
     if (ph) {
@@ -513,6 +520,9 @@ void rh_heap_stats_get(rh_heap *h, rh_heap_stats *out) {
     out->arenas_released = A->arenas_released;
     /* debug mode: quarantined blocks are freed; they are reported apart */
     out->large_blocks = A->large_count - A->quar_large_count;
+    out->blocks_in_use = (size_t)(sum_counts(A->nalloc) - sum_counts(A->nfreed)) + A->large_count -
+                         A->quarantine_len;
+    out->radix_leaves = rh__radix_leaves_in_use();
     out->large_bytes = A->large_bytes - A->quar_large_bytes;
     out->bytes_in_use = bytes_in_use(h);
     out->bytes_quarantined = A->quar_bytes;

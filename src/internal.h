@@ -32,7 +32,12 @@
  *
  * next == 0 means "not tracked". While tracked, next and prev link the object
  * into its generation's circular list (both point at other rh__gchead records,
- * which are 16-byte aligned), and the low 4 bits of prev hold flags:
+ * which are 16-byte aligned), and the low 4 bits of prev hold flags.
+ * A new container's prev holds, above the flags, the heap that allocated it
+ * (heaps are malloc'ed: 16-byte aligned) until it is first tracked; once it
+ * has been tracked, an untracked container's prev holds only flags (0 above
+ * them), and rh_gc_track asks the allocator for the heap (rh__gc_heap_hint).
+ * The flags:
  * ------------------------------------------------------------------------- */
 typedef struct rh__gchead {
     uintptr_t next;
