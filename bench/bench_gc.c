@@ -74,7 +74,7 @@ static void setup(void) {
     heap = rh_heap_new(&cfg);
     if (!heap) exit(3);
     static const char *const ab[2] = {"a", "b"};
-    rh_class_spec plain = {.name = "Plain", .weakrefable = true};
+    rh_class_spec plain = {.name = "Plain"};
     rh_class_spec slots = {.name = "Slots", .slots = ab, .nslots = 2};
     cls_plain = rh_class_new(heap, &plain);
     cls_slots = rh_class_new(heap, &slots);

@@ -2,12 +2,12 @@
 """refheap's benchmark suite: one command builds and runs everything.
 
     python3 bench/run.py            # the full suite (about 15 minutes on 2 cores)
-    python3 bench/run.py --quick    # the same workloads, smaller (under 3 minutes)
+    python3 bench/run.py --quick    # the same workloads, smaller, 3 repetitions (under 3 minutes)
 
 It configures its own Release build directory (build-bench/ next to the
 sources, or --build-dir), refuses a build directory that is a debug or
 sanitizer build, builds the benchmark programs (bench/CMakeLists.txt), runs
-every configuration at least five times (--reps), each run in its own
+every configuration five times (--reps; three with --quick), each run in its own
 process, interleaving the configurations round-robin so that slow drifts of a
 shared machine hit every one alike, and prints Markdown tables: refheap's
 median (min-max), each peer's figure from the same run, and the ratios.
@@ -56,20 +56,26 @@ SIZES = {
         "mem_n": 500_000,                                # 5
         "churn": (3_000_000, 1_000_000),                 # 6 live objects, steps
     },
+    # Quick: every workload, sized so that the whole run (3 repetitions) takes
+    # about 40 s of CPU: under 3 minutes of wall time even when the 2 cores
+    # are shared with several other jobs (measured: see docs/benchmarks.md).
     "quick": {
-        "alloc_a": 5_000_000,
-        "alloc_b": (250_000, 4),
-        "alloc_c": (250_000, 2_000_000),
-        "bt_depth": 18,
+        "alloc_a": 2_000_000,
+        "alloc_b": (100_000, 2),
+        "alloc_c": (100_000, 500_000),
+        "bt_depth": 15,
         "bt_py_depth": 12,
         "gcb_depth": 14,
-        "gcb_py_depth": 14,
-        "collect_n": [100_000, 300_000],
-        "build_n": [300_000],
-        "mem_n": 200_000,
-        "churn": (200_000, 100_000),
+        "gcb_py_depth": 12,
+        "collect_n": [50_000, 200_000],
+        "build_n": [100_000],
+        "mem_n": 50_000,
+        "churn": (100_000, 50_000),
     },
 }
+
+# Repetitions of each configuration: (default, minimum), full and quick.
+REPS = {"full": (5, 5), "quick": (3, 3)}
 
 ALLOCATORS = ["refheap", "glibc", "mimalloc", "jemalloc", "tcmalloc", "boehm", "pymalloc"]
 TREE_C_IMPLS = [("refheap", "on"), ("refheap", "off"), ("glibc", None), ("mimalloc", None),
@@ -90,8 +96,10 @@ PEER_PACKAGES = {"mimalloc": "libmimalloc-dev", "jemalloc": "libjemalloc-dev",
 # timed out and not repeated, so that one pathological configuration cannot
 # blow the suite's time budget (20 minutes full, 3 minutes quick): without the
 # limit, refheap's binary-trees at depth 21 with the collector on (~119 s a
-# run) alone takes 10 of the 20 minutes and the suite 20.4 (measured).
-PROC_TIMEOUT = {"full": 100, "quick": 30}
+# run) alone takes 10 of the 20 minutes and the suite 20.4 (measured). The
+# longest quick run (the same at depth 15) needs about 1 s of CPU: 20 s leaves
+# room for a machine shared ten ways.
+PROC_TIMEOUT = {"full": 100, "quick": 20}
 
 
 def log(msg):
@@ -659,7 +667,7 @@ def machine(python):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes: under 3 minutes")
-    ap.add_argument("--reps", type=int, default=5, help="repetitions per configuration (at least 5)")
+    ap.add_argument("--reps", type=int, help="repetitions per configuration (default and minimum: 5; 3 with --quick)")
     ap.add_argument("--only", default="1,2,3,4,5,6", help="comma-separated workload numbers")
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build-bench"))
     ap.add_argument("--no-build", action="store_true", help="use the build directory as it is")
@@ -667,8 +675,11 @@ def main():
     ap.add_argument("--json", help="write every raw result line to this file")
     ap.add_argument("--python", default="python3", help="CPython 3.11 interpreter to compare with")
     args = ap.parse_args()
-    if args.reps < 5:
-        sys.exit("run.py: at least 5 repetitions (--reps 5): these machines are noisy")
+    default_reps, min_reps = REPS["quick" if args.quick else "full"]
+    if args.reps is None:
+        args.reps = default_reps
+    if args.reps < min_reps:
+        sys.exit("run.py: at least %d repetitions (--reps %d): these machines are noisy" % (min_reps, min_reps))
     args.build_dir = os.path.abspath(args.build_dir)
     if not shutil.which(args.python):
         sys.exit("run.py: %s not found" % args.python)

@@ -348,13 +348,13 @@ static int begin(int nids) {
     S.nev = S.ncb = 0;
     rh_class_spec spec[K_LEGACY + 1];
     memset(spec, 0, sizeof spec);
-    spec[K_PLAIN] = (rh_class_spec){.name = "Plain", .weakrefable = true};
+    spec[K_PLAIN] = (rh_class_spec){.name = "Plain"};
     spec[K_SLOTS] = (rh_class_spec){.name = "Slotted", .slots = slot_names, .nslots = 5,
                                     .weakrefable = true};
-    spec[K_FIN] = (rh_class_spec){.name = "Fin", .weakrefable = true, .finalizer = finalizer_fn};
-    spec[K_RES] = (rh_class_spec){.name = "Res", .weakrefable = true, .finalizer = finalizer_fn,
+    spec[K_FIN] = (rh_class_spec){.name = "Fin", .finalizer = finalizer_fn};
+    spec[K_RES] = (rh_class_spec){.name = "Res", .finalizer = finalizer_fn,
                                   .data = &resurrect_tag};
-    spec[K_LEGACY] = (rh_class_spec){.name = "Leg", .weakrefable = true, .legacy_del = legacy_fn};
+    spec[K_LEGACY] = (rh_class_spec){.name = "Leg", .legacy_del = legacy_fn};
     for (int k = K_PLAIN; k <= K_LEGACY; k++) {
         S.cls[k] = rh_class_new(S.h, &spec[k]);
         if (!S.cls[k]) return -1;

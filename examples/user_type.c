@@ -12,10 +12,11 @@ typedef struct node {
     long value;
 } node;
 
+/* RH_VISIT (Py_VISIT) skips a NULL field and returns visit's nonzero result. */
 static int node_traverse(rh_object *self, rh_visitfn visit, void *arg) {
     node *n = (node *)self;
-    if (n->left && visit(n->left, arg)) return 1;
-    if (n->right && visit(n->right, arg)) return 1;
+    RH_VISIT(n->left);
+    RH_VISIT(n->right);
     return 0;
 }
 
@@ -25,6 +26,8 @@ static void node_clear(rh_object *self) {
     RH_CLEAR(n->right);
 }
 
+/* destroy runs once, with the node already untracked; it may reuse clear
+ * because clear leaves NULL behind (RH_CLEAR), so a second pass is harmless. */
 static int destroyed;
 static void node_destroy(rh_object *self) {
     node_clear(self);

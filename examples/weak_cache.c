@@ -7,7 +7,7 @@
 
 int main(void) {
     rh_heap *h = rh_heap_new(NULL);
-    rh_class_spec spec = {.name = "Image", .weakrefable = true};
+    rh_class_spec spec = {.name = "Image"}; /* weakrefable, as a Python class */
     rh_object *Image = rh_class_new(h, &spec);
     rh_object *cache = rh_weakvaluedict_new(h);
 

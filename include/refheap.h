@@ -18,6 +18,13 @@
  *     int return 0 on success and -1 on error. The error is kept on the heap:
  *     rh_err() / rh_errmsg(). A lookup that finds nothing is not an error unless
  *     its comment says so (then it sets RH_EKEY / RH_EATTR / RH_EINDEX).
+ *   - Creating a container (rh_new of an RH_TYPE_GC type, and every built-in
+ *     constructor of lists, dicts, tuples, sets, instances, views...) may run
+ *     an automatic collection, and with it finalizers and callbacks, that is,
+ *     arbitrary code: a borrowed reference (rh_list_get, rh_dict_get, ...)
+ *     may die across such a call. Take a new reference first when it must
+ *     survive. refheap's own functions read their arguments' state after such
+ *     an allocation, never before.
  *   - One heap is used by one thread at a time (like one CPython interpreter
  *     under its GIL). Several heaps may live in one process; objects of
  *     different heaps must never reference each other.
@@ -137,7 +144,11 @@ const char *rh_error_name(rh_error code);          /* "RH_ENOMEM", ...   */
  * rh_realloc(h, NULL, n) allocates, rh_calloc checks n*size for overflow, a
  * 0-byte request returns a unique pointer. Every block is 16-byte aligned.
  * Failure returns NULL and sets RH_ENOMEM. The macros record the call site
- * (shown by debug mode); the _at functions are the real entry points. */
+ * (shown by debug mode); the _at functions are the real entry points.
+ * rh_free / rh_realloc of a pointer refheap did not return (one inside a
+ * block, an object's: objects are released with rh_decref) stop the program
+ * with a message naming the block: pools mode checks the block boundary
+ * always, debug mode also recognises any object's block. */
 void *rh_malloc_at(rh_heap *h, size_t n, const char *file, int line);
 void *rh_calloc_at(rh_heap *h, size_t count, size_t size, const char *file, int line);
 void *rh_realloc_at(rh_heap *h, void *p, size_t n, const char *file, int line);
@@ -188,6 +199,10 @@ typedef struct rh_heap_stats {
     size_t arenas_released;    /* arenas ever returned to the OS            */
     size_t pools_total;        /* pools in the mapped arenas                */
     size_t pools_empty;        /* pools free for any size class             */
+    size_t blocks_in_use;      /* THE count of live blocks: every block handed
+                                  out and not freed, small and large, in
+                                  every mode (debug mode: without the
+                                  quarantined ones); as sys.getallocatedblocks() */
     size_t large_blocks;       /* blocks from the system allocator, live    */
     size_t large_bytes;        /* their requested bytes (debug mode: with
                                   header and guards; not the quarantined)  */
@@ -206,6 +221,9 @@ typedef struct rh_heap_stats {
     size_t rss, peak_rss;      /* of the whole process, from /proc (bytes)  */
     size_t bytes_quarantined;  /* debug mode: raw bytes of freed blocks held
                                   in quarantine (0 in other modes)          */
+    size_t radix_leaves;       /* process-wide: leaves of the arena address
+                                  tree holding memory (those with an arena of
+                                  any heap; 0 once every heap is destroyed) */
 } rh_heap_stats;
 
 void rh_heap_stats_get(rh_heap *h, rh_heap_stats *out);
@@ -238,7 +256,27 @@ typedef struct rh_object {
 #define RH_TYPE(o) (RH_OBJ(o)->rh_type)
 
 typedef int64_t rh_hash_t;          /* -1 means "error" as in CPython */
+/* The function a traverse hook calls for each reference. visit(NULL, arg) is
+ * allowed and does nothing (every visit function refheap passes ignores a
+ * NULL referent), so a traverse may report fields without testing them. */
 typedef int (*rh_visitfn)(rh_object *obj, void *arg);
+
+/* Py_VISIT: in a traverse hook whose parameters are named `visit` and `arg`,
+ * visits o (any object pointer; skipped when NULL) and returns from the hook
+ * with visit's result when it is nonzero. o is evaluated once.
+ *   static int node_traverse(rh_object *self, rh_visitfn visit, void *arg) {
+ *       RH_VISIT(((node *)self)->left);
+ *       RH_VISIT(((node *)self)->right);
+ *       return 0;
+ *   } */
+#define RH_VISIT(o)                                                          \
+    do {                                                                     \
+        rh_object *rh__vo = (rh_object *)(void *)(o);                        \
+        if (rh__vo) {                                                        \
+            int rh__vr = visit(rh__vo, arg);                                 \
+            if (rh__vr) return rh__vr;                                       \
+        }                                                                    \
+    } while (0)
 
 /* Type flags. */
 #define RH_TYPE_GC (1u << 0)          /* container: may form cycles; has traverse */
@@ -247,6 +285,36 @@ typedef int (*rh_visitfn)(rh_object *obj, void *arg);
 #define RH_TYPE_UNTRACK_AT_FULL (1u << 3) /* untrack_check runs at full collections only */
 #define RH_TYPE_HEAPTYPE (1u << 4)    /* made at run time (classes); instances own a reference to it */
 
+/* A type: its layout and its hooks.
+ *
+ * Lifetime: refheap keeps a pointer to the rh_type in every object of the
+ * type and reads it until the object's block is freed (after destroy
+ * returns), and, for objects still alive when their heap is destroyed, until
+ * rh_heap_destroy returns (debug mode names their type in its leak report).
+ * So an rh_type must stay valid and unchanged as long as any object of it
+ * exists; static (const) storage is the usual choice. (Classes made by
+ * rh_class_new own their instances' type and free it after the last
+ * instance.)
+ *
+ * The order of the hooks (traverse runs at any collection, any number of
+ * times, and only reports):
+ *   death by reference counting: finalize (once in the object's life; may
+ *     resurrect), its weak references cleared (their callbacks run),
+ *     legacy_del (may resurrect), destroy (once), the memory freed;
+ *   death in a collection (an unreachable cycle without legacy_del): its
+ *     weak references cleared (callbacks run), finalize (once; may resurrect
+ *     the cycle), clear (breaks the cycle), and when the count reaches 0
+ *     the steps of a death by reference counting that are left: destroy,
+ *     the memory freed.
+ * From the moment it starts to die (its count reached 0) a container is
+ * untracked: a container that was tracked is tracked again while finalize or
+ * legacy_del runs, and destroy runs with it untracked (destroy need not, and
+ * must not, call rh_gc_untrack or rh_gc_track on it).
+ * clear and destroy may be one function when it is idempotent: each field
+ * it drops is set to NULL first (RH_CLEAR), native storage it frees is
+ * marked freed, and the object stays a valid, empty object after clear
+ * (other objects of the dying cycle, their finalizers and weakref callbacks,
+ * may still look at it before its own destroy runs). */
 typedef struct rh_type {
     const char *name;
     size_t basicsize;  /* size of the struct, header included             */
@@ -258,12 +326,16 @@ typedef struct rh_type {
 
     /* destroy: drop the references the object owns and release what it
      * allocated. Called once, when the object dies, after its finalizer and
-     * after its weak references were cleared. refheap frees the object's memory
-     * afterwards. May be NULL. Must not resurrect. */
+     * after its weak references were cleared, with the object untracked (and
+     * after clear if a collection cleared it). refheap frees the object's
+     * memory afterwards. May be NULL. Must not resurrect. May allocate and drop
+     * references (which may run other objects' hooks). */
     void (*destroy)(rh_object *self);
     /* traverse: call visit(child, arg) for every object reference the object
-     * owns (NULL references may be skipped); stop and return a nonzero value
-     * visit returns. Required for RH_TYPE_GC. */
+     * owns (NULL references may be skipped or passed: visit ignores them);
+     * stop and return a nonzero value visit returns (RH_VISIT does both).
+     * Required for RH_TYPE_GC. Must only report: no allocation, no reference
+     * count change, no other call into refheap. */
     int (*traverse)(rh_object *self, rh_visitfn visit, void *arg);
     /* clear: drop the references that may form cycles (tp_clear). The object
      * must stay valid for destroy afterwards. NULL for immutable containers
@@ -337,18 +409,35 @@ static inline void rh_xdecref(rh_object *o) { if (o) rh_decref(o); }
 static inline rh_object *rh_newref(rh_object *o) { rh_incref(o); return o; }
 static inline rh_object *rh_xnewref(rh_object *o) { rh_xincref(o); return o; }
 
-/* Py_CLEAR: set the field to NULL first, then drop the old reference. */
+/* The address of a field as a pointer to its own type, taken once, so that
+ * RH_CLEAR(roots[i++]) evaluates `roots[i++]` once. __typeof__ does not
+ * evaluate its operand. Other compilers get a cast: their fields must then
+ * be declared rh_object *. */
+#if defined(__GNUC__) || defined(__clang__)
+#define RH__FIELD_ADDR(field) (&(field))
+#define RH__FIELD_PTR_TYPE(field) __typeof__(field) *
+#else
+#define RH__FIELD_ADDR(field) ((rh_object **)&(field))
+#define RH__FIELD_PTR_TYPE(field) rh_object **
+#endif
+
+/* Py_CLEAR: set the field to NULL first, then drop the old reference (a
+ * destructor run by the drop sees the field already empty). The field
+ * expression is evaluated once; it may be any pointer to an object type. */
 #define RH_CLEAR(field)                                                      \
     do {                                                                     \
-        rh_object *rh__tmp = (rh_object *)(field);                           \
-        if (rh__tmp) { (field) = NULL; rh_decref(rh__tmp); }                 \
+        RH__FIELD_PTR_TYPE(field) rh__pp = RH__FIELD_ADDR(field);            \
+        rh_object *rh__tmp = (rh_object *)(void *)*rh__pp;                   \
+        if (rh__tmp) { *rh__pp = NULL; rh_decref(rh__tmp); }                 \
     } while (0)
 /* Py_SETREF: store the new value (whose reference the field takes), then drop
- * the old one, so a destructor triggered by the drop sees a valid field. */
+ * the old one, so a destructor triggered by the drop sees a valid field. The
+ * field and the value are each evaluated once. */
 #define RH_SETREF(field, value)                                              \
     do {                                                                     \
-        rh_object *rh__old = (rh_object *)(field);                           \
-        (field) = (value);                                                   \
+        RH__FIELD_PTR_TYPE(field) rh__pp = RH__FIELD_ADDR(field);            \
+        rh_object *rh__old = (rh_object *)(void *)*rh__pp;                   \
+        *rh__pp = (value);                                                   \
         rh_xdecref(rh__old);                                                 \
     } while (0)
 
@@ -413,7 +502,10 @@ rh_object *rh_float(rh_heap *h, double v);
 double rh_float_value(const rh_object *o);   /* float, or an int/bool converted; 0.0 for other types */
 
 /* str: immutable UTF-8, hash cached. Identifier-like strings can be interned
- * (one immortal object per heap per text). */
+ * (one immortal object per heap per text). str and bytes hash with
+ * SipHash-1-3 under a per-process random key, so set order varies between
+ * runs as in CPython; REFHEAP_HASHSEED=N fixes the key as PYTHONHASHSEED=N
+ * does (0: no randomisation), see docs/tuning.md. */
 rh_object *rh_str(rh_heap *h, const char *utf8);               /* NUL-terminated */
 rh_object *rh_str_n(rh_heap *h, const char *utf8, size_t nbytes);
 rh_object *rh_str_intern(rh_heap *h, const char *utf8);        /* new reference to the interned string */
@@ -484,22 +576,52 @@ bool rh_set_next(const rh_object *s, size_t *pos, rh_object **key);
  * instance, not a dict object (as CPython 3.11 keeps its inline values), so
  * the collector sees one object per instance.
  * slots != NULL: instances have exactly these nslots attributes (__slots__),
- * stored inline, and are smaller. */
+ * stored inline, and are smaller.
+ *
+ * Weak references follow Python: instances of a plain class support them
+ * (every Python class has __weakref__) unless `no_weakref` is set, which
+ * saves 8 bytes per instance; instances of a slotted class support them only
+ * when `weakrefable` is set (Python: '__weakref__' in __slots__).
+ * `weakrefable` on a plain class changes nothing; asking for both is
+ * RH_EVALUE.
+ *
+ * Native state: `native_size` bytes at the end of every instance, zeroed at
+ * creation and 16-byte aligned (rh_instance_native), for the embedder's C
+ * state (a file descriptor, a buffer pointer...). The collector never looks
+ * at them: keep object references in attributes, not there.
+ *
+ * `destroy` (instance_destroy) runs exactly once per instance, when it dies:
+ * after its finalizer and after its weak references were cleared, with the
+ * instance already untracked, and before refheap drops the instance's
+ * attributes and its reference to the class. It may read the native state and
+ * the attributes (a collected cycle's instances may have had them dropped
+ * already by the collector's clear, as in CPython), release native resources,
+ * allocate, and drop references it holds elsewhere; it must not resurrect the
+ * instance (store a new reference to it). Instances still alive when their
+ * heap is destroyed are not destroyed one by one: their hook does not run. */
 typedef void (*rh_class_fn)(rh_object *self, void *class_data);
 typedef struct rh_class_spec {
     const char *name;
     const char *const *slots; /* NULL: attribute dictionary per instance */
     size_t nslots;
-    bool weakrefable;         /* instances support weak references (plain classes: yes in Python) */
+    bool weakrefable;         /* slotted classes: instances support weak references */
     rh_class_fn finalizer;    /* __del__ (PEP 442): may resurrect; NULL if none */
     rh_class_fn legacy_del;   /* tp_del analogue: cycles containing it are uncollectable */
-    void *data;               /* passed to finalizer / legacy_del */
+    void *data;               /* passed to finalizer / legacy_del / destroy */
+    bool no_weakref;          /* plain classes: instances without weak references */
+    rh_class_fn destroy;      /* instance_destroy: see above; NULL if none */
+    size_t native_size;       /* bytes of native state per instance; 0: none */
 } rh_class_spec;
 rh_object *rh_class_new(rh_heap *h, const rh_class_spec *spec); /* new reference to the class */
 const char *rh_class_name(const rh_object *cls);
 rh_object *rh_instance_new(rh_object *cls);          /* tracked; new reference */
 rh_object *rh_instance_class(const rh_object *inst); /* borrowed */
+/* The instance's native state (spec.native_size bytes), or NULL if its class
+ * has none or inst is not an instance. Valid until the instance is freed. */
+void *rh_instance_native(rh_object *inst);
 bool rh_is_instance(const rh_object *o);
+/* getattr, hasattr and delattr allocate nothing (the name is not interned:
+ * only setattr interns the names it stores). */
 rh_object *rh_getattr(rh_object *o, const char *name);  /* new reference; NULL+RH_EATTR if absent */
 int rh_setattr(rh_object *o, const char *name, rh_object *value); /* value NULL: delattr */
 int rh_delattr(rh_object *o, const char *name);         /* RH_EATTR if absent */

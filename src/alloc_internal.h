@@ -54,6 +54,7 @@ struct rh__alloc_state {
 
     /* --- debug mode (debugmem.c) -------------------------------------- */
     uint64_t serial;                /* serial of the last debug block       */
+    void *debug_live;               /* newest live debug block's header (debugmem.c) */
     void **quarantine;              /* ring of freed, still-poisoned blocks */
     size_t quarantine_cap, quarantine_len, quarantine_head;
     size_t quar_bytes;              /* raw bytes of the quarantined blocks  */
@@ -93,6 +94,16 @@ void rh__obj_free(rh_heap *h, void *block, size_t header_offset);
  * (shown in reports). No-op in other modes. */
 void rh__debug_note_type(rh_heap *h, void *block, const char *type_name);
 
+/* Debug mode: the object of type t lives in this block (its type name is
+ * shown in reports, and the heap's destruction can find it). */
+void rh__debug_note_object(rh_heap *h, void *block, const rh_type *t);
+/* Debug mode: checks the guards of every live block; a changed byte stops
+ * the program, naming the block and `at` (when the check ran). */
+void rh__debug_check_all(rh_heap *h, const char *at);
+/* Debug mode: fn(o, arg) for every live object (newest first); fn must not
+ * allocate or free. Nothing in other modes. */
+void rh__debug_each_object(rh_heap *h, void (*fn)(rh_object *o, void *arg), void *arg);
+
 /* Debug mode: what the allocator knows about the block containing p.
  * Returns false when not in debug mode or p is not a debug block. */
 typedef struct rh__blockinfo {
@@ -104,6 +115,11 @@ typedef struct rh__blockinfo {
     bool freed;
 } rh__blockinfo;
 bool rh__debug_describe(rh_heap *h, const void *p, rh__blockinfo *out);
+
+/* Invariant checks of the allocator (RH_DEBUG >= 3; see internal.h): every
+ * equation of pools.c's essay over the heap's arenas, and (debug mode) the
+ * guards of every live block. A violation stops the program. */
+void rh__pools_check(rh_heap *h);
 
 /* The heap owning a block/object pointer, or NULL if it is not refheap's
  * (immortal static objects have none). O(1). */

@@ -115,9 +115,10 @@ _Static_assert(RH__POOLS_PER_ARENA <= 64, "nfree_bits has one bit per free-pool 
  * the meta of the arena at an address lives in the tree itself, in that
  * address's slot. Leaves are mapped on demand (under a mutex, MAP_NORESERVE:
  * 2^14 * 2176 bytes = 34 MiB of address space each, of which only the slots
- * of arenas ever mapped are touched, about one page per arena) and never
- * unmapped, so a slot can be read at any time: a slot whose `heap` is 0 is
- * not an arena. Readers use acquire loads only. Addresses at or above 2^48
+ * of arenas mapped are touched, about one page per arena); a leaf's pages are
+ * discarded when its last arena goes (they read as zeros again) but its
+ * address range is never unmapped, so a slot can be read at any time: a slot
+ * whose `heap` is 0 is not an arena. Readers use acquire loads only. Addresses at or above 2^48
  * are never arenas. */
 #define RH__ADDR_BITS 48
 #define RH__ARENA_SHIFT 20
@@ -191,6 +192,25 @@ static inline unsigned rh__size_class(size_t n) {
 }
 static inline size_t rh__class_size(unsigned c) { return ((size_t)c + 1) * RH_ALIGNMENT; }
 
+/* The block-boundary check of the free paths: is p the start of a block of
+ * `pool` (p lies in the pool)? The offset of p in its pool, off < 2^14,
+ * must be a multiple of the block size s = (c+1)*16. The division is
+ * replaced by the divisibility test of Lemire, Kaser and Kurz ("Faster
+ * remainder by direct computation", 2019): with M = 2^32 / s rounded up,
+ * s divides off  <=>  off * M (mod 2^32) < M, exact for every off below
+ * 2^(32 - ceil(log2 s)) >= 2^23 (and checked exhaustively for all 32
+ * classes and all 2^14 offsets). So the check is a mask, one 32-bit
+ * multiplication by a constant from a 128-byte table, and a compare. */
+extern const uint32_t rh__class_divmagic[RH_NUM_CLASSES];
+RH__HOT_INLINE bool rh__pool_block_start(const rh__pool *pool, const void *p) {
+    uint32_t off = (uint32_t)((uintptr_t)p & (RH_POOL_SIZE - 1));
+    uint32_t m = rh__class_divmagic[pool->cls];
+    return off * m < m;
+}
+/* Stops the program: p lies in a pool block of h but is not its start. */
+_Noreturn void rh__pool_bad_pointer(rh_heap *h, const rh__pool *pool, const void *p, const char *op,
+                                    const char *file, int line);
+
 /* Slow paths (pools.c). */
 void *rh__pool_alloc_slow(rh_heap *h, unsigned c);   /* NULL: out of memory */
 void rh__pool_full(rh_heap *h, rh__pool *pool);      /* last block taken    */
@@ -199,6 +219,7 @@ int rh__pools_init(rh_heap *h);
 void rh__pools_fini(rh_heap *h);
 void rh__pools_stats(rh_heap *h, rh_heap_stats *out);
 size_t rh__pools_in_use(const rh_heap *h);           /* bytes, from the class counters */
+size_t rh__radix_leaves_in_use(void);                /* process-wide, leaves with an arena */
 /* Raises the sampled peak of bytes in use to the current figure (heap.c). */
 void rh__note_peak(rh_heap *h);
 
@@ -299,11 +320,15 @@ RH__HOT_INLINE void *rh__malloc_fast(rh_heap *h, size_t n, const char *file, int
 }
 
 /* Free of a block that must be h's: a pool block of this heap, in pools
- * mode without tools, goes straight back to its pool. */
+ * mode without tools, goes straight back to its pool, once the pointer is
+ * known to be the start of a block (an interior pointer, or an object's
+ * pointer 16 bytes into its block, would otherwise put a live block on the
+ * free list). */
 RH__HOT_INLINE void rh__free_fast(rh_heap *h, void *p, size_t header_offset, const char *file, int line) {
     if (RH_LIKELY(h->alloc.slow == 0)) {
         rh__pool *pool = rh__pool_lookup(p, h);
         if (RH_LIKELY(pool != NULL)) {
+            if (RH_UNLIKELY(!rh__pool_block_start(pool, p))) rh__pool_bad_pointer(h, pool, p, "free", file, line);
             rh__pool_push(h, pool, p, false);
             return;
         }
@@ -351,7 +376,6 @@ void rh__large_fini(rh_heap *h);
 #define RH__KIND_LARGE ((uintptr_t)0)
 #define RH__KIND_DEBUG ((uintptr_t)1)
 int rh__sysreg_add(const void *p, rh_heap *h, uintptr_t kind); /* 0 or -1 (out of memory) */
-void rh__sysreg_move(const void *from, const void *to);       /* re-keys a live entry */
 void rh__sysreg_del(const void *p);
 void rh__sysreg_del_heap(rh_heap *h);                         /* every entry of h */
 rh_heap *rh__sysreg_find(const void *p, uintptr_t *kind);     /* NULL if not registered */

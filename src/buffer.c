@@ -35,6 +35,14 @@
  * managedbuffer: it needs no clear hook, and leaving it out means a view
  * can never see its memory pulled away while it is still registered.
  *
+ * Allocation runs user code. Creating a view allocates a container, and that
+ * may start an automatic collection whose finalizers can release any view
+ * and resize any bytearray that lost its last export. So a view (and a
+ * managedbuffer) is allocated blank first, and only then is the state it
+ * will show read and checked: a source view released meanwhile gives the
+ * released-view error, never a view registered on a released managedbuffer
+ * with a stale pointer.
+ *
  * The bytearray's storage is one rh_malloc block (NULL while empty) with
  * room for `cap` bytes; growth over-allocates geometrically for appends,
  * shrinking below half the capacity gives memory back.
@@ -243,12 +251,14 @@ static bytearray_obj *check_bytearray(const rh_object *o, const char *op) {
 }
 
 uint8_t *rh_bytearray_data(rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_bytearray_data");
     bytearray_obj *ba = check_bytearray(o, "rh_bytearray_data");
     if (!ba) return NULL;
     return ba->data ? ba->data : empty_storage;
 }
 
 size_t rh_bytearray_len(const rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_bytearray_len");
     bytearray_obj *ba = check_bytearray(o, "rh_bytearray_len");
     return ba ? ba->len : 0;
 }
@@ -279,6 +289,7 @@ static int bytearray_set_len(rh_heap *h, bytearray_obj *ba, size_t n, size_t wan
 }
 
 int rh_bytearray_resize(rh_object *o, size_t n) {
+    RH__CHECK_LIVE(o, "rh_bytearray_resize");
     bytearray_obj *ba = check_bytearray(o, "rh_bytearray_resize");
     if (!ba) return -1;
     rh_heap *h = rh_heap_of(o);
@@ -291,6 +302,7 @@ int rh_bytearray_resize(rh_object *o, size_t n) {
 }
 
 int rh_bytearray_extend(rh_object *o, const void *data, size_t n) {
+    RH__CHECK_LIVE(o, "rh_bytearray_extend");
     bytearray_obj *ba = check_bytearray(o, "rh_bytearray_extend");
     if (!ba) return -1;
     rh_heap *h = rh_heap_of(o);
@@ -436,10 +448,17 @@ const rh_type rh_memoryview_type = {
     .eq = bytes_like_eq,
 };
 
-/* A new view registered with mb showing [ptr, ptr+len). NULL on error. */
-static rh_object *memview_new(rh_heap *h, mbuf_obj *mb, uint8_t *ptr, size_t len, bool readonly) {
-    memview_obj *mv = (memview_obj *)(void *)rh_new(h, &rh_memoryview_type);
-    if (!mv) return NULL;
+/* A blank view: untracked, registered with no managedbuffer, owning nothing
+ * (its destroy is then a no-op). NULL on error. Allocating it may run an
+ * automatic collection, whose finalizers may release or resize anything: so
+ * every view is allocated before the state it will show is read, and
+ * memview_init fills it from that state afterwards. */
+static memview_obj *memview_alloc(rh_heap *h) {
+    return (memview_obj *)(void *)rh_new(h, &rh_memoryview_type);
+}
+
+/* Registers the blank view mv with mb, showing [ptr, ptr+len), and tracks it. */
+static rh_object *memview_init(memview_obj *mv, mbuf_obj *mb, uint8_t *ptr, size_t len, bool readonly) {
     mv->mbuf = rh_newref(RH_OBJ(mb));
     mb->views++;
     mv->ptr = ptr;
@@ -465,6 +484,7 @@ static memview_obj *live_view(const rh_object *o, const char *op) {
 }
 
 rh_object *rh_memoryview_in(rh_heap *h, rh_object *obj) {
+    RH__CHECK_LIVE(obj, "rh_memoryview_in");
     if (!h || !obj) return NULL;
     rh_heap *owner = rh_heap_of(obj);
     if (owner && owner != h) {
@@ -472,25 +492,38 @@ rh_object *rh_memoryview_in(rh_heap *h, rh_object *obj) {
         return NULL;
     }
     if (is_memoryview(obj)) {
+        /* Allocate first: the source may be released meanwhile. */
+        memview_obj *mv = memview_alloc(h);
+        if (!mv) return NULL;
         memview_obj *src = live_view(obj, "memoryview");
-        if (!src) return NULL;
-        return memview_new(h, as_mbuf(src->mbuf), src->ptr, src->len, src->readonly);
+        if (!src) {
+            rh_decref(RH_OBJ(mv));
+            return NULL;
+        }
+        return memview_init(mv, as_mbuf(src->mbuf), src->ptr, src->len, src->readonly);
     }
     if (!is_bytes(obj) && !is_bytearray(obj)) {
         rh_err_set(h, RH_ETYPE, "memoryview: a bytes-like object is required, not '%s'",
                    rh_type_name(obj));
         return NULL;
     }
+    /* The view first, then the managedbuffer, which reads obj's memory after
+     * its own allocation (and then holds the export, so obj cannot change
+     * size any more). */
+    memview_obj *mv = memview_alloc(h);
+    if (!mv) return NULL;
     mbuf_obj *mb = mbuf_new(h, obj);
-    if (!mb) return NULL;
-    rh_object *mv = memview_new(h, mb, mb->data, mb->len, mb->readonly);
-    /* On success the view holds the managedbuffer; on failure this drop
-     * frees it and gives the export back. */
-    rh_decref(RH_OBJ(mb));
-    return mv;
+    if (!mb) {
+        rh_decref(RH_OBJ(mv));
+        return NULL;
+    }
+    rh_object *r = memview_init(mv, mb, mb->data, mb->len, mb->readonly);
+    rh_decref(RH_OBJ(mb)); /* the view holds it now */
+    return r;
 }
 
 rh_object *rh_memoryview(rh_object *obj) {
+    RH__CHECK_LIVE(obj, "rh_memoryview");
     if (!obj) return NULL;
     /* A static immortal (the empty bytes) has no heap to put the view in nor
      * to report the error on: rh_memoryview_in is the way for it. */
@@ -498,22 +531,32 @@ rh_object *rh_memoryview(rh_object *obj) {
 }
 
 rh_object *rh_memoryview_slice(rh_object *o, size_t start, size_t stop) {
+    RH__CHECK_LIVE(o, "rh_memoryview_slice");
+    if (!live_view(o, "rh_memoryview_slice")) return NULL;
+    /* Allocate first: the source may be released meanwhile (checked again). */
+    memview_obj *sl = memview_alloc(rh_heap_of(o));
+    if (!sl) return NULL;
     memview_obj *mv = live_view(o, "rh_memoryview_slice");
-    if (!mv) return NULL;
+    if (!mv) {
+        rh_decref(RH_OBJ(sl));
+        return NULL;
+    }
     /* Clamp as Python does for non-negative bounds: each bound to the length,
      * and an empty view when stop <= start. */
     if (start > mv->len) start = mv->len;
     if (stop > mv->len) stop = mv->len;
     size_t len = stop > start ? stop - start : 0;
-    return memview_new(rh_heap_of(o), as_mbuf(mv->mbuf), mv->ptr + start, len, mv->readonly);
+    return memview_init(sl, as_mbuf(mv->mbuf), mv->ptr + start, len, mv->readonly);
 }
 
 const uint8_t *rh_memoryview_data(const rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_memoryview_data");
     memview_obj *mv = live_view(o, "rh_memoryview_data");
     return mv ? mv->ptr : NULL;
 }
 
 uint8_t *rh_memoryview_mutable_data(rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_memoryview_mutable_data");
     memview_obj *mv = live_view(o, "rh_memoryview_mutable_data");
     if (!mv) return NULL;
     if (mv->readonly) {
@@ -524,15 +567,18 @@ uint8_t *rh_memoryview_mutable_data(rh_object *o) {
 }
 
 size_t rh_memoryview_len(const rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_memoryview_len");
     memview_obj *mv = live_view(o, "rh_memoryview_len");
     return mv ? mv->len : 0;
 }
 
 bool rh_memoryview_readonly(const rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_memoryview_readonly");
     return is_memoryview(o) && as_mv(o)->readonly;
 }
 
 int rh_memoryview_release(rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_memoryview_release");
     if (!is_memoryview(o)) {
         rh_heap *h = o ? rh_heap_of(o) : NULL;
         if (h) rh_err_set(h, RH_ETYPE, "rh_memoryview_release: a memoryview is required, not '%s'",
@@ -544,6 +590,7 @@ int rh_memoryview_release(rh_object *o) {
 }
 
 rh_object *rh_memoryview_tobytes(rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_memoryview_tobytes");
     memview_obj *mv = live_view(o, "rh_memoryview_tobytes");
     if (!mv) return NULL;
     return rh_bytes(rh_heap_of(o), mv->ptr, mv->len);

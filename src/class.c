@@ -4,25 +4,33 @@
  * A class (rh_class_new, the analogue of executing Python's `class` statement)
  * is an object of type rh_class_type that owns a second, run-time rh_type: the
  * type of its instances. That rh_type is allocated with rh_malloc on the heap,
- * carries RH_TYPE_GC | RH_TYPE_HEAPTYPE (plus RH_TYPE_WEAKREFABLE when the spec
- * asks for weak references) and keeps a pointer back to the class in
- * user_data. It dies with the class object.
+ * carries RH_TYPE_GC | RH_TYPE_HEAPTYPE (plus RH_TYPE_WEAKREFABLE when its
+ * instances support weak references: as in Python, a plain class's always,
+ * unless the spec says no_weakref; a slotted class's only when the spec says
+ * weakrefable, Python's '__weakref__' in __slots__) and keeps a pointer back
+ * to the class in user_data. It dies with the class object.
  *
  * Two layouts of instances exist, chosen when the class is made:
  *
- *   plain    [gc link][header][table*][used][mask] ([weaklist])
+ *   plain    [gc link][header][table*][used][mask] ([weaklist]) ([native])
  *            Attributes live in a small hash table owned by the instance (not
  *            a dict object), the way CPython 3.11 keeps instance attributes
  *            in inline values without materialising a __dict__: for the
  *            collector, two plain instances that point at each other are
  *            exactly two objects, as gc.collect() counts them in CPython.
- *   slotted  [gc link][header][slot 0 .. slot n-1] ([weaklist])
+ *   slotted  [gc link][header][slot 0 .. slot n-1] ([weaklist]) ([native])
  *            `__slots__`: exactly nslots object references stored inline,
  *            NULL while unset. Names outside the slots cannot be set.
+ * [native] is the spec's native_size bytes for the embedder's per-instance C
+ * state (zeroed at creation, 16-byte aligned, last in the block, never seen
+ * by the collector); rh_instance_native gives its address.
  *
  * The attribute table holds (key, value) pairs; keys are interned strings
  * (rh_str_intern), so a key is identified by its address and lookups compare
- * pointers, never text. Its capacity is a power of two and it has two modes:
+ * pointers, never text. Only setattr interns a name: getattr, hasattr and
+ * delattr find the interned string by text without creating it (a name not
+ * in the heap's intern table is no instance's attribute), so looking up
+ * names that were never set allocates nothing. Its capacity is a power of two and it has two modes:
  *   small (capacity <= ATTR_LINEAR_MAX): the pairs are packed at the front in
  *     insertion order and a lookup scans them; the table may be full (2, 4
  *     or 8 pairs), so two attributes cost 32 bytes, what CPython 3.11 spends
@@ -52,7 +60,11 @@
  * finalize (PEP 442, may resurrect; object.c and gc.c decide when it runs),
  * spec->legacy_del as legacy_del (the tp_del analogue that makes a cycle
  * uncollectable). A class without them has NULL hooks, so the collector sees
- * exactly the classes that have finalizers.
+ * exactly the classes that have finalizers. spec->destroy is not a type hook
+ * of its own: the instance's destroy calls it first, once, when the instance
+ * dies (untracked, after its finalizer and weak references), while its
+ * attributes (those a collection's clear left), native state and class are
+ * all still there; then the attributes are dropped and the class let go.
  */
 #include "internal.h"
 
@@ -79,6 +91,8 @@ typedef struct class_obj {
     bool slotted;
     rh_class_fn finalizer;
     rh_class_fn legacy_del;
+    rh_class_fn destroy;   /* the spec's instance destroy hook, or NULL */
+    size_t native_size;    /* bytes of native state at the end of each instance */
     void *data;
 } class_obj;
 
@@ -300,7 +314,14 @@ static void inst_drop_class(rh_object *self) {
 
 static void plain_clear(rh_object *self) { attr_drop_all(self); }
 
+/* The spec's destroy hook, before anything of the instance is let go. */
+static void inst_user_destroy(rh_object *self) {
+    class_obj *c = class_of_inst(self);
+    if (c->destroy) c->destroy(self, c->data);
+}
+
 static void plain_destroy(rh_object *self) {
+    inst_user_destroy(self);
     attr_drop_all(self);
     inst_drop_class(self);
 }
@@ -328,6 +349,7 @@ static void slotted_clear(rh_object *self) {
 }
 
 static void slotted_destroy(rh_object *self) {
+    inst_user_destroy(self);
     slotted_clear(self);
     inst_drop_class(self);
 }
@@ -421,6 +443,16 @@ rh_object *rh_class_new(rh_heap *h, const rh_class_spec *spec) {
             return NULL;
         }
     }
+    if (spec->weakrefable && spec->no_weakref) {
+        rh_err_set(h, RH_EVALUE, "rh_class_new: '%s' asks for weakrefable and no_weakref", spec->name);
+        return NULL;
+    }
+    /* The native state must leave room for the rest of the block and its
+     * alignment (the slots' limit above keeps those small). */
+    if (spec->native_size > SIZE_MAX / 4) {
+        rh_err_set(h, RH_EOVERFLOW, "rh_class_new: native_size %zu is too large", spec->native_size);
+        return NULL;
+    }
 
     class_obj *c = (class_obj *)(void *)rh_new(h, &rh_class_type);
     if (!c) return NULL;
@@ -428,6 +460,8 @@ rh_object *rh_class_new(rh_heap *h, const rh_class_spec *spec) {
     c->nslots = c->slotted ? spec->nslots : 0;
     c->finalizer = spec->finalizer;
     c->legacy_del = spec->legacy_del;
+    c->destroy = spec->destroy;
+    c->native_size = spec->native_size;
     c->data = spec->data;
 
     /* Every failure below leaves a half-built class that class_destroy frees. */
@@ -458,10 +492,17 @@ rh_object *rh_class_new(rh_heap *h, const rh_class_spec *spec) {
         t->destroy = plain_destroy;
         t->sizeof_extra = plain_sizeof_extra;
     }
-    if (spec->weakrefable) {
+    /* Python: every plain class's instances have __weakref__; a slotted
+     * class's only when '__weakref__' is among its slots. */
+    if (c->slotted ? spec->weakrefable : !spec->no_weakref) {
         t->flags |= RH_TYPE_WEAKREFABLE;
         t->weaklist_offset = size;
         size += sizeof(rh_object *);
+    }
+    if (c->native_size) {
+        /* Last in the block, aligned like any block (the object itself is
+         * 16-byte aligned). */
+        size = (size + RH_ALIGNMENT - 1) / RH_ALIGNMENT * RH_ALIGNMENT + c->native_size;
     }
     t->basicsize = size;
     if (spec->finalizer) t->finalize = inst_finalize;
@@ -479,11 +520,13 @@ fail:
 }
 
 const char *rh_class_name(const rh_object *cls) {
+    RH__CHECK_LIVE(cls, "rh_class_name");
     if (!is_class(cls)) return NULL;
     return rh_str_cstr(as_class(cls)->name);
 }
 
 bool rh_is_instance(const rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_is_instance");
     if (!o) return false;
     const rh_type *t = o->rh_type;
     if (!(t->flags & RH_TYPE_HEAPTYPE) || !t->user_data) return false;
@@ -492,6 +535,7 @@ bool rh_is_instance(const rh_object *o) {
 }
 
 rh_object *rh_instance_new(rh_object *cls) {
+    RH__CHECK_LIVE(cls, "rh_instance_new");
     if (!is_class(cls)) {
         rh_heap *h = cls ? rh_heap_of(cls) : NULL;
         if (h) rh_err_set(h, RH_ETYPE, "rh_instance_new: a class is required, not '%s'", rh_type_name(cls));
@@ -506,7 +550,16 @@ rh_object *rh_instance_new(rh_object *cls) {
 }
 
 rh_object *rh_instance_class(const rh_object *inst) {
+    RH__CHECK_LIVE(inst, "rh_instance_class");
     return rh_is_instance(inst) ? RH_OBJ(class_of_inst(inst)) : NULL;
+}
+
+void *rh_instance_native(rh_object *inst) {
+    RH__CHECK_LIVE(inst, "rh_instance_native");
+    if (!rh_is_instance(inst)) return NULL;
+    class_obj *c = class_of_inst(inst);
+    if (!c->native_size) return NULL;
+    return (char *)inst + inst->rh_type->basicsize - c->native_size;
 }
 
 /* Index of the slot called `name` (compared by text), or -1. */
@@ -536,7 +589,19 @@ static rh_heap *attr_prologue(const rh_object *o, const char *name) {
     return h;
 }
 
+/* Index of the attribute called `name` in a plain instance's table, or -1.
+ * Keys are interned strings, so a name that is not interned is no
+ * instance's attribute: the lookup probes the intern table by text and
+ * never interns (or allocates) anything, and failed lookups of ever new
+ * names leave no trace. */
+static long attr_lookup(rh_heap *h, const plain_inst *pi, const char *name) {
+    if (!pi->used) return -1;
+    rh_object *key = rh__str_find_interned(h, name, strlen(name));
+    return key ? attr_find(pi, key) : -1;
+}
+
 rh_object *rh_getattr(rh_object *o, const char *name) {
+    RH__CHECK_LIVE(o, "rh_getattr");
     rh_heap *h = attr_prologue(o, name);
     if (!h) return NULL;
     class_obj *c = class_of_inst(o);
@@ -550,18 +615,14 @@ rh_object *rh_getattr(rh_object *o, const char *name) {
         return rh_newref(v);
     }
     plain_inst *pi = (plain_inst *)(void *)o;
-    if (pi->used) {
-        rh_object *key = rh_str_intern(h, name);
-        if (!key) return NULL;
-        long i = attr_find(pi, key);
-        rh_decref(key);
-        if (i >= 0) return rh_newref(pi->table[i].value);
-    }
+    long i = attr_lookup(h, pi, name);
+    if (i >= 0) return rh_newref(pi->table[i].value);
     no_attribute(h, o, name);
     return NULL;
 }
 
 int rh_setattr(rh_object *o, const char *name, rh_object *value) {
+    RH__CHECK_LIVE(o, "rh_setattr");
     if (!value) return rh_delattr(o, name);
     rh_heap *h = attr_prologue(o, name);
     if (!h) return -1;
@@ -595,6 +656,7 @@ int rh_setattr(rh_object *o, const char *name, rh_object *value) {
 }
 
 int rh_delattr(rh_object *o, const char *name) {
+    RH__CHECK_LIVE(o, "rh_delattr");
     rh_heap *h = attr_prologue(o, name);
     if (!h) return -1;
     class_obj *c = class_of_inst(o);
@@ -614,13 +676,7 @@ int rh_delattr(rh_object *o, const char *name) {
         return 0;
     }
     plain_inst *pi = (plain_inst *)(void *)o;
-    long i = -1;
-    if (pi->used) {
-        rh_object *key = rh_str_intern(h, name);
-        if (!key) return -1;
-        i = attr_find(pi, key);
-        rh_decref(key);
-    }
+    long i = attr_lookup(h, pi, name);
     if (i < 0) {
         no_attribute(h, o, name);
         return -1;
@@ -634,6 +690,7 @@ int rh_delattr(rh_object *o, const char *name) {
 }
 
 int rh_hasattr(rh_object *o, const char *name) {
+    RH__CHECK_LIVE(o, "rh_hasattr");
     if (!o || !name) return 0;
     if (!rh_is_instance(o)) return 0;
     rh_heap *h = rh_heap_of(o);
@@ -642,13 +699,7 @@ int rh_hasattr(rh_object *o, const char *name) {
         long i = slot_index(c, name);
         return i >= 0 && slotted_slots(o)[i] != NULL;
     }
-    plain_inst *pi = (plain_inst *)(void *)o;
-    if (!pi->used) return 0;
-    rh_object *key = rh_str_intern(h, name);
-    if (!key) return -1;
-    long i = attr_find(pi, key);
-    rh_decref(key);
-    return i >= 0;
+    return attr_lookup(h, (plain_inst *)(void *)o, name) >= 0;
 }
 
 /* vars(o): a new dict of the instance's attributes, name -> value. For a
@@ -657,6 +708,7 @@ int rh_hasattr(rh_object *o, const char *name) {
  * has no other way to list them. A plain instance's attributes come in the
  * order of its table. */
 rh_object *rh_vars(rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_vars");
     if (!o) return NULL;
     rh_heap *h = rh_heap_of(o);
     if (!h) return NULL;

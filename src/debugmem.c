@@ -6,12 +6,17 @@
  * The idea is CPython's PYTHONMALLOC=debug, written anew. A debug block is a
  * raw block (a pool block when it fits, else a system block) laid out as
  *
- *   [ header 48 | front guard 16 | user's n bytes | tail guard 16 ]
+ *   [ header 80 | front guard 16 | user's n bytes | tail guard 16 ]
  *                                ^ the pointer the user gets (16-aligned)
  *
  * The header holds the requested size, a serial number (1, 2, 3 ... per
  * heap), the allocation site (file:line), the type name of the object living
- * in the block (rh__debug_note_type) and, once freed, the site of the free.
+ * in the block (rh__debug_note_type; its type too, rh__debug_note_object),
+ * once freed the site of the free, and while live the links of the heap's
+ * list of live blocks (alloc.debug_live, newest first). That list is what
+ * lets the heap's destruction check the guards of every block the program
+ * never freed (rh__debug_check_all) and report the containers left alive
+ * without being tracked (rh__debug_each_object, gc.c's leak report).
  * Guards are GUARD_BYTE; new memory is NEW_BYTE (unless calloc'ed), freed
  * memory DEAD_BYTE, the patterns CPython uses, so a dump is recognisable.
  *
@@ -64,6 +69,9 @@ typedef struct dbghead {
     const char *type_name; /* rh__debug_note_type, or NULL     */
     const char *free_file; /* NULL while live                  */
     int line, free_line;
+    const rh_type *type;   /* rh__debug_note_object, or NULL: read only while live */
+    struct dbghead *prev, *next; /* the heap's live blocks (alloc.debug_live) */
+    uint64_t unused;       /* keeps the size a multiple of 16  */
 } dbghead;
 _Static_assert(sizeof(dbghead) % RH_ALIGNMENT == 0, "debug header keeps the user's pointer aligned");
 
@@ -80,6 +88,10 @@ int rh__debug_init(rh_heap *h, size_t quarantine) {
 }
 
 void rh__debug_fini(rh_heap *h) {
+    /* the blocks the program never freed: a guard overwritten there was
+     * never checked by a free */
+    rh__debug_check_all(h, "heap destruction");
+    h->alloc.debug_live = NULL;
     /* the quarantined blocks' raw memory is freed with the pools and the
      * system blocks; their registry entries with the heap's other entries */
     free(h->alloc.quarantine);
@@ -105,6 +117,11 @@ void *rh__debug_alloc(rh_heap *h, size_t n, bool zero, const char *file, int lin
     d->type_name = NULL;
     d->free_file = NULL;
     d->free_line = 0;
+    d->type = NULL;
+    d->prev = NULL;
+    d->next = h->alloc.debug_live;
+    if (d->next) d->next->prev = d;
+    h->alloc.debug_live = d;
     memset(raw + sizeof *d, GUARD_BYTE, GUARD_SIZE);
     memset(p, zero ? 0 : NEW_BYTE, n);
     memset(p + n, GUARD_BYTE, GUARD_SIZE);
@@ -116,6 +133,23 @@ void *rh__debug_alloc(rh_heap *h, size_t n, bool zero, const char *file, int lin
 #define BLOCK_ARGS(d)                                                                  \
     (d)->serial, (d)->size, (d)->file, (d)->line, (d)->type_name ? ", holding a " : "", \
         (d)->type_name ? (d)->type_name : "", (d)->type_name ? " object" : ""
+
+/* Stops the program if a guard byte of block p changed; `at` says when the
+ * check ran ("free of file:line", "heap destruction"). */
+static void check_guards(const dbghead *d, const void *p, const char *at) {
+    const unsigned char *g = (const unsigned char *)p - GUARD_SIZE;
+    for (size_t i = 0; i < GUARD_SIZE; i++)
+        if (g[i] != GUARD_BYTE)
+            rh__fatal("debug: buffer underrun detected at %s: " BLOCK_FMT
+                      ": byte %zd before the block is 0x%02X instead of 0x%02X",
+                      at, BLOCK_ARGS(d), (ssize_t)(GUARD_SIZE - i), g[i], GUARD_BYTE);
+    g = (const unsigned char *)p + d->size;
+    for (size_t i = 0; i < GUARD_SIZE; i++)
+        if (g[i] != GUARD_BYTE)
+            rh__fatal("debug: buffer overrun detected at %s: " BLOCK_FMT
+                      ": byte %zu after the block is 0x%02X instead of 0x%02X",
+                      at, BLOCK_ARGS(d), i, g[i], GUARD_BYTE);
+}
 
 /* Validates p for `op` ("free", "realloc") on heap h; returns its header. */
 static dbghead *check_block(rh_heap *h, const void *p, const char *op, const char *file, int line) {
@@ -138,18 +172,9 @@ static dbghead *check_block(rh_heap *h, const void *p, const char *op, const cha
     if (d->free_file)
         rh__fatal("debug: double free at %s:%d: " BLOCK_FMT " was already freed at %s:%d", file, line,
                   BLOCK_ARGS(d), d->free_file, d->free_line);
-    const unsigned char *g = (const unsigned char *)p - GUARD_SIZE;
-    for (size_t i = 0; i < GUARD_SIZE; i++)
-        if (g[i] != GUARD_BYTE)
-            rh__fatal("debug: buffer underrun detected at %s of %s:%d: " BLOCK_FMT
-                      ": byte %zd before the block is 0x%02X instead of 0x%02X",
-                      op, file, line, BLOCK_ARGS(d), (ssize_t)(GUARD_SIZE - i), g[i], GUARD_BYTE);
-    g = (const unsigned char *)p + d->size;
-    for (size_t i = 0; i < GUARD_SIZE; i++)
-        if (g[i] != GUARD_BYTE)
-            rh__fatal("debug: buffer overrun detected at %s of %s:%d: " BLOCK_FMT
-                      ": byte %zu after the block is 0x%02X instead of 0x%02X",
-                      op, file, line, BLOCK_ARGS(d), i, g[i], GUARD_BYTE);
+    char at[256];
+    snprintf(at, sizeof at, "%s of %s:%d", op, file, line);
+    check_guards(d, p, at);
     return d;
 }
 
@@ -178,6 +203,15 @@ static void release(rh_heap *h, void *p) {
 void rh__debug_free(rh_heap *h, void *p, size_t header_offset, const char *file, int line) {
     struct rh__alloc_state *A = &h->alloc;
     dbghead *d = check_block(h, p, "free", file, line);
+    if (header_offset == RH__NO_REFCNT && d->type_name) /* rh_free, not an object's death */
+        rh__fatal("debug: free of a live object at %s:%d: " BLOCK_FMT
+                  "; an object is released with rh_decref, never freed",
+                  file ? file : "?", line, BLOCK_ARGS(d));
+    if (d->prev) d->prev->next = d->next;
+    else A->debug_live = d->next;
+    if (d->next) d->next->prev = d->prev;
+    d->prev = d->next = NULL;
+    d->type = NULL;
     memset(p, DEAD_BYTE, d->size);
     if (header_offset != RH__NO_REFCNT && header_offset + sizeof(uint32_t) <= d->size)
         memset((char *)p + header_offset, 0, sizeof(uint32_t));
@@ -189,6 +223,7 @@ void rh__debug_free(rh_heap *h, void *p, size_t header_offset, const char *file,
         A->quarantine_len--;
         A->quarantine_head = (A->quarantine_head + 1) % A->quarantine_cap;
     }
+    rh__assert(A->quarantine_len < A->quarantine_cap);
     A->quarantine[(A->quarantine_head + A->quarantine_len) % A->quarantine_cap] = p;
     A->quarantine_len++;
     quarantine_account(h, p, +1);
@@ -210,6 +245,34 @@ size_t rh__debug_usable(rh_heap *h, const void *p) {
 void rh__debug_note_type(rh_heap *h, void *block, const char *type_name) {
     if (h->mode != RH_MODE_DEBUG || !block) return;
     head_of(block)->type_name = type_name;
+}
+
+void rh__debug_note_object(rh_heap *h, void *block, const rh_type *t) {
+    if (h->mode != RH_MODE_DEBUG || !block) return;
+    head_of(block)->type_name = t->name;
+    head_of(block)->type = t;
+}
+
+void rh__check_live_slow(const rh_object *o, const char *op) {
+    rh_heap *h = rh__heap_of(o);
+    rh__blockinfo bi;
+    if (!h || h->mode != RH_MODE_DEBUG || !rh__debug_describe(h, o, &bi) || !bi.freed) return;
+    rh__fatal("%s: object of type '%s' was freed: block #%" PRIu64 " (%zu bytes, a freed object) allocated at "
+              "%s:%d; an object must not be used after its last reference is gone",
+              op, bi.type_name ? bi.type_name : "?", bi.serial, bi.size, bi.file ? bi.file : "?", bi.line);
+}
+
+void rh__debug_check_all(rh_heap *h, const char *at) {
+    if (h->mode != RH_MODE_DEBUG) return;
+    for (const dbghead *d = h->alloc.debug_live; d; d = d->next) check_guards(d, (const char *)d + FRONT, at);
+}
+
+void rh__debug_each_object(rh_heap *h, void (*fn)(rh_object *o, void *arg), void *arg) {
+    if (h->mode != RH_MODE_DEBUG) return;
+    for (dbghead *d = h->alloc.debug_live, *next; d; d = next) {
+        next = d->next; /* fn must not free blocks; the next one is read first all the same */
+        if (d->type) fn((rh_object *)(void *)((char *)d + FRONT + rh__prefix_size(d->type)), arg);
+    }
 }
 
 /* A debug block is found by its user pointer, or by the pointer of the

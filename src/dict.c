@@ -450,15 +450,20 @@ rh_object *rh_dict_new(rh_heap *h) {
     return o; /* not tracked until it holds something that may be (CPython) */
 }
 
-size_t rh_dict_size(const rh_object *d) { return DCT(d)->used; }
+size_t rh_dict_size(const rh_object *d) {
+    RH__CHECK_LIVE(d, "rh_dict_size");
+    return DCT(d)->used;
+}
 
 int rh_dict_set(rh_object *d, rh_object *key, rh_object *value) {
+    RH__CHECK_LIVE(d, "rh_dict_set");
     rh_hash_t hash = rh_hash(key);
     if (hash == -1) return -1;
     return dict_insert(DCT(d), key, hash, value);
 }
 
 rh_object *rh_dict_get(rh_object *dobj, rh_object *key) {
+    RH__CHECK_LIVE(dobj, "rh_dict_get");
     rh__dict *d = DCT(dobj);
     rh_hash_t hash = rh_hash(key);
     if (hash == -1) return NULL;
@@ -469,6 +474,7 @@ rh_object *rh_dict_get(rh_object *dobj, rh_object *key) {
 }
 
 int rh_dict_contains(rh_object *dobj, rh_object *key) {
+    RH__CHECK_LIVE(dobj, "rh_dict_contains");
     rh__dict *d = DCT(dobj);
     rh_hash_t hash = rh_hash(key);
     if (hash == -1) return -1;
@@ -479,6 +485,7 @@ int rh_dict_contains(rh_object *dobj, rh_object *key) {
 }
 
 int rh_dict_del(rh_object *dobj, rh_object *key) {
+    RH__CHECK_LIVE(dobj, "rh_dict_del");
     rh__dict *d = DCT(dobj);
     rh_hash_t hash = rh_hash(key);
     if (hash == -1) return -1;
@@ -503,11 +510,13 @@ int rh_dict_del(rh_object *dobj, rh_object *key) {
 }
 
 int rh_dict_clear(rh_object *d) {
+    RH__CHECK_LIVE(d, "rh_dict_clear");
     dict_drop_all(DCT(d));
     return 0;
 }
 
 int rh_dict_set_str(rh_object *d, const char *key, rh_object *value) {
+    RH__CHECK_LIVE(d, "rh_dict_set_str");
     /* Interned, as CPython's PyDict_SetItemString interns its key. */
     rh_object *k = rh_str_intern(DCT(d)->heap, key);
     if (!k) return -1;
@@ -517,6 +526,7 @@ int rh_dict_set_str(rh_object *d, const char *key, rh_object *value) {
 }
 
 rh_object *rh_dict_get_str(rh_object *d, const char *key) {
+    RH__CHECK_LIVE(d, "rh_dict_get_str");
     rh_object *k = rh_str(DCT(d)->heap, key);
     if (!k) return NULL;
     rh_object *v = rh_dict_get(d, k);
@@ -525,6 +535,7 @@ rh_object *rh_dict_get_str(rh_object *d, const char *key) {
 }
 
 int rh_dict_del_str(rh_object *d, const char *key) {
+    RH__CHECK_LIVE(d, "rh_dict_del_str");
     rh_object *k = rh_str(DCT(d)->heap, key);
     if (!k) return -1;
     int r = rh_dict_del(d, k);
@@ -533,6 +544,7 @@ int rh_dict_del_str(rh_object *d, const char *key) {
 }
 
 bool rh_dict_next(const rh_object *dobj, size_t *pos, rh_object **key, rh_object **value) {
+    RH__CHECK_LIVE(dobj, "rh_dict_next");
     dict_table *t = DCT(dobj)->table;
     if (!t) return false;
     dict_entry *e = tbl_entries(t);
@@ -547,6 +559,7 @@ bool rh_dict_next(const rh_object *dobj, size_t *pos, rh_object **key, rh_object
 }
 
 rh_object *rh_dict_keys(rh_object *dobj) {
+    RH__CHECK_LIVE(dobj, "rh_dict_keys");
     rh__dict *d = DCT(dobj);
     for (;;) {
         size_t n = d->used;

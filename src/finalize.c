@@ -100,6 +100,7 @@ const rh_type rh_finalize_type = {
 };
 
 rh_object *rh_finalize_new(rh_object *obj, rh_finalize_fn fn, void *data) {
+    RH__CHECK_LIVE(obj, "rh_finalize_new");
     rh_heap *h = rh__heap_of(obj);
     if (!h) return NULL;
     if (!fn) {
@@ -126,6 +127,7 @@ rh_object *rh_finalize_new(rh_object *obj, rh_finalize_fn fn, void *data) {
 }
 
 bool rh_finalize_alive(const rh_object *f) {
+    RH__CHECK_LIVE(f, "rh_finalize_alive");
     return is_finalizer(f) && ((const rh__finalizer *)f)->registered;
 }
 
@@ -152,14 +154,17 @@ static rh_object *peek_or_detach(rh_object *fo, rh_finalize_fn *fn, void **data,
 }
 
 rh_object *rh_finalize_peek(rh_object *f, rh_finalize_fn *fn, void **data) {
+    RH__CHECK_LIVE(f, "rh_finalize_peek");
     return peek_or_detach(f, fn, data, false, "rh_finalize_peek");
 }
 
 rh_object *rh_finalize_detach(rh_object *f, rh_finalize_fn *fn, void **data) {
+    RH__CHECK_LIVE(f, "rh_finalize_detach");
     return peek_or_detach(f, fn, data, true, "rh_finalize_detach");
 }
 
 bool rh_finalize_call(rh_object *f) {
+    RH__CHECK_LIVE(f, "rh_finalize_call");
     if (!is_finalizer(f)) return false;
     return fire((rh__finalizer *)f);
 }

@@ -25,8 +25,19 @@
  * 1-3 it counts the references to the object from inside the set being
  * collected, so gc_refs (CPython's "references from outside") is
  * rh_refcnt - rh_gcword, and the object is reachable from outside exactly
- * when the two differ (an over-reporting traverse makes the count wrap or
- * exceed the reference count: "reachable", never a wrong free). Unlike
+ * when the two differ. The count is only as true as the traverses: one that
+ * misses a reference it owns makes its referent look referenced from
+ * outside (a cycle through it is never freed: a leak, never a wrong free);
+ * one that reports a reference it does not own (a borrowed pointer, a child
+ * visited twice) raises the count by the excess. An excess above the
+ * references from outside only makes the object look reachable, but an
+ * excess EQUAL to them makes a live object look unreachable: it is
+ * finalized and cleared while still in use. Nothing at run time can tell
+ * that case from a true one (the outside references are what the count
+ * cannot see), so traverses must never over-report; RH_GC_DEBUG_VERIFY
+ * (rh_gc_verify, gcapi.c) catches what can be caught: a referent reported
+ * more often than its count allows, a referent in another heap, an
+ * untracked container that only a forgotten rh_gc_track left so. Unlike
  * CPython, which packs gc_refs into prev, the lists stay doubly linked all
  * the time, so any object may be untracked (unlinked) at any moment: a
  * finalizer freeing an object of the garbage set just removes it from
@@ -40,13 +51,22 @@
  *      referent that is COLLECTING. Now refcount - count (gc_refs) counts
  *      references from outside young.
  *      In a full collection with an empty permanent generation, young holds
- *      every tracked object, so "referent in young" is "referent tracked":
- *      steps 1 and 2 fuse into one walk (count_refs_all), each traverse
- *      raising counts that are already 0 by the invariant above. Walking a
- *      large old generation is a chain of cache misses (list order is not
- *      address order); one walk fewer, and a prefetch of the next record
- *      while the current object's referents load, halve the cost of a
- *      full collection of a scattered heap.
+ *      every object the heap tracks, so "referent in young" is "referent
+ *      tracked by this heap": steps 1 and 2 fuse into one walk
+ *      (count_refs_all), each traverse raising counts that are already 0
+ *      by the invariant above. A referent is counted when it already
+ *      carries COLLECTING (walked: in the set) or, not walked yet, when it
+ *      is tracked and owned by this heap (two loads in the radix tree): a
+ *      (forbidden) reference into another heap must not write there, or
+ *      the stale count makes that heap's next collection free a live
+ *      object (at RH_DEBUG >= 1 it stops the program instead). Only pools
+ *      mode fuses (there the ownership test is cheap); debug mode runs
+ *      steps 1 and 2 apart and stops at a cross-heap reference with both
+ *      objects' types and allocation sites. Walking a large old
+ *      generation is a chain of cache misses (list order is not address
+ *      order); one walk fewer, and a prefetch of the next record while the
+ *      current object's referents load, halve the cost of a full
+ *      collection of a scattered heap.
  *      Neither step depends on the order of the objects, so both walk the
  *      list from its two ends at once (WALK_BOTH_ENDS): two independent
  *      chains of misses instead of one.
@@ -129,7 +149,8 @@
  * Untracking an object of the garbage set takes it out of the collection
  * (tracking it again puts it in generation 0). The debug sink is called
  * between steps 5 and 6 and must not touch the heap. rh_heap_destroy must
- * not be called from inside a collection. The heap's pending error is the
+ * not be called from inside a collection: it stops the program with a
+ * message (heap.c checks, in every mode). The heap's pending error is the
  * same after a collection as before it.
  *
  * Automatic collection: each container allocation bumps count[0] (inline,
@@ -140,13 +161,13 @@
  * exceeds its threshold, generation 2 only when long_lived_pending is at
  * least 25% of long_lived_total (CPython's gc_collect_generations).
  *
- * Tracking: rh_gc_track appends to generation 0 of the object's heap. The
- * heap of the container the thread created last is remembered by object.c
- * (rh__gc_recent_new, validated by the pointer and a count of destroyed
- * heaps), so the usual "create, fill, track" sequence needs no lookup of
- * the heap from the address.
+ * Tracking: rh_gc_track appends to generation 0 of the object's heap. A
+ * container that was never tracked carries its heap in its own record
+ * (object.c writes it there at allocation: rh__gc_new_record), so the usual
+ * "create, fill, track" sequence needs no lookup of the heap from the
+ * address; a container tracked again after an untrack asks the allocator.
  */
-#include "internal.h"
+#include "alloc_priv.h" /* rh__pool_heap, rh__sysreg_find: the fused pass's ownership test */
 
 #include <inttypes.h>
 #include <limits.h>
@@ -254,10 +275,8 @@ void rh_gc_set_sink(rh_heap *h, rh_gc_sink sink, void *data) {
  * Tracking.
  * ------------------------------------------------------------------------- */
 
-_Thread_local rh__gc_recent rh__gc_recent_new;
-_Atomic unsigned long rh__gc_heaps_gone;
-
 void rh_gc_track(rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_gc_track");
     if (RH_UNLIKELY(!RH__IS_GC(o)))
         rh__fatal("rh_gc_track: object of type '%s' at %p is not a container (RH_TYPE_GC)",
                   type_name(o), (void *)o);
@@ -265,31 +284,35 @@ void rh_gc_track(rh_object *o) {
     if (RH_UNLIKELY(g->next != 0))
         rh__fatal("rh_gc_track: object of type '%s' at %p is already tracked by the collector",
                   type_name(o), (void *)o);
-    /* The object this thread created last: its heap is known (an exact
-     * pointer match; see gc_internal.h). Otherwise ask the allocator. */
-    rh_heap *h = rh__gc_recent_new.heap;
-    if (RH_UNLIKELY(o != rh__gc_recent_new.obj || rh__gc_recent_new.epoch != rh__gc_epoch())) {
+    /* Never tracked before: the heap is in the record (gc_internal.h).
+     * Otherwise ask the allocator. */
+    rh_heap *h = rh__gc_heap_hint(g);
+    if (RH_UNLIKELY(!h)) {
         h = rh__heap_of(g);
         if (RH_UNLIKELY(!h))
             rh__fatal("rh_gc_track: object of type '%s' at %p belongs to no heap", type_name(o),
                       (void *)o);
     }
+    rh__assert(rh__heap_of(g) == h); /* the record's heap hint named the right heap */
     g->prev &= F_FINALIZED; /* drop anything but the once-per-life flag */
     o->rh_gcword = 0;       /* the collector's invariant for tracked objects */
     list_append(g, &h->gc.gens[0]);
 }
 
 void rh_gc_untrack(rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_gc_untrack");
     if (!RH__IS_GC(o)) return;
     rh__gchead *g = RH__AS_GC(o);
     if (g->next != 0) untrack_node(g);
 }
 
 bool rh_gc_is_tracked(const rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_gc_is_tracked");
     return RH__IS_GC(o) && RH__AS_GC(o)->next != 0;
 }
 
 bool rh_gc_is_finalized(const rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_gc_is_finalized");
     return RH__IS_GC(o) && (RH__AS_GC(o)->prev & F_FINALIZED) != 0;
 }
 
@@ -351,7 +374,44 @@ static size_t update_refs(rh__gchead *young) {
 static int visit_count(rh_object *o, void *arg) {
     (void)arg;
     if (o && (o->rh_type->flags & RH_TYPE_GC) && (RH__AS_GC(o)->prev & F_COLLECTING))
-        o->rh_gcword++; /* a wrong traverse can only wrap it: "reachable" */
+        o->rh_gcword++; /* an over-reporting traverse raises it: see the essay */
+    return 0;
+}
+
+/* Debug mode: "allocated at file:line" of o into buf (rh_object_site's
+ * buffer is shared by all its calls). */
+static const char *site_into(const rh_object *o, char *buf, size_t n) {
+    snprintf(buf, n, "%s", rh_object_site(o));
+    return buf;
+}
+
+/* Debug mode: a reference from `from` (a container of heap h) to `to`, an
+ * object of another heap. Refheap's heaps share nothing: the collector of
+ * one cannot see the other's references, and would count or clear wrongly. */
+_Noreturn static void cross_heap_fatal(rh_heap *h, const rh_object *from, rh_heap *oh, const rh_object *to) {
+    char s1[256], s2[256];
+    rh__fatal("collector: cross-heap reference: <%s %p> (allocated at %s) of heap %p refers to "
+              "<%s %p> (allocated at %s) of heap %p; an object may refer only to objects of its own heap",
+              type_name(from), (void *)from, site_into(from, s1, sizeof s1), (void *)h, type_name(to),
+              (void *)to, site_into(to, s2, sizeof s2), (void *)oh);
+}
+
+typedef struct debug_count_ctx {
+    rh_heap *h;
+    const rh_object *from;
+} debug_count_ctx;
+
+/* visit_count of debug mode: also looks up the heap of every container
+ * referent outside the set (slow: a registry lookup per reference). */
+static int visit_count_debug(rh_object *o, void *arg) {
+    if (!o || !(o->rh_type->flags & RH_TYPE_GC)) return 0;
+    if (RH__AS_GC(o)->prev & F_COLLECTING) {
+        o->rh_gcword++;
+        return 0;
+    }
+    debug_count_ctx *c = arg;
+    rh_heap *oh = rh__heap_of(o);
+    if (oh && oh != c->h) cross_heap_fatal(c->h, c->from, oh, o);
     return 0;
 }
 
@@ -361,17 +421,56 @@ static int visit_count(rh_object *o, void *arg) {
         so_->rh_type->traverse(so_, visit_count, NULL);                         \
     } while (0)
 
-/* Step 2. */
-static void subtract_refs(rh__gchead *young) { WALK_BOTH_ENDS(young, SUBTRACT_REFS_STEP); }
+#define SUBTRACT_REFS_DEBUG_STEP(g)                                             \
+    do {                                                                        \
+        rh_object *so_ = RH__FROM_GC(g);                                        \
+        dc.from = so_;                                                          \
+        so_->rh_type->traverse(so_, visit_count_debug, &dc);                    \
+    } while (0)
+
+/* Step 2. h: the heap in debug mode (cross-heap references are reported),
+ * else NULL. */
+static void subtract_refs(rh__gchead *young, rh_heap *h) {
+    if (h) {
+        debug_count_ctx dc = {h, NULL};
+        WALK_BOTH_ENDS(young, SUBTRACT_REFS_DEBUG_STEP);
+    } else {
+        WALK_BOTH_ENDS(young, SUBTRACT_REFS_STEP);
+    }
+}
 
 /* Steps 1 and 2 in one pass, for a full collection with an empty permanent
  * generation: the set is then every tracked object, so a referent belongs to
  * it exactly when it is tracked, and its counter (0 between collections)
  * can be raised before its own turn comes. One walk of the list instead of
  * two: in a large old generation each walk costs a cache miss per object. */
+/* Is the container whose record is g an object of heap h? Pools mode
+ * (the only mode that fuses): two loads for a pool block, a registry
+ * lookup for a large object. */
+static inline bool owned_by(rh_heap *h, const rh__gchead *g) {
+    rh_heap *ph = rh__pool_heap(g);
+    if (RH_LIKELY(ph != NULL)) return ph == h;
+    return rh__sysreg_find(g, NULL) == h;
+}
+
+/* A referent already walked carries COLLECTING: it is in the set. One not
+ * walked yet is counted only if it is tracked and the heap's own: a
+ * (forbidden) reference into another heap must leave that heap's objects
+ * untouched, or the stale count makes its next collection free a live
+ * object. The ownership test runs for about half the references (those
+ * to objects the walk has not reached yet). */
 static int visit_count_tracked(rh_object *o, void *arg) {
-    (void)arg;
-    if (o && (o->rh_type->flags & RH_TYPE_GC) && RH__AS_GC(o)->next != 0) o->rh_gcword++;
+    if (o && (o->rh_type->flags & RH_TYPE_GC)) {
+        rh__gchead *g = RH__AS_GC(o);
+        if ((g->prev & F_COLLECTING) || (g->next != 0 && owned_by((rh_heap *)arg, g))) {
+            o->rh_gcword++;
+        } else if (RH_DEBUG >= 1 && g->next != 0) {
+            char site[256];
+            rh__fatal("collector: cross-heap reference to <%s %p> (allocated at %s) of heap %p, met by a "
+                      "full collection of heap %p; an object may refer only to objects of its own heap",
+                      type_name(o), (void *)o, site_into(o, site, sizeof site), (void *)rh__heap_of(o), arg);
+        }
+    }
     return 0;
 }
 
@@ -381,11 +480,11 @@ static int visit_count_tracked(rh_object *o, void *arg) {
         rh_object *co_ = RH__FROM_GC(cg_);                                      \
         check_alive(co_);                                                       \
         cg_->prev |= F_COLLECTING;                                              \
-        co_->rh_type->traverse(co_, visit_count_tracked, NULL);                 \
+        co_->rh_type->traverse(co_, visit_count_tracked, h);                    \
         n++;                                                                    \
     } while (0)
 
-static size_t count_refs_all(rh__gchead *young) {
+static size_t count_refs_all(rh__gchead *young, rh_heap *h) {
     size_t n = 0;
     WALK_BOTH_ENDS(young, COUNT_REFS_STEP);
     return n;
@@ -477,15 +576,15 @@ static inline size_t move_unreachable(rh__gchead *young, rh__gchead *unreachable
  * size of young on entry, *nunreachable the size of `unreachable` on return,
  * *need its NEED_* flags (over-approximated, see move_unreachable).
  * Returns the survivors still tracked. */
-static size_t deduce_unreachable(rh__gchead *young, rh__gchead *unreachable, bool untrack,
+static size_t deduce_unreachable(rh_heap *h, rh__gchead *young, rh__gchead *unreachable, bool untrack,
                                  bool all_tracked, size_t *examined, size_t *nunreachable,
                                  size_t *atfull, unsigned *need) {
     size_t scanned;
     if (all_tracked) {
-        *examined = count_refs_all(young);
+        *examined = count_refs_all(young, h);
     } else {
         *examined = update_refs(young);
-        subtract_refs(young);
+        subtract_refs(young, h->mode == RH_MODE_DEBUG ? h : NULL);
     }
     list_init(unreachable);
     size_t survivors = move_unreachable(young, unreachable, untrack, atfull, &scanned, need);
@@ -653,8 +752,15 @@ static bool finalize_garbage(rh__gchead *unreachable) {
  * as an allocation in generation 0 (get_count stays what CPython shows). */
 rh_object *rh__gc_garbage_list(rh_heap *h) {
     if (!h->gc.garbage) {
-        h->gc.garbage = rh_list_new(h, 0);
-        if (h->gc.garbage && h->gc.count[0] > 0) h->gc.count[0]--;
+        rh_object *l = rh_list_new(h, 0);
+        if (h->gc.garbage) {
+            /* The list's allocation ran a collection that made gc.garbage
+             * (for uncollectable objects): keep that one. */
+            rh_xdecref(l);
+        } else {
+            h->gc.garbage = l;
+            if (l && h->gc.count[0] > 0) h->gc.count[0]--;
+        }
     }
     return h->gc.garbage;
 }
@@ -664,6 +770,7 @@ static void delete_garbage(rh_heap *h, rh__gchead *collectable, rh__gchead *old)
     while (!list_empty(collectable)) {
         rh__gchead *g = g_next(collectable);
         rh_object *o = RH__FROM_GC(g);
+        rh__assert(o->rh_refcnt != 0 && o->rh_gcword == 0);
         if (h->gc.debug & RH_GC_DEBUG_SAVEALL) {
             rh_object *gl = garbage_list(h);
             if (gl) (void)rh_list_append(gl, o); /* on failure o just survives */
@@ -722,6 +829,7 @@ static void debug_object(rh_heap *h, const char *what, rh_object *o) {
 static void collect_tail(rh_heap *h, rh__gchead *unreachable, size_t nunreachable, unsigned need,
                          rh__gchead *old, rh__gchead *defer, intptr_t *mp, intptr_t *np) {
     struct rh__gc_state *st = &h->gc;
+    rh__assert(st->collecting);
     intptr_t m = 0; /* collected   */
     intptr_t n = 0; /* uncollectable */
     /* Step 5. */
@@ -748,7 +856,7 @@ static void collect_tail(rh_heap *h, rh__gchead *unreachable, size_t nunreachabl
     if (user_code) {
         size_t candidates = 0, unused = 0;
         unsigned unused_need = 0;
-        (void)deduce_unreachable(unreachable, &final_unreachable, false, false, &candidates, &ndead,
+        (void)deduce_unreachable(h, unreachable, &final_unreachable, false, false, &candidates, &ndead,
                                  &unused, &unused_need);
         list_merge(unreachable, old); /* the resurrected (flags already clear) */
     } else {
@@ -806,9 +914,10 @@ static intptr_t collect_main(rh_heap *h, int gen, rh_gc_info *info) {
     size_t examined = 0, nunreachable = 0, atfull = 0;
     unsigned need = 0;
     /* A full collection with nothing frozen holds every tracked object:
-     * steps 1 and 2 fuse into one pass. */
-    bool all_tracked = young == old && list_empty(&st->permanent);
-    size_t survivors = deduce_unreachable(young, &unreachable, true, all_tracked, &examined,
+     * steps 1 and 2 fuse into one pass (in pools mode, where the ownership
+     * test of a referent is two loads; see visit_count_tracked). */
+    bool all_tracked = young == old && list_empty(&st->permanent) && h->mode == RH_MODE_POOLS;
+    size_t survivors = deduce_unreachable(h, young, &unreachable, true, all_tracked, &examined,
                                           &nunreachable, &atfull, &need);
     if (young != old) {
         if (gen == RH_GC_GENERATIONS - 2) st->long_lived_pending += survivors;
@@ -834,6 +943,9 @@ static intptr_t collect_main(rh_heap *h, int gen, rh_gc_info *info) {
     info->examined = examined;
 
     if (st->debug & RH_GC_DEBUG_VERIFY) (void)rh_gc_verify(h);
+#if RH_DEBUG >= 3
+    rh__heap_check(h, "the end of a collection");
+#endif
     return n + m;
 }
 
@@ -961,7 +1073,7 @@ static void leak_report(rh_heap *h) {
     list_merge(&st->permanent, &all);
     size_t total = update_refs(&all);
     if (total == 0) return;
-    subtract_refs(&all);
+    subtract_refs(&all, NULL);
     rh__gc_printf(h, "refheap: leak report: %zu tracked object%s still alive at heap destruction",
                   total, total == 1 ? "" : "s");
     size_t shown = 0;
@@ -978,6 +1090,40 @@ static void leak_report(rh_heap *h) {
     if (total > GC_LEAK_REPORT_MAX)
         rh__gc_printf(h, "refheap: leak: ... and %zu more", total - GC_LEAK_REPORT_MAX);
     list_merge(&all, &st->gens[RH_GC_GENERATIONS - 1]);
+}
+
+/* Debug mode: live containers the collector does not track (the debug
+ * allocator knows every live object). A container that should be tracked
+ * and is not (a forgotten rh_gc_track) leaks every cycle through it without
+ * a word from the tracked objects' report. */
+typedef struct untracked_report {
+    rh_heap *h;
+    size_t n;
+    bool print;
+} untracked_report;
+
+static void report_untracked(rh_object *o, void *arg) {
+    untracked_report *r = arg;
+    if (!RH__IS_GC(o) || RH__AS_GC(o)->next != 0 || o->rh_refcnt == 0 || o->rh_refcnt == RH_IMMORTAL) return;
+    if (r->print && r->n < GC_LEAK_REPORT_MAX)
+        rh__gc_printf(r->h, "refheap: leak: untracked <%s %p> refcount %" PRIu32 ", allocated at %s "
+                      "(not tracked by the collector: a cycle through it is never freed; "
+                      "a forgotten rh_gc_track?)",
+                      type_name(o), (void *)o, o->rh_refcnt, rh_object_site(o));
+    r->n++;
+}
+
+static void leak_report_untracked(rh_heap *h) {
+    untracked_report r = {h, 0, false};
+    rh__debug_each_object(h, report_untracked, &r);
+    if (r.n == 0) return;
+    size_t total = r.n;
+    rh__gc_printf(h, "refheap: leak report: %zu untracked container%s still alive at heap destruction",
+                  total, total == 1 ? "" : "s");
+    r = (untracked_report){h, 0, true};
+    rh__debug_each_object(h, report_untracked, &r);
+    if (total > GC_LEAK_REPORT_MAX)
+        rh__gc_printf(h, "refheap: leak: ... and %zu more", total - GC_LEAK_REPORT_MAX);
 }
 
 void rh__gc_fini(rh_heap *h) {
@@ -999,10 +1145,62 @@ void rh__gc_fini(rh_heap *h) {
     st->finished = true;
     st->enabled = false;
     update_trigger(st);
-    if (rh_heap_mode(h) == RH_MODE_DEBUG) leak_report(h);
+    if (rh_heap_mode(h) == RH_MODE_DEBUG) {
+        leak_report(h);
+        leak_report_untracked(h);
+    }
     rh_free(h, st->callbacks);
     st->callbacks = NULL;
     st->ncallbacks = st->capcallbacks = 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Invariant check (RH_DEBUG >= 3 after every collection and at heap
+ * destruction; white-box tests call it directly). The invariants of
+ * gc_internal.h between collections, over every tracked object:
+ *   lists: circular, g->next->prev == g (flag bits aside), sentinels
+ *          without flags;
+ *   each tracked object: a container of a live type, count != 0, owned by
+ *          this heap, rh_gcword == 0, neither COLLECTING nor UNREACHABLE
+ *          nor FLAG3 (the last two only outside a collection's steps);
+ *   counts: 0 <= count[g].
+ * O(tracked objects); one heap lookup per object.
+ * ------------------------------------------------------------------------- */
+
+void rh__gc_check(rh_heap *h) {
+    struct rh__gc_state *st = &h->gc;
+    for (int i = 0; i <= RH_GC_GENERATIONS; i++) {
+        rh__gchead *l = rh__gc_list(h, i);
+        if (l->prev & F_MASK) rh__fatal("gc: invariant broken: generation %d's sentinel carries flags", i);
+        rh__gchead *prev = l;
+        for (rh__gchead *g = g_next(l);; g = g_next(g)) {
+            if (!g || g_prev(g) != prev)
+                rh__fatal("gc: invariant broken: list of generation %d is broken after %p", i, (void *)prev);
+            if (g == l) break;
+            rh_object *o = RH__FROM_GC(g);
+            if (!o->rh_type || !RH__IS_GC(o))
+                rh__fatal("gc: invariant broken: tracked object %p in generation %d is not a container",
+                          (void *)o, i);
+            if (o->rh_refcnt == 0)
+                rh__fatal("gc: invariant broken: tracked object <%s %p> has reference count 0 (allocated at %s)",
+                          type_name(o), (void *)o, rh_object_site(o));
+            if (rh__heap_of(o) != h)
+                rh__fatal("gc: invariant broken: tracked object <%s %p> in generation %d of heap %p belongs to "
+                          "heap %p (allocated at %s)", type_name(o), (void *)o, i, (void *)h,
+                          (void *)rh__heap_of(o), rh_object_site(o));
+            if (o->rh_gcword != 0)
+                rh__fatal("gc: invariant broken: tracked object <%s %p> has collector word %" PRIu32
+                          " outside a collection (allocated at %s)", type_name(o), (void *)o, o->rh_gcword,
+                          rh_object_site(o));
+            if (g->prev & (F_COLLECTING | F_UNREACHABLE | RH__GC_FLAG3))
+                rh__fatal("gc: invariant broken: tracked object <%s %p> carries collection flags %#x outside "
+                          "a collection", type_name(o), (void *)o,
+                          (unsigned)(g->prev & (F_COLLECTING | F_UNREACHABLE | RH__GC_FLAG3)));
+            prev = g;
+        }
+    }
+    for (int i = 0; i < RH_GC_GENERATIONS; i++)
+        if (st->count[i] < 0) rh__fatal("gc: invariant broken: count[%d] = %ld < 0", i, st->count[i]);
 }
 
 /* ---------------------------------------------------------------------------
@@ -1108,9 +1306,9 @@ void rh__gc_list_init(rh__gchead *l) { list_init(l); }
 void rh__gc_list_move(rh__gchead *g, rh__gchead *l) { list_move(g, l); }
 void rh__gc_list_merge(rh__gchead *from, rh__gchead *to) { list_merge(from, to); }
 
-size_t rh__gc_find_unreachable(rh__gchead *set, rh__gchead *unreachable, unsigned *need) {
+size_t rh__gc_find_unreachable(rh_heap *h, rh__gchead *set, rh__gchead *unreachable, unsigned *need) {
     size_t examined = 0, nunreachable = 0, atfull = 0;
-    (void)deduce_unreachable(set, unreachable, false, false, &examined, &nunreachable, &atfull, need);
+    (void)deduce_unreachable(h, set, unreachable, false, false, &examined, &nunreachable, &atfull, need);
     return nunreachable;
 }
 

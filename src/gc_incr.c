@@ -259,7 +259,7 @@ static intptr_t finish_body(rh_heap *h, int gen, rh_gc_info *info) {
     size_t examined = list_count(&set);
     r->stats.suspects += examined;
     unsigned need = 0;
-    size_t nunreachable = rh__gc_find_unreachable(&set, &unreachable, &need);
+    size_t nunreachable = rh__gc_find_unreachable(h, &set, &unreachable, &need);
     rh__gc_list_merge(&set, &st->gens[2]); /* survivors (marks erased by steps 1-3) */
     intptr_t m = 0, n = 0;
     rh__gc_tail(h, &unreachable, nunreachable, need, &st->gens[2], &r->doomed, &m, &n);

@@ -107,24 +107,19 @@ static inline void rh__gc_count_free(struct rh__gc_state *st) {
     if (st->count[0] > 0) st->count[0]--;
 }
 
-/* The container the calling thread created last (object.c sets it as it
- * returns a new container, and clears it when that object is freed), its
- * heap, and the value of rh__gc_heaps_gone at its creation: rh_gc_track of
- * that object, the usual "create, fill, track" sequence, skips the heap
- * lookup. A hit needs the same pointer and no heap destroyed since (an
- * object dies either freed or with its heap), so it always names the
- * object's real heap. */
-typedef struct rh__gc_recent {
-    const rh_object *obj;
-    rh_heap *heap;
-    unsigned long epoch;
-} rh__gc_recent;
-extern _Thread_local rh__gc_recent rh__gc_recent_new;
-/* Heaps destroyed so far, in any thread (bumped by rh__obj_fini, the last
- * hook before the heap's memory goes back to the OS). */
-extern _Atomic unsigned long rh__gc_heaps_gone;
-static inline unsigned long rh__gc_epoch(void) {
-    return atomic_load_explicit(&rh__gc_heaps_gone, memory_order_relaxed);
+/* A new container's record, written by object.c as it allocates one:
+ * untracked (next 0), and the allocating heap kept in prev above the flags,
+ * so that rh_gc_track of a container never tracked before (the usual
+ * "create, fill, track") finds its heap in the object's own memory, without
+ * asking the allocator. The hint lives and dies with the object, so it
+ * names the right heap whatever thread created, freed or reused what. */
+static inline rh__gchead rh__gc_new_record(rh_heap *h) {
+    return (rh__gchead){0, (uintptr_t)h};
+}
+/* The heap hint of an untracked container: its heap, or NULL once it has
+ * been tracked (untracking keeps flags only). */
+static inline rh_heap *rh__gc_heap_hint(const rh__gchead *g) {
+    return (rh_heap *)(g->prev & ~RH__GC_FLAGS_MASK);
 }
 
 /* Unlinks a tracked container from whatever list holds it and marks it
@@ -162,7 +157,7 @@ void rh__gc_list_merge(rh__gchead *from, rh__gchead *to);
 /* Steps 1-3 over `set` alone, with the current counts: the unreachable part
  * moves to `unreachable`; survivors stay in `set` (flags cleared). Returns
  * the number of unreachable objects; *need gets their NEED_* flags. */
-size_t rh__gc_find_unreachable(rh__gchead *set, rh__gchead *unreachable, unsigned *need);
+size_t rh__gc_find_unreachable(rh_heap *h, rh__gchead *set, rh__gchead *unreachable, unsigned *need);
 /* Steps 5-10 of a collection over `unreachable` (from rh__gc_find_unreachable
  * or step 3): survivors of any step move to `old`. With `defer` non-NULL
  * (and no DEBUG_SAVEALL) step 9 is left to the caller: the final garbage is
@@ -188,5 +183,8 @@ void rh__gc_incr_alloc_slow(rh_heap *h);
  * For full collections, freeze, the verifier, get_objects/get_referrers and
  * heap destruction. Does nothing inside a collection. */
 void rh__gc_incr_settle(rh_heap *h, bool drain);
+/* Invariant check (RH_DEBUG >= 3; see internal.h): the invariants above
+ * over every tracked object. A violation stops the program. */
+void rh__gc_check(rh_heap *h);
 
 #endif

@@ -29,6 +29,23 @@
  * collection flag was left behind. Immortal objects are skipped (their count
  * cannot be exceeded and the static ones may be read-only). It allocates
  * nothing, so it works when memory is exhausted.
+ *
+ * What counting cannot catch: an over-report that stays within the count,
+ * which is the dangerous one (gc.c's essay: an excess equal to the
+ * references from outside the collected set frees a live object). The
+ * verifier narrows it where it can:
+ *   - in debug mode the live untracked containers (the debug allocator
+ *     lists every live object) are referrers too, so references held by a
+ *     container the collector never sees are counted;
+ *   - a referent in another heap is reported (and its word never written:
+ *     that heap's collector relies on it);
+ *   - a container reached from a referrer but not tracked, although it holds
+ *     a reference to a container and its type's untrack_check (if any) does
+ *     not let it go untracked, is reported: a forgotten rh_gc_track, a cycle
+ *     through it never freed.
+ * References from C variables and other non-containers stay invisible: a
+ * traverse that over-reports exactly by those is found only by a test that
+ * drops them.
  */
 #include "internal.h"
 
@@ -123,37 +140,92 @@ rh_object *rh_gc_garbage(rh_heap *h) { return rh__gc_garbage_list(h); }
  * The verifier.
  * ------------------------------------------------------------------------- */
 
-static int visit_zero(rh_object *o, void *arg) {
-    (void)arg;
-    if (o && o->rh_refcnt != RH_IMMORTAL) o->rh_gcword = 0;
-    return 0;
-}
-
-static int visit_count(rh_object *o, void *arg) {
-    (void)arg;
-    if (o && o->rh_refcnt != RH_IMMORTAL && o->rh_gcword != UINT32_MAX) o->rh_gcword++;
-    return 0;
-}
-
 typedef struct verify_ctx {
     rh_heap *h;
     rh_object *referrer;
     size_t problems;
 } verify_ctx;
 
+static const char *tname(const rh_object *o) { return o->rh_type->name ? o->rh_type->name : "?"; }
+
+/* Is o an object of another heap? (Never written to: that heap's collector
+ * may rely on its scratch word.) */
+static bool foreign(const verify_ctx *c, const rh_object *o) {
+    rh_heap *oh = rh__heap_of(o);
+    return oh && oh != c->h;
+}
+
+static int visit_zero(rh_object *o, void *arg) {
+    if (o && o->rh_refcnt != RH_IMMORTAL && !foreign(arg, o)) o->rh_gcword = 0;
+    return 0;
+}
+
+static int visit_count(rh_object *o, void *arg) {
+    if (o && o->rh_refcnt != RH_IMMORTAL && o->rh_gcword != UINT32_MAX && !foreign(arg, o)) o->rh_gcword++;
+    return 0;
+}
+
+/* May o take part in a cycle? A container that is tracked, or untracked
+ * without its type's untrack_check agreeing (a tuple or dict the collector
+ * untracked holds nothing that can). */
+static int visit_cycle_capable(rh_object *o, void *arg) {
+    (void)arg;
+    if (!o || !RH__IS_GC(o)) return 0;
+    if (RH__AS_GC(o)->next != 0) return 1;
+    return !(o->rh_type->untrack_check && o->rh_type->untrack_check(o));
+}
+
+/* An untracked container that the collector should see: it holds a
+ * reference to a container, and its type's untrack_check (if any) does not
+ * let it go untracked. A cycle through it is never freed. */
+static bool wrongly_untracked(rh_object *o) {
+    if (!RH__IS_GC(o) || RH__AS_GC(o)->next != 0 || o->rh_refcnt == 0 || !o->rh_type->traverse) return false;
+    if (o->rh_type->untrack_check && o->rh_type->untrack_check(o)) return false;
+    return o->rh_type->traverse(o, visit_cycle_capable, NULL) != 0;
+}
+
 static int visit_check(rh_object *o, void *arg) {
     verify_ctx *c = arg;
     if (!o || o->rh_refcnt == RH_IMMORTAL) return 0;
+    if (foreign(c, o)) {
+        rh__gc_printf(c->h, "gc: verify: <%s %p> references <%s %p> of another heap (%p): "
+                      "objects may refer only to objects of their own heap",
+                      tname(c->referrer), (void *)c->referrer, tname(o), (void *)o, (void *)rh__heap_of(o));
+        c->problems++;
+        return 0;
+    }
     if (o->rh_gcword > o->rh_refcnt) {
         rh__gc_printf(c->h, "gc: verify: %s traverse reports %" PRIu32 " references to <%s %p> with refcount %" PRIu32,
-                      c->referrer->rh_type->name ? c->referrer->rh_type->name : "?", o->rh_gcword,
-                      o->rh_type->name ? o->rh_type->name : "?", (void *)o, o->rh_refcnt);
+                      tname(c->referrer), o->rh_gcword, tname(o), (void *)o, o->rh_refcnt);
+        c->problems++;
+    }
+    /* Checked the first time it is met (its count is not 0 yet). */
+    if (o->rh_gcword != 0 && wrongly_untracked(o)) {
+        rh__gc_printf(c->h, "gc: verify: <%s %p> references <%s %p>, a container the collector does not track "
+                      "though it holds references to containers (a forgotten rh_gc_track?): a cycle through "
+                      "it is never freed",
+                      tname(c->referrer), (void *)c->referrer, tname(o), (void *)o);
         c->problems++;
     }
     /* Checked once (so reported once), and back to 0: the collector expects
      * the word of every tracked object to be 0 between collections. */
     o->rh_gcword = 0;
     return 0;
+}
+
+/* Debug mode: the live untracked containers count as referrers too (their
+ * references are "from outside" for the collector: an over-report that
+ * matches them is the one that frees a live object). */
+typedef struct verify_pass {
+    verify_ctx *c;
+    rh_visitfn visit;
+} verify_pass;
+
+static void verify_untracked(rh_object *o, void *arg) {
+    verify_pass *p = arg;
+    if (!RH__IS_GC(o) || RH__AS_GC(o)->next != 0 || o->rh_refcnt == 0 || !o->rh_type->traverse) return;
+    p->c->referrer = o;
+    o->rh_type->traverse(o, p->visit, p->c);
 }
 
 /* The lists to verify: generations 0..2 and the permanent one. */
@@ -207,6 +279,8 @@ size_t rh_gc_verify(rh_heap *h) {
                 o->rh_type->traverse(o, passes[p], &c);
             }
         }
+        verify_pass vp = {&c, passes[p]};
+        rh__debug_each_object(h, verify_untracked, &vp);
     }
     return c.problems;
 }

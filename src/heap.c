@@ -55,8 +55,12 @@
  *
  * Errors are per heap: a code and a formatted message, kept until cleared or
  * overwritten. Misuse that cannot be reported as an error (a free of a
- * foreign pointer, a guard overwritten, two threads in one heap) stops the
- * program through rh__fatal with a message on stderr.
+ * foreign pointer or of a pointer inside a pool block, a guard overwritten,
+ * two threads in one heap) stops the program through rh__fatal with a
+ * message on stderr. The block-boundary check of a pool pointer (its offset
+ * in the pool a multiple of the block size: rh__pool_block_start) runs on
+ * every rh_free and rh_realloc, fast path included; object deaths skip it
+ * (refheap made those pointers).
  */
 #include "alloc_priv.h"
 
@@ -116,6 +120,17 @@ _Noreturn void rh__fatal(const char *fmt, ...) {
     fputc('\n', stderr);
     fflush(stderr);
     abort();
+}
+
+_Noreturn void rh__assert_fail(const char *expr, const char *file, int line) {
+    rh__fatal("assertion '%s' failed at %s:%d", expr, file, line);
+}
+
+void rh__heap_check(rh_heap *h, const char *when) {
+    if (h->mode != RH_MODE_MALLOC) rh__pools_check(h);
+    rh__gc_check(h);
+    rh__weak_check(h);
+    rh__debug_check_all(h, when);
 }
 
 /* ---------------------------------------------------------------------------
@@ -192,8 +207,27 @@ fail_alloc:
     return NULL;
 }
 
+/* rh_heap_destroy from code the heap is running (a gc callback, a
+ * finalizer, a weakref callback, a destroy or clear hook) would free the
+ * heap under its caller, who goes on using it: stopped in every mode. */
+static void check_destroy_reentry(rh_heap *h) {
+    if (h->destroying)
+        rh__fatal("rh_heap_destroy(%p) called while that heap is being destroyed (from a finalizer, "
+                  "weakref callback or hook run by its destruction)", (void *)h);
+    if (h->gc.collecting)
+        rh__fatal("rh_heap_destroy(%p) called during a collection of that heap (from a gc callback, "
+                  "finalizer, weakref callback or clear hook)", (void *)h);
+    if (rh__obj_dying_in(h))
+        rh__fatal("rh_heap_destroy(%p) called while an object of that heap is being destroyed (from "
+                  "its finalizer, a weakref callback or a destroy hook)", (void *)h);
+}
+
 void rh_heap_destroy(rh_heap *h) {
     if (!h) return;
+    check_destroy_reentry(h);
+#if RH_DEBUG >= 3
+    rh__heap_check(h, "heap destruction");
+#endif
     h->destroying = true;
     rh__weak_atexit(h);
     rh__gc_fini(h);
@@ -310,8 +344,10 @@ static void free_checked(rh_heap *h, void *p, const char *file, int line) {
                   (void *)owner, (void *)h);
     h->alloc.frees_slow++;
     if (ph) {
+        rh__pool *pool = rh__pool_of(p);
+        if (!rh__pool_block_start(pool, p)) rh__pool_bad_pointer(h, pool, p, "free", file, line);
         h->alloc.slow_pushes++;
-        rh__pool_push(h, rh__pool_of(p), p, h->alloc.tools);
+        rh__pool_push(h, pool, p, h->alloc.tools);
     } else {
         rh__large_free(h, p);
     }
@@ -409,6 +445,7 @@ void *rh_realloc_at(rh_heap *h, void *p, size_t n, const char *file, int line) {
     if (owner != h)
         rh__fatal("realloc on the wrong heap at %s:%d: block %p belongs to heap %p, not to heap %p", file, line, p,
                   (void *)owner, (void *)h);
+    if (ph && !rh__pool_block_start(rh__pool_of(p), p)) rh__pool_bad_pointer(h, rh__pool_of(p), p, "realloc", file, line);
     A->reallocs++;
     if (!gate(h)) return NULL;
     if (ph) {
@@ -487,6 +524,9 @@ void rh_heap_stats_get(rh_heap *h, rh_heap_stats *out) {
     out->arenas_released = A->arenas_released;
     /* debug mode: quarantined blocks are freed; they are reported apart */
     out->large_blocks = A->large_count - A->quar_large_count;
+    out->blocks_in_use = (size_t)(sum_counts(A->nalloc) - sum_counts(A->nfreed)) + A->large_count -
+                         A->quarantine_len;
+    out->radix_leaves = rh__radix_leaves_in_use();
     out->large_bytes = A->large_bytes - A->quar_large_bytes;
     out->bytes_in_use = bytes_in_use(h);
     out->bytes_quarantined = A->quar_bytes;

@@ -32,7 +32,12 @@
  *
  * next == 0 means "not tracked". While tracked, next and prev link the object
  * into its generation's circular list (both point at other rh__gchead records,
- * which are 16-byte aligned), and the low 4 bits of prev hold flags:
+ * which are 16-byte aligned), and the low 4 bits of prev hold flags.
+ * A new container's prev holds, above the flags, the heap that allocated it
+ * (heaps are malloc'ed: 16-byte aligned) until it is first tracked; once it
+ * has been tracked, an untracked container's prev holds only flags (0 above
+ * them), and rh_gc_track asks the allocator for the heap (rh__gc_heap_hint).
+ * The flags:
  * ------------------------------------------------------------------------- */
 typedef struct rh__gchead {
     uintptr_t next;
@@ -97,6 +102,51 @@ void rh__weak_fini(rh_heap *h);
 /* Error helpers (heap.c). rh__nomem sets RH_ENOMEM and returns NULL. */
 void *rh__nomem(rh_heap *h);
 void rh__err_type(rh_heap *h, const char *op, const rh_object *o); /* "op: unsupported type 'T'" */
+
+/* Public entry points that take an object start with RH__CHECK_LIVE(o,
+ * "rh_name"). A freed object in debug mode sits in quarantine with its
+ * reference count zeroed: a count of 0 sends the call to
+ * rh__check_live_slow, which stops the program naming the op, the type and
+ * the allocation site when the block is a freed debug block (an object
+ * being destroyed also has count 0, and passes). Every mode pays one load
+ * and compare of a word the call is about to read anyway; a freed block of
+ * another mode is not recognised (its memory may already be reused). */
+void rh__check_live_slow(const rh_object *o, const char *op);
+#define RH__CHECK_LIVE(o, op)                                                   \
+    do {                                                                        \
+        const rh_object *rh_cl_ = (o);                                          \
+        if (RH_UNLIKELY(rh_cl_ != NULL && rh_cl_->rh_refcnt == 0))              \
+            rh__check_live_slow(rh_cl_, (op));                                  \
+    } while (0)
+
+/* ---------------------------------------------------------------------------
+ * Checks in tiers. RH_DEBUG is fixed at compile time (CMake option
+ * REFHEAP_DEBUG_LEVEL: 0 for Release and RelWithDebInfo builds, 2 for Debug
+ * builds unless set); each level adds to the ones below it:
+ *   0  what every build checks: misuse a user can commit that is cheap to
+ *      see (RH__CHECK_LIVE, rh_heap_destroy re-entry, debug mode's checks);
+ *   1  cheap checks on paths that are already slow: a cross-heap reference
+ *      met by the fused full-collection pass stops the program instead of
+ *      being skipped;
+ *   2  internal assertions (rh__assert: "refheap: fatal: assertion ...
+ *      failed at file:line");
+ *   3  whole-heap invariant walks after every collection and at heap
+ *      destruction (rh__heap_check: rh__pools_check, rh__gc_check,
+ *      rh__weak_check, and in debug mode every live block's guards).
+ * Level 3 costs a walk of the heap per collection: it is for the test
+ * suite (CI runs it there), not for production.
+ * ------------------------------------------------------------------------- */
+#ifndef RH_DEBUG
+#define RH_DEBUG 0
+#endif
+_Noreturn void rh__assert_fail(const char *expr, const char *file, int line);
+#if RH_DEBUG >= 2
+#define rh__assert(cond) (RH_LIKELY(cond) ? (void)0 : rh__assert_fail(#cond, __FILE__, __LINE__))
+#else
+#define rh__assert(cond) ((void)sizeof(!(cond))) /* not evaluated; its names stay used */
+#endif
+/* Every subsystem's invariant check, in turn (heap.c). */
+void rh__heap_check(rh_heap *h, const char *when); /* when: for the messages */
 
 /* Fatal misuse (debug checks): prints "refheap: fatal: ..." to stderr and aborts. */
 _Noreturn void rh__fatal(const char *fmt, ...) RH_PRINTF(1, 2);

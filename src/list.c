@@ -231,9 +231,13 @@ rh_object *rh_list_new(rh_heap *h, size_t n) {
     return o;
 }
 
-size_t rh_list_size(const rh_object *l) { return LST(l)->size; }
+size_t rh_list_size(const rh_object *l) {
+    RH__CHECK_LIVE(l, "rh_list_size");
+    return LST(l)->size;
+}
 
 rh_object *rh_list_get(const rh_object *lo, ptrdiff_t i) {
+    RH__CHECK_LIVE(lo, "rh_list_get");
     const rh__list *l = LST(lo);
     size_t k;
     if (!list_index_ok(l, i, &k)) {
@@ -244,6 +248,7 @@ rh_object *rh_list_get(const rh_object *lo, ptrdiff_t i) {
 }
 
 int rh_list_set(rh_object *lo, ptrdiff_t i, rh_object *item) {
+    RH__CHECK_LIVE(lo, "rh_list_set");
     rh__list *l = LST(lo);
     size_t k;
     if (!list_index_ok(l, i, &k)) {
@@ -257,6 +262,7 @@ int rh_list_set(rh_object *lo, ptrdiff_t i, rh_object *item) {
 }
 
 int rh_list_append(rh_object *lo, rh_object *item) {
+    RH__CHECK_LIVE(lo, "rh_list_append");
     rh__list *l = LST(lo);
     if (list_fit(l, l->size + 1) < 0) return -1;
     l->items[l->size++] = rh_newref(item);
@@ -264,6 +270,7 @@ int rh_list_append(rh_object *lo, rh_object *item) {
 }
 
 int rh_list_insert(rh_object *lo, ptrdiff_t i, rh_object *item) {
+    RH__CHECK_LIVE(lo, "rh_list_insert");
     rh__list *l = LST(lo);
     size_t n = l->size, k;
     /* list.insert clamps: below the start inserts first, past the end appends. */
@@ -281,6 +288,7 @@ int rh_list_insert(rh_object *lo, ptrdiff_t i, rh_object *item) {
 }
 
 rh_object *rh_list_pop(rh_object *lo, ptrdiff_t i) {
+    RH__CHECK_LIVE(lo, "rh_list_pop");
     rh__list *l = LST(lo);
     if (l->size == 0) {
         rh_err_set(rh_heap_of(lo), RH_EINDEX, "pop from empty list");
@@ -308,6 +316,7 @@ static void list_del_at(rh__list *l, size_t k) {
 }
 
 int rh_list_remove(rh_object *lo, rh_object *item) {
+    RH__CHECK_LIVE(lo, "rh_list_remove");
     rh__list *l = LST(lo);
     for (size_t i = 0; i < l->size; i++) {
         rh_object *x = rh_newref(l->items[i]);
@@ -324,6 +333,7 @@ int rh_list_remove(rh_object *lo, rh_object *item) {
 }
 
 ptrdiff_t rh_list_index(rh_object *lo, rh_object *item) {
+    RH__CHECK_LIVE(lo, "rh_list_index");
     rh__list *l = LST(lo);
     for (size_t i = 0; i < l->size; i++) {
         rh_object *x = rh_newref(l->items[i]);
@@ -336,11 +346,13 @@ ptrdiff_t rh_list_index(rh_object *lo, rh_object *item) {
 }
 
 int rh_list_clear(rh_object *lo) {
+    RH__CHECK_LIVE(lo, "rh_list_clear");
     list_drop_all(LST(lo));
     return 0;
 }
 
 int rh_list_reverse(rh_object *lo) {
+    RH__CHECK_LIVE(lo, "rh_list_reverse");
     rh__list *l = LST(lo);
     if (l->size < 2) return 0;
     for (size_t a = 0, b = l->size - 1; a < b; a++, b--) {

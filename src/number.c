@@ -204,6 +204,7 @@ rh_object *rh_int(rh_heap *h, int64_t v) {
 
 /* int or bool: its value; anything else: 0. */
 int64_t rh_int_value(const rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_int_value");
     return is_intlike(o) ? intlike_value(o) : 0;
 }
 
@@ -222,6 +223,8 @@ static rh_object *overflow(rh_heap *h, const char *what, int64_t x, int64_t y) {
 }
 
 rh_object *rh_int_add(rh_heap *h, rh_object *a, rh_object *b) {
+    RH__CHECK_LIVE(a, "rh_int_add");
+    RH__CHECK_LIVE(b, "rh_int_add");
     int64_t x, y, r;
     if (!int_operands(h, "int +", a, b, &x, &y)) return NULL;
     if (__builtin_add_overflow(x, y, &r)) return overflow(h, "+", x, y);
@@ -229,6 +232,8 @@ rh_object *rh_int_add(rh_heap *h, rh_object *a, rh_object *b) {
 }
 
 rh_object *rh_int_sub(rh_heap *h, rh_object *a, rh_object *b) {
+    RH__CHECK_LIVE(a, "rh_int_sub");
+    RH__CHECK_LIVE(b, "rh_int_sub");
     int64_t x, y, r;
     if (!int_operands(h, "int -", a, b, &x, &y)) return NULL;
     if (__builtin_sub_overflow(x, y, &r)) return overflow(h, "-", x, y);
@@ -236,6 +241,8 @@ rh_object *rh_int_sub(rh_heap *h, rh_object *a, rh_object *b) {
 }
 
 rh_object *rh_int_mul(rh_heap *h, rh_object *a, rh_object *b) {
+    RH__CHECK_LIVE(a, "rh_int_mul");
+    RH__CHECK_LIVE(b, "rh_int_mul");
     int64_t x, y, r;
     if (!int_operands(h, "int *", a, b, &x, &y)) return NULL;
     if (__builtin_mul_overflow(x, y, &r)) return overflow(h, "*", x, y);
@@ -243,6 +250,8 @@ rh_object *rh_int_mul(rh_heap *h, rh_object *a, rh_object *b) {
 }
 
 rh_object *rh_int_floordiv(rh_heap *h, rh_object *a, rh_object *b) {
+    RH__CHECK_LIVE(a, "rh_int_floordiv");
+    RH__CHECK_LIVE(b, "rh_int_floordiv");
     int64_t x, y;
     if (!int_operands(h, "int //", a, b, &x, &y)) return NULL;
     if (y == 0) {
@@ -348,6 +357,7 @@ rh_object *rh_float(rh_heap *h, double v) {
 
 /* float: its value; int or bool: converted (as float(n)); anything else: 0.0. */
 double rh_float_value(const rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_float_value");
     if (o->rh_type == &rh_float_type) return ((const rh__float *)(const void *)o)->value;
     if (is_intlike(o)) return (double)intlike_value(o);
     return 0.0;

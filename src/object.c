@@ -7,18 +7,18 @@
  * have the collector's 16-byte record (rh__gchead) in front, so the block
  * the allocator hands out starts 16 bytes before the object pointer. Every
  * byte of the block is written once, by rh_new_at: the collector's record
- * (both words 0: untracked), the header (count 1, collector word 0, the
+ * (untracked: next 0; prev: the heap, see "Hot paths"), the header (count 1, collector word 0, the
  * type) and the fields zeroed (word stores in line for the usual small
  * objects). A new container is untracked (the caller tracks it once its
  * fields are valid), so the collector cannot see a half-built object.
  *
  * Hot paths (a container's create / track / untrack / destroy / free). A
  * new container is counted in generation 0 inline (one increment, one
- * compare against the collector's trigger word) and recorded as the
- * thread's most recent container with its heap (rh__gc_recent_new), which
- * rh_gc_track uses instead of looking the heap up from the address; the
- * record is dropped when that object is freed and void once any heap is
- * destroyed, so a hit always names the object's real heap. The death of an object whose type has neither
+ * compare against the collector's trigger word), and its collector record
+ * carries its heap until it is first tracked (rh__gc_new_record), which
+ * rh_gc_track uses instead of looking the heap up from the address: the
+ * hint is in the object's own memory, so it cannot outlive the object or
+ * name another heap. The death of an object whose type has neither
  * finalize, legacy_del nor weak references is one straight line: untrack
  * (inline), the depth check, destroy, free. Allocation and free use the
  * allocator's inline fast paths of pools mode (alloc_priv.h, the one
@@ -71,11 +71,14 @@
  * holds more than RH__DEALLOC_MAX_DEPTH nested deaths, whatever the shape of
  * the garbage. Deferred containers are linked through their collector record
  * (they are untracked, so it is free: next stays 0, the link goes in the
- * upper bits of prev, the flag bits are kept); other deferred objects go on a
- * per-thread stack of pointers obtained from the system allocator (not from a
- * heap: the list is per thread and may hold objects of several heaps), and if
- * that stack cannot grow the object is destroyed at once (one more level of
- * recursion, never a leak).
+ * upper bits of prev, the flag bits are kept); other deferred objects are
+ * linked through the first word of their own header, their count and
+ * collector word (the object is dead: its count is 0 and a non-container's
+ * collector word is unused), both set back to 0 when it is popped. Deferring
+ * allocates nothing, so it works under persistent out-of-memory too, and the
+ * bound holds whatever the allocators do. (While deferred, a non-container's
+ * count field holds the link: an incref or decref of it, a use after its
+ * death, goes unreported; debug mode still names the object once freed.)
  *
  * Reference-count misuse. The inline paths call rh__refcnt_error for an
  * incref of an object whose count is 0 and for a decref of such an object.
@@ -115,15 +118,12 @@ rh_object rh__false_obj = {RH_IMMORTAL, 0, &rh_bool_type};
  * (PyTrash_UNWIND_LEVEL). */
 #define RH__DEALLOC_MAX_DEPTH 50
 
-/* First capacity of the stack of deferred non-container objects. */
-#define RH__DEFERRED_MIN_CAP 64
-
 typedef struct rh__dealloc_tls {
     unsigned depth; /* nested rh__dealloc bodies running in this thread */
     /* Objects whose body is running (DYING, FINALIZING or DESTROYING), one
-     * per depth level (levels beyond the array, possible only after the
-     * deferred stack failed to grow, are not recorded). Lets the misuse
-     * report name the type of an object known to be alive. */
+     * per depth level (depth never exceeds RH__DEALLOC_MAX_DEPTH; levels
+     * beyond the array would not be recorded). Lets the misuse report name
+     * the type of an object known to be alive. */
     rh_object *active[RH__DEALLOC_MAX_DEPTH + 1];
     /* The object whose finalizer (or legacy_del) runs innermost now. */
     rh_object *finalizing;
@@ -131,10 +131,13 @@ typedef struct rh__dealloc_tls {
      * died (re-tracked around their finalizer), one of the others. Linked
      * through rh__gchead.prev; NULL-terminated. */
     rh__gchead *deferred_gc[2];
-    /* Deferred non-containers: a stack of pointers (system memory). */
-    rh_object **deferred;
-    size_t ndeferred, deferred_cap;
+    /* Deferred non-containers: a LIFO list linked through the first word of
+     * each object's header (see defer); NULL-terminated. */
+    rh_object *deferred;
 } rh__dealloc_tls;
+
+_Static_assert(offsetof(rh_object, rh_type) == sizeof(uintptr_t),
+               "the count and the collector word together hold a deferred object's link");
 
 static _Thread_local rh__dealloc_tls tls;
 
@@ -208,24 +211,19 @@ static rh_object *new_object(rh_heap *h, const rh_type *t, size_t nitems, const 
     }
     void *block = rh__malloc_fast(h, n, file, line); /* rh__obj_alloc, in line */
     if (RH_UNLIKELY(!block)) return NULL; /* the allocator set RH_ENOMEM */
-    /* Every byte is written once: the collector's record (untracked: both
-     * words 0), the header (count 1, collector word 0, the type), and the
-     * fields zeroed. */
+    /* Every byte is written once: the collector's record (untracked, with
+     * the heap hint), the header (count 1, collector word 0, the type), and
+     * the fields zeroed. */
     rh_object *o = (rh_object *)(void *)((char *)block + prefix);
-    if (prefix) *RH__AS_GC(o) = (rh__gchead){0, 0};
+    if (prefix) *RH__AS_GC(o) = rh__gc_new_record(h);
     o->rh_refcnt = 1;
     o->rh_gcword = 0;
     o->rh_type = t;
     zero_fields((char *)(o + 1), n - prefix - sizeof(rh_object));
-    if (RH_UNLIKELY(h->mode == RH_MODE_DEBUG)) rh__debug_note_type(h, block, t->name);
-    if (prefix) {
-        /* The new container is complete and untracked: an automatic
-         * collection started here cannot see it. It becomes the thread's
-         * most recent container after that collection (which may create
-         * and free containers of its own). */
-        if (rh__gc_count_alloc(&h->gc)) rh__gc_alloc_slow(h);
-        rh__gc_recent_new = (rh__gc_recent){o, h, rh__gc_epoch()};
-    }
+    if (RH_UNLIKELY(h->mode == RH_MODE_DEBUG)) rh__debug_note_object(h, block, t);
+    /* The new container is complete and untracked: an automatic collection
+     * started here cannot see it. */
+    if (prefix && rh__gc_count_alloc(&h->gc)) rh__gc_alloc_slow(h);
     return o;
 }
 
@@ -244,9 +242,6 @@ rh_object *rh_new_var_at(rh_heap *h, const rh_type *type, size_t nitems, const c
 static inline void free_block(rh_object *o) {
     const rh_type *t = o->rh_type;
     if (t->flags & RH_TYPE_GC) {
-        /* A freed object is never the thread's most recent container: its
-         * address may come back from another heap. */
-        if (RH_UNLIKELY(o == rh__gc_recent_new.obj)) rh__gc_recent_new.obj = NULL;
         rh_heap *h = rh__obj_free_any(RH__AS_GC(o), sizeof(rh__gchead));
         rh__gc_count_free(&h->gc);
     } else {
@@ -326,20 +321,11 @@ static void defer(rh_object *o, bool tracked) {
         tls.deferred_gc[tracked] = g;
         return;
     }
-    if (tls.ndeferred == tls.deferred_cap) {
-        size_t cap = tls.deferred_cap ? tls.deferred_cap * 2 : RH__DEFERRED_MIN_CAP;
-        rh_object **p = realloc(tls.deferred, cap * sizeof *p);
-        if (!p) {
-            /* No memory for the list: destroy it now, one level deeper. */
-            tls.depth++;
-            dealloc_body(o, false);
-            tls.depth--;
-            return;
-        }
-        tls.deferred = p;
-        tls.deferred_cap = cap;
-    }
-    tls.deferred[tls.ndeferred++] = o;
+    /* The link overwrites the count (0) and the collector word (unused by
+     * a non-container); pop_deferred sets both back to 0. */
+    uintptr_t link = (uintptr_t)tls.deferred;
+    memcpy(o, &link, sizeof link);
+    tls.deferred = o;
 }
 
 /* Pops one deferred object; false when the lists are empty. */
@@ -354,8 +340,14 @@ static bool pop_deferred(rh_object **o, bool *tracked) {
             return true;
         }
     }
-    if (tls.ndeferred) {
-        *o = tls.deferred[--tls.ndeferred];
+    if (tls.deferred) {
+        rh_object *d = tls.deferred;
+        uintptr_t link;
+        memcpy(&link, d, sizeof link);
+        tls.deferred = (rh_object *)link;
+        d->rh_refcnt = 0;
+        d->rh_gcword = 0;
+        *o = d;
         *tracked = false;
         return true;
     }
@@ -370,9 +362,6 @@ static void drain_deferred(void) {
         dealloc_body(o, tracked);
         tls.depth = 0;
     }
-    free(tls.deferred);
-    tls.deferred = NULL;
-    tls.ndeferred = tls.deferred_cap = 0;
 }
 
 void rh__dealloc(rh_object *o) {
@@ -404,7 +393,7 @@ void rh__dealloc(rh_object *o) {
         free_block(o);
         tls.active[d] = NULL;
         tls.depth = d;
-        if (d == 0 && RH_UNLIKELY(tls.deferred_gc[0] || tls.deferred_gc[1] || tls.ndeferred || tls.deferred))
+        if (d == 0 && RH_UNLIKELY(tls.deferred_gc[0] || tls.deferred_gc[1] || tls.deferred))
             drain_deferred();
         return;
     }
@@ -414,8 +403,7 @@ void rh__dealloc(rh_object *o) {
     }
     tls.depth++;
     dealloc_body(o, tracked);
-    if (--tls.depth == 0 &&
-        (tls.deferred_gc[0] || tls.deferred_gc[1] || tls.ndeferred || tls.deferred))
+    if (--tls.depth == 0 && (tls.deferred_gc[0] || tls.deferred_gc[1] || tls.deferred))
         drain_deferred();
 }
 
@@ -484,6 +472,7 @@ const char *rh_object_site(const rh_object *o) {
  * plus storage it allocated separately (a list's item array, a dict's
  * table). Figures beside CPython's are in docs/object-sizes.md. */
 size_t rh_sizeof(rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_sizeof");
     const rh_type *t = o->rh_type;
     size_t n = rh__prefix_size(t) + t->basicsize;
     if (t->sizeof_extra) n += t->sizeof_extra(o);
@@ -494,6 +483,7 @@ size_t rh_sizeof(rh_object *o) {
  * Generic operations.
  * ------------------------------------------------------------------------- */
 rh_hash_t rh_hash(rh_object *o) {
+    RH__CHECK_LIVE(o, "rh_hash");
     const rh_type *t = o->rh_type;
     if (RH_LIKELY(t->hash != NULL)) return t->hash(o);
     rh_heap *h = rh__heap_of(o);
@@ -506,6 +496,8 @@ rh_hash_t rh_hash(rh_object *o) {
  * type differs, the right's hook gets its turn, the loose analogue of
  * Python's reflected __eq__ after NotImplemented. */
 int rh_equal(rh_object *a, rh_object *b) {
+    RH__CHECK_LIVE(a, "rh_equal");
+    RH__CHECK_LIVE(b, "rh_equal");
     if (a == b) return 1;
     const rh_type *ta = a->rh_type, *tb = b->rh_type;
     if (ta->eq) {
@@ -517,6 +509,7 @@ int rh_equal(rh_object *a, rh_object *b) {
 }
 
 int rh_repr(rh_object *o, char *buf, size_t cap) {
+    RH__CHECK_LIVE(o, "rh_repr");
     const rh_type *t = o->rh_type;
     if (t->repr) return t->repr(o, buf, cap);
     return snprintf(buf, cap, "<%s 0x%" PRIxPTR ">", t->name, (uintptr_t)o);
@@ -527,6 +520,7 @@ int rh_repr(rh_object *o, char *buf, size_t cap) {
  * table (str.c), which starts empty; rh__str_fini frees it.
  * ------------------------------------------------------------------------- */
 int rh__obj_init(rh_heap *h) {
+    rh__hash_init(); /* the str hash's key, once per process */
     memset(&h->obj, 0, sizeof h->obj);
     return 0;
 }
@@ -534,7 +528,12 @@ int rh__obj_init(rh_heap *h) {
 void rh__obj_fini(rh_heap *h) {
     rh__str_fini(h);
     /* The heap's remaining objects die with its memory, without being freed
-     * one by one: the most recent container of any thread may be among
-     * them (see rh__gc_recent_new). Nothing allocates from here on. */
-    atomic_fetch_add_explicit(&rh__gc_heaps_gone, 1, memory_order_relaxed);
+     * one by one. Nothing allocates from here on. */
+}
+
+bool rh__obj_dying_in(const rh_heap *h) {
+    unsigned n = tls.depth < RH__DEALLOC_MAX_DEPTH + 1 ? tls.depth : RH__DEALLOC_MAX_DEPTH + 1;
+    for (unsigned i = 0; i < n; i++)
+        if (tls.active[i] && rh__heap_of(tls.active[i]) == h) return true;
+    return tls.finalizing && rh__heap_of(tls.finalizing) == h;
 }

@@ -66,8 +66,14 @@ typedef struct rh__bytes {
     uint8_t data[];
 } rh__bytes;
 
-/* Hash of a byte string as str and bytes compute it (never -1). */
+/* Hash of a byte string as str and bytes compute it (never -1):
+ * SipHash-1-3 under the process's key. */
 rh_hash_t rh__hash_bytes(const void *data, size_t n);
+/* Sets the process's hash key (once; every rh_heap_new calls it). */
+void rh__hash_init(void);
+/* The interned str of h with text utf8[0..n), or NULL if there is none.
+ * Allocates nothing. */
+rh_object *rh__str_find_interned(rh_heap *h, const char *utf8, size_t n);
 
 /* str.c's part of rh__obj_fini: frees the interned strings and the table. */
 void rh__str_fini(rh_heap *h);
@@ -104,5 +110,10 @@ static inline int rh__text_end(rh__textbuf *w) {
     if (w->cap) w->buf[w->len < w->cap ? w->len : w->cap - 1] = '\0';
     return w->len > (size_t)0x7fffffff ? 0x7fffffff : (int)w->len;
 }
+
+/* Is an object of heap h being destroyed (finalizer, weakref callbacks,
+ * destroy hook) on the calling thread right now? heap.c's guard against
+ * rh_heap_destroy from such code. */
+bool rh__obj_dying_in(const rh_heap *h);
 
 #endif

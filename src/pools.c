@@ -96,16 +96,32 @@
  *
  * Ownership. rh__radix_root/leaves map address bits 47..20 to a slot, the
  * meta of the arena there, whose `heap` names the owner (0: no arena).
- * Several heaps on several threads share the tree: mapping a leaf takes a
- * process-wide mutex; everything else is per slot. A slot belongs to whoever
- * holds the 1 MiB address range it describes: arena_new initialises it and
+ * Several heaps on several threads share the tree. A process-wide mutex
+ * (radix_lock) guards mapping a leaf and a per-leaf count of the arenas
+ * mapped in its range; everything else is per slot. A slot belongs to
+ * whoever holds the 1 MiB address range it describes: arena_new maps the
+ * range, counts it in its leaf under the mutex, initialises the slot and
  * publishes `heap` last (release); arena_release unlinks the arena from its
- * heap's lists, clears `heap`, then unmaps the range (after which another
- * heap may map it and take the slot, so the slot is not touched again).
+ * heap's lists, clears `heap`, counts the arena out of its leaf under the
+ * mutex, then unmaps the range (after which another heap may map it and take
+ * the slot, so the slot is not touched again). The mutex is what orders two
+ * owners of one slot: the old owner's writes, its unlock, its munmap, the new
+ * owner's mmap (the kernel orders those two), its lock, its writes; without
+ * it only the kernel would order them, which ThreadSanitizer cannot see.
  * Lookups take no lock (acquire loads) and read only the tree's memory, so
- * asking about any pointer (stack, static, another allocator's) is safe: a
- * leaf is never unmapped, and other threads only ever read a slot's `heap`.
- * Only the owning heap's thread follows a slot further (its pool headers).
+ * asking about any pointer (stack, static, another allocator's) is safe, and
+ * other threads only ever read a slot's `heap`. Only the owning heap's
+ * thread follows a slot further (its pool headers).
+ *
+ * Leaves give their memory back. When the last arena of a leaf's range is
+ * released, the leaf's pages are discarded (madvise MADV_DONTNEED, under the
+ * mutex, so no arena_new of that leaf can interleave): the memory returns to
+ * the OS and the pages read as zeros again, i.e. "no arena here". The leaf's
+ * address range (34 MiB, MAP_NORESERVE: no memory, no commit charge) stays
+ * reserved for the life of the process: unmapping it would make a lock-free
+ * lookup of an unrelated pointer racing with the release read unmapped
+ * memory. So when every heap is destroyed, no byte of the tree is resident
+ * (rh_heap_stats.radix_leaves counts the leaves holding arenas).
  *
  * Tools. Under AddressSanitizer, the bytes of every free block (and of pools
  * not yet carved into blocks) are poisoned, so touching a freed pool block is
@@ -114,6 +130,7 @@
  */
 #include "alloc_priv.h"
 
+#include <inttypes.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -121,24 +138,81 @@
 
 _Atomic uintptr_t rh__radix_root[(size_t)1 << RH__RADIX_ROOT_BITS];
 static pthread_mutex_t radix_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Under radix_lock: the arenas of every heap mapped in each leaf's range,
+ * and how many leaves have at least one (rh_heap_stats.radix_leaves). */
+static unsigned leaf_arenas[(size_t)1 << RH__RADIX_ROOT_BITS];
+static size_t leaves_in_use;
+
+/* 2^32 / s rounded up, s = 16 * d the block size of class d - 1: see
+ * rh__pool_block_start. */
+#define DIVMAGIC(d) ((uint32_t)((((uint64_t)1 << 32) + 16 * (d) - 1) / (16 * (d))))
+const uint32_t rh__class_divmagic[RH_NUM_CLASSES] = {
+    DIVMAGIC(1),  DIVMAGIC(2),  DIVMAGIC(3),  DIVMAGIC(4),  DIVMAGIC(5),  DIVMAGIC(6),  DIVMAGIC(7),  DIVMAGIC(8),
+    DIVMAGIC(9),  DIVMAGIC(10), DIVMAGIC(11), DIVMAGIC(12), DIVMAGIC(13), DIVMAGIC(14), DIVMAGIC(15), DIVMAGIC(16),
+    DIVMAGIC(17), DIVMAGIC(18), DIVMAGIC(19), DIVMAGIC(20), DIVMAGIC(21), DIVMAGIC(22), DIVMAGIC(23), DIVMAGIC(24),
+    DIVMAGIC(25), DIVMAGIC(26), DIVMAGIC(27), DIVMAGIC(28), DIVMAGIC(29), DIVMAGIC(30), DIVMAGIC(31), DIVMAGIC(32),
+};
+_Static_assert(RH_NUM_CLASSES == 32, "one magic number per class");
+
+_Noreturn void rh__pool_bad_pointer(rh_heap *h, const rh__pool *pool, const void *p, const char *op,
+                                    const char *file, int line) {
+    size_t s = rh__class_size(pool->cls);
+    uintptr_t off = (uintptr_t)p & (RH_POOL_SIZE - 1);
+    const char *start = (const char *)p - off % s;
+    rh__fatal("%s of a pointer inside a block at %s:%d: %p is not the start of a block: it is %zu bytes into "
+              "the %zu-byte block at %p of heap %p%s",
+              op, file ? file : "?", line, p, (size_t)(off % s), s, (const void *)start, (void *)h,
+              off % s == sizeof(rh__gchead) ? " (if it is a container object: an object is released with "
+                                              "rh_decref, never freed)"
+                                            : "");
+}
 
 #define LEAF_ENTRIES ((size_t)1 << RH__RADIX_LEAF_BITS)
+#define LEAF_BYTES (LEAF_ENTRIES * sizeof(rh__arena))
 
-/* The slot (meta) of the arena range at base, mapping its leaf if needed.
- * NULL if a leaf cannot be mapped. */
-static rh__arena *radix_slot_make(uintptr_t base) {
-    size_t ri = base >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS);
+static size_t root_index(uintptr_t base) { return base >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS); }
+
+/* The slot (meta) of the arena range at base, which the caller has just
+ * mapped, mapping its leaf if needed and counting the arena in it. NULL if
+ * a leaf cannot be mapped. The lock also orders this arena's use of the
+ * slot after the previous owner's (arena_release counts its arena out under
+ * the same lock before it unmaps the range). */
+static rh__arena *radix_slot_take(uintptr_t base) {
+    size_t ri = root_index(base);
     pthread_mutex_lock(&radix_lock);
     uintptr_t leaf = atomic_load_explicit(&rh__radix_root[ri], memory_order_relaxed);
     if (!leaf) {
-        void *m = mmap(NULL, LEAF_ENTRIES * sizeof(rh__arena), PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        void *m = mmap(NULL, LEAF_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                       -1, 0);
         if (m == MAP_FAILED) { pthread_mutex_unlock(&radix_lock); return NULL; }
         leaf = (uintptr_t)m;
         atomic_store_explicit(&rh__radix_root[ri], leaf, memory_order_release);
     }
+    if (leaf_arenas[ri]++ == 0) leaves_in_use++;
     pthread_mutex_unlock(&radix_lock);
     return rh__radix_slot(base);
+}
+
+/* The arena at base (its slot already disowned) leaves the tree; the caller
+ * unmaps the range after this. The last arena of a leaf gives the leaf's
+ * pages back (MADV_DONTNEED: they read as zeros again, i.e. "no arena", so
+ * lock-free readers stay safe; the address range stays reserved). */
+static void radix_slot_give_back(uintptr_t base) {
+    size_t ri = root_index(base);
+    pthread_mutex_lock(&radix_lock);
+    if (--leaf_arenas[ri] == 0) {
+        leaves_in_use--;
+        madvise((void *)atomic_load_explicit(&rh__radix_root[ri], memory_order_relaxed), LEAF_BYTES,
+                MADV_DONTNEED);
+    }
+    pthread_mutex_unlock(&radix_lock);
+}
+
+size_t rh__radix_leaves_in_use(void) {
+    pthread_mutex_lock(&radix_lock);
+    size_t n = leaves_in_use;
+    pthread_mutex_unlock(&radix_lock);
+    return n;
 }
 
 /* ---------------------------------------------------------------------------
@@ -180,12 +254,13 @@ static rh__arena *arena_new(rh_heap *h) {
     struct rh__alloc_state *A = &h->alloc;
     void *m = map_aligned_arena();
     if (!m) return NULL;
-    rh__arena *a = (uintptr_t)m >> RH__ADDR_BITS ? NULL : radix_slot_make((uintptr_t)m);
+    rh__arena *a = (uintptr_t)m >> RH__ADDR_BITS ? NULL : radix_slot_take((uintptr_t)m);
     if (!a) {
         munmap(m, RH_ARENA_SIZE);
         return NULL;
     }
-    /* The slot is this arena's alone (the address range is ours); other
+    /* The slot is this arena's alone (the address range is ours; the
+     * previous owner's last writes happen before radix_slot_take); other
      * threads may only read its `heap`, which is published last. */
     memset(a->pools, 0, sizeof a->pools);
     for (unsigned i = 0; i < RH__POOLS_PER_ARENA; i++) a->pools[i].index = (uint8_t)i;
@@ -220,6 +295,7 @@ static void arena_release(rh_heap *h, rh__arena *a) {
      * heap may map it and take the slot, so `a` is not touched after. */
     void *base = (void *)a->base;
     atomic_store_explicit(&a->heap, 0, memory_order_release);
+    radix_slot_give_back((uintptr_t)base);
     RH__UNPOISON(base, RH_ARENA_SIZE); /* the address range may be reused by others */
     munmap(base, RH_ARENA_SIZE);
 }
@@ -441,4 +517,77 @@ void rh__pools_stats(rh_heap *h, rh_heap_stats *out) {
             cs->blocks_free += cap - pool->used;
         }
     }
+}
+
+/* ---------------------------------------------------------------------------
+ * Invariant check (RH_DEBUG >= 3 after every collection and at heap
+ * destruction; white-box tests call it directly). Every equation of the
+ * essay, over every arena of the heap; a violation stops the program.
+ *   arena:  heap == h;  |freepools| + (64 - ncarved) == nfree;
+ *           a pool on freepools is carved and has used == 0;
+ *   pool in use (carved, not on freepools):
+ *           used + |freelist| + uncarved == capacity, where
+ *           capacity = P / s and uncarved = (P - next_off) / s;
+ *           freelist empty <=> full (used == capacity);
+ *           used == 0 only for cached[cls];
+ *   class c: sum of used over its pools == nalloc[c] - nfreed[c].
+ * O(live pool blocks): the free lists are walked.
+ * ------------------------------------------------------------------------- */
+
+/* Reads the link word of a free block, which the tools keep inaccessible. */
+static void *free_link(const rh_heap *h, void *b) {
+    RH__UNPOISON(b, sizeof(void *));
+    if (h->alloc.tools) VALGRIND_MAKE_MEM_DEFINED(b, sizeof(void *));
+    void *next = *(void **)b;
+    RH__POISON(b, sizeof(void *));
+    if (h->alloc.tools) VALGRIND_MAKE_MEM_NOACCESS(b, sizeof(void *));
+    return next;
+}
+
+void rh__pools_check(rh_heap *h) {
+    const struct rh__alloc_state *A = &h->alloc;
+    uint64_t used_by_class[RH_NUM_CLASSES] = {0};
+    for (rh__arena *a = A->arenas; a; a = a->all_next) {
+        if (atomic_load_explicit(&a->heap, memory_order_relaxed) != (uintptr_t)h)
+            rh__fatal("pools: invariant broken: arena %p of heap %p names heap %#lx", (void *)a->base,
+                      (void *)h, (unsigned long)atomic_load(&a->heap));
+        uint64_t onfree = 0;
+        unsigned nfreepools = 0;
+        for (rh__pool *p = a->freepools; p; p = p->next) {
+            if (p->index >= a->ncarved || p->used != 0 || (onfree >> p->index) & 1)
+                rh__fatal("pools: invariant broken: arena %p: free pool %u (used %u, %u carved) is not an "
+                          "empty carved pool listed once", (void *)a->base, p->index, p->used, a->ncarved);
+            onfree |= (uint64_t)1 << p->index;
+            nfreepools++;
+        }
+        if (nfreepools + (RH__POOLS_PER_ARENA - a->ncarved) != a->nfree)
+            rh__fatal("pools: invariant broken: arena %p: %u free pools + %u never carved != nfree %u",
+                      (void *)a->base, nfreepools, RH__POOLS_PER_ARENA - a->ncarved, a->nfree);
+        for (unsigned i = 0; i < a->ncarved; i++) {
+            rh__pool *p = &a->pools[i];
+            if ((onfree >> i) & 1) continue;
+            size_t s = rh__class_size(p->cls), cap = RH_POOL_SIZE / s;
+            size_t nfree = 0;
+            for (void *b = p->freelist; b; b = free_link(h, b)) {
+                if (rh__pool_of(b) != p || ((uintptr_t)b - (uintptr_t)rh__pool_base(p)) % s != 0 || ++nfree > cap)
+                    rh__fatal("pools: invariant broken: pool %p (class %u): free list holds %p, not a block "
+                              "boundary of this pool (or loops)", (void *)rh__pool_base(p), p->cls, b);
+            }
+            size_t uncarved = (RH_POOL_SIZE - p->next_off) / s;
+            if (p->used + nfree + uncarved != cap)
+                rh__fatal("pools: invariant broken: pool %p (class %u): used %u + free %zu + uncarved %zu "
+                          "!= capacity %zu", (void *)rh__pool_base(p), p->cls, p->used, nfree, uncarved, cap);
+            if ((nfree == 0) != (p->used == cap))
+                rh__fatal("pools: invariant broken: pool %p (class %u): free list %s but used %u of %zu",
+                          (void *)rh__pool_base(p), p->cls, nfree ? "not empty" : "empty", p->used, cap);
+            if (p->used == 0 && A->cached[p->cls] != p)
+                rh__fatal("pools: invariant broken: pool %p (class %u) is empty but neither free nor cached",
+                          (void *)rh__pool_base(p), p->cls);
+            used_by_class[p->cls] += p->used;
+        }
+    }
+    for (unsigned c = 0; c < RH_NUM_CLASSES; c++)
+        if (used_by_class[c] != A->nalloc[c] - A->nfreed[c])
+            rh__fatal("pools: invariant broken: class %u: blocks in use %" PRIu64 " != handed out %" PRIu64
+                      " - given back %" PRIu64, c, used_by_class[c], A->nalloc[c], A->nfreed[c]);
 }

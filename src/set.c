@@ -343,9 +343,13 @@ rh_object *rh_set_new(rh_heap *h) {
     return o;
 }
 
-size_t rh_set_size(const rh_object *s) { return SET(s)->used; }
+size_t rh_set_size(const rh_object *s) {
+    RH__CHECK_LIVE(s, "rh_set_size");
+    return SET(s)->used;
+}
 
 int rh_set_add(rh_object *so, rh_object *key) {
+    RH__CHECK_LIVE(so, "rh_set_add");
     rh__set *s = SET(so);
     rh_hash_t hash = rh_hash(key);
     if (hash == -1) return -1;
@@ -375,6 +379,7 @@ int rh_set_add(rh_object *so, rh_object *key) {
 }
 
 int rh_set_discard(rh_object *so, rh_object *key) {
+    RH__CHECK_LIVE(so, "rh_set_discard");
     rh__set *s = SET(so);
     rh_hash_t hash = rh_hash(key);
     if (hash == -1) return -1;
@@ -391,6 +396,7 @@ int rh_set_discard(rh_object *so, rh_object *key) {
 }
 
 int rh_set_contains(rh_object *so, rh_object *key) {
+    RH__CHECK_LIVE(so, "rh_set_contains");
     rh__set *s = SET(so);
     rh_hash_t hash = rh_hash(key);
     if (hash == -1) return -1;
@@ -399,11 +405,13 @@ int rh_set_contains(rh_object *so, rh_object *key) {
 }
 
 int rh_set_clear(rh_object *so) {
+    RH__CHECK_LIVE(so, "rh_set_clear");
     set_drop_all(SET(so));
     return 0;
 }
 
 bool rh_set_next(const rh_object *so, size_t *pos, rh_object **key) {
+    RH__CHECK_LIVE(so, "rh_set_next");
     const rh__set *s = SET(so);
     while (*pos <= s->mask) {
         const set_entry *e = &s->table[(*pos)++];

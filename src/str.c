@@ -25,66 +25,152 @@
  * Strings made by rh_str are never interned behind the caller's back: two
  * rh_str calls give two objects, two rh_str_intern calls one.
  *
- * Hash. CPython hashes text with a randomised SipHash; refheap's text hashes
- * need only be stable, fast and well mixed: eight bytes at a time, each word
- * multiplied in and rotated, the last word read as the text's last eight
- * bytes (short texts: two overlapping 4-byte reads, or three single bytes);
- * the length seeds the state, so the overlaps never make two texts of
- * different lengths collide systematically. A 64-bit finaliser (MurmurHash3's
- * fmix64) then makes every bit of the result depend on every input bit, so
- * the low bits a hash table uses first are as good as the high ones. The
- * empty text hashes to 0 (as in CPython) and -1 becomes -2.
+ * Hash. str and bytes are hashed with SipHash-1-3 (Aumasson and Bernstein's
+ * keyed pseudo-random function, one compression round per 8-byte word and
+ * three finalisation rounds: CPython 3.11's choice), written here from the
+ * paper's definition. Its 128-bit key is a per-process secret, so the
+ * attacker who picks dict keys or attribute names cannot know which ones
+ * collide ("hash flooding"). The key is set once, when the first heap is
+ * made (rh__hash_init, from rh_heap_new), from the environment variable
+ * REFHEAP_HASHSEED, read as CPython reads PYTHONHASHSEED:
+ *   unset, empty or "random": 16 bytes from the OS (getrandom);
+ *   an integer N in [1, 4294967295]: the key is the first 16 bytes of the
+ *     stream x = x * 214013 + 2531011 (x starting at N), one byte (x >> 16)
+ *     & 0xff per step, which is the stream CPython expands its seed with;
+ *   0: the key is zero, randomisation off.
+ * So a fixed REFHEAP_HASHSEED gives reproducible hashes (and set orders),
+ * and bytes and ASCII str hash exactly as CPython 3.11 hashes them under
+ * the same PYTHONHASHSEED (non-ASCII str differ: CPython hashes its
+ * one/two/four-byte code-point array, refheap its UTF-8). A value that is
+ * not one of these is reported on stderr and ignored (random key).
+ * The empty text hashes to 0 (as in CPython) and -1 becomes -2.
  * str and bytes with the same bytes hash alike (as ASCII str and bytes do in
  * CPython) but are never equal.
  */
 #include "internal.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 /* ---------------------------------------------------------------------------
  * Hashing and UTF-8.
  * ------------------------------------------------------------------------- */
-/* Multipliers: odd 64-bit constants with well-spread bits (from xxHash64
- * and MurmurHash3), so each multiplication carries every input bit upward. */
-#define HASH_K1 UINT64_C(0x9e3779b185ebca87)
-#define HASH_K2 UINT64_C(0xc2b2ae3d27d4eb4f)
-#define HASH_ROT 31 /* moves the well-mixed high bits down before the next word */
-
 static inline uint64_t rotl64(uint64_t x, unsigned r) { return (x << r) | (x >> (64 - r)); }
+
+/* The key (k0, k1). Written once, by rh__hash_init under hash_once, before
+ * any heap exists to hash with; read only afterwards. */
+static uint64_t hash_k0, hash_k1;
+static pthread_once_t hash_once = PTHREAD_ONCE_INIT;
+
+/* Bytes p[0..8) as a little-endian word (SipHash's byte order). */
+static inline uint64_t load_le64(const uint8_t *p) {
+    uint64_t w = 0;
+    for (unsigned i = 0; i < 8; i++) w |= (uint64_t)p[i] << (8 * i);
+    return w;
+}
+
+/* One SipRound: the ARX network on the four state words. */
+#define SIP_ROUND(v0, v1, v2, v3)                                          \
+    do {                                                                   \
+        v0 += v1; v1 = rotl64(v1, 13); v1 ^= v0; v0 = rotl64(v0, 32);       \
+        v2 += v3; v3 = rotl64(v3, 16); v3 ^= v2;                           \
+        v0 += v3; v3 = rotl64(v3, 21); v3 ^= v0;                           \
+        v2 += v1; v1 = rotl64(v1, 17); v1 ^= v2; v2 = rotl64(v2, 32);       \
+    } while (0)
+
+/* SipHash-1-3 of data[0..n) under key (k0, k1). */
+static uint64_t siphash13(uint64_t k0, uint64_t k1, const uint8_t *p, size_t n) {
+    /* The initial state: the key xored with "somepseudorandomlygeneratedbytes". */
+    uint64_t v0 = k0 ^ UINT64_C(0x736f6d6570736575);
+    uint64_t v1 = k1 ^ UINT64_C(0x646f72616e646f6d);
+    uint64_t v2 = k0 ^ UINT64_C(0x6c7967656e657261);
+    uint64_t v3 = k1 ^ UINT64_C(0x7465646279746573);
+    size_t words = n / 8;
+    for (size_t i = 0; i < words; i++, p += 8) {
+        uint64_t m = load_le64(p);
+        v3 ^= m;
+        SIP_ROUND(v0, v1, v2, v3); /* c = 1 compression round */
+        v0 ^= m;
+    }
+    /* The last word: the 0..7 remaining bytes, and n mod 256 in the top byte. */
+    uint64_t b = (uint64_t)(n & 0xff) << 56;
+    for (size_t i = 0; i < n % 8; i++) b |= (uint64_t)p[i] << (8 * i);
+    v3 ^= b;
+    SIP_ROUND(v0, v1, v2, v3);
+    v0 ^= b;
+    v2 ^= 0xff;
+    SIP_ROUND(v0, v1, v2, v3); /* d = 3 finalisation rounds */
+    SIP_ROUND(v0, v1, v2, v3);
+    SIP_ROUND(v0, v1, v2, v3);
+    return v0 ^ v1 ^ v2 ^ v3;
+}
 
 rh_hash_t rh__hash_bytes(const void *data, size_t n) {
     if (n == 0) return 0;
-    const uint8_t *p = data, *end = p + n;
-    uint64_t x = (uint64_t)n * HASH_K2, w;
-    if (n >= 8) {
-        /* eight bytes per step; the last step reads the last eight bytes
-         * (overlapping the previous step when n is not a multiple of 8) */
-        for (; end - p > 8; p += 8) {
-            memcpy(&w, p, 8);
-            x = rotl64(x ^ (w * HASH_K1), HASH_ROT) * HASH_K2;
-        }
-        memcpy(&w, end - 8, 8);
-    } else if (n >= 4) {
-        /* two 4-byte loads, overlapping when n < 8 */
-        uint32_t lo, hi;
-        memcpy(&lo, p, 4);
-        memcpy(&hi, end - 4, 4);
-        w = (uint64_t)lo | ((uint64_t)hi << 32);
-    } else {
-        /* first, middle and last byte (the length, in x, tells them apart) */
-        w = (uint64_t)p[0] | ((uint64_t)p[n / 2] << 8) | ((uint64_t)p[n - 1] << 16);
-    }
-    x = rotl64(x ^ (w * HASH_K1), HASH_ROT) * HASH_K2;
-    /* fmix64: every output bit depends on every input bit */
-    x ^= x >> 33;
-    x *= UINT64_C(0xff51afd7ed558ccd);
-    x ^= x >> 33;
-    x *= UINT64_C(0xc4ceb9fe1a85ec53);
-    x ^= x >> 33;
-    rh_hash_t r = (rh_hash_t)x;
+    rh_hash_t r = (rh_hash_t)siphash13(hash_k0, hash_k1, data, n);
     return r == -1 ? -2 : r;
 }
+
+/* 16 random bytes from the OS; false if none could be had. */
+static bool os_random(uint8_t out[16]) {
+    size_t got = 0;
+    while (got < 16) {
+        ssize_t r = getrandom(out + got, 16 - got, 0);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        got += (size_t)r;
+    }
+    if (got == 16) return true;
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (!f) return false;
+    bool ok = fread(out, 1, 16, f) == 16;
+    fclose(f);
+    return ok;
+}
+
+static void hash_init_once(void) {
+    uint8_t key[16] = {0};
+    const char *env = getenv("REFHEAP_HASHSEED");
+    bool random_key = true;
+    if (env && *env && strcmp(env, "random") != 0) {
+        char *end;
+        errno = 0;
+        unsigned long long seed = strtoull(env, &end, 10);
+        if (*env >= '0' && *env <= '9' && !*end && errno == 0 && seed <= UINT32_MAX) {
+            random_key = false;
+            /* 0 leaves the key zero; N expands like CPython's seed. */
+            uint32_t x = (uint32_t)seed;
+            for (size_t i = 0; seed && i < sizeof key; i++) {
+                x = x * 214013u + 2531011u;
+                key[i] = (uint8_t)((x >> 16) & 0xff);
+            }
+        } else {
+            fprintf(stderr, "refheap: REFHEAP_HASHSEED must be \"random\" or an integer in "
+                            "[0, 4294967295], not \"%s\": using a random key\n", env);
+        }
+    }
+    if (random_key && !os_random(key)) {
+        /* No OS randomness: a key that still differs between processes. */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t a = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)getpid();
+        uint64_t b = (uint64_t)(uintptr_t)&a * UINT64_C(0x9e3779b97f4a7c15);
+        memcpy(key, &a, 8);
+        memcpy(key + 8, &b, 8);
+    }
+    memcpy(&hash_k0, key, 8); /* CPython's byte order for (k0, k1) */
+    memcpy(&hash_k1, key + 8, 8);
+}
+
+void rh__hash_init(void) { pthread_once(&hash_once, hash_init_once); }
 
 /* Checks that s[0..n) is valid UTF-8. Returns true and the number of code
  * points, or false and the offset of the first bad byte. */
@@ -275,6 +361,8 @@ rh_object *rh_str(rh_heap *h, const char *utf8) {
 }
 
 rh_object *rh_str_concat(rh_heap *h, rh_object *a, rh_object *b) {
+    RH__CHECK_LIVE(a, "rh_str_concat");
+    RH__CHECK_LIVE(b, "rh_str_concat");
     if (!is_str(a)) { rh__err_type(h, "str concatenation", a); return NULL; }
     if (!is_str(b)) { rh__err_type(h, "str concatenation", b); return NULL; }
     const rh__str *x = as_cstr(a), *y = as_cstr(b);
@@ -319,22 +407,27 @@ rh_object *rh_str_printf(rh_heap *h, const char *fmt, ...) {
 }
 
 const char *rh_str_cstr(const rh_object *s) {
+    RH__CHECK_LIVE(s, "rh_str_cstr");
     return is_str(s) ? as_cstr(s)->data : NULL;
 }
 
 size_t rh_str_len(const rh_object *s) {
+    RH__CHECK_LIVE(s, "rh_str_len");
     return is_str(s) ? as_cstr(s)->length : 0;
 }
 
 size_t rh_str_nbytes(const rh_object *s) {
+    RH__CHECK_LIVE(s, "rh_str_nbytes");
     return is_str(s) ? as_cstr(s)->nbytes : 0;
 }
 
 bool rh_str_is_interned(const rh_object *s) {
+    RH__CHECK_LIVE(s, "rh_str_is_interned");
     return is_str(s) && as_cstr(s)->interned;
 }
 
 int rh_str_eq_cstr(const rh_object *s, const char *utf8) {
+    RH__CHECK_LIVE(s, "rh_str_eq_cstr");
     if (!is_str(s)) return 0;
     const rh__str *x = as_cstr(s);
     size_t n = strlen(utf8);
@@ -375,15 +468,26 @@ static bool intern_reserve(rh_heap *h) {
     return true;
 }
 
+/* The interned string with this text and hash, or NULL. */
+static rh__str *intern_find(rh_heap *h, const char *utf8, size_t n, rh_hash_t hv) {
+    struct rh__obj_state *st = &h->obj;
+    if (!st->interned_cap) return NULL;
+    return st->interned[intern_slot(st->interned, st->interned_cap, utf8, n, hv)];
+}
+
+rh_object *rh__str_find_interned(rh_heap *h, const char *utf8, size_t n) {
+    if (n == 0) return EMPTY_STR;
+    rh__str *s = intern_find(h, utf8, n, rh__hash_bytes(utf8, n));
+    return s ? &s->rh_base : NULL;
+}
+
 rh_object *rh_str_intern(rh_heap *h, const char *utf8) {
     size_t n = strlen(utf8);
     if (n == 0) return EMPTY_STR;
     struct rh__obj_state *st = &h->obj;
     rh_hash_t hv = rh__hash_bytes(utf8, n);
-    if (st->interned_cap) {
-        rh__str *s = st->interned[intern_slot(st->interned, st->interned_cap, utf8, n, hv)];
-        if (s) return &s->rh_base; /* immortal: the new reference costs nothing */
-    }
+    rh__str *found = intern_find(h, utf8, n, hv);
+    if (found) return &found->rh_base; /* immortal: the new reference costs nothing */
     rh_object *o = rh_str_n(h, utf8, n);
     if (!o) return NULL;
     if (!intern_reserve(h)) {
@@ -480,9 +584,11 @@ rh_object *rh_bytes(rh_heap *h, const void *data, size_t n) {
 }
 
 const uint8_t *rh_bytes_data(const rh_object *b) {
+    RH__CHECK_LIVE(b, "rh_bytes_data");
     return is_bytes(b) ? as_cbytes(b)->data : NULL;
 }
 
 size_t rh_bytes_len(const rh_object *b) {
+    RH__CHECK_LIVE(b, "rh_bytes_len");
     return is_bytes(b) ? as_cbytes(b)->size : 0;
 }

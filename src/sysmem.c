@@ -26,6 +26,13 @@
  * protects it (lookups share it, insertions and deletions take it alone), and
  * every operation is O(1) expected. The table grows by doubling and shrinks
  * when it falls under 1/8 full, so it gives its memory back too.
+ *
+ * realloc of a system block holds the write lock across the call to
+ * realloc(): the moment realloc frees the old chunk, another thread's malloc
+ * may return that address and register it for its own heap, so the old
+ * entry must be re-keyed to the new address before anyone can insert or look
+ * up again. The price: lookups and insertions of other threads wait for one
+ * realloc (its copy included); a key is never in the table twice.
  */
 #include "alloc_priv.h"
 
@@ -153,13 +160,6 @@ void rh__sysreg_del(const void *p) {
     pthread_rwlock_unlock(&reg_lock);
 }
 
-void rh__sysreg_move(const void *from, const void *to) {
-    pthread_rwlock_wrlock(&reg_lock);
-    uintptr_t v = reg_remove(from);
-    reg_insert(to, v); /* the removal made room: the load is what it was */
-    pthread_rwlock_unlock(&reg_lock);
-}
-
 void rh__sysreg_del_heap(rh_heap *h) {
     pthread_rwlock_wrlock(&reg_lock);
     /* A deletion shifts later entries back, possibly into a slot already
@@ -236,12 +236,22 @@ void *rh__large_realloc(rh_heap *h, void *p, size_t n) {
     rh__large *old = rh__large_head(p);
     size_t oldn = old->size;
     unlink_block(h, old);
+    /* The registry's write lock is held across realloc(): once realloc has
+     * freed the old chunk, another thread may malloc that address and
+     * register it, and until p's entry is re-keyed the registry would hold
+     * the address twice, for two heaps. Under the lock nobody registers,
+     * looks up or removes anything until p's entry names the new address. */
+    pthread_rwlock_wrlock(&reg_lock);
     rh__large *L = realloc(old, sizeof *L + n);
+    if (L && L != old) {
+        uintptr_t v = reg_remove(p);
+        reg_insert(L + 1, v); /* the removal made room: the load is what it was */
+    }
+    pthread_rwlock_unlock(&reg_lock);
     if (!L) {
         link_block(h, old);
         return NULL;
     }
-    if (L != old) rh__sysreg_move(p, L + 1);
     L->size = n;
     link_block(h, L);
     h->alloc.large_bytes += n - oldn;

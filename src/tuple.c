@@ -221,9 +221,13 @@ rh_object *rh_tuple_pack(rh_heap *h, size_t n, ...) {
     return o;
 }
 
-size_t rh_tuple_size(const rh_object *t) { return TUP(t)->size; }
+size_t rh_tuple_size(const rh_object *t) {
+    RH__CHECK_LIVE(t, "rh_tuple_size");
+    return TUP(t)->size;
+}
 
 rh_object *rh_tuple_get(const rh_object *t, size_t i) {
+    RH__CHECK_LIVE(t, "rh_tuple_get");
     if (i >= TUP(t)->size) {
         rh__cont_err(t, RH_EINDEX, "tuple index out of range");
         return NULL;
@@ -232,6 +236,7 @@ rh_object *rh_tuple_get(const rh_object *t, size_t i) {
 }
 
 void rh_tuple_set_steal(rh_object *t, size_t i, rh_object *item) {
+    RH__CHECK_LIVE(t, "rh_tuple_set_steal");
     rh__tuple *tp = TUP(t);
     if (i >= tp->size)
         rh__fatal("rh_tuple_set_steal: index %zu out of range for a tuple of %zu items", i, tp->size);

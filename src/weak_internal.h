@@ -100,4 +100,9 @@ rh_object *rh__weakref_new_entry(rh_heap *h, rh_object *obj, rh_weakref_callback
  * too, so that every callback runs under the same rules). */
 void rh__weakref_run_callback(rh_heap *h, rh__weakref *wr);
 
+/* Invariant check (RH_DEBUG >= 3; see internal.h): the invariants above,
+ * for every weakref and weakly referenced object the heap's collector
+ * tracks. A violation stops the program. */
+void rh__weak_check(rh_heap *h);
+
 #endif

@@ -268,6 +268,7 @@ static size_t live_size(weakcont *c) {
 /* ------------------------------------------------------------------ */
 
 int rh_weakvaluedict_set(rh_object *d, rh_object *key, rh_object *value) {
+    RH__CHECK_LIVE(d, "rh_weakvaluedict_set");
     if (!check_kind(d, WVD, "rh_weakvaluedict_set")) return -1;
     weakcont *c = (weakcont *)d;
     rh_object *wr = rh__weakref_new_entry(heap_of(c), value, entry_died, c->selfref, key);
@@ -286,6 +287,7 @@ int rh_weakvaluedict_set(rh_object *d, rh_object *key, rh_object *value) {
 }
 
 rh_object *rh_weakvaluedict_get(rh_object *d, rh_object *key) {
+    RH__CHECK_LIVE(d, "rh_weakvaluedict_get");
     if (!check_kind(d, WVD, "rh_weakvaluedict_get")) return NULL;
     weakcont *c = (weakcont *)d;
     rh_object *wr = rh_dict_get(c->data, key);
@@ -293,6 +295,7 @@ rh_object *rh_weakvaluedict_get(rh_object *d, rh_object *key) {
 }
 
 int rh_weakvaluedict_del(rh_object *d, rh_object *key) {
+    RH__CHECK_LIVE(d, "rh_weakvaluedict_del");
     if (!check_kind(d, WVD, "rh_weakvaluedict_del")) return -1;
     weakcont *c = (weakcont *)d;
     if (c->iterating) {
@@ -304,6 +307,7 @@ int rh_weakvaluedict_del(rh_object *d, rh_object *key) {
 }
 
 size_t rh_weakvaluedict_size(rh_object *d) {
+    RH__CHECK_LIVE(d, "rh_weakvaluedict_size");
     if (kind_of(d) != WVD) return 0;
     return live_size((weakcont *)d);
 }
@@ -313,6 +317,7 @@ size_t rh_weakvaluedict_size(rh_object *d) {
 /* ------------------------------------------------------------------ */
 
 int rh_weakkeydict_set(rh_object *d, rh_object *key, rh_object *value) {
+    RH__CHECK_LIVE(d, "rh_weakkeydict_set");
     if (!check_kind(d, WKD, "rh_weakkeydict_set")) return -1;
     weakcont *c = (weakcont *)d;
     rh_object *wr = rh__weakref_new_entry(heap_of(c), key, entry_died, c->selfref, NULL);
@@ -339,6 +344,7 @@ static int probe_of(weakcont *c, rh_object *key, rh_object **probe) {
 }
 
 rh_object *rh_weakkeydict_get(rh_object *d, rh_object *key) {
+    RH__CHECK_LIVE(d, "rh_weakkeydict_get");
     if (!check_kind(d, WKD, "rh_weakkeydict_get")) return NULL;
     weakcont *c = (weakcont *)d;
     rh_object *probe;
@@ -350,6 +356,7 @@ rh_object *rh_weakkeydict_get(rh_object *d, rh_object *key) {
 }
 
 int rh_weakkeydict_del(rh_object *d, rh_object *key) {
+    RH__CHECK_LIVE(d, "rh_weakkeydict_del");
     if (!check_kind(d, WKD, "rh_weakkeydict_del")) return -1;
     weakcont *c = (weakcont *)d;
     rh_object *probe;
@@ -366,6 +373,7 @@ int rh_weakkeydict_del(rh_object *d, rh_object *key) {
 }
 
 size_t rh_weakkeydict_size(rh_object *d) {
+    RH__CHECK_LIVE(d, "rh_weakkeydict_size");
     if (kind_of(d) != WKD) return 0;
     return live_size((weakcont *)d);
 }
@@ -375,6 +383,7 @@ size_t rh_weakkeydict_size(rh_object *d) {
 /* ------------------------------------------------------------------ */
 
 int rh_weakset_add(rh_object *s, rh_object *item) {
+    RH__CHECK_LIVE(s, "rh_weakset_add");
     if (!check_kind(s, WSET, "rh_weakset_add")) return -1;
     weakcont *c = (weakcont *)s;
     rh_object *wr = rh__weakref_new_entry(heap_of(c), item, entry_died, c->selfref, NULL);
@@ -392,6 +401,7 @@ int rh_weakset_add(rh_object *s, rh_object *item) {
 }
 
 int rh_weakset_discard(rh_object *s, rh_object *item) {
+    RH__CHECK_LIVE(s, "rh_weakset_discard");
     if (!check_kind(s, WSET, "rh_weakset_discard")) return -1;
     weakcont *c = (weakcont *)s;
     if (!(item->rh_type->flags & RH_TYPE_WEAKREFABLE)) return 0; /* never a member */
@@ -409,6 +419,7 @@ int rh_weakset_discard(rh_object *s, rh_object *item) {
 }
 
 int rh_weakset_contains(rh_object *s, rh_object *item) {
+    RH__CHECK_LIVE(s, "rh_weakset_contains");
     if (!check_kind(s, WSET, "rh_weakset_contains")) return -1;
     weakcont *c = (weakcont *)s;
     if (!(item->rh_type->flags & RH_TYPE_WEAKREFABLE)) return 0; /* as Python: False */
@@ -420,6 +431,7 @@ int rh_weakset_contains(rh_object *s, rh_object *item) {
 }
 
 size_t rh_weakset_size(rh_object *s) {
+    RH__CHECK_LIVE(s, "rh_weakset_size");
     if (kind_of(s) != WSET) return 0;
     return live_size((weakcont *)s);
 }
@@ -429,6 +441,7 @@ size_t rh_weakset_size(rh_object *s) {
 /* ------------------------------------------------------------------ */
 
 void rh_weakiter_begin(rh_weakiter *it, rh_object *container) {
+    RH__CHECK_LIVE(container, "rh_weakiter_begin");
     it->container = NULL;
     it->pos = 0;
     it->open = false;

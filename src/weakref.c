@@ -356,10 +356,12 @@ rh_object *rh__weakref_new_entry(rh_heap *report, rh_object *obj, rh_weakref_cal
 }
 
 rh_object *rh_weakref_new(rh_object *obj, rh_weakref_callback cb, void *data) {
+    RH__CHECK_LIVE(obj, "rh_weakref_new");
     return rh__weakref_new_in(NULL, obj, cb, data);
 }
 
 rh_object *rh_weakref_new_unshared(rh_object *obj) {
+    RH__CHECK_LIVE(obj, "rh_weakref_new_unshared");
     return new_ref(NULL, obj, &rh_weakref_type, NULL, &unshared_tag, NULL);
 }
 
@@ -371,6 +373,7 @@ static bool check_weakref(const rh_object *wr, const char *op) {
 }
 
 rh_object *rh_weakref_get(rh_object *wr) {
+    RH__CHECK_LIVE(wr, "rh_weakref_get");
     if (!check_weakref(wr, "rh_weakref_get")) return NULL;
     rh_object *obj = ((rh__weakref *)wr)->referent;
     /* A referent whose count is 0 is being destroyed (its finalizer is
@@ -380,12 +383,14 @@ rh_object *rh_weakref_get(rh_object *wr) {
 }
 
 bool rh_weakref_alive(const rh_object *wr) {
+    RH__CHECK_LIVE(wr, "rh_weakref_alive");
     if (!rh__is_weakref(wr)) return false;
     const rh_object *obj = ((const rh__weakref *)wr)->referent;
     return obj && rh_refcount(obj) > 0;
 }
 
 size_t rh_weakref_count(rh_object *obj) {
+    RH__CHECK_LIVE(obj, "rh_weakref_count");
     if (!weakrefable(obj)) return 0;
     size_t n = 0;
     for (rh__weakref *wr = *rh__weaklist_of(obj); wr; wr = wr->wr_next) n++;
@@ -393,6 +398,7 @@ size_t rh_weakref_count(rh_object *obj) {
 }
 
 rh_object *rh_weakref_list(rh_object *obj) {
+    RH__CHECK_LIVE(obj, "rh_weakref_list");
     rh_heap *h = rh__heap_of(obj);
     if (!h) return NULL;
     size_t n = rh_weakref_count(obj);
@@ -428,4 +434,41 @@ rh_object *rh_weakref_list(rh_object *obj) {
 int rh__weak_init(rh_heap *h) {
     memset(&h->weak, 0, sizeof h->weak);
     return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Invariant check (RH_DEBUG >= 3). For every tracked object:
+ *   a weakrefable object's list: head->wr_prev == NULL; every member's
+ *     referent is the object and its neighbours point back at it; a
+ *     callback-less weakref only at the head;
+ *   a live weakref (referent != NULL): linked in its referent's list
+ *     (its wr_prev's wr_next, or the list head, is itself), and the
+ *     referent's count is not 0.
+ * ------------------------------------------------------------------------- */
+void rh__weak_check(rh_heap *h) {
+    for (int i = 0; i <= RH_GC_GENERATIONS; i++) {
+        rh__gchead *l = rh__gc_list(h, i);
+        for (rh__gchead *g = (rh__gchead *)l->next; g != l; g = (rh__gchead *)g->next) {
+            rh_object *o = RH__FROM_GC(g);
+            if (o->rh_type->flags & RH_TYPE_WEAKREFABLE) {
+                rh__weakref *prev = NULL;
+                for (rh__weakref *wr = *rh__weaklist_of(o); wr; prev = wr, wr = wr->wr_next) {
+                    if (wr->referent != o || wr->wr_prev != prev || (prev && !wr->callback))
+                        rh__fatal("weakref: invariant broken: weakref %p in the list of <%s %p> has referent %p, "
+                                  "wr_prev %p (expected %p)%s", (void *)wr, o->rh_type->name, (void *)o,
+                                  (void *)wr->referent, (void *)wr->wr_prev, (void *)prev,
+                                  prev && !wr->callback ? ", and no callback but not at the head" : "");
+                }
+            }
+            if (rh__is_weakref(o)) {
+                rh__weakref *wr = (rh__weakref *)o;
+                if (!wr->referent) continue;
+                rh__weakref *const *at = wr->wr_prev ? &wr->wr_prev->wr_next : rh__weaklist_of(wr->referent);
+                if (*at != wr || wr->referent->rh_refcnt == 0)
+                    rh__fatal("weakref: invariant broken: live weakref %p to <%s %p> is not linked in its "
+                              "referent's list (or the referent is dead)", (void *)wr,
+                              wr->referent->rh_type->name, (void *)wr->referent);
+            }
+        }
+    }
 }

@@ -32,12 +32,14 @@ static inline bool rh_test_under_valgrind(void) {
 }
 
 /* How much to shrink a test's iteration counts: 1 normally, more under the
- * sanitizers and much more under Valgrind (which runs ~50x slower). Prefer
+ * sanitizers (ThreadSanitizer: 20) and much more under Valgrind (which runs ~50x slower). Prefer
  * rh_test_scaled, which never scales a loop down to nothing. */
 static inline long rh_test_slowdown(void) {
     if (rh_test_under_valgrind()) return 50;
 #if defined(RH_SANITIZE)
     return 4;
+#elif defined(RH_TSAN)
+    return 20;
 #else
     return 1;
 #endif

@@ -15,6 +15,9 @@
 #include <pthread.h>
 
 #include "internal.h" /* white box: rh__enter for nothing here, RH__POOLS_PER_ARENA */
+#include "alloc_priv.h" /* white box: the radix tree's leaves */
+
+#include <sys/mman.h>
 
 #ifdef RH_SANITIZE
 #define UNDER_SANITIZER 1
@@ -844,6 +847,129 @@ static void test_asan_use_after_free(void **state) {
     assert_null(strstr(c.err, "survived"));
 }
 
+/* ---------------------------------------------------------------------------
+ * The radix tree's leaves give their memory back: once no heap has an arena
+ * in a leaf's range, none of the leaf's pages is resident (mincore).
+ * ------------------------------------------------------------------------- */
+static size_t resident_leaf_pages(void) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t len = ((size_t)1 << RH__RADIX_LEAF_BITS) * sizeof(rh__arena);
+    size_t npages = (len + page - 1) / page, resident = 0;
+    unsigned char *vec = malloc(npages);
+    assert_non_null(vec);
+    for (size_t i = 0; i < ((size_t)1 << RH__RADIX_ROOT_BITS); i++) {
+        uintptr_t leaf = atomic_load(&rh__radix_root[i]);
+        if (!leaf) continue;
+        assert_int_equal(mincore((void *)leaf, len, vec), 0);
+        for (size_t k = 0; k < npages; k++) resident += vec[k] & 1;
+    }
+    free(vec);
+    return resident;
+}
+
+/* ---------------------------------------------------------------------------
+ * Misuse of rh_free in pools mode: a pointer inside a block (not its start)
+ * must stop the program with a message naming the block, never be pushed
+ * on the free list (the still-live block would be handed out again).
+ * ------------------------------------------------------------------------- */
+static void free_interior(void *arg) {
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    char *p = rh_malloc(h, 100); /* class 6: 112-byte blocks */
+    assert_non_null(p);
+    if (arg) {
+        p = rh_realloc(h, p + 32, 200);
+    } else {
+        rh_free(h, p + 48);
+    }
+    /* reached only if the misuse went unnoticed: the block comes back */
+    void *q = rh_malloc(h, 100);
+    fprintf(stderr, "survived: %p handed out again\n", q);
+}
+
+static void test_free_interior_pointer(void **state) {
+    (void)state;
+    rh_child c;
+    rh_run_child(free_interior, NULL, &c);
+    rh_assert_child_died_saying(&c, "not the start of a block");
+    rh_assert_child_died_saying(&c, "48 bytes into the 112-byte block");
+    rh_run_child(free_interior, (void *)1, &c);
+    rh_assert_child_died_saying(&c, "realloc of a pointer inside a block");
+}
+
+/* A live object is released with rh_decref, never with rh_free: a
+ * container's pointer lies 16 bytes into its block (caught in pools mode);
+ * any object's block is known as one in debug mode. */
+static void free_object(void *arg) {
+    rh_mode mode = (rh_mode)(uintptr_t)arg;
+    rh_heap *h = new_heap(mode);
+    rh_object *o = mode == RH_MODE_DEBUG ? rh_str(h, "a str, not a container") : rh_list_new(h, 0);
+    assert_non_null(o);
+    rh_free(h, o);
+    fprintf(stderr, "survived\n");
+}
+
+static void test_free_of_an_object(void **state) {
+    (void)state;
+    rh_child c;
+    rh_run_child(free_object, (void *)(uintptr_t)RH_MODE_POOLS, &c);
+    rh_assert_child_died_saying(&c, "not the start of a block");
+    rh_assert_child_died_saying(&c, "rh_decref");
+    rh_run_child(free_object, (void *)(uintptr_t)RH_MODE_DEBUG, &c);
+    rh_assert_child_died_saying(&c, "holding a str object");
+    rh_assert_child_died_saying(&c, "rh_decref");
+}
+
+/* One figure for the live blocks, in every mode: what the program holds
+ * (sys.getallocatedblocks()), small and large alike; debug mode's
+ * quarantined blocks are freed, so they do not count. */
+static void test_stats_blocks_in_use(void **state) {
+    (void)state;
+    static const size_t sizes[] = {1, 100, RH_SMALL_MAX, RH_SMALL_MAX + 1, 100000};
+    enum { NS = sizeof sizes / sizeof sizes[0] };
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = new_heap(all_modes[m]);
+        rh_heap_stats st;
+        rh_heap_stats_get(h, &st);
+        assert_int_equal(st.blocks_in_use, 0); /* a new heap allocates nothing */
+        void *p[NS];
+        for (int i = 0; i < NS; i++) assert_non_null(p[i] = rh_malloc(h, sizes[i]));
+        rh_heap_stats_get(h, &st);
+        assert_int_equal(st.blocks_in_use, NS);
+        p[0] = rh_realloc(h, p[0], 2000); /* small -> large: still one block */
+        assert_non_null(p[0]);
+        rh_heap_stats_get(h, &st);
+        assert_int_equal(st.blocks_in_use, NS);
+        for (int i = 0; i < NS; i++) {
+            rh_free(h, p[i]);
+            rh_heap_stats_get(h, &st);
+            assert_int_equal(st.blocks_in_use, NS - 1 - i);
+        }
+        rh_heap_destroy(h);
+    }
+}
+
+static void test_radix_leaves_returned(void **state) {
+    (void)state;
+    /* no heap is alive between the tests of this program */
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    enum { N = 40000 }; /* over 2 MiB of 64-byte blocks: several arenas */
+    void **v = malloc(N * sizeof *v);
+    assert_non_null(v);
+    for (int i = 0; i < N; i++) assert_non_null(v[i] = rh_malloc(h, 64));
+    assert_true(resident_leaf_pages() >= 1);
+    rh_heap_stats st;
+    rh_heap_stats_get(h, &st);
+    assert_true(st.radix_leaves >= 1);
+    for (int i = 0; i < N; i++) rh_free(h, v[i]);
+    free(v);
+    rh_heap_destroy(h);
+    assert_int_equal(resident_leaf_pages(), 0);
+    h = new_heap(RH_MODE_POOLS); /* maps nothing */
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.radix_leaves, 0);
+    rh_heap_destroy(h);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_c_contracts),
@@ -867,6 +993,10 @@ int main(void) {
         cmocka_unit_test(test_stress_malloc),
         cmocka_unit_test(test_stress_debug),
         cmocka_unit_test(test_asan_use_after_free),
+        cmocka_unit_test(test_stats_blocks_in_use),
+        cmocka_unit_test(test_free_interior_pointer),
+        cmocka_unit_test(test_free_of_an_object),
+        cmocka_unit_test(test_radix_leaves_returned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

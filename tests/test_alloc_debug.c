@@ -339,6 +339,142 @@ static void test_debug_second_thread(void **state) {
     rh_heap_destroy(h);
 }
 
+/* ---------------------------------------------------------------------------
+ * Misuse that used to go unreported (each in a child process)
+ * ------------------------------------------------------------------------- */
+
+/* An API call on a freed object: the list's block is in quarantine. */
+static void api_on_freed_list(void *arg) {
+    (void)arg;
+    rh_heap *h = debug_heap(0);
+    rh_object *l = rh_list_new(h, 0); /* freed list */
+    rh_object *x = rh_int(h, 1);
+    rh_decref(l);
+    rh_list_append(l, x); /* the bug */
+    fprintf(stderr, "not reported\n");
+}
+
+static void api_on_freed_dict(void *arg) {
+    (void)arg;
+    rh_heap *h = debug_heap(0);
+    rh_object *d = rh_dict_new(h); /* freed dict */
+    rh_decref(d);
+    (void)rh_dict_size(d); /* the bug */
+    fprintf(stderr, "not reported\n");
+}
+
+static void api_on_freed_instance(void *arg) {
+    (void)arg;
+    rh_heap *h = debug_heap(0);
+    rh_class_spec spec = {.name = "Widget"};
+    rh_object *cls = rh_class_new(h, &spec);
+    rh_object *w = rh_instance_new(cls); /* freed instance */
+    rh_object *v = rh_int(h, 2);
+    rh_decref(w);
+    rh_setattr(w, "size", v); /* the bug */
+    fprintf(stderr, "not reported\n");
+}
+
+static void test_debug_api_on_freed_object(void **state) {
+    (void)state;
+    expect(api_on_freed_list, "rh_list_append: object of type 'list' was freed", NULL);
+    expect(api_on_freed_list, "block #1 (56 bytes, a freed object) allocated at ", NULL);
+    expect(api_on_freed_dict, "rh_dict_size: object of type 'dict' was freed", NULL);
+    expect(api_on_freed_instance, "rh_setattr: object of type 'Widget' was freed", NULL);
+}
+
+/* An overrun of a block the program never freed is found when the heap is
+ * destroyed. */
+static void overrun_never_freed(void *arg) {
+    (void)arg;
+    rh_heap *h = debug_heap(0);
+    char *p = rh_malloc(h, 24); /* never freed */
+    p[24] = 'x';
+    rh_heap_destroy(h);
+    fprintf(stderr, "not reported\n");
+}
+
+static void test_debug_overrun_found_at_destroy(void **state) {
+    (void)state;
+    expect(overrun_never_freed, "buffer overrun detected at heap destruction", "block #1 (24 bytes, allocated at");
+}
+
+/* rh_heap_destroy from code the heap itself is running. */
+static rh_heap *reentrant_heap;
+
+static void destroy_from_gc_callback(rh_heap *h, rh_gc_phase phase, const rh_gc_info *info, void *data) {
+    (void)phase, (void)info, (void)data;
+    rh_heap_destroy(h);
+}
+
+static void reentrant_gc_callback(void *arg) {
+    rh_heap_config cfg = {.mode = (rh_mode)(intptr_t)arg};
+    rh_heap *h = rh_heap_new(&cfg);
+    rh_gc_callback_add(h, destroy_from_gc_callback, NULL);
+    rh_gc_collect(h, 0);
+    fprintf(stderr, "not reported\n");
+}
+
+static void destroy_in_finalize(rh_object *self) {
+    (void)self;
+    rh_heap_destroy(reentrant_heap);
+}
+
+static const rh_type destroying_type = {
+    .name = "Destroyer", .basicsize = sizeof(rh_object), .finalize = destroy_in_finalize};
+
+/* The finalizer runs when the last reference goes. */
+static void reentrant_finalizer(void *arg) {
+    rh_heap_config cfg = {.mode = (rh_mode)(intptr_t)arg};
+    reentrant_heap = rh_heap_new(&cfg);
+    rh_object *o = rh_new(reentrant_heap, &destroying_type);
+    rh_decref(o);
+    fprintf(stderr, "not reported\n");
+}
+
+/* The finalizer runs during the heap's destruction (an object leaked, or
+ * here a container in a cycle, dies in its last collection). */
+static void destroy_in_finalize_gc(rh_object *self) {
+    (void)self;
+    rh_heap_destroy(reentrant_heap);
+}
+static int self_traverse(rh_object *self, rh_visitfn visit, void *arg) {
+    rh_object *kid = *(rh_object **)(self + 1);
+    return kid ? visit(kid, arg) : 0;
+}
+static void self_clear(rh_object *self) { RH_CLEAR(*(rh_object **)(self + 1)); }
+static const rh_type destroying_gc_type = {
+    .name = "DestroyerGC", .basicsize = sizeof(rh_object) + sizeof(rh_object *), .flags = RH_TYPE_GC,
+    .finalize = destroy_in_finalize_gc, .traverse = self_traverse, .clear = self_clear, .destroy = self_clear};
+
+static void reentrant_destroy(void *arg) {
+    rh_heap_config cfg = {.mode = (rh_mode)(intptr_t)arg};
+    reentrant_heap = rh_heap_new(&cfg);
+    rh_object *o = rh_new(reentrant_heap, &destroying_gc_type);
+    *(rh_object **)(o + 1) = o; /* a self-cycle holding its own reference */
+    rh_gc_track(o);
+    rh_heap_destroy(reentrant_heap);
+    fprintf(stderr, "not reported\n");
+}
+
+static void test_destroy_reentrant(void **state) {
+    (void)state;
+    rh_mode modes[] = {RH_MODE_POOLS, RH_MODE_MALLOC, RH_MODE_DEBUG};
+    for (int i = 0; i < 3; i++) {
+        void *m = (void *)(intptr_t)modes[i];
+        rh_child c;
+        rh_run_child(reentrant_gc_callback, m, &c);
+        rh_assert_child_died_saying(&c, "refheap: fatal: rh_heap_destroy");
+        rh_assert_child_died_saying(&c, "during a collection of that heap");
+        rh_run_child(reentrant_finalizer, m, &c);
+        rh_assert_child_died_saying(&c, "refheap: fatal: rh_heap_destroy");
+        rh_assert_child_died_saying(&c, "while an object of that heap is being destroyed");
+        rh_run_child(reentrant_destroy, m, &c);
+        rh_assert_child_died_saying(&c, "refheap: fatal: rh_heap_destroy");
+        rh_assert_child_died_saying(&c, "while that heap is being destroyed");
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fills_and_describe),
@@ -355,6 +491,9 @@ int main(void) {
         cmocka_unit_test(test_debug_dead_object),
         cmocka_unit_test(test_debug_message_names_site),
         cmocka_unit_test(test_debug_second_thread),
+        cmocka_unit_test(test_debug_api_on_freed_object),
+        cmocka_unit_test(test_debug_overrun_found_at_destroy),
+        cmocka_unit_test(test_destroy_reentrant),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

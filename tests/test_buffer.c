@@ -427,7 +427,7 @@ static void test_tracking_and_collect(void **state) {
      *   del a, b; gc.collect() -> 4   (2 instances, the view, its managedbuffer)
      *   ... a.m = mm = memoryview(bytearray(3)); a.n = mm[1:]; del a, b, mm
      *   gc.collect() -> 5             (a slice shares the managedbuffer) */
-    rh_class_spec spec = {.name = "A", .weakrefable = true};
+    rh_class_spec spec = {.name = "A"};
     rh_object *A = rh_class_new(h, &spec);
     rh_gc_collect(h, 2);
     for (int round = 0; round < 2; round++) {
@@ -454,6 +454,82 @@ static void test_tracking_and_collect(void **state) {
     rh_decref(ba);
     rh_decref(b);
     rh_heap_destroy(h);
+}
+
+/* ---------------------------------------------------------------------------
+ * A collection inside a view's allocation (issue 11, item 3)
+ *
+ * Making a view allocates a container, which may start an automatic
+ * collection; a finalizer run by it may release the source view and resize
+ * the bytearray it showed. The new view must not be built from what the
+ * source view held before the allocation.
+ * ------------------------------------------------------------------------- */
+
+typedef struct release_ctx {
+    rh_object *view; /* released by the finalizer */
+    rh_object *ba;   /* resized by the finalizer */
+    int ran;
+} release_ctx;
+
+static void release_and_resize(rh_object *self, void *data) {
+    (void)self;
+    release_ctx *c = data;
+    c->ran++;
+    assert_int_equal(rh_memoryview_release(c->view), 0);
+    /* No view exports the bytearray any more: it may move its storage. */
+    assert_int_equal(rh_bytearray_resize(c->ba, 1u << 16), 0);
+}
+
+/* Leaves an unreachable cycle of two instances, one of them with the
+ * finalizer above, in generation 0, and arms the next container allocation
+ * to collect it. */
+static rh_object *arm_finalizer_cycle(rh_heap *h, release_ctx *c) {
+    rh_gc_disable(h);
+    rh_gc_set_threshold(h, 1, 1000, 1000);
+    rh_class_spec spec = {.name = "Releaser", .finalizer = release_and_resize, .data = c};
+    rh_object *cls = rh_class_new(h, &spec);
+    assert_non_null(cls);
+    rh_gc_collect(h, 2);
+    rh_object *x = rh_instance_new(cls), *y = rh_instance_new(cls);
+    assert_int_equal(rh_setattr(x, "y", y), 0);
+    assert_int_equal(rh_setattr(y, "x", x), 0);
+    rh_decref(x);
+    rh_decref(y);
+    rh_gc_enable(h); /* count[0] is above threshold 1: the next allocation collects */
+    return cls;
+}
+
+static void view_of_released_view(bool slice) {
+    rh_heap *h = new_heap();
+    rh_object *ba = rh_bytearray(h, "0123456789", 10);
+    rh_object *m = rh_memoryview(ba);
+    assert_non_null(m);
+    release_ctx c = {m, ba, 0};
+    rh_object *cls = arm_finalizer_cycle(h, &c);
+    /* m[2:5] / memoryview(m) after the allocation released m: the result is
+     * the released view's error, and no view exports the bytearray. */
+    rh_object *v = slice ? rh_memoryview_slice(m, 2, 5) : rh_memoryview(m);
+    assert_int_equal(c.ran, 2);
+    assert_null(v);
+    assert_error(h, RH_EBUFFER, RELEASED_MSG);
+    assert_int_equal(rh_bytearray_len(ba), 1u << 16);
+    assert_int_equal(rh_bytearray_resize(ba, 3), 0);
+    rh_gc_set_threshold(h, 0, 0, 0);
+    rh_xdecref(v);
+    rh_decref(m);
+    rh_decref(cls);
+    rh_decref(ba);
+    rh_heap_destroy(h);
+}
+
+static void test_slice_collect_releases_source(void **state) {
+    (void)state;
+    view_of_released_view(true);
+}
+
+static void test_view_of_view_collect_releases_source(void **state) {
+    (void)state;
+    view_of_released_view(false);
 }
 
 /* ---------------------------------------------------------------------------
@@ -504,6 +580,8 @@ int main(void) {
         cmocka_unit_test(test_memoryview_bad_type),
         cmocka_unit_test(test_large_slices_share_memory),
         cmocka_unit_test(test_tracking_and_collect),
+        cmocka_unit_test(test_slice_collect_releases_source),
+        cmocka_unit_test(test_view_of_view_collect_releases_source),
         cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

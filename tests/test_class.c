@@ -15,9 +15,12 @@ static rh_heap *new_heap(void) {
     return h;
 }
 
+/* weak: do the instances support weak references? A plain class does unless
+ * told no_weakref, a slotted class only when told weakrefable. */
 static rh_object *make_class(rh_heap *h, const char *name, const char *const *slots, size_t nslots,
-                             bool weakrefable) {
-    rh_class_spec spec = {.name = name, .slots = slots, .nslots = nslots, .weakrefable = weakrefable};
+                             bool weak) {
+    rh_class_spec spec = {.name = name, .slots = slots, .nslots = nslots,
+                          .weakrefable = slots && weak, .no_weakref = !slots && !weak};
     rh_object *c = rh_class_new(h, &spec);
     assert_non_null(c);
     return c;
@@ -161,6 +164,50 @@ static void test_plain_many_attributes(void **state) {
     rh_decref(cls);
     rh_heap_destroy(h);
 }
+
+/* getattr / hasattr / delattr of names the heap never saw allocate nothing:
+ * a program probing ever new names (hasattr(o, f'n{i}') in a loop) keeps its
+ * memory flat. Interning each name would keep every one of them forever. */
+static void test_failed_lookups_leave_no_trace(void **state) {
+    (void)state;
+    rh_heap *h = new_heap();
+    rh_object *C = make_class(h, "C", NULL, 0, false);
+    rh_object *o = rh_instance_new(C);
+    rh_object *one = rh_int(h, 1);
+    assert_int_equal(rh_setattr(o, "x", one), 0);
+    /* Warm up: the error path and the stats themselves. */
+    assert_null(rh_getattr(o, "warm"));
+    rh_err_clear(h);
+    rh_heap_stats before, after;
+    rh_heap_stats_get(h, &before);
+    long n = rh_test_scaled(20000, 2000);
+    for (long i = 0; i < n; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "missing_%ld", i);
+        assert_null(rh_getattr(o, name));
+        assert_error(h, RH_EATTR, NULL);
+        assert_int_equal(rh_hasattr(o, name), 0);
+        snprintf(name, sizeof name, "gone_%ld", i);
+        assert_int_equal(rh_delattr(o, name), -1);
+        assert_error(h, RH_EATTR, NULL);
+    }
+    rh_heap_stats_get(h, &after);
+    assert_int_equal(after.bytes_in_use, before.bytes_in_use);
+    assert_int_equal(after.mallocs, before.mallocs);
+    /* The attribute that exists is still found, by a name made at run time. */
+    char xname[2] = {'x', 0};
+    rh_object *v = rh_getattr(o, xname);
+    assert_ptr_equal(v, one);
+    rh_decref(v);
+    assert_int_equal(rh_hasattr(o, xname), 1);
+    assert_int_equal(rh_delattr(o, xname), 0);
+    assert_int_equal(rh_hasattr(o, "x"), 0);
+    rh_decref(one);
+    rh_decref(o);
+    rh_decref(C);
+    rh_heap_destroy(h);
+}
+
 
 /* ---------------------------------------------------------------------------
  * Slotted classes
@@ -441,6 +488,189 @@ static void test_sizes(void **state) {
 }
 
 /* ---------------------------------------------------------------------------
+ * Weak-reference support by default, as in Python
+ * ------------------------------------------------------------------------- */
+
+/* class P: pass -> weakref.ref(P()) works, sys.getsizeof(P()) == 56;
+ * class S: __slots__ = ('a',) -> weakref.ref(S()) is TypeError, 40 bytes;
+ * class W: __slots__ = ('a', '__weakref__') -> works, 48 bytes. */
+static void test_weakref_default_like_python(void **state) {
+    (void)state;
+    rh_heap *h = new_heap();
+    static const char *const slots[] = {"a"};
+    rh_class_spec sp = {.name = "P"}, ss = {.name = "S", .slots = slots, .nslots = 1},
+                  sw = {.name = "W", .slots = slots, .nslots = 1, .weakrefable = true},
+                  sn = {.name = "N", .no_weakref = true};
+    rh_object *P = rh_class_new(h, &sp), *S = rh_class_new(h, &ss), *W = rh_class_new(h, &sw),
+              *N = rh_class_new(h, &sn);
+    rh_object *p = rh_instance_new(P), *so = rh_instance_new(S), *w = rh_instance_new(W),
+              *n = rh_instance_new(N);
+    rh_object *wp = rh_weakref_new(p, NULL, NULL), *ww = rh_weakref_new(w, NULL, NULL);
+    assert_non_null(wp);
+    assert_non_null(ww);
+    assert_null(rh_weakref_new(so, NULL, NULL));
+    assert_error(h, RH_EWEAKREF, NULL);
+    assert_null(rh_weakref_new(n, NULL, NULL)); /* asked for: no weak references */
+    assert_error(h, RH_EWEAKREF, NULL);
+    assert_int_equal(rh_sizeof(p), 56);
+    assert_int_equal(rh_sizeof(so), 40);
+    assert_int_equal(rh_sizeof(w), 48);
+    assert_int_equal(rh_sizeof(n), 48);
+    /* Both at once is a contradiction. */
+    rh_class_spec bad = {.name = "Bad", .weakrefable = true, .no_weakref = true};
+    assert_null(rh_class_new(h, &bad));
+    assert_error(h, RH_EVALUE, "rh_class_new: 'Bad' asks for weakrefable and no_weakref");
+    rh_decref(p);
+    assert_false(rh_weakref_alive(wp));
+    rh_object *objs[] = {wp, ww, so, w, n, P, S, W, N};
+    for (size_t i = 0; i < sizeof objs / sizeof objs[0]; i++) rh_decref(objs[i]);
+    rh_heap_destroy(h);
+}
+
+/* ---------------------------------------------------------------------------
+ * Native state and the instance destroy hook
+ * ------------------------------------------------------------------------- */
+
+typedef struct native_state {
+    int id;
+    char *buf; /* malloc'd by the test, freed by the destroy hook */
+} native_state;
+
+typedef struct destroy_log {
+    char events[64];
+    int destroyed[8];      /* how many times the hook ran, per id */
+    bool saw_child[8];     /* the hook could still read attribute 'child' */
+    rh_object *keep;       /* a list the finalizer resurrects into, or NULL */
+    int resurrections;     /* how many more times to resurrect */
+} destroy_log;
+
+static void log_event(destroy_log *l, char c) {
+    size_t n = strlen(l->events);
+    if (n + 1 < sizeof l->events) l->events[n] = c;
+}
+
+static void native_destroy(rh_object *self, void *data) {
+    destroy_log *l = data;
+    log_event(l, 'D');
+    assert_false(rh_gc_is_tracked(self)); /* untracked before destroy */
+    native_state *ns = rh_instance_native(self);
+    assert_non_null(ns);
+    assert_true(ns->id >= 0 && ns->id < 8);
+    l->destroyed[ns->id]++;
+    l->saw_child[ns->id] = rh_hasattr(self, "child") == 1;
+    free(ns->buf);
+    ns->buf = NULL;
+}
+
+static void native_finalizer(rh_object *self, void *data) {
+    destroy_log *l = data;
+    log_event(l, 'F');
+    if (l->keep && l->resurrections > 0) {
+        l->resurrections--;
+        assert_int_equal(rh_list_append(l->keep, self), 0);
+    }
+}
+
+static void leaf_destroy(rh_object *self, void *data) {
+    (void)self;
+    log_event(data, 'L');
+}
+
+static void weak_cb(rh_object *wr, void *data) {
+    (void)wr;
+    log_event(data, 'W');
+}
+
+static rh_object *native_instance(rh_object *cls, int id) {
+    rh_object *o = rh_instance_new(cls);
+    assert_non_null(o);
+    native_state *ns = rh_instance_native(o);
+    assert_non_null(ns);
+    assert_int_equal((uintptr_t)ns % RH_ALIGNMENT, 0);
+    assert_int_equal(ns->id, 0); /* zeroed */
+    assert_null(ns->buf);
+    ns->id = id;
+    ns->buf = malloc(100);
+    assert_non_null(ns->buf);
+    return o;
+}
+
+static void test_instance_destroy_hook(void **state) {
+    (void)state;
+    rh_heap *h = new_heap();
+    destroy_log l;
+    memset(&l, 0, sizeof l);
+    rh_class_spec spec = {.name = "Native", .finalizer = native_finalizer, .destroy = native_destroy,
+                          .native_size = sizeof(native_state), .data = &l};
+    rh_class_spec leaf_spec = {.name = "Leaf", .destroy = leaf_destroy, .data = &l};
+    rh_object *cls = rh_class_new(h, &spec), *leaf_cls = rh_class_new(h, &leaf_spec);
+    assert_non_null(cls);
+    assert_non_null(leaf_cls);
+
+    /* Death by reference counting: finalizer, weakref callback, then the
+     * hook (attributes still there), then the attributes are dropped. */
+    rh_object *o = native_instance(cls, 1);
+    rh_object *leaf = rh_instance_new(leaf_cls);
+    assert_null(rh_instance_native(leaf)); /* no native state asked for */
+    assert_null(rh_instance_native(cls));  /* not an instance */
+    assert_int_equal(rh_setattr(o, "child", leaf), 0);
+    rh_decref(leaf);
+    rh_object *wr = rh_weakref_new(o, weak_cb, &l);
+    assert_non_null(wr);
+    rh_decref(o);
+    assert_string_equal(l.events, "FWDL");
+    assert_int_equal(l.destroyed[1], 1);
+    assert_true(l.saw_child[1]);
+    rh_decref(wr);
+
+    /* A collected cycle: the hook runs once per instance. */
+    memset(l.events, 0, sizeof l.events);
+    rh_gc_collect(h, 2);
+    rh_object *a = native_instance(cls, 2), *b = native_instance(cls, 3);
+    assert_int_equal(rh_setattr(a, "peer", b), 0);
+    assert_int_equal(rh_setattr(b, "peer", a), 0);
+    rh_decref(a);
+    rh_decref(b);
+    assert_int_equal(rh_gc_collect(h, 2), 2);
+    assert_int_equal(l.destroyed[2], 1);
+    assert_int_equal(l.destroyed[3], 1);
+    assert_string_equal(l.events, "FFDD");
+
+    /* Resurrected by its finalizer: not destroyed then; destroyed once at
+     * its real death (the finalizer does not run again, PEP 442). */
+    memset(l.events, 0, sizeof l.events);
+    l.keep = rh_list_new(h, 0);
+    l.resurrections = 1;
+    o = native_instance(cls, 4);
+    rh_decref(o);
+    assert_int_equal(l.destroyed[4], 0);
+    assert_int_equal(rh_list_size(l.keep), 1);
+    assert_int_equal(rh_list_clear(l.keep), 0);
+    assert_int_equal(l.destroyed[4], 1);
+    assert_string_equal(l.events, "FD");
+    rh_decref(l.keep);
+
+    /* Sizes: the native state sits 16-byte aligned after the weak list.
+     * Plain: record 16 + header 16 + table, counts 16 + weaklist 8 = 56,
+     * rounded to 64, + 16 bytes of state = 80. Slotted ('a'): 16 + 16 + 8 =
+     * 40, rounded to 48, + 16 = 64. */
+    rh_class_spec p16 = {.name = "P16", .native_size = 16};
+    static const char *const slots[] = {"a"};
+    rh_class_spec s16 = {.name = "S16", .slots = slots, .nslots = 1, .native_size = 16};
+    rh_object *P16 = rh_class_new(h, &p16), *S16 = rh_class_new(h, &s16);
+    rh_object *pi = rh_instance_new(P16), *si = rh_instance_new(S16);
+    assert_int_equal(rh_sizeof(pi), 80);
+    assert_int_equal(rh_sizeof(si), 64);
+    /* The slot and the state do not overlap. */
+    memset(rh_instance_native(si), 0xff, 16);
+    assert_int_equal(rh_setattr(si, "a", rh_None), 0);
+    assert_ptr_equal(rh_getattr(si, "a"), rh_None);
+    rh_object *objs[] = {pi, si, P16, S16, cls, leaf_cls};
+    for (size_t i = 0; i < sizeof objs / sizeof objs[0]; i++) rh_decref(objs[i]);
+    rh_heap_destroy(h);
+}
+
+/* ---------------------------------------------------------------------------
  * Finalizers
  * ------------------------------------------------------------------------- */
 
@@ -488,7 +718,7 @@ static void test_resurrection(void **state) {
     rh_heap *h = new_heap();
     rh_object *keep = rh_list_new(h, 0);
     fin_log log = {.keep = keep};
-    rh_class_spec spec = {.name = "Phoenix", .finalizer = finalizer, .data = &log, .weakrefable = true};
+    rh_class_spec spec = {.name = "Phoenix", .finalizer = finalizer, .data = &log};
     rh_object *cls = rh_class_new(h, &spec);
     rh_object *o = rh_instance_new(cls);
     rh_object *v = rh_int(h, 99999);
@@ -680,7 +910,7 @@ static void test_long_chain(void **state) {
  * on success, -1 at the first failure (having released what it made). */
 static int scenario(rh_heap *h) {
     static const char *const slots[] = {"p", "q"};
-    rh_class_spec ps = {.name = "OomPlain", .weakrefable = true};
+    rh_class_spec ps = {.name = "OomPlain"};
     rh_class_spec ss = {.name = "OomSlots", .slots = slots, .nslots = 2};
     static const char *const names[] = {"a", "b", "c", "d", "e", "f", "g", "h"};
     int rc = -1;
@@ -717,12 +947,15 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain_attributes),
         cmocka_unit_test(test_plain_many_attributes),
+        cmocka_unit_test(test_failed_lookups_leave_no_trace),
         cmocka_unit_test(test_slotted_attributes),
         cmocka_unit_test(test_not_an_instance),
         cmocka_unit_test(test_instance_keeps_class_alive),
         cmocka_unit_test(test_traverse_and_clear),
         cmocka_unit_test(test_type_flags_repr_hash),
         cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_weakref_default_like_python),
+        cmocka_unit_test(test_instance_destroy_hook),
         cmocka_unit_test(test_finalizer_once),
         cmocka_unit_test(test_resurrection),
         cmocka_unit_test(test_legacy_del),

@@ -169,6 +169,150 @@ static void test_clear_and_setref(void **state) {
     rh_heap_destroy(h);
 }
 
+/* RH_CLEAR and RH_SETREF evaluate their field expression once (Py_CLEAR
+ * takes the field's address once): RH_CLEAR(roots[i++]) clears roots[0] and
+ * drops roots[0]'s reference, leaving roots[1] alone. */
+static void test_clear_and_setref_evaluate_once(void **state) {
+    (void)state;
+    reset_counts();
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    rh_object *a = rh_new(h, &person_type), *b = rh_new(h, &person_type);
+    rh_object *keep_a = rh_newref(a); /* so a misplaced drop frees nothing */
+    rh_object *roots[2] = {a, b};
+    size_t i = 0;
+    RH_CLEAR(roots[i++]);
+    assert_int_equal(i, 1);
+    assert_null(roots[0]);
+    assert_ptr_equal(roots[1], b);
+    assert_int_equal(rh_refcount(a), 1);
+    assert_int_equal(rh_refcount(b), 1);
+
+    rh_object *c = rh_new(h, &person_type);
+    i = 1;
+    RH_SETREF(roots[i++], c); /* stores c in roots[1], drops b */
+    assert_int_equal(i, 2);
+    assert_null(roots[0]);
+    assert_ptr_equal(roots[1], c);
+    assert_int_equal(persons_destroyed, 1); /* b */
+
+    /* A field of a user's own pointer type works too. */
+    box *bx = (box *)rh_new(h, &box_type);
+    box *holder[1] = {bx};
+    size_t j = 0;
+    RH_CLEAR(holder[j++]);
+    assert_int_equal(j, 1);
+    assert_null(holder[0]);
+    assert_int_equal(box_destroyed, 1);
+
+    RH_CLEAR(roots[1]);
+    rh_decref(keep_a);
+    assert_int_equal(persons_destroyed, 3);
+    rh_heap_destroy(h);
+}
+
+/* ---------------------------------------------------------------------------
+ * RH_VISIT, and visit(NULL)
+ * ------------------------------------------------------------------------- */
+
+/* Trio: three reference fields, any of them NULL. trio_traverse uses
+ * RH_VISIT; raw_trio_traverse passes every field to visit, NULL or not (the
+ * header allows it). One clear/destroy function serves both hooks. */
+typedef struct trio {
+    RH_OBJECT_HEAD;
+    rh_object *f[3];
+} trio;
+static int trio_traverse(rh_object *self, rh_visitfn visit, void *arg) {
+    trio *t = (trio *)self;
+    for (int i = 0; i < 3; i++) RH_VISIT(t->f[i]);
+    return 0;
+}
+static int raw_trio_traverse(rh_object *self, rh_visitfn visit, void *arg) {
+    trio *t = (trio *)self;
+    for (int i = 0; i < 3; i++) {
+        int r = visit(t->f[i], arg);
+        if (r) return r;
+    }
+    return 0;
+}
+static long trios_cleared;
+static void trio_clear(rh_object *self) {
+    trio *t = (trio *)self;
+    for (int i = 0; i < 3; i++) RH_CLEAR(t->f[i]);
+    trios_cleared++;
+}
+static const rh_type trio_type = {
+    .name = "Trio", .basicsize = sizeof(trio), .flags = RH_TYPE_GC,
+    .destroy = trio_clear, .traverse = trio_traverse, .clear = trio_clear,
+};
+static const rh_type raw_trio_type = {
+    .name = "RawTrio", .basicsize = sizeof(trio), .flags = RH_TYPE_GC,
+    .destroy = trio_clear, .traverse = raw_trio_traverse, .clear = trio_clear,
+};
+
+typedef struct visit_rec {
+    rh_object *seen[4];
+    int n;
+    int stop_at; /* return 7 at this visit (1-based); 0: never */
+} visit_rec;
+static int record_visit(rh_object *o, void *arg) {
+    visit_rec *r = arg;
+    if (r->n < 4) r->seen[r->n] = o;
+    r->n++;
+    return r->n == r->stop_at ? 7 : 0;
+}
+
+static rh_object *new_trio(rh_heap *h, const rh_type *t, rh_object *a, rh_object *b, rh_object *c) {
+    trio *x = (trio *)rh_new(h, t);
+    assert_non_null(x);
+    x->f[0] = rh_xnewref(a);
+    x->f[1] = rh_xnewref(b);
+    x->f[2] = rh_xnewref(c);
+    rh_gc_track(RH_OBJ(x));
+    return RH_OBJ(x);
+}
+
+static void test_visit_macro_and_null(void **state) {
+    (void)state;
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    rh_object *a = rh_list_new(h, 0), *b = rh_list_new(h, 0);
+    /* RH_VISIT skips NULL and stops at the first nonzero result. */
+    rh_object *t = new_trio(h, &trio_type, a, NULL, b);
+    visit_rec r = {{0}, 0, 0};
+    assert_int_equal(trio_type.traverse(t, record_visit, &r), 0);
+    assert_int_equal(r.n, 2);
+    assert_ptr_equal(r.seen[0], a);
+    assert_ptr_equal(r.seen[1], b);
+    visit_rec stop = {{0}, 0, 1};
+    assert_int_equal(trio_type.traverse(t, record_visit, &stop), 7);
+    assert_int_equal(stop.n, 1);
+
+    /* A traverse that passes NULL to refheap's own visit functions: every
+     * collector entry point copes (referents, referrers, verify, collect). */
+    rh_object *raw = new_trio(h, &raw_trio_type, NULL, a, NULL);
+    rh_object *refs = rh_gc_get_referents(h, &raw, 1);
+    assert_int_equal(rh_list_size(refs), 1); /* the NULL fields are no referents */
+    assert_ptr_equal(rh_list_get(refs, 0), a);
+    rh_decref(refs);
+    rh_object *referrers = rh_gc_get_referrers(h, &a, 1);
+    assert_int_equal(rh_list_size(referrers), 2); /* t and raw */
+    rh_decref(referrers);
+    rh_gc_set_debug(h, RH_GC_DEBUG_VERIFY);
+    assert_int_equal(rh_gc_verify(h), 0);
+    /* A cycle through the NULL-visiting type: raw.f[2] = raw. */
+    ((trio *)raw)->f[2] = rh_newref(raw);
+    rh_decref(raw);
+    trios_cleared = 0;
+    assert_int_equal(rh_gc_collect(h, 2), 1);
+    assert_int_equal(trios_cleared, 2); /* clear, then destroy (one function) */
+    assert_int_equal(rh_refcount(a), 2);  /* t still holds a */
+    rh_gc_set_debug(h, 0);
+    rh_decref(t);
+    assert_int_equal(rh_refcount(a), 1);
+    rh_decref(a);
+    rh_decref(b);
+    rh_heap_destroy(h);
+}
+
 /* PEP 683 immortals: the count of None, True, False, the small ints, the
  * empty str and bytes, and interned strings never moves. */
 static void test_immortals_never_change(void **state) {
@@ -627,6 +771,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refcount_sequence),
         cmocka_unit_test(test_clear_and_setref),
+        cmocka_unit_test(test_clear_and_setref_evaluate_once),
+        cmocka_unit_test(test_visit_macro_and_null),
         cmocka_unit_test(test_immortals_never_change),
         cmocka_unit_test(test_make_immortal_heap_object),
         cmocka_unit_test(test_new_zeroed_untracked),

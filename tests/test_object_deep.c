@@ -23,6 +23,9 @@
 
 #include "internal.h"
 
+#include <malloc.h>
+#include <sys/resource.h>
+
 #define SMALL_STACK ((size_t)256 << 10)
 
 /* The smallest depth used anywhere: 100000 levels * 2 frames * 16 bytes is
@@ -134,7 +137,7 @@ static void test_chain_of_containers(void **state) {
 }
 
 /* ---------------------------------------------------------------------------
- * Non-containers holding references (deferred through the side stack).
+ * Non-containers holding references (deferred through their own header).
  * ------------------------------------------------------------------------- */
 typedef struct chain_link {
     RH_OBJECT_HEAD;
@@ -161,6 +164,83 @@ static void test_chain_of_non_containers(void **state) {
     drop_on_small_stack(head);
     assert_int_equal(destroyed, n);
     rh_heap_destroy(h);
+}
+
+/* ---------------------------------------------------------------------------
+ * Deferral allocates nothing: a chain of a million non-containers freed on
+ * the small stack while every allocation fails, the heap's (the fault
+ * injector, persistent) and the system allocator's (the address space is
+ * capped at its current size and malloc's free memory used up first). Runs
+ * in a child process: the cap and the exhausted malloc must not outlive it.
+ * ------------------------------------------------------------------------- */
+static size_t vm_size_bytes(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    size_t kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmSize:", 7) == 0) kb = (size_t)strtoull(line + 7, NULL, 10);
+    if (f) fclose(f);
+    return kb * 1024;
+}
+
+static void *drop_without_memory(void *arg) {
+    struct rlimit old;
+    getrlimit(RLIMIT_AS, &old);
+    struct rlimit cap = {vm_size_bytes(), old.rlim_max};
+    if (setrlimit(RLIMIT_AS, &cap) != 0) return NULL;
+    /* use up what malloc has left; the blocks hold their own list */
+    void *used = NULL;
+    long nused = 0;
+    for (size_t sz = 4096; sz >= 16; sz /= 2) {
+        void *b;
+        while ((b = malloc(sz)) != NULL) {
+            *(void **)b = used;
+            used = b;
+            nused++;
+        }
+    }
+    bool exhausted = realloc(NULL, 64 * sizeof(void *)) == NULL;
+    rh_decref((rh_object *)arg);
+    setrlimit(RLIMIT_AS, &old);
+    while (used) {
+        void *next = *(void **)used;
+        free(used);
+        used = next;
+    }
+    fprintf(stderr, "malloc exhausted: %s after %ld blocks\n", exhausted ? "yes" : "no", nused);
+    return NULL;
+}
+
+static void oom_chain_child(void *arg) {
+    long n = (long)(intptr_t)arg;
+    mallopt(M_ARENA_MAX, 1); /* the small-stack thread shares the capped main arena */
+    rh_heap *h = rh_heap_new(NULL);
+    destroyed = 0;
+    rh_object *head = NULL;
+    for (long i = 0; i < n; i++) {
+        chain_link *l = (chain_link *)rh_new(h, &link_type);
+        if (!l) return;
+        l->next = head;
+        head = RH_OBJ(l);
+    }
+    rh_heap_fail_after(h, 1, true);
+    rh_run_on_small_stack(drop_without_memory, head, SMALL_STACK);
+    fprintf(stderr, "destroyed %ld of %ld\n", destroyed, n);
+}
+
+static void test_chain_of_non_containers_out_of_memory(void **state) {
+    (void)state;
+    /* the sanitizers' and Valgrind's allocators do not live with a capped
+     * address space */
+    if (small_scale() || rh_test_under_valgrind()) skip();
+    long n = 1000000;
+    rh_child c;
+    rh_run_child(oom_chain_child, (void *)(intptr_t)n, &c);
+    if (!c.exited || c.status != 0) fail_msg("child died (status %d); stderr:\n%s", c.status, c.err);
+    if (!strstr(c.err, "malloc exhausted: yes")) fail_msg("malloc was not exhausted:\n%s", c.err);
+    char want[64];
+    snprintf(want, sizeof want, "destroyed %ld of %ld", n, n);
+    if (!strstr(c.err, want)) fail_msg("expected \"%s\":\n%s", want, c.err);
 }
 
 /* ---------------------------------------------------------------------------
@@ -262,6 +342,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chain_of_containers),
         cmocka_unit_test(test_chain_of_non_containers),
+        cmocka_unit_test(test_chain_of_non_containers_out_of_memory),
         cmocka_unit_test(test_nested_lists),
         cmocka_unit_test(test_wide_tree),
         cmocka_unit_test(test_deep_finalizers_and_resurrection),

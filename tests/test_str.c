@@ -9,6 +9,8 @@
 
 #include "internal.h"
 
+#include <inttypes.h>
+
 static rh_heap *new_heap(rh_mode mode) {
     rh_heap_config cfg = {.mode = mode};
     rh_heap *h = rh_heap_new(&cfg);
@@ -402,7 +404,98 @@ static void test_str_debug_heap(void **state) {
     rh_heap_destroy(h); /* frees the interned string through the debug allocator */
 }
 
-int main(void) {
+/* ---------------------------------------------------------------------------
+ * The seeded hash. The key is fixed once per process (at the first heap), so
+ * each seed is tried in a child process: this program run again with
+ * --print-hashes under a chosen REFHEAP_HASHSEED.
+ * ------------------------------------------------------------------------- */
+static const char *self_path;
+
+static const char *const HASH_TEXTS[] = {"abc", "a", "abcdefgh", "abcdefghijklmnopq",
+                                         "hello world, this is a longer key"};
+#define N_HASH_TEXTS (sizeof HASH_TEXTS / sizeof HASH_TEXTS[0])
+
+static int print_hashes(void) {
+    rh_heap *h = rh_heap_new(NULL);
+    if (!h) return 1;
+    for (size_t i = 0; i < N_HASH_TEXTS; i++) {
+        rh_object *s = rh_str(h, HASH_TEXTS[i]);
+        rh_object *b = rh_bytes(h, HASH_TEXTS[i], strlen(HASH_TEXTS[i]));
+        printf("%" PRId64 " %" PRId64 "\n", rh_hash(s), rh_hash(b));
+        rh_decref(s);
+        rh_decref(b);
+    }
+    rh_heap_destroy(h);
+    return 0;
+}
+
+/* Runs this program with --print-hashes under REFHEAP_HASHSEED=seed (NULL:
+ * unset) and reads the str hashes it printed (asserting bytes agree). */
+static void child_hashes(const char *seed, int64_t out[N_HASH_TEXTS]) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s%s%s '%s' --print-hashes 2>&1",
+             seed ? "REFHEAP_HASHSEED='" : "env -u REFHEAP_HASHSEED", seed ? seed : "",
+             seed ? "'" : "", self_path);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    for (size_t i = 0; i < N_HASH_TEXTS; i++) {
+        long long hs, hb;
+        assert_int_equal(fscanf(f, "%lld %lld", &hs, &hb), 2);
+        assert_int_equal(hs, hb); /* str and bytes with the same bytes hash alike */
+        out[i] = hs;
+    }
+    assert_int_equal(pclose(f), 0);
+}
+
+/* Under a fixed seed, bytes and ASCII str hash as CPython 3.11's do under
+ * the same PYTHONHASHSEED:
+ *   PYTHONHASHSEED=0 python3 -c "print(hash(b'abc'), hash(b'a'), hash(b'abcdefgh'),
+ *       hash(b'abcdefghijklmnopq'), hash('hello world, this is a longer key'))"
+ * and the same for seeds 1 and 12345. */
+static void test_hash_seed_fixed(void **state) {
+    (void)state;
+    static const struct {
+        const char *seed;
+        int64_t want[N_HASH_TEXTS];
+    } cases[] = {
+        {"0", {INT64_C(-4594863902769663758), INT64_C(4644417185603328019), INT64_C(4574395652268504554),
+               INT64_C(7044894726457044172), INT64_C(4382781962126752261)}},
+        {"1", {INT64_C(-4667308735975688587), INT64_C(-3012895188637184397), INT64_C(-202642195356325900),
+               INT64_C(7300304297962845018), INT64_C(4257392664963082844)}},
+        {"12345", {INT64_C(2962436275791859092), INT64_C(-8961251314296359281), INT64_C(1658905534166424097),
+                   INT64_C(1416313666208749350), INT64_C(3640605890642698965)}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        int64_t got[N_HASH_TEXTS];
+        child_hashes(cases[c].seed, got);
+        for (size_t i = 0; i < N_HASH_TEXTS; i++) assert_int_equal(got[i], cases[c].want[i]);
+    }
+}
+
+/* Unset (or "random"), the key comes from the OS: two runs differ (two equal
+ * 64-bit hashes from independent keys: chance 2^-64). A bad value is
+ * reported and ignored. */
+static void test_hash_seed_random(void **state) {
+    (void)state;
+    int64_t a[N_HASH_TEXTS], b[N_HASH_TEXTS], c[N_HASH_TEXTS];
+    child_hashes(NULL, a);
+    child_hashes(NULL, b);
+    child_hashes("random", c);
+    assert_true(a[0] != b[0] && a[0] != c[0] && b[0] != c[0]);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "REFHEAP_HASHSEED=banana '%s' --print-hashes 2>&1 >/dev/null", self_path);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    char line[256] = "";
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_int_equal(pclose(f), 0);
+    assert_string_equal(line, "refheap: REFHEAP_HASHSEED must be \"random\" or an integer in "
+                              "[0, 4294967295], not \"banana\": using a random key\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "--print-hashes") == 0) return print_hashes();
+    self_path = argv[0];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_str_basics),
         cmocka_unit_test(test_str_empty_singleton),
@@ -410,6 +503,8 @@ int main(void) {
         cmocka_unit_test(test_str_concat_printf),
         cmocka_unit_test(test_str_repr),
         cmocka_unit_test(test_str_hash_eq),
+        cmocka_unit_test(test_hash_seed_fixed),
+        cmocka_unit_test(test_hash_seed_random),
         cmocka_unit_test(test_intern),
         cmocka_unit_test(test_intern_out_of_memory),
         cmocka_unit_test(test_bytes),

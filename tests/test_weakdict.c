@@ -432,7 +432,7 @@ static rh_object *cache_get(rh_object *cache, rh_object *cls, const char *name, 
 static void test_cache_example(void **state) {
     (void)state;
     rh_heap *h = measured_heap();
-    rh_class_spec spec = {.name = "Image", .weakrefable = true};
+    rh_class_spec spec = {.name = "Image"};
     rh_object *cls = rh_class_new(h, &spec);
     rh_object *cache = rh_weakvaluedict_new(h);
     int misses = 0;

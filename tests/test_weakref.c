@@ -70,14 +70,15 @@ static void test_not_weakrefable(void **state) {
     rh_heap_destroy(h);
 }
 
-/* Class instances are weakrefable when their class says so (Python: always
- * for plain classes; __slots__ without __weakref__: not). */
+/* Class instances are weakrefable as in Python: always for plain classes
+ * (unless the spec says no_weakref); __slots__ without __weakref__ (the spec's
+ * weakrefable): not. */
 static void test_class_instances(void **state) {
     (void)state;
     rh_heap *h = quiet_heap();
-    rh_class_spec yes = {.name = "Plain", .weakrefable = true};
+    rh_class_spec yes = {.name = "Plain"};
     static const char *const slots[] = {"x"};
-    rh_class_spec no = {.name = "Slotted", .slots = slots, .nslots = 1, .weakrefable = false};
+    rh_class_spec no = {.name = "Slotted", .slots = slots, .nslots = 1};
     rh_object *cy = rh_class_new(h, &yes), *cn = rh_class_new(h, &no);
     assert_non_null(cy);
     assert_non_null(cn);

@@ -265,7 +265,7 @@ static void graph_write(rh_heap *h, graph *g, const char *name, const char *titl
 
 static rh_object *new_class(rh_heap *h, const char *name, const char *const *slots, size_t nslots,
                             rh_class_fn fin, rh_class_fn legacy, void *data) {
-    rh_class_spec spec = {.name = name, .slots = slots, .nslots = nslots, .weakrefable = slots == NULL,
+    rh_class_spec spec = {.name = name, .slots = slots, .nslots = nslots,
                           .finalizer = fin, .legacy_del = legacy, .data = data};
     return must(rh_class_new(h, &spec), "class");
 }
