@@ -58,10 +58,13 @@ static void die(const char *what) {
 /* Every pause of the collector (young and full collections, incremental
  * slices), with the part spent in finalizers and callbacks. */
 static double user_ns_total;
-static void on_pause(rh_heap *h, int kind, uint64_t ns, uint64_t user_ns, void *data) {
-    (void)h, (void)kind, (void)data;
+static bench_pause_log cpu_pauses;
+static void on_pause(rh_heap *h, const rh_gc_pause *p, void *data) {
+    (void)h, (void)data;
+    uint64_t ns = p->ns, user_ns = p->user_ns;
     if (!recording) return;
     bench_pause_push(&pauses, (double)ns);
+    bench_pause_push(&cpu_pauses, (double)p->cpu_ns);
     user_ns_total += (double)user_ns;
 }
 
@@ -190,12 +193,14 @@ static void cmd_build(const char *kind, size_t n, int on) {
     uint64_t t = bench_now_ns() - t0;
     recording = 0;
     bench_pauses ps = bench_pause_summary(pauses.ns, pauses.n);
+    bench_pauses cps = bench_pause_summary(cpu_pauses.ns, cpu_pauses.n);
     bench_emit("build", "\"impl\": \"refheap\", \"policy\": \"%s\", \"kind\": \"%s\", \"n\": %zu, \"gc\": \"%s\", \"seconds\": %.6f, "
                "\"ns_per_obj\": %.4f, \"collections\": %zu, \"pause_total_ns\": %.0f, \"pause_max_ns\": %.0f, "
-               "\"pause_p99_ns\": %.0f, \"user_ns\": %.0f, \"peak_rss\": %zu",
+               "\"pause_p99_ns\": %.0f, \"user_ns\": %.0f, \"peak_rss\": %zu, \"pause_cpu_max_ns\": %.0f, "
+               "\"pause_cpu_p99_ns\": %.0f",
                rh_gc_policy_name(rh_gc_get_policy(heap)), kind, 2 * npairs, on ? "on" : "off", (double)t / 1e9,
                (double)t / (double)(2 * npairs), ps.count, ps.total_ns, ps.max_ns, ps.p99_ns, user_ns_total,
-               bench_peak_rss());
+               bench_peak_rss(), cps.max_ns, cps.p99_ns);
     rh_gc_disable(heap); /* the teardown's freeing is not measured */
     drop_pairs(hold, npairs);
 }
@@ -245,14 +250,17 @@ static void cmd_churn(const char *kind, size_t n, uint64_t steps) {
     recording = 0;
     rh_gc_get_stats(heap, st);
     bench_pauses ps = bench_pause_summary(pauses.ns, pauses.n);
+    bench_pauses cps = bench_pause_summary(cpu_pauses.ns, cpu_pauses.n);
     /* Cyclic garbage still uncollected at the end (one full collection finds it). */
     intptr_t left = rh_gc_collect(heap, 2);
     bench_emit("churn", "\"impl\": \"refheap\", \"policy\": \"%s\", \"kind\": \"%s\", \"n\": %zu, \"steps\": %llu, \"seconds\": %.6f, "
                "\"pauses\": %zu, \"pause_max_ns\": %.0f, \"pause_p99_ns\": %.0f, \"pause_total_ns\": %.0f, "
-               "\"user_ns\": %.0f, \"full_collections\": %llu, \"peak_rss\": %zu, \"garbage_left\": %lld",
+               "\"user_ns\": %.0f, \"full_collections\": %llu, \"peak_rss\": %zu, \"garbage_left\": %lld, "
+               "\"pause_cpu_max_ns\": %.0f, \"pause_cpu_p99_ns\": %.0f",
                rh_gc_policy_name(rh_gc_get_policy(heap)), kind, 2 * npairs, (unsigned long long)steps,
                (double)t / 1e9, ps.count, ps.max_ns, ps.p99_ns, ps.total_ns, user_ns_total,
-               (unsigned long long)(st[2].collections - st0[2].collections), bench_peak_rss(), (long long)left);
+               (unsigned long long)(st[2].collections - st0[2].collections), bench_peak_rss(), (long long)left,
+               cps.max_ns, cps.p99_ns);
     rh_gc_disable(heap);
     drop_pairs(hold, npairs);
 }

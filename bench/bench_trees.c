@@ -181,9 +181,12 @@ static bench_pause_log pauses;
 static double user_ns_total;
 
 /* Every pause: young and full collections, incremental slices. */
-static void on_pause(rh_heap *h, int kind, uint64_t ns, uint64_t user_ns, void *data) {
-    (void)h, (void)kind, (void)data;
+static bench_pause_log cpu_pauses;
+static void on_pause(rh_heap *h, const rh_gc_pause *p, void *data) {
+    (void)h, (void)data;
+    uint64_t ns = p->ns, user_ns = p->user_ns;
     bench_pause_push(&pauses, (double)ns);
+    bench_pause_push(&cpu_pauses, (double)p->cpu_ns);
     user_ns_total += (double)user_ns;
 }
 
@@ -343,11 +346,18 @@ int main(int argc, char **argv) {
     size_t peak = bench_peak_rss();
     unsigned long long gens[3] = {0, 0, 0}; /* collections per generation */
     const char *pol = "-";
+    double cpu_max = 0, cpu_p99 = 0;
     double user_ns = 0;
+    unsigned long long incr[4] = {0, 0, 0, 0}; /* rounds, slices, work, collected */
 #if defined(BT_REFHEAP)
+    rh_gc_incr_stats ist;
+    rh_gc_incr_stats_get(heap, &ist);
+    incr[0] = ist.rounds, incr[1] = ist.slices, incr[2] = ist.work, incr[3] = ist.collected;
     pol = rh_gc_policy_name(rh_gc_get_policy(heap));
     user_ns = user_ns_total;
     bench_pauses ps = bench_pause_summary(pauses.ns, pauses.n);
+    bench_pauses cps = bench_pause_summary(cpu_pauses.ns, cpu_pauses.n);
+    cpu_max = cps.max_ns, cpu_p99 = cps.p99_ns;
     rh_gc_genstats gst[3];
     rh_gc_get_stats(heap, gst);
     for (int g = 0; g < 3; g++) gens[g] = (unsigned long long)gst[g].collections;
@@ -359,10 +369,12 @@ int main(int argc, char **argv) {
                "\"seconds\": %.6f, \"nodes\": %llu, \"ns_per_node\": %.4f, \"checksum\": %llu, "
                "\"rss_before\": %zu, \"peak_rss\": %zu, \"pauses\": %zu, \"pause_max_ns\": %.0f, "
                "\"pause_p99_ns\": %.0f, \"pause_total_ns\": %.0f, \"gen_collections\": [%llu, %llu, %llu], "
-               "\"policy\": \"%s\", \"user_ns\": %.0f",
+               "\"policy\": \"%s\", \"user_ns\": %.0f, \"incr_rounds\": %llu, \"incr_slices\": %llu, "
+               "\"incr_work\": %llu, \"incr_collected\": %llu, \"pause_cpu_max_ns\": %.0f, \"pause_cpu_p99_ns\": %.0f",
                BT_NAME, prog, depth, gc_on ? "on" : "off", (double)t / 1e9,
                (unsigned long long)nodes_made, (double)t / (double)nodes_made,
-               (unsigned long long)sum, rss0, peak, ps.count, ps.max_ns, ps.p99_ns, ps.total_ns, gens[0], gens[1], gens[2], pol, user_ns);
+               (unsigned long long)sum, rss0, peak, ps.count, ps.max_ns, ps.p99_ns, ps.total_ns, gens[0], gens[1], gens[2], pol, user_ns,
+               incr[0], incr[1], incr[2], incr[3], cpu_max, cpu_p99);
     bt_fini();
     return 0;
 }

@@ -751,12 +751,18 @@ typedef struct rh_gc_incr_stats {
 } rh_gc_incr_stats;
 void rh_gc_incr_stats_get(const rh_heap *h, rh_gc_incr_stats *out);
 
-/* Every pause of the collector, as it ends: a young collection or a full one
- * (kind 0, 1, 2: the generation), or an incremental slice (kind 3; a slice
- * that finishes a round includes the round's final check and tail). ns is the
- * pause, user_ns the part of it spent in weakref callbacks and finalizers
- * (step 6-7 of the collection, gc callbacks excluded). NULL removes it. */
-typedef void (*rh_gc_pause_hook)(rh_heap *h, int kind, uint64_t ns, uint64_t user_ns, void *data);
+/* Every pause of the collector, reported as it ends: a collection (kind 0,
+ * 1, 2: the generation; gc callbacks included) or, under the incremental
+ * policy, a slice (kind 3: an automatic young collection and the slice after
+ * it, or rh_gc_step; a slice that ends a round includes the round's final
+ * check and tail). ns: wall-clock time; cpu_ns: the thread's CPU time (what
+ * the collector cost when the machine is shared); user_ns: the part of ns
+ * spent in weakref callbacks and finalizers. NULL removes the hook. */
+typedef struct rh_gc_pause {
+    int kind;
+    uint64_t ns, cpu_ns, user_ns;
+} rh_gc_pause;
+typedef void (*rh_gc_pause_hook)(rh_heap *h, const rh_gc_pause *p, void *data);
 void rh_gc_set_pause_hook(rh_heap *h, rh_gc_pause_hook hook, void *data);
 
 /* Checks every tracked object's traverse against the reference counts.

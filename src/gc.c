@@ -965,14 +965,15 @@ intptr_t rh__gc_run(rh_heap *h, int gen, bool callbacks, rh__gc_body body) {
     char msg[RH__ERRMSG_MAX];
     if (saved != RH_OK) memcpy(msg, h->errmsg, sizeof msg);
 
-    uint64_t p0 = h->gc.pause_hook ? now_ns() : 0;
+    rh__gc_pause_mark p0 = {0, 0};
+    if (h->gc.pause_hook) p0 = rh__gc_pause_begin();
     h->gc.user_ns = 0;
     rh_gc_info info = {.generation = gen};
     if (callbacks && h->gc.ncallbacks) invoke_callbacks(h, RH_GC_START, &info);
     intptr_t r = body(h, gen, &info);
     if (callbacks && h->gc.ncallbacks) invoke_callbacks(h, RH_GC_STOP, &info);
     if (h->gc.pause_hook && body == collect_main)
-        rh__gc_report_pause(h, gen, now_ns() - p0, h->gc.user_ns);
+        rh__gc_report_pause(h, &p0, gen, h->gc.user_ns);
 
     h->err = saved;
     if (saved != RH_OK) memcpy(h->errmsg, msg, sizeof msg);
@@ -1320,8 +1321,18 @@ void rh__gc_tail(rh_heap *h, rh__gchead *unreachable, size_t nunreachable, unsig
 
 uint64_t rh__gc_now_ns(void) { return now_ns(); }
 
-void rh__gc_report_pause(rh_heap *h, int kind, uint64_t ns, uint64_t user_ns) {
-    if (h->gc.pause_hook) h->gc.pause_hook(h, kind, ns, user_ns, h->gc.pause_data);
+static uint64_t cpu_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+rh__gc_pause_mark rh__gc_pause_begin(void) { return (rh__gc_pause_mark){now_ns(), cpu_ns()}; }
+
+void rh__gc_report_pause(rh_heap *h, const rh__gc_pause_mark *m, int kind, uint64_t user_ns) {
+    if (!h->gc.pause_hook) return;
+    rh_gc_pause p = {kind, now_ns() - m->wall, cpu_ns() - m->cpu, user_ns};
+    h->gc.pause_hook(h, &p, h->gc.pause_data);
 }
 
 void rh_gc_set_pause_hook(rh_heap *h, rh_gc_pause_hook hook, void *data) {

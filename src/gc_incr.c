@@ -131,6 +131,7 @@
  */
 #include "internal.h"
 
+#include <limits.h>
 #include <stdint.h>
 
 /* Marks in rh_gcword of the round's objects. */
@@ -148,6 +149,8 @@
 #define BYTES_SLACK ((size_t)16 << 20) /* ...plus 16 MiB since the last round */
 #define CLOSURE_FACTOR 4      /* the final check takes in at most this many */
 #define CLOSURE_SLACK 4096    /* objects per suspect (plus this) outside  */
+#define YOUNG_MULT_MAX 4      /* young collections finding nothing: the
+                                 threshold is used times up to this       */
 #define CLOCK_EVERY 64        /* objects between two reads of the clock    */
 #define DOOMED_MIN 4096       /* garbage objects cleared per slice at least
                                  (within the time budget): garbage must not
@@ -170,6 +173,7 @@ void rh__gc_incr_init(rh_heap *h) {
     r->phase = RH__INCR_IDLE;
     r->budget_ns = RH_GC_SLICE_BUDGET_NS;
     r->ratio = RATIO_MIN;
+    r->young_mult = 1;
 }
 
 /* ---------------------------------------------------------------------------
@@ -413,7 +417,8 @@ void rh__gc_incr_alloc_slow(rh_heap *h) {
     struct rh__gc_state *st = &h->gc;
     struct rh__gc_incr *r = &st->incr;
     /* One pause for the young collection and the slice after it. */
-    uint64_t t0 = st->pause_hook ? rh__gc_now_ns() : 0;
+    rh__gc_pause_mark p0 = {0, 0};
+    if (st->pause_hook) p0 = rh__gc_pause_begin();
     rh_gc_pause_hook hook = st->pause_hook;
     st->pause_hook = NULL;
     long young = st->count[0];
@@ -421,6 +426,10 @@ void rh__gc_incr_alloc_slow(rh_heap *h) {
     uint64_t user = st->user_ns;
     size_t promoted = young > (long)freed ? (size_t)(young - (long)freed) : 0;
     r->promoted += promoted;
+    /* Young back-off: collections that find nothing are spaced out (more
+     * short-lived objects then die before any collection sees them). */
+    r->young_mult = freed > 0 ? 1 : (r->young_mult * 2 > YOUNG_MULT_MAX ? YOUNG_MULT_MAX : r->young_mult * 2);
+    if (st->trigger != LONG_MAX) st->trigger = st->threshold[0] * (long)r->young_mult;
     bool hard = false;
     if (r->phase == RH__INCR_IDLE && round_due(h, &hard)) {
         start_round(h);
@@ -439,7 +448,7 @@ void rh__gc_incr_alloc_slow(rh_heap *h) {
         }
     }
     st->pause_hook = hook;
-    if (hook) rh__gc_report_pause(h, kind, rh__gc_now_ns() - t0, user);
+    if (hook) rh__gc_report_pause(h, &p0, kind, user);
 }
 
 int rh_gc_step(rh_heap *h, size_t work) {
@@ -447,12 +456,13 @@ int rh_gc_step(rh_heap *h, size_t work) {
     struct rh__gc_incr *r = &st->incr;
     if (st->policy != RH_GC_POLICY_INCREMENTAL || st->collecting || st->finished) return -1;
     st->collecting = true;
-    uint64_t t0 = rh__gc_now_ns();
+    rh__gc_pause_mark p0 = {0, 0};
+    if (st->pause_hook) p0 = rh__gc_pause_begin();
     if (r->phase == RH__INCR_IDLE && is_empty(&r->doomed) &&
         !(is_empty(&st->gens[1]) && is_empty(&st->gens[2])))
         start_round(h);
     run_slice(h, work ? work : SIZE_MAX);
-    if (st->pause_hook) rh__gc_report_pause(h, 3, rh__gc_now_ns() - t0, st->user_ns);
+    if (st->pause_hook) rh__gc_report_pause(h, &p0, 3, st->user_ns);
     st->collecting = false;
     return r->phase != RH__INCR_IDLE || !is_empty(&r->doomed);
 }

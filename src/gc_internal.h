@@ -50,6 +50,7 @@ struct rh__gc_incr {
     size_t old_size;               /* gens[2] at the last round's start      */
     size_t bytes_base;             /* allocator bytes after the last round   */
     size_t ndoomed;
+    long young_mult;               /* young back-off: trigger = threshold[0] * this */
     rh_gc_incr_stats stats;
 };
 
@@ -172,7 +173,13 @@ intptr_t rh__gc_run(rh_heap *h, int gen, bool callbacks, rh__gc_body body);
 /* One ordinary collection of generations 0..gen (with callbacks). */
 intptr_t rh__gc_collect_gen(rh_heap *h, int gen);
 uint64_t rh__gc_now_ns(void);
-void rh__gc_report_pause(rh_heap *h, int kind, uint64_t ns, uint64_t user_ns);
+/* Pause measurement for the pause hook: begin (only when a hook is set),
+ * then report with the kind and the time spent in user code. */
+typedef struct rh__gc_pause_mark {
+    uint64_t wall, cpu;
+} rh__gc_pause_mark;
+rh__gc_pause_mark rh__gc_pause_begin(void);
+void rh__gc_report_pause(rh_heap *h, const rh__gc_pause_mark *m, int kind, uint64_t user_ns);
 
 void rh__gc_incr_init(rh_heap *h);
 /* Automatic collection under the incremental policy (from rh__gc_alloc_slow,
