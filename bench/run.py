@@ -359,11 +359,14 @@ class Suite:
                             ("gcbench", s["gcb_depth"], s["gcb_py_depth"])):
             for impl, g in TREE_C_IMPLS:
                 configs.append(("%s-%s%s-%d" % (prog, impl, "-gc" + g if g else "", d),
-                                [exe(self.a, "bench_trees_" + impl), prog, str(d)] + ([g] if g else [])))
+                                [exe(self.a, "bench_trees_" + impl), prog, str(d)] + ([g, "cpython"] if g else [])))
+            for g in ("on", "off"):  # the incremental policy (REFHEAP_GC=incremental)
+                configs.append(("%s-refheap-incr-gc%s-%d" % (prog, g, d),
+                                [exe(self.a, "bench_trees_refheap"), prog, str(d), g, "incremental"]))
             if pd != d:
                 for g in ("on", "off"):
                     configs.append(("%s-refheap-gc%s-%d" % (prog, g, pd),
-                                    [exe(self.a, "bench_trees_refheap"), prog, str(pd), g]))
+                                    [exe(self.a, "bench_trees_refheap"), prog, str(pd), g, "cpython"]))
             for kind in PY_TREE_KINDS:
                 if prog == "gcbench" and kind == "tuple":
                     continue
@@ -401,7 +404,11 @@ class Suite:
             res = {}
             for impl, g in TREE_C_IMPLS:
                 label = "%s-%s%s-%d" % (prog, impl, "-gc" + g if g else "", d)
-                res[(impl, g)] = add(label, TREE_LABEL[impl], g, d, ref)
+                res[(impl, g)] = add(label, TREE_LABEL[impl] + (" (CPython policy)" if impl == "refheap" else ""),
+                                     g, d, ref)
+            for g in ("on", "off"):
+                res[("refheap-incr", g)] = add("%s-refheap-incr-gc%s-%d" % (prog, g, d),
+                                               "refheap (incremental policy)", g, d, ref)
             pref = "%s-refheap-gcon-%d" % (prog, pd)
             if pd != d:
                 for g in ("on", "off"):
@@ -490,7 +497,9 @@ class Suite:
             for g in ("on", "off"):
                 for kind in GC_KINDS_RH:
                     configs.append(("build-refheap-%s-%s-%d" % (kind, g, n),
-                                    [exe(self.a, "bench_gc"), "build", kind, str(n), g]))
+                                    [exe(self.a, "bench_gc"), "build", kind, str(n), g, "cpython"]))
+                    configs.append(("build-refheap-incr-%s-%s-%d" % (kind, g, n),
+                                    [exe(self.a, "bench_gc"), "build", kind, str(n), g, "incremental"]))
                 for kind in GC_KINDS_PY:
                     configs.append(("build-cpython-%s-%s-%d" % (kind, g, n),
                                     [self.a.python, os.path.join(HERE, "py_gc.py"), "build", kind, str(n), g]))
@@ -499,24 +508,27 @@ class Suite:
         self.note_errors(errors)
         rows = []
         for n in s["build_n"]:
-            for impl, kinds in (("refheap", GC_KINDS_RH), ("cpython", GC_KINDS_PY)):
+            for impl, kinds in (("refheap", GC_KINDS_RH), ("refheap-incr", GC_KINDS_RH), ("cpython", GC_KINDS_PY)):
                 for kind in kinds:
                     on = stats(first_field(got.get("build-%s-%s-on-%d" % (impl, kind, n), []), "seconds"))
                     off = stats(first_field(got.get("build-%s-%s-off-%d" % (impl, kind, n), []), "seconds"))
                     colls = stats(first_field(got.get("build-%s-%s-on-%d" % (impl, kind, n), []), "collections"))
                     r = ratio(on, off)
-                    rows.append(["build %d live objects" % n, impl, kind, fmt(on, 3), fmt(off, 3),
-                                 "%d" % colls[0] if colls else "—", fmt_ratio(r)])
-                    if impl == "refheap" and kind == "plain":
+                    rows.append(["build %d live objects" % n, {"refheap": "refheap (CPython policy)",
+                                                               "refheap-incr": "refheap (incremental policy)"}.get(impl, impl),
+                                 kind, fmt(on, 3), fmt(off, 3), "%d" % colls[0] if colls else "—", fmt_ratio(r)])
+                    if impl.startswith("refheap") and kind == "plain":
                         cpr = ratio(stats(first_field(got.get("build-cpython-plain-on-%d" % n, []), "seconds")),
                                     stats(first_field(got.get("build-cpython-plain-off-%d" % n, []), "seconds")))
-                        self.targets.append(("collector on/off ≤ 1.15 building %d live objects (plain)" % n,
+                        self.targets.append(("collector on/off ≤ 1.15 building %d live objects (plain, %s)" % (
+                                                 n, "incremental policy" if impl == "refheap-incr" else "CPython policy"),
                                              "refheap %s, CPython %s" % (fmt_ratio(r), fmt_ratio(cpr)),
                                              verdict(r, 1.15, higher=False)))
         tr = getattr(self, "tree_res", None)
         if tr:
             d, pd = s["bt_depth"], s["bt_py_depth"]
-            for name, key, depth in (("refheap", "refheap", d), ("refheap", "refheap-py", pd),
+            for name, key, depth in (("refheap (CPython policy)", "refheap", d),
+                                     ("refheap (incremental policy)", "refheap-incr", d), ("refheap", "refheap-py", pd),
                                      ("CPython class instances", "cpython-class", pd),
                                      ("CPython `__slots__`", "cpython-slots", pd), ("CPython tuples", "cpython-tuple", pd)):
                 if key == "refheap-py" and pd == d:
@@ -524,9 +536,9 @@ class Suite:
                 on, off = tr.get((key, "on")), tr.get((key, "off"))
                 r = ratio(on, off)
                 rows.append(["binary-trees depth %d" % depth, name, "—", fmt(on, 3), fmt(off, 3), "—", fmt_ratio(r)])
-                if key == "refheap":
-                    self.targets.append(("collector on/off ≤ 1.15 in binary-trees depth %d" % d, "refheap %s" % fmt_ratio(r),
-                                         verdict(r, 1.15, higher=False)))
+                if key in ("refheap", "refheap-incr"):
+                    self.targets.append(("collector on/off ≤ 1.15 in binary-trees depth %d (%s)" % (d, name),
+                                         "refheap %s" % fmt_ratio(r), verdict(r, 1.15, higher=False)))
         self.md.append("## 4. Collector overhead\n\nSeconds to build N live objects (two-object cycles held "
                        "from outside) with the collector at its default thresholds (on) and disabled (off), "
                        "and the same for binary-trees (from workload 2). Ratio = on ÷ off (target ≤ 1.15 "
@@ -573,8 +585,10 @@ class Suite:
     # ---- 6. pauses
     def w6(self):
         n, steps = self.s["churn"]
-        configs = [("churn-refheap-%s" % k, [exe(self.a, "bench_gc"), "churn", k, str(n), str(steps)])
+        configs = [("churn-refheap-%s" % k, [exe(self.a, "bench_gc"), "churn", k, str(n), str(steps), "cpython"])
                    for k in CHURN_KINDS_RH]
+        configs += [("churn-refheap-incr-%s" % k, [exe(self.a, "bench_gc"), "churn", k, str(n), str(steps), "incremental"])
+                    for k in CHURN_KINDS_RH]
         configs += [("churn-cpython-%s" % k, [self.a.python, os.path.join(HERE, "py_gc.py"), "churn", k, str(n), str(steps)])
                     for k in CHURN_KINDS_PY]
         log("workload 6: pauses (%d configurations x %d)" % (len(configs), self.a.reps))
@@ -588,13 +602,23 @@ class Suite:
             p99 = stats(first_field(runs, "pause_p99_ns"))
             tot = stats(first_field(runs, "pause_total_ns"))
             full = stats(first_field(runs, "full_collections"))
+            cmx = stats(first_field(runs, "pause_cpu_max_ns"))
+            cp99 = stats(first_field(runs, "pause_cpu_p99_ns"))
+            user = stats(first_field(runs, "user_ns"))
             rows.append([workload, name, "%d" % c[0] if c else missing(err),
                          "%d" % full[0] if full else "—",
-                         fmt(mx, 2, 1e-6), fmt(p99, 3, 1e-6), fmt(tot, 1, 1e-6)])
+                         fmt(mx, 2, 1e-6), fmt(p99, 3, 1e-6), fmt(cmx, 2, 1e-6), fmt(cp99, 3, 1e-6),
+                         fmt(tot, 1, 1e-6), fmt(user, 1, 1e-6)])
             return mx
 
         for k in CHURN_KINDS_RH:
-            mx = add("churn, %d live tracked objects, %d steps" % (n, steps), "refheap " + k,
+            mx = add("churn, %d live tracked objects, %d steps" % (n, steps), "refheap (incremental) " + k,
+                     got.get("churn-refheap-incr-" + k, []), errors.get("churn-refheap-incr-" + k))
+            if k == "plain":
+                self.targets.append(("incremental policy: longest pause with %d live tracked objects ≤ 5 ms" % n,
+                                     "refheap %s ms (plain, wall clock)" % fmt(mx, 2, 1e-6),
+                                     verdict(mx[0] / 1e6 if mx else None, 5.0, higher=False, absolute=True)))
+            mx = add("churn, %d live tracked objects, %d steps" % (n, steps), "refheap (CPython policy) " + k,
                      got.get("churn-refheap-" + k, []), errors.get("churn-refheap-" + k))
             if k == "plain":
                 self.targets.append(("longest pause with %d live tracked objects < 5 ms" % n,
@@ -608,7 +632,8 @@ class Suite:
             tg, te = self.trees
             d, pd = self.s["bt_depth"], self.s["bt_py_depth"]
             seen = set()
-            for label, name in (("binarytrees-refheap-gcon-%d" % d, "refheap"),
+            for label, name in (("binarytrees-refheap-gcon-%d" % d, "refheap (CPython policy)"),
+                                ("binarytrees-refheap-incr-gcon-%d" % d, "refheap (incremental policy)"),
                                 ("binarytrees-refheap-gcon-%d" % pd, "refheap"),
                                 ("binarytrees-cpython-class-gcon-%d" % pd, "CPython class instances"),
                                 ("binarytrees-cpython-slots-gcon-%d" % pd, "CPython `__slots__`"),
@@ -616,12 +641,15 @@ class Suite:
                 if label in tg and label not in seen:
                     seen.add(label)
                     add("binary-trees depth %s" % label.rsplit("-", 1)[1], name, tg[label], te.get(label))
-        self.md.append("## 6. Pauses\n\nEvery collection's duration (refheap: `rh_gc_callback_add`, "
-                       "`duration_ns`; CPython: `gc.callbacks` with `time.perf_counter_ns`). Churn: N live "
+        self.md.append("## 6. Pauses\n\nEvery pause (refheap: `rh_gc_set_pause_hook`: every collection "
+                       "and, in the incremental policy, every slice with the young collection before it; wall "
+                       "clock and the thread's CPU time, which leaves out time the machine gave to other "
+                       "processes; CPython: `gc.callbacks` with `time.perf_counter_ns`). Churn: N live "
                        "objects in two-object cycles, each step replaces a random pair (same LCG index "
                        "sequence on both sides), the old pair becoming cyclic garbage. Median over runs of "
                        "each run's count, max, p99 and total; milliseconds.\n\n" +
-                       table(["workload", "runtime", "collections", "full collections", "max ms", "p99 ms", "total ms"], rows) + "\n")
+                       table(["workload", "runtime", "pauses", "full collections", "max ms", "p99 ms",
+                              "max ms (CPU)", "p99 ms (CPU)", "total ms", "in finalizers/callbacks ms"], rows) + "\n")
 
 
 def verdict(value, target, higher, absolute=False):

@@ -403,11 +403,12 @@ static bool round_due(rh_heap *h, bool *hard) {
     return false;
 }
 
-static void run_slice(rh_heap *h, size_t quota) {
+/* A slice that must end by `deadline` (the budget counts from the start of
+ * the pause, young collection included). */
+static void run_slice(rh_heap *h, size_t quota, uint64_t deadline) {
     struct rh__gc_incr *r = &h->gc.incr;
-    uint64_t t0 = rh__gc_now_ns();
     h->gc.user_ns = 0;
-    size_t done = slice(h, quota, t0 + r->budget_ns);
+    size_t done = slice(h, quota, deadline);
     r->stats.slices++;
     r->stats.work += done;
     r->credit = r->credit > (double)done ? r->credit - (double)done : 0;
@@ -421,6 +422,7 @@ void rh__gc_incr_alloc_slow(rh_heap *h) {
     if (st->pause_hook) p0 = rh__gc_pause_begin();
     rh_gc_pause_hook hook = st->pause_hook;
     st->pause_hook = NULL;
+    uint64_t start = rh__gc_now_ns();
     long young = st->count[0];
     intptr_t freed = rh__gc_collect_gen(h, 0);
     uint64_t user = st->user_ns;
@@ -442,7 +444,7 @@ void rh__gc_incr_alloc_slow(rh_heap *h) {
     if (r->phase != RH__INCR_IDLE || !is_empty(&r->doomed)) {
         size_t quota = hard ? SIZE_MAX : (size_t)r->credit;
         if (quota > 0 || !is_empty(&r->doomed)) {
-            run_slice(h, quota);
+            run_slice(h, quota, start + r->budget_ns);
             user += st->user_ns;
             kind = 3;
         }
@@ -461,7 +463,7 @@ int rh_gc_step(rh_heap *h, size_t work) {
     if (r->phase == RH__INCR_IDLE && is_empty(&r->doomed) &&
         !(is_empty(&st->gens[1]) && is_empty(&st->gens[2])))
         start_round(h);
-    run_slice(h, work ? work : SIZE_MAX);
+    run_slice(h, work ? work : SIZE_MAX, rh__gc_now_ns() + r->budget_ns);
     if (st->pause_hook) rh__gc_report_pause(h, &p0, 3, st->user_ns);
     st->collecting = false;
     return r->phase != RH__INCR_IDLE || !is_empty(&r->doomed);
