@@ -251,16 +251,22 @@ static void cmd_churn(const char *kind, size_t n, uint64_t steps) {
     rh_gc_get_stats(heap, st);
     bench_pauses ps = bench_pause_summary(pauses.ns, pauses.n);
     bench_pauses cps = bench_pause_summary(cpu_pauses.ns, cpu_pauses.n);
-    /* Cyclic garbage still uncollected at the end (one full collection finds it). */
-    intptr_t left = rh_gc_collect(heap, 2);
+    rh_gc_incr_stats ist;
+    rh_gc_incr_stats_get(heap, &ist);
+    /* Cyclic garbage still uncollected at the end (one full collection finds
+     * it, after clearing what a round found and has not freed yet). */
+    size_t pending = ist.deferred_pending;
+    intptr_t left = rh_gc_collect(heap, 2) + (intptr_t)pending;
     bench_emit("churn", "\"impl\": \"refheap\", \"policy\": \"%s\", \"kind\": \"%s\", \"n\": %zu, \"steps\": %llu, \"seconds\": %.6f, "
                "\"pauses\": %zu, \"pause_max_ns\": %.0f, \"pause_p99_ns\": %.0f, \"pause_total_ns\": %.0f, "
                "\"user_ns\": %.0f, \"full_collections\": %llu, \"peak_rss\": %zu, \"garbage_left\": %lld, "
-               "\"pause_cpu_max_ns\": %.0f, \"pause_cpu_p99_ns\": %.0f",
+               "\"pause_cpu_max_ns\": %.0f, \"pause_cpu_p99_ns\": %.0f, \"incr_rounds\": %llu, "
+               "\"incr_abandoned\": %llu, \"incr_work\": %llu, \"incr_collected\": %llu",
                rh_gc_policy_name(rh_gc_get_policy(heap)), kind, 2 * npairs, (unsigned long long)steps,
                (double)t / 1e9, ps.count, ps.max_ns, ps.p99_ns, ps.total_ns, user_ns_total,
                (unsigned long long)(st[2].collections - st0[2].collections), bench_peak_rss(), (long long)left,
-               cps.max_ns, cps.p99_ns);
+               cps.max_ns, cps.p99_ns, (unsigned long long)ist.rounds, (unsigned long long)ist.rounds_abandoned,
+               (unsigned long long)ist.work, (unsigned long long)ist.collected);
     rh_gc_disable(heap);
     drop_pairs(hold, npairs);
 }

@@ -115,15 +115,22 @@
  * deferred.
  *
  * Pacing. Work is measured in objects visited (one per object per phase).
- * Each young collection adds its survivors to `promoted` and credits
- * WORK_PER_PROMOTED / ratio units of old-generation work; a slice spends at
+ * Each young collection adds its survivors to `promoted` and, while a round
+ * runs, credits WORK_PER_PROMOTED units of old-generation work per survivor
+ * (the back-off below spaces rounds out; it never slows a round down, which
+ * would let garbage pile up); a slice spends at
  * most the credit, and at most the slice budget of time (the clock is read
  * every CLOCK_EVERY objects). A round starts when promoted >= ratio *
  * old_size (old_size: generation 2 after the last round), CPython's 25% rule
  * at the start (ratio = RATIO_MIN), or when the allocator's bytes in use
  * exceed BYTES_FACTOR times (plus BYTES_SLACK) their figure after the last
  * round: the hard trigger, which also lets slices run on time alone until
- * the round ends. A round that finds nothing doubles the ratio (up to
+ * the round ends. A slice that runs out of time with credit left (the round
+ * lags behind the promotions paying for it) brings the next pause closer
+ * (threshold[0] / BEHIND_DIVISOR allocations), so work keeps pace by more
+ * pauses, never by longer ones. A young collection that finds nothing, with
+ * no round running, spaces the next one out (up to YOUNG_MULT_MAX times
+ * threshold[0]). A round that finds nothing doubles the ratio (up to
  * RATIO_MAX): a program that makes no cyclic garbage does about
  * 3 * old_size units per RATIO_MAX * old_size promotions. A round that finds
  * garbage resets it. A program that never promotes pays nothing but its
@@ -141,16 +148,20 @@
 #define COUNT 0x1fffffffu /* references counted from inside G (saturating)   */
 
 /* Pacing constants. */
-#define WORK_PER_PROMOTED 4.0 /* a round is ~3 visits per candidate; one
-                                 extra so it ends before the next is due   */
+#define WORK_PER_PROMOTED 16.0 /* a round (~3 visits per candidate) ends
+                                 within ~|G|/5 promotions: well before the
+                                 next is due even at RATIO_MIN             */
 #define RATIO_MIN 0.25        /* CPython's 25% rule                        */
 #define RATIO_MAX 32.0        /* the most a fruitless round backs off to   */
 #define BYTES_FACTOR 2        /* hard trigger: bytes in use doubled...     */
 #define BYTES_SLACK ((size_t)16 << 20) /* ...plus 16 MiB since the last round */
-#define CLOSURE_FACTOR 4      /* the final check takes in at most this many */
-#define CLOSURE_SLACK 4096    /* objects per suspect (plus this) outside  */
+#define FINAL_CHUNK 256       /* suspects per final check (a slice runs as
+                                 many as its budget allows)               */
+#define CLOSURE_FACTOR 2      /* a check takes in at most this many objects */
+#define CLOSURE_SLACK 1024    /* per suspect (plus this) outside the chunk */
 #define YOUNG_MULT_MAX 4      /* young collections finding nothing: the
                                  threshold is used times up to this       */
+#define BEHIND_DIVISOR 8      /* a lagging round: slices this much closer  */
 #define CLOCK_EVERY 64        /* objects between two reads of the clock    */
 #define DOOMED_MIN 4096       /* garbage objects cleared per slice at least
                                  (within the time budget): garbage must not
@@ -223,14 +234,23 @@ typedef struct pull_ctx {
     size_t left;
 } pull_ctx;
 
+/* Taken in: every suspect waiting for a later chunk (CAND | INU without
+ * REACH, which marks the chunk's members), and tracked objects outside the
+ * round while the bound lasts. */
 static int visit_pull(rh_object *o, void *arg) {
     pull_ctx *c = arg;
-    if (c->left && o && (o->rh_type->flags & RH_TYPE_GC) && RH__AS_GC(o)->next != 0 &&
-        !(o->rh_gcword & CAND) && !(RH__AS_GC(o)->prev & (RH__GC_COLLECTING | RH__GC_UNREACHABLE))) {
-        o->rh_gcword = CAND | INU;
-        rh__gc_list_move(RH__AS_GC(o), c->set);
+    if (!o || !(o->rh_type->flags & RH_TYPE_GC) || RH__AS_GC(o)->next == 0 ||
+        (RH__AS_GC(o)->prev & (RH__GC_COLLECTING | RH__GC_UNREACHABLE)))
+        return 0;
+    uint32_t w = o->rh_gcword;
+    if (w & CAND) {
+        if ((w & (INU | REACH)) != INU) return 0;
+    } else {
+        if (!c->left) return 0;
         c->left--;
     }
+    o->rh_gcword = CAND | INU | REACH;
+    rh__gc_list_move(RH__AS_GC(o), c->set);
     return 0;
 }
 
@@ -248,17 +268,25 @@ static intptr_t finish_body(rh_heap *h, int gen, rh_gc_info *info) {
     uint64_t t0 = rh__gc_now_ns();
     _Alignas(16) rh__gchead set;
     _Alignas(16) rh__gchead unreachable;
+    _Alignas(16) rh__gchead dl;
     rh__gc_list_init(&set);
-    rh__gc_list_merge(&r->u, &set);
-    /* Frozen objects never join a collection: the closure is taken only
-     * when nothing is frozen (a referent could be in the permanent list). */
-    size_t nsusp = list_count(&set);
-    if (is_empty(&st->permanent)) {
-        pull_ctx c = {&set, nsusp * CLOSURE_FACTOR + CLOSURE_SLACK};
-        for (rh__gchead *g = head_of(&set); g != &set && c.left; g = head_of(g)) {
-            rh_object *o = RH__FROM_GC(g);
-            o->rh_type->traverse(o, visit_pull, &c);
-        }
+    rh__gc_list_init(&dl);
+    /* This chunk: the next FINAL_CHUNK suspects. */
+    size_t nsusp = 0;
+    while (!is_empty(&r->u) && nsusp < FINAL_CHUNK) {
+        rh__gchead *g = head_of(&r->u);
+        RH__FROM_GC(g)->rh_gcword |= REACH;
+        rh__gc_list_move(g, &set);
+        nsusp++;
+    }
+    /* The chunk's closure: all the suspects it reaches, and objects outside
+     * the round up to a bound. Frozen objects never join a collection: none
+     * from outside the round is taken while anything is frozen (a referent
+     * could be in the permanent list). */
+    pull_ctx c = {&set, is_empty(&st->permanent) ? nsusp * CLOSURE_FACTOR + CLOSURE_SLACK : 0};
+    for (rh__gchead *g = head_of(&set); g != &set; g = head_of(g)) {
+        rh_object *o = RH__FROM_GC(g);
+        o->rh_type->traverse(o, visit_pull, &c);
     }
     size_t examined = list_count(&set);
     r->stats.suspects += examined;
@@ -266,20 +294,15 @@ static intptr_t finish_body(rh_heap *h, int gen, rh_gc_info *info) {
     size_t nunreachable = rh__gc_find_unreachable(h, &set, &unreachable, &need);
     rh__gc_list_merge(&set, &st->gens[2]); /* survivors (marks erased by steps 1-3) */
     intptr_t m = 0, n = 0;
-    rh__gc_tail(h, &unreachable, nunreachable, need, &st->gens[2], &r->doomed, &m, &n);
-    r->ndoomed = list_count(&r->doomed);
+    rh__gc_tail(h, &unreachable, nunreachable, need, &st->gens[2], &dl, &m, &n);
+    r->ndoomed += list_count(&dl);
+    rh__gc_list_merge(&dl, &r->doomed);
 
     st->stats[gen].collections++;
     st->stats[gen].collected += (uint64_t)m;
     st->stats[gen].uncollectable += (uint64_t)n;
-    r->stats.rounds++;
     r->stats.collected += (uint64_t)m;
-    /* Pacing: back off after a fruitless round, reset after a fruitful one. */
-    if (m + n == 0) r->ratio = r->ratio * 2 > RATIO_MAX ? RATIO_MAX : r->ratio * 2;
-    else r->ratio = RATIO_MIN;
-    r->old_size = r->candidates > (size_t)(m + n) ? r->candidates - (size_t)(m + n) : 0;
-    r->bytes_base = rh__bytes_in_use(h);
-    r->credit = 0;
+    r->found += (size_t)(m + n);
 
     info->generation = gen;
     info->collected = m;
@@ -288,6 +311,21 @@ static intptr_t finish_body(rh_heap *h, int gen, rh_gc_info *info) {
     info->examined = examined;
     if (st->debug & RH_GC_DEBUG_VERIFY) (void)rh_gc_verify(h);
     return m + n;
+}
+
+/* The round is over: pacing for the next one. A round that found nothing
+ * backs off, one that found garbage resets the ratio. */
+static void end_round(rh_heap *h) {
+    struct rh__gc_incr *r = &h->gc.incr;
+    r->phase = RH__INCR_IDLE;
+    r->stats.rounds++;
+    if (r->found == 0) r->ratio = r->ratio * 2 > RATIO_MAX ? RATIO_MAX : r->ratio * 2;
+    else r->ratio = RATIO_MIN;
+    r->old_size = r->candidates > r->found ? r->candidates - r->found : 0;
+    r->bytes_base = rh__bytes_in_use(h);
+    r->credit = 0;
+    r->candidates = 0;
+    r->found = 0;
 }
 
 /* Clears deferred garbage: at most `quota` objects, until `deadline`. */
@@ -327,6 +365,17 @@ static size_t slice(rh_heap *h, size_t quota, uint64_t deadline) {
         done += clear_doomed(h, quota > DOOMED_MIN ? quota : DOOMED_MIN, deadline);
     while (done < quota && r->phase != RH__INCR_IDLE) {
         if (done && done % CLOCK_EVERY == 0 && rh__gc_now_ns() >= deadline) break;
+        if (r->phase == RH__INCR_FINISH) {
+            /* The final check, one chunk of suspects per slice. */
+            if (is_empty(&r->u)) {
+                end_round(h);
+                return done + 1;
+            }
+            (void)rh__gc_run(h, RH_GC_GENERATIONS - 1, true, finish_body);
+            done += FINAL_CHUNK;
+            if (rh__gc_now_ns() >= deadline) break;
+            continue;
+        }
         if (is_empty(&r->a)) {
             switch (r->phase) {
             case RH__INCR_MARK:
@@ -338,19 +387,9 @@ static size_t slice(rh_heap *h, size_t quota, uint64_t deadline) {
                 r->phase = RH__INCR_SCAN;
                 break;
             default:
-                /* Scan done: the final check (one pause, O(suspects)). */
-                r->phase = RH__INCR_IDLE;
-                if (is_empty(&r->u)) {
-                    r->stats.rounds++;
-                    if (r->ratio * 2 <= RATIO_MAX) r->ratio *= 2;
-                    r->old_size = r->candidates;
-                    r->bytes_base = rh__bytes_in_use(h);
-                    r->credit = 0;
-                } else {
-                    (void)rh__gc_run(h, RH_GC_GENERATIONS - 1, true, finish_body);
-                }
-                r->candidates = 0;
-                return done + 1;
+                /* Scan done: the final check follows, chunk by chunk. */
+                r->phase = RH__INCR_FINISH;
+                break;
             }
             continue;
         }
@@ -431,7 +470,6 @@ void rh__gc_incr_alloc_slow(rh_heap *h) {
     /* Young back-off: collections that find nothing are spaced out (more
      * short-lived objects then die before any collection sees them). */
     r->young_mult = freed > 0 ? 1 : (r->young_mult * 2 > YOUNG_MULT_MAX ? YOUNG_MULT_MAX : r->young_mult * 2);
-    if (st->trigger != LONG_MAX) st->trigger = st->threshold[0] * (long)r->young_mult;
     bool hard = false;
     if (r->phase == RH__INCR_IDLE && round_due(h, &hard)) {
         start_round(h);
@@ -439,7 +477,7 @@ void rh__gc_incr_alloc_slow(rh_heap *h) {
     } else if (r->phase != RH__INCR_IDLE && !hard) {
         (void)round_due(h, &hard); /* only the bytes trigger matters here */
     }
-    r->credit += WORK_PER_PROMOTED / r->ratio * (double)promoted;
+    if (r->phase != RH__INCR_IDLE) r->credit += WORK_PER_PROMOTED * (double)promoted;
     int kind = 0;
     if (r->phase != RH__INCR_IDLE || !is_empty(&r->doomed)) {
         size_t quota = hard ? SIZE_MAX : (size_t)r->credit;
@@ -449,6 +487,18 @@ void rh__gc_incr_alloc_slow(rh_heap *h) {
             kind = 3;
         }
     }
+    /* While a round or a teardown is in progress, slices come at every
+     * young collection's normal spacing. */
+    if (r->phase != RH__INCR_IDLE || !is_empty(&r->doomed)) r->young_mult = 1;
+    long next = st->threshold[0] * (long)r->young_mult;
+    /* Behind: the slice ran out of time with credit left (the round lags
+     * behind the promotions that pay for it). The next pause comes sooner,
+     * so that the work keeps pace without any pause growing. */
+    if (kind == 3 && r->credit >= 1.0 && r->phase != RH__INCR_IDLE) {
+        next = st->threshold[0] / BEHIND_DIVISOR;
+        if (next < 1) next = 1;
+    }
+    if (st->trigger != LONG_MAX) st->trigger = next;
     st->pause_hook = hook;
     if (hook) rh__gc_report_pause(h, &p0, kind, user);
 }

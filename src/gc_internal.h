@@ -33,7 +33,8 @@ typedef enum rh__incr_phase {
     RH__INCR_IDLE = 0, /* no round                                         */
     RH__INCR_MARK,     /* marking the candidates (a -> b)                  */
     RH__INCR_COUNT,    /* counting references inside the set (a -> b)      */
-    RH__INCR_SCAN      /* reachable -> gens[2], suspects -> u              */
+    RH__INCR_SCAN,     /* reachable -> gens[2], suspects -> u              */
+    RH__INCR_FINISH    /* the final check, a chunk of u per slice         */
 } rh__incr_phase;
 
 struct rh__gc_incr {
@@ -50,6 +51,7 @@ struct rh__gc_incr {
     size_t old_size;               /* gens[2] at the last round's start      */
     size_t bytes_base;             /* allocator bytes after the last round   */
     size_t ndoomed;
+    size_t found;                  /* garbage found by the round so far      */
     long young_mult;               /* young back-off: trigger = threshold[0] * this */
     rh_gc_incr_stats stats;
 };
