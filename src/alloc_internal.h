@@ -18,6 +18,7 @@ struct rh__large; /* sysmem.c: header of a block from the system allocator */
 #define RH__SLOW_MODE 1u  /* the heap is not in pools mode                    */
 #define RH__SLOW_FAULT 2u /* the fault injector is armed                      */
 #define RH__SLOW_TOOLS 4u /* running under Valgrind: every block is announced */
+#define RH__SLOW_TRACE 8u /* allocation tracing is on (src/tools/trace.c)    */
 
 struct rh__alloc_state {
     /* --- hot: all the fast paths of pools mode read ------------------- */
@@ -92,6 +93,10 @@ void rh__obj_free(rh_heap *h, void *block, size_t header_offset);
 /* Debug mode: remember the type name of the object living in this block
  * (shown in reports). No-op in other modes. */
 void rh__debug_note_type(rh_heap *h, void *block, const char *type_name);
+
+/* Tracing on (RH__SLOW_TRACE): name the type of the object in a block
+ * just allocated (src/tools/trace.c; object.c calls it). */
+void rh__trace_note_type(rh_heap *h, void *block, const char *type_name);
 
 /* Debug mode: what the allocator knows about the block containing p.
  * Returns false when not in debug mode or p is not a debug block. */

@@ -192,6 +192,7 @@ fail_alloc:
 void rh_heap_destroy(rh_heap *h) {
     if (!h) return;
     h->destroying = true;
+    rh__tools_fini(h);
     rh__weak_atexit(h);
     rh__gc_fini(h);
     rh__weak_fini(h);
@@ -316,6 +317,7 @@ static void free_checked(rh_heap *h, void *p, const char *file, int line) {
 /* Everything the free fast paths (alloc_priv.h) do not do inline. */
 void rh__free_slow(rh_heap *h, void *p, size_t header_offset, const char *file, int line) {
     if (!p) return;
+    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) rh__trace_free(h, p); /* tools: trace.c */
     if (h->mode == RH_MODE_DEBUG) {
         rh__enter(h);
         h->alloc.frees_slow++;
@@ -353,6 +355,7 @@ void *rh__malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int lin
         if (!p) return failed(h);
     }
     rh__note_peak(h);
+    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) rh__trace_alloc(h, p, file, line); /* tools: trace.c */
     return p;
 }
 
@@ -383,8 +386,7 @@ static void *move_block(rh_heap *h, void *p, size_t oldn, size_t n, bool old_in_
     return q;
 }
 
-void *rh_realloc_at(rh_heap *h, void *p, size_t n, const char *file, int line) {
-    if (!p) return rh_malloc_at(h, n, file, line);
+static void *realloc_block(rh_heap *h, void *p, size_t n, const char *file, int line) {
     struct rh__alloc_state *A = &h->alloc;
     void *q;
     if (h->mode == RH_MODE_DEBUG) {
@@ -421,6 +423,17 @@ void *rh_realloc_at(rh_heap *h, void *p, size_t n, const char *file, int line) {
     if (!q) return failed(h);
     rh__note_peak(h);
     return q;
+}
+
+void *rh_realloc_at(rh_heap *h, void *p, size_t n, const char *file, int line) {
+    if (!p) return rh_malloc_at(h, n, file, line);
+    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) { /* tools: trace.c */
+        uint32_t trace = rh__trace_detach(h, p);
+        void *q = realloc_block(h, p, n, file, line);
+        rh__trace_attach(h, q ? q : p, q ? RH__TRACE_NEW : trace, file, line);
+        return q;
+    }
+    return realloc_block(h, p, n, file, line);
 }
 
 size_t rh_usable_size(rh_heap *h, const void *p) {
