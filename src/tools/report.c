@@ -215,10 +215,10 @@ static void site_label(char *buf, size_t cap, const rh_stat *s) {
     else snprintf(buf, cap, "%s", s->type_name ? s->type_name : "(raw memory)");
 }
 
-static void stat_table(FILE *out, const rh_stat *st, size_t n, size_t limit) {
-    fputs("<table class=\"sortable\"><thead><tr><th>site</th><th>size</th><th>blocks</th><th>average</th></tr>"
-          "</thead><tbody>\n",
-          out);
+static void stat_table(FILE *out, const rh_stat *st, size_t n, size_t limit, const char *what) {
+    fprintf(out, "<table class=\"sortable\"><thead><tr><th>%s</th><th>size</th><th>blocks</th><th>average</th>"
+                 "</tr></thead><tbody>\n",
+            what);
     for (size_t i = 0; i < n && i < limit; i++) {
         char label[300], size[32], avg[32];
         site_label(label, sizeof label, &st[i]);
@@ -300,10 +300,10 @@ int rh_report_write_html(const rh_snapshot *now, const rh_snapshot *before, cons
 
     fputs("<h2>Live bytes by allocation site</h2>\n", out);
     treemap(out, sites, nsite, RH_STAT_SITE, "by-site");
-    stat_table(out, sites, nsite, 25);
+    stat_table(out, sites, nsite, 25, "site");
     fputs("<h2>Live bytes by type</h2>\n", out);
     treemap(out, types, ntype, RH_STAT_TYPE, "by-type");
-    stat_table(out, types, ntype, 25);
+    stat_table(out, types, ntype, 25, "type");
 
     if (before) {
         fputs("<h2>Top growers since the earlier snapshot</h2>\n", out);
