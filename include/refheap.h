@@ -707,6 +707,16 @@ size_t rh_trace_count(const rh_heap *h);          /* traced live blocks  */
 /* tracemalloc.get_tracemalloc_memory(): bytes of the tracing tables. */
 size_t rh_trace_get_memory(const rh_heap *h);
 
+/* The site of an allocation made inside refheap (rh_list_new, rh_str,
+ * rh_instance_new, a list growing...) is refheap's own line. Between
+ * rh_trace_site_push and rh_trace_site_pop such allocations are attributed
+ * to the pushed site instead (allocations made with the caller's own file
+ * and line keep theirs). Pushes nest (up to 16; the innermost wins); they
+ * cost nothing when tracing is off. */
+void rh_trace_site_push_at(rh_heap *h, const char *file, int line);
+void rh_trace_site_pop(rh_heap *h);
+#define rh_trace_site_push(h) rh_trace_site_push_at((h), __FILE__, __LINE__)
+
 /* Where one traced block or object was allocated. */
 typedef struct rh_trace_info {
     const char *file;          /* static storage (the caller's __FILE__) */

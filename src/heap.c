@@ -17,7 +17,10 @@
  * The fast paths. Everything a pools-mode call does not need is folded into
  * one word, alloc.slow (RH__SLOW_MODE: not pools mode; RH__SLOW_FAULT: the
  * fault injector is armed; RH__SLOW_TOOLS: running under Valgrind, whose
- * client requests announce every block). rh_malloc_at and rh__obj_alloc test
+ * client requests announce every block; RH__SLOW_TRACE: allocation tracing,
+ * src/tools/trace.c, whose hooks the slow paths call: rh__trace_alloc after
+ * an allocation, rh__trace_free before a free, detach/attach around a
+ * realloc). rh_malloc_at and rh__obj_alloc test
  * that word and the size together, then pop a block from the head pool of
  * the class (alloc_priv.h); rh_free_at and rh__obj_free test the word, ask
  * the radix tree which heap owns the pointer and where its arena's pool

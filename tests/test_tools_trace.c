@@ -360,6 +360,55 @@ static void test_objects_freed_by_both_paths(void **state) {
     }
 }
 
+/* Objects built by refheap's constructors are attributed to a pushed site;
+ * the caller's own allocations keep their lines. */
+static void test_pushed_site(void **state) {
+    (void)state;
+    rh_heap *h = heap_in(RH_MODE_POOLS);
+    assert_int_equal(rh_trace_start(h, 0), 0);
+    rh_object *inside = rh_list_new(h, 0); /* not pushed: refheap's own line */
+    int pushed = __LINE__ + 1;
+    rh_trace_site_push(h);
+    rh_object *l = rh_list_new(h, 0);
+    rh_object *s = rh_str(h, "a string of some length");
+    rh_list_append(l, s); /* the item array */
+    int own = __LINE__ + 1;
+    void *raw = rh_malloc(h, 10);
+    rh_trace_site_pop(h);
+    rh_object *after = rh_list_new(h, 0);
+    rh_trace_info ti;
+    assert_true(rh_trace_get_object_traceback(l, &ti));
+    assert_int_equal(ti.line, pushed);
+    assert_string_equal(ti.file, __FILE__);
+    assert_true(rh_trace_get_object_traceback(s, &ti));
+    assert_int_equal(ti.line, pushed);
+    assert_true(rh_trace_get_block_traceback(h, raw, &ti));
+    assert_int_equal(ti.line, own);
+    assert_true(rh_trace_get_object_traceback(inside, &ti));
+    assert_string_not_equal(ti.file, __FILE__);
+    assert_true(rh_trace_get_object_traceback(after, &ti));
+    assert_string_not_equal(ti.file, __FILE__);
+    /* the item array too: the site's total is the list, the str and it */
+    rh_snapshot *snap = rh_snapshot_take(h);
+    size_t n;
+    rh_stat *st = rh_snapshot_statistics(snap, RH_STAT_SITE, &n);
+    bool seen = false;
+    for (size_t i = 0; i < n; i++)
+        if (st[i].line == pushed && strcmp(st[i].file, __FILE__) == 0) {
+            assert_int_equal(st[i].count, 3);
+            seen = true;
+        }
+    assert_true(seen);
+    free(st);
+    rh_snapshot_free(snap);
+    rh_free(h, raw);
+    rh_decref(s);
+    rh_decref(l);
+    rh_decref(inside);
+    rh_decref(after);
+    rh_heap_destroy(h);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_off_by_default),
@@ -372,6 +421,7 @@ int main(void) {
         cmocka_unit_test(test_no_switch_during_collection),
         cmocka_unit_test(test_memory_per_block),
         cmocka_unit_test(test_objects_freed_by_both_paths),
+        cmocka_unit_test(test_pushed_site),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -672,11 +672,10 @@ int rh_objgraph_write_dot(rh_heap *h, rh_object *const *objs, size_t nobjs, cons
     for (size_t e = 0; e < nedges; e++) {
         uint32_t a = ea[2 * e], b = ea[2 * e + 1];
         if (!keep[a] || !keep[b]) continue;
-        /* arrows always point from referrer to referent */
-        rh_object *from = o.backrefs ? nodes[b] : nodes[a], *to = o.backrefs ? nodes[a] : nodes[b];
+        /* a is the referrer, b the referent, whichever way the walk went */
         char label[80];
-        edge_label(from, to, label, sizeof label);
-        fprintf(out, "  o%u -> o%u [label=\"", o.backrefs ? b : a, o.backrefs ? a : b);
+        edge_label(nodes[a], nodes[b], label, sizeof label);
+        fprintf(out, "  o%u -> o%u [label=\"", a, b);
         dot_escaped(out, label, 60);
         fputs("\"];\n", out);
     }

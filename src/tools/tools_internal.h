@@ -66,6 +66,10 @@ struct rh__tools {
     size_t last_slot;         /* type note that follows finds it directly  */
     uint64_t current, peak;   /* traced bytes (usable sizes)                */
     uint64_t lost;            /* blocks not traced: out of memory           */
+    /* rh_trace_site_push: sites that replace refheap's own ones */
+    const char *site_file[16];
+    int site_line[16];
+    unsigned nsites;          /* pushes (may exceed 16: the deeper ones are ignored) */
 
     rh__trace *traces;        /* interned traces, by id                     */
     size_t ntraces, captraces;

@@ -330,8 +330,45 @@ static void record(rh_heap *h, struct rh__tools *T, void *p, uint32_t id) {
     count_in(T, rh__trace_block_size(h, p));
 }
 
+/* Is file one of refheap's sources? They share this file's directory
+ * prefix up to "src/" (CMake passes absolute paths). */
+static bool internal_file(const char *file) {
+    static const char *const me = __FILE__;
+    static size_t prefix = 0;
+    if (!prefix) {
+        const char *s = strstr(me, "src/tools/trace.c");
+        prefix = s ? (size_t)(s - me) + 4 : (size_t)-1;
+    }
+    return file && prefix != (size_t)-1 && strncmp(file, me, prefix) == 0;
+}
+
+/* The site to record: the innermost pushed site replaces refheap's own. */
+static inline void site_of(const struct rh__tools *T, const char **file, int *line) {
+    if (RH_UNLIKELY(T->nsites) && internal_file(*file)) {
+        unsigned i = (T->nsites < 16 ? T->nsites : 16) - 1;
+        *file = T->site_file[i];
+        *line = T->site_line[i];
+    }
+}
+
+void rh_trace_site_push_at(rh_heap *h, const char *file, int line) {
+    struct rh__tools *T = h->tools;
+    if (!T) return;
+    if (T->nsites < 16) {
+        T->site_file[T->nsites] = file;
+        T->site_line[T->nsites] = line;
+    }
+    T->nsites++;
+}
+
+void rh_trace_site_pop(rh_heap *h) {
+    struct rh__tools *T = h->tools;
+    if (T && T->nsites) T->nsites--;
+}
+
 __attribute__((noinline)) void rh__trace_alloc(rh_heap *h, void *p, const char *file, int line) {
     struct rh__tools *T = h->tools;
+    site_of(T, &file, &line);
     uint32_t tb = T->nframes ? capture(T) : 0;
     record(h, T, p, trace_intern(T, file, line, NULL, tb));
 }
@@ -358,6 +395,7 @@ __attribute__((noinline)) void rh__trace_attach(rh_heap *h, void *p, uint32_t tr
     struct rh__tools *T = h->tools;
     if (trace == RH__TRACE_NONE) return;
     if (trace == RH__TRACE_NEW) {
+        site_of(T, &file, &line);
         uint32_t tb = T->nframes ? capture(T) : 0;
         trace = trace_intern(T, file, line, NULL, tb);
     }
