@@ -320,7 +320,18 @@ static void free_checked(rh_heap *h, void *p, const char *file, int line) {
 /* Everything the free fast paths (alloc_priv.h) do not do inline. */
 void rh__free_slow(rh_heap *h, void *p, size_t header_offset, const char *file, int line) {
     if (!p) return;
-    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) rh__trace_free(h, p); /* tools: trace.c */
+    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) { /* tools: trace.c */
+        if (h->alloc.slow == RH__SLOW_TRACE) {
+            /* tracing alone: the fast path's push, after the trace */
+            rh__pool *pool = rh__pool_lookup(p, h);
+            if (pool) {
+                rh__trace_free(h, p, rh__class_size(pool->cls));
+                rh__pool_push(h, pool, p, false);
+                return;
+            }
+        }
+        rh__trace_free(h, p, 0);
+    }
     if (h->mode == RH_MODE_DEBUG) {
         rh__enter(h);
         h->alloc.frees_slow++;
@@ -338,6 +349,15 @@ void *rh__alloc_fast_failed(rh_heap *h) {
 
 void *rh__malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int line) {
     void *p;
+    if (h->alloc.slow == RH__SLOW_TRACE && n <= RH_SMALL_MAX) { /* tools: trace.c */
+        /* tracing alone: the fast path's pop (same counters), then the trace */
+        unsigned c = rh__size_class(n);
+        p = rh__pool_pop(h, c, false);
+        if (!p) return rh__alloc_fast_failed(h);
+        if (zero) memset(p, 0, n);
+        rh__trace_alloc(h, p, rh__class_size(c), file, line);
+        return p;
+    }
     if (h->mode == RH_MODE_DEBUG) {
         rh__enter(h);
         bool ok = gate(h);
@@ -358,7 +378,7 @@ void *rh__malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int lin
         if (!p) return failed(h);
     }
     rh__note_peak(h);
-    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) rh__trace_alloc(h, p, file, line); /* tools: trace.c */
+    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) rh__trace_alloc(h, p, 0, file, line); /* tools: trace.c */
     return p;
 }
 

@@ -66,6 +66,13 @@ struct rh__tools {
     size_t last_slot;         /* type note that follows finds it directly  */
     uint64_t current, peak;   /* traced bytes (usable sizes)                */
     uint64_t lost;            /* blocks not traced: out of memory           */
+    /* one-entry caches of trace_intern: the last site allocated at (site
+     * only) and the last (trace, type) an object's note turned into a trace */
+    const char *site_file_cached;
+    int site_line_cached;
+    uint32_t site_id_cached;
+    uint32_t type_from_cached, type_id_cached;
+    const char *type_name_cached;
     /* rh_trace_site_push: sites that replace refheap's own ones */
     const char *site_file[16];
     int site_line[16];

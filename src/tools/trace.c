@@ -45,6 +45,7 @@
 #include "tools_internal.h"
 
 #include <execinfo.h>
+#include <limits.h>
 #include <stdlib.h>
 
 /* ---------------------------------------------------------------------------
@@ -116,6 +117,10 @@ static void trace_tables_free(struct rh__tools *T) {
     T->ntraces = T->captraces = T->ntbs = T->captbs = T->nframes_used = T->capframes = 0;
     T->current = T->peak = T->lost = 0;
     T->last_block = NULL;
+    T->site_file_cached = NULL;
+    T->site_line_cached = INT_MIN; /* no site: a NULL file at line 0 is a real one */
+    T->type_name_cached = NULL;
+    T->type_from_cached = UINT32_MAX;
 }
 
 void rh__tools_fini(rh_heap *h) {
@@ -275,7 +280,7 @@ static inline size_t table_find(const struct rh__tools *T, uint64_t key) {
 }
 
 /* Enters p with trace id; false when out of memory. */
-static bool table_insert(struct rh__tools *T, void *p, uint32_t id) {
+RH__HOT_INLINE bool table_insert(struct rh__tools *T, void *p, uint32_t id) {
     if (T->live + 1 > T->grow_at && table_resize(T, T->cap ? T->cap + T->cap / 2 : TABLE_MIN) != 0) return false;
     uint64_t key = block_key(p);
     size_t j = home_of(key, T->cap);
@@ -322,12 +327,12 @@ static void count_in(struct rh__tools *T, uint64_t size) {
  * The hooks (heap.c's slow paths, object.c)
  * ------------------------------------------------------------------------- */
 
-static void record(rh_heap *h, struct rh__tools *T, void *p, uint32_t id) {
+RH__HOT_INLINE void record(rh_heap *h, struct rh__tools *T, void *p, uint32_t id, size_t size) {
     if (!table_insert(T, p, id)) {
         T->lost++;
         return;
     }
-    count_in(T, rh__trace_block_size(h, p));
+    count_in(T, size ? size : rh__trace_block_size(h, p));
 }
 
 /* Is file one of refheap's sources? They share this file's directory
@@ -366,18 +371,28 @@ void rh_trace_site_pop(rh_heap *h) {
     if (T && T->nsites) T->nsites--;
 }
 
-__attribute__((noinline)) void rh__trace_alloc(rh_heap *h, void *p, const char *file, int line) {
+__attribute__((noinline)) void rh__trace_alloc(rh_heap *h, void *p, size_t size, const char *file, int line) {
     struct rh__tools *T = h->tools;
     site_of(T, &file, &line);
-    uint32_t tb = T->nframes ? capture(T) : 0;
-    record(h, T, p, trace_intern(T, file, line, NULL, tb));
+    uint32_t id;
+    if (T->nframes) {
+        id = trace_intern(T, file, line, NULL, capture(T));
+    } else if (file == T->site_file_cached && line == T->site_line_cached) {
+        id = T->site_id_cached; /* the same site as the last allocation */
+    } else {
+        id = trace_intern(T, file, line, NULL, 0);
+        T->site_file_cached = file;
+        T->site_line_cached = line;
+        T->site_id_cached = id;
+    }
+    record(h, T, p, id, size);
 }
 
-void rh__trace_free(rh_heap *h, void *p) {
+void rh__trace_free(rh_heap *h, void *p, size_t size) {
     struct rh__tools *T = h->tools;
     size_t j = table_find(T, block_key(p));
     if (j == SIZE_MAX) return;
-    T->current -= rh__trace_block_size(h, p);
+    T->current -= size ? size : rh__trace_block_size(h, p);
     table_delete(T, j);
 }
 
@@ -399,7 +414,7 @@ __attribute__((noinline)) void rh__trace_attach(rh_heap *h, void *p, uint32_t tr
         uint32_t tb = T->nframes ? capture(T) : 0;
         trace = trace_intern(T, file, line, NULL, tb);
     }
-    record(h, T, p, trace);
+    record(h, T, p, trace, 0);
 }
 
 void rh__trace_note_type(rh_heap *h, void *block, const char *type_name) {
@@ -407,9 +422,17 @@ void rh__trace_note_type(rh_heap *h, void *block, const char *type_name) {
     size_t j;
     if (T->last_block == block) j = T->last_slot;
     else if ((j = table_find(T, block_key(block))) == SIZE_MAX) return;
-    const rh__trace *t = &T->traces[ENTRY_ID(T->blocks[j])];
-    if (t->type_name == type_name) return;
-    uint32_t id = trace_intern(T, t->file, t->line, type_name, t->traceback);
+    uint32_t from = ENTRY_ID(T->blocks[j]), id;
+    if (from == T->type_from_cached && type_name == T->type_name_cached) {
+        id = T->type_id_cached; /* the same site and type as the last object */
+    } else {
+        const rh__trace *t = &T->traces[from];
+        if (t->type_name == type_name) return;
+        id = trace_intern(T, t->file, t->line, type_name, t->traceback);
+        T->type_from_cached = from;
+        T->type_name_cached = type_name;
+        T->type_id_cached = id;
+    }
     T->blocks[j] = (T->blocks[j] & ~(uint64_t)RH__TRACE_ID_MAX) | id;
 }
 
@@ -445,6 +468,7 @@ int rh_trace_start(rh_heap *h, int nframes) {
         rh_err_set(h, RH_ESTATE, "rh_trace_start: already tracing with %d frames", T->nframes);
         return -1;
     }
+    trace_tables_free(T); /* empty, with the caches reset */
     T->captbs = 64;
     T->capframes = 256;
     T->tbs = malloc(T->captbs * sizeof *T->tbs);
