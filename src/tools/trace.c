@@ -128,6 +128,9 @@ void rh__tools_fini(rh_heap *h) {
     if (!T) return;
     h->alloc.slow &= ~RH__SLOW_TRACE;
     trace_tables_free(T);
+    /* the pause recorder's callback, if any, stays registered: it finds
+     * no tools state and does nothing (the heap is going away) */
+    for (size_t i = 0; i < T->ngrowth; i++) free((char *)T->growth[i].name);
     free(T->growth);
     free(T);
     h->tools = NULL;
