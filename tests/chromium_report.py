@@ -8,7 +8,8 @@ MIN_COLOURS distinct colours, decoded with zlib alone), no script error in
 Chromium's console log, and the DOM after scripts ran must carry the marker
 the page's script sets (body data-ready="1"). Exit 77 (skipped) without Chromium.
 
-usage: chromium_report.py TEST_TOOLS_REPORT RHREPORT
+usage: chromium_report.py [--cli-only] TEST_TOOLS_REPORT RHREPORT
+(--cli-only: only the checks of rhreport, without a browser)
 """
 import os
 import shutil
@@ -101,11 +102,15 @@ def render(browser, page, tmp):
 
 
 def main():
-    if len(sys.argv) != 3:
+    args = sys.argv[1:]
+    cli_only = args[:1] == ["--cli-only"]
+    if cli_only:
+        args = args[1:]
+    if len(args) != 2:
         sys.exit(__doc__)
-    gen, rhreport = sys.argv[1], sys.argv[2]
-    browser = chromium()
-    if not browser:
+    gen, rhreport = args
+    browser = None if cli_only else chromium()
+    if not browser and not cli_only:
         print("chromium is not installed: skipped")
         return SKIP
     with tempfile.TemporaryDirectory() as tmp:
@@ -123,6 +128,11 @@ def main():
         bad = subprocess.run([rhreport, os.path.join(tmp, "leak_site.txt")], capture_output=True, text=True)
         if bad.returncode != 1 or "snapshot:" not in bad.stderr:
             sys.exit("rhreport accepted a file that is not a snapshot")
+        if not os.path.getsize(cli) or "</html>" not in open(cli).read():
+            sys.exit("rhreport wrote no complete page")
+        if cli_only:
+            print("rhreport: the report, the table (first grower %s) and the error checked" % site)
+            return 0
         for page in (os.path.join(tmp, "report.html"), cli):
             render(browser, page, tmp)
     print("reports rendered: not blank, no script error")
