@@ -685,8 +685,9 @@ bool rh_finalize_call(rh_object *f);
  * caller of rh_malloc or rh_new), the type of the object living in it, and
  * optionally a native backtrace (glibc's backtrace()) of up to nframes
  * frames. Each distinct trace and traceback is stored once; a traced block
- * costs one 8-byte entry in an open-addressing table kept between 4/5 and
- * 8/15 full (10 to 15 bytes a block). Sizes are usable sizes (a pool
+ * costs one 8-byte entry in an open-addressing table kept between 8/15 and
+ * 4/5 full while the traced set grows (10 to 15 bytes a block), halved when
+ * frees leave it under a quarter full. Sizes are usable sizes (a pool
  * block's class size), as the heap's statistics count them. Blocks
  * allocated before rh_trace_start are simply untraced. The tools' own
  * memory comes from the C library, not from the heap. */

@@ -303,8 +303,9 @@ static void test_no_switch_during_collection(void **state) {
     rh_heap_destroy(h);
 }
 
-/* The block table costs at most 16 bytes per traced live block (load kept
- * above 8/15 of 8-byte entries), plus the traces, a few kilobytes here. */
+/* The block table costs at most 16 bytes per traced live block while the
+ * set grows (load kept above 8/15 of 8-byte entries), plus the traces, a
+ * few kilobytes here; at most 32 while it shrinks (halved under 1/4). */
 static void test_memory_per_block(void **state) {
     (void)state;
     rh_heap *h = heap_in(RH_MODE_POOLS);
@@ -324,7 +325,19 @@ static void test_memory_per_block(void **state) {
     if (worst > 16) print_message("worst %zu bytes per block\n", worst);
     assert_true(worst <= 16);
     assert_int_equal(rh_trace_count(h), n);
-    for (size_t i = 0; i < n; i++) rh_free(h, v[i]);
+    /* freeing: the table shrinks, never above 32 bytes per live block, and
+     * gives its memory back */
+    size_t worst_down = 0;
+    for (size_t i = 0; i < n; i++) {
+        rh_free(h, v[i]);
+        size_t live = n - i - 1;
+        if (live >= 1024) {
+            size_t per = (rh_trace_get_memory(h) - fixed) / live;
+            if (per > worst_down) worst_down = per;
+        }
+    }
+    assert_true(worst_down <= 32);
+    assert_true(rh_trace_get_memory(h) - fixed < 2048 * 8); /* back under twice the first table */
     assert_int_equal(rh_trace_count(h), 0);
     free(v);
     rh_heap_destroy(h);

@@ -55,8 +55,8 @@ struct rh__tools {
     bool tracing;
     int nframes;              /* frames per traceback, 0: the site only     */
     /* The block table: open addressing with linear probing, capacity any
-     * integer >= 64 (an index is (hash * cap) >> 64), grown by 3/2 past a
-     * load of 4/5 and never emptied by tombstones (a deletion shifts the rest
+     * integer >= 1024 (an index is (hash * cap) >> 64), grown by 3/2 past a
+     * load of 4/5, halved under a load of 1/4, without tombstones (a deletion shifts the rest
      * of its cluster back). An entry is (address >> 4) << 20 | trace id: the
      * heap's blocks are 16-byte aligned below 2^48, so 44 bits name the
      * block; 0 is an empty slot. */

@@ -13,9 +13,12 @@
  * address shifted right by 4 (the heap's blocks are 16-byte aligned below
  * 2^48: 44 bits) above a 20-bit trace id. The table is open addressing with
  * linear probing over any capacity (a slot is (hash * cap) >> 64, Lemire's
- * reduction), grown by half past a load of 4/5, so its load stays between
- * 8/15 and 4/5: 10 to 15 bytes per live block. Deletion shifts the rest of the
- * cluster back (no tombstones), so a probe stops at the first empty slot.
+ * reduction), grown by half past a load of 4/5, so while the traced set grows
+ * or holds steady its load stays between 8/15 and 4/5: 10 to 15 bytes per
+ * live block. When frees bring it under a quarter full it is halved (so at
+ * most 32 bytes per live block while the set shrinks, and the memory comes
+ * back). Deletion shifts the rest of the cluster back (no tombstones), so a
+ * probe stops at the first empty slot.
  * Sizes are not stored: the usable size of a live block is known to the
  * allocator (class size of a pool block, header of a system or debug block)
  * and is asked when needed (counters, snapshots).
@@ -38,6 +41,7 @@
  * untraced and counted in `lost` (the allocation itself succeeds).
  *
  * Invariants: live = number of non-zero entries; live <= grow_at < cap;
+ * cap >= 1024; live >= cap / 4 unless cap is the initial 1024;
  * every entry's trace id < ntraces; current = sum of sizes of live entries.
  * Tracing is switched only outside a collection (a collection's frees must
  * meet the table it started with).
@@ -317,6 +321,8 @@ static void table_delete(struct rh__tools *T, size_t j) {
 done:
     T->live--;
     T->last_block = NULL;
+    /* under a quarter full: half the slots (a failure keeps the table) */
+    if (T->live < T->cap / 4 && T->cap / 2 >= TABLE_MIN) table_resize(T, T->cap / 2);
 }
 
 size_t rh__trace_block_size(rh_heap *h, const void *p) { return rh_usable_size(h, p); }
