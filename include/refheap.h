@@ -833,9 +833,9 @@ rh_type_count *rh_objgraph_growth(rh_heap *h, size_t limit, size_t *n);
 int rh_objgraph_show_growth(rh_heap *h, size_t limit, FILE *out);
 
 /* objgraph.find_backref_chain: a shortest chain of references from a root to
- * obj, as a new list [root, ..., obj]. A root is one of the given roots, or
- * an object no object of the graph refers to (held only by the program's own
- * variables). max_depth bounds the references followed (0: no bound). An
+ * obj, as a new list [root, ..., obj]. A root is one of the given roots;
+ * when none is given, an object no object of the graph refers to (held only
+ * by the program's own variables). max_depth bounds the references followed (0: no bound). An
  * empty list when no root leads to obj; NULL on error. */
 rh_object *rh_objgraph_find_backref_chain(rh_heap *h, rh_object *obj, rh_object *const *roots, size_t nroots,
                                           size_t max_depth);

@@ -25,8 +25,9 @@
  *
  * Roots. The program's own variables are invisible to the collector; an
  * object's reference count tells how many references it has in all, the
- * graph how many come from objects. find_backref_chain calls a root an
- * object that no object of the graph refers to (or one the caller names):
+ * graph how many come from objects. find_backref_chain calls a root one of
+ * the objects the caller names or, when it names none, an object that no
+ * object of the graph refers to:
  * a breadth-first search over referrers from the object stops at the first
  * root, so the chain is a shortest one. rh_objgraph_retained calls a root an
  * object with more references than the graph's edges into it, i.e. held by
