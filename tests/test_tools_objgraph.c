@@ -246,6 +246,9 @@ static void test_dot_depth_and_filter(void **state) {
     assert_int_equal(rh_objgraph_write_dot(h, &l[3], 1, &back, f), 0);
     fclose(f);
     assert_int_equal(count_sub(buf, "[label=\"list"), 4);
+    /* arrows point from referrer to referent, named by the referrer:
+     * l0 -> l1, l1 -> l2, l2 -> l3, each "[1]" */
+    assert_int_equal(count_sub(buf, "[label=\"[1]\"]"), 3);
     free(buf);
     assert_int_equal(rh_gc_verify(h), 0);
     for (int i = 5; i >= 0; i--) rh_decref(l[i]);
