@@ -879,7 +879,7 @@ static void scenario10(void) {
     }
     rh_decref(refs);
     rh_object *chain = must(rh_objgraph_find_backref_chain(h, leaked, NULL, 0, 0), "backref chain");
-    char line[256] = "", part[64];
+    char line[512] = "", part[96];
     for (size_t i = 0; i < rh_list_size(chain); i++) {
         rh_object *c = rh_list_get(chain, (ptrdiff_t)i);
         snprintf(part, sizeof part, "%s%s", i ? " -> " : "",
