@@ -109,6 +109,25 @@ static rh_object *operand(rh_object *self) {
 }
 static unsigned root_index(void) { return rd() % NROOTS; }
 
+/* Like operand, but the first root (cyclically from the one the byte names;
+ * self counts as operand NROOTS) whose type is one of t1..t3: the typed
+ * operations find their container without the input having to name exactly
+ * the right slot. NULL if no root qualifies. */
+static rh_object *operand_of(rh_object *self, const rh_type *t1, const rh_type *t2, const rh_type *t3) {
+    unsigned n = NROOTS + (self ? 1 : 0);
+    unsigned start = rd() % n;
+    for (unsigned k = 0; k < n; k++) {
+        unsigned i = (start + k) % n;
+        rh_object *o = i == NROOTS ? self : F->roots[i];
+        if (o && (o->rh_type == t1 || o->rh_type == t2 || o->rh_type == t3)) {
+            TRACE("operand %u: %s %p\n", i, rh_type_name(o), (void *)o);
+            return rh_newref(o);
+        }
+    }
+    TRACE("operand: no %s\n", t1->name);
+    return NULL;
+}
+
 static rh_object *pick_class(void) { return F->cls[rd() % NCLASSES]; }
 
 static const char *const NAMES[] = {"a", "b", "c", "d", "x", "__dict__", "zz", "a"};
@@ -173,7 +192,7 @@ static rh_object *make_object(rh_object *self) {
     case 7: return rh_set_new(h);
     case 8: { unsigned n = rd() % 48; return rh_bytearray(h, NULL, n); }
     case 9: case 10: { /* memoryview of a root, or slice of a view */
-        rh_object *src = operand(self);
+        rh_object *src = operand_of(self, &rh_bytes_type, &rh_bytearray_type, &rh_memoryview_type);
         rh_object *r = NULL;
         if (src && (rh_is_type(src, &rh_bytes_type) || rh_is_type(src, &rh_bytearray_type) ||
                     rh_is_type(src, &rh_memoryview_type))) {
@@ -220,7 +239,7 @@ static rh_object *make_object(rh_object *self) {
 /* ---- operations ---- */
 
 static void op_list(rh_object *self) {
-    rh_object *l = operand(self), *x = operand(self);
+    rh_object *l = operand_of(self, &rh_list_type, &rh_list_type, &rh_list_type), *x = operand(self);
     uint8_t sub = rd() % 8;
     if (!l || !rh_is_type(l, &rh_list_type)) goto out;
     rh_object *item = x ? x : rh_None;
@@ -247,7 +266,8 @@ out:
 }
 
 static void op_dict(rh_object *self) {
-    rh_object *d = operand(self), *k = operand(self), *v = operand(self);
+    rh_object *d = operand_of(self, &rh_dict_type, &rh_dict_type, &rh_dict_type);
+    rh_object *k = operand(self), *v = operand(self);
     uint8_t sub = rd() % 8;
     if (!d || !rh_is_type(d, &rh_dict_type)) goto out;
     rh_object *key = k ? k : rh_None, *val = v ? v : rh_None;
@@ -276,7 +296,7 @@ out:
 }
 
 static void op_set(rh_object *self) {
-    rh_object *s = operand(self), *k = operand(self);
+    rh_object *s = operand_of(self, &rh_set_type, &rh_set_type, &rh_set_type), *k = operand(self);
     uint8_t sub = rd() % 5;
     if (!s || !rh_is_type(s, &rh_set_type)) goto out;
     rh_object *key = k ? k : rh_None;
@@ -321,7 +341,8 @@ out:
 }
 
 static void op_weakdict(rh_object *self) {
-    rh_object *d = operand(self), *k = operand(self), *v = operand(self);
+    rh_object *d = operand_of(self, &rh_weakvaluedict_type, &rh_weakkeydict_type, &rh_weakset_type);
+    rh_object *k = operand(self), *v = operand(self);
     uint8_t sub = rd() % 4;
     if (!d) goto out;
     rh_object *key = k ? k : rh_None, *val = v ? v : rh_None;
@@ -352,7 +373,7 @@ out:
 }
 
 static void op_weakiter(rh_object *self) {
-    rh_object *c = operand(self);
+    rh_object *c = operand_of(self, &rh_weakvaluedict_type, &rh_weakkeydict_type, &rh_weakset_type);
     if (!c || !(rh_is_type(c, &rh_weakvaluedict_type) || rh_is_type(c, &rh_weakkeydict_type) ||
                 rh_is_type(c, &rh_weakset_type))) { rh_xdecref(c); return; }
     rh_weakiter it;
@@ -373,8 +394,10 @@ static void op_weakiter(rh_object *self) {
 }
 
 static void op_weakref(rh_object *self) {
-    rh_object *o = operand(self);
     uint8_t sub = rd() % 5;
+    rh_object *o = sub == 2 ? operand_of(self, &rh_weakref_type, &rh_weakref_type, &rh_weakref_type)
+                 : sub == 3 ? operand_of(self, &rh_finalize_type, &rh_finalize_type, &rh_finalize_type)
+                 : operand(self);
     if (!o) return;
     switch (sub) {
     case 0: { unsigned long hk = F->hooks;
@@ -402,7 +425,7 @@ static void op_weakref(rh_object *self) {
 }
 
 static void op_buffer(rh_object *self) {
-    rh_object *o = operand(self);
+    rh_object *o = operand_of(self, &rh_bytearray_type, &rh_memoryview_type, &rh_memoryview_type);
     if (!o) return;
     unsigned long hk = F->hooks;
     if (rh_is_type(o, &rh_bytearray_type)) {
