@@ -30,8 +30,10 @@
  *   - results go into a root by "store, then drop the old value" (RH_SETREF);
  *   - the heap is never destroyed from a hook; at the end the injector is
  *     switched off, hooks stop running sub-programs, every root and class is
- *     dropped and the heap destroyed: LeakSanitizer / Valgrind report what the
- *     library failed to free.
+ *     dropped, and a full collection must leave no tracked object beyond what
+ *     gc.garbage keeps (skipped if the program untracked a container: an
+ *     untracked cycle leaks in CPython too). Then the heap is destroyed;
+ *     LeakSanitizer / Valgrind report memory the library took outside it.
  * Return values are checked where cheap: errors (-1 / NULL) are allowed but
  * must come with an error code; a success is checked against what it promised
  * (the length after an append, the value after a dict set, ...) when no hook
