@@ -470,7 +470,7 @@ static void op_misc(rh_object *self) {
                 switch (rd() % 4) { case 0: r = rh_int_add(h, a, b); break; case 1: r = rh_int_sub(h, a, b); break;
                                     case 2: r = rh_int_mul(h, a, b); break; default: r = rh_int_floordiv(h, a, b); }
                 if (r) root_set(root_index(), r); } break;
-    case 2: if (a) { char buf[64]; int n = rh_repr(a, buf, sizeof buf); CHECK(n >= 0); } break;
+    case 2: if (a) { char buf[64]; int n = rh_repr(a, buf, sizeof buf); if (n < 0) CHECK_ERR(); } break;
     case 3: if (a && b) (void)rh_equal(a, b); break;
     case 4: if (a) (void)rh_sizeof(a); break;
     case 5: if (a) (void)rh_hash(a); break;
@@ -524,6 +524,109 @@ static void op_gc(rh_object *self) {
     }
 }
 
+/* Bulk: many items into a list, set or dict (resizes, hash tables that grow). */
+static void op_bulk(rh_object *self) {
+    rh_object *c = operand_of(self, &rh_list_type, &rh_set_type, &rh_dict_type);
+    unsigned n = 1 + rd() % 64u * (1 + rd() % 8u);
+    if (!c) return;
+    rh_object *v = operand(self);
+    unsigned long hk = F->hooks;
+    size_t before = rh_is_type(c, &rh_list_type) ? rh_list_size(c)
+                  : rh_is_type(c, &rh_set_type) ? rh_set_size(c) : rh_dict_size(c);
+    bool ok = true;
+    for (unsigned i = 0; i < n && ok; i++) {
+        rh_object *k = rh_int(F->h, 1000 + (int64_t)i);
+        if (!k) { CHECK_ERR(); ok = false; break; }
+        int r = rh_is_type(c, &rh_list_type) ? rh_list_append(c, v ? v : k)
+              : rh_is_type(c, &rh_set_type) ? rh_set_add(c, k)
+              : rh_dict_set(c, k, v ? v : k);
+        if (r != 0) { CHECK_ERR(); ok = false; }
+        rh_decref(k);
+    }
+    if (ok && hk == F->hooks && rh_is_type(c, &rh_list_type)) CHECK(rh_list_size(c) == before + n);
+    if (ok && hk == F->hooks && !rh_is_type(c, &rh_list_type)) {
+        size_t after = rh_is_type(c, &rh_set_type) ? rh_set_size(c) : rh_dict_size(c);
+        CHECK(after >= n && after <= before + n);
+    }
+    rh_xdecref(v);
+    rh_decref(c);
+}
+
+/* A chain of nested lists (or instances), up to ~2000 deep, whose bottom
+ * holds an operand: its death exercises the deferred (trashcan) freeing. */
+static void op_chain(rh_object *self) {
+    unsigned depth = 1 + rd() * 8u;
+    bool inst = rd() & 1;
+    rh_object *cls = pick_class();
+    unsigned slot = root_index();
+    rh_object *cur = operand(self);
+    for (unsigned i = 0; i < depth; i++) {
+        rh_object *n;
+        if (inst) {
+            n = rh_instance_new(cls);
+            if (n && cur && rh_setattr(n, "a", cur) != 0) CHECK_ERR();
+        } else {
+            n = rh_list_new(F->h, 0);
+            if (n && cur && rh_list_append(n, cur) != 0) CHECK_ERR();
+        }
+        rh_xdecref(cur);
+        cur = n;
+        if (!cur) { CHECK_ERR(); break; }
+    }
+    if (cur) root_set(slot, cur);
+}
+
+/* Introspection and raw memory: accessors must agree with what they describe. */
+static void op_inspect(rh_object *self) {
+    rh_heap *h = F->h;
+    rh_object *o = operand(self);
+    switch (rd() % 6) {
+    case 0: { rh_heap_stats st; rh_heap_stats_get(h, &st);
+              CHECK(st.mode == rh_heap_mode(h));
+              CHECK(st.bytes_in_use <= st.bytes_mapped + st.large_bytes || rh_heap_mode(h) != RH_MODE_POOLS);
+              (void)rh_heap_alloc_count(h); break; }
+    case 1: { size_t n = (size_t)rd() * (rd() & 1 ? 1 : 40);
+              uint8_t *p = rh_malloc(h, n);
+              if (!p) { CHECK_ERR(); break; }
+              CHECK(rh_usable_size(h, p) >= n);
+              CHECK(rh_heap_of(p) == h);
+              (void)rh_is_pool_block(h, p);
+              memset(p, 0xab, n);
+              uint8_t *q = rh_realloc(h, p, n * 2 + 1);
+              if (q) { CHECK(n == 0 || q[n - 1] == 0xab); p = q; } else CHECK_ERR();
+              rh_free(h, p);
+              break; }
+    case 2: if (o && rh_is_type(o, &rh_str_type)) {
+                CHECK(rh_str_len(o) <= rh_str_nbytes(o));
+                CHECK(rh_str_eq_cstr(o, rh_str_cstr(o)) == 1);
+                (void)rh_str_is_interned(o);
+            } break;
+    case 3: if (o && rh_is_type(o, &rh_tuple_type)) {
+                size_t n = rh_tuple_size(o);
+                for (size_t i = 0; i < n; i++) CHECK(rh_tuple_get(o, i) != NULL);
+                CHECK(rh_tuple_get(o, n) == NULL);
+            } else {
+                rh_object *t = rh_tuple_pack(h, 2, o ? o : rh_None, rh_None);
+                if (t) { CHECK(rh_tuple_get(t, 0) == (o ? o : rh_None)); root_set(root_index(), t); }
+                else CHECK_ERR();
+            } break;
+    case 4: if (o && rh_is_instance(o)) {
+                rh_object *c = rh_instance_class(o);
+                CHECK(c != NULL && rh_class_name(c) != NULL);
+                (void)rh_gc_is_finalized(o);
+                (void)rh_sizeof(o);
+            } break;
+    case 5: { rh_object *t = rh_tuple_new(h, 2);
+              if (!t) { CHECK_ERR(); break; }
+              rh_object *a = rh_int(h, 123456789);
+              if (a) rh_tuple_set_steal(t, 0, a);
+              if (o) rh_tuple_set_steal(t, 1, rh_newref(o));
+              root_set(root_index(), t);
+              break; }
+    }
+    rh_xdecref(o);
+}
+
 static void op_fault(void) {
     uint8_t b = rd();
     if (b & 0x80) { rh_heap_fail_after(F->h, 0, false); F->persist_ops = 0; return; }
@@ -535,9 +638,16 @@ static void op_fault(void) {
 static void run_op(rh_object *self) {
     rh_err_clear(F->h);
     size_t at = F->pos;
-    uint8_t op = rd() % 24;
+    /* Opcodes 0-239 name the 24 first operations (byte % 24); 240-255 the
+     * later ones, so that inputs written before they existed keep their
+     * meaning. */
+    uint8_t b = rd();
+    uint8_t op = b < 240 ? b % 24 : (uint8_t)(24 + (b - 240) % 3);
     TRACE("op %u at byte %zu\n", op, at);
     switch (op) {
+    case 24: op_bulk(self); break;
+    case 25: op_chain(self); break;
+    case 26: op_inspect(self); break;
     case 0: case 1: case 2: case 3: case 4: {
         unsigned i = root_index();
         rh_object *o = make_object(self);
