@@ -821,8 +821,8 @@ static long env_long(const char *name, long dflt) {
 /* Usage: fuzz_api_standalone [FILE|DIR]...
  *   REFHEAP_FUZZ_TRACE=1 prints every operation, operand and hook.
  *   replays each file (each regular file of each directory) as one input,
- *   then runs REFHEAP_FUZZ_ITERS random programs (default 100000, 20000
- *   under the sanitizers, 300 when REFHEAP_TEST_UNDER_VALGRIND is set) of up to REFHEAP_FUZZ_MAXLEN bytes
+ *   then runs REFHEAP_FUZZ_ITERS random programs (default 20000, 4000
+ *   under the sanitizers, 150 when REFHEAP_TEST_UNDER_VALGRIND is set) of up to REFHEAP_FUZZ_MAXLEN bytes
  *   (default 2048) from REFHEAP_FUZZ_SEED (default 1). A failure aborts with
  *   the iteration number; REFHEAP_FUZZ_DUMP=file writes each input to `file`
  *   before running it, so the crashing one is left there. */
@@ -837,11 +837,11 @@ int main(int argc, char **argv) {
     const char *vg = getenv("REFHEAP_TEST_UNDER_VALGRIND");
     bool under_vg = vg && *vg && strcmp(vg, "0") != 0;
 #if defined(RH_SANITIZE)
-    long dflt = 20000; /* ASan + UBSan run ~5x slower: ~30 s */
+    long dflt = 4000; /* ASan + UBSan run ~5x slower */
 #else
-    long dflt = 100000; /* ~30 s */
+    long dflt = 20000;
 #endif
-    long iters = env_long("REFHEAP_FUZZ_ITERS", under_vg ? 300 : dflt); /* Valgrind: ~20 s */
+    long iters = env_long("REFHEAP_FUZZ_ITERS", under_vg ? 150 : dflt);
     long maxlen = env_long("REFHEAP_FUZZ_MAXLEN", 2048);
     uint64_t seed = (uint64_t)env_long("REFHEAP_FUZZ_SEED", 1);
     const char *dump = getenv("REFHEAP_FUZZ_DUMP");
