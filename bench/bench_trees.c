@@ -190,10 +190,13 @@ static void on_pause(rh_heap *h, const rh_gc_pause *p, void *data) {
     user_ns_total += (double)user_ns;
 }
 
+static int bt_trace = -1; /* --trace N: allocation tracing with N frames */
+
 static void bt_init(void) {
     rh_heap_config cfg = {.mode = RH_MODE_POOLS, .gc_policy = bt_policy};
     heap = rh_heap_new(&cfg);
     if (!heap) abort();
+    if (bt_trace >= 0 && rh_trace_start(heap, bt_trace) != 0) abort();
     if (!gc_on) rh_gc_disable(heap);
     rh_gc_set_pause_hook(heap, on_pause, NULL);
 }
@@ -322,9 +325,18 @@ static uint64_t run_gcbench(int stretch_depth) {
 
 int main(int argc, char **argv) {
     bench_check_build(argv[0]);
+#if defined(BT_REFHEAP)
+    if (argc >= 3 && strcmp(argv[1], "--trace") == 0) {
+        bt_trace = atoi(argv[2]);
+        argc -= 2;
+        argv += 2;
+    }
+#endif
     if (argc < 3) {
-        fprintf(stderr, "usage: %s binarytrees DEPTH [on|off [cpython|incremental]] | "
-                        "gcbench STRETCH_DEPTH [on|off [cpython|incremental]]\n", argv[0]);
+        fprintf(stderr, "usage: %s [--trace FRAMES] binarytrees DEPTH [on|off [cpython|incremental]] | "
+                        "gcbench STRETCH_DEPTH [on|off [cpython|incremental]]\n"
+                        "  --trace: refheap only, allocation tracing on (FRAMES 0: the site only)\n",
+                argv[0]);
         return 1;
     }
     const char *prog = argv[1];
@@ -370,11 +382,18 @@ int main(int argc, char **argv) {
                "\"rss_before\": %zu, \"peak_rss\": %zu, \"pauses\": %zu, \"pause_max_ns\": %.0f, "
                "\"pause_p99_ns\": %.0f, \"pause_total_ns\": %.0f, \"gen_collections\": [%llu, %llu, %llu], "
                "\"policy\": \"%s\", \"user_ns\": %.0f, \"incr_rounds\": %llu, \"incr_slices\": %llu, "
-               "\"incr_work\": %llu, \"incr_collected\": %llu, \"pause_cpu_max_ns\": %.0f, \"pause_cpu_p99_ns\": %.0f",
+               "\"incr_work\": %llu, \"incr_collected\": %llu, \"pause_cpu_max_ns\": %.0f, \"pause_cpu_p99_ns\": %.0f, "
+               "\"trace_frames\": %d",
                BT_NAME, prog, depth, gc_on ? "on" : "off", (double)t / 1e9,
                (unsigned long long)nodes_made, (double)t / (double)nodes_made,
                (unsigned long long)sum, rss0, peak, ps.count, ps.max_ns, ps.p99_ns, ps.total_ns, gens[0], gens[1], gens[2], pol, user_ns,
-               incr[0], incr[1], incr[2], incr[3], cpu_max, cpu_p99);
+               incr[0], incr[1], incr[2], incr[3], cpu_max, cpu_p99,
+#if defined(BT_REFHEAP)
+               bt_trace
+#else
+               -1
+#endif
+               );
     bt_fini();
     return 0;
 }
