@@ -32,6 +32,10 @@
  *       new one (the old pair becomes cyclic garbage); every collection's
  *       pause during the steps is recorded through rh_gc_set_pause_hook
  *       (young and full collections and incremental slices alike).
+ *   cycle KIND N                        one ring of N objects dropped, then
+ *       collected: by slices (incremental) or one full collection (CPython's);
+ *       every pause recorded (the incremental policy's longest is the final
+ *       check of the ring, its teardown is spread over later slices).
  * Any command may end with "cpython" or "incremental": the collection
  * policy (default: REFHEAP_GC, else CPython's).
  *       The index sequence is a 31-bit LCG that py_gc.py reproduces exactly.
@@ -271,6 +275,46 @@ static void cmd_churn(const char *kind, size_t n, uint64_t steps) {
     drop_pairs(hold, npairs);
 }
 
+/* One ring of N objects (each x.a = the next), dropped, then found and
+ * freed by the collector: the incremental policy by slices (rh_gc_step
+ * with the default budget, the ring in the old generation), CPython's by one
+ * full collection. Reports every pause: the longest is the final check. */
+static void cmd_cycle(const char *kind, size_t n) {
+    rh_gc_disable(heap);
+    rh_object *first = make(kind, NULL), *prev = first;
+    rh_incref(first);
+    for (size_t i = 1; i < n; i++) {
+        rh_object *o = make(kind, NULL);
+        link_to(kind, prev, o);
+        rh_decref(prev);
+        prev = o;
+    }
+    link_to(kind, prev, first);
+    rh_decref(prev);
+    rh_gc_collect(heap, 1); /* into the old generation */
+    rh_decref(first);
+    recording = 1;
+    uint64_t t0 = bench_now_ns();
+    intptr_t found = 0;
+    if (rh_gc_get_policy(heap) == RH_GC_POLICY_INCREMENTAL) {
+        while (rh_gc_step(heap, 0) == 1) {}
+        rh_gc_incr_stats ist;
+        rh_gc_incr_stats_get(heap, &ist);
+        found = (intptr_t)ist.collected;
+    } else {
+        found = rh_gc_collect(heap, 2);
+    }
+    uint64_t t = bench_now_ns() - t0;
+    recording = 0;
+    bench_pauses ps = bench_pause_summary(pauses.ns, pauses.n);
+    bench_pauses cps = bench_pause_summary(cpu_pauses.ns, cpu_pauses.n);
+    bench_emit("cycle", "\"impl\": \"refheap\", \"policy\": \"%s\", \"kind\": \"%s\", \"n\": %zu, \"collected\": %lld, "
+               "\"seconds\": %.6f, \"pauses\": %zu, \"pause_max_ns\": %.0f, \"pause_cpu_max_ns\": %.0f, "
+               "\"pause_cpu_p99_ns\": %.0f",
+               rh_gc_policy_name(rh_gc_get_policy(heap)), kind, n, (long long)found, (double)t / 1e9, ps.count,
+               ps.max_ns, cps.max_ns, cps.p99_ns);
+}
+
 int main(int argc, char **argv) {
     bench_check_build(argv[0]);
     if (argc < 4) {
@@ -290,6 +334,8 @@ int main(int argc, char **argv) {
         cmd_build(kind, n, strcmp(argv[4], "off") != 0);
     } else if (strcmp(cmd, "mem") == 0) {
         cmd_mem(kind, n);
+    } else if (strcmp(cmd, "cycle") == 0) {
+        cmd_cycle(kind, n);
     } else if (strcmp(cmd, "churn") == 0 && argc >= 5) {
         cmd_churn(kind, n, strtoull(argv[4], NULL, 10));
     } else {
