@@ -43,14 +43,19 @@
  *          REACH (those already in `u` go back to `a`'s tail), its marks are
  *          erased (rh_gcword = 0) and it returns to generation 2, out of the
  *          round. Otherwise it moves to `u` (the suspects, mark INU).
- * When `a` is empty the round ends with one pause, the final check:
- *   FINISH trial deletion (gc.c's steps 1-3, rh__gc_find_unreachable) over
- *          the suspects alone, with the current reference counts; then
+ * When `a` is empty the round ends with the final check, in chunks:
+ *   FINISH a chunk is the next FINAL_CHUNK suspects, every suspect they
+ *          reach (a garbage structure is always checked whole), and, up to
+ *          a bound, the tracked objects outside the round they reference;
+ *          trial deletion (gc.c's steps 1-3, rh__gc_find_unreachable) over
+ *          the chunk alone, with the current reference counts; then
  *          CPython's exact tail (rh__gc_tail, the same code as a full
  *          collection: weakrefs cleared and callbacks, legacy finalizers to
  *          gc.garbage, finalizers once, the resurrection check), except
  *          that the clearing of the final garbage is deferred (below).
- *          Survivors return to generation 2.
+ *          Survivors return to generation 2. A slice runs as many chunks as
+ *          its budget allows; the longest pause is the chunk of the largest
+ *          connected piece of garbage.
  *
  * Soundness. Trial deletion over any set S of tracked objects, with the
  * counts of one instant, keeps exactly the objects of S that have a
@@ -68,9 +73,11 @@
  * suspects during the final pause, which runs no user code before the
  * weakrefs are cleared). User code run by the tail may resurrect objects;
  * the tail's resurrection check handles that exactly as in a full
- * collection. Before the check, the tracked objects the suspects reach that
+ * collection. A chunk is such an S: checking the suspects a chunk at a
+ * time, with the program running between chunks, is as sound as checking
+ * them at once. Before the check, the tracked objects the chunk reaches that
  * are not in the round (objects newer than the round, mostly) are added to
- * S, up to CLOSURE_FACTOR per suspect (trial deletion over a larger set is
+ * it, up to CLOSURE_FACTOR per suspect (trial deletion over a larger set is
  * just as sound). Without them, young garbage held only by the round's
  * garbage would die by reference counting during the clear, and its weakref
  * callbacks would run where CPython's full collection, which sees the whole
