@@ -130,8 +130,10 @@
  * every CLOCK_EVERY objects). A round starts when promoted >= ratio *
  * old_size (old_size: generation 2 after the last round), CPython's 25% rule
  * at the start (ratio = RATIO_MIN), or when the allocator's bytes in use
- * exceed BYTES_FACTOR times (plus BYTES_SLACK) their figure after the last
- * round: the hard trigger, which also lets slices run on time alone until
+ * exceed their figure after the last round by half (BYTES_GROWTH_DIV = 2)
+ * plus BYTES_SLACK, so that garbage piling up after a long garbage-free
+ * phase (which backed the ratio off) still bounds the memory: the hard
+ * trigger, which also lets slices run on time alone until
  * the round ends. A slice that runs out of time with credit left (the round
  * lags behind the promotions paying for it) brings the next pause closer
  * (threshold[0] / BEHIND_DIVISOR allocations), so work keeps pace by more
@@ -160,8 +162,8 @@
                                  next is due even at RATIO_MIN             */
 #define RATIO_MIN 0.25        /* CPython's 25% rule                        */
 #define RATIO_MAX 32.0        /* the most a fruitless round backs off to   */
-#define BYTES_FACTOR 2        /* hard trigger: bytes in use doubled...     */
-#define BYTES_SLACK ((size_t)16 << 20) /* ...plus 16 MiB since the last round */
+#define BYTES_GROWTH_DIV 2    /* hard trigger: bytes in use grown by 1/2...  */
+#define BYTES_SLACK ((size_t)8 << 20) /* ...plus 8 MiB since the last round    */
 #define FINAL_CHUNK 256       /* suspects per final check (a slice runs as
                                  many as its budget allows)               */
 #define CLOSURE_FACTOR 2      /* a check takes in at most this many objects */
@@ -442,7 +444,7 @@ static bool round_due(rh_heap *h, bool *hard) {
     if (is_empty(&st->gens[1]) && is_empty(&st->gens[2])) return false;
     if ((double)r->promoted >= r->ratio * (double)r->old_size) return true;
     size_t bytes = rh__bytes_in_use(h);
-    if (bytes > r->bytes_base * BYTES_FACTOR + BYTES_SLACK) {
+    if (bytes > r->bytes_base + r->bytes_base / BYTES_GROWTH_DIV + BYTES_SLACK) {
         *hard = true;
         return true;
     }
