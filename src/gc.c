@@ -118,7 +118,10 @@
  *  10. uncollectable objects are counted; those with legacy_del (all of them
  *      with DEBUG_SAVEALL) are appended to gc.garbage; the list joins old.
  * Returns collected (step 9's set plus step 6's freed weakrefs) plus
- * uncollectable, as CPython.
+ * uncollectable, as CPython. Steps 5-10 are collect_tail, which the
+ * incremental policy's final check (gc_incr.c) calls too: one copy of
+ * CPython's order for both policies (with the incremental policy, step 9's
+ * clearing may be deferred to later slices).
  *
  * Shortcuts that change no outcome: step 3 notes, for the objects it moves
  * to the unreachable list, whether any has a legacy finalizer, is a weakref
@@ -159,7 +162,11 @@
  * folded into the one word `trigger`, so the allocation fast path makes one
  * compare) rh__gc_alloc_slow collects the oldest generation whose count
  * exceeds its threshold, generation 2 only when long_lived_pending is at
- * least 25% of long_lived_total (CPython's gc_collect_generations).
+ * least 25% of long_lived_total (CPython's gc_collect_generations). Under
+ * the incremental policy (RH_GC_POLICY_INCREMENTAL, chosen per heap)
+ * rh__gc_alloc_slow hands over to gc_incr.c instead, and a full
+ * collection, freeze, unfreeze and heap destruction first settle its round
+ * (rh__gc_incr_settle); nothing else in this file depends on the policy.
  *
  * Tracking: rh_gc_track appends to generation 0 of the object's heap. A
  * container that was never tracked carries its heap in its own record
