@@ -1,0 +1,104 @@
+/*
+ * main.c — the refpy program: `refpy FILE [ARGS...]` or `refpy < FILE`.
+ *
+ * Creates the one heap, the built-in namespace and modules, runs the file as
+ * module __main__, prints an escaping exception as CPython's traceback (exit
+ * status 1), then tears everything down: the module's globals are released
+ * (as CPython clears __main__ at exit), and rh_heap_destroy runs the pending
+ * weakref.finalize callbacks and frees every object.
+ */
+#include "refpy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void set_source_text(const char *s);
+
+static char *read_all(FILE *f, size_t *len) {
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    if (!buf) return NULL;
+    size_t k;
+    while ((k = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+        n += k;
+        if (n + 1 >= cap) {
+            cap *= 2;
+            char *nb = realloc(buf, cap);
+            if (!nb) { free(buf); return NULL; }
+            buf = nb;
+        }
+    }
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+int main(int argc, char **argv) {
+    const char *path = NULL;
+    if (argc > 1 && strcmp(argv[1], "-") != 0) path = argv[1];
+    if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        printf("usage: refpy [FILE | -] [ARGS...]\nRuns a subset of Python 3.11 on refheap (see docs/refpy.md).\n");
+        return 0;
+    }
+    FILE *f = path ? fopen(path, "rb") : stdin;
+    if (!f) {
+        fprintf(stderr, "refpy: can't open file '%s': [Errno 2] No such file or directory\n", path);
+        return 2;
+    }
+    size_t len;
+    char *src = read_all(f, &len);
+    if (path) fclose(f);
+    if (!src) { fprintf(stderr, "refpy: out of memory\n"); return 2; }
+    if (strlen(src) != len) {
+        fprintf(stderr, "SyntaxError: source code cannot contain null bytes\n");
+        free(src);
+        return 1;
+    }
+    H = rh_heap_new(NULL);
+    if (!H) { fprintf(stderr, "refpy: cannot create the heap\n"); free(src); return 2; }
+    objects_init();
+    builtins_init();
+    modules_init();
+    set_source_text(src);
+    O *sysm = import_module(intern("sys"));
+    O *av = getattr_s(sysm, "argv");
+    for (int i = 1; i < argc; i++) {
+        O *s = rh_str(H, argv[i]);
+        if (s) { rh_list_append(av, s); rh_decref(s); }
+    }
+    if (argc <= 1) { O *s = rh_str(H, ""); rh_list_append(av, s); rh_decref(s); }
+    rh_decref(av);
+    rh_decref(sysm);
+    int status = 0;
+    O *globals = run_module_source(src, path ? path : "<stdin>", "__main__");
+    if (py_err_occurred()) {
+        if (py_err_matches(py_exc[EX_SystemExit])) {
+            O *e = py_err_fetch();
+            O *args = getattr_s(e, "args");
+            if (args && rh_tuple_size(args) > 0) {
+                O *c = rh_tuple_get(args, 0);
+                if (py_is_int(c)) status = (int)rh_int_value(c);
+                else if (c != rh_None) { O *s = py_str(c); if (s) { fprintf(stderr, "%s\n", rh_str_cstr(s)); rh_decref(s); } status = 1; }
+            }
+            rh_xdecref(args);
+            rh_decref(e);
+            py_err_clear();
+        } else {
+            py_err_print();
+            status = 1;
+        }
+    }
+    fflush(stdout);
+    if (globals) {
+        rh_dict_clear(globals);
+        rh_decref(globals);
+    }
+    if (py_err_occurred()) py_err_clear();
+    interp_fini();
+    rh_heap_destroy(H);
+    set_source_text(NULL);
+    free(src);
+    fflush(stdout);
+    return status;
+}
