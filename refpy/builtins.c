@@ -90,7 +90,7 @@ O *py_iter(O *o) {
         rh_weakiter_begin(&it->wit, o);
         return RH_OBJ(it);
     }
-    if (rh_is_instance(o)) {
+    {
         O *f = class_lookup_s(type_of(o), "__iter__");
         if (f) return call1(f, o);
         if (class_lookup_s(type_of(o), "__getitem__")) {

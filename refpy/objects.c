@@ -965,7 +965,7 @@ O *call(O *f, O **args, size_t n, O *kw) {
         return r;
     }
     if (t == &T_class) return instantiate((Class *)f, args, n, kw);
-    if (rh_is_instance(f)) {
+    {
         O *cf = class_lookup_s(type_of(f), "__call__");
         if (cf) {
             O *local[9];
