@@ -126,7 +126,7 @@ typedef struct Scope {
 } Scope;
 
 Node *parse_program(const char *src, const char *filename);  /* NULL: SyntaxError set */
-Node *parse_expression(const char *src, int line);
+void ast_free_all(void);
 void node_list_push(NodeList *l, Node *n);
 int scope_slot(Scope *s, O *name);  /* -1 if absent */
 

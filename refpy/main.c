@@ -7,7 +7,7 @@
  * (as CPython clears __main__ at exit), and rh_heap_destroy runs the pending
  * weakref.finalize callbacks and frees every object.
  */
-#include "refpy.h"
+#include "ast.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +96,7 @@ int main(int argc, char **argv) {
     }
     if (py_err_occurred()) py_err_clear();
     interp_fini();
+    ast_free_all();
     rh_heap_destroy(H);
     set_source_text(NULL);
     free(src);

@@ -61,9 +61,18 @@ void node_list_push(NodeList *l, Node *n) {
     l->v[l->n++] = n;
 }
 
+static Node **all_nodes;
+static size_t nall_nodes, all_nodes_cap;
+
 static Node *mk(int kind, int line) {
     Node *n = calloc(1, sizeof(Node));
     if (!n) abort();
+    if (nall_nodes == all_nodes_cap) {
+        all_nodes_cap = all_nodes_cap ? all_nodes_cap * 2 : 1024;
+        all_nodes = realloc(all_nodes, all_nodes_cap * sizeof(Node *));
+        if (!all_nodes) abort();
+    }
+    all_nodes[nall_nodes++] = n;
     n->kind = kind;
     n->line = line;
     return n;
@@ -1665,4 +1674,34 @@ Node *parse_program(const char *src, const char *filename) {
         }
     }
     return mod;
+}
+
+/* Frees every node and scope made by the parser (at exit), dropping the
+ * references the constants hold. */
+void ast_free_all(void) {
+    for (size_t i = 0; i < nall_nodes; i++) {
+        Node *n = all_nodes[i];
+        free(n->l1.v);
+        free(n->l2.v);
+        free(n->l3.v);
+        if (n->val) rh_decref(n->val);
+        free(n);
+    }
+    free(all_nodes);
+    all_nodes = NULL;
+    nall_nodes = all_nodes_cap = 0;
+    for (int i = 0; i < nscopes; i++) {
+        Scope *s = all_scopes[i].sc;
+        free(all_scopes[i].uses.v);
+        free(s->names);
+        free(s->cell);
+        free(s->free_from);
+        free(s->globals);
+        free(s->nonlocals);
+        free(s->assigned);
+        free(s);
+    }
+    free(all_scopes);
+    all_scopes = NULL;
+    nscopes = scopes_cap = 0;
 }
