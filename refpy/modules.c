@@ -1494,6 +1494,97 @@ static O *tm_get(ARGS) {
 static O *capi_with_tp_del(ARGS) { UNUSED; if (nargs("with_tp_del", n, 1, 1) < 0) return NULL; return class_set_legacy(args[0]); }
 
 /* ---------------------------------------------------------------------------
+ * _refpy: references held from C (the differential tests' "outside"
+ * references, like the C driver's arrays and CPython's ctypes Py_INCREF), and
+ * witnesses: weakrefable objects that are not containers.
+ * ------------------------------------------------------------------------- */
+static O **held;
+static size_t nheld;
+static O **resq;
+static size_t nres, rescap;
+typedef struct Witness { RH_OBJECT_HEAD; O *weaklist; O *name; } Witness;
+static void witness_destroy(O *self) { RH_CLEAR(((Witness *)self)->name); }
+static rh_type T_witness = {.name = "witness", .basicsize = sizeof(Witness), .flags = RH_TYPE_WEAKREFABLE,
+                            .weaklist_offset = offsetof(Witness, weaklist), .destroy = witness_destroy};
+static O *rp_hold(ARGS) {
+    UNUSED;
+    int64_t i;
+    if (nargs("hold", n, 2, 2) < 0 || py_index(args[0], &i) < 0) return NULL;
+    if (i < 0 || i > 1000000) return py_raise(EX_IndexError, "hold index out of range");
+    if ((size_t)i >= nheld) {
+        size_t nn = (size_t)i + 16;
+        held = realloc(held, nn * sizeof(O *));
+        memset(held + nheld, 0, (nn - nheld) * sizeof(O *));
+        nheld = nn;
+    }
+    O *old = held[i];
+    held[i] = rh_newref(args[1]);
+    rh_xdecref(old);
+    return rh_None;
+}
+static O *rp_get(ARGS) {
+    UNUSED;
+    int64_t i;
+    if (nargs("get", n, 1, 1) < 0 || py_index(args[0], &i) < 0) return NULL;
+    if (i < 0 || (size_t)i >= nheld || !held[i]) return rh_None;
+    return rh_newref(held[i]);
+}
+static O *rp_held(ARGS) {
+    UNUSED;
+    int64_t i;
+    if (nargs("held", n, 1, 1) < 0 || py_index(args[0], &i) < 0) return NULL;
+    return rh_bool(i >= 0 && (size_t)i < nheld && held[i]);
+}
+static O *rp_drop(ARGS) {
+    UNUSED;
+    int64_t i;
+    if (nargs("drop", n, 1, 1) < 0 || py_index(args[0], &i) < 0) return NULL;
+    if (i >= 0 && (size_t)i < nheld && held[i]) RH_CLEAR(held[i]);
+    return rh_None;
+}
+static O *rp_res_push(ARGS) {
+    UNUSED;
+    if (nargs("res_push", n, 1, 1) < 0) return NULL;
+    if (nres == rescap) { rescap = rescap ? rescap * 2 : 16; resq = realloc(resq, rescap * sizeof(O *)); }
+    resq[nres++] = rh_newref(args[0]);
+    return rh_None;
+}
+/* the list of held resurrected objects, taking over their references */
+static O *rp_res_take(ARGS) {
+    UNUSED;
+    size_t k = nres;
+    O **v = resq;
+    resq = NULL;
+    nres = rescap = 0;
+    O *t = rh_list_new(H, 0);
+    for (size_t i = 0; i < k; i++) {
+        /* the list owns one reference; the one the queue held is dropped */
+        rh_list_append(t, v[i]);
+        rh_decref(v[i]);
+    }
+    free(v);
+    return t;
+}
+static O *rp_res_len(ARGS) { UNUSED; return rh_int(H, (int64_t)nres); }
+static O *rp_witness(ARGS) {
+    UNUSED;
+    Witness *w = (Witness *)rh_new(H, &T_witness);
+    if (!w) return py_from_rh();
+    w->name = n ? rh_newref(args[0]) : NULL;
+    return RH_OBJ(w);
+}
+static void refpy_mod_fini(void) {
+    for (size_t i = 0; i < nheld; i++) RH_CLEAR(held[i]);
+    free(held);
+    held = NULL;
+    nheld = 0;
+    for (size_t i = 0; i < nres; i++) rh_decref(resq[i]);
+    free(resq);
+    resq = NULL;
+    nres = rescap = 0;
+}
+
+/* ---------------------------------------------------------------------------
  * Registration
  * ------------------------------------------------------------------------- */
 typedef struct Def { const char *name; cfunc fn; } Def;
@@ -1746,9 +1837,14 @@ void modules_init(void) {
     mkmod("tracemalloc", tm_d);
     static const Def capi_d[] = {{"with_tp_del", capi_with_tp_del}, {NULL, NULL}};
     mkmod("_testcapi", capi_d);
+    static const Def rp_d[] = {{"hold", rp_hold}, {"get", rp_get}, {"held", rp_held}, {"drop", rp_drop},
+                               {"res_push", rp_res_push}, {"res_take", rp_res_take}, {"res_len", rp_res_len},
+                               {"witness", rp_witness}, {NULL, NULL}};
+    mkmod("_refpy", rp_d);
 }
 
 void interp_fini(void) {
+    refpy_mod_fini();
     for (size_t i = 0; i < nwcbs; i++) rh_decref(wcbs[i].fn);
     free(wcbs);
     wcbs = NULL;
