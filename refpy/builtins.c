@@ -48,6 +48,18 @@ O *intern(const char *s) {
     rh_decref(r); /* immortal: the table keeps it */
     return r;
 }
+/* intern() for string literals: a direct-mapped cache keyed by the literal's
+ * address spares hashing the text on every lookup of a dunder name. */
+O *intern_lit(const char *lit) {
+    static struct { const char *p; O *s; } cache[256];
+    size_t h = ((uintptr_t)lit >> 3) & 255;
+    if (cache[h].p == lit) return cache[h].s;
+    O *s = intern(lit);
+    cache[h].p = lit;
+    cache[h].s = s;
+    return s;
+}
+
 int py_index(O *o, int64_t *out) {
     if (!py_is_int(o)) {
         py_raise(EX_TypeError, "'%s' object cannot be interpreted as an integer", rh_str_cstr(type_of(o)->name));

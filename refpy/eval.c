@@ -244,7 +244,7 @@ static int bind_args(Function *fn, O **fast, O **args, size_t n, O *kw) {
     for (int i = 0; i < def->l1.n && k < n; i++) {
         Node *a = def->l1.v[i];
         if (a->op != 0) continue;
-        fast[scope_slot(sc, a->val)] = rh_newref(args[k++]);
+        fast[i] = rh_newref(args[k++]);
         pi++;
     }
     if (k < n) {
@@ -273,7 +273,7 @@ static int bind_args(Function *fn, O **fast, O **args, size_t n, O *kw) {
             int slot = -1;
             for (int i = 0; i < def->l1.n; i++) {
                 Node *a = def->l1.v[i];
-                if ((a->op == 0 || a->op == 3) && rh_equal(a->val, key) == 1) { slot = scope_slot(sc, a->val); break; }
+                if ((a->op == 0 || a->op == 3) && (a->val == key || rh_equal(a->val, key) == 1)) { slot = i; break; }
             }
             if (slot < 0) {
                 if (sc->dstar >= 0) { rh_dict_set(fast[sc->dstar], key, val); continue; }
@@ -296,7 +296,7 @@ static int bind_args(Function *fn, O **fast, O **args, size_t n, O *kw) {
     for (int i = 0; i < def->l1.n; i++) {
         Node *a = def->l1.v[i];
         if (a->op != 0) continue;
-        int slot = scope_slot(sc, a->val);
+        int slot = i;
         if (!fast[slot]) {
             if (idx >= first_def) fast[slot] = rh_newref(rh_tuple_get(fn->defaults, (size_t)(idx - first_def)));
             else {
@@ -314,7 +314,7 @@ static int bind_args(Function *fn, O **fast, O **args, size_t n, O *kw) {
             int c = 0;
             for (int i = 0; i < def->l1.n; i++) {
                 Node *a = def->l1.v[i];
-                if (a->op != 0 || fast[scope_slot(sc, a->val)]) continue;
+                if (a->op != 0 || fast[i]) continue;
                 size_t l = strlen(buf);
                 c++;
                 snprintf(buf + l, sizeof buf - l, "%s'%s'", c == 1 ? "" : c == nmissing ? ", and " : ", ", rh_str_cstr(a->val));
@@ -327,7 +327,7 @@ static int bind_args(Function *fn, O **fast, O **args, size_t n, O *kw) {
     for (int i = 0; i < def->l1.n; i++) {
         Node *a = def->l1.v[i];
         if (a->op != 3) continue;
-        int slot = scope_slot(sc, a->val);
+        int slot = i;
         if (!fast[slot]) {
             O *d = fn->kwdefaults ? rh_dict_get(fn->kwdefaults, a->val) : NULL;
             if (!d) {

@@ -557,7 +557,7 @@ O *class_lookup(Class *c, O *name) {
     return NULL;
 }
 O *class_lookup_s(Class *c, const char *name) {
-    O *n = intern(name);
+    O *n = intern_lit(name);
     return class_lookup(c, n);
 }
 
@@ -679,6 +679,10 @@ O *make_class(O *name, Class *base, O *ns) {
     }
     Class *c = class_alloc(name, base, ns);
     if (!c) return NULL;
+    c->has_props = base->has_props;
+    size_t pos = 0;
+    O *k, *v;
+    while (rh_dict_next(c->dict, &pos, &k, &v)) if (rh_is_type(v, &T_property)) c->has_props = 1;
     rh_gc_track(RH_OBJ(c));
     if (make_rhcls(c) < 0) { rh_decref(RH_OBJ(c)); return NULL; }
     return RH_OBJ(c);
@@ -815,11 +819,9 @@ O *getattr_o(O *o, O *name) {
     O *cv = class_lookup(c, name);
     if (cv && rh_is_type(cv, &T_property)) return bind(cv, o);
     if (rh_is_instance(o)) {
-        if (rh_hasattr(o, s) == 1) {
-            O *v = rh_getattr(o, s);
-            if (v) return v;
-            rh_err_clear(H);
-        }
+        O *v = rh_getattr(o, s);
+        if (v) return v;
+        rh_err_clear(H);
         if (!cv && c->exc && !strcmp(s, "args")) return rh_tuple_new(H, 0);
     } else {
         O *sv = special_attr(o, s);
@@ -834,7 +836,7 @@ O *getattr_o(O *o, O *name) {
     return no_attr(o, name);
 }
 
-O *getattr_s(O *o, const char *name) { return getattr_o(o, intern(name)); }
+O *getattr_s(O *o, const char *name) { return getattr_o(o, intern_lit(name)); }
 
 O *getmethod(O *o, O *name, bool *unbound) {
     *unbound = false;
@@ -852,7 +854,7 @@ O *getmethod(O *o, O *name, bool *unbound) {
 int setattr_o(O *o, O *name, O *v) {
     const char *s = rh_str_cstr(name);
     if (rh_is_instance(o)) {
-        O *cv = class_lookup(type_of(o), name);
+        O *cv = type_of(o)->has_props ? class_lookup(type_of(o), name) : NULL;
         if (cv && rh_is_type(cv, &T_property)) {
             Property *p = (Property *)cv;
             if (!p->fset) { py_raise(EX_AttributeError, "can't set attribute '%s'", s); return -1; }
@@ -883,6 +885,7 @@ int setattr_o(O *o, O *name, O *v) {
     if (rh_is_type(o, &T_class)) {
         Class *c = (Class *)o;
         if (rh_is_immortal(o)) { py_raise(EX_TypeError, "cannot set '%s' attribute of immutable type '%s'", s, rh_str_cstr(c->name)); return -1; }
+        if (v && rh_is_type(v, &T_property)) c->has_props = 1;
         if (v) return rh_dict_set(c->dict, name, v) < 0 ? (py_from_rh(), -1) : 0;
         if (rh_dict_del(c->dict, name) < 0) { rh_err_clear(H); no_attr(o, name); return -1; }
         return 0;
@@ -987,7 +990,7 @@ O *call2(O *f, O *a, O *b) {
 }
 O *call_method_s(O *o, const char *name, O **args, size_t n) {
     bool unbound;
-    O *m = getmethod(o, intern(name), &unbound);
+    O *m = getmethod(o, intern_lit(name), &unbound);
     if (!m) return NULL;
     O *r;
     if (unbound) {

@@ -122,6 +122,7 @@ typedef struct Class {
     int has_del;
     int legacy;         /* _testcapi.with_tp_del */
     int slotted;
+    int has_props;      /* a property in the class or its bases */
     cfunc ctor;         /* built-in types: the constructor */
 } Class;
 
@@ -226,7 +227,8 @@ bool py_is_str(O *o);
 bool py_is_int(O *o);              /* int or bool */
 O *py_int_from(int64_t v);
 O *str_from_cstr(const char *s);
-O *intern(const char *s);          /* new reference to the interned string (immortal) */
+O *intern(const char *s);
+O *intern_lit(const char *lit);     /* the same for string literals (cached by address) */          /* new reference to the interned string (immortal) */
 int py_index(O *o, int64_t *out);  /* int-like to int64; TypeError */
 O *seq_concat(O *a, O *b);
 O *seq_repeat(O *a, int64_t n);
