@@ -71,7 +71,9 @@ int main(int argc, char **argv) {
     rh_decref(av);
     rh_decref(sysm);
     int status = 0;
-    O *globals = run_module_source(src, path ? path : "<stdin>", "__main__");
+    /* CPython names the main script by its absolute path */
+    char *real = path ? realpath(path, NULL) : NULL;
+    O *globals = run_module_source(src, real ? real : path ? path : "<stdin>", "__main__");
     if (py_err_occurred()) {
         if (py_err_matches(py_exc[EX_SystemExit])) {
             O *e = py_err_fetch();
@@ -100,6 +102,7 @@ int main(int argc, char **argv) {
     rh_heap_destroy(H);
     set_source_text(NULL);
     free(src);
+    free(real);
     fflush(stdout);
     return status;
 }

@@ -170,6 +170,19 @@ static void print_source_line(int line) {
 static void print_exc_line(O *exc) {
     Class *c = type_of(exc);
     O *s = py_str(exc);
+    if (s && is_subclass(c, (Class *)py_exc[EX_SyntaxError])) {
+        /* "message (line N)": CPython shows the file, line and source first */
+        const char *t = rh_str_cstr(s);
+        const char *l = strstr(t, " (line ");
+        int line;
+        if (l && sscanf(l, " (line %d)", &line) == 1) {
+            fprintf(stderr, "  File \"%s\", line %d\n", current_file, line);
+            print_source_line(line);
+            fprintf(stderr, "%s: %.*s\n", rh_str_cstr(c->name), (int)(l - t), t);
+            rh_decref(s);
+            return;
+        }
+    }
     if (!s) { py_err_clear(); s = rh_str(H, "<exception str() failed>"); }
     const char *mod = "";
     O *m = rh_dict_get_str(c->dict, "__module__");

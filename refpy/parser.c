@@ -124,7 +124,7 @@ static bool expect_op(Parser *p, const char *op) {
     if (at_op(p, op)) { p->pos++; return true; }
     Token *t = cur(p);
     if (t->kind == T_NEWLINE || t->kind == T_EOF) fail(p, "expected '%s'", op);
-    else fail(p, "invalid syntax: expected '%s' before '%.*s'", op, t->len, t->start);
+    else fail(p, "invalid syntax");
     return false;
 }
 
@@ -455,7 +455,7 @@ static Node *p_atom(Parser *p) {
         py_raise(EX_IndentationError, "unexpected indent (line %d)", t->line);
         return NULL;
     }
-    return fail(p, "invalid syntax near '%.*s'", t->len, t->start);
+    return fail(p, "invalid syntax");
 }
 
 /* Comprehension: the generators become a scope of their own, whose one
