@@ -50,14 +50,17 @@ O *intern(const char *s) {
 }
 /* intern() for string literals: a direct-mapped cache keyed by the literal's
  * address spares hashing the text on every lookup of a dunder name. */
+static struct { const char *p; O *s; } lit_cache[256];
+void builtins_reset(void) { memset(lit_cache, 0, sizeof lit_cache); }
 O *intern_lit(const char *lit) {
-    static struct { const char *p; O *s; } cache[256];
+#define cache lit_cache
     size_t h = ((uintptr_t)lit >> 3) & 255;
     if (cache[h].p == lit) return cache[h].s;
     O *s = intern(lit);
     cache[h].p = lit;
     cache[h].s = s;
     return s;
+#undef cache
 }
 
 int py_index(O *o, int64_t *out) {
@@ -129,6 +132,7 @@ static O *seq_item(O *s, size_t i, bool *end) {
 }
 
 O *py_next(O *o) {
+    if (refpy_fuzz_mode && refpy_step() < 0) return NULL;
     if (!rh_is_type(o, &T_iter)) {
         if (rh_is_instance(o)) {
             O *f = class_lookup_s(type_of(o), "__next__");
@@ -625,7 +629,8 @@ O *seq_repeat(O *a, int64_t n) {
     if (n < 0) n = 0;
     if (t == &rh_str_type || t == &rh_bytes_type) {
         size_t l = t == &rh_str_type ? rh_str_nbytes(a) : rh_bytes_len(a);
-        if (l && (uint64_t)n > (1ull << 40) / l) return py_raise(EX_MemoryError, "repeated string is too long");
+        uint64_t cap = refpy_fuzz_mode ? (1ull << 20) : (1ull << 40);
+        if (l && (uint64_t)n > cap / l) return py_raise(EX_MemoryError, "repeated string is too long");
         char *buf = malloc(l * (size_t)n + 1);
         const void *src = t == &rh_str_type ? (const void *)rh_str_cstr(a) : (const void *)rh_bytes_data(a);
         for (int64_t i = 0; i < n; i++) memcpy(buf + (size_t)i * l, src, l);
@@ -636,7 +641,7 @@ O *seq_repeat(O *a, int64_t n) {
     O *src = py_list_from(a);
     if (!src) return NULL;
     size_t m = rh_list_size(src);
-    if (m && (uint64_t)n > (1ull << 32) / m) { rh_decref(src); return py_raise(EX_MemoryError, "repeated sequence is too long"); }
+    if (m && (uint64_t)n > (refpy_fuzz_mode ? (1ull << 16) : (1ull << 32)) / m) { rh_decref(src); return py_raise(EX_MemoryError, "repeated sequence is too long"); }
     O *l = rh_list_new(H, m * (size_t)n);
     if (!l) { rh_decref(src); return py_from_rh(); }
     for (int64_t i = 0; i < n; i++)

@@ -58,6 +58,18 @@ O *builtins_dict;
 
 int current_line(void) { return cur_frame ? cur_frame->line : 0; }
 
+int refpy_fuzz_mode;
+long refpy_steps_left;
+int refpy_step(void) {
+    if (refpy_fuzz_mode && --refpy_steps_left < 0) {
+        refpy_steps_left = 1000; /* room for the handlers and finalizers */
+        py_raise(EX_RuntimeError, "refpy: step budget exhausted");
+        return -1;
+    }
+    return 0;
+}
+static int eval_depth;
+
 static O *eval(Frame *f, Node *n);
 static int exec_body(Frame *f, NodeList *body);
 static int assign(Frame *f, Node *t, O *v);
@@ -222,7 +234,7 @@ static void frame_clear(Frame *f) {
 
 
 static int too_deep(void) {
-    if (recursion_depth > 950) {
+    if (recursion_depth > (refpy_fuzz_mode ? 200 : 950)) {
         py_raise(EX_RecursionError, "maximum recursion depth exceeded");
         return 1;
     }
@@ -647,7 +659,16 @@ static O *eval_fstring(Frame *f, Node *n) {
     return r;
 }
 
+static O *eval_inner(Frame *f, Node *n);
 static O *eval(Frame *f, Node *n) {
+    if (eval_depth > 2000) return py_raise(EX_RecursionError, "maximum recursion depth exceeded during evaluation");
+    eval_depth++;
+    O *r = eval_inner(f, n);
+    eval_depth--;
+    return r;
+}
+
+static O *eval_inner(Frame *f, Node *n) {
     switch (n->kind) {
     case N_CONST: return rh_newref(n->val);
     case N_NAME: return load_name(f, n);
@@ -1175,6 +1196,7 @@ static O *import_from(O *mod, O *name) {
 
 static int exec_stmt(Frame *f, Node *n) {
     f->line = n->line;
+    if (refpy_fuzz_mode && refpy_step() < 0) return X_ERROR;
     switch (n->kind) {
     case N_EXPR: {
         O *v = eval(f, n->a);

@@ -34,29 +34,15 @@ static char *read_all(FILE *f, size_t *len) {
     return buf;
 }
 
-int main(int argc, char **argv) {
-    const char *path = NULL;
-    if (argc > 1 && strcmp(argv[1], "-") != 0) path = argv[1];
-    if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-        printf("usage: refpy [FILE | -] [ARGS...]\nRuns a subset of Python 3.11 on refheap (see docs/refpy.md).\n");
-        return 0;
-    }
-    FILE *f = path ? fopen(path, "rb") : stdin;
-    if (!f) {
-        fprintf(stderr, "refpy: can't open file '%s': [Errno 2] No such file or directory\n", path);
-        return 2;
-    }
-    size_t len;
-    char *src = read_all(f, &len);
-    if (path) fclose(f);
-    if (!src) { fprintf(stderr, "refpy: out of memory\n"); return 2; }
+int refpy_run(const char *src, size_t len, const char *path, int argc, char **argv) {
     if (strlen(src) != len) {
         fprintf(stderr, "SyntaxError: source code cannot contain null bytes\n");
-        free(src);
         return 1;
     }
     H = rh_heap_new(NULL);
-    if (!H) { fprintf(stderr, "refpy: cannot create the heap\n"); free(src); return 2; }
+    if (!H) { fprintf(stderr, "refpy: cannot create the heap\n"); return 2; }
+    objects_reset();
+    builtins_reset();
     objects_init();
     builtins_init();
     modules_init();
@@ -72,7 +58,7 @@ int main(int argc, char **argv) {
     rh_decref(sysm);
     int status = 0;
     /* CPython names the main script by its absolute path */
-    char *real = path ? realpath(path, NULL) : NULL;
+    char *real = path && path[0] != '<' ? realpath(path, NULL) : NULL;
     O *globals = run_module_source(src, real ? real : path ? path : "<stdin>", "__main__");
     if (py_err_occurred()) {
         if (py_err_matches(py_exc[EX_SystemExit])) {
@@ -83,6 +69,7 @@ int main(int argc, char **argv) {
                 if (py_is_int(c)) status = (int)rh_int_value(c);
                 else if (c != rh_None) { O *s = py_str(c); if (s) { fprintf(stderr, "%s\n", rh_str_cstr(s)); rh_decref(s); } status = 1; }
             }
+            if (!args) py_err_clear();
             rh_xdecref(args);
             rh_decref(e);
             py_err_clear();
@@ -99,10 +86,35 @@ int main(int argc, char **argv) {
     if (py_err_occurred()) py_err_clear();
     interp_fini();
     ast_free_all();
+    if (py_err_occurred()) py_err_clear();
     rh_heap_destroy(H);
+    H = NULL;
+    objects_reset();
     set_source_text(NULL);
-    free(src);
     free(real);
     fflush(stdout);
     return status;
 }
+
+#ifndef REFPY_NO_MAIN
+int main(int argc, char **argv) {
+    const char *path = NULL;
+    if (argc > 1 && strcmp(argv[1], "-") != 0) path = argv[1];
+    if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        printf("usage: refpy [FILE | -] [ARGS...]\nRuns a subset of Python 3.11 on refheap (see docs/refpy.md).\n");
+        return 0;
+    }
+    FILE *f = path ? fopen(path, "rb") : stdin;
+    if (!f) {
+        fprintf(stderr, "refpy: can't open file '%s': [Errno 2] No such file or directory\n", path);
+        return 2;
+    }
+    size_t len;
+    char *src = read_all(f, &len);
+    if (path) fclose(f);
+    if (!src) { fprintf(stderr, "refpy: out of memory\n"); return 2; }
+    int status = refpy_run(src, len, path, argc, argv);
+    free(src);
+    return status;
+}
+#endif

@@ -1662,3 +1662,13 @@ O *py_unary(int op, O *a) {
 void objects_init(void) {
     /* the class table is filled as classes are made */
 }
+
+/* Forgets the state of the previous run (refpy_run may run several programs
+ * in one process: the fuzzer does). */
+void objects_reset(void) {
+    nttab = 0;
+    repr_active = NULL;
+    RH_CLEAR(cur_exc);
+    free(cur_tb.v);
+    memset(&cur_tb, 0, sizeof cur_tb);
+}

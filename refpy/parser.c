@@ -288,7 +288,17 @@ static Node *p_number(Parser *p) {
     return nd;
 }
 
+static int nest_depth;
+static Node *p_atom_inner(Parser *p);
 static Node *p_atom(Parser *p) {
+    if (nest_depth >= 200) return fail(p, "too many nested parentheses");
+    nest_depth++;
+    Node *n = p_atom_inner(p);
+    nest_depth--;
+    return n;
+}
+
+static Node *p_atom_inner(Parser *p) {
     Token *t = cur(p);
     int line = t->line;
     if (t->kind == T_NUMBER) return p_number(p);
@@ -694,10 +704,13 @@ static Node *p_power(Parser *p) {
 }
 static Node *p_factor(Parser *p) {
     int line = cur(p)->line;
+    if (nest_depth >= 200) return fail(p, "too many nested parentheses");
     int op = at_op(p, "-") ? OP_NEG : at_op(p, "+") ? OP_POS : at_op(p, "~") ? OP_INVERT : 0;
     if (op) {
         p->pos++;
+        nest_depth++;
         Node *a = p_factor(p);
+        nest_depth--;
         if (!a) return NULL;
         if (op == OP_NEG && a->kind == N_CONST && (rh_is_type(a->val, &rh_int_type) || rh_is_type(a->val, &rh_float_type))) {
             O *v = py_unary(OP_NEG, a->val);
@@ -779,7 +792,11 @@ static Node *p_not(Parser *p) {
         p->pos++;
         Node *u = mk(N_UNARY, line);
         u->op = OP_NOT;
-        if (!(u->a = p_not(p))) return NULL;
+        if (nest_depth >= 200) return fail(p, "too many nested parentheses");
+        nest_depth++;
+        u->a = p_not(p);
+        nest_depth--;
+        if (!u->a) return NULL;
         return u;
     }
     return p_comparison(p);
@@ -882,7 +899,15 @@ static Node *p_lambda(Parser *p) {
     return fn;
 }
 
+static Node *p_test_inner(Parser *p);
 static Node *p_test(Parser *p) {
+    if (nest_depth >= 200) return fail(p, "too many nested parentheses");
+    nest_depth++;
+    Node *n = p_test_inner(p);
+    nest_depth--;
+    return n;
+}
+static Node *p_test_inner(Parser *p) {
     if (at_kw(p, "lambda")) return p_lambda(p);
     Node *e = p_or(p);
     if (!e) return NULL;
@@ -1341,6 +1366,7 @@ static bool p_simple(Parser *p, NodeList *body) {
 
 static bool p_suite(Parser *p, NodeList *body) {
     if (!expect_op(p, ":")) return false;
+    if (nest_depth >= 200) { fail(p, "too many statically nested blocks"); return false; }
     if (cur(p)->kind == T_NEWLINE) {
         p->pos++;
         if (cur(p)->kind != T_INDENT) {
@@ -1348,8 +1374,10 @@ static bool p_suite(Parser *p, NodeList *body) {
             return false;
         }
         p->pos++;
+        nest_depth += 4;
         while (cur(p)->kind != T_DEDENT && cur(p)->kind != T_EOF)
-            if (!p_stmt(p, body)) return false;
+            if (!p_stmt(p, body)) { nest_depth -= 4; return false; }
+        nest_depth -= 4;
         if (cur(p)->kind == T_DEDENT) p->pos++;
         return true;
     }
@@ -1642,6 +1670,7 @@ static bool resolve(Node *n) {
 
 Node *parse_program(const char *src, const char *filename) {
     Parser p = {.filename = filename};
+    nest_depth = 0;
     if (tokenize(src, &p.tl, 1) < 0) { tokens_free(&p.tl); return NULL; }
     Node *mod = mk(N_MODULE, 1);
     Scope *s = scope_push(&p, SK_MODULE, "<module>");

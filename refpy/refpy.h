@@ -248,5 +248,14 @@ void objects_init(void);
 O *method_table_lookup(const rh_type *t, O *name, O *self); /* bound builtin or NULL */
 void interp_fini(void);
 extern int recursion_depth;
+/* Fuzzing: no os/_testcapi/tracemalloc/open, sizes capped, a step budget. */
+extern int refpy_fuzz_mode;
+extern long refpy_steps_left;
+int refpy_step(void);               /* -1 (RuntimeError set) when the budget is spent */
+/* Runs a whole program on a fresh heap: the process's `refpy FILE` minus
+ * argument handling. Returns the exit status. */
+int refpy_run(const char *src, size_t len, const char *path, int argc, char **argv);
+void objects_reset(void);
+void builtins_reset(void);
 
 #endif
