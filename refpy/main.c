@@ -9,12 +9,14 @@
  */
 #include "ast.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 void set_source_text(const char *s);
 
+#ifndef REFPY_NO_MAIN
 static char *read_all(FILE *f, size_t *len) {
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);
@@ -33,10 +35,44 @@ static char *read_all(FILE *f, size_t *len) {
     *len = n;
     return buf;
 }
+#endif
+
+/* The offset of the first byte that is not valid UTF-8, or -1. */
+static long bad_utf8(const unsigned char *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        size_t k;
+        uint32_t cp;
+        if (c < 0x80) { i++; continue; }
+        if (c >= 0xC2 && c <= 0xDF) { k = 1; cp = c & 0x1F; }
+        else if (c >= 0xE0 && c <= 0xEF) { k = 2; cp = c & 0x0F; }
+        else if (c >= 0xF0 && c <= 0xF4) { k = 3; cp = c & 0x07; }
+        else return (long)i;
+        for (size_t j = 1; j <= k; j++) {
+            if (i + j >= n || (s[i + j] & 0xC0) != 0x80) return (long)i;
+            cp = (cp << 6) | (s[i + j] & 0x3F);
+        }
+        if ((k == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+            return (long)i;
+        i += k + 1;
+    }
+    return -1;
+}
 
 int refpy_run(const char *src, size_t len, const char *path, int argc, char **argv) {
     if (strlen(src) != len) {
         fprintf(stderr, "SyntaxError: source code cannot contain null bytes\n");
+        return 1;
+    }
+    long bad = bad_utf8((const unsigned char *)src, len);
+    if (bad >= 0) {
+        char *rp = path && path[0] != '<' ? realpath(path, NULL) : NULL;
+        int line = 1;
+        for (long i = 0; i < bad; i++) if (src[i] == '\n') line++;
+        fprintf(stderr, "SyntaxError: Non-UTF-8 code starting with '\\x%02x' in file %s on line %d, but no encoding declared; "
+                "see https://peps.python.org/pep-0263/ for details\n", (unsigned char)src[bad], rp ? rp : path ? path : "<stdin>", line);
+        free(rp);
         return 1;
     }
     H = rh_heap_new(NULL);

@@ -66,7 +66,7 @@ def run(cmd, path, timeout, cwd):
 
 def compare(refpy, path, timeout=120):
     name = os.path.basename(path)
-    with open(path) as f:
+    with open(path, errors='replace') as f:
         first = f.readline()
     if first.startswith('# refpy-expect: '):
         # a construct outside refpy's subset: refpy must refuse it with this
