@@ -1397,7 +1397,7 @@ static bool p_funcdef(Parser *p, NodeList *body, NodeList *decos) {
     Node *fn = mk(N_FUNCDEF, line);
     fn->val = tok_name(cur(p));
     p->pos++;
-    if (decos) fn->l3 = *decos;
+    if (decos) { fn->l3 = *decos; memset(decos, 0, sizeof *decos); }
     Node *target = name_node(p, fn->val, line);
     set_store(p, target, false);
     fn->a = target;
@@ -1430,7 +1430,7 @@ static bool p_classdef(Parser *p, NodeList *body, NodeList *decos) {
     Node *c = mk(N_CLASSDEF, line);
     c->val = tok_name(cur(p));
     p->pos++;
-    if (decos) c->l3 = *decos;
+    if (decos) { c->l3 = *decos; memset(decos, 0, sizeof *decos); }
     Node *target = name_node(p, c->val, line);
     set_store(p, target, false);
     c->a = target;
@@ -1463,17 +1463,20 @@ static bool p_stmt(Parser *p, NodeList *body) {
     }
     if (t->kind == T_NEWLINE) { p->pos++; return true; }
     if (is_op(t, "@")) {
-        NodeList decos = {0};
+        /* the decorators' list belongs to this holder node until the
+         * definition takes it (so a syntax error leaks nothing) */
+        Node *holder = mk(N_BLOCK, line);
+        NodeList *decos = &holder->l1;
         while (at_op(p, "@")) {
             p->pos++;
             Node *d = p_test(p);
             if (!d) return false;
-            node_list_push(&decos, d);
+            node_list_push(decos, d);
             if (cur(p)->kind != T_NEWLINE) { fail(p, "invalid syntax"); return false; }
             p->pos++;
         }
-        if (at_kw(p, "def")) return p_funcdef(p, body, &decos);
-        if (at_kw(p, "class")) return p_classdef(p, body, &decos);
+        if (at_kw(p, "def")) return p_funcdef(p, body, decos);
+        if (at_kw(p, "class")) return p_classdef(p, body, decos);
         fail(p, "invalid syntax");
         return false;
     }
