@@ -1985,7 +1985,7 @@ void interp_fini(void) {
     for (size_t i = 0; i < nwcbs; i++) rh_decref(wcbs[i].fn);
     free(wcbs);
     wcbs = NULL;
-    nwcbs = 0;
+    nwcbs = wcbcap = 0;
     rh_gc_callback_remove(H, gc_cb, NULL);
     classes_release();
     modules = NULL;
