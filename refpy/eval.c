@@ -367,8 +367,16 @@ static void setup_cells(Scope *sc, O **fast, O *closure) {
     }
 }
 
-O *call_function(Function *fn, O **args, size_t n, O *kw) {
-    if (too_deep()) return NULL;
+static O *call_function_impl(Function *fn, O **args, size_t n, O *kw, bool moving);
+O *call_function(Function *fn, O **args, size_t n, O *kw) { return call_function_impl(fn, args, n, kw, false); }
+/* Takes over the caller's references to args (they are dropped once bound). */
+static O *call_function_moving(Function *fn, O **args, size_t n, O *kw) { return call_function_impl(fn, args, n, kw, true); }
+
+static O *call_function_impl(Function *fn, O **args, size_t n, O *kw, bool moving) {
+    if (too_deep()) {
+        if (moving) for (size_t i = 0; i < n; i++) rh_decref(args[i]);
+        return NULL;
+    }
     Scope *sc = fn->sc;
     O *stackbuf[16];
     O **fast = sc->nnames <= 16 ? stackbuf : calloc((size_t)sc->nnames, sizeof(O *));
@@ -378,7 +386,9 @@ O *call_function(Function *fn, O **args, size_t n, O *kw) {
                 .name = rh_str_cstr(fn->name), .line = fn->def->line, .back = cur_frame};
     O *result = NULL;
     recursion_depth++;
-    if (bind_args(fn, fast, args, n, kw) < 0) {
+    int bound = bind_args(fn, fast, args, n, kw);
+    if (moving) for (size_t i = 0; i < n; i++) rh_decref(args[i]);
+    if (bound < 0) {
         frame_clear(&fr);
         recursion_depth--;
         if (fast != stackbuf) free(fast);
@@ -576,7 +586,22 @@ static O *eval_call(Frame *f, Node *n) {
         }
     }
     f->line = n->line;
-    result = call(callee, argv, argc, kw);
+    if (rh_is_type(callee, &T_function)) {
+        /* CPython 3.11 moves the arguments of a Python-to-Python call from
+         * the caller's stack into the new frame: the caller's references go
+         * as the callee's are taken */
+        result = call_function_moving((Function *)callee, argv, argc, kw);
+        argc = 0;
+    } else if (rh_is_type(callee, &T_method) && rh_is_type(((Method *)callee)->func, &T_function)) {
+        Method *m = (Method *)callee;
+        O *local2[9];
+        O **a = argc + 1 <= 9 ? local2 : malloc((argc + 1) * sizeof(O *));
+        a[0] = rh_newref(m->self);
+        memcpy(a + 1, argv, argc * sizeof(O *));
+        result = call_function_moving((Function *)m->func, a, argc + 1, kw);
+        if (a != local2) free(a);
+        argc = 0;
+    } else result = call(callee, argv, argc, kw);
 done:
     for (size_t i = 0; i < argc; i++) rh_decref(argv[i]);
     if (argv != local) free(argv);

@@ -793,6 +793,7 @@ static O *special_attr(O *o, const char *s) {
         if (!strcmp(s, "stop")) return rh_newref(sl->stop);
         if (!strcmp(s, "step")) return rh_newref(sl->step);
     }
+    if (rh_is_type(o, &rh_finalize_type) && !strcmp(s, "alive")) return rh_bool(rh_finalize_alive(o));
     if (rh_is_instance(o) && !strcmp(s, "__dict__")) {
         if (type_of(o)->slotted) return NULL;
         O *d = rh_vars(o);
@@ -825,7 +826,7 @@ O *getattr_o(O *o, O *name) {
         return no_attr(o, name);
     }
     Class *c = type_of(o);
-    if (s[0] == '_' && s[1] == '_') {
+    if ((s[0] == '_' && s[1] == '_') || rh_is_type(o, &rh_finalize_type)) {
         O *sv = special_attr(o, s);
         if (sv || py_err_occurred()) return sv;
     }

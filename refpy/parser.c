@@ -249,6 +249,7 @@ static Node *p_star_exprs(Parser *p, bool allow_assign_tuple);
 static Node *p_comp_tail(Parser *p, int kind, Node *elt, Node *val, int line);
 static Node *p_lambda(Parser *p);
 static Node *p_atom_string(Parser *p);
+static Node *fold_const_tuple(Node *t);
 
 static Node *p_number(Parser *p) {
     Token *t = cur(p);
@@ -373,7 +374,7 @@ static Node *p_atom_inner(Parser *p) {
         }
         if (!expect_op(p, ")")) return NULL;
         tup->op = 1; /* parenthesized */
-        return tup;
+        return fold_const_tuple(tup);
     }
     if (is_op(t, "[")) {
         p->pos++;
@@ -1170,6 +1171,13 @@ static Node *fold_const_tuple(Node *t) {
     O *tu = rh_tuple_new(H, (size_t)t->l1.n);
     if (!tu) return t;
     for (int i = 0; i < t->l1.n; i++) rh_tuple_set_steal(tu, (size_t)i, rh_newref(t->l1.v[i]->val));
+    /* a constant tuple of atoms is never tracked (as CPython's constants) */
+    bool atoms = true;
+    for (int i = 0; i < t->l1.n; i++) {
+        O *v = t->l1.v[i]->val;
+        if (rh_is_type(v, &rh_tuple_type) ? rh_gc_is_tracked(v) : false) atoms = false;
+    }
+    if (atoms && rh_gc_is_tracked(tu)) rh_gc_untrack(tu);
     Node *c = mk(N_CONST, t->line);
     c->val = tu;
     return c;
