@@ -1035,7 +1035,13 @@ static bool fstring_field(Parser *p, const char *s, size_t n, size_t *ip, int li
     text[elen + 1] = ')';
     text[elen + 2] = 0;
     TokenList tl;
-    if (tokenize(text, &tl, line) < 0) { free(text); return false; }
+    if (tokenize(text, &tl, line) < 0) {
+        tokens_free(&tl);
+        free(text);
+        py_err_clear();
+        py_raise(EX_SyntaxError, "f-string: invalid syntax (line %d)", line);
+        return false;
+    }
     Parser sub = {.tl = tl, .pos = 0, .sc = p->sc, .uses = p->uses, .filename = p->filename};
     Node *e = p_star_exprs(&sub, true);
     if (e && cur(&sub)->kind != T_NEWLINE && cur(&sub)->kind != T_EOF) e = fail(&sub, "f-string: invalid syntax");
