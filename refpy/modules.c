@@ -1097,6 +1097,18 @@ static O *str_find(ARGS) {
     const char *p = strstr(rh_str_cstr(self), rh_str_cstr(args[0]));
     return rh_int(H, p ? (int64_t)(p - rh_str_cstr(self)) : -1);
 }
+static O *str_index(ARGS) {
+    UNUSED;
+    if (nargs("index", n, 1, 1) < 0) return NULL;
+    if (!py_is_str(args[0])) return py_raise(EX_TypeError, "must be str, not %s", rh_str_cstr(type_of(args[0])->name));
+    const char *base = rh_str_cstr(self);
+    const char *p = strstr(base, rh_str_cstr(args[0]));
+    if (!p) return py_raise(EX_ValueError, "substring not found");
+    /* in code points */
+    int64_t cp = 0;
+    for (const char *q = base; q < p; q++) if (((unsigned char)*q & 0xC0) != 0x80) cp++;
+    return rh_int(H, cp);
+}
 static O *str_isdigit(ARGS) {
     UNUSED;
     const char *s = rh_str_cstr(self);
@@ -1827,7 +1839,7 @@ void builtins_init(void) {
     static const Def str_m[] = {{"join", str_join}, {"split", str_split}, {"strip", str_strip}, {"lstrip", str_lstrip},
                                 {"rstrip", str_rstrip}, {"startswith", str_startswith}, {"endswith", str_endswith},
                                 {"replace", str_replace}, {"upper", str_upper}, {"lower", str_lower},
-                                {"capitalize", str_capitalize}, {"find", str_find}, {"isdigit", str_isdigit},
+                                {"capitalize", str_capitalize}, {"find", str_find}, {"index", str_index}, {"isdigit", str_isdigit},
                                 {"isalpha", str_isalpha}, {"format", str_format}, {"encode", str_encode},
                                 {"count", seq_count}, {"ljust", str_ljust}, {"rjust", str_rjust}, {NULL, NULL}};
     add_methods(C_str, str_m);
