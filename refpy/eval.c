@@ -274,7 +274,23 @@ static int bind_args(Function *fn, O **fast, O **args, size_t n, O *kw) {
     } else if (sc->star >= 0) {
         fast[sc->star] = rh_tuple_new(H, 0);
     }
-    if (sc->dstar >= 0) {
+    if (sc->dstar >= 0 && kw) {
+        /* the caller's keyword dict is a fresh temporary: when no key names
+         * a parameter it becomes the **kw dict itself (CPython builds one) */
+        bool any_named = false;
+        size_t pos = 0;
+        O *key, *val;
+        while (!any_named && rh_dict_next(kw, &pos, &key, &val))
+            for (int i = 0; i < def->l1.n; i++) {
+                Node *a = def->l1.v[i];
+                if ((a->op == 0 || a->op == 3) && (a->val == key || rh_equal(a->val, key) == 1)) { any_named = true; break; }
+            }
+        if (!any_named) {
+            fast[sc->dstar] = rh_newref(kw);
+            kw = NULL;
+        }
+    }
+    if (sc->dstar >= 0 && !fast[sc->dstar]) {
         fast[sc->dstar] = rh_dict_new(H);
         if (!fast[sc->dstar]) { py_from_rh(); return -1; }
     }

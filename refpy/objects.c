@@ -927,6 +927,7 @@ int setattr_o(O *o, O *name, O *v) {
 /* ---------------------------------------------------------------------------
  * Calls
  * ------------------------------------------------------------------------- */
+static O *instantiate_init(Function *init, O *inst, O **args, size_t n, O *kw);
 static O *instantiate(Class *c, O **args, size_t n, O *kw) {
     if (c->ctor) return c->ctor(RH_OBJ(c), args, n, kw);
     if (!c->rhcls) return py_raise(EX_TypeError, "cannot create '%s' instances", rh_str_cstr(c->name));
@@ -939,22 +940,38 @@ static O *instantiate(Class *c, O **args, size_t n, O *kw) {
     }
     O *init = class_lookup_s(c, "__init__");
     if (init && rh_is_type(init, &T_function)) {
+        /* CPython calls __init__ from type.__call__ with the arguments packed
+         * in a tuple, and unpacked again into a new array when there are
+         * keywords: both hold references while __init__ runs */
+        O *argt = n ? rh_tuple_from(H, args, n) : NULL;
+        if (kw) for (size_t i = 0; i < n; i++) rh_incref(args[i]);
+        O *r0 = instantiate_init((Function *)init, inst, args, n, kw);
+        if (kw) for (size_t i = 0; i < n; i++) rh_decref(args[i]);
+        rh_xdecref(argt);
+        if (!r0) { rh_decref(inst); return NULL; }
+        return inst;
+    } else if ((n || kw) && !c->exc) {
+        rh_decref(inst);
+        return py_raise(EX_TypeError, "%s() takes no arguments", rh_str_cstr(c->name));
+    }
+    return inst;
+}
+
+/* Runs __init__ on a new instance; returns inst (borrowed) or NULL. */
+static O *instantiate_init(Function *init, O *inst, O **args, size_t n, O *kw) {
+    {
         O *local[9];
         O **a = n + 1 <= 9 ? local : malloc((n + 1) * sizeof(O *));
         a[0] = inst;
         memcpy(a + 1, args, n * sizeof(O *));
-        O *r = call_function((Function *)init, a, n + 1, kw);
+        O *r = call_function(init, a, n + 1, kw);
         if (a != local) free(a);
-        if (!r) { rh_decref(inst); return NULL; }
+        if (!r) return NULL;
         if (r != rh_None) {
             rh_decref(r);
-            rh_decref(inst);
             return py_raise(EX_TypeError, "__init__() should return None, not '%s'", rh_str_cstr(type_of(r)->name));
         }
         rh_decref(r);
-    } else if ((n || kw) && !c->exc) {
-        rh_decref(inst);
-        return py_raise(EX_TypeError, "%s() takes no arguments", rh_str_cstr(c->name));
     }
     return inst;
 }
