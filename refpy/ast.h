@@ -123,6 +123,7 @@ typedef struct Scope {
     int nassigned, acap;
     const char *name;
     bool has_free_or_cells;
+    struct NodeList uses; /* the Name nodes used in this scope (resolution) */
 } Scope;
 
 Node *parse_program(const char *src, const char *filename);  /* NULL: SyntaxError set */

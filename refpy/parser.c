@@ -47,8 +47,9 @@ typedef struct Parser {
     const char *filename;
 } Parser;
 
-/* all scopes and their name uses, for the final resolution */
-typedef struct ScopeUses { Scope *sc; NodeList uses; } ScopeUses;
+/* all scopes, for the final resolution; each keeps its own name uses, so a
+ * pointer to them stays valid while this table grows */
+typedef struct ScopeUses { Scope *sc; } ScopeUses;
 static ScopeUses *all_scopes;
 static int nscopes, scopes_cap;
 
@@ -185,10 +186,9 @@ static Scope *scope_push(Parser *p, int kind, const char *name) {
         if (!all_scopes) abort();
     }
     all_scopes[nscopes].sc = s;
-    memset(&all_scopes[nscopes].uses, 0, sizeof(NodeList));
     nscopes++;
     p->sc = s;
-    p->uses = &all_scopes[nscopes - 1].uses;
+    p->uses = &s->uses;
     return s;
 }
 static void scope_pop(Parser *p) {
@@ -201,9 +201,7 @@ static void scope_pop(Parser *p) {
         s->nlocals = s->nnames;
     }
     p->sc = s->parent;
-    p->uses = NULL;
-    for (int i = nscopes - 1; i >= 0; i--)
-        if (all_scopes[i].sc == p->sc) { p->uses = &all_scopes[i].uses; break; }
+    p->uses = p->sc ? &p->sc->uses : NULL;
 }
 
 static Node *name_node(Parser *p, O *name, int line) {
@@ -863,7 +861,7 @@ static bool p_params(Parser *p, Node *fn, Scope *s, const char *end) {
             Scope *saved = p->sc;
             NodeList *su = p->uses;
             p->sc = s->parent;
-            for (int i = nscopes - 1; i >= 0; i--) if (all_scopes[i].sc == p->sc) { p->uses = &all_scopes[i].uses; break; }
+            p->uses = &p->sc->uses;
             a->a = p_test(p);
             p->sc = saved;
             p->uses = su;
@@ -1425,7 +1423,7 @@ static bool p_funcdef(Parser *p, NodeList *body, NodeList *decos) {
         Scope *saved = p->sc;
         NodeList *su = p->uses;
         p->sc = s->parent;
-        for (int i = nscopes - 1; i >= 0; i--) if (all_scopes[i].sc == p->sc) { p->uses = &all_scopes[i].uses; break; }
+        p->uses = &p->sc->uses;
         Node *ann = p_test(p);
         p->sc = saved;
         p->uses = su;
@@ -1708,12 +1706,12 @@ Node *parse_program(const char *src, const char *filename) {
     }
     /* pass 2: every name use */
     for (int i = first_scope; i < nscopes; i++) {
-        NodeList *u = &all_scopes[i].uses;
+        NodeList *u = &all_scopes[i].sc->uses;
         for (int k = 0; k < u->n; k++) if (!resolve(u->v[k])) return NULL;
     }
     /* pass 3: a local captured after its uses were resolved is a cell */
     for (int i = first_scope; i < nscopes; i++) {
-        NodeList *u = &all_scopes[i].uses;
+        NodeList *u = &all_scopes[i].sc->uses;
         for (int k = 0; k < u->n; k++) {
             Node *n = u->v[k];
             if (n->scope == SC_FAST && n->sc->cell[n->idx]) n->scope = SC_DEREF;
@@ -1738,7 +1736,7 @@ void ast_free_all(void) {
     nall_nodes = all_nodes_cap = 0;
     for (int i = 0; i < nscopes; i++) {
         Scope *s = all_scopes[i].sc;
-        free(all_scopes[i].uses.v);
+        free(s->uses.v);
         free(s->names);
         free(s->cell);
         free(s->free_from);
