@@ -23,6 +23,14 @@
  * builds no tuple, and a method call `o.m(...)` builds no bound method (the
  * function is called with o prepended, as LOAD_METHOD/CALL do).
  *
+ * A call of a Python function from Python code moves the arguments into the
+ * callee's frame, as CPython 3.11's CALL does (the caller's references are
+ * dropped once the callee holds its own), so inside the callee an argument
+ * is referenced by the frame, not twice. Calls from C (type.__call__ running
+ * __init__, callbacks, finalizers) copy them, as CPython's vectorcall does; a
+ * fresh keyword dict becomes the callee's **kw dict when no key names a
+ * parameter.
+ *
  * Exceptions: the current exception and its traceback live in objects.c.
  * When an exception leaves a frame the frame adds its (function, line) to the
  * traceback; `except` fetches the exception, binds it and deletes the name at

@@ -23,6 +23,10 @@
  * refheap class's finalizer (PEP 442 semantics); `_testcapi.with_tp_del`
  * remakes the refheap class with a legacy finalizer.
  *
+ * Instantiation mirrors type.__call__: the arguments are packed in a tuple
+ * that lives while __init__ runs (and, with keywords, unpacked again into a
+ * second array), so reference counts seen inside __init__ are CPython's.
+ *
  * The built-in types are Class objects too (made immortal) whose namespace
  * holds method descriptors: Builtin objects with is_method set, called with
  * the receiver first. A method call `o.m(...)` finds the descriptor or the
