@@ -112,6 +112,8 @@ typedef struct Scope {
     int nnames, cap;
     int nlocals;    /* slots [0, nlocals) are locals; the rest are free variables */
     int nparams;    /* positional parameters (including keyword-only) */
+    int npos;       /* positional parameters only */
+    bool simple;    /* only positional parameters: no *args, **kw, keyword-only */
     int star, dstar;/* slot of *args / **kw, or -1 */
     char *cell;     /* per local: captured by an inner scope */
     int *free_from; /* per free variable: the enclosing scope's slot */

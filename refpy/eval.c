@@ -253,6 +253,11 @@ static int too_deep(void) {
 static int bind_args(Function *fn, O **fast, O **args, size_t n, O *kw) {
     Node *def = fn->def;
     Scope *sc = fn->sc;
+    if (!kw && sc->simple && n == (size_t)sc->npos) {
+        /* the common case: exactly the positional parameters */
+        for (size_t i = 0; i < n; i++) fast[i] = rh_newref(args[i]);
+        return 0;
+    }
     const char *fname = rh_str_cstr(fn->name);
     int npos = 0, nkwonly = 0;
     for (int i = 0; i < def->l1.n; i++) {

@@ -874,6 +874,7 @@ static bool p_params(Parser *p, Node *fn, Scope *s, const char *end) {
         if (scope_slot(s, a->val) >= 0) { fail(p, "duplicate argument '%s' in function definition", rh_str_cstr(a->val)); return false; }
         int slot = slot_add(s, a->val);
         if (a->op == 1) s->star = slot; else if (a->op == 2) s->dstar = slot; else s->nparams++;
+        if (a->op == 0) s->npos++;
         node_list_push(&fn->l1, a);
         if (a->op == 1) state = 3;
         if (!at_op(p, ",")) break;
@@ -881,6 +882,7 @@ static bool p_params(Parser *p, Node *fn, Scope *s, const char *end) {
     }
     /* slots: positional and keyword-only params come first in order of
      * appearance; *args and **kw are slots too (their indices recorded). */
+    s->simple = s->star < 0 && s->dstar < 0 && s->npos == s->nparams;
     return true;
 }
 
