@@ -464,7 +464,13 @@ int py_setitem(O *o, O *k, O *v) {
             if (m < 0) return -1;
             if (step != 1) { py_raise(EX_NotImplementedError, "refpy: extended slice assignment"); return -1; }
             O *items = py_list_from(v);
-            if (!items) return -1;
+            if (!items) {
+                if (py_err_matches(py_exc[EX_TypeError])) {
+                    py_err_clear();
+                    py_raise(EX_TypeError, "can only assign an iterable");
+                }
+                return -1;
+            }
             for (int64_t i = 0; i < m; i++) { O *x = rh_list_pop(o, (ptrdiff_t)start); rh_xdecref(x); }
             for (size_t i = 0; i < rh_list_size(items); i++) rh_list_insert(o, (ptrdiff_t)(start + (int64_t)i), rh_list_get(items, (ptrdiff_t)i));
             rh_decref(items);

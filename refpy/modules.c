@@ -188,6 +188,7 @@ static O *str_new(ARGS) {
 
 static O *int_new(ARGS) {
     UNUSED;
+    if (n > 2) return py_raise(EX_TypeError, "int() takes at most 2 arguments (%zu given)", n);
     if (n == 0) return rh_int(H, 0);
     O *a = args[0];
     if (py_is_int(a)) return rh_int(H, rh_int_value(a));
@@ -560,7 +561,8 @@ static O *bi_chr(ARGS) {
 static O *bi_ord(ARGS) {
     UNUSED;
     if (nargs("ord", n, 1, 1) < 0) return NULL;
-    if (!py_is_str(args[0]) || rh_str_len(args[0]) != 1) return py_raise(EX_TypeError, "ord() expected a character");
+    if (!py_is_str(args[0])) return py_raise(EX_TypeError, "ord() expected string of length 1, but %s found", rh_str_cstr(type_of(args[0])->name));
+    if (rh_str_len(args[0]) != 1) return py_raise(EX_TypeError, "ord() expected a character, but string of length %zu found", rh_str_len(args[0]));
     const unsigned char *p = (const unsigned char *)rh_str_cstr(args[0]);
     int64_t c = p[0];
     if (c >= 0xF0) c = ((c & 7) << 18) | ((p[1] & 0x3F) << 12) | ((p[2] & 0x3F) << 6) | (p[3] & 0x3F);

@@ -1617,6 +1617,10 @@ O *py_binop(int op, O *a, O *b) {
         O *f = dunder(b, op_dunder(op, true));
         if (f) return call2(f, b, a);
     }
+    if (op == OP_MUL && (ta == &rh_str_type || ta == &rh_list_type || ta == &rh_tuple_type || ta == &rh_bytes_type))
+        return py_raise(EX_TypeError, "can't multiply sequence by non-int of type '%s'", rh_str_cstr(type_of(b)->name));
+    if (op == OP_MUL && (tb == &rh_str_type || tb == &rh_list_type || tb == &rh_tuple_type || tb == &rh_bytes_type))
+        return py_raise(EX_TypeError, "can't multiply sequence by non-int of type '%s'", rh_str_cstr(type_of(a)->name));
     if (op == OP_ADD && (ta == &rh_str_type) != (tb == &rh_str_type) && ta == &rh_str_type)
         return py_raise(EX_TypeError, "can only concatenate str (not \"%s\") to str", rh_str_cstr(type_of(b)->name));
     if (op == OP_ADD && ta == &rh_list_type)
