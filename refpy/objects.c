@@ -161,7 +161,8 @@ void set_source_text(const char *s);
 void set_source_text(const char *s) { source_text = (char *)s; }
 
 static void print_source_line(int line) {
-    if (!source_text || line <= 0) return;
+    /* CPython reads the line back from the file: standard input has none */
+    if (!source_text || line <= 0 || current_file[0] == '<') return;
     const char *p = source_text;
     for (int l = 1; l < line && *p; p++) if (*p == '\n') l++;
     while (*p == ' ' || *p == '\t') p++;
