@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 typedef struct Frame {
     O **fast;
@@ -77,6 +78,25 @@ int refpy_step(void) {
     return 0;
 }
 static int eval_depth;
+
+/* The C stack: the evaluator recurses on it, so besides Python's recursion
+ * limit it stops before the stack runs out (frames are larger under
+ * sanitizers). refpy_stack_base is set by refpy_run. */
+char *refpy_stack_base;
+static size_t stack_budget;
+static bool stack_exhausted(void) {
+    char here;
+    if (!refpy_stack_base) return false;
+    if (!stack_budget) {
+        struct rlimit rl;
+        size_t lim = 8u << 20;
+        if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) lim = (size_t)rl.rlim_cur;
+        if (lim > (256u << 20)) lim = 256u << 20;
+        stack_budget = lim / 4 * 3;
+    }
+    size_t used = (size_t)(refpy_stack_base > &here ? refpy_stack_base - &here : &here - refpy_stack_base);
+    return used > stack_budget;
+}
 
 static O *eval(Frame *f, Node *n);
 static int exec_body(Frame *f, NodeList *body);
@@ -242,7 +262,7 @@ static void frame_clear(Frame *f) {
 
 
 static int too_deep(void) {
-    if (recursion_depth > (refpy_fuzz_mode ? 200 : 950)) {
+    if (recursion_depth > (refpy_fuzz_mode ? 200 : 950) || stack_exhausted()) {
         py_raise(EX_RecursionError, "maximum recursion depth exceeded");
         return 1;
     }
@@ -716,6 +736,7 @@ static O *eval_fstring(Frame *f, Node *n) {
 static O *eval_inner(Frame *f, Node *n);
 static O *eval(Frame *f, Node *n) {
     if (eval_depth > 2000) return py_raise(EX_RecursionError, "maximum recursion depth exceeded during evaluation");
+    if (stack_exhausted()) return py_raise(EX_RecursionError, "maximum recursion depth exceeded");
     eval_depth++;
     O *r = eval_inner(f, n);
     eval_depth--;

@@ -60,7 +60,11 @@ static long bad_utf8(const unsigned char *s, size_t n) {
     return -1;
 }
 
+extern char *refpy_stack_base;
+
 int refpy_run(const char *src, size_t len, const char *path, int argc, char **argv) {
+    char stack_mark;
+    refpy_stack_base = &stack_mark;
     if (strlen(src) != len) {
         fprintf(stderr, "SyntaxError: source code cannot contain null bytes\n");
         return 1;
@@ -128,6 +132,7 @@ int refpy_run(const char *src, size_t len, const char *path, int argc, char **ar
     objects_reset();
     set_source_text(NULL);
     free(real);
+    refpy_stack_base = NULL;
     fflush(stdout);
     return status;
 }

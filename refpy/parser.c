@@ -606,7 +606,15 @@ static Node *p_arglist(Parser *p, Node *call) {
             if (at_kw(p, "for")) {
                 e = p_comp_tail(p, N_GENEXP, e, NULL, line);
                 if (!e) return NULL;
-            } else if (at_op(p, ":=")) return unsupported(p, "':=' in call arguments");
+            } else if (at_op(p, ":=")) {
+                p->pos++;
+                if (e->kind != N_NAME) return fail(p, "cannot use assignment expressions with this target");
+                Node *w = mk(N_NAMEDEXPR, line);
+                set_store(p, e, false);
+                w->a = e;
+                if (!(w->b = p_test(p))) return NULL;
+                e = w;
+            }
             if (call->l2.n) {
                 bool only_dstar = true;
                 for (int i = 0; i < call->l2.n; i++) if (call->l2.v[i]->val) only_dstar = false;
