@@ -534,13 +534,18 @@ static void class_register(Class *c) {
         ctab = realloc(ctab, ctabcap * sizeof(ClassEntry));
         if (!ctab) abort();
     }
-    ctab[nctab].rhcls = c->rhcls;
+    /* the entry keeps the refheap class too: a class remade by with_tp_del
+     * must not free the old instance type, whose address identifies it */
+    ctab[nctab].rhcls = rh_newref(c->rhcls);
     ctab[nctab].cls = (Class *)rh_newref(RH_OBJ(c));
     nctab++;
 }
 void classes_release(void);
 void classes_release(void) {
-    for (size_t i = 0; i < nctab; i++) rh_decref(RH_OBJ(ctab[i].cls));
+    for (size_t i = 0; i < nctab; i++) {
+        rh_decref(ctab[i].rhcls);
+        rh_decref(RH_OBJ(ctab[i].cls));
+    }
     free(ctab);
     ctab = NULL;
     nctab = ctabcap = 0;
@@ -550,14 +555,21 @@ typedef struct TypeEntry { const rh_type *t; Class *c; } TypeEntry;
 static TypeEntry ttab[64];
 static int nttab;
 
+/* type_of's cache: an object's rh_type identifies its Class (each refheap
+ * class has its own instance type, and classes live until the program ends). */
+static TypeEntry tcache[128];
+
 Class *type_of(O *o) {
     const rh_type *t = rh_type_of(o);
-    if (rh_is_instance(o)) {
-        O *c = class_of_rhcls(rh_instance_class(o));
-        if (c) return (Class *)c;
-    }
-    for (int i = 0; i < nttab; i++) if (ttab[i].t == t) return ttab[i].c;
-    return C_object;
+    size_t h = ((uintptr_t)t >> 4) & 127;
+    if (tcache[h].t == t) return tcache[h].c;
+    Class *r = NULL;
+    if (rh_is_instance(o)) r = (Class *)class_of_rhcls(rh_instance_class(o));
+    for (int i = 0; !r && i < nttab; i++) if (ttab[i].t == t) r = ttab[i].c;
+    if (!r) return C_object;
+    tcache[h].t = t;
+    tcache[h].c = r;
+    return r;
 }
 
 bool is_subclass(Class *c, Class *base) {
@@ -1694,6 +1706,7 @@ void objects_init(void) {
  * in one process: the fuzzer does). */
 void objects_reset(void) {
     nttab = 0;
+    memset(tcache, 0, sizeof tcache);
     repr_active = NULL;
     RH_CLEAR(cur_exc);
     free(cur_tb.v);
