@@ -119,16 +119,22 @@ int refpy_run(const char *src, size_t len, const char *path, int argc, char **ar
         }
     }
     fflush(stdout);
+    interp_atexit();
     if (globals) {
         rh_dict_clear(globals);
         rh_decref(globals);
     }
     if (py_err_occurred()) py_err_clear();
+    /* CPython collects once more at shutdown, with the classes alive */
+    rh_gc_collect(H, 2);
+    if (py_err_occurred()) py_err_clear();
+    fflush(stdout);
     interp_fini();
     ast_free_all();
     if (py_err_occurred()) py_err_clear();
     rh_heap_destroy(H);
     H = NULL;
+    interp_shutting_down = false;
     objects_reset();
     set_source_text(NULL);
     free(real);

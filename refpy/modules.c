@@ -1266,6 +1266,7 @@ static O *gc_get_stats(ARGS) {
 }
 static void gc_cb(rh_heap *h, rh_gc_phase phase, const rh_gc_info *info, void *data) {
     (void)h; (void)data;
+    if (interp_shutting_down) return;
     if (!gc_callbacks || rh_list_size(gc_callbacks) == 0) return;
     O *ph = rh_str(H, phase == RH_GC_START ? "start" : "stop");
     O *d = rh_dict_new(H);
@@ -1333,6 +1334,7 @@ static size_t nwcbs, wcbcap;
 
 static void weak_callback(O *wr, void *data) {
     O *fn = NULL;
+    if (interp_shutting_down) return;
     for (size_t i = 0; i < nwcbs; i++)
         if (wcbs[i].wr == wr && (void *)wcbs[i].fn == data) { fn = wcbs[i].fn; wcbs[i] = wcbs[--nwcbs]; break; }
     if (!fn) return;
@@ -1429,8 +1431,18 @@ static O *wd_items(ARGS) {
 }
 
 typedef struct FinRec { O *fn; O *args; O *kw; } FinRec;
+static O **fins;            /* every finalize object made (new references) */
+static size_t nfins, fincap;
+
 static void fin_call(void *data) {
     FinRec *r = data;
+    if (interp_shutting_down) {
+        rh_decref(r->fn);
+        rh_decref(r->args);
+        rh_xdecref(r->kw);
+        free(r);
+        return;
+    }
     O *saved = py_err_fetch();
     TB *tb = py_tb_take();
     size_t n = rh_tuple_size(r->args);
@@ -1460,6 +1472,8 @@ static O *weakref_finalize(ARGS) {
         rh_err_clear(H);
         return py_raise(EX_TypeError, "cannot create weak reference to '%s' object", rh_str_cstr(type_of(args[0])->name));
     }
+    if (nfins == fincap) { fincap = fincap ? fincap * 2 : 16; fins = realloc(fins, fincap * sizeof(O *)); }
+    fins[nfins++] = rh_newref(f);
     return f;
 }
 static O *finalize_alive(O *f) { return rh_bool(rh_finalize_alive(f)); }
@@ -1992,7 +2006,21 @@ void modules_init(void) {
     mkmod("resource", NULL);
 }
 
+/* CPython's weakref module calls the finalizers still alive at exit (newest
+ * first) from an atexit hook, before the modules are torn down. */
+void interp_atexit(void) {
+    for (size_t i = nfins; i-- > 0;) {
+        if (rh_finalize_alive(fins[i])) rh_finalize_call(fins[i]);
+        if (py_err_occurred()) py_err_clear();
+    }
+}
+
 void interp_fini(void) {
+    interp_shutting_down = true;
+    for (size_t i = 0; i < nfins; i++) rh_decref(fins[i]);
+    free(fins);
+    fins = NULL;
+    nfins = fincap = 0;
     refpy_mod_fini();
     gc_callbacks = NULL;
     tm_on = false;

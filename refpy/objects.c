@@ -621,9 +621,12 @@ void class_add_method(Class *c, const char *name, cfunc fn) {
     rh_dict_set_str(c->dict, name, d);
 }
 
+bool interp_shutting_down;
+
 static void run_del(O *self, void *data) {
-    Class *c = type_of(self);
     (void)data;
+    if (interp_shutting_down) return; /* the classes are being released */
+    Class *c = type_of(self);
     O *del = class_lookup_s(c, "__del__");
     if (!del) return;
     O *saved = py_err_fetch();
@@ -642,6 +645,7 @@ static void run_del(O *self, void *data) {
 
 static void run_legacy(O *self, void *data) {
     (void)data;
+    if (interp_shutting_down) return;
     O *del = class_lookup_s(type_of(self), "__tp_del__");
     if (!del) return;
     O *saved = py_err_fetch();

@@ -256,6 +256,10 @@ int refpy_step(void);               /* -1 (RuntimeError set) when the budget is 
  * argument handling. Returns the exit status. */
 int refpy_run(const char *src, size_t len, const char *path, int argc, char **argv);
 void objects_reset(void);
+/* Exit: the pending weakref.finalize callbacks run (CPython's atexit hook),
+ * then, once the program's globals are gone, no Python code runs any more. */
+void interp_atexit(void);
+extern bool interp_shutting_down;
 void builtins_reset(void);
 
 #endif
