@@ -235,7 +235,10 @@ int tokenize(const char *src, TokenList *out, int first_line) {
             }
             if (is_b) {
                 for (size_t k = 0; k < n; k++)
-                    if ((unsigned char)body[k] >= 0x80) return err(start_line, "bytes can only contain ASCII literal characters");
+                    if ((unsigned char)body[k] >= 0x80) {
+                        free(t.str);
+                        return err(start_line, "bytes can only contain ASCII literal characters");
+                    }
             }
             p = e + (triple ? 3 : 1);
             t.len = (int)(p - t.start);
