@@ -7,7 +7,9 @@
  * (start-up, heap creation, teardown) cancels and what is left is the cost of
  * one object.
  *
- *   node  N   N times: create a two-reference node (children NULL), track it,
+ *   node  N   N times: create a two-reference node (children NULL), tracked
+ *             at creation (RH_NEW_TRACKED; nodetrack N: RH_NEW then
+ *             rh_gc_track, refheap only),
  *             and drop the only reference of the node made RING steps
  *             before (the last decref frees it). RING objects stay alive, as
  *             in a program's steady state: the pools (pages) are full, each
@@ -65,6 +67,7 @@
 
 static uint64_t objects;
 static int gc_on = 1;
+static int two_step; /* nodetrack: refheap's rh_new + rh_gc_track (the others run node) */
 
 #if defined(BO_REFHEAP)
 
@@ -87,13 +90,22 @@ static void die(const char *what) {
     abort();
 }
 
-/* Takes ownership of l and r. */
+/* Takes ownership of l and r. "Create tracked" (one call), or with
+ * two_step (workload nodetrack) the classic rh_new + fill + rh_gc_track. */
 static node *node_new(node *l, node *r) {
-    node *n = RH_NEW(heap, node, &node_type);
-    if (!n) die("rh_new");
+    if (two_step) {
+        node *n = RH_NEW(heap, node, &node_type);
+        if (!n) die("rh_new");
+        n->left = (rh_object *)l;
+        n->right = (rh_object *)r;
+        rh_gc_track(RH_OBJ(n));
+        objects++;
+        return n;
+    }
+    node *n = RH_NEW_TRACKED(heap, node, &node_type);
+    if (!n) die("rh_new_tracked");
     n->left = (rh_object *)l;
     n->right = (rh_object *)r;
-    rh_gc_track(RH_OBJ(n));
     objects++;
     return n;
 }
@@ -234,6 +246,10 @@ int main(int argc, char **argv) {
     /* ring[i % RING]: the object made RING steps ago, dropped when its slot
      * is reused; a static array, so the harness never calls the allocator. */
     static void *ring[RING];
+    if (strcmp(wl, "nodetrack") == 0) {
+        two_step = 1;
+        wl = "node";
+    }
     if (strcmp(wl, "node") == 0 || strcmp(wl, "node1") == 0) {
         const uint64_t alive = strcmp(wl, "node1") == 0 ? 1 : RING;
         for (uint64_t i = 0; i < n; i++) {

@@ -366,6 +366,20 @@ rh_object *rh_new_var_at(rh_heap *h, const rh_type *type, size_t nitems, const c
 #define rh_new(h, type) rh_new_at((h), (type), __FILE__, __LINE__)
 #define rh_new_var(h, type, n) rh_new_var_at((h), (type), (n), __FILE__, __LINE__)
 #define RH_NEW(h, ctype, type) ((ctype *)rh_new((h), (type)))
+/* "Create tracked": the same, and a container comes back already tracked by
+ * the collector (a non-container as from rh_new), so no rh_gc_track follows.
+ * Use it when the type's traverse accepts the freshly zeroed object (NULL
+ * references, zero counts), as every built-in container's does: a
+ * collection started while the fields are being filled (by an allocation)
+ * sees the container with its references so far. The common case, a
+ * fixed-size object of at most 512 bytes in a pools-mode heap, is served
+ * without any further call: allocation, header, zeroing and the link into
+ * generation 0 are all in line. */
+rh_object *rh_new_tracked_at(rh_heap *h, const rh_type *type, const char *file, int line);
+rh_object *rh_new_var_tracked_at(rh_heap *h, const rh_type *type, size_t nitems, const char *file, int line);
+#define rh_new_tracked(h, type) rh_new_tracked_at((h), (type), __FILE__, __LINE__)
+#define rh_new_var_tracked(h, type, n) rh_new_var_tracked_at((h), (type), (n), __FILE__, __LINE__)
+#define RH_NEW_TRACKED(h, ctype, type) ((ctype *)rh_new_tracked((h), (type)))
 
 /* Slow paths of the inline reference counting; do not call directly. */
 void rh__dealloc(rh_object *o);

@@ -24,6 +24,10 @@
  * Tool support. Under AddressSanitizer (RH_SANITIZE) free pool blocks are
  * poisoned by hand; under Valgrind (detected at run time) every pool block
  * is announced as a chunk of a Valgrind "mempool" whose anchor is the heap.
+ * A build with REFHEAP_VALGRIND_ANNOTATIONS=OFF (RH_NO_VALGRIND_ANNOTATIONS)
+ * leaves <valgrind/memcheck.h> out: RUNNING_ON_VALGRIND is 0 and the
+ * requests are nothing, so under callgrind the library runs the code it
+ * runs outside Valgrind.
  * ------------------------------------------------------------------------- */
 #if defined(RH_SANITIZE)
 #include <sanitizer/asan_interface.h>
@@ -34,7 +38,7 @@
 #define RH__UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
-#if defined(__has_include)
+#if defined(__has_include) && !defined(RH_NO_VALGRIND_ANNOTATIONS)
 #if __has_include(<valgrind/memcheck.h>)
 #include <valgrind/memcheck.h>
 #define RH__HAVE_VALGRIND 1

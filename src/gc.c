@@ -293,9 +293,8 @@ void rh_gc_track(rh_object *o) {
                       (void *)o);
     }
     rh__assert(rh__heap_of(g) == h); /* the record's heap hint named the right heap */
-    g->prev &= F_FINALIZED; /* drop anything but the once-per-life flag */
-    o->rh_gcword = 0;       /* the collector's invariant for tracked objects */
-    list_append(g, &h->gc.gens[0]);
+    o->rh_gcword = 0;          /* the collector's invariant for tracked objects */
+    rh__gc_link_young(&h->gc, g); /* keeps only the once-per-life flag */
 }
 
 void rh_gc_untrack(rh_object *o) {
