@@ -259,12 +259,26 @@ static __attribute__((noinline)) rh_object *new_object(rh_heap *h, const rh_type
     return o;
 }
 
+/* A new container whose allocation makes an automatic collection due: the
+ * collection runs with the container untracked (its record carries the
+ * heap hint), then it is linked if asked. Out of line, so that the fast
+ * path below makes no call that needs its registers afterwards. */
+static __attribute__((noinline)) rh_object *new_collect(rh_heap *h, rh_object *o, bool track) {
+    rh__gchead *g = RH__AS_GC(o);
+    *g = rh__gc_new_record(h);
+    rh__gc_alloc_slow(h);
+    if (track) rh__gc_link_new(&h->gc, g);
+    return o;
+}
+
 /* The fast path of object creation, for a fixed-size object of a valid
  * type that fits a pool, in a pools-mode heap without tools: the checks of
  * the type, the pop of rh__malloc_fast, the header, the fields zeroed by
  * stores, the generation-0 count and (track) the append to generation 0,
  * all in line, with no call unless an automatic collection is due. The
- * collection runs before the container is linked, as on the slow path. */
+ * collection runs before the container is linked, as on the slow path.
+ * Whatever is unusual (an empty or full head pool, a collection due) is
+ * a tail call, so the common path saves no register. */
 RH__HOT_INLINE rh_object *new_fast(rh_heap *h, const rh_type *t, bool track, const char *file, int line) {
     size_t prefix = rh__prefix_size(t);
     size_t n = prefix + t->basicsize;
@@ -275,9 +289,9 @@ RH__HOT_INLINE rh_object *new_fast(rh_heap *h, const rh_type *t, bool track, con
                       t->weaklist_offset > t->basicsize - sizeof(rh_object *) ||
                       t->weaklist_offset % sizeof(rh_object *) != 0))))
         return new_object(h, t, 0, track, file, line);
-    unsigned c = rh__size_class(n);
-    void *block = rh__pool_pop(h, c, false);
-    if (RH_UNLIKELY(!block)) return rh__alloc_fast_failed(h);
+    unsigned c = (unsigned)((n - 1) >> 4); /* rh__size_class; n >= 16 here */
+    if (RH_UNLIKELY(!rh__pool_can_pop(h, c))) return new_object(h, t, 0, track, file, line);
+    void *block = rh__pool_pop(h, c, false); /* cannot fail now */
     rh_object *o = (rh_object *)(void *)((char *)block + prefix);
     o->rh_refcnt = 1;
     o->rh_gcword = 0;
@@ -285,11 +299,8 @@ RH__HOT_INLINE rh_object *new_fast(rh_heap *h, const rh_type *t, bool track, con
     zero_block_tail((char *)(o + 1), rh__class_size(c) - prefix - sizeof(rh_object));
     if (prefix) {
         rh__gchead *g = RH__AS_GC(o);
-        if (RH_UNLIKELY(rh__gc_count_alloc(&h->gc))) {
-            *g = rh__gc_new_record(h);
-            rh__gc_alloc_slow(h);
-            if (track) rh__gc_link_new(&h->gc, g);
-        } else if (track) {
+        if (RH_UNLIKELY(rh__gc_count_alloc(&h->gc))) return new_collect(h, o, track);
+        if (track) {
             rh__gc_link_new(&h->gc, g);
         } else {
             *g = rh__gc_new_record(h);
@@ -318,15 +329,17 @@ rh_object *rh_new_var_tracked_at(rh_heap *h, const rh_type *type, size_t nitems,
  * Death.
  * ------------------------------------------------------------------------- */
 
-static inline void free_block(rh_object *o) {
-    const rh_type *t = o->rh_type;
-    if (t->flags & RH_TYPE_GC) {
+/* gc: the object is a container (the caller knows its type from before
+ * destroy ran, so the type is not loaded again). */
+static inline void free_block_gc(rh_object *o, bool gc) {
+    if (gc) {
         rh_heap *h = rh__obj_free_any(RH__AS_GC(o), sizeof(rh__gchead));
         rh__gc_count_free(&h->gc);
     } else {
         rh__obj_free_any(o, 0);
     }
 }
+static inline void free_block(rh_object *o) { free_block_gc(o, (o->rh_type->flags & RH_TYPE_GC) != 0); }
 
 /* Runs fn (finalize or legacy_del) with a temporary reference. Returns true
  * if the object was resurrected (it lives on; the caller must stop). */
@@ -487,8 +500,8 @@ void rh__dealloc(rh_object *o) {
      * counted only around a destroy (the only user code here, and the only
      * way this death can nest another); an object without destroy cannot
      * recurse and is freed at once. */
-    bool tracked = false;
-    if (t->flags & RH_TYPE_GC) {
+    bool tracked = false, gc = (t->flags & RH_TYPE_GC) != 0;
+    if (gc) {
         rh__gchead *g = RH__AS_GC(o);
         tracked = g->next != 0;
         if (tracked) rh__gc_untrack_node(g);
@@ -504,11 +517,11 @@ void rh__dealloc(rh_object *o) {
         tls.active[d] = o; /* is_active reads levels below depth only: no clearing */
         destroy(o);
         tls.depth = d;
-        free_block(o);
+        free_block_gc(o, gc);
         if (RH_UNLIKELY(tls.pending) && d == 0) drain_deferred();
         return;
     }
-    free_block(o);
+    free_block_gc(o, gc);
 }
 
 /* ---------------------------------------------------------------------------

@@ -305,6 +305,7 @@ static void arena_release(rh_heap *h, rh__arena *a) {
  * ------------------------------------------------------------------------- */
 
 static void pool_link(struct rh__alloc_state *A, rh__pool *pool, unsigned c) {
+    pool->linked = 1;
     pool->prev = NULL;
     pool->next = A->usable[c];
     if (pool->next) pool->next->prev = pool;
@@ -316,6 +317,7 @@ static void pool_unlink(struct rh__alloc_state *A, rh__pool *pool) {
     else A->usable[pool->cls] = pool->next;
     if (pool->next) pool->next->prev = pool->prev;
     pool->next = pool->prev = NULL;
+    pool->linked = 0;
 }
 
 /* Makes `pool` (or nobody) class c's cached pool, keeping npinned true. */
@@ -422,26 +424,24 @@ static rh__pool *pool_take(rh_heap *h, unsigned c) {
 }
 
 void *rh__pool_alloc_slow(rh_heap *h, unsigned c) {
+    struct rh__alloc_state *A = &h->alloc;
+    /* Full pools left at the head by the pops that filled them leave now. */
+    while (A->usable[c] && A->usable[c]->freelist == NULL) pool_unlink(A, A->usable[c]);
+    if (A->usable[c]) return rh__pool_pop(h, c, A->tools);
     if (!pool_take(h, c)) return NULL;
-    void *b = rh__pool_pop(h, c, h->alloc.tools);
+    void *b = rh__pool_pop(h, c, A->tools);
     rh__note_peak(h); /* the heap grew by a pool: sample the peak again */
     return b;
 }
 
-/* The pop took the last block of `pool` (none free, none uncarved): the
- * pool is full and leaves its class's list. */
-void rh__pool_full(rh_heap *h, rh__pool *pool) { pool_unlink(&h->alloc, pool); }
-
-/* After a free: the pool was full (put it back on its class's list), and/or
- * it has become empty (cache it, or give it back to its arena). */
+/* After a free: the pool was full and not linked (put it back on its
+ * class's list), and/or it has become empty (cache it, or give it back to
+ * its arena). */
 void rh__pool_free_slow(rh_heap *h, rh__pool *pool, bool was_full) {
     struct rh__alloc_state *A = &h->alloc;
     unsigned c = pool->cls;
-    if (was_full) {
-        /* rh__pool_push did not decrement `used` (short-circuit): do it now */
-        pool_link(A, pool, c);
-        if (--pool->used) return;
-    }
+    if (was_full && !pool->linked) pool_link(A, pool, c);
+    if (pool->used) return;
     /* empty, on usable[c] */
     rh__arena *a = rh__pool_arena(pool);
     rh__pool *k = A->cached[c];
