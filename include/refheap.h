@@ -86,7 +86,19 @@ typedef struct rh_heap_config {
     /* Debug mode only: how many freed blocks are kept poisoned (not reused)
      * so that a later use of them is recognised. 0 picks the default. */
     size_t debug_quarantine;
+    /* Pools and debug modes: how long (milliseconds) an arena that became
+     * empty stays mapped, beyond the one empty arena always kept, before it
+     * goes back to the OS, so that a program that frees a burst and then
+     * allocates again does not fault its pages in anew. 0 picks the default:
+     * the environment variable REFHEAP_ARENA_DECAY_MS if set (0 there: at
+     * once), else RH_ARENA_DECAY_DEFAULT_MS. RH_ARENA_DECAY_NOW (negative):
+     * at once. There is no background thread: an arena whose delay has run
+     * out is released by the heap's next allocation or free that takes a
+     * slow path (a pool taken, filled or emptied), or by rh_heap_trim. */
+    long arena_decay_ms;
 } rh_heap_config;
+#define RH_ARENA_DECAY_DEFAULT_MS 1000L
+#define RH_ARENA_DECAY_NOW (-1L)
 
 /* Error codes, kept per heap. */
 typedef enum rh_error {
@@ -116,6 +128,11 @@ rh_heap *rh_heap_new(const rh_heap_config *cfg);
  * they keep alive) is reported as a leak, with its type, reference count and
  * allocation site, on the gc sink. Must not be called from a collection. */
 void rh_heap_destroy(rh_heap *h);
+
+/* Returns every empty arena of the heap to the OS now (the one kept mapped
+ * and those waiting out their decay delay, with the empty pools each size
+ * class keeps cached in them). Returns the bytes unmapped. */
+size_t rh_heap_trim(rh_heap *h);
 
 rh_mode rh_heap_mode(const rh_heap *h);
 const char *rh_mode_name(rh_mode m);

@@ -149,6 +149,7 @@ typedef struct rh__arena {
     unsigned nfree;              /* free pools: freepools + never carved    */
     unsigned ncarved;            /* pools carved so far (bump)              */
     unsigned npinned;            /* classes whose cached[c] lies here       */
+    uint64_t idle_since;         /* rh__decay_clock when it last became idle (0: never, or in use since) */
     struct rh__arena *next, *prev;         /* in alloc.by_nfree[nfree - 1] */
     struct rh__arena *all_next, *all_prev; /* in alloc.arenas              */
 } rh__arena;
@@ -226,6 +227,11 @@ void *rh__pool_alloc_slow(rh_heap *h, unsigned c);
 /* A free made a pool empty, or went into a full pool that is not linked. */
 void rh__pool_free_slow(rh_heap *h, rh__pool *pool, bool was_full);
 int rh__pools_init(rh_heap *h);
+/* Arena decay: releases every idle arena (rh_heap_trim); returns bytes. */
+size_t rh__pools_trim(rh_heap *h);
+/* The clock of the decay, in milliseconds (monotonic by default; white-box
+ * tests put their own here to test the delay without waiting). */
+extern uint64_t (*rh__decay_clock)(void);
 void rh__pools_fini(rh_heap *h);
 void rh__pools_stats(rh_heap *h, rh_heap_stats *out);
 size_t rh__pools_in_use(const rh_heap *h);           /* bytes, from the class counters */
