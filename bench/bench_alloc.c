@@ -64,7 +64,7 @@ static rh_heap *ba_heap;
 #define BA_MALLOC(n) rh_malloc(ba_heap, (n))
 #define BA_FREE(p) rh_free(ba_heap, (p))
 static void ba_refheap_init(void) {
-    rh_heap_config cfg = {RH_MODE_POOLS, 0};
+    rh_heap_config cfg = {.mode = RH_MODE_POOLS};
     ba_heap = rh_heap_new(&cfg);
     if (!ba_heap) {
         fprintf(stderr, "rh_heap_new failed\n");

@@ -59,7 +59,7 @@ static void on_gc(rh_heap *h, rh_gc_phase phase, const rh_gc_info *info, void *d
 }
 
 static void setup(void) {
-    rh_heap_config cfg = {RH_MODE_POOLS, 0};
+    rh_heap_config cfg = {.mode = RH_MODE_POOLS};
     heap = rh_heap_new(&cfg);
     if (!heap) exit(3);
     static const char *const ab[2] = {"a", "b"};

@@ -77,7 +77,7 @@ static int two_step; /* nodetrack: refheap's rh_new + rh_gc_track (the others ru
 static rh_heap *heap;
 
 static void bo_init(void) {
-    rh_heap_config cfg = {RH_MODE_POOLS, 0};
+    rh_heap_config cfg = {.mode = RH_MODE_POOLS};
     heap = rh_heap_new(&cfg);
     if (!heap) abort();
     if (!gc_on) rh_gc_disable(heap);
@@ -90,18 +90,20 @@ static void die(const char *what) {
     abort();
 }
 
-/* Takes ownership of l and r. "Create tracked" (one call), or with
- * two_step (workload nodetrack) the classic rh_new + fill + rh_gc_track. */
+/* Takes ownership of l and r. The classic rh_new + fill + rh_gc_track
+ * (workload nodetrack). */
+static node *node_new_two(node *l, node *r) {
+    node *n = RH_NEW(heap, node, &node_type);
+    if (!n) die("rh_new");
+    n->left = (rh_object *)l;
+    n->right = (rh_object *)r;
+    rh_gc_track(RH_OBJ(n));
+    objects++;
+    return n;
+}
+
+/* Takes ownership of l and r. "Create tracked": one call. */
 static node *node_new(node *l, node *r) {
-    if (two_step) {
-        node *n = RH_NEW(heap, node, &node_type);
-        if (!n) die("rh_new");
-        n->left = (rh_object *)l;
-        n->right = (rh_object *)r;
-        rh_gc_track(RH_OBJ(n));
-        objects++;
-        return n;
-    }
     node *n = RH_NEW_TRACKED(heap, node, &node_type);
     if (!n) die("rh_new_tracked");
     n->left = (rh_object *)l;
@@ -226,6 +228,10 @@ static void raw32_free(void *p) { mi_free(p); }
 #error "choose a BO_* memory manager"
 #endif
 
+#if !defined(BO_REFHEAP)
+#define node_new_two node_new /* nodetrack is node for the others */
+#endif
+
 static node *bottom_up(int depth) {
     if (depth <= 0) return node_new(NULL, NULL);
     node *l = bottom_up(depth - 1);
@@ -252,13 +258,20 @@ int main(int argc, char **argv) {
     }
     if (strcmp(wl, "node") == 0 || strcmp(wl, "node1") == 0) {
         const uint64_t alive = strcmp(wl, "node1") == 0 ? 1 : RING;
-        for (uint64_t i = 0; i < n; i++) {
-            node *x = node_new(NULL, NULL);
-            bench_keep(x);
-            node *old = ring[i % alive];
-            if (old) node_drop(old);
-            ring[i % alive] = x;
+#define NODE_LOOP(make)                                                      \
+        for (uint64_t i = 0; i < n; i++) {                                   \
+            node *x = make(NULL, NULL);                                      \
+            bench_keep(x);                                                   \
+            node *old = ring[i % alive];                                     \
+            if (old) node_drop(old);                                         \
+            ring[i % alive] = x;                                             \
         }
+        if (two_step) {
+            NODE_LOOP(node_new_two)
+        } else {
+            NODE_LOOP(node_new)
+        }
+#undef NODE_LOOP
         for (size_t i = 0; i < RING; i++)
             if (ring[i]) node_drop(ring[i]);
     } else if (strcmp(wl, "tree") == 0) {

@@ -184,7 +184,7 @@ static void on_gc(rh_heap *h, rh_gc_phase phase, const rh_gc_info *info, void *d
 }
 
 static void bt_init(void) {
-    rh_heap_config cfg = {RH_MODE_POOLS, 0};
+    rh_heap_config cfg = {.mode = RH_MODE_POOLS};
     heap = rh_heap_new(&cfg);
     if (!heap) abort();
     if (!gc_on) rh_gc_disable(heap);

@@ -516,9 +516,13 @@ void rh__dealloc(rh_object *o) {
         tls.depth = d + 1;
         tls.active[d] = o; /* is_active reads levels below depth only: no clearing */
         destroy(o);
-        tls.depth = d;
-        free_block_gc(o, gc);
-        if (RH_UNLIKELY(tls.pending) && d == 0) drain_deferred();
+        /* The depth is decremented in place and the type read again (it
+         * stays valid until the block is freed), so fewer values live
+         * across the call. The deferred objects are drained before o's
+         * block is freed: nothing refers to o now. */
+        unsigned depth = --tls.depth;
+        if (RH_UNLIKELY(tls.pending) && depth == 0) drain_deferred();
+        free_block(o);
         return;
     }
     free_block_gc(o, gc);
