@@ -61,13 +61,14 @@
 #elif defined(BA_REFHEAP)
 #include "refheap.h"
 static rh_heap *ba_heap;
+static int ba_trace = -1; /* --trace N: allocation tracing with N frames (0: the site only) */
 #define BA_MALLOC(n) rh_malloc(ba_heap, (n))
 #define BA_FREE(p) rh_free(ba_heap, (p))
 static void ba_refheap_init(void) {
     rh_heap_config cfg = {.mode = RH_MODE_POOLS};
     ba_heap = rh_heap_new(&cfg);
-    if (!ba_heap) {
-        fprintf(stderr, "rh_heap_new failed\n");
+    if (!ba_heap || (ba_trace >= 0 && rh_trace_start(ba_heap, ba_trace) != 0)) {
+        fprintf(stderr, "rh_heap_new / rh_trace_start failed\n");
         exit(3);
     }
 }
@@ -105,10 +106,20 @@ static const char *malloc_provider(void) {
 }
 
 static void emit(const char *workload, double ns_per_op, size_t rss0, uint64_t ops) {
+    int trace = -1;
+    size_t trace_bytes = 0, traced = 0;
+#if defined(BA_REFHEAP)
+    trace = ba_trace;
+    if (trace >= 0) {
+        trace_bytes = rh_trace_get_memory(ba_heap);
+        traced = rh_trace_count(ba_heap);
+    }
+#endif
     bench_emit("alloc", "\"allocator\": \"%s\", \"workload\": \"%s\", \"ns_per_op\": %.4f, "
-               "\"ops\": %llu, \"rss_before\": %zu, \"peak_rss\": %zu, \"malloc_from\": \"%s\"",
+               "\"ops\": %llu, \"rss_before\": %zu, \"peak_rss\": %zu, \"malloc_from\": \"%s\", "
+               "\"trace_frames\": %d, \"trace_bytes\": %zu, \"traced_blocks\": %zu",
                BA_NAME, workload, ns_per_op, (unsigned long long)ops, rss0, bench_peak_rss(),
-               malloc_provider());
+               malloc_provider(), trace, trace_bytes, traced);
 }
 
 static void work_a(uint64_t iters) {
@@ -190,13 +201,21 @@ static void work_c(size_t n, uint64_t steps) {
 
 static void usage(const char *prog) {
     fprintf(stderr,
-            "usage: %s a ITERS | b NBLOCKS ROUNDS | c NLIVE STEPS\n"
+            "usage: %s [--trace FRAMES] a ITERS | b NBLOCKS ROUNDS | c NLIVE STEPS\n"
+            "  --trace: refheap only, allocation tracing on (FRAMES 0: the site only)\n"
             "  allocator: %s\n", prog, BA_NAME);
     exit(1);
 }
 
 int main(int argc, char **argv) {
     bench_check_build(argv[0]);
+#if defined(BA_REFHEAP)
+    if (argc >= 3 && strcmp(argv[1], "--trace") == 0) {
+        ba_trace = atoi(argv[2]);
+        argc -= 2;
+        argv += 2;
+    }
+#endif
     if (argc < 3) usage(argv[0]);
     BA_INIT();
     if (strcmp(argv[1], "a") == 0) {

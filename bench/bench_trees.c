@@ -183,10 +183,13 @@ static void on_gc(rh_heap *h, rh_gc_phase phase, const rh_gc_info *info, void *d
     if (phase == RH_GC_STOP) bench_pause_push(&pauses, (double)info->duration_ns);
 }
 
+static int bt_trace = -1; /* --trace N: allocation tracing with N frames */
+
 static void bt_init(void) {
     rh_heap_config cfg = {.mode = RH_MODE_POOLS};
     heap = rh_heap_new(&cfg);
     if (!heap) abort();
+    if (bt_trace >= 0 && rh_trace_start(heap, bt_trace) != 0) abort();
     if (!gc_on) rh_gc_disable(heap);
     if (rh_gc_callback_add(heap, on_gc, NULL) != 0) abort();
 }
@@ -315,8 +318,17 @@ static uint64_t run_gcbench(int stretch_depth) {
 
 int main(int argc, char **argv) {
     bench_check_build(argv[0]);
+#if defined(BT_REFHEAP)
+    if (argc >= 3 && strcmp(argv[1], "--trace") == 0) {
+        bt_trace = atoi(argv[2]);
+        argc -= 2;
+        argv += 2;
+    }
+#endif
     if (argc < 3) {
-        fprintf(stderr, "usage: %s binarytrees DEPTH [on|off] | gcbench STRETCH_DEPTH [on|off]\n", argv[0]);
+        fprintf(stderr, "usage: %s [--trace FRAMES] binarytrees DEPTH [on|off] | gcbench STRETCH_DEPTH [on|off]\n"
+                        "  --trace: refheap only, allocation tracing on (FRAMES 0: the site only)\n",
+                argv[0]);
         return 1;
     }
     const char *prog = argv[1];
@@ -348,10 +360,17 @@ int main(int argc, char **argv) {
                "\"impl\": \"%s\", \"program\": \"%s\", \"depth\": %d, \"gc\": \"%s\", "
                "\"seconds\": %.6f, \"nodes\": %llu, \"ns_per_node\": %.4f, \"checksum\": %llu, "
                "\"rss_before\": %zu, \"peak_rss\": %zu, \"pauses\": %zu, \"pause_max_ns\": %.0f, "
-               "\"pause_p99_ns\": %.0f, \"pause_total_ns\": %.0f, \"gen_collections\": [%llu, %llu, %llu]",
+               "\"pause_p99_ns\": %.0f, \"pause_total_ns\": %.0f, \"gen_collections\": [%llu, %llu, %llu], "
+               "\"trace_frames\": %d",
                BT_NAME, prog, depth, gc_on ? "on" : "off", (double)t / 1e9,
                (unsigned long long)nodes_made, (double)t / (double)nodes_made,
-               (unsigned long long)sum, rss0, peak, ps.count, ps.max_ns, ps.p99_ns, ps.total_ns, gens[0], gens[1], gens[2]);
+               (unsigned long long)sum, rss0, peak, ps.count, ps.max_ns, ps.p99_ns, ps.total_ns, gens[0], gens[1], gens[2],
+#if defined(BT_REFHEAP)
+               bt_trace
+#else
+               -1
+#endif
+               );
     bt_fini();
     return 0;
 }

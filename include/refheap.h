@@ -844,6 +844,200 @@ rh_object *rh_finalize_detach(rh_object *f, rh_finalize_fn *fn, void **data);
 /* Calls it now if still alive (finalize.__call__); returns true if it ran. */
 bool rh_finalize_call(rh_object *f);
 
+/* ======================================================================
+ * 6. Tools: tracing, snapshots, object graph, heap report
+ *    (Python's tracemalloc and objgraph; docs/tuning.md walks through a
+ *    leak hunt with them, docs/python-to-c.md maps each function)
+ * ==================================================================== */
+
+/* --- Allocation tracing (tracemalloc) ---------------------------------
+ * Off by default, and free when off: the allocator's fast paths test one
+ * word that tracing sets, so while it is on every allocation, free and
+ * realloc of the heap takes the slow path, which records or forgets the
+ * block: its allocation site (the file:line of the _at entry point, e.g. the
+ * caller of rh_malloc or rh_new), the type of the object living in it, and
+ * optionally a native backtrace (glibc's backtrace()) of up to nframes
+ * frames. Each distinct trace and traceback is stored once; a traced block
+ * costs one 8-byte entry in an open-addressing table kept between 8/15 and
+ * 4/5 full while the traced set grows (10 to 15 bytes a block), halved when
+ * frees leave it under a quarter full. Sizes are usable sizes (a pool
+ * block's class size), as the heap's statistics count them. Blocks
+ * allocated before rh_trace_start are simply untraced. The tools' own
+ * memory comes from the C library, not from the heap. */
+#define RH_TRACE_MAX_FRAMES 64
+/* tracemalloc.start(nframes): nframes 0 records the site only; 1..64 adds
+ * that many native frames (the innermost are refheap's entry points). 0, or
+ * -1 with RH_EVALUE (bad nframes), RH_ESTATE (called during a collection or
+ * while already tracing with another nframes) or RH_ENOMEM. */
+int rh_trace_start(rh_heap *h, int nframes);
+/* tracemalloc.stop(): forgets every trace. RH_ESTATE during a collection. */
+int rh_trace_stop(rh_heap *h);
+bool rh_trace_is_tracing(const rh_heap *h);
+int rh_trace_get_nframes(const rh_heap *h);        /* -1 when not tracing */
+/* tracemalloc.get_traced_memory(): current and peak traced bytes. */
+void rh_trace_get_traced_memory(const rh_heap *h, size_t *current, size_t *peak);
+void rh_trace_reset_peak(rh_heap *h);             /* peak = current      */
+size_t rh_trace_count(const rh_heap *h);          /* traced live blocks  */
+/* tracemalloc.get_tracemalloc_memory(): bytes of the tracing tables. */
+size_t rh_trace_get_memory(const rh_heap *h);
+
+/* The site of an allocation made inside refheap (rh_list_new, rh_str,
+ * rh_instance_new, a list growing...) is refheap's own line. Between
+ * rh_trace_site_push and rh_trace_site_pop such allocations are attributed
+ * to the pushed site instead (allocations made with the caller's own file
+ * and line keep theirs). Pushes nest (up to 16; the innermost wins); they
+ * cost nothing when tracing is off. */
+void rh_trace_site_push_at(rh_heap *h, const char *file, int line);
+void rh_trace_site_pop(rh_heap *h);
+#define rh_trace_site_push(h) rh_trace_site_push_at((h), __FILE__, __LINE__)
+
+/* Where one traced block or object was allocated. */
+typedef struct rh_trace_info {
+    const char *file;          /* static storage (the caller's __FILE__) */
+    int line;
+    const char *type_name;     /* type of the object in the block, or NULL */
+    size_t size;               /* usable size of the block               */
+    size_t nframes;
+    void *frames[RH_TRACE_MAX_FRAMES]; /* return addresses, innermost first */
+} rh_trace_info;
+/* tracemalloc.get_object_traceback(): false when not traced. */
+bool rh_trace_get_object_traceback(const rh_object *o, rh_trace_info *out);
+bool rh_trace_get_block_traceback(rh_heap *h, const void *block, rh_trace_info *out);
+
+/* --- Collector pauses -------------------------------------------------
+ * Registers (on) or removes (off) a gc callback that records the pause of
+ * each collection for snapshots and the report. 0, or -1 (RH_ENOMEM). */
+int rh_trace_record_pauses(rh_heap *h, bool on);
+
+/* --- Snapshots (tracemalloc.Snapshot) ---------------------------------
+ * Plain data owned by the snapshot: the live traced blocks aggregated by
+ * trace (one row per distinct site + type + traceback), tracebacks as
+ * symbolised frame strings, and the collector's statistics and pauses. */
+typedef struct rh_snapshot_traceback {
+    size_t nframes;
+    const char **frames;       /* "function+0x1c (object file)", innermost first */
+} rh_snapshot_traceback;
+typedef struct rh_snapshot_trace {
+    const char *file;
+    int line;
+    const char *type_name;     /* NULL: raw memory (not an object)        */
+    size_t traceback;          /* index in tracebacks; 0: no frames       */
+    uint64_t size, count;      /* live bytes and blocks                   */
+} rh_snapshot_trace;
+typedef struct rh_snapshot {
+    int nframes;               /* the traceback limit it was taken with   */
+    uint64_t traced_current, traced_peak;
+    size_t ntraces;
+    rh_snapshot_trace *traces;
+    size_t ntracebacks;        /* >= 1: tracebacks[0] is the empty one    */
+    rh_snapshot_traceback *tracebacks;
+    rh_gc_genstats gc[RH_GC_GENERATIONS];
+    uint64_t pause_count, pause_total_ns, pause_max_ns;
+    size_t npauses;            /* the last pauses recorded (<= 256)       */
+    uint64_t *pauses;          /* generation << 56 | nanoseconds, oldest first */
+    void *rh_owned;            /* the snapshot's strings; do not touch    */
+} rh_snapshot;
+
+/* tracemalloc.take_snapshot(): NULL with RH_ESTATE when not tracing, or
+ * RH_ENOMEM. Takes one pass over the traced blocks. */
+rh_snapshot *rh_snapshot_take(rh_heap *h);
+void rh_snapshot_free(rh_snapshot *s);
+
+/* Snapshot.filter_traces: a trace is kept when it matches one of the
+ * inclusive filters (or there is none) and none of the exclusive ones. */
+typedef struct rh_snapshot_filter {
+    bool inclusive;
+    const char *file_pattern;  /* fnmatch(3) pattern, NULL: any file      */
+    int line;                  /* 0: any line                             */
+    const char *type_name;     /* NULL: any; "": raw memory only          */
+} rh_snapshot_filter;
+/* A new snapshot holding the kept traces (NULL when out of memory). */
+rh_snapshot *rh_snapshot_filter_traces(const rh_snapshot *s, const rh_snapshot_filter *filters, size_t n);
+
+/* Snapshot.statistics(key_type) and Snapshot.compare_to(old, key_type). */
+typedef enum rh_stat_key {
+    RH_STAT_SITE = 0,          /* 'lineno': file and line                 */
+    RH_STAT_FILE = 1,          /* 'filename'                              */
+    RH_STAT_TYPE = 2,          /* the object's type name                  */
+    RH_STAT_TRACEBACK = 3      /* 'traceback': site and frames            */
+} rh_stat_key;
+typedef struct rh_stat {
+    const char *file;          /* NULL for RH_STAT_TYPE                   */
+    int line;                  /* 0 for RH_STAT_FILE and RH_STAT_TYPE     */
+    const char *type_name;     /* RH_STAT_TYPE only (NULL: raw memory)    */
+    const rh_snapshot_traceback *traceback; /* RH_STAT_TRACEBACK only     */
+    uint64_t size, count;
+    int64_t size_diff, count_diff; /* compare_to: against the old snapshot */
+} rh_stat;
+/* An array of *n statistics, biggest size first (free() it; its pointers
+ * point into the snapshots). NULL with *n == 0 when empty or out of memory. */
+rh_stat *rh_snapshot_statistics(const rh_snapshot *s, rh_stat_key key, size_t *n);
+/* Sorted by absolute size difference, then size, biggest first. */
+rh_stat *rh_snapshot_compare_to(const rh_snapshot *now, const rh_snapshot *old, rh_stat_key key, size_t *n);
+/* Prints "file:line: size=12.3 KiB (+1.2 KiB), count=10 (+2), average=..."
+ * lines, at most limit (0: all). */
+void rh_stat_print(const rh_stat *stats, size_t n, size_t limit, bool diff, FILE *out);
+
+/* Files: a versioned text format (docs/api.md). save returns 0 or -1;
+ * load returns NULL for a missing, truncated or corrupt file; both put a
+ * message in err (errcap bytes; may be NULL). */
+#define RH_SNAPSHOT_FORMAT_VERSION 1
+int rh_snapshot_save(const rh_snapshot *s, const char *path, char *err, size_t errcap);
+rh_snapshot *rh_snapshot_load(const char *path, char *err, size_t errcap);
+rh_snapshot *rh_snapshot_parse(const char *data, size_t len, char *err, size_t errcap);
+
+/* --- The object graph (objgraph) ---------------------------------------
+ * The graph: every object the collector tracks (the frozen ones included)
+ * and every object they reference, found with the types' traverse; an edge
+ * per reference. Immortal objects are left out (never freed). These
+ * functions refuse to run during a collection (RH_ESTATE). */
+typedef struct rh_type_count {
+    const char *name;
+    size_t count;
+    ptrdiff_t delta;           /* show_growth: increase since the last call */
+} rh_type_count;
+/* objgraph.most_common_types: tracked objects by type name, most numerous
+ * first, at most limit (0: all). An array of *n (free() it); NULL on error. */
+rh_type_count *rh_objgraph_most_common_types(rh_heap *h, size_t limit, size_t *n);
+int rh_objgraph_show_most_common_types(rh_heap *h, size_t limit, FILE *out);
+/* objgraph.growth: the types whose count exceeds the highest count seen at
+ * the previous calls (the first call reports every type against 0). */
+rh_type_count *rh_objgraph_growth(rh_heap *h, size_t limit, size_t *n);
+int rh_objgraph_show_growth(rh_heap *h, size_t limit, FILE *out);
+
+/* objgraph.find_backref_chain: a shortest chain of references from a root to
+ * obj, as a new list [root, ..., obj]. A root is one of the given roots;
+ * when none is given, an object no object of the graph refers to (held only
+ * by the program's own variables). max_depth bounds the references followed (0: no bound). An
+ * empty list when no root leads to obj; NULL on error. */
+rh_object *rh_objgraph_find_backref_chain(rh_heap *h, rh_object *obj, rh_object *const *roots, size_t nroots,
+                                          size_t max_depth);
+
+/* The objects that would be freed with obj: obj and every object that is
+ * reachable from the program's roots only through it. Here the roots are the
+ * objects whose reference count exceeds the references the graph holds to
+ * them (the program holds the difference). Sizes are rh_sizeof (header,
+ * collector record, items, owned storage). 0, or -1 on error. */
+int rh_objgraph_retained(rh_heap *h, rh_object *obj, size_t *bytes, size_t *count);
+
+/* objgraph.show_refs / show_backrefs as Graphviz DOT. */
+typedef struct rh_dot_options {
+    bool backrefs;             /* follow referrers instead of referents   */
+    size_t max_depth;          /* 0: 3, as objgraph                       */
+    size_t max_nodes;          /* 0: 200                                  */
+    /* Objects for which filter returns false are not drawn (NULL: all). */
+    bool (*filter)(rh_object *o, void *data);
+    void *filter_data;
+    const char *title;
+} rh_dot_options;
+int rh_objgraph_write_dot(rh_heap *h, rh_object *const *objs, size_t n, const rh_dot_options *opt, FILE *out);
+
+/* --- The heap report --------------------------------------------------
+ * One self-contained HTML file (no network, no external script): live bytes
+ * by site and by type as SVG treemaps, the top growers since `before`
+ * (NULL: none), and the collector's statistics and pauses from `now`. */
+int rh_report_write_html(const rh_snapshot *now, const rh_snapshot *before, const char *title, FILE *out);
+
 #if defined(RH_BUILDING) && (defined(__GNUC__) || defined(__clang__))
 #pragma GCC visibility pop
 #endif

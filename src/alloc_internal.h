@@ -18,6 +18,7 @@ struct rh__large; /* sysmem.c: header of a block from the system allocator */
 #define RH__SLOW_MODE 1u  /* the heap is not in pools mode                    */
 #define RH__SLOW_FAULT 2u /* the fault injector is armed                      */
 #define RH__SLOW_TOOLS 4u /* running under Valgrind: every block is announced */
+#define RH__SLOW_TRACE 8u /* allocation tracing is on (src/tools/trace.c)    */
 
 struct rh__alloc_state {
     /* --- hot: all the fast paths of pools mode read ------------------- */
@@ -108,6 +109,9 @@ void rh__debug_check_all(rh_heap *h, const char *at);
 /* Debug mode: fn(o, arg) for every live object (newest first); fn must not
  * allocate or free. Nothing in other modes. */
 void rh__debug_each_object(rh_heap *h, void (*fn)(rh_object *o, void *arg), void *arg);
+/* Tracing on (RH__SLOW_TRACE): name the type of the object in a block
+ * just allocated (src/tools/trace.c; object.c calls it). */
+void rh__trace_note_type(rh_heap *h, void *block, const char *type_name);
 
 /* Debug mode: what the allocator knows about the block containing p.
  * Returns false when not in debug mode or p is not a debug block. */

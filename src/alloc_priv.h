@@ -422,6 +422,22 @@ static inline void rh__raw_free(rh_heap *h, void *p) {
 }
 
 /* ---------------------------------------------------------------------------
+ * Allocation tracing (src/tools/trace.c): the slow paths of heap.c call these
+ * while RH__SLOW_TRACE is set. rh__trace_alloc records a new block with its
+ * site; rh__trace_free forgets a block (untraced ones are ignored); `size`
+ * is the block's usable size when the caller knows it, else 0;
+ * rh__trace_detach forgets a block and returns its trace (or RH__TRACE_NONE),
+ * rh__trace_attach records one: RH__TRACE_NEW for a new trace at file:line,
+ * another value to put a detached trace back (a failed realloc).
+ * ------------------------------------------------------------------------- */
+#define RH__TRACE_NONE UINT32_MAX
+#define RH__TRACE_NEW (UINT32_MAX - 1)
+void rh__trace_alloc(rh_heap *h, void *p, size_t size, const char *file, int line);
+void rh__trace_free(rh_heap *h, void *p, size_t size);
+uint32_t rh__trace_detach(rh_heap *h, void *p);
+void rh__trace_attach(rh_heap *h, void *p, uint32_t trace, const char *file, int line);
+
+/* ---------------------------------------------------------------------------
  * Debug mode (debugmem.c).
  * ------------------------------------------------------------------------- */
 int rh__debug_init(rh_heap *h, size_t quarantine);

@@ -17,7 +17,10 @@
  * The fast paths. Everything a pools-mode call does not need is folded into
  * one word, alloc.slow (RH__SLOW_MODE: not pools mode; RH__SLOW_FAULT: the
  * fault injector is armed; RH__SLOW_TOOLS: running under Valgrind, whose
- * client requests announce every block). rh_malloc_at and rh__obj_alloc test
+ * client requests announce every block; RH__SLOW_TRACE: allocation tracing,
+ * src/tools/trace.c, whose hooks the slow paths call: rh__trace_alloc after
+ * an allocation, rh__trace_free before a free, detach/attach around a
+ * realloc). rh_malloc_at and rh__obj_alloc test
  * that word and the size together, then pop a block from the head pool of
  * the class (alloc_priv.h); rh_free_at and rh__obj_free test the word, ask
  * the radix tree which heap owns the pointer and where its arena's pool
@@ -242,6 +245,7 @@ void rh_heap_destroy(rh_heap *h) {
     rh__heap_check(h, "heap destruction");
 #endif
     h->destroying = true;
+    rh__tools_fini(h);
     rh__weak_atexit(h);
     rh__gc_fini(h);
     rh__weak_fini(h);
@@ -368,6 +372,18 @@ static void free_checked(rh_heap *h, void *p, const char *file, int line) {
 /* Everything the free fast paths (alloc_priv.h) do not do inline. */
 void rh__free_slow(rh_heap *h, void *p, size_t header_offset, const char *file, int line) {
     if (!p) return;
+    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) { /* tools: trace.c */
+        if (h->alloc.slow == RH__SLOW_TRACE) {
+            /* tracing alone: the fast path's push, after the trace */
+            rh__pool *pool = rh__pool_lookup(p, h);
+            if (pool) {
+                rh__trace_free(h, p, rh__class_size(pool->cls));
+                rh__pool_push(h, pool, p, false);
+                return;
+            }
+        }
+        rh__trace_free(h, p, 0);
+    }
     if (h->mode == RH_MODE_DEBUG) {
         rh__enter(h);
         h->alloc.frees_slow++;
@@ -385,6 +401,15 @@ void *rh__alloc_fast_failed(rh_heap *h) {
 
 void *rh__malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int line) {
     void *p;
+    if (h->alloc.slow == RH__SLOW_TRACE && n <= RH_SMALL_MAX) { /* tools: trace.c */
+        /* tracing alone: the fast path's pop (same counters), then the trace */
+        unsigned c = rh__size_class(n);
+        p = rh__pool_pop(h, c, false);
+        if (!p) return rh__alloc_fast_failed(h);
+        if (zero) memset(p, 0, n);
+        rh__trace_alloc(h, p, rh__class_size(c), file, line);
+        return p;
+    }
     if (h->mode == RH_MODE_DEBUG) {
         rh__enter(h);
         bool ok = gate(h);
@@ -405,6 +430,7 @@ void *rh__malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int lin
         if (!p) return failed(h);
     }
     rh__note_peak(h);
+    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) rh__trace_alloc(h, p, 0, file, line); /* tools: trace.c */
     return p;
 }
 
@@ -435,8 +461,7 @@ static void *move_block(rh_heap *h, void *p, size_t oldn, size_t n, bool old_in_
     return q;
 }
 
-void *rh_realloc_at(rh_heap *h, void *p, size_t n, const char *file, int line) {
-    if (!p) return rh_malloc_at(h, n, file, line);
+static void *realloc_block(rh_heap *h, void *p, size_t n, const char *file, int line) {
     struct rh__alloc_state *A = &h->alloc;
     void *q;
     if (h->mode == RH_MODE_DEBUG) {
@@ -474,6 +499,17 @@ void *rh_realloc_at(rh_heap *h, void *p, size_t n, const char *file, int line) {
     if (!q) return failed(h);
     rh__note_peak(h);
     return q;
+}
+
+void *rh_realloc_at(rh_heap *h, void *p, size_t n, const char *file, int line) {
+    if (!p) return rh_malloc_at(h, n, file, line);
+    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) { /* tools: trace.c */
+        uint32_t trace = rh__trace_detach(h, p);
+        void *q = realloc_block(h, p, n, file, line);
+        rh__trace_attach(h, q ? q : p, q ? RH__TRACE_NEW : trace, file, line);
+        return q;
+    }
+    return realloc_block(h, p, n, file, line);
 }
 
 size_t rh_usable_size(rh_heap *h, const void *p) {

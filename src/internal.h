@@ -85,6 +85,7 @@ struct rh_heap {
     struct rh__obj_state obj;     /* object_internal.h */
     struct rh__gc_state gc;       /* gc_internal.h */
     struct rh__weak_state weak;   /* weak_internal.h */
+    struct rh__tools *tools;      /* src/tools/tools_internal.h; NULL until a tool is used */
 };
 #define RH__HEAP_MAGIC 0x72686870u /* "rhhp" */
 
@@ -98,6 +99,7 @@ void rh__gc_fini(rh_heap *h);       /* last collection; debug leak report */
 int rh__weak_init(rh_heap *h);
 void rh__weak_atexit(rh_heap *h);   /* weakref.finalize callbacks still alive, newest first */
 void rh__weak_fini(rh_heap *h);
+void rh__tools_fini(rh_heap *h);    /* src/tools: stops tracing, frees the tools' state */
 
 /* Error helpers (heap.c). rh__nomem sets RH_ENOMEM and returns NULL. */
 void *rh__nomem(rh_heap *h);

@@ -249,7 +249,10 @@ static __attribute__((noinline)) rh_object *new_object(rh_heap *h, const rh_type
     o->rh_gcword = 0;
     o->rh_type = t;
     zero_fields((char *)(o + 1), n - prefix - sizeof(rh_object));
-    if (RH_UNLIKELY(h->mode == RH_MODE_DEBUG)) rh__debug_note_object(h, block, t);
+    if (RH_UNLIKELY(h->alloc.slow & (RH__SLOW_MODE | RH__SLOW_TRACE))) {
+        if (h->mode == RH_MODE_DEBUG) rh__debug_note_object(h, block, t);
+        if (h->alloc.slow & RH__SLOW_TRACE) rh__trace_note_type(h, block, t->name);
+    }
     /* The new container is complete and untracked: an automatic collection
      * started here cannot see it. */
     if (prefix) {
@@ -616,17 +619,30 @@ rh_hash_t rh_hash(rh_object *o) {
  * hook; if that says "different" (or there is none) and the right operand's
  * type differs, the right's hook gets its turn, the loose analogue of
  * Python's reflected __eq__ after NotImplemented. */
+/* The hooks of containers call rh_equal on their items, so comparing two
+ * deeply nested structures recurses once per level: past EQ_MAX_DEPTH nested
+ * calls the comparison fails with RH_EOVERFLOW (CPython raises RecursionError
+ * at its recursion limit, 1000) instead of overflowing the C stack. */
+#define EQ_MAX_DEPTH 1000
+static _Thread_local unsigned eq_depth;
+
 int rh_equal(rh_object *a, rh_object *b) {
     RH__CHECK_LIVE(a, "rh_equal");
     RH__CHECK_LIVE(b, "rh_equal");
     if (a == b) return 1;
     const rh_type *ta = a->rh_type, *tb = b->rh_type;
-    if (ta->eq) {
-        int r = ta->eq(a, b);
-        if (r != 0) return r;
+    if (!ta->eq && !tb->eq) return 0;
+    if (RH_UNLIKELY(eq_depth >= EQ_MAX_DEPTH)) {
+        rh_heap *h = rh__is_heap_object(a) ? rh_heap_of(a) : rh__is_heap_object(b) ? rh_heap_of(b) : NULL;
+        if (h) rh_err_set(h, RH_EOVERFLOW, "comparison: maximum nesting depth exceeded");
+        return -1;
     }
-    if (tb != ta && tb->eq) return tb->eq(b, a);
-    return 0;
+    eq_depth++;
+    int r = 0;
+    if (ta->eq) r = ta->eq(a, b);
+    if (r == 0 && tb != ta && tb->eq) r = tb->eq(b, a);
+    eq_depth--;
+    return r;
 }
 
 int rh_repr(rh_object *o, char *buf, size_t cap) {

@@ -13,13 +13,17 @@
  *
  * Scenarios 2, 3, 6 and 10 draw the object graph as Graphviz DOT (objects as
  * nodes labelled with type and reference count, references as arrows, garbage
- * in red) and render PNG and SVG when `dot` is installed.
+ * in red) and render PNG and SVG when `dot` is installed. Scenario 10 hunts
+ * its leak with the library's tools (tracing, snapshots and their diff,
+ * objgraph's growth, chain of referrers and retained size) and writes the
+ * heap report beside the graphs.
  *
  *   tour [--list] [--scenario N] [--quiet] [--no-python] [--graphs DIR]
  */
 #include "refheap.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -301,6 +305,11 @@ static const char *name_of(rh_object *o, char *buf, size_t cap) {
         rh_decref(n);
     }
     return buf;
+}
+
+static rh_snapshot *must_snap(rh_snapshot *s) {
+    check(s != NULL, "snapshot");
+    return s;
 }
 
 static rh_heap *fresh_heap(void) {
@@ -760,22 +769,92 @@ static const char *describe(rh_object *o, rh_object *globals, rh_object *registr
     return buf;
 }
 
+static int leak_line; /* the site handle() pushes: where the leak is made */
+
+/* handle(user): makes a Session, appends it to the global list and forgets
+ * it. The pushed site names this function's line in the traces, for the
+ * objects refheap's constructors make on its behalf. */
+static void handle(rh_heap *h, rh_object *registry, rh_object *Session, const char *user) {
+    leak_line = __LINE__ + 1;
+    rh_trace_site_push(h);
+    rh_object *s = instance_named(Session, user);
+    rh_list_append(registry, s); /* forgotten: the leak */
+    rh_decref(s);
+    rh_trace_site_pop(h);
+}
+
+static size_t growth_of(rh_heap *h, const char *type) {
+    size_t n, d = 0;
+    rh_type_count *v = rh_objgraph_growth(h, 0, &n);
+    for (size_t i = 0; v && i < n; i++)
+        if (strcmp(v[i].name, type) == 0) d = (size_t)v[i].delta;
+    free(v);
+    return d;
+}
+
+/* The report and the drawings of referrers, beside the other graphs. */
+static void leak_files(rh_heap *h, const rh_snapshot *before, const rh_snapshot *after, rh_object *leaked) {
+    if (!T.graphs) return;
+    mkdir(T.graphs, 0777);
+    char path[512], err[256];
+    snprintf(path, sizeof path, "%s/scenario10-before.snap", T.graphs);
+    rh_snapshot_save(before, path, err, sizeof err);
+    snprintf(path, sizeof path, "%s/scenario10-after.snap", T.graphs);
+    rh_snapshot_save(after, path, err, sizeof err);
+    snprintf(path, sizeof path, "%s/scenario10-report.html", T.graphs);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        rh_report_write_html(after, before, "Scenario 10: sessions piling up in a global list", f);
+        fclose(f);
+        say("report: %s (rhreport turns the two .snap files beside it into the same page)", path);
+    }
+    snprintf(path, sizeof path, "%s/scenario10-backrefs.dot", T.graphs);
+    f = fopen(path, "w");
+    if (!f) return;
+    rh_dot_options o = {.backrefs = true, .max_depth = 4, .title = "Who keeps session 'ben' alive (referrers)"};
+    rh_objgraph_write_dot(h, &leaked, 1, &o, f);
+    fclose(f);
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd,
+             "command -v dot >/dev/null 2>&1 && dot -Tpng '%s' -o '%s/scenario10-backrefs.png' && "
+             "dot -Tsvg '%s' -o '%s/scenario10-backrefs.svg'",
+             path, T.graphs, path, T.graphs);
+    int rc = system(cmd);
+    say("graph: %s%s", path, rc == 0 ? " (+ .png, .svg)" : " (install graphviz to render it)");
+}
+
 static void scenario10(void) {
     begin(10, "Leaks: who keeps this object alive?");
     rh_heap *h = fresh_heap();
     rh_gc_collect(h, 2);
+    check(rh_trace_start(h, 0) == 0, "tracing");
+    rh_trace_record_pauses(h, true);
     rh_object *globals = must(rh_dict_new(h), "dict");
     rh_object *registry = must(rh_list_new(h, 0), "list");
     rh_dict_set_str(globals, "_registry", registry);
     rh_object *Session = new_class(h, "Session", NULL, 0, NULL, NULL, NULL);
+    growth_of(h, "Session"); /* objgraph.show_growth's first call: the baseline */
+    rh_snapshot *before = must_snap(rh_snapshot_take(h));
     const char *users[] = {"ann", "ben", "cy"};
-    for (int i = 0; i < 3; i++) {
-        rh_object *s = instance_named(Session, users[i]);
-        rh_list_append(registry, s); /* forgotten: the leak */
-        rh_decref(s);
-    }
+    for (int i = 0; i < 3; i++) handle(h, registry, Session, users[i]);
+    rh_snapshot *after = must_snap(rh_snapshot_take(h));
     say("handle(user) appends each Session to a global list and forgets it: %zu sessions pile up.",
         rh_list_size(registry));
+    size_t nd;
+    rh_stat *diff = rh_snapshot_compare_to(after, before, RH_STAT_SITE, &nd);
+    say("tracemalloc: snapshot.compare_to(before, 'lineno'), top entries:");
+    for (size_t i = 0; i < nd && i < 3; i++)
+        if (diff[i].size_diff || diff[i].count_diff) say("  %s:%d: +%" PRId64 " B in %+" PRId64 " blocks", strrchr(diff[i].file, '/') ? strrchr(diff[i].file, '/') + 1
+                                                                                     : diff[i].file,
+            diff[i].line, diff[i].size_diff, diff[i].count_diff);
+    check(nd > 0 && diff[0].line == leak_line && strcmp(diff[0].file, __FILE__) == 0,
+          "the diff's top entry is the leaking line in handle()");
+    fig("leak_site_new_blocks", INFO, "CPython's objects and their attributes are laid out differently", "%" PRId64,
+        nd ? diff[0].count_diff : 0);
+    free(diff);
+    size_t grown = growth_of(h, "Session");
+    say("objgraph.show_growth(): Session +%zu", grown);
+    fig("growth_Session", EXACT, NULL, "%zu", grown);
     rh_object *leaked = rh_list_get(registry, 1);
     rh_object *refs = must(rh_gc_get_referrers(h, &leaked, 1), "referrers");
     say("gc.get_referrers(session 'ben') -> %zu object(s); following referrers back to a root:",
@@ -799,6 +878,23 @@ static void scenario10(void) {
         rh_decref(r);
     }
     rh_decref(refs);
+    rh_object *chain = must(rh_objgraph_find_backref_chain(h, leaked, NULL, 0, 0), "backref chain");
+    char line[512] = "", part[96];
+    for (size_t i = 0; i < rh_list_size(chain); i++) {
+        rh_object *c = rh_list_get(chain, (ptrdiff_t)i);
+        snprintf(part, sizeof part, "%s%s", i ? " -> " : "",
+                 c == leaked ? "Session 'ben'" : describe(c, globals, registry, buf, sizeof buf));
+        strncat(line, part, sizeof line - strlen(line) - 1);
+    }
+    say("objgraph.find_backref_chain(session 'ben'): %s", line);
+    check(rh_list_size(chain) == 3 && rh_list_get(chain, 0) == globals, "the chain ends at the module's globals");
+    rh_decref(chain);
+    size_t rbytes = 0, rcount = 0;
+    rh_objgraph_retained(h, registry, &rbytes, &rcount);
+    say("_registry retains %zu objects, %zu bytes: what clearing it would free.", rcount, rbytes);
+    leak_files(h, before, after, leaked);
+    rh_snapshot_free(before);
+    rh_snapshot_free(after);
     graph g = {0};
     graph_add(&g, globals, "globals", false);
     graph_add(&g, registry, "_registry", false);

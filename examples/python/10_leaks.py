@@ -18,8 +18,15 @@ def handle(user):
     return s.user
 
 
+def sessions():
+    # what objgraph.growth counts: objects the collector tracks, by type
+    return sum(1 for o in gc.get_objects() if type(o) is Session)
+
+
+before = sessions()
 for u in ("ann", "ben", "cy"):
     handle(u)
+print("= growth_Session", sessions() - before)
 leaked = _registry[1]
 referrers = [r for r in gc.get_referrers(leaked) if r is not globals()]
 print("= referrers_of_leaked", len(referrers))
