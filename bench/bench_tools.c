@@ -47,7 +47,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     size_t n = (size_t)strtoull(argv[1], NULL, 10);
-    rh_heap_config cfg = {RH_MODE_POOLS, 0};
+    rh_heap_config cfg = {.mode = RH_MODE_POOLS};
     rh_heap *h = rh_heap_new(&cfg);
     if (!h || rh_trace_start(h, frames) != 0) return 3;
     void **blocks = bench_map(n * sizeof *blocks);

@@ -703,7 +703,7 @@ static int fuzz_one(const uint8_t *data, size_t size) {
     st.size = size;
     F = &st;
     static const rh_mode modes[3] = {RH_MODE_POOLS, RH_MODE_MALLOC, RH_MODE_DEBUG};
-    rh_heap_config cfg = {modes[rd() % 3], 0};
+    rh_heap_config cfg = {.mode = modes[rd() % 3]};
     st.h = rh_heap_new(&cfg);
     if (!st.h) { F = NULL; return 0; }
     rh_gc_set_sink(st.h, quiet_sink, NULL);
