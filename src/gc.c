@@ -166,6 +166,10 @@
  * (object.c writes it there at allocation: rh__gc_new_record), so the usual
  * "create, fill, track" sequence needs no lookup of the heap from the
  * address; a container tracked again after an untrack asks the allocator.
+ * The append itself is rh__gc_link_young (gc_internal.h), shared with
+ * object.c's "create tracked" path (rh_new_tracked_at), which links a new
+ * container into generation 0 in line, after any automatic collection its
+ * allocation started.
  */
 #include "alloc_priv.h" /* rh__pool_heap, rh__sysreg_find: the fused pass's ownership test */
 

@@ -18,9 +18,17 @@
  * carries its heap until it is first tracked (rh__gc_new_record), which
  * rh_gc_track uses instead of looking the heap up from the address: the
  * hint is in the object's own memory, so it cannot outlive the object or
- * name another heap. The death of an object whose type has neither
- * finalize, legacy_del nor weak references is one straight line: untrack
- * (inline), the depth check, destroy, free. Allocation and free use the
+ * name another heap. "Create tracked" (rh_new_tracked_at, new_fast) does
+ * it all in one straight line without a call: type checks, the pool pop,
+ * header, zeroing to the end of the block by a computed jump, the count
+ * and the append to generation 0 (an automatic collection due runs first,
+ * out of line, with the container still untracked); anything unusual is a
+ * tail call to new_object. The death of an object of a plain type (neither
+ * finalize, legacy_del nor weak references: one test) is one straight line:
+ * untrack (inline), then for a type with destroy the depth check, destroy
+ * and one test of the "something was deferred" flag, and the free; the
+ * rest, and the check of a finalizer that dropped its own temporary
+ * reference, is dealloc_slow. Allocation and free use the
  * allocator's inline fast paths of pools mode (alloc_priv.h, the one
  * allocator header object.c includes): rh__malloc_fast (the slow word, the
  * size, the head pool's pop) and rh__obj_free_any, which walks the
