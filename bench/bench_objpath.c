@@ -228,9 +228,6 @@ static void raw32_free(void *p) { mi_free(p); }
 #error "choose a BO_* memory manager"
 #endif
 
-#if !defined(BO_REFHEAP)
-#define node_new_two node_new /* nodetrack is node for the others */
-#endif
 
 static node *bottom_up(int depth) {
     if (depth <= 0) return node_new(NULL, NULL);
@@ -266,11 +263,15 @@ int main(int argc, char **argv) {
             if (old) node_drop(old);                                         \
             ring[i % alive] = x;                                             \
         }
+#if defined(BO_REFHEAP)
         if (two_step) {
             NODE_LOOP(node_new_two)
         } else {
             NODE_LOOP(node_new)
         }
+#else
+        NODE_LOOP(node_new) /* the others' nodetrack is node */
+#endif
 #undef NODE_LOOP
         for (size_t i = 0; i < RING; i++)
             if (ring[i]) node_drop(ring[i]);
