@@ -211,21 +211,19 @@ static inline void zero_fields(char *p, size_t n) {
  * pool block, n bytes, a multiple of 16 (the header ends 16 or 32 bytes
  * into a block of (c+1)*16 bytes), p 16-aligned. The padding after the
  * fields is the block's own, so clearing it too turns a loop over the
- * fields into one computed jump into a ladder of 16-byte stores. */
-#if defined(__GNUC__) || defined(__clang__)
-#define FALLTHROUGH __attribute__((fallthrough))
-#else
-#define FALLTHROUGH ((void)0)
-#endif
+ * fields into a ladder of 16-byte stores, one compare a rung (the small
+ * objects, one or two rungs, are the common case). */
 static inline void zero_block_tail(char *p, size_t n) {
-    switch (n >> 4) {
-    case 4: memset(p + 48, 0, 16); FALLTHROUGH;
-    case 3: memset(p + 32, 0, 16); FALLTHROUGH;
-    case 2: memset(p + 16, 0, 16); FALLTHROUGH;
-    case 1: memset(p, 0, 16); FALLTHROUGH;
-    case 0: break;
-    default: memset(p, 0, n); break;
-    }
+    if (n == 0) return;
+    memset(p, 0, 16);
+    if (n <= 16) return;
+    memset(p + 16, 0, 16);
+    if (n <= 32) return;
+    memset(p + 32, 0, 16);
+    if (n <= 48) return;
+    memset(p + 48, 0, 16);
+    if (n <= 64) return;
+    memset(p + 64, 0, n - 64);
 }
 
 /* Every allocation the fast path below does not serve: debug mode, the
@@ -293,7 +291,9 @@ static __attribute__((noinline)) rh_object *new_collect(rh_heap *h, rh_object *o
 RH__HOT_INLINE rh_object *new_fast(rh_heap *h, const rh_type *t, bool track, const char *file, int line) {
     size_t prefix = rh__prefix_size(t);
     size_t n = prefix + t->basicsize;
-    if (RH_UNLIKELY(h->alloc.slow != 0 || n > RH_SMALL_MAX || t->basicsize < sizeof(rh_object) ||
+    /* basicsize in [16, 512 - prefix]: one unsigned compare */
+    if (RH_UNLIKELY(h->alloc.slow != 0 ||
+                    t->basicsize - sizeof(rh_object) > RH_SMALL_MAX - sizeof(rh_object) - prefix ||
                     ((t->flags & RH_TYPE_GC) && !t->traverse) ||
                     ((t->flags & RH_TYPE_WEAKREFABLE) &&
                      (t->weaklist_offset < sizeof(rh_object) ||
