@@ -172,7 +172,14 @@ static uint64_t decay_from(long ms) {
     return (uint64_t)RH_ARENA_DECAY_DEFAULT_MS;
 }
 
-size_t rh_heap_trim(rh_heap *h) { return rh__pools_trim(h); }
+/* Debug mode checks the calling thread, as for every allocator entry. */
+size_t rh_heap_trim(rh_heap *h) {
+    if (h->mode != RH_MODE_DEBUG) return rh__pools_trim(h);
+    rh__enter(h);
+    size_t n = rh__pools_trim(h);
+    rh__leave(h);
+    return n;
+}
 
 int rh__alloc_init(rh_heap *h) {
     if (rh__pools_init(h) != 0) return -1;

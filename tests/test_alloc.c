@@ -1037,6 +1037,21 @@ static void test_arena_decay(void **state) {
     assert_int_equal(st.arenas_released, 2);
     rh_heap_destroy(h);
     rh__decay_clock = saved;
+
+    /* malloc mode has no arena to trim; debug mode trims through its
+     * thread check, whole arenas, and the heap goes on working */
+    h = new_heap(RH_MODE_MALLOC);
+    void *x = rh_malloc(h, 100);
+    rh_free(h, x);
+    assert_int_equal(rh_heap_trim(h), 0);
+    rh_heap_destroy(h);
+    h = new_heap(RH_MODE_DEBUG);
+    x = rh_malloc(h, 100);
+    rh_free(h, x);
+    assert_int_equal(rh_heap_trim(h) % RH_ARENA_SIZE, 0);
+    assert_non_null(x = rh_malloc(h, 100));
+    rh_free(h, x);
+    rh_heap_destroy(h);
 }
 
 static void test_radix_leaves_returned(void **state) {
