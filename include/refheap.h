@@ -18,8 +18,9 @@
  *     int return 0 on success and -1 on error. The error is kept on the heap:
  *     rh_err() / rh_errmsg(). A lookup that finds nothing is not an error unless
  *     its comment says so (then it sets RH_EKEY / RH_EATTR / RH_EINDEX).
- *   - Creating a container (rh_new of an RH_TYPE_GC type, and every built-in
- *     constructor of lists, dicts, tuples, sets, instances, views...) may run
+ *   - Creating a container (rh_new or rh_new_tracked of an RH_TYPE_GC type,
+ *     and every built-in constructor of lists, dicts, tuples, sets, instances,
+ *     views...) may run
  *     an automatic collection, and with it finalizers and callbacks, that is,
  *     arbitrary code: a borrowed reference (rh_list_get, rh_dict_get, ...)
  *     may die across such a call. Take a new reference first when it must
