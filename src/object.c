@@ -255,16 +255,17 @@ static __attribute__((noinline)) rh_object *new_object(rh_heap *h, const rh_type
     o->rh_gcword = 0;
     o->rh_type = t;
     zero_fields((char *)(o + 1), n - prefix - sizeof(rh_object));
+    /* The new container is complete and untracked: an automatic collection
+     * started here cannot see it. Debug mode names the object only after
+     * that collection, so the verifier's walk of the untracked containers
+     * (gcapi.c) does not reach an object its constructor has not filled. */
+    if (prefix && rh__gc_count_alloc(&h->gc)) rh__gc_alloc_slow(h);
     if (RH_UNLIKELY(h->alloc.slow & (RH__SLOW_MODE | RH__SLOW_TRACE))) {
         if (h->mode == RH_MODE_DEBUG) rh__debug_note_object(h, block, t);
         if (h->alloc.slow & RH__SLOW_TRACE) rh__trace_note_type(h, block, t->name);
     }
-    /* The new container is complete and untracked: an automatic collection
-     * started here cannot see it. */
-    if (prefix) {
-        if (rh__gc_count_alloc(&h->gc)) rh__gc_alloc_slow(h);
-        if (track) rh__gc_link_new(&h->gc, RH__AS_GC(o));
-    }
+    /* "Create tracked": linked only now, after that collection. */
+    if (prefix && track) rh__gc_link_new(&h->gc, RH__AS_GC(o));
     return o;
 }
 
