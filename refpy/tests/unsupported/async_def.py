@@ -1,0 +1,3 @@
+# refpy-expect: NotImplementedError: refpy does not support async functions (line 2)
+async def f():
+    pass
