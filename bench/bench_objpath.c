@@ -7,7 +7,9 @@
  * (start-up, heap creation, teardown) cancels and what is left is the cost of
  * one object.
  *
- *   node  N   N times: create a two-reference node (children NULL), track it,
+ *   node  N   N times: create a two-reference node (children NULL), tracked
+ *             at creation (RH_NEW_TRACKED; nodetrack N: RH_NEW then
+ *             rh_gc_track, refheap only),
  *             and drop the only reference of the node made RING steps
  *             before (the last decref frees it). RING objects stay alive, as
  *             in a program's steady state: the pools (pages) are full, each
@@ -65,6 +67,7 @@
 
 static uint64_t objects;
 static int gc_on = 1;
+static int two_step; /* nodetrack: refheap's rh_new + rh_gc_track (the others run node) */
 
 #if defined(BO_REFHEAP)
 
@@ -87,13 +90,24 @@ static void die(const char *what) {
     abort();
 }
 
-/* Takes ownership of l and r. */
-static node *node_new(node *l, node *r) {
+/* Takes ownership of l and r. The classic rh_new + fill + rh_gc_track
+ * (workload nodetrack). */
+static node *node_new_two(node *l, node *r) {
     node *n = RH_NEW(heap, node, &node_type);
     if (!n) die("rh_new");
     n->left = (rh_object *)l;
     n->right = (rh_object *)r;
     rh_gc_track(RH_OBJ(n));
+    objects++;
+    return n;
+}
+
+/* Takes ownership of l and r. "Create tracked": one call. */
+static node *node_new(node *l, node *r) {
+    node *n = RH_NEW_TRACKED(heap, node, &node_type);
+    if (!n) die("rh_new_tracked");
+    n->left = (rh_object *)l;
+    n->right = (rh_object *)r;
     objects++;
     return n;
 }
@@ -214,6 +228,7 @@ static void raw32_free(void *p) { mi_free(p); }
 #error "choose a BO_* memory manager"
 #endif
 
+
 static node *bottom_up(int depth) {
     if (depth <= 0) return node_new(NULL, NULL);
     node *l = bottom_up(depth - 1);
@@ -234,15 +249,30 @@ int main(int argc, char **argv) {
     /* ring[i % RING]: the object made RING steps ago, dropped when its slot
      * is reused; a static array, so the harness never calls the allocator. */
     static void *ring[RING];
+    if (strcmp(wl, "nodetrack") == 0) {
+        two_step = 1;
+        wl = "node";
+    }
     if (strcmp(wl, "node") == 0 || strcmp(wl, "node1") == 0) {
         const uint64_t alive = strcmp(wl, "node1") == 0 ? 1 : RING;
-        for (uint64_t i = 0; i < n; i++) {
-            node *x = node_new(NULL, NULL);
-            bench_keep(x);
-            node *old = ring[i % alive];
-            if (old) node_drop(old);
-            ring[i % alive] = x;
+#define NODE_LOOP(make)                                                      \
+        for (uint64_t i = 0; i < n; i++) {                                   \
+            node *x = make(NULL, NULL);                                      \
+            bench_keep(x);                                                   \
+            node *old = ring[i % alive];                                     \
+            if (old) node_drop(old);                                         \
+            ring[i % alive] = x;                                             \
         }
+#if defined(BO_REFHEAP)
+        if (two_step) {
+            NODE_LOOP(node_new_two)
+        } else {
+            NODE_LOOP(node_new)
+        }
+#else
+        NODE_LOOP(node_new) /* the others' nodetrack is node */
+#endif
+#undef NODE_LOOP
         for (size_t i = 0; i < RING; i++)
             if (ring[i]) node_drop(ring[i]);
     } else if (strcmp(wl, "tree") == 0) {

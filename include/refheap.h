@@ -18,8 +18,9 @@
  *     int return 0 on success and -1 on error. The error is kept on the heap:
  *     rh_err() / rh_errmsg(). A lookup that finds nothing is not an error unless
  *     its comment says so (then it sets RH_EKEY / RH_EATTR / RH_EINDEX).
- *   - Creating a container (rh_new of an RH_TYPE_GC type, and every built-in
- *     constructor of lists, dicts, tuples, sets, instances, views...) may run
+ *   - Creating a container (rh_new or rh_new_tracked of an RH_TYPE_GC type,
+ *     and every built-in constructor of lists, dicts, tuples, sets, instances,
+ *     views...) may run
  *     an automatic collection, and with it finalizers and callbacks, that is,
  *     arbitrary code: a borrowed reference (rh_list_get, rh_dict_get, ...)
  *     may die across such a call. Take a new reference first when it must
@@ -97,7 +98,19 @@ typedef struct rh_heap_config {
      * so that a later use of them is recognised. 0 picks the default. */
     size_t debug_quarantine;
     rh_gc_policy gc_policy;
+    /* Pools and debug modes: how long (milliseconds) an arena that became
+     * empty stays mapped, beyond the one empty arena always kept, before it
+     * goes back to the OS, so that a program that frees a burst and then
+     * allocates again does not fault its pages in anew. 0 picks the default:
+     * the environment variable REFHEAP_ARENA_DECAY_MS if set (0 there: at
+     * once), else RH_ARENA_DECAY_DEFAULT_MS. RH_ARENA_DECAY_NOW (negative):
+     * at once. There is no background thread: an arena whose delay has run
+     * out is released by the heap's next allocation or free that takes a
+     * slow path (a pool taken, filled or emptied), or by rh_heap_trim. */
+    long arena_decay_ms;
 } rh_heap_config;
+#define RH_ARENA_DECAY_DEFAULT_MS 1000L
+#define RH_ARENA_DECAY_NOW (-1L)
 
 /* Error codes, kept per heap. */
 typedef enum rh_error {
@@ -127,6 +140,11 @@ rh_heap *rh_heap_new(const rh_heap_config *cfg);
  * they keep alive) is reported as a leak, with its type, reference count and
  * allocation site, on the gc sink. Must not be called from a collection. */
 void rh_heap_destroy(rh_heap *h);
+
+/* Returns every empty arena of the heap to the OS now (the one kept mapped
+ * and those waiting out their decay delay, with the empty pools each size
+ * class keeps cached in them). Returns the bytes unmapped. */
+size_t rh_heap_trim(rh_heap *h);
 
 rh_mode rh_heap_mode(const rh_heap *h);
 const char *rh_mode_name(rh_mode m);
@@ -377,6 +395,20 @@ rh_object *rh_new_var_at(rh_heap *h, const rh_type *type, size_t nitems, const c
 #define rh_new(h, type) rh_new_at((h), (type), __FILE__, __LINE__)
 #define rh_new_var(h, type, n) rh_new_var_at((h), (type), (n), __FILE__, __LINE__)
 #define RH_NEW(h, ctype, type) ((ctype *)rh_new((h), (type)))
+/* "Create tracked": the same, and a container comes back already tracked by
+ * the collector (a non-container as from rh_new), so no rh_gc_track follows.
+ * Use it when the type's traverse accepts the freshly zeroed object (NULL
+ * references, zero counts), as every built-in container's does: a
+ * collection started while the fields are being filled (by an allocation)
+ * sees the container with its references so far. The common case, a
+ * fixed-size object of at most 512 bytes in a pools-mode heap, is served
+ * without any further call: allocation, header, zeroing and the link into
+ * generation 0 are all in line. */
+rh_object *rh_new_tracked_at(rh_heap *h, const rh_type *type, const char *file, int line);
+rh_object *rh_new_var_tracked_at(rh_heap *h, const rh_type *type, size_t nitems, const char *file, int line);
+#define rh_new_tracked(h, type) rh_new_tracked_at((h), (type), __FILE__, __LINE__)
+#define rh_new_var_tracked(h, type, n) rh_new_var_tracked_at((h), (type), (n), __FILE__, __LINE__)
+#define RH_NEW_TRACKED(h, ctype, type) ((ctype *)rh_new_tracked((h), (type)))
 
 /* Slow paths of the inline reference counting; do not call directly. */
 void rh__dealloc(rh_object *o);

@@ -24,6 +24,10 @@
  * Tool support. Under AddressSanitizer (RH_SANITIZE) free pool blocks are
  * poisoned by hand; under Valgrind (detected at run time) every pool block
  * is announced as a chunk of a Valgrind "mempool" whose anchor is the heap.
+ * A build with REFHEAP_VALGRIND_ANNOTATIONS=OFF (RH_NO_VALGRIND_ANNOTATIONS)
+ * leaves <valgrind/memcheck.h> out: RUNNING_ON_VALGRIND is 0 and the
+ * requests are nothing, so under callgrind the library runs the code it
+ * runs outside Valgrind.
  * ------------------------------------------------------------------------- */
 #if defined(RH_SANITIZE)
 #include <sanitizer/asan_interface.h>
@@ -34,7 +38,7 @@
 #define RH__UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
-#if defined(__has_include)
+#if defined(__has_include) && !defined(RH_NO_VALGRIND_ANNOTATIONS)
 #if __has_include(<valgrind/memcheck.h>)
 #include <valgrind/memcheck.h>
 #define RH__HAVE_VALGRIND 1
@@ -85,8 +89,12 @@
  * s = (c+1)*16):
  *   used + |freelist| + (P - next_off) / s == capacity(c)
  *   freelist == NULL  <=>  the pool is full (used == capacity(c))
- *   the pool is on alloc.usable[c]  <=>  used < capacity(c) and
- *                                        (used > 0 or it is alloc.cached[c])
+ *   linked  <=>  the pool is on alloc.usable[c]
+ *   used < capacity(c) and (used > 0 or it is alloc.cached[c])
+ *     =>  the pool is on alloc.usable[c]
+ *   a full pool may still be on usable[c] (it filled up there: the pop
+ *     leaves it in place, the next allocation that meets it at the head
+ *     unlinks it, and a free into it meanwhile needs no relinking)
  *   used == 0 and not cached[c]  <=>  the pool is on its arena's free list
  *                                     (class meaningless)
  *   meta->pools[i].index == i, for every i (set when the arena is mapped)
@@ -101,7 +109,8 @@ typedef struct rh__pool {
     uint16_t next_off;           /* offset in the pool of the first never-used block (<= P) */
     uint8_t cls;                 /* size class                              */
     uint8_t index;               /* i: position in meta->pools              */
-    uint16_t spare;
+    uint8_t linked;              /* on alloc.usable[cls]                    */
+    uint8_t spare;
 } rh__pool;
 _Static_assert(sizeof(rh__pool) == 32, "two pool headers per 64-byte cache line");
 _Static_assert(RH_POOL_SIZE <= UINT16_MAX && RH_POOL_SIZE / RH_ALIGNMENT <= UINT16_MAX,
@@ -140,6 +149,7 @@ typedef struct rh__arena {
     unsigned nfree;              /* free pools: freepools + never carved    */
     unsigned ncarved;            /* pools carved so far (bump)              */
     unsigned npinned;            /* classes whose cached[c] lies here       */
+    uint64_t idle_since;         /* rh__decay_clock when it last became idle (0: never, or in use since) */
     struct rh__arena *next, *prev;         /* in alloc.by_nfree[nfree - 1] */
     struct rh__arena *all_next, *all_prev; /* in alloc.arenas              */
 } rh__arena;
@@ -212,10 +222,16 @@ _Noreturn void rh__pool_bad_pointer(rh_heap *h, const rh__pool *pool, const void
                                     const char *file, int line);
 
 /* Slow paths (pools.c). */
-void *rh__pool_alloc_slow(rh_heap *h, unsigned c);   /* NULL: out of memory */
-void rh__pool_full(rh_heap *h, rh__pool *pool);      /* last block taken    */
+/* The head of usable[c] is missing or full. NULL: out of memory. */
+void *rh__pool_alloc_slow(rh_heap *h, unsigned c);
+/* A free made a pool empty, or went into a full pool that is not linked. */
 void rh__pool_free_slow(rh_heap *h, rh__pool *pool, bool was_full);
 int rh__pools_init(rh_heap *h);
+/* Arena decay: releases every idle arena (rh_heap_trim); returns bytes. */
+size_t rh__pools_trim(rh_heap *h);
+/* The clock of the decay, in milliseconds (monotonic by default; white-box
+ * tests put their own here to test the delay without waiting). */
+extern uint64_t (*rh__decay_clock)(void);
 void rh__pools_fini(rh_heap *h);
 void rh__pools_stats(rh_heap *h, rh_heap_stats *out);
 size_t rh__pools_in_use(const rh_heap *h);           /* bytes, from the class counters */
@@ -229,12 +245,18 @@ void rh__note_peak(rh_heap *h);
  * the pool's next never-used block is carved here, in line (one block at
  * a time, at the bump offset next_off; the pool's base is the popped
  * block's address rounded down to the pool size): a pool that was restarted
- * or newly taken serves every block through this branch. Only a pool with
- * no uncarved block left calls out, to leave its class's list. */
+ * or newly taken serves every block through this branch. A pool with no
+ * uncarved block left is full: it stays at the head of its class's list,
+ * without a call (the next allocation unlinks it, out of line, unless a
+ * free reopens it first). */
+RH__HOT_INLINE bool rh__pool_can_pop(const rh_heap *h, unsigned c) {
+    const rh__pool *pool = h->alloc.usable[c];
+    return RH_LIKELY(pool != NULL && pool->freelist != NULL);
+}
 RH__HOT_INLINE void *rh__pool_pop(rh_heap *h, unsigned c, bool tools) {
     struct rh__alloc_state *A = &h->alloc;
     rh__pool *pool = A->usable[c];
-    if (RH_UNLIKELY(pool == NULL)) return rh__pool_alloc_slow(h, c);
+    if (RH_UNLIKELY(pool == NULL || pool->freelist == NULL)) return rh__pool_alloc_slow(h, c);
     void *b = pool->freelist;
     size_t s = rh__class_size(c);
     RH__UNPOISON(b, s);
@@ -251,12 +273,7 @@ RH__HOT_INLINE void *rh__pool_pop(rh_heap *h, unsigned c, bool tools) {
             *(void **)next = NULL;
             RH__POISON(next, sizeof(void *));
             if (tools) VALGRIND_MAKE_MEM_NOACCESS(next, sizeof(void *));
-        } else {
-            pool->freelist = NULL;
-            rh__pool_full(h, pool);
-            if (tools) VALGRIND_MEMPOOL_ALLOC(h, b, s);
-            return b;
-        }
+        } /* else: the pool is full (next stays NULL), and stays linked */
     }
     pool->freelist = next;
     if (tools) VALGRIND_MEMPOOL_ALLOC(h, b, s);
@@ -276,9 +293,11 @@ RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tool
     if (tools) VALGRIND_MAKE_MEM_NOACCESS(b, sizeof(void *));
     pool->freelist = b;
     h->alloc.nfreed[c]++;
-    /* a full pool rejoins its list; an emptied one may leave it (the cached
+    /* a full pool that left its list rejoins it (one that is still linked
+     * just has a free block again); an emptied one may leave it (the cached
      * pool of its class stays: one compare before the call) */
-    if (RH_UNLIKELY(link == NULL || --pool->used == 0)) {
+    unsigned used = --pool->used;
+    if (RH_UNLIKELY((link == NULL && !pool->linked) || used == 0)) {
         if (link != NULL && pool == h->alloc.cached[c]) {
             const rh__arena *a = rh__pool_arena(pool);
             if (a->nfree + a->npinned < RH__POOLS_PER_ARENA || a == h->alloc.idle) return;

@@ -542,10 +542,10 @@ rh_object *rh_instance_new(rh_object *cls) {
         return NULL;
     }
     class_obj *c = as_class(cls);
-    rh_object *o = rh_new(rh_heap_of(cls), c->itype);
+    /* tracked at creation: nothing between here and the return allocates */
+    rh_object *o = rh_new_tracked(rh_heap_of(cls), c->itype);
     if (!o) return NULL;
     rh_incref(cls); /* dropped by destroy (inst_drop_class) */
-    rh_gc_track(o);
     return o;
 }
 

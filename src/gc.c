@@ -173,6 +173,10 @@
  * (object.c writes it there at allocation: rh__gc_new_record), so the usual
  * "create, fill, track" sequence needs no lookup of the heap from the
  * address; a container tracked again after an untrack asks the allocator.
+ * The append itself is rh__gc_link_young (gc_internal.h), shared with
+ * object.c's "create tracked" path (rh_new_tracked_at), which links a new
+ * container into generation 0 in line, after any automatic collection its
+ * allocation started.
  */
 #include "alloc_priv.h" /* rh__pool_heap, rh__sysreg_find: the fused pass's ownership test */
 
@@ -301,9 +305,8 @@ void rh_gc_track(rh_object *o) {
                       (void *)o);
     }
     rh__assert(rh__heap_of(g) == h); /* the record's heap hint named the right heap */
-    g->prev &= F_FINALIZED; /* drop anything but the once-per-life flag */
-    o->rh_gcword = 0;       /* the collector's invariant for tracked objects */
-    list_append(g, &h->gc.gens[0]);
+    o->rh_gcword = 0;          /* the collector's invariant for tracked objects */
+    rh__gc_link_young(&h->gc, g); /* keeps only the once-per-life flag */
 }
 
 void rh_gc_untrack(rh_object *o) {

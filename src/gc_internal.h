@@ -125,6 +125,28 @@ static inline rh_heap *rh__gc_heap_hint(const rh__gchead *g) {
     return (rh_heap *)(g->prev & ~RH__GC_FLAGS_MASK);
 }
 
+/* Links an untracked container (its record's links are ignored; its flags
+ * are dropped but FINALIZED) at the end of generation 0: the append of
+ * rh_gc_track and of object.c's "create tracked" fast path, inline. The
+ * sentinel carries no flags. */
+static inline void rh__gc_link_young(struct rh__gc_state *st, rh__gchead *g) {
+    rh__gchead *l = &st->gens[0];
+    rh__gchead *tail = (rh__gchead *)(l->prev & ~RH__GC_FLAGS_MASK);
+    g->next = (uintptr_t)l;
+    g->prev = (uintptr_t)tail | (g->prev & RH__GC_FINALIZED);
+    tail->next = (uintptr_t)g;
+    l->prev = (uintptr_t)g;
+}
+/* The same for a container just allocated (no flag to keep). */
+static inline void rh__gc_link_new(struct rh__gc_state *st, rh__gchead *g) {
+    rh__gchead *l = &st->gens[0];
+    rh__gchead *tail = (rh__gchead *)(l->prev & ~RH__GC_FLAGS_MASK);
+    g->next = (uintptr_t)l;
+    g->prev = (uintptr_t)tail;
+    tail->next = (uintptr_t)g;
+    l->prev = (uintptr_t)g;
+}
+
 /* Unlinks a tracked container from whatever list holds it and marks it
  * untracked (next = 0), keeping only the FINALIZED flag. The untrack of
  * rh_gc_untrack and of object death (object.c), inline. */

@@ -159,6 +159,28 @@ static rh_mode mode_from_env(void) {
     return RH_MODE_POOLS;
 }
 
+/* The arena decay delay of a new heap (see rh_heap_config.arena_decay_ms). */
+static uint64_t decay_from(long ms) {
+    if (ms < 0) return 0;
+    if (ms > 0) return (uint64_t)ms;
+    const char *e = getenv("REFHEAP_ARENA_DECAY_MS");
+    if (e && *e) {
+        char *end;
+        long v = strtol(e, &end, 10);
+        if (*end == '\0' && v >= 0) return (uint64_t)v;
+    }
+    return (uint64_t)RH_ARENA_DECAY_DEFAULT_MS;
+}
+
+/* Debug mode checks the calling thread, as for every allocator entry. */
+size_t rh_heap_trim(rh_heap *h) {
+    if (h->mode != RH_MODE_DEBUG) return rh__pools_trim(h);
+    rh__enter(h);
+    size_t n = rh__pools_trim(h);
+    rh__leave(h);
+    return n;
+}
+
 int rh__alloc_init(rh_heap *h) {
     if (rh__pools_init(h) != 0) return -1;
     h->alloc.slow = (h->mode != RH_MODE_POOLS ? RH__SLOW_MODE : 0u) | (h->alloc.tools ? RH__SLOW_TOOLS : 0u);
@@ -191,6 +213,7 @@ rh_heap *rh_heap_new(const rh_heap_config *cfg) {
     h->mode = mode;
     h->magic = RH__HEAP_MAGIC;
     h->alloc.quarantine_cap = cfg ? cfg->debug_quarantine : 0;
+    h->alloc.decay_ms = decay_from(cfg ? cfg->arena_decay_ms : 0);
     if (rh__alloc_init(h) != 0) goto fail_alloc;
     if (rh__obj_init(h) != 0) goto fail_obj;
     if (rh__gc_init(h) != 0) goto fail_gc;

@@ -218,7 +218,8 @@ rh_object *rh_list_new(rh_heap *h, size_t n) {
         if (!items) return NULL;
         for (size_t i = 0; i < n; i++) items[i] = rh_None; /* immortal: no count */
     }
-    rh_object *o = rh_new(h, &rh_list_type);
+    /* tracked at creation: the fields are set without an allocation between */
+    rh_object *o = rh_new_tracked(h, &rh_list_type);
     if (!o) {
         rh_free(h, items);
         return NULL;
@@ -227,7 +228,6 @@ rh_object *rh_list_new(rh_heap *h, size_t n) {
     l->items = items;
     l->size = n;
     l->allocated = n;
-    rh_gc_track(o);
     return o;
 }
 

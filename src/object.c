@@ -18,9 +18,17 @@
  * carries its heap until it is first tracked (rh__gc_new_record), which
  * rh_gc_track uses instead of looking the heap up from the address: the
  * hint is in the object's own memory, so it cannot outlive the object or
- * name another heap. The death of an object whose type has neither
- * finalize, legacy_del nor weak references is one straight line: untrack
- * (inline), the depth check, destroy, free. Allocation and free use the
+ * name another heap. "Create tracked" (rh_new_tracked_at, new_fast) does
+ * it all in one straight line without a call: type checks, the pool pop,
+ * header, zeroing to the end of the block by a computed jump, the count
+ * and the append to generation 0 (an automatic collection due runs first,
+ * out of line, with the container still untracked); anything unusual is a
+ * tail call to new_object. The death of an object of a plain type (neither
+ * finalize, legacy_del nor weak references: one test) is one straight line:
+ * untrack (inline), then for a type with destroy the depth check, destroy
+ * and one test of the "something was deferred" flag, and the free; the
+ * rest, and the check of a finalizer that dropped its own temporary
+ * reference, is dealloc_slow. Allocation and free use the
  * allocator's inline fast paths of pools mode (alloc_priv.h, the one
  * allocator header object.c includes): rh__malloc_fast (the slow word, the
  * size, the head pool's pop) and rh__obj_free_any, which walks the
@@ -134,6 +142,9 @@ typedef struct rh__dealloc_tls {
     /* Deferred non-containers: a LIFO list linked through the first word of
      * each object's header (see defer); NULL-terminated. */
     rh_object *deferred;
+    /* Something was deferred since the last drain: the one word the
+     * outermost death tests before returning. */
+    bool pending;
 } rh__dealloc_tls;
 
 _Static_assert(offsetof(rh_object, rh_type) == sizeof(uintptr_t),
@@ -196,7 +207,31 @@ static inline void zero_fields(char *p, size_t n) {
     memset(p, 0, n);
 }
 
-static rh_object *new_object(rh_heap *h, const rh_type *t, size_t nitems, const char *file, int line) {
+/* The fast path's zeroing: from the end of the header to the end of the
+ * pool block, n bytes, a multiple of 16 (the header ends 16 or 32 bytes
+ * into a block of (c+1)*16 bytes), p 16-aligned. The padding after the
+ * fields is the block's own, so clearing it too turns a loop over the
+ * fields into a ladder of 16-byte stores, one compare a rung (the small
+ * objects, one or two rungs, are the common case). */
+static inline void zero_block_tail(char *p, size_t n) {
+    if (n == 0) return;
+    memset(p, 0, 16);
+    if (n <= 16) return;
+    memset(p + 16, 0, 16);
+    if (n <= 32) return;
+    memset(p + 32, 0, 16);
+    if (n <= 48) return;
+    memset(p + 48, 0, 16);
+    if (n <= 64) return;
+    memset(p + 64, 0, n - 64);
+}
+
+/* Every allocation the fast path below does not serve: debug mode, the
+ * fault injector, Valgrind (the allocator's slow word), malloc mode, large
+ * objects, variable-size objects and invalid types. `track`: the "create
+ * tracked" variant (rh_new_tracked_at). */
+static __attribute__((noinline)) rh_object *new_object(rh_heap *h, const rh_type *t, size_t nitems, bool track,
+                                                       const char *file, int line) {
     if (!type_ok(h, t)) return NULL;
     size_t prefix = rh__prefix_size(t);
     size_t n = prefix + t->basicsize;
@@ -229,30 +264,94 @@ static rh_object *new_object(rh_heap *h, const rh_type *t, size_t nitems, const 
         if (h->mode == RH_MODE_DEBUG) rh__debug_note_object(h, block, t);
         if (h->alloc.slow & RH__SLOW_TRACE) rh__trace_note_type(h, block, t->name);
     }
+    /* "Create tracked": linked only now, after that collection. */
+    if (prefix && track) rh__gc_link_new(&h->gc, RH__AS_GC(o));
+    return o;
+}
+
+/* A new container whose allocation makes an automatic collection due: the
+ * collection runs with the container untracked (its record carries the
+ * heap hint), then it is linked if asked. Out of line, so that the fast
+ * path below makes no call that needs its registers afterwards. */
+static __attribute__((noinline)) rh_object *new_collect(rh_heap *h, rh_object *o, bool track) {
+    rh__gchead *g = RH__AS_GC(o);
+    *g = rh__gc_new_record(h);
+    rh__gc_alloc_slow(h);
+    if (track) rh__gc_link_new(&h->gc, g);
+    return o;
+}
+
+/* The fast path of object creation, for a fixed-size object of a valid
+ * type that fits a pool, in a pools-mode heap without tools: the checks of
+ * the type, the pop of rh__malloc_fast, the header, the fields zeroed by
+ * stores, the generation-0 count and (track) the append to generation 0,
+ * all in line, with no call unless an automatic collection is due. The
+ * collection runs before the container is linked, as on the slow path.
+ * Whatever is unusual (an empty or full head pool, a collection due) is
+ * a tail call, so the common path saves no register. */
+RH__HOT_INLINE rh_object *new_fast(rh_heap *h, const rh_type *t, bool track, const char *file, int line) {
+    size_t prefix = rh__prefix_size(t);
+    size_t n = prefix + t->basicsize;
+    /* basicsize in [16, 512 - prefix]: one unsigned compare */
+    if (RH_UNLIKELY(h->alloc.slow != 0 ||
+                    t->basicsize - sizeof(rh_object) > RH_SMALL_MAX - sizeof(rh_object) - prefix ||
+                    ((t->flags & RH_TYPE_GC) && !t->traverse) ||
+                    ((t->flags & RH_TYPE_WEAKREFABLE) &&
+                     (t->weaklist_offset < sizeof(rh_object) ||
+                      t->weaklist_offset > t->basicsize - sizeof(rh_object *) ||
+                      t->weaklist_offset % sizeof(rh_object *) != 0))))
+        return new_object(h, t, 0, track, file, line);
+    unsigned c = (unsigned)((n - 1) >> 4); /* rh__size_class; n >= 16 here */
+    if (RH_UNLIKELY(!rh__pool_can_pop(h, c))) return new_object(h, t, 0, track, file, line);
+    void *block = rh__pool_pop(h, c, false); /* cannot fail now */
+    rh_object *o = (rh_object *)(void *)((char *)block + prefix);
+    o->rh_refcnt = 1;
+    o->rh_gcword = 0;
+    o->rh_type = t;
+    zero_block_tail((char *)(o + 1), rh__class_size(c) - prefix - sizeof(rh_object));
+    if (prefix) {
+        rh__gchead *g = RH__AS_GC(o);
+        if (RH_UNLIKELY(rh__gc_count_alloc(&h->gc))) return new_collect(h, o, track);
+        if (track) {
+            rh__gc_link_new(&h->gc, g);
+        } else {
+            *g = rh__gc_new_record(h);
+        }
+    }
     return o;
 }
 
 rh_object *rh_new_at(rh_heap *h, const rh_type *type, const char *file, int line) {
-    return new_object(h, type, 0, file, line);
+    return new_fast(h, type, false, file, line);
+}
+
+rh_object *rh_new_tracked_at(rh_heap *h, const rh_type *type, const char *file, int line) {
+    return new_fast(h, type, true, file, line);
 }
 
 rh_object *rh_new_var_at(rh_heap *h, const rh_type *type, size_t nitems, const char *file, int line) {
-    return new_object(h, type, nitems, file, line);
+    return new_object(h, type, nitems, false, file, line);
+}
+
+rh_object *rh_new_var_tracked_at(rh_heap *h, const rh_type *type, size_t nitems, const char *file, int line) {
+    return new_object(h, type, nitems, true, file, line);
 }
 
 /* ---------------------------------------------------------------------------
  * Death.
  * ------------------------------------------------------------------------- */
 
-static inline void free_block(rh_object *o) {
-    const rh_type *t = o->rh_type;
-    if (t->flags & RH_TYPE_GC) {
+/* gc: the object is a container (the caller knows its type from before
+ * destroy ran, so the type is not loaded again). */
+static inline void free_block_gc(rh_object *o, bool gc) {
+    if (gc) {
         rh_heap *h = rh__obj_free_any(RH__AS_GC(o), sizeof(rh__gchead));
         rh__gc_count_free(&h->gc);
     } else {
         rh__obj_free_any(o, 0);
     }
 }
+static inline void free_block(rh_object *o) { free_block_gc(o, (o->rh_type->flags & RH_TYPE_GC) != 0); }
 
 /* Runs fn (finalize or legacy_del) with a temporary reference. Returns true
  * if the object was resurrected (it lives on; the caller must stop). */
@@ -319,6 +418,7 @@ out:
 }
 
 static void defer(rh_object *o, bool tracked) {
+    tls.pending = true;
     if (o->rh_type->flags & RH_TYPE_GC) {
         rh__gchead *g = RH__AS_GC(o);
         /* next stays 0 (untracked); the link uses the bits above the flags. */
@@ -367,9 +467,13 @@ static void drain_deferred(void) {
         dealloc_body(o, tracked);
         tls.depth = 0;
     }
+    tls.pending = false;
 }
 
-void rh__dealloc(rh_object *o) {
+/* The death of an object that is not plain, or of any object whose
+ * finalizer runs right now (a finalizer that dropped its own temporary
+ * reference is reported here). */
+static __attribute__((noinline)) void dealloc_slow(rh_object *o) {
     if (RH_UNLIKELY(o == tls.finalizing))
         rh__fatal("finalizer left object in a broken state: it dropped its own temporary "
                   "reference (object of type '%s' at %p allocated at %s)",
@@ -381,35 +485,59 @@ void rh__dealloc(rh_object *o) {
         tracked = g->next != 0;
         if (tracked) rh__gc_untrack_node(g);
     }
-    if (RH_LIKELY(!t->finalize && !t->legacy_del && !(t->flags & RH_TYPE_WEAKREFABLE))) {
-        /* The straight line: no user code but destroy, nothing to mark. */
-        if (!t->destroy) {
-            free_block(o);
-            return;
-        }
-        unsigned d = tls.depth;
-        if (RH_UNLIKELY(d >= RH__DEALLOC_MAX_DEPTH)) {
-            defer(o, tracked);
-            return;
-        }
-        tls.depth = d + 1;
-        tls.active[d] = o;
-        t->destroy(o);
-        free_block(o);
-        tls.active[d] = NULL;
-        tls.depth = d;
-        if (d == 0 && RH_UNLIKELY(tls.deferred_gc[0] || tls.deferred_gc[1] || tls.deferred))
-            drain_deferred();
-        return;
-    }
     if (tls.depth >= RH__DEALLOC_MAX_DEPTH) {
         defer(o, tracked);
         return;
     }
     tls.depth++;
     dealloc_body(o, tracked);
-    if (--tls.depth == 0 && (tls.deferred_gc[0] || tls.deferred_gc[1] || tls.deferred))
-        drain_deferred();
+    if (--tls.depth == 0 && tls.pending) drain_deferred();
+}
+
+/* A plain type: no finalize, no legacy_del, no weak references; its
+ * objects die in the straight line of rh__dealloc. One test of the OR of
+ * the three fields (two adjacent pointers and the flag word, on the line
+ * the type pointer was just loaded for). */
+static inline bool type_plain(const rh_type *t) {
+    return ((uintptr_t)t->finalize | (uintptr_t)t->legacy_del | (t->flags & RH_TYPE_WEAKREFABLE)) == 0;
+}
+
+void rh__dealloc(rh_object *o) {
+    const rh_type *t = o->rh_type;
+    if (RH_UNLIKELY(!type_plain(t) || o == tls.finalizing)) {
+        dealloc_slow(o);
+        return;
+    }
+    /* The straight line: untrack, destroy, free. The trashcan's depth is
+     * counted only around a destroy (the only user code here, and the only
+     * way this death can nest another); an object without destroy cannot
+     * recurse and is freed at once. */
+    bool tracked = false, gc = (t->flags & RH_TYPE_GC) != 0;
+    if (gc) {
+        rh__gchead *g = RH__AS_GC(o);
+        tracked = g->next != 0;
+        if (tracked) rh__gc_untrack_node(g);
+    }
+    void (*destroy)(rh_object *) = t->destroy;
+    if (destroy) {
+        unsigned d = tls.depth;
+        if (RH_UNLIKELY(d >= RH__DEALLOC_MAX_DEPTH)) {
+            defer(o, tracked);
+            return;
+        }
+        tls.depth = d + 1;
+        tls.active[d] = o; /* is_active reads levels below depth only: no clearing */
+        destroy(o);
+        /* The depth is decremented in place and the type read again (it
+         * stays valid until the block is freed), so fewer values live
+         * across the call. The deferred objects are drained before o's
+         * block is freed: nothing refers to o now. */
+        unsigned depth = --tls.depth;
+        if (RH_UNLIKELY(tls.pending) && depth == 0) drain_deferred();
+        free_block(o);
+        return;
+    }
+    free_block_gc(o, gc);
 }
 
 /* ---------------------------------------------------------------------------

@@ -35,14 +35,20 @@
  *    instead of in the random order of the frees.
  *
  * The per-class lists. usable[c] holds the pools of class c that have a free
- * block. Allocation takes the head pool's first free block (rh__pool_pop in
- * alloc_priv.h: a load, a pop, a compare); a pool that becomes full leaves
- * the list. Freeing into a full pool puts it back at the head. The free list
- * of a pool that is not full is never empty: when a pop takes its last
- * block, the pop itself carves the next never-used block (at the bump
- * offset) onto it, in line, so a fresh or restarted pool is walked block by
- * block without a call; only the pop that finds nothing left to carve calls
- * out (rh__pool_full), to unlink the pool.
+ * block, and possibly full pools that filled up while on it. Allocation
+ * takes the head pool's first free block (rh__pool_pop in alloc_priv.h: a
+ * load, a pop, a compare). The free list of a pool that is not full is never
+ * empty: when a pop takes its last block, the pop itself carves the next
+ * never-used block (at the bump offset) onto it, in line, so a fresh or
+ * restarted pool is walked block by block without a call. The pop that
+ * finds nothing left to carve leaves the full pool at the head, linked (no
+ * call): the next allocation that finds a full pool at the head unlinks it
+ * (rh__pool_alloc_slow, which unlinks every full pool it meets at the head).
+ * A free into a full pool that is still linked (pool->linked: the usual
+ * case, it filled up a moment ago) just makes it non-full again, in line; a
+ * free into a full pool that left the list puts it back at the head. So a
+ * steady state where every pool is full and each step frees one block and
+ * allocates one makes no call.
  *
  * The cached pool. When the last block of a pool is freed, the pool would go
  * back to its arena, and the next allocation of its class would take a pool
@@ -70,14 +76,29 @@
  * drain completely. An arena is idle when every pool in it is free or an
  * empty cached pool. One idle arena is kept mapped (alloc.idle), which avoids
  * an mmap/munmap pair each time a program oscillates around an arena
- * boundary; any other arena that becomes idle is released: its cached pools
- * go back to it (their classes lose their cache) and it is unmapped. An arena
+ * boundary; any other arena that becomes idle decays (below), then is
+ * released: its cached pools go back to it (their classes lose their cache)
+ * and it is unmapped. An arena
  * can become idle only when a pool returns to it or when a pool in it becomes
  * an empty cached pool, and both places check (arena_check_idle). alloc.idle
  * is a hint, re-checked before it is trusted: allocation may have used the
  * kept arena since. The check is cheap: an arena can be idle only if
  * nfree + npinned == 64 (npinned: cached pools lying in it); only then are
  * its cached pools looked at.
+ *
+ * Decay. An arena that becomes idle while another is kept is stamped with
+ * the time (idle_since, rh__decay_clock's milliseconds) and stays mapped
+ * until it has been idle alloc.decay_ms (0: released at once). The heap
+ * keeps the earliest deadline (decay_deadline, 0: none); decay_tick, at the
+ * start of rh__pool_alloc_slow and the end of rh__pool_free_slow, compares
+ * it with the clock (one test of the word when nothing decays) and, past
+ * it, walks the heap's arenas once: an arena stamped and still idle whose
+ * delay ran out is released, one used since loses its stamp (pool_take
+ * also clears it when it takes a pool there), and the deadline becomes the
+ * earliest one left. rh__pools_trim (rh_heap_trim) releases every idle
+ * arena, the kept one included. Invariant: every arena that is idle, is not
+ * alloc.idle and has a stamp s is due at s + decay_ms >= decay_deadline
+ * (when decay_deadline != 0), so none is forgotten.
  *
  * Why one idle arena and not a larger reserve. Measured on the benchmark that
  * allocates a million blocks of 8..512 bytes and frees them all, ten times
@@ -90,9 +111,12 @@
  * the noise) and keeps f of the peak resident forever after; keeping them
  * all makes that workload as fast as mimalloc, which is how mimalloc gets
  * there (2.0.9 keeps all of a freed 287 MB resident until mi_collect), but
- * returns nothing. Returning memory promptly is part of this allocator's
- * contract (a program that drops a large structure sees its RSS fall), so
- * the reserve stays CPython's: one arena.
+ * returns nothing. Returning memory is part of this allocator's contract (a
+ * program that drops a large structure sees its RSS fall), so the reserve
+ * stays CPython's one arena, and the rest is given back after the decay
+ * delay (by default one second, mimalloc's purge delay in spirit): a burst
+ * rebuilt within the delay reuses its pages, and a heap that stops
+ * allocating returns them at its next slow-path operation or rh_heap_trim.
  *
  * Ownership. rh__radix_root/leaves map address bits 47..20 to a slot, the
  * meta of the arena there, whose `heap` names the owner (0: no arena).
@@ -135,6 +159,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <time.h>
 
 _Atomic uintptr_t rh__radix_root[(size_t)1 << RH__RADIX_ROOT_BITS];
 static pthread_mutex_t radix_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -269,6 +294,7 @@ static rh__arena *arena_new(rh_heap *h) {
     a->nfree = RH__POOLS_PER_ARENA;
     a->ncarved = 0;
     a->npinned = 0;
+    a->idle_since = 0;
     a->next = a->prev = a->all_next = a->all_prev = NULL;
     atomic_store_explicit(&a->heap, (uintptr_t)h, memory_order_release);
     a->all_next = A->arenas;
@@ -305,6 +331,7 @@ static void arena_release(rh_heap *h, rh__arena *a) {
  * ------------------------------------------------------------------------- */
 
 static void pool_link(struct rh__alloc_state *A, rh__pool *pool, unsigned c) {
+    pool->linked = 1;
     pool->prev = NULL;
     pool->next = A->usable[c];
     if (pool->next) pool->next->prev = pool;
@@ -316,6 +343,7 @@ static void pool_unlink(struct rh__alloc_state *A, rh__pool *pool) {
     else A->usable[pool->cls] = pool->next;
     if (pool->next) pool->next->prev = pool->prev;
     pool->next = pool->prev = NULL;
+    pool->linked = 0;
 }
 
 /* Makes `pool` (or nobody) class c's cached pool, keeping npinned true. */
@@ -350,14 +378,68 @@ static void arena_drain_release(rh_heap *h, rh__arena *a) {
     arena_release(h, a);
 }
 
-/* Called when `a` may have become idle: keeps it as the one idle arena, or
- * releases it if another idle arena is already kept. */
+static uint64_t decay_clock_monotonic(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u + 1u; /* never 0 */
+}
+uint64_t (*rh__decay_clock)(void) = decay_clock_monotonic;
+
+/* Called when `a` may have become idle: keeps it as the one idle arena;
+ * if another idle arena is already kept, releases it at once (no decay)
+ * or stamps it, to be released once it has stayed idle decay_ms. */
 static void arena_check_idle(rh_heap *h, rh__arena *a) {
     struct rh__alloc_state *A = &h->alloc;
     if (a->nfree + a->npinned != RH__POOLS_PER_ARENA || A->idle == a) return;
     if (!arena_is_idle(A, a)) return;
-    if (A->idle && arena_is_idle(A, A->idle)) arena_drain_release(h, a);
-    else A->idle = a;
+    if (!A->idle || !arena_is_idle(A, A->idle)) {
+        A->idle = a;
+        return;
+    }
+    if (!A->decay_ms) {
+        arena_drain_release(h, a);
+        return;
+    }
+    uint64_t now = rh__decay_clock(), due = now + A->decay_ms;
+    a->idle_since = now;
+    if (!A->decay_deadline || due < A->decay_deadline) A->decay_deadline = due;
+}
+
+/* Releases the idle arenas whose delay has run out, once the earliest
+ * deadline has passed (one test of a word otherwise). An arena used again
+ * since it was stamped is not idle any more: its stamp is dropped. */
+static void decay_tick(rh_heap *h) {
+    struct rh__alloc_state *A = &h->alloc;
+    if (RH_LIKELY(A->decay_deadline == 0)) return;
+    uint64_t now = rh__decay_clock();
+    if (now < A->decay_deadline) return;
+    uint64_t next = 0;
+    for (rh__arena *a = A->arenas, *n; a; a = n) {
+        n = a->all_next;
+        if (!a->idle_since || a == A->idle) continue;
+        if (!arena_is_idle(A, a)) {
+            a->idle_since = 0;
+            continue;
+        }
+        uint64_t due = a->idle_since + A->decay_ms;
+        if (due <= now) arena_drain_release(h, a);
+        else if (!next || due < next) next = due;
+    }
+    A->decay_deadline = next;
+}
+
+size_t rh__pools_trim(rh_heap *h) {
+    struct rh__alloc_state *A = &h->alloc;
+    size_t bytes = 0;
+    for (rh__arena *a = A->arenas, *n; a; a = n) {
+        n = a->all_next;
+        if (arena_is_idle(A, a)) {
+            arena_drain_release(h, a);
+            bytes += RH_ARENA_SIZE;
+        }
+    }
+    A->decay_deadline = 0; /* every idle arena is gone */
+    return bytes;
 }
 
 /* An empty pool that is not cached goes back to its arena's free list. */
@@ -398,6 +480,7 @@ static rh__pool *pool_take(rh_heap *h, unsigned c) {
     if (!A->nfree_bits && !arena_new(h)) return NULL;
     rh__arena *a = A->by_nfree[__builtin_ctzll(A->nfree_bits)];
     bucket_remove(A, a);
+    a->idle_since = 0; /* in use again: no longer decaying */
     rh__pool *pool;
     if (a->freepools) {
         pool = a->freepools;
@@ -422,26 +505,25 @@ static rh__pool *pool_take(rh_heap *h, unsigned c) {
 }
 
 void *rh__pool_alloc_slow(rh_heap *h, unsigned c) {
+    struct rh__alloc_state *A = &h->alloc;
+    decay_tick(h);
+    /* Full pools left at the head by the pops that filled them leave now. */
+    while (A->usable[c] && A->usable[c]->freelist == NULL) pool_unlink(A, A->usable[c]);
+    if (A->usable[c]) return rh__pool_pop(h, c, A->tools);
     if (!pool_take(h, c)) return NULL;
-    void *b = rh__pool_pop(h, c, h->alloc.tools);
+    void *b = rh__pool_pop(h, c, A->tools);
     rh__note_peak(h); /* the heap grew by a pool: sample the peak again */
     return b;
 }
 
-/* The pop took the last block of `pool` (none free, none uncarved): the
- * pool is full and leaves its class's list. */
-void rh__pool_full(rh_heap *h, rh__pool *pool) { pool_unlink(&h->alloc, pool); }
-
-/* After a free: the pool was full (put it back on its class's list), and/or
- * it has become empty (cache it, or give it back to its arena). */
-void rh__pool_free_slow(rh_heap *h, rh__pool *pool, bool was_full) {
+/* After a free: the pool was full and not linked (put it back on its
+ * class's list), and/or it has become empty (cache it, or give it back to
+ * its arena). */
+static void pool_free_slow(rh_heap *h, rh__pool *pool, bool was_full) {
     struct rh__alloc_state *A = &h->alloc;
     unsigned c = pool->cls;
-    if (was_full) {
-        /* rh__pool_push did not decrement `used` (short-circuit): do it now */
-        pool_link(A, pool, c);
-        if (--pool->used) return;
-    }
+    if (was_full && !pool->linked) pool_link(A, pool, c);
+    if (pool->used) return;
     /* empty, on usable[c] */
     rh__arena *a = rh__pool_arena(pool);
     rh__pool *k = A->cached[c];
@@ -466,6 +548,11 @@ void rh__pool_free_slow(rh_heap *h, rh__pool *pool, bool was_full) {
     pool_restart(A, pool);
     set_cached(A, c, pool);
     arena_check_idle(h, a);
+}
+
+void rh__pool_free_slow(rh_heap *h, rh__pool *pool, bool was_full) {
+    pool_free_slow(h, pool, was_full);
+    decay_tick(h);
 }
 
 int rh__pools_init(rh_heap *h) {

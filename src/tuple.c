@@ -193,12 +193,12 @@ rh_object *rh_tuple_new(rh_heap *h, size_t n) {
         rh_err_set(h, RH_EOVERFLOW, "tuple: %zu items is too many", n);
         return NULL;
     }
-    rh_object *o = rh_new_var(h, &rh_tuple_type, n);
+    /* tracked at creation: the items are set without an allocation between */
+    rh_object *o = rh_new_var_tracked(h, &rh_tuple_type, n);
     if (!o) return NULL;
     rh__tuple *t = TUP(o);
     t->size = n;
     for (size_t i = 0; i < n; i++) t->items[i] = rh_None; /* immortal: no count */
-    rh_gc_track(o);
     return o;
 }
 

@@ -33,6 +33,14 @@ static rh_heap *new_heap(rh_mode mode) {
     return h;
 }
 
+/* A pools-mode heap that returns idle arenas at once (no decay delay). */
+static rh_heap *new_heap_nodecay(void) {
+    rh_heap_config cfg = {.mode = RH_MODE_POOLS, .arena_decay_ms = RH_ARENA_DECAY_NOW};
+    rh_heap *h = rh_heap_new(&cfg);
+    assert_non_null(h);
+    return h;
+}
+
 static const rh_mode all_modes[] = {RH_MODE_POOLS, RH_MODE_MALLOC, RH_MODE_DEBUG};
 #define NMODES (sizeof all_modes / sizeof all_modes[0])
 
@@ -207,15 +215,23 @@ static void test_arenas_returned(void **state) {
     size_t rss_full = rh_process_rss();
     if (rss0) assert_true(rss_full >= rss0 + total * 9 / 10);
 
-    /* free in an interleaved order so that pools empty out unevenly */
+    /* free in an interleaved order so that pools empty out unevenly; the
+     * heap has the default decay delay, so the empty arenas stay mapped
+     * until it runs out or a trim */
     for (size_t k = 0; k < 7; k++)
         for (size_t i = k; i < n; i += 7) rh_free(h, ps[i]);
     rh_heap_stats_get(h, &st);
-    assert_true(st.arenas_current <= 1); /* one empty arena is kept */
-    assert_int_equal(st.arenas_released, arenas - st.arenas_current);
+    assert_int_equal(st.arenas_released + st.arenas_current, arenas);
     assert_int_equal(st.arenas_allocated, arenas);
     assert_int_equal(st.bytes_in_use, 0);
     assert_int_equal(st.classes[BLOCK / 16 - 1].blocks_in_use, 0);
+    size_t mapped = st.arenas_current;
+    /* the trim returns every one of them, the kept one included */
+    assert_int_equal(rh_heap_trim(h), mapped * RH_ARENA_SIZE);
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.arenas_current, 0);
+    assert_int_equal(st.arenas_released, arenas);
+    assert_int_equal(rh_heap_trim(h), 0);
     size_t rss_after = rh_process_rss();
     if (rss0) assert_true(rss_after + total * 8 / 10 <= rss_full);
     free(ps);
@@ -741,7 +757,7 @@ static void test_cached_pool_two_pools(void **state) {
  * free and another idle arena is kept. */
 static void test_cached_pool_arena_returned(void **state) {
     (void)state;
-    rh_heap *h = new_heap(RH_MODE_POOLS);
+    rh_heap *h = new_heap_nodecay();
     /* a 32-byte block takes arena A's first pool; then 512-byte blocks fill
      * A's other 63 pools and 64 more pools (arena B): 32 blocks per pool
      * (16384 / 512) */
@@ -948,6 +964,96 @@ static void test_stats_blocks_in_use(void **state) {
     }
 }
 
+/* Arena decay, on an injected clock: an arena that becomes idle beyond the
+ * one kept stays mapped until it has been idle the heap's delay, and goes
+ * at the first slow-path allocator operation after that; one used again
+ * in the meantime is not released; a delay of RH_ARENA_DECAY_NOW releases
+ * at once (the figures: 3 arenas of 512-byte blocks, 32 a pool, 64 pools
+ * an arena). */
+static uint64_t fake_now;
+static uint64_t fake_clock(void) { return fake_now; }
+static void test_arena_decay(void **state) {
+    (void)state;
+    uint64_t (*saved)(void) = rh__decay_clock;
+    rh__decay_clock = fake_clock;
+    fake_now = 1000;
+    rh_heap_config cfg = {.mode = RH_MODE_POOLS, .arena_decay_ms = 50};
+    rh_heap *h = rh_heap_new(&cfg);
+    assert_non_null(h);
+    enum { PER = 16384 / 512, N = 3 * 64 * PER, PROBES = 4 };
+    /* Probes: a free into a full pool that left its class's list takes the
+     * slow path without taking a pool. PROBES full pools of 256-byte blocks
+     * (64 a pool) and one more block; probe k frees the first block of pool k. */
+    static void *probe[PROBES * 64 + 1];
+    for (int i = 0; i < PROBES * 64 + 1; i++) assert_non_null(probe[i] = rh_malloc(h, 256));
+    int next_probe = 0;
+#define PROBE() rh_free(h, probe[64 * next_probe++])
+    static void *blk[N];
+    for (int i = 0; i < N; i++) assert_non_null(blk[i] = rh_malloc(h, 512));
+    rh_heap_stats st;
+    rh_heap_stats_get(h, &st);
+    /* the probes' arena and three arenas of 512-byte blocks */
+    assert_int_equal(st.arenas_current, 4);
+    for (int i = 0; i < N; i++) rh_free(h, blk[i]);
+    /* the three are idle at t = 1000: one kept, two decaying */
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.arenas_current, 4);
+    assert_int_equal(st.arenas_released, 0);
+    /* 49 ms later a slow-path operation releases nothing */
+    fake_now = 1049;
+    PROBE();
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.arenas_current, 4);
+    /* at 50 ms the next one does: the two decaying arenas go */
+    fake_now = 1050;
+    PROBE();
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.arenas_current, 2);
+    assert_int_equal(st.arenas_released, 2);
+    /* a trim takes the kept one too */
+    assert_int_equal(rh_heap_trim(h), RH_ARENA_SIZE);
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.arenas_current, 1);
+    /* an arena used again while decaying is not released */
+    for (int i = 0; i < N; i++) assert_non_null(blk[i] = rh_malloc(h, 512));
+    for (int i = 0; i < N; i++) rh_free(h, blk[i]);       /* t = 1050: 2 decaying */
+    for (int i = 0; i < 2 * 64 * PER; i++) assert_non_null(blk[i] = rh_malloc(h, 512)); /* 2 in use again */
+    fake_now = 2000;
+    PROBE();
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.arenas_current, 4);
+    for (int i = 0; i < 2 * 64 * PER; i++) rh_free(h, blk[i]);
+#undef PROBE
+    rh_heap_destroy(h);
+
+    /* no delay: idle arenas beyond the kept one go at once */
+    cfg.arena_decay_ms = RH_ARENA_DECAY_NOW;
+    h = rh_heap_new(&cfg);
+    assert_non_null(h);
+    for (int i = 0; i < N; i++) assert_non_null(blk[i] = rh_malloc(h, 512));
+    for (int i = 0; i < N; i++) rh_free(h, blk[i]);
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.arenas_current, 1);
+    assert_int_equal(st.arenas_released, 2);
+    rh_heap_destroy(h);
+    rh__decay_clock = saved;
+
+    /* malloc mode has no arena to trim; debug mode trims through its
+     * thread check, whole arenas, and the heap goes on working */
+    h = new_heap(RH_MODE_MALLOC);
+    void *x = rh_malloc(h, 100);
+    rh_free(h, x);
+    assert_int_equal(rh_heap_trim(h), 0);
+    rh_heap_destroy(h);
+    h = new_heap(RH_MODE_DEBUG);
+    x = rh_malloc(h, 100);
+    rh_free(h, x);
+    assert_int_equal(rh_heap_trim(h) % RH_ARENA_SIZE, 0);
+    assert_non_null(x = rh_malloc(h, 100));
+    rh_free(h, x);
+    rh_heap_destroy(h);
+}
+
 static void test_radix_leaves_returned(void **state) {
     (void)state;
     /* no heap is alive between the tests of this program */
@@ -977,6 +1083,7 @@ int main(void) {
         cmocka_unit_test(test_alignment),
         cmocka_unit_test(test_realloc_copy_rule),
         cmocka_unit_test(test_arenas_returned),
+        cmocka_unit_test(test_arena_decay),
         cmocka_unit_test(test_fullest_arena_first),
         cmocka_unit_test(test_lifo_and_full_pools),
         cmocka_unit_test(test_pool_geometry),
