@@ -861,7 +861,7 @@ static long env_long(const char *name, long dflt) {
 /* Usage: fuzz_api_standalone [FILE|DIR]...
  *   REFHEAP_FUZZ_TRACE=1 prints every operation, operand and hook.
  *   replays each file (each regular file of each directory) as one input,
- *   then runs REFHEAP_FUZZ_ITERS random programs (default 20000, 4000
+ *   then runs REFHEAP_FUZZ_ITERS random programs (default 1500, 300
  *   under the sanitizers, 150 when REFHEAP_TEST_UNDER_VALGRIND is set) of up to REFHEAP_FUZZ_MAXLEN bytes
  *   (default 2048) from REFHEAP_FUZZ_SEED (default 1). A failure aborts with
  *   the iteration number; REFHEAP_FUZZ_DUMP=file writes each input to `file`
@@ -877,9 +877,9 @@ int main(int argc, char **argv) {
     const char *vg = getenv("REFHEAP_TEST_UNDER_VALGRIND");
     bool under_vg = vg && *vg && strcmp(vg, "0") != 0;
 #if defined(RH_SANITIZE)
-    long dflt = 4000; /* ASan + UBSan run ~5x slower */
+    long dflt = 300; /* ASan + UBSan run ~5x slower */
 #else
-    long dflt = 20000;
+    long dflt = 1500; /* ~15-30 ms a program: the ctest entry takes 20-40 s */
 #endif
     long iters = env_long("REFHEAP_FUZZ_ITERS", under_vg ? 150 : dflt);
     long maxlen = env_long("REFHEAP_FUZZ_MAXLEN", 2048);
