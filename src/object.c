@@ -84,7 +84,10 @@
  * collector word (the object is dead: its count is 0 and a non-container's
  * collector word is unused), both set back to 0 when it is popped. Deferring
  * allocates nothing, so it works under persistent out-of-memory too, and the
- * bound holds whatever the allocators do. (While deferred, a non-container's
+ * bound holds whatever the allocators do. A weak reference is unlinked from
+ * its referent's list when it is deferred (CPython frees a weakref at once):
+ * user code run by the drain never finds a dead one there (rh_weakref_new
+ * would hand it out again). (While deferred, a non-container's
  * count field holds the link: an incref or decref of it, a use after its
  * death, goes unreported; debug mode still names the object once freed.)
  *
@@ -419,6 +422,12 @@ out:
 
 static void defer(rh_object *o, bool tracked) {
     tls.pending = true;
+    /* A dead weakref must not stay findable from its referent's list while
+     * it waits (user code run by the drain would get it back from
+     * rh_weakref_new, list or count with a count of 0): unlink it now, as
+     * CPython's weakref dealloc does at once. Unlinking allocates nothing
+     * and kills nothing; its destroy later finds it cleared. */
+    if (rh__is_weakref(o)) rh__weakref_clear((rh__weakref *)o);
     if (o->rh_type->flags & RH_TYPE_GC) {
         rh__gchead *g = RH__AS_GC(o);
         /* next stays 0 (untracked); the link uses the bits above the flags. */

@@ -83,10 +83,82 @@ static void test_verify_during_creation(void **state) {
     rh_heap_destroy(h);
 }
 
+/* A weak reference whose count reaches 0 deep in a chain of deaths (past the
+ * trashcan's nesting bound) is deferred, and stayed linked in its referent's
+ * list until the deferred list was drained. Meanwhile a finalizer deferred
+ * beside it asked for a weak reference to the same referent: the shared
+ * basic ref found was the dying one, and rh_weakref_new took a reference to
+ * an object whose count is 0 (a fatal "incref ... being destroyed"; found
+ * with a chain of instances over a weakref). rh_weakref_list and
+ * rh_weakref_count saw it too. In CPython a weakref's dealloc clears it at
+ * once (it has no trashcan), so the finalizer gets a new live weakref.
+ * Here: 49 nested lists whose innermost holds [F, W], W the basic weakref
+ * to X and F an instance whose finalizer asks for X's basic weakref. */
+static rh_object *dying_wr_target;
+static int dying_wr_calls;
+static void ask_weakref(rh_object *self, void *data) {
+    (void)self;
+    (void)data;
+    dying_wr_calls++;
+    assert_int_equal(rh_weakref_count(dying_wr_target), 0); /* W is dead */
+    rh_object *wr = rh_weakref_new(dying_wr_target, NULL, NULL);
+    assert_non_null(wr);
+    assert_int_equal(rh_refcount(wr), 1); /* a new one, not the dying W */
+    rh_object *g = rh_weakref_get(wr);
+    assert_ptr_equal(g, dying_wr_target);
+    rh_decref(g);
+    rh_object *l = rh_weakref_list(dying_wr_target);
+    assert_non_null(l);
+    assert_int_equal(rh_list_size(l), 1);
+    rh_decref(l);
+    rh_decref(wr);
+}
+
+static void test_weakref_deferred_by_trashcan(void **state) {
+    (void)state;
+    rh_heap *h = rh_heap_new(NULL);
+    assert_non_null(h);
+    rh_class_spec xs = {.name = "X"}, fs = {.name = "F", .finalizer = ask_weakref};
+    rh_object *xc = rh_class_new(h, &xs), *fc = rh_class_new(h, &fs);
+    assert_non_null(xc);
+    assert_non_null(fc);
+    rh_object *x = rh_instance_new(xc);
+    assert_non_null(x);
+    dying_wr_target = x;
+    dying_wr_calls = 0;
+    rh_object *w = rh_weakref_new(x, NULL, NULL), *f = rh_instance_new(fc);
+    assert_non_null(w);
+    assert_non_null(f);
+    rh_object *cur = rh_list_new(h, 0);
+    assert_non_null(cur);
+    assert_int_equal(rh_list_append(cur, f), 0);
+    assert_int_equal(rh_list_append(cur, w), 0);
+    rh_decref(w);
+    rh_decref(f);
+    /* Nested 49 deep, the inner list dies at depth 50 (not deferred: the
+     * bound is 50, CPython's too) and its items past it: W then F (a list
+     * drops its items from the end), both deferred; the drain pops F first. */
+    for (int i = 0; i < 49; i++) {
+        rh_object *n = rh_list_new(h, 0);
+        assert_non_null(n);
+        assert_int_equal(rh_list_append(n, cur), 0);
+        rh_decref(cur);
+        cur = n;
+    }
+    rh_decref(cur);
+    assert_int_equal(dying_wr_calls, 1);
+    assert_int_equal(rh_weakref_count(x), 0);
+    rh_decref(x);
+    rh_decref(xc);
+    rh_decref(fc);
+    rh_heap_destroy(h);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_equal_deeply_nested_lists),
         cmocka_unit_test(test_verify_during_creation),
+        cmocka_unit_test(test_weakref_deferred_by_trashcan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -745,13 +745,40 @@ static int fuzz_one(const uint8_t *data, size_t size) {
      * object but what the uncollectable garbage keeps alive. LeakSanitizer
      * cannot see such a leak: rh_heap_destroy frees every block. */
     rh_gc_unfreeze(st.h);
+    rh_gc_genstats s0[RH_GC_GENERATIONS], s1[RH_GC_GENERATIONS];
+    rh_gc_get_stats(st.h, s0);
     intptr_t found = rh_gc_collect(st.h, 2);
+    rh_gc_get_stats(st.h, s1);
+    uint64_t uncollectable = s1[2].uncollectable - s0[2].uncollectable;
     g = rh_gc_garbage(st.h);
-    TRACE("teardown: collect(2) = %ld, gc.garbage %zu\n", (long)found, g ? rh_list_size(g) : 0);
+    TRACE("teardown: collect(2) = %ld (%" PRIu64 " uncollectable), gc.garbage %zu\n", (long)found,
+          uncollectable, g ? rh_list_size(g) : 0);
     if (g && rh_list_size(g) == 0 && !st.untracked && !st.fin_in_legacy) {
         rh_object *all = rh_gc_get_objects(st.h, -1);
         CHECK(all != NULL);
         if (rh_list_remove(all, g) != 0) rh_err_clear(st.h); /* gc.garbage itself is a tracked list */
+        if (uncollectable != 0) {
+            /* The collection found garbage reachable from an object with
+             * legacy_del (uncollectable), but clearing the rest of the garbage
+             * dropped the last reference to that object: it died (out of
+             * gc.garbage), and what it reached stays, counted as uncollectable,
+             * until the next collection. CPython 3.11 does the same
+             * (gc_collect_main: "It may also cause some objects in finalizers
+             * to be freed"; its uncollectable count is taken after
+             * delete_garbage): with _testcapi.with_tp_del, `p.a = p; b.a = p;
+             * L = [p, b, L]` dropped leaves p alive after one gc.collect(2),
+             * gc.garbage empty, and the next collect frees it. So exactly
+             * those objects may be left, and a second full collection must
+             * free them all. */
+            CHECK(rh_list_size(all) == uncollectable);
+            rh_decref(all);
+            found = rh_gc_collect(st.h, 2);
+            TRACE("teardown: second collect(2) = %ld, gc.garbage %zu\n", (long)found, rh_list_size(g));
+            CHECK(rh_list_size(g) == 0);
+            all = rh_gc_get_objects(st.h, -1);
+            CHECK(all != NULL);
+            if (rh_list_remove(all, g) != 0) rh_err_clear(st.h);
+        }
         if (rh_list_size(all) != 0) {
             fprintf(stderr, "fuzz_api: %zu objects alive after the last root was dropped:", rh_list_size(all));
             for (size_t i = 0; i < rh_list_size(all) && i < 8; i++) {
@@ -834,7 +861,7 @@ static long env_long(const char *name, long dflt) {
 /* Usage: fuzz_api_standalone [FILE|DIR]...
  *   REFHEAP_FUZZ_TRACE=1 prints every operation, operand and hook.
  *   replays each file (each regular file of each directory) as one input,
- *   then runs REFHEAP_FUZZ_ITERS random programs (default 20000, 4000
+ *   then runs REFHEAP_FUZZ_ITERS random programs (default 1500, 300
  *   under the sanitizers, 150 when REFHEAP_TEST_UNDER_VALGRIND is set) of up to REFHEAP_FUZZ_MAXLEN bytes
  *   (default 2048) from REFHEAP_FUZZ_SEED (default 1). A failure aborts with
  *   the iteration number; REFHEAP_FUZZ_DUMP=file writes each input to `file`
@@ -850,9 +877,9 @@ int main(int argc, char **argv) {
     const char *vg = getenv("REFHEAP_TEST_UNDER_VALGRIND");
     bool under_vg = vg && *vg && strcmp(vg, "0") != 0;
 #if defined(RH_SANITIZE)
-    long dflt = 4000; /* ASan + UBSan run ~5x slower */
+    long dflt = 300; /* ASan + UBSan run ~5x slower */
 #else
-    long dflt = 20000;
+    long dflt = 1500; /* ~15-30 ms a program: the ctest entry takes 20-40 s */
 #endif
     long iters = env_long("REFHEAP_FUZZ_ITERS", under_vg ? 150 : dflt);
     long maxlen = env_long("REFHEAP_FUZZ_MAXLEN", 2048);
