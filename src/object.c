@@ -87,9 +87,13 @@
  * bound holds whatever the allocators do. A weak reference is unlinked from
  * its referent's list when it is deferred (CPython frees a weakref at once):
  * user code run by the drain never finds a dead one there (rh_weakref_new
- * would hand it out again). (While deferred, a non-container's
- * count field holds the link: an incref or decref of it, a use after its
- * death, goes unreported; debug mode still names the object once freed.)
+ * would hand it out again). The weak references *to* a deferred object stay
+ * linked until the drain reaches it (their callbacks run then, in order) and
+ * read as dead meanwhile: a deferred container's count is 0, and a deferred
+ * non-container, whose count field holds the link, is marked in its weaklist
+ * slot (weak_internal.h). (While deferred, a non-container's count field
+ * holds the link: an incref or decref of it, a use after its death, goes
+ * unreported; debug mode still names the object once freed.)
  *
  * Reference-count misuse. The inline paths call rh__refcnt_error for an
  * incref of an object whose count is 0 and for a decref of such an object.
@@ -154,6 +158,19 @@ _Static_assert(offsetof(rh_object, rh_type) == sizeof(uintptr_t),
                "the count and the collector word together hold a deferred object's link");
 
 static _Thread_local rh__dealloc_tls tls;
+
+bool rh__dealloc_waiting(const rh_object *o) {
+    for (int k = 0; k < 2; k++)
+        for (rh__gchead *g = tls.deferred_gc[k]; g; g = (rh__gchead *)(g->prev & ~RH__GC_FLAGS_MASK))
+            if (RH__FROM_GC(g) == o) return true;
+    for (rh_object *d = tls.deferred; d;) {
+        if (d == o) return true;
+        uintptr_t link;
+        memcpy(&link, d, sizeof link);
+        d = (rh_object *)link;
+    }
+    return false;
+}
 
 static bool is_active(const rh_object *o) {
     unsigned n = tls.depth < RH__DEALLOC_MAX_DEPTH + 1 ? tls.depth : RH__DEALLOC_MAX_DEPTH + 1;
@@ -440,6 +457,9 @@ static void defer(rh_object *o, bool tracked) {
     uintptr_t link = (uintptr_t)tls.deferred;
     memcpy(o, &link, sizeof link);
     tls.deferred = o;
+    /* Its count no longer reads 0: its weak references learn that it is
+     * gone from its weaklist slot (weak_internal.h). */
+    if (o->rh_type->flags & RH_TYPE_WEAKREFABLE) rh__weaklist_set_waiting(o, true);
 }
 
 /* Pops one deferred object; false when the lists are empty. */
@@ -461,6 +481,7 @@ static bool pop_deferred(rh_object **o, bool *tracked) {
         tls.deferred = (rh_object *)link;
         d->rh_refcnt = 0;
         d->rh_gcword = 0;
+        if (d->rh_type->flags & RH_TYPE_WEAKREFABLE) rh__weaklist_set_waiting(d, false);
         *o = d;
         *tracked = false;
         return true;

@@ -116,4 +116,8 @@ static inline int rh__text_end(rh__textbuf *w) {
  * rh_heap_destroy from such code. */
 bool rh__obj_dying_in(const rh_heap *h);
 
+/* Is o waiting on the calling thread's deferred list (dead, its destroy not
+ * yet run)? A walk of the list: for the invariant checks only. */
+bool rh__dealloc_waiting(const rh_object *o);
+
 #endif

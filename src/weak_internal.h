@@ -54,6 +54,28 @@ static inline rh__weakref **rh__weaklist_of(rh_object *o) {
     return (rh__weakref **)(void *)((char *)o + o->rh_type->weaklist_offset);
 }
 
+/* A dead object waiting on the deferred list (object.c) keeps its weak
+ * references linked until the drain reaches it, as CPython's trashcan does;
+ * they must read as dead meanwhile (CPython 3.11's PyWeakref_GET_OBJECT
+ * tests for a count of 0). A waiting container's count is 0. A waiting
+ * non-container's count field holds the list's link instead, so object.c
+ * sets this bit in its weaklist slot while it waits:
+ *   gone(o)  <=>  count(o) == 0  or  (slot(o) & RH__WEAKLIST_WAITING)
+ * The slot is otherwise read only by code that holds a reference to o (never
+ * true of a waiting object), except unlink_ref, which keeps the bit. */
+#define RH__WEAKLIST_WAITING ((uintptr_t)1)
+
+static inline void rh__weaklist_set_waiting(rh_object *o, bool waiting) {
+    rh__weakref **slot = rh__weaklist_of(o);
+    uintptr_t v = (uintptr_t)*slot & ~RH__WEAKLIST_WAITING;
+    *slot = (rh__weakref *)(v | (waiting ? RH__WEAKLIST_WAITING : 0));
+}
+
+/* Is the referent of a live weakref dead to the weakref's users? */
+static inline bool rh__referent_gone(rh_object *o) {
+    return o->rh_refcnt == 0 || ((uintptr_t)*rh__weaklist_of(o) & RH__WEAKLIST_WAITING) != 0;
+}
+
 /* Is o a weak reference object? */
 static inline bool rh__is_weakref(const rh_object *o) {
     return o->rh_type == &rh_weakref_type || o->rh_type == &rh__keyedref_type ||

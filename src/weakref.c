@@ -75,7 +75,8 @@ static bool weakrefable(const rh_object *o) {
 static void unlink_ref(rh__weakref *wr) {
     rh__weakref **head = rh__weaklist_of(wr->referent);
     if (wr->wr_prev) wr->wr_prev->wr_next = wr->wr_next;
-    else *head = wr->wr_next;
+    else /* the referent may be waiting: keep the bit (weak_internal.h) */
+        *head = (rh__weakref *)((uintptr_t)wr->wr_next | ((uintptr_t)*head & RH__WEAKLIST_WAITING));
     if (wr->wr_next) wr->wr_next->wr_prev = wr->wr_prev;
     wr->wr_prev = wr->wr_next = NULL;
     wr->referent = NULL;
@@ -214,7 +215,7 @@ static int keyedref_traverse(rh_object *self, rh_visitfn visit, void *arg) {
 static rh_hash_t weakref_hash(rh_object *self) {
     rh__weakref *wr = (rh__weakref *)self;
     if (wr->hash != -1) return wr->hash;
-    if (!wr->referent || rh_refcount(wr->referent) == 0) {
+    if (!wr->referent || rh__referent_gone(wr->referent)) {
         rh_err_set(rh__heap_of(self), RH_ETYPE, "weak object has gone away");
         return -1;
     }
@@ -307,7 +308,7 @@ static rh_object *new_ref(rh_heap *report, rh_object *obj, const rh_type *type,
                           rh_weakref_callback cb, void *data, rh_object *key) {
     rh_heap *h = check_referent(obj, report);
     if (!h) return NULL;
-    if (rh_refcount(obj) == 0) {
+    if (rh__referent_gone(obj)) {
         /* Being destroyed (reachable only through a stale pointer, e.g. from
          * one of its own weakref callbacks): a weakref to it would dangle. */
         rh_err_set(h, RH_ESTATE, "cannot create weak reference to a dying '%s' object",
@@ -376,17 +377,17 @@ rh_object *rh_weakref_get(rh_object *wr) {
     RH__CHECK_LIVE(wr, "rh_weakref_get");
     if (!check_weakref(wr, "rh_weakref_get")) return NULL;
     rh_object *obj = ((rh__weakref *)wr)->referent;
-    /* A referent whose count is 0 is being destroyed (its finalizer is
-     * running): it is gone for the weakref's users. */
-    if (!obj || rh_refcount(obj) == 0) return NULL;
+    /* A referent whose count is 0 is being destroyed, or waits to be
+     * (weak_internal.h): it is gone for the weakref's users. */
+    if (!obj || rh__referent_gone(obj)) return NULL;
     return rh_newref(obj);
 }
 
 bool rh_weakref_alive(const rh_object *wr) {
     RH__CHECK_LIVE(wr, "rh_weakref_alive");
     if (!rh__is_weakref(wr)) return false;
-    const rh_object *obj = ((const rh__weakref *)wr)->referent;
-    return obj && rh_refcount(obj) > 0;
+    rh_object *obj = ((const rh__weakref *)wr)->referent;
+    return obj && !rh__referent_gone(obj);
 }
 
 size_t rh_weakref_count(rh_object *obj) {
@@ -443,7 +444,8 @@ int rh__weak_init(rh_heap *h) {
  *     callback-less weakref only at the head;
  *   a live weakref (referent != NULL): linked in its referent's list
  *     (its wr_prev's wr_next, or the list head, is itself), and the
- *     referent's count is not 0.
+ *     referent is not gone unless it waits on the deferred list (a dead
+ *     object whose weakrefs the drain will clear: weak_internal.h).
  * ------------------------------------------------------------------------- */
 void rh__weak_check(rh_heap *h) {
     for (int i = 0; i <= RH_GC_GENERATIONS; i++) {
@@ -464,10 +466,11 @@ void rh__weak_check(rh_heap *h) {
                 rh__weakref *wr = (rh__weakref *)o;
                 if (!wr->referent) continue;
                 rh__weakref *const *at = wr->wr_prev ? &wr->wr_prev->wr_next : rh__weaklist_of(wr->referent);
-                if (*at != wr || wr->referent->rh_refcnt == 0)
+                if (((uintptr_t)*at & ~RH__WEAKLIST_WAITING) != (uintptr_t)wr ||
+                    (rh__referent_gone(wr->referent) && !rh__dealloc_waiting(wr->referent)))
                     rh__fatal("weakref: invariant broken: live weakref %p to <%s %p> is not linked in its "
-                              "referent's list (or the referent is dead)", (void *)wr,
-                              wr->referent->rh_type->name, (void *)wr->referent);
+                              "referent's list (or the referent is dead and not waiting to be destroyed)",
+                              (void *)wr, wr->referent->rh_type->name, (void *)wr->referent);
             }
         }
     }

@@ -338,6 +338,121 @@ static void test_deep_finalizers_and_resurrection(void **state) {
     rh_heap_destroy(h);
 }
 
+/* ---------------------------------------------------------------------------
+ * Weak references to deferred objects. While an object waits on the
+ * deferred list its count is 0 and its weak references are still linked
+ * (they are cleared when the drain reaches it, in order, as CPython's
+ * trashcan leaves them): a weak reference to it reads as dead (CPython
+ * 3.11's PyWeakref_GET_OBJECT gives None for a count of 0), and the weak
+ * references' invariant walk accepts the state. A deferred non-container is
+ * linked through its own header, so its count field does not read 0 then.
+ *
+ * The tree: R.left = L, R.right = X; L.left and L.right are chains of 100
+ * nodes, each with a weak reference in `probes`. Dropping R frees L's two
+ * chains down to the depth bound, where one node of each waits; then X dies
+ * and its weak reference's callback reads every probe: each is cleared, alive
+ * with a count of exactly 2 (its owner's and the one taken), or dead with
+ * its referent still set — the two waiting nodes.
+ * ------------------------------------------------------------------------- */
+typedef struct wtree {
+    RH_OBJECT_HEAD;
+    rh_object *left, *right, *weaklist;
+} wtree;
+static void wtree_clear(rh_object *self) {
+    RH_CLEAR(((wtree *)self)->left);
+    RH_CLEAR(((wtree *)self)->right);
+}
+static int wtree_traverse(rh_object *self, rh_visitfn visit, void *arg) {
+    wtree *t = (wtree *)self;
+    int r = t->left ? visit(t->left, arg) : 0;
+    return r ? r : t->right ? visit(t->right, arg) : 0;
+}
+static const rh_type wtree_plain_type = {
+    .name = "WTree", .basicsize = sizeof(wtree), .flags = RH_TYPE_WEAKREFABLE,
+    .weaklist_offset = offsetof(wtree, weaklist), .destroy = wtree_clear,
+};
+static const rh_type wtree_gc_type = {
+    .name = "WTreeGC", .basicsize = sizeof(wtree), .flags = RH_TYPE_GC | RH_TYPE_WEAKREFABLE,
+    .weaklist_offset = offsetof(wtree, weaklist), .destroy = wtree_clear,
+    .traverse = wtree_traverse, .clear = wtree_clear,
+};
+
+#define PROBE_CHAIN 100
+static rh_object *probes[2 * PROBE_CHAIN];
+static long probe_cleared, probe_alive, probe_waiting, probe_bad, probe_calls;
+
+static void probe_all(rh_object *wr, void *data) {
+    (void)wr;
+    probe_calls++;
+    for (int i = 0; i < 2 * PROBE_CHAIN; i++) {
+        rh_object *o = rh_weakref_get(probes[i]);
+        if (o) {
+            if (rh_refcount(o) == 2) probe_alive++;
+            else probe_bad++;
+            rh_decref(o);
+        } else if (((rh__weakref *)probes[i])->referent) {
+            probe_waiting++;
+            if (rh_weakref_alive(probes[i])) probe_bad++;
+        } else {
+            probe_cleared++;
+        }
+    }
+    rh__weak_check((rh_heap *)data); /* a waiting referent is not a broken list */
+}
+
+static rh_object *wtree_new(rh_heap *h, const rh_type *t, rh_object *left, rh_object *right) {
+    wtree *x = (wtree *)rh_new(h, t);
+    assert_non_null(x);
+    x->left = left; /* steals */
+    x->right = right;
+    if (t->flags & RH_TYPE_GC) rh_gc_track(RH_OBJ(x));
+    return RH_OBJ(x);
+}
+
+static rh_object *probed_chain(rh_heap *h, const rh_type *t, rh_object **probe) {
+    rh_object *head = NULL;
+    for (int i = 0; i < PROBE_CHAIN; i++) {
+        head = wtree_new(h, t, head, NULL);
+        probe[i] = rh_weakref_new(head, NULL, NULL);
+        assert_non_null(probe[i]);
+    }
+    return head;
+}
+
+static void weakrefs_to_waiting_objects(const rh_type *t) {
+    rh_heap *h = rh_heap_new(NULL);
+    rh_gc_disable(h);
+    rh_object *l = wtree_new(h, t, probed_chain(h, t, probes), probed_chain(h, t, probes + PROBE_CHAIN));
+    rh_object *x = wtree_new(h, t, NULL, NULL);
+    rh_object *xref = rh_weakref_new(x, probe_all, h);
+    assert_non_null(xref);
+    rh_object *r = wtree_new(h, t, l, x);
+    probe_cleared = probe_alive = probe_waiting = probe_bad = probe_calls = 0;
+    rh_decref(r);
+    assert_int_equal(probe_calls, 1);
+    assert_int_equal(probe_bad, 0);
+    assert_int_equal(probe_waiting, 2); /* one node of each chain, at the depth bound */
+    assert_int_equal(probe_cleared + probe_alive + probe_waiting, 2 * PROBE_CHAIN);
+    assert_true(probe_cleared > 0 && probe_alive > 0);
+    for (int i = 0; i < 2 * PROBE_CHAIN; i++) {
+        assert_false(rh_weakref_alive(probes[i]));
+        rh_decref(probes[i]);
+    }
+    rh_decref(xref);
+    rh__weak_check(h);
+    rh_heap_destroy(h);
+}
+
+static void test_weakrefs_to_waiting_non_containers(void **state) {
+    (void)state;
+    weakrefs_to_waiting_objects(&wtree_plain_type);
+}
+
+static void test_weakrefs_to_waiting_containers(void **state) {
+    (void)state;
+    weakrefs_to_waiting_objects(&wtree_gc_type);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chain_of_containers),
@@ -346,6 +461,8 @@ int main(void) {
         cmocka_unit_test(test_nested_lists),
         cmocka_unit_test(test_wide_tree),
         cmocka_unit_test(test_deep_finalizers_and_resurrection),
+        cmocka_unit_test(test_weakrefs_to_waiting_non_containers),
+        cmocka_unit_test(test_weakrefs_to_waiting_containers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
