@@ -181,6 +181,49 @@ static inline void bench_pause_push(bench_pause_log *log, double ns) {
     log->ns[log->n++] = ns;
 }
 
+/* The pause timeline, for bench/run.py's charts. When the environment
+ * variable BENCH_PAUSE_LOG names a file, bench_timeline_open creates it and
+ * every pause handed to bench_timeline_add becomes one CSV line
+ *     start_ns,ns,cpu_ns,user_ns,kind
+ * where start_ns is when the pause began (the clock read in the hook, which
+ * runs right after the pause, minus its length) counted from the last
+ * bench_timeline_start. Lines go out through stdio's buffer, not into
+ * memory, so recording a timeline does not grow the process's peak RSS; it
+ * costs one formatted line per pause, outside the measured pauses. Without
+ * the variable every function here does nothing. */
+static FILE *bench_timeline RH_BENCH_UNUSED;
+static uint64_t bench_timeline_t0 RH_BENCH_UNUSED;
+
+static RH_BENCH_UNUSED void bench_timeline_open(void) {
+    const char *path = getenv("BENCH_PAUSE_LOG");
+    if (!path || !*path) return;
+    bench_timeline = fopen(path, "w");
+    if (!bench_timeline) {
+        fprintf(stderr, "bench: cannot write the pause timeline %s: %s\n", path, strerror(errno));
+        exit(2);
+    }
+    fputs("start_ns,ns,cpu_ns,user_ns,kind\n", bench_timeline);
+    bench_timeline_t0 = bench_now_ns();
+}
+
+static RH_BENCH_UNUSED void bench_timeline_start(void) { bench_timeline_t0 = bench_now_ns(); }
+
+static RH_BENCH_UNUSED void bench_timeline_add(uint64_t ns, uint64_t cpu_ns, uint64_t user_ns, int kind) {
+    if (!bench_timeline) return;
+    uint64_t end = bench_now_ns() - bench_timeline_t0;
+    fprintf(bench_timeline, "%llu,%llu,%llu,%llu,%d\n", (unsigned long long)(end > ns ? end - ns : 0),
+            (unsigned long long)ns, (unsigned long long)cpu_ns, (unsigned long long)user_ns, kind);
+}
+
+static RH_BENCH_UNUSED void bench_timeline_close(void) {
+    if (!bench_timeline) return;
+    if (fclose(bench_timeline) != 0) {
+        fprintf(stderr, "bench: writing the pause timeline failed: %s\n", strerror(errno));
+        exit(2);
+    }
+    bench_timeline = NULL;
+}
+
 /* One result line: {"bench": name, <fmt expanded>} — fmt holds the remaining
  * JSON members, e.g. "\"ns_per_op\": %.3f". */
 static inline void bench_emit(const char *name, const char *fmt, ...) RH_BENCH_PRINTF(2, 3);

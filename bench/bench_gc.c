@@ -31,7 +31,10 @@
  *       the collector on, then STEPS steps each replacing a random pair with a
  *       new one (the old pair becomes cyclic garbage); every collection's
  *       pause during the steps is recorded through rh_gc_set_pause_hook
- *       (young and full collections and incremental slices alike).
+ *       (young and full collections and incremental slices alike). With
+ *       BENCH_PAUSE_LOG=FILE in the environment, every one of them is also
+ *       written to FILE in order, timed from the first step (bench_common.h's
+ *       pause timeline): run.py draws its pause charts from it.
  *   cycle KIND N                        one ring of N objects dropped, then
  *       collected: by slices (incremental) or one full collection (CPython's);
  *       every pause recorded (the incremental policy's longest is the final
@@ -70,6 +73,7 @@ static void on_pause(rh_heap *h, const rh_gc_pause *p, void *data) {
     bench_pause_push(&pauses, (double)ns);
     bench_pause_push(&cpu_pauses, (double)p->cpu_ns);
     user_ns_total += (double)user_ns;
+    bench_timeline_add(ns, p->cpu_ns, user_ns, p->kind);
 }
 
 /* The collection policy: the last argument "cpython" or "incremental", else
@@ -242,6 +246,7 @@ static void cmd_churn(const char *kind, size_t n, uint64_t steps) {
     rh_gc_genstats st0[3], st[3];
     rh_gc_get_stats(heap, st0);
     recording = 1;
+    bench_timeline_start();
     uint64_t t0 = bench_now_ns();
     for (uint64_t s = 0; s < steps; s++) {
         x = (x * LCG_MUL + LCG_ADD) & LCG_MASK;
@@ -327,6 +332,7 @@ int main(int argc, char **argv) {
     const char *last = argv[argc - 1];
     if (strcmp(last, "cpython") == 0) policy = RH_GC_POLICY_CPYTHON;
     else if (strcmp(last, "incremental") == 0) policy = RH_GC_POLICY_INCREMENTAL;
+    bench_timeline_open();
     setup();
     if (strcmp(cmd, "collect") == 0 && argc >= 6) {
         cmd_collect(kind, n, argv[4], atoi(argv[5]));
@@ -343,5 +349,6 @@ int main(int argc, char **argv) {
         return 1;
     }
     teardown();
+    bench_timeline_close();
     return 0;
 }

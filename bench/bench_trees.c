@@ -28,12 +28,15 @@
  *                           references, tracked, the cycle collector on at the
  *                           heap's default thresholds ("on") or disabled
  *                           ("off"). Every collection's pause is recorded with
- *                           rh_gc_callback_add (workload 6).
+ *                           rh_gc_set_pause_hook (workload 6).
  *
  * Every variant counts the nodes it creates and computes the same checksums,
  * so run.py can verify that all variants did the same work. Output: one JSON
  * line with the time, nodes, ns per node, peak RSS and, for refheap, the
- * pause summary.
+ * pause summary. With BENCH_PAUSE_LOG=FILE in the environment, refheap's
+ * variant also writes every pause, in order, to FILE (bench_common.h's pause
+ * timeline, times counted from the start of the program's timed part): run.py
+ * draws its pause charts from it.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -188,6 +191,7 @@ static void on_pause(rh_heap *h, const rh_gc_pause *p, void *data) {
     bench_pause_push(&pauses, (double)ns);
     bench_pause_push(&cpu_pauses, (double)p->cpu_ns);
     user_ns_total += (double)user_ns;
+    bench_timeline_add(ns, p->cpu_ns, user_ns, p->kind);
 }
 
 static int bt_trace = -1; /* --trace N: allocation tracing with N frames */
@@ -343,8 +347,10 @@ int main(int argc, char **argv) {
     int depth = atoi(argv[2]);
     if (argc >= 4) gc_on = strcmp(argv[3], "off") != 0;
     if (argc >= 5) bt_policy = strcmp(argv[4], "incremental") == 0 ? 2 : strcmp(argv[4], "cpython") == 0 ? 1 : 0;
+    bench_timeline_open();
     bt_init();
     size_t rss0 = bench_rss();
+    bench_timeline_start();
     uint64_t t0 = bench_now_ns(), sum;
     if (strcmp(prog, "binarytrees") == 0) {
         sum = run_binarytrees(depth);
@@ -395,5 +401,6 @@ int main(int argc, char **argv) {
 #endif
                );
     bt_fini();
+    bench_timeline_close();
     return 0;
 }

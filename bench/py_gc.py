@@ -13,6 +13,7 @@ Each result is one JSON line with the same keys as bench_gc.c.
 """
 import gc
 import json
+import os
 import sys
 import time
 
@@ -89,16 +90,38 @@ def cmd_collect(kind, n, shape, reps):
 
 
 class PauseLog:
+    """Every collection's pause, from gc.callbacks. With BENCH_PAUSE_LOG=FILE
+    in the environment it also keeps each pause's start (from start_timeline)
+    and generation, and write_timeline writes them to FILE in the CSV format
+    of bench_common.h's pause timeline (start_ns,ns,cpu_ns,user_ns,kind; no
+    CPU time or finalizer time here: those columns are empty)."""
     def __init__(self):
         self.pauses = []
         self.recording = False
         self.t0 = 0
+        self.timeline_path = os.environ.get("BENCH_PAUSE_LOG") or None
+        self.timeline = []
+        self.origin = 0
+
+    def start_timeline(self):
+        self.origin = time.perf_counter_ns()
 
     def __call__(self, phase, info):
         if phase == "start":
             self.t0 = time.perf_counter_ns()
         elif self.recording:
-            self.pauses.append(time.perf_counter_ns() - self.t0)
+            ns = time.perf_counter_ns() - self.t0
+            self.pauses.append(ns)
+            if self.timeline_path:
+                self.timeline.append((self.t0 - self.origin, ns, info["generation"]))
+
+    def write_timeline(self):
+        if not self.timeline_path:
+            return
+        with open(self.timeline_path, "w") as f:
+            f.write("start_ns,ns,cpu_ns,user_ns,kind\n")
+            for start, ns, gen in self.timeline:
+                f.write("%d,%d,,,%d\n" % (start, ns, gen))
 
     def summary(self):
         p = sorted(self.pauses)
@@ -181,6 +204,7 @@ def cmd_churn(kind, n, steps):
     full0 = gc.get_stats()[2]["collections"]
     x = 12345
     log.recording = True
+    log.start_timeline()
     t0 = time.perf_counter_ns()
     for _ in range(steps):
         x = (x * LCG_MUL + LCG_ADD) & LCG_MASK
@@ -191,6 +215,7 @@ def cmd_churn(kind, n, steps):
     t = time.perf_counter_ns() - t0
     log.recording = False
     gc.callbacks.remove(log)
+    log.write_timeline()
     full = gc.get_stats()[2]["collections"] - full0
     s = log.summary()
     emit("churn", kind=kind, n=2 * npairs, steps=steps, seconds=t / 1e9, full_collections=full,

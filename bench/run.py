@@ -29,6 +29,7 @@ raw result lines), --python EXE (the CPython to compare with; default python3).
 """
 import argparse
 import json
+import math
 import os
 import platform
 import re
@@ -175,6 +176,13 @@ class Runner:
         self.env["PYTHONHASHSEED"] = "0"
         self.timeout = PROC_TIMEOUT["quick" if args.quick else "full"]
 
+    def pause_timeline_path(self, label):
+        """Where a run's pause timeline goes: RESULTS/pauses/LABEL.csv, one
+        line per pause (start_ns,ns,cpu_ns,user_ns,kind; bench_common.h)."""
+        d = os.path.join(self.args.results, "pauses")
+        os.makedirs(d, exist_ok=True)
+        return os.path.join(d, label + ".csv")
+
     def available(self, cmd):
         prog = cmd[0]
         if prog.endswith(".py") or prog == self.args.python:
@@ -188,14 +196,18 @@ class Runner:
                 peer, PEER_PACKAGES.get(peer, "its -dev package"))
         return None
 
-    def run_once(self, label, cmd):
+    def run_once(self, label, cmd, timeline=None):
+        """timeline: a file for the run's pause timeline (BENCH_PAUSE_LOG)."""
         why = self.available(cmd)
         if why:
             return None, why
+        env = self.env
+        if timeline:
+            env = dict(self.env, BENCH_PAUSE_LOG=timeline)
         t0 = time.time()
         try:
             r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=self.env, timeout=self.timeout)
+                               env=env, timeout=self.timeout)
         except subprocess.TimeoutExpired:
             return None, "timed out (one run took more than %d s; not repeated)" % self.timeout
         if r.returncode != 0:
@@ -212,16 +224,19 @@ class Runner:
         self.results.extend(out)
         return out, None
 
-    def run_matrix(self, configs, reps):
+    def run_matrix(self, configs, reps, timelines=()):
         """configs: list of (label, cmd). Runs reps rounds, configurations
-        interleaved. Returns {label: [result lists]} and {label: error}."""
+        interleaved. Returns {label: [result lists]} and {label: error}.
+        The first run of each label in timelines also writes its pause
+        timeline (see pause_timeline_path)."""
         got = {label: [] for label, _ in configs}
         errors = {}
         for rep in range(reps):
             for label, cmd in configs:
                 if label in errors:
                     continue
-                out, err = self.run_once(label, cmd)
+                tl = self.pause_timeline_path(label) if rep == 0 and label in timelines else None
+                out, err = self.run_once(label, cmd, tl)
                 if err:
                     errors[label] = err
                     if not err.startswith("refheap:") and "skipped" not in err:
@@ -294,6 +309,30 @@ class Suite:
         self.md = []
         self.notes = []
         self.targets = []   # (target text, measured text, verdict)
+        self.bars = {}      # chart name -> {group name -> {"bars": [...], "targets": [...]}} (charts)
+        self.timelines = [] # (chart name, chart title, panel title, label, run seconds) (charts)
+
+    def timeline(self, chart, title, panel, label, runs):
+        """One panel of a pause timeline chart: the pauses of the first run
+        of label, read back from its CSV file."""
+        path = self.r.pause_timeline_path(label)
+        if not runs or not os.path.exists(path):
+            return
+        self.timelines.append({"chart": chart, "title": title, "panel": panel, "label": label,
+                               "seconds": runs[0][0].get("seconds"), "csv": path})
+
+    def bar(self, chart, group, series, st, ref=None, target=None, target_series=False):
+        """One bar of a ratio chart: st ÷ ref (medians; ref None: st is the
+        ratio already). target: the target's value in the chart's terms,
+        marked across the group, or over this bar alone if target_series."""
+        value = st if ref is None else ratio(st, ref)
+        g = self.bars.setdefault(chart, {}).setdefault(group, {"bars": [], "targets": []})
+        if value is not None:
+            g["bars"].append({"series": series, "value": round(value, 4)})
+        if target is not None:
+            t = {"value": round(target, 4), "series": series if target_series else None}
+            if t not in g["targets"]:
+                g["targets"].append(t)
 
     def note_errors(self, errors):
         for label, err in sorted(errors.items()):
@@ -327,6 +366,10 @@ class Suite:
                 st = stats(first_field(runs, "ns_per_op"))
                 growth = [(r[0]["peak_rss"] - r[0]["rss_before"]) for r in runs if r]
                 res[(al, w)] = st
+                if al != "refheap":
+                    tgt = {"b": 1.25 if al == "mimalloc" else None, "c": 1.25}.get(w)
+                    self.bar("peers", {"a": "1(a) alloc+free\n32 B", "b": "1(b) random\nsizes", "c": "1(c) churn"}[w],
+                             al, st, rh, tgt, target_series=(w == "b"))
                 err = errors.get("alloc-%s-%s" % (al, w))
                 src = first_field(runs, "malloc_from")
                 rows.append([al + ("" if al in ("refheap", "mimalloc", "pymalloc", "boehm") or not src else
@@ -374,7 +417,13 @@ class Suite:
                     configs.append(("%s-cpython-%s-gc%s-%d" % (prog, kind, g, pd),
                                     [py, os.path.join(HERE, "py_trees.py"), prog, str(pd), kind, g]))
         log("workload 2: trees (%d configurations x %d)" % (len(configs), self.a.reps))
-        got, errors = self.r.run_matrix(configs, self.a.reps)
+        d = s["bt_depth"]
+        tl = [("binarytrees-refheap-gcon-%d" % d, "refheap, CPython policy"),
+              ("binarytrees-refheap-incr-gcon-%d" % d, "refheap, incremental policy")]
+        got, errors = self.r.run_matrix(configs, self.a.reps, [label for label, _ in tl])
+        for label, panel in tl:
+            self.timeline("pauses-binarytrees", "Collector pauses during binary-trees, depth %d" % d,
+                          panel, label, got.get(label))
         self.note_errors(errors)
         self.trees = (got, errors)
         self.md.append("## 2. Trees\n\nSeconds for the whole program, ns per node allocated, peak RSS. "
@@ -440,6 +489,21 @@ class Suite:
                 self.targets.append(("binary-trees depth %d: 4× faster than Boehm GC" % d,
                                      "Boehm ÷ refheap = %s" % fmt_ratio(rb), verdict(rb, 4.0, higher=True)))
                 self.tree_res = res
+            grp = "%s\ndepth %d" % ({"binarytrees": "binary-trees", "gcbench": "GCBench"}[prog], d)
+            for impl, _ in TREE_C_IMPLS:
+                if impl == "refheap":
+                    continue
+                tgt = None
+                if prog == "binarytrees":
+                    tgt = {"mimalloc": 1 / 1.1, "boehm": 4.0}.get(impl)
+                self.bar("peers", grp, {"mirc": "refcount on mimalloc"}.get(impl, impl),
+                         res.get((impl, None)), res.get(("refheap", "on")), tgt, target_series=True)
+            grp = "%s\ndepth %d" % ({"binarytrees": "binary-trees", "gcbench": "GCBench"}[prog], pd)
+            for kind in PY_TREE_KINDS:
+                if ("cpython-" + kind, "on") in res:
+                    self.bar("peers", grp, "CPython 3.11 " + {"class": "class instances", "slots": "__slots__",
+                                                              "tuple": "tuples"}[kind],
+                             res[("cpython-" + kind, "on")], res.get(("refheap-py", "on")))
 
     # ---- 3. collector throughput
     def w3(self):
@@ -474,6 +538,9 @@ class Suite:
                     rows.append([n, shape, "%s vs %s" % (rk, pk),
                                  fmt(rh, 1) if rh else missing(errors.get("collect-refheap-%s-%s-%d" % (rk, shape, n))),
                                  fmt(cp, 1), fmt_ratio(r)])
+                    if rk == pk and n == s["collect_n"][-1]:
+                        self.bar("peers", "full collection\n%s %s, %dk" % (rk, shape, n // 1000),
+                                 "CPython 3.11", cp, rh, 4.0)
                     if rk == pk and n >= 1_000_000:
                         self.targets.append(("full collection, %s %s, N=%d: ≤ ¼ of CPython's ns/object" % (rk, shape, n),
                                              "refheap %s ns, CPython %s ns: %s" % (fmt(rh, 1), fmt(cp, 1), fmt_ratio(r)),
@@ -514,6 +581,9 @@ class Suite:
                     off = stats(first_field(got.get("build-%s-%s-off-%d" % (impl, kind, n), []), "seconds"))
                     colls = stats(first_field(got.get("build-%s-%s-on-%d" % (impl, kind, n), []), "collections"))
                     r = ratio(on, off)
+                    self.bar("overhead", "build %dk live\n%s" % (n // 1000, kind),
+                             {"refheap": "refheap, CPython policy", "refheap-incr": "refheap, incremental policy",
+                              "cpython": "CPython 3.11"}[impl], on, off, 1.15 if impl.startswith("refheap") else None)
                     rows.append(["build %d live objects" % n, {"refheap": "refheap (CPython policy)",
                                                                "refheap-incr": "refheap (incremental policy)"}.get(impl, impl),
                                  kind, fmt(on, 3), fmt(off, 3), "%d" % colls[0] if colls else "—", fmt_ratio(r)])
@@ -536,6 +606,10 @@ class Suite:
                 on, off = tr.get((key, "on")), tr.get((key, "off"))
                 r = ratio(on, off)
                 rows.append(["binary-trees depth %d" % depth, name, "—", fmt(on, 3), fmt(off, 3), "—", fmt_ratio(r)])
+                self.bar("overhead", "binary-trees\ndepth %d" % depth,
+                         {"refheap": "refheap, CPython policy", "refheap-incr": "refheap, incremental policy",
+                          "refheap-py": "refheap, CPython policy"}.get(key, name.replace("`", "").replace("CPython", "CPython 3.11")),
+                         on, off, 1.15 if key in ("refheap", "refheap-incr") else None)
                 if key in ("refheap", "refheap-incr"):
                     self.targets.append(("collector on/off ≤ 1.15 in binary-trees depth %d (%s)" % (d, name),
                                          "refheap %s" % fmt_ratio(r), verdict(r, 1.15, higher=False)))
@@ -570,6 +644,8 @@ class Suite:
                          fmt(rs, 1) if rs else missing(errors.get("mem-refheap-" + kind)), fmt(rr, 1),
                          rsz[0] if rsz else "—", fmt(cs, 1), fmt(cr, 1), csz[0] if csz else "—",
                          fmt_ratio(ratio(cr, rr))])
+            self.bar("peers", "memory (RSS)\n%s" % (kind + (" vs __slots__" if kind == "node" else "")),
+                     "CPython 3.11", cr, rr)
             if kind in ("node", "slots", "plain"):
                 self.targets.append(("%s: a tracked two-reference object in ≤ 32 bytes" % kind,
                                      "refheap %s B (stats), %s B (RSS); CPython %s B (RSS)" % (fmt(rs, 1), fmt(rr, 1), fmt(cr, 1)),
@@ -592,7 +668,17 @@ class Suite:
         configs += [("churn-cpython-%s" % k, [self.a.python, os.path.join(HERE, "py_gc.py"), "churn", k, str(n), str(steps)])
                     for k in CHURN_KINDS_PY]
         log("workload 6: pauses (%d configurations x %d)" % (len(configs), self.a.reps))
-        got, errors = self.r.run_matrix(configs, self.a.reps)
+        tl = []
+        for k in CHURN_KINDS_RH:
+            tl += [("churn-refheap-%s" % k, k, "refheap, CPython policy"),
+                   ("churn-refheap-incr-%s" % k, k, "refheap, incremental policy")]
+            if k in CHURN_KINDS_PY:
+                tl.append(("churn-cpython-%s" % k, k, "CPython 3.11"))
+        got, errors = self.r.run_matrix(configs, self.a.reps, [t[0] for t in tl])
+        for label, k, panel in tl:
+            self.timeline("pauses-churn-" + k, "Collector pauses during the churn: %d live tracked objects (%s), "
+                          "%d steps" % (n, {"node": "C container type", "plain": "plain instances"}[k], steps),
+                          panel, label, got.get(label))
         self.note_errors(errors)
         rows = []
 
@@ -652,6 +738,249 @@ class Suite:
                               "max ms (CPU)", "p99 ms (CPU)", "total ms", "in finalizers/callbacks ms"], rows) + "\n")
 
 
+# ------------------------------------------------------------------ charts
+#
+# The charts are SVG files drawn by gnuplot (Debian: gnuplot-nox) from one
+# JSON document, chart-data.json, that run.py writes beside the results:
+#
+#   {"conditions": "how the figures were made (one line)",
+#    "bars": {chart: {"title", "ylabel", "groups": [{"name", "bars": [{"series", "value"}],
+#                                                    "targets": [{"value", "series" (null: the whole group)}]}]}},
+#    "timelines": {chart: {"title", "panels": [{"title", "seconds", "pauses", "max_ms", "p99_ms",
+#                                               "total_ms", "buckets", "points": [[start_s, ms, kind], ...]}]}}}
+#
+# draw_charts(data, outdir) turns that document into one SVG per chart; the
+# layout depends on nothing but the document (fixed sizes, fixed colours in
+# order of first appearance), so the same data gives the same file.
+
+TIMELINE_POINTS = 4000   # more pauses than this: the longest in each of 4000 equal slices of the run
+PAUSE_KINDS = {0: "young collection (generation 0)", 1: "generation 1 collection",
+               2: "full collection (generation 2)", 3: "incremental slice"}
+PAUSE_TARGETS_MS = ((5.0, "5 ms: longest-pause target"), (1.0, "1 ms: p99 target"))
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+           "#bcbd22", "#7f7f7f", "#d62728", "#aec7e8", "#ffbb78"]
+KIND_COLOURS = {0: "#1f77b4", 1: "#2ca02c", 2: "#d62728", 3: "#9467bd"}
+
+
+def read_timeline(path):
+    """A pause timeline CSV (start_ns,ns,cpu_ns,user_ns,kind) -> [(start_ns, ns, kind)] in file order."""
+    out = []
+    with open(path) as f:
+        header = f.readline().strip().split(",")
+        if header[:2] != ["start_ns", "ns"]:
+            raise ValueError("%s: not a pause timeline (header %r)" % (path, header))
+        for line in f:
+            cells = line.strip().split(",")
+            if len(cells) >= 5:
+                out.append((int(cells[0]), int(cells[1]), int(cells[4])))
+    return out
+
+
+def downsample(pauses, limit=TIMELINE_POINTS):
+    """At most limit points: past that, the run is cut into limit equal
+    slices of time and each slice keeps its longest pause (the first of
+    equals), so the peaks of the timeline are all kept."""
+    if len(pauses) <= limit:
+        return list(pauses), 0
+    end = max(p[0] for p in pauses) + 1
+    best = {}
+    for p in pauses:
+        b = p[0] * limit // end
+        if b not in best or p[1] > best[b][1]:
+            best[b] = p
+    return [best[b] for b in sorted(best)], limit
+
+
+def timeline_panel(title, pauses, seconds):
+    """A timeline panel of chart-data.json from [(start_ns, ns, kind)]."""
+    durs = sorted(p[1] for p in pauses)
+    pts, buckets = downsample(pauses)
+    panel = {"title": title, "seconds": seconds, "pauses": len(durs), "buckets": buckets,
+             "max_ms": durs[-1] / 1e6 if durs else 0.0,
+             "p99_ms": durs[(99 * len(durs) + 99) // 100 - 1] / 1e6 if durs else 0.0,
+             "total_ms": sum(durs) / 1e6,
+             "points": [[round(p[0] / 1e9, 6), round(p[1] / 1e6, 6), p[2]] for p in pts]}
+    return panel
+
+
+def gp_str(text):
+    """A gnuplot double-quoted string (\\n stays a line break)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def log_range(values):
+    """[10^a, 10^b] around the positive values, with room above."""
+    vals = [v for v in values if v and v > 0]
+    if not vals:
+        return 0.1, 10.0
+    lo = 10 ** math.floor(math.log10(min(vals)))
+    hi = 10 ** math.ceil(math.log10(max(vals) * 1.5))
+    return lo, hi
+
+
+def gp_timeline(chart, out):
+    panels = chart["panels"]
+    ms = [pt[1] for p in panels for pt in p["points"]] + [t for t, _ in PAUSE_TARGETS_MS]
+    lo, hi = log_range(ms)
+    lo = max(lo, 1e-4)
+    height = 130 + 260 * len(panels)
+    g = ['set terminal svg size 1000,%d font "sans,11" background "#ffffff" noenhanced' % height,
+         "set output %s" % gp_str(out), "set encoding utf8",
+         "set multiplot layout %d,1 title %s" % (len(panels), gp_str(chart["title"] + "\n" + chart["conditions"])),
+         "set logscale y", "set yrange [%g:%g]" % (lo, hi), 'set format y "%g"',
+         'set ylabel "pause length (ms, log scale)"', 'set xlabel "time since the start of the run (s)"',
+         "set grid ytics mytics lc rgb '#dddddd'", "set key below horizontal font \",10\"", "set tmargin 3",
+         "set lmargin 12", "set rmargin 4"]
+    xmax = max([p["seconds"] or 0 for p in panels] + [pt[0] for p in panels for pt in p["points"]] + [1e-3])
+    for i, p in enumerate(panels):
+        g.append("$P%d << EOD" % i)
+        g.extend("%s %s %d" % (x, y, k) for x, y, k in p["points"])
+        g.append("EOD")
+    for i, p in enumerate(panels):
+        sub = "%s: %d pauses, longest %.3g ms, p99 %.3g ms, total %.4g ms" % (
+            p["title"], p["pauses"], p["max_ms"], p["p99_ms"], p["total_ms"])
+        if p["buckets"]:
+            sub += " (the longest pause in each of %d slices of the run shown)" % p["buckets"]
+        g.append("set title %s" % gp_str(sub))
+        g.append("set xrange [0:%g]" % xmax)
+        kinds = sorted({pt[2] for pt in p["points"]})
+        plots = ["$P%d using 1:($3 == %d ? $2 : 1/0) with points pt 7 ps 0.5 lc rgb %s title %s" % (
+                     i, k, gp_str(KIND_COLOURS.get(k, "#000000")), gp_str(PAUSE_KINDS.get(k, "kind %d" % k)))
+                 for k in kinds]
+        plots += ["%g with lines dt %d lw 1.5 lc rgb %s title %s" % (t, 2 if n == 0 else 3,
+                                                                    gp_str("#d62728" if n == 0 else "#ff7f0e"), gp_str(name))
+                  for n, (t, name) in enumerate(PAUSE_TARGETS_MS)]
+        g.append("plot " + ", \\\n     ".join(plots))
+    g.append("unset multiplot")
+    return "\n".join(g) + "\n"
+
+
+def gp_bars(chart, out):
+    series = []
+    for grp in chart["groups"]:
+        for b in grp["bars"]:
+            if b["series"] not in series:
+                series.append(b["series"])
+    colour = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(series)}
+    x, tics, rows, targets, up, down = 0, [], {name: [] for name in series}, [], [], []
+    for grp in chart["groups"]:
+        if not grp["bars"]:
+            continue
+        first = x
+        pos = {}
+        for b in grp["bars"]:
+            v = b["value"]
+            rows[b["series"]].append("%d %g %g %g %g %g" % (x, v, x - 0.4, x + 0.4, min(v, 1.0), max(v, 1.0)))
+            (up if v >= 1 else down).append("%d %g \"%.2f\"" % (x, v, v))
+            pos[b["series"]] = x
+            x += 1
+        tics.append("%s %g" % (gp_str(grp["name"].replace("\n", " ")), (first + x - 1) / 2))
+        for t in grp["targets"]:
+            if t["series"] is None:
+                targets.append("%g %g %g" % (first - 0.5, t["value"], x - first))
+            elif t["series"] in pos:
+                targets.append("%g %g %g" % (pos[t["series"]] - 0.5, t["value"], 1.0))
+        x += 1
+    values = [1.0] + [b["value"] for grp in chart["groups"] for b in grp["bars"]] + \
+             [t["value"] for grp in chart["groups"] for t in grp["targets"]]
+    lo, hi = log_range(values)
+    hi *= 3  # room for the value labels
+    g = ['set terminal svg size 1000,760 font "sans,11" background "#ffffff" noenhanced',
+         "set output %s" % gp_str(out), "set encoding utf8",
+         "set title %s" % gp_str(chart["title"] + "\n" + chart["conditions"]),
+         "set logscale y", "set yrange [%g:%g]" % (lo, hi), 'set format y "%g"',
+         "set ylabel %s" % gp_str(chart["ylabel"]), "set xrange [-1:%d]" % x,
+         "set xtics (%s) rotate by 35 right nomirror scale 0" % ", ".join(tics),
+         "set grid ytics lc rgb '#dddddd'",
+         "set key below center horizontal maxcols 5 samplen 2 font \",10\"", "set rmargin 3",
+         "set style fill solid 0.85 border lc rgb '#333333'"]
+    for i, name in enumerate(series):
+        g.append("$S%d << EOD" % i)
+        g.extend(rows[name])
+        g.append("EOD")
+    for block, lines in (("$T", targets), ("$UP", up), ("$DOWN", down)):
+        g.append("%s << EOD" % block)
+        g.extend(lines)
+        g.append("EOD")
+    plots = ["$S%d using 1:2:3:4:5:6 with boxxyerror lc rgb %s title %s" % (i, gp_str(colour[name]), gp_str(name))
+             for i, name in enumerate(series)]
+    plots.append("1 with lines lw 1.5 lc rgb '#000000' title \"1.0: equal\"")
+    if targets:
+        plots.append("$T using 1:2:3:(0) with vectors nohead lw 3 lc rgb '#d62728' title \"target\"")
+    if up:
+        plots.append("$UP using 1:2:3 with labels rotate by 90 left offset 0,0.4 font \",8\" notitle")
+    if down:
+        plots.append("$DOWN using 1:2:3 with labels rotate by 90 right offset 0,-0.4 font \",8\" notitle")
+    g.append("plot " + ", \\\n     ".join(plots))
+    return "\n".join(g) + "\n"
+
+
+def draw_charts(data, outdir, gnuplot="gnuplot"):
+    """Draws every chart of a chart-data.json document as OUTDIR/<chart>.svg.
+    Returns the files written; without gnuplot, says so and returns []."""
+    exe_path = shutil.which(gnuplot)
+    if not exe_path:
+        log("run.py: %s not found: charts skipped (Debian: apt-get install gnuplot-nox)" % gnuplot)
+        return []
+    os.makedirs(outdir, exist_ok=True)
+    written = []
+    jobs = [(name, gp_bars, dict(chart, conditions=data.get("conditions", "")))
+            for name, chart in sorted(data.get("bars", {}).items()) if any(g["bars"] for g in chart["groups"])]
+    jobs += [(name, gp_timeline, dict(chart, conditions=data.get("conditions", "")))
+             for name, chart in sorted(data.get("timelines", {}).items()) if chart["panels"]]
+    for name, fn, chart in jobs:
+        out = os.path.join(outdir, name + ".svg")
+        script = fn(chart, out)
+        r = subprocess.run([exe_path], input=script, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if r.returncode != 0 or not os.path.exists(out):
+            log("run.py: gnuplot failed on %s: %s" % (name, r.stderr.strip()[-500:]))
+            continue
+        written.append(out)
+    return written
+
+
+def chart_data(suite, conditions):
+    """The chart-data.json document of a run."""
+    bars = {}
+    titles = {"peers": ("Peer ÷ refheap, per workload (above 1: refheap faster or smaller)",
+                        "peer ÷ refheap (median ÷ median, log scale)"),
+              "overhead": ("Collector overhead: time with the collector on ÷ off (below 1.15: the target met)",
+                           "collector on ÷ off (median ÷ median, log scale)")}
+    for name, groups in suite.bars.items():
+        bars[name] = {"title": titles[name][0], "ylabel": titles[name][1],
+                      "groups": [dict(g, name=gname) for gname, g in groups.items()]}
+    timelines = {}
+    for t in suite.timelines:
+        try:
+            pauses = read_timeline(t["csv"])
+        except (OSError, ValueError) as e:
+            log("run.py: pause timeline of %s unreadable: %s" % (t["label"], e))
+            continue
+        c = timelines.setdefault(t["chart"], {"title": t["title"], "panels": []})
+        c["panels"].append(timeline_panel(t["panel"], pauses, t["seconds"]))
+    return {"conditions": conditions, "bars": bars, "timelines": timelines}
+
+
+def run_conditions(args, load):
+    """One line saying how the figures were made, for the charts' titles."""
+    cpu, cores = "?", 0
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu, cores = line.split(":", 1)[1].strip(), cores + 1
+    except OSError:
+        pass
+    rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True).stdout.strip() or "?"
+    if rev != "?" and subprocess.run(["git", "-C", ROOT, "diff", "--quiet", "HEAD", "--"],
+                                     stderr=subprocess.DEVNULL).returncode != 0:
+        rev += " with local changes"
+    return ("%s run, %d repetitions (medians), %s, commit %s, %s, %d cores, load average %.1f at the start" % (
+        "quick (--quick sizes)" if args.quick else "full", args.reps, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        rev, cpu, cores, load))
+
+
 def verdict(value, target, higher, absolute=False):
     if value is None:
         return "not measured"
@@ -702,13 +1031,31 @@ def main():
     ap.add_argument("--markdown", help="also write the report to this file")
     ap.add_argument("--json", help="write every raw result line to this file")
     ap.add_argument("--python", default="python3", help="CPython 3.11 interpreter to compare with")
+    ap.add_argument("--results", help="folder for the report, the raw results, the pause timelines and the "
+                    "chart data (default: BUILD_DIR/results)")
+    ap.add_argument("--charts", help="folder for the SVG charts (default: RESULTS/charts)")
+    ap.add_argument("--no-charts", action="store_true", help="do not draw the charts")
+    ap.add_argument("--charts-from", metavar="JSON", help="only draw the charts of a saved chart-data.json "
+                    "(into --charts, default: its folder's charts/), run nothing")
     args = ap.parse_args()
+    if args.charts_from:
+        with open(args.charts_from) as f:
+            data = json.load(f)
+        out = args.charts or os.path.join(os.path.dirname(os.path.abspath(args.charts_from)), "charts")
+        written = draw_charts(data, out)
+        for w in written:
+            print(w)
+        return
     default_reps, min_reps = REPS["quick" if args.quick else "full"]
     if args.reps is None:
         args.reps = default_reps
     if args.reps < min_reps:
         sys.exit("run.py: at least %d repetitions (--reps %d): these machines are noisy" % (min_reps, min_reps))
     args.build_dir = os.path.abspath(args.build_dir)
+    args.results = os.path.abspath(args.results or os.path.join(args.build_dir, "results"))
+    args.charts = os.path.abspath(args.charts or os.path.join(args.results, "charts"))
+    os.makedirs(args.results, exist_ok=True)
+    load0 = os.getloadavg()[0]
     if not shutil.which(args.python):
         sys.exit("run.py: %s not found" % args.python)
     pyinfo = subprocess.run([args.python, "-c", "import sys, sysconfig; print(sys.version_info[0], "
@@ -752,6 +1099,20 @@ def main():
         with open(args.json, "w") as f:
             for d in runner.results:
                 f.write(json.dumps(d) + "\n")
+    with open(os.path.join(args.results, "report.md"), "w") as f:
+        f.write(text)
+    with open(os.path.join(args.results, "results.jsonl"), "w") as f:
+        for d in runner.results:
+            f.write(json.dumps(d) + "\n")
+    data = chart_data(suite, run_conditions(args, load0))
+    with open(os.path.join(args.results, "chart-data.json"), "w") as f:
+        json.dump(data, f, indent=1, sort_keys=True)
+        f.write("\n")
+    log("run.py: report, raw results, pause timelines and chart data in %s" % args.results)
+    if not args.no_charts:
+        written = draw_charts(data, args.charts)
+        if written:
+            log("run.py: %d charts in %s" % (len(written), args.charts))
     if runner.failures:
         log("run.py: %d configuration(s) failed; see the Notes section" % len(runner.failures))
         sys.exit(1)
