@@ -828,7 +828,7 @@ def gp_timeline(chart, out):
          "set output %s" % gp_str(out), "set encoding utf8",
          "set multiplot layout %d,1 title %s" % (len(panels), gp_str(chart["title"] + "\n" + chart["conditions"])),
          "set logscale y", "set yrange [%g:%g]" % (lo, hi), 'set format y "%g"',
-         'set ylabel "pause length (ms, log scale)"', 'set xlabel "time since the start of the run (s)"',
+         'set ylabel "pause length (ms, log scale)"', 'set xlabel "time since the start of the run (s)" offset 0,0.3',
          "set grid ytics mytics lc rgb '#dddddd'", "set key below horizontal font \",10\"", "set tmargin 3",
          "set lmargin 12", "set rmargin 4"]
     xmax = max([p["seconds"] or 0 for p in panels] + [pt[0] for p in panels for pt in p["points"]] + [1e-3])
@@ -973,7 +973,8 @@ def run_conditions(args, load):
         pass
     rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL, text=True).stdout.strip() or "?"
-    if rev != "?" and subprocess.run(["git", "-C", ROOT, "diff", "--quiet", "HEAD", "--"],
+    if rev != "?" and subprocess.run(["git", "-C", ROOT, "diff", "--quiet", "HEAD", "--", "src", "include", "bench",
+                                      "CMakeLists.txt", "cmake"],
                                      stderr=subprocess.DEVNULL).returncode != 0:
         rev += " with local changes"
     return ("%s run, %d repetitions (medians), %s, commit %s, %s, %d cores, load average %.1f at the start" % (
