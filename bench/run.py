@@ -818,6 +818,21 @@ def log_range(values):
     return lo, hi
 
 
+def steps_125(lo_exp=-4, hi_exp=6):
+    return [m * 10.0 ** e for e in range(lo_exp, hi_exp) for m in (1, 2, 5)]
+
+
+def ratio_range(values):
+    """A log axis for ratios: from the 1-2-5 step below the smallest value
+    to the one above 1.6× the largest (room for the value labels), with a
+    labelled tic at every 1-2-5 step between."""
+    vals = [v for v in values if v and v > 0]
+    steps = steps_125()
+    lo = max([x for x in steps if x < min(vals)] or [steps[0]])
+    hi = min([x for x in steps if x >= max(vals) * 1.6] or [steps[-1]])
+    return lo, hi, [x for x in steps if lo <= x <= hi]
+
+
 def gp_timeline(chart, out):
     panels = chart["panels"]
     ms = [pt[1] for p in panels for pt in p["points"]] + [t for t, _ in PAUSE_TARGETS_MS]
@@ -883,13 +898,12 @@ def gp_bars(chart, out):
         x += 1
     values = [1.0] + [b["value"] for grp in chart["groups"] for b in grp["bars"]] + \
              [t["value"] for grp in chart["groups"] for t in grp["targets"]]
-    lo, hi = log_range(values)
-    hi *= 3  # room for the value labels
+    lo, hi, ytics = ratio_range(values)
     g = ['set terminal svg size 1000,760 font "sans,11" background "#ffffff" noenhanced',
          "set output %s" % gp_str(out), "set encoding utf8",
          "set title %s" % gp_str(chart["title"] + "\n" + chart["conditions"]),
-         "set logscale y", "set yrange [%g:%g]" % (lo, hi), 'set format y "%g"',
-         "set ylabel %s" % gp_str(chart["ylabel"]), "set xrange [-1:%d]" % x,
+         "set logscale y", "set yrange [%g:%g]" % (lo, hi), "set ytics (%s)" % ", ".join('"%g" %g' % (t, t) for t in ytics),
+         "set mytics 1", "set ylabel %s" % gp_str(chart["ylabel"]), "set xrange [-1:%d]" % x,
          "set xtics (%s) rotate by 35 right nomirror scale 0" % ", ".join(tics),
          "set grid ytics lc rgb '#dddddd'",
          "set key below center horizontal maxcols 5 samplen 2 font \",10\"", "set rmargin 3",
@@ -1107,7 +1121,7 @@ def main():
             f.write(json.dumps(d) + "\n")
     data = chart_data(suite, run_conditions(args, load0))
     with open(os.path.join(args.results, "chart-data.json"), "w") as f:
-        json.dump(data, f, indent=1, sort_keys=True)
+        json.dump(data, f, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         f.write("\n")
     log("run.py: report, raw results, pause timelines and chart data in %s" % args.results)
     if not args.no_charts:
