@@ -422,7 +422,7 @@ class Suite:
               ("binarytrees-refheap-incr-gcon-%d" % d, "refheap, incremental policy")]
         got, errors = self.r.run_matrix(configs, self.a.reps, [label for label, _ in tl])
         for label, panel in tl:
-            self.timeline("pauses-binarytrees", "Collector pauses during binary-trees, depth %d" % d,
+            self.timeline("pauses-binarytrees", "Collector pauses during binary-trees, depth %d (first repetition)" % d,
                           panel, label, got.get(label))
         self.note_errors(errors)
         self.trees = (got, errors)
@@ -677,7 +677,7 @@ class Suite:
         got, errors = self.r.run_matrix(configs, self.a.reps, [t[0] for t in tl])
         for label, k, panel in tl:
             self.timeline("pauses-churn-" + k, "Collector pauses during the churn: %d live tracked objects (%s), "
-                          "%d steps" % (n, {"node": "C container type", "plain": "plain instances"}[k], steps),
+                          "%d steps (first repetition)" % (n, {"node": "C container type", "plain": "plain instances"}[k], steps),
                           panel, label, got.get(label))
         self.note_errors(errors)
         rows = []
@@ -991,7 +991,7 @@ def run_conditions(args, load):
                                       "CMakeLists.txt", "cmake"],
                                      stderr=subprocess.DEVNULL).returncode != 0:
         rev += " with local changes"
-    return ("%s run, %d repetitions (medians), %s, commit %s, %s, %d cores, load average %.1f at the start" % (
+    return ("%s run, %d repetitions, %s, commit %s, %s, %d cores, load average %.1f at the start" % (
         "quick (--quick sizes)" if args.quick else "full", args.reps, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         rev, cpu, cores, load))
 
