@@ -763,7 +763,8 @@ KIND_COLOURS = {0: "#1f77b4", 1: "#2ca02c", 2: "#d62728", 3: "#9467bd"}
 
 
 def read_timeline(path):
-    """A pause timeline CSV (start_ns,ns,cpu_ns,user_ns,kind) -> [(start_ns, ns, kind)] in file order."""
+    """A pause timeline CSV (start_ns,ns,cpu_ns,user_ns,kind) -> [(start_ns, ns, kind, cpu_ns or None)]
+    in file order (CPython's timelines have no CPU time)."""
     out = []
     with open(path) as f:
         header = f.readline().strip().split(",")
@@ -772,7 +773,7 @@ def read_timeline(path):
         for line in f:
             cells = line.strip().split(",")
             if len(cells) >= 5:
-                out.append((int(cells[0]), int(cells[1]), int(cells[4])))
+                out.append((int(cells[0]), int(cells[1]), int(cells[4]), int(cells[2]) if cells[2] else None))
     return out
 
 
@@ -792,14 +793,18 @@ def downsample(pauses, limit=TIMELINE_POINTS):
 
 
 def timeline_panel(title, pauses, seconds):
-    """A timeline panel of chart-data.json from [(start_ns, ns, kind)]."""
+    """A timeline panel of chart-data.json from [(start_ns, ns, kind, cpu_ns or None)]:
+    points [start s, wall-clock ms, kind, CPU ms or None]; figures over every pause."""
+    def p99(v):
+        return v[(99 * len(v) + 99) // 100 - 1] / 1e6 if v else 0.0
     durs = sorted(p[1] for p in pauses)
+    cpus = sorted(p[3] for p in pauses if p[3] is not None)
     pts, buckets = downsample(pauses)
     panel = {"title": title, "seconds": seconds, "pauses": len(durs), "buckets": buckets,
-             "max_ms": durs[-1] / 1e6 if durs else 0.0,
-             "p99_ms": durs[(99 * len(durs) + 99) // 100 - 1] / 1e6 if durs else 0.0,
-             "total_ms": sum(durs) / 1e6,
-             "points": [[round(p[0] / 1e9, 6), round(p[1] / 1e6, 6), p[2]] for p in pts]}
+             "max_ms": durs[-1] / 1e6 if durs else 0.0, "p99_ms": p99(durs), "total_ms": sum(durs) / 1e6,
+             "cpu_max_ms": cpus[-1] / 1e6 if cpus else None, "cpu_p99_ms": p99(cpus) if cpus else None,
+             "points": [[round(p[0] / 1e9, 6), round(p[1] / 1e6, 6), p[2],
+                         None if p[3] is None else round(p[3] / 1e6, 6)] for p in pts]}
     return panel
 
 
@@ -834,8 +839,10 @@ def ratio_range(values):
 
 
 def gp_timeline(chart, out):
-    panels = chart["panels"]
-    ms = [pt[1] for p in panels for pt in p["points"]] + [t for t, _ in PAUSE_TARGETS_MS]
+    # points of [start s, ms, kind] (no CPU time) are read as [start s, ms, kind, None]
+    panels = [dict(p, points=[list(pt) + [None] * (4 - len(pt)) for pt in p["points"]]) for p in chart["panels"]]
+    ms = [pt[1] for p in panels for pt in p["points"]] + [t for t, _ in PAUSE_TARGETS_MS] + \
+         [pt[3] for p in panels for pt in p["points"] if pt[3]]
     lo, hi = log_range(ms)
     lo = max(lo, 1e-4)
     height = 130 + 260 * len(panels)
@@ -843,23 +850,29 @@ def gp_timeline(chart, out):
          "set output %s" % gp_str(out), "set encoding utf8",
          "set multiplot layout %d,1 title %s" % (len(panels), gp_str(chart["title"] + "\n" + chart["conditions"])),
          "set logscale y", "set yrange [%g:%g]" % (lo, hi), 'set format y "%g"',
-         'set ylabel "pause length (ms, log scale)"', 'set xlabel "time since the start of the run (s)" offset 0,0.3',
+         'set ylabel "pause length, wall clock (ms, log scale)"', 'set xlabel "time since the start of the run (s)" offset 0,0.3',
          "set grid ytics mytics lc rgb '#dddddd'", "set key below horizontal font \",10\"", "set tmargin 3",
-         "set lmargin 12", "set rmargin 4"]
+         "set lmargin 12", "set rmargin 4", 'set datafile missing "?"']
     xmax = max([p["seconds"] or 0 for p in panels] + [pt[0] for p in panels for pt in p["points"]] + [1e-3])
     for i, p in enumerate(panels):
         g.append("$P%d << EOD" % i)
-        g.extend("%s %s %d" % (x, y, k) for x, y, k in p["points"])
+        g.extend("%s %s %d %s" % (x, y, k, "?" if c is None else c) for x, y, k, c in p["points"])
         g.append("EOD")
     for i, p in enumerate(panels):
         sub = "%s: %d pauses, longest %.3g ms, p99 %.3g ms, total %.4g ms" % (
             p["title"], p["pauses"], p["max_ms"], p["p99_ms"], p["total_ms"])
+        if p.get("cpu_max_ms") is not None:
+            sub += "; CPU time: longest %.3g ms, p99 %.3g ms" % (p["cpu_max_ms"], p["cpu_p99_ms"])
         if p["buckets"]:
             sub += " (the longest pause in each of %d slices of the run shown)" % p["buckets"]
         g.append("set title %s" % gp_str(sub))
         g.append("set xrange [0:%g]" % xmax)
         kinds = sorted({pt[2] for pt in p["points"]})
-        plots = ["$P%d using 1:($3 == %d ? $2 : 1/0) with points pt 7 ps 0.5 lc rgb %s title %s" % (
+        plots = []
+        if any(pt[3] is not None for pt in p["points"]):
+            plots.append("$P%d using 1:4 with points pt 6 ps 0.45 lc rgb '#aaaaaa' title %s" % (
+                i, gp_str("the same pause in the thread's CPU time")))
+        plots += ["$P%d using 1:($3 == %d ? $2 : 1/0) with points pt 7 ps 0.5 lc rgb %s title %s" % (
                      i, k, gp_str(KIND_COLOURS.get(k, "#000000")), gp_str(PAUSE_KINDS.get(k, "kind %d" % k)))
                  for k in kinds]
         plots += ["%g with lines dt %d lw 1.5 lc rgb %s title %s" % (t, 2 if n == 0 else 3,

@@ -57,9 +57,9 @@ def texts(root):
     return ["".join(t.itertext()) for t in root.iter(SVG + "text")]
 
 
-def points(g):
-    """Number of point symbols (pt 7) drawn in a plot group."""
-    return sum(1 for u in g.iter(SVG + "use") if u.get(XLINK + "href", u.get("href")) == "#gpPt6")
+def points(g, symbol="#gpPt6"):
+    """Number of point symbols drawn in a plot group (#gpPt6: pt 7, a filled circle; #gpPt5: pt 6)."""
+    return sum(1 for u in g.iter(SVG + "use") if u.get(XLINK + "href", u.get("href")) == symbol)
 
 
 def test_logic(tmp):
@@ -67,8 +67,8 @@ def test_logic(tmp):
     p = os.path.join(tmp, "t.csv")
     with open(p, "w") as f:
         f.write("start_ns,ns,cpu_ns,user_ns,kind\n1000,500,480,0,0\n3000000,2000000,1900000,0,2\n5000,7000,,,1\n")
-    check(run.read_timeline(p) == [(1000, 500, 0), (3000000, 2000000, 2), (5000, 7000, 1)],
-          "read_timeline reads start, length and kind in file order")
+    check(run.read_timeline(p) == [(1000, 500, 0, 480), (3000000, 2000000, 2, 1900000), (5000, 7000, 1, None)],
+          "read_timeline reads start, length, kind and CPU time in file order: %r" % run.read_timeline(p))
     with open(p, "w") as f:
         f.write("seconds,pauses\n1,2\n")
     try:
@@ -77,20 +77,23 @@ def test_logic(tmp):
     except ValueError:
         pass
     # Reduction: at most `limit` points, the longest pause of each slice kept.
-    pauses = [(i * 1000, 10 + (i % 7), 0) for i in range(1000)]
-    pauses[617] = (617000, 999999, 2)
+    pauses = [(i * 1000, 10 + (i % 7), 0, 5) for i in range(1000)]
+    pauses[617] = (617000, 999999, 2, 12345)
     few, buckets = run.downsample(pauses, limit=100)
     check(buckets == 100 and len(few) <= 100, "downsample keeps at most 100 points (%d)" % len(few))
-    check((617000, 999999, 2) in few, "downsample keeps the longest pause")
+    check((617000, 999999, 2, 12345) in few, "downsample keeps the longest pause")
     check(all(few[i][0] < few[i + 1][0] for i in range(len(few) - 1)), "downsample keeps time order")
     same, b0 = run.downsample(pauses[:50], limit=100)
     check(b0 == 0 and same == pauses[:50], "downsample leaves a short timeline alone")
-    # Panel figures: 100 pauses of 1..100 ms: max 100, p99 (nearest rank) 99, total 5050.
-    panel = run.timeline_panel("x", [(i * 10**7, (i + 1) * 10**6, 0) for i in range(100)], 1.0)
-    check(panel["pauses"] == 100 and panel["max_ms"] == 100.0 and panel["p99_ms"] == 99.0
-          and panel["total_ms"] == 5050.0, "timeline_panel figures: %r" % {k: panel[k] for k in
-                                                                          ("pauses", "max_ms", "p99_ms", "total_ms")})
-    check(panel["points"][3] == [0.03, 4.0, 0], "timeline_panel points in seconds and ms: %r" % panel["points"][3])
+    # Panel figures: 100 pauses of 1..100 ms (CPU time half of it): max 100, p99 (nearest rank) 99,
+    # total 5050; CPU max 50, p99 49.5.
+    panel = run.timeline_panel("x", [(i * 10**7, (i + 1) * 10**6, 0, (i + 1) * 5 * 10**5) for i in range(100)], 1.0)
+    figs = {k: panel[k] for k in ("pauses", "max_ms", "p99_ms", "total_ms", "cpu_max_ms", "cpu_p99_ms")}
+    check(figs == {"pauses": 100, "max_ms": 100.0, "p99_ms": 99.0, "total_ms": 5050.0, "cpu_max_ms": 50.0,
+                   "cpu_p99_ms": 49.5}, "timeline_panel figures: %r" % figs)
+    check(panel["points"][3] == [0.03, 4.0, 0, 2.0], "timeline_panel points in seconds and ms: %r" % panel["points"][3])
+    nocpu = run.timeline_panel("y", [(0, 10**6, 1, None)], 1.0)
+    check(nocpu["cpu_max_ms"] is None and nocpu["points"] == [[0.0, 1.0, 1, None]], "a timeline without CPU time")
     # No gnuplot: a message and no chart, not a crash.
     check(run.draw_charts({"bars": {}, "timelines": {}}, tmp, gnuplot="no-such-gnuplot-here") == [],
           "draw_charts without gnuplot draws nothing")
@@ -106,8 +109,9 @@ DATA = {
                                                                              {"series": "boehm", "value": 3.0}],
                                    "targets": [{"series": "boehm", "value": 4.0}]}]}},
     "timelines": {"pauses-test": {"title": "Pauses of the test", "panels": [
-        run.timeline_panel("policy A", [(0, 1000000, 0), (2 * 10**8, 3000000, 0), (5 * 10**8, 40000000, 2)], 0.6),
-        run.timeline_panel("policy B", [(10**8, 200000, 3), (3 * 10**8, 250000, 3)], 0.5)]}},
+        run.timeline_panel("policy A", [(0, 1000000, 0, 900000), (2 * 10**8, 3000000, 0, 100000),
+                                        (5 * 10**8, 40000000, 2, 30000000)], 0.6),
+        run.timeline_panel("policy B", [(10**8, 200000, 3, None), (3 * 10**8, 250000, 3, None)], 0.5)]}},
 }
 
 
@@ -135,16 +139,21 @@ def test_svg(tmp):
     # Timeline: panel titles with their figures; points per kind.
     root, ps = plots(os.path.join(out, "pauses-test.svg"))
     tx = texts(root)
-    check(any(t.startswith("policy A: 3 pauses, longest 40 ms, p99 40 ms") for t in tx),
+    check(any(t.startswith("policy A: 3 pauses, longest 40 ms, p99 40 ms, total 44 ms; CPU time: longest 30 ms")
+              for t in tx),
           "timeline panel A title with its figures: %r" % [t for t in tx if t.startswith("policy")])
     check(any(t.startswith("policy B: 2 pauses, longest 0.25 ms") for t in tx), "timeline panel B title")
-    got = [(t, points(g)) for t, g in ps if t]
     # (each points plot also draws one symbol in its key entry: pauses + 1)
+    got = [(t, points(g)) for t, g in ps if t]
+    cpu = [(t, points(g, "#gpPt5")) for t, g in ps if t and "CPU" in t]
+    check(cpu == [("the same pause in the thread's CPU time", 3 + 1)],
+          "CPU time drawn for panel A only, one point a pause: %r" % cpu)
+    got = [(t, n) for t, n in got if "CPU" not in t]
     want = [(run.PAUSE_KINDS[0], 2 + 1), (run.PAUSE_KINDS[2], 1 + 1), (run.PAUSE_TARGETS_MS[0][1], 0),
             (run.PAUSE_TARGETS_MS[1][1], 0), (run.PAUSE_KINDS[3], 2 + 1), (run.PAUSE_TARGETS_MS[0][1], 0),
             (run.PAUSE_TARGETS_MS[1][1], 0)]
     check(got == want, "timeline series and their points: %r" % got)
-    check("pause length (ms, log scale)" in tx and "time since the start of the run (s)" in tx,
+    check("pause length, wall clock (ms, log scale)" in tx and "time since the start of the run (s)" in tx,
           "timeline axis labels with units")
     # Deterministic: the same data gives the same files.
     again = run.draw_charts(DATA, os.path.join(tmp, "b"))
