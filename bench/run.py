@@ -850,8 +850,8 @@ def gp_timeline(chart, out):
          "set output %s" % gp_str(out), "set encoding utf8",
          "set multiplot layout %d,1 title %s" % (len(panels), gp_str(chart["title"] + "\n" + chart["conditions"])),
          "set logscale y", "set yrange [%g:%g]" % (lo, hi), 'set format y "%g"',
-         'set ylabel "pause length, wall clock (ms, log scale)"', 'set xlabel "time since the start of the run (s)" offset 0,0.3',
-         "set grid ytics mytics lc rgb '#dddddd'", "set key below horizontal font \",10\"", "set tmargin 3",
+         'set ylabel "pause length (ms, log scale)"', 'set xlabel "time since the start of the run (s)" offset 0,0.3',
+         "set grid ytics mytics lc rgb '#dddddd'", "set key below horizontal font \",10\"", "set tmargin 4",
          "set lmargin 12", "set rmargin 4", 'set datafile missing "?"']
     xmax = max([p["seconds"] or 0 for p in panels] + [pt[0] for p in panels for pt in p["points"]] + [1e-3])
     for i, p in enumerate(panels):
@@ -862,16 +862,17 @@ def gp_timeline(chart, out):
         sub = "%s: %d pauses, longest %.3g ms, p99 %.3g ms, total %.4g ms" % (
             p["title"], p["pauses"], p["max_ms"], p["p99_ms"], p["total_ms"])
         if p.get("cpu_max_ms") is not None:
-            sub += "; CPU time: longest %.3g ms, p99 %.3g ms" % (p["cpu_max_ms"], p["cpu_p99_ms"])
+            sub += "\nin the thread's CPU time: longest %.3g ms, p99 %.3g ms" % (p["cpu_max_ms"], p["cpu_p99_ms"])
         if p["buckets"]:
-            sub += " (the longest pause in each of %d slices of the run shown)" % p["buckets"]
+            sub += "%sshown: the longest pause in each of %d equal slices of the run" % (
+                "; " if p.get("cpu_max_ms") is not None else "\n", p["buckets"])
         g.append("set title %s" % gp_str(sub))
         g.append("set xrange [0:%g]" % xmax)
         kinds = sorted({pt[2] for pt in p["points"]})
         plots = []
         if any(pt[3] is not None for pt in p["points"]):
-            plots.append("$P%d using 1:4 with points pt 6 ps 0.45 lc rgb '#aaaaaa' title %s" % (
-                i, gp_str("the same pause in the thread's CPU time")))
+            plots.append("$P%d using 1:4 with points pt 6 ps 0.5 lc rgb '#888888' title %s" % (
+                i, gp_str("each pause in the thread's CPU time (colours: wall clock)")))
         plots += ["$P%d using 1:($3 == %d ? $2 : 1/0) with points pt 7 ps 0.5 lc rgb %s title %s" % (
                      i, k, gp_str(KIND_COLOURS.get(k, "#000000")), gp_str(PAUSE_KINDS.get(k, "kind %d" % k)))
                  for k in kinds]
