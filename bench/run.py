@@ -851,7 +851,7 @@ def gp_timeline(chart, out):
          "set multiplot layout %d,1 title %s" % (len(panels), gp_str(chart["title"] + "\n" + chart["conditions"])),
          "set logscale y", "set yrange [%g:%g]" % (lo, hi), 'set format y "%g"',
          'set ylabel "pause length (ms, log scale)"', 'set xlabel "time since the start of the run (s)" offset 0,0.3',
-         "set grid ytics mytics lc rgb '#dddddd'", "set key below horizontal font \",10\"", "set tmargin 4",
+         "set grid ytics mytics lc rgb '#dddddd'", "set key below horizontal maxcols 3 font \",10\"", "set tmargin 4",
          "set lmargin 12", "set rmargin 4", 'set datafile missing "?"']
     xmax = max([p["seconds"] or 0 for p in panels] + [pt[0] for p in panels for pt in p["points"]] + [1e-3])
     for i, p in enumerate(panels):
@@ -872,7 +872,7 @@ def gp_timeline(chart, out):
         plots = []
         if any(pt[3] is not None for pt in p["points"]):
             plots.append("$P%d using 1:4 with points pt 6 ps 0.5 lc rgb '#888888' title %s" % (
-                i, gp_str("each pause in the thread's CPU time (colours: wall clock)")))
+                i, gp_str("thread CPU time (colours: wall clock)")))
         plots += ["$P%d using 1:($3 == %d ? $2 : 1/0) with points pt 7 ps 0.5 lc rgb %s title %s" % (
                      i, k, gp_str(KIND_COLOURS.get(k, "#000000")), gp_str(PAUSE_KINDS.get(k, "kind %d" % k)))
                  for k in kinds]

@@ -149,7 +149,7 @@ def test_svg(tmp):
     # (each points plot also draws one symbol in its key entry: pauses + 1)
     got = [(t, points(g)) for t, g in ps if t]
     cpu = [(t, points(g, "#gpPt5")) for t, g in ps if t and "CPU" in t]
-    check(cpu == [("each pause in the thread's CPU time (colours: wall clock)", 3 + 1)],
+    check(cpu == [("thread CPU time (colours: wall clock)", 3 + 1)],
           "CPU time drawn for panel A only, one point a pause: %r" % cpu)
     got = [(t, n) for t, n in got if "CPU" not in t]
     want = [(run.PAUSE_KINDS[0], 2 + 1), (run.PAUSE_KINDS[2], 1 + 1), (run.PAUSE_TARGETS_MS[0][1], 0),
