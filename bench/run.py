@@ -25,7 +25,18 @@ or link, the peers still run and refheap's cells say so.
 
 Options: --quick, --reps N, --only 1,2,... (workload numbers), --build-dir DIR,
 --no-build, --markdown FILE (also write the tables there), --json FILE (all
-raw result lines), --python EXE (the CPython to compare with; default python3).
+raw result lines), --python EXE (the CPython to compare with; default python3),
+--results DIR, --charts DIR, --no-charts, --charts-from FILE.
+
+Every run also leaves in the results folder (--results, default
+BUILD_DIR/results) the report, the raw result lines, the pause timelines of
+the churn and of refheap's binary-trees (pauses/LABEL.csv, from the first
+repetition, written by the programs when BENCH_PAUSE_LOG names a file) and
+chart-data.json, from which gnuplot draws the SVG charts into --charts
+(default RESULTS/charts): the pause timeline of each collection policy, peer
+÷ refheap per workload and collector on ÷ off, with the targets marked.
+Without gnuplot (Debian: gnuplot-nox) the charts are skipped with a message.
+--charts-from redraws the charts of a saved chart-data.json and runs nothing.
 """
 import argparse
 import json
