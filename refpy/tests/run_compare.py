@@ -191,8 +191,9 @@ def main():
 
 
 def run_difftest(refpy, count, base):
-    """The seeded differential programs, run through pyrt_refpy.py on refpy and
-    through difftest/pyrt.py on CPython; the logs must be identical."""
+    """The seeded differential programs, run through difftest/pyrt.py on
+    CPython (imported) and on refpy (prepended: refpy imports built-in modules
+    only; pyrt.py picks its refpy back end there); the logs must be identical."""
     sys.path.insert(0, os.path.join(ROOT, 'difftest'))
     import gen  # noqa: E402
     import tempfile
@@ -207,7 +208,7 @@ def run_difftest(refpy, count, base):
             rpy = os.path.join(td, 'r.py')
             with open(cpy, 'w') as f:
                 f.write('import sys\nsys.path.insert(0, %r)\nfrom pyrt import *\n' % os.path.join(ROOT, 'difftest') + body)
-            with open(os.path.join(HERE, 'pyrt_refpy.py')) as f:
+            with open(os.path.join(ROOT, 'difftest', 'pyrt.py')) as f:
                 rt = f.read()
             with open(rpy, 'w') as f:
                 f.write(rt + '\n' + body)
