@@ -4,9 +4,11 @@
     run_compare.py --refpy PATH --examples          examples/python/*.py and the
                                                     articles' snippets (tests/snippets)
     run_compare.py --refpy PATH FILE...             the given scripts
-    run_compare.py --refpy PATH --difftest N [--base S]
+    run_compare.py --refpy PATH --difftest N [--base S] [--batch B]
                                                     N seeded differential programs
-                                                    (difftest/gen.py) as refpy scripts
+                                                    (difftest/gen.py) as refpy scripts,
+                                                    B to a process (100; 1: each alone,
+                                                    as run.py --python writes it)
     run_compare.py --refpy PATH --tour FILE         one script, its two outputs line
                                                     beside line, for the tour (tour.c)
 
@@ -158,6 +160,7 @@ def main():
     ap.add_argument('--examples', action='store_true')
     ap.add_argument('--difftest', type=int, default=0)
     ap.add_argument('--base', type=int, default=0)
+    ap.add_argument('--batch', type=int, default=100)
     ap.add_argument('--tour')
     ap.add_argument('files', nargs='*')
     a = ap.parse_args()
@@ -185,12 +188,12 @@ def main():
         else:
             print('ok   %s' % os.path.relpath(f, ROOT))
     if a.difftest:
-        failed += run_difftest(a.refpy, a.difftest, a.base)
+        failed += run_difftest(a.refpy, a.difftest, a.base, a.batch)
     print('%d of %d differ' % (failed, len(files) + (1 if a.difftest else 0)))
     return 1 if failed else 0
 
 
-def run_difftest(refpy, count, base):
+def run_difftest(refpy, count, base, batch=100):
     """The seeded differential programs, run through difftest/pyrt.py on
     CPython (imported) and on refpy (prepended: refpy imports built-in modules
     only; pyrt.py picks its refpy back end there); the logs must be identical."""
@@ -199,7 +202,6 @@ def run_difftest(refpy, count, base):
     import tempfile
     progs = [gen.generate(base + k) for k in range(count)]
     bad = 0
-    batch = 100
     for start in range(0, count, batch):
         chunk = progs[start:start + batch]
         body = ''.join(gen.to_python(p, header=False) for p in chunk)
