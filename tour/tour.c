@@ -138,15 +138,16 @@ static const char *self_dir(void) {
     return dir;
 }
 
-/* Copies the first of `places` (NULL-terminated; NULL and "" entries skipped) where `probe` (relative
- * to the place, or "" for the place itself) passes access(mode) into buf. */
+/* Copies into buf the first of the `nplaces` places (NULL and "" entries skipped) where `probe`
+ * (relative to the place, or "" for the place itself) is a file that passes access(mode). */
 static bool find_place(char *buf, size_t cap, const char *const *places, int nplaces, const char *probe,
                        int mode) {
     for (int i = 0; i < nplaces; i++) {
         if (!places[i] || !places[i][0]) continue;
         char path[2048];
         snprintf(path, sizeof path, "%s%s%s", places[i], probe[0] ? "/" : "", probe);
-        if (access(path, mode) == 0) {
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, mode) == 0) {
             snprintf(buf, cap, "%s", places[i]);
             return true;
         }
@@ -184,7 +185,7 @@ static void find_refpy(const char *given) {
         if (find_place(T.refpy, sizeof T.refpy, one, 1, "", X_OK)) return;
         path += len + (path[len] == ':');
     }
-    T.no_refpy = "refpy not found (build it: cmake -DREFHEAP_REFPY=ON; or put refpy on the PATH)";
+    T.no_refpy = "refpy not found: build it with -DREFHEAP_REFPY=ON, or put it on the PATH";
 }
 
 /* ---------------------------------------------------------------------------
