@@ -53,8 +53,9 @@ The same module runs on CPython 3.11 (run.py: the reference the C driver is
 compared with) and on refpy, the Python interpreter built on refheap
 (refpy/tests/run_compare.py --difftest prepends this file to the programs:
 refpy imports built-in modules only).  The back end is chosen at import by
-whether the `_refpy` module exists; everything that differs is in "The back
-ends" below and nowhere else:
+whether the `_refpy` module exists (`_refpy` is None on CPython); what
+differs is selected in three places, the section "the back ends" below, the
+call of _fix_layout() and the choice of _prime:
 
   * the outside references (V) and the resurrection list: on CPython,
     addresses owning a reference taken with ctypes' Py_INCREF; on refpy, C
