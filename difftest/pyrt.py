@@ -1,4 +1,4 @@
-"""pyrt — the CPython side of refheap's differential tests.
+"""pyrt — the Python side of refheap's differential tests, on CPython or on refpy.
 
 A generated Python program (see gen.py) is a flat script of calls into this
 module, one call per operation:
@@ -46,12 +46,37 @@ absent from every generation are untracked or frozen -- see check().
 Nothing the harness does inside a collection (callbacks, finalizers, witness
 deaths) allocates a tracked object, so get_count() right after a collection
 is comparable.
+
+Two back ends
+-------------
+The same module runs on CPython 3.11 (run.py: the reference the C driver is
+compared with) and on refpy, the Python interpreter built on refheap
+(refpy/tests/run_compare.py --difftest prepends this file to the programs:
+refpy imports built-in modules only).  The back end is chosen at import by
+whether the `_refpy` module exists (`_refpy` is None on CPython); what
+differs is selected in three places, the section "the back ends" below, the
+call of _fix_layout() and the choice of _prime:
+
+  * the outside references (V) and the resurrection list: on CPython,
+    addresses owning a reference taken with ctypes' Py_INCREF; on refpy, C
+    arrays of refpy's `_refpy` module (hold/get/held/drop, res_push/res_take);
+  * witnesses: code objects on CPython, `_refpy.witness()` objects on refpy
+    (weakrefable, not containers);
+  * the attribute layout fixing and the tuple free-list priming are CPython's
+    only (refheap keeps attributes per instance and has no free lists);
+  * the WeakValueDictionary is read through its `data` on CPython (no
+    iteration guard, no generator), through items() on refpy.
 """
 import gc
 import sys
 import weakref
 
-from _ctypes import Py_DECREF, Py_INCREF, PyObj_FromPtr
+try:
+    import _refpy   # running on refpy: its built-in harness module
+except ImportError:
+    _refpy = None
+if _refpy is None:
+    from _ctypes import Py_DECREF, Py_INCREF, PyObj_FromPtr
 
 try:
     import _testcapi
@@ -60,11 +85,11 @@ except (ImportError, AttributeError):  # pragma: no cover - checked by run.py
     _with_tp_del = None
 
 INSTANCE_KINDS = ('plain', 'slots', 'fin', 'res', 'legacy')
-_TEMPLATE = compile('0', 'witness', 'eval')
 
 # ---- per-program state (reset by begin) ----
-VA = []           # outside references: VA[id] is the address of the object the
-                  # program's own variable holds, or 0 (see _V and _Vset)
+NIDS = 0          # number of object ids of the current program
+VA = []           # outside references (CPython): VA[id] is the address of the
+                  # object the program's own variable holds, or 0 (see _V, _Vset)
 KIND = {}         # id -> kind
 ADDR = {}         # id(obj) -> id of the newest numbered object at that address
 FREED = set()     # ids whose witness died
@@ -75,7 +100,7 @@ WACT = {}         # weakref id -> callback action tuple
 WTARGET = {}      # weakref id -> referent id
 FACT = {}         # id of a 'fin' object -> its finalizer's action tuple
 RESA = []         # addresses of resurrected objects ('res' finalizers), each owning
-                  # one reference taken with Py_INCREF
+                  # one reference taken with Py_INCREF (CPython)
 WVD = None        # the program's shared weakref.WeakValueDictionary
 EV = []           # events of the current operation
 CBSEQ = []        # target, wid, target, wid... of callbacks in call order (current op)
@@ -88,30 +113,94 @@ SERIAL = 0
 _out = []
 
 
+# ---- the back ends ----
 # The program's own references (V) and the resurrection list are held the way
 # the C driver holds them: as references counted in the objects' refcounts
 # but owned by no container the collector can see (a Python list would be a
 # container; while the program has unfrozen the interpreter, it would take
 # part in collections, and move_unreachable's reordering -- which decides
 # tuple untracking -- would differ from the C side, whose roots are a C array).
-def _V(i):
-    a = VA[i]
-    return PyObj_FromPtr(a) if a else None
+#   _V(i)            the object V[i] holds, or None
+#   _Vset(i, obj)    V[i] = obj;  _drop(i): V[i] = nothing;  _held(i): is V[i] set?
+#   _res_push(obj)   one more reference to obj in the resurrection list
+#   _res_len()       its length;  _clear_res(): drops it (see below)
+#   _witness_object(name)   a new witness (see _witness)
+#   _wvd_entries(), _wvd_value(e)   the WeakValueDictionary's entries (key, e)
+#                    and the live value of e, or None
+#   _prime()         before each operation (see below)
+if _refpy is None:
+    # CPython: addresses owning a reference taken with Py_INCREF.
+    _TEMPLATE = compile('0', 'witness', 'eval')
 
+    def _V(i):
+        a = VA[i]
+        return PyObj_FromPtr(a) if a else None
 
-def _Vset(i, obj):
-    Py_INCREF(obj)
-    old = VA[i]
-    VA[i] = id(obj)
-    if old:
-        Py_DECREF(PyObj_FromPtr(old))
+    def _Vset(i, obj):
+        Py_INCREF(obj)
+        old = VA[i]
+        VA[i] = id(obj)
+        if old:
+            Py_DECREF(PyObj_FromPtr(old))
 
+    def _drop(i):
+        a = VA[i]
+        if a:
+            VA[i] = 0
+            Py_DECREF(PyObj_FromPtr(a))
 
-def _drop(i):
-    a = VA[i]
-    if a:
-        VA[i] = 0
-        Py_DECREF(PyObj_FromPtr(a))
+    def _held(i):
+        return VA[i]
+
+    def _res_push(obj):
+        Py_INCREF(obj)
+        RESA.append(id(obj))
+
+    def _res_len():
+        return len(RESA)
+
+    def _clear_res():
+        """Drops the resurrection list's references one at a time, first to
+        last (driver.c's clear_res does the same): each object dies, or not,
+        before the next reference is dropped, so a callback that collects
+        sees the same world on both sides."""
+        addrs = RESA[:]
+        del RESA[:]
+        for a in addrs:
+            _release(a)
+
+    def _release(a):
+        Py_DECREF(PyObj_FromPtr(a))   # the temporary reference goes at return
+
+    def _witness_object(name):
+        return _TEMPLATE.replace(co_name=name)
+
+    def _wvd_entries():
+        return list(WVD.data.items())
+
+    def _wvd_value(r):
+        return r()
+else:
+    # refpy: C arrays of the _refpy module, which the collector does not see.
+    _V = _refpy.get
+    _Vset = _refpy.hold
+    _drop = _refpy.drop
+    _held = _refpy.held
+    _res_push = _refpy.res_push
+    _res_len = _refpy.res_len
+    _witness_object = _refpy.witness
+
+    def _clear_res():
+        """As on CPython: one reference at a time, first to last."""
+        objs = _refpy.res_take()
+        while objs:
+            objs.pop(0)   # the reference goes with the popped value
+
+    def _wvd_entries():
+        return WVD.items()
+
+    def _wvd_value(o):
+        return o
 
 
 def _emit(line):
@@ -141,7 +230,7 @@ def _witness_died(wr):
 
 
 def _witness(n):
-    c = _TEMPLATE.replace(co_name='w%d_%d' % (SERIAL, n))
+    c = _witness_object('w%d_%d' % (SERIAL, n))
     r = weakref.ref(c, _witness_died)
     WREV[id(r)] = n
     WKEEP[n] = r
@@ -166,7 +255,7 @@ class Fin:
             if act is not None:
                 if act[0] == 'drop':
                     _drop(act[1])
-                elif act[0] == 'keep' and VA[act[1]]:
+                elif act[0] == 'keep' and _held(act[1]):
                     # resurrection through a reachable object: V[a] -> self
                     _set_ref(_V(act[1]), KIND[act[1]], act[2], self)
 
@@ -176,8 +265,7 @@ class Res:
         n = _num(self)
         if n is not None:
             _ev('del %d' % n)
-        Py_INCREF(self)
-        RESA.append(id(self))
+        _res_push(self)
 
 
 if _with_tp_del is not None:
@@ -219,7 +307,8 @@ def _fix_layout():
 
 
 _LAYOUT_KEEP = []
-_fix_layout()
+if _refpy is None:
+    _fix_layout()
 
 
 def _attr(kind, slot):
@@ -258,7 +347,7 @@ def _flush():
 _PRIME = [None] * 8
 
 
-def _prime():
+def _prime_tuples():
     """Leaves a few 1-tuples on CPython's tuple free list. _ctypes's
     PyObj_FromPtr (METH_VARARGS) builds a 1-tuple for its argument on every
     call, callbacks and finalizers call it during collections, and a tuple
@@ -271,6 +360,13 @@ def _prime():
         _PRIME[k] = None
 
 
+def _prime_nothing():
+    pass
+
+
+_prime = _prime_tuples if _refpy is None else _prime_nothing
+
+
 def _op():
     global OPI
     _flush()
@@ -280,10 +376,11 @@ def _op():
 
 # ---- operations ----
 def begin(label, nids):
-    global VA, KIND, ADDR, FREED, WKEEP, WREV, WRID, WACT, WTARGET, FACT, RESA, WVD
+    global NIDS, VA, KIND, ADDR, FREED, WKEEP, WREV, WRID, WACT, WTARGET, FACT, RESA, WVD
     global EV, CBSEQ, OPI, LOGGING, FROZEN_ACTIVE, FREEZE_USED, BASE_STATS, SERIAL
     SERIAL += 1
     gc.disable()
+    NIDS = nids
     VA = [0] * nids
     KIND, ADDR, FREED, WKEEP, WREV = {}, {}, set(), {}, {}
     WRID, WACT, WTARGET, FACT = {}, {}, {}, {}
@@ -421,8 +518,8 @@ def wvd(key, a):
 def wvdcheck():
     _op()
     ents = []
-    for k, r in list(WVD.data.items()):
-        o = r()
+    for k, r in _wvd_entries():
+        o = _wvd_value(r)
         if o is not None:
             n = _num(o)
             ents.append('%s=%s' % (k, '?' if n is None else n))
@@ -526,7 +623,7 @@ def check():
             st += 'F'
         parts.append('%d:%s' % (n, st))
     for n in sorted(KIND):
-        if KIND[n] == 'wref' and VA[n]:
+        if KIND[n] == 'wref' and _held(n):
             o = _V(n)()
             if o is None:
                 parts.append('w%d->x' % n)
@@ -551,21 +648,6 @@ def _break(o):
             delattr(o, name)
 
 
-def _clear_res():
-    """Drops the resurrection list's references one at a time, first to last
-    (driver.c's clear_res does the same): each object dies, or not, before
-    the next reference is dropped, so a callback that collects sees the same
-    world on both sides."""
-    addrs = RESA[:]
-    del RESA[:]
-    for a in addrs:
-        _release(a)
-
-
-def _release(a):
-    Py_DECREF(PyObj_FromPtr(a))   # the temporary reference goes at return
-
-
 def end():
     """Tears the program's world down (not logged: CPython's interpreter
     shutdown is not a reference) and prints the program's log."""
@@ -575,13 +657,13 @@ def end():
     gc.set_debug(0)
     if FREEZE_USED:
         gc.unfreeze()  # the program's frozen objects must die too
-    for i in range(len(VA)):
+    for i in range(NIDS):
         _drop(i)
     WVD = None
     for _ in range(50):
         _clear_res()
         found = gc.collect()
-        if not found and not gc.garbage and not RESA:
+        if not found and not gc.garbage and not _res_len():
             break
         for o in gc.garbage:
             _break(o)

@@ -18,7 +18,22 @@
  * objgraph's growth, chain of referrers and retained size) and writes the
  * heap report beside the graphs.
  *
+ * When refpy (the Python interpreter built on refheap, refpy/) is found, each
+ * scenario's script also runs on refpy, and its output is shown beside
+ * CPython's, line by line, with a verdict: the same output (standard output,
+ * standard error, exit status, once addresses are normalised and the lines
+ * docs/refpy.md lists as known differences are masked) or a difference, which
+ * is a bug in refpy. The comparison is refpy/tests/run_compare.py's (--tour):
+ * the one that also checks refpy in ctest. A script that refpy cannot run
+ * declares it on its first line (`# refpy-expect: MESSAGE`, as the refusal
+ * tests do), and the tour says so with that message.
+ *
+ * The files the tour needs are looked for in a few places each (see "Finding
+ * the tour's files"), so the tour runs from its build tree, from a moved
+ * build tree, and with refpy installed on the PATH.
+ *
  *   tour [--list] [--scenario N] [--quiet] [--no-python] [--graphs DIR]
+ *        [--refpy PATH | --no-refpy] [--require-refpy]
  */
 #include "refheap.h"
 
@@ -36,6 +51,9 @@
 
 #ifndef RH_SOURCE_DIR
 #define RH_SOURCE_DIR "."
+#endif
+#ifndef RH_REFPY_PATH
+#define RH_REFPY_PATH ""
 #endif
 
 /* ---------------------------------------------------------------------------
@@ -60,6 +78,12 @@ typedef struct tour {
     int nfigs;
     int mismatches;          /* EXACT figures that differ from CPython */
     int compared;
+    char src[1024];          /* the source tree: examples/python/, refpy/tests/run_compare.py */
+    char refpy[1024];        /* the refpy program, or "" */
+    const char *no_refpy;    /* why refpy is not run beside CPython (refpy[0] == '\0') */
+    int refpy_run;           /* scenarios run on refpy and CPython */
+    int refpy_same;          /* ... with the same output */
+    int refpy_refused;       /* scenarios refpy cannot run (declared by their script) */
 } tour;
 
 static tour T;
@@ -89,27 +113,218 @@ static void fig(const char *key, int kind, const char *why, const char *fmt, ...
     va_end(ap);
 }
 
-/* Runs the scenario's Python script and fills `theirs` for each figure. */
-static void run_python(const char *script, char theirs[MAX_FIGS][96], bool *ran) {
-    *ran = false;
-    for (int i = 0; i < MAX_FIGS; i++) theirs[i][0] = '\0';
-    if (!T.python) return;
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "python3 '%s/examples/python/%s' 2>/dev/null", RH_SOURCE_DIR, script);
+/* ---------------------------------------------------------------------------
+ * Finding the tour's files
+ *
+ * The scripts (examples/python/) and the comparison (refpy/tests/run_compare.py)
+ * live in the source tree; refpy is a program of the build tree, or installed.
+ * Each is looked for in a list of places, first match wins: the place the
+ * build recorded (compiled in), then places relative to this program's own
+ * location (/proc/self/exe: the tour is tour/tour in its build tree, beside
+ * refpy/refpy, and the build tree usually sits inside the source tree), then,
+ * for refpy, the PATH (an installed refpy: `cmake --install` puts it in bin/).
+ * ------------------------------------------------------------------------- */
+
+/* The directory this program is in, or "." when the system does not say. */
+static const char *self_dir(void) {
+    static char dir[1024];
+    if (dir[0]) return dir;
+    ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+    if (n <= 0) return strcpy(dir, ".");
+    dir[n] = '\0';
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) *slash = '\0';
+    else strcpy(dir, slash ? "/" : ".");
+    return dir;
+}
+
+/* Copies into buf the first of the `nplaces` places (NULL and "" entries skipped) where `probe`
+ * (relative to the place, or "" for the place itself) is a file that passes access(mode). */
+static bool find_place(char *buf, size_t cap, const char *const *places, int nplaces, const char *probe,
+                       int mode) {
+    for (int i = 0; i < nplaces; i++) {
+        if (!places[i] || !places[i][0]) continue;
+        char path[2048];
+        snprintf(path, sizeof path, "%s%s%s", places[i], probe[0] ? "/" : "", probe);
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, mode) == 0) {
+            snprintf(buf, cap, "%s", places[i]);
+            return true;
+        }
+    }
+    return false;
+}
+
+static void find_source(void) {
+    char up2[1200];
+    snprintf(up2, sizeof up2, "%s/../..", self_dir());
+    const char *places[] = {RH_SOURCE_DIR, up2, "."};
+    if (!find_place(T.src, sizeof T.src, places, 3, "examples/python/01_refcount.py", R_OK))
+        snprintf(T.src, sizeof T.src, "%s", RH_SOURCE_DIR);
+}
+
+/* refpy: --refpy PATH when given (`given`), else the build's, else beside the tour in a build tree or
+ * an installation, else on the PATH. */
+static void find_refpy(const char *given) {
+    if (given) {
+        if (access(given, X_OK) == 0) snprintf(T.refpy, sizeof T.refpy, "%s", given);
+        else T.no_refpy = "the program given with --refpy cannot be run";
+        return;
+    }
+    char build[1200], beside[1200];
+    snprintf(build, sizeof build, "%s/../refpy/refpy", self_dir());
+    snprintf(beside, sizeof beside, "%s/refpy", self_dir());
+    const char *places[] = {RH_REFPY_PATH, build, beside};
+    if (find_place(T.refpy, sizeof T.refpy, places, 3, "", X_OK)) return;
+    const char *path = getenv("PATH");
+    while (path && *path) {
+        size_t len = strcspn(path, ":");
+        char dir[1024];
+        snprintf(dir, sizeof dir, "%.*s/refpy", (int)(len < 1000 ? len : 1000), path);
+        const char *one[] = {len ? dir : NULL};
+        if (find_place(T.refpy, sizeof T.refpy, one, 1, "", X_OK)) return;
+        path += len + (path[len] == ':');
+    }
+    T.no_refpy = "refpy not found: build it with -DREFHEAP_REFPY=ON, or put it on the PATH";
+}
+
+/* ---------------------------------------------------------------------------
+ * The scenario's script on CPython, and on refpy beside it
+ * ------------------------------------------------------------------------- */
+
+/* One line of each output, aligned (run_compare.py --tour): mark '=' identical, 'a' the same but for
+ * an address, 'k' masked as a known difference (why), '!' different. */
+typedef struct outrow {
+    char mark;
+    bool err; /* standard error */
+    char c[200], r[200], why[32];
+} outrow;
+
+#define MAX_ROWS 48
+
+typedef struct pyrun {
+    bool ran;                  /* CPython ran the script to the end (exit 0) */
+    bool refpy;                /* refpy ran beside it (fields below) */
+    char refused[200];         /* the script says refpy cannot run it: why */
+    bool same;                 /* refpy's output is CPython's */
+    outrow rows[MAX_ROWS];
+    int nrows, more_rows;
+    char diff[24][200];
+    int ndiff;
+    char theirs[MAX_FIGS][96]; /* CPython's figures */
+    char refpys[MAX_FIGS][96]; /* refpy's figures */
+    char rmark[MAX_FIGS];      /* the mark of the line of refpy's figure */
+    char rwhy[MAX_FIGS][32];   /* and its known difference, for mark 'k' */
+} pyrun;
+
+static pyrun R;
+
+/* Copies src into dst (cap bytes), cut if longer. */
+static void copy_cut(char *dst, size_t cap, const char *src) {
+    size_t n = strlen(src);
+    if (n >= cap) n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* A line "= key value": the value goes to the figure named key. */
+static void take_figure(const char *line, char vals[MAX_FIGS][96], char *marks, char mark, const char *why) {
+    if (line[0] != '=' || line[1] != ' ') return;
+    const char *key = line + 2;
+    const char *val = strchr(key, ' ');
+    if (!val) return;
+    for (int i = 0; i < T.nfigs; i++)
+        if (strlen(T.figs[i].key) == (size_t)(val - key) && strncmp(T.figs[i].key, key, (size_t)(val - key)) == 0) {
+            snprintf(vals[i], 96, "%s", val + 1);
+            if (marks) {
+                marks[i] = mark;
+                copy_cut(R.rwhy[i], sizeof R.rwhy[i], why);
+            }
+        }
+}
+
+/* The script on CPython alone: its figures. */
+static void run_python(const char *script) {
+    char cmd[2400];
+    snprintf(cmd, sizeof cmd, "python3 '%s/examples/python/%s' 2>/dev/null", T.src, script);
     FILE *p = popen(cmd, "r");
     if (!p) return;
     char line[512];
     while (fgets(line, sizeof line, p)) {
-        if (line[0] != '=' || line[1] != ' ') continue;
         line[strcspn(line, "\n")] = '\0';
-        char *key = line + 2;
-        char *val = strchr(key, ' ');
-        if (!val) continue;
-        *val++ = '\0';
-        for (int i = 0; i < T.nfigs; i++)
-            if (strcmp(T.figs[i].key, key) == 0) snprintf(theirs[i], 96, "%s", val);
+        take_figure(line, R.theirs, NULL, 0, "");
     }
-    *ran = pclose(p) == 0;
+    R.ran = pclose(p) == 0;
+}
+
+/* Splits s at the next tab: returns the field, s moves past it. */
+static char *field(char **s) {
+    char *f = *s, *tab = strchr(f, '\t');
+    if (tab) {
+        *tab = '\0';
+        *s = tab + 1;
+    } else {
+        *s = f + strlen(f);
+    }
+    return f;
+}
+
+/* The script on CPython and on refpy, compared by run_compare.py --tour (the format is in its
+ * tour_report). */
+static void run_python_and_refpy(const char *script) {
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "python3 '%s/refpy/tests/run_compare.py' --refpy '%s' --tour '%s/examples/python/%s'",
+             T.src, T.refpy, T.src, script);
+    FILE *p = popen(cmd, "r");
+    if (!p) return;
+    char line[1024];
+    bool verdict = false;
+    while (fgets(line, sizeof line, p)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (strncmp(line, "refused ", 8) == 0) {
+            copy_cut(R.refused, sizeof R.refused, line + 8);
+        } else if (strncmp(line, "exit ", 5) == 0) {
+            R.ran = strncmp(line + 5, "0 ", 2) == 0;
+            R.refpy = true;
+        } else if (strncmp(line, "row ", 4) == 0 && strlen(line) > 9) {
+            char *rest = line + 4;
+            char mark = rest[0];
+            bool err = strncmp(rest + 2, "err", 3) == 0;
+            rest += 6;
+            char *c = field(&rest), *r = field(&rest), *why = field(&rest);
+            if (!err) {
+                take_figure(c, R.theirs, NULL, 0, "");
+                take_figure(r, R.refpys, R.rmark, mark, why);
+            }
+            if (R.nrows == MAX_ROWS) {
+                R.more_rows++;
+                continue;
+            }
+            outrow *o = &R.rows[R.nrows++];
+            o->mark = mark;
+            o->err = err;
+            copy_cut(o->c, sizeof o->c, c);
+            copy_cut(o->r, sizeof o->r, r);
+            copy_cut(o->why, sizeof o->why, why);
+        } else if (strncmp(line, "verdict ", 8) == 0) {
+            verdict = true;
+            R.same = strcmp(line + 8, "same") == 0;
+        } else if (strncmp(line, "diff ", 5) == 0 && R.ndiff < 24) {
+            copy_cut(R.diff[R.ndiff++], sizeof R.diff[0], line + 5);
+        }
+    }
+    int status = pclose(p);
+    if (R.refused[0]) {
+        run_python(script); /* CPython's figures, without refpy */
+        return;
+    }
+    if (status != 0 || !verdict) {
+        /* the comparison itself failed: that is a difference too */
+        R.refpy = true;
+        R.same = false;
+        if (R.ndiff == 0)
+            snprintf(R.diff[R.ndiff++], sizeof R.diff[0], "refpy/tests/run_compare.py --tour failed (status %d)", status);
+    }
 }
 
 static void begin(int n, const char *title) {
@@ -117,16 +332,106 @@ static void begin(int n, const char *title) {
     printf("\n== %d. %s ==\n", n, title);
 }
 
+/* The next piece of s from *at (its start in *from, its length returned), `width` characters at
+ * most, cut at a space when it must be cut; *at moves past it and the spaces after it. */
+static int piece(const char *s, size_t *at, int width, const char **from) {
+    *from = s + *at;
+    size_t len = strlen(s), n = len - *at;
+    if (n > (size_t)width) {
+        n = (size_t)width;
+        for (size_t k = n; k > (size_t)width / 2; k--)
+            if (s[*at + k] == ' ') {
+                n = k;
+                break;
+            }
+    }
+    *at += n;
+    while (s[*at] == ' ') (*at)++;
+    return (int)n;
+}
+
+/* The script's own output on CPython 3.11 beside refpy's (the figure lines are in the table). */
+static void show_outputs(const char *script) {
+    int width = 20;
+    for (int i = 0; i < R.nrows; i++) {
+        int w = (int)strlen(R.rows[i].c);
+        if (w > width) width = w;
+    }
+    if (width > 56) width = 56;
+    bool header = false;
+    for (int i = 0; i < R.nrows; i++) {
+        outrow *o = &R.rows[i];
+        bool figs = !o->err && (o->c[0] == '=' || !o->c[0]) && (o->r[0] == '=' || !o->r[0]);
+        if (figs && o->mark != '!') continue;
+        if (!header) {
+            printf("  The script examples/python/%s prints:\n    %-*s | %s\n", script, width, "on CPython 3.11",
+                   "on refpy");
+            header = true;
+        }
+        size_t ac = 0, ar = 0, lc = strlen(o->c), lr = strlen(o->r);
+        for (bool first = true; first || ac < lc || ar < lr; first = false) {
+            const char *from;
+            int n = piece(o->c, &ac, width, &from);
+            printf("    %-*.*s | ", width, n, from);
+            n = piece(o->r, &ar, width, &from);
+            const char *note = !first ? "" : o->mark == '!' ? "  DIFFERENT" : o->mark == 'a' ? "  same but the address"
+                               : o->mark == 'k' ? "  known difference: " : "";
+            const char *why = first && o->mark == 'k' ? o->why : "", *err = first && o->err ? "  (stderr)" : "";
+            bool tail = note[0] || err[0];
+            printf("%-*.*s%s%s%s\n", tail ? width : 0, n, from, note, why, err);
+        }
+    }
+    if (R.more_rows) printf("    (%d more lines)\n", R.more_rows);
+    if (!header) printf("  The script examples/python/%s prints only the figures above.\n", script);
+}
+
+/* The verdict on refpy: same output as CPython, or the difference. */
+static void refpy_verdict(const char *script) {
+    if (R.refused[0]) {
+        T.refpy_refused++;
+        printf("  refpy cannot run %s: %s\n", script, R.refused);
+        return;
+    }
+    if (!R.refpy) return;
+    T.refpy_run++;
+    if (!T.quiet) show_outputs(script);
+    if (!R.same) {
+        printf("  refpy: output DIFFERENT from CPython 3.11's (a bug in refpy):\n");
+        for (int i = 0; i < R.ndiff; i++) printf("    %s\n", R.diff[i]);
+        return;
+    }
+    T.refpy_same++;
+    int masked = 0, addrs = 0;
+    char whys[128] = "";
+    for (int i = 0; i < R.nrows; i++) {
+        addrs += R.rows[i].mark == 'a';
+        if (R.rows[i].mark != 'k') continue;
+        masked++;
+        if (!strstr(whys, R.rows[i].why))
+            snprintf(whys + strlen(whys), sizeof whys - strlen(whys), "%s%s", whys[0] ? ", " : "", R.rows[i].why);
+    }
+    printf("  refpy: the same output as CPython 3.11 (stdout, stderr, exit status%s)",
+           addrs ? "; addresses normalised" : "");
+    if (masked)
+        printf(", except %d line%s that differ%s for a known reason (%s: docs/refpy.md)", masked,
+               masked == 1 ? "" : "s", masked == 1 ? "s" : "", whys);
+    printf("\n");
+}
+
 static void end(const char *script) {
-    char theirs[MAX_FIGS][96];
-    bool ran;
-    run_python(script, theirs, &ran);
-    printf("  %-28s %-14s %-14s\n", "figure", "refheap", ran ? "CPython 3.11" : "");
+    memset(&R, 0, sizeof R);
+    if (T.python && T.refpy[0]) run_python_and_refpy(script);
+    else if (T.python) run_python(script);
+    bool ran = R.ran, refpy = R.refpy && !R.refused[0];
+    if (refpy)
+        printf("  %-28s %-14s %-14s %-14s\n", "figure", "refheap", ran ? "CPython 3.11" : "", "refpy");
+    else
+        printf("  %-28s %-14s %-14s\n", "figure", "refheap", ran ? "CPython 3.11" : "");
     for (int i = 0; i < T.nfigs; i++) {
         figure *f = &T.figs[i];
         const char *mark = "";
-        if (ran && theirs[i][0]) {
-            bool same = strcmp(f->ours, theirs[i]) == 0;
+        if (ran && R.theirs[i][0]) {
+            bool same = strcmp(f->ours, R.theirs[i]) == 0;
             if (f->kind == EXACT) {
                 T.compared++;
                 if (!same) T.mismatches++;
@@ -134,12 +439,18 @@ static void end(const char *script) {
             } else {
                 mark = same ? "same" : f->why;
             }
-        } else if (f->kind == INFO && f->why && !ran) {
-            mark = "";
         }
-        printf("  %-28s %-14s %-14s %s\n", f->key, f->ours, ran ? theirs[i] : "", mark);
+        const char *theirs = ran ? R.theirs[i] : "";
+        if (refpy) {
+            const char *note = R.rmark[i] == 'k' ? "refpy: known difference: " : R.rmark[i] == '!' ? "refpy: DIFFERENT" : "";
+            printf("  %-28s %-14s %-14s %-14s %s%s%s%s\n", f->key, f->ours, theirs, R.refpys[i], mark,
+                   mark[0] && note[0] ? "; " : "", note, R.rmark[i] == 'k' ? R.rwhy[i] : "");
+        } else {
+            printf("  %-28s %-14s %-14s %s\n", f->key, f->ours, theirs, mark);
+        }
     }
     if (!ran && T.python) printf("  (python3 did not run %s)\n", script);
+    refpy_verdict(script);
 }
 
 static void check(bool ok, const char *what) {
@@ -1071,12 +1382,14 @@ static const scenario SCENARIOS[] = {
 #define NSCENARIOS ((int)(sizeof SCENARIOS / sizeof SCENARIOS[0]))
 
 static void usage(void) {
-    puts("usage: tour [--list] [--scenario N] [--quiet] [--no-python] [--graphs DIR]");
+    puts("usage: tour [--list] [--scenario N] [--quiet] [--no-python] [--graphs DIR]\n"
+         "            [--refpy PATH | --no-refpy] [--require-refpy]");
 }
 
 int main(int argc, char **argv) {
     int only = 0;
-    bool no_python = false;
+    bool no_python = false, no_refpy = false, require_refpy = false;
+    const char *refpy = NULL;
     T.python = system("python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' >/dev/null 2>&1") == 0;
     T.graphs = "tour-graphs";
     for (int i = 1; i < argc; i++) {
@@ -1096,17 +1409,35 @@ int main(int argc, char **argv) {
             no_python = true;
         } else if (strcmp(argv[i], "--graphs") == 0 && i + 1 < argc) {
             T.graphs = argv[++i];
+        } else if (strcmp(argv[i], "--refpy") == 0 && i + 1 < argc) {
+            refpy = argv[++i];
+        } else if (strcmp(argv[i], "--no-refpy") == 0) {
+            no_refpy = true;
+        } else if (strcmp(argv[i], "--require-refpy") == 0) {
+            require_refpy = true;
         } else {
             usage();
             return 2;
         }
     }
     if (T.quiet) T.graphs = NULL;
+    find_source();
+    if (no_refpy) T.no_refpy = "--no-refpy";
+    else if (!T.python) T.no_refpy = "no CPython 3.11 to compare it with";
+    else find_refpy(refpy);
     printf("refheap %s — a tour of Python's memory management, performed in C\n", RH_VERSION_STRING);
     printf("CPython 3.11 beside it: %s\n",
            T.python ? "yes (python3)" : no_python ? "no (--no-python)" : "no (python3 3.11 not found)");
+    if (T.refpy[0]) printf("The scripts on refpy beside CPython: yes (%s)\n", T.refpy);
+    else printf("The scripts on refpy beside CPython: no (%s)\n", T.no_refpy);
     for (int k = 0; k < NSCENARIOS; k++)
         if (!only || only == k + 1) SCENARIOS[k].run();
     printf("\n%d exact figures compared with CPython, %d different.\n", T.compared, T.mismatches);
-    return T.mismatches ? 1 : 0;
+    int refpy_diff = T.refpy_run - T.refpy_same;
+    if (T.refpy[0])
+        printf("refpy beside CPython 3.11: %d of %d scenarios run, %d with the same output, %d different.\n",
+               T.refpy_run, T.refpy_run + T.refpy_refused, T.refpy_same, refpy_diff);
+    else if (require_refpy)
+        printf("refpy beside CPython 3.11: required (--require-refpy) but not run: %s.\n", T.no_refpy);
+    return T.mismatches || refpy_diff || (require_refpy && !T.refpy_run) ? 1 : 0;
 }

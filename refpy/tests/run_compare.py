@@ -4,9 +4,13 @@
     run_compare.py --refpy PATH --examples          examples/python/*.py and the
                                                     articles' snippets (tests/snippets)
     run_compare.py --refpy PATH FILE...             the given scripts
-    run_compare.py --refpy PATH --difftest N [--base S]
+    run_compare.py --refpy PATH --difftest N [--base S] [--batch B]
                                                     N seeded differential programs
-                                                    (difftest/gen.py) as refpy scripts
+                                                    (difftest/gen.py) as refpy scripts,
+                                                    B to a process (100; 1: each alone,
+                                                    as run.py --python writes it)
+    run_compare.py --refpy PATH --tour FILE         one script, its two outputs line
+                                                    beside line, for the tour (tour.c)
 
 Standard output, standard error and the exit status must be equal after
 addresses are normalised (0x... -> 0xADDR). A few lines differ between refpy
@@ -64,19 +68,20 @@ def run(cmd, path, timeout, cwd):
         return 'timeout', '', ''
 
 
-def compare(refpy, path, timeout=120):
-    name = os.path.basename(path)
+def refused(path):
+    """The message of a script's '# refpy-expect: MESSAGE' first line (a
+    construct outside refpy's subset), or None."""
     with open(path, errors='replace') as f:
         first = f.readline()
     if first.startswith('# refpy-expect: '):
-        # a construct outside refpy's subset: refpy must refuse it with this
-        # last line on stderr and exit status 1 (CPython runs it)
-        want = first[len('# refpy-expect: '):].strip()
-        r = run([refpy], os.path.basename(path), timeout, os.path.dirname(os.path.abspath(path)))
-        last = r[2].strip().splitlines()[-1] if r[2].strip() else ''
-        if r[0] != 1 or last != want:
-            return ['expected exit 1 and %r, got exit %s and %r' % (want, r[0], last)]
-        return []
+        return first[len('# refpy-expect: '):].strip()
+    return None
+
+
+def run_pair(refpy, path, timeout=120):
+    """Runs a script on CPython and on refpy. Returns both results (exit
+    status, stdout, stderr) and the differences after normalisation."""
+    name = os.path.basename(path)
     cwd = os.path.dirname(os.path.abspath(path))
     base = os.path.basename(path)
     c = run([sys.executable], base, timeout, cwd)
@@ -91,7 +96,62 @@ def compare(refpy, path, timeout=120):
         if na != nb:
             d = '\n'.join(difflib.unified_diff(na, nb, 'cpython', 'refpy', lineterm='', n=1))
             problems.append('%s differs:\n%s' % (what, d))
-    return problems
+    return c, r, problems
+
+
+def compare(refpy, path, timeout=120):
+    want = refused(path)
+    if want is not None:
+        # a construct outside refpy's subset: refpy must refuse it with this
+        # last line on stderr and exit status 1 (CPython runs it)
+        r = run([refpy], os.path.basename(path), timeout, os.path.dirname(os.path.abspath(path)))
+        last = r[2].strip().splitlines()[-1] if r[2].strip() else ''
+        if r[0] != 1 or last != want:
+            return ['expected exit 1 and %r, got exit %s and %r' % (want, r[0], last)]
+        return []
+    return run_pair(refpy, path, timeout)[2]
+
+
+def tour_report(refpy, path):
+    """The tour's view of one script (tour.c reads it), one record a line:
+    'refused MESSAGE' alone when refpy cannot run the script; otherwise
+    'exit C R', then 'row MARK STREAM<TAB>cpython line<TAB>refpy line<TAB>WHY'
+    for the two outputs aligned line by line (MARK: '=' identical, 'a' equal
+    once addresses are normalised, 'k' masked as the known difference WHY (a
+    KNOWN reason), '!' different; STREAM: out or err), then 'verdict same' or 'verdict different' followed
+    by 'diff LINE' lines."""
+    want = refused(path)
+    if want is not None:
+        print('refused %s' % want)
+        return 0
+    c, r, problems = run_pair(refpy, path)
+    print('exit %s %s' % (c[0], r[0]))
+    name = os.path.basename(path)
+    for stream, a, b in (('out', c[1], r[1]), ('err', c[2], r[2])):
+        la, lb = a.splitlines(), b.splitlines()
+        if stream == 'err':
+            la = [l for l in la if not CARETS.match(l)]
+        na, nb = normalise('\n'.join(la), name), normalise('\n'.join(lb), name)
+        sm = difflib.SequenceMatcher(None, na, nb, autojunk=False)
+        for op, i1, i2, j1, j2 in sm.get_opcodes():
+            for k in range(max(i2 - i1, j2 - j1)):
+                x = la[i1 + k] if i1 + k < i2 else ''
+                y = lb[j1 + k] if j1 + k < j2 else ''
+                why = ''
+                if op != 'equal':
+                    mark = '!'
+                elif x == y:
+                    mark = '='
+                elif na[i1 + k].startswith('<masked: '):
+                    mark, why = 'k', na[i1 + k][len('<masked: '):-1]
+                else:
+                    mark = 'a'
+                print('row %s %s\t%s\t%s\t%s' % (mark, stream, x.replace('\t', ' '), y.replace('\t', ' '), why))
+    print('verdict %s' % ('different' if problems else 'same'))
+    for p in problems:
+        for line in p.splitlines():
+            print('diff %s' % line)
+    return 0
 
 
 def main():
@@ -100,9 +160,13 @@ def main():
     ap.add_argument('--examples', action='store_true')
     ap.add_argument('--difftest', type=int, default=0)
     ap.add_argument('--base', type=int, default=0)
+    ap.add_argument('--batch', type=int, default=100)
+    ap.add_argument('--tour')
     ap.add_argument('files', nargs='*')
     a = ap.parse_args()
     a.refpy = os.path.abspath(a.refpy)
+    if a.tour:
+        return tour_report(a.refpy, a.tour)
     files = list(a.files)
     if a.examples:
         er = os.path.join(HERE, 'errors')
@@ -124,20 +188,20 @@ def main():
         else:
             print('ok   %s' % os.path.relpath(f, ROOT))
     if a.difftest:
-        failed += run_difftest(a.refpy, a.difftest, a.base)
+        failed += run_difftest(a.refpy, a.difftest, a.base, a.batch)
     print('%d of %d differ' % (failed, len(files) + (1 if a.difftest else 0)))
     return 1 if failed else 0
 
 
-def run_difftest(refpy, count, base):
-    """The seeded differential programs, run through pyrt_refpy.py on refpy and
-    through difftest/pyrt.py on CPython; the logs must be identical."""
+def run_difftest(refpy, count, base, batch=100):
+    """The seeded differential programs, run through difftest/pyrt.py on
+    CPython (imported) and on refpy (prepended: refpy imports built-in modules
+    only; pyrt.py picks its refpy back end there); the logs must be identical."""
     sys.path.insert(0, os.path.join(ROOT, 'difftest'))
     import gen  # noqa: E402
     import tempfile
     progs = [gen.generate(base + k) for k in range(count)]
     bad = 0
-    batch = 100
     for start in range(0, count, batch):
         chunk = progs[start:start + batch]
         body = ''.join(gen.to_python(p, header=False) for p in chunk)
@@ -146,7 +210,7 @@ def run_difftest(refpy, count, base):
             rpy = os.path.join(td, 'r.py')
             with open(cpy, 'w') as f:
                 f.write('import sys\nsys.path.insert(0, %r)\nfrom pyrt import *\n' % os.path.join(ROOT, 'difftest') + body)
-            with open(os.path.join(HERE, 'pyrt_refpy.py')) as f:
+            with open(os.path.join(ROOT, 'difftest', 'pyrt.py')) as f:
                 rt = f.read()
             with open(rpy, 'w') as f:
                 f.write(rt + '\n' + body)
