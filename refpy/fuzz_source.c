@@ -13,8 +13,10 @@
  *
  *   cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DREFHEAP_FUZZ=ON -DREFHEAP_BENCH=OFF
  *   cmake --build build-fuzz --target refpy_fuzz_source
+ *   mkdir -p build-fuzz/refpy-corpus
  *   build-fuzz/refpy/refpy_fuzz_source -close_fd_mask=3 -max_total_time=3600 -max_len=4096 \
- *       refpy/fuzz_corpus refpy/tests/lang refpy/tests/snippets examples/python
+ *       build-fuzz/refpy-corpus refpy/tests/lang refpy/tests/snippets examples/python
+ * (the first directory receives the inputs found; the others seed it).
  */
 #include "refpy.h"
 
