@@ -65,7 +65,7 @@
  * every rh_free and rh_realloc, fast path included; object deaths skip it
  * (refheap made those pointers).
  */
-#include "alloc_priv.h"
+#include "memory/alloc_priv.h"
 
 #include <stdarg.h>
 #include <stdlib.h>

@@ -63,10 +63,10 @@ static inline void *rh__obj_block(const rh_object *o) {
     return (char *)(void *)o - rh__prefix_size(o->rh_type);
 }
 
-#include "alloc_internal.h"
-#include "object_internal.h"
-#include "gc_internal.h"
-#include "weak_internal.h"
+#include "memory/alloc_internal.h"
+#include "objects/object_internal.h"
+#include "collector/gc_internal.h"
+#include "weak/weak_internal.h"
 
 /* ---------------------------------------------------------------------------
  * The heap.

@@ -13,7 +13,7 @@
 #ifndef REFHEAP_TOOLS_INTERNAL_H
 #define REFHEAP_TOOLS_INTERNAL_H
 
-#include "../alloc_priv.h"
+#include "memory/alloc_priv.h"
 
 /* A trace: where a block was allocated. Traces are interned: the table holds
  * each distinct (file, line, type name, traceback) once, and a traced block

@@ -46,7 +46,7 @@
  * Tracing is switched only outside a collection (a collection's frees must
  * meet the table it started with).
  */
-#include "tools_internal.h"
+#include "tools/tools_internal.h"
 
 #include <execinfo.h>
 #include <limits.h>

@@ -31,7 +31,7 @@
  * Tracking: lists are always tracked (CPython: gc.is_tracked([]) is True),
  * from creation until death.
  */
-#include "containers.h"
+#include "objects/containers.h"
 
 typedef struct rh__list {
     RH_OBJECT_HEAD;

@@ -178,7 +178,7 @@
  * container into generation 0 in line, after any automatic collection its
  * allocation started.
  */
-#include "alloc_priv.h" /* rh__pool_heap, rh__sysreg_find: the fused pass's ownership test */
+#include "memory/alloc_priv.h" /* rh__pool_heap, rh__sysreg_find: the fused pass's ownership test */
 
 #include <inttypes.h>
 #include <limits.h>

@@ -152,7 +152,7 @@
  * reported; under Valgrind every block is a chunk of a mempool anchored at the
  * heap, so Memcheck reports use after free and leaks of pool blocks.
  */
-#include "alloc_priv.h"
+#include "memory/alloc_priv.h"
 
 #include <inttypes.h>
 #include <errno.h>

@@ -47,7 +47,7 @@
  * compare-and-swap of the owner) and counts nesting; rh__leave releases it at
  * depth 0. A second thread entering while the owner is inside is reported.
  */
-#include "alloc_priv.h"
+#include "memory/alloc_priv.h"
 
 #include <inttypes.h>
 #include <stdlib.h>

@@ -107,7 +107,7 @@
  * ones (None, True, False, small ints, the empty str and bytes) belong to no
  * heap. rh_make_immortal on a heap object: see the comment there.
  */
-#include "alloc_priv.h" /* internal.h, and the allocator's inline fast paths */
+#include "memory/alloc_priv.h" /* internal.h, and the allocator's inline fast paths */
 
 #include <inttypes.h>
 #include <stdio.h>
