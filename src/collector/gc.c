@@ -10,7 +10,7 @@
  * the code here is written from that description. REFERENCE.md §3 and §7.
  *
  * Per-object state. A container carries rh__gchead {next, prev} in front of
- * its header (internal.h). next == 0: untracked. While tracked, next/prev
+ * its header (gc_state.h). next == 0: untracked. While tracked, next/prev
  * link it into one circular list with a sentinel: a generation (gens[0..2]),
  * the permanent generation of gc.freeze, or, during a collection, a list
  * local to the collection. The low four bits of prev are flags:
@@ -178,6 +178,8 @@
  * container into generation 0 in line, after any automatic collection its
  * allocation started.
  */
+#include "collector/gc_internal.h"
+#include "weak/weak_internal.h"
 #include "memory/alloc_priv.h" /* rh__pool_heap, rh__sysreg_find: the fused pass's ownership test */
 
 #include <inttypes.h>
@@ -1212,6 +1214,21 @@ void rh__gc_check(rh_heap *h) {
     }
     for (int i = 0; i < RH_GC_GENERATIONS; i++)
         if (st->count[i] < 0) rh__fatal("gc: invariant broken: count[%d] = %ld < 0", i, st->count[i]);
+}
+
+void rh__weak_check(rh_heap *h) {
+    for (int i = 0; i <= RH_GC_GENERATIONS; i++) {
+        rh__gchead *l = rh__gc_list(h, i);
+        for (rh__gchead *g = (rh__gchead *)l->next; g != l; g = (rh__gchead *)g->next)
+            rh__weak_check_object(h, RH__FROM_GC(g));
+    }
+}
+
+void rh__heap_check(rh_heap *h, const char *when) {
+    if (h->mode != RH_MODE_MALLOC) rh__pools_check(h);
+    rh__gc_check(h);
+    rh__weak_check(h);
+    rh__debug_check_all(h, when);
 }
 
 /* ---------------------------------------------------------------------------

@@ -47,7 +47,7 @@
  * traverse that over-reports exactly by those is found only by a test that
  * drops them.
  */
-#include "internal.h"
+#include "collector/gc_internal.h"
 
 #include <inttypes.h>
 

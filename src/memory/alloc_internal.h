@@ -5,86 +5,26 @@
  */
 #ifndef REFHEAP_ALLOC_INTERNAL_H
 #define REFHEAP_ALLOC_INTERNAL_H
-
-struct rh__pool;  /* pools.c: the header of a 16 KiB pool (in its arena's meta) */
-struct rh__arena; /* pools.c: a 1 MiB arena's bookkeeping (malloc'ed)    */
-struct rh__large; /* sysmem.c: header of a block from the system allocator */
-
-/* Pools per arena: an arena is 1 MiB-aligned, so all 64 pools are usable. */
-#define RH__POOLS_PER_ARENA ((unsigned)(RH_ARENA_SIZE / RH_POOL_SIZE))
-
-/* Bits of rh__alloc_state.slow: a non-zero word sends every call to the
- * slow paths, so the fast paths of pools mode test one word. */
-#define RH__SLOW_MODE 1u  /* the heap is not in pools mode                    */
-#define RH__SLOW_FAULT 2u /* the fault injector is armed                      */
-#define RH__SLOW_TOOLS 4u /* running under Valgrind: every block is announced */
-#define RH__SLOW_TRACE 8u /* allocation tracing is on (src/tools/trace.c)    */
-
-struct rh__alloc_state {
-    /* --- hot: all the fast paths of pools mode read ------------------- */
-    unsigned slow;                  /* RH__SLOW_* bits                      */
-    /* usable[c]: pools of class c with a free block (carved or not) and
-     * either a block in use or the role of cached[c]; doubly linked
-     * through rh__pool.next/prev. The fast path pops from the head. */
-    struct rh__pool *usable[RH_NUM_CLASSES];
-    /* Pool blocks of class c ever handed out / given back, by every path.
-     * Their difference times the block size is the pools' bytes in use;
-     * the call counters below are derived from them (see heap.c). */
-    uint64_t nalloc[RH_NUM_CLASSES], nfreed[RH_NUM_CLASSES];
-
-    /* --- pools (pools.c) ---------------------------------------------- */
-    /* cached[c]: the pool of class c last kept back from its arena when it
-     * emptied (or NULL). It stays on usable[c] and counts as a used pool of
-     * its arena; it is the cached empty pool only while its `used` is 0
-     * (the fast path may have allocated from it since). */
-    struct rh__pool *cached[RH_NUM_CLASSES];
-    /* Arenas with at least one free pool, bucketed by how many they have:
-     * by_nfree[k] lists arenas with exactly k+1 free pools; bit k of
-     * nfree_bits is set when that list is non-empty. The fullest arena is
-     * by_nfree[ctz(nfree_bits)]. */
-    struct rh__arena *by_nfree[RH__POOLS_PER_ARENA];
-    uint64_t nfree_bits;
-    struct rh__arena *arenas;       /* every mapped arena (all_next list)   */
-    struct rh__arena *idle;         /* the one idle arena kept mapped (a hint:
-                                       re-checked before it is relied on)  */
-    bool tools;                     /* running under Valgrind: announce blocks */
-    /* Arena decay (pools.c): how long an empty arena beyond `idle` stays
-     * mapped (0: released at once), and the earliest moment (rh__decay_clock
-     * milliseconds) at which one of them is due (0: none waits). */
-    uint64_t decay_ms;
-    uint64_t decay_deadline;
-
-    /* --- blocks from the system allocator (sysmem.c) ------------------ */
-    struct rh__large *large;        /* live system blocks, doubly linked    */
-    size_t large_count, large_bytes;
-
-    /* --- debug mode (debugmem.c) -------------------------------------- */
-    uint64_t serial;                /* serial of the last debug block       */
-    void *debug_live;               /* newest live debug block's header (debugmem.c) */
-    void **quarantine;              /* ring of freed, still-poisoned blocks */
-    size_t quarantine_cap, quarantine_len, quarantine_head;
-    size_t quar_bytes;              /* raw bytes of the quarantined blocks  */
-    size_t quar_large_bytes, quar_large_count; /* of those, system blocks   */
-    _Atomic uintptr_t owner;        /* thread inside the heap (0: none)     */
-    unsigned depth;                 /* nesting of rh__enter by that thread  */
-
-    /* --- fault injector (heap.c) -------------------------------------- */
-    bool fail_persistent;
-    bool failing;
-    long fail_countdown;
-
-    /* --- statistics (heap.c) ------------------------------------------ */
-    uint64_t calls_slow;            /* allocating calls outside the fast path */
-    uint64_t slow_pops, slow_pushes; /* pool blocks taken / given back by them */
-    uint64_t frees_slow;            /* free calls outside the fast path     */
-    size_t arenas_current, arenas_peak, arenas_allocated, arenas_released;
-    size_t peak_in_use;             /* sampled: see rh__note_peak           */
-    size_t requested;               /* bytes requested by live blocks (see rh_heap_stats) */
-    uint64_t reallocs, failed;
-};
+#include "base/heap.h"
 
 int rh__alloc_init(rh_heap *h);   /* 0 or -1 */
 void rh__alloc_fini(rh_heap *h);  /* returns every byte to the OS */
+
+/* Public entry points that take an object start with RH__CHECK_LIVE(o,
+ * "rh_name"). A freed object in debug mode sits in quarantine with its
+ * reference count zeroed: a count of 0 sends the call to
+ * rh__check_live_slow, which stops the program naming the op, the type and
+ * the allocation site when the block is a freed debug block (an object
+ * being destroyed also has count 0, and passes). Every mode pays one load
+ * and compare of a word the call is about to read anyway; a freed block of
+ * another mode is not recognised (its memory may already be reused). */
+void rh__check_live_slow(const rh_object *o, const char *op);
+#define RH__CHECK_LIVE(o, op)                                                   \
+    do {                                                                        \
+        const rh_object *rh_cl_ = (o);                                          \
+        if (RH_UNLIKELY(rh_cl_ != NULL && rh_cl_->rh_refcnt == 0))              \
+            rh__check_live_slow(rh_cl_, (op));                                  \
+    } while (0)
 
 /* Object memory. rh__obj_alloc is rh_malloc_at for an object's block.
  * rh__obj_free frees it; in debug mode the block is filled with the freed
@@ -125,7 +65,7 @@ typedef struct rh__blockinfo {
 } rh__blockinfo;
 bool rh__debug_describe(rh_heap *h, const void *p, rh__blockinfo *out);
 
-/* Invariant checks of the allocator (RH_DEBUG >= 3; see internal.h): every
+/* Invariant checks of the allocator (RH_DEBUG >= 3; see base/base.h): every
  * equation of pools.c's essay over the heap's arenas, and (debug mode) the
  * guards of every live block. A violation stops the program. */
 void rh__pools_check(rh_heap *h);

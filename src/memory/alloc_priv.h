@@ -2,9 +2,10 @@
  * alloc_priv.h — what the allocator's own files (heap.c, pools.c, sysmem.c,
  * debugmem.c) share: the pool, arena and system-block layouts, the
  * pointer-ownership radix tree, and the inline fast paths of pools mode.
- * Outside the allocator only object.c includes it, for those fast paths
- * (rh__malloc_fast, rh__obj_free_any): they read struct rh_heap, which
- * alloc_internal.h cannot (internal.h defines the heap after including it).
+ * Outside the allocator object.c includes it for those fast paths
+ * (rh__malloc_fast, rh__obj_free_any), the collector for the ownership test
+ * of its fused pass, and the tools for the trace hooks; the rest of refheap
+ * uses alloc_internal.h.
  *
  * Layering (each layer only calls the ones below it):
  *
@@ -16,7 +17,7 @@
 #ifndef REFHEAP_ALLOC_PRIV_H
 #define REFHEAP_ALLOC_PRIV_H
 
-#include "internal.h"
+#include "memory/alloc_internal.h"
 
 #include <stdatomic.h>
 

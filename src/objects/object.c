@@ -107,7 +107,10 @@
  * ones (None, True, False, small ints, the empty str and bytes) belong to no
  * heap. rh_make_immortal on a heap object: see the comment there.
  */
-#include "memory/alloc_priv.h" /* internal.h, and the allocator's inline fast paths */
+#include "objects/object_internal.h"
+#include "collector/gc_internal.h"
+#include "weak/weak_internal.h"
+#include "memory/alloc_priv.h" /* the allocator's inline fast paths */
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -14,6 +14,9 @@
 #define REFHEAP_TOOLS_INTERNAL_H
 
 #include "memory/alloc_priv.h"
+#include "collector/gc_internal.h"
+
+void rh__tools_fini(rh_heap *h); /* stops tracing, frees the tools' state (heap.c calls it) */
 
 /* A trace: where a block was allocated. Traces are interned: the table holds
  * each distinct (file, line, type name, traceback) once, and a traced block
