@@ -14,6 +14,19 @@
 
 #define RH__ERRMSG_MAX 256 /* longest heap error message, NUL included */
 
+/* The list type as the rooms below objects/ use it: gc.garbage and the gc
+ * module's introspection (collector/), rh_weakref_list (weak/). These rooms
+ * hand lists to the user but do not call the built-in types, which sit
+ * above them: objects/list.c fills in one table of its public functions
+ * (rh__list_type_ops) and rh__obj_init puts it in the heap record (h->lists). */
+typedef struct rh__list_ops {
+    rh_object *(*make)(rh_heap *h, size_t n); /* rh_list_new: n Nones */
+    size_t (*size)(const rh_object *l);
+    int (*set)(rh_object *l, ptrdiff_t i, rh_object *item);
+    int (*append)(rh_object *l, rh_object *item);
+    rh_object *(*pop)(rh_object *l, ptrdiff_t i); /* new reference */
+} rh__list_ops;
+
 /* Error helpers (heap.c). rh__nomem sets RH_ENOMEM and returns NULL. */
 void *rh__nomem(rh_heap *h);
 void rh__err_type(rh_heap *h, const char *op, const rh_object *o); /* "op: unsupported type 'T'" */

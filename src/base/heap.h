@@ -33,6 +33,7 @@ struct rh_heap {
     struct rh__gc_state gc;       /* collector/gc_state.h */
     struct rh__weak_state weak;   /* weak/weak_state.h */
     struct rh__tools *tools;      /* src/tools/tools_internal.h; NULL until a tool is used */
+    const rh__list_ops *lists;    /* the list type, for the rooms below it (base/base.h) */
 };
 #define RH__HEAP_MAGIC 0x72686870u /* "rhhp" */
 

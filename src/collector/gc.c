@@ -764,7 +764,7 @@ static bool finalize_garbage(rh__gchead *unreachable) {
  * as an allocation in generation 0 (get_count stays what CPython shows). */
 rh_object *rh__gc_garbage_list(rh_heap *h) {
     if (!h->gc.garbage) {
-        rh_object *l = rh_list_new(h, 0);
+        rh_object *l = h->lists->make(h, 0);
         if (h->gc.garbage) {
             /* The list's allocation ran a collection that made gc.garbage
              * (for uncollectable objects): keep that one. */
@@ -785,7 +785,7 @@ static void delete_garbage(rh_heap *h, rh__gchead *collectable, rh__gchead *old)
         rh__assert(o->rh_refcnt != 0 && o->rh_gcword == 0);
         if (h->gc.debug & RH_GC_DEBUG_SAVEALL) {
             rh_object *gl = garbage_list(h);
-            if (gl) (void)rh_list_append(gl, o); /* on failure o just survives */
+            if (gl) (void)h->lists->append(gl, o); /* on failure o just survives */
         } else {
             void (*clear)(rh_object *) = o->rh_type->clear;
             if (clear) {
@@ -808,7 +808,7 @@ static void handle_legacy_finalizers(rh_heap *h, rh__gchead *finalizers, rh__gch
         rh_object *o = RH__FROM_GC(g);
         if ((h->gc.debug & RH_GC_DEBUG_SAVEALL) || o->rh_type->legacy_del) {
             rh_object *gl = garbage_list(h);
-            if (!gl || rh_list_append(gl, o) < 0) break;
+            if (!gl || h->lists->append(gl, o) < 0) break;
         }
     }
     list_merge(finalizers, old);

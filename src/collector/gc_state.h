@@ -124,7 +124,7 @@ struct rh__gc_state {
 
     rh_gc_genstats stats[RH_GC_GENERATIONS];
 
-    rh_object *garbage; /* gc.garbage: a list, created on first need        */
+    rh_object *garbage; /* gc.garbage: a list (h->lists), made on first need */
 
     rh__gc_cbentry *callbacks; /* gc.callbacks, in registration order       */
     size_t ncallbacks, capcallbacks;

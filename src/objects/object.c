@@ -701,6 +701,7 @@ int rh_repr(rh_object *o, char *buf, size_t cap) {
 int rh__obj_init(rh_heap *h) {
     rh__hash_init(); /* the str hash's key, once per process */
     memset(&h->obj, 0, sizeof h->obj);
+    h->lists = &rh__list_type_ops;
     return 0;
 }
 

@@ -8,8 +8,11 @@
 #define REFHEAP_OBJECT_INTERNAL_H
 #include "memory/alloc_internal.h"
 
-int rh__obj_init(rh_heap *h);
+int rh__obj_init(rh_heap *h);          /* also hands the heap the list type (h->lists) */
 void rh__obj_fini(rh_heap *h);      /* frees the interned strings */
+
+/* The list type's table for the rooms below (base/base.h; list.c). */
+extern const rh__list_ops rh__list_type_ops;
 
 /* Is o an object that lives in a heap (not a static immortal)? */
 bool rh__is_heap_object(const rh_object *o);

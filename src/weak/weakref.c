@@ -405,22 +405,22 @@ rh_object *rh_weakref_list(rh_object *obj) {
     size_t n = rh_weakref_count(obj);
     /* The list is made of Nones first: allocating it may run a collection
      * that changes obj's weakrefs, so they are read only afterwards. */
-    rh_object *list = rh_list_new(h, n);
+    rh_object *list = h->lists->make(h, n);
     if (!list) return NULL;
     n = rh_weakref_count(obj);
-    while (rh_list_size(list) > n) {
-        rh_object *x = rh_list_pop(list, -1);
+    while (h->lists->size(list) > n) {
+        rh_object *x = h->lists->pop(list, -1);
         rh_xdecref(x);
     }
     size_t i = 0;
     for (rh__weakref *wr = weakrefable(obj) ? *rh__weaklist_of(obj) : NULL; wr;
          wr = wr->wr_next, i++) {
-        if (i >= rh_list_size(list)) {
-            if (rh_list_append(list, RH_OBJ(wr)) < 0) {
+        if (i >= h->lists->size(list)) {
+            if (h->lists->append(list, RH_OBJ(wr)) < 0) {
                 rh_decref(list);
                 return NULL;
             }
-        } else if (rh_list_set(list, (ptrdiff_t)i, RH_OBJ(wr)) < 0) {
+        } else if (h->lists->set(list, (ptrdiff_t)i, RH_OBJ(wr)) < 0) {
             rh_decref(list);
             return NULL;
         }
