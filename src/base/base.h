@@ -2,7 +2,7 @@
  * base.h — the bottom room of src/: what every other room may use. The public
  * header, the error helpers and fatal stops, and the checks in tiers. It
  * declares no room's state (base/heap.h, the heap record, composes those) and
- * calls nothing above it: base/errors.c implements what is declared here.
+ * calls nothing above it: base/base.c implements what is declared here.
  */
 #ifndef REFHEAP_BASE_H
 #define REFHEAP_BASE_H
@@ -27,7 +27,7 @@ typedef struct rh__list_ops {
     rh_object *(*pop)(rh_object *l, ptrdiff_t i); /* new reference */
 } rh__list_ops;
 
-/* Error helpers (heap.c). rh__nomem sets RH_ENOMEM and returns NULL. */
+/* Error helpers (base.c). rh__nomem sets RH_ENOMEM and returns NULL. */
 void *rh__nomem(rh_heap *h);
 void rh__err_type(rh_heap *h, const char *op, const rh_object *o); /* "op: unsupported type 'T'" */
 

@@ -32,7 +32,7 @@ struct rh__alloc_state {
     struct rh__pool *usable[RH_NUM_CLASSES];
     /* Pool blocks of class c ever handed out / given back, by every path.
      * Their difference times the block size is the pools' bytes in use;
-     * the call counters below are derived from them (see heap.c). */
+     * the call counters below are derived from them (see alloc.c). */
     uint64_t nalloc[RH_NUM_CLASSES], nfreed[RH_NUM_CLASSES];
 
     /* --- pools (pools.c) ---------------------------------------------- */
@@ -71,12 +71,12 @@ struct rh__alloc_state {
     _Atomic uintptr_t owner;        /* thread inside the heap (0: none)     */
     unsigned depth;                 /* nesting of rh__enter by that thread  */
 
-    /* --- fault injector (heap.c) -------------------------------------- */
+    /* --- fault injector (alloc.c) ------------------------------------- */
     bool fail_persistent;
     bool failing;
     long fail_countdown;
 
-    /* --- statistics (heap.c) ------------------------------------------ */
+    /* --- statistics (alloc.c) ----------------------------------------- */
     uint64_t calls_slow;            /* allocating calls outside the fast path */
     uint64_t slow_pops, slow_pushes; /* pool blocks taken / given back by them */
     uint64_t frees_slow;            /* free calls outside the fast path     */
