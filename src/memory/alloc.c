@@ -8,8 +8,8 @@
  * one word, alloc.slow (RH__SLOW_MODE: not pools mode; RH__SLOW_FAULT: the
  * fault injector is armed; RH__SLOW_TOOLS: running under Valgrind, whose
  * client requests announce every block; RH__SLOW_TRACE: allocation tracing,
- * src/tools/trace.c, whose hooks the slow paths call: rh__trace_alloc after
- * an allocation, rh__trace_free before a free, detach/attach around a
+ * src/tools/trace.c, whose hooks, h->alloc.trace, the slow paths call:
+ * alloc after an allocation, free before a free, detach/attach around a
  * realloc). rh_malloc_at and rh__obj_alloc test
  * that word and the size together, then pop a block from the head pool of
  * the class (alloc_priv.h); rh_free_at and rh__obj_free test the word, ask
@@ -208,12 +208,12 @@ void rh__free_slow(rh_heap *h, void *p, size_t header_offset, const char *file, 
             /* tracing alone: the fast path's push, after the trace */
             rh__pool *pool = rh__pool_lookup(p, h);
             if (pool) {
-                rh__trace_free(h, p, rh__class_size(pool->cls));
+                h->alloc.trace->free(h, p, rh__class_size(pool->cls));
                 rh__pool_push(h, pool, p, false);
                 return;
             }
         }
-        rh__trace_free(h, p, 0);
+        h->alloc.trace->free(h, p, 0);
     }
     if (h->mode == RH_MODE_DEBUG) {
         rh__enter(h);
@@ -238,7 +238,7 @@ void *rh__malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int lin
         p = rh__pool_pop(h, c, false);
         if (!p) return rh__alloc_fast_failed(h);
         if (zero) memset(p, 0, n);
-        rh__trace_alloc(h, p, rh__class_size(c), file, line);
+        h->alloc.trace->alloc(h, p, rh__class_size(c), file, line);
         return p;
     }
     if (h->mode == RH_MODE_DEBUG) {
@@ -261,7 +261,7 @@ void *rh__malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int lin
         if (!p) return failed(h);
     }
     rh__note_peak(h);
-    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) rh__trace_alloc(h, p, 0, file, line); /* tools: trace.c */
+    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) h->alloc.trace->alloc(h, p, 0, file, line); /* tools: trace.c */
     return p;
 }
 
@@ -335,9 +335,9 @@ static void *realloc_block(rh_heap *h, void *p, size_t n, const char *file, int 
 void *rh_realloc_at(rh_heap *h, void *p, size_t n, const char *file, int line) {
     if (!p) return rh_malloc_at(h, n, file, line);
     if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) { /* tools: trace.c */
-        uint32_t trace = rh__trace_detach(h, p);
+        uint32_t trace = h->alloc.trace->detach(h, p);
         void *q = realloc_block(h, p, n, file, line);
-        rh__trace_attach(h, q ? q : p, q ? RH__TRACE_NEW : trace, file, line);
+        h->alloc.trace->attach(h, q ? q : p, q ? RH__TRACE_NEW : trace, file, line);
         return q;
     }
     return realloc_block(h, p, n, file, line);

@@ -49,9 +49,27 @@ void rh__debug_check_all(rh_heap *h, const char *at);
 /* Debug mode: fn(o, arg) for every live object (newest first); fn must not
  * allocate or free. Nothing in other modes. */
 void rh__debug_each_object(rh_heap *h, void (*fn)(rh_object *o, void *arg), void *arg);
-/* Tracing on (RH__SLOW_TRACE): name the type of the object in a block
- * just allocated (src/tools/trace.c; object.c calls it). */
-void rh__trace_note_type(rh_heap *h, void *block, const char *type_name);
+/* ---------------------------------------------------------------------------
+ * Allocation tracing's hooks. Tracing (src/tools/trace.c, a room above)
+ * puts its table in h->alloc.trace before it sets RH__SLOW_TRACE; while the
+ * bit is set, the slow paths of alloc.c call through it, and object.c names
+ * a new object's type. `alloc` records a new block with its site; `free`
+ * forgets a block (untraced ones are ignored); `size` is the block's usable
+ * size when the caller knows it, else 0; `detach` forgets a block and
+ * returns its trace (or RH__TRACE_NONE), `attach` records one:
+ * RH__TRACE_NEW for a new trace at file:line, another value to put a
+ * detached trace back (a failed realloc); `note_type` names the type of the
+ * object in a block just allocated.
+ * ------------------------------------------------------------------------- */
+#define RH__TRACE_NONE UINT32_MAX
+#define RH__TRACE_NEW (UINT32_MAX - 1)
+typedef struct rh__trace_hooks {
+    void (*alloc)(rh_heap *h, void *p, size_t size, const char *file, int line);
+    void (*free)(rh_heap *h, void *p, size_t size);
+    uint32_t (*detach)(rh_heap *h, void *p);
+    void (*attach)(rh_heap *h, void *p, uint32_t trace, const char *file, int line);
+    void (*note_type)(rh_heap *h, void *block, const char *type_name);
+} rh__trace_hooks;
 
 /* Debug mode: what the allocator knows about the block containing p.
  * Returns false when not in debug mode or p is not a debug block. */

@@ -9,7 +9,7 @@
  *
  * Layering (each layer only calls the ones below it):
  *
- *   heap.c      public entry points: mode dispatch, fault injector, counters
+ *   alloc.c     public entry points: mode dispatch, fault injector, counters
  *   debugmem.c  debug mode: a header, guards and fills around a raw block
  *   pools.c     small blocks (<= RH_SMALL_MAX) in pools      } the "raw"
  *   sysmem.c    everything else from the system allocator   } layer
@@ -421,22 +421,6 @@ static inline void rh__raw_free(rh_heap *h, void *p) {
         rh__large_free(h, p);
     }
 }
-
-/* ---------------------------------------------------------------------------
- * Allocation tracing (src/tools/trace.c): the slow paths of alloc.c call these
- * while RH__SLOW_TRACE is set. rh__trace_alloc records a new block with its
- * site; rh__trace_free forgets a block (untraced ones are ignored); `size`
- * is the block's usable size when the caller knows it, else 0;
- * rh__trace_detach forgets a block and returns its trace (or RH__TRACE_NONE),
- * rh__trace_attach records one: RH__TRACE_NEW for a new trace at file:line,
- * another value to put a detached trace back (a failed realloc).
- * ------------------------------------------------------------------------- */
-#define RH__TRACE_NONE UINT32_MAX
-#define RH__TRACE_NEW (UINT32_MAX - 1)
-void rh__trace_alloc(rh_heap *h, void *p, size_t size, const char *file, int line);
-void rh__trace_free(rh_heap *h, void *p, size_t size);
-uint32_t rh__trace_detach(rh_heap *h, void *p);
-void rh__trace_attach(rh_heap *h, void *p, uint32_t trace, const char *file, int line);
 
 /* ---------------------------------------------------------------------------
  * Debug mode (debugmem.c).

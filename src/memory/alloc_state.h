@@ -21,7 +21,7 @@ struct rh__large; /* sysmem.c: header of a block from the system allocator */
 #define RH__SLOW_MODE 1u  /* the heap is not in pools mode                    */
 #define RH__SLOW_FAULT 2u /* the fault injector is armed                      */
 #define RH__SLOW_TOOLS 4u /* running under Valgrind: every block is announced */
-#define RH__SLOW_TRACE 8u /* allocation tracing is on (src/tools/trace.c)    */
+#define RH__SLOW_TRACE 8u /* allocation tracing is on: call h->alloc.trace    */
 
 struct rh__alloc_state {
     /* --- hot: all the fast paths of pools mode read ------------------- */
@@ -84,6 +84,10 @@ struct rh__alloc_state {
     size_t peak_in_use;             /* sampled: see rh__note_peak           */
     size_t requested;               /* bytes requested by live blocks (see rh_heap_stats) */
     uint64_t reallocs, failed;
+
+    /* --- tracing ------------------------------------------------------ */
+    const struct rh__trace_hooks *trace; /* set by the tracer before
+                                       RH__SLOW_TRACE (alloc_internal.h)   */
 };
 
 #endif /* REFHEAP_ALLOC_STATE_H */

@@ -285,7 +285,7 @@ static __attribute__((noinline)) rh_object *new_object(rh_heap *h, const rh_type
     if (prefix && rh__gc_count_alloc(&h->gc)) rh__gc_alloc_slow(h);
     if (RH_UNLIKELY(h->alloc.slow & (RH__SLOW_MODE | RH__SLOW_TRACE))) {
         if (h->mode == RH_MODE_DEBUG) rh__debug_note_object(h, block, t);
-        if (h->alloc.slow & RH__SLOW_TRACE) rh__trace_note_type(h, block, t->name);
+        if (h->alloc.slow & RH__SLOW_TRACE) h->alloc.trace->note_type(h, block, t->name);
     }
     /* "Create tracked": linked only now, after that collection. */
     if (prefix && track) rh__gc_link_new(&h->gc, RH__AS_GC(o));
