@@ -44,6 +44,9 @@ typedef struct rh__gchead {
     uintptr_t next;
     uintptr_t prev;
 } rh__gchead;
+/* The allocator finds the block of a pointer RH_ALIGNMENT bytes into a
+ * system block (rh__heap_of, debug descriptions): a container's object. */
+_Static_assert(sizeof(rh__gchead) == RH_ALIGNMENT, "the record is one alignment unit");
 
 #define RH__GC_FINALIZED ((uintptr_t)1)   /* finalize (or legacy_del on refcount death) ran */
 #define RH__GC_COLLECTING ((uintptr_t)2)  /* in the generations being collected now */

@@ -94,9 +94,9 @@ rh_heap *rh__heap_of(const void *p) {
     rh_heap *ph = rh__pool_heap(p);
     if (ph) return ph;
     rh_heap *h = rh__sysreg_find(p, NULL);
-    /* an object in a system block: its pointer may be the block plus the
-     * collector's record */
-    if (!h && (uintptr_t)p > sizeof(rh__gchead)) h = rh__sysreg_find((const char *)p - sizeof(rh__gchead), NULL);
+    /* a pointer one alignment unit into a system block names it too (the
+     * object of a container, behind the collector's record) */
+    if (!h && (uintptr_t)p > RH_ALIGNMENT) h = rh__sysreg_find((const char *)p - RH_ALIGNMENT, NULL);
     return h;
 }
 

@@ -40,9 +40,10 @@ void rh__obj_free(rh_heap *h, void *block, size_t header_offset);
  * (shown in reports). No-op in other modes. */
 void rh__debug_note_type(rh_heap *h, void *block, const char *type_name);
 
-/* Debug mode: the object of type t lives in this block (its type name is
- * shown in reports, and the heap's destruction can find it). */
-void rh__debug_note_object(rh_heap *h, void *block, const rh_type *t);
+/* Debug mode: the object o lives in this block (where in it is the object
+ * layer's business; its type name is shown in reports, and the heap's
+ * destruction can find it). */
+void rh__debug_note_object(rh_heap *h, void *block, rh_object *o);
 /* Debug mode: checks the guards of every live block; a changed byte stops
  * the program, naming the block and `at` (when the check ran). */
 void rh__debug_check_all(rh_heap *h, const char *at);
@@ -89,7 +90,10 @@ bool rh__debug_describe(rh_heap *h, const void *p, rh__blockinfo *out);
 void rh__pools_check(rh_heap *h);
 
 /* The heap owning a block/object pointer, or NULL if it is not refheap's
- * (immortal static objects have none). O(1). */
+ * (immortal static objects have none). O(1). A pointer into a pool block
+ * names its block wherever it points; one into a system block at its start
+ * or RH_ALIGNMENT bytes in (where a container's object starts: the
+ * collector's record is that long, gc_state.h). */
 rh_heap *rh__heap_of(const void *p);
 
 /* Debug-mode thread check around public entry points that touch a heap. */

@@ -284,7 +284,7 @@ static __attribute__((noinline)) rh_object *new_object(rh_heap *h, const rh_type
      * (gcapi.c) does not reach an object its constructor has not filled. */
     if (prefix && rh__gc_count_alloc(&h->gc)) rh__gc_alloc_slow(h);
     if (RH_UNLIKELY(h->alloc.slow & (RH__SLOW_MODE | RH__SLOW_TRACE))) {
-        if (h->mode == RH_MODE_DEBUG) rh__debug_note_object(h, block, t);
+        if (h->mode == RH_MODE_DEBUG) rh__debug_note_object(h, block, o);
         if (h->alloc.slow & RH__SLOW_TRACE) h->alloc.trace->note_type(h, block, t->name);
     }
     /* "Create tracked": linked only now, after that collection. */
