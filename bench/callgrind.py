@@ -333,7 +333,7 @@ def main():
     # ---- where refheap's instructions go
     md.append("### Where refheap's instructions go\n\nSelf cost per object (N2 − N1 difference), by "
               "function and by the source file of the line (code inlined into a function is counted in "
-              "the file it comes from, e.g. the pools' fast paths in `src/alloc_priv.h`).\n")
+              "the file it comes from, e.g. the pools' fast paths in `src/memory/alloc_priv.h`).\n")
     for row, col in BREAKDOWN:
         if (row, col) not in profiles:
             continue

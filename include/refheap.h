@@ -189,7 +189,7 @@ void rh_heap_fail_after(rh_heap *h, long n, bool persistent);
 /* How many allocations were made through the heap (counts injected ones). */
 uint64_t rh_heap_alloc_count(const rh_heap *h);
 
-/* Pools geometry (see src/pools.c for the reasoning). */
+/* Pools geometry (see src/memory/pools.c for the reasoning). */
 #define RH_ALIGNMENT 16
 #define RH_SMALL_MAX 512                   /* largest pooled request      */
 #define RH_NUM_CLASSES (RH_SMALL_MAX / RH_ALIGNMENT) /* 32 size classes   */

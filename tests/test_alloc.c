@@ -15,7 +15,7 @@
 #include <pthread.h>
 
 #include "internal.h" /* white box: rh__enter for nothing here, RH__POOLS_PER_ARENA */
-#include "alloc_priv.h" /* white box: the radix tree's leaves */
+#include "memory/alloc_priv.h" /* white box: the radix tree's leaves */
 
 #include <sys/mman.h>
 

@@ -1,5 +1,5 @@
 /*
- * test_buffer.c — bytearray and memoryview (src/buffer.c).
+ * test_buffer.c — bytearray and memoryview (src/objects/buffer.c).
  *
  * Expected behaviour and messages come from CPython 3.11.7 (the python3 on
  * this machine); the Python that shows each is quoted beside the check.

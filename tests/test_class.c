@@ -1,9 +1,9 @@
 /*
- * test_class.c — classes made at run time and their instances (src/class.c).
+ * test_class.c — classes made at run time and their instances (src/objects/class.c).
  *
  * Every expected figure comes from CPython 3.11.7 (the python3 on this
  * machine; the snippet that produced it is quoted beside it) or from the
- * layout written at the top of src/class.c.
+ * layout written at the top of src/objects/class.c.
  */
 #include "rh_test.h"
 

@@ -1,5 +1,5 @@
 /*
- * test_gc_incr.c — the incremental collection policy (src/gc_incr.c).
+ * test_gc_incr.c — the incremental collection policy (src/collector/gc_incr.c).
  *
  * Policy selection: the config wins over REFHEAP_GC; CPython's policy
  * ignores the incremental calls.

@@ -7,7 +7,7 @@
  */
 #include "rh_test.h"
 
-#include "alloc_priv.h" /* white box: pool headers, the checkers */
+#include "internal.h" /* white box: pool headers, the checkers */
 
 static rh_heap *new_heap(rh_mode mode) {
     rh_heap_config cfg = {.mode = mode};

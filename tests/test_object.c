@@ -1,5 +1,5 @@
 /*
- * test_object.c — the object model (src/object.c): allocation, reference
+ * test_object.c — the object model (src/objects/object.c): allocation, reference
  * counts, immortals, the order of death (finalizer, weak references,
  * legacy_del, destroy), resurrection, the generic operations, and misuse
  * stopped in debug mode (each in a child process).

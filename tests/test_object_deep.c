@@ -1,5 +1,5 @@
 /*
- * test_object_deep.c — freeing never recurses without bound (src/object.c's
+ * test_object_deep.c — freeing never recurses without bound (src/objects/object.c's
  * deferred deallocation, CPython's "trashcan").
  *
  * Every test runs its freeing on a thread whose stack is 256 KiB: a chain of

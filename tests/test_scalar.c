@@ -1,5 +1,5 @@
 /*
- * test_scalar.c — None, bool, int and float (src/number.c).
+ * test_scalar.c — None, bool, int and float (src/objects/number.c).
  *
  * Every expected figure comes from CPython 3.11.7 (the python3 on this
  * machine); the Python expression that produced it is quoted beside it.

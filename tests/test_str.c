@@ -1,9 +1,9 @@
 /*
- * test_str.c — str, bytes and interning (src/str.c).
+ * test_str.c — str, bytes and interning (src/objects/str.c).
  *
  * Expected figures come from CPython 3.11.7 (the python3 on this machine;
  * the expression is quoted beside them) or from the layout documented in
- * src/object_internal.h.
+ * src/objects/object_internal.h.
  */
 #include "rh_test.h"
 

@@ -39,7 +39,7 @@
  * reference to X, exactly those objects become unreachable (by reference
  * counting, or at the next collection for cycles among them).
  */
-#include "tools_internal.h"
+#include "tools/tools_internal.h"
 
 #include <stdlib.h>
 

@@ -20,7 +20,7 @@
  * The script only adds sorting to the tables' headers and marks the page as
  * rendered (body data-ready="1"), which the headless-browser test checks.
  */
-#include "tools_internal.h"
+#include "tools/tools_internal.h"
 
 #include <inttypes.h>
 #include <math.h>

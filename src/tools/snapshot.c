@@ -38,7 +38,7 @@
  * bytes left, indices in range), so a truncated or corrupt file is an error
  * with the line it failed on, never a crash or a half-read snapshot.
  */
-#include "tools_internal.h"
+#include "tools/tools_internal.h"
 
 #include <errno.h>
 #include <execinfo.h>

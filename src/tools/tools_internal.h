@@ -4,8 +4,8 @@
  * snapshots read (snapshot.c), and objgraph's last type counts (objgraph.c).
  *
  * The tools sit on top of the library: they call the public API and the
- * collector's lists, and the allocator calls into them only through the four
- * trace hooks of alloc_priv.h (and rh__trace_note_type), made while
+ * collector's lists, and the allocator calls into them only through the
+ * table of trace hooks it finds in h->alloc.trace (alloc_internal.h) while
  * RH__SLOW_TRACE is set. Their own memory comes from the C library's malloc,
  * never from the heap they observe, so a tool never changes the figures it
  * reports (nor traces itself).
@@ -13,7 +13,18 @@
 #ifndef REFHEAP_TOOLS_INTERNAL_H
 #define REFHEAP_TOOLS_INTERNAL_H
 
-#include "../alloc_priv.h"
+#include "memory/alloc_priv.h"
+#include "collector/gc_internal.h"
+
+void rh__tools_fini(rh_heap *h); /* stops tracing, frees the tools' state (heap.c calls it) */
+
+/* The tracing hooks (memory/alloc_internal.h's rh__trace_hooks), which the
+ * allocator calls through h->alloc.trace. */
+void rh__trace_alloc(rh_heap *h, void *p, size_t size, const char *file, int line);
+void rh__trace_free(rh_heap *h, void *p, size_t size);
+uint32_t rh__trace_detach(rh_heap *h, void *p);
+void rh__trace_attach(rh_heap *h, void *p, uint32_t trace, const char *file, int line);
+void rh__trace_note_type(rh_heap *h, void *block, const char *type_name);
 
 /* A trace: where a block was allocated. Traces are interned: the table holds
  * each distinct (file, line, type name, traceback) once, and a traced block

@@ -4,8 +4,9 @@
  *
  * Switching on. rh_trace_start sets RH__SLOW_TRACE in the heap's slow word
  * (alloc.slow), the word every fast path of pools mode tests first. From then
- * on every allocation, free and realloc of the heap goes through heap.c's
- * slow paths, which call the hooks below after the allocator did its work
+ * on every allocation, free and realloc of the heap goes through the slow
+ * paths of memory/alloc.c, which call the hooks below through the table
+ * rh_trace_start put in h->alloc.trace, after the allocator did its work
  * (allocations) or before (frees). Nothing else in the allocator knows about
  * tracing; with the bit clear the fast paths are exactly what they were.
  *
@@ -46,7 +47,7 @@
  * Tracing is switched only outside a collection (a collection's frees must
  * meet the table it started with).
  */
-#include "tools_internal.h"
+#include "tools/tools_internal.h"
 
 #include <execinfo.h>
 #include <limits.h>
@@ -333,7 +334,7 @@ static void count_in(struct rh__tools *T, uint64_t size) {
 }
 
 /* ---------------------------------------------------------------------------
- * The hooks (heap.c's slow paths, object.c)
+ * The hooks (alloc.c's slow paths, object.c, through h->alloc.trace)
  * ------------------------------------------------------------------------- */
 
 RH__HOT_INLINE void record(rh_heap *h, struct rh__tools *T, void *p, uint32_t id, size_t size) {
@@ -445,6 +446,14 @@ void rh__trace_note_type(rh_heap *h, void *block, const char *type_name) {
     T->blocks[j] = (T->blocks[j] & ~(uint64_t)RH__TRACE_ID_MAX) | id;
 }
 
+static const rh__trace_hooks trace_hooks = {
+    .alloc = rh__trace_alloc,
+    .free = rh__trace_free,
+    .detach = rh__trace_detach,
+    .attach = rh__trace_attach,
+    .note_type = rh__trace_note_type,
+};
+
 void rh__trace_each(rh_heap *h, void (*fn)(void *block, uint32_t id, void *arg), void *arg) {
     struct rh__tools *T = h->tools;
     if (!T) return;
@@ -488,6 +497,7 @@ int rh_trace_start(rh_heap *h, int nframes) {
     if (trace_intern(T, "(trace table full)", 0, NULL, 0) != 0 || T->ntraces != 1) goto nomem;
     T->nframes = nframes;
     T->tracing = true;
+    h->alloc.trace = &trace_hooks;
     h->alloc.slow |= RH__SLOW_TRACE;
     return 0;
 nomem:

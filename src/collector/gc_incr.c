@@ -145,7 +145,7 @@
  * garbage resets it. A program that never promotes pays nothing but its
  * young collections.
  */
-#include "internal.h"
+#include "collector/gc_internal.h"
 
 #include <limits.h>
 #include <stdint.h>

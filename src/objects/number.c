@@ -33,7 +33,7 @@
  * notation when the decimal exponent is in [-4, 16), else scientific with at
  * least two exponent digits, "inf", "-inf", "nan".
  */
-#include "internal.h"
+#include "objects/object_internal.h"
 
 #include <inttypes.h>
 #include <math.h>

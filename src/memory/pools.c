@@ -152,7 +152,7 @@
  * reported; under Valgrind every block is a chunk of a mempool anchored at the
  * heap, so Memcheck reports use after free and leaks of pool blocks.
  */
-#include "alloc_priv.h"
+#include "memory/alloc_priv.h"
 
 #include <inttypes.h>
 #include <errno.h>
@@ -187,7 +187,7 @@ _Noreturn void rh__pool_bad_pointer(rh_heap *h, const rh__pool *pool, const void
     rh__fatal("%s of a pointer inside a block at %s:%d: %p is not the start of a block: it is %zu bytes into "
               "the %zu-byte block at %p of heap %p%s",
               op, file ? file : "?", line, p, (size_t)(off % s), s, (const void *)start, (void *)h,
-              off % s == sizeof(rh__gchead) ? " (if it is a container object: an object is released with "
+              off % s == RH_ALIGNMENT ? " (if it is a container object: an object is released with "
                                               "rh_decref, never freed)"
                                             : "");
 }

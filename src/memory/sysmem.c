@@ -34,7 +34,7 @@
  * up again. The price: lookups and insertions of other threads wait for one
  * realloc (its copy included); a key is never in the table twice.
  */
-#include "alloc_priv.h"
+#include "memory/alloc_priv.h"
 
 #include <pthread.h>
 #include <stdlib.h>

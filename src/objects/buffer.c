@@ -47,7 +47,7 @@
  * room for `cap` bytes; growth over-allocates geometrically for appends,
  * shrinking below half the capacity gives memory back.
  */
-#include "internal.h"
+#include "objects/object_internal.h"
 
 #include <inttypes.h>
 #include <stdio.h>

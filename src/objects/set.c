@@ -33,7 +33,7 @@
  * are tracked from creation to death (CPython: gc.is_tracked(set()) is True).
  * Sets support weak references, as Python's do.
  */
-#include "containers.h"
+#include "objects/containers.h"
 
 #include <stddef.h>
 

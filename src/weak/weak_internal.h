@@ -5,6 +5,12 @@
 #ifndef REFHEAP_WEAK_INTERNAL_H
 #define REFHEAP_WEAK_INTERNAL_H
 
+#include "memory/alloc_internal.h"
+
+int rh__weak_init(rh_heap *h);
+void rh__weak_atexit(rh_heap *h);   /* weakref.finalize callbacks still alive, newest first */
+void rh__weak_fini(rh_heap *h);
+
 /* A weak reference object (type rh_weakref_type, a tracked container so that
  * collect() counts it as CPython counts its weakrefs).
  *
@@ -82,15 +88,6 @@ static inline bool rh__is_weakref(const rh_object *o) {
            o->rh_type == &rh__entryref_type;
 }
 
-/* finalize objects registered with the heap (finalize.c). */
-struct rh__finalizer;
-
-struct rh__weak_state {
-    struct rh__finalizer *fin_first; /* registry, oldest first (a strong   */
-    struct rh__finalizer *fin_last;  /* reference to each registered one)  */
-    bool fin_shutdown;               /* atexit ran: finalizers no longer call */
-};
-
 /* On death by reference counting (object.c calls it after the finalizer and
  * before destroy): clears every weak reference to o, then runs the callbacks of
  * those still alive, newest first. The heap's pending error survives. */
@@ -122,9 +119,10 @@ rh_object *rh__weakref_new_entry(rh_heap *h, rh_object *obj, rh_weakref_callback
  * too, so that every callback runs under the same rules). */
 void rh__weakref_run_callback(rh_heap *h, rh__weakref *wr);
 
-/* Invariant check (RH_DEBUG >= 3; see internal.h): the invariants above,
- * for every weakref and weakly referenced object the heap's collector
- * tracks. A violation stops the program. */
-void rh__weak_check(rh_heap *h);
+/* Invariant check (RH_DEBUG >= 3; see base/base.h): the invariants above,
+ * for o, a tracked object (a weakref, a weakly referenced object, or
+ * anything else: then nothing to check). The collector's rh__weak_check
+ * calls it for every object it tracks. A violation stops the program. */
+void rh__weak_check_object(rh_heap *h, rh_object *o);
 
 #endif

@@ -47,7 +47,7 @@
  * str and bytes with the same bytes hash alike (as ASCII str and bytes do in
  * CPython) but are never equal.
  */
-#include "internal.h"
+#include "objects/object_internal.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -48,7 +48,7 @@
  * counts) tracks it. Removing such items does not untrack; the collector asks
  * untrack_check at full collections only (RH_TYPE_UNTRACK_AT_FULL).
  */
-#include "containers.h"
+#include "objects/containers.h"
 
 /* Cell values besides entry numbers. */
 #define IX_EMPTY (-1)

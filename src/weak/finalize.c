@@ -26,7 +26,7 @@
  * reference cycles; neither are these (a finalizer owns only a weakref), so
  * the type is not a container.
  */
-#include "internal.h"
+#include "weak/weak_internal.h"
 
 typedef struct rh__finalizer {
     RH_OBJECT_HEAD;

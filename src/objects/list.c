@@ -31,7 +31,7 @@
  * Tracking: lists are always tracked (CPython: gc.is_tracked([]) is True),
  * from creation until death.
  */
-#include "containers.h"
+#include "objects/containers.h"
 
 typedef struct rh__list {
     RH_OBJECT_HEAD;
@@ -362,3 +362,11 @@ int rh_list_reverse(rh_object *lo) {
     }
     return 0;
 }
+
+const rh__list_ops rh__list_type_ops = {
+    .make = rh_list_new,
+    .size = rh_list_size,
+    .set = rh_list_set,
+    .append = rh_list_append,
+    .pop = rh_list_pop,
+};

@@ -19,7 +19,7 @@
  * RH__REPR_MAX_DEPTH fails cleanly (as CPython raises RecursionError) instead
  * of overflowing the C stack. The linear search is bounded by that depth.
  */
-#include "containers.h"
+#include "objects/containers.h"
 
 #include <stdio.h>
 

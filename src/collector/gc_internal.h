@@ -1,106 +1,21 @@
 /*
  * gc_internal.h — the collector's interface to the rest of refheap. Owned by
- * gc.c (and gcapi.c, the introspection half of the gc module).
- *
- * The state of one heap's collector. Invariants between collections:
- *   - every tracked container is on exactly one of the lists gens[0..2] and
- *     permanent (circular, doubly linked through rh__gchead, sentinels here);
- *   - no tracked object carries the COLLECTING or UNREACHABLE flag;
- *   - every tracked object's rh_gcword is 0 (the collector's scratch word:
- *     a full collection relies on it to fuse its first two passes);
- *   - count[0] = containers allocated minus containers freed since the last
- *     collection (never below 0); count[g] (g > 0) = collections of
- *     generation g-1 since the last collection of generation g;
- *   - long_lived_total = survivors of the last full collection,
- *     long_lived_pending = objects moved from generation 1 into 2 since then.
- * During a collection (collecting == true) the collected generations sit on
- * lists local to the collection; see the essay in gc.c.
+ * gc.c (and gcapi.c, the introspection half of the gc module, and gc_incr.c,
+ * the incremental policy). Its state is in gc_state.h.
  */
 #ifndef REFHEAP_GC_INTERNAL_H
 #define REFHEAP_GC_INTERNAL_H
 
-/* A registered rh_gc_callback. */
-typedef struct rh__gc_cbentry {
-    rh_gc_callback cb;
-    void *data;
-} rh__gc_cbentry;
+#include "memory/alloc_internal.h"
 
-/* The incremental policy's state (owned by gc_incr.c, whose essay states its
- * invariants). The lists are private to the round: their objects are tracked
- * and counted as generation 2 (get_objects and friends settle the round
- * first, see rh__gc_incr_settle). */
-typedef enum rh__incr_phase {
-    RH__INCR_IDLE = 0, /* no round                                         */
-    RH__INCR_MARK,     /* marking the candidates (a -> b)                  */
-    RH__INCR_COUNT,    /* counting references inside the set (a -> b)      */
-    RH__INCR_SCAN,     /* reachable -> gens[2], suspects -> u              */
-    RH__INCR_FINISH    /* the final check, a chunk of u per slice         */
-} rh__incr_phase;
-
-struct rh__gc_incr {
-    _Alignas(16) rh__gchead a;     /* the round's objects still to process   */
-    _Alignas(16) rh__gchead b;     /* processed in the current phase         */
-    _Alignas(16) rh__gchead u;     /* suspects (scan phase)                  */
-    _Alignas(16) rh__gchead doomed; /* confirmed garbage waiting to be cleared */
-    rh__incr_phase phase;
-    size_t candidates;             /* objects that entered the round         */
-    uint64_t budget_ns;            /* time budget of one slice               */
-    double credit;                 /* old-generation work owed (objects)     */
-    double ratio;                  /* promoted / old size that starts a round */
-    size_t promoted;               /* objects promoted since the last round  */
-    size_t old_size;               /* gens[2] at the last round's start      */
-    size_t bytes_base;             /* allocator bytes after the last round   */
-    size_t ndoomed;
-    size_t found;                  /* garbage found by the round so far      */
-    long young_mult;               /* young back-off: trigger = threshold[0] * this */
-    rh_gc_incr_stats stats;
-};
-
-struct rh__gc_state {
-    /* List sentinels. 16-byte aligned so that their addresses leave the low
-     * four bits of rh__gchead.prev free for the flags. */
-    _Alignas(16) rh__gchead gens[RH_GC_GENERATIONS];
-    _Alignas(16) rh__gchead permanent; /* gc.freeze()'s generation */
-
-    long threshold[RH_GC_GENERATIONS];
-    long count[RH_GC_GENERATIONS];
-    /* count[0] above this sends an allocation to rh__gc_alloc_slow: it is
-     * threshold[0] while automatic collection may run (enabled, threshold[0]
-     * != 0, not finished) and LONG_MAX otherwise, so the allocation fast path
-     * tests one word whatever the settings (gc.c keeps it in step). */
-    long trigger;
-    size_t long_lived_total;
-    size_t long_lived_pending;
-
-    bool enabled;    /* automatic collection (gc.enable / gc.disable)       */
-    bool collecting; /* a collection (or the last one, at destruction) runs */
-    bool finished;   /* rh__gc_fini ran: no more automatic collections      */
-    unsigned debug;  /* RH_GC_DEBUG_* flags                                 */
-
-    rh_gc_genstats stats[RH_GC_GENERATIONS];
-
-    rh_object *garbage; /* gc.garbage: a list, created on first need        */
-
-    rh__gc_cbentry *callbacks; /* gc.callbacks, in registration order       */
-    size_t ncallbacks, capcallbacks;
-
-    rh_gc_sink sink; /* NULL: stderr */
-    void *sink_data;
-
-    rh_gc_policy policy; /* CPYTHON or INCREMENTAL (never DEFAULT)         */
-    rh_gc_pause_hook pause_hook;
-    void *pause_data;
-    uint64_t user_ns;    /* time in callbacks and finalizers, last collection */
-    uint64_t tail_t0;    /* start of the collection, for DEBUG_STATS's "done" */
-    struct rh__gc_incr incr; /* RH_GC_POLICY_INCREMENTAL only              */
-};
+int rh__gc_init(rh_heap *h);
+void rh__gc_fini(rh_heap *h);       /* last collection; debug leak report */
 
 /* Object allocation, after a container's block was allocated (before the
  * object is returned; it is not tracked yet), calls
  *     if (rh__gc_count_alloc(&h->gc)) rh__gc_alloc_slow(h);
  * which counts it in generation 0 and, past `trigger`, may run an automatic
- * collection. (Inline halves take the state: struct rh_heap is complete
- * only after this header.) */
+ * collection. (The inline halves take the collector's state alone.) */
 void rh__gc_alloc_slow(rh_heap *h);
 static inline bool rh__gc_count_alloc(struct rh__gc_state *st) {
     return RH_UNLIKELY(++st->count[0] > st->trigger);
@@ -214,8 +129,17 @@ void rh__gc_incr_alloc_slow(rh_heap *h);
  * For full collections, freeze, the verifier, get_objects/get_referrers and
  * heap destruction. Does nothing inside a collection. */
 void rh__gc_incr_settle(rh_heap *h, bool drain);
-/* Invariant check (RH_DEBUG >= 3; see internal.h): the invariants above
+/* Invariant check (RH_DEBUG >= 3; see base/base.h): the invariants above
  * over every tracked object. A violation stops the program. */
 void rh__gc_check(rh_heap *h);
+/* The weak references' invariants (rh__weak_check_object) over every
+ * tracked object. */
+void rh__weak_check(rh_heap *h);
+/* Every room's invariant check, in turn: the pools' (not in malloc mode),
+ * the collector's, the weak references' and, in debug mode, the guards of
+ * every live block (`when` names the moment in the messages). The
+ * collector runs it after every collection at RH_DEBUG >= 3; heap.c at
+ * destruction. */
+void rh__heap_check(rh_heap *h, const char *when);
 
 #endif

@@ -1,10 +1,13 @@
 /*
- * alloc_internal.h — the allocator's interface to the rest of refheap.
- * Owned by pools.c / heap.c / debugmem.c. The state struct below is filled in
- * by the allocator; other subsystems use only the functions.
+ * alloc_state.h — the allocator's part of the heap record (base/heap.h):
+ * the state of the pools, the system blocks, debug mode, the fault injector
+ * and the statistics. Types only; filled in by the allocator (src/memory/),
+ * whose functions are in alloc_internal.h.
  */
-#ifndef REFHEAP_ALLOC_INTERNAL_H
-#define REFHEAP_ALLOC_INTERNAL_H
+#ifndef REFHEAP_ALLOC_STATE_H
+#define REFHEAP_ALLOC_STATE_H
+
+#include "base/base.h"
 
 struct rh__pool;  /* pools.c: the header of a 16 KiB pool (in its arena's meta) */
 struct rh__arena; /* pools.c: a 1 MiB arena's bookkeeping (malloc'ed)    */
@@ -18,7 +21,7 @@ struct rh__large; /* sysmem.c: header of a block from the system allocator */
 #define RH__SLOW_MODE 1u  /* the heap is not in pools mode                    */
 #define RH__SLOW_FAULT 2u /* the fault injector is armed                      */
 #define RH__SLOW_TOOLS 4u /* running under Valgrind: every block is announced */
-#define RH__SLOW_TRACE 8u /* allocation tracing is on (src/tools/trace.c)    */
+#define RH__SLOW_TRACE 8u /* allocation tracing is on: call h->alloc.trace    */
 
 struct rh__alloc_state {
     /* --- hot: all the fast paths of pools mode read ------------------- */
@@ -29,7 +32,7 @@ struct rh__alloc_state {
     struct rh__pool *usable[RH_NUM_CLASSES];
     /* Pool blocks of class c ever handed out / given back, by every path.
      * Their difference times the block size is the pools' bytes in use;
-     * the call counters below are derived from them (see heap.c). */
+     * the call counters below are derived from them (see alloc.c). */
     uint64_t nalloc[RH_NUM_CLASSES], nfreed[RH_NUM_CLASSES];
 
     /* --- pools (pools.c) ---------------------------------------------- */
@@ -68,12 +71,12 @@ struct rh__alloc_state {
     _Atomic uintptr_t owner;        /* thread inside the heap (0: none)     */
     unsigned depth;                 /* nesting of rh__enter by that thread  */
 
-    /* --- fault injector (heap.c) -------------------------------------- */
+    /* --- fault injector (alloc.c) ------------------------------------- */
     bool fail_persistent;
     bool failing;
     long fail_countdown;
 
-    /* --- statistics (heap.c) ------------------------------------------ */
+    /* --- statistics (alloc.c) ----------------------------------------- */
     uint64_t calls_slow;            /* allocating calls outside the fast path */
     uint64_t slow_pops, slow_pushes; /* pool blocks taken / given back by them */
     uint64_t frees_slow;            /* free calls outside the fast path     */
@@ -81,64 +84,10 @@ struct rh__alloc_state {
     size_t peak_in_use;             /* sampled: see rh__note_peak           */
     size_t requested;               /* bytes requested by live blocks (see rh_heap_stats) */
     uint64_t reallocs, failed;
+
+    /* --- tracing ------------------------------------------------------ */
+    const struct rh__trace_hooks *trace; /* set by the tracer before
+                                       RH__SLOW_TRACE (alloc_internal.h)   */
 };
 
-int rh__alloc_init(rh_heap *h);   /* 0 or -1 */
-void rh__alloc_fini(rh_heap *h);  /* returns every byte to the OS */
-
-/* Object memory. rh__obj_alloc is rh_malloc_at for an object's block.
- * rh__obj_free frees it; in debug mode the block is filled with the freed
- * pattern, quarantined, and the 32-bit word at `header_offset` (the object's
- * reference count) is set to 0 so that a later incref/decref of the dead
- * object reaches the slow path, which asks rh__debug_describe about it.
- * object.c itself uses their inline forms (rh__malloc_fast and
- * rh__obj_free_any in alloc_priv.h), with the same behaviour. */
-void *rh__obj_alloc(rh_heap *h, size_t n, const char *file, int line);
-void rh__obj_free(rh_heap *h, void *block, size_t header_offset);
-
-/* Debug mode: remember the type name of the object living in this block
- * (shown in reports). No-op in other modes. */
-void rh__debug_note_type(rh_heap *h, void *block, const char *type_name);
-
-/* Debug mode: the object of type t lives in this block (its type name is
- * shown in reports, and the heap's destruction can find it). */
-void rh__debug_note_object(rh_heap *h, void *block, const rh_type *t);
-/* Debug mode: checks the guards of every live block; a changed byte stops
- * the program, naming the block and `at` (when the check ran). */
-void rh__debug_check_all(rh_heap *h, const char *at);
-/* Debug mode: fn(o, arg) for every live object (newest first); fn must not
- * allocate or free. Nothing in other modes. */
-void rh__debug_each_object(rh_heap *h, void (*fn)(rh_object *o, void *arg), void *arg);
-/* Tracing on (RH__SLOW_TRACE): name the type of the object in a block
- * just allocated (src/tools/trace.c; object.c calls it). */
-void rh__trace_note_type(rh_heap *h, void *block, const char *type_name);
-
-/* Debug mode: what the allocator knows about the block containing p.
- * Returns false when not in debug mode or p is not a debug block. */
-typedef struct rh__blockinfo {
-    uint64_t serial;
-    size_t size;
-    const char *file;
-    int line;
-    const char *type_name; /* from rh__debug_note_type, or NULL */
-    bool freed;
-} rh__blockinfo;
-bool rh__debug_describe(rh_heap *h, const void *p, rh__blockinfo *out);
-
-/* Invariant checks of the allocator (RH_DEBUG >= 3; see internal.h): every
- * equation of pools.c's essay over the heap's arenas, and (debug mode) the
- * guards of every live block. A violation stops the program. */
-void rh__pools_check(rh_heap *h);
-
-/* The heap owning a block/object pointer, or NULL if it is not refheap's
- * (immortal static objects have none). O(1). */
-rh_heap *rh__heap_of(const void *p);
-
-/* Debug-mode thread check around public entry points that touch a heap. */
-void rh__enter(rh_heap *h);
-void rh__leave(rh_heap *h);
-
-/* The allocator's bytes in use (rh_heap_stats.bytes_in_use), computed now. */
-size_t rh__bytes_in_use(const rh_heap *h);
-
-#endif
+#endif /* REFHEAP_ALLOC_STATE_H */

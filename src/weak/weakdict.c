@@ -46,7 +46,7 @@
  * iterator after the allocation: it may run a collection whose finalizers
  * open one.
  */
-#include "internal.h"
+#include "weak/weak_internal.h"
 
 typedef struct weakcont {
     RH_OBJECT_HEAD;

@@ -9,7 +9,7 @@
 #ifndef REFHEAP_CONTAINERS_H
 #define REFHEAP_CONTAINERS_H
 
-#include "internal.h"
+#include "objects/object_internal.h"
 
 /* ---------------------------------------------------------------------------
  * Tracking rules (REFERENCE.md §3 and §7, CPython 3.11's

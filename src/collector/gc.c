@@ -10,7 +10,7 @@
  * the code here is written from that description. REFERENCE.md §3 and §7.
  *
  * Per-object state. A container carries rh__gchead {next, prev} in front of
- * its header (internal.h). next == 0: untracked. While tracked, next/prev
+ * its header (gc_state.h). next == 0: untracked. While tracked, next/prev
  * link it into one circular list with a sentinel: a generation (gens[0..2]),
  * the permanent generation of gc.freeze, or, during a collection, a list
  * local to the collection. The low four bits of prev are flags:
@@ -178,7 +178,9 @@
  * container into generation 0 in line, after any automatic collection its
  * allocation started.
  */
-#include "alloc_priv.h" /* rh__pool_heap, rh__sysreg_find: the fused pass's ownership test */
+#include "collector/gc_internal.h"
+#include "weak/weak_internal.h"
+#include "memory/alloc_priv.h" /* rh__pool_heap, rh__sysreg_find: the fused pass's ownership test */
 
 #include <inttypes.h>
 #include <limits.h>
@@ -762,7 +764,7 @@ static bool finalize_garbage(rh__gchead *unreachable) {
  * as an allocation in generation 0 (get_count stays what CPython shows). */
 rh_object *rh__gc_garbage_list(rh_heap *h) {
     if (!h->gc.garbage) {
-        rh_object *l = rh_list_new(h, 0);
+        rh_object *l = h->lists->make(h, 0);
         if (h->gc.garbage) {
             /* The list's allocation ran a collection that made gc.garbage
              * (for uncollectable objects): keep that one. */
@@ -783,7 +785,7 @@ static void delete_garbage(rh_heap *h, rh__gchead *collectable, rh__gchead *old)
         rh__assert(o->rh_refcnt != 0 && o->rh_gcword == 0);
         if (h->gc.debug & RH_GC_DEBUG_SAVEALL) {
             rh_object *gl = garbage_list(h);
-            if (gl) (void)rh_list_append(gl, o); /* on failure o just survives */
+            if (gl) (void)h->lists->append(gl, o); /* on failure o just survives */
         } else {
             void (*clear)(rh_object *) = o->rh_type->clear;
             if (clear) {
@@ -806,7 +808,7 @@ static void handle_legacy_finalizers(rh_heap *h, rh__gchead *finalizers, rh__gch
         rh_object *o = RH__FROM_GC(g);
         if ((h->gc.debug & RH_GC_DEBUG_SAVEALL) || o->rh_type->legacy_del) {
             rh_object *gl = garbage_list(h);
-            if (!gl || rh_list_append(gl, o) < 0) break;
+            if (!gl || h->lists->append(gl, o) < 0) break;
         }
     }
     list_merge(finalizers, old);
@@ -1212,6 +1214,21 @@ void rh__gc_check(rh_heap *h) {
     }
     for (int i = 0; i < RH_GC_GENERATIONS; i++)
         if (st->count[i] < 0) rh__fatal("gc: invariant broken: count[%d] = %ld < 0", i, st->count[i]);
+}
+
+void rh__weak_check(rh_heap *h) {
+    for (int i = 0; i <= RH_GC_GENERATIONS; i++) {
+        rh__gchead *l = rh__gc_list(h, i);
+        for (rh__gchead *g = (rh__gchead *)l->next; g != l; g = (rh__gchead *)g->next)
+            rh__weak_check_object(h, RH__FROM_GC(g));
+    }
+}
+
+void rh__heap_check(rh_heap *h, const char *when) {
+    if (h->mode != RH_MODE_MALLOC) rh__pools_check(h);
+    rh__gc_check(h);
+    rh__weak_check(h);
+    rh__debug_check_all(h, when);
 }
 
 /* ---------------------------------------------------------------------------

@@ -66,7 +66,7 @@
  * attributes (those a collection's clear left), native state and class are
  * all still there; then the attributes are dropped and the class let go.
  */
-#include "internal.h"
+#include "objects/object_internal.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -28,7 +28,7 @@
  * States: being filled (creator-only, items may still be None), then frozen.
  * Destruction drops the items; refheap's deallocator bounds the recursion.
  */
-#include "containers.h"
+#include "objects/containers.h"
 
 #include <stdarg.h>
 #include <stddef.h>

@@ -107,7 +107,10 @@
  * ones (None, True, False, small ints, the empty str and bytes) belong to no
  * heap. rh_make_immortal on a heap object: see the comment there.
  */
-#include "alloc_priv.h" /* internal.h, and the allocator's inline fast paths */
+#include "objects/object_internal.h"
+#include "collector/gc_internal.h"
+#include "weak/weak_internal.h"
+#include "memory/alloc_priv.h" /* the allocator's inline fast paths */
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -281,8 +284,8 @@ static __attribute__((noinline)) rh_object *new_object(rh_heap *h, const rh_type
      * (gcapi.c) does not reach an object its constructor has not filled. */
     if (prefix && rh__gc_count_alloc(&h->gc)) rh__gc_alloc_slow(h);
     if (RH_UNLIKELY(h->alloc.slow & (RH__SLOW_MODE | RH__SLOW_TRACE))) {
-        if (h->mode == RH_MODE_DEBUG) rh__debug_note_object(h, block, t);
-        if (h->alloc.slow & RH__SLOW_TRACE) rh__trace_note_type(h, block, t->name);
+        if (h->mode == RH_MODE_DEBUG) rh__debug_note_object(h, block, o);
+        if (h->alloc.slow & RH__SLOW_TRACE) h->alloc.trace->note_type(h, block, t->name);
     }
     /* "Create tracked": linked only now, after that collection. */
     if (prefix && track) rh__gc_link_new(&h->gc, RH__AS_GC(o));
@@ -698,6 +701,7 @@ int rh_repr(rh_object *o, char *buf, size_t cap) {
 int rh__obj_init(rh_heap *h) {
     rh__hash_init(); /* the str hash's key, once per process */
     memset(&h->obj, 0, sizeof h->obj);
+    h->lists = &rh__list_type_ops;
     return 0;
 }
 

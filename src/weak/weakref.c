@@ -60,7 +60,7 @@
  * has gone away". Two weakrefs compare by their referents while both are
  * alive, otherwise by identity.
  */
-#include "internal.h"
+#include "weak/weak_internal.h"
 
 #include <inttypes.h>
 
@@ -405,22 +405,22 @@ rh_object *rh_weakref_list(rh_object *obj) {
     size_t n = rh_weakref_count(obj);
     /* The list is made of Nones first: allocating it may run a collection
      * that changes obj's weakrefs, so they are read only afterwards. */
-    rh_object *list = rh_list_new(h, n);
+    rh_object *list = h->lists->make(h, n);
     if (!list) return NULL;
     n = rh_weakref_count(obj);
-    while (rh_list_size(list) > n) {
-        rh_object *x = rh_list_pop(list, -1);
+    while (h->lists->size(list) > n) {
+        rh_object *x = h->lists->pop(list, -1);
         rh_xdecref(x);
     }
     size_t i = 0;
     for (rh__weakref *wr = weakrefable(obj) ? *rh__weaklist_of(obj) : NULL; wr;
          wr = wr->wr_next, i++) {
-        if (i >= rh_list_size(list)) {
-            if (rh_list_append(list, RH_OBJ(wr)) < 0) {
+        if (i >= h->lists->size(list)) {
+            if (h->lists->append(list, RH_OBJ(wr)) < 0) {
                 rh_decref(list);
                 return NULL;
             }
-        } else if (rh_list_set(list, (ptrdiff_t)i, RH_OBJ(wr)) < 0) {
+        } else if (h->lists->set(list, (ptrdiff_t)i, RH_OBJ(wr)) < 0) {
             rh_decref(list);
             return NULL;
         }
@@ -438,40 +438,37 @@ int rh__weak_init(rh_heap *h) {
 }
 
 /* ---------------------------------------------------------------------------
- * Invariant check (RH_DEBUG >= 3). For every tracked object:
+ * Invariant check (RH_DEBUG >= 3), for one tracked object (the collector's
+ * rh__weak_check walks them all):
  *   a weakrefable object's list: head->wr_prev == NULL; every member's
  *     referent is the object and its neighbours point back at it; a
  *     callback-less weakref only at the head;
  *   a live weakref (referent != NULL): linked in its referent's list
  *     (its wr_prev's wr_next, or the list head, is itself), and the
  *     referent is not gone unless it waits on the deferred list (a dead
- *     object whose weakrefs the drain will clear: weak_internal.h).
+ *     object whose weakrefs the drain will clear: weak_internal.h; the
+ *     object layer's test, h->weak.referent_waiting, tells).
  * ------------------------------------------------------------------------- */
-void rh__weak_check(rh_heap *h) {
-    for (int i = 0; i <= RH_GC_GENERATIONS; i++) {
-        rh__gchead *l = rh__gc_list(h, i);
-        for (rh__gchead *g = (rh__gchead *)l->next; g != l; g = (rh__gchead *)g->next) {
-            rh_object *o = RH__FROM_GC(g);
-            if (o->rh_type->flags & RH_TYPE_WEAKREFABLE) {
-                rh__weakref *prev = NULL;
-                for (rh__weakref *wr = *rh__weaklist_of(o); wr; prev = wr, wr = wr->wr_next) {
-                    if (wr->referent != o || wr->wr_prev != prev || (prev && !wr->callback))
-                        rh__fatal("weakref: invariant broken: weakref %p in the list of <%s %p> has referent %p, "
-                                  "wr_prev %p (expected %p)%s", (void *)wr, o->rh_type->name, (void *)o,
-                                  (void *)wr->referent, (void *)wr->wr_prev, (void *)prev,
-                                  prev && !wr->callback ? ", and no callback but not at the head" : "");
-                }
-            }
-            if (rh__is_weakref(o)) {
-                rh__weakref *wr = (rh__weakref *)o;
-                if (!wr->referent) continue;
-                rh__weakref *const *at = wr->wr_prev ? &wr->wr_prev->wr_next : rh__weaklist_of(wr->referent);
-                if (((uintptr_t)*at & ~RH__WEAKLIST_WAITING) != (uintptr_t)wr ||
-                    (rh__referent_gone(wr->referent) && !rh__dealloc_waiting(wr->referent)))
-                    rh__fatal("weakref: invariant broken: live weakref %p to <%s %p> is not linked in its "
-                              "referent's list (or the referent is dead and not waiting to be destroyed)",
-                              (void *)wr, wr->referent->rh_type->name, (void *)wr->referent);
-            }
+void rh__weak_check_object(rh_heap *h, rh_object *o) {
+    bool (*waiting)(const rh_object *) = h->weak.referent_waiting;
+    if (o->rh_type->flags & RH_TYPE_WEAKREFABLE) {
+        rh__weakref *prev = NULL;
+        for (rh__weakref *wr = *rh__weaklist_of(o); wr; prev = wr, wr = wr->wr_next) {
+            if (wr->referent != o || wr->wr_prev != prev || (prev && !wr->callback))
+                rh__fatal("weakref: invariant broken: weakref %p in the list of <%s %p> has referent %p, "
+                          "wr_prev %p (expected %p)%s", (void *)wr, o->rh_type->name, (void *)o,
+                          (void *)wr->referent, (void *)wr->wr_prev, (void *)prev,
+                          prev && !wr->callback ? ", and no callback but not at the head" : "");
         }
+    }
+    if (rh__is_weakref(o)) {
+        rh__weakref *wr = (rh__weakref *)o;
+        if (!wr->referent) return;
+        rh__weakref *const *at = wr->wr_prev ? &wr->wr_prev->wr_next : rh__weaklist_of(wr->referent);
+        if (((uintptr_t)*at & ~RH__WEAKLIST_WAITING) != (uintptr_t)wr ||
+            (rh__referent_gone(wr->referent) && !(waiting && waiting(wr->referent))))
+            rh__fatal("weakref: invariant broken: live weakref %p to <%s %p> is not linked in its "
+                      "referent's list (or the referent is dead and not waiting to be destroyed)",
+                      (void *)wr, wr->referent->rh_type->name, (void *)wr->referent);
     }
 }

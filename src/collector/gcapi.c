@@ -47,7 +47,7 @@
  * traverse that over-reports exactly by those is found only by a test that
  * drops them.
  */
-#include "internal.h"
+#include "collector/gc_internal.h"
 
 #include <inttypes.h>
 
@@ -55,10 +55,10 @@
  * Building result lists.
  * ------------------------------------------------------------------------- */
 
-static int append_list(rh_object *result, rh__gchead *l) {
+static int append_list(rh_heap *h, rh_object *result, rh__gchead *l) {
     for (rh__gchead *g = (rh__gchead *)l->next; g != l; g = (rh__gchead *)g->next) {
         rh_object *o = RH__FROM_GC(g);
-        if (o != result && rh_list_append(result, o) < 0) return -1;
+        if (o != result && h->lists->append(result, o) < 0) return -1;
     }
     return 0;
 }
@@ -71,12 +71,12 @@ rh_object *rh_gc_get_objects(rh_heap *h, int generation) {
         return NULL;
     }
     rh__gc_incr_settle(h, false); /* the round's objects back in generation 2 */
-    rh_object *result = rh_list_new(h, 0);
+    rh_object *result = h->lists->make(h, 0);
     if (!result) return NULL;
     int lo = generation < 0 ? 0 : generation;
     int hi = generation < 0 ? RH_GC_GENERATIONS - 1 : generation;
     for (int i = lo; i <= hi; i++) {
-        if (append_list(result, rh__gc_list(h, i)) < 0) {
+        if (append_list(h, result, rh__gc_list(h, i)) < 0) {
             rh_decref(result);
             return NULL;
         }
@@ -98,7 +98,7 @@ static int visit_is_target(rh_object *o, void *arg) {
 
 rh_object *rh_gc_get_referrers(rh_heap *h, rh_object *const *objs, size_t n) {
     rh__gc_incr_settle(h, false);
-    rh_object *result = rh_list_new(h, 0);
+    rh_object *result = h->lists->make(h, 0);
     if (!result) return NULL;
     referrers_ctx c = {objs, n};
     for (int i = 0; i < RH_GC_GENERATIONS; i++) {
@@ -106,7 +106,7 @@ rh_object *rh_gc_get_referrers(rh_heap *h, rh_object *const *objs, size_t n) {
         for (rh__gchead *g = (rh__gchead *)l->next; g != l; g = (rh__gchead *)g->next) {
             rh_object *o = RH__FROM_GC(g);
             if (o == result || n == 0) continue;
-            if (o->rh_type->traverse(o, visit_is_target, &c) && rh_list_append(result, o) < 0) {
+            if (o->rh_type->traverse(o, visit_is_target, &c) && h->lists->append(result, o) < 0) {
                 rh_decref(result);
                 return NULL;
             }
@@ -115,18 +115,25 @@ rh_object *rh_gc_get_referrers(rh_heap *h, rh_object *const *objs, size_t n) {
     return result;
 }
 
+typedef struct append_ctx {
+    const rh__list_ops *lists;
+    rh_object *result;
+} append_ctx;
+
 static int visit_append(rh_object *o, void *arg) {
     if (!o) return 0;
-    return rh_list_append((rh_object *)arg, o) < 0 ? -1 : 0;
+    const append_ctx *c = arg;
+    return c->lists->append(c->result, o) < 0 ? -1 : 0;
 }
 
 rh_object *rh_gc_get_referents(rh_heap *h, rh_object *const *objs, size_t n) {
-    rh_object *result = rh_list_new(h, 0);
+    rh_object *result = h->lists->make(h, 0);
     if (!result) return NULL;
+    append_ctx c = {h->lists, result};
     for (size_t i = 0; i < n; i++) {
         rh_object *o = objs[i];
         if (!o || !RH__IS_GC(o) || !o->rh_type->traverse) continue;
-        if (o->rh_type->traverse(o, visit_append, result)) {
+        if (o->rh_type->traverse(o, visit_append, &c)) {
             rh_decref(result);
             return NULL;
         }

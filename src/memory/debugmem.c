@@ -11,12 +11,13 @@
  *
  * The header holds the requested size, a serial number (1, 2, 3 ... per
  * heap), the allocation site (file:line), the type name of the object living
- * in the block (rh__debug_note_type; its type too, rh__debug_note_object),
- * once freed the site of the free, and while live the links of the heap's
- * list of live blocks (alloc.debug_live, newest first). That list is what
- * lets the heap's destruction check the guards of every block the program
- * never freed (rh__debug_check_all) and report the containers left alive
- * without being tracked (rh__debug_each_object, gc.c's leak report).
+ * in the block (rh__debug_note_type; with the object's address,
+ * rh__debug_note_object), once freed the site of the free, and while live
+ * the links of the heap's list of live blocks (alloc.debug_live, newest
+ * first). That list is what lets the heap's destruction check the guards
+ * of every block the program never freed (rh__debug_check_all) and report
+ * the containers left alive without being tracked (rh__debug_each_object,
+ * gc.c's leak report).
  * Guards are GUARD_BYTE; new memory is NEW_BYTE (unless calloc'ed), freed
  * memory DEAD_BYTE, the patterns CPython uses, so a dump is recognisable.
  *
@@ -47,7 +48,7 @@
  * compare-and-swap of the owner) and counts nesting; rh__leave releases it at
  * depth 0. A second thread entering while the owner is inside is reported.
  */
-#include "alloc_priv.h"
+#include "memory/alloc_priv.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -69,7 +70,7 @@ typedef struct dbghead {
     const char *type_name; /* rh__debug_note_type, or NULL     */
     const char *free_file; /* NULL while live                  */
     int line, free_line;
-    const rh_type *type;   /* rh__debug_note_object, or NULL: read only while live */
+    rh_object *obj;        /* rh__debug_note_object, or NULL: read only while live */
     struct dbghead *prev, *next; /* the heap's live blocks (alloc.debug_live) */
     uint64_t unused;       /* keeps the size a multiple of 16  */
 } dbghead;
@@ -117,7 +118,7 @@ void *rh__debug_alloc(rh_heap *h, size_t n, bool zero, const char *file, int lin
     d->type_name = NULL;
     d->free_file = NULL;
     d->free_line = 0;
-    d->type = NULL;
+    d->obj = NULL;
     d->prev = NULL;
     d->next = h->alloc.debug_live;
     if (d->next) d->next->prev = d;
@@ -211,7 +212,7 @@ void rh__debug_free(rh_heap *h, void *p, size_t header_offset, const char *file,
     else A->debug_live = d->next;
     if (d->next) d->next->prev = d->prev;
     d->prev = d->next = NULL;
-    d->type = NULL;
+    d->obj = NULL;
     memset(p, DEAD_BYTE, d->size);
     if (header_offset != RH__NO_REFCNT && header_offset + sizeof(uint32_t) <= d->size)
         memset((char *)p + header_offset, 0, sizeof(uint32_t));
@@ -247,10 +248,10 @@ void rh__debug_note_type(rh_heap *h, void *block, const char *type_name) {
     head_of(block)->type_name = type_name;
 }
 
-void rh__debug_note_object(rh_heap *h, void *block, const rh_type *t) {
+void rh__debug_note_object(rh_heap *h, void *block, rh_object *o) {
     if (h->mode != RH_MODE_DEBUG || !block) return;
-    head_of(block)->type_name = t->name;
-    head_of(block)->type = t;
+    head_of(block)->type_name = o->rh_type->name;
+    head_of(block)->obj = o;
 }
 
 void rh__check_live_slow(const rh_object *o, const char *op) {
@@ -271,18 +272,19 @@ void rh__debug_each_object(rh_heap *h, void (*fn)(rh_object *o, void *arg), void
     if (h->mode != RH_MODE_DEBUG) return;
     for (dbghead *d = h->alloc.debug_live, *next; d; d = next) {
         next = d->next; /* fn must not free blocks; the next one is read first all the same */
-        if (d->type) fn((rh_object *)(void *)((char *)d + FRONT + rh__prefix_size(d->type)), arg);
+        if (d->obj) fn(d->obj, arg);
     }
 }
 
-/* A debug block is found by its user pointer, or by the pointer of the
- * object in it (the block plus the collector's record). */
+/* A debug block is found by its user pointer, or by a pointer one
+ * alignment unit into it (rh__heap_of's rule: the object of a container,
+ * behind the collector's record). */
 bool rh__debug_describe(rh_heap *h, const void *p, rh__blockinfo *out) {
     if (!p) return false;
-    const char *candidates[2] = {p, (const char *)p - sizeof(rh__gchead)};
+    const char *candidates[2] = {p, (const char *)p - RH_ALIGNMENT};
     for (int i = 0; i < 2; i++) {
         uintptr_t kind = 0;
-        if ((uintptr_t)candidates[i] < sizeof(rh__gchead)) break;
+        if ((uintptr_t)candidates[i] < RH_ALIGNMENT) break;
         rh_heap *owner = rh__sysreg_find(candidates[i], &kind);
         if (!owner || kind != RH__KIND_DEBUG || (h && owner != h) || owner->mode != RH_MODE_DEBUG) continue;
         const dbghead *d = head_of(candidates[i]);

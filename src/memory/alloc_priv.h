@@ -1,14 +1,15 @@
 /*
- * alloc_priv.h — what the allocator's own files (heap.c, pools.c, sysmem.c,
+ * alloc_priv.h — what the allocator's own files (alloc.c, pools.c, sysmem.c,
  * debugmem.c) share: the pool, arena and system-block layouts, the
  * pointer-ownership radix tree, and the inline fast paths of pools mode.
- * Outside the allocator only object.c includes it, for those fast paths
- * (rh__malloc_fast, rh__obj_free_any): they read struct rh_heap, which
- * alloc_internal.h cannot (internal.h defines the heap after including it).
+ * Outside the allocator object.c includes it for those fast paths
+ * (rh__malloc_fast, rh__obj_free_any), the collector for the ownership test
+ * of its fused pass, and the tools for the trace hooks; the rest of refheap
+ * uses alloc_internal.h.
  *
  * Layering (each layer only calls the ones below it):
  *
- *   heap.c      public entry points: mode dispatch, fault injector, counters
+ *   alloc.c     public entry points: mode dispatch, fault injector, counters
  *   debugmem.c  debug mode: a header, guards and fills around a raw block
  *   pools.c     small blocks (<= RH_SMALL_MAX) in pools      } the "raw"
  *   sysmem.c    everything else from the system allocator   } layer
@@ -16,7 +17,7 @@
 #ifndef REFHEAP_ALLOC_PRIV_H
 #define REFHEAP_ALLOC_PRIV_H
 
-#include "internal.h"
+#include "memory/alloc_internal.h"
 
 #include <stdatomic.h>
 
@@ -236,7 +237,7 @@ void rh__pools_fini(rh_heap *h);
 void rh__pools_stats(rh_heap *h, rh_heap_stats *out);
 size_t rh__pools_in_use(const rh_heap *h);           /* bytes, from the class counters */
 size_t rh__radix_leaves_in_use(void);                /* process-wide, leaves with an arena */
-/* Raises the sampled peak of bytes in use to the current figure (heap.c). */
+/* Raises the sampled peak of bytes in use to the current figure (alloc.c). */
 void rh__note_peak(rh_heap *h);
 
 /* Pops a block of class c; NULL when out of memory (no error set). `tools`
@@ -307,14 +308,14 @@ RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tool
 }
 
 /* ---------------------------------------------------------------------------
- * The fast paths of pools mode (heap.c's rh_malloc_at, rh_free_at,
+ * The fast paths of pools mode (alloc.c's rh_malloc_at, rh_free_at,
  * rh__obj_alloc, rh__obj_free; and object.c's allocation and death of
  * objects, which includes this file for them). Each tests the slow word
  * first: debug mode, the armed fault injector and Valgrind's announcements
  * all set a bit there, so they always reach the out-of-line slow paths.
  * ------------------------------------------------------------------------- */
 
-/* The out-of-line rest (heap.c). rh__malloc_slow: every allocation the
+/* The out-of-line rest (alloc.c). rh__malloc_slow: every allocation the
  * fast path does not serve (counted, fault-checked, peak noted); NULL with
  * RH_ENOMEM set. rh__alloc_fast_failed: a fast-path allocation found no
  * memory: counts the call as a failed one, sets RH_ENOMEM, returns NULL.
@@ -420,22 +421,6 @@ static inline void rh__raw_free(rh_heap *h, void *p) {
         rh__large_free(h, p);
     }
 }
-
-/* ---------------------------------------------------------------------------
- * Allocation tracing (src/tools/trace.c): the slow paths of heap.c call these
- * while RH__SLOW_TRACE is set. rh__trace_alloc records a new block with its
- * site; rh__trace_free forgets a block (untraced ones are ignored); `size`
- * is the block's usable size when the caller knows it, else 0;
- * rh__trace_detach forgets a block and returns its trace (or RH__TRACE_NONE),
- * rh__trace_attach records one: RH__TRACE_NEW for a new trace at file:line,
- * another value to put a detached trace back (a failed realloc).
- * ------------------------------------------------------------------------- */
-#define RH__TRACE_NONE UINT32_MAX
-#define RH__TRACE_NEW (UINT32_MAX - 1)
-void rh__trace_alloc(rh_heap *h, void *p, size_t size, const char *file, int line);
-void rh__trace_free(rh_heap *h, void *p, size_t size);
-uint32_t rh__trace_detach(rh_heap *h, void *p);
-void rh__trace_attach(rh_heap *h, void *p, uint32_t trace, const char *file, int line);
 
 /* ---------------------------------------------------------------------------
  * Debug mode (debugmem.c).

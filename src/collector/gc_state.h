@@ -1,0 +1,146 @@
+/*
+ * gc_state.h — the collector's part of the heap record (base/heap.h): the
+ * per-object record in front of every container and the per-heap state of
+ * the collector. Types only; the functions are in gc_internal.h.
+ *
+ * The state of one heap's collector. Invariants between collections:
+ *   - every tracked container is on exactly one of the lists gens[0..2] and
+ *     permanent (circular, doubly linked through rh__gchead, sentinels here);
+ *   - no tracked object carries the COLLECTING or UNREACHABLE flag;
+ *   - every tracked object's rh_gcword is 0 (the collector's scratch word:
+ *     a full collection relies on it to fuse its first two passes);
+ *   - count[0] = containers allocated minus containers freed since the last
+ *     collection (never below 0); count[g] (g > 0) = collections of
+ *     generation g-1 since the last collection of generation g;
+ *   - long_lived_total = survivors of the last full collection,
+ *     long_lived_pending = objects moved from generation 1 into 2 since then.
+ * During a collection (collecting == true) the collected generations sit on
+ * lists local to the collection; see the essay in gc.c.
+ */
+#ifndef REFHEAP_GC_STATE_H
+#define REFHEAP_GC_STATE_H
+
+#include "base/base.h"
+
+/* ---------------------------------------------------------------------------
+ * The collector's per-object record.
+ *
+ * Every object of an RH_TYPE_GC type is allocated with this 16-byte record in
+ * front of its header (so the object pointer stays 16-byte aligned):
+ *
+ *     [ rh__gchead | rh_object header | type's fields ... ]
+ *       ^ block      ^ object pointer
+ *
+ * next == 0 means "not tracked". While tracked, next and prev link the object
+ * into its generation's circular list (both point at other rh__gchead records,
+ * which are 16-byte aligned), and the low 4 bits of prev hold flags.
+ * A new container's prev holds, above the flags, the heap that allocated it
+ * (heaps are malloc'ed: 16-byte aligned) until it is first tracked; once it
+ * has been tracked, an untracked container's prev holds only flags (0 above
+ * them), and rh_gc_track asks the allocator for the heap (rh__gc_heap_hint).
+ * The flags:
+ * ------------------------------------------------------------------------- */
+typedef struct rh__gchead {
+    uintptr_t next;
+    uintptr_t prev;
+} rh__gchead;
+/* The allocator finds the block of a pointer RH_ALIGNMENT bytes into a
+ * system block (rh__heap_of, debug descriptions): a container's object. */
+_Static_assert(sizeof(rh__gchead) == RH_ALIGNMENT, "the record is one alignment unit");
+
+#define RH__GC_FINALIZED ((uintptr_t)1)   /* finalize (or legacy_del on refcount death) ran */
+#define RH__GC_COLLECTING ((uintptr_t)2)  /* in the generations being collected now */
+#define RH__GC_UNREACHABLE ((uintptr_t)4) /* tentatively unreachable (during a collection) */
+#define RH__GC_FLAG3 ((uintptr_t)8)       /* reserved for gc.c */
+#define RH__GC_FLAGS_MASK ((uintptr_t)15)
+
+#define RH__AS_GC(o) (((rh__gchead *)(void *)(o)) - 1)
+#define RH__FROM_GC(g) ((rh_object *)(void *)(((rh__gchead *)(g)) + 1))
+#define RH__IS_GC(o) ((RH_TYPE(o)->flags & RH_TYPE_GC) != 0)
+
+/* Bytes refheap puts in front of an object of type t. */
+static inline size_t rh__prefix_size(const rh_type *t) {
+    return (t->flags & RH_TYPE_GC) ? sizeof(rh__gchead) : 0;
+}
+/* The block (what the allocator returned) of an object. */
+static inline void *rh__obj_block(const rh_object *o) {
+    return (char *)(void *)o - rh__prefix_size(o->rh_type);
+}
+
+/* A registered rh_gc_callback. */
+typedef struct rh__gc_cbentry {
+    rh_gc_callback cb;
+    void *data;
+} rh__gc_cbentry;
+
+/* The incremental policy's state (owned by gc_incr.c, whose essay states its
+ * invariants). The lists are private to the round: their objects are tracked
+ * and counted as generation 2 (get_objects and friends settle the round
+ * first, see rh__gc_incr_settle). */
+typedef enum rh__incr_phase {
+    RH__INCR_IDLE = 0, /* no round                                         */
+    RH__INCR_MARK,     /* marking the candidates (a -> b)                  */
+    RH__INCR_COUNT,    /* counting references inside the set (a -> b)      */
+    RH__INCR_SCAN,     /* reachable -> gens[2], suspects -> u              */
+    RH__INCR_FINISH    /* the final check, a chunk of u per slice         */
+} rh__incr_phase;
+
+struct rh__gc_incr {
+    _Alignas(16) rh__gchead a;     /* the round's objects still to process   */
+    _Alignas(16) rh__gchead b;     /* processed in the current phase         */
+    _Alignas(16) rh__gchead u;     /* suspects (scan phase)                  */
+    _Alignas(16) rh__gchead doomed; /* confirmed garbage waiting to be cleared */
+    rh__incr_phase phase;
+    size_t candidates;             /* objects that entered the round         */
+    uint64_t budget_ns;            /* time budget of one slice               */
+    double credit;                 /* old-generation work owed (objects)     */
+    double ratio;                  /* promoted / old size that starts a round */
+    size_t promoted;               /* objects promoted since the last round  */
+    size_t old_size;               /* gens[2] at the last round's start      */
+    size_t bytes_base;             /* allocator bytes after the last round   */
+    size_t ndoomed;
+    size_t found;                  /* garbage found by the round so far      */
+    long young_mult;               /* young back-off: trigger = threshold[0] * this */
+    rh_gc_incr_stats stats;
+};
+
+struct rh__gc_state {
+    /* List sentinels. 16-byte aligned so that their addresses leave the low
+     * four bits of rh__gchead.prev free for the flags. */
+    _Alignas(16) rh__gchead gens[RH_GC_GENERATIONS];
+    _Alignas(16) rh__gchead permanent; /* gc.freeze()'s generation */
+
+    long threshold[RH_GC_GENERATIONS];
+    long count[RH_GC_GENERATIONS];
+    /* count[0] above this sends an allocation to rh__gc_alloc_slow: it is
+     * threshold[0] while automatic collection may run (enabled, threshold[0]
+     * != 0, not finished) and LONG_MAX otherwise, so the allocation fast path
+     * tests one word whatever the settings (gc.c keeps it in step). */
+    long trigger;
+    size_t long_lived_total;
+    size_t long_lived_pending;
+
+    bool enabled;    /* automatic collection (gc.enable / gc.disable)       */
+    bool collecting; /* a collection (or the last one, at destruction) runs */
+    bool finished;   /* rh__gc_fini ran: no more automatic collections      */
+    unsigned debug;  /* RH_GC_DEBUG_* flags                                 */
+
+    rh_gc_genstats stats[RH_GC_GENERATIONS];
+
+    rh_object *garbage; /* gc.garbage: a list (h->lists), made on first need */
+
+    rh__gc_cbentry *callbacks; /* gc.callbacks, in registration order       */
+    size_t ncallbacks, capcallbacks;
+
+    rh_gc_sink sink; /* NULL: stderr */
+    void *sink_data;
+
+    rh_gc_policy policy; /* CPYTHON or INCREMENTAL (never DEFAULT)         */
+    rh_gc_pause_hook pause_hook;
+    void *pause_data;
+    uint64_t user_ns;    /* time in callbacks and finalizers, last collection */
+    uint64_t tail_t0;    /* start of the collection, for DEBUG_STATS's "done" */
+    struct rh__gc_incr incr; /* RH_GC_POLICY_INCREMENTAL only              */
+};
+
+#endif /* REFHEAP_GC_STATE_H */

@@ -1,0 +1,480 @@
+/*
+ * alloc.c — the allocator's front end: the public raw-memory entry points
+ * and their mode dispatch (pools, malloc, debug), the fault injector, the
+ * statistics, and the owner of a pointer. Below it debugmem.c, pools.c and
+ * sysmem.c (alloc_priv.h draws the layers); above it, whoever allocates.
+ *
+ * The fast paths. Everything a pools-mode call does not need is folded into
+ * one word, alloc.slow (RH__SLOW_MODE: not pools mode; RH__SLOW_FAULT: the
+ * fault injector is armed; RH__SLOW_TOOLS: running under Valgrind, whose
+ * client requests announce every block; RH__SLOW_TRACE: allocation tracing,
+ * src/tools/trace.c, whose hooks, h->alloc.trace, the slow paths call:
+ * alloc after an allocation, free before a free, detach/attach around a
+ * realloc). rh_malloc_at and rh__obj_alloc test
+ * that word and the size together, then pop a block from the head pool of
+ * the class (alloc_priv.h); rh_free_at and rh__obj_free test the word, ask
+ * the radix tree which heap owns the pointer and where its arena's pool
+ * headers are (two loads, no lock, no hash), and push the block on its pool,
+ * whose header is entry (p >> 14) & 63 of that dense array (alloc_priv.h).
+ * object.c inlines the same fast paths (they live in alloc_priv.h): it
+ * allocates with rh__malloc_fast and frees a dead object's block with
+ * rh__obj_free_any, which needs no heap from its caller: one walk of the
+ * tree yields the owner (returned, for the collector's count) and the pool
+ * header together.
+ * Nothing else happens there: no mode switch, no thread check (that
+ * is debug mode's, which is slow anyway), no byte counter and no peak.
+ * Anything unusual (a NULL, a large block, a foreign pointer, an empty
+ * class, an emptied pool) leaves for a slow path, which does the full work.
+ *
+ * Counters without fast-path cost. The pool layer counts the blocks of each
+ * class handed out and given back (alloc.nalloc/nfreed, one increment per
+ * call). From them: the pools' bytes in use (sum of the differences times
+ * the block sizes); the number of allocating calls, rh_heap_alloc_count
+ * (calls seen by the slow paths + blocks the fast path served, i.e. all
+ * class pops minus those the slow paths made); the number of frees, likewise.
+ * The peak of bytes in use is sampled (rh__note_peak) before and after the
+ * heap takes a new pool, after every slow-path allocation (system blocks
+ * included) and at every statistics read. Trade-off: a peak reached and
+ * left between two samples without taking a new pool is missed, by at most
+ * the free blocks of the pools already in use; every figure that is a
+ * current state (bytes in use, blocks, pools) stays exact.
+ *
+ * The fault injector. Every allocating call (malloc, calloc, realloc, object
+ * allocation) counts towards rh_heap_alloc_count; arming the injector sets
+ * RH__SLOW_FAULT, so armed calls go through gate(), which counts down to the
+ * call that must fail and clears the bit when it disarms. A failure, injected
+ * or real, leaves everything as it was, records RH_ENOMEM on the heap and
+ * returns NULL.
+ *
+ * The block-boundary check of a pool pointer (its offset
+ * in the pool a multiple of the block size: rh__pool_block_start) runs on
+ * every rh_free and rh_realloc, fast path included; object deaths skip it
+ * (refheap made those pointers).
+ */
+
+#include "memory/alloc_priv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Debug mode checks the calling thread, as for every allocator entry. */
+size_t rh_heap_trim(rh_heap *h) {
+    if (h->mode != RH_MODE_DEBUG) return rh__pools_trim(h);
+    rh__enter(h);
+    size_t n = rh__pools_trim(h);
+    rh__leave(h);
+    return n;
+}
+
+int rh__alloc_init(rh_heap *h) {
+    if (rh__pools_init(h) != 0) return -1;
+    h->alloc.slow = (h->mode != RH_MODE_POOLS ? RH__SLOW_MODE : 0u) | (h->alloc.tools ? RH__SLOW_TOOLS : 0u);
+    if (h->mode == RH_MODE_DEBUG && rh__debug_init(h, h->alloc.quarantine_cap) != 0) {
+        rh__pools_fini(h);
+        return -1;
+    }
+    return 0;
+}
+
+void rh__alloc_fini(rh_heap *h) {
+    if (h->mode == RH_MODE_DEBUG) rh__debug_fini(h);
+    rh__large_fini(h); /* also drops the heap's debug entries from the registry */
+    rh__pools_fini(h);
+    memset(h->alloc.nalloc, 0, sizeof h->alloc.nalloc);
+    memset(h->alloc.nfreed, 0, sizeof h->alloc.nfreed);
+    h->alloc.requested = 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Ownership
+ * ------------------------------------------------------------------------- */
+
+rh_heap *rh__heap_of(const void *p) {
+    if (!p) return NULL;
+    rh_heap *ph = rh__pool_heap(p);
+    if (ph) return ph;
+    rh_heap *h = rh__sysreg_find(p, NULL);
+    /* a pointer one alignment unit into a system block names it too (the
+     * object of a container, behind the collector's record) */
+    if (!h && (uintptr_t)p > RH_ALIGNMENT) h = rh__sysreg_find((const char *)p - RH_ALIGNMENT, NULL);
+    return h;
+}
+
+rh_heap *rh_heap_of(const void *obj_or_block) { return rh__heap_of(obj_or_block); }
+
+bool rh_is_pool_block(const rh_heap *h, const void *p) {
+    rh_heap *ph = rh__pool_heap(p);
+    return ph && ph == h;
+}
+
+/* ---------------------------------------------------------------------------
+ * Fault injector and counters
+ * ------------------------------------------------------------------------- */
+
+void rh_heap_fail_after(rh_heap *h, long n, bool persistent) {
+    struct rh__alloc_state *A = &h->alloc;
+    A->failing = false;
+    A->fail_persistent = persistent;
+    A->fail_countdown = n > 0 ? n : 0;
+    if (n > 0) A->slow |= RH__SLOW_FAULT;
+    else A->slow &= ~RH__SLOW_FAULT;
+}
+
+static uint64_t sum_counts(const uint64_t *v) {
+    uint64_t t = 0;
+    for (unsigned c = 0; c < RH_NUM_CLASSES; c++) t += v[c];
+    return t;
+}
+
+/* Calls seen by the slow paths plus pool blocks popped by the fast paths. */
+uint64_t rh_heap_alloc_count(const rh_heap *h) {
+    const struct rh__alloc_state *A = &h->alloc;
+    return A->calls_slow + sum_counts(A->nalloc) - A->slow_pops;
+}
+
+static uint64_t free_count(const rh_heap *h) {
+    const struct rh__alloc_state *A = &h->alloc;
+    return A->frees_slow + sum_counts(A->nfreed) - A->slow_pushes;
+}
+
+/* Live bytes: pool blocks at their class size plus system blocks, without
+ * what debug mode keeps in quarantine. */
+static size_t bytes_in_use(const rh_heap *h) {
+    return rh__pools_in_use(h) + h->alloc.large_bytes - h->alloc.quar_bytes;
+}
+size_t rh__bytes_in_use(const rh_heap *h) { return bytes_in_use(h); }
+
+void rh__note_peak(rh_heap *h) {
+    size_t now = bytes_in_use(h);
+    if (now > h->alloc.peak_in_use) h->alloc.peak_in_use = now;
+}
+
+/* The armed injector's decision for this allocation: true = let it through. */
+static bool fault_check(rh_heap *h) {
+    struct rh__alloc_state *A = &h->alloc;
+    if (A->failing) return false;
+    if (--A->fail_countdown > 0) return true;
+    if (A->fail_persistent) A->failing = true;
+    else A->slow &= ~RH__SLOW_FAULT;
+    return false;
+}
+
+static void *failed(rh_heap *h) {
+    h->alloc.failed++;
+    return rh__nomem(h);
+}
+
+/* Counts an allocating call of a slow path; false when it must fail (the
+ * error is set). */
+static bool gate(rh_heap *h) {
+    h->alloc.calls_slow++;
+    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_FAULT) && !fault_check(h)) {
+        failed(h);
+        return false;
+    }
+    return true;
+}
+
+/* ---------------------------------------------------------------------------
+ * Raw memory
+ * ------------------------------------------------------------------------- */
+
+/* Frees p on heap h in pools or malloc mode, after checking that it is h's. */
+static void free_checked(rh_heap *h, void *p, const char *file, int line) {
+    uintptr_t kind = 0;
+    rh_heap *ph = rh__pool_heap(p);
+    rh_heap *owner = ph ? ph : rh__sysreg_find(p, &kind);
+    if (!file) file = "?";
+    if (!owner) rh__fatal("free of a pointer refheap never returned at %s:%d: %p", file, line, p);
+    if (owner != h)
+        rh__fatal("free on the wrong heap at %s:%d: block %p belongs to heap %p, not to heap %p", file, line, p,
+                  (void *)owner, (void *)h);
+    h->alloc.frees_slow++;
+    if (ph) {
+        rh__pool *pool = rh__pool_of(p);
+        if (!rh__pool_block_start(pool, p)) rh__pool_bad_pointer(h, pool, p, "free", file, line);
+        h->alloc.slow_pushes++;
+        rh__pool_push(h, pool, p, h->alloc.tools);
+    } else {
+        rh__large_free(h, p);
+    }
+}
+
+/* Everything the free fast paths (alloc_priv.h) do not do inline. */
+void rh__free_slow(rh_heap *h, void *p, size_t header_offset, const char *file, int line) {
+    if (!p) return;
+    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) { /* tools: trace.c */
+        if (h->alloc.slow == RH__SLOW_TRACE) {
+            /* tracing alone: the fast path's push, after the trace */
+            rh__pool *pool = rh__pool_lookup(p, h);
+            if (pool) {
+                h->alloc.trace->free(h, p, rh__class_size(pool->cls));
+                rh__pool_push(h, pool, p, false);
+                return;
+            }
+        }
+        h->alloc.trace->free(h, p, 0);
+    }
+    if (h->mode == RH_MODE_DEBUG) {
+        rh__enter(h);
+        h->alloc.frees_slow++;
+        rh__debug_free(h, p, header_offset, file, line);
+        rh__leave(h);
+        return;
+    }
+    free_checked(h, p, file, line);
+}
+
+void *rh__alloc_fast_failed(rh_heap *h) {
+    h->alloc.calls_slow++; /* the failed call counts */
+    return failed(h);
+}
+
+void *rh__malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int line) {
+    void *p;
+    if (h->alloc.slow == RH__SLOW_TRACE && n <= RH_SMALL_MAX) { /* tools: trace.c */
+        /* tracing alone: the fast path's pop (same counters), then the trace */
+        unsigned c = rh__size_class(n);
+        p = rh__pool_pop(h, c, false);
+        if (!p) return rh__alloc_fast_failed(h);
+        if (zero) memset(p, 0, n);
+        h->alloc.trace->alloc(h, p, rh__class_size(c), file, line);
+        return p;
+    }
+    if (h->mode == RH_MODE_DEBUG) {
+        rh__enter(h);
+        bool ok = gate(h);
+        p = ok ? rh__debug_alloc(h, n, zero, file, line) : NULL;
+        rh__leave(h);
+        if (!p) return ok ? failed(h) : NULL;
+    } else {
+        if (!gate(h)) return NULL;
+        if (n <= RH_SMALL_MAX && h->mode == RH_MODE_POOLS) {
+            p = rh__pool_pop(h, rh__size_class(n), h->alloc.tools);
+            if (p) {
+                h->alloc.slow_pops++;
+                if (zero) memset(p, 0, n);
+            }
+        } else {
+            p = rh__large_alloc(h, n, zero);
+        }
+        if (!p) return failed(h);
+    }
+    rh__note_peak(h);
+    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) h->alloc.trace->alloc(h, p, 0, file, line); /* tools: trace.c */
+    return p;
+}
+
+void *rh_malloc_at(rh_heap *h, size_t n, const char *file, int line) { return rh__malloc_fast(h, n, file, line); }
+
+void rh_free_at(rh_heap *h, void *p, const char *file, int line) { rh__free_fast(h, p, RH__NO_REFCNT, file, line); }
+
+void *rh_calloc_at(rh_heap *h, size_t count, size_t size, const char *file, int line) {
+    if (size && count > SIZE_MAX / size) {
+        h->alloc.failed++;
+        rh_err_set(h, RH_ENOMEM, "calloc: %zu * %zu bytes overflows", count, size);
+        return NULL;
+    }
+    return rh__malloc_slow(h, count * size, true, file, line);
+}
+
+/* Moves a block to a new one of n bytes (copying what fits), frees the old. */
+static void *move_block(rh_heap *h, void *p, size_t oldn, size_t n, bool old_in_pool) {
+    void *q = rh__raw_alloc(h, n);
+    if (!q) return NULL;
+    memcpy(q, p, oldn < n ? oldn : n);
+    if (old_in_pool) {
+        h->alloc.slow_pushes++;
+        rh__pool_push(h, rh__pool_of(p), p, h->alloc.tools);
+    } else {
+        rh__large_free(h, p);
+    }
+    return q;
+}
+
+static void *realloc_block(rh_heap *h, void *p, size_t n, const char *file, int line) {
+    struct rh__alloc_state *A = &h->alloc;
+    void *q;
+    if (h->mode == RH_MODE_DEBUG) {
+        rh__enter(h);
+        A->reallocs++;
+        bool ok = gate(h);
+        q = ok ? rh__debug_realloc(h, p, n, file, line) : NULL;
+        rh__leave(h);
+        if (!q) return ok ? failed(h) : NULL;
+        rh__note_peak(h);
+        return q;
+    }
+    uintptr_t kind = 0;
+    rh_heap *ph = rh__pool_heap(p);
+    rh_heap *owner = ph ? ph : rh__sysreg_find(p, &kind);
+    if (!file) file = "?";
+    if (!owner) rh__fatal("realloc of a pointer refheap never returned at %s:%d: %p", file, line, p);
+    if (owner != h)
+        rh__fatal("realloc on the wrong heap at %s:%d: block %p belongs to heap %p, not to heap %p", file, line, p,
+                  (void *)owner, (void *)h);
+    if (ph && !rh__pool_block_start(rh__pool_of(p), p)) rh__pool_bad_pointer(h, rh__pool_of(p), p, "realloc", file, line);
+    A->reallocs++;
+    if (!gate(h)) return NULL;
+    if (ph) {
+        /* The same class: nothing to do. Another class (bigger or smaller):
+         * move, so that a shrunken block gives its slack back. */
+        unsigned c = rh__pool_of(p)->cls;
+        if (n <= RH_SMALL_MAX && rh__size_class(n) == c) return p;
+        q = move_block(h, p, rh__class_size(c), n, true);
+    } else if (n <= RH_SMALL_MAX && h->mode == RH_MODE_POOLS) {
+        q = move_block(h, p, rh__large_head(p)->size, n, false);
+    } else {
+        q = rh__large_realloc(h, p, n);
+    }
+    if (!q) return failed(h);
+    rh__note_peak(h);
+    return q;
+}
+
+void *rh_realloc_at(rh_heap *h, void *p, size_t n, const char *file, int line) {
+    if (!p) return rh_malloc_at(h, n, file, line);
+    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) { /* tools: trace.c */
+        uint32_t trace = h->alloc.trace->detach(h, p);
+        void *q = realloc_block(h, p, n, file, line);
+        h->alloc.trace->attach(h, q ? q : p, q ? RH__TRACE_NEW : trace, file, line);
+        return q;
+    }
+    return realloc_block(h, p, n, file, line);
+}
+
+size_t rh_usable_size(rh_heap *h, const void *p) {
+    if (!p) return 0;
+    if (h->mode == RH_MODE_DEBUG) return rh__debug_describe(h, p, NULL) ? rh__debug_usable(h, p) : 0;
+    rh_heap *ph = rh__pool_heap(p);
+    if (ph) return ph == h ? rh__class_size(rh__pool_of(p)->cls) : 0;
+    return rh__sysreg_find(p, NULL) == h ? rh__large_head(p)->size : 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Object memory (object.c's door to the allocator): the same fast paths
+ * ------------------------------------------------------------------------- */
+
+void *rh__obj_alloc(rh_heap *h, size_t n, const char *file, int line) { return rh__malloc_fast(h, n, file, line); }
+
+void rh__obj_free(rh_heap *h, void *block, size_t header_offset) {
+    rh__free_fast(h, block, header_offset, RH__OBJ_FREE_SITE, 0);
+}
+
+rh_heap *rh__obj_free_slow(rh_heap *h, void *block, size_t header_offset) {
+    if (!h) h = rh__heap_of(block);
+    if (!h) rh__fatal("deallocation of an object whose block refheap never returned: %p", block);
+    rh__free_slow(h, block, header_offset, RH__OBJ_FREE_SITE, 0);
+    return h;
+}
+
+/* ---------------------------------------------------------------------------
+ * Statistics
+ * ------------------------------------------------------------------------- */
+
+/* Reads a "Key:   1234 kB" line of /proc/self/status; bytes, or 0. */
+static size_t proc_status_kb(const char *key) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return 0;
+    char line[256];
+    size_t klen = strlen(key), kb = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+            kb = (size_t)strtoull(line + klen + 1, NULL, 10);
+            break;
+        }
+    }
+    fclose(f);
+    return kb * 1024;
+}
+
+size_t rh_process_rss(void) { return proc_status_kb("VmRSS"); }
+size_t rh_process_peak_rss(void) { return proc_status_kb("VmHWM"); }
+
+void rh_heap_stats_get(rh_heap *h, rh_heap_stats *out) {
+    struct rh__alloc_state *A = &h->alloc;
+    memset(out, 0, sizeof *out);
+    rh__note_peak(h);
+    out->mode = h->mode;
+    rh__pools_stats(h, out);
+    out->arenas_current = A->arenas_current;
+    out->arenas_peak = A->arenas_peak;
+    out->arenas_allocated = A->arenas_allocated;
+    out->arenas_released = A->arenas_released;
+    /* debug mode: quarantined blocks are freed; they are reported apart */
+    out->large_blocks = A->large_count - A->quar_large_count;
+    out->blocks_in_use = (size_t)(sum_counts(A->nalloc) - sum_counts(A->nfreed)) + A->large_count -
+                         A->quarantine_len;
+    out->radix_leaves = rh__radix_leaves_in_use();
+    out->large_bytes = A->large_bytes - A->quar_large_bytes;
+    out->bytes_in_use = bytes_in_use(h);
+    out->bytes_quarantined = A->quar_bytes;
+    out->bytes_requested = h->mode == RH_MODE_DEBUG ? A->requested : out->bytes_in_use;
+    out->bytes_mapped = A->arenas_current * RH_ARENA_SIZE + A->large_bytes;
+    out->peak_bytes_in_use = A->peak_in_use;
+    uint64_t allocs = rh_heap_alloc_count(h);
+    out->reallocs = A->reallocs;
+    out->mallocs = allocs - A->reallocs;
+    out->frees = free_count(h);
+    out->failed = A->failed;
+    out->rss = rh_process_rss();
+    out->peak_rss = rh_process_peak_rss();
+}
+
+/* One "N things * M unit = N*M" line of the printer, its "=" in the same
+ * column as the "# label" lines. */
+static void print_product(FILE *out, size_t n, const char *what, size_t m, const char *unit) {
+    char label[64];
+    snprintf(label, sizeof label, "%zu %s * %zu %s", n, what, m, unit);
+    fprintf(out, "%-35s= %14zu\n", label, n * m);
+}
+
+void rh_heap_stats_print(rh_heap *h, FILE *out) {
+    rh_heap_stats s;
+    rh_heap_stats_get(h, &s);
+    fprintf(out, "refheap heap %p, mode %s\n", (void *)h, rh_mode_name(s.mode));
+    fprintf(out, "Small block threshold = %d, in %d size classes.\n\n", RH_SMALL_MAX, RH_NUM_CLASSES);
+    fprintf(out, "class   size   num pools   full pools   blocks in use  avail blocks\n");
+    fprintf(out, "-----   ----   ---------   ----------   -------------  ------------\n");
+    size_t in_blocks = 0, avail = 0, quant = 0, cached_pools = 0;
+    for (unsigned c = 0; c < RH_NUM_CLASSES; c++) {
+        const rh_class_stats *cs = &s.classes[c];
+        cached_pools += cs->pools_cached;
+        if (!cs->pools_used) continue;
+        fprintf(out, "%5u %6zu %11zu %12zu %15zu %13zu\n", c, cs->block_size, cs->pools_used, cs->pools_full,
+                cs->blocks_in_use, cs->blocks_free);
+        in_blocks += cs->blocks_in_use * cs->block_size;
+        avail += cs->blocks_free * cs->block_size;
+        quant += cs->pools_used * (RH_POOL_SIZE % cs->block_size);
+    }
+    size_t unused = s.pools_empty * RH_POOL_SIZE;
+    size_t cached = cached_pools * RH_POOL_SIZE;
+    /* pool headers live in each arena's meta, outside the arenas: shown,
+     * but not part of the arenas' total */
+    size_t headers = s.arenas_current * sizeof(rh__arena);
+    fprintf(out, "\n");
+    fprintf(out, "# arenas allocated total           = %14zu\n", s.arenas_allocated);
+    fprintf(out, "# arenas reclaimed                 = %14zu\n", s.arenas_released);
+    fprintf(out, "# arenas highwater mark            = %14zu\n", s.arenas_peak);
+    fprintf(out, "# arenas allocated current         = %14zu\n", s.arenas_current);
+    print_product(out, s.arenas_current, "arenas", RH_ARENA_SIZE, "bytes/arena");
+    fprintf(out, "\n");
+    fprintf(out, "# bytes in allocated blocks        = %14zu\n", in_blocks);
+    fprintf(out, "# bytes in available blocks        = %14zu\n", avail);
+    print_product(out, s.pools_empty, "unused pools", RH_POOL_SIZE, "bytes");
+    print_product(out, cached_pools, "cached empty pools", RH_POOL_SIZE, "bytes");
+    fprintf(out, "# bytes lost to quantization       = %14zu\n", quant);
+    fprintf(out, "# bytes lost to arena alignment    = %14zu\n", (size_t)0);
+    fprintf(out, "Total                              = %14zu\n", in_blocks + avail + unused + cached + quant);
+    fprintf(out, "# bytes in arena bookkeeping       = %14zu\n", headers);
+    fprintf(out, "\n");
+    fprintf(out, "# large blocks (system allocator)  = %14zu\n", s.large_blocks);
+    fprintf(out, "# bytes in large blocks            = %14zu\n", s.large_bytes);
+    fprintf(out, "# bytes in use / peak              = %14zu / %zu\n", s.bytes_in_use, s.peak_bytes_in_use);
+    if (s.mode == RH_MODE_DEBUG)
+        fprintf(out, "# bytes in quarantine              = %14zu\n", s.bytes_quarantined);
+    fprintf(out, "# mallocs / reallocs / frees       = %14llu / %llu / %llu\n", (unsigned long long)s.mallocs,
+            (unsigned long long)s.reallocs, (unsigned long long)s.frees);
+    fprintf(out, "# failed allocations               = %14llu\n", (unsigned long long)s.failed);
+    fprintf(out, "# process RSS / peak RSS           = %14zu / %zu\n", s.rss, s.peak_rss);
+}
