@@ -99,7 +99,8 @@ class PauseLog:
         self.pauses = []
         self.recording = False
         self.t0 = 0
-        self.timeline_path = os.environ.get("BENCH_PAUSE_LOG") or None
+        env = getattr(os, "environ", {})  # refpy's os module has no environ
+        self.timeline_path = env.get("BENCH_PAUSE_LOG") or None
         self.timeline = []
         self.origin = 0
 
