@@ -545,13 +545,19 @@ static void op_gc(rh_object *self) {
     }
 }
 
+/* Up to n objects of the program's BULK_BUDGET: how many it may make. */
+static unsigned take_bulk(unsigned n) {
+    if (n > F->bulk_left) n = F->bulk_left;
+    F->bulk_left -= n;
+    return n;
+}
+
 /* Bulk: many items into a list, set or dict (resizes, hash tables that grow). */
 static void op_bulk(rh_object *self) {
     rh_object *c = operand_of(self, &rh_list_type, &rh_set_type, &rh_dict_type);
     unsigned n = 1 + rd() % 64u * (1 + rd() % 8u);
     if (!c) return;
-    if (n > F->bulk_left) n = F->bulk_left;
-    F->bulk_left -= n;
+    n = take_bulk(n);
     rh_object *v = operand(self);
     unsigned long hk = F->hooks;
     size_t before = rh_is_type(c, &rh_list_type) ? rh_list_size(c)
@@ -579,8 +585,7 @@ static void op_bulk(rh_object *self) {
  * holds an operand: its death exercises the deferred (trashcan) freeing. */
 static void op_chain(rh_object *self) {
     unsigned depth = 1 + rd() * 8u;
-    if (depth > F->bulk_left) depth = F->bulk_left;
-    F->bulk_left -= depth;
+    depth = take_bulk(depth);
     bool inst = rd() & 1;
     rh_object *cls = pick_class();
     unsigned slot = root_index();
