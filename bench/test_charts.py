@@ -94,6 +94,16 @@ def test_logic(tmp):
     check(panel["points"][3] == [0.03, 4.0, 0, 2.0], "timeline_panel points in seconds and ms: %r" % panel["points"][3])
     nocpu = run.timeline_panel("y", [(0, 10**6, 1, None)], 1.0)
     check(nocpu["cpu_max_ms"] is None and nocpu["points"] == [[0.0, 1.0, 1, None]], "a timeline without CPU time")
+    # A ratio bar whose reference run is missing (a configuration that timed out,
+    # as the CPython policy at binary-trees depth 21 does) is left out, not drawn
+    # from the other figure; a complete pair gives its ratio.
+    import types
+    suite = types.SimpleNamespace(bars={})
+    run.Suite.bar(suite, "peers", "g", "mimalloc", (2.0, 1.0, 3.0), None, 1.0)
+    run.Suite.bar(suite, "peers", "g", "glibc", None, (2.0, 1.0, 3.0))
+    run.Suite.bar(suite, "peers", "g", "jemalloc", (3.0, 1.0, 3.0), (2.0, 1.0, 3.0))
+    check(suite.bars["peers"]["g"]["bars"] == [{"series": "jemalloc", "value": 1.5}],
+          "bars with a missing side are left out: %r" % suite.bars["peers"]["g"]["bars"])
     # No gnuplot: a message and no chart, not a crash.
     check(run.draw_charts({"bars": {}, "timelines": {}}, tmp, gnuplot="no-such-gnuplot-here") == [],
           "draw_charts without gnuplot draws nothing")
