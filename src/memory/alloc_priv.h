@@ -1,5 +1,5 @@
 /*
- * alloc_priv.h — what the allocator's own files (alloc.c, pools.c, sysmem.c,
+ * alloc_priv.h — what the allocator's own files (alloc.c, backends.c, fault.c, pools.c, sysmem.c,
  * debugmem.c) share: the pool, arena and system-block layouts, the
  * pointer-ownership radix tree, and the inline fast paths of pools mode.
  * Outside the allocator object.c includes it for those fast paths
@@ -323,8 +323,8 @@ RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tool
  * ------------------------------------------------------------------------- */
 
 /* The out-of-line rest (alloc.c). rh__malloc_slow: every allocation the
- * fast path does not serve (counted, fault-checked, peak noted); NULL with
- * RH_ENOMEM set. rh__alloc_fast_failed: a fast-path allocation found no
+ * fast path does not serve (counted, served by the top of the heap's layer
+ * stack, memory/layer.h, peak noted); NULL with RH_ENOMEM set. rh__alloc_fast_failed: a fast-path allocation found no
  * memory: counts the call as a failed one, sets RH_ENOMEM, returns NULL.
  * rh__free_slow: every free the fast path does not take (NULL ignored). */
 void *rh__malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int line);

@@ -83,7 +83,7 @@ struct rh__alloc_state {
     _Atomic uintptr_t owner;        /* thread inside the heap (0: none)     */
     unsigned depth;                 /* nesting of rh__enter by that thread  */
 
-    /* --- fault injector (alloc.c) ------------------------------------- */
+    /* --- fault injector (fault.c) -------------------------------------- */
     bool fail_persistent;
     bool failing;
     long fail_countdown;
