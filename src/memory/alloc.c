@@ -12,7 +12,7 @@
  * to h->alloc.top through the interface, after this file has done what is
  * the same in every mode: the counters of calls, frees and reallocs, the
  * failure's count and error (a layer returns NULL and changes nothing), the
- * peak, and the trace hooks. No entry point tests the mode.
+ * peak, and the trace hooks. No raw-memory entry point tests the mode.
  *
  * The fast paths. Everything a pools-mode call does not need is folded into
  * one word, alloc.slow (RH__SLOW_MODE: not pools mode; RH__SLOW_FAULT: the
@@ -181,7 +181,7 @@ bool rh_is_pool_block(const rh_heap *h, const void *p) {
 }
 
 /* ---------------------------------------------------------------------------
- * Fault injector and counters
+ * Counters (the fault injector is fault.c's)
  * ------------------------------------------------------------------------- */
 
 static uint64_t sum_counts(const uint64_t *v) {
