@@ -16,7 +16,8 @@
  *
  * What the heap record (base/heap.h) holds besides the rooms' states, the
  * error state and the mode, is read and written by base/base.c; the
- * allocator's entry points, fault injector and statistics are memory/alloc.c's.
+ * allocator's entry points and statistics are memory/alloc.c's, its fault
+ * injector memory/fault.c's.
  */
 
 #include "internal.h"

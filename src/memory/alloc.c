@@ -1,8 +1,18 @@
 /*
- * alloc.c — the allocator's front end: the public raw-memory entry points
- * and their mode dispatch (pools, malloc, debug), the fault injector, the
- * statistics, and the owner of a pointer. Below it debugmem.c, pools.c and
- * sysmem.c (alloc_priv.h draws the layers); above it, whoever allocates.
+ * alloc.c — the allocator's front end: the public raw-memory entry points,
+ * the choice of the heap's layer stack, the statistics, and the owner of a
+ * pointer. Below it the layers of memory/layer.h (the fault injector's and
+ * debug mode's shims, the pools and system back ends; alloc_priv.h draws
+ * them); above it, whoever allocates.
+ *
+ * The layer stack. rh__alloc_init chooses it from the mode: pools mode is
+ * the pools back end alone, malloc mode the system back end, debug mode the
+ * debug shim over the pools back end; arming the fault injector pushes its
+ * shim on top (fault.c). Every call the fast paths below do not serve goes
+ * to h->alloc.top through the interface, after this file has done what is
+ * the same in every mode: the counters of calls, frees and reallocs, the
+ * failure's count and error (a layer returns NULL and changes nothing), the
+ * peak, and the trace hooks. No raw-memory entry point tests the mode.
  *
  * The fast paths. Everything a pools-mode call does not need is folded into
  * one word, alloc.slow (RH__SLOW_MODE: not pools mode; RH__SLOW_FAULT: the
@@ -41,10 +51,10 @@
  *
  * The fault injector. Every allocating call (malloc, calloc, realloc, object
  * allocation) counts towards rh_heap_alloc_count; arming the injector sets
- * RH__SLOW_FAULT, so armed calls go through gate(), which counts down to the
- * call that must fail and clears the bit when it disarms. A failure, injected
- * or real, leaves everything as it was, records RH_ENOMEM on the heap and
- * returns NULL.
+ * RH__SLOW_FAULT, so armed calls reach the slow paths and the injector's
+ * shim on top of the stack (fault.c), which counts down to the call that
+ * must fail. A failure, injected or real, leaves everything as it was,
+ * records RH_ENOMEM on the heap (here, failed()) and returns NULL.
  *
  * The block-boundary check of a pool pointer (its offset
  * in the pool a multiple of the block size: rh__pool_block_start) runs on
@@ -53,6 +63,7 @@
  */
 
 #include "memory/alloc_priv.h"
+#include "memory/layer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +77,64 @@ size_t rh_heap_trim(rh_heap *h) {
     return n;
 }
 
+/* ---------------------------------------------------------------------------
+ * The layer stack (memory/layer.h)
+ * ------------------------------------------------------------------------- */
+
+static void layer_init(rh__mem_layer *L, const rh__mem_methods *m, rh_heap *h, rh__mem_layer *below) {
+    L->m = m;
+    L->heap = h;
+    L->state = &h->alloc;
+    L->below = below;
+}
+
+/* The stack of the heap's mode: pools; system; debug over pools. The fault
+ * injector's shim goes on top when armed (fault.c). */
+static void choose_stack(rh_heap *h) {
+    struct rh__alloc_state *A = &h->alloc;
+    layer_init(&A->back, h->mode == RH_MODE_MALLOC ? &rh__mem_system : &rh__mem_pools, h, NULL);
+    A->top = &A->back;
+    if (h->mode == RH_MODE_DEBUG) {
+        layer_init(&A->debug, &rh__mem_debug, h, &A->back);
+        A->top = &A->debug;
+    }
+    layer_init(&A->fault, &rh__mem_fault, h, NULL);
+}
+
+char *rh__mem_stack_describe(const rh_heap *h, char *buf, size_t cap) {
+    size_t len = 0;
+    if (!cap) return buf;
+    buf[0] = '\0';
+    for (const rh__mem_layer *L = h->alloc.top; L; L = L->below) {
+        int k = snprintf(buf + len, cap - len, "%s%s", len ? ">" : "", L->m->name);
+        if (k < 0 || (size_t)k >= cap - len) break;
+        len += (size_t)k;
+    }
+    return buf;
+}
+
+void rh__mem_stack_check(const rh_heap *h) {
+    const struct rh__alloc_state *A = &h->alloc;
+    const rh__mem_layer *want[3];
+    size_t n = 0;
+    if (A->slow & RH__SLOW_FAULT) want[n++] = &A->fault;
+    if (h->mode == RH_MODE_DEBUG) want[n++] = &A->debug;
+    want[n++] = &A->back;
+    const rh__mem_methods *back = h->mode == RH_MODE_MALLOC ? &rh__mem_system : &rh__mem_pools;
+    const rh__mem_layer *L = A->top;
+    for (size_t i = 0; i < n; i++, L = L->below) {
+        if (L != want[i] || L->heap != h)
+            rh__fatal("allocator: layer stack of heap %p (mode %s) broken at level %zu", (void *)h,
+                      rh_mode_name(h->mode), i);
+    }
+    if (L != NULL || A->back.m != back || (h->mode == RH_MODE_DEBUG && A->debug.m != &rh__mem_debug))
+        rh__fatal("allocator: layer stack of heap %p (mode %s) does not match its mode", (void *)h,
+                  rh_mode_name(h->mode));
+    if (h->mode == RH_MODE_DEBUG && A->quarantine_len > A->quarantine_cap)
+        rh__fatal("allocator: debug quarantine of heap %p holds %zu blocks, more than its %zu", (void *)h,
+                  A->quarantine_len, A->quarantine_cap);
+}
+
 int rh__alloc_init(rh_heap *h) {
     if (rh__pools_init(h) != 0) return -1;
     h->alloc.slow = (h->mode != RH_MODE_POOLS ? RH__SLOW_MODE : 0u) | (h->alloc.tools ? RH__SLOW_TOOLS : 0u);
@@ -73,6 +142,10 @@ int rh__alloc_init(rh_heap *h) {
         rh__pools_fini(h);
         return -1;
     }
+    choose_stack(h);
+#if RH_DEBUG >= 1
+    rh__mem_stack_check(h);
+#endif
     return 0;
 }
 
@@ -108,17 +181,8 @@ bool rh_is_pool_block(const rh_heap *h, const void *p) {
 }
 
 /* ---------------------------------------------------------------------------
- * Fault injector and counters
+ * Counters (the fault injector is fault.c's)
  * ------------------------------------------------------------------------- */
-
-void rh_heap_fail_after(rh_heap *h, long n, bool persistent) {
-    struct rh__alloc_state *A = &h->alloc;
-    A->failing = false;
-    A->fail_persistent = persistent;
-    A->fail_countdown = n > 0 ? n : 0;
-    if (n > 0) A->slow |= RH__SLOW_FAULT;
-    else A->slow &= ~RH__SLOW_FAULT;
-}
 
 static uint64_t sum_counts(const uint64_t *v) {
     uint64_t t = 0;
@@ -149,56 +213,14 @@ void rh__note_peak(rh_heap *h) {
     if (now > h->alloc.peak_in_use) h->alloc.peak_in_use = now;
 }
 
-/* The armed injector's decision for this allocation: true = let it through. */
-static bool fault_check(rh_heap *h) {
-    struct rh__alloc_state *A = &h->alloc;
-    if (A->failing) return false;
-    if (--A->fail_countdown > 0) return true;
-    if (A->fail_persistent) A->failing = true;
-    else A->slow &= ~RH__SLOW_FAULT;
-    return false;
-}
-
 static void *failed(rh_heap *h) {
     h->alloc.failed++;
     return rh__nomem(h);
 }
 
-/* Counts an allocating call of a slow path; false when it must fail (the
- * error is set). */
-static bool gate(rh_heap *h) {
-    h->alloc.calls_slow++;
-    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_FAULT) && !fault_check(h)) {
-        failed(h);
-        return false;
-    }
-    return true;
-}
-
 /* ---------------------------------------------------------------------------
  * Raw memory
  * ------------------------------------------------------------------------- */
-
-/* Frees p on heap h in pools or malloc mode, after checking that it is h's. */
-static void free_checked(rh_heap *h, void *p, const char *file, int line) {
-    uintptr_t kind = 0;
-    rh_heap *ph = rh__pool_heap(p);
-    rh_heap *owner = ph ? ph : rh__sysreg_find(p, &kind);
-    if (!file) file = "?";
-    if (!owner) rh__fatal("free of a pointer refheap never returned at %s:%d: %p", file, line, p);
-    if (owner != h)
-        rh__fatal("free on the wrong heap at %s:%d: block %p belongs to heap %p, not to heap %p", file, line, p,
-                  (void *)owner, (void *)h);
-    h->alloc.frees_slow++;
-    if (ph) {
-        rh__pool *pool = rh__pool_of(p);
-        if (!rh__pool_block_start(pool, p)) rh__pool_bad_pointer(h, pool, p, "free", file, line);
-        h->alloc.slow_pushes++;
-        rh__pool_push(h, pool, p, h->alloc.tools);
-    } else {
-        rh__large_free(h, p);
-    }
-}
 
 /* Everything the free fast paths (alloc_priv.h) do not do inline. */
 void rh__free_slow(rh_heap *h, void *p, size_t header_offset, const char *file, int line) {
@@ -215,14 +237,9 @@ void rh__free_slow(rh_heap *h, void *p, size_t header_offset, const char *file, 
         }
         h->alloc.trace->free(h, p, 0);
     }
-    if (h->mode == RH_MODE_DEBUG) {
-        rh__enter(h);
-        h->alloc.frees_slow++;
-        rh__debug_free(h, p, header_offset, file, line);
-        rh__leave(h);
-        return;
-    }
-    free_checked(h, p, file, line);
+    rh__mem_layer *L = h->alloc.top;
+    h->alloc.frees_slow++;
+    L->m->free(L, p, header_offset, file, line);
 }
 
 void *rh__alloc_fast_failed(rh_heap *h) {
@@ -241,25 +258,10 @@ void *rh__malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int lin
         h->alloc.trace->alloc(h, p, rh__class_size(c), file, line);
         return p;
     }
-    if (h->mode == RH_MODE_DEBUG) {
-        rh__enter(h);
-        bool ok = gate(h);
-        p = ok ? rh__debug_alloc(h, n, zero, file, line) : NULL;
-        rh__leave(h);
-        if (!p) return ok ? failed(h) : NULL;
-    } else {
-        if (!gate(h)) return NULL;
-        if (n <= RH_SMALL_MAX && h->mode == RH_MODE_POOLS) {
-            p = rh__pool_pop(h, rh__size_class(n), h->alloc.tools);
-            if (p) {
-                h->alloc.slow_pops++;
-                if (zero) memset(p, 0, n);
-            }
-        } else {
-            p = rh__large_alloc(h, n, zero);
-        }
-        if (!p) return failed(h);
-    }
+    rh__mem_layer *L = h->alloc.top;
+    h->alloc.calls_slow++; /* the call counts, failed or not */
+    p = L->m->alloc(L, n, zero, file, line);
+    if (!p) return failed(h);
     rh__note_peak(h);
     if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) h->alloc.trace->alloc(h, p, 0, file, line); /* tools: trace.c */
     return p;
@@ -278,55 +280,12 @@ void *rh_calloc_at(rh_heap *h, size_t count, size_t size, const char *file, int 
     return rh__malloc_slow(h, count * size, true, file, line);
 }
 
-/* Moves a block to a new one of n bytes (copying what fits), frees the old. */
-static void *move_block(rh_heap *h, void *p, size_t oldn, size_t n, bool old_in_pool) {
-    void *q = rh__raw_alloc(h, n);
-    if (!q) return NULL;
-    memcpy(q, p, oldn < n ? oldn : n);
-    if (old_in_pool) {
-        h->alloc.slow_pushes++;
-        rh__pool_push(h, rh__pool_of(p), p, h->alloc.tools);
-    } else {
-        rh__large_free(h, p);
-    }
-    return q;
-}
-
 static void *realloc_block(rh_heap *h, void *p, size_t n, const char *file, int line) {
     struct rh__alloc_state *A = &h->alloc;
-    void *q;
-    if (h->mode == RH_MODE_DEBUG) {
-        rh__enter(h);
-        A->reallocs++;
-        bool ok = gate(h);
-        q = ok ? rh__debug_realloc(h, p, n, file, line) : NULL;
-        rh__leave(h);
-        if (!q) return ok ? failed(h) : NULL;
-        rh__note_peak(h);
-        return q;
-    }
-    uintptr_t kind = 0;
-    rh_heap *ph = rh__pool_heap(p);
-    rh_heap *owner = ph ? ph : rh__sysreg_find(p, &kind);
-    if (!file) file = "?";
-    if (!owner) rh__fatal("realloc of a pointer refheap never returned at %s:%d: %p", file, line, p);
-    if (owner != h)
-        rh__fatal("realloc on the wrong heap at %s:%d: block %p belongs to heap %p, not to heap %p", file, line, p,
-                  (void *)owner, (void *)h);
-    if (ph && !rh__pool_block_start(rh__pool_of(p), p)) rh__pool_bad_pointer(h, rh__pool_of(p), p, "realloc", file, line);
+    rh__mem_layer *L = A->top;
     A->reallocs++;
-    if (!gate(h)) return NULL;
-    if (ph) {
-        /* The same class: nothing to do. Another class (bigger or smaller):
-         * move, so that a shrunken block gives its slack back. */
-        unsigned c = rh__pool_of(p)->cls;
-        if (n <= RH_SMALL_MAX && rh__size_class(n) == c) return p;
-        q = move_block(h, p, rh__class_size(c), n, true);
-    } else if (n <= RH_SMALL_MAX && h->mode == RH_MODE_POOLS) {
-        q = move_block(h, p, rh__large_head(p)->size, n, false);
-    } else {
-        q = rh__large_realloc(h, p, n);
-    }
+    A->calls_slow++; /* an allocating call too, failed or not */
+    void *q = L->m->realloc(L, p, n, file, line);
     if (!q) return failed(h);
     rh__note_peak(h);
     return q;
@@ -345,10 +304,8 @@ void *rh_realloc_at(rh_heap *h, void *p, size_t n, const char *file, int line) {
 
 size_t rh_usable_size(rh_heap *h, const void *p) {
     if (!p) return 0;
-    if (h->mode == RH_MODE_DEBUG) return rh__debug_describe(h, p, NULL) ? rh__debug_usable(h, p) : 0;
-    rh_heap *ph = rh__pool_heap(p);
-    if (ph) return ph == h ? rh__class_size(rh__pool_of(p)->cls) : 0;
-    return rh__sysreg_find(p, NULL) == h ? rh__large_head(p)->size : 0;
+    rh__mem_layer *L = h->alloc.top;
+    return L->m->usable(L, p);
 }
 
 /* ---------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 /*
  * alloc_internal.h — the allocator's interface to the rest of refheap.
- * Owned by alloc.c / pools.c / sysmem.c / debugmem.c. The state struct below is filled in
+ * Owned by alloc.c / backends.c / pools.c / sysmem.c / debugmem.c / fault.c (the layers:
+ * memory/layer.h). The state struct below is filled in
  * by the allocator; other subsystems use only the functions.
  */
 #ifndef REFHEAP_ALLOC_INTERNAL_H

@@ -1,5 +1,5 @@
 /*
- * alloc_priv.h — what the allocator's own files (alloc.c, pools.c, sysmem.c,
+ * alloc_priv.h — what the allocator's own files (alloc.c, backends.c, fault.c, pools.c, sysmem.c,
  * debugmem.c) share: the pool, arena and system-block layouts, the
  * pointer-ownership radix tree, and the inline fast paths of pools mode.
  * Outside the allocator object.c includes it for those fast paths
@@ -9,10 +9,17 @@
  *
  * Layering (each layer only calls the ones below it):
  *
- *   alloc.c     public entry points: mode dispatch, fault injector, counters
- *   debugmem.c  debug mode: a header, guards and fills around a raw block
- *   pools.c     small blocks (<= RH_SMALL_MAX) in pools      } the "raw"
- *   sysmem.c    everything else from the system allocator   } layer
+ *   alloc.c     public entry points, counters, peak, errors, tracing; the
+ *               inline fast paths below (pools mode, slow word 0) and,
+ *               for every other call, the top of the heap's layer stack
+ *   ----------- the layer interface (memory/layer.h) -------------------
+ *   fault.c     shim: the fault injector, on top while armed
+ *   debugmem.c  shim: debug mode, a header, guards and fills around a
+ *               block of the layer below
+ *   backends.c  back ends: pools (small blocks from pools.c, the rest from
+ *               sysmem.c) and system (every block from sysmem.c)
+ *   pools.c     the pools and arenas       } what the back ends
+ *   sysmem.c    the system allocator       } are made of
  */
 #ifndef REFHEAP_ALLOC_PRIV_H
 #define REFHEAP_ALLOC_PRIV_H
@@ -316,8 +323,8 @@ RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tool
  * ------------------------------------------------------------------------- */
 
 /* The out-of-line rest (alloc.c). rh__malloc_slow: every allocation the
- * fast path does not serve (counted, fault-checked, peak noted); NULL with
- * RH_ENOMEM set. rh__alloc_fast_failed: a fast-path allocation found no
+ * fast path does not serve (counted, served by the top of the heap's layer
+ * stack, memory/layer.h, peak noted); NULL with RH_ENOMEM set. rh__alloc_fast_failed: a fast-path allocation found no
  * memory: counts the call as a failed one, sets RH_ENOMEM, returns NULL.
  * rh__free_slow: every free the fast path does not take (NULL ignored). */
 void *rh__malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int line);
@@ -400,39 +407,14 @@ void rh__sysreg_del(const void *p);
 void rh__sysreg_del_heap(rh_heap *h);                         /* every entry of h */
 rh_heap *rh__sysreg_find(const void *p, uintptr_t *kind);     /* NULL if not registered */
 
-/* The raw layer of the slow paths: a pool block for n <= RH_SMALL_MAX
- * (pools and debug modes), else a system block. NULL when out of memory (no
- * error set). Pool blocks moved here are counted in slow_pops/slow_pushes,
- * so that the class counters still tell how many calls the fast path
- * served. */
-static inline void *rh__raw_alloc(rh_heap *h, size_t n) {
-    if (n <= RH_SMALL_MAX && h->mode != RH_MODE_MALLOC) {
-        void *p = rh__pool_pop(h, rh__size_class(n), h->alloc.tools);
-        if (p) h->alloc.slow_pops++;
-        return p;
-    }
-    return rh__large_alloc(h, n, false);
-}
-static inline void rh__raw_free(rh_heap *h, void *p) {
-    if (rh__pool_heap(p)) {
-        h->alloc.slow_pushes++;
-        rh__pool_push(h, rh__pool_of(p), p, h->alloc.tools);
-    } else {
-        rh__large_free(h, p);
-    }
-}
-
 /* ---------------------------------------------------------------------------
  * Debug mode (debugmem.c).
  * ------------------------------------------------------------------------- */
 int rh__debug_init(rh_heap *h, size_t quarantine);
 void rh__debug_fini(rh_heap *h);
-void *rh__debug_alloc(rh_heap *h, size_t n, bool zero, const char *file, int line);
-void *rh__debug_realloc(rh_heap *h, void *p, size_t n, const char *file, int line);
-/* header_offset: where to zero the 32-bit refcount after filling, or
- * RH__NO_REFCNT for raw memory. */
+/* Its blocks are served by its shim, rh__mem_debug (memory/layer.h). */
+/* header_offset of a free: where to zero the 32-bit refcount after filling,
+ * or RH__NO_REFCNT for raw memory. */
 #define RH__NO_REFCNT ((size_t)-1)
-void rh__debug_free(rh_heap *h, void *p, size_t header_offset, const char *file, int line);
-size_t rh__debug_usable(rh_heap *h, const void *p);
 
 #endif /* REFHEAP_ALLOC_PRIV_H */

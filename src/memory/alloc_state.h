@@ -12,6 +12,18 @@
 struct rh__pool;  /* pools.c: the header of a 16 KiB pool (in its arena's meta) */
 struct rh__arena; /* pools.c: a 1 MiB arena's bookkeeping (malloc'ed)    */
 struct rh__large; /* sysmem.c: header of a block from the system allocator */
+struct rh__mem_methods; /* memory/layer.h: the operations of a layer */
+
+/* One layer of the heap's allocator stack (memory/layer.h: the contract).
+ * `state` is the layer's own (the heap's allocator state for the back ends
+ * and the shims, whose fields are below), `below` the layer it wraps (NULL
+ * for a back end). */
+typedef struct rh__mem_layer {
+    const struct rh__mem_methods *m;
+    struct rh_heap *heap;
+    void *state;
+    struct rh__mem_layer *below;
+} rh__mem_layer;
 
 /* Pools per arena: an arena is 1 MiB-aligned, so all 64 pools are usable. */
 #define RH__POOLS_PER_ARENA ((unsigned)(RH_ARENA_SIZE / RH_POOL_SIZE))
@@ -71,7 +83,7 @@ struct rh__alloc_state {
     _Atomic uintptr_t owner;        /* thread inside the heap (0: none)     */
     unsigned depth;                 /* nesting of rh__enter by that thread  */
 
-    /* --- fault injector (alloc.c) ------------------------------------- */
+    /* --- fault injector (fault.c) -------------------------------------- */
     bool fail_persistent;
     bool failing;
     long fail_countdown;
@@ -84,6 +96,12 @@ struct rh__alloc_state {
     size_t peak_in_use;             /* sampled: see rh__note_peak           */
     size_t requested;               /* bytes requested by live blocks (see rh_heap_stats) */
     uint64_t reallocs, failed;
+
+    /* --- the layer stack (memory/layer.h; alloc.c chooses it) -------- */
+    rh__mem_layer *top;             /* serves every slow-path call          */
+    rh__mem_layer back;             /* the back end: pools or system        */
+    rh__mem_layer debug;            /* debug mode's shim (debug mode only)  */
+    rh__mem_layer fault;            /* the fault injector's shim, on top while armed */
 
     /* --- tracing ------------------------------------------------------ */
     const struct rh__trace_hooks *trace; /* set by the tracer before

@@ -3,8 +3,12 @@
  * with known patterns, registered, and quarantined after free; and the check
  * that a heap is used by one thread at a time.
  *
- * The idea is CPython's PYTHONMALLOC=debug, written anew. A debug block is a
- * raw block (a pool block when it fits, else a system block) laid out as
+ * The idea is CPython's PYTHONMALLOC=debug, written anew. Debug mode is a
+ * shim of the layer interface (memory/layer.h): it wraps the layer below it
+ * (the pools back end: debug -> pools, so a raw block is a pool block when
+ * it fits, else a system block) and calls it only through that interface,
+ * for the raw block under each debug block and to give it back. A debug
+ * block is a raw block of the layer below laid out as
  *
  *   [ header 80 | front guard 16 | user's n bytes | tail guard 16 ]
  *                                ^ the pointer the user gets (16-aligned)
@@ -49,6 +53,7 @@
  * depth 0. A second thread entering while the owner is inside is reported.
  */
 #include "memory/alloc_priv.h"
+#include "memory/layer.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -101,13 +106,15 @@ void rh__debug_fini(rh_heap *h) {
     h->alloc.quar_bytes = h->alloc.quar_large_bytes = h->alloc.quar_large_count = 0;
 }
 
-void *rh__debug_alloc(rh_heap *h, size_t n, bool zero, const char *file, int line) {
+static void *debug_alloc(rh__mem_layer *L, size_t n, bool zero, const char *file, int line) {
+    rh_heap *h = L->heap;
+    rh__mem_layer *below = L->below;
     if (n > SIZE_MAX - OVERHEAD) return NULL;
-    char *raw = rh__raw_alloc(h, n + OVERHEAD);
+    char *raw = below->m->alloc(below, n + OVERHEAD, false, file, line);
     if (!raw) return NULL;
     char *p = raw + FRONT;
     if (rh__sysreg_add(p, h, RH__KIND_DEBUG) != 0) {
-        rh__raw_free(h, raw);
+        below->m->free(below, raw, RH__NO_REFCNT, file, line);
         return NULL;
     }
     dbghead *d = (dbghead *)(void *)raw;
@@ -195,13 +202,16 @@ static void quarantine_account(rh_heap *h, const void *p, int sign) {
     A->quar_bytes += sign > 0 ? bytes : -bytes;
 }
 
-static void release(rh_heap *h, void *p) {
-    quarantine_account(h, p, -1);
+/* Gives a quarantined block's raw memory back to the layer below (the
+ * free at file:line pushed it out of the ring). */
+static void release(rh__mem_layer *L, void *p, const char *file, int line) {
+    quarantine_account(L->heap, p, -1);
     rh__sysreg_del(p);
-    rh__raw_free(h, (char *)p - FRONT);
+    L->below->m->free(L->below, (char *)p - FRONT, RH__NO_REFCNT, file, line);
 }
 
-void rh__debug_free(rh_heap *h, void *p, size_t header_offset, const char *file, int line) {
+static void debug_free_block(rh__mem_layer *L, void *p, size_t header_offset, const char *file, int line) {
+    rh_heap *h = L->heap;
     struct rh__alloc_state *A = &h->alloc;
     dbghead *d = check_block(h, p, "free", file, line);
     if (header_offset == RH__NO_REFCNT && d->type_name) /* rh_free, not an object's death */
@@ -220,7 +230,7 @@ void rh__debug_free(rh_heap *h, void *p, size_t header_offset, const char *file,
     d->free_line = line;
     A->requested -= d->size;
     if (A->quarantine_len == A->quarantine_cap) {
-        release(h, A->quarantine[A->quarantine_head]);
+        release(L, A->quarantine[A->quarantine_head], file, line);
         A->quarantine_len--;
         A->quarantine_head = (A->quarantine_head + 1) % A->quarantine_cap;
     }
@@ -230,18 +240,52 @@ void rh__debug_free(rh_heap *h, void *p, size_t header_offset, const char *file,
     quarantine_account(h, p, +1);
 }
 
-void *rh__debug_realloc(rh_heap *h, void *p, size_t n, const char *file, int line) {
-    dbghead *d = check_block(h, p, "realloc", file, line);
-    void *q = rh__debug_alloc(h, n, false, file, line);
+static void *debug_realloc_block(rh__mem_layer *L, void *p, size_t n, const char *file, int line) {
+    dbghead *d = check_block(L->heap, p, "realloc", file, line);
+    void *q = debug_alloc(L, n, false, file, line);
     if (!q) return NULL;
     memcpy(q, p, d->size < n ? d->size : n);
-    rh__debug_free(h, p, RH__NO_REFCNT, file, line);
+    debug_free_block(L, p, RH__NO_REFCNT, file, line);
     return q;
 }
 
-size_t rh__debug_usable(rh_heap *h, const void *p) {
-    return head_of(p)->size;
+/* The shim's operations (memory/layer.h): each inside the thread check. */
+static void *debug_layer_alloc(rh__mem_layer *L, size_t n, bool zero, const char *file, int line) {
+    rh__enter(L->heap);
+    void *p = debug_alloc(L, n, zero, file, line);
+    rh__leave(L->heap);
+    return p;
 }
+
+static void debug_layer_free(rh__mem_layer *L, void *p, size_t header_offset, const char *file, int line) {
+    rh__enter(L->heap);
+    debug_free_block(L, p, header_offset, file, line);
+    rh__leave(L->heap);
+}
+
+static void *debug_layer_realloc(rh__mem_layer *L, void *p, size_t n, const char *file, int line) {
+    rh__enter(L->heap);
+    void *q = debug_realloc_block(L, p, n, file, line);
+    rh__leave(L->heap);
+    return q;
+}
+
+static size_t debug_layer_usable(rh__mem_layer *L, const void *p) {
+    return rh__debug_describe(L->heap, p, NULL) ? head_of(p)->size : 0;
+}
+
+static void debug_layer_check(rh__mem_layer *L, const void *p, const char *op, const char *file, int line) {
+    (void)check_block(L->heap, p, op, file, line);
+}
+
+const rh__mem_methods rh__mem_debug = {
+    .name = "debug",
+    .alloc = debug_layer_alloc,
+    .free = debug_layer_free,
+    .realloc = debug_layer_realloc,
+    .usable = debug_layer_usable,
+    .check = debug_layer_check,
+};
 
 void rh__debug_note_type(rh_heap *h, void *block, const char *type_name) {
     if (h->mode != RH_MODE_DEBUG || !block) return;
