@@ -288,14 +288,17 @@ static Node *p_number(Parser *p) {
 }
 
 static int nest_depth;
-static Node *p_atom_inner(Parser *p);
-static Node *p_atom(Parser *p) {
+/* One rule one level deeper: past 200 levels a SyntaxError rather than a
+ * stack overflow. */
+static Node *p_nested(Parser *p, Node *(*rule)(Parser *)) {
     if (nest_depth >= 200) return fail(p, "too many nested parentheses");
     nest_depth++;
-    Node *n = p_atom_inner(p);
+    Node *n = rule(p);
     nest_depth--;
     return n;
 }
+static Node *p_atom_inner(Parser *p);
+static Node *p_atom(Parser *p) { return p_nested(p, p_atom_inner); }
 
 /* Parses one rule with scope sc and its Name uses current: the first iterable
  * of a comprehension, default values and return annotations are evaluated in
@@ -786,11 +789,7 @@ static Node *p_not(Parser *p) {
         p->pos++;
         Node *u = mk(N_UNARY, line);
         u->op = OP_NOT;
-        if (nest_depth >= 200) return fail(p, "too many nested parentheses");
-        nest_depth++;
-        u->a = p_not(p);
-        nest_depth--;
-        if (!u->a) return NULL;
+        if (!(u->a = p_nested(p, p_not))) return NULL;
         return u;
     }
     return p_comparison(p);
@@ -879,13 +878,7 @@ static Node *p_lambda(Parser *p) {
 }
 
 static Node *p_test_inner(Parser *p);
-static Node *p_test(Parser *p) {
-    if (nest_depth >= 200) return fail(p, "too many nested parentheses");
-    nest_depth++;
-    Node *n = p_test_inner(p);
-    nest_depth--;
-    return n;
-}
+static Node *p_test(Parser *p) { return p_nested(p, p_test_inner); }
 static Node *p_test_inner(Parser *p) {
     if (at_kw(p, "lambda")) return p_lambda(p);
     Node *e = p_or(p);
