@@ -160,6 +160,16 @@ static void drop_pairs(rh_object **hold, size_t npairs) {
     bench_unmap(hold, npairs * sizeof *hold);
 }
 
+/* One timed full collection over npairs pairs of the given shape, emitted. */
+static void timed_collect(const char *kind, size_t npairs, const char *shape) {
+    uint64_t t0 = bench_now_ns();
+    intptr_t got = rh_gc_collect(heap, 2);
+    uint64_t t = bench_now_ns() - t0;
+    bench_emit("collect", "\"impl\": \"refheap\", \"kind\": \"%s\", \"n\": %zu, \"shape\": \"%s\", "
+               "\"ns_per_obj\": %.4f, \"collected\": %lld, \"seconds\": %.6f",
+               kind, 2 * npairs, shape, (double)t / (double)(2 * npairs), (long long)got, (double)t / 1e9);
+}
+
 static void cmd_collect(const char *kind, size_t n, const char *shape, int reps) {
     size_t npairs = n / 2;
     rh_gc_disable(heap);
@@ -167,25 +177,13 @@ static void cmd_collect(const char *kind, size_t n, const char *shape, int reps)
     if (strcmp(shape, "alive") == 0) {
         rh_object **hold = build_pairs(kind, npairs);
         rh_gc_collect(heap, 2);
-        for (int r = 0; r < reps; r++) {
-            uint64_t t0 = bench_now_ns();
-            intptr_t got = rh_gc_collect(heap, 2);
-            uint64_t t = bench_now_ns() - t0;
-            bench_emit("collect", "\"impl\": \"refheap\", \"kind\": \"%s\", \"n\": %zu, \"shape\": \"alive\", "
-                       "\"ns_per_obj\": %.4f, \"collected\": %lld, \"seconds\": %.6f",
-                       kind, 2 * npairs, (double)t / (double)(2 * npairs), (long long)got, (double)t / 1e9);
-        }
+        for (int r = 0; r < reps; r++) timed_collect(kind, npairs, "alive");
         drop_pairs(hold, npairs);
     } else {
         for (int r = 0; r < reps; r++) {
             rh_object **hold = build_pairs(kind, npairs);
             drop_pairs(hold, npairs);
-            uint64_t t0 = bench_now_ns();
-            intptr_t got = rh_gc_collect(heap, 2);
-            uint64_t t = bench_now_ns() - t0;
-            bench_emit("collect", "\"impl\": \"refheap\", \"kind\": \"%s\", \"n\": %zu, \"shape\": \"garbage\", "
-                       "\"ns_per_obj\": %.4f, \"collected\": %lld, \"seconds\": %.6f",
-                       kind, 2 * npairs, (double)t / (double)(2 * npairs), (long long)got, (double)t / 1e9);
+            timed_collect(kind, npairs, "garbage");
         }
     }
     rh_gc_enable(heap);

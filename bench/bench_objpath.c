@@ -34,11 +34,13 @@
  *                third argument "on"/"off" leaves the collector at its
  *                default thresholds or disables it;
  *   BO_MIRC      a hand-written reference count on mimalloc, written as a C
- *                programmer would (bench_trees.c's BT_MIRC): a struct with a
- *                count, mi_malloc, and a decref that frees the children
- *                recursively; a float is {count, double};
+ *                programmer would (bench_cnode.h, shared with bench_trees.c's
+ *                BT_MIRC): a struct with a count, mi_malloc, and a decref
+ *                that frees the children recursively; a float is
+ *                {count, double};
  *   BO_MIMALLOC  mi_malloc/mi_free alone: a node is {left, right} freed by a
- *                recursive walk, a float a malloc'ed double.
+ *                recursive walk (bench_cnode.h again), a float a malloc'ed
+ *                double.
  * raw32 is mi_malloc(32)/mi_free for both mimalloc variants.
  *
  * Every result pointer goes through bench_keep(), an empty asm statement
@@ -145,33 +147,14 @@ static void *xmalloc(size_t n) {
 
 #if defined(BO_MIRC)
 
-typedef struct node {
-    uint32_t refcnt;
-    struct node *left, *right;
-} node;
+#define CNODE_REFCOUNT 1
+#define CNODE_COUNTER objects
+#include "bench_cnode.h"
 
 typedef struct boxed_float {
     uint32_t refcnt;
     double value;
 } boxed_float;
-
-/* Takes ownership of l and r. */
-static node *node_new(node *l, node *r) {
-    node *n = xmalloc(sizeof *n);
-    n->refcnt = 1;
-    n->left = l;
-    n->right = r;
-    objects++;
-    return n;
-}
-
-static void node_decref(node *n) {
-    if (n && --n->refcnt == 0) {
-        node_decref(n->left);
-        node_decref(n->right);
-        mi_free(n);
-    }
-}
 
 static void node_drop(node *n) { node_decref(n); }
 
@@ -189,26 +172,12 @@ static void float_drop(void *p) {
 
 #else /* BO_MIMALLOC */
 
-typedef struct node {
-    struct node *left, *right;
-} node;
+#define CNODE_MALLOC mi_malloc
+#define CNODE_FREE mi_free
+#define CNODE_COUNTER objects
+#include "bench_cnode.h"
 
-static node *node_new(node *l, node *r) {
-    node *n = xmalloc(sizeof *n);
-    n->left = l;
-    n->right = r;
-    objects++;
-    return n;
-}
-
-static void node_free(node *n) {
-    if (!n) return;
-    node_free(n->left);
-    node_free(n->right);
-    mi_free(n);
-}
-
-static void node_drop(node *n) { node_free(n); }
+static void node_drop(node *n) { node_free_tree(n); }
 
 static void *float_new(double v) {
     double *f = xmalloc(sizeof *f);

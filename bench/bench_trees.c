@@ -72,29 +72,15 @@ static int bt_policy;
 #define RAW_FREE free
 #endif
 
-typedef struct node {
-    struct node *left, *right;
-} node;
+#define CNODE_MALLOC RAW_MALLOC
+#define CNODE_FREE RAW_FREE
+#define CNODE_COUNTER nodes_made
+#include "bench_cnode.h"
 
 static void bt_init(void) {}
 static void bt_fini(void) {}
 
-static node *node_new(node *l, node *r) {
-    node *n = RAW_MALLOC(sizeof *n);
-    if (!n) abort();
-    n->left = l;
-    n->right = r;
-    nodes_made++;
-    return n;
-}
-
-static void tree_drop(node *n) {
-    if (!n) return;
-    tree_drop(n->left);
-    tree_drop(n->right);
-    RAW_FREE(n);
-}
-
+#define tree_drop node_free_tree
 #define NODE_LEFT(n) ((n)->left)
 #define NODE_RIGHT(n) ((n)->right)
 #define NODE_SET_CHILDREN(n, l, r) ((n)->left = (l), (n)->right = (r))
@@ -103,34 +89,12 @@ static void array_drop(double *a) { RAW_FREE(a); }
 
 #elif defined(BT_MIRC)
 
-#include <mimalloc.h>
-
-typedef struct node {
-    uint32_t refcnt;
-    struct node *left, *right;
-} node;
+#define CNODE_REFCOUNT 1
+#define CNODE_COUNTER nodes_made
+#include "bench_cnode.h"
 
 static void bt_init(void) {}
 static void bt_fini(void) {}
-
-/* Takes ownership of l and r (their one reference moves into the node). */
-static node *node_new(node *l, node *r) {
-    node *n = mi_malloc(sizeof *n);
-    if (!n) abort();
-    n->refcnt = 1;
-    n->left = l;
-    n->right = r;
-    nodes_made++;
-    return n;
-}
-
-static void node_decref(node *n) {
-    if (n && --n->refcnt == 0) {
-        node_decref(n->left);
-        node_decref(n->right);
-        mi_free(n);
-    }
-}
 
 #define tree_drop node_decref
 #define NODE_LEFT(n) ((n)->left)

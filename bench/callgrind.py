@@ -42,8 +42,8 @@ import tempfile
 import time
 from collections import defaultdict
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+from benchlib import ROOT, cache_value, configure, log, table
+
 TARGETS = ["bench_objpath_refheap", "bench_objpath_mirc", "bench_objpath_mimalloc"]
 
 # (key, description, [(column, program, extra args)])
@@ -78,22 +78,6 @@ TARGET_RATIO = 1.2
 TOOL_SLOW_PATHS = {"rh__malloc_slow", "rh__free_slow", "rh__obj_free_slow"}
 
 
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def cache_value(build_dir, key):
-    path = os.path.join(build_dir, "CMakeCache.txt")
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        for line in f:
-            m = re.match(r"^%s:[A-Z]+=(.*)$" % re.escape(key), line.strip())
-            if m:
-                return m.group(1)
-    return None
-
-
 def build(args):
     bd = args.build_dir
     bt = cache_value(bd, "CMAKE_BUILD_TYPE")
@@ -107,10 +91,7 @@ def build(args):
            "-DCMAKE_C_FLAGS=-g", "-DREFHEAP_VALGRIND_ANNOTATIONS=OFF", "-DREFHEAP_SANITIZE=OFF",
            "-DREFHEAP_VALGRIND=OFF",
            "-DREFHEAP_BENCH=ON", "-DREFHEAP_TESTS=OFF", "-DREFHEAP_EXAMPLES=OFF"]
-    log("build: " + " ".join(cfg))
-    r = subprocess.run(cfg, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if r.returncode != 0:
-        sys.exit("callgrind.py: cmake configure failed:\n" + r.stdout[-4000:])
+    configure(cfg, "callgrind.py")
     r = subprocess.run(["cmake", "--build", bd, "-j2", "--target"] + TARGETS,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
@@ -234,13 +215,6 @@ def run_callgrind(prog, argv, out_file):
 
 
 # ------------------------------------------------------------------ report
-
-def table(header, rows):
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    for r in rows:
-        out.append("| " + " | ".join(str(c) for c in r) + " |")
-    return "\n".join(out)
-
 
 def git(*argv):
     r = subprocess.run(["git", "-C", ROOT] + list(argv), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

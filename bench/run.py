@@ -50,8 +50,7 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+from benchlib import HERE, ROOT, cache_value, configure, log, table
 
 # Sizes of every workload: (full, quick). Workload numbers follow issue 8.
 SIZES = {
@@ -114,23 +113,7 @@ PEER_PACKAGES = {"mimalloc": "libmimalloc-dev", "jemalloc": "libjemalloc-dev",
 PROC_TIMEOUT = {"full": 100, "quick": 20}
 
 
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
 # ------------------------------------------------------------------ build
-
-def cache_value(build_dir, key):
-    path = os.path.join(build_dir, "CMakeCache.txt")
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        for line in f:
-            m = re.match(r"^%s:[A-Z]+=(.*)$" % re.escape(key), line.strip())
-            if m:
-                return m.group(1)
-    return None
-
 
 def build(args):
     bd = args.build_dir
@@ -146,11 +129,7 @@ def build(args):
     cfg = ["cmake", "-S", ROOT, "-B", bd, "-DCMAKE_BUILD_TYPE=Release", "-DREFHEAP_SANITIZE=OFF",
            "-DREFHEAP_BENCH=ON", "-DREFHEAP_TESTS=OFF", "-DREFHEAP_EXAMPLES=OFF",
            "-DRH_BENCH_PYTHON=" + args.python]
-    log("build: " + " ".join(cfg))
-    r = subprocess.run(cfg, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if r.returncode != 0:
-        sys.exit("run.py: cmake configure failed:\n" + r.stdout[-4000:])
-    for line in r.stdout.splitlines():
+    for line in configure(cfg, "run.py").splitlines():
         if line.startswith("-- bench:"):
             log(line)
     r = subprocess.run(["cmake", "--build", bd, "-j2", "--target", "bench_peers"],
@@ -296,13 +275,6 @@ def ratio(a, b):
     if a is None or b is None or b[0] == 0:
         return None
     return a[0] / b[0]
-
-
-def table(header, rows):
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    for r in rows:
-        out.append("| " + " | ".join(str(c) for c in r) + " |")
-    return "\n".join(out)
 
 
 def first_field(runs, key):

@@ -102,6 +102,15 @@ static O *eval(Frame *f, Node *n);
 static int exec_body(Frame *f, NodeList *body);
 static int assign(Frame *f, Node *t, O *v);
 
+/* A condition's truth: 1 or 0, -1 on error. */
+static int eval_cond(Frame *f, Node *n) {
+    O *c = eval(f, n);
+    if (!c) return -1;
+    int t = py_truth(c);
+    rh_decref(c);
+    return t;
+}
+
 /* ---------------------------------------------------------------------------
  * Names
  * ------------------------------------------------------------------------- */
@@ -484,10 +493,7 @@ static int comp_loop(Frame *f, Node *c, int gi, O *acc) {
         if (a < 0) { rc = -1; break; }
         bool ok = true;
         for (int k = 0; k < gen->l1.n; k++) {
-            O *cond = eval(f, gen->l1.v[k]);
-            if (!cond) { rc = -1; break; }
-            int t = py_truth(cond);
-            rh_decref(cond);
+            int t = eval_cond(f, gen->l1.v[k]);
             if (t < 0) { rc = -1; break; }
             if (!t) { ok = false; break; }
         }
@@ -828,10 +834,7 @@ static O *eval_inner(Frame *f, Node *n) {
         return left;
     }
     case N_IFEXP: {
-        O *c = eval(f, n->b);
-        if (!c) return NULL;
-        int t = py_truth(c);
-        rh_decref(c);
+        int t = eval_cond(f, n->b);
         if (t < 0) return NULL;
         return eval(f, t ? n->a : n->c);
     }
@@ -993,24 +996,25 @@ out:
     return rc;
 }
 
+/* The object (and for a subscript the key; else *key is NULL) of an attribute
+ * or subscript target, evaluated in that order; -1 with nothing held on error. */
+static int eval_target(Frame *f, Node *t, O **obj, O **key) {
+    *key = NULL;
+    if (!(*obj = eval(f, t->a))) return -1;
+    if (t->kind != N_SUBSCRIPT) return 0;
+    if (!(*key = eval(f, t->b))) { rh_decref(*obj); return -1; }
+    return 0;
+}
+
 static int assign(Frame *f, Node *t, O *v) {
     switch (t->kind) {
     case N_NAME: return store_name(f, t, v);
-    case N_ATTR: {
-        O *o = eval(f, t->a);
-        if (!o) return -1;
-        int r = setattr_o(o, t->val, v);
+    case N_ATTR: case N_SUBSCRIPT: {
+        O *o, *k;
+        if (eval_target(f, t, &o, &k) < 0) return -1;
+        int r = k ? py_setitem(o, k, v) : setattr_o(o, t->val, v);
         rh_decref(o);
-        return r;
-    }
-    case N_SUBSCRIPT: {
-        O *o = eval(f, t->a);
-        if (!o) return -1;
-        O *k = eval(f, t->b);
-        if (!k) { rh_decref(o); return -1; }
-        int r = py_setitem(o, k, v);
-        rh_decref(o);
-        rh_decref(k);
+        rh_xdecref(k);
         return r;
     }
     case N_TUPLE: case N_LIST: return unpack(f, t, v);
@@ -1023,21 +1027,12 @@ static int assign(Frame *f, Node *t, O *v) {
 static int delete_target(Frame *f, Node *t) {
     switch (t->kind) {
     case N_NAME: return delete_name(f, t);
-    case N_ATTR: {
-        O *o = eval(f, t->a);
-        if (!o) return -1;
-        int r = setattr_o(o, t->val, NULL);
+    case N_ATTR: case N_SUBSCRIPT: {
+        O *o, *k;
+        if (eval_target(f, t, &o, &k) < 0) return -1;
+        int r = k ? py_delitem(o, k) : setattr_o(o, t->val, NULL);
         rh_decref(o);
-        return r;
-    }
-    case N_SUBSCRIPT: {
-        O *o = eval(f, t->a);
-        if (!o) return -1;
-        O *k = eval(f, t->b);
-        if (!k) { rh_decref(o); return -1; }
-        int r = py_delitem(o, k);
-        rh_decref(o);
-        rh_decref(k);
+        rh_xdecref(k);
         return r;
     }
     case N_TUPLE: case N_LIST:
@@ -1079,6 +1074,24 @@ static int handler_matches(O *type) {
         return -1;
     }
     return py_err_matches(type) ? 1 : 0;
+}
+
+/* A def or class statement's end: its decorators applied to obj (a new
+ * reference, or NULL on error) innermost first, the result bound to its name. */
+static int decorate_and_store(Frame *f, Node *n, O *obj) {
+    if (!obj) return X_ERROR;
+    for (int i = n->l3.n - 1; i >= 0; i--) {
+        O *d = eval(f, n->l3.v[i]);
+        if (!d) { rh_decref(obj); return X_ERROR; }
+        O *decorated = call1(d, obj);
+        rh_decref(d);
+        rh_decref(obj);
+        if (!decorated) return X_ERROR;
+        obj = decorated;
+    }
+    int r = store_name(f, n->a, obj);
+    rh_decref(obj);
+    return r < 0 ? X_ERROR : X_NORMAL;
 }
 
 static int exec_class(Frame *f, Node *n) {
@@ -1123,19 +1136,7 @@ static int exec_class(Frame *f, Node *n) {
     O *make_class(O *name, Class *base, O *ns);
     O *cls = make_class(n->val, base, ns);
     rh_decref(ns);
-    if (!cls) return X_ERROR;
-    for (int i = n->l3.n - 1; i >= 0; i--) {
-        O *d = eval(f, n->l3.v[i]);
-        if (!d) { rh_decref(cls); return X_ERROR; }
-        O *c2 = call1(d, cls);
-        rh_decref(d);
-        rh_decref(cls);
-        if (!c2) return X_ERROR;
-        cls = c2;
-    }
-    int s = store_name(f, n->a, cls);
-    rh_decref(cls);
-    return s < 0 ? X_ERROR : X_NORMAL;
+    return decorate_and_store(f, n, cls);
 }
 
 static int exec_with(Frame *f, Node *n, int item) {
@@ -1309,16 +1310,9 @@ static int exec_stmt(Frame *f, Node *n) {
         Node *t = n->a;
         O *obj = NULL, *key = NULL, *cur;
         if (t->kind == N_NAME) cur = load_name(f, t);
-        else if (t->kind == N_ATTR) {
-            obj = eval(f, t->a);
-            if (!obj) return X_ERROR;
-            cur = getattr_o(obj, t->val);
-        } else {
-            obj = eval(f, t->a);
-            if (!obj) return X_ERROR;
-            key = eval(f, t->b);
-            if (!key) { rh_decref(obj); return X_ERROR; }
-            cur = py_getitem(obj, key);
+        else {
+            if (eval_target(f, t, &obj, &key) < 0) return X_ERROR;
+            cur = key ? py_getitem(obj, key) : getattr_o(obj, t->val);
         }
         O *rhs = cur ? eval(f, n->b) : NULL;
         O *res = rhs ? py_inplace(n->op, cur, rhs) : NULL;
@@ -1335,10 +1329,7 @@ static int exec_stmt(Frame *f, Node *n) {
         return rc;
     }
     case N_IF: {
-        O *c = eval(f, n->a);
-        if (!c) return X_ERROR;
-        int t = py_truth(c);
-        rh_decref(c);
+        int t = eval_cond(f, n->a);
         if (t < 0) return X_ERROR;
         if (t) return exec_body(f, &n->l1);
         if (n->l2.n == 1 && n->l2.v[0]->kind == N_IF) return exec_stmt(f, n->l2.v[0]);
@@ -1347,10 +1338,7 @@ static int exec_stmt(Frame *f, Node *n) {
     case N_WHILE: {
         while (1) {
             f->line = n->line;
-            O *c = eval(f, n->a);
-            if (!c) return X_ERROR;
-            int t = py_truth(c);
-            rh_decref(c);
+            int t = eval_cond(f, n->a);
             if (t < 0) return X_ERROR;
             if (!t) break;
             int r = exec_body(f, &n->l1);
@@ -1396,22 +1384,7 @@ static int exec_stmt(Frame *f, Node *n) {
         f->retval = v;
         return X_RETURN;
     }
-    case N_FUNCDEF: {
-        O *fn = make_function(f, n);
-        if (!fn) return X_ERROR;
-        for (int i = n->l3.n - 1; i >= 0; i--) {
-            O *d = eval(f, n->l3.v[i]);
-            if (!d) { rh_decref(fn); return X_ERROR; }
-            O *f2 = call1(d, fn);
-            rh_decref(d);
-            rh_decref(fn);
-            if (!f2) return X_ERROR;
-            fn = f2;
-        }
-        int r = store_name(f, n->a, fn);
-        rh_decref(fn);
-        return r < 0 ? X_ERROR : X_NORMAL;
-    }
+    case N_FUNCDEF: return decorate_and_store(f, n, make_function(f, n));
     case N_CLASSDEF: return exec_class(f, n);
     case N_TRY: return exec_try(f, n);
     case N_WITH: return exec_with(f, n, 0);
@@ -1456,10 +1429,7 @@ static int exec_stmt(Frame *f, Node *n) {
         return X_ERROR;
     }
     case N_ASSERT: {
-        O *c = eval(f, n->a);
-        if (!c) return X_ERROR;
-        int t = py_truth(c);
-        rh_decref(c);
+        int t = eval_cond(f, n->a);
         if (t < 0) return X_ERROR;
         if (!t) {
             if (n->b) {

@@ -1111,42 +1111,29 @@ static O *str_index(ARGS) {
     for (const char *q = base; q < p; q++) if (((unsigned char)*q & 0xC0) != 0x80) cp++;
     return rh_int(H, cp);
 }
-static O *str_isdigit(ARGS) {
-    UNUSED;
+/* str.isdigit / str.isalpha: non-empty and every byte passes the test */
+static O *str_all_bytes(O *self, int (*test)(int)) {
     const char *s = rh_str_cstr(self);
     if (!*s) return rh_False;
-    for (; *s; s++) if (!isdigit((unsigned char)*s)) return rh_False;
+    for (; *s; s++) if (!test((unsigned char)*s)) return rh_False;
     return rh_True;
 }
-static O *str_isalpha(ARGS) {
-    UNUSED;
-    const char *s = rh_str_cstr(self);
-    if (!*s) return rh_False;
-    for (; *s; s++) if (!isalpha((unsigned char)*s)) return rh_False;
-    return rh_True;
-}
+static O *str_isdigit(ARGS) { UNUSED; return str_all_bytes(self, isdigit); }
+static O *str_isalpha(ARGS) { UNUSED; return str_all_bytes(self, isalpha); }
 static O *str_format(ARGS) { UNUSED; return py_str_format(self, args, n, kw); }
 static O *str_encode(ARGS) { UNUSED; return rh_bytes(H, rh_str_cstr(self), rh_str_nbytes(self)); }
-static O *str_ljust(ARGS) {
-    UNUSED;
+/* str.ljust / str.rjust: format(self, "<width") or format(self, ">width") */
+static O *str_justify(O *self, O **args, size_t n, char align) {
     int64_t w = n ? rh_int_value(args[0]) : 0;
     char spec[32];
-    snprintf(spec, sizeof spec, "<%" PRId64, w);
+    snprintf(spec, sizeof spec, "%c%" PRId64, align, w);
     O *s = rh_str(H, spec);
     O *r = py_format(self, s);
     rh_decref(s);
     return r;
 }
-static O *str_rjust(ARGS) {
-    UNUSED;
-    int64_t w = n ? rh_int_value(args[0]) : 0;
-    char spec[32];
-    snprintf(spec, sizeof spec, ">%" PRId64, w);
-    O *s = rh_str(H, spec);
-    O *r = py_format(self, s);
-    rh_decref(s);
-    return r;
-}
+static O *str_ljust(ARGS) { UNUSED; return str_justify(self, args, n, '<'); }
+static O *str_rjust(ARGS) { UNUSED; return str_justify(self, args, n, '>'); }
 static O *bytes_decode(ARGS) {
     UNUSED;
     const void *d = rh_is_type(self, &rh_bytes_type) ? (const void *)rh_bytes_data(self) : (const void *)rh_bytearray_data(self);
@@ -1202,24 +1189,17 @@ static O *gc_collect(ARGS) {
 static O *gc_enable(ARGS) { UNUSED; rh_gc_enable(H); return rh_None; }
 static O *gc_disable(ARGS) { UNUSED; rh_gc_disable(H); return rh_None; }
 static O *gc_isenabled(ARGS) { UNUSED; return rh_bool(rh_gc_isenabled(H)); }
-static O *gc_get_count(ARGS) {
-    UNUSED;
+/* gc.get_count / gc.get_threshold: the three per-generation figures as a tuple */
+static O *gc_triple(void (*get)(const rh_heap *, long *)) {
     long c[3];
-    rh_gc_get_count(H, c);
+    get(H, c);
     O *a = rh_int(H, c[0]), *b = rh_int(H, c[1]), *d = rh_int(H, c[2]);
     O *t = rh_tuple_pack(H, 3, a, b, d);
     rh_decref(a); rh_decref(b); rh_decref(d);
     return t;
 }
-static O *gc_get_threshold(ARGS) {
-    UNUSED;
-    long c[3];
-    rh_gc_get_threshold(H, c);
-    O *a = rh_int(H, c[0]), *b = rh_int(H, c[1]), *d = rh_int(H, c[2]);
-    O *t = rh_tuple_pack(H, 3, a, b, d);
-    rh_decref(a); rh_decref(b); rh_decref(d);
-    return t;
-}
+static O *gc_get_count(ARGS) { UNUSED; return gc_triple(rh_gc_get_count); }
+static O *gc_get_threshold(ARGS) { UNUSED; return gc_triple(rh_gc_get_threshold); }
 static O *gc_set_threshold(ARGS) {
     UNUSED;
     if (nargs("set_threshold", n, 1, 3) < 0) return NULL;
@@ -1402,33 +1382,25 @@ static O *wd_get(ARGS) {
     rh_err_clear(H);
     return rh_newref(n > 1 ? args[1] : rh_None);
 }
-static O *wd_keys(ARGS) {
-    UNUSED;
+/* keys(), values() and items() of a weak dictionary: one walk of its live
+ * entries into a new list */
+enum { WD_KEYS, WD_VALUES, WD_ITEMS };
+static O *wd_list(O *self, int what) {
     O *l = rh_list_new(H, 0);
     rh_weakiter it;
     rh_weakiter_begin(&it, self);
     O *k, *v;
-    while (rh_weakiter_next(&it, &k, &v)) { rh_list_append(l, k); rh_decref(k); rh_xdecref(v); }
+    while (rh_weakiter_next(&it, &k, &v)) {
+        if (what == WD_ITEMS) { O *t = rh_tuple_pack(H, 2, k, v); rh_list_append(l, t); rh_decref(t); }
+        else rh_list_append(l, what == WD_KEYS ? k : v);
+        rh_decref(k);
+        rh_xdecref(v);
+    }
     return l;
 }
-static O *wd_values(ARGS) {
-    UNUSED;
-    O *l = rh_list_new(H, 0);
-    rh_weakiter it;
-    rh_weakiter_begin(&it, self);
-    O *k, *v;
-    while (rh_weakiter_next(&it, &k, &v)) { rh_list_append(l, v); rh_decref(k); rh_xdecref(v); }
-    return l;
-}
-static O *wd_items(ARGS) {
-    UNUSED;
-    O *l = rh_list_new(H, 0);
-    rh_weakiter it;
-    rh_weakiter_begin(&it, self);
-    O *k, *v;
-    while (rh_weakiter_next(&it, &k, &v)) { O *t = rh_tuple_pack(H, 2, k, v); rh_list_append(l, t); rh_decref(t); rh_decref(k); rh_xdecref(v); }
-    return l;
-}
+static O *wd_keys(ARGS) { UNUSED; return wd_list(self, WD_KEYS); }
+static O *wd_values(ARGS) { UNUSED; return wd_list(self, WD_VALUES); }
+static O *wd_items(ARGS) { UNUSED; return wd_list(self, WD_ITEMS); }
 
 typedef struct FinRec { O *fn; O *args; O *kw; } FinRec;
 static O **fins;            /* every finalize object made (new references) */

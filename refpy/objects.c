@@ -246,9 +246,13 @@ static rh_hash_t identity_hash(rh_object *self) {
 /* function */
 static int function_traverse(O *self, rh_visitfn visit, void *arg) {
     Function *f = (Function *)self;
-    O *refs[] = {f->name, f->qualname, f->globals, f->defaults, f->kwdefaults, f->closure, f->dict};
-    for (size_t i = 0; i < sizeof refs / sizeof *refs; i++)
-        if (refs[i]) { int r = visit(refs[i], arg); if (r) return r; }
+    RH_VISIT(f->name);
+    RH_VISIT(f->qualname);
+    RH_VISIT(f->globals);
+    RH_VISIT(f->defaults);
+    RH_VISIT(f->kwdefaults);
+    RH_VISIT(f->closure);
+    RH_VISIT(f->dict);
     return 0;
 }
 static void function_clear(O *self) {
@@ -294,8 +298,10 @@ O *new_cell(O *v) {
 /* class */
 static int class_traverse(O *self, rh_visitfn visit, void *arg) {
     Class *c = (Class *)self;
-    O *refs[] = {c->name, c->dict, RH_OBJ(c->base), c->rhcls};
-    for (size_t i = 0; i < 4; i++) if (refs[i]) { int r = visit(refs[i], arg); if (r) return r; }
+    RH_VISIT(c->name);
+    RH_VISIT(c->dict);
+    RH_VISIT(c->base);
+    RH_VISIT(c->rhcls);
     return 0;
 }
 static void class_clear(O *self) {
@@ -325,8 +331,9 @@ rh_type T_class = {.name = "type", .basicsize = sizeof(Class), .flags = RH_TYPE_
 /* module */
 static int module_traverse(O *self, rh_visitfn visit, void *arg) {
     Module *m = (Module *)self;
-    if (m->name) { int r = visit(m->name, arg); if (r) return r; }
-    return m->dict ? visit(m->dict, arg) : 0;
+    RH_VISIT(m->name);
+    RH_VISIT(m->dict);
+    return 0;
 }
 static void module_clear(O *self) { RH_CLEAR(((Module *)self)->dict); }
 static void module_destroy(O *self) { module_clear(self); RH_CLEAR(((Module *)self)->name); }
@@ -349,8 +356,9 @@ O *new_module(const char *name) {
 /* bound method */
 static int method_traverse(O *self, rh_visitfn visit, void *arg) {
     Method *m = (Method *)self;
-    if (m->func) { int r = visit(m->func, arg); if (r) return r; }
-    return m->self ? visit(m->self, arg) : 0;
+    RH_VISIT(m->func);
+    RH_VISIT(m->self);
+    return 0;
 }
 static void method_clear(O *self) {
     Method *m = (Method *)self;
@@ -438,8 +446,9 @@ O *new_descr(const char *name, cfunc fn) {
 /* slice */
 static int slice_traverse(O *self, rh_visitfn visit, void *arg) {
     Slice *s = (Slice *)self;
-    O *r[] = {s->start, s->stop, s->step};
-    for (int i = 0; i < 3; i++) if (r[i]) { int x = visit(r[i], arg); if (x) return x; }
+    RH_VISIT(s->start);
+    RH_VISIT(s->stop);
+    RH_VISIT(s->step);
     return 0;
 }
 static void slice_clear(O *self) {
@@ -462,8 +471,9 @@ rh_type T_range = {.name = "range", .basicsize = sizeof(Range), .repr = range_re
 /* property */
 static int property_traverse(O *self, rh_visitfn visit, void *arg) {
     Property *p = (Property *)self;
-    if (p->fget) { int r = visit(p->fget, arg); if (r) return r; }
-    return p->fset ? visit(p->fset, arg) : 0;
+    RH_VISIT(p->fget);
+    RH_VISIT(p->fset);
+    return 0;
 }
 static void property_clear(O *self) {
     Property *p = (Property *)self;
@@ -477,8 +487,9 @@ rh_type T_property = {.name = "property", .basicsize = sizeof(Property), .flags 
 /* iterators */
 static int iter_traverse(O *self, rh_visitfn visit, void *arg) {
     Iter *it = (Iter *)self;
-    if (it->seq) { int r = visit(it->seq, arg); if (r) return r; }
-    return it->extra ? visit(it->extra, arg) : 0;
+    RH_VISIT(it->seq);
+    RH_VISIT(it->extra);
+    return 0;
 }
 static void iter_clear(O *self) {
     Iter *it = (Iter *)self;

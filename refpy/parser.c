@@ -288,13 +288,64 @@ static Node *p_number(Parser *p) {
 }
 
 static int nest_depth;
-static Node *p_atom_inner(Parser *p);
-static Node *p_atom(Parser *p) {
+/* One rule one level deeper: past 200 levels a SyntaxError rather than a
+ * stack overflow. */
+static Node *p_nested(Parser *p, Node *(*rule)(Parser *)) {
     if (nest_depth >= 200) return fail(p, "too many nested parentheses");
     nest_depth++;
-    Node *n = p_atom_inner(p);
+    Node *n = rule(p);
     nest_depth--;
     return n;
+}
+static Node *p_atom_inner(Parser *p);
+static Node *p_atom(Parser *p) { return p_nested(p, p_atom_inner); }
+
+/* Parses one rule with scope sc and its Name uses current: the first iterable
+ * of a comprehension, default values and return annotations are evaluated in
+ * the enclosing scope. */
+static Node *p_in_scope(Parser *p, Scope *sc, NodeList *uses, Node *(*rule)(Parser *)) {
+    Scope *saved = p->sc;
+    NodeList *su = p->uses;
+    p->sc = sc;
+    p->uses = uses;
+    Node *n = rule(p);
+    p->sc = saved;
+    p->uses = su;
+    return n;
+}
+
+/* `target := value`, at the ':=' (target already parsed). */
+static Node *p_namedexpr(Parser *p, Node *target, int line) {
+    p->pos++;
+    if (target->kind != N_NAME) return fail(p, "cannot use assignment expressions with this target");
+    Node *w = mk(N_NAMEDEXPR, line);
+    set_store(p, target, false);
+    w->a = target;
+    if (!(w->b = p_test(p))) return NULL;
+    return w;
+}
+
+/* A display or expression-list item: `*expr` (a Starred node on the line of
+ * the '*') or an expression. */
+static Node *p_star_or_test(Parser *p) {
+    if (!at_op(p, "*")) return p_test(p);
+    Node *e = mk(N_STARRED, cur(p)->line);
+    p->pos++;
+    if (!(e->a = p_bitor(p))) return NULL;
+    return e;
+}
+
+/* The rest of a tuple or list display after its first item: `, item` up to
+ * the closing bracket (a trailing comma allowed), which it consumes. */
+static bool p_display_rest(Parser *p, NodeList *items, const char *close) {
+    while (at_op(p, ",")) {
+        p->pos++;
+        if (at_op(p, close)) break;
+        Node *e = p_star_or_test(p);
+        if (!e) return false;
+        node_list_push(items, e);
+    }
+    return expect_op(p, close);
 }
 
 static Node *p_atom_inner(Parser *p) {
@@ -329,24 +380,9 @@ static Node *p_atom_inner(Parser *p) {
             return n;
         }
         if (at_kw(p, "yield")) return unsupported(p, "generators ('yield')");
-        Node *first;
-        if (at_op(p, "*")) {
-            p->pos++;
-            first = mk(N_STARRED, line);
-            if (!(first->a = p_bitor(p))) return NULL;
-        } else {
-            first = p_test(p);
-            if (!first) return NULL;
-            if (at_op(p, ":=")) {
-                p->pos++;
-                if (first->kind != N_NAME) return fail(p, "cannot use assignment expressions with this target");
-                Node *w = mk(N_NAMEDEXPR, line);
-                set_store(p, first, false);
-                w->a = first;
-                if (!(w->b = p_test(p))) return NULL;
-                first = w;
-            }
-        }
+        Node *first = p_star_or_test(p);
+        if (!first) return NULL;
+        if (first->kind != N_STARRED && at_op(p, ":=") && !(first = p_namedexpr(p, first, line))) return NULL;
         if (at_kw(p, "for")) {
             Node *g = p_comp_tail(p, N_GENEXP, first, NULL, line);
             if (!g || !expect_op(p, ")")) return NULL;
@@ -359,18 +395,7 @@ static Node *p_atom_inner(Parser *p) {
         }
         Node *tup = mk(N_TUPLE, line);
         node_list_push(&tup->l1, first);
-        while (at_op(p, ",")) {
-            p->pos++;
-            if (at_op(p, ")")) break;
-            Node *e;
-            if (at_op(p, "*")) {
-                p->pos++;
-                e = mk(N_STARRED, cur(p)->line);
-                if (!(e->a = p_bitor(p))) return NULL;
-            } else if (!(e = p_test(p))) return NULL;
-            node_list_push(&tup->l1, e);
-        }
-        if (!expect_op(p, ")")) return NULL;
+        if (!p_display_rest(p, &tup->l1, ")")) return NULL;
         tup->op = 1; /* parenthesized */
         return fold_const_tuple(tup);
     }
@@ -378,30 +403,15 @@ static Node *p_atom_inner(Parser *p) {
         p->pos++;
         Node *l = mk(N_LIST, line);
         if (at_op(p, "]")) { p->pos++; return l; }
-        Node *first;
-        if (at_op(p, "*")) {
-            p->pos++;
-            first = mk(N_STARRED, line);
-            if (!(first->a = p_bitor(p))) return NULL;
-        } else if (!(first = p_test(p))) return NULL;
+        Node *first = p_star_or_test(p);
+        if (!first) return NULL;
         if (at_kw(p, "for")) {
             Node *g = p_comp_tail(p, N_LISTCOMP, first, NULL, line);
             if (!g || !expect_op(p, "]")) return NULL;
             return g;
         }
         node_list_push(&l->l1, first);
-        while (at_op(p, ",")) {
-            p->pos++;
-            if (at_op(p, "]")) break;
-            Node *e;
-            if (at_op(p, "*")) {
-                p->pos++;
-                e = mk(N_STARRED, cur(p)->line);
-                if (!(e->a = p_bitor(p))) return NULL;
-            } else if (!(e = p_test(p))) return NULL;
-            node_list_push(&l->l1, e);
-        }
-        if (!expect_op(p, "]")) return NULL;
+        if (!p_display_rest(p, &l->l1, "]")) return NULL;
         return l;
     }
     if (is_op(t, "{")) {
@@ -414,11 +424,7 @@ static Node *p_atom_inner(Parser *p) {
             if (!(v = p_bitor(p))) return NULL;
             dict = true;
         } else {
-            if (at_op(p, "*")) {
-                p->pos++;
-                k = mk(N_STARRED, line);
-                if (!(k->a = p_bitor(p))) return NULL;
-            } else if (!(k = p_test(p))) return NULL;
+            if (!(k = p_star_or_test(p))) return NULL;
             dict = at_op(p, ":");
             if (dict) {
                 p->pos++;
@@ -448,11 +454,7 @@ static Node *p_atom_inner(Parser *p) {
                 node_list_push(&d->l1, k);
                 node_list_push(&d->l2, v);
             } else {
-                if (at_op(p, "*")) {
-                    p->pos++;
-                    k = mk(N_STARRED, cur(p)->line);
-                    if (!(k->a = p_bitor(p))) return NULL;
-                } else if (!(k = p_test(p))) return NULL;
+                if (!(k = p_star_or_test(p))) return NULL;
                 node_list_push(&d->l1, k);
             }
         }
@@ -507,13 +509,7 @@ static Node *p_comp_tail(Parser *p, int kind, Node *elt, Node *val, int line) {
         p->pos++;
         if (first) {
             /* the first iterable is evaluated outside */
-            Scope *saved = p->sc;
-            NodeList *su = p->uses;
-            p->sc = s->parent;
-            p->uses = outer_uses;
-            f->b = p_or(p);
-            p->sc = saved;
-            p->uses = su;
+            f->b = p_in_scope(p, s->parent, outer_uses, p_or);
         } else {
             f->b = p_or(p);
         }
@@ -607,13 +603,7 @@ static Node *p_arglist(Parser *p, Node *call) {
                 e = p_comp_tail(p, N_GENEXP, e, NULL, line);
                 if (!e) return NULL;
             } else if (at_op(p, ":=")) {
-                p->pos++;
-                if (e->kind != N_NAME) return fail(p, "cannot use assignment expressions with this target");
-                Node *w = mk(N_NAMEDEXPR, line);
-                set_store(p, e, false);
-                w->a = e;
-                if (!(w->b = p_test(p))) return NULL;
-                e = w;
+                if (!(e = p_namedexpr(p, e, line))) return NULL;
             }
             if (call->l2.n) {
                 bool only_dstar = true;
@@ -799,43 +789,28 @@ static Node *p_not(Parser *p) {
         p->pos++;
         Node *u = mk(N_UNARY, line);
         u->op = OP_NOT;
-        if (nest_depth >= 200) return fail(p, "too many nested parentheses");
-        nest_depth++;
-        u->a = p_not(p);
-        nest_depth--;
-        if (!u->a) return NULL;
+        if (!(u->a = p_nested(p, p_not))) return NULL;
         return u;
     }
     return p_comparison(p);
 }
-static Node *p_and(Parser *p) {
-    Node *e = p_not(p);
-    if (!e || !at_kw(p, "and")) return e;
+/* `x kw y kw z` for kw "and" / "or": one BoolOp over all the operands. */
+static Node *p_boolop(Parser *p, const char *kw, int op, Node *(*operand)(Parser *)) {
+    Node *e = operand(p);
+    if (!e || !at_kw(p, kw)) return e;
     Node *b = mk(N_BOOLOP, cur(p)->line);
-    b->op = OP_AND;
+    b->op = op;
     node_list_push(&b->l1, e);
-    while (at_kw(p, "and")) {
+    while (at_kw(p, kw)) {
         p->pos++;
-        Node *x = p_not(p);
+        Node *x = operand(p);
         if (!x) return NULL;
         node_list_push(&b->l1, x);
     }
     return b;
 }
-static Node *p_or(Parser *p) {
-    Node *e = p_and(p);
-    if (!e || !at_kw(p, "or")) return e;
-    Node *b = mk(N_BOOLOP, cur(p)->line);
-    b->op = OP_OR;
-    node_list_push(&b->l1, e);
-    while (at_kw(p, "or")) {
-        p->pos++;
-        Node *x = p_and(p);
-        if (!x) return NULL;
-        node_list_push(&b->l1, x);
-    }
-    return b;
-}
+static Node *p_and(Parser *p) { return p_boolop(p, "and", OP_AND, p_not); }
+static Node *p_or(Parser *p) { return p_boolop(p, "or", OP_OR, p_and); }
 
 /* parameters of def (until ')') or lambda (until ':') */
 static bool p_params(Parser *p, Node *fn, Scope *s, const char *end) {
@@ -866,13 +841,7 @@ static bool p_params(Parser *p, Node *fn, Scope *s, const char *end) {
             if (a->op == 1 || a->op == 2) { fail(p, "var-positional argument cannot have default value"); return false; }
             p->pos++;
             /* defaults are evaluated in the enclosing scope */
-            Scope *saved = p->sc;
-            NodeList *su = p->uses;
-            p->sc = s->parent;
-            p->uses = &p->sc->uses;
-            a->a = p_test(p);
-            p->sc = saved;
-            p->uses = su;
+            a->a = p_in_scope(p, s->parent, &s->parent->uses, p_test);
             if (!a->a) return false;
             if (a->op == 0) seen_default = true;
         } else if (a->op == 0 && seen_default) {
@@ -909,13 +878,7 @@ static Node *p_lambda(Parser *p) {
 }
 
 static Node *p_test_inner(Parser *p);
-static Node *p_test(Parser *p) {
-    if (nest_depth >= 200) return fail(p, "too many nested parentheses");
-    nest_depth++;
-    Node *n = p_test_inner(p);
-    nest_depth--;
-    return n;
-}
+static Node *p_test(Parser *p) { return p_nested(p, p_test_inner); }
 static Node *p_test_inner(Parser *p) {
     if (at_kw(p, "lambda")) return p_lambda(p);
     Node *e = p_or(p);
@@ -937,12 +900,8 @@ static Node *p_test_inner(Parser *p) {
 /* a, b, *c  (a tuple without parentheses when there is a comma) */
 static Node *p_star_exprs(Parser *p, bool allow_tuple) {
     int line = cur(p)->line;
-    Node *first;
-    if (at_op(p, "*")) {
-        p->pos++;
-        first = mk(N_STARRED, line);
-        if (!(first->a = p_bitor(p))) return NULL;
-    } else if (!(first = p_test(p))) return NULL;
+    Node *first = p_star_or_test(p);
+    if (!first) return NULL;
     if (!allow_tuple || !at_op(p, ",")) {
         if (first->kind == N_STARRED && !at_op(p, ",")) {
             /* a lone starred expression is only valid as a target */
@@ -959,12 +918,8 @@ static Node *p_star_exprs(Parser *p, bool allow_tuple) {
                                  c->start[0] != '<' && c->start[0] != '>' && c->start[0] != '!'))
             break;
         if (is_kw(c, "in")) break;
-        Node *e;
-        if (at_op(p, "*")) {
-            p->pos++;
-            e = mk(N_STARRED, c->line);
-            if (!(e->a = p_bitor(p))) return NULL;
-        } else if (!(e = p_test(p))) return NULL;
+        Node *e = p_star_or_test(p);
+        if (!e) return NULL;
         node_list_push(&t->l1, e);
     }
     return t;
@@ -1065,6 +1020,22 @@ static bool fstring_field(Parser *p, const char *s, size_t n, size_t *ip, int li
     return true;
 }
 
+/* A literal part of an f-string (escapes decoded unless raw) onto joined. */
+static bool fstring_literal(const char *buf, size_t bl, int is_raw, int line, Node *joined) {
+    Node *cs;
+    if (is_raw) cs = const_str(buf, bl, line);
+    else {
+        size_t dl;
+        char *d = decode_escapes(buf, bl, 0, &dl, line);
+        if (!d) return false;
+        cs = const_str(d, dl, line);
+        free(d);
+    }
+    if (!cs) return false;
+    node_list_push(&joined->l1, cs);
+    return true;
+}
+
 static Node *parse_fstring(Parser *p, const char *s, size_t n, int is_raw, int line, Node *joined) {
     size_t lit = 0;
     char *buf = malloc(n + 1);
@@ -1077,17 +1048,7 @@ static Node *parse_fstring(Parser *p, const char *s, size_t n, int is_raw, int l
         if (c == '}') { free(buf); fail(p, "f-string: single '}' is not allowed"); return NULL; }
         if (c == '{') {
             if (bl) {
-                Node *cs;
-                if (is_raw) cs = const_str(buf, bl, line);
-                else {
-                    size_t dl;
-                    char *d = decode_escapes(buf, bl, 0, &dl, line);
-                    if (!d) { free(buf); return NULL; }
-                    cs = const_str(d, dl, line);
-                    free(d);
-                }
-                if (!cs) { free(buf); return NULL; }
-                node_list_push(&joined->l1, cs);
+                if (!fstring_literal(buf, bl, is_raw, line, joined)) { free(buf); return NULL; }
                 bl = 0;
             }
             i++;
@@ -1097,19 +1058,7 @@ static Node *parse_fstring(Parser *p, const char *s, size_t n, int is_raw, int l
         buf[bl++] = c;
     }
     (void)lit;
-    if (bl) {
-        Node *cs;
-        if (is_raw) cs = const_str(buf, bl, line);
-        else {
-            size_t dl;
-            char *d = decode_escapes(buf, bl, 0, &dl, line);
-            if (!d) { free(buf); return NULL; }
-            cs = const_str(d, dl, line);
-            free(d);
-        }
-        if (!cs) { free(buf); return NULL; }
-        node_list_push(&joined->l1, cs);
-    }
+    if (bl && !fstring_literal(buf, bl, is_raw, line, joined)) { free(buf); return NULL; }
     free(buf);
     return joined;
 }
@@ -1412,17 +1361,25 @@ static bool p_suite(Parser *p, NodeList *body) {
 }
 static bool p_block(Parser *p, NodeList *body) { return p_suite(p, body); }
 
-static bool p_funcdef(Parser *p, NodeList *body, NodeList *decos) {
+/* `def name` / `class name`: the node, its decorators taken over, and the
+ * name bound in the enclosing scope (node->a). */
+static Node *p_def_head(Parser *p, int kind, NodeList *decos) {
     int line = cur(p)->line;
-    p->pos++; /* def */
-    if (cur(p)->kind != T_NAME || is_keyword_tok(cur(p))) { fail(p, "invalid syntax"); return false; }
-    Node *fn = mk(N_FUNCDEF, line);
-    fn->val = tok_name(cur(p));
+    p->pos++; /* def or class */
+    if (cur(p)->kind != T_NAME || is_keyword_tok(cur(p))) return fail(p, "invalid syntax");
+    Node *d = mk(kind, line);
+    d->val = tok_name(cur(p));
     p->pos++;
-    if (decos) { fn->l3 = *decos; memset(decos, 0, sizeof *decos); }
-    Node *target = name_node(p, fn->val, line);
+    if (decos) { d->l3 = *decos; memset(decos, 0, sizeof *decos); }
+    Node *target = name_node(p, d->val, line);
     set_store(p, target, false);
-    fn->a = target;
+    d->a = target;
+    return d;
+}
+
+static bool p_funcdef(Parser *p, NodeList *body, NodeList *decos) {
+    Node *fn = p_def_head(p, N_FUNCDEF, decos);
+    if (!fn) return false;
     if (!expect_op(p, "(")) return false;
     Scope *s = scope_push(p, SK_FUNC, rh_str_cstr(fn->val));
     fn->sc = s;
@@ -1430,14 +1387,7 @@ static bool p_funcdef(Parser *p, NodeList *body, NodeList *decos) {
     if (!expect_op(p, ")")) return false;
     if (at_op(p, "->")) {
         p->pos++;
-        Scope *saved = p->sc;
-        NodeList *su = p->uses;
-        p->sc = s->parent;
-        p->uses = &p->sc->uses;
-        Node *ann = p_test(p);
-        p->sc = saved;
-        p->uses = su;
-        if (!ann) return false;
+        if (!p_in_scope(p, s->parent, &s->parent->uses, p_test)) return false;
     }
     if (!p_block(p, &fn->l2)) return false;
     scope_pop(p);
@@ -1446,16 +1396,8 @@ static bool p_funcdef(Parser *p, NodeList *body, NodeList *decos) {
 }
 
 static bool p_classdef(Parser *p, NodeList *body, NodeList *decos) {
-    int line = cur(p)->line;
-    p->pos++;
-    if (cur(p)->kind != T_NAME || is_keyword_tok(cur(p))) { fail(p, "invalid syntax"); return false; }
-    Node *c = mk(N_CLASSDEF, line);
-    c->val = tok_name(cur(p));
-    p->pos++;
-    if (decos) { c->l3 = *decos; memset(decos, 0, sizeof *decos); }
-    Node *target = name_node(p, c->val, line);
-    set_store(p, target, false);
-    c->a = target;
+    Node *c = p_def_head(p, N_CLASSDEF, decos);
+    if (!c) return false;
     if (at_op(p, "(")) {
         p->pos++;
         while (!at_op(p, ")")) {

@@ -98,6 +98,19 @@ static void test_small_ints_shared(void **state) {
     rh_heap_destroy(h2);
 }
 
+/* r is an int of value expected, or, when the result does not fit, NULL with
+ * RH_EOVERFLOW set (then cleared); r is released. */
+static void assert_int_result(rh_heap *h, rh_object *r, bool overflows, int64_t expected) {
+    if (overflows) {
+        assert_null(r);
+        assert_int_equal(rh_err(h), RH_EOVERFLOW);
+        rh_err_clear(h);
+    } else {
+        assert_int_equal(rh_int_value(r), expected);
+        rh_decref(r);
+    }
+}
+
 static void test_int_arithmetic(void **state) {
     (void)state;
     rh_heap *h = new_heap();
@@ -118,24 +131,9 @@ static void test_int_arithmetic(void **state) {
         rh_object *r = rh_int_add(h, a, b);
         assert_int_equal(rh_int_value(r), cases[i].add);
         rh_decref(r);
-        r = rh_int_sub(h, a, b);
-        if (cases[i].a == INT64_MIN) {
-            assert_null(r); /* -2**63 - 2 does not fit */
-            assert_int_equal(rh_err(h), RH_EOVERFLOW);
-            rh_err_clear(h);
-        } else {
-            assert_int_equal(rh_int_value(r), cases[i].sub);
-            rh_decref(r);
-        }
-        r = rh_int_mul(h, a, b);
-        if (cases[i].a == INT64_MIN) {
-            assert_null(r);
-            assert_int_equal(rh_err(h), RH_EOVERFLOW);
-            rh_err_clear(h);
-        } else {
-            assert_int_equal(rh_int_value(r), cases[i].mul);
-            rh_decref(r);
-        }
+        /* -2**63 - 2 and -2**63 * 2 do not fit */
+        assert_int_result(h, rh_int_sub(h, a, b), cases[i].a == INT64_MIN, cases[i].sub);
+        assert_int_result(h, rh_int_mul(h, a, b), cases[i].a == INT64_MIN, cases[i].mul);
         r = rh_int_floordiv(h, a, b);
         assert_int_equal(rh_int_value(r), cases[i].fdiv); /* -(2**63)//2 -> -4611686018427387904 */
         rh_decref(r);

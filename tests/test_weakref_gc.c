@@ -9,6 +9,20 @@
  */
 #include "weak_testutil.h"
 
+/* An outside weakref w, its callback logging into log, to garbage: no
+ * callback before the collection; the collection frees `freed` objects and
+ * calls back once, for w, which is dead after; a second collection frees
+ * nothing and calls nothing. */
+static void assert_one_callback_collection(rh_heap *h, const cblog *log, rh_object *w, intptr_t freed) {
+    assert_int_equal(log->n, 0);
+    assert_int_equal(rh_gc_collect(h, 2), freed);
+    assert_int_equal(log->n, 1);
+    assert_ptr_equal(log->wrs[0], w);
+    assert_false(rh_weakref_alive(w));
+    assert_int_equal(rh_gc_collect(h, 2), 0);
+    assert_int_equal(log->n, 1);
+}
+
 /* test_callback_in_cycle analogue measured with python3.11:
  *   a.b = b; b.a = a; w = ref(a, cb); del a, b; gc.collect() -> 2, cb once,
  *   w() is None afterwards. */
@@ -22,15 +36,9 @@ static void test_outside_weakref_callback(void **state) {
     rh_object *w = rh_weakref_new(a, log_cb, &arg);
     rh_decref(a);
     rh_decref(b);
-    assert_int_equal(log.n, 0); /* del is not enough */
-    assert_true(rh_weakref_alive(w));
-    assert_int_equal(rh_gc_collect(h, 2), 2);
-    assert_int_equal(log.n, 1);
-    assert_ptr_equal(log.wrs[0], w);
-    assert_false(rh_weakref_alive(w));
+    assert_true(rh_weakref_alive(w)); /* del is not enough */
+    assert_one_callback_collection(h, &log, w, 2);
     assert_int_equal(node_destroyed, 2);
-    assert_int_equal(rh_gc_collect(h, 2), 0);
-    assert_int_equal(log.n, 1);
     rh_decref(w);
     rh_heap_destroy(h);
 }
@@ -184,13 +192,8 @@ static void test_callback_in_cycle_resurrection(void **state) {
     rh_decref(c1);
     rh_decref(c2);
     rh_decref(C);
-    assert_int_equal(log.n, 0);
-    assert_int_equal(rh_gc_collect(h, 2), 5);
-    assert_int_equal(log.n, 1);
+    assert_one_callback_collection(h, &log, wr, 5);
     assert_int_equal(log.tags[0], 7);
-    assert_false(rh_weakref_alive(wr));
-    assert_int_equal(rh_gc_collect(h, 2), 0);
-    assert_int_equal(log.n, 1);
     rh_decref(wr);
     rh_heap_destroy(h);
 }
@@ -225,12 +228,7 @@ static void test_callbacks_on_callback(void **state) {
     rh_decref(m);
     rh_decref(c);
     rh_decref(d);
-    assert_int_equal(log.n, 0);
-    assert_int_equal(rh_gc_collect(h, 2), 5);
-    assert_int_equal(log.n, 1);
-    assert_false(rh_weakref_alive(external_wr));
-    assert_int_equal(rh_gc_collect(h, 2), 0);
-    assert_int_equal(log.n, 1);
+    assert_one_callback_collection(h, &log, external_wr, 5);
     rh_decref(external_wr);
     rh_heap_destroy(h);
 }

@@ -150,15 +150,24 @@ rh_type_count *rh_objgraph_most_common_types(rh_heap *h, size_t limit, size_t *n
     return v;
 }
 
-int rh_objgraph_show_most_common_types(rh_heap *h, size_t limit, FILE *out) {
-    size_t n;
-    rh_type_count *v = rh_objgraph_most_common_types(h, limit ? limit : 10, &n);
+/* The show_ functions: one row a type, names padded to the longest, the
+ * growth with its delta; the table is freed. */
+static int show_counts(rh_type_count *v, size_t n, bool with_delta, FILE *out) {
     if (!v) return -1;
     size_t w = 0;
     for (size_t i = 0; i < n; i++) w = strlen(v[i].name) > w ? strlen(v[i].name) : w;
-    for (size_t i = 0; i < n; i++) fprintf(out, "%-*s %zu\n", (int)w, v[i].name, v[i].count);
+    for (size_t i = 0; i < n; i++) {
+        if (with_delta) fprintf(out, "%-*s %10zu %+10td\n", (int)w, v[i].name, v[i].count, v[i].delta);
+        else fprintf(out, "%-*s %zu\n", (int)w, v[i].name, v[i].count);
+    }
     free(v);
     return 0;
+}
+
+int rh_objgraph_show_most_common_types(rh_heap *h, size_t limit, FILE *out) {
+    size_t n;
+    rh_type_count *v = rh_objgraph_most_common_types(h, limit ? limit : 10, &n);
+    return show_counts(v, n, false, out);
 }
 
 rh_type_count *rh_objgraph_growth(rh_heap *h, size_t limit, size_t *n) {
@@ -203,12 +212,7 @@ rh_type_count *rh_objgraph_growth(rh_heap *h, size_t limit, size_t *n) {
 int rh_objgraph_show_growth(rh_heap *h, size_t limit, FILE *out) {
     size_t n;
     rh_type_count *v = rh_objgraph_growth(h, limit ? limit : 10, &n);
-    if (!v) return -1;
-    size_t w = 0;
-    for (size_t i = 0; i < n; i++) w = strlen(v[i].name) > w ? strlen(v[i].name) : w;
-    for (size_t i = 0; i < n; i++) fprintf(out, "%-*s %10zu %+10td\n", (int)w, v[i].name, v[i].count, v[i].delta);
-    free(v);
-    return 0;
+    return show_counts(v, n, true, out);
 }
 
 /* ---------------------------------------------------------------------------
@@ -450,6 +454,18 @@ fail:
  * Retained size
  * ------------------------------------------------------------------------- */
 
+/* A walk that could not get its three scratch arrays or its index: the words
+ * go back (if still borrowed), the arrays are freed, and the error is
+ * out-of-memory unless the index set it already. */
+static int walk_setup_failed(rh_heap *h, graph *g, void *a, void *b, void *c) {
+    if (g->oldword) graph_release(g, false);
+    free(a);
+    free(b);
+    free(c);
+    if (rh_err(h) != RH_ENOMEM) rh__nomem(h);
+    return -1;
+}
+
 int rh_objgraph_retained(rh_heap *h, rh_object *obj, size_t *bytes, size_t *count) {
     if (refuse_in_collection(h, "rh_objgraph_retained")) return -1;
     if (!obj || obj->rh_refcnt == RH_IMMORTAL) {
@@ -462,14 +478,7 @@ int rh_objgraph_retained(rh_heap *h, rh_object *obj, size_t *bytes, size_t *coun
     uint32_t *indeg = calloc(g.n, sizeof *indeg);
     uint8_t *mark = calloc(g.n, 1);
     uint32_t *stack = malloc((g.n + g.ne + 1) * sizeof *stack);
-    if (!indeg || !mark || !stack || !graph_index(h, &g, false)) {
-        if (g.oldword) graph_release(&g, false);
-        free(indeg);
-        free(mark);
-        free(stack);
-        if (rh_err(h) != RH_ENOMEM) rh__nomem(h);
-        return -1;
-    }
+    if (!indeg || !mark || !stack || !graph_index(h, &g, false)) return walk_setup_failed(h, &g, indeg, mark, stack);
     for (size_t e = 0; e < g.ne; e++) indeg[g.edst[e]]++;
     uint32_t x = (uint32_t)(obj->rh_gcword - 1);
     /* 1: what the other roots reach without entering x */
@@ -579,14 +588,8 @@ int rh_objgraph_write_dot(rh_heap *h, rh_object *const *objs, size_t nobjs, cons
     if (!graph_build(h, &g, objs, nobjs)) return -1;
     uint32_t *depth = malloc((g.n ? g.n : 1) * sizeof *depth), *queue = malloc((g.n ? g.n : 1) * sizeof *queue);
     uint32_t *drawn_id = malloc((g.n ? g.n : 1) * sizeof *drawn_id);
-    if (!depth || !queue || !drawn_id || !graph_index(h, &g, o.backrefs)) {
-        if (g.oldword) graph_release(&g, false);
-        free(depth);
-        free(queue);
-        free(drawn_id);
-        if (rh_err(h) != RH_ENOMEM) rh__nomem(h);
-        return -1;
-    }
+    if (!depth || !queue || !drawn_id || !graph_index(h, &g, o.backrefs))
+        return walk_setup_failed(h, &g, depth, queue, drawn_id);
     for (size_t i = 0; i < g.n; i++) drawn_id[i] = UINT32_MAX;
     size_t qh = 0, qt = 0;
     for (size_t i = 0; i < nobjs; i++) {

@@ -246,40 +246,36 @@ static int weakref_repr(rh_object *self, char *buf, size_t cap) {
     return snprintf(buf, cap, "<weakref at %p; dead>", (void *)self);
 }
 
+/* The three kinds of weak reference share flags, repr, hash and equality;
+ * they differ in size and in what dies with them. */
+#define WEAKREF_COMMON_SLOTS \
+    .flags = RH_TYPE_GC, .repr = weakref_repr, .hash = weakref_hash, .eq = weakref_eq
+
 const rh_type rh_weakref_type = {
     .name = "weakref",
     .basicsize = sizeof(rh__weakref),
-    .flags = RH_TYPE_GC,
     .destroy = weakref_destroy,
     .traverse = weakref_traverse,
     .clear = weakref_clear_hook,
-    .repr = weakref_repr,
-    .hash = weakref_hash,
-    .eq = weakref_eq,
+    WEAKREF_COMMON_SLOTS,
 };
 
 const rh_type rh__entryref_type = {
     .name = "weakref",
     .basicsize = sizeof(rh__weakref),
-    .flags = RH_TYPE_GC,
     .destroy = entryref_destroy,
     .traverse = entryref_traverse,
     .clear = entryref_destroy,
-    .repr = weakref_repr,
-    .hash = weakref_hash,
-    .eq = weakref_eq,
+    WEAKREF_COMMON_SLOTS,
 };
 
 const rh_type rh__keyedref_type = {
     .name = "KeyedRef",
     .basicsize = sizeof(rh__keyedref),
-    .flags = RH_TYPE_GC,
     .destroy = keyedref_destroy,
     .traverse = keyedref_traverse,
     .clear = keyedref_destroy,
-    .repr = weakref_repr,
-    .hash = weakref_hash,
-    .eq = weakref_eq,
+    WEAKREF_COMMON_SLOTS,
 };
 
 /* ------------------------------------------------------------------ */
