@@ -59,14 +59,21 @@
 
 #define INDEX_MIN 64
 
-long rh__index_find(const rh__index *ix, uint32_t hash, bool (*eq)(const void *ctx, uint32_t idx), const void *ctx) {
+/* eq NULL: the hash is the key itself (an injective hash), so equal hashes
+ * are equal keys (the arena map below). In line where it is hot. */
+typedef bool (*index_eq)(const void *ctx, uint32_t idx);
+RH__HOT_INLINE long index_find(const rh__index *ix, uint32_t hash, index_eq eq, const void *ctx) {
     if (!ix->cap) return -1;
     size_t mask = ix->cap - 1;
     for (size_t j = hash & mask;; j = (j + 1) & mask) {
         uint64_t s = ix->slots[j];
         if (!s) return -1;
-        if ((uint32_t)(s >> 32) == hash && eq(ctx, (uint32_t)s - 1u)) return (long)((uint32_t)s - 1u);
+        if ((uint32_t)(s >> 32) == hash && (!eq || eq(ctx, (uint32_t)s - 1u))) return (long)((uint32_t)s - 1u);
     }
+}
+
+long rh__index_find(const rh__index *ix, uint32_t hash, bool (*eq)(const void *ctx, uint32_t idx), const void *ctx) {
+    return index_find(ix, hash, eq, ctx);
 }
 
 static void index_put(uint64_t *slots, size_t cap, uint64_t s) {
@@ -107,7 +114,10 @@ struct rh__tools *rh__tools_get(rh_heap *h) {
     return h->tools;
 }
 
+static void side_free_all(struct rh__tools *T);
+
 static void trace_tables_free(struct rh__tools *T) {
+    side_free_all(T);
     free(T->blocks);
     free(T->traces);
     free(T->tbs);
@@ -122,6 +132,8 @@ static void trace_tables_free(struct rh__tools *T) {
     T->ntraces = T->captraces = T->ntbs = T->captbs = T->nframes_used = T->capframes = 0;
     T->current = T->peak = T->lost = 0;
     T->last_block = NULL;
+    T->last_side = NULL;
+    T->fail_side = 0;
     T->site_file_cached = NULL;
     T->site_line_cached = INT_MIN; /* no site: a NULL file at line 0 is a real one */
     T->type_name_cached = NULL;
@@ -297,6 +309,7 @@ RH__HOT_INLINE bool table_insert(struct rh__tools *T, void *p, uint32_t id) {
     T->live++;
     T->last_block = p;
     T->last_slot = j;
+    T->last_side = NULL;
     return true;
 }
 
@@ -326,6 +339,172 @@ done:
     if (T->live < T->cap / 4 && T->cap / 2 >= TABLE_MIN) table_resize(T, T->cap / 2);
 }
 
+/* ---------------------------------------------------------------------------
+ * The side arrays of pool blocks
+ * ------------------------------------------------------------------------- */
+
+/* The pool header of p when p is a pool block of h in pools mode (debug
+ * mode's pool blocks carry its header: the block table keeps them). */
+RH__HOT_INLINE const rh__pool *pool_block(rh_heap *h, const void *p) {
+    return h->mode == RH_MODE_POOLS ? rh__pool_lookup(p, h) : NULL;
+}
+
+/* p's slot in its pool's array: offset / s by the multiplication of
+ * rh__pool_block_start's constant M = ceil(2^32 / s): for off < 2^14,
+ * off * M / 2^32 = off / s + e with 0 <= e < 2^-18 < 1/s, so the floor is
+ * exact (checked for every class by the tests: every block is found). */
+RH__HOT_INLINE uint32_t side_index(uintptr_t a, unsigned c) {
+    uint32_t off = (uint32_t)(a & (RH_POOL_SIZE - 1));
+    return (uint32_t)(((uint64_t)off * rh__class_divmagic[c]) >> 32);
+}
+
+static inline size_t side_pool_bytes(unsigned c) {
+    return sizeof(rh__side_pool) + RH_POOL_SIZE / rh__class_size(c) * sizeof(uint32_t);
+}
+
+/* The arena map's hash: the arena number (28 bits) through a bijection of
+ * 32-bit words, so equal hashes are equal arenas. */
+static inline uint32_t arena_hash(uint32_t key) {
+    uint32_t x = key * 0x9E3779B1u;
+    return x ^ (x >> 15);
+}
+
+static void *side_alloc(struct rh__tools *T, size_t n) {
+    if (RH_UNLIKELY(T->fail_side)) {
+        T->fail_side--;
+        return NULL;
+    }
+    void *p = calloc(1, n);
+    if (p) T->side_bytes += n;
+    return p;
+}
+
+static void side_release(struct rh__tools *T, void *p, size_t n) {
+    free(p);
+    T->side_bytes -= n;
+}
+
+static rh__side_arena *side_arena_lookup(struct rh__tools *T, uint32_t key) {
+    long i = index_find(&T->arena_index, arena_hash(key), NULL, NULL);
+    if (i < 0) return NULL;
+    T->last_akey = key;
+    T->last_arena = T->arenas[i];
+    return T->last_arena;
+}
+
+/* The record of the arena holding a, or NULL: none yet. */
+RH__HOT_INLINE rh__side_arena *side_arena_find(struct rh__tools *T, uintptr_t a) {
+    uint32_t key = (uint32_t)(a >> RH__ARENA_SHIFT);
+    if (RH_LIKELY(key == T->last_akey)) return T->last_arena;
+    return side_arena_lookup(T, key);
+}
+
+/* A new record for the arena holding a; NULL when out of memory. */
+static rh__side_arena *side_arena_new(struct rh__tools *T, uintptr_t a) {
+    if (T->narenas == T->caparenas) {
+        size_t cap = T->caparenas ? T->caparenas * 2 : 16;
+        rh__side_arena **v = realloc(T->arenas, cap * sizeof *v);
+        if (!v) return NULL;
+        T->arenas = v;
+        T->caparenas = cap;
+    }
+    rh__side_arena *r = side_alloc(T, sizeof *r);
+    if (!r) return NULL;
+    uint32_t key = (uint32_t)(a >> RH__ARENA_SHIFT);
+    if (rh__index_add(&T->arena_index, arena_hash(key), (uint32_t)T->narenas) != 0) {
+        side_release(T, r, sizeof *r);
+        return NULL;
+    }
+    r->base = a & ~(uintptr_t)(RH_ARENA_SIZE - 1);
+    T->arenas[T->narenas++] = r;
+    T->last_akey = key;
+    T->last_arena = r;
+    return r;
+}
+
+/* Pool i of arena ar gets an array for class c (the spare one if any: all
+ * zeros); NULL when out of memory. */
+static rh__side_pool *side_pool_new(struct rh__tools *T, rh__side_arena *ar, unsigned i, unsigned c) {
+    rh__side_pool *sp = T->spare[c];
+    if (sp) T->spare[c] = NULL;
+    else if (!(sp = side_alloc(T, side_pool_bytes(c)))) return NULL;
+    sp->cls = (uint8_t)c;
+    ar->pools[i] = sp;
+    ar->npools++;
+    return sp;
+}
+
+/* Enters pool block p (in pool `pool`) with trace id; false when out of
+ * memory. */
+RH__HOT_INLINE bool side_insert(struct rh__tools *T, void *p, const rh__pool *pool, uint32_t id) {
+    uintptr_t a = (uintptr_t)p;
+    rh__side_arena *ar = side_arena_find(T, a);
+    if (RH_UNLIKELY(!ar) && !(ar = side_arena_new(T, a))) return false;
+    unsigned i = (unsigned)(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1);
+    rh__side_pool *sp = ar->pools[i];
+    if (RH_UNLIKELY(!sp) && !(sp = side_pool_new(T, ar, i, pool->cls))) return false;
+    rh__assert(sp->cls == pool->cls);
+    uint32_t *slot = &sp->ids[side_index(a, sp->cls)];
+    rh__assert(*slot == 0);
+    *slot = id + 1;
+    sp->count++;
+    T->plive++;
+    T->last_block = p;
+    T->last_side = slot;
+    return true;
+}
+
+/* The slot of pool block at a, or NULL when no array covers it. */
+RH__HOT_INLINE uint32_t *side_slot(struct rh__tools *T, uintptr_t a) {
+    rh__side_arena *ar = side_arena_find(T, a);
+    if (!ar) return NULL;
+    rh__side_pool *sp = ar->pools[(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1)];
+    return sp ? &sp->ids[side_index(a, sp->cls)] : NULL;
+}
+
+/* Forgets pool block p: its trace id, or RH__TRACE_NONE (untraced). An
+ * array whose last id goes becomes its class's spare (or is freed): a pool
+ * re-carved for another class later starts without one. */
+RH__HOT_INLINE uint32_t side_take(struct rh__tools *T, void *p) {
+    uintptr_t a = (uintptr_t)p;
+    rh__side_arena *ar = side_arena_find(T, a);
+    if (!ar) return RH__TRACE_NONE;
+    unsigned i = (unsigned)(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1);
+    rh__side_pool *sp = ar->pools[i];
+    if (!sp) return RH__TRACE_NONE;
+    uint32_t *slot = &sp->ids[side_index(a, sp->cls)];
+    uint32_t v = *slot;
+    if (!v) return RH__TRACE_NONE;
+    *slot = 0;
+    T->plive--;
+    if (RH_UNLIKELY(--sp->count == 0)) {
+        unsigned c = sp->cls;
+        ar->pools[i] = NULL;
+        ar->npools--;
+        if (!T->spare[c]) T->spare[c] = sp;
+        else side_release(T, sp, side_pool_bytes(c));
+    }
+    return v - 1;
+}
+
+static void side_free_all(struct rh__tools *T) {
+    for (size_t k = 0; k < T->narenas; k++) {
+        for (unsigned i = 0; i < RH__POOLS_PER_ARENA; i++) free(T->arenas[k]->pools[i]);
+        free(T->arenas[k]);
+    }
+    for (unsigned c = 0; c < RH_NUM_CLASSES; c++) {
+        free(T->spare[c]);
+        T->spare[c] = NULL;
+    }
+    free(T->arenas);
+    rh__index_free(&T->arena_index);
+    T->arenas = NULL;
+    T->narenas = T->caparenas = 0;
+    T->last_akey = UINT32_MAX; /* arena numbers have 28 bits */
+    T->last_arena = NULL;
+    T->plive = T->side_bytes = 0;
+}
+
 size_t rh__trace_block_size(rh_heap *h, const void *p) { return rh_usable_size(h, p); }
 
 static void count_in(struct rh__tools *T, uint64_t size) {
@@ -338,6 +517,15 @@ static void count_in(struct rh__tools *T, uint64_t size) {
  * ------------------------------------------------------------------------- */
 
 RH__HOT_INLINE void record(rh_heap *h, struct rh__tools *T, void *p, uint32_t id, size_t size) {
+    const rh__pool *pool = pool_block(h, p);
+    if (RH_LIKELY(pool != NULL)) {
+        if (RH_UNLIKELY(!side_insert(T, p, pool, id))) {
+            T->lost++;
+            return;
+        }
+        count_in(T, rh__class_size(pool->cls));
+        return;
+    }
     if (!table_insert(T, p, id)) {
         T->lost++;
         return;
@@ -381,40 +569,43 @@ void rh_trace_site_pop(rh_heap *h) {
     if (T && T->nsites) T->nsites--;
 }
 
+/* The trace of a new block at file:line (site cache, or interned). */
+static uint32_t site_trace(struct rh__tools *T, const char *file, int line) {
+    if (file == T->site_file_cached && line == T->site_line_cached) return T->site_id_cached;
+    uint32_t id = trace_intern(T, file, line, NULL, 0);
+    T->site_file_cached = file;
+    T->site_line_cached = line;
+    T->site_id_cached = id;
+    return id;
+}
+
 __attribute__((noinline)) void rh__trace_alloc(rh_heap *h, void *p, size_t size, const char *file, int line) {
     struct rh__tools *T = h->tools;
     site_of(T, &file, &line);
-    uint32_t id;
-    if (T->nframes) {
-        id = trace_intern(T, file, line, NULL, capture(T));
-    } else if (file == T->site_file_cached && line == T->site_line_cached) {
-        id = T->site_id_cached; /* the same site as the last allocation */
-    } else {
-        id = trace_intern(T, file, line, NULL, 0);
-        T->site_file_cached = file;
-        T->site_line_cached = line;
-        T->site_id_cached = id;
-    }
+    uint32_t id = RH_UNLIKELY(T->nframes) ? trace_intern(T, file, line, NULL, capture(T)) : site_trace(T, file, line);
     record(h, T, p, id, size);
 }
 
-void rh__trace_free(rh_heap *h, void *p, size_t size) {
-    struct rh__tools *T = h->tools;
-    size_t j = table_find(T, block_key(p));
-    if (j == SIZE_MAX) return;
-    T->current -= size ? size : rh__trace_block_size(h, p);
-    table_delete(T, j);
-}
-
-uint32_t rh__trace_detach(rh_heap *h, void *p) {
-    struct rh__tools *T = h->tools;
+/* Forgets p: its trace id, or RH__TRACE_NONE (untraced); subtracts its size. */
+RH__HOT_INLINE uint32_t forget(rh_heap *h, struct rh__tools *T, void *p, size_t size) {
+    if (p == T->last_block) T->last_block = NULL;
+    const rh__pool *pool = pool_block(h, p);
+    if (RH_LIKELY(pool != NULL)) {
+        uint32_t id = side_take(T, p);
+        if (id != RH__TRACE_NONE) T->current -= rh__class_size(pool->cls);
+        return id;
+    }
     size_t j = table_find(T, block_key(p));
     if (j == SIZE_MAX) return RH__TRACE_NONE;
     uint32_t id = ENTRY_ID(T->blocks[j]);
-    T->current -= rh__trace_block_size(h, p);
+    T->current -= size ? size : rh__trace_block_size(h, p);
     table_delete(T, j);
     return id;
 }
+
+void rh__trace_free(rh_heap *h, void *p, size_t size) { forget(h, h->tools, p, size); }
+
+uint32_t rh__trace_detach(rh_heap *h, void *p) { return forget(h, h->tools, p, 0); }
 
 __attribute__((noinline)) void rh__trace_attach(rh_heap *h, void *p, uint32_t trace, const char *file, int line) {
     struct rh__tools *T = h->tools;
@@ -429,10 +620,18 @@ __attribute__((noinline)) void rh__trace_attach(rh_heap *h, void *p, uint32_t tr
 
 void rh__trace_note_type(rh_heap *h, void *block, const char *type_name) {
     struct rh__tools *T = h->tools;
-    size_t j;
-    if (T->last_block == block) j = T->last_slot;
-    else if ((j = table_find(T, block_key(block))) == SIZE_MAX) return;
-    uint32_t from = ENTRY_ID(T->blocks[j]), id;
+    uint32_t *side = NULL;
+    size_t j = SIZE_MAX;
+    if (T->last_block == block) {
+        side = T->last_side;
+        j = T->last_slot;
+    } else if (pool_block(h, block)) {
+        side = side_slot(T, (uintptr_t)block);
+        if (!side || !*side) return;
+    } else if ((j = table_find(T, block_key(block))) == SIZE_MAX) {
+        return;
+    }
+    uint32_t from = side ? *side - 1 : ENTRY_ID(T->blocks[j]), id;
     if (from == T->type_from_cached && type_name == T->type_name_cached) {
         id = T->type_id_cached; /* the same site and type as the last object */
     } else {
@@ -443,7 +642,8 @@ void rh__trace_note_type(rh_heap *h, void *block, const char *type_name) {
         T->type_name_cached = type_name;
         T->type_id_cached = id;
     }
-    T->blocks[j] = (T->blocks[j] & ~(uint64_t)RH__TRACE_ID_MAX) | id;
+    if (side) *side = id + 1;
+    else T->blocks[j] = (T->blocks[j] & ~(uint64_t)RH__TRACE_ID_MAX) | id;
 }
 
 static const rh__trace_hooks trace_hooks = {
@@ -454,13 +654,86 @@ static const rh__trace_hooks trace_hooks = {
     .note_type = rh__trace_note_type,
 };
 
-void rh__trace_each(rh_heap *h, void (*fn)(void *block, uint32_t id, void *arg), void *arg) {
+void rh__trace_each(rh_heap *h, void (*fn)(void *block, uint32_t id, size_t size, void *arg), void *arg) {
     struct rh__tools *T = h->tools;
     if (!T) return;
+    for (size_t k = 0; k < T->narenas; k++) {
+        const rh__side_arena *ar = T->arenas[k];
+        for (unsigned i = 0; ar->npools && i < RH__POOLS_PER_ARENA; i++) {
+            const rh__side_pool *sp = ar->pools[i];
+            if (!sp) continue;
+            size_t s = rh__class_size(sp->cls), n = RH_POOL_SIZE / s;
+            char *base = (char *)ar->base + (size_t)i * RH_POOL_SIZE;
+            for (size_t b = 0; b < n; b++)
+                if (sp->ids[b]) fn(base + b * s, sp->ids[b] - 1, s, arg);
+        }
+    }
     for (size_t i = 0; i < T->cap; i++) {
         uint64_t e = T->blocks[i];
-        if (e) fn((void *)(uintptr_t)(ENTRY_KEY(e) << 4), ENTRY_ID(e), arg);
+        if (e) {
+            void *p = (void *)(uintptr_t)(ENTRY_KEY(e) << 4);
+            fn(p, ENTRY_ID(e), rh__trace_block_size(h, p), arg);
+        }
     }
+}
+
+/* The invariants of the essay, walked; a violation stops the program. */
+void rh__trace_check(rh_heap *h) {
+    struct rh__tools *T = h->tools;
+    if (!T || !T->tracing) return;
+    uint64_t bytes = 0;
+    size_t plive = 0, live = 0, side = T->narenas * sizeof(rh__side_arena);
+    for (size_t k = 0; k < T->narenas; k++) {
+        const rh__side_arena *ar = T->arenas[k];
+        if (ar->base & (RH_ARENA_SIZE - 1)) rh__fatal("trace: arena record %p not aligned", (void *)ar->base);
+        if (index_find(&T->arena_index, arena_hash((uint32_t)(ar->base >> RH__ARENA_SHIFT)), NULL, NULL) != (long)k)
+            rh__fatal("trace: arena record %zu not in the arena map", k);
+        unsigned npools = 0;
+        for (unsigned i = 0; i < RH__POOLS_PER_ARENA; i++) {
+            const rh__side_pool *sp = ar->pools[i];
+            if (!sp) continue;
+            npools++;
+            side += side_pool_bytes(sp->cls);
+            char *base = (char *)ar->base + (size_t)i * RH_POOL_SIZE;
+            const rh__pool *pool = rh__pool_lookup(base, h);
+            if (!pool || pool->cls != sp->cls || pool->used < sp->count)
+                rh__fatal("trace: side array of pool %p (class %u, %u ids) does not match its pool", (void *)base,
+                          (unsigned)sp->cls, (unsigned)sp->count);
+            size_t s = rh__class_size(sp->cls), n = RH_POOL_SIZE / s, count = 0;
+            for (size_t b = 0; b < n; b++) {
+                if (!sp->ids[b]) continue;
+                if (sp->ids[b] - 1 >= T->ntraces) rh__fatal("trace: block %p has trace %u of %zu", (void *)(base + b * s),
+                                                            (unsigned)sp->ids[b] - 1, T->ntraces);
+                count++;
+            }
+            if (count != sp->count || count == 0)
+                rh__fatal("trace: side array of pool %p counts %u ids, holds %zu", (void *)base, (unsigned)sp->count,
+                          count);
+            plive += count;
+            bytes += count * s;
+        }
+        if (npools != ar->npools) rh__fatal("trace: arena record %p counts %u arrays, holds %u", (void *)ar->base,
+                                            ar->npools, npools);
+    }
+    for (unsigned c = 0; c < RH_NUM_CLASSES; c++) {
+        const rh__side_pool *sp = T->spare[c];
+        if (!sp) continue;
+        side += side_pool_bytes(c);
+        for (size_t b = 0; b < RH_POOL_SIZE / rh__class_size(c); b++)
+            if (sp->ids[b]) rh__fatal("trace: spare array of class %u holds an id", c);
+    }
+    for (size_t i = 0; i < T->cap; i++) {
+        uint64_t e = T->blocks[i];
+        if (!e) continue;
+        if (ENTRY_ID(e) >= T->ntraces) rh__fatal("trace: table entry %zu has trace %u", i, ENTRY_ID(e));
+        live++;
+        bytes += rh__trace_block_size(h, (void *)(uintptr_t)(ENTRY_KEY(e) << 4));
+    }
+    if (plive != T->plive || live != T->live || bytes != T->current || side != T->side_bytes ||
+        live > T->grow_at || T->grow_at >= T->cap)
+        rh__fatal("trace: counters off (side %zu/%zu, table %zu/%zu, bytes %llu/%llu, side bytes %zu/%zu)", plive,
+                  T->plive, live, T->live, (unsigned long long)bytes, (unsigned long long)T->current, side,
+                  T->side_bytes);
 }
 
 /* ---------------------------------------------------------------------------
@@ -513,6 +786,9 @@ int rh_trace_stop(rh_heap *h) {
     }
     struct rh__tools *T = h->tools;
     if (!T || !T->tracing) return 0;
+#if RH_DEBUG >= 3
+    rh__trace_check(h);
+#endif
     h->alloc.slow &= ~RH__SLOW_TRACE;
     T->tracing = false;
     trace_tables_free(T);
@@ -534,21 +810,32 @@ void rh_trace_reset_peak(rh_heap *h) {
     if (rh_trace_is_tracing(h)) h->tools->peak = h->tools->current;
 }
 
-size_t rh_trace_count(const rh_heap *h) { return rh_trace_is_tracing(h) ? h->tools->live : 0; }
+size_t rh_trace_count(const rh_heap *h) { return rh_trace_is_tracing(h) ? h->tools->live + h->tools->plive : 0; }
 
 size_t rh_trace_get_memory(const rh_heap *h) {
     const struct rh__tools *T = h->tools;
     if (!T || !T->tracing) return 0;
     return T->cap * sizeof(uint64_t) + T->captraces * sizeof(rh__trace) + T->captbs * sizeof(rh__traceback) +
-           T->capframes * sizeof(void *) + (T->trace_index.cap + T->tb_index.cap) * sizeof(uint64_t);
+           T->capframes * sizeof(void *) + (T->trace_index.cap + T->tb_index.cap) * sizeof(uint64_t) +
+           T->side_bytes + T->caparenas * sizeof(rh__side_arena *) + T->arena_index.cap * sizeof(uint64_t);
 }
 
 bool rh_trace_get_block_traceback(rh_heap *h, const void *block, rh_trace_info *out) {
-    if (!h || !rh_trace_is_tracing(h) || !block) return false;
-    const struct rh__tools *T = h->tools;
-    size_t j = table_find(T, block_key(block));
-    if (j == SIZE_MAX || ((uintptr_t)block & 15)) return false;
-    const rh__trace *t = &T->traces[ENTRY_ID(T->blocks[j])];
+    if (!h || !rh_trace_is_tracing(h) || !block || ((uintptr_t)block & 15)) return false;
+    struct rh__tools *T = h->tools;
+    uint32_t id;
+    const rh__pool *pool = pool_block(h, block);
+    if (pool) {
+        if (!rh__pool_block_start(pool, block)) return false;
+        const uint32_t *slot = side_slot(T, (uintptr_t)block);
+        if (!slot || !*slot) return false;
+        id = *slot - 1;
+    } else {
+        size_t j = table_find(T, block_key(block));
+        if (j == SIZE_MAX) return false;
+        id = ENTRY_ID(T->blocks[j]);
+    }
+    const rh__trace *t = &T->traces[id];
     if (out) {
         out->file = t->file;
         out->line = t->line;
