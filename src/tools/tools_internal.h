@@ -66,6 +66,8 @@ typedef struct rh__type_count_entry {
  * traced block, one array of trace ids by block position. */
 typedef struct rh__side_pool {
     uint32_t count;           /* non-zero slots                             */
+    uint32_t magic;           /* rh__class_divmagic[cls]: slot = offset * magic >> 32 */
+    uint16_t size;            /* rh__class_size(cls)                        */
     uint8_t cls;              /* the pool's size class when the array was made */
     uint32_t ids[];           /* capacity(cls) slots: trace id + 1, 0: untraced */
 } rh__side_pool;

@@ -242,16 +242,26 @@ static uint32_t tb_intern(struct rh__tools *T, void *const *frames, uint32_t n) 
     return id;
 }
 
-/* Frames skipped at the top of a backtrace: this file's capture and the
- * hook (rh__trace_alloc / rh__trace_attach). The next ones are refheap's
- * slow path and entry point, then the caller. */
-#define SKIP_FRAMES 2
+/* The frames of a traceback start at the hook's caller, `from` (the hook's
+ * return address, in refheap's slow path or entry point; the caller of
+ * those comes next): the frames above it (this file's, as many as the
+ * compiler left: inlined or tail-called ones are not there) are dropped.
+ * If `from` is not among the first SLACK_FRAMES, the frames start after the
+ * first two (capture and the hook). */
+#define SLACK_FRAMES 4
 
-__attribute__((noinline)) static uint32_t capture(struct rh__tools *T) {
-    void *buf[RH_TRACE_MAX_FRAMES + SKIP_FRAMES];
-    int n = backtrace(buf, T->nframes + SKIP_FRAMES);
-    if (n <= SKIP_FRAMES) return 0;
-    return tb_intern(T, buf + SKIP_FRAMES, (uint32_t)(n - SKIP_FRAMES));
+__attribute__((noinline)) static uint32_t capture(struct rh__tools *T, const void *from) {
+    void *buf[RH_TRACE_MAX_FRAMES + SLACK_FRAMES];
+    int n = backtrace(buf, T->nframes + SLACK_FRAMES);
+    int skip = 2;
+    for (int k = 0; k < n && k < SLACK_FRAMES; k++)
+        if (buf[k] == from) {
+            skip = k;
+            break;
+        }
+    if (n <= skip) return 0;
+    if (n - skip > T->nframes) n = skip + T->nframes;
+    return tb_intern(T, buf + skip, (uint32_t)(n - skip));
 }
 
 /* ---------------------------------------------------------------------------
@@ -353,9 +363,9 @@ RH__HOT_INLINE const rh__pool *pool_block(rh_heap *h, const void *p) {
  * rh__pool_block_start's constant M = ceil(2^32 / s): for off < 2^14,
  * off * M / 2^32 = off / s + e with 0 <= e < 2^-18 < 1/s, so the floor is
  * exact (checked for every class by the tests: every block is found). */
-RH__HOT_INLINE uint32_t side_index(uintptr_t a, unsigned c) {
+RH__HOT_INLINE uint32_t side_index(uintptr_t a, const rh__side_pool *sp) {
     uint32_t off = (uint32_t)(a & (RH_POOL_SIZE - 1));
-    return (uint32_t)(((uint64_t)off * rh__class_divmagic[c]) >> 32);
+    return (uint32_t)(((uint64_t)off * sp->magic) >> 32);
 }
 
 static inline size_t side_pool_bytes(unsigned c) {
@@ -429,6 +439,8 @@ static rh__side_pool *side_pool_new(struct rh__tools *T, rh__side_arena *ar, uns
     if (sp) T->spare[c] = NULL;
     else if (!(sp = side_alloc(T, side_pool_bytes(c)))) return NULL;
     sp->cls = (uint8_t)c;
+    sp->size = (uint16_t)rh__class_size(c);
+    sp->magic = rh__class_divmagic[c];
     ar->pools[i] = sp;
     ar->npools++;
     return sp;
@@ -444,7 +456,7 @@ RH__HOT_INLINE bool side_insert(struct rh__tools *T, void *p, const rh__pool *po
     rh__side_pool *sp = ar->pools[i];
     if (RH_UNLIKELY(!sp) && !(sp = side_pool_new(T, ar, i, pool->cls))) return false;
     rh__assert(sp->cls == pool->cls);
-    uint32_t *slot = &sp->ids[side_index(a, sp->cls)];
+    uint32_t *slot = &sp->ids[side_index(a, sp)];
     rh__assert(*slot == 0);
     *slot = id + 1;
     sp->count++;
@@ -459,7 +471,18 @@ RH__HOT_INLINE uint32_t *side_slot(struct rh__tools *T, uintptr_t a) {
     rh__side_arena *ar = side_arena_find(T, a);
     if (!ar) return NULL;
     rh__side_pool *sp = ar->pools[(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1)];
-    return sp ? &sp->ids[side_index(a, sp->cls)] : NULL;
+    return sp ? &sp->ids[side_index(a, sp)] : NULL;
+}
+
+/* Pool i of arena ar holds no traced block any more: its array (all
+ * zeros) becomes its class's spare, or is freed. */
+static void side_pool_done(struct rh__tools *T, rh__side_arena *ar, unsigned i) {
+    rh__side_pool *sp = ar->pools[i];
+    unsigned c = sp->cls;
+    ar->pools[i] = NULL;
+    ar->npools--;
+    if (!T->spare[c]) T->spare[c] = sp;
+    else side_release(T, sp, side_pool_bytes(c));
 }
 
 /* Forgets pool block p: its trace id, or RH__TRACE_NONE (untraced). An
@@ -472,18 +495,12 @@ RH__HOT_INLINE uint32_t side_take(struct rh__tools *T, void *p) {
     unsigned i = (unsigned)(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1);
     rh__side_pool *sp = ar->pools[i];
     if (!sp) return RH__TRACE_NONE;
-    uint32_t *slot = &sp->ids[side_index(a, sp->cls)];
+    uint32_t *slot = &sp->ids[side_index(a, sp)];
     uint32_t v = *slot;
     if (!v) return RH__TRACE_NONE;
     *slot = 0;
     T->plive--;
-    if (RH_UNLIKELY(--sp->count == 0)) {
-        unsigned c = sp->cls;
-        ar->pools[i] = NULL;
-        ar->npools--;
-        if (!T->spare[c]) T->spare[c] = sp;
-        else side_release(T, sp, side_pool_bytes(c));
-    }
+    if (RH_UNLIKELY(--sp->count == 0)) side_pool_done(T, ar, i);
     return v - 1;
 }
 
@@ -521,6 +538,7 @@ RH__HOT_INLINE void record(rh_heap *h, struct rh__tools *T, void *p, uint32_t id
     if (RH_LIKELY(pool != NULL)) {
         if (RH_UNLIKELY(!side_insert(T, p, pool, id))) {
             T->lost++;
+            T->last_block = NULL;
             return;
         }
         count_in(T, rh__class_size(pool->cls));
@@ -528,6 +546,7 @@ RH__HOT_INLINE void record(rh_heap *h, struct rh__tools *T, void *p, uint32_t id
     }
     if (!table_insert(T, p, id)) {
         T->lost++;
+        T->last_block = NULL;
         return;
     }
     count_in(T, size ? size : rh__trace_block_size(h, p));
@@ -579,11 +598,41 @@ static uint32_t site_trace(struct rh__tools *T, const char *file, int line) {
     return id;
 }
 
-__attribute__((noinline)) void rh__trace_alloc(rh_heap *h, void *p, size_t size, const char *file, int line) {
+/* The common allocation, in line and without a call: site only, the site
+ * of the last allocation, in the arena looked up last, in a pool that has
+ * an array (so p is a block of that pool: an array exists only while its
+ * pool holds a traced block, so the arena is mapped and the pool carved for
+ * the array's class). False: take the full path. */
+RH__HOT_INLINE bool alloc_fast(struct rh__tools *T, void *p, const char *file, int line) {
+    uintptr_t a = (uintptr_t)p;
+    if (RH_UNLIKELY((T->nsites | (unsigned)T->nframes) != 0 || file != T->site_file_cached ||
+                    line != T->site_line_cached || (uint32_t)(a >> RH__ARENA_SHIFT) != T->last_akey))
+        return false;
+    rh__side_pool *sp = T->last_arena->pools[(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1)];
+    if (RH_UNLIKELY(!sp)) return false;
+    uint32_t *slot = &sp->ids[side_index(a, sp)];
+    rh__assert(*slot == 0);
+    *slot = T->site_id_cached + 1;
+    sp->count++;
+    T->plive++;
+    T->last_block = p;
+    T->last_side = slot;
+    count_in(T, sp->size);
+    return true;
+}
+
+/* The rest of an allocation's tracing; from: the hook's return address. */
+static __attribute__((noinline)) void alloc_slow(rh_heap *h, void *p, size_t size, const char *file, int line,
+                                                 const void *from) {
     struct rh__tools *T = h->tools;
     site_of(T, &file, &line);
-    uint32_t id = RH_UNLIKELY(T->nframes) ? trace_intern(T, file, line, NULL, capture(T)) : site_trace(T, file, line);
+    uint32_t id = T->nframes ? trace_intern(T, file, line, NULL, capture(T, from)) : site_trace(T, file, line);
     record(h, T, p, id, size);
+}
+
+void rh__trace_alloc(rh_heap *h, void *p, size_t size, const char *file, int line) {
+    if (RH_LIKELY(alloc_fast(h->tools, p, file, line))) return;
+    alloc_slow(h, p, size, file, line, __builtin_return_address(0));
 }
 
 /* Forgets p: its trace id, or RH__TRACE_NONE (untraced); subtracts its size. */
@@ -603,7 +652,30 @@ RH__HOT_INLINE uint32_t forget(rh_heap *h, struct rh__tools *T, void *p, size_t 
     return id;
 }
 
-void rh__trace_free(rh_heap *h, void *p, size_t size) { forget(h, h->tools, p, size); }
+static __attribute__((noinline)) void free_slow(rh_heap *h, void *p, size_t size) { forget(h, h->tools, p, size); }
+
+void rh__trace_free(rh_heap *h, void *p, size_t size) {
+    struct rh__tools *T = h->tools;
+    uintptr_t a = (uintptr_t)p;
+    /* in line: a block of the arena looked up last, in a pool with an array
+     * that keeps another id (so p is a pool block of the array's class) */
+    if (RH_LIKELY((uint32_t)(a >> RH__ARENA_SHIFT) == T->last_akey)) {
+        rh__side_pool *sp = T->last_arena->pools[(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1)];
+        if (RH_LIKELY(sp != NULL)) {
+            uint32_t *slot = &sp->ids[side_index(a, sp)];
+            if (!*slot) return; /* an untraced pool block */
+            if (RH_LIKELY(sp->count > 1)) {
+                *slot = 0;
+                sp->count--;
+                T->plive--;
+                T->current -= sp->size;
+                if (p == T->last_block) T->last_block = NULL;
+                return;
+            }
+        }
+    }
+    free_slow(h, p, size);
+}
 
 uint32_t rh__trace_detach(rh_heap *h, void *p) { return forget(h, h->tools, p, 0); }
 
@@ -612,7 +684,7 @@ __attribute__((noinline)) void rh__trace_attach(rh_heap *h, void *p, uint32_t tr
     if (trace == RH__TRACE_NONE) return;
     if (trace == RH__TRACE_NEW) {
         site_of(T, &file, &line);
-        uint32_t tb = T->nframes ? capture(T) : 0;
+        uint32_t tb = T->nframes ? capture(T, __builtin_return_address(0)) : 0;
         trace = trace_intern(T, file, line, NULL, tb);
     }
     record(h, T, p, trace, 0);
@@ -625,6 +697,7 @@ void rh__trace_note_type(rh_heap *h, void *block, const char *type_name) {
     if (T->last_block == block) {
         side = T->last_side;
         j = T->last_slot;
+        if (side && !*side) return;
     } else if (pool_block(h, block)) {
         side = side_slot(T, (uintptr_t)block);
         if (!side || !*side) return;
@@ -696,7 +769,8 @@ void rh__trace_check(rh_heap *h) {
             side += side_pool_bytes(sp->cls);
             char *base = (char *)ar->base + (size_t)i * RH_POOL_SIZE;
             const rh__pool *pool = rh__pool_lookup(base, h);
-            if (!pool || pool->cls != sp->cls || pool->used < sp->count)
+            if (!pool || pool->cls != sp->cls || pool->used < sp->count || sp->size != rh__class_size(sp->cls) ||
+                sp->magic != rh__class_divmagic[sp->cls])
                 rh__fatal("trace: side array of pool %p (class %u, %u ids) does not match its pool", (void *)base,
                           (unsigned)sp->cls, (unsigned)sp->count);
             size_t s = rh__class_size(sp->cls), n = RH_POOL_SIZE / s, count = 0;
