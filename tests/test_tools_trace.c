@@ -480,8 +480,15 @@ static void test_pool_recarved_for_another_class(void **state) {
         if (i % 7) rh_free(h, a[i]); /* every 7th stays: its pool keeps an array */
     for (size_t i = 0; i < NA; i += 7) rh_free(h, a[i]);
     assert_int_equal(rh_trace_count(h), 0);
+    /* white box: the array of the pool emptied last stays there, empty, as
+     * class 0's spare */
+    struct rh__tools *T = h->tools;
+    assert_non_null(T->spare[0]);
+    void *spare_pool = (void *)(T->spare_arena[0]->base + T->spare_pool[0] * (uintptr_t)RH_POOL_SIZE);
     for (size_t i = 0; i < NB; i++) b[i] = rh_malloc_at(h, 48, "new.c", 2);
     assert_true(in_pools_of(b, NB, a, NA) > 0); /* the pools were carved again */
+    /* the spare's own pool among them: its class-0 array gave way */
+    assert_true(in_pools_of(b, NB, &spare_pool, 1) > 0);
     for (size_t i = 0; i < NB; i++) {
         rh_trace_info ti;
         assert_true(rh_trace_get_block_traceback(h, b[i], &ti));

@@ -84,14 +84,18 @@ struct rh__tools {
     /* Pool blocks of a pools-mode heap: side arrays beside the pools.
      * arena_index maps an arena's number (address >> 20, 28 bits: the
      * index's stored hash is the key itself) to its record in arenas[];
-     * records live until tracing stops. spare[c]: one emptied array of
-     * class c kept for reuse (all zeros), or NULL. */
+     * records live until tracing stops. spare[c]: the array of class c
+     * emptied last, all zeros, left in its pool
+     * (spare_arena[c]->pools[spare_pool[c]]) for the next pool of class c
+     * that needs one; NULL: none. */
     rh__side_arena **arenas;
     size_t narenas, caparenas;
     rh__index arena_index;
     uint32_t last_akey;       /* the arena looked up last (UINT32_MAX: none) */
     rh__side_arena *last_arena;
     rh__side_pool *spare[RH_NUM_CLASSES];
+    rh__side_arena *spare_arena[RH_NUM_CLASSES]; /* where spare[c] is left */
+    uint8_t spare_pool[RH_NUM_CLASSES];
     size_t plive;             /* traced pool blocks (non-zero slots)        */
     size_t side_bytes;        /* bytes of the records and arrays above      */
     unsigned fail_side;       /* white-box tests: fail the next N side allocations */

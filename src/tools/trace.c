@@ -432,11 +432,27 @@ static rh__side_arena *side_arena_new(struct rh__tools *T, uintptr_t a) {
     return r;
 }
 
-/* Pool i of arena ar gets an array for class c (the spare one if any: all
- * zeros); NULL when out of memory. */
-static rh__side_pool *side_pool_new(struct rh__tools *T, rh__side_arena *ar, unsigned i, unsigned c) {
+/* Detaches the spare array of class c from its pool; returns it. */
+static rh__side_pool *spare_detach(struct rh__tools *T, unsigned c) {
     rh__side_pool *sp = T->spare[c];
-    if (sp) T->spare[c] = NULL;
+    T->spare_arena[c]->pools[T->spare_pool[c]] = NULL;
+    T->spare_arena[c]->npools--;
+    T->spare[c] = NULL;
+    return sp;
+}
+
+/* Pool i of arena ar gets an array for class c (the spare one if any: all
+ * zeros); NULL when out of memory. A spare left in this pool for another
+ * class (the pool was emptied and carved again) goes first. */
+static rh__side_pool *side_pool_new(struct rh__tools *T, rh__side_arena *ar, unsigned i, unsigned c) {
+    rh__side_pool *old = ar->pools[i];
+    if (old) { /* a spare of another class: the pool was carved again */
+        unsigned oc = old->cls;
+        rh__assert(old->count == 0 && T->spare[oc] == old);
+        side_release(T, spare_detach(T, oc), side_pool_bytes(oc));
+    }
+    rh__side_pool *sp;
+    if (T->spare[c]) sp = spare_detach(T, c);
     else if (!(sp = side_alloc(T, side_pool_bytes(c)))) return NULL;
     sp->cls = (uint8_t)c;
     sp->size = (uint16_t)rh__class_size(c);
@@ -454,12 +470,11 @@ RH__HOT_INLINE bool side_insert(struct rh__tools *T, void *p, const rh__pool *po
     if (RH_UNLIKELY(!ar) && !(ar = side_arena_new(T, a))) return false;
     unsigned i = (unsigned)(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1);
     rh__side_pool *sp = ar->pools[i];
-    if (RH_UNLIKELY(!sp) && !(sp = side_pool_new(T, ar, i, pool->cls))) return false;
-    rh__assert(sp->cls == pool->cls);
+    if (RH_UNLIKELY(!sp || sp->cls != pool->cls) && !(sp = side_pool_new(T, ar, i, pool->cls))) return false;
     uint32_t *slot = &sp->ids[side_index(a, sp)];
     rh__assert(*slot == 0);
     *slot = id + 1;
-    sp->count++;
+    if (sp->count++ == 0 && T->spare[sp->cls] == sp) T->spare[sp->cls] = NULL; /* the spare in place: in use */
     T->plive++;
     T->last_block = p;
     T->last_side = slot;
@@ -475,19 +490,18 @@ RH__HOT_INLINE uint32_t *side_slot(struct rh__tools *T, uintptr_t a) {
 }
 
 /* Pool i of arena ar holds no traced block any more: its array (all
- * zeros) becomes its class's spare, or is freed. */
+ * zeros) stays there as its class's spare, the previous spare is freed (a
+ * block that comes and goes alone keeps its pool's array). */
 static void side_pool_done(struct rh__tools *T, rh__side_arena *ar, unsigned i) {
-    rh__side_pool *sp = ar->pools[i];
-    unsigned c = sp->cls;
-    ar->pools[i] = NULL;
-    ar->npools--;
-    if (!T->spare[c]) T->spare[c] = sp;
-    else side_release(T, sp, side_pool_bytes(c));
+    unsigned c = ar->pools[i]->cls;
+    if (T->spare[c]) side_release(T, spare_detach(T, c), side_pool_bytes(c));
+    T->spare[c] = ar->pools[i];
+    T->spare_arena[c] = ar;
+    T->spare_pool[c] = (uint8_t)i;
 }
 
 /* Forgets pool block p: its trace id, or RH__TRACE_NONE (untraced). An
- * array whose last id goes becomes its class's spare (or is freed): a pool
- * re-carved for another class later starts without one. */
+ * array whose last id goes becomes its class's spare. */
 RH__HOT_INLINE uint32_t side_take(struct rh__tools *T, void *p) {
     uintptr_t a = (uintptr_t)p;
     rh__side_arena *ar = side_arena_find(T, a);
@@ -509,10 +523,7 @@ static void side_free_all(struct rh__tools *T) {
         for (unsigned i = 0; i < RH__POOLS_PER_ARENA; i++) free(T->arenas[k]->pools[i]);
         free(T->arenas[k]);
     }
-    for (unsigned c = 0; c < RH_NUM_CLASSES; c++) {
-        free(T->spare[c]);
-        T->spare[c] = NULL;
-    }
+    for (unsigned c = 0; c < RH_NUM_CLASSES; c++) T->spare[c] = NULL; /* freed with their pools */
     free(T->arenas);
     rh__index_free(&T->arena_index);
     T->arenas = NULL;
@@ -603,17 +614,17 @@ static uint32_t site_trace(struct rh__tools *T, const char *file, int line) {
  * an array (so p is a block of that pool: an array exists only while its
  * pool holds a traced block, so the arena is mapped and the pool carved for
  * the array's class). False: take the full path. */
-RH__HOT_INLINE bool alloc_fast(struct rh__tools *T, void *p, const char *file, int line) {
+RH__HOT_INLINE bool alloc_fast(struct rh__tools *T, void *p, size_t size, const char *file, int line) {
     uintptr_t a = (uintptr_t)p;
     if (RH_UNLIKELY((T->nsites | (unsigned)T->nframes) != 0 || file != T->site_file_cached ||
                     line != T->site_line_cached || (uint32_t)(a >> RH__ARENA_SHIFT) != T->last_akey))
         return false;
     rh__side_pool *sp = T->last_arena->pools[(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1)];
-    if (RH_UNLIKELY(!sp)) return false;
+    if (RH_UNLIKELY(!sp || sp->size != size)) return false;
     uint32_t *slot = &sp->ids[side_index(a, sp)];
     rh__assert(*slot == 0);
     *slot = T->site_id_cached + 1;
-    sp->count++;
+    if (RH_UNLIKELY(sp->count++ == 0)) T->spare[sp->cls] = NULL; /* the spare in place: in use */
     T->plive++;
     T->last_block = p;
     T->last_side = slot;
@@ -631,7 +642,7 @@ static __attribute__((noinline)) void alloc_slow(rh_heap *h, void *p, size_t siz
 }
 
 void rh__trace_alloc(rh_heap *h, void *p, size_t size, const char *file, int line) {
-    if (RH_LIKELY(alloc_fast(h->tools, p, file, line))) return;
+    if (RH_LIKELY(alloc_fast(h->tools, p, size, file, line))) return;
     alloc_slow(h, p, size, file, line, __builtin_return_address(0));
 }
 
@@ -657,16 +668,22 @@ static __attribute__((noinline)) void free_slow(rh_heap *h, void *p, size_t size
 void rh__trace_free(rh_heap *h, void *p, size_t size) {
     struct rh__tools *T = h->tools;
     uintptr_t a = (uintptr_t)p;
-    /* in line: a block of the arena looked up last, in a pool with an array
-     * that keeps another id (so p is a pool block of the array's class) */
+    /* in line: a block of the arena looked up last, in a pool whose array
+     * holds an id (so p is a pool block of the array's class), unless the
+     * array empties and its class has a spare already (one is freed) */
     if (RH_LIKELY((uint32_t)(a >> RH__ARENA_SHIFT) == T->last_akey)) {
         rh__side_pool *sp = T->last_arena->pools[(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1)];
-        if (RH_LIKELY(sp != NULL)) {
+        if (RH_LIKELY(sp != NULL && sp->count != 0)) {
             uint32_t *slot = &sp->ids[side_index(a, sp)];
             if (!*slot) return; /* an untraced pool block */
-            if (RH_LIKELY(sp->count > 1)) {
+            unsigned c = sp->cls;
+            if (RH_LIKELY(sp->count > 1 || !T->spare[c])) {
                 *slot = 0;
-                sp->count--;
+                if (--sp->count == 0) { /* the array stays as its class's spare */
+                    T->spare[c] = sp;
+                    T->spare_arena[c] = T->last_arena;
+                    T->spare_pool[c] = (uint8_t)((a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1));
+                }
                 T->plive--;
                 T->current -= sp->size;
                 if (p == T->last_block) T->last_block = NULL;
@@ -768,6 +785,12 @@ void rh__trace_check(rh_heap *h) {
             npools++;
             side += side_pool_bytes(sp->cls);
             char *base = (char *)ar->base + (size_t)i * RH_POOL_SIZE;
+            if (sp->count == 0) { /* its class's spare, all zeros (checked below) */
+                if (T->spare[sp->cls] != sp || T->spare_arena[sp->cls] != ar || T->spare_pool[sp->cls] != i)
+                    rh__fatal("trace: empty side array of pool %p is not the spare of class %u", (void *)base,
+                              (unsigned)sp->cls);
+                continue;
+            }
             const rh__pool *pool = rh__pool_lookup(base, h);
             if (!pool || pool->cls != sp->cls || pool->used < sp->count || sp->size != rh__class_size(sp->cls) ||
                 sp->magic != rh__class_divmagic[sp->cls])
@@ -780,7 +803,7 @@ void rh__trace_check(rh_heap *h) {
                                                             (unsigned)sp->ids[b] - 1, T->ntraces);
                 count++;
             }
-            if (count != sp->count || count == 0)
+            if (count != sp->count)
                 rh__fatal("trace: side array of pool %p counts %u ids, holds %zu", (void *)base, (unsigned)sp->count,
                           count);
             plive += count;
@@ -792,7 +815,8 @@ void rh__trace_check(rh_heap *h) {
     for (unsigned c = 0; c < RH_NUM_CLASSES; c++) {
         const rh__side_pool *sp = T->spare[c];
         if (!sp) continue;
-        side += side_pool_bytes(c);
+        if (sp->count || T->spare_arena[c]->pools[T->spare_pool[c]] != sp)
+            rh__fatal("trace: spare array of class %u is not an empty array in place", c);
         for (size_t b = 0; b < RH_POOL_SIZE / rh__class_size(c); b++)
             if (sp->ids[b]) rh__fatal("trace: spare array of class %u holds an id", c);
     }
