@@ -71,11 +71,16 @@ typedef struct rh__side_pool {
     uint8_t cls;              /* the pool's size class when the array was made */
     uint32_t ids[];           /* capacity(cls) slots: trace id + 1, 0: untraced */
 } rh__side_pool;
+#define RH__TRACE_ACACHE 256 /* entries of the tracer's arena cache (a power of two) */
 typedef struct rh__side_arena {
     uintptr_t base;           /* the arena's 1 MiB-aligned address          */
     unsigned npools;          /* non-NULL entries of pools[]                */
     rh__side_pool *pools[RH__POOLS_PER_ARENA];
 } rh__side_arena;
+typedef struct rh__arena_cached {
+    uint32_t key;             /* arena number (address >> 20)               */
+    rh__side_arena *arena;
+} rh__arena_cached;
 
 struct rh__tools {
     /* --- tracing (trace.c) ---------------------------------------------- */
@@ -91,8 +96,9 @@ struct rh__tools {
     rh__side_arena **arenas;
     size_t narenas, caparenas;
     rh__index arena_index;
-    uint32_t last_akey;       /* the arena looked up last (UINT32_MAX: none) */
-    rh__side_arena *last_arena;
+    /* a direct-mapped cache of the map: slot (number mod 256) holds the
+     * arena looked up last among those numbers (key UINT32_MAX: none) */
+    rh__arena_cached acache[RH__TRACE_ACACHE];
     rh__side_pool *spare[RH_NUM_CLASSES];
     rh__side_arena *spare_arena[RH_NUM_CLASSES]; /* where spare[c] is left */
     uint8_t spare_pool[RH_NUM_CLASSES];

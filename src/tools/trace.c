@@ -394,18 +394,23 @@ static void side_release(struct rh__tools *T, void *p, size_t n) {
     T->side_bytes -= n;
 }
 
+static inline rh__arena_cached *acache_of(struct rh__tools *T, uint32_t key) {
+    return &T->acache[key & (RH__TRACE_ACACHE - 1)];
+}
+
 static rh__side_arena *side_arena_lookup(struct rh__tools *T, uint32_t key) {
     long i = index_find(&T->arena_index, arena_hash(key), NULL, NULL);
     if (i < 0) return NULL;
-    T->last_akey = key;
-    T->last_arena = T->arenas[i];
-    return T->last_arena;
+    *acache_of(T, key) = (rh__arena_cached){key, T->arenas[i]};
+    return T->arenas[i];
 }
 
-/* The record of the arena holding a, or NULL: none yet. */
+/* The record of the arena holding a, or NULL: none yet (the cache, then
+ * the map). */
 RH__HOT_INLINE rh__side_arena *side_arena_find(struct rh__tools *T, uintptr_t a) {
     uint32_t key = (uint32_t)(a >> RH__ARENA_SHIFT);
-    if (RH_LIKELY(key == T->last_akey)) return T->last_arena;
+    const rh__arena_cached *e = acache_of(T, key);
+    if (RH_LIKELY(e->key == key)) return e->arena;
     return side_arena_lookup(T, key);
 }
 
@@ -427,8 +432,7 @@ static rh__side_arena *side_arena_new(struct rh__tools *T, uintptr_t a) {
     }
     r->base = a & ~(uintptr_t)(RH_ARENA_SIZE - 1);
     T->arenas[T->narenas++] = r;
-    T->last_akey = key;
-    T->last_arena = r;
+    *acache_of(T, key) = (rh__arena_cached){key, r};
     return r;
 }
 
@@ -528,8 +532,8 @@ static void side_free_all(struct rh__tools *T) {
     rh__index_free(&T->arena_index);
     T->arenas = NULL;
     T->narenas = T->caparenas = 0;
-    T->last_akey = UINT32_MAX; /* arena numbers have 28 bits */
-    T->last_arena = NULL;
+    for (size_t k = 0; k < RH__TRACE_ACACHE; k++)
+        T->acache[k] = (rh__arena_cached){UINT32_MAX, NULL}; /* arena numbers have 28 bits */
     T->plive = T->side_bytes = 0;
 }
 
@@ -616,10 +620,12 @@ static uint32_t site_trace(struct rh__tools *T, const char *file, int line) {
  * the array's class). False: take the full path. */
 RH__HOT_INLINE bool alloc_fast(struct rh__tools *T, void *p, size_t size, const char *file, int line) {
     uintptr_t a = (uintptr_t)p;
+    uint32_t key = (uint32_t)(a >> RH__ARENA_SHIFT);
+    const rh__arena_cached *e = acache_of(T, key);
     if (RH_UNLIKELY((T->nsites | (unsigned)T->nframes) != 0 || file != T->site_file_cached ||
-                    line != T->site_line_cached || (uint32_t)(a >> RH__ARENA_SHIFT) != T->last_akey))
+                    line != T->site_line_cached || e->key != key))
         return false;
-    rh__side_pool *sp = T->last_arena->pools[(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1)];
+    rh__side_pool *sp = e->arena->pools[(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1)];
     if (RH_UNLIKELY(!sp || sp->size != size)) return false;
     uint32_t *slot = &sp->ids[side_index(a, sp)];
     rh__assert(*slot == 0);
@@ -671,8 +677,11 @@ void rh__trace_free(rh_heap *h, void *p, size_t size) {
     /* in line: a block of the arena looked up last, in a pool whose array
      * holds an id (so p is a pool block of the array's class), unless the
      * array empties and its class has a spare already (one is freed) */
-    if (RH_LIKELY((uint32_t)(a >> RH__ARENA_SHIFT) == T->last_akey)) {
-        rh__side_pool *sp = T->last_arena->pools[(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1)];
+    uint32_t key = (uint32_t)(a >> RH__ARENA_SHIFT);
+    const rh__arena_cached *e = acache_of(T, key);
+    if (RH_LIKELY(e->key == key)) {
+        rh__side_arena *ar = e->arena;
+        rh__side_pool *sp = ar->pools[(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1)];
         if (RH_LIKELY(sp != NULL && sp->count != 0)) {
             uint32_t *slot = &sp->ids[side_index(a, sp)];
             if (!*slot) return; /* an untraced pool block */
@@ -681,7 +690,7 @@ void rh__trace_free(rh_heap *h, void *p, size_t size) {
                 *slot = 0;
                 if (--sp->count == 0) { /* the array stays as its class's spare */
                     T->spare[c] = sp;
-                    T->spare_arena[c] = T->last_arena;
+                    T->spare_arena[c] = ar;
                     T->spare_pool[c] = (uint8_t)((a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1));
                 }
                 T->plive--;
