@@ -10,42 +10,101 @@
  * (allocations) or before (frees). Nothing else in the allocator knows about
  * tracing; with the bit clear the fast paths are exactly what they were.
  *
- * What a traced block costs. One 64-bit entry in the block table: the block's
- * address shifted right by 4 (the heap's blocks are 16-byte aligned below
- * 2^48: 44 bits) above a 20-bit trace id. The table is open addressing with
- * linear probing over any capacity (a slot is (hash * cap) >> 64, Lemire's
- * reduction), grown by half past a load of 4/5, so while the traced set grows
- * or holds steady its load stays between 8/15 and 4/5: 10 to 15 bytes per
- * live block. When frees bring it under a quarter full it is halved (so at
- * most 32 bytes per live block while the set shrinks, and the memory comes
- * back). Deletion shifts the rest of the cluster back (no tombstones), so a
- * probe stops at the first empty slot.
- * Sizes are not stored: the usable size of a live block is known to the
- * allocator (class size of a pool block, header of a system or debug block)
- * and is asked when needed (counters, snapshots).
+ * Where a block's trace id is kept. Two places, chosen by the block alone:
+ *
+ * 1. Pool blocks of a pools-mode heap: side arrays beside the pools. A pool
+ *    holding a traced block has an array of 32-bit slots, one per block of
+ *    its class (capacity(c) = P / s, P = 16 KiB, s = (c+1)*16), slot = trace
+ *    id + 1, 0 = untraced. Block p's slot is (p mod P) / s, computed as
+ *    ((p mod P) * M) >> 32 with the allocator's M = ceil(2^32 / s) (exact for
+ *    every offset below P: the error is under 2^-18 < 1/s). Arrays hang from
+ *    a record per arena (address a: arena number a >> 20, pool (a >> 14) mod
+ *    64), records found through a direct-mapped cache of 256 arena numbers
+ *    in front of rh__index (the tools' one hash index, keyed by a bijective
+ *    hash of the arena number). So a pool block's trace costs 4 bytes per
+ *    slot of a pool that holds a traced block: 4 bytes a block in full
+ *    pools, 4 * capacity(c) / (traced blocks in the pool) in general (no
+ *    per-16-byte granule: a 512-byte block has one 4-byte slot).
+ *    An array whose last id goes stays in its pool, empty, as its class's
+ *    spare (one per class; the previous spare is freed), and is taken by the
+ *    next pool of that class that needs one: a block allocated and freed
+ *    alone does not allocate an array each time. Records are kept until
+ *    tracing stops (528 bytes per arena that held a traced block).
+ * 2. Everything else (system blocks, every block in malloc and debug modes:
+ *    debug blocks carry the debug header inside their pool block): the
+ *    block table, one 64-bit entry per block, the block's address shifted
+ *    right by 4 (16-byte aligned below 2^48: 44 bits) above a 20-bit trace
+ *    id. Open addressing with linear probing over any capacity (a slot is
+ *    (hash * cap) >> 64, Lemire's reduction), grown by half past a load of
+ *    4/5, so while the traced set grows or holds steady its load stays
+ *    between 8/15 and 4/5: 10 to 15 bytes per live block. When frees bring
+ *    it under a quarter full it is halved (so at most 32 bytes per live block
+ *    while the set shrinks, and the memory comes back). Deletion shifts the
+ *    rest of the cluster back (no tombstones), so a probe stops at the first
+ *    empty slot.
+ * Sizes are not stored: the usable size of a live block is known (an
+ * array's class size; the allocator's header of a system or debug block,
+ * asked when needed).
+ *
+ * Why arrays: the block table scatters blocks allocated together over the
+ * whole table, so with a million live blocks every allocation and free
+ * missed the cache once more, and each probe cost a hash; a pool's array is
+ * as local as the pool (a tree built in one pool writes consecutive slots).
+ *
+ * The hooks' common paths are in line, without a call: an allocation at
+ * the site of the previous one (a one-entry cache of site -> trace id),
+ * site only, into a pool that has an array of the block's class (the size
+ * the slow path passes is the class size), in a cached arena; a free from
+ * a pool whose array holds an id (if it is the last, the array becomes the
+ * spare unless one exists). No radix walk there: an array that holds an id
+ * proves its pool is carved for its class in a mapped arena of this heap,
+ * so a block freed in its range is a pool block of that class; and an
+ * allocation's size argument is non-zero only on the slow path's pool pop
+ * (the class size, at most 512: in pools mode only pool blocks are that
+ * small), so an equal array size means the new block's pool is carved for
+ * the array's class (an empty spare included). Everything else (another site, a new pool or
+ * arena, an empty or stale array, tracebacks) takes the full path, which
+ * asks the allocator whether the block is a pool block (rh__pool_lookup).
  *
  * Traces and tracebacks are interned. A trace is (file, line, type name,
  * traceback): file and line come from the _at entry point; the type name is
  * added by object.c right after an object's block is allocated
- * (rh__trace_note_type re-interns the block's trace with the type, finding
- * the block through last_block/last_slot without a second probe). A traceback
- * is the native backtrace() of nframes frames, hashed and stored once in the
- * frame array. Both tables use rh__index, the tools' one hash index. Their
- * memory grows with distinct sites and call stacks, not with blocks. When
- * 2^20 - 1 distinct traces exist, further ones share trace 0, "(trace table
- * full)".
+ * (rh__trace_note_type re-interns the block's trace with the type through
+ * a one-entry cache of (trace, type) -> trace, finding the block's slot
+ * through last_block/last_side/last_slot without a second lookup). A
+ * traceback is the native backtrace() of nframes frames starting at the
+ * hook's caller, hashed and stored once in the frame array. Both tables use
+ * rh__index. Their memory grows with distinct sites and call stacks, not
+ * with blocks. When 2^20 - 1 distinct traces exist, further ones share
+ * trace 0, "(trace table full)".
  *
  * Counters. current = sum of the usable sizes of the traced live blocks;
  * peak = the highest current since the start or the last reset. A block
- * allocated before the start is untraced: its free finds no entry and
- * changes nothing. A block that cannot be entered for lack of memory is left
- * untraced and counted in `lost` (the allocation itself succeeds).
+ * allocated before the start is untraced: its free finds no id and changes
+ * nothing. A block that cannot be entered for lack of memory (a record, an
+ * array, a bigger table) is left untraced and counted in `lost` (the
+ * allocation itself succeeds).
  *
- * Invariants: live = number of non-zero entries; live <= grow_at < cap;
- * cap >= 1024; live >= cap / 4 unless cap is the initial 1024;
- * every entry's trace id < ntraces; current = sum of sizes of live entries.
+ * Invariants (rh__trace_check walks them; at RH_DEBUG >= 3 at every
+ * snapshot and at rh_trace_stop):
+ *   block table:  live = #non-zero entries;  live <= grow_at < cap;
+ *                 cap >= 1024;  live >= cap / 4 unless cap = 1024
+ *   side arrays:  for an array A of pool (R, i):  A.count = #non-zero slots;
+ *                 A.count > 0  =>  pool i of arena R.base is carved for
+ *                 class A.cls in a mapped arena of this heap, used >= A.count;
+ *                 A.count = 0  <=>  A = spare[A.cls] (all zeros);
+ *                 R.npools = #arrays of R;  plive = sum of A.count
+ *   both:         every id < ntraces;
+ *                 current = sum over live traced blocks of their usable size;
+ *                 side_bytes = bytes of records + arrays
+ *   rh_trace_count = live + plive
+ * A pool emptied and carved for another class has no array with an id (its
+ * last traced block's free took it), so no stale id reaches the new class;
+ * a spare left in it is replaced when the new class's first traced block
+ * comes (its class differs). The same for an arena released and mapped
+ * again, at the same address or not.
  * Tracing is switched only outside a collection (a collection's frees must
- * meet the table it started with).
+ * meet the tables it started with).
  */
 #include "tools/tools_internal.h"
 
