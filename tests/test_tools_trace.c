@@ -4,8 +4,12 @@
  * traced bytes are the usable sizes of the traced blocks, with their peak;
  * blocks allocated before the start are untraced; objects carry their type;
  * realloc moves a trace; native tracebacks are shared; tracing state only
- * changes outside a collection; and the table stays within 16 bytes a block.
- * Every mode: pools, malloc, debug.
+ * changes outside a collection; and the tables stay within 16 bytes a block.
+ * The side arrays of pool blocks: every size class found with its site,
+ * pools carved again for another class and arenas released and mapped again
+ * carry no stale trace, tracing stopped and restarted starts afresh, and a
+ * side array that cannot be allocated leaves its block untraced and counted
+ * as lost. Every mode: pools, malloc, debug.
  */
 #include "rh_test.h"
 
@@ -309,7 +313,7 @@ static void test_no_switch_during_collection(void **state) {
  * while the set grows, 10 to 15 bytes a block; at most 32 while it shrinks
  * (halved under 1/4), and the memory comes back.
  * Pools mode (side arrays): 4 bytes per block slot of a pool holding a traced
- * block, plus 16 bytes per array and a 528-byte record per arena; the pools
+ * block, plus a 12-byte header per array and a 528-byte record per arena; the pools
  * fill one after the other, so past the first 1024 blocks (five classes,
  * class 0 getting 1/64 of them: about 10 bytes a block) it stays under 16.
  * What remains once everything is freed: at most one spare array per class
@@ -622,6 +626,39 @@ static void test_side_storage_out_of_memory(void **state) {
     rh_heap_destroy(h);
 }
 
+/* Once 2^20 - 1 distinct traces exist, new sites share trace 0, "(trace
+ * table full)": such a block is still traced (trace 0 is a trace like any
+ * other, in a side array as in the block table), counted and freed. White
+ * box: the trace count is raised as if the table were full. */
+static void test_trace_table_full(void **state) {
+    (void)state;
+    for (size_t m = 0; m < 3; m++) {
+        rh_heap *h = heap_in(modes[m]);
+        assert_int_equal(rh_trace_start(h, 0), 0);
+        int line = __LINE__ + 1;
+        void *a = rh_malloc(h, 32);
+        struct rh__tools *T = h->tools;
+        size_t real = T->ntraces;
+        T->ntraces = (size_t)RH__TRACE_ID_MAX + 1;
+        void *b = rh_malloc_at(h, 32, "full.c", 7);
+        T->ntraces = real;
+        rh_trace_info ti;
+        assert_true(rh_trace_get_block_traceback(h, b, &ti));
+        assert_string_equal(ti.file, "(trace table full)");
+        assert_true(rh_trace_get_block_traceback(h, a, &ti));
+        assert_int_equal(ti.line, line);
+        assert_int_equal(rh_trace_count(h), 2);
+        size_t s = rh_usable_size(h, b);
+        assert_site_holds(h, "(trace table full)", 0, 1, s);
+        assert_site_holds(h, "full.c", 7, 0, s);
+        rh__trace_check(h);
+        rh_free(h, b);
+        rh_free(h, a);
+        assert_int_equal(rh_trace_count(h), 0);
+        rh_heap_destroy(h);
+    }
+}
+
 /* Objects die through the same hooks: a heap full of traced objects, freed
  * by reference counting and by the collector, leaves nothing traced. */
 static void test_objects_freed_by_both_paths(void **state) {
@@ -720,6 +757,7 @@ int main(void) {
         cmocka_unit_test(test_arena_released_and_remapped),
         cmocka_unit_test(test_stop_and_restart),
         cmocka_unit_test(test_side_storage_out_of_memory),
+        cmocka_unit_test(test_trace_table_full),
         cmocka_unit_test(test_objects_freed_by_both_paths),
         cmocka_unit_test(test_pushed_site),
     };
