@@ -916,13 +916,16 @@ bool rh_finalize_call(rh_object *f);
  * block: its allocation site (the file:line of the _at entry point, e.g. the
  * caller of rh_malloc or rh_new), the type of the object living in it, and
  * optionally a native backtrace (glibc's backtrace()) of up to nframes
- * frames. Each distinct trace and traceback is stored once; a traced block
- * costs one 8-byte entry in an open-addressing table kept between 8/15 and
- * 4/5 full while the traced set grows (10 to 15 bytes a block), halved when
- * frees leave it under a quarter full. Sizes are usable sizes (a pool
- * block's class size), as the heap's statistics count them. Blocks
- * allocated before rh_trace_start are simply untraced. The tools' own
- * memory comes from the C library, not from the heap. */
+ * frames. Each distinct trace and traceback is stored once; a traced pool
+ * block costs a 4-byte slot in an array beside its pool (one slot per block
+ * of the pool, made with the pool's first traced block, dropped with its
+ * last: 4 bytes a block in full pools), any other block (system blocks,
+ * malloc and debug modes) one 8-byte entry in an open-addressing table kept
+ * between 8/15 and 4/5 full while the traced set grows (10 to 15 bytes a
+ * block), halved when frees leave it under a quarter full. Sizes are
+ * usable sizes (a pool block's class size), as the heap's statistics count
+ * them. Blocks allocated before rh_trace_start are simply untraced. The
+ * tools' own memory comes from the C library, not from the heap. */
 #define RH_TRACE_MAX_FRAMES 64
 /* tracemalloc.start(nframes): nframes 0 records the site only; 1..64 adds
  * that many native frames (the innermost are refheap's entry points). 0, or

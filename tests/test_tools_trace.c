@@ -4,8 +4,12 @@
  * traced bytes are the usable sizes of the traced blocks, with their peak;
  * blocks allocated before the start are untraced; objects carry their type;
  * realloc moves a trace; native tracebacks are shared; tracing state only
- * changes outside a collection; and the table stays within 16 bytes a block.
- * Every mode: pools, malloc, debug.
+ * changes outside a collection; and the tables stay within 16 bytes a block.
+ * The side arrays of pool blocks: every size class found with its site,
+ * pools carved again for another class and arenas released and mapped again
+ * carry no stale trace, tracing stopped and restarted starts afresh, and a
+ * side array that cannot be allocated leaves its block untraced and counted
+ * as lost. Every mode: pools, malloc, debug.
  */
 #include "rh_test.h"
 
@@ -303,44 +307,356 @@ static void test_no_switch_during_collection(void **state) {
     rh_heap_destroy(h);
 }
 
-/* The block table costs at most 16 bytes per traced live block while the
- * set grows (load kept above 8/15 of 8-byte entries), plus the traces, a
- * few kilobytes here; at most 32 while it shrinks (halved under 1/4). */
+/* The tables cost at most 16 bytes per traced live block, plus the traces
+ * (a few kilobytes here: one site).
+ * Malloc mode (the block table): 8-byte entries at a load kept above 8/15
+ * while the set grows, 10 to 15 bytes a block; at most 32 while it shrinks
+ * (halved under 1/4), and the memory comes back.
+ * Pools mode (side arrays): 4 bytes per block slot of a pool holding a traced
+ * block, plus a 12-byte header per array and a 528-byte record per arena; the pools
+ * fill one after the other, so past the first 1024 blocks (five classes,
+ * class 0 getting 1/64 of them: about 10 bytes a block) it stays under 16.
+ * What remains once everything is freed: at most one spare array per class
+ * used and one record per arena ever traced. */
 static void test_memory_per_block(void **state) {
     (void)state;
-    rh_heap *h = heap_in(RH_MODE_POOLS);
+    const rh_mode mem_modes[] = {RH_MODE_MALLOC, RH_MODE_POOLS};
+    for (size_t m = 0; m < 2; m++) {
+        bool pools = mem_modes[m] == RH_MODE_POOLS;
+        rh_heap *h = heap_in(mem_modes[m]);
+        assert_int_equal(rh_trace_start(h, 0), 0);
+        size_t n = (size_t)rh_test_scaled(200000, 20000);
+        void **v = malloc(n * sizeof *v);
+        /* the fixed part: everything present before the first block, but the
+         * first block table (1024 entries) in malloc mode */
+        size_t fixed = rh_trace_get_memory(h) - (pools ? 0 : 1024 * 8);
+        size_t worst = 0;
+        for (size_t i = 0; i < n; i++) {
+            v[i] = rh_malloc(h, 16 + i % 64); /* one site: the trace tables do not grow */
+            if (i >= 1024) {
+                size_t per = (rh_trace_get_memory(h) - fixed) / (i + 1);
+                if (per > worst) worst = per;
+            }
+        }
+        if (worst > 16) print_message("worst %zu bytes per block\n", worst);
+        assert_true(worst <= 16);
+        assert_int_equal(rh_trace_count(h), n);
+        rh__trace_check(h);
+        size_t worst_down = 0;
+        for (size_t i = 0; i < n; i++) {
+            rh_free(h, v[i]);
+            size_t live = n - i - 1;
+            if (live >= 1024) {
+                size_t per = (rh_trace_get_memory(h) - fixed) / live;
+                if (per > worst_down) worst_down = per;
+            }
+        }
+        assert_true(worst_down <= 32);
+        if (pools) {
+            rh_heap_stats st;
+            rh_heap_stats_get(h, &st);
+            size_t spares = 0;
+            for (unsigned c = 0; c < 5; c++) spares += sizeof(rh__side_pool) + RH_POOL_SIZE / ((c + 1) * 16) * 4;
+            /* records, the map's slots and the array of records: 528 + 16 + 8 per arena, then doubling */
+            size_t arenas = st.arenas_allocated * (sizeof(rh__side_arena) + 2 * 8 + 2 * 8) + 64 * 8 + 16 * 8;
+            assert_true(rh_trace_get_memory(h) - fixed <= spares + arenas);
+        } else {
+            assert_true(rh_trace_get_memory(h) - fixed < 2048 * 8); /* back under twice the first table */
+        }
+        assert_int_equal(rh_trace_count(h), 0);
+        rh__trace_check(h);
+        free(v);
+        rh_heap_destroy(h);
+    }
+}
+
+/* The side arrays: every size class's blocks, across a pool boundary, are
+ * found with their site and size (the block's slot is offset / size by a
+ * multiplication: a wrong slot would lose or misplace some), one by one and
+ * in a snapshot. Every mode (the other two keep them in the block table). */
+static void test_every_size_class_found(void **state) {
+    (void)state;
+    for (size_t m = 0; m < 3; m++) {
+        rh_heap *h = heap_in(modes[m]);
+        assert_int_equal(rh_trace_start(h, 0), 0);
+        enum { NC = 32 };
+        void **v[NC];
+        size_t nb[NC], total = 0, bytes = 0;
+        for (unsigned c = 0; c < NC; c++) {
+            size_t s = (c + 1) * 16;
+            nb[c] = RH_POOL_SIZE / s + 3; /* a pool and then some */
+            v[c] = malloc(nb[c] * sizeof *v[c]);
+            for (size_t i = 0; i < nb[c]; i++) {
+                v[c][i] = rh_malloc_at(h, s - (i % 16), "class.c", (int)c + 1);
+                assert_non_null(v[c][i]);
+                bytes += rh_usable_size(h, v[c][i]);
+            }
+            total += nb[c];
+        }
+        assert_int_equal(rh_trace_count(h), total);
+        size_t cur;
+        rh_trace_get_traced_memory(h, &cur, NULL);
+        assert_int_equal(cur, bytes);
+        rh__trace_check(h);
+        for (unsigned c = 0; c < NC; c++)
+            for (size_t i = 0; i < nb[c]; i++) {
+                rh_trace_info ti;
+                assert_true(rh_trace_get_block_traceback(h, v[c][i], &ti));
+                assert_string_equal(ti.file, "class.c");
+                assert_int_equal(ti.line, (int)c + 1);
+                assert_int_equal(ti.size, rh_usable_size(h, v[c][i]));
+                /* a pointer inside the block is not a block */
+                if (c > 0) assert_false(rh_trace_get_block_traceback(h, (char *)v[c][i] + 16, NULL));
+            }
+        rh_snapshot *snap = rh_snapshot_take(h);
+        size_t n;
+        rh_stat *st = rh_snapshot_statistics(snap, RH_STAT_SITE, &n);
+        size_t seen = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!st[i].file || strcmp(st[i].file, "class.c") != 0) continue;
+            unsigned c = (unsigned)st[i].line - 1;
+            assert_true(c < NC);
+            assert_int_equal(st[i].count, nb[c]);
+            size_t want = 0;
+            for (size_t k = 0; k < nb[c]; k++) want += rh_usable_size(h, v[c][k]);
+            assert_int_equal(st[i].size, want);
+            seen++;
+        }
+        assert_int_equal(seen, NC);
+        free(st);
+        rh_snapshot_free(snap);
+        for (unsigned c = 0; c < NC; c++) {
+            for (size_t i = 0; i < nb[c]; i++) rh_free(h, v[c][i]);
+            free(v[c]);
+        }
+        assert_int_equal(rh_trace_count(h), 0);
+        rh_trace_get_traced_memory(h, &cur, NULL);
+        assert_int_equal(cur, 0);
+        rh__trace_check(h);
+        rh_heap_destroy(h);
+    }
+}
+
+/* How many of blocks v[0..n) lie in pools that held one of w[0..m). */
+static size_t in_pools_of(void **v, size_t n, void **w, size_t m) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < m; j++)
+            if (((uintptr_t)v[i] & ~(uintptr_t)(RH_POOL_SIZE - 1)) == ((uintptr_t)w[j] & ~(uintptr_t)(RH_POOL_SIZE - 1))) {
+                k++;
+                break;
+            }
+    return k;
+}
+
+/* A snapshot holds exactly blocks v[0..n) at file:line, each of size s. */
+static void assert_site_holds(rh_heap *h, const char *file, int line, size_t n, size_t s) {
+    rh_snapshot *snap = rh_snapshot_take(h);
+    assert_non_null(snap);
+    size_t k;
+    rh_stat *st = rh_snapshot_statistics(snap, RH_STAT_SITE, &k);
+    size_t count = 0, size = 0;
+    for (size_t i = 0; i < k; i++)
+        if (st[i].file && strcmp(st[i].file, file) == 0 && st[i].line == line) {
+            count += st[i].count;
+            size += st[i].size;
+        }
+    assert_int_equal(count, n);
+    assert_int_equal(size, n * s);
+    free(st);
+    rh_snapshot_free(snap);
+}
+
+/* Pools emptied while tracing and carved again for another class: the new
+ * class's blocks carry their own site and size, nothing of the old ones (a
+ * stale id of the old class would show at the old site, or a block would
+ * read the old class's slot). */
+static void test_pool_recarved_for_another_class(void **state) {
+    (void)state;
+    rh_heap_config cfg = {.mode = RH_MODE_POOLS, .arena_decay_ms = RH_ARENA_DECAY_NOW};
+    rh_heap *h = rh_heap_new(&cfg);
+    assert_non_null(h);
     assert_int_equal(rh_trace_start(h, 0), 0);
-    size_t n = (size_t)rh_test_scaled(200000, 20000);
-    void **v = malloc(n * sizeof *v);
-    /* the fixed part: everything but the first table (1024 entries) */
-    size_t fixed = rh_trace_get_memory(h) - 1024 * 8;
-    size_t worst = 0;
-    for (size_t i = 0; i < n; i++) {
-        v[i] = rh_malloc(h, 16 + i % 64); /* one site: the trace tables do not grow */
-        if (i >= 1024) {
-            size_t per = (rh_trace_get_memory(h) - fixed) / (i + 1);
-            if (per > worst) worst = per;
-        }
+    enum { NA = 3000, NB = 1500 };
+    static void *a[NA], *b[NB];
+    for (size_t i = 0; i < NA; i++) a[i] = rh_malloc_at(h, 16, "old.c", 1); /* ~3 pools of 16 B */
+    for (size_t i = 0; i < NA; i++)
+        if (i % 7) rh_free(h, a[i]); /* every 7th stays: its pool keeps an array */
+    for (size_t i = 0; i < NA; i += 7) rh_free(h, a[i]);
+    assert_int_equal(rh_trace_count(h), 0);
+    /* white box: the array of the pool emptied last stays there, empty, as
+     * class 0's spare */
+    struct rh__tools *T = h->tools;
+    assert_non_null(T->spare[0]);
+    void *spare_pool = (void *)(T->spare_arena[0]->base + T->spare_pool[0] * (uintptr_t)RH_POOL_SIZE);
+    for (size_t i = 0; i < NB; i++) b[i] = rh_malloc_at(h, 48, "new.c", 2);
+    assert_true(in_pools_of(b, NB, a, NA) > 0); /* the pools were carved again */
+    /* the spare's own pool among them: its class-0 array gave way */
+    assert_true(in_pools_of(b, NB, &spare_pool, 1) > 0);
+    for (size_t i = 0; i < NB; i++) {
+        rh_trace_info ti;
+        assert_true(rh_trace_get_block_traceback(h, b[i], &ti));
+        assert_string_equal(ti.file, "new.c");
+        assert_int_equal(ti.size, 48);
     }
-    if (worst > 16) print_message("worst %zu bytes per block\n", worst);
-    assert_true(worst <= 16);
-    assert_int_equal(rh_trace_count(h), n);
-    /* freeing: the table shrinks, never above 32 bytes per live block, and
-     * gives its memory back */
-    size_t worst_down = 0;
-    for (size_t i = 0; i < n; i++) {
-        rh_free(h, v[i]);
-        size_t live = n - i - 1;
-        if (live >= 1024) {
-            size_t per = (rh_trace_get_memory(h) - fixed) / live;
-            if (per > worst_down) worst_down = per;
-        }
+    assert_site_holds(h, "new.c", 2, NB, 48);
+    assert_site_holds(h, "old.c", 1, 0, 16);
+    size_t cur;
+    rh_trace_get_traced_memory(h, &cur, NULL);
+    assert_int_equal(cur, NB * 48);
+    rh__trace_check(h);
+    /* and back to the first class */
+    for (size_t i = 0; i < NB; i++) rh_free(h, b[i]);
+    for (size_t i = 0; i < NA; i++) a[i] = rh_malloc_at(h, 16, "again.c", 3);
+    assert_true(in_pools_of(a, NA, b, NB) > 0);
+    assert_site_holds(h, "again.c", 3, NA, 16);
+    assert_site_holds(h, "new.c", 2, 0, 48);
+    rh__trace_check(h);
+    for (size_t i = 0; i < NA; i++) rh_free(h, a[i]);
+    rh_heap_destroy(h);
+}
+
+/* Arenas given back to the OS while tracing and mapped again (at the same
+ * addresses or not): their blocks are traced afresh. */
+static void test_arena_released_and_remapped(void **state) {
+    (void)state;
+    rh_heap_config cfg = {.mode = RH_MODE_POOLS, .arena_decay_ms = RH_ARENA_DECAY_NOW};
+    rh_heap *h = rh_heap_new(&cfg);
+    assert_non_null(h);
+    assert_int_equal(rh_trace_start(h, 0), 0);
+    enum { N = 4 * 2048 }; /* 4 MiB of 512-byte blocks: four arenas */
+    void **v = malloc(N * sizeof *v);
+    for (size_t i = 0; i < N; i++) v[i] = rh_malloc_at(h, 512, "first.c", 1);
+    rh_heap_stats st;
+    rh_heap_stats_get(h, &st);
+    assert_true(st.arenas_current >= 4);
+    for (size_t i = 0; i < N; i++) rh_free(h, v[i]);
+    rh_heap_trim(h);
+    rh_heap_stats_get(h, &st);
+    size_t released = st.arenas_released;
+    assert_true(released >= 3);
+    for (size_t i = 0; i < N; i++) v[i] = rh_malloc_at(h, 32, "second.c", 2);
+    for (size_t i = 0; i < N; i += 97) {
+        rh_trace_info ti;
+        assert_true(rh_trace_get_block_traceback(h, v[i], &ti));
+        assert_string_equal(ti.file, "second.c");
+        assert_int_equal(ti.size, 32);
     }
-    assert_true(worst_down <= 32);
-    assert_true(rh_trace_get_memory(h) - fixed < 2048 * 8); /* back under twice the first table */
+    assert_site_holds(h, "second.c", 2, N, 32);
+    assert_site_holds(h, "first.c", 1, 0, 512);
+    assert_int_equal(rh_trace_count(h), N);
+    rh__trace_check(h);
+    for (size_t i = 0; i < N; i++) rh_free(h, v[i]);
     assert_int_equal(rh_trace_count(h), 0);
     free(v);
     rh_heap_destroy(h);
+}
+
+/* Stopped and started again: blocks of the first run, freed or not while
+ * tracing was off, are untraced in the second; the second traces its own. */
+static void test_stop_and_restart(void **state) {
+    (void)state;
+    for (size_t m = 0; m < 3; m++) {
+        rh_heap *h = heap_in(modes[m]);
+        enum { N = 600 };
+        void *x[N], *y[N], *z[N];
+        assert_int_equal(rh_trace_start(h, 0), 0);
+        for (size_t i = 0; i < N; i++) x[i] = rh_malloc_at(h, 40, "x.c", 1);
+        assert_int_equal(rh_trace_stop(h), 0);
+        for (size_t i = 0; i < N; i += 2) rh_free(h, x[i]); /* freed untraced */
+        for (size_t i = 0; i < N; i++) y[i] = rh_malloc_at(h, 40, "y.c", 2); /* in x's slots, untraced */
+        assert_int_equal(rh_trace_start(h, 0), 0);
+        assert_int_equal(rh_trace_count(h), 0);
+        for (size_t i = 0; i < N; i++) z[i] = rh_malloc_at(h, 40, "z.c", 3);
+        size_t s = rh_usable_size(h, z[0]);
+        for (size_t i = 1; i < N; i += 2) rh_free(h, x[i]); /* untraced: nothing changes */
+        for (size_t i = 0; i < N; i++) {
+            assert_false(rh_trace_get_block_traceback(h, y[i], NULL));
+            rh_free(h, y[i]);
+        }
+        assert_int_equal(rh_trace_count(h), N);
+        size_t cur;
+        rh_trace_get_traced_memory(h, &cur, NULL);
+        assert_int_equal(cur, N * s);
+        assert_site_holds(h, "z.c", 3, N, s);
+        assert_site_holds(h, "x.c", 1, 0, s);
+        rh__trace_check(h);
+        for (size_t i = 0; i < N; i++) rh_free(h, z[i]);
+        assert_int_equal(rh_trace_count(h), 0);
+        rh_heap_destroy(h);
+    }
+}
+
+/* Out of memory for the side storage (a new arena's record, a new pool's
+ * array): the block is left untraced and counted as lost, the allocation
+ * itself succeeds, and the next ones are traced again. */
+static void test_side_storage_out_of_memory(void **state) {
+    (void)state;
+    rh_heap *h = heap_in(RH_MODE_POOLS);
+    assert_int_equal(rh_trace_start(h, 0), 0);
+    struct rh__tools *T = h->tools;
+    T->fail_side = 1; /* the arena's record */
+    void *a = rh_malloc(h, 64);
+    assert_non_null(a);
+    assert_int_equal(T->lost, 1);
+    assert_int_equal(rh_trace_count(h), 0);
+    assert_false(rh_trace_get_block_traceback(h, a, NULL));
+    void *b = rh_malloc(h, 64); /* traced */
+    assert_true(rh_trace_get_block_traceback(h, b, NULL));
+    T->fail_side = 1; /* another class: a new pool's array */
+    void *c = rh_malloc(h, 300);
+    assert_non_null(c);
+    assert_int_equal(T->lost, 2);
+    assert_false(rh_trace_get_block_traceback(h, c, NULL));
+    void *d = rh_malloc(h, 300);
+    assert_true(rh_trace_get_block_traceback(h, d, NULL));
+    size_t cur;
+    rh_trace_get_traced_memory(h, &cur, NULL);
+    assert_int_equal(cur, 64 + 304);
+    assert_int_equal(rh_trace_count(h), 2);
+    rh__trace_check(h);
+    rh_free(h, a); /* untraced: nothing changes */
+    rh_free(h, c);
+    assert_int_equal(rh_trace_count(h), 2);
+    rh_free(h, b);
+    rh_free(h, d);
+    rh_trace_get_traced_memory(h, &cur, NULL);
+    assert_int_equal(cur, 0);
+    rh__trace_check(h);
+    rh_heap_destroy(h);
+}
+
+/* Once 2^20 - 1 distinct traces exist, new sites share trace 0, "(trace
+ * table full)": such a block is still traced (trace 0 is a trace like any
+ * other, in a side array as in the block table), counted and freed. White
+ * box: the trace count is raised as if the table were full. */
+static void test_trace_table_full(void **state) {
+    (void)state;
+    for (size_t m = 0; m < 3; m++) {
+        rh_heap *h = heap_in(modes[m]);
+        assert_int_equal(rh_trace_start(h, 0), 0);
+        int line = __LINE__ + 1;
+        void *a = rh_malloc(h, 32);
+        struct rh__tools *T = h->tools;
+        size_t real = T->ntraces;
+        T->ntraces = (size_t)RH__TRACE_ID_MAX + 1;
+        void *b = rh_malloc_at(h, 32, "full.c", 7);
+        T->ntraces = real;
+        rh_trace_info ti;
+        assert_true(rh_trace_get_block_traceback(h, b, &ti));
+        assert_string_equal(ti.file, "(trace table full)");
+        assert_true(rh_trace_get_block_traceback(h, a, &ti));
+        assert_int_equal(ti.line, line);
+        assert_int_equal(rh_trace_count(h), 2);
+        size_t s = rh_usable_size(h, b);
+        assert_site_holds(h, "(trace table full)", 0, 1, s);
+        assert_site_holds(h, "full.c", 7, 0, s);
+        rh__trace_check(h);
+        rh_free(h, b);
+        rh_free(h, a);
+        assert_int_equal(rh_trace_count(h), 0);
+        rh_heap_destroy(h);
+    }
 }
 
 /* Objects die through the same hooks: a heap full of traced objects, freed
@@ -436,6 +752,12 @@ int main(void) {
         cmocka_unit_test(test_native_tracebacks),
         cmocka_unit_test(test_no_switch_during_collection),
         cmocka_unit_test(test_memory_per_block),
+        cmocka_unit_test(test_every_size_class_found),
+        cmocka_unit_test(test_pool_recarved_for_another_class),
+        cmocka_unit_test(test_arena_released_and_remapped),
+        cmocka_unit_test(test_stop_and_restart),
+        cmocka_unit_test(test_side_storage_out_of_memory),
+        cmocka_unit_test(test_trace_table_full),
         cmocka_unit_test(test_objects_freed_by_both_paths),
         cmocka_unit_test(test_pushed_site),
     };

@@ -172,13 +172,13 @@ int rh_trace_record_pauses(rh_heap *h, bool on) {
  * ------------------------------------------------------------------------- */
 
 typedef struct sums {
-    rh_heap *h;
     uint64_t *size, *count;
 } sums;
 
-static void sum_block(void *block, uint32_t id, void *arg) {
+static void sum_block(void *block, uint32_t id, size_t size, void *arg) {
+    (void)block;
     sums *s = arg;
-    s->size[id] += rh__trace_block_size(s->h, block);
+    s->size[id] += size;
     s->count[id]++;
 }
 
@@ -188,12 +188,15 @@ rh_snapshot *rh_snapshot_take(rh_heap *h) {
         rh_err_set(h, RH_ESTATE, "rh_snapshot_take: the heap is not tracing (rh_trace_start)");
         return NULL;
     }
+#if RH_DEBUG >= 3
+    rh__trace_check(h);
+#endif
     rh_snapshot *s = snapshot_new();
     uint64_t *size = calloc(T->ntraces, sizeof *size), *count = calloc(T->ntraces, sizeof *count);
     uint32_t *tbmap = calloc(T->ntbs, sizeof *tbmap);
     if (!s || !size || !count || !tbmap) goto nomem;
     owned *o = s->rh_owned;
-    sums sm = {h, size, count};
+    sums sm = {size, count};
     rh__trace_each(h, sum_block, &sm);
     size_t rows = 0, ntb = 0;
     for (size_t i = 0; i < T->ntraces; i++) {

@@ -61,20 +61,62 @@ typedef struct rh__type_count_entry {
     size_t count;
 } rh__type_count_entry;
 
+/* The side storage of pool blocks (trace.c): for every arena that held a
+ * traced block, one record of 64 pool entries; for every pool holding a
+ * traced block, one array of trace ids by block position. */
+typedef struct rh__side_pool {
+    uint32_t count;           /* non-zero slots                             */
+    uint32_t magic;           /* rh__class_divmagic[cls]: slot = offset * magic >> 32 */
+    uint16_t size;            /* rh__class_size(cls)                        */
+    uint8_t cls;              /* the pool's size class when the array was made */
+    uint32_t ids[];           /* capacity(cls) slots: trace id + 1, 0: untraced */
+} rh__side_pool;
+#define RH__TRACE_ACACHE 256 /* entries of the tracer's arena cache (a power of two) */
+typedef struct rh__side_arena {
+    uintptr_t base;           /* the arena's 1 MiB-aligned address          */
+    unsigned npools;          /* non-NULL entries of pools[]                */
+    rh__side_pool *pools[RH__POOLS_PER_ARENA];
+} rh__side_arena;
+typedef struct rh__arena_cached {
+    uint32_t key;             /* arena number (address >> 20)               */
+    rh__side_arena *arena;
+} rh__arena_cached;
+
 struct rh__tools {
     /* --- tracing (trace.c) ---------------------------------------------- */
     bool tracing;
     int nframes;              /* frames per traceback, 0: the site only     */
-    /* The block table: open addressing with linear probing, capacity any
+    /* Pool blocks of a pools-mode heap: side arrays beside the pools.
+     * arena_index maps an arena's number (address >> 20, 28 bits: the
+     * index's stored hash is the key itself) to its record in arenas[];
+     * records live until tracing stops. spare[c]: the array of class c
+     * emptied last, all zeros, left in its pool
+     * (spare_arena[c]->pools[spare_pool[c]]) for the next pool of class c
+     * that needs one; NULL: none. */
+    rh__side_arena **arenas;
+    size_t narenas, caparenas;
+    rh__index arena_index;
+    /* a direct-mapped cache of the map: slot (number mod 256) holds the
+     * arena looked up last among those numbers (key UINT32_MAX: none) */
+    rh__arena_cached acache[RH__TRACE_ACACHE];
+    rh__side_pool *spare[RH_NUM_CLASSES];
+    rh__side_arena *spare_arena[RH_NUM_CLASSES]; /* where spare[c] is left */
+    uint8_t spare_pool[RH_NUM_CLASSES];
+    size_t plive;             /* traced pool blocks (non-zero slots)        */
+    size_t side_bytes;        /* bytes of the records and arrays above      */
+    unsigned fail_side;       /* white-box tests: fail the next N side allocations */
+    /* The block table, for every other block (system blocks, malloc and
+     * debug modes): open addressing with linear probing, capacity any
      * integer >= 1024 (an index is (hash * cap) >> 64), grown by 3/2 past a
      * load of 4/5, halved under a load of 1/4, without tombstones (a deletion shifts the rest
      * of its cluster back). An entry is (address >> 4) << 20 | trace id: the
      * heap's blocks are 16-byte aligned below 2^48, so 44 bits name the
      * block; 0 is an empty slot. */
     uint64_t *blocks;
-    size_t cap, live, grow_at;
-    void *last_block;         /* the block traced last and its slot: the   */
-    size_t last_slot;         /* type note that follows finds it directly  */
+    size_t cap, live, grow_at; /* live: entries of the block table          */
+    void *last_block;         /* the block traced last and where its id is: */
+    size_t last_slot;         /* the type note that follows finds it        */
+    uint32_t *last_side;      /* directly (last_side: its side slot, or NULL) */
     uint64_t current, peak;   /* traced bytes (usable sizes)                */
     uint64_t lost;            /* blocks not traced: out of memory           */
     /* one-entry caches of trace_intern: the last site allocated at (site
@@ -122,8 +164,14 @@ void rh__index_free(rh__index *ix);
 /* Usable size of a traced block (what the statistics count as in use). */
 size_t rh__trace_block_size(rh_heap *h, const void *p);
 
-/* Calls fn(block, trace id, arg) for every traced block. */
-void rh__trace_each(rh_heap *h, void (*fn)(void *block, uint32_t id, void *arg), void *arg);
+/* Calls fn(block, trace id, usable size, arg) for every traced block: the
+ * pool blocks of the side arrays, then the block table's. */
+void rh__trace_each(rh_heap *h, void (*fn)(void *block, uint32_t id, size_t size, void *arg), void *arg);
+
+/* Invariant check of the tracing tables (trace.c's essay); a violation
+ * stops the program. Runs at RH_DEBUG >= 3 when a snapshot is taken and
+ * when tracing stops; white-box tests call it. */
+void rh__trace_check(rh_heap *h);
 
 /* The finaliser of MurmurHash3: the tools' hashes of words. */
 static inline uint64_t rh__mix64(uint64_t x) {

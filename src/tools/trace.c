@@ -10,42 +10,101 @@
  * (allocations) or before (frees). Nothing else in the allocator knows about
  * tracing; with the bit clear the fast paths are exactly what they were.
  *
- * What a traced block costs. One 64-bit entry in the block table: the block's
- * address shifted right by 4 (the heap's blocks are 16-byte aligned below
- * 2^48: 44 bits) above a 20-bit trace id. The table is open addressing with
- * linear probing over any capacity (a slot is (hash * cap) >> 64, Lemire's
- * reduction), grown by half past a load of 4/5, so while the traced set grows
- * or holds steady its load stays between 8/15 and 4/5: 10 to 15 bytes per
- * live block. When frees bring it under a quarter full it is halved (so at
- * most 32 bytes per live block while the set shrinks, and the memory comes
- * back). Deletion shifts the rest of the cluster back (no tombstones), so a
- * probe stops at the first empty slot.
- * Sizes are not stored: the usable size of a live block is known to the
- * allocator (class size of a pool block, header of a system or debug block)
- * and is asked when needed (counters, snapshots).
+ * Where a block's trace id is kept. Two places, chosen by the block alone:
+ *
+ * 1. Pool blocks of a pools-mode heap: side arrays beside the pools. A pool
+ *    holding a traced block has an array of 32-bit slots, one per block of
+ *    its class (capacity(c) = P / s, P = 16 KiB, s = (c+1)*16), slot = trace
+ *    id + 1, 0 = untraced. Block p's slot is (p mod P) / s, computed as
+ *    ((p mod P) * M) >> 32 with the allocator's M = ceil(2^32 / s) (exact for
+ *    every offset below P: the error is under 2^-18 < 1/s). Arrays hang from
+ *    a record per arena (address a: arena number a >> 20, pool (a >> 14) mod
+ *    64), records found through a direct-mapped cache of 256 arena numbers
+ *    in front of rh__index (the tools' one hash index, keyed by a bijective
+ *    hash of the arena number). So a pool block's trace costs 4 bytes per
+ *    slot of a pool that holds a traced block: 4 bytes a block in full
+ *    pools, 4 * capacity(c) / (traced blocks in the pool) in general (no
+ *    per-16-byte granule: a 512-byte block has one 4-byte slot).
+ *    An array whose last id goes stays in its pool, empty, as its class's
+ *    spare (one per class; the previous spare is freed), and is taken by the
+ *    next pool of that class that needs one: a block allocated and freed
+ *    alone does not allocate an array each time. Records are kept until
+ *    tracing stops (528 bytes per arena that held a traced block).
+ * 2. Everything else (system blocks, every block in malloc and debug modes:
+ *    debug blocks carry the debug header inside their pool block): the
+ *    block table, one 64-bit entry per block, the block's address shifted
+ *    right by 4 (16-byte aligned below 2^48: 44 bits) above a 20-bit trace
+ *    id. Open addressing with linear probing over any capacity (a slot is
+ *    (hash * cap) >> 64, Lemire's reduction), grown by half past a load of
+ *    4/5, so while the traced set grows or holds steady its load stays
+ *    between 8/15 and 4/5: 10 to 15 bytes per live block. When frees bring
+ *    it under a quarter full it is halved (so at most 32 bytes per live block
+ *    while the set shrinks, and the memory comes back). Deletion shifts the
+ *    rest of the cluster back (no tombstones), so a probe stops at the first
+ *    empty slot.
+ * Sizes are not stored: the usable size of a live block is known (an
+ * array's class size; the allocator's header of a system or debug block,
+ * asked when needed).
+ *
+ * Why arrays: the block table scatters blocks allocated together over the
+ * whole table, so with a million live blocks every allocation and free
+ * missed the cache once more, and each probe cost a hash; a pool's array is
+ * as local as the pool (a tree built in one pool writes consecutive slots).
+ *
+ * The hooks' common paths are in line, without a call: an allocation at
+ * the site of the previous one (a one-entry cache of site -> trace id),
+ * site only, into a pool that has an array of the block's class (the size
+ * the slow path passes is the class size), in a cached arena; a free from
+ * a pool whose array holds an id (if it is the last, the array becomes the
+ * spare unless one exists). No radix walk there: an array that holds an id
+ * proves its pool is carved for its class in a mapped arena of this heap,
+ * so a block freed in its range is a pool block of that class; and an
+ * allocation's size argument is non-zero only on the slow path's pool pop
+ * (the class size, at most 512: in pools mode only pool blocks are that
+ * small), so an equal array size means the new block's pool is carved for
+ * the array's class (an empty spare included). Everything else (another site, a new pool or
+ * arena, an empty or stale array, tracebacks) takes the full path, which
+ * asks the allocator whether the block is a pool block (rh__pool_lookup).
  *
  * Traces and tracebacks are interned. A trace is (file, line, type name,
  * traceback): file and line come from the _at entry point; the type name is
  * added by object.c right after an object's block is allocated
- * (rh__trace_note_type re-interns the block's trace with the type, finding
- * the block through last_block/last_slot without a second probe). A traceback
- * is the native backtrace() of nframes frames, hashed and stored once in the
- * frame array. Both tables use rh__index, the tools' one hash index. Their
- * memory grows with distinct sites and call stacks, not with blocks. When
- * 2^20 - 1 distinct traces exist, further ones share trace 0, "(trace table
- * full)".
+ * (rh__trace_note_type re-interns the block's trace with the type through
+ * a one-entry cache of (trace, type) -> trace, finding the block's slot
+ * through last_block/last_side/last_slot without a second lookup). A
+ * traceback is the native backtrace() of nframes frames starting at the
+ * hook's caller, hashed and stored once in the frame array. Both tables use
+ * rh__index. Their memory grows with distinct sites and call stacks, not
+ * with blocks. When 2^20 - 1 distinct traces exist, further ones share
+ * trace 0, "(trace table full)".
  *
  * Counters. current = sum of the usable sizes of the traced live blocks;
  * peak = the highest current since the start or the last reset. A block
- * allocated before the start is untraced: its free finds no entry and
- * changes nothing. A block that cannot be entered for lack of memory is left
- * untraced and counted in `lost` (the allocation itself succeeds).
+ * allocated before the start is untraced: its free finds no id and changes
+ * nothing. A block that cannot be entered for lack of memory (a record, an
+ * array, a bigger table) is left untraced and counted in `lost` (the
+ * allocation itself succeeds).
  *
- * Invariants: live = number of non-zero entries; live <= grow_at < cap;
- * cap >= 1024; live >= cap / 4 unless cap is the initial 1024;
- * every entry's trace id < ntraces; current = sum of sizes of live entries.
+ * Invariants (rh__trace_check walks them; at RH_DEBUG >= 3 at every
+ * snapshot and at rh_trace_stop):
+ *   block table:  live = #non-zero entries;  live <= grow_at < cap;
+ *                 cap >= 1024;  live >= cap / 4 unless cap = 1024
+ *   side arrays:  for an array A of pool (R, i):  A.count = #non-zero slots;
+ *                 A.count > 0  =>  pool i of arena R.base is carved for
+ *                 class A.cls in a mapped arena of this heap, used >= A.count;
+ *                 A.count = 0  <=>  A = spare[A.cls] (all zeros);
+ *                 R.npools = #arrays of R;  plive = sum of A.count
+ *   both:         every id < ntraces;
+ *                 current = sum over live traced blocks of their usable size;
+ *                 side_bytes = bytes of records + arrays
+ *   rh_trace_count = live + plive
+ * A pool emptied and carved for another class has no array with an id (its
+ * last traced block's free took it), so no stale id reaches the new class;
+ * a spare left in it is replaced when the new class's first traced block
+ * comes (its class differs). The same for an arena released and mapped
+ * again, at the same address or not.
  * Tracing is switched only outside a collection (a collection's frees must
- * meet the table it started with).
+ * meet the tables it started with).
  */
 #include "tools/tools_internal.h"
 
@@ -59,14 +118,21 @@
 
 #define INDEX_MIN 64
 
-long rh__index_find(const rh__index *ix, uint32_t hash, bool (*eq)(const void *ctx, uint32_t idx), const void *ctx) {
+/* eq NULL: the hash is the key itself (an injective hash), so equal hashes
+ * are equal keys (the arena map below). In line where it is hot. */
+typedef bool (*index_eq)(const void *ctx, uint32_t idx);
+RH__HOT_INLINE long index_find(const rh__index *ix, uint32_t hash, index_eq eq, const void *ctx) {
     if (!ix->cap) return -1;
     size_t mask = ix->cap - 1;
     for (size_t j = hash & mask;; j = (j + 1) & mask) {
         uint64_t s = ix->slots[j];
         if (!s) return -1;
-        if ((uint32_t)(s >> 32) == hash && eq(ctx, (uint32_t)s - 1u)) return (long)((uint32_t)s - 1u);
+        if ((uint32_t)(s >> 32) == hash && (!eq || eq(ctx, (uint32_t)s - 1u))) return (long)((uint32_t)s - 1u);
     }
+}
+
+long rh__index_find(const rh__index *ix, uint32_t hash, bool (*eq)(const void *ctx, uint32_t idx), const void *ctx) {
+    return index_find(ix, hash, eq, ctx);
 }
 
 static void index_put(uint64_t *slots, size_t cap, uint64_t s) {
@@ -107,7 +173,10 @@ struct rh__tools *rh__tools_get(rh_heap *h) {
     return h->tools;
 }
 
+static void side_free_all(struct rh__tools *T);
+
 static void trace_tables_free(struct rh__tools *T) {
+    side_free_all(T);
     free(T->blocks);
     free(T->traces);
     free(T->tbs);
@@ -122,6 +191,8 @@ static void trace_tables_free(struct rh__tools *T) {
     T->ntraces = T->captraces = T->ntbs = T->captbs = T->nframes_used = T->capframes = 0;
     T->current = T->peak = T->lost = 0;
     T->last_block = NULL;
+    T->last_side = NULL;
+    T->fail_side = 0;
     T->site_file_cached = NULL;
     T->site_line_cached = INT_MIN; /* no site: a NULL file at line 0 is a real one */
     T->type_name_cached = NULL;
@@ -230,16 +301,26 @@ static uint32_t tb_intern(struct rh__tools *T, void *const *frames, uint32_t n) 
     return id;
 }
 
-/* Frames skipped at the top of a backtrace: this file's capture and the
- * hook (rh__trace_alloc / rh__trace_attach). The next ones are refheap's
- * slow path and entry point, then the caller. */
-#define SKIP_FRAMES 2
+/* The frames of a traceback start at the hook's caller, `from` (the hook's
+ * return address, in refheap's slow path or entry point; the caller of
+ * those comes next): the frames above it (this file's, as many as the
+ * compiler left: inlined or tail-called ones are not there) are dropped.
+ * If `from` is not among the first SLACK_FRAMES, the frames start after the
+ * first two (capture and the hook). */
+#define SLACK_FRAMES 4
 
-__attribute__((noinline)) static uint32_t capture(struct rh__tools *T) {
-    void *buf[RH_TRACE_MAX_FRAMES + SKIP_FRAMES];
-    int n = backtrace(buf, T->nframes + SKIP_FRAMES);
-    if (n <= SKIP_FRAMES) return 0;
-    return tb_intern(T, buf + SKIP_FRAMES, (uint32_t)(n - SKIP_FRAMES));
+__attribute__((noinline)) static uint32_t capture(struct rh__tools *T, const void *from) {
+    void *buf[RH_TRACE_MAX_FRAMES + SLACK_FRAMES];
+    int n = backtrace(buf, T->nframes + SLACK_FRAMES);
+    int skip = 2;
+    for (int k = 0; k < n && k < SLACK_FRAMES; k++)
+        if (buf[k] == from) {
+            skip = k;
+            break;
+        }
+    if (n <= skip) return 0;
+    if (n - skip > T->nframes) n = skip + T->nframes;
+    return tb_intern(T, buf + skip, (uint32_t)(n - skip));
 }
 
 /* ---------------------------------------------------------------------------
@@ -297,6 +378,7 @@ RH__HOT_INLINE bool table_insert(struct rh__tools *T, void *p, uint32_t id) {
     T->live++;
     T->last_block = p;
     T->last_slot = j;
+    T->last_side = NULL;
     return true;
 }
 
@@ -326,6 +408,194 @@ done:
     if (T->live < T->cap / 4 && T->cap / 2 >= TABLE_MIN) table_resize(T, T->cap / 2);
 }
 
+/* ---------------------------------------------------------------------------
+ * The side arrays of pool blocks
+ * ------------------------------------------------------------------------- */
+
+/* The pool header of p when p is a pool block of h in pools mode (debug
+ * mode's pool blocks carry its header: the block table keeps them). */
+RH__HOT_INLINE const rh__pool *pool_block(rh_heap *h, const void *p) {
+    return h->mode == RH_MODE_POOLS ? rh__pool_lookup(p, h) : NULL;
+}
+
+/* p's slot in its pool's array: offset / s by the multiplication of
+ * rh__pool_block_start's constant M = ceil(2^32 / s): for off < 2^14,
+ * off * M / 2^32 = off / s + e with 0 <= e < 2^-18 < 1/s, so the floor is
+ * exact (checked for every class by the tests: every block is found). */
+RH__HOT_INLINE uint32_t side_index(uintptr_t a, const rh__side_pool *sp) {
+    uint32_t off = (uint32_t)(a & (RH_POOL_SIZE - 1));
+    return (uint32_t)(((uint64_t)off * sp->magic) >> 32);
+}
+
+static inline size_t side_pool_bytes(unsigned c) {
+    return sizeof(rh__side_pool) + RH_POOL_SIZE / rh__class_size(c) * sizeof(uint32_t);
+}
+
+/* The arena map's hash: the arena number (28 bits) through a bijection of
+ * 32-bit words, so equal hashes are equal arenas. */
+static inline uint32_t arena_hash(uint32_t key) {
+    uint32_t x = key * 0x9E3779B1u;
+    return x ^ (x >> 15);
+}
+
+static void *side_alloc(struct rh__tools *T, size_t n) {
+    if (RH_UNLIKELY(T->fail_side)) {
+        T->fail_side--;
+        return NULL;
+    }
+    void *p = calloc(1, n);
+    if (p) T->side_bytes += n;
+    return p;
+}
+
+static void side_release(struct rh__tools *T, void *p, size_t n) {
+    free(p);
+    T->side_bytes -= n;
+}
+
+static inline rh__arena_cached *acache_of(struct rh__tools *T, uint32_t key) {
+    return &T->acache[key & (RH__TRACE_ACACHE - 1)];
+}
+
+static rh__side_arena *side_arena_lookup(struct rh__tools *T, uint32_t key) {
+    long i = index_find(&T->arena_index, arena_hash(key), NULL, NULL);
+    if (i < 0) return NULL;
+    *acache_of(T, key) = (rh__arena_cached){key, T->arenas[i]};
+    return T->arenas[i];
+}
+
+/* The record of the arena holding a, or NULL: none yet (the cache, then
+ * the map). */
+RH__HOT_INLINE rh__side_arena *side_arena_find(struct rh__tools *T, uintptr_t a) {
+    uint32_t key = (uint32_t)(a >> RH__ARENA_SHIFT);
+    const rh__arena_cached *e = acache_of(T, key);
+    if (RH_LIKELY(e->key == key)) return e->arena;
+    return side_arena_lookup(T, key);
+}
+
+/* A new record for the arena holding a; NULL when out of memory. */
+static rh__side_arena *side_arena_new(struct rh__tools *T, uintptr_t a) {
+    if (T->narenas == T->caparenas) {
+        size_t cap = T->caparenas ? T->caparenas * 2 : 16;
+        rh__side_arena **v = realloc(T->arenas, cap * sizeof *v);
+        if (!v) return NULL;
+        T->arenas = v;
+        T->caparenas = cap;
+    }
+    rh__side_arena *r = side_alloc(T, sizeof *r);
+    if (!r) return NULL;
+    uint32_t key = (uint32_t)(a >> RH__ARENA_SHIFT);
+    if (rh__index_add(&T->arena_index, arena_hash(key), (uint32_t)T->narenas) != 0) {
+        side_release(T, r, sizeof *r);
+        return NULL;
+    }
+    r->base = a & ~(uintptr_t)(RH_ARENA_SIZE - 1);
+    T->arenas[T->narenas++] = r;
+    *acache_of(T, key) = (rh__arena_cached){key, r};
+    return r;
+}
+
+/* Detaches the spare array of class c from its pool; returns it. */
+static rh__side_pool *spare_detach(struct rh__tools *T, unsigned c) {
+    rh__side_pool *sp = T->spare[c];
+    T->spare_arena[c]->pools[T->spare_pool[c]] = NULL;
+    T->spare_arena[c]->npools--;
+    T->spare[c] = NULL;
+    return sp;
+}
+
+/* Pool i of arena ar gets an array for class c (the spare one if any: all
+ * zeros); NULL when out of memory. A spare left in this pool for another
+ * class (the pool was emptied and carved again) goes first. */
+static rh__side_pool *side_pool_new(struct rh__tools *T, rh__side_arena *ar, unsigned i, unsigned c) {
+    rh__side_pool *old = ar->pools[i];
+    if (old) { /* a spare of another class: the pool was carved again */
+        unsigned oc = old->cls;
+        rh__assert(old->count == 0 && T->spare[oc] == old);
+        side_release(T, spare_detach(T, oc), side_pool_bytes(oc));
+    }
+    rh__side_pool *sp;
+    if (T->spare[c]) sp = spare_detach(T, c);
+    else if (!(sp = side_alloc(T, side_pool_bytes(c)))) return NULL;
+    sp->cls = (uint8_t)c;
+    sp->size = (uint16_t)rh__class_size(c);
+    sp->magic = rh__class_divmagic[c];
+    ar->pools[i] = sp;
+    ar->npools++;
+    return sp;
+}
+
+/* Enters pool block p (in pool `pool`) with trace id; false when out of
+ * memory. */
+RH__HOT_INLINE bool side_insert(struct rh__tools *T, void *p, const rh__pool *pool, uint32_t id) {
+    uintptr_t a = (uintptr_t)p;
+    rh__side_arena *ar = side_arena_find(T, a);
+    if (RH_UNLIKELY(!ar) && !(ar = side_arena_new(T, a))) return false;
+    unsigned i = (unsigned)(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1);
+    rh__side_pool *sp = ar->pools[i];
+    if (RH_UNLIKELY(!sp || sp->cls != pool->cls) && !(sp = side_pool_new(T, ar, i, pool->cls))) return false;
+    uint32_t *slot = &sp->ids[side_index(a, sp)];
+    rh__assert(*slot == 0);
+    *slot = id + 1;
+    if (sp->count++ == 0 && T->spare[sp->cls] == sp) T->spare[sp->cls] = NULL; /* the spare in place: in use */
+    T->plive++;
+    T->last_block = p;
+    T->last_side = slot;
+    return true;
+}
+
+/* The slot of pool block at a, or NULL when no array covers it. */
+RH__HOT_INLINE uint32_t *side_slot(struct rh__tools *T, uintptr_t a) {
+    rh__side_arena *ar = side_arena_find(T, a);
+    if (!ar) return NULL;
+    rh__side_pool *sp = ar->pools[(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1)];
+    return sp ? &sp->ids[side_index(a, sp)] : NULL;
+}
+
+/* Pool i of arena ar holds no traced block any more: its array (all
+ * zeros) stays there as its class's spare, the previous spare is freed (a
+ * block that comes and goes alone keeps its pool's array). */
+static void side_pool_done(struct rh__tools *T, rh__side_arena *ar, unsigned i) {
+    unsigned c = ar->pools[i]->cls;
+    if (T->spare[c]) side_release(T, spare_detach(T, c), side_pool_bytes(c));
+    T->spare[c] = ar->pools[i];
+    T->spare_arena[c] = ar;
+    T->spare_pool[c] = (uint8_t)i;
+}
+
+/* Forgets pool block p: its trace id, or RH__TRACE_NONE (untraced). An
+ * array whose last id goes becomes its class's spare. */
+RH__HOT_INLINE uint32_t side_take(struct rh__tools *T, void *p) {
+    uintptr_t a = (uintptr_t)p;
+    rh__side_arena *ar = side_arena_find(T, a);
+    if (!ar) return RH__TRACE_NONE;
+    unsigned i = (unsigned)(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1);
+    rh__side_pool *sp = ar->pools[i];
+    if (!sp) return RH__TRACE_NONE;
+    uint32_t *slot = &sp->ids[side_index(a, sp)];
+    uint32_t v = *slot;
+    if (!v) return RH__TRACE_NONE;
+    *slot = 0;
+    T->plive--;
+    if (RH_UNLIKELY(--sp->count == 0)) side_pool_done(T, ar, i);
+    return v - 1;
+}
+
+static void side_free_all(struct rh__tools *T) {
+    for (size_t k = 0; k < T->narenas; k++) {
+        for (unsigned i = 0; i < RH__POOLS_PER_ARENA; i++) free(T->arenas[k]->pools[i]);
+        free(T->arenas[k]);
+    }
+    for (unsigned c = 0; c < RH_NUM_CLASSES; c++) T->spare[c] = NULL; /* freed with their pools */
+    free(T->arenas);
+    rh__index_free(&T->arena_index);
+    T->arenas = NULL;
+    T->narenas = T->caparenas = 0;
+    for (size_t k = 0; k < RH__TRACE_ACACHE; k++)
+        T->acache[k] = (rh__arena_cached){UINT32_MAX, NULL}; /* arena numbers have 28 bits */
+    T->plive = T->side_bytes = 0;
+}
+
 size_t rh__trace_block_size(rh_heap *h, const void *p) { return rh_usable_size(h, p); }
 
 static void count_in(struct rh__tools *T, uint64_t size) {
@@ -338,8 +608,19 @@ static void count_in(struct rh__tools *T, uint64_t size) {
  * ------------------------------------------------------------------------- */
 
 RH__HOT_INLINE void record(rh_heap *h, struct rh__tools *T, void *p, uint32_t id, size_t size) {
+    const rh__pool *pool = pool_block(h, p);
+    if (RH_LIKELY(pool != NULL)) {
+        if (RH_UNLIKELY(!side_insert(T, p, pool, id))) {
+            T->lost++;
+            T->last_block = NULL;
+            return;
+        }
+        count_in(T, rh__class_size(pool->cls));
+        return;
+    }
     if (!table_insert(T, p, id)) {
         T->lost++;
+        T->last_block = NULL;
         return;
     }
     count_in(T, size ? size : rh__trace_block_size(h, p));
@@ -381,47 +662,114 @@ void rh_trace_site_pop(rh_heap *h) {
     if (T && T->nsites) T->nsites--;
 }
 
-__attribute__((noinline)) void rh__trace_alloc(rh_heap *h, void *p, size_t size, const char *file, int line) {
+/* The trace of a new block at file:line (site cache, or interned). */
+static uint32_t site_trace(struct rh__tools *T, const char *file, int line) {
+    if (file == T->site_file_cached && line == T->site_line_cached) return T->site_id_cached;
+    uint32_t id = trace_intern(T, file, line, NULL, 0);
+    T->site_file_cached = file;
+    T->site_line_cached = line;
+    T->site_id_cached = id;
+    return id;
+}
+
+/* The common allocation, in line and without a call: site only, the site
+ * of the last allocation, in the arena looked up last, in a pool that has
+ * an array (so p is a block of that pool: an array exists only while its
+ * pool holds a traced block, so the arena is mapped and the pool carved for
+ * the array's class). False: take the full path. */
+RH__HOT_INLINE bool alloc_fast(struct rh__tools *T, void *p, size_t size, const char *file, int line) {
+    uintptr_t a = (uintptr_t)p;
+    uint32_t key = (uint32_t)(a >> RH__ARENA_SHIFT);
+    const rh__arena_cached *e = acache_of(T, key);
+    if (RH_UNLIKELY((T->nsites | (unsigned)T->nframes) != 0 || file != T->site_file_cached ||
+                    line != T->site_line_cached || e->key != key))
+        return false;
+    rh__side_pool *sp = e->arena->pools[(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1)];
+    if (RH_UNLIKELY(!sp || sp->size != size)) return false;
+    uint32_t *slot = &sp->ids[side_index(a, sp)];
+    rh__assert(*slot == 0);
+    *slot = T->site_id_cached + 1;
+    if (RH_UNLIKELY(sp->count++ == 0)) T->spare[sp->cls] = NULL; /* the spare in place: in use */
+    T->plive++;
+    T->last_block = p;
+    T->last_side = slot;
+    count_in(T, sp->size);
+    return true;
+}
+
+/* The rest of an allocation's tracing; from: the hook's return address. */
+static __attribute__((noinline)) void alloc_slow(rh_heap *h, void *p, size_t size, const char *file, int line,
+                                                 const void *from) {
     struct rh__tools *T = h->tools;
     site_of(T, &file, &line);
-    uint32_t id;
-    if (T->nframes) {
-        id = trace_intern(T, file, line, NULL, capture(T));
-    } else if (file == T->site_file_cached && line == T->site_line_cached) {
-        id = T->site_id_cached; /* the same site as the last allocation */
-    } else {
-        id = trace_intern(T, file, line, NULL, 0);
-        T->site_file_cached = file;
-        T->site_line_cached = line;
-        T->site_id_cached = id;
-    }
+    uint32_t id = T->nframes ? trace_intern(T, file, line, NULL, capture(T, from)) : site_trace(T, file, line);
     record(h, T, p, id, size);
 }
 
-void rh__trace_free(rh_heap *h, void *p, size_t size) {
-    struct rh__tools *T = h->tools;
-    size_t j = table_find(T, block_key(p));
-    if (j == SIZE_MAX) return;
-    T->current -= size ? size : rh__trace_block_size(h, p);
-    table_delete(T, j);
+void rh__trace_alloc(rh_heap *h, void *p, size_t size, const char *file, int line) {
+    if (RH_LIKELY(alloc_fast(h->tools, p, size, file, line))) return;
+    alloc_slow(h, p, size, file, line, __builtin_return_address(0));
 }
 
-uint32_t rh__trace_detach(rh_heap *h, void *p) {
-    struct rh__tools *T = h->tools;
+/* Forgets p: its trace id, or RH__TRACE_NONE (untraced); subtracts its size. */
+RH__HOT_INLINE uint32_t forget(rh_heap *h, struct rh__tools *T, void *p, size_t size) {
+    if (p == T->last_block) T->last_block = NULL;
+    const rh__pool *pool = pool_block(h, p);
+    if (RH_LIKELY(pool != NULL)) {
+        uint32_t id = side_take(T, p);
+        if (id != RH__TRACE_NONE) T->current -= rh__class_size(pool->cls);
+        return id;
+    }
     size_t j = table_find(T, block_key(p));
     if (j == SIZE_MAX) return RH__TRACE_NONE;
     uint32_t id = ENTRY_ID(T->blocks[j]);
-    T->current -= rh__trace_block_size(h, p);
+    T->current -= size ? size : rh__trace_block_size(h, p);
     table_delete(T, j);
     return id;
 }
+
+static __attribute__((noinline)) void free_slow(rh_heap *h, void *p, size_t size) { forget(h, h->tools, p, size); }
+
+void rh__trace_free(rh_heap *h, void *p, size_t size) {
+    struct rh__tools *T = h->tools;
+    uintptr_t a = (uintptr_t)p;
+    /* in line: a block of the arena looked up last, in a pool whose array
+     * holds an id (so p is a pool block of the array's class), unless the
+     * array empties and its class has a spare already (one is freed) */
+    uint32_t key = (uint32_t)(a >> RH__ARENA_SHIFT);
+    const rh__arena_cached *e = acache_of(T, key);
+    if (RH_LIKELY(e->key == key)) {
+        rh__side_arena *ar = e->arena;
+        rh__side_pool *sp = ar->pools[(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1)];
+        if (RH_LIKELY(sp != NULL && sp->count != 0)) {
+            uint32_t *slot = &sp->ids[side_index(a, sp)];
+            if (!*slot) return; /* an untraced pool block */
+            unsigned c = sp->cls;
+            if (RH_LIKELY(sp->count > 1 || !T->spare[c])) {
+                *slot = 0;
+                if (--sp->count == 0) { /* the array stays as its class's spare */
+                    T->spare[c] = sp;
+                    T->spare_arena[c] = ar;
+                    T->spare_pool[c] = (uint8_t)((a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1));
+                }
+                T->plive--;
+                T->current -= sp->size;
+                if (p == T->last_block) T->last_block = NULL;
+                return;
+            }
+        }
+    }
+    free_slow(h, p, size);
+}
+
+uint32_t rh__trace_detach(rh_heap *h, void *p) { return forget(h, h->tools, p, 0); }
 
 __attribute__((noinline)) void rh__trace_attach(rh_heap *h, void *p, uint32_t trace, const char *file, int line) {
     struct rh__tools *T = h->tools;
     if (trace == RH__TRACE_NONE) return;
     if (trace == RH__TRACE_NEW) {
         site_of(T, &file, &line);
-        uint32_t tb = T->nframes ? capture(T) : 0;
+        uint32_t tb = T->nframes ? capture(T, __builtin_return_address(0)) : 0;
         trace = trace_intern(T, file, line, NULL, tb);
     }
     record(h, T, p, trace, 0);
@@ -429,10 +777,19 @@ __attribute__((noinline)) void rh__trace_attach(rh_heap *h, void *p, uint32_t tr
 
 void rh__trace_note_type(rh_heap *h, void *block, const char *type_name) {
     struct rh__tools *T = h->tools;
-    size_t j;
-    if (T->last_block == block) j = T->last_slot;
-    else if ((j = table_find(T, block_key(block))) == SIZE_MAX) return;
-    uint32_t from = ENTRY_ID(T->blocks[j]), id;
+    uint32_t *side = NULL;
+    size_t j = SIZE_MAX;
+    if (T->last_block == block) {
+        side = T->last_side;
+        j = T->last_slot;
+        if (side && !*side) return;
+    } else if (pool_block(h, block)) {
+        side = side_slot(T, (uintptr_t)block);
+        if (!side || !*side) return;
+    } else if ((j = table_find(T, block_key(block))) == SIZE_MAX) {
+        return;
+    }
+    uint32_t from = side ? *side - 1 : ENTRY_ID(T->blocks[j]), id;
     if (from == T->type_from_cached && type_name == T->type_name_cached) {
         id = T->type_id_cached; /* the same site and type as the last object */
     } else {
@@ -443,7 +800,8 @@ void rh__trace_note_type(rh_heap *h, void *block, const char *type_name) {
         T->type_name_cached = type_name;
         T->type_id_cached = id;
     }
-    T->blocks[j] = (T->blocks[j] & ~(uint64_t)RH__TRACE_ID_MAX) | id;
+    if (side) *side = id + 1;
+    else T->blocks[j] = (T->blocks[j] & ~(uint64_t)RH__TRACE_ID_MAX) | id;
 }
 
 static const rh__trace_hooks trace_hooks = {
@@ -454,13 +812,94 @@ static const rh__trace_hooks trace_hooks = {
     .note_type = rh__trace_note_type,
 };
 
-void rh__trace_each(rh_heap *h, void (*fn)(void *block, uint32_t id, void *arg), void *arg) {
+void rh__trace_each(rh_heap *h, void (*fn)(void *block, uint32_t id, size_t size, void *arg), void *arg) {
     struct rh__tools *T = h->tools;
     if (!T) return;
+    for (size_t k = 0; k < T->narenas; k++) {
+        const rh__side_arena *ar = T->arenas[k];
+        for (unsigned i = 0; ar->npools && i < RH__POOLS_PER_ARENA; i++) {
+            const rh__side_pool *sp = ar->pools[i];
+            if (!sp) continue;
+            size_t s = rh__class_size(sp->cls), n = RH_POOL_SIZE / s;
+            char *base = (char *)ar->base + (size_t)i * RH_POOL_SIZE;
+            for (size_t b = 0; b < n; b++)
+                if (sp->ids[b]) fn(base + b * s, sp->ids[b] - 1, s, arg);
+        }
+    }
     for (size_t i = 0; i < T->cap; i++) {
         uint64_t e = T->blocks[i];
-        if (e) fn((void *)(uintptr_t)(ENTRY_KEY(e) << 4), ENTRY_ID(e), arg);
+        if (e) {
+            void *p = (void *)(uintptr_t)(ENTRY_KEY(e) << 4);
+            fn(p, ENTRY_ID(e), rh__trace_block_size(h, p), arg);
+        }
     }
+}
+
+/* The invariants of the essay, walked; a violation stops the program. */
+void rh__trace_check(rh_heap *h) {
+    struct rh__tools *T = h->tools;
+    if (!T || !T->tracing) return;
+    uint64_t bytes = 0;
+    size_t plive = 0, live = 0, side = T->narenas * sizeof(rh__side_arena);
+    for (size_t k = 0; k < T->narenas; k++) {
+        const rh__side_arena *ar = T->arenas[k];
+        if (ar->base & (RH_ARENA_SIZE - 1)) rh__fatal("trace: arena record %p not aligned", (void *)ar->base);
+        if (index_find(&T->arena_index, arena_hash((uint32_t)(ar->base >> RH__ARENA_SHIFT)), NULL, NULL) != (long)k)
+            rh__fatal("trace: arena record %zu not in the arena map", k);
+        unsigned npools = 0;
+        for (unsigned i = 0; i < RH__POOLS_PER_ARENA; i++) {
+            const rh__side_pool *sp = ar->pools[i];
+            if (!sp) continue;
+            npools++;
+            side += side_pool_bytes(sp->cls);
+            char *base = (char *)ar->base + (size_t)i * RH_POOL_SIZE;
+            if (sp->count == 0) { /* its class's spare, all zeros (checked below) */
+                if (T->spare[sp->cls] != sp || T->spare_arena[sp->cls] != ar || T->spare_pool[sp->cls] != i)
+                    rh__fatal("trace: empty side array of pool %p is not the spare of class %u", (void *)base,
+                              (unsigned)sp->cls);
+                continue;
+            }
+            const rh__pool *pool = rh__pool_lookup(base, h);
+            if (!pool || pool->cls != sp->cls || pool->used < sp->count || sp->size != rh__class_size(sp->cls) ||
+                sp->magic != rh__class_divmagic[sp->cls])
+                rh__fatal("trace: side array of pool %p (class %u, %u ids) does not match its pool", (void *)base,
+                          (unsigned)sp->cls, (unsigned)sp->count);
+            size_t s = rh__class_size(sp->cls), n = RH_POOL_SIZE / s, count = 0;
+            for (size_t b = 0; b < n; b++) {
+                if (!sp->ids[b]) continue;
+                if (sp->ids[b] - 1 >= T->ntraces) rh__fatal("trace: block %p has trace %u of %zu", (void *)(base + b * s),
+                                                            (unsigned)sp->ids[b] - 1, T->ntraces);
+                count++;
+            }
+            if (count != sp->count)
+                rh__fatal("trace: side array of pool %p counts %u ids, holds %zu", (void *)base, (unsigned)sp->count,
+                          count);
+            plive += count;
+            bytes += count * s;
+        }
+        if (npools != ar->npools) rh__fatal("trace: arena record %p counts %u arrays, holds %u", (void *)ar->base,
+                                            ar->npools, npools);
+    }
+    for (unsigned c = 0; c < RH_NUM_CLASSES; c++) {
+        const rh__side_pool *sp = T->spare[c];
+        if (!sp) continue;
+        if (sp->count || T->spare_arena[c]->pools[T->spare_pool[c]] != sp)
+            rh__fatal("trace: spare array of class %u is not an empty array in place", c);
+        for (size_t b = 0; b < RH_POOL_SIZE / rh__class_size(c); b++)
+            if (sp->ids[b]) rh__fatal("trace: spare array of class %u holds an id", c);
+    }
+    for (size_t i = 0; i < T->cap; i++) {
+        uint64_t e = T->blocks[i];
+        if (!e) continue;
+        if (ENTRY_ID(e) >= T->ntraces) rh__fatal("trace: table entry %zu has trace %u", i, ENTRY_ID(e));
+        live++;
+        bytes += rh__trace_block_size(h, (void *)(uintptr_t)(ENTRY_KEY(e) << 4));
+    }
+    if (plive != T->plive || live != T->live || bytes != T->current || side != T->side_bytes ||
+        live > T->grow_at || T->grow_at >= T->cap)
+        rh__fatal("trace: counters off (side %zu/%zu, table %zu/%zu, bytes %llu/%llu, side bytes %zu/%zu)", plive,
+                  T->plive, live, T->live, (unsigned long long)bytes, (unsigned long long)T->current, side,
+                  T->side_bytes);
 }
 
 /* ---------------------------------------------------------------------------
@@ -513,6 +952,9 @@ int rh_trace_stop(rh_heap *h) {
     }
     struct rh__tools *T = h->tools;
     if (!T || !T->tracing) return 0;
+#if RH_DEBUG >= 3
+    rh__trace_check(h);
+#endif
     h->alloc.slow &= ~RH__SLOW_TRACE;
     T->tracing = false;
     trace_tables_free(T);
@@ -534,21 +976,32 @@ void rh_trace_reset_peak(rh_heap *h) {
     if (rh_trace_is_tracing(h)) h->tools->peak = h->tools->current;
 }
 
-size_t rh_trace_count(const rh_heap *h) { return rh_trace_is_tracing(h) ? h->tools->live : 0; }
+size_t rh_trace_count(const rh_heap *h) { return rh_trace_is_tracing(h) ? h->tools->live + h->tools->plive : 0; }
 
 size_t rh_trace_get_memory(const rh_heap *h) {
     const struct rh__tools *T = h->tools;
     if (!T || !T->tracing) return 0;
     return T->cap * sizeof(uint64_t) + T->captraces * sizeof(rh__trace) + T->captbs * sizeof(rh__traceback) +
-           T->capframes * sizeof(void *) + (T->trace_index.cap + T->tb_index.cap) * sizeof(uint64_t);
+           T->capframes * sizeof(void *) + (T->trace_index.cap + T->tb_index.cap) * sizeof(uint64_t) +
+           T->side_bytes + T->caparenas * sizeof(rh__side_arena *) + T->arena_index.cap * sizeof(uint64_t);
 }
 
 bool rh_trace_get_block_traceback(rh_heap *h, const void *block, rh_trace_info *out) {
-    if (!h || !rh_trace_is_tracing(h) || !block) return false;
-    const struct rh__tools *T = h->tools;
-    size_t j = table_find(T, block_key(block));
-    if (j == SIZE_MAX || ((uintptr_t)block & 15)) return false;
-    const rh__trace *t = &T->traces[ENTRY_ID(T->blocks[j])];
+    if (!h || !rh_trace_is_tracing(h) || !block || ((uintptr_t)block & 15)) return false;
+    struct rh__tools *T = h->tools;
+    uint32_t id;
+    const rh__pool *pool = pool_block(h, block);
+    if (pool) {
+        if (!rh__pool_block_start(pool, block)) return false;
+        const uint32_t *slot = side_slot(T, (uintptr_t)block);
+        if (!slot || !*slot) return false;
+        id = *slot - 1;
+    } else {
+        size_t j = table_find(T, block_key(block));
+        if (j == SIZE_MAX) return false;
+        id = ENTRY_ID(T->blocks[j]);
+    }
+    const rh__trace *t = &T->traces[id];
     if (out) {
         out->file = t->file;
         out->line = t->line;
