@@ -890,9 +890,11 @@ static size_t resident_leaf_pages(void) {
  * ------------------------------------------------------------------------- */
 static void free_interior(void *arg) {
     rh_heap *h = new_heap(RH_MODE_POOLS);
+    /* arg 2: the same free while allocation tracing is on (its own path) */
+    if (arg == (void *)2) assert_int_equal(rh_trace_start(h, 0), 0);
     char *p = rh_malloc(h, 100); /* class 6: 112-byte blocks */
     assert_non_null(p);
-    if (arg) {
+    if (arg == (void *)1) {
         p = rh_realloc(h, p + 32, 200);
     } else {
         rh_free(h, p + 48);
@@ -910,6 +912,9 @@ static void test_free_interior_pointer(void **state) {
     rh_assert_child_died_saying(&c, "48 bytes into the 112-byte block");
     rh_run_child(free_interior, (void *)1, &c);
     rh_assert_child_died_saying(&c, "realloc of a pointer inside a block");
+    rh_run_child(free_interior, (void *)2, &c);
+    rh_assert_child_died_saying(&c, "not the start of a block");
+    rh_assert_child_died_saying(&c, "48 bytes into the 112-byte block");
 }
 
 /* A live object is released with rh_decref, never with rh_free: a

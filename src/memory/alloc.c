@@ -230,6 +230,9 @@ void rh__free_slow(rh_heap *h, void *p, size_t header_offset, const char *file, 
             /* tracing alone: the fast path's push, after the trace */
             rh__pool *pool = rh__pool_lookup(p, h);
             if (pool) {
+                /* the fast path's boundary check first: an interior pointer
+                 * would otherwise be untraced and pushed as a block */
+                if (RH_UNLIKELY(!rh__pool_block_start(pool, p))) rh__pool_bad_pointer(h, pool, p, "free", file, line);
                 h->alloc.trace->free(h, p, rh__class_size(pool->cls));
                 rh__pool_push(h, pool, p, false);
                 return;
