@@ -113,7 +113,7 @@ typedef struct rh__pool {
     uint8_t linked;              /* on alloc.usable[cls]                    */
     uint8_t spare;
 } rh__pool;
-_Static_assert(sizeof(rh__pool) == 32, "two pool headers per 64-byte cache line");
+_Static_assert(sizeof(rh__pool) == 32, "two pool headers per 64-byte cache line (and rh__obj_free_lookup's shift)");
 _Static_assert(RH_POOL_SIZE <= UINT16_MAX && RH_POOL_SIZE / RH_ALIGNMENT <= UINT16_MAX,
                "next_off and used fit 16 bits");
 _Static_assert(RH_NUM_CLASSES <= 256 && RH__POOLS_PER_ARENA <= 256, "cls and index fit 8 bits");
@@ -167,9 +167,10 @@ extern _Atomic uintptr_t rh__radix_root[(size_t)1 << RH__RADIX_ROOT_BITS];
 /* The slot of the arena address range holding a, or NULL when no leaf
  * covers it. */
 static inline rh__arena *rh__radix_slot(uintptr_t a) {
-    if (RH_UNLIKELY(a >> RH__ADDR_BITS)) return NULL;
-    uintptr_t leaf = atomic_load_explicit(&rh__radix_root[a >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS)],
-                                          memory_order_acquire);
+    /* The root index doubles as the range check: one shift for both. */
+    uintptr_t r = a >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS);
+    if (RH_UNLIKELY(r >= ((uintptr_t)1 << RH__RADIX_ROOT_BITS))) return NULL;
+    uintptr_t leaf = atomic_load_explicit(&rh__radix_root[r], memory_order_acquire);
     if (!leaf) return NULL;
     return &((rh__arena *)leaf)[(a >> RH__ARENA_SHIFT) & (((size_t)1 << RH__RADIX_LEAF_BITS) - 1)];
 }
@@ -356,20 +357,44 @@ RH__HOT_INLINE void rh__free_fast(rh_heap *h, void *p, size_t header_offset, con
     rh__free_slow(h, p, header_offset, file, line);
 }
 
+/* The first half of rh__obj_free_any: the heap owning `block` when the
+ * fast path may push it (a pool block of a heap without slow bits), with
+ * *pool set to the block's pool header; else NULL (a system block, a heap
+ * in another mode or with tools, no block of refheap's), and the slow path
+ * (rh__obj_free_slow with no owner) asks the tree and the registry again.
+ * The walk is written out here rather than through rh__radix_slot, whose
+ * "no leaf" NULL would be tested a second time. Callers with something to
+ * do between the lookup and the push (object.c counts a container's free
+ * for the collector first, so that the push, which may leave for the
+ * pools' slow path, comes last) use the two halves. */
+RH__HOT_INLINE rh_heap *rh__obj_free_lookup(void *block, rh__pool **pool) {
+    uintptr_t a = (uintptr_t)block;
+    uintptr_t r = a >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS);
+    if (RH_UNLIKELY(r >= ((uintptr_t)1 << RH__RADIX_ROOT_BITS))) return NULL;
+    uintptr_t leaf = atomic_load_explicit(&rh__radix_root[r], memory_order_acquire);
+    if (RH_UNLIKELY(!leaf)) return NULL;
+    rh__arena *m = &((rh__arena *)leaf)[(a >> RH__ARENA_SHIFT) & (((size_t)1 << RH__RADIX_LEAF_BITS) - 1)];
+    rh_heap *h = (rh_heap *)atomic_load_explicit(&m->heap, memory_order_acquire);
+    if (RH_UNLIKELY(h == NULL || h->alloc.slow != 0)) return NULL;
+    /* &m->pools[(a >> 14) & 63], as one shift and one mask of a byte offset */
+    *pool = (rh__pool *)(void *)((char *)m->pools +
+                                 ((a >> (RH__POOL_SHIFT - 5)) & ((RH__POOLS_PER_ARENA - 1) * sizeof(rh__pool))));
+    return h;
+}
+
 /* Free of an object's block to whichever heap owns it, which is returned
  * (the caller needs it for the collector's count). One walk of the tree
  * gives both the owner and the pool header (the slot holds the heap and the
  * arena's dense headers), where rh__heap_of followed by rh__obj_free walked
  * it twice. header_offset: see rh__obj_free. */
 RH__HOT_INLINE rh_heap *rh__obj_free_any(void *block, size_t header_offset) {
-    uintptr_t a = (uintptr_t)block;
-    rh__arena *m = rh__radix_slot(a);
-    rh_heap *h = m ? (rh_heap *)atomic_load_explicit(&m->heap, memory_order_acquire) : NULL;
-    if (RH_LIKELY(h != NULL && h->alloc.slow == 0)) {
-        rh__pool_push(h, &m->pools[(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1)], block, false);
+    rh__pool *pool;
+    rh_heap *h = rh__obj_free_lookup(block, &pool);
+    if (RH_LIKELY(h != NULL)) {
+        rh__pool_push(h, pool, block, false);
         return h;
     }
-    return rh__obj_free_slow(h, block, header_offset);
+    return rh__obj_free_slow(NULL, block, header_offset);
 }
 
 /* ---------------------------------------------------------------------------
