@@ -581,11 +581,11 @@ RH__HOT_INLINE void dealloc_destroy(rh_object *o, void (*destroy)(rh_object *), 
     tls.depth = d + 1;
     tls.active[d] = o; /* is_active reads levels below depth only: no clearing */
     destroy(o);
-    /* The depth is decremented in place, so that only o lives across the
-     * call. The deferred objects are drained before o's block is freed:
-     * nothing refers to o now. */
-    unsigned depth = --tls.depth;
-    if (RH_UNLIKELY(tls.pending) && depth == 0) drain_deferred();
+    /* The deaths destroy caused have restored the depth to d + 1: it goes
+     * back to d without being read. The deferred objects are drained before
+     * o's block is freed: nothing refers to o now. */
+    tls.depth = d;
+    if (RH_UNLIKELY(tls.pending) && d == 0) drain_deferred();
     free_block_gc(o, gc);
 }
 static __attribute__((noinline)) void dealloc_destroy_gc(rh_object *o, void (*destroy)(rh_object *), unsigned d) {
