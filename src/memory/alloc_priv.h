@@ -3,7 +3,8 @@
  * debugmem.c) share: the pool, arena and system-block layouts, the
  * pointer-ownership radix tree, and the inline fast paths of pools mode.
  * Outside the allocator object.c includes it for those fast paths
- * (rh__malloc_fast, rh__obj_free_any), the collector for the ownership test
+ * (rh__malloc_fast; rh__obj_free_lookup and rh__pool_push, the two halves
+ * of rh__obj_free_any), the collector for the ownership test
  * of its fused pass, and the tools for the trace hooks; the rest of refheap
  * uses alloc_internal.h.
  *
