@@ -426,10 +426,12 @@ static inline void rh_incref(rh_object *o) {
 static inline void rh_decref(rh_object *o) {
     uint32_t rc = o->rh_refcnt;
     if (RH_UNLIKELY(rc <= 1u || rc == RH_IMMORTAL)) {
-        if (rc == RH_IMMORTAL) return;
-        if (rc == 0u) { rh__refcnt_error(o, "decref"); return; }
-        o->rh_refcnt = 0;
-        rh__dealloc(o);
+        if (rc == 1u) { /* the last reference: tested first */
+            o->rh_refcnt = 0;
+            rh__dealloc(o);
+        } else if (rc == 0u) {
+            rh__refcnt_error(o, "decref");
+        } /* else immortal */
         return;
     }
     o->rh_refcnt = rc - 1u;

@@ -389,6 +389,45 @@ static void test_new_zeroed_untracked(void **state) {
     rh_heap_destroy(h);
 }
 
+/* The fast path of creation clears every byte after the header, whatever
+ * the object's size up to the pools' limit (the 16-byte ladder, then the
+ * loop beyond 64 bytes of fields), for rh_new and rh_new_tracked, with and
+ * without the collector's record, in a block that was dirty: in pools mode
+ * the block freed last is the one handed out next, so the object is made
+ * in exactly the bytes just filled with 0xAB. */
+static int nop_traverse(rh_object *self, rh_visitfn visit, void *arg) {
+    (void)self, (void)visit, (void)arg;
+    return 0;
+}
+static void test_new_zeroed_every_pool_size(void **state) {
+    (void)state;
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    rh_gc_disable(h);
+    for (int gc = 0; gc < 2; gc++) {
+        size_t prefix = gc ? sizeof(rh__gchead) : 0;
+        for (size_t size = sizeof(rh_object); prefix + size <= RH_SMALL_MAX; size += 8) {
+            for (int tracked = 0; tracked < 2; tracked++) {
+                rh_type t = {.name = "Sized", .basicsize = size, .flags = gc ? RH_TYPE_GC : 0u,
+                             .traverse = gc ? nop_traverse : NULL};
+                unsigned char *raw = rh_malloc(h, prefix + size);
+                assert_non_null(raw);
+                memset(raw, 0xAB, prefix + size);
+                rh_free(h, raw);
+                rh_object *o = tracked ? rh_new_tracked(h, &t) : rh_new(h, &t);
+                assert_non_null(o);
+                assert_ptr_equal((unsigned char *)o - prefix, raw); /* the dirty block */
+                assert_int_equal(o->rh_refcnt, 1);
+                assert_ptr_equal(o->rh_type, &t);
+                assert_int_equal(rh_gc_is_tracked(o), gc && tracked);
+                const unsigned char *bytes = (const unsigned char *)(o + 1);
+                for (size_t i = 0; i < size - sizeof(rh_object); i++) assert_int_equal(bytes[i], 0);
+                rh_decref(o);
+            }
+        }
+    }
+    rh_heap_destroy(h);
+}
+
 /* A plain container (no finalize, legacy_del or weak references) of a
  * chosen size, for the fast paths of creation and death. */
 typedef struct pnode {
@@ -896,6 +935,7 @@ int main(void) {
         cmocka_unit_test(test_immortals_never_change),
         cmocka_unit_test(test_make_immortal_heap_object),
         cmocka_unit_test(test_new_zeroed_untracked),
+        cmocka_unit_test(test_new_zeroed_every_pool_size),
         cmocka_unit_test(test_new_tracked),
         cmocka_unit_test(test_new_tracked_collects_first),
         cmocka_unit_test(test_new_errors),

@@ -3,7 +3,8 @@
  * debugmem.c) share: the pool, arena and system-block layouts, the
  * pointer-ownership radix tree, and the inline fast paths of pools mode.
  * Outside the allocator object.c includes it for those fast paths
- * (rh__malloc_fast, rh__obj_free_any), the collector for the ownership test
+ * (rh__malloc_fast; rh__obj_free_lookup and rh__pool_push, the two halves
+ * of rh__obj_free_any), the collector for the ownership test
  * of its fused pass, and the tools for the trace hooks; the rest of refheap
  * uses alloc_internal.h.
  *
@@ -106,6 +107,9 @@
  *   used == 0 and not cached[c]  <=>  the pool is on its arena's free list
  *                                     (class meaningless)
  *   meta->pools[i].index == i, for every i (set when the arena is mapped)
+ * next_off is P exactly when nothing is left to carve (the bump stops there
+ * rather than anywhere in (P - s, P]), so a pop that takes a list's last
+ * block of a fully carved pool tests one constant.
  * The freelist always holds at least one block while the pool is not full:
  * when the last freed block is taken, the pop itself puts the next never-used
  * block (at next_off) on the list, in line, so the fast path is "pop", plus
@@ -114,13 +118,14 @@ typedef struct rh__pool {
     void *freelist;              /* LIFO of free blocks; link in the block's first word */
     struct rh__pool *next, *prev; /* in usable[cls], or the arena's free pools (next) */
     uint16_t used;               /* blocks handed out (<= 1024)             */
-    uint16_t next_off;           /* offset in the pool of the first never-used block (<= P) */
+    uint16_t next_off;           /* offset in the pool of the first never-used block: <= P - s,
+                                    or P when no block is left to carve */
     uint8_t cls;                 /* size class                              */
     uint8_t index;               /* i: position in meta->pools              */
     uint8_t linked;              /* on alloc.usable[cls]                    */
     uint8_t spare;
 } rh__pool;
-_Static_assert(sizeof(rh__pool) == 32, "two pool headers per 64-byte cache line");
+_Static_assert(sizeof(rh__pool) == 32, "two pool headers per 64-byte cache line (and rh__arena_pool's shift)");
 _Static_assert(RH_POOL_SIZE <= UINT16_MAX && RH_POOL_SIZE / RH_ALIGNMENT <= UINT16_MAX,
                "next_off and used fit 16 bits");
 _Static_assert(RH_NUM_CLASSES <= 256 && RH__POOLS_PER_ARENA <= 256, "cls and index fit 8 bits");
@@ -174,9 +179,10 @@ extern _Atomic uintptr_t rh__radix_root[(size_t)1 << RH__RADIX_ROOT_BITS];
 /* The slot of the arena address range holding a, or NULL when no leaf
  * covers it. */
 static inline rh__arena *rh__radix_slot(uintptr_t a) {
-    if (RH_UNLIKELY(a >> RH__ADDR_BITS)) return NULL;
-    uintptr_t leaf = atomic_load_explicit(&rh__radix_root[a >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS)],
-                                          memory_order_acquire);
+    /* The root index doubles as the range check: one shift for both. */
+    uintptr_t r = a >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS);
+    if (RH_UNLIKELY(r >= ((uintptr_t)1 << RH__RADIX_ROOT_BITS))) return NULL;
+    uintptr_t leaf = atomic_load_explicit(&rh__radix_root[r], memory_order_acquire);
     if (!leaf) return NULL;
     return &((rh__arena *)leaf)[(a >> RH__ARENA_SHIFT) & (((size_t)1 << RH__RADIX_LEAF_BITS) - 1)];
 }
@@ -188,14 +194,35 @@ static inline rh_heap *rh__pool_heap(const void *p) {
     return m ? (rh_heap *)atomic_load_explicit(&m->heap, memory_order_acquire) : NULL;
 }
 
-/* The header of the pool holding p if p lies in an arena of heap h, else
- * NULL. Safe for any pointer; the free fast path (the owner and the header
- * are loaded side by side once the leaf is known). */
-static inline rh__pool *rh__pool_lookup(const void *p, const rh_heap *h) {
+/* The header of the pool of arena slot m that holds address a: entry
+ * (a >> 14) & 63 of m->pools, as one shift and one mask of a byte offset. */
+RH__HOT_INLINE rh__pool *rh__arena_pool(rh__arena *m, uintptr_t a) {
+    return (rh__pool *)(void *)((char *)m->pools +
+                                ((a >> (RH__POOL_SHIFT - 5)) & ((RH__POOLS_PER_ARENA - 1) * sizeof(rh__pool))));
+}
+
+/* Does p lie in an arena of heap h? If so *pool gets the header of the
+ * pool holding it. Safe for any pointer; the free fast path (the owner and
+ * the header are loaded side by side once the leaf is known). The walk of
+ * rh__radix_slot is written out, so that its "no leaf" NULL is not tested
+ * a second time, nor a pool header's address against NULL. */
+RH__HOT_INLINE bool rh__pool_find(const void *p, const rh_heap *h, rh__pool **pool) {
     uintptr_t a = (uintptr_t)p;
-    rh__arena *m = rh__radix_slot(a);
-    if (!m || atomic_load_explicit(&m->heap, memory_order_acquire) != (uintptr_t)h) return NULL;
-    return &m->pools[(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1)];
+    uintptr_t r = a >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS);
+    if (RH_UNLIKELY(r >= ((uintptr_t)1 << RH__RADIX_ROOT_BITS))) return false;
+    uintptr_t leaf = atomic_load_explicit(&rh__radix_root[r], memory_order_acquire);
+    if (RH_UNLIKELY(!leaf)) return false;
+    rh__arena *m = &((rh__arena *)leaf)[(a >> RH__ARENA_SHIFT) & (((size_t)1 << RH__RADIX_LEAF_BITS) - 1)];
+    if (atomic_load_explicit(&m->heap, memory_order_acquire) != (uintptr_t)h) return false;
+    *pool = rh__arena_pool(m, a);
+    return true;
+}
+
+/* The header of the pool holding p if p lies in an arena of heap h, else
+ * NULL. Safe for any pointer. */
+static inline rh__pool *rh__pool_lookup(const void *p, const rh_heap *h) {
+    rh__pool *pool;
+    return rh__pool_find(p, h, &pool) ? pool : NULL;
 }
 
 /* The header of the pool holding p, which must be a pool block (its heap
@@ -273,9 +300,11 @@ RH__HOT_INLINE void *rh__pool_pop(rh_heap *h, unsigned c, bool tools) {
     pool->used++;
     A->nalloc[c]++;
     if (RH_UNLIKELY(next == NULL)) {
-        if (RH_LIKELY(pool->next_off <= RH_POOL_SIZE - s)) {
-            next = (char *)((uintptr_t)b & ~(uintptr_t)(RH_POOL_SIZE - 1)) + pool->next_off;
-            pool->next_off = (uint16_t)(pool->next_off + s);
+        unsigned off = pool->next_off;
+        if (RH_LIKELY(off != RH_POOL_SIZE)) { /* then off <= P - s: a block is left to carve */
+            next = (char *)((uintptr_t)b & ~(uintptr_t)(RH_POOL_SIZE - 1)) + off;
+            off += (unsigned)s;
+            pool->next_off = (uint16_t)(off <= RH_POOL_SIZE - s ? off : RH_POOL_SIZE);
             RH__UNPOISON(next, sizeof(void *));
             if (tools) VALGRIND_MAKE_MEM_UNDEFINED(next, sizeof(void *));
             *(void **)next = NULL;
@@ -336,10 +365,14 @@ void rh__free_slow(rh_heap *h, void *p, size_t header_offset, const char *file, 
 rh_heap *rh__obj_free_slow(rh_heap *h, void *block, size_t header_offset);
 #define RH__OBJ_FREE_SITE "(object deallocation)"
 
-/* Allocation: one test of the slow word and the size, then the pop. */
+/* Allocation: one test of the slow word and one of the size, then the
+ * pop. The size test is 1 <= n <= RH_SMALL_MAX (one unsigned compare of
+ * n - 1): a request of 0 bytes, rare, takes the slow path, which serves it
+ * as the fast path would (a block of the smallest class, counted alike),
+ * and the class is then a shift. */
 RH__HOT_INLINE void *rh__malloc_fast(rh_heap *h, size_t n, const char *file, int line) {
-    if (RH_LIKELY(h->alloc.slow == 0 && n <= RH_SMALL_MAX)) {
-        void *p = rh__pool_pop(h, rh__size_class(n), false);
+    if (RH_LIKELY(h->alloc.slow == 0 && n - 1 < RH_SMALL_MAX)) {
+        void *p = rh__pool_pop(h, (unsigned)((n - 1) / RH_ALIGNMENT), false);
         if (RH_LIKELY(p != NULL)) return p;
         return rh__alloc_fast_failed(h);
     }
@@ -353,8 +386,8 @@ RH__HOT_INLINE void *rh__malloc_fast(rh_heap *h, size_t n, const char *file, int
  * free list). */
 RH__HOT_INLINE void rh__free_fast(rh_heap *h, void *p, size_t header_offset, const char *file, int line) {
     if (RH_LIKELY(h->alloc.slow == 0)) {
-        rh__pool *pool = rh__pool_lookup(p, h);
-        if (RH_LIKELY(pool != NULL)) {
+        rh__pool *pool;
+        if (RH_LIKELY(rh__pool_find(p, h, &pool))) {
             if (RH_UNLIKELY(!rh__pool_block_start(pool, p))) rh__pool_bad_pointer(h, pool, p, "free", file, line);
             rh__pool_push(h, pool, p, false);
             return;
@@ -363,20 +396,42 @@ RH__HOT_INLINE void rh__free_fast(rh_heap *h, void *p, size_t header_offset, con
     rh__free_slow(h, p, header_offset, file, line);
 }
 
+/* The first half of rh__obj_free_any: the heap owning `block` when the
+ * fast path may push it (a pool block of a heap without slow bits), with
+ * *pool set to the block's pool header; else NULL (a system block, a heap
+ * in another mode or with tools, no block of refheap's), and the slow path
+ * (rh__obj_free_slow with no owner) asks the tree and the registry again.
+ * The walk is written out here rather than through rh__radix_slot, whose
+ * "no leaf" NULL would be tested a second time. Callers with something to
+ * do between the lookup and the push (object.c counts a container's free
+ * for the collector first, so that the push, which may leave for the
+ * pools' slow path, comes last) use the two halves. */
+RH__HOT_INLINE rh_heap *rh__obj_free_lookup(void *block, rh__pool **pool) {
+    uintptr_t a = (uintptr_t)block;
+    uintptr_t r = a >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS);
+    if (RH_UNLIKELY(r >= ((uintptr_t)1 << RH__RADIX_ROOT_BITS))) return NULL;
+    uintptr_t leaf = atomic_load_explicit(&rh__radix_root[r], memory_order_acquire);
+    if (RH_UNLIKELY(!leaf)) return NULL;
+    rh__arena *m = &((rh__arena *)leaf)[(a >> RH__ARENA_SHIFT) & (((size_t)1 << RH__RADIX_LEAF_BITS) - 1)];
+    rh_heap *h = (rh_heap *)atomic_load_explicit(&m->heap, memory_order_acquire);
+    if (RH_UNLIKELY(h == NULL || h->alloc.slow != 0)) return NULL;
+    *pool = rh__arena_pool(m, a);
+    return h;
+}
+
 /* Free of an object's block to whichever heap owns it, which is returned
  * (the caller needs it for the collector's count). One walk of the tree
  * gives both the owner and the pool header (the slot holds the heap and the
  * arena's dense headers), where rh__heap_of followed by rh__obj_free walked
  * it twice. header_offset: see rh__obj_free. */
 RH__HOT_INLINE rh_heap *rh__obj_free_any(void *block, size_t header_offset) {
-    uintptr_t a = (uintptr_t)block;
-    rh__arena *m = rh__radix_slot(a);
-    rh_heap *h = m ? (rh_heap *)atomic_load_explicit(&m->heap, memory_order_acquire) : NULL;
-    if (RH_LIKELY(h != NULL && h->alloc.slow == 0)) {
-        rh__pool_push(h, &m->pools[(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1)], block, false);
+    rh__pool *pool;
+    rh_heap *h = rh__obj_free_lookup(block, &pool);
+    if (RH_LIKELY(h != NULL)) {
+        rh__pool_push(h, pool, block, false);
         return h;
     }
-    return rh__obj_free_slow(h, block, header_offset);
+    return rh__obj_free_slow(NULL, block, header_offset);
 }
 
 /* ---------------------------------------------------------------------------

@@ -23,20 +23,26 @@
  * header, zeroing to the end of the block by a computed jump, the count
  * and the append to generation 0 (an automatic collection due runs first,
  * out of line, with the container still untracked); anything unusual is a
- * tail call to new_object. The death of an object of a plain type (neither
- * finalize, legacy_del nor weak references: one test) is one straight line:
- * untrack (inline), then for a type with destroy the depth check, destroy
- * and one test of the "something was deferred" flag, and the free; the
- * rest, and the check of a finalizer that dropped its own temporary
- * reference, is dealloc_slow. Allocation and free use the
- * allocator's inline fast paths of pools mode (alloc_priv.h, the one
- * allocator header object.c includes): rh__malloc_fast (the slow word, the
- * size, the head pool's pop) and rh__obj_free_any, which walks the
- * address tree once to find both the owning heap and the block's pool
- * header, pushes the block, and returns the heap (for the collector's
- * count): no call into the allocator and no second lookup. Debug mode, the
- * fault injector and Valgrind set the allocator's slow word, so they still
- * get every check, out of line.
+ * tail call to new_object; the fields are zeroed by stores, never by a
+ * call, so the path keeps its values in scratch registers. The death of an
+ * object of a plain type (neither finalize, legacy_del nor weak
+ * references: one test) is one straight line: untrack (inline), then for a
+ * type with destroy the depth check and a jump to dealloc_destroy_gc or
+ * _plain (destroy, one test of the "something was deferred" flag, and the
+ * free of a block whose start each copy knows without reading the type
+ * again), else the free at once; the rest, and the check of a finalizer
+ * that dropped its own temporary reference (its type is not plain), is
+ * dealloc_slow. Only the copies with destroy keep registers across a call;
+ * every other exit is a jump, and the per-thread state is reached without
+ * a call (initial-exec TLS). Allocation and free use the allocator's
+ * inline fast paths of pools mode (alloc_priv.h, the one allocator header
+ * object.c includes): rh__malloc_fast (the slow word, the size, the head
+ * pool's pop) and rh__obj_free_lookup, which walks the address tree once
+ * to find both the owning heap and the block's pool header; a container's
+ * free is counted for the collector, then the block is pushed
+ * (rh__pool_push, whose slow path is a jump): no call into the allocator
+ * and no second lookup. Debug mode, the fault injector and Valgrind set
+ * the allocator's slow word, so they still get every check, out of line.
  *
  * Life. The inline rh_decref calls rh__dealloc when the count goes from 1 to
  * 0. rh__dealloc follows CPython 3.11's subtype_dealloc and
@@ -160,7 +166,19 @@ typedef struct rh__dealloc_tls {
 _Static_assert(offsetof(rh_object, rh_type) == sizeof(uintptr_t),
                "the count and the collector word together hold a deferred object's link");
 
-static _Thread_local rh__dealloc_tls tls;
+/* The initial-exec model: the state is reached at a fixed offset from the
+ * thread pointer, with no call to __tls_get_addr, which the default model
+ * of position-independent code needs (the compiler must then assume a call
+ * on every death, and keep its registers in saved ones). The cost is that
+ * the shared library takes these few hundred bytes from the static TLS
+ * block, which glibc sizes with room for them when the library is loaded
+ * by dlopen. */
+#if defined(__GNUC__) || defined(__clang__)
+#define RH__TLS_FAST __attribute__((tls_model("initial-exec")))
+#else
+#define RH__TLS_FAST
+#endif
+static _Thread_local rh__dealloc_tls tls RH__TLS_FAST;
 
 bool rh__dealloc_waiting(const rh_object *o) {
     for (int k = 0; k < 2; k++)
@@ -246,15 +264,18 @@ static inline void zero_block_tail(char *p, size_t n) {
     if (n <= 48) return;
     memset(p + 48, 0, 16);
     if (n <= 64) return;
-    memset(p + 64, 0, n - 64);
+    /* Larger objects: the rest 16 bytes at a time, without a call, so
+     * that the fast path around it keeps its values in scratch registers
+     * (memset would need them saved across it on every creation). */
+    for (size_t i = 64; i < n; i += 16) memset(p + i, 0, 16);
 }
 
 /* Every allocation the fast path below does not serve: debug mode, the
  * fault injector, Valgrind (the allocator's slow word), malloc mode, large
  * objects, variable-size objects and invalid types. `track`: the "create
  * tracked" variant (rh_new_tracked_at). */
-static __attribute__((noinline)) rh_object *new_object(rh_heap *h, const rh_type *t, size_t nitems, bool track,
-                                                       const char *file, int line) {
+static __attribute__((noinline)) rh_object *new_object(rh_heap *h, const rh_type *t, const char *file, int line,
+                                                       size_t nitems, bool track) {
     if (!type_ok(h, t)) return NULL;
     size_t prefix = rh__prefix_size(t);
     size_t n = prefix + t->basicsize;
@@ -323,9 +344,9 @@ RH__HOT_INLINE rh_object *new_fast(rh_heap *h, const rh_type *t, bool track, con
                      (t->weaklist_offset < sizeof(rh_object) ||
                       t->weaklist_offset > t->basicsize - sizeof(rh_object *) ||
                       t->weaklist_offset % sizeof(rh_object *) != 0))))
-        return new_object(h, t, 0, track, file, line);
+        return new_object(h, t, file, line, 0, track);
     unsigned c = (unsigned)((n - 1) >> 4); /* rh__size_class; n >= 16 here */
-    if (RH_UNLIKELY(!rh__pool_can_pop(h, c))) return new_object(h, t, 0, track, file, line);
+    if (RH_UNLIKELY(!rh__pool_can_pop(h, c))) return new_object(h, t, file, line, 0, track);
     void *block = rh__pool_pop(h, c, false); /* cannot fail now */
     rh_object *o = (rh_object *)(void *)((char *)block + prefix);
     o->rh_refcnt = 1;
@@ -353,26 +374,39 @@ rh_object *rh_new_tracked_at(rh_heap *h, const rh_type *type, const char *file, 
 }
 
 rh_object *rh_new_var_at(rh_heap *h, const rh_type *type, size_t nitems, const char *file, int line) {
-    return new_object(h, type, nitems, false, file, line);
+    return new_object(h, type, file, line, nitems, false);
 }
 
 rh_object *rh_new_var_tracked_at(rh_heap *h, const rh_type *type, size_t nitems, const char *file, int line) {
-    return new_object(h, type, nitems, true, file, line);
+    return new_object(h, type, file, line, nitems, true);
 }
 
 /* ---------------------------------------------------------------------------
  * Death.
  * ------------------------------------------------------------------------- */
 
+/* A block the fast free below does not take (debug mode, tools, a system
+ * block...): freed the slow way, then counted for the collector. */
+static __attribute__((noinline)) void free_block_slow(void *block, bool gc) {
+    rh_heap *h = rh__obj_free_slow(NULL, block, gc ? sizeof(rh__gchead) : 0);
+    if (gc) rh__gc_count_free(&h->gc);
+}
+
 /* gc: the object is a container (the caller knows its type from before
- * destroy ran, so the type is not loaded again). */
+ * destroy ran, so the type is not loaded again). A container's free is
+ * counted for the collector before its block is pushed, so that the push,
+ * which may leave for the pools' slow path, is the last thing done: every
+ * exit is a tail call and the path keeps no register across a call. */
 static inline void free_block_gc(rh_object *o, bool gc) {
-    if (gc) {
-        rh_heap *h = rh__obj_free_any(RH__AS_GC(o), sizeof(rh__gchead));
-        rh__gc_count_free(&h->gc);
-    } else {
-        rh__obj_free_any(o, 0);
+    void *block = gc ? (void *)RH__AS_GC(o) : (void *)o;
+    rh__pool *pool;
+    rh_heap *h = rh__obj_free_lookup(block, &pool);
+    if (RH_UNLIKELY(h == NULL)) {
+        free_block_slow(block, gc);
+        return;
     }
+    if (gc) rh__gc_count_free(&h->gc);
+    rh__pool_push(h, pool, block, false);
 }
 static inline void free_block(rh_object *o) { free_block_gc(o, (o->rh_type->flags & RH_TYPE_GC) != 0); }
 
@@ -535,16 +569,43 @@ static inline bool type_plain(const rh_type *t) {
     return ((uintptr_t)t->finalize | (uintptr_t)t->legacy_del | (t->flags & RH_TYPE_WEAKREFABLE)) == 0;
 }
 
+/* The death of a plain object whose type has destroy, at depth d < the
+ * trashcan's bound (rh__dealloc checked it): the depth is counted around
+ * the call (the only user code of the straight line, and the only way
+ * this death can nest another). Out of line, so that only here registers
+ * are kept across a call (the object and the thread's state) and the
+ * deaths without destroy stay a leaf; one copy for containers and one for
+ * the others, so that neither reads the type again after destroy to know
+ * where the block starts. */
+RH__HOT_INLINE void dealloc_destroy(rh_object *o, void (*destroy)(rh_object *), unsigned d, bool gc) {
+    tls.depth = d + 1;
+    tls.active[d] = o; /* is_active reads levels below depth only: no clearing */
+    destroy(o);
+    /* The deaths destroy caused have restored the depth to d + 1: it goes
+     * back to d without being read. The deferred objects are drained before
+     * o's block is freed: nothing refers to o now. */
+    tls.depth = d;
+    if (RH_UNLIKELY(tls.pending) && d == 0) drain_deferred();
+    free_block_gc(o, gc);
+}
+static __attribute__((noinline)) void dealloc_destroy_gc(rh_object *o, void (*destroy)(rh_object *), unsigned d) {
+    dealloc_destroy(o, destroy, d, true);
+}
+static __attribute__((noinline)) void dealloc_destroy_plain(rh_object *o, void (*destroy)(rh_object *), unsigned d) {
+    dealloc_destroy(o, destroy, d, false);
+}
+
+/* A finalizer that drops its object's temporary reference is caught in
+ * dealloc_slow: the object's type has finalize or legacy_del, so it is not
+ * plain (run_finalizer reports a finalizer that changed the type). */
 void rh__dealloc(rh_object *o) {
     const rh_type *t = o->rh_type;
-    if (RH_UNLIKELY(!type_plain(t) || o == tls.finalizing)) {
+    if (RH_UNLIKELY(!type_plain(t))) {
         dealloc_slow(o);
         return;
     }
-    /* The straight line: untrack, destroy, free. The trashcan's depth is
-     * counted only around a destroy (the only user code here, and the only
-     * way this death can nest another); an object without destroy cannot
-     * recurse and is freed at once. */
+    /* The straight line: untrack, destroy, free. An object without destroy
+     * cannot recurse and is freed at once. */
     bool tracked = false, gc = (t->flags & RH_TYPE_GC) != 0;
     if (gc) {
         rh__gchead *g = RH__AS_GC(o);
@@ -558,16 +619,8 @@ void rh__dealloc(rh_object *o) {
             defer(o, tracked);
             return;
         }
-        tls.depth = d + 1;
-        tls.active[d] = o; /* is_active reads levels below depth only: no clearing */
-        destroy(o);
-        /* The depth is decremented in place and the type read again (it
-         * stays valid until the block is freed), so fewer values live
-         * across the call. The deferred objects are drained before o's
-         * block is freed: nothing refers to o now. */
-        unsigned depth = --tls.depth;
-        if (RH_UNLIKELY(tls.pending) && depth == 0) drain_deferred();
-        free_block(o);
+        if (gc) dealloc_destroy_gc(o, destroy, d);
+        else dealloc_destroy_plain(o, destroy, d);
         return;
     }
     free_block_gc(o, gc);
