@@ -27,10 +27,10 @@
  * headers are (two loads, no lock, no hash), and push the block on its pool,
  * whose header is entry (p >> 14) & 63 of that dense array (alloc_priv.h).
  * object.c inlines the same fast paths (they live in alloc_priv.h): it
- * allocates with rh__malloc_fast and frees a dead object's block with
- * rh__obj_free_any, which needs no heap from its caller: one walk of the
- * tree yields the owner (returned, for the collector's count) and the pool
- * header together.
+ * allocates with rh__malloc_fast and frees a dead object's block with the
+ * two halves of rh__obj_free_any, which need no heap from their caller:
+ * rh__obj_free_lookup's one walk of the tree yields the owner (for the
+ * collector's count) and the pool header together, then rh__pool_push.
  * Nothing else happens there: no mode switch, no thread check (that
  * is debug mode's, which is slow anyway), no byte counter and no peak.
  * Anything unusual (a NULL, a large block, a foreign pointer, an empty
