@@ -258,7 +258,7 @@ void *rh__malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int lin
         p = rh__pool_pop(h, c, false);
         if (!p) return rh__alloc_fast_failed(h);
         if (zero) memset(p, 0, n);
-        h->alloc.trace->alloc(h, p, rh__class_size(c), file, line);
+        h->alloc.trace->alloc(h, p, rh__class_size(c), file, line, NULL);
         return p;
     }
     rh__mem_layer *L = h->alloc.top;
@@ -266,7 +266,7 @@ void *rh__malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int lin
     p = L->m->alloc(L, n, zero, file, line);
     if (!p) return failed(h);
     rh__note_peak(h);
-    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) h->alloc.trace->alloc(h, p, 0, file, line); /* tools: trace.c */
+    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) h->alloc.trace->alloc(h, p, 0, file, line, NULL); /* tools: trace.c */
     return p;
 }
 

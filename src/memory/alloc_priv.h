@@ -405,8 +405,11 @@ RH__HOT_INLINE void rh__free_fast(rh_heap *h, void *p, size_t header_offset, con
  * "no leaf" NULL would be tested a second time. Callers with something to
  * do between the lookup and the push (object.c counts a container's free
  * for the collector first, so that the push, which may leave for the
- * pools' slow path, comes last) use the two halves. */
-RH__HOT_INLINE rh_heap *rh__obj_free_lookup(void *block, rh__pool **pool) {
+ * pools' slow path, comes last) use the two halves. rh__pool_owner is the
+ * walk alone: the owner of any pool block and its pool header, whatever
+ * the owner's slow word (object.c's traced free path uses it, so that a
+ * death while tracing walks the tree once too). */
+RH__HOT_INLINE rh_heap *rh__pool_owner(void *block, rh__pool **pool) {
     uintptr_t a = (uintptr_t)block;
     uintptr_t r = a >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS);
     if (RH_UNLIKELY(r >= ((uintptr_t)1 << RH__RADIX_ROOT_BITS))) return NULL;
@@ -414,9 +417,13 @@ RH__HOT_INLINE rh_heap *rh__obj_free_lookup(void *block, rh__pool **pool) {
     if (RH_UNLIKELY(!leaf)) return NULL;
     rh__arena *m = &((rh__arena *)leaf)[(a >> RH__ARENA_SHIFT) & (((size_t)1 << RH__RADIX_LEAF_BITS) - 1)];
     rh_heap *h = (rh_heap *)atomic_load_explicit(&m->heap, memory_order_acquire);
-    if (RH_UNLIKELY(h == NULL || h->alloc.slow != 0)) return NULL;
+    if (RH_UNLIKELY(h == NULL)) return NULL;
     *pool = rh__arena_pool(m, a);
     return h;
+}
+RH__HOT_INLINE rh_heap *rh__obj_free_lookup(void *block, rh__pool **pool) {
+    rh_heap *h = rh__pool_owner(block, pool);
+    return RH_LIKELY(h != NULL && h->alloc.slow == 0) ? h : NULL;
 }
 
 /* Free of an object's block to whichever heap owns it, which is returned

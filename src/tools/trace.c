@@ -194,6 +194,7 @@ static void trace_tables_free(struct rh__tools *T) {
     T->last_side = NULL;
     T->fail_side = 0;
     T->site_file_cached = NULL;
+    T->site_type_cached = NULL;
     T->site_line_cached = INT_MIN; /* no site: a NULL file at line 0 is a real one */
     T->type_name_cached = NULL;
     T->type_from_cached = UINT32_MAX;
@@ -662,12 +663,16 @@ void rh_trace_site_pop(rh_heap *h) {
     if (T && T->nsites) T->nsites--;
 }
 
-/* The trace of a new block at file:line (site cache, or interned). */
-static uint32_t site_trace(struct rh__tools *T, const char *file, int line) {
-    if (file == T->site_file_cached && line == T->site_line_cached) return T->site_id_cached;
-    uint32_t id = trace_intern(T, file, line, NULL, 0);
+/* The trace of a new block at file:line holding an object of type `type`
+ * (NULL: raw memory, or a type named later), from the site cache or
+ * interned. */
+static uint32_t site_trace(struct rh__tools *T, const char *file, int line, const char *type) {
+    if (file == T->site_file_cached && line == T->site_line_cached && type == T->site_type_cached)
+        return T->site_id_cached;
+    uint32_t id = trace_intern(T, file, line, type, 0);
     T->site_file_cached = file;
     T->site_line_cached = line;
+    T->site_type_cached = type;
     T->site_id_cached = id;
     return id;
 }
@@ -677,12 +682,13 @@ static uint32_t site_trace(struct rh__tools *T, const char *file, int line) {
  * an array (so p is a block of that pool: an array exists only while its
  * pool holds a traced block, so the arena is mapped and the pool carved for
  * the array's class). False: take the full path. */
-RH__HOT_INLINE bool alloc_fast(struct rh__tools *T, void *p, size_t size, const char *file, int line) {
+RH__HOT_INLINE bool alloc_fast(struct rh__tools *T, void *p, size_t size, const char *file, int line,
+                               const char *type) {
     uintptr_t a = (uintptr_t)p;
     uint32_t key = (uint32_t)(a >> RH__ARENA_SHIFT);
     const rh__arena_cached *e = acache_of(T, key);
     if (RH_UNLIKELY((T->nsites | (unsigned)T->nframes) != 0 || file != T->site_file_cached ||
-                    line != T->site_line_cached || e->key != key))
+                    line != T->site_line_cached || type != T->site_type_cached || e->key != key))
         return false;
     rh__side_pool *sp = e->arena->pools[(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1)];
     if (RH_UNLIKELY(!sp || sp->size != size)) return false;
@@ -699,16 +705,16 @@ RH__HOT_INLINE bool alloc_fast(struct rh__tools *T, void *p, size_t size, const 
 
 /* The rest of an allocation's tracing; from: the hook's return address. */
 static __attribute__((noinline)) void alloc_slow(rh_heap *h, void *p, size_t size, const char *file, int line,
-                                                 const void *from) {
+                                                 const char *type, const void *from) {
     struct rh__tools *T = h->tools;
     site_of(T, &file, &line);
-    uint32_t id = T->nframes ? trace_intern(T, file, line, NULL, capture(T, from)) : site_trace(T, file, line);
+    uint32_t id = T->nframes ? trace_intern(T, file, line, type, capture(T, from)) : site_trace(T, file, line, type);
     record(h, T, p, id, size);
 }
 
-void rh__trace_alloc(rh_heap *h, void *p, size_t size, const char *file, int line) {
-    if (RH_LIKELY(alloc_fast(h->tools, p, size, file, line))) return;
-    alloc_slow(h, p, size, file, line, __builtin_return_address(0));
+void rh__trace_alloc(rh_heap *h, void *p, size_t size, const char *file, int line, const char *type_name) {
+    if (RH_LIKELY(alloc_fast(h->tools, p, size, file, line, type_name))) return;
+    alloc_slow(h, p, size, file, line, type_name, __builtin_return_address(0));
 }
 
 /* Forgets p: its trace id, or RH__TRACE_NONE (untraced); subtracts its size. */
