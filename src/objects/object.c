@@ -416,13 +416,12 @@ rh_object *rh_new_var_tracked_at(rh_heap *h, const rh_type *type, size_t nitems,
  * ------------------------------------------------------------------------- */
 
 /* A block the fast free below does not take (debug mode, tools, a system
- * block...): freed the slow way, then counted for the collector. A pool
- * block of a heap that is tracing alone (pools mode, slow word
- * RH__SLOW_TRACE) takes the fast path's steps after the one walk of the
- * tree: the trace hook forgets it, the collector counts it, the push. */
-static __attribute__((noinline)) void free_block_slow(void *block, bool gc) {
-    rh__pool *pool;
-    rh_heap *h = rh__pool_owner(block, &pool);
+ * block...): freed the slow way, then counted for the collector. h, pool:
+ * what the fast path's walk of the tree found (h NULL: not a pool block).
+ * A pool block of a heap that is tracing alone (pools mode, slow word
+ * RH__SLOW_TRACE) takes the fast path's steps without walking again: the
+ * trace hook forgets it, the collector counts it, the push. */
+static __attribute__((noinline)) void free_block_slow(void *block, bool gc, rh_heap *h, rh__pool *pool) {
     if (h && h->alloc.slow == RH__SLOW_TRACE) {
         h->alloc.trace->free(h, block, rh__class_size(pool->cls));
         if (gc) rh__gc_count_free(&h->gc);
@@ -441,9 +440,9 @@ static __attribute__((noinline)) void free_block_slow(void *block, bool gc) {
 static inline void free_block_gc(rh_object *o, bool gc) {
     void *block = gc ? (void *)RH__AS_GC(o) : (void *)o;
     rh__pool *pool;
-    rh_heap *h = rh__obj_free_lookup(block, &pool);
-    if (RH_UNLIKELY(h == NULL)) {
-        free_block_slow(block, gc);
+    rh_heap *h = rh__pool_owner(block, &pool); /* rh__obj_free_lookup, the slow word tested here */
+    if (RH_UNLIKELY(h == NULL || h->alloc.slow != 0)) {
+        free_block_slow(block, gc, h, h ? pool : NULL);
         return;
     }
     if (gc) rh__gc_count_free(&h->gc);

@@ -656,6 +656,11 @@ void rh_trace_site_push_at(rh_heap *h, const char *file, int line) {
         T->site_line[T->nsites] = line;
     }
     T->nsites++;
+    /* the site cache may hold one of refheap's own sites, which a pushed
+     * site now replaces (while sites are pushed it only ever holds sites
+     * after the replacement, which stay right after the pop) */
+    T->site_file_cached = NULL;
+    T->site_line_cached = INT_MIN;
 }
 
 void rh_trace_site_pop(rh_heap *h) {
@@ -687,8 +692,8 @@ RH__HOT_INLINE bool alloc_fast(struct rh__tools *T, void *p, size_t size, const 
     uintptr_t a = (uintptr_t)p;
     uint32_t key = (uint32_t)(a >> RH__ARENA_SHIFT);
     const rh__arena_cached *e = acache_of(T, key);
-    if (RH_UNLIKELY((T->nsites | (unsigned)T->nframes) != 0 || file != T->site_file_cached ||
-                    line != T->site_line_cached || type != T->site_type_cached || e->key != key))
+    if (RH_UNLIKELY(file != T->site_file_cached || line != T->site_line_cached || type != T->site_type_cached ||
+                    e->key != key))
         return false;
     rh__side_pool *sp = e->arena->pools[(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1)];
     if (RH_UNLIKELY(!sp || sp->size != size)) return false;
@@ -697,8 +702,6 @@ RH__HOT_INLINE bool alloc_fast(struct rh__tools *T, void *p, size_t size, const 
     *slot = T->site_id_cached + 1;
     if (RH_UNLIKELY(sp->count++ == 0)) T->spare[sp->cls] = NULL; /* the spare in place: in use */
     T->plive++;
-    T->last_block = p;
-    T->last_side = slot;
     count_in(T, sp->size);
     return true;
 }
