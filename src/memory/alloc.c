@@ -20,7 +20,10 @@
  * client requests announce every block; RH__SLOW_TRACE: allocation tracing,
  * src/tools/trace.c, whose hooks, h->alloc.trace, the slow paths call:
  * alloc after an allocation, free before a free, detach/attach around a
- * realloc). rh_malloc_at and rh__obj_alloc test
+ * realloc; with tracing alone, slow word exactly RH__SLOW_TRACE, a small
+ * block keeps the fast path's pop and push, around one hook call, and
+ * object.c does the same for objects, passing the type name with the
+ * block). rh_malloc_at and rh__obj_alloc test
  * that word and the size together, then pop a block from the head pool of
  * the class (alloc_priv.h); rh_free_at and rh__obj_free test the word, ask
  * the radix tree which heap owns the pointer and where its arena's pool

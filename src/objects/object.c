@@ -43,6 +43,14 @@
  * (rh__pool_push, whose slow path is a jump): no call into the allocator
  * and no second lookup. Debug mode, the fault injector and Valgrind set
  * the allocator's slow word, so they still get every check, out of line.
+ * Allocation tracing sets it too; when it is the only bit (tracing alone,
+ * RH__SLOW_TRACE), creation takes a traced copy of the fast path
+ * (new_slow -> new_pool_object): the same pop, header and collector count
+ * plus one call of the trace hook with the block, its size, the site and
+ * the type name; a death's free hands the fast path's one walk of the tree
+ * (owner and pool header) to free_block_slow, which calls the trace hook,
+ * counts the free for the collector and pushes the block. The collector's
+ * counts, and so its automatic collections, are the same traced or not.
  *
  * Life. The inline rh_decref calls rh__dealloc when the count goes from 1 to
  * 0. rh__dealloc follows CPython 3.11's subtype_dealloc and

@@ -4,11 +4,19 @@
  *
  * Switching on. rh_trace_start sets RH__SLOW_TRACE in the heap's slow word
  * (alloc.slow), the word every fast path of pools mode tests first. From then
- * on every allocation, free and realloc of the heap goes through the slow
- * paths of memory/alloc.c, which call the hooks below through the table
- * rh_trace_start put in h->alloc.trace, after the allocator did its work
- * (allocations) or before (frees). Nothing else in the allocator knows about
- * tracing; with the bit clear the fast paths are exactly what they were.
+ * on every allocation, free and realloc of the heap leaves the untraced fast
+ * paths, and the hooks below are called through the table rh_trace_start
+ * put in h->alloc.trace, after the allocator did its work (allocations) or
+ * before (frees). When the slow word is RH__SLOW_TRACE alone (pools mode,
+ * no fault injector, no Valgrind) a pool block keeps the fast path's pop
+ * and push, out of line but without the layer stack: alloc.c's slow paths
+ * for raw memory, and object.c's traced copy of its creation path and its
+ * traced free, which pass an object's type name with its block (one hook
+ * per creation, one per death, one walk of the address tree per death).
+ * Every other call takes alloc.c's full slow path, with the hooks around
+ * the layer stack, and object.c names the type afterwards (note_type).
+ * Nothing else in the allocator knows about tracing; with the bit clear the
+ * fast paths are exactly what they were.
  *
  * Where a block's trace id is kept. Two places, chosen by the block alone:
  *
@@ -52,8 +60,11 @@
  * as local as the pool (a tree built in one pool writes consecutive slots).
  *
  * The hooks' common paths are in line, without a call: an allocation at
- * the site of the previous one (a one-entry cache of site -> trace id),
- * site only, into a pool that has an array of the block's class (the size
+ * the site and of the type of the previous one (a one-entry cache of
+ * (file, line, type name) -> trace id, filled only with the site only, and
+ * emptied when a site is pushed, so that it never holds one of refheap's
+ * own sites that a pushed site replaces; the in-line path tests neither),
+ * into a pool that has an array of the block's class (the size
  * the slow path passes is the class size), in a cached arena; a free from
  * a pool whose array holds an id (if it is the last, the array becomes the
  * spare unless one exists). No radix walk there: an array that holds an id
@@ -67,11 +78,13 @@
  * asks the allocator whether the block is a pool block (rh__pool_lookup).
  *
  * Traces and tracebacks are interned. A trace is (file, line, type name,
- * traceback): file and line come from the _at entry point; the type name is
- * added by object.c right after an object's block is allocated
+ * traceback): file and line come from the _at entry point; the type name
+ * comes with the allocation of an object's pool block while tracing alone
+ * (object.c), else object.c adds it right after the block is allocated
  * (rh__trace_note_type re-interns the block's trace with the type through
  * a one-entry cache of (trace, type) -> trace, finding the block's slot
- * through last_block/last_side/last_slot without a second lookup). A
+ * through last_block/last_side/last_slot, which the full path of an
+ * allocation sets, without a second lookup). A
  * traceback is the native backtrace() of nframes frames starting at the
  * hook's caller, hashed and stored once in the frame array. Both tables use
  * rh__index. Their memory grows with distinct sites and call stacks, not
@@ -683,7 +696,9 @@ static uint32_t site_trace(struct rh__tools *T, const char *file, int line, cons
 }
 
 /* The common allocation, in line and without a call: site only, the site
- * of the last allocation, in the arena looked up last, in a pool that has
+ * and type of the last allocation (no note_type follows: a pool block's
+ * type comes with it, so last_block is left alone), in the arena looked up
+ * last, in a pool that has
  * an array (so p is a block of that pool: an array exists only while its
  * pool holds a traced block, so the arena is mapped and the pool carved for
  * the array's class). False: take the full path. */
