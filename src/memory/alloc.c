@@ -21,7 +21,9 @@
  * src/tools/trace.c, whose hooks, h->alloc.trace, the slow paths call:
  * alloc after an allocation, free before a free, detach/attach around a
  * realloc; with tracing alone, slow word exactly RH__SLOW_TRACE, a small
- * block keeps the fast path's pop and push, around one hook call, and
+ * block keeps the fast path's pop and push, out of line in
+ * rh__malloc_traced and rh__free_traced, which the fast paths' slow
+ * branches reach before the general slow paths, around one hook call; and
  * object.c does the same for objects, passing the type name with the
  * block). rh_malloc_at and rh__obj_alloc test
  * that word and the size together, then pop a block from the head pool of
@@ -246,6 +248,27 @@ void rh__free_slow(rh_heap *h, void *p, size_t header_offset, const char *file, 
     rh__mem_layer *L = h->alloc.top;
     h->alloc.frees_slow++;
     L->m->free(L, p, header_offset, file, line);
+}
+
+void rh__free_traced(rh_heap *h, void *p, size_t header_offset, const char *file, int line) {
+    rh__pool *pool;
+    if (RH_LIKELY(rh__pool_find(p, h, &pool))) {
+        /* the fast path's boundary check first: an interior pointer would
+         * otherwise be untraced and pushed as a block */
+        if (RH_UNLIKELY(!rh__pool_block_start(pool, p))) rh__pool_bad_pointer(h, pool, p, "free", file, line);
+        /* the hook first: its slow path asks the pools about the block */
+        h->alloc.trace->free(h, p, rh__class_size(pool->cls));
+        rh__pool_push(h, pool, p, false);
+        return;
+    }
+    rh__free_slow(h, p, header_offset, file, line); /* NULL, a system block, a foreign pointer */
+}
+
+void *rh__malloc_traced(rh_heap *h, size_t n, const char *file, int line) {
+    unsigned c = (unsigned)((n - 1) / RH_ALIGNMENT);
+    void *p = rh__pool_pop(h, c, false);
+    if (RH_UNLIKELY(p == NULL)) return rh__alloc_fast_failed(h);
+    return h->alloc.trace->alloc(h, p, rh__class_size(c), file, line, NULL); /* returns p */
 }
 
 void *rh__alloc_fast_failed(rh_heap *h) {

@@ -358,6 +358,13 @@ RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tool
  * rh__free_slow: every free the fast path does not take (NULL ignored). */
 void *rh__malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int line);
 void *rh__alloc_fast_failed(rh_heap *h);
+/* Tracing alone (slow word exactly RH__SLOW_TRACE; tools: trace.c): the
+ * fast paths' pop of a block of 1..RH_SMALL_MAX bytes and their push of a
+ * pool block, out of line, around one trace hook call. The fast paths
+ * below reach them from their slow branch, before rh__malloc_slow and
+ * rh__free_slow, whose frames they skip. */
+void *rh__malloc_traced(rh_heap *h, size_t n, const char *file, int line);
+void rh__free_traced(rh_heap *h, void *p, size_t header_offset, const char *file, int line);
 void rh__free_slow(rh_heap *h, void *p, size_t header_offset, const char *file, int line);
 /* An object block that rh__obj_free_any could not push: h is its owner if
  * the tree named one, else NULL (then the registry is asked; a block
@@ -376,6 +383,7 @@ RH__HOT_INLINE void *rh__malloc_fast(rh_heap *h, size_t n, const char *file, int
         if (RH_LIKELY(p != NULL)) return p;
         return rh__alloc_fast_failed(h);
     }
+    if (h->alloc.slow == RH__SLOW_TRACE && n - 1 < RH_SMALL_MAX) return rh__malloc_traced(h, n, file, line);
     return rh__malloc_slow(h, n, false, file, line);
 }
 
@@ -392,6 +400,9 @@ RH__HOT_INLINE void rh__free_fast(rh_heap *h, void *p, size_t header_offset, con
             rh__pool_push(h, pool, p, false);
             return;
         }
+    } else if (h->alloc.slow == RH__SLOW_TRACE) {
+        rh__free_traced(h, p, header_offset, file, line);
+        return;
     }
     rh__free_slow(h, p, header_offset, file, line);
 }

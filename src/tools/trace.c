@@ -730,9 +730,10 @@ static __attribute__((noinline)) void alloc_slow(rh_heap *h, void *p, size_t siz
     record(h, T, p, id, size);
 }
 
-void rh__trace_alloc(rh_heap *h, void *p, size_t size, const char *file, int line, const char *type_name) {
-    if (RH_LIKELY(alloc_fast(h->tools, p, size, file, line, type_name))) return;
+void *rh__trace_alloc(rh_heap *h, void *p, size_t size, const char *file, int line, const char *type_name) {
+    if (RH_LIKELY(alloc_fast(h->tools, p, size, file, line, type_name))) return p;
     alloc_slow(h, p, size, file, line, type_name, __builtin_return_address(0));
+    return p;
 }
 
 /* Forgets p: its trace id, or RH__TRACE_NONE (untraced); subtracts its size. */
