@@ -349,6 +349,9 @@ RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tool
  * objects, which includes this file for them). Each tests the slow word
  * first: debug mode, the armed fault injector and Valgrind's announcements
  * all set a bit there, so they always reach the out-of-line slow paths.
+ * Allocation tracing sets one too; when it is the only one, the slow
+ * branches go to rh__malloc_traced / rh__free_traced instead (a pool
+ * block's pop or push around one trace hook call).
  * ------------------------------------------------------------------------- */
 
 /* The out-of-line rest (alloc.c). rh__malloc_slow: every allocation the

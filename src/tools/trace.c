@@ -9,8 +9,9 @@
  * put in h->alloc.trace, after the allocator did its work (allocations) or
  * before (frees). When the slow word is RH__SLOW_TRACE alone (pools mode,
  * no fault injector, no Valgrind) a pool block keeps the fast path's pop
- * and push, out of line but without the layer stack: alloc.c's slow paths
- * for raw memory, and object.c's traced copy of its creation path and its
+ * and push, out of line but without the layer stack: alloc.c's
+ * rh__malloc_traced and rh__free_traced for raw memory (and its slow paths
+ * for calloc and 0 bytes), and object.c's traced copy of its creation path and its
  * traced free, which pass an object's type name with its block (one hook
  * per creation, one per death, one walk of the address tree per death).
  * Every other call takes alloc.c's full slow path, with the hooks around
