@@ -741,6 +741,220 @@ static void test_pushed_site(void **state) {
     rh_heap_destroy(h);
 }
 
+/* ---------------------------------------------------------------------------
+ * What tracing's in-line paths (pools mode, tracing alone) must keep: every
+ * way of creating an object records its site and type, the collector sees
+ * exactly the allocations it sees untraced, the traced bytes stay exact
+ * through frees, and the fault injector still fails the chosen call.
+ * ------------------------------------------------------------------------- */
+
+typedef struct tnode {
+    rh_object ob;
+    rh_object *a, *b;
+} tnode;
+
+static int tnode_traverse(rh_object *self, rh_visitfn visit, void *arg) {
+    RH_VISIT(((tnode *)self)->a);
+    RH_VISIT(((tnode *)self)->b);
+    return 0;
+}
+
+static void tnode_destroy(rh_object *self) {
+    rh_xdecref(((tnode *)self)->a);
+    rh_xdecref(((tnode *)self)->b);
+}
+
+static const rh_type tnode_type = {.name = "TNode", .basicsize = sizeof(tnode), .flags = RH_TYPE_GC,
+                                   .destroy = tnode_destroy, .traverse = tnode_traverse};
+static const rh_type tvar_type = {.name = "TVar", .basicsize = sizeof(rh_object), .itemsize = 8};
+static const rh_type tvargc_type = {.name = "TVarGC", .basicsize = sizeof(tnode), .itemsize = 8,
+                                    .flags = RH_TYPE_GC, .destroy = tnode_destroy, .traverse = tnode_traverse};
+
+static void assert_site(const rh_object *o, int line, const char *type_name) {
+    rh_trace_info ti;
+    assert_true(rh_trace_get_object_traceback(o, &ti));
+    assert_string_equal(ti.file, __FILE__);
+    assert_int_equal(ti.line, line);
+    assert_non_null(ti.type_name);
+    assert_string_equal(ti.type_name, type_name);
+}
+
+/* Each entry point, twice in a row at the same site (the second meets the
+ * tracer's caches), then once more after a raw block at another line (the
+ * caches hold another site): file, line and type of each object. Also a
+ * raw block at the site of an object keeps no type. */
+static void test_every_creation_has_site_and_type(void **state) {
+    (void)state;
+    for (size_t m = 0; m < 3; m++) {
+        rh_heap *h = heap_in(modes[m]);
+        assert_int_equal(rh_trace_start(h, 0), 0);
+        rh_object *o[4][3];
+        int lines[4];
+        for (int k = 0; k < 3; k++) {
+            lines[0] = __LINE__ + 1;
+            o[0][k] = rh_new(h, &point_type);
+            lines[1] = __LINE__ + 1;
+            o[1][k] = rh_new(h, &tnode_type); /* an untracked container */
+            lines[2] = __LINE__ + 1;
+            o[2][k] = rh_new_tracked(h, &tnode_type);
+            lines[3] = __LINE__ + 1;
+            o[3][k] = k == 1 ? rh_new_var_tracked(h, &tvargc_type, 3) : rh_new_var(h, &tvar_type, k ? 100 : 5);
+            int rline = __LINE__ + 1;
+            void *raw = rh_malloc(h, 32);
+            rh_trace_info ti;
+            assert_true(rh_trace_get_block_traceback(h, raw, &ti));
+            assert_int_equal(ti.line, rline);
+            assert_null(ti.type_name);
+            rh_free(h, raw);
+        }
+        for (int k = 0; k < 3; k++) {
+            assert_site(o[0][k], lines[0], "Point");
+            assert_site(o[1][k], lines[1], "TNode");
+            assert_site(o[2][k], lines[2], "TNode");
+            assert_site(o[3][k], lines[3], k == 1 ? "TVarGC" : "TVar");
+        }
+        /* by type in a snapshot: three of each fixed-size type's rows */
+        rh_snapshot *s = rh_snapshot_take(h);
+        size_t n, tn = 0, pt = 0;
+        rh_stat *st = rh_snapshot_statistics(s, RH_STAT_TYPE, &n);
+        for (size_t i = 0; i < n; i++) {
+            if (st[i].type_name && strcmp(st[i].type_name, "TNode") == 0) tn += st[i].count;
+            if (st[i].type_name && strcmp(st[i].type_name, "Point") == 0) pt += st[i].count;
+        }
+        assert_int_equal(tn, 6);
+        assert_int_equal(pt, 3);
+        free(st);
+        rh_snapshot_free(s);
+        for (int i = 0; i < 4; i++)
+            for (int k = 0; k < 3; k++) rh_decref(o[i][k]);
+        rh_heap_destroy(h);
+    }
+}
+
+/* The collector counts the same allocations and frees with tracing on as
+ * off, and its automatic collections come at the same allocations: the
+ * same sequence of creations and deaths on two heaps, one traced, gives the
+ * same generation counts and collection counts after every step. */
+static void test_collector_counts_unchanged_by_tracing(void **state) {
+    (void)state;
+    for (size_t m = 0; m < 3; m++) {
+        rh_heap *hs[2] = {heap_in(modes[m]), heap_in(modes[m])};
+        assert_int_equal(rh_trace_start(hs[1], 0), 0);
+        for (int k = 0; k < 2; k++) rh_gc_set_threshold(hs[k], 30, 3, 3);
+        rh_object *keep[2][64] = {{NULL}};
+        for (int i = 0; i < 3000; i++) {
+            for (int k = 0; k < 2; k++) {
+                rh_heap *h = hs[k];
+                rh_object *x = i % 3 == 0 ? rh_new_tracked(h, &tnode_type)
+                               : i % 3 == 1 ? rh_new(h, &tnode_type)
+                                            : rh_new_var_tracked(h, &tvargc_type, (size_t)(i % 7));
+                if (i % 3 == 1) rh_gc_track(x);
+                rh_object *p = rh_new(h, &point_type); /* not counted: not a container */
+                rh_decref(p);
+                rh_object **slot = &keep[k][i % 64];
+                if (i % 2 == 0) { /* a container dies every other step past the first 64 */
+                    rh_xdecref(*slot);
+                    *slot = x;
+                } else {
+                    rh_decref(x);
+                }
+            }
+            long c0[3], c1[3];
+            rh_gc_get_count(hs[0], c0);
+            rh_gc_get_count(hs[1], c1);
+            assert_memory_equal(c0, c1, sizeof c0);
+            rh_gc_genstats g0[3], g1[3];
+            rh_gc_get_stats(hs[0], g0);
+            rh_gc_get_stats(hs[1], g1);
+            for (int g = 0; g < 3; g++) assert_int_equal(g0[g].collections, g1[g].collections);
+        }
+        rh_gc_genstats g0[3];
+        rh_gc_get_stats(hs[0], g0);
+        assert_true(g0[0].collections > 0); /* the sequence did trigger collections */
+        for (int k = 0; k < 2; k++) {
+            for (int i = 0; i < 64; i++) rh_xdecref(keep[k][i]);
+            rh_heap_destroy(hs[k]);
+        }
+    }
+}
+
+/* Traced bytes are the usable sizes of the live traced blocks, exactly,
+ * after every free: objects of each kind and raw blocks, freed in an
+ * order unlike their allocation. */
+static void test_traced_bytes_exact_through_frees(void **state) {
+    (void)state;
+    for (size_t m = 0; m < 3; m++) {
+        rh_heap *h = heap_in(modes[m]);
+        assert_int_equal(rh_trace_start(h, 0), 0);
+        enum { N = 600 };
+        void *blk[N];
+        rh_object *obj[N];
+        bool raw[N];
+        size_t sizes[N], want = 0;
+        for (int i = 0; i < N; i++) {
+            raw[i] = i % 4 == 3;
+            if (raw[i]) {
+                blk[i] = rh_malloc(h, (size_t)(1 + i * 37 % 700));
+                obj[i] = NULL;
+            } else {
+                obj[i] = i % 4 == 0 ? rh_new_tracked(h, &tnode_type)
+                         : i % 4 == 1 ? rh_new(h, &point_type)
+                                      : rh_new_var(h, &tvar_type, (size_t)(i % 90));
+                blk[i] = NULL;
+            }
+            rh_trace_info ti;
+            assert_true(rh_trace_get_block_traceback(h, raw[i] ? blk[i] : rh__obj_block(obj[i]), &ti));
+            sizes[i] = ti.size;
+            want += ti.size;
+            size_t cur;
+            rh_trace_get_traced_memory(h, &cur, NULL);
+            assert_int_equal(cur, want);
+        }
+        for (int j = 0; j < N; j++) {
+            int i = (j * 7) % N; /* 7 is prime to N */
+            if (raw[i]) rh_free(h, blk[i]);
+            else rh_decref(obj[i]);
+            want -= sizes[i];
+            size_t cur;
+            rh_trace_get_traced_memory(h, &cur, NULL);
+            assert_int_equal(cur, want);
+        }
+        assert_int_equal(want, 0);
+        rh_heap_destroy(h);
+    }
+}
+
+/* The fault injector armed while tracing fails exactly the chosen call,
+ * object creations and raw allocations alike, and leaves nothing traced
+ * for it; the calls before it are traced. */
+static void test_fault_injector_with_tracing(void **state) {
+    (void)state;
+    for (size_t m = 0; m < 3; m++) {
+        for (int k = 1; k <= 4; k++) {
+            rh_heap *h = heap_in(modes[m]);
+            assert_int_equal(rh_trace_start(h, 0), 0);
+            size_t before = rh_trace_count(h);
+            rh_heap_fail_after(h, k, false);
+            rh_object *a = rh_new_tracked(h, &tnode_type);
+            rh_object *b = rh_new(h, &point_type);
+            void *c = rh_malloc(h, 48);
+            rh_object *d = rh_new(h, &tnode_type);
+            assert_true((a == NULL) == (k == 1));
+            assert_true((b == NULL) == (k == 2));
+            assert_true((c == NULL) == (k == 3));
+            assert_true((d == NULL) == (k == 4));
+            assert_int_equal(rh_err(h), RH_ENOMEM);
+            assert_int_equal(rh_trace_count(h), before + 3);
+            rh_xdecref(a);
+            rh_xdecref(b);
+            rh_free(h, c);
+            rh_xdecref(d);
+            assert_int_equal(rh_trace_count(h), before);
+            rh_heap_destroy(h);
+        }
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_off_by_default),
@@ -760,6 +974,10 @@ int main(void) {
         cmocka_unit_test(test_trace_table_full),
         cmocka_unit_test(test_objects_freed_by_both_paths),
         cmocka_unit_test(test_pushed_site),
+        cmocka_unit_test(test_every_creation_has_site_and_type),
+        cmocka_unit_test(test_collector_counts_unchanged_by_tracing),
+        cmocka_unit_test(test_traced_bytes_exact_through_frees),
+        cmocka_unit_test(test_fault_injector_with_tracing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

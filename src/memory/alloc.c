@@ -20,7 +20,12 @@
  * client requests announce every block; RH__SLOW_TRACE: allocation tracing,
  * src/tools/trace.c, whose hooks, h->alloc.trace, the slow paths call:
  * alloc after an allocation, free before a free, detach/attach around a
- * realloc). rh_malloc_at and rh__obj_alloc test
+ * realloc; with tracing alone, slow word exactly RH__SLOW_TRACE, a small
+ * block keeps the fast path's pop and push, out of line in
+ * rh__malloc_traced and rh__free_traced, which the fast paths' slow
+ * branches reach before the general slow paths, around one hook call; and
+ * object.c does the same for objects, passing the type name with the
+ * block). rh_malloc_at and rh__obj_alloc test
  * that word and the size together, then pop a block from the head pool of
  * the class (alloc_priv.h); rh_free_at and rh__obj_free test the word, ask
  * the radix tree which heap owns the pointer and where its arena's pool
@@ -245,6 +250,27 @@ void rh__free_slow(rh_heap *h, void *p, size_t header_offset, const char *file, 
     L->m->free(L, p, header_offset, file, line);
 }
 
+void rh__free_traced(rh_heap *h, void *p, size_t header_offset, const char *file, int line) {
+    rh__pool *pool;
+    if (RH_LIKELY(rh__pool_find(p, h, &pool))) {
+        /* the fast path's boundary check first: an interior pointer would
+         * otherwise be untraced and pushed as a block */
+        if (RH_UNLIKELY(!rh__pool_block_start(pool, p))) rh__pool_bad_pointer(h, pool, p, "free", file, line);
+        /* the hook first: its slow path asks the pools about the block */
+        h->alloc.trace->free(h, p, rh__class_size(pool->cls));
+        rh__pool_push(h, pool, p, false);
+        return;
+    }
+    rh__free_slow(h, p, header_offset, file, line); /* NULL, a system block, a foreign pointer */
+}
+
+void *rh__malloc_traced(rh_heap *h, size_t n, const char *file, int line) {
+    unsigned c = (unsigned)((n - 1) / RH_ALIGNMENT);
+    void *p = rh__pool_pop(h, c, false);
+    if (RH_UNLIKELY(p == NULL)) return rh__alloc_fast_failed(h);
+    return h->alloc.trace->alloc(h, p, rh__class_size(c), file, line, NULL); /* returns p */
+}
+
 void *rh__alloc_fast_failed(rh_heap *h) {
     h->alloc.calls_slow++; /* the failed call counts */
     return failed(h);
@@ -258,7 +284,7 @@ void *rh__malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int lin
         p = rh__pool_pop(h, c, false);
         if (!p) return rh__alloc_fast_failed(h);
         if (zero) memset(p, 0, n);
-        h->alloc.trace->alloc(h, p, rh__class_size(c), file, line);
+        h->alloc.trace->alloc(h, p, rh__class_size(c), file, line, NULL);
         return p;
     }
     rh__mem_layer *L = h->alloc.top;
@@ -266,7 +292,7 @@ void *rh__malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int lin
     p = L->m->alloc(L, n, zero, file, line);
     if (!p) return failed(h);
     rh__note_peak(h);
-    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) h->alloc.trace->alloc(h, p, 0, file, line); /* tools: trace.c */
+    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) h->alloc.trace->alloc(h, p, 0, file, line, NULL); /* tools: trace.c */
     return p;
 }
 

@@ -56,7 +56,11 @@ void rh__debug_each_object(rh_heap *h, void (*fn)(rh_object *o, void *arg), void
  * Allocation tracing's hooks. Tracing (src/tools/trace.c, a room above)
  * puts its table in h->alloc.trace before it sets RH__SLOW_TRACE; while the
  * bit is set, the slow paths of alloc.c call through it, and object.c names
- * a new object's type. `alloc` records a new block with its site; `free`
+ * a new object's type. `alloc` records a new block with its site and the
+ * type name of the object it will hold (NULL: raw memory, or the type is
+ * named later by `note_type`; object.c's in-line traced paths pass it
+ * here, one call instead of two), and returns p (its caller's tail
+ * call); `free`
  * forgets a block (untraced ones are ignored); `size` is the block's usable
  * size when the caller knows it, else 0; `detach` forgets a block and
  * returns its trace (or RH__TRACE_NONE), `attach` records one:
@@ -67,7 +71,7 @@ void rh__debug_each_object(rh_heap *h, void (*fn)(rh_object *o, void *arg), void
 #define RH__TRACE_NONE UINT32_MAX
 #define RH__TRACE_NEW (UINT32_MAX - 1)
 typedef struct rh__trace_hooks {
-    void (*alloc)(rh_heap *h, void *p, size_t size, const char *file, int line);
+    void *(*alloc)(rh_heap *h, void *p, size_t size, const char *file, int line, const char *type_name);
     void (*free)(rh_heap *h, void *p, size_t size);
     uint32_t (*detach)(rh_heap *h, void *p);
     void (*attach)(rh_heap *h, void *p, uint32_t trace, const char *file, int line);

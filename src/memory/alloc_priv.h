@@ -349,6 +349,9 @@ RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tool
  * objects, which includes this file for them). Each tests the slow word
  * first: debug mode, the armed fault injector and Valgrind's announcements
  * all set a bit there, so they always reach the out-of-line slow paths.
+ * Allocation tracing sets one too; when it is the only one, the slow
+ * branches go to rh__malloc_traced / rh__free_traced instead (a pool
+ * block's pop or push around one trace hook call).
  * ------------------------------------------------------------------------- */
 
 /* The out-of-line rest (alloc.c). rh__malloc_slow: every allocation the
@@ -358,6 +361,13 @@ RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tool
  * rh__free_slow: every free the fast path does not take (NULL ignored). */
 void *rh__malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int line);
 void *rh__alloc_fast_failed(rh_heap *h);
+/* Tracing alone (slow word exactly RH__SLOW_TRACE; tools: trace.c): the
+ * fast paths' pop of a block of 1..RH_SMALL_MAX bytes and their push of a
+ * pool block, out of line, around one trace hook call. The fast paths
+ * below reach them from their slow branch, before rh__malloc_slow and
+ * rh__free_slow, whose frames they skip. */
+void *rh__malloc_traced(rh_heap *h, size_t n, const char *file, int line);
+void rh__free_traced(rh_heap *h, void *p, size_t header_offset, const char *file, int line);
 void rh__free_slow(rh_heap *h, void *p, size_t header_offset, const char *file, int line);
 /* An object block that rh__obj_free_any could not push: h is its owner if
  * the tree named one, else NULL (then the registry is asked; a block
@@ -376,6 +386,7 @@ RH__HOT_INLINE void *rh__malloc_fast(rh_heap *h, size_t n, const char *file, int
         if (RH_LIKELY(p != NULL)) return p;
         return rh__alloc_fast_failed(h);
     }
+    if (h->alloc.slow == RH__SLOW_TRACE && n - 1 < RH_SMALL_MAX) return rh__malloc_traced(h, n, file, line);
     return rh__malloc_slow(h, n, false, file, line);
 }
 
@@ -392,6 +403,9 @@ RH__HOT_INLINE void rh__free_fast(rh_heap *h, void *p, size_t header_offset, con
             rh__pool_push(h, pool, p, false);
             return;
         }
+    } else if (h->alloc.slow == RH__SLOW_TRACE) {
+        rh__free_traced(h, p, header_offset, file, line);
+        return;
     }
     rh__free_slow(h, p, header_offset, file, line);
 }
@@ -405,8 +419,11 @@ RH__HOT_INLINE void rh__free_fast(rh_heap *h, void *p, size_t header_offset, con
  * "no leaf" NULL would be tested a second time. Callers with something to
  * do between the lookup and the push (object.c counts a container's free
  * for the collector first, so that the push, which may leave for the
- * pools' slow path, comes last) use the two halves. */
-RH__HOT_INLINE rh_heap *rh__obj_free_lookup(void *block, rh__pool **pool) {
+ * pools' slow path, comes last) use the two halves. rh__pool_owner is the
+ * walk alone: the owner of any pool block and its pool header, whatever
+ * the owner's slow word (object.c's traced free path uses it, so that a
+ * death while tracing walks the tree once too). */
+RH__HOT_INLINE rh_heap *rh__pool_owner(void *block, rh__pool **pool) {
     uintptr_t a = (uintptr_t)block;
     uintptr_t r = a >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS);
     if (RH_UNLIKELY(r >= ((uintptr_t)1 << RH__RADIX_ROOT_BITS))) return NULL;
@@ -414,9 +431,13 @@ RH__HOT_INLINE rh_heap *rh__obj_free_lookup(void *block, rh__pool **pool) {
     if (RH_UNLIKELY(!leaf)) return NULL;
     rh__arena *m = &((rh__arena *)leaf)[(a >> RH__ARENA_SHIFT) & (((size_t)1 << RH__RADIX_LEAF_BITS) - 1)];
     rh_heap *h = (rh_heap *)atomic_load_explicit(&m->heap, memory_order_acquire);
-    if (RH_UNLIKELY(h == NULL || h->alloc.slow != 0)) return NULL;
+    if (RH_UNLIKELY(h == NULL)) return NULL;
     *pool = rh__arena_pool(m, a);
     return h;
+}
+RH__HOT_INLINE rh_heap *rh__obj_free_lookup(void *block, rh__pool **pool) {
+    rh_heap *h = rh__pool_owner(block, pool);
+    return RH_LIKELY(h != NULL && h->alloc.slow == 0) ? h : NULL;
 }
 
 /* Free of an object's block to whichever heap owns it, which is returned

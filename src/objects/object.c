@@ -43,6 +43,14 @@
  * (rh__pool_push, whose slow path is a jump): no call into the allocator
  * and no second lookup. Debug mode, the fault injector and Valgrind set
  * the allocator's slow word, so they still get every check, out of line.
+ * Allocation tracing sets it too; when it is the only bit (tracing alone,
+ * RH__SLOW_TRACE), creation takes a traced copy of the fast path
+ * (new_slow -> new_pool_object): the same pop, header and collector count
+ * plus one call of the trace hook with the block, its size, the site and
+ * the type name; a death's free hands the fast path's one walk of the tree
+ * (owner and pool header) to free_block_slow, which calls the trace hook,
+ * counts the free for the collector and pushes the block. The collector's
+ * counts, and so its automatic collections, are the same traced or not.
  *
  * Life. The inline rh_decref calls rh__dealloc when the count goes from 1 to
  * 0. rh__dealloc follows CPython 3.11's subtype_dealloc and
@@ -288,8 +296,19 @@ static __attribute__((noinline)) rh_object *new_object(rh_heap *h, const rh_type
             return NULL;
         }
     }
-    void *block = rh__malloc_fast(h, n, file, line); /* rh__obj_alloc, in line */
-    if (RH_UNLIKELY(!block)) return NULL; /* the allocator set RH_ENOMEM */
+    void *block;
+    bool typed = false; /* the trace hook had the type name with the block */
+    if (h->alloc.slow == RH__SLOW_TRACE && n - 1 < RH_SMALL_MAX) {
+        /* tracing alone: the fast path's pop, then one hook with the type */
+        unsigned c = rh__size_class(n);
+        block = rh__pool_pop(h, c, false);
+        if (RH_UNLIKELY(!block)) return rh__alloc_fast_failed(h);
+        h->alloc.trace->alloc(h, block, rh__class_size(c), file, line, t->name);
+        typed = true;
+    } else {
+        block = rh__malloc_fast(h, n, file, line); /* rh__obj_alloc, in line */
+        if (RH_UNLIKELY(!block)) return NULL; /* the allocator set RH_ENOMEM */
+    }
     /* Every byte is written once: the collector's record (untracked, with
      * the heap hint), the header (count 1, collector word 0, the type), and
      * the fields zeroed. */
@@ -306,7 +325,7 @@ static __attribute__((noinline)) rh_object *new_object(rh_heap *h, const rh_type
     if (prefix && rh__gc_count_alloc(&h->gc)) rh__gc_alloc_slow(h);
     if (RH_UNLIKELY(h->alloc.slow & (RH__SLOW_MODE | RH__SLOW_TRACE))) {
         if (h->mode == RH_MODE_DEBUG) rh__debug_note_object(h, block, o);
-        if (h->alloc.slow & RH__SLOW_TRACE) h->alloc.trace->note_type(h, block, t->name);
+        if ((h->alloc.slow & RH__SLOW_TRACE) && !typed) h->alloc.trace->note_type(h, block, t->name);
     }
     /* "Create tracked": linked only now, after that collection. */
     if (prefix && track) rh__gc_link_new(&h->gc, RH__AS_GC(o));
@@ -333,21 +352,28 @@ static __attribute__((noinline)) rh_object *new_collect(rh_heap *h, rh_object *o
  * collection runs before the container is linked, as on the slow path.
  * Whatever is unusual (an empty or full head pool, a collection due) is
  * a tail call, so the common path saves no register. */
-RH__HOT_INLINE rh_object *new_fast(rh_heap *h, const rh_type *t, bool track, const char *file, int line) {
+static rh_object *new_slow(rh_heap *h, const rh_type *t, bool track, const char *file, int line);
+
+/* traced: the copy for a heap whose slow word is RH__SLOW_TRACE alone
+ * (new_traced, below): the same path, plus one call of the trace hook with
+ * the block, its size, the site and the type name. */
+RH__HOT_INLINE rh_object *new_pool_object(rh_heap *h, const rh_type *t, bool track, const char *file, int line,
+                                          bool traced) {
     size_t prefix = rh__prefix_size(t);
     size_t n = prefix + t->basicsize;
     /* basicsize in [16, 512 - prefix]: one unsigned compare */
-    if (RH_UNLIKELY(h->alloc.slow != 0 ||
+    if (RH_UNLIKELY((!traced && h->alloc.slow != 0) ||
                     t->basicsize - sizeof(rh_object) > RH_SMALL_MAX - sizeof(rh_object) - prefix ||
                     ((t->flags & RH_TYPE_GC) && !t->traverse) ||
                     ((t->flags & RH_TYPE_WEAKREFABLE) &&
                      (t->weaklist_offset < sizeof(rh_object) ||
                       t->weaklist_offset > t->basicsize - sizeof(rh_object *) ||
                       t->weaklist_offset % sizeof(rh_object *) != 0))))
-        return new_object(h, t, file, line, 0, track);
+        return traced ? new_object(h, t, file, line, 0, track) : new_slow(h, t, track, file, line);
     unsigned c = (unsigned)((n - 1) >> 4); /* rh__size_class; n >= 16 here */
     if (RH_UNLIKELY(!rh__pool_can_pop(h, c))) return new_object(h, t, file, line, 0, track);
     void *block = rh__pool_pop(h, c, false); /* cannot fail now */
+    if (traced) h->alloc.trace->alloc(h, block, rh__class_size(c), file, line, t->name);
     rh_object *o = (rh_object *)(void *)((char *)block + prefix);
     o->rh_refcnt = 1;
     o->rh_gcword = 0;
@@ -363,6 +389,18 @@ RH__HOT_INLINE rh_object *new_fast(rh_heap *h, const rh_type *t, bool track, con
         }
     }
     return o;
+}
+
+RH__HOT_INLINE rh_object *new_fast(rh_heap *h, const rh_type *t, bool track, const char *file, int line) {
+    return new_pool_object(h, t, track, file, line, false);
+}
+
+/* Everything new_fast does not serve: with tracing alone (pools mode, no
+ * other slow bit) the traced copy of the fast path, else new_object. */
+static __attribute__((noinline)) rh_object *new_slow(rh_heap *h, const rh_type *t, bool track, const char *file,
+                                                     int line) {
+    if (h->alloc.slow == RH__SLOW_TRACE) return new_pool_object(h, t, track, file, line, true);
+    return new_object(h, t, file, line, 0, track);
 }
 
 rh_object *rh_new_at(rh_heap *h, const rh_type *type, const char *file, int line) {
@@ -386,9 +424,19 @@ rh_object *rh_new_var_tracked_at(rh_heap *h, const rh_type *type, size_t nitems,
  * ------------------------------------------------------------------------- */
 
 /* A block the fast free below does not take (debug mode, tools, a system
- * block...): freed the slow way, then counted for the collector. */
-static __attribute__((noinline)) void free_block_slow(void *block, bool gc) {
-    rh_heap *h = rh__obj_free_slow(NULL, block, gc ? sizeof(rh__gchead) : 0);
+ * block...): freed the slow way, then counted for the collector. h, pool:
+ * what the fast path's walk of the tree found (h NULL: not a pool block).
+ * A pool block of a heap that is tracing alone (pools mode, slow word
+ * RH__SLOW_TRACE) takes the fast path's steps without walking again: the
+ * trace hook forgets it, the collector counts it, the push. */
+static __attribute__((noinline)) void free_block_slow(void *block, bool gc, rh_heap *h, rh__pool *pool) {
+    if (h && h->alloc.slow == RH__SLOW_TRACE) {
+        h->alloc.trace->free(h, block, rh__class_size(pool->cls));
+        if (gc) rh__gc_count_free(&h->gc);
+        rh__pool_push(h, pool, block, false);
+        return;
+    }
+    h = rh__obj_free_slow(h, block, gc ? sizeof(rh__gchead) : 0);
     if (gc) rh__gc_count_free(&h->gc);
 }
 
@@ -400,9 +448,9 @@ static __attribute__((noinline)) void free_block_slow(void *block, bool gc) {
 static inline void free_block_gc(rh_object *o, bool gc) {
     void *block = gc ? (void *)RH__AS_GC(o) : (void *)o;
     rh__pool *pool;
-    rh_heap *h = rh__obj_free_lookup(block, &pool);
-    if (RH_UNLIKELY(h == NULL)) {
-        free_block_slow(block, gc);
+    rh_heap *h = rh__pool_owner(block, &pool); /* rh__obj_free_lookup, the slow word tested here */
+    if (RH_UNLIKELY(h == NULL || h->alloc.slow != 0)) {
+        free_block_slow(block, gc, h, h ? pool : NULL);
         return;
     }
     if (gc) rh__gc_count_free(&h->gc);

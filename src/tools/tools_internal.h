@@ -20,7 +20,7 @@ void rh__tools_fini(rh_heap *h); /* stops tracing, frees the tools' state (heap.
 
 /* The tracing hooks (memory/alloc_internal.h's rh__trace_hooks), which the
  * allocator calls through h->alloc.trace. */
-void rh__trace_alloc(rh_heap *h, void *p, size_t size, const char *file, int line);
+void *rh__trace_alloc(rh_heap *h, void *p, size_t size, const char *file, int line, const char *type_name);
 void rh__trace_free(rh_heap *h, void *p, size_t size);
 uint32_t rh__trace_detach(rh_heap *h, void *p);
 void rh__trace_attach(rh_heap *h, void *p, uint32_t trace, const char *file, int line);
@@ -119,9 +119,10 @@ struct rh__tools {
     uint32_t *last_side;      /* directly (last_side: its side slot, or NULL) */
     uint64_t current, peak;   /* traced bytes (usable sizes)                */
     uint64_t lost;            /* blocks not traced: out of memory           */
-    /* one-entry caches of trace_intern: the last site allocated at (site
-     * only) and the last (trace, type) an object's note turned into a trace */
-    const char *site_file_cached;
+    /* one-entry caches of trace_intern: the last site and type allocated
+     * at (site only) and the last (trace, type) an object's note turned into
+     * a trace */
+    const char *site_file_cached, *site_type_cached;
     int site_line_cached;
     uint32_t site_id_cached;
     uint32_t type_from_cached, type_id_cached;

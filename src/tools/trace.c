@@ -4,11 +4,20 @@
  *
  * Switching on. rh_trace_start sets RH__SLOW_TRACE in the heap's slow word
  * (alloc.slow), the word every fast path of pools mode tests first. From then
- * on every allocation, free and realloc of the heap goes through the slow
- * paths of memory/alloc.c, which call the hooks below through the table
- * rh_trace_start put in h->alloc.trace, after the allocator did its work
- * (allocations) or before (frees). Nothing else in the allocator knows about
- * tracing; with the bit clear the fast paths are exactly what they were.
+ * on every allocation, free and realloc of the heap leaves the untraced fast
+ * paths, and the hooks below are called through the table rh_trace_start
+ * put in h->alloc.trace, after the allocator did its work (allocations) or
+ * before (frees). When the slow word is RH__SLOW_TRACE alone (pools mode,
+ * no fault injector, no Valgrind) a pool block keeps the fast path's pop
+ * and push, out of line but without the layer stack: alloc.c's
+ * rh__malloc_traced and rh__free_traced for raw memory (and its slow paths
+ * for calloc and 0 bytes), and object.c's traced copy of its creation path and its
+ * traced free, which pass an object's type name with its block (one hook
+ * per creation, one per death, one walk of the address tree per death).
+ * Every other call takes alloc.c's full slow path, with the hooks around
+ * the layer stack, and object.c names the type afterwards (note_type).
+ * Nothing else in the allocator knows about tracing; with the bit clear the
+ * fast paths are exactly what they were.
  *
  * Where a block's trace id is kept. Two places, chosen by the block alone:
  *
@@ -52,8 +61,11 @@
  * as local as the pool (a tree built in one pool writes consecutive slots).
  *
  * The hooks' common paths are in line, without a call: an allocation at
- * the site of the previous one (a one-entry cache of site -> trace id),
- * site only, into a pool that has an array of the block's class (the size
+ * the site and of the type of the previous one (a one-entry cache of
+ * (file, line, type name) -> trace id, filled only with the site only, and
+ * emptied when a site is pushed, so that it never holds one of refheap's
+ * own sites that a pushed site replaces; the in-line path tests neither),
+ * into a pool that has an array of the block's class (the size
  * the slow path passes is the class size), in a cached arena; a free from
  * a pool whose array holds an id (if it is the last, the array becomes the
  * spare unless one exists). No radix walk there: an array that holds an id
@@ -67,11 +79,13 @@
  * asks the allocator whether the block is a pool block (rh__pool_lookup).
  *
  * Traces and tracebacks are interned. A trace is (file, line, type name,
- * traceback): file and line come from the _at entry point; the type name is
- * added by object.c right after an object's block is allocated
+ * traceback): file and line come from the _at entry point; the type name
+ * comes with the allocation of an object's pool block while tracing alone
+ * (object.c), else object.c adds it right after the block is allocated
  * (rh__trace_note_type re-interns the block's trace with the type through
  * a one-entry cache of (trace, type) -> trace, finding the block's slot
- * through last_block/last_side/last_slot without a second lookup). A
+ * through last_block/last_side/last_slot, which the full path of an
+ * allocation sets, without a second lookup). A
  * traceback is the native backtrace() of nframes frames starting at the
  * hook's caller, hashed and stored once in the frame array. Both tables use
  * rh__index. Their memory grows with distinct sites and call stacks, not
@@ -194,6 +208,7 @@ static void trace_tables_free(struct rh__tools *T) {
     T->last_side = NULL;
     T->fail_side = 0;
     T->site_file_cached = NULL;
+    T->site_type_cached = NULL;
     T->site_line_cached = INT_MIN; /* no site: a NULL file at line 0 is a real one */
     T->type_name_cached = NULL;
     T->type_from_cached = UINT32_MAX;
@@ -655,6 +670,11 @@ void rh_trace_site_push_at(rh_heap *h, const char *file, int line) {
         T->site_line[T->nsites] = line;
     }
     T->nsites++;
+    /* the site cache may hold one of refheap's own sites, which a pushed
+     * site now replaces (while sites are pushed it only ever holds sites
+     * after the replacement, which stay right after the pop) */
+    T->site_file_cached = NULL;
+    T->site_line_cached = INT_MIN;
 }
 
 void rh_trace_site_pop(rh_heap *h) {
@@ -662,27 +682,34 @@ void rh_trace_site_pop(rh_heap *h) {
     if (T && T->nsites) T->nsites--;
 }
 
-/* The trace of a new block at file:line (site cache, or interned). */
-static uint32_t site_trace(struct rh__tools *T, const char *file, int line) {
-    if (file == T->site_file_cached && line == T->site_line_cached) return T->site_id_cached;
-    uint32_t id = trace_intern(T, file, line, NULL, 0);
+/* The trace of a new block at file:line holding an object of type `type`
+ * (NULL: raw memory, or a type named later), from the site cache or
+ * interned. */
+static uint32_t site_trace(struct rh__tools *T, const char *file, int line, const char *type) {
+    if (file == T->site_file_cached && line == T->site_line_cached && type == T->site_type_cached)
+        return T->site_id_cached;
+    uint32_t id = trace_intern(T, file, line, type, 0);
     T->site_file_cached = file;
     T->site_line_cached = line;
+    T->site_type_cached = type;
     T->site_id_cached = id;
     return id;
 }
 
 /* The common allocation, in line and without a call: site only, the site
- * of the last allocation, in the arena looked up last, in a pool that has
+ * and type of the last allocation (no note_type follows: a pool block's
+ * type comes with it, so last_block is left alone), in the arena looked up
+ * last, in a pool that has
  * an array (so p is a block of that pool: an array exists only while its
  * pool holds a traced block, so the arena is mapped and the pool carved for
  * the array's class). False: take the full path. */
-RH__HOT_INLINE bool alloc_fast(struct rh__tools *T, void *p, size_t size, const char *file, int line) {
+RH__HOT_INLINE bool alloc_fast(struct rh__tools *T, void *p, size_t size, const char *file, int line,
+                               const char *type) {
     uintptr_t a = (uintptr_t)p;
     uint32_t key = (uint32_t)(a >> RH__ARENA_SHIFT);
     const rh__arena_cached *e = acache_of(T, key);
-    if (RH_UNLIKELY((T->nsites | (unsigned)T->nframes) != 0 || file != T->site_file_cached ||
-                    line != T->site_line_cached || e->key != key))
+    if (RH_UNLIKELY(file != T->site_file_cached || line != T->site_line_cached || type != T->site_type_cached ||
+                    e->key != key))
         return false;
     rh__side_pool *sp = e->arena->pools[(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1)];
     if (RH_UNLIKELY(!sp || sp->size != size)) return false;
@@ -691,24 +718,23 @@ RH__HOT_INLINE bool alloc_fast(struct rh__tools *T, void *p, size_t size, const 
     *slot = T->site_id_cached + 1;
     if (RH_UNLIKELY(sp->count++ == 0)) T->spare[sp->cls] = NULL; /* the spare in place: in use */
     T->plive++;
-    T->last_block = p;
-    T->last_side = slot;
     count_in(T, sp->size);
     return true;
 }
 
 /* The rest of an allocation's tracing; from: the hook's return address. */
 static __attribute__((noinline)) void alloc_slow(rh_heap *h, void *p, size_t size, const char *file, int line,
-                                                 const void *from) {
+                                                 const char *type, const void *from) {
     struct rh__tools *T = h->tools;
     site_of(T, &file, &line);
-    uint32_t id = T->nframes ? trace_intern(T, file, line, NULL, capture(T, from)) : site_trace(T, file, line);
+    uint32_t id = T->nframes ? trace_intern(T, file, line, type, capture(T, from)) : site_trace(T, file, line, type);
     record(h, T, p, id, size);
 }
 
-void rh__trace_alloc(rh_heap *h, void *p, size_t size, const char *file, int line) {
-    if (RH_LIKELY(alloc_fast(h->tools, p, size, file, line))) return;
-    alloc_slow(h, p, size, file, line, __builtin_return_address(0));
+void *rh__trace_alloc(rh_heap *h, void *p, size_t size, const char *file, int line, const char *type_name) {
+    if (RH_LIKELY(alloc_fast(h->tools, p, size, file, line, type_name))) return p;
+    alloc_slow(h, p, size, file, line, type_name, __builtin_return_address(0));
+    return p;
 }
 
 /* Forgets p: its trace id, or RH__TRACE_NONE (untraced); subtracts its size. */
