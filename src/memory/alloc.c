@@ -32,8 +32,8 @@
  * headers are (two loads, no lock, no hash), and push the block on its pool,
  * whose header is entry (p >> 14) & 63 of that dense array (alloc_priv.h).
  * object.c inlines the same fast paths (they live in alloc_priv.h): it
- * allocates with rh__malloc_fast and frees a dead object's block with the
- * two halves of rh__obj_free_any, which need no heap from their caller:
+ * allocates with rh__malloc_fast and frees a dead object's block with
+ * rh__obj_free_lookup and rh__pool_push, which need no heap from their caller:
  * rh__obj_free_lookup's one walk of the tree yields the owner (for the
  * collector's count) and the pool header together, then rh__pool_push.
  * Nothing else happens there: no mode switch, no thread check (that
@@ -228,21 +228,25 @@ static void *failed(rh_heap *h) {
  * ------------------------------------------------------------------------- */
 
 /* Everything the free fast paths (alloc_priv.h) do not do inline. */
+/* Tracing alone: the free of one of h's pool blocks is the fast path's
+ * push after the trace hook; false if p is not one (NULL, a system block,
+ * a foreign pointer: the general path's). */
+static bool traced_pool_free(rh_heap *h, void *p, const char *file, int line) {
+    rh__pool *pool;
+    if (RH_UNLIKELY(!rh__pool_find(p, h, &pool))) return false;
+    /* the fast path's boundary check first: an interior pointer would
+     * otherwise be untraced and pushed as a block */
+    if (RH_UNLIKELY(!rh__pool_block_start(pool, p))) rh__pool_bad_pointer(h, pool, p, "free", file, line);
+    /* the hook first: its slow path asks the pools about the block */
+    h->alloc.trace->free(h, p, rh__class_size(pool->cls));
+    rh__pool_push(h, pool, p, false);
+    return true;
+}
+
 void rh__free_slow(rh_heap *h, void *p, size_t header_offset, const char *file, int line) {
     if (!p) return;
     if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) { /* tools: trace.c */
-        if (h->alloc.slow == RH__SLOW_TRACE) {
-            /* tracing alone: the fast path's push, after the trace */
-            rh__pool *pool = rh__pool_lookup(p, h);
-            if (pool) {
-                /* the fast path's boundary check first: an interior pointer
-                 * would otherwise be untraced and pushed as a block */
-                if (RH_UNLIKELY(!rh__pool_block_start(pool, p))) rh__pool_bad_pointer(h, pool, p, "free", file, line);
-                h->alloc.trace->free(h, p, rh__class_size(pool->cls));
-                rh__pool_push(h, pool, p, false);
-                return;
-            }
-        }
+        if (h->alloc.slow == RH__SLOW_TRACE && traced_pool_free(h, p, file, line)) return;
         h->alloc.trace->free(h, p, 0);
     }
     rh__mem_layer *L = h->alloc.top;
@@ -251,16 +255,7 @@ void rh__free_slow(rh_heap *h, void *p, size_t header_offset, const char *file, 
 }
 
 void rh__free_traced(rh_heap *h, void *p, size_t header_offset, const char *file, int line) {
-    rh__pool *pool;
-    if (RH_LIKELY(rh__pool_find(p, h, &pool))) {
-        /* the fast path's boundary check first: an interior pointer would
-         * otherwise be untraced and pushed as a block */
-        if (RH_UNLIKELY(!rh__pool_block_start(pool, p))) rh__pool_bad_pointer(h, pool, p, "free", file, line);
-        /* the hook first: its slow path asks the pools about the block */
-        h->alloc.trace->free(h, p, rh__class_size(pool->cls));
-        rh__pool_push(h, pool, p, false);
-        return;
-    }
+    if (RH_LIKELY(traced_pool_free(h, p, file, line))) return;
     rh__free_slow(h, p, header_offset, file, line); /* NULL, a system block, a foreign pointer */
 }
 

@@ -3,8 +3,8 @@
  * debugmem.c) share: the pool, arena and system-block layouts, the
  * pointer-ownership radix tree, and the inline fast paths of pools mode.
  * Outside the allocator object.c includes it for those fast paths
- * (rh__malloc_fast; rh__obj_free_lookup and rh__pool_push, the two halves
- * of rh__obj_free_any), the collector for the ownership test
+ * (rh__malloc_fast; rh__obj_free_lookup, then rh__pool_push, for an
+ * object's death), the collector for the ownership test
  * of its fused pass, and the tools for the trace hooks; the rest of refheap
  * uses alloc_internal.h.
  *
@@ -369,7 +369,8 @@ void *rh__alloc_fast_failed(rh_heap *h);
 void *rh__malloc_traced(rh_heap *h, size_t n, const char *file, int line);
 void rh__free_traced(rh_heap *h, void *p, size_t header_offset, const char *file, int line);
 void rh__free_slow(rh_heap *h, void *p, size_t header_offset, const char *file, int line);
-/* An object block that rh__obj_free_any could not push: h is its owner if
+/* An object block that the fast free (rh__obj_free_lookup + rh__pool_push)
+ * could not take: h is its owner if
  * the tree named one, else NULL (then the registry is asked; a block
  * nobody owns is fatal). Frees it the slow way; returns the owner. */
 rh_heap *rh__obj_free_slow(rh_heap *h, void *block, size_t header_offset);
@@ -410,7 +411,7 @@ RH__HOT_INLINE void rh__free_fast(rh_heap *h, void *p, size_t header_offset, con
     rh__free_slow(h, p, header_offset, file, line);
 }
 
-/* The first half of rh__obj_free_any: the heap owning `block` when the
+/* An object's fast free, first half: the heap owning `block` when the
  * fast path may push it (a pool block of a heap without slow bits), with
  * *pool set to the block's pool header; else NULL (a system block, a heap
  * in another mode or with tools, no block of refheap's), and the slow path
@@ -419,7 +420,7 @@ RH__HOT_INLINE void rh__free_fast(rh_heap *h, void *p, size_t header_offset, con
  * "no leaf" NULL would be tested a second time. Callers with something to
  * do between the lookup and the push (object.c counts a container's free
  * for the collector first, so that the push, which may leave for the
- * pools' slow path, comes last) use the two halves. rh__pool_owner is the
+ * pools' slow path, comes last) call rh__pool_push themselves. rh__pool_owner is the
  * walk alone: the owner of any pool block and its pool header, whatever
  * the owner's slow word (object.c's traced free path uses it, so that a
  * death while tracing walks the tree once too). */
@@ -438,21 +439,6 @@ RH__HOT_INLINE rh_heap *rh__pool_owner(void *block, rh__pool **pool) {
 RH__HOT_INLINE rh_heap *rh__obj_free_lookup(void *block, rh__pool **pool) {
     rh_heap *h = rh__pool_owner(block, pool);
     return RH_LIKELY(h != NULL && h->alloc.slow == 0) ? h : NULL;
-}
-
-/* Free of an object's block to whichever heap owns it, which is returned
- * (the caller needs it for the collector's count). One walk of the tree
- * gives both the owner and the pool header (the slot holds the heap and the
- * arena's dense headers), where rh__heap_of followed by rh__obj_free walked
- * it twice. header_offset: see rh__obj_free. */
-RH__HOT_INLINE rh_heap *rh__obj_free_any(void *block, size_t header_offset) {
-    rh__pool *pool;
-    rh_heap *h = rh__obj_free_lookup(block, &pool);
-    if (RH_LIKELY(h != NULL)) {
-        rh__pool_push(h, pool, block, false);
-        return h;
-    }
-    return rh__obj_free_slow(NULL, block, header_offset);
 }
 
 /* ---------------------------------------------------------------------------

@@ -337,22 +337,28 @@ static int dict_untrack_check(rh_object *self) {
     return 1;
 }
 
-/* Next live entry at or after *pos in the current table (re-read on every
- * call, so it is safe while user code mutates the dict between calls). The
- * references returned are new. */
-static bool dict_next_ref(rh__dict *d, size_t *pos, rh_object **k, rh_object **v, rh_hash_t *hash) {
+/* The next live entry at or after *pos in d's current table (re-read on
+ * every call, so it is safe while user code mutates the dict between
+ * calls), *pos moved past it; NULL at the end. */
+static dict_entry *next_entry(const rh__dict *d, size_t *pos) {
     dict_table *t = d->table;
-    if (!t) return false;
+    if (!t) return NULL;
     dict_entry *e = tbl_entries(t);
     while (*pos < t->nentries) {
         dict_entry *x = &e[(*pos)++];
-        if (!x->key) continue;
-        *k = rh_newref(x->key);
-        *v = rh_newref(x->value);
-        if (hash) *hash = x->hash;
-        return true;
+        if (x->key) return x;
     }
-    return false;
+    return NULL;
+}
+
+/* next_entry's key and value as new references. */
+static bool dict_next_ref(rh__dict *d, size_t *pos, rh_object **k, rh_object **v, rh_hash_t *hash) {
+    dict_entry *x = next_entry(d, pos);
+    if (!x) return false;
+    *k = rh_newref(x->key);
+    *v = rh_newref(x->value);
+    if (hash) *hash = x->hash;
+    return true;
 }
 
 static int dict_repr(rh_object *self, char *buf, size_t cap) {
@@ -545,17 +551,11 @@ int rh_dict_del_str(rh_object *d, const char *key) {
 
 bool rh_dict_next(const rh_object *dobj, size_t *pos, rh_object **key, rh_object **value) {
     RH__CHECK_LIVE(dobj, "rh_dict_next");
-    dict_table *t = DCT(dobj)->table;
-    if (!t) return false;
-    dict_entry *e = tbl_entries(t);
-    while (*pos < t->nentries) {
-        dict_entry *x = &e[(*pos)++];
-        if (!x->key) continue;
-        if (key) *key = x->key;
-        if (value) *value = x->value;
-        return true;
-    }
-    return false;
+    dict_entry *x = next_entry(DCT(dobj), pos);
+    if (!x) return false;
+    if (key) *key = x->key;
+    if (value) *value = x->value;
+    return true;
 }
 
 rh_object *rh_dict_keys(rh_object *dobj) {

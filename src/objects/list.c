@@ -315,26 +315,10 @@ static void list_del_at(rh__list *l, size_t k) {
     rh_decref(v);
 }
 
-int rh_list_remove(rh_object *lo, rh_object *item) {
-    RH__CHECK_LIVE(lo, "rh_list_remove");
-    rh__list *l = LST(lo);
-    for (size_t i = 0; i < l->size; i++) {
-        rh_object *x = rh_newref(l->items[i]);
-        int r = rh__item_eq(x, item);
-        rh_decref(x);
-        if (r < 0) return -1;
-        if (r > 0) {
-            if (i < l->size) list_del_at(l, i); /* the list may have shrunk meanwhile */
-            return 0;
-        }
-    }
-    rh_err_set(rh_heap_of(lo), RH_EVALUE, "list.remove(x): x not in list");
-    return -1;
-}
-
-ptrdiff_t rh_list_index(rh_object *lo, rh_object *item) {
-    RH__CHECK_LIVE(lo, "rh_list_index");
-    rh__list *l = LST(lo);
+/* The index of the first item equal to `item`; -1 if none, -2 if a
+ * comparison failed (error set). Each item is held while it is compared:
+ * the comparison may run code that changes the list. */
+static ptrdiff_t list_find(rh__list *l, rh_object *item) {
     for (size_t i = 0; i < l->size; i++) {
         rh_object *x = rh_newref(l->items[i]);
         int r = rh__item_eq(x, item);
@@ -343,6 +327,24 @@ ptrdiff_t rh_list_index(rh_object *lo, rh_object *item) {
         if (r > 0) return (ptrdiff_t)i;
     }
     return -1;
+}
+
+int rh_list_remove(rh_object *lo, rh_object *item) {
+    RH__CHECK_LIVE(lo, "rh_list_remove");
+    rh__list *l = LST(lo);
+    ptrdiff_t i = list_find(l, item);
+    if (i == -2) return -1;
+    if (i >= 0) {
+        if ((size_t)i < l->size) list_del_at(l, (size_t)i); /* the list may have shrunk meanwhile */
+        return 0;
+    }
+    rh_err_set(rh_heap_of(lo), RH_EVALUE, "list.remove(x): x not in list");
+    return -1;
+}
+
+ptrdiff_t rh_list_index(rh_object *lo, rh_object *item) {
+    RH__CHECK_LIVE(lo, "rh_list_index");
+    return list_find(LST(lo), item);
 }
 
 int rh_list_clear(rh_object *lo) {
