@@ -782,6 +782,7 @@ typedef struct rh_gc_incr_stats {
     uint64_t deferred_freed;  /* garbage objects cleared in later slices      */
     size_t deferred_pending;  /* garbage waiting to be cleared now            */
     size_t candidates;        /* objects in the round in progress (0: none)   */
+    uint64_t young_skipped;   /* young generations promoted unexamined (back-off) */
 } rh_gc_incr_stats;
 void rh_gc_incr_stats_get(const rh_heap *h, rh_gc_incr_stats *out);
 

@@ -161,15 +161,22 @@
                                  within ~|G|/5 promotions: well before the
                                  next is due even at RATIO_MIN             */
 #define RATIO_MIN 0.25        /* CPython's 25% rule                        */
-#define RATIO_MAX 32.0        /* the most a fruitless round backs off to   */
-#define BYTES_GROWTH_DIV 2    /* hard trigger: bytes in use grown by 1/2...  */
+#define RATIO_MAX 256.0       /* the most fruitless rounds back off to     */
+#define GROWTH_MIN 0.5        /* hard trigger: bytes in use grown by 1/2... */
+#define GROWTH_MAX 2.0        /* ...up to 2 after fruitless rounds...      */
 #define BYTES_SLACK ((size_t)8 << 20) /* ...plus 8 MiB since the last round    */
 #define FINAL_CHUNK 256       /* suspects per final check (a slice runs as
                                  many as its budget allows)               */
 #define CLOSURE_FACTOR 2      /* a check takes in at most this many objects */
 #define CLOSURE_SLACK 1024    /* per suspect (plus this) outside the chunk */
-#define YOUNG_MULT_MAX 4      /* young collections finding nothing: the
-                                 threshold is used times up to this       */
+#define YOUNG_SPACING_MAX 32768 /* young collections finding nothing are
+                                 spaced out by doublings of threshold[0]
+                                 up to this many allocations (a young
+                                 collection visits about that many objects:
+                                 well under the slice budget)             */
+#define YOUNG_SKIP 7          /* then each young collection finding nothing
+                                 is followed by this many young
+                                 generations promoted unexamined          */
 #define BEHIND_DIVISOR 8      /* a lagging round: slices this much closer  */
 #define CLOCK_EVERY 64        /* objects between two reads of the clock    */
 #define DOOMED_MIN 4096       /* garbage objects cleared per slice at least
@@ -193,6 +200,7 @@ void rh__gc_incr_init(rh_heap *h) {
     r->phase = RH__INCR_IDLE;
     r->budget_ns = RH_GC_SLICE_BUDGET_NS;
     r->ratio = RATIO_MIN;
+    r->growth = GROWTH_MIN;
     r->young_mult = 1;
 }
 
@@ -328,8 +336,15 @@ static void end_round(rh_heap *h) {
     struct rh__gc_incr *r = &h->gc.incr;
     r->phase = RH__INCR_IDLE;
     r->stats.rounds++;
-    if (r->found == 0) r->ratio = r->ratio * 2 > RATIO_MAX ? RATIO_MAX : r->ratio * 2;
-    else r->ratio = RATIO_MIN;
+    if (r->found == 0) {
+        r->ratio = r->ratio * 2 > RATIO_MAX ? RATIO_MAX : r->ratio * 2;
+        r->growth = r->growth * 2 > GROWTH_MAX ? GROWTH_MAX : r->growth * 2;
+    } else {
+        r->ratio = RATIO_MIN;
+        r->growth = GROWTH_MIN;
+        r->young_mult = 1;
+        r->young_skip = 0;
+    }
     r->old_size = r->candidates > r->found ? r->candidates - r->found : 0;
     r->bytes_base = rh__bytes_in_use(h);
     r->credit = 0;
@@ -444,7 +459,7 @@ static bool round_due(rh_heap *h, bool *hard) {
     if (is_empty(&st->gens[1]) && is_empty(&st->gens[2])) return false;
     if ((double)r->promoted >= r->ratio * (double)r->old_size) return true;
     size_t bytes = rh__bytes_in_use(h);
-    if (bytes > r->bytes_base + r->bytes_base / BYTES_GROWTH_DIV + BYTES_SLACK) {
+    if ((double)bytes > (double)r->bytes_base * (1 + r->growth) + (double)BYTES_SLACK) {
         *hard = true;
         return true;
     }
@@ -472,13 +487,43 @@ void rh__gc_incr_alloc_slow(rh_heap *h) {
     st->pause_hook = NULL;
     uint64_t start = rh__gc_now_ns();
     long young = st->count[0];
-    intptr_t freed = rh__gc_collect_gen(h, 0);
+    intptr_t freed = 0;
+    bool skip = r->young_skip > 0 && r->phase == RH__INCR_IDLE && is_empty(&r->doomed);
+    if (skip) {
+        /* Young back-off at its end: this young generation joins the old
+         * one unexamined (what a young collection finding nothing would
+         * do, without the walk); rounds examine it (see the essay). */
+        r->young_skip--;
+        r->skipped = true;
+        rh__gc_list_merge(&st->gens[0], &st->gens[1]);
+        st->count[0] = 0;
+        r->stats.young_skipped++;
+    } else {
+        freed = rh__gc_collect_gen(h, 0);
+    }
     uint64_t user = st->user_ns;
     size_t promoted = young > (long)freed ? (size_t)(young - (long)freed) : 0;
     r->promoted += promoted;
     /* Young back-off: collections that find nothing are spaced out (more
-     * short-lived objects then die before any collection sees them). */
-    r->young_mult = freed > 0 ? 1 : (r->young_mult * 2 > YOUNG_MULT_MAX ? YOUNG_MULT_MAX : r->young_mult * 2);
+     * short-lived objects then die before any collection sees them), then
+     * alternate with skipped ones. One that finds garbage ends the back-off;
+     * if young generations were skipped since the last one, garbage may
+     * have been promoted with them: the rounds' back-off ends too. */
+    if (freed > 0) {
+        r->young_mult = 1;
+        r->young_skip = 0;
+        if (r->skipped) {
+            r->ratio = RATIO_MIN;
+            r->growth = GROWTH_MIN;
+        }
+        r->skipped = false;
+    } else if (!skip) {
+        r->skipped = false;
+        if (st->threshold[0] > 0 && r->young_mult * 2 <= YOUNG_SPACING_MAX / st->threshold[0])
+            r->young_mult *= 2;
+        else
+            r->young_skip = YOUNG_SKIP;
+    }
     bool hard = false;
     if (r->phase == RH__INCR_IDLE && round_due(h, &hard)) {
         start_round(h);
@@ -509,7 +554,7 @@ void rh__gc_incr_alloc_slow(rh_heap *h) {
     }
     if (st->trigger != LONG_MAX) st->trigger = next;
     st->pause_hook = hook;
-    if (hook) rh__gc_report_pause(h, &p0, kind, user);
+    if (hook && !(skip && kind == 0)) rh__gc_report_pause(h, &p0, kind, user);
 }
 
 int rh_gc_step(rh_heap *h, size_t work) {

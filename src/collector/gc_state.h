@@ -95,12 +95,15 @@ struct rh__gc_incr {
     uint64_t budget_ns;            /* time budget of one slice               */
     double credit;                 /* old-generation work owed (objects)     */
     double ratio;                  /* promoted / old size that starts a round */
+    double growth;                 /* bytes growth (over bytes_base) that does */
     size_t promoted;               /* objects promoted since the last round  */
     size_t old_size;               /* gens[2] at the last round's start      */
     size_t bytes_base;             /* allocator bytes after the last round   */
     size_t ndoomed;
     size_t found;                  /* garbage found by the round so far      */
     long young_mult;               /* young back-off: trigger = threshold[0] * this */
+    long young_skip;               /* young generations still to promote unexamined */
+    bool skipped;                  /* one was, since the last young collection */
     rh_gc_incr_stats stats;
 };
 
