@@ -537,12 +537,132 @@ static void test_full_collection_mid_round(void **state) {
     rh_heap_destroy(h);
 }
 
+/* ---------------------------------------------------------------------------
+ * Pacing: a program that makes no cyclic garbage pays little.
+ *
+ * L old objects (held throughout), then N allocations in batches of B held
+ * in an array and dropped together (binary-trees' pattern: every object
+ * survives its young collection, then dies by reference counting). Nothing
+ * is ever cyclic garbage, so every young collection and every round finds
+ * nothing. The slice budget is an hour, so no slice ever stops on time:
+ * the schedule depends on allocation counts alone. From gc_incr.c's rule:
+ *
+ * Rounds. A round starts when the objects promoted since the last round
+ * started reach ratio * old_size (or on the bytes trigger, which cannot
+ * fire here: at most (L + B) objects, under 5 MB, are alive, below its
+ * 8 MiB slack). old_size >= L (the L objects are in every round), the first
+ * round starts at once (old_size 0), and each round finding nothing doubles
+ * the ratio from 0.25 up to 256. Round k + 1 therefore needs
+ * min(0.25 * 2^k, 256) * L promotions after round k started, and at most
+ * N + L objects are promoted in all: R is at most the largest number whose
+ * rounds 2..R fit in N + L promotions. (Before this rule, the ratio stopped
+ * at 32: about 8 + (N - 64 L) / (32 L) rounds.)
+ *
+ * Young collections. While no round runs, one that finds nothing doubles
+ * the spacing from threshold[0] = 700 up to 22400 (the largest doubling
+ * within 32768 allocations: 5 doublings), and after that each one is
+ * followed by 7 young generations promoted unexamined. A round resets the
+ * spacing to 700 while it runs; it is paid 16 units of work per object
+ * promoted and needs at most 3 * (L + B) + 4 units (three visits per
+ * candidate, one per phase change), so it spans at most
+ * ceil((3 * (L + B) + 4) / (16 * 700)) + 1 young collections, after which
+ * the doublings start again (5 more). So the young collections that walk
+ * the young generation number at most
+ *     6 + ceil((N + L) / 22401 / 8) + 1 + R * (ceil((3 (L + B) + 4) / 11200) + 1 + 5).
+ * (Before this rule, the spacing stopped at 2800 and every young
+ * generation was walked: about N / 2801 collections.)
+ * ------------------------------------------------------------------------- */
+
+static void test_no_cyclic_garbage_pays_little(void **state) {
+    (void)state;
+    mirror_idle();
+    rh_heap_config cfg = {.mode = RH_MODE_POOLS, .gc_policy = RH_GC_POLICY_INCREMENTAL};
+    rh_heap *h = rh_heap_new(&cfg);
+    assert_non_null(h);
+    (void)rh_gc_set_slice_budget(h, 3600ull * 1000000000ull);
+    long th[3];
+    rh_gc_get_threshold(h, th);
+    assert_int_equal(th[0], 700);
+    const long L = 2000, B = 50000;
+    const long N = rh_test_scaled(2000000, 100000);
+    rh_object **old = malloc((size_t)L * sizeof *old), **batch = malloc((size_t)B * sizeof *batch);
+    assert_non_null(old);
+    assert_non_null(batch);
+    for (long i = 0; i < L; i++) {
+        old[i] = rh_new(h, &plain_type);
+        assert_non_null(old[i]);
+        rh_gc_track(old[i]);
+    }
+    long made = 0;
+    while (made < N) {
+        long n = N - made < B ? N - made : B;
+        for (long i = 0; i < n; i++) {
+            batch[i] = rh_new(h, &plain_type);
+            assert_non_null(batch[i]);
+            rh_gc_track(batch[i]);
+            if (i & 1) ((tnode *)batch[i])->kids[0] = rh_newref(batch[i - 1]); /* pairs, acyclic */
+        }
+        for (long i = 0; i < n; i++) rh_decref(batch[i]);
+        made += n;
+    }
+    rh_gc_incr_stats st;
+    rh_gc_incr_stats_get(h, &st);
+    rh_gc_genstats gs[3];
+    rh_gc_get_stats(h, gs);
+    long rmax = 1; /* the largest R whose rounds 2..R fit in N + L promotions */
+    for (double need = 0, ratio = 0.5;; ratio = ratio * 2 > 256 ? 256 : ratio * 2) {
+        need += ratio * (double)L; /* round rmax + 1 */
+        if (need > (double)(N + L)) break;
+        rmax++;
+    }
+    long per_round = (3 * (L + B) + 4 + 11199) / 11200 + 1 + 5;
+    long walked_max = 6 + ((N + L) / 22401 + 7) / 8 + 1 + rmax * per_round;
+    printf("no cyclic garbage: %ld allocations; %llu rounds (at most %ld), %llu young collections "
+           "(at most %ld), %llu units of round work\n",
+           N + L, (unsigned long long)st.rounds, rmax, (unsigned long long)gs[0].collections, walked_max,
+           (unsigned long long)st.work);
+    assert_true(st.rounds >= 1);
+    assert_true(st.rounds <= (uint64_t)rmax);
+    assert_true(gs[0].collections <= (uint64_t)walked_max);
+    assert_int_equal(st.collected, 0);
+    assert_int_equal(gs[0].collected, 0);
+    /* Then the program starts making cyclic garbage (two-object cycles):
+     * the back-off must end. At most the 7 young generations promoted
+     * unexamined after the last young collection that found nothing, and
+     * the one being filled, 8 * 22401 objects in all, escape the young
+     * collections; once one finds garbage they all walk again. */
+    const long G = 2 * rh_test_scaled(150000, 100000);
+    for (long i = 0; i < G / 2; i++) {
+        rh_object *a = rh_new(h, &plain_type), *b = rh_new(h, &plain_type);
+        assert_non_null(a);
+        assert_non_null(b);
+        ((tnode *)a)->kids[0] = rh_newref(b);
+        ((tnode *)b)->kids[0] = rh_newref(a);
+        rh_gc_track(a);
+        rh_gc_track(b);
+        rh_decref(a);
+        rh_decref(b);
+    }
+    rh_gc_get_stats(h, gs);
+    rh_gc_incr_stats_get(h, &st);
+    printf("then %ld objects of cyclic garbage: %llu collected by young collections, %llu by rounds\n", G,
+           (unsigned long long)gs[0].collected, (unsigned long long)st.collected);
+    assert_true(gs[0].collected + st.collected >= (uint64_t)(G - 8 * 22401));
+    for (long i = 0; i < L; i++) rh_decref(old[i]);
+    free(old);
+    free(batch);
+    (void)rh_gc_collect(h, 2);
+    assert_int_equal(rh_gc_collect(h, 2), 0);
+    rh_heap_destroy(h);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_policy_selection),
         cmocka_unit_test(test_large_cycle_freed_in_steps),
         cmocka_unit_test(test_full_collection_mid_round),
         cmocka_unit_test(test_adversarial),
+        cmocka_unit_test(test_no_cyclic_garbage_pays_little),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
