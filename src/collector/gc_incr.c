@@ -122,28 +122,56 @@
  * deferred.
  *
  * Pacing. Work is measured in objects visited (one per object per phase).
- * Each young collection adds its survivors to `promoted` and, while a round
- * runs, credits WORK_PER_PROMOTED units of old-generation work per survivor
- * (the back-off below spaces rounds out; it never slows a round down, which
- * would let garbage pile up); a slice spends at
- * most the credit, and at most the slice budget of time (the clock is read
- * every CLOCK_EVERY objects). A round starts when promoted >= ratio *
- * old_size (old_size: generation 2 after the last round), CPython's 25% rule
- * at the start (ratio = RATIO_MIN), or when the allocator's bytes in use
- * exceed their figure after the last round by half (BYTES_GROWTH_DIV = 2)
- * plus BYTES_SLACK, so that garbage piling up after a long garbage-free
- * phase (which backed the ratio off) still bounds the memory: the hard
- * trigger, which also lets slices run on time alone until
- * the round ends. A slice that runs out of time with credit left (the round
- * lags behind the promotions paying for it) brings the next pause closer
- * (threshold[0] / BEHIND_DIVISOR allocations), so work keeps pace by more
- * pauses, never by longer ones. A young collection that finds nothing, with
- * no round running, spaces the next one out (up to YOUNG_MULT_MAX times
- * threshold[0]). A round that finds nothing doubles the ratio (up to
- * RATIO_MAX): a program that makes no cyclic garbage does about
- * 3 * old_size units per RATIO_MAX * old_size promotions. A round that finds
- * garbage resets it. A program that never promotes pays nothing but its
- * young collections.
+ * The rule: old-generation work is a bounded multiple of what was promoted,
+ * every mechanism backs off while it finds nothing, and a hard trigger on
+ * the allocator's bytes bounds the memory garbage can take meanwhile; a
+ * program that never makes cyclic garbage pays a few walks of its young
+ * objects and a logarithmic number of rounds.
+ *   Rounds. Each young collection adds its survivors to `promoted` and,
+ *   while a round runs, credits WORK_PER_PROMOTED units of old-generation
+ *   work per survivor (the back-off below spaces rounds out; it never slows
+ *   a round down, which would let garbage pile up); a slice spends at most
+ *   the credit, and at most the slice budget of time (the clock is read
+ *   every CLOCK_EVERY objects). A round starts when promoted >= ratio *
+ *   old_size (old_size: the round's candidates that survived it), or when
+ *   the allocator's bytes in use exceed bytes_base * (1 + growth) +
+ *   BYTES_SLACK (bytes_base: their figure when the last round ended): the
+ *   hard trigger, which also lets slices run on time alone until the round
+ *   ends. A round that finds nothing doubles the ratio (from RATIO_MIN,
+ *   CPython's 25% rule, up to RATIO_MAX) and the growth (from GROWTH_MIN up
+ *   to GROWTH_MAX); one that finds garbage resets both, and the young
+ *   back-off. So in a program that makes no cyclic garbage, round k + 1
+ *   needs min(2^k / 4, RATIO_MAX) * old_size promotions after round k
+ *   started: about log2(4 P / old_size) rounds for P promotions, each about
+ *   3 * old_size units, and the bytes trigger fires only when the live
+ *   bytes triple (plus the slack) in between. A slice that runs out of time
+ *   with credit left (the round lags behind the promotions paying for it)
+ *   brings the next pause closer (threshold[0] / BEHIND_DIVISOR
+ *   allocations), so work keeps pace by more pauses, never by longer ones.
+ *   Young collections. One that finds nothing, with no round running, doubles
+ *   the spacing of the next (threshold[0] times young_mult) while it stays
+ *   within YOUNG_SPACING_MAX allocations (a young collection visits about
+ *   as many objects as there were allocations: that bounds its pause, about
+ *   0.2-0.5 ms at 10-20 ns per object). One that finds nothing at that
+ *   spacing is followed by YOUNG_SKIP young generations promoted
+ *   unexamined (the list merged into generation 1: O(1), no gc callbacks,
+ *   no pause reported, counted in promoted like survivors, and in
+ *   stats.young_skipped): one young generation in YOUNG_SKIP + 1 is then
+ *   walked. While a round or a teardown runs, the spacing is threshold[0]
+ *   and nothing is skipped, so slices keep their pace. A young collection
+ *   that finds garbage ends the young back-off and, if generations were
+ *   skipped since the one before (their garbage went to the old generation
+ *   unexamined), the rounds' back-off too. Skipping changes no soundness
+ *   argument: a young collection's survivors join generation 1 in the same
+ *   way, and rounds (and full collections) examine any set of tracked
+ *   objects, however they got there. It changes when young garbage dies:
+ *   garbage in a skipped young generation waits for a round (or a full
+ *   collection). A program that starts making young garbage steadily
+ *   sends at most YOUNG_SKIP + 1 young generations of it (up to
+ *   (YOUNG_SKIP + 1) * YOUNG_SPACING_MAX allocations) there: the next walked
+ *   one finds garbage and ends both back-offs, so the next round comes at
+ *   the 25% rule.
+ * A program that never promotes pays nothing but its young collections.
  */
 #include "collector/gc_internal.h"
 
