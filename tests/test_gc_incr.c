@@ -544,8 +544,9 @@ static void test_full_collection_mid_round(void **state) {
  * in an array and dropped together (binary-trees' pattern: every object
  * survives its young collection, then dies by reference counting). Nothing
  * is ever cyclic garbage, so every young collection and every round finds
- * nothing. The slice budget is an hour, so no slice ever stops on time:
- * the schedule depends on allocation counts alone. From gc_incr.c's rule:
+ * nothing. The slice budget is an hour, so no slice ever stops on time and
+ * no young collection is too long for the spacing to double: the schedule
+ * depends on allocation counts alone. From gc_incr.c's rule:
  *
  * Rounds. A round starts when the objects promoted since the last round
  * started reach ratio * old_size (or on the bytes trigger, which cannot

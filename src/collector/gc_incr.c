@@ -132,7 +132,9 @@
  *   work per survivor (the back-off below spaces rounds out; it never slows
  *   a round down, which would let garbage pile up); a slice spends at most
  *   the credit, and at most the slice budget of time (the clock is read
- *   every CLOCK_EVERY objects). A round starts when promoted >= ratio *
+ *   every CLOCK_EVERY objects; a slice aims at the budget less
+ *   1/BUDGET_MARGIN_DIV, so that the objects between two reads still fit
+ *   when each is a cache miss). A round starts when promoted >= ratio *
  *   old_size (old_size: the round's candidates that survived it), or when
  *   the allocator's bytes in use exceed bytes_base * (1 + growth) +
  *   BYTES_SLACK (bytes_base: their figure when the last round ended): the
@@ -150,10 +152,14 @@
  *   allocations), so work keeps pace by more pauses, never by longer ones.
  *   Young collections. One that finds nothing, with no round running, doubles
  *   the spacing of the next (threshold[0] times young_mult) while it stays
- *   within YOUNG_SPACING_MAX allocations (a young collection visits about
- *   as many objects as there were allocations: that bounds its pause, about
- *   0.2-0.5 ms at 10-20 ns per object). One that finds nothing at that
- *   spacing is followed by YOUNG_SKIP young generations promoted
+ *   within YOUNG_SPACING_MAX allocations and while a collection twice as
+ *   large would take at most 1/YOUNG_BUDGET_DIV of the slice budget (it
+ *   halves the spacing when it took more): a young collection visits about
+ *   as many objects as there were allocations, 10-20 ns each when they are
+ *   packed, up to 200 ns when they are scattered over a large heap, so the
+ *   measured time, not the count, keeps its pause well under the budget.
+ *   One that finds nothing at the largest spacing so allowed is followed
+ *   by YOUNG_SKIP young generations promoted
  *   unexamined (the list merged into generation 1: O(1), no gc callbacks,
  *   no pause reported, counted in promoted like survivors, and in
  *   stats.young_skipped): one young generation in YOUNG_SKIP + 1 is then
@@ -202,11 +208,16 @@
                                  up to this many allocations (a young
                                  collection visits about that many objects:
                                  well under the slice budget)             */
+#define YOUNG_BUDGET_DIV 2    /* ...and while a young collection takes at
+                                 most this fraction of the slice budget:
+                                 objects scattered over a large heap cost
+                                 a cache miss each                        */
 #define YOUNG_SKIP 7          /* then each young collection finding nothing
                                  is followed by this many young
                                  generations promoted unexamined          */
 #define BEHIND_DIVISOR 8      /* a lagging round: slices this much closer  */
 #define CLOCK_EVERY 64        /* objects between two reads of the clock    */
+#define BUDGET_MARGIN_DIV 16  /* a slice aims at the budget less 1/16      */
 #define DOOMED_MIN 4096       /* garbage objects cleared per slice at least
                                  (within the time budget): garbage must not
                                  outlive the program's appetite for memory */
@@ -499,7 +510,11 @@ static bool round_due(rh_heap *h, bool *hard) {
 static void run_slice(rh_heap *h, size_t quota, uint64_t deadline) {
     struct rh__gc_incr *r = &h->gc.incr;
     h->gc.user_ns = 0;
-    size_t done = slice(h, quota, deadline);
+    /* Aim a little early: the clock is read every CLOCK_EVERY objects, and
+     * on a large cold heap (a cache and TLB miss per object) that many can
+     * take tens of microseconds. */
+    uint64_t margin = r->budget_ns / BUDGET_MARGIN_DIV;
+    size_t done = slice(h, quota, deadline > margin ? deadline - margin : 0);
     r->stats.slices++;
     r->stats.work += done;
     r->credit = r->credit > (double)done ? r->credit - (double)done : 0;
@@ -529,6 +544,7 @@ void rh__gc_incr_alloc_slow(rh_heap *h) {
     } else {
         freed = rh__gc_collect_gen(h, 0);
     }
+    uint64_t young_ns = rh__gc_now_ns() - start;
     uint64_t user = st->user_ns;
     size_t promoted = young > (long)freed ? (size_t)(young - (long)freed) : 0;
     r->promoted += promoted;
@@ -546,8 +562,16 @@ void rh__gc_incr_alloc_slow(rh_heap *h) {
         }
         r->skipped = false;
     } else if (!skip) {
+        /* The spacing doubles while a young collection twice as large would
+         * still fit in 1/YOUNG_BUDGET_DIV of the slice budget (and within
+         * YOUNG_SPACING_MAX), halves when this one did not fit; at its
+         * largest, skipping starts. */
         r->skipped = false;
-        if (st->threshold[0] > 0 && r->young_mult * 2 <= YOUNG_SPACING_MAX / st->threshold[0])
+        uint64_t aim = r->budget_ns / YOUNG_BUDGET_DIV;
+        if (young_ns > aim && r->young_mult > 1)
+            r->young_mult /= 2;
+        else if (young_ns * 2 <= aim && st->threshold[0] > 0 &&
+                 r->young_mult * 2 <= YOUNG_SPACING_MAX / st->threshold[0])
             r->young_mult *= 2;
         else
             r->young_skip = YOUNG_SKIP;
