@@ -27,6 +27,10 @@
  * Bounded freeing: a large cycle found by a round is torn down over several
  * slices (the deferred count shrinks step by step), and a full collection in
  * the middle of a round or of a teardown is complete.
+ *
+ * Pacing: a program that makes no cyclic garbage walks few young
+ * generations and runs few rounds (bounds derived from gc_incr.c's rule),
+ * and the back-off ends once it starts making garbage.
  */
 #include "rh_test.h"
 
