@@ -67,6 +67,7 @@
  * all still there; then the attributes are dropped and the class let go.
  */
 #include "objects/object_internal.h"
+#include "collector/gc_internal.h" /* rh__gc_inline_refs_traverse */
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -109,6 +110,8 @@ typedef struct slotted_inst {
     RH_OBJECT_HEAD;
     rh_object *slots[];
 } slotted_inst;
+/* The collector's in-line walk of the slots starts right after the header. */
+_Static_assert(offsetof(slotted_inst, slots) == sizeof(rh_object), "slots follow the header");
 
 /* First table: two pairs (32 bytes), the typical small object's attributes
  * (a point's x and y) without a second growth. */
@@ -482,7 +485,10 @@ rh_object *rh_class_new(rh_heap *h, const rh_class_spec *spec) {
     size_t size;
     if (c->slotted) {
         size = sizeof(slotted_inst) + c->nslots * sizeof(rh_object *);
-        t->traverse = slotted_traverse;
+        /* Without native state the slots are the object's only fields
+         * before its weaklist or its end: the collector's in-line walk
+         * (gc_internal.h) reads them. */
+        t->traverse = c->native_size ? slotted_traverse : rh__gc_inline_refs_traverse;
         t->clear = slotted_clear;
         t->destroy = slotted_destroy;
     } else {
