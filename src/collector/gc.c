@@ -70,6 +70,11 @@
  *      Neither step depends on the order of the objects, so both walk the
  *      list from its two ends at once (WALK_BOTH_ENDS): two independent
  *      chains of misses instead of one.
+ *      Both steps, and step 3, call each object's traverse, except for
+ *      containers with inline references (gc_internal.h: slotted class
+ *      instances), whose references they read in line (TRAVERSE): the
+ *      same references in the same order, without an indirect call per
+ *      object and per reference.
  *   3. move_unreachable: a single scan of young used as a queue. An object
  *      with gc_refs > 0 is reachable: its traverse marks what it references
  *      (count set to 0, i.e. gc_refs = refcount > 0, for objects not
