@@ -71,8 +71,9 @@
  *      list from its two ends at once (WALK_BOTH_ENDS): two independent
  *      chains of misses instead of one.
  *      Both steps, and step 3, call each object's traverse, except for
- *      containers with inline references (gc_internal.h: slotted class
- *      instances), whose references they read in line (TRAVERSE): the
+ *      containers with inline references or an attribute table
+ *      (gc_internal.h: class instances, slotted or plain), whose
+ *      references they read in line (TRAVERSE): the
  *      same references in the same order, without an indirect call per
  *      object and per reference.
  *   3. move_unreachable: a single scan of young used as a queue. An object
@@ -389,12 +390,33 @@ int rh__gc_inline_refs_traverse(rh_object *self, rh_visitfn visit, void *arg) {
     return inline_refs_walk(self, visit, arg);
 }
 
-/* o's traverse with `visit` (t: o's type), walked in line for a container
- * with inline references. For the counting and marking passes. */
+/* The references of a container with an attribute table (gc_internal.h),
+ * in the order its traverse reports them; inlined as inline_refs_walk. */
+RH__HOT_INLINE int attr_table_walk(rh_object *o, rh_visitfn visit, void *arg) {
+    int r = visit((rh_object *)o->rh_type->user_data, arg);
+    if (r) return r;
+    const rh__attr_inst *pi = (const rh__attr_inst *)(void *)o;
+    const rh__attr_entry *e = pi->table;
+    if (e) {
+        for (uint32_t i = 0; i <= pi->mask; i++) {
+            if (e[i].key && (r = visit(e[i].value, arg)) != 0) return r;
+        }
+    }
+    return 0;
+}
+
+int rh__gc_attr_table_traverse(rh_object *self, rh_visitfn visit, void *arg) {
+    return attr_table_walk(self, visit, arg);
+}
+
+/* o's traverse with `visit` (t: o's type), walked in line for the two kinds
+ * of instances. For the counting and marking passes. */
 #define TRAVERSE(o, t, visit, arg)                                              \
     do {                                                                        \
         if ((t)->traverse == rh__gc_inline_refs_traverse)                       \
             inline_refs_walk((o), (visit), (arg));                              \
+        else if ((t)->traverse == rh__gc_attr_table_traverse)                   \
+            attr_table_walk((o), (visit), (arg));                               \
         else                                                                    \
             (t)->traverse((o), (visit), (arg));                                 \
     } while (0)

@@ -87,6 +87,23 @@ static inline void rh__gc_untrack_node(rh__gchead *g) {
  * traverse. */
 int rh__gc_inline_refs_traverse(rh_object *self, rh_visitfn visit, void *arg);
 
+/* Containers with an attribute table: plain class instances (class.c, which
+ * describes the table's two modes), laid out as rh__attr_inst. Their traverse
+ * is rh__gc_attr_table_traverse: (rh_object *)type->user_data (the class),
+ * then the value of every entry whose key is set, in table order. The
+ * collector's passes walk them in line too. */
+typedef struct rh__attr_entry {
+    rh_object *key;   /* an interned string, or NULL for an empty slot */
+    rh_object *value; /* owned reference; non-NULL when key is */
+} rh__attr_entry;
+typedef struct rh__attr_inst {
+    RH_OBJECT_HEAD;
+    rh__attr_entry *table;
+    uint32_t used;
+    uint32_t mask; /* capacity - 1; 0 while there is no table */
+} rh__attr_inst;
+int rh__gc_attr_table_traverse(rh_object *self, rh_visitfn visit, void *arg);
+
 /* Writes one line to the heap's gc sink (stderr by default). printf-style;
  * the line is formatted into a fixed buffer (no allocation) and truncated at
  * RH__GC_LINE_MAX - 1 bytes. */

@@ -30,6 +30,8 @@
  * for classes with native state) reports them in. The collector recognises
  * it and reads the slots in line: a full collection of such instances costs
  * about what one of a C type with the same fields costs.
+ A plain instance's traverse is rh__gc_attr_table_traverse, read in line
+ * by the collector as well (the class, then the values of the table).
  *
  * The attribute table holds (key, value) pairs; keys are interned strings
  * (rh_str_intern), so a key is identified by its address and lookups compare
@@ -73,7 +75,7 @@
  * all still there; then the attributes are dropped and the class let go.
  */
 #include "objects/object_internal.h"
-#include "collector/gc_internal.h" /* rh__gc_inline_refs_traverse */
+#include "collector/gc_internal.h" /* the instances' layouts and traverses */
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -82,10 +84,8 @@
  * Layouts
  * ------------------------------------------------------------------------- */
 
-typedef struct attr_entry {
-    rh_object *key;   /* an interned string, or NULL for an empty slot */
-    rh_object *value; /* owned reference; non-NULL when key is */
-} attr_entry;
+/* An entry: {key, value} (gc_internal.h, where the collector reads it). */
+typedef rh__attr_entry attr_entry;
 
 /* A class object. */
 typedef struct class_obj {
@@ -103,13 +103,9 @@ typedef struct class_obj {
     void *data;
 } class_obj;
 
-/* A plain instance. The weaklist (if any) follows at offsetof == sizeof. */
-typedef struct plain_inst {
-    RH_OBJECT_HEAD;
-    attr_entry *table;
-    uint32_t used;
-    uint32_t mask; /* capacity - 1; 0 while there is no table */
-} plain_inst;
+/* A plain instance: {header, table, used, mask} (gc_internal.h, where the
+ * collector reads it). The weaklist (if any) follows at offsetof == sizeof. */
+typedef rh__attr_inst plain_inst;
 
 /* A slotted instance: the slots follow the header, then the weaklist (if any). */
 typedef struct slotted_inst {
@@ -284,18 +280,6 @@ static void attr_drop_all(rh_object *self) {
 /* ---------------------------------------------------------------------------
  * The instances' hooks
  * ------------------------------------------------------------------------- */
-
-static int plain_traverse(rh_object *self, rh_visitfn visit, void *arg) {
-    plain_inst *pi = (plain_inst *)(void *)self;
-    int r = visit(RH_OBJ(class_of_inst(self)), arg);
-    if (r) return r;
-    if (pi->table) {
-        for (uint32_t i = 0; i <= pi->mask; i++) {
-            if (pi->table[i].key && (r = visit(pi->table[i].value, arg)) != 0) return r;
-        }
-    }
-    return 0;
-}
 
 static int dead_traverse(rh_object *self, rh_visitfn visit, void *arg) {
     (void)self;
@@ -499,7 +483,7 @@ rh_object *rh_class_new(rh_heap *h, const rh_class_spec *spec) {
         t->destroy = slotted_destroy;
     } else {
         size = sizeof(plain_inst);
-        t->traverse = plain_traverse;
+        t->traverse = rh__gc_attr_table_traverse;
         t->clear = plain_clear;
         t->destroy = plain_destroy;
         t->sizeof_extra = plain_sizeof_extra;
