@@ -30,7 +30,7 @@
  * for classes with native state) reports them in. The collector recognises
  * it and reads the slots in line: a full collection of such instances costs
  * about what one of a C type with the same fields costs.
- A plain instance's traverse is rh__gc_attr_table_traverse, read in line
+ * A plain instance's traverse is rh__gc_attr_table_traverse, read in line
  * by the collector as well (the class, then the values of the table).
  *
  * The attribute table holds (key, value) pairs; keys are interned strings
