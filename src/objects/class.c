@@ -298,25 +298,27 @@ static const rh_type dead_instance_type = {
     .traverse = dead_traverse,
 };
 
-/* The last step of an instance's destroy: let go of the class. */
-static void inst_drop_class(rh_object *self) {
-    rh_object *cls = RH_OBJ(class_of_inst(self));
+/* The last step of an instance's destroy: let go of its class c. */
+static void inst_drop_class(rh_object *self, class_obj *c) {
     self->rh_type = &dead_instance_type;
-    rh_decref(cls);
+    rh_decref(RH_OBJ(c));
 }
 
 static void plain_clear(rh_object *self) { attr_drop_all(self); }
 
-/* The spec's destroy hook, before anything of the instance is let go. */
-static void inst_user_destroy(rh_object *self) {
-    class_obj *c = class_of_inst(self);
+/* The spec's destroy hook (c: the class), before anything of the instance
+ * is let go. */
+static void inst_user_destroy(rh_object *self, class_obj *c) {
     if (c->destroy) c->destroy(self, c->data);
 }
 
+/* The destroys read the class once: the drops may run any code, but an
+ * instance's class never changes. */
 static void plain_destroy(rh_object *self) {
-    inst_user_destroy(self);
+    class_obj *c = class_of_inst(self);
+    inst_user_destroy(self, c);
     attr_drop_all(self);
-    inst_drop_class(self);
+    inst_drop_class(self, c);
 }
 
 static size_t plain_sizeof_extra(rh_object *self) {
@@ -335,16 +337,19 @@ static int slotted_traverse(rh_object *self, rh_visitfn visit, void *arg) {
     return 0;
 }
 
-static void slotted_clear(rh_object *self) {
-    class_obj *c = class_of_inst(self);
+/* Drops the slots of an instance of c. */
+static inline void slots_clear(rh_object *self, const class_obj *c) {
     rh_object **s = slotted_slots(self);
-    for (size_t i = 0; i < c->nslots; i++) RH_CLEAR(s[i]);
+    for (size_t i = 0, n = c->nslots; i < n; i++) RH_CLEAR(s[i]);
 }
 
+static void slotted_clear(rh_object *self) { slots_clear(self, class_of_inst(self)); }
+
 static void slotted_destroy(rh_object *self) {
-    inst_user_destroy(self);
-    slotted_clear(self);
-    inst_drop_class(self);
+    class_obj *c = class_of_inst(self);
+    inst_user_destroy(self, c);
+    slots_clear(self, c);
+    inst_drop_class(self, c);
 }
 
 static void inst_finalize(rh_object *self) {
