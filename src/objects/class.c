@@ -91,6 +91,7 @@ typedef rh__attr_entry attr_entry;
 typedef struct class_obj {
     RH_OBJECT_HEAD;
     rh_object *weaklist;   /* classes support weak references, as in Python */
+    rh_heap *heap;         /* the class's heap, which is its instances' heap */
     rh_type *itype;        /* the instances' type (rh_malloc'd), NULL while half-built */
     rh_object *name;       /* interned string: its text outlives the class */
     rh_object **slot_keys; /* interned strings, nslots of them; NULL for plain */
@@ -267,7 +268,7 @@ static void attr_drop_all(rh_object *self) {
     pi->table = NULL;
     pi->used = 0;
     pi->mask = 0;
-    rh_heap *h = rh_heap_of(self);
+    rh_heap *h = class_of_inst(self)->heap; /* no lookup of the address */
     for (uint32_t i = 0; i < cap; i++) {
         if (t[i].key) {
             rh_decref(t[i].value);
@@ -454,6 +455,7 @@ rh_object *rh_class_new(rh_heap *h, const rh_class_spec *spec) {
 
     class_obj *c = (class_obj *)(void *)rh_new(h, &rh_class_type);
     if (!c) return NULL;
+    c->heap = h;
     c->slotted = spec->slots != NULL;
     c->nslots = c->slotted ? spec->nslots : 0;
     c->finalizer = spec->finalizer;
