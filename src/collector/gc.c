@@ -73,9 +73,9 @@
  *      Both steps, and step 3, call each object's traverse, except for
  *      containers with inline references or an attribute table
  *      (gc_internal.h: class instances, slotted or plain), whose
- *      references they read in line (TRAVERSE): the
- *      same references in the same order, without an indirect call per
- *      object and per reference.
+ *      references they read in line (TRAVERSE): the same references in
+ *      the same order, without an indirect call per object and per
+ *      reference.
  *   3. move_unreachable: a single scan of young used as a queue. An object
  *      with gc_refs > 0 is reachable: its traverse marks what it references
  *      (count set to 0, i.e. gc_refs = refcount > 0, for objects not
