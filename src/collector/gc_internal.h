@@ -73,6 +73,37 @@ static inline void rh__gc_untrack_node(rh__gchead *g) {
     g->prev &= RH__GC_FINALIZED;
 }
 
+/* Containers with inline references. A type whose traverse is
+ * rh__gc_inline_refs_traverse owns exactly these references, reported in
+ * this order: (rh_object *)type->user_data, the object that owns the type
+ * (a class, which each of its instances holds a reference to), then the
+ * non-NULL rh_object * fields from the end of the header up to the
+ * weak-reference list when the type has one (RH_TYPE_WEAKREFABLE), else up
+ * to basicsize. Slotted class instances without native state are such
+ * (class.c). The collector's own passes (gc.c: counting and marking
+ * reachable) recognise this traverse by its address and walk the fields in
+ * line, with no indirect call per object or per reference; every other
+ * visitor (get_referents, objgraph, the incremental policy) calls it as any
+ * traverse. */
+int rh__gc_inline_refs_traverse(rh_object *self, rh_visitfn visit, void *arg);
+
+/* Containers with an attribute table: plain class instances (class.c, which
+ * describes the table's two modes), laid out as rh__attr_inst. Their traverse
+ * is rh__gc_attr_table_traverse: (rh_object *)type->user_data (the class),
+ * then the value of every entry whose key is set, in table order. The
+ * collector's passes walk them in line too. */
+typedef struct rh__attr_entry {
+    rh_object *key;   /* an interned string, or NULL for an empty slot */
+    rh_object *value; /* owned reference; non-NULL when key is */
+} rh__attr_entry;
+typedef struct rh__attr_inst {
+    RH_OBJECT_HEAD;
+    rh__attr_entry *table;
+    uint32_t used;
+    uint32_t mask; /* capacity - 1; 0 while there is no table */
+} rh__attr_inst;
+int rh__gc_attr_table_traverse(rh_object *self, rh_visitfn visit, void *arg);
+
 /* Writes one line to the heap's gc sink (stderr by default). printf-style;
  * the line is formatted into a fixed buffer (no allocation) and truncated at
  * RH__GC_LINE_MAX - 1 bytes. */

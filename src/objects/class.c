@@ -24,6 +24,14 @@
  * [native] is the spec's native_size bytes for the embedder's per-instance C
  * state (zeroed at creation, 16-byte aligned, last in the block, never seen
  * by the collector); rh_instance_native gives its address.
+ * The traverse of a slotted class without native state is the collector's
+ * rh__gc_inline_refs_traverse (gc_internal.h): the class, then the slots up
+ * to the weaklist or the end of the block, the order slotted_traverse (kept
+ * for classes with native state) reports them in. The collector recognises
+ * it and reads the slots in line: a full collection of such instances costs
+ * about what one of a C type with the same fields costs.
+ * A plain instance's traverse is rh__gc_attr_table_traverse, read in line
+ * by the collector as well (the class, then the values of the table).
  *
  * The attribute table holds (key, value) pairs; keys are interned strings
  * (rh_str_intern), so a key is identified by its address and lookups compare
@@ -67,6 +75,7 @@
  * all still there; then the attributes are dropped and the class let go.
  */
 #include "objects/object_internal.h"
+#include "collector/gc_internal.h" /* the instances' layouts and traverses */
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -75,15 +84,14 @@
  * Layouts
  * ------------------------------------------------------------------------- */
 
-typedef struct attr_entry {
-    rh_object *key;   /* an interned string, or NULL for an empty slot */
-    rh_object *value; /* owned reference; non-NULL when key is */
-} attr_entry;
+/* An entry: {key, value} (gc_internal.h, where the collector reads it). */
+typedef rh__attr_entry attr_entry;
 
 /* A class object. */
 typedef struct class_obj {
     RH_OBJECT_HEAD;
     rh_object *weaklist;   /* classes support weak references, as in Python */
+    rh_heap *heap;         /* the class's heap, which is its instances' heap */
     rh_type *itype;        /* the instances' type (rh_malloc'd), NULL while half-built */
     rh_object *name;       /* interned string: its text outlives the class */
     rh_object **slot_keys; /* interned strings, nslots of them; NULL for plain */
@@ -96,19 +104,17 @@ typedef struct class_obj {
     void *data;
 } class_obj;
 
-/* A plain instance. The weaklist (if any) follows at offsetof == sizeof. */
-typedef struct plain_inst {
-    RH_OBJECT_HEAD;
-    attr_entry *table;
-    uint32_t used;
-    uint32_t mask; /* capacity - 1; 0 while there is no table */
-} plain_inst;
+/* A plain instance: {header, table, used, mask} (gc_internal.h, where the
+ * collector reads it). The weaklist (if any) follows at offsetof == sizeof. */
+typedef rh__attr_inst plain_inst;
 
 /* A slotted instance: the slots follow the header, then the weaklist (if any). */
 typedef struct slotted_inst {
     RH_OBJECT_HEAD;
     rh_object *slots[];
 } slotted_inst;
+/* The collector's in-line walk of the slots starts right after the header. */
+_Static_assert(offsetof(slotted_inst, slots) == sizeof(rh_object), "slots follow the header");
 
 /* First table: two pairs (32 bytes), the typical small object's attributes
  * (a point's x and y) without a second growth. */
@@ -262,7 +268,7 @@ static void attr_drop_all(rh_object *self) {
     pi->table = NULL;
     pi->used = 0;
     pi->mask = 0;
-    rh_heap *h = rh_heap_of(self);
+    rh_heap *h = class_of_inst(self)->heap; /* no lookup of the address */
     for (uint32_t i = 0; i < cap; i++) {
         if (t[i].key) {
             rh_decref(t[i].value);
@@ -275,18 +281,6 @@ static void attr_drop_all(rh_object *self) {
 /* ---------------------------------------------------------------------------
  * The instances' hooks
  * ------------------------------------------------------------------------- */
-
-static int plain_traverse(rh_object *self, rh_visitfn visit, void *arg) {
-    plain_inst *pi = (plain_inst *)(void *)self;
-    int r = visit(RH_OBJ(class_of_inst(self)), arg);
-    if (r) return r;
-    if (pi->table) {
-        for (uint32_t i = 0; i <= pi->mask; i++) {
-            if (pi->table[i].key && (r = visit(pi->table[i].value, arg)) != 0) return r;
-        }
-    }
-    return 0;
-}
 
 static int dead_traverse(rh_object *self, rh_visitfn visit, void *arg) {
     (void)self;
@@ -305,25 +299,27 @@ static const rh_type dead_instance_type = {
     .traverse = dead_traverse,
 };
 
-/* The last step of an instance's destroy: let go of the class. */
-static void inst_drop_class(rh_object *self) {
-    rh_object *cls = RH_OBJ(class_of_inst(self));
+/* The last step of an instance's destroy: let go of its class c. */
+static void inst_drop_class(rh_object *self, class_obj *c) {
     self->rh_type = &dead_instance_type;
-    rh_decref(cls);
+    rh_decref(RH_OBJ(c));
 }
 
 static void plain_clear(rh_object *self) { attr_drop_all(self); }
 
-/* The spec's destroy hook, before anything of the instance is let go. */
-static void inst_user_destroy(rh_object *self) {
-    class_obj *c = class_of_inst(self);
+/* The spec's destroy hook (c: the class), before anything of the instance
+ * is let go. */
+static void inst_user_destroy(rh_object *self, class_obj *c) {
     if (c->destroy) c->destroy(self, c->data);
 }
 
+/* The destroys read the class once: the drops may run any code, but an
+ * instance's class never changes. */
 static void plain_destroy(rh_object *self) {
-    inst_user_destroy(self);
+    class_obj *c = class_of_inst(self);
+    inst_user_destroy(self, c);
     attr_drop_all(self);
-    inst_drop_class(self);
+    inst_drop_class(self, c);
 }
 
 static size_t plain_sizeof_extra(rh_object *self) {
@@ -342,16 +338,19 @@ static int slotted_traverse(rh_object *self, rh_visitfn visit, void *arg) {
     return 0;
 }
 
-static void slotted_clear(rh_object *self) {
-    class_obj *c = class_of_inst(self);
+/* Drops the slots of an instance of c. */
+static inline void slots_clear(rh_object *self, const class_obj *c) {
     rh_object **s = slotted_slots(self);
-    for (size_t i = 0; i < c->nslots; i++) RH_CLEAR(s[i]);
+    for (size_t i = 0, n = c->nslots; i < n; i++) RH_CLEAR(s[i]);
 }
 
+static void slotted_clear(rh_object *self) { slots_clear(self, class_of_inst(self)); }
+
 static void slotted_destroy(rh_object *self) {
-    inst_user_destroy(self);
-    slotted_clear(self);
-    inst_drop_class(self);
+    class_obj *c = class_of_inst(self);
+    inst_user_destroy(self, c);
+    slots_clear(self, c);
+    inst_drop_class(self, c);
 }
 
 static void inst_finalize(rh_object *self) {
@@ -456,6 +455,7 @@ rh_object *rh_class_new(rh_heap *h, const rh_class_spec *spec) {
 
     class_obj *c = (class_obj *)(void *)rh_new(h, &rh_class_type);
     if (!c) return NULL;
+    c->heap = h;
     c->slotted = spec->slots != NULL;
     c->nslots = c->slotted ? spec->nslots : 0;
     c->finalizer = spec->finalizer;
@@ -482,12 +482,15 @@ rh_object *rh_class_new(rh_heap *h, const rh_class_spec *spec) {
     size_t size;
     if (c->slotted) {
         size = sizeof(slotted_inst) + c->nslots * sizeof(rh_object *);
-        t->traverse = slotted_traverse;
+        /* Without native state the slots are the object's only fields
+         * before its weaklist or its end: the collector's in-line walk
+         * (gc_internal.h) reads them. */
+        t->traverse = c->native_size ? slotted_traverse : rh__gc_inline_refs_traverse;
         t->clear = slotted_clear;
         t->destroy = slotted_destroy;
     } else {
         size = sizeof(plain_inst);
-        t->traverse = plain_traverse;
+        t->traverse = rh__gc_attr_table_traverse;
         t->clear = plain_clear;
         t->destroy = plain_destroy;
         t->sizeof_extra = plain_sizeof_extra;
