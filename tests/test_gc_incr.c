@@ -21,6 +21,9 @@
  *   - a finalizer runs at most once per node;
  *   - after every explicit full collection, the nodes alive are exactly the
  *     reachable ones.
+ * A third of the automatic trials run with a 1 ns slice budget, under
+ * which young collections that find nothing start skipping young
+ * generations (promoted unexamined; the count is printed).
  * RH_GC_INCR_SOAK=N runs N trials (the default is a few dozen); the seed is
  * fixed (RH_GC_INCR_SEED overrides it) so a failure is reproducible.
  *
@@ -337,8 +340,15 @@ static void trial(uint64_t seed, int steps) {
     assert_non_null(M.h);
     assert_int_equal(rh_gc_callback_add(M.h, gc_cb, NULL), 0);
     bool automatic = below(2);
-    if (automatic) rh_gc_set_threshold(M.h, 3 + (long)below(20), 2, 2);
-    else rh_gc_disable(M.h);
+    if (automatic) {
+        rh_gc_set_threshold(M.h, 3 + (long)below(20), 2, 2);
+        /* a 1 ns slice budget: every young collection overruns its share,
+         * so one that finds nothing starts the skipping of young
+         * generations (promoted unexamined) whenever no round runs */
+        if (below(3) == 0) rh_gc_set_slice_budget(M.h, 1);
+    } else {
+        rh_gc_disable(M.h);
+    }
     M.collect_in_cb = below(4) == 0;
     for (int s = 0; s < steps; s++) {
         T_STEP = s;
@@ -373,6 +383,7 @@ static void trial(uint64_t seed, int steps) {
     rh_gc_incr_stats_get(M.h, &st);
     TOT.rounds += st.rounds, TOT.rounds_abandoned += st.rounds_abandoned, TOT.slices += st.slices;
     TOT.suspects += st.suspects, TOT.collected += st.collected, TOT.deferred_freed += st.deferred_freed;
+    TOT.young_skipped += st.young_skipped;
     /* Tear down: the test's references, then the heap. */
     for (int i = 0; i < M.nwr; i++) rh_decref(M.wr[i].w);
     M.nwr = 0;
@@ -406,10 +417,12 @@ static void test_adversarial(void **state) {
         events += M.events;
     }
     printf("adversarial: %ld trials, %ld checked events; rounds %llu finished, %llu abandoned, "
-           "%llu slices, %llu suspects, %llu collected by rounds, %llu cleared in deferred steps\n",
+           "%llu slices, %llu suspects, %llu collected by rounds, %llu cleared in deferred steps, "
+           "%llu young generations promoted unexamined\n",
            trials, events, (unsigned long long)TOT.rounds, (unsigned long long)TOT.rounds_abandoned,
            (unsigned long long)TOT.slices, (unsigned long long)TOT.suspects,
-           (unsigned long long)TOT.collected, (unsigned long long)TOT.deferred_freed);
+           (unsigned long long)TOT.collected, (unsigned long long)TOT.deferred_freed,
+           (unsigned long long)TOT.young_skipped);
     assert_true(events > trials); /* the hooks did run */
     if (!getenv("RH_GC_INCR_CPYTHON")) {
         assert_true(TOT.rounds > (uint64_t)trials);  /* rounds did finish between mutations */
