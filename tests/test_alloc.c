@@ -310,6 +310,56 @@ static void test_lifo_and_full_pools(void **state) {
     rh_heap_destroy(h);
 }
 
+/* White box: usable[c] holds exactly the pools of class c with a free
+ * block (and the cached empty one). The allocation that takes a pool's last
+ * block takes the pool off the list at once, and a free into a full pool
+ * puts it back at the head, so an allocation never meets a full pool. */
+static void test_full_pools_leave_the_list(void **state) {
+    (void)state;
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    /* two pools of 48-byte blocks (class 2), 341 blocks each (16384 / 48) */
+    enum { PER = 16384 / 48 };
+    static void *ps[2 * PER];
+    for (int i = 0; i < PER; i++) ps[i] = rh_malloc(h, 48);
+    /* the first pool is full: off the list, which is empty */
+    assert_null(h->alloc.usable[2]);
+    rh__pool *a = rh__pool_of(ps[0]);
+    assert_null(a->freelist);
+    assert_int_equal(a->used, PER);
+    rh__pools_check(h);
+    for (int i = PER; i < 2 * PER; i++) ps[i] = rh_malloc(h, 48);
+    rh__pool *b = rh__pool_of(ps[PER]);
+    assert_true(a != b);
+    assert_null(h->alloc.usable[2]);
+    rh__pools_check(h);
+    /* a free into a full pool puts it at the head; a second one in front */
+    rh_free(h, ps[7]);
+    assert_ptr_equal(h->alloc.usable[2], a);
+    assert_null(a->prev);
+    assert_null(a->next);
+    rh_free(h, ps[PER + 3]);
+    assert_ptr_equal(h->alloc.usable[2], b);
+    assert_ptr_equal(b->next, a);
+    assert_ptr_equal(a->prev, b);
+    rh__pools_check(h);
+    /* the head's block comes back and the head, full again, leaves; then
+     * the other's */
+    assert_ptr_equal(rh_malloc(h, 40), ps[PER + 3]);
+    assert_ptr_equal(h->alloc.usable[2], a);
+    assert_null(a->prev);
+    assert_ptr_equal(rh_malloc(h, 33), ps[7]);
+    assert_null(h->alloc.usable[2]);
+    rh__pools_check(h);
+    /* the next block of the class needs a third pool */
+    void *c = rh_malloc(h, 48);
+    assert_true(rh__pool_of(c) != a && rh__pool_of(c) != b);
+    assert_ptr_equal(h->alloc.usable[2], rh__pool_of(c));
+    rh_free(h, c);
+    for (int i = 0; i < 2 * PER; i++) rh_free(h, ps[i]);
+    rh__pools_check(h);
+    rh_heap_destroy(h);
+}
+
 /* ---------------------------------------------------------------------------
  * Pool geometry: a pool is all blocks (its header lives outside the arena),
  * and a pool that empties starts again from its first block
@@ -986,8 +1036,8 @@ static void test_arena_decay(void **state) {
     rh_heap *h = rh_heap_new(&cfg);
     assert_non_null(h);
     enum { PER = 16384 / 512, N = 3 * 64 * PER, PROBES = 4 };
-    /* Probes: a free into a full pool that left its class's list takes the
-     * slow path without taking a pool. PROBES full pools of 256-byte blocks
+    /* Probes: a free into a full pool (which rejoins its class's list)
+     * checks the decay without taking a pool. PROBES full pools of 256-byte blocks
      * (64 a pool) and one more block; probe k frees the first block of pool k. */
     static void *probe[PROBES * 64 + 1];
     for (int i = 0; i < PROBES * 64 + 1; i++) assert_non_null(probe[i] = rh_malloc(h, 256));
@@ -1091,6 +1141,7 @@ int main(void) {
         cmocka_unit_test(test_arena_decay),
         cmocka_unit_test(test_fullest_arena_first),
         cmocka_unit_test(test_lifo_and_full_pools),
+        cmocka_unit_test(test_full_pools_leave_the_list),
         cmocka_unit_test(test_pool_geometry),
         cmocka_unit_test(test_many_heaps),
         cmocka_unit_test(test_heaps_on_threads),

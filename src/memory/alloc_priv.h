@@ -98,12 +98,11 @@
  * s = (c+1)*16):
  *   used + |freelist| + (P - next_off) / s == capacity(c)
  *   freelist == NULL  <=>  the pool is full (used == capacity(c))
- *   linked  <=>  the pool is on alloc.usable[c]
- *   used < capacity(c) and (used > 0 or it is alloc.cached[c])
- *     =>  the pool is on alloc.usable[c]
- *   a full pool may still be on usable[c] (it filled up there: the pop
- *     leaves it in place, the next allocation that meets it at the head
- *     unlinks it, and a free into it meanwhile needs no relinking)
+ *   the pool is on alloc.usable[c]  <=>  used < capacity(c) and
+ *     (used > 0 or it is alloc.cached[c]); so a full pool is never on
+ *     the list (the pop that takes its last block unlinks it, in line, and
+ *     the push into a full pool links it back at the head, in line), and
+ *     the head of usable[c], when there is one, always has a free block
  *   used == 0 and not cached[c]  <=>  the pool is on its arena's free list
  *                                     (class meaningless)
  *   meta->pools[i].index == i, for every i (set when the arena is mapped)
@@ -122,8 +121,7 @@ typedef struct rh__pool {
                                     or P when no block is left to carve */
     uint8_t cls;                 /* size class                              */
     uint8_t index;               /* i: position in meta->pools              */
-    uint8_t linked;              /* on alloc.usable[cls]                    */
-    uint8_t spare;
+    uint8_t spare[2];
 } rh__pool;
 _Static_assert(sizeof(rh__pool) == 32, "two pool headers per 64-byte cache line (and rh__arena_pool's shift)");
 _Static_assert(RH_POOL_SIZE <= UINT16_MAX && RH_POOL_SIZE / RH_ALIGNMENT <= UINT16_MAX,
@@ -257,13 +255,16 @@ _Noreturn void rh__pool_bad_pointer(rh_heap *h, const rh__pool *pool, const void
                                     const char *file, int line);
 
 /* Slow paths (pools.c). */
-/* The head of usable[c] is missing or full. NULL: out of memory. */
+/* usable[c] is empty. NULL: out of memory. */
 void *rh__pool_alloc_slow(rh_heap *h, unsigned c);
-/* A free made a pool empty, or went into a full pool that is not linked. */
-void rh__pool_free_slow(rh_heap *h, rh__pool *pool, bool was_full);
+/* A free made a pool empty. */
+void rh__pool_free_slow(rh_heap *h, rh__pool *pool);
 int rh__pools_init(rh_heap *h);
 /* Arena decay: releases every idle arena (rh_heap_trim); returns bytes. */
 size_t rh__pools_trim(rh_heap *h);
+/* Arena decay: releases the idle arenas whose delay has run out, if the
+ * earliest deadline has passed. */
+void rh__pools_decay(rh_heap *h);
 /* The clock of the decay, in milliseconds (monotonic by default; white-box
  * tests put their own here to test the delay without waiting). */
 extern uint64_t (*rh__decay_clock)(void);
@@ -276,22 +277,22 @@ void rh__note_peak(rh_heap *h);
 
 /* Pops a block of class c; NULL when out of memory (no error set). `tools`
  * is false on the fast paths (a constant: the Valgrind requests vanish) and
- * alloc.tools on the slow ones. When the pop takes the list's last block,
- * the pool's next never-used block is carved here, in line (one block at
- * a time, at the bump offset next_off; the pool's base is the popped
- * block's address rounded down to the pool size): a pool that was restarted
- * or newly taken serves every block through this branch. A pool with no
- * uncarved block left is full: it stays at the head of its class's list,
- * without a call (the next allocation unlinks it, out of line, unless a
- * free reopens it first). */
+ * alloc.tools on the slow ones. The head of usable[c] always has a free
+ * block, so the only test is for an empty list. When the pop takes the
+ * free list's last block, the pool's next never-used block is carved here,
+ * in line (one block at a time, at the bump offset next_off; the pool's
+ * base is the popped block's address rounded down to the pool size): a
+ * pool that was restarted or newly taken serves every block through this
+ * branch. A pool with no uncarved block left is full: it leaves the head of
+ * its class's list here, in line (three stores), so that the next
+ * allocation finds a pool with a free block or none at all. */
 RH__HOT_INLINE bool rh__pool_can_pop(const rh_heap *h, unsigned c) {
-    const rh__pool *pool = h->alloc.usable[c];
-    return RH_LIKELY(pool != NULL && pool->freelist != NULL);
+    return RH_LIKELY(h->alloc.usable[c] != NULL);
 }
 RH__HOT_INLINE void *rh__pool_pop(rh_heap *h, unsigned c, bool tools) {
     struct rh__alloc_state *A = &h->alloc;
     rh__pool *pool = A->usable[c];
-    if (RH_UNLIKELY(pool == NULL || pool->freelist == NULL)) return rh__pool_alloc_slow(h, c);
+    if (RH_UNLIKELY(pool == NULL)) return rh__pool_alloc_slow(h, c);
     void *b = pool->freelist;
     size_t s = rh__class_size(c);
     RH__UNPOISON(b, s);
@@ -310,14 +311,20 @@ RH__HOT_INLINE void *rh__pool_pop(rh_heap *h, unsigned c, bool tools) {
             *(void **)next = NULL;
             RH__POISON(next, sizeof(void *));
             if (tools) VALGRIND_MAKE_MEM_NOACCESS(next, sizeof(void *));
-        } /* else: the pool is full (next stays NULL), and stays linked */
+        } else { /* the pool is full (next stays NULL): off the list, whose head it is */
+            rh__pool *after = pool->next;
+            A->usable[c] = after;
+            if (after) after->prev = NULL;
+        }
     }
     pool->freelist = next;
     if (tools) VALGRIND_MEMPOOL_ALLOC(h, b, s);
     return b;
 }
 
-/* Returns block b to its pool (rh__pool_lookup / rh__pool_of). */
+/* Returns block b to its pool (rh__pool_lookup / rh__pool_of). A pool
+ * that was full comes back at the head of its class's list, in line; one
+ * that empties may leave it (rh__pool_free_slow). */
 RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tools) {
     unsigned c = pool->cls;
     void *link = pool->freelist;
@@ -330,16 +337,26 @@ RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tool
     if (tools) VALGRIND_MAKE_MEM_NOACCESS(b, sizeof(void *));
     pool->freelist = b;
     h->alloc.nfreed[c]++;
-    /* a full pool that left its list rejoins it (one that is still linked
-     * just has a free block again); an emptied one may leave it (the cached
-     * pool of its class stays: one compare before the call) */
+    /* a full pool (it has no free block: link == NULL) rejoins its list,
+     * at the head; an emptied one may leave it (the cached pool of its
+     * class stays: one compare before the call). Both at once cannot be: a
+     * pool holds at least 32 blocks. */
     unsigned used = --pool->used;
-    if (RH_UNLIKELY((link == NULL && !pool->linked) || used == 0)) {
-        if (link != NULL && pool == h->alloc.cached[c]) {
+    if (RH_UNLIKELY(link == NULL)) {
+        rh__pool *first = h->alloc.usable[c];
+        pool->next = first;
+        pool->prev = NULL;
+        if (first) first->prev = pool;
+        h->alloc.usable[c] = pool;
+        /* an arena decaying? (a free into a full pool is one of the
+         * pools' slow-path operations that release those that are due) */
+        if (RH_UNLIKELY(h->alloc.decay_deadline != 0)) rh__pools_decay(h);
+    } else if (RH_UNLIKELY(used == 0)) {
+        if (pool == h->alloc.cached[c]) {
             const rh__arena *a = rh__pool_arena(pool);
             if (a->nfree + a->npinned < RH__POOLS_PER_ARENA || a == h->alloc.idle) return;
         }
-        rh__pool_free_slow(h, pool, link == NULL);
+        rh__pool_free_slow(h, pool);
     }
 }
 
