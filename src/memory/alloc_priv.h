@@ -72,6 +72,14 @@
 #else
 #define RH__HOT_INLINE static inline
 #endif
+/* Kept out of line even where the compiler sees the body: inlined into a
+ * fast path (gcc inlines rh__free_traced into rh_free_at, its only caller
+ * in alloc.c), a slow path's call makes the fast path keep a stack frame. */
+#if defined(__GNUC__) || defined(__clang__)
+#define RH__OUT_OF_LINE __attribute__((noinline))
+#else
+#define RH__OUT_OF_LINE
+#endif
 
 /* ---------------------------------------------------------------------------
  * Pools and arenas (pools.c).
@@ -384,7 +392,7 @@ void *rh__alloc_fast_failed(rh_heap *h);
  * below reach them from their slow branch, before rh__malloc_slow and
  * rh__free_slow, whose frames they skip. */
 void *rh__malloc_traced(rh_heap *h, size_t n, const char *file, int line);
-void rh__free_traced(rh_heap *h, void *p, size_t header_offset, const char *file, int line);
+void rh__free_traced(rh_heap *h, void *p, size_t header_offset, const char *file, int line) RH__OUT_OF_LINE;
 void rh__free_slow(rh_heap *h, void *p, size_t header_offset, const char *file, int line);
 /* An object block that the fast free (rh__obj_free_lookup + rh__pool_push)
  * could not take: h is its owner if
