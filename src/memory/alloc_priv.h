@@ -111,6 +111,8 @@
  *     the list (the pop that takes its last block unlinks it, in line, and
  *     the push into a full pool links it back at the head, in line), and
  *     the head of usable[c], when there is one, always has a free block
+ *   on usable[c], prev is the pool before it, except at the head, whose
+ *     prev is unused (not even NULL: the in-line paths spare its store)
  *   used == 0 and not cached[c]  <=>  the pool is on its arena's free list
  *                                     (class meaningless)
  *   meta->pools[i].index == i, for every i (set when the arena is mapped)
@@ -123,7 +125,7 @@
  * a bump when the list runs dry. */
 typedef struct rh__pool {
     void *freelist;              /* LIFO of free blocks; link in the block's first word */
-    struct rh__pool *next, *prev; /* in usable[cls], or the arena's free pools (next) */
+    struct rh__pool *next, *prev; /* in usable[cls] (a head's prev unused), or the arena's free pools (next) */
     uint16_t used;               /* blocks handed out (<= 1024)             */
     uint16_t next_off;           /* offset in the pool of the first never-used block: <= P - s,
                                     or P when no block is left to carve */
@@ -320,9 +322,7 @@ RH__HOT_INLINE void *rh__pool_pop(rh_heap *h, unsigned c, bool tools) {
             RH__POISON(next, sizeof(void *));
             if (tools) VALGRIND_MAKE_MEM_NOACCESS(next, sizeof(void *));
         } else { /* the pool is full (next stays NULL): off the list, whose head it is */
-            rh__pool *after = pool->next;
-            A->usable[c] = after;
-            if (after) after->prev = NULL;
+            A->usable[c] = pool->next; /* the new head's prev is left as it is: a head's is unused */
         }
     }
     pool->freelist = next;
@@ -352,8 +352,7 @@ RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tool
     unsigned used = --pool->used;
     if (RH_UNLIKELY(link == NULL)) {
         rh__pool *first = h->alloc.usable[c];
-        pool->next = first;
-        pool->prev = NULL;
+        pool->next = first; /* pool->prev: a head's is unused */
         if (first) first->prev = pool;
         h->alloc.usable[c] = pool;
         /* an arena decaying? (a free into a full pool is one of the

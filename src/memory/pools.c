@@ -339,16 +339,17 @@ static void arena_release(rh_heap *h, rh__arena *a) {
  * Pools, the class caches and idle arenas
  * ------------------------------------------------------------------------- */
 
+/* A head's prev is unused (alloc_priv.h): pool_unlink tells the head by
+ * usable[c], not by a NULL prev. */
 static void pool_link(struct rh__alloc_state *A, rh__pool *pool, unsigned c) {
-    pool->prev = NULL;
     pool->next = A->usable[c];
     if (pool->next) pool->next->prev = pool;
     A->usable[c] = pool;
 }
 
 static void pool_unlink(struct rh__alloc_state *A, rh__pool *pool) {
-    if (pool->prev) pool->prev->next = pool->next;
-    else A->usable[pool->cls] = pool->next;
+    if (A->usable[pool->cls] == pool) A->usable[pool->cls] = pool->next;
+    else pool->prev->next = pool->next;
     if (pool->next) pool->next->prev = pool->prev;
     pool->next = pool->prev = NULL;
 }
@@ -620,7 +621,8 @@ void rh__pools_stats(rh_heap *h, rh_heap_stats *out) {
  *           freelist empty <=> full (used == capacity);
  *           used == 0 only for cached[cls];
  *   class c: sum of used over its pools == nalloc[c] - nfreed[c];
- *           usable[c] is a well-linked list (prev mirrors next) of pools
+ *           usable[c] is a well-linked list (prev mirrors next, but
+ *           for the head's, unused) of pools
  *           of class c, each with a free block and in use or cached[c],
  *           as many as there are such pools: so it holds every pool of
  *           the class that has a free block, and no full one.
@@ -686,7 +688,7 @@ void rh__pools_check(rh_heap *h) {
     for (unsigned c = 0; c < RH_NUM_CLASSES; c++) {
         size_t n = 0;
         for (const rh__pool *p = A->usable[c], *prev = NULL; p; prev = p, p = p->next) {
-            if (++n > carved || p->prev != prev ||
+            if (++n > carved || (prev && p->prev != prev) ||
                 atomic_load_explicit(&rh__pool_arena(p)->heap, memory_order_relaxed) != (uintptr_t)h)
                 rh__fatal("pools: invariant broken: class %u: usable list broken at pool %p (a loop, a "
                           "wrong back link, or a pool of another heap)", c, (const void *)p);
