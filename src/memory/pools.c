@@ -22,7 +22,9 @@
  *    arena's address. So, with root = rh__radix_root:
  *        meta(p)   = &((rh__arena *)root[p >> 34])[(p >> 20) & 16383]
  *        header(p) = &meta(p)->pools[(p >> 14) & 63]
- *        owner(p)  = meta(p)->heap   (0: p is in no arena)
+ *        owner(p)  = owners(leaf)[(p >> 20) & 16383]   (0: p is in no arena)
+ *    (the owners, one word per slot, follow the leaf's metas: dense, so
+ *    the owner test of a free reads a line shared by eight arenas).
  *    Why: with the header at the start of each pool, a free of a random block
  *    touched the first line of that pool's page, i.e. one more page (cache
  *    line and TLB entry) per 16 KiB of live data; random frees over a large
@@ -128,14 +130,15 @@
  * allocating returns them at its next slow-path operation or rh_heap_trim.
  *
  * Ownership. rh__radix_root/leaves map address bits 47..20 to a slot, the
- * meta of the arena there, whose `heap` names the owner (0: no arena).
+ * meta of the arena there, and to the slot's owner word, which names the
+ * owning heap (0: no arena).
  * Several heaps on several threads share the tree. A process-wide mutex
  * (radix_lock) guards mapping a leaf and a per-leaf count of the arenas
  * mapped in its range; everything else is per slot. A slot belongs to
  * whoever holds the 1 MiB address range it describes: arena_new maps the
  * range, counts it in its leaf under the mutex, initialises the slot and
- * publishes `heap` last (release); arena_release unlinks the arena from its
- * heap's lists, clears `heap`, counts the arena out of its leaf under the
+ * publishes the owner last (release); arena_release unlinks the arena from
+ * its heap's lists, clears the owner, counts the arena out of its leaf under the
  * mutex, then unmaps the range (after which another heap may map it and take
  * the slot, so the slot is not touched again). The mutex is what orders two
  * owners of one slot: the old owner's writes, its unlock, its munmap, the new
@@ -143,7 +146,7 @@
  * it only the kernel would order them, which ThreadSanitizer cannot see.
  * Lookups take no lock (acquire loads) and read only the tree's memory, so
  * asking about any pointer (stack, static, another allocator's) is safe, and
- * other threads only ever read a slot's `heap`. Only the owning heap's
+ * other threads only ever read a slot's owner. Only the owning heap's
  * thread follows a slot further (its pool headers).
  *
  * Leaves give their memory back. When the last arena of a leaf's range is
@@ -201,8 +204,7 @@ _Noreturn void rh__pool_bad_pointer(rh_heap *h, const rh__pool *pool, const void
                                             : "");
 }
 
-#define LEAF_ENTRIES ((size_t)1 << RH__RADIX_LEAF_BITS)
-#define LEAF_BYTES (LEAF_ENTRIES * sizeof(rh__arena))
+#define LEAF_BYTES RH__LEAF_BYTES
 
 static size_t root_index(uintptr_t base) { return base >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS); }
 
@@ -295,7 +297,7 @@ static rh__arena *arena_new(rh_heap *h) {
     }
     /* The slot is this arena's alone (the address range is ours; the
      * previous owner's last writes happen before radix_slot_take); other
-     * threads may only read its `heap`, which is published last. */
+     * threads may only read its owner word, which is published last. */
     memset(a->pools, 0, sizeof a->pools);
     for (unsigned i = 0; i < RH__POOLS_PER_ARENA; i++) a->pools[i].index = (uint8_t)i;
     a->base = (uintptr_t)m;
@@ -305,7 +307,7 @@ static rh__arena *arena_new(rh_heap *h) {
     a->npinned = 0;
     a->idle_since = 0;
     a->next = a->prev = a->all_next = a->all_prev = NULL;
-    atomic_store_explicit(&a->heap, (uintptr_t)h, memory_order_release);
+    atomic_store_explicit(rh__radix_owner((uintptr_t)m), (uintptr_t)h, memory_order_release);
     a->all_next = A->arenas;
     if (A->arenas) A->arenas->all_prev = a;
     A->arenas = a;
@@ -329,7 +331,7 @@ static void arena_release(rh_heap *h, rh__arena *a) {
     /* Disown the slot before unmapping: once the range is unmapped another
      * heap may map it and take the slot, so `a` is not touched after. */
     void *base = (void *)a->base;
-    atomic_store_explicit(&a->heap, 0, memory_order_release);
+    atomic_store_explicit(rh__radix_owner((uintptr_t)base), 0, memory_order_release);
     radix_slot_give_back((uintptr_t)base);
     RH__UNPOISON(base, RH_ARENA_SIZE); /* the address range may be reused by others */
     munmap(base, RH_ARENA_SIZE);
@@ -645,9 +647,10 @@ void rh__pools_check(rh_heap *h) {
     size_t open_by_class[RH_NUM_CLASSES] = {0}; /* pools in use (or cached) with a free block */
     size_t carved = 0;
     for (rh__arena *a = A->arenas; a; a = a->all_next) {
-        if (atomic_load_explicit(&a->heap, memory_order_relaxed) != (uintptr_t)h)
+        uintptr_t owner = atomic_load_explicit(rh__radix_owner(a->base), memory_order_relaxed);
+        if (owner != (uintptr_t)h)
             rh__fatal("pools: invariant broken: arena %p of heap %p names heap %#lx", (void *)a->base,
-                      (void *)h, (unsigned long)atomic_load(&a->heap));
+                      (void *)h, (unsigned long)owner);
         uint64_t onfree = 0;
         unsigned nfreepools = 0;
         for (rh__pool *p = a->freepools; p; p = p->next) {
@@ -689,7 +692,8 @@ void rh__pools_check(rh_heap *h) {
         size_t n = 0;
         for (const rh__pool *p = A->usable[c], *prev = NULL; p; prev = p, p = p->next) {
             if (++n > carved || (prev && p->prev != prev) ||
-                atomic_load_explicit(&rh__pool_arena(p)->heap, memory_order_relaxed) != (uintptr_t)h)
+                atomic_load_explicit(rh__radix_owner(rh__pool_arena(p)->base), memory_order_relaxed) !=
+                    (uintptr_t)h)
                 rh__fatal("pools: invariant broken: class %u: usable list broken at pool %p (a loop, a "
                           "wrong back link, or a pool of another heap)", c, (const void *)p);
             if (p->cls != c || p->freelist == NULL || (p->used == 0 && A->cached[c] != p))
