@@ -56,8 +56,10 @@
  * meet a full pool at the head; each paid a call to a slow path (about 100
  * instructions a step, half the step), where linking and unlinking in line
  * cost a few stores. What the lazy way saved, a free and an allocation of
- * the same class ping-ponging on one full pool, is now three and five
- * stores.
+ * the same class ping-ponging on one full pool, now costs a link (three
+ * stores) and an unlink (one store): about 5 instructions an object on
+ * the ring rows of bench/callgrind.py (docs/benchmarks.md, "Workload 1(c)
+ * and full pools", has both sides' figures).
  *
  * The cached pool. When the last block of a pool is freed, the pool would go
  * back to its arena, and the next allocation of its class would take a pool
