@@ -310,6 +310,55 @@ static void test_lifo_and_full_pools(void **state) {
     rh_heap_destroy(h);
 }
 
+/* White box: usable[c] holds exactly the pools of class c with a free
+ * block (and the cached empty one). The allocation that takes a pool's last
+ * block takes the pool off the list at once, and a free into a full pool
+ * puts it back at the head, so an allocation never meets a full pool. */
+static void test_full_pools_leave_the_list(void **state) {
+    (void)state;
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    /* two pools of 48-byte blocks (class 2), 341 blocks each (16384 / 48) */
+    enum { PER = 16384 / 48 };
+    static void *ps[2 * PER];
+    for (int i = 0; i < PER; i++) ps[i] = rh_malloc(h, 48);
+    /* the first pool is full: off the list, which is empty */
+    assert_null(h->alloc.usable[2]);
+    rh__pool *a = rh__pool_of(ps[0]);
+    assert_null(a->freelist);
+    assert_int_equal(a->used, PER);
+    rh__pools_check(h);
+    for (int i = PER; i < 2 * PER; i++) ps[i] = rh_malloc(h, 48);
+    rh__pool *b = rh__pool_of(ps[PER]);
+    assert_true(a != b);
+    assert_null(h->alloc.usable[2]);
+    rh__pools_check(h);
+    /* a free into a full pool puts it at the head; a second one in front */
+    rh_free(h, ps[7]);
+    assert_ptr_equal(h->alloc.usable[2], a);
+    assert_null(a->next); /* (a head's prev is unused) */
+    rh_free(h, ps[PER + 3]);
+    assert_ptr_equal(h->alloc.usable[2], b);
+    assert_ptr_equal(b->next, a);
+    assert_ptr_equal(a->prev, b);
+    rh__pools_check(h);
+    /* the head's block comes back and the head, full again, leaves; then
+     * the other's */
+    assert_ptr_equal(rh_malloc(h, 40), ps[PER + 3]);
+    assert_ptr_equal(h->alloc.usable[2], a);
+    assert_null(a->next);
+    assert_ptr_equal(rh_malloc(h, 33), ps[7]);
+    assert_null(h->alloc.usable[2]);
+    rh__pools_check(h);
+    /* the next block of the class needs a third pool */
+    void *c = rh_malloc(h, 48);
+    assert_true(rh__pool_of(c) != a && rh__pool_of(c) != b);
+    assert_ptr_equal(h->alloc.usable[2], rh__pool_of(c));
+    rh_free(h, c);
+    for (int i = 0; i < 2 * PER; i++) rh_free(h, ps[i]);
+    rh__pools_check(h);
+    rh_heap_destroy(h);
+}
+
 /* ---------------------------------------------------------------------------
  * Pool geometry: a pool is all blocks (its header lives outside the arena),
  * and a pool that empties starts again from its first block
@@ -869,7 +918,7 @@ static void test_asan_use_after_free(void **state) {
  * ------------------------------------------------------------------------- */
 static size_t resident_leaf_pages(void) {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t len = ((size_t)1 << RH__RADIX_LEAF_BITS) * sizeof(rh__arena);
+    size_t len = RH__LEAF_BYTES; /* the metas and the owners */
     size_t npages = (len + page - 1) / page, resident = 0;
     unsigned char *vec = malloc(npages);
     assert_non_null(vec);
@@ -986,8 +1035,8 @@ static void test_arena_decay(void **state) {
     rh_heap *h = rh_heap_new(&cfg);
     assert_non_null(h);
     enum { PER = 16384 / 512, N = 3 * 64 * PER, PROBES = 4 };
-    /* Probes: a free into a full pool that left its class's list takes the
-     * slow path without taking a pool. PROBES full pools of 256-byte blocks
+    /* Probes: a free into a full pool (which rejoins its class's list)
+     * checks the decay without taking a pool. PROBES full pools of 256-byte blocks
      * (64 a pool) and one more block; probe k frees the first block of pool k. */
     static void *probe[PROBES * 64 + 1];
     for (int i = 0; i < PROBES * 64 + 1; i++) assert_non_null(probe[i] = rh_malloc(h, 256));
@@ -1059,6 +1108,60 @@ static void test_arena_decay(void **state) {
     rh_heap_destroy(h);
 }
 
+/* White box: an arena's owner is a word in its leaf's dense array of
+ * owners, past the metas (slot k's at index k): set to the heap while the
+ * arena is mapped, 0 once it is released; two arenas of consecutive 1 MiB
+ * ranges have consecutive owner words. */
+static void test_radix_owner_words(void **state) {
+    (void)state;
+    rh_heap *h = new_heap_nodecay();
+    enum { PER = 16384 / 512, N = 3 * 64 * PER }; /* three arenas of 512-byte blocks */
+    static void *blk[N];
+    for (int i = 0; i < N; i++) assert_non_null(blk[i] = rh_malloc(h, 512));
+    uintptr_t p = (uintptr_t)blk[0];
+    uintptr_t leaf = atomic_load(&rh__radix_root[p >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS)]);
+    uintptr_t k = (p >> RH__ARENA_SHIFT) & (RH__LEAF_ENTRIES - 1);
+    _Atomic uintptr_t *owner = rh__leaf_owner(leaf, k);
+    assert_true((uintptr_t)owner == leaf + RH__LEAF_ENTRIES * sizeof(rh__arena) + k * sizeof(uintptr_t));
+    assert_true(owner == rh__radix_owner(p));
+    assert_int_equal(atomic_load(owner), (uintptr_t)h);
+    /* every block's owner word names h, and its pool header is in the meta
+     * of the same slot */
+    for (int i = 0; i < N; i++) {
+        uintptr_t b = (uintptr_t)blk[i];
+        assert_int_equal(atomic_load(rh__radix_owner(b)), (uintptr_t)h);
+        rh__pool *pool;
+        assert_true(rh__pool_find(blk[i], h, &pool));
+        assert_true(pool == rh__pool_of(blk[i]));
+        assert_true(rh__pool_arena(pool) == rh__radix_slot(b));
+    }
+    /* in the same leaf, the owner words are as far apart as the 1 MiB ranges */
+    size_t same_leaf = 0;
+    for (int i = 0; i < N; i++) {
+        uintptr_t b = (uintptr_t)blk[i];
+        if ((b >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS)) != (p >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS))) continue;
+        same_leaf++;
+        assert_true(rh__radix_owner(b) == owner + ((intptr_t)(b >> RH__ARENA_SHIFT) - (intptr_t)(p >> RH__ARENA_SHIFT)));
+    }
+    assert_true(same_leaf >= 64 * PER); /* blk[0]'s arena at least */
+    /* freed: two of the three arenas go (one idle arena is kept); their
+     * owner words read 0 again and their blocks are nobody's */
+    uintptr_t ranges[N];
+    for (int i = 0; i < N; i++) ranges[i] = (uintptr_t)blk[i];
+    for (int i = 0; i < N; i++) rh_free(h, blk[i]);
+    size_t released = 0;
+    for (int i = 0; i < N; i += 64 * PER) {
+        if (atomic_load(rh__radix_owner(ranges[i])) == 0) {
+            assert_null(rh__pool_heap((void *)ranges[i]));
+            released++;
+        } else {
+            assert_int_equal(atomic_load(rh__radix_owner(ranges[i])), (uintptr_t)h);
+        }
+    }
+    assert_int_equal(released, 2);
+    rh_heap_destroy(h);
+}
+
 static void test_radix_leaves_returned(void **state) {
     (void)state;
     /* no heap is alive between the tests of this program */
@@ -1091,6 +1194,7 @@ int main(void) {
         cmocka_unit_test(test_arena_decay),
         cmocka_unit_test(test_fullest_arena_first),
         cmocka_unit_test(test_lifo_and_full_pools),
+        cmocka_unit_test(test_full_pools_leave_the_list),
         cmocka_unit_test(test_pool_geometry),
         cmocka_unit_test(test_many_heaps),
         cmocka_unit_test(test_heaps_on_threads),
@@ -1108,6 +1212,7 @@ int main(void) {
         cmocka_unit_test(test_stats_blocks_in_use),
         cmocka_unit_test(test_free_interior_pointer),
         cmocka_unit_test(test_free_of_an_object),
+        cmocka_unit_test(test_radix_owner_words),
         cmocka_unit_test(test_radix_leaves_returned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -82,6 +82,28 @@ static void corrupt_pool_counter(void *arg) {
     rh__pools_check(h);
 }
 
+/* A pool with free blocks dropped from its class's list. */
+static void corrupt_usable_list(void *arg) {
+    (void)arg;
+    void *blocks[64];
+    rh_object *objs[5];
+    rh_heap *h = busy_heap(RH_MODE_POOLS, blocks, objs);
+    h->alloc.usable[rh__pool_of(blocks[1])->cls] = NULL;
+    rh__pools_check(h);
+}
+
+/* A full pool left on its class's list: 32 blocks of 512 bytes fill one. */
+static void corrupt_full_pool_listed(void *arg) {
+    (void)arg;
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    void *b = NULL;
+    for (int i = 0; i < 32; i++) b = rh_malloc(h, 512);
+    rh__pool *pool = rh__pool_of(b);
+    pool->next = pool->prev = NULL;
+    h->alloc.usable[pool->cls] = pool;
+    rh__pools_check(h);
+}
+
 static void corrupt_gcword(void *arg) {
     (void)arg;
     void *blocks[64];
@@ -122,6 +144,9 @@ static void test_checkers_find_corruption(void **state) {
     expect_fatal(corrupt_pool_used, "pools: invariant broken: pool 0x");
     expect_fatal(corrupt_pool_used, "!= capacity");
     expect_fatal(corrupt_pool_counter, "blocks in use");
+    expect_fatal(corrupt_usable_list, "usable list holds 0 pools, but 1 pools of the class have a free block");
+    expect_fatal(corrupt_full_pool_listed, "usable list holds pool 0x");
+    expect_fatal(corrupt_full_pool_listed, "that is full");
     expect_fatal(corrupt_gcword, "gc: invariant broken: tracked object <list 0x");
     expect_fatal(corrupt_gcword, "has collector word 3 outside a collection");
     expect_fatal(corrupt_gc_flags, "<Widget 0x");

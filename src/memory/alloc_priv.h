@@ -72,6 +72,14 @@
 #else
 #define RH__HOT_INLINE static inline
 #endif
+/* Kept out of line even where the compiler sees the body: inlined into a
+ * fast path (gcc inlines rh__free_traced into rh_free_at, its only caller
+ * in alloc.c), a slow path's call makes the fast path keep a stack frame. */
+#if defined(__GNUC__) || defined(__clang__)
+#define RH__OUT_OF_LINE __attribute__((noinline))
+#else
+#define RH__OUT_OF_LINE
+#endif
 
 /* ---------------------------------------------------------------------------
  * Pools and arenas (pools.c).
@@ -90,7 +98,8 @@
  *                                                   32 of 512 B)
  *
  * So free(p) reads the root (one load), then, both at addresses computed
- * from the leaf, the meta's owner and meta->pools[i]: the 64 headers of an
+ * from the leaf, the arena's owner (in the leaf's compact array of owners,
+ * eight arenas a cache line) and meta->pools[i]: the 64 headers of an
  * arena are 32 bytes each, 2 KiB per MiB of blocks, densely packed, instead
  * of one header at the start of every 16 KiB pool.
  *
@@ -98,12 +107,13 @@
  * s = (c+1)*16):
  *   used + |freelist| + (P - next_off) / s == capacity(c)
  *   freelist == NULL  <=>  the pool is full (used == capacity(c))
- *   linked  <=>  the pool is on alloc.usable[c]
- *   used < capacity(c) and (used > 0 or it is alloc.cached[c])
- *     =>  the pool is on alloc.usable[c]
- *   a full pool may still be on usable[c] (it filled up there: the pop
- *     leaves it in place, the next allocation that meets it at the head
- *     unlinks it, and a free into it meanwhile needs no relinking)
+ *   the pool is on alloc.usable[c]  <=>  used < capacity(c) and
+ *     (used > 0 or it is alloc.cached[c]); so a full pool is never on
+ *     the list (the pop that takes its last block unlinks it, in line, and
+ *     the push into a full pool links it back at the head, in line), and
+ *     the head of usable[c], when there is one, always has a free block
+ *   on usable[c], prev is the pool before it, except at the head, whose
+ *     prev is unused (not even NULL: the in-line paths spare its store)
  *   used == 0 and not cached[c]  <=>  the pool is on its arena's free list
  *                                     (class meaningless)
  *   meta->pools[i].index == i, for every i (set when the arena is mapped)
@@ -116,14 +126,13 @@
  * a bump when the list runs dry. */
 typedef struct rh__pool {
     void *freelist;              /* LIFO of free blocks; link in the block's first word */
-    struct rh__pool *next, *prev; /* in usable[cls], or the arena's free pools (next) */
+    struct rh__pool *next, *prev; /* in usable[cls] (a head's prev unused), or the arena's free pools (next) */
     uint16_t used;               /* blocks handed out (<= 1024)             */
     uint16_t next_off;           /* offset in the pool of the first never-used block: <= P - s,
                                     or P when no block is left to carve */
     uint8_t cls;                 /* size class                              */
     uint8_t index;               /* i: position in meta->pools              */
-    uint8_t linked;              /* on alloc.usable[cls]                    */
-    uint8_t spare;
+    uint8_t spare[2];
 } rh__pool;
 _Static_assert(sizeof(rh__pool) == 32, "two pool headers per 64-byte cache line (and rh__arena_pool's shift)");
 _Static_assert(RH_POOL_SIZE <= UINT16_MAX && RH_POOL_SIZE / RH_ALIGNMENT <= UINT16_MAX,
@@ -133,14 +142,21 @@ _Static_assert(RH__POOLS_PER_ARENA <= 64, "nfree_bits has one bit per free-pool 
 
 /* The process-wide radix tree over arena addresses: a pointer's bits 47..34
  * index the root, bits 33..20 a slot of a leaf. A leaf is an array of 2^14
- * arena metas (rh__arena, below), one per 1 MiB of address space it covers:
- * the meta of the arena at an address lives in the tree itself, in that
- * address's slot. Leaves are mapped on demand (under a mutex, MAP_NORESERVE:
- * 2^14 * 2176 bytes = 34 MiB of address space each, of which only the slots
- * of arenas mapped are touched, about one page per arena); a leaf's pages are
+ * arena metas (rh__arena, below), one per 1 MiB of address space it covers,
+ * followed by an array of 2^14 owners (rh_heap *, one word each, 0: no
+ * arena), slot k's owner at index k: the meta of the arena at an address
+ * lives in the tree itself, in that address's slot, and its owner in that
+ * slot's word of the owners. The owners are apart from the metas so that
+ * they are dense: every free tests its block's owner, and eight arenas'
+ * owners share a cache line (in the meta, each arena's owner took a line,
+ * and a page for the TLB, of its own; measured on bench workload 1(c), a
+ * free of a random block over 145 arenas: 7% of the step). Leaves are
+ * mapped on demand (under a mutex, MAP_NORESERVE: 2^14 * (2176 + 8) bytes
+ * = 34 MiB of address space each, of which only the slots and owners of
+ * arenas mapped are touched, about one page per arena); a leaf's pages are
  * discarded when its last arena goes (they read as zeros again) but its
  * address range is never unmapped, so a slot can be read at any time: a slot
- * whose `heap` is 0 is not an arena. Readers use acquire loads only. Addresses at or above 2^48
+ * whose owner is 0 is not an arena. Readers use acquire loads only. Addresses at or above 2^48
  * are never arenas. */
 #define RH__ADDR_BITS 48
 #define RH__ARENA_SHIFT 20
@@ -156,7 +172,6 @@ _Static_assert(((size_t)1 << RH__POOL_SHIFT) == RH_POOL_SIZE, "pool shift matche
  * pair up in cache lines. */
 typedef struct rh__arena {
     _Alignas(64) rh__pool pools[RH__POOLS_PER_ARENA]; /* the pool headers, by index */
-    _Atomic uintptr_t heap;      /* rh_heap * owning the arena; 0: no arena here */
     uintptr_t base;              /* 1 MiB-aligned mapping                   */
     rh__pool *freepools;         /* pools that were carved and are empty again */
     unsigned nfree;              /* free pools: freepools + never carved    */
@@ -176,6 +191,15 @@ static inline char *rh__pool_base(const rh__pool *pool) {
 
 extern _Atomic uintptr_t rh__radix_root[(size_t)1 << RH__RADIX_ROOT_BITS];
 
+#define RH__LEAF_ENTRIES ((size_t)1 << RH__RADIX_LEAF_BITS)
+/* A leaf's bytes: the metas, then the owners. */
+#define RH__LEAF_BYTES (RH__LEAF_ENTRIES * (sizeof(rh__arena) + sizeof(uintptr_t)))
+
+/* The owner word of slot k of the leaf at `leaf` (rh_heap *; 0: no arena). */
+static inline _Atomic uintptr_t *rh__leaf_owner(uintptr_t leaf, uintptr_t k) {
+    return (_Atomic uintptr_t *)(void *)(leaf + RH__LEAF_ENTRIES * sizeof(rh__arena)) + k;
+}
+
 /* The slot of the arena address range holding a, or NULL when no leaf
  * covers it. */
 static inline rh__arena *rh__radix_slot(uintptr_t a) {
@@ -187,11 +211,24 @@ static inline rh__arena *rh__radix_slot(uintptr_t a) {
     return &((rh__arena *)leaf)[(a >> RH__ARENA_SHIFT) & (((size_t)1 << RH__RADIX_LEAF_BITS) - 1)];
 }
 
+/* The owner word of the arena range holding a, whose leaf must be mapped
+ * (a lies in an arena, or did: pools.c's arena bookkeeping). */
+static inline _Atomic uintptr_t *rh__radix_owner(uintptr_t a) {
+    uintptr_t leaf = atomic_load_explicit(&rh__radix_root[a >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS)],
+                                          memory_order_acquire);
+    return rh__leaf_owner(leaf, (a >> RH__ARENA_SHIFT) & (RH__LEAF_ENTRIES - 1));
+}
+
 /* The heap whose arena holds p, or NULL: p is not a pool block. Safe for
  * any pointer (NULL included); no lock, no hashing, two loads. */
 static inline rh_heap *rh__pool_heap(const void *p) {
-    const rh__arena *m = rh__radix_slot((uintptr_t)p);
-    return m ? (rh_heap *)atomic_load_explicit(&m->heap, memory_order_acquire) : NULL;
+    uintptr_t a = (uintptr_t)p;
+    uintptr_t r = a >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS);
+    if (RH_UNLIKELY(r >= ((uintptr_t)1 << RH__RADIX_ROOT_BITS))) return NULL;
+    uintptr_t leaf = atomic_load_explicit(&rh__radix_root[r], memory_order_acquire);
+    if (!leaf) return NULL;
+    return (rh_heap *)atomic_load_explicit(rh__leaf_owner(leaf, (a >> RH__ARENA_SHIFT) & (RH__LEAF_ENTRIES - 1)),
+                                           memory_order_acquire);
 }
 
 /* The header of the pool of arena slot m that holds address a: entry
@@ -212,9 +249,9 @@ RH__HOT_INLINE bool rh__pool_find(const void *p, const rh_heap *h, rh__pool **po
     if (RH_UNLIKELY(r >= ((uintptr_t)1 << RH__RADIX_ROOT_BITS))) return false;
     uintptr_t leaf = atomic_load_explicit(&rh__radix_root[r], memory_order_acquire);
     if (RH_UNLIKELY(!leaf)) return false;
-    rh__arena *m = &((rh__arena *)leaf)[(a >> RH__ARENA_SHIFT) & (((size_t)1 << RH__RADIX_LEAF_BITS) - 1)];
-    if (atomic_load_explicit(&m->heap, memory_order_acquire) != (uintptr_t)h) return false;
-    *pool = rh__arena_pool(m, a);
+    uintptr_t k = (a >> RH__ARENA_SHIFT) & (RH__LEAF_ENTRIES - 1);
+    if (atomic_load_explicit(rh__leaf_owner(leaf, k), memory_order_acquire) != (uintptr_t)h) return false;
+    *pool = rh__arena_pool(&((rh__arena *)leaf)[k], a);
     return true;
 }
 
@@ -257,13 +294,16 @@ _Noreturn void rh__pool_bad_pointer(rh_heap *h, const rh__pool *pool, const void
                                     const char *file, int line);
 
 /* Slow paths (pools.c). */
-/* The head of usable[c] is missing or full. NULL: out of memory. */
+/* usable[c] is empty. NULL: out of memory. */
 void *rh__pool_alloc_slow(rh_heap *h, unsigned c);
-/* A free made a pool empty, or went into a full pool that is not linked. */
-void rh__pool_free_slow(rh_heap *h, rh__pool *pool, bool was_full);
+/* A free made a pool empty. */
+void rh__pool_free_slow(rh_heap *h, rh__pool *pool);
 int rh__pools_init(rh_heap *h);
 /* Arena decay: releases every idle arena (rh_heap_trim); returns bytes. */
 size_t rh__pools_trim(rh_heap *h);
+/* Arena decay: releases the idle arenas whose delay has run out, if the
+ * earliest deadline has passed. */
+void rh__pools_decay(rh_heap *h);
 /* The clock of the decay, in milliseconds (monotonic by default; white-box
  * tests put their own here to test the delay without waiting). */
 extern uint64_t (*rh__decay_clock)(void);
@@ -276,22 +316,22 @@ void rh__note_peak(rh_heap *h);
 
 /* Pops a block of class c; NULL when out of memory (no error set). `tools`
  * is false on the fast paths (a constant: the Valgrind requests vanish) and
- * alloc.tools on the slow ones. When the pop takes the list's last block,
- * the pool's next never-used block is carved here, in line (one block at
- * a time, at the bump offset next_off; the pool's base is the popped
- * block's address rounded down to the pool size): a pool that was restarted
- * or newly taken serves every block through this branch. A pool with no
- * uncarved block left is full: it stays at the head of its class's list,
- * without a call (the next allocation unlinks it, out of line, unless a
- * free reopens it first). */
+ * alloc.tools on the slow ones. The head of usable[c] always has a free
+ * block, so the only test is for an empty list. When the pop takes the
+ * free list's last block, the pool's next never-used block is carved here,
+ * in line (one block at a time, at the bump offset next_off; the pool's
+ * base is the popped block's address rounded down to the pool size): a
+ * pool that was restarted or newly taken serves every block through this
+ * branch. A pool with no uncarved block left is full: it leaves the head of
+ * its class's list here, in line (three stores), so that the next
+ * allocation finds a pool with a free block or none at all. */
 RH__HOT_INLINE bool rh__pool_can_pop(const rh_heap *h, unsigned c) {
-    const rh__pool *pool = h->alloc.usable[c];
-    return RH_LIKELY(pool != NULL && pool->freelist != NULL);
+    return RH_LIKELY(h->alloc.usable[c] != NULL);
 }
 RH__HOT_INLINE void *rh__pool_pop(rh_heap *h, unsigned c, bool tools) {
     struct rh__alloc_state *A = &h->alloc;
     rh__pool *pool = A->usable[c];
-    if (RH_UNLIKELY(pool == NULL || pool->freelist == NULL)) return rh__pool_alloc_slow(h, c);
+    if (RH_UNLIKELY(pool == NULL)) return rh__pool_alloc_slow(h, c);
     void *b = pool->freelist;
     size_t s = rh__class_size(c);
     RH__UNPOISON(b, s);
@@ -310,14 +350,18 @@ RH__HOT_INLINE void *rh__pool_pop(rh_heap *h, unsigned c, bool tools) {
             *(void **)next = NULL;
             RH__POISON(next, sizeof(void *));
             if (tools) VALGRIND_MAKE_MEM_NOACCESS(next, sizeof(void *));
-        } /* else: the pool is full (next stays NULL), and stays linked */
+        } else { /* the pool is full (next stays NULL): off the list, whose head it is */
+            A->usable[c] = pool->next; /* the new head's prev is left as it is: a head's is unused */
+        }
     }
     pool->freelist = next;
     if (tools) VALGRIND_MEMPOOL_ALLOC(h, b, s);
     return b;
 }
 
-/* Returns block b to its pool (rh__pool_lookup / rh__pool_of). */
+/* Returns block b to its pool (rh__pool_lookup / rh__pool_of). A pool
+ * that was full comes back at the head of its class's list, in line; one
+ * that empties may leave it (rh__pool_free_slow). */
 RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tools) {
     unsigned c = pool->cls;
     void *link = pool->freelist;
@@ -330,16 +374,25 @@ RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tool
     if (tools) VALGRIND_MAKE_MEM_NOACCESS(b, sizeof(void *));
     pool->freelist = b;
     h->alloc.nfreed[c]++;
-    /* a full pool that left its list rejoins it (one that is still linked
-     * just has a free block again); an emptied one may leave it (the cached
-     * pool of its class stays: one compare before the call) */
+    /* a full pool (it has no free block: link == NULL) rejoins its list,
+     * at the head; an emptied one may leave it (the cached pool of its
+     * class stays: one compare before the call). Both at once cannot be: a
+     * pool holds at least 32 blocks. */
     unsigned used = --pool->used;
-    if (RH_UNLIKELY((link == NULL && !pool->linked) || used == 0)) {
-        if (link != NULL && pool == h->alloc.cached[c]) {
+    if (RH_UNLIKELY(link == NULL)) {
+        rh__pool *first = h->alloc.usable[c];
+        pool->next = first; /* pool->prev: a head's is unused */
+        if (first) first->prev = pool;
+        h->alloc.usable[c] = pool;
+        /* an arena decaying? (a free into a full pool is one of the
+         * pools' slow-path operations that release those that are due) */
+        if (RH_UNLIKELY(h->alloc.decay_deadline != 0)) rh__pools_decay(h);
+    } else if (RH_UNLIKELY(used == 0)) {
+        if (pool == h->alloc.cached[c]) {
             const rh__arena *a = rh__pool_arena(pool);
             if (a->nfree + a->npinned < RH__POOLS_PER_ARENA || a == h->alloc.idle) return;
         }
-        rh__pool_free_slow(h, pool, link == NULL);
+        rh__pool_free_slow(h, pool);
     }
 }
 
@@ -367,7 +420,7 @@ void *rh__alloc_fast_failed(rh_heap *h);
  * below reach them from their slow branch, before rh__malloc_slow and
  * rh__free_slow, whose frames they skip. */
 void *rh__malloc_traced(rh_heap *h, size_t n, const char *file, int line);
-void rh__free_traced(rh_heap *h, void *p, size_t header_offset, const char *file, int line);
+void rh__free_traced(rh_heap *h, void *p, size_t header_offset, const char *file, int line) RH__OUT_OF_LINE;
 void rh__free_slow(rh_heap *h, void *p, size_t header_offset, const char *file, int line);
 /* An object block that the fast free (rh__obj_free_lookup + rh__pool_push)
  * could not take: h is its owner if
@@ -430,10 +483,10 @@ RH__HOT_INLINE rh_heap *rh__pool_owner(void *block, rh__pool **pool) {
     if (RH_UNLIKELY(r >= ((uintptr_t)1 << RH__RADIX_ROOT_BITS))) return NULL;
     uintptr_t leaf = atomic_load_explicit(&rh__radix_root[r], memory_order_acquire);
     if (RH_UNLIKELY(!leaf)) return NULL;
-    rh__arena *m = &((rh__arena *)leaf)[(a >> RH__ARENA_SHIFT) & (((size_t)1 << RH__RADIX_LEAF_BITS) - 1)];
-    rh_heap *h = (rh_heap *)atomic_load_explicit(&m->heap, memory_order_acquire);
+    uintptr_t k = (a >> RH__ARENA_SHIFT) & (RH__LEAF_ENTRIES - 1);
+    rh_heap *h = (rh_heap *)atomic_load_explicit(rh__leaf_owner(leaf, k), memory_order_acquire);
     if (RH_UNLIKELY(h == NULL)) return NULL;
-    *pool = rh__arena_pool(m, a);
+    *pool = rh__arena_pool(&((rh__arena *)leaf)[k], a);
     return h;
 }
 RH__HOT_INLINE rh_heap *rh__obj_free_lookup(void *block, rh__pool **pool) {

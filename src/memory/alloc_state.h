@@ -38,9 +38,10 @@ typedef struct rh__mem_layer {
 struct rh__alloc_state {
     /* --- hot: all the fast paths of pools mode read ------------------- */
     unsigned slow;                  /* RH__SLOW_* bits                      */
-    /* usable[c]: pools of class c with a free block (carved or not) and
-     * either a block in use or the role of cached[c]; doubly linked
-     * through rh__pool.next/prev. The fast path pops from the head. */
+    /* usable[c]: the pools of class c with a free block (carved or not)
+     * and either a block in use or the role of cached[c], and no other
+     * (never a full one); doubly linked through rh__pool.next/prev. The
+     * fast path pops from the head. */
     struct rh__pool *usable[RH_NUM_CLASSES];
     /* Pool blocks of class c ever handed out / given back, by every path.
      * Their difference times the block size is the pools' bytes in use;

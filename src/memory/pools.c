@@ -22,7 +22,9 @@
  *    arena's address. So, with root = rh__radix_root:
  *        meta(p)   = &((rh__arena *)root[p >> 34])[(p >> 20) & 16383]
  *        header(p) = &meta(p)->pools[(p >> 14) & 63]
- *        owner(p)  = meta(p)->heap   (0: p is in no arena)
+ *        owner(p)  = owners(leaf)[(p >> 20) & 16383]   (0: p is in no arena)
+ *    (the owners, one word per slot, follow the leaf's metas: dense, so
+ *    the owner test of a free reads a line shared by eight arenas).
  *    Why: with the header at the start of each pool, a free of a random block
  *    touched the first line of that pool's page, i.e. one more page (cache
  *    line and TLB entry) per 16 KiB of live data; random frees over a large
@@ -34,21 +36,30 @@
  *    allocations walk the pool in address order again (prefetch-friendly)
  *    instead of in the random order of the frees.
  *
- * The per-class lists. usable[c] holds the pools of class c that have a free
- * block, and possibly full pools that filled up while on it. Allocation
- * takes the head pool's first free block (rh__pool_pop in alloc_priv.h: a
- * load, a pop, a compare). The free list of a pool that is not full is never
- * empty: when a pop takes its last block, the pop itself carves the next
- * never-used block (at the bump offset) onto it, in line, so a fresh or
- * restarted pool is walked block by block without a call. The pop that
- * finds nothing left to carve leaves the full pool at the head, linked (no
- * call): the next allocation that finds a full pool at the head unlinks it
- * (rh__pool_alloc_slow, which unlinks every full pool it meets at the head).
- * A free into a full pool that is still linked (pool->linked: the usual
- * case, it filled up a moment ago) just makes it non-full again, in line; a
- * free into a full pool that left the list puts it back at the head. So a
- * steady state where every pool is full and each step frees one block and
- * allocates one makes no call.
+ * The per-class lists. usable[c] holds exactly the pools of class c that
+ * have a free block (and the cached empty pool, below); a full pool is never
+ * on it. Allocation takes the head pool's first free block (rh__pool_pop in
+ * alloc_priv.h: a load, a test for an empty list, a pop). The free list of a
+ * pool that is not full is never empty: when a pop takes its last block,
+ * the pop itself carves the next never-used block (at the bump offset) onto
+ * it, in line, so a fresh or restarted pool is walked block by block without
+ * a call. The pop that finds nothing left to carve has filled the pool,
+ * which is the head: it unlinks it there, in line (the head moves to the
+ * next pool). A free into a full pool (its free list was empty) links it
+ * back at the head, in line, so the next allocation of the class reuses
+ * that block, the warmest. Only an empty list (rh__pool_alloc_slow: take a
+ * pool) and a pool that empties (rh__pool_free_slow) leave the fast paths.
+ * Why not leave a full pool on the list until an allocation meets it (as
+ * this file once did): in a steady state over a large heap (bench workload
+ * 1(c), a random free then an allocation of a random class), nearly every
+ * pool is full, most frees go into a full pool and most allocations then
+ * meet a full pool at the head; each paid a call to a slow path (about 100
+ * instructions a step, half the step), where linking and unlinking in line
+ * cost a few stores. What the lazy way saved, a free and an allocation of
+ * the same class ping-ponging on one full pool, now costs a link (three
+ * stores) and an unlink (one store): about 5 instructions an object on
+ * the ring rows of bench/callgrind.py (docs/benchmarks.md, "Workload 1(c)
+ * and full pools", has both sides' figures).
  *
  * The cached pool. When the last block of a pool is freed, the pool would go
  * back to its arena, and the next allocation of its class would take a pool
@@ -90,8 +101,10 @@
  * the time (idle_since, rh__decay_clock's milliseconds) and stays mapped
  * until it has been idle alloc.decay_ms (0: released at once). The heap
  * keeps the earliest deadline (decay_deadline, 0: none); decay_tick, at the
- * start of rh__pool_alloc_slow and the end of rh__pool_free_slow, compares
- * it with the clock (one test of the word when nothing decays) and, past
+ * start of rh__pool_alloc_slow, at the end of rh__pool_free_slow, and when a
+ * free puts a full pool back on its list (rh__pool_push tests the word in
+ * line and calls rh__pools_decay only when it is set), compares it with
+ * the clock (one test of the word when nothing decays) and, past
  * it, walks the heap's arenas once: an arena stamped and still idle whose
  * delay ran out is released, one used since loses its stamp (pool_take
  * also clears it when it takes a pool there), and the deadline becomes the
@@ -119,14 +132,15 @@
  * allocating returns them at its next slow-path operation or rh_heap_trim.
  *
  * Ownership. rh__radix_root/leaves map address bits 47..20 to a slot, the
- * meta of the arena there, whose `heap` names the owner (0: no arena).
+ * meta of the arena there, and to the slot's owner word, which names the
+ * owning heap (0: no arena).
  * Several heaps on several threads share the tree. A process-wide mutex
  * (radix_lock) guards mapping a leaf and a per-leaf count of the arenas
  * mapped in its range; everything else is per slot. A slot belongs to
  * whoever holds the 1 MiB address range it describes: arena_new maps the
  * range, counts it in its leaf under the mutex, initialises the slot and
- * publishes `heap` last (release); arena_release unlinks the arena from its
- * heap's lists, clears `heap`, counts the arena out of its leaf under the
+ * publishes the owner last (release); arena_release unlinks the arena from
+ * its heap's lists, clears the owner, counts the arena out of its leaf under the
  * mutex, then unmaps the range (after which another heap may map it and take
  * the slot, so the slot is not touched again). The mutex is what orders two
  * owners of one slot: the old owner's writes, its unlock, its munmap, the new
@@ -134,7 +148,7 @@
  * it only the kernel would order them, which ThreadSanitizer cannot see.
  * Lookups take no lock (acquire loads) and read only the tree's memory, so
  * asking about any pointer (stack, static, another allocator's) is safe, and
- * other threads only ever read a slot's `heap`. Only the owning heap's
+ * other threads only ever read a slot's owner. Only the owning heap's
  * thread follows a slot further (its pool headers).
  *
  * Leaves give their memory back. When the last arena of a leaf's range is
@@ -192,8 +206,7 @@ _Noreturn void rh__pool_bad_pointer(rh_heap *h, const rh__pool *pool, const void
                                             : "");
 }
 
-#define LEAF_ENTRIES ((size_t)1 << RH__RADIX_LEAF_BITS)
-#define LEAF_BYTES (LEAF_ENTRIES * sizeof(rh__arena))
+#define LEAF_BYTES RH__LEAF_BYTES
 
 static size_t root_index(uintptr_t base) { return base >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS); }
 
@@ -286,7 +299,7 @@ static rh__arena *arena_new(rh_heap *h) {
     }
     /* The slot is this arena's alone (the address range is ours; the
      * previous owner's last writes happen before radix_slot_take); other
-     * threads may only read its `heap`, which is published last. */
+     * threads may only read its owner word, which is published last. */
     memset(a->pools, 0, sizeof a->pools);
     for (unsigned i = 0; i < RH__POOLS_PER_ARENA; i++) a->pools[i].index = (uint8_t)i;
     a->base = (uintptr_t)m;
@@ -296,7 +309,7 @@ static rh__arena *arena_new(rh_heap *h) {
     a->npinned = 0;
     a->idle_since = 0;
     a->next = a->prev = a->all_next = a->all_prev = NULL;
-    atomic_store_explicit(&a->heap, (uintptr_t)h, memory_order_release);
+    atomic_store_explicit(rh__radix_owner((uintptr_t)m), (uintptr_t)h, memory_order_release);
     a->all_next = A->arenas;
     if (A->arenas) A->arenas->all_prev = a;
     A->arenas = a;
@@ -320,7 +333,7 @@ static void arena_release(rh_heap *h, rh__arena *a) {
     /* Disown the slot before unmapping: once the range is unmapped another
      * heap may map it and take the slot, so `a` is not touched after. */
     void *base = (void *)a->base;
-    atomic_store_explicit(&a->heap, 0, memory_order_release);
+    atomic_store_explicit(rh__radix_owner((uintptr_t)base), 0, memory_order_release);
     radix_slot_give_back((uintptr_t)base);
     RH__UNPOISON(base, RH_ARENA_SIZE); /* the address range may be reused by others */
     munmap(base, RH_ARENA_SIZE);
@@ -330,20 +343,19 @@ static void arena_release(rh_heap *h, rh__arena *a) {
  * Pools, the class caches and idle arenas
  * ------------------------------------------------------------------------- */
 
+/* A head's prev is unused (alloc_priv.h): pool_unlink tells the head by
+ * usable[c], not by a NULL prev. */
 static void pool_link(struct rh__alloc_state *A, rh__pool *pool, unsigned c) {
-    pool->linked = 1;
-    pool->prev = NULL;
     pool->next = A->usable[c];
     if (pool->next) pool->next->prev = pool;
     A->usable[c] = pool;
 }
 
 static void pool_unlink(struct rh__alloc_state *A, rh__pool *pool) {
-    if (pool->prev) pool->prev->next = pool->next;
-    else A->usable[pool->cls] = pool->next;
+    if (A->usable[pool->cls] == pool) A->usable[pool->cls] = pool->next;
+    else pool->prev->next = pool->next;
     if (pool->next) pool->next->prev = pool->prev;
     pool->next = pool->prev = NULL;
-    pool->linked = 0;
 }
 
 /* Makes `pool` (or nobody) class c's cached pool, keeping npinned true. */
@@ -428,6 +440,8 @@ static void decay_tick(rh_heap *h) {
     A->decay_deadline = next;
 }
 
+void rh__pools_decay(rh_heap *h) { decay_tick(h); }
+
 size_t rh__pools_trim(rh_heap *h) {
     struct rh__alloc_state *A = &h->alloc;
     size_t bytes = 0;
@@ -507,24 +521,17 @@ static rh__pool *pool_take(rh_heap *h, unsigned c) {
 void *rh__pool_alloc_slow(rh_heap *h, unsigned c) {
     struct rh__alloc_state *A = &h->alloc;
     decay_tick(h);
-    /* Full pools left at the head by the pops that filled them leave now. */
-    while (A->usable[c] && A->usable[c]->freelist == NULL) pool_unlink(A, A->usable[c]);
-    if (A->usable[c]) return rh__pool_pop(h, c, A->tools);
     if (!pool_take(h, c)) return NULL;
     void *b = rh__pool_pop(h, c, A->tools);
     rh__note_peak(h); /* the heap grew by a pool: sample the peak again */
     return b;
 }
 
-/* After a free: the pool was full and not linked (put it back on its
- * class's list), and/or it has become empty (cache it, or give it back to
- * its arena). */
-static void pool_free_slow(rh_heap *h, rh__pool *pool, bool was_full) {
+/* After a free: the pool has become empty (cache it, or give it back to
+ * its arena). It is on usable[c]. */
+static void pool_free_slow(rh_heap *h, rh__pool *pool) {
     struct rh__alloc_state *A = &h->alloc;
     unsigned c = pool->cls;
-    if (was_full && !pool->linked) pool_link(A, pool, c);
-    if (pool->used) return;
-    /* empty, on usable[c] */
     rh__arena *a = rh__pool_arena(pool);
     rh__pool *k = A->cached[c];
     if (k == pool) {
@@ -550,8 +557,8 @@ static void pool_free_slow(rh_heap *h, rh__pool *pool, bool was_full) {
     arena_check_idle(h, a);
 }
 
-void rh__pool_free_slow(rh_heap *h, rh__pool *pool, bool was_full) {
-    pool_free_slow(h, pool, was_full);
+void rh__pool_free_slow(rh_heap *h, rh__pool *pool) {
+    pool_free_slow(h, pool);
     decay_tick(h);
 }
 
@@ -617,7 +624,12 @@ void rh__pools_stats(rh_heap *h, rh_heap_stats *out) {
  *           capacity = P / s and uncarved = (P - next_off) / s;
  *           freelist empty <=> full (used == capacity);
  *           used == 0 only for cached[cls];
- *   class c: sum of used over its pools == nalloc[c] - nfreed[c].
+ *   class c: sum of used over its pools == nalloc[c] - nfreed[c];
+ *           usable[c] is a well-linked list (prev mirrors next, but
+ *           for the head's, unused) of pools
+ *           of class c, each with a free block and in use or cached[c],
+ *           as many as there are such pools: so it holds every pool of
+ *           the class that has a free block, and no full one.
  * O(live pool blocks): the free lists are walked.
  * ------------------------------------------------------------------------- */
 
@@ -634,10 +646,13 @@ static void *free_link(const rh_heap *h, void *b) {
 void rh__pools_check(rh_heap *h) {
     const struct rh__alloc_state *A = &h->alloc;
     uint64_t used_by_class[RH_NUM_CLASSES] = {0};
+    size_t open_by_class[RH_NUM_CLASSES] = {0}; /* pools in use (or cached) with a free block */
+    size_t carved = 0;
     for (rh__arena *a = A->arenas; a; a = a->all_next) {
-        if (atomic_load_explicit(&a->heap, memory_order_relaxed) != (uintptr_t)h)
+        uintptr_t owner = atomic_load_explicit(rh__radix_owner(a->base), memory_order_relaxed);
+        if (owner != (uintptr_t)h)
             rh__fatal("pools: invariant broken: arena %p of heap %p names heap %#lx", (void *)a->base,
-                      (void *)h, (unsigned long)atomic_load(&a->heap));
+                      (void *)h, (unsigned long)owner);
         uint64_t onfree = 0;
         unsigned nfreepools = 0;
         for (rh__pool *p = a->freepools; p; p = p->next) {
@@ -671,7 +686,26 @@ void rh__pools_check(rh_heap *h) {
                 rh__fatal("pools: invariant broken: pool %p (class %u) is empty but neither free nor cached",
                           (void *)rh__pool_base(p), p->cls);
             used_by_class[p->cls] += p->used;
+            if (nfree) open_by_class[p->cls]++;
         }
+        carved += a->ncarved;
+    }
+    for (unsigned c = 0; c < RH_NUM_CLASSES; c++) {
+        size_t n = 0;
+        for (const rh__pool *p = A->usable[c], *prev = NULL; p; prev = p, p = p->next) {
+            if (++n > carved || (prev && p->prev != prev) ||
+                atomic_load_explicit(rh__radix_owner(rh__pool_arena(p)->base), memory_order_relaxed) !=
+                    (uintptr_t)h)
+                rh__fatal("pools: invariant broken: class %u: usable list broken at pool %p (a loop, a "
+                          "wrong back link, or a pool of another heap)", c, (const void *)p);
+            if (p->cls != c || p->freelist == NULL || (p->used == 0 && A->cached[c] != p))
+                rh__fatal("pools: invariant broken: class %u: usable list holds pool %p (class %u, used %u) "
+                          "that is %s", c, (void *)rh__pool_base(p), p->cls, p->used,
+                          p->cls != c ? "of another class" : p->freelist == NULL ? "full" : "free");
+        }
+        if (n != open_by_class[c])
+            rh__fatal("pools: invariant broken: class %u: usable list holds %zu pools, but %zu pools of "
+                      "the class have a free block", c, n, open_by_class[c]);
     }
     for (unsigned c = 0; c < RH_NUM_CLASSES; c++)
         if (used_by_class[c] != A->nalloc[c] - A->nfreed[c])
