@@ -18,12 +18,13 @@
  * one word, alloc.slow (RH__SLOW_MODE: not pools mode; RH__SLOW_FAULT: the
  * fault injector is armed; RH__SLOW_TOOLS: running under Valgrind, whose
  * client requests announce every block; RH__SLOW_TRACE: allocation tracing,
- * src/tools/trace.c, whose hooks, h->alloc.trace, the slow paths call:
- * alloc after an allocation, free before a free, detach/attach around a
- * realloc; with tracing alone, slow word exactly RH__SLOW_TRACE, a small
- * block keeps the fast path's pop and push, out of line in
+ * src/tools/trace.c, whose hooks, h->alloc.trace->hooks, the slow paths
+ * call: alloc after an allocation, free before a free, detach/attach
+ * around a realloc; with tracing alone, slow word exactly RH__SLOW_TRACE,
+ * a small block keeps the fast path's pop and push, out of line in
  * rh__malloc_traced and rh__free_traced, which the fast paths' slow
- * branches reach before the general slow paths, around one hook call; and
+ * branches reach before the general slow paths, around the trace's
+ * in-line common case (tools/trace_fast.h; a hook call otherwise); and
  * object.c does the same for objects, passing the type name with the
  * block). rh_malloc_at and rh__obj_alloc test
  * that word and the size together, then pop a block from the head pool of
@@ -69,6 +70,7 @@
 
 #include "memory/alloc_priv.h"
 #include "memory/layer.h"
+#include "tools/trace_fast.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,17 +230,29 @@ static void *failed(rh_heap *h) {
  * ------------------------------------------------------------------------- */
 
 /* Everything the free fast paths (alloc_priv.h) do not do inline. */
+/* Tracing alone, a pool block whose trace the in-line path did not
+ * forget: the hook (it asks the pools about the block), then the push. Out
+ * of line, so that the common path saves no register. */
+static __attribute__((noinline)) void traced_free_hook(rh_heap *h, rh__pool *pool, void *p) {
+    rh__trace_free_hook(h, p, pool->cls);
+    rh__pool_push(h, pool, p, false);
+}
+
 /* Tracing alone: the free of one of h's pool blocks is the fast path's
- * push after the trace hook; false if p is not one (NULL, a system block,
- * a foreign pointer: the general path's). */
-static bool traced_pool_free(rh_heap *h, void *p, const char *file, int line) {
+ * push after the trace's in-line forget (tools/trace_fast.h); false if p
+ * is not one (NULL, a system block, a foreign pointer: the general
+ * path's). */
+RH__HOT_INLINE bool traced_pool_free(rh_heap *h, void *p, const char *file, int line) {
     rh__pool *pool;
     if (RH_UNLIKELY(!rh__pool_find(p, h, &pool))) return false;
     /* the fast path's boundary check first: an interior pointer would
      * otherwise be untraced and pushed as a block */
     if (RH_UNLIKELY(!rh__pool_block_start(pool, p))) rh__pool_bad_pointer(h, pool, p, "free", file, line);
-    /* the hook first: its slow path asks the pools about the block */
-    h->alloc.trace->free(h, p, rh__class_size(pool->cls));
+    /* the trace first: its hook asks the pools about the block */
+    if (RH_UNLIKELY(!rh__trace_free_try(h, p, pool->cls))) {
+        traced_free_hook(h, pool, p);
+        return true;
+    }
     rh__pool_push(h, pool, p, false);
     return true;
 }
@@ -247,7 +261,7 @@ void rh__free_slow(rh_heap *h, void *p, size_t header_offset, const char *file, 
     if (!p) return;
     if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) { /* tools: trace.c */
         if (h->alloc.slow == RH__SLOW_TRACE && traced_pool_free(h, p, file, line)) return;
-        h->alloc.trace->free(h, p, 0);
+        h->alloc.trace->hooks->free(h, p, 0);
     }
     rh__mem_layer *L = h->alloc.top;
     h->alloc.frees_slow++;
@@ -259,11 +273,27 @@ void rh__free_traced(rh_heap *h, void *p, size_t header_offset, const char *file
     rh__free_slow(h, p, header_offset, file, line); /* NULL, a system block, a foreign pointer */
 }
 
-void *rh__malloc_traced(rh_heap *h, size_t n, const char *file, int line) {
-    unsigned c = (unsigned)((n - 1) / RH_ALIGNMENT);
+/* Tracing alone, out of line so that the common path saves no register:
+ * a site not in the trace's site cache, or a class whose head pool cannot
+ * pop in line (the pop, then the hook); a block whose pool or arena the
+ * trace's caches do not know (the hook, with its trace id). */
+static __attribute__((noinline)) void *traced_pop_slow(rh_heap *h, unsigned c, const char *file, int line) {
     void *p = rh__pool_pop(h, c, false);
     if (RH_UNLIKELY(p == NULL)) return rh__alloc_fast_failed(h);
-    return h->alloc.trace->alloc(h, p, rh__class_size(c), file, line, NULL); /* returns p */
+    return rh__trace_alloc_hook(h, p, c, file, line, NULL); /* returns p */
+}
+static __attribute__((noinline)) void *traced_record(rh_heap *h, void *p, uint32_t slot) {
+    rh__trace_record_hook(h, p, slot);
+    return p;
+}
+
+void *rh__malloc_traced(rh_heap *h, size_t n, const char *file, int line) {
+    unsigned c = (unsigned)((n - 1) / RH_ALIGNMENT);
+    uint32_t slot = rh__trace_site_slot_value(h, file, line, NULL); /* trace id + 1; 0: not cached */
+    if (RH_UNLIKELY(slot == 0 || !rh__pool_can_pop(h, c))) return traced_pop_slow(h, c, file, line);
+    void *p = rh__pool_pop(h, c, false); /* cannot fail now */
+    if (RH_LIKELY(rh__trace_alloc_slot(h, p, c, slot))) return p;
+    return traced_record(h, p, slot);
 }
 
 void *rh__alloc_fast_failed(rh_heap *h) {
@@ -279,15 +309,15 @@ void *rh__malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int lin
         p = rh__pool_pop(h, c, false);
         if (!p) return rh__alloc_fast_failed(h);
         if (zero) memset(p, 0, n);
-        h->alloc.trace->alloc(h, p, rh__class_size(c), file, line, NULL);
-        return p;
+        return rh__trace_alloc_hook(h, p, c, file, line, NULL); /* returns p */
     }
     rh__mem_layer *L = h->alloc.top;
     h->alloc.calls_slow++; /* the call counts, failed or not */
     p = L->m->alloc(L, n, zero, file, line);
     if (!p) return failed(h);
     rh__note_peak(h);
-    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) h->alloc.trace->alloc(h, p, 0, file, line, NULL); /* tools: trace.c */
+    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) /* tools: trace.c */
+        h->alloc.trace->hooks->alloc(h, p, 0, file, line, NULL);
     return p;
 }
 
@@ -318,9 +348,9 @@ static void *realloc_block(rh_heap *h, void *p, size_t n, const char *file, int 
 void *rh_realloc_at(rh_heap *h, void *p, size_t n, const char *file, int line) {
     if (!p) return rh_malloc_at(h, n, file, line);
     if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) { /* tools: trace.c */
-        uint32_t trace = h->alloc.trace->detach(h, p);
+        uint32_t trace = h->alloc.trace->hooks->detach(h, p);
         void *q = realloc_block(h, p, n, file, line);
-        h->alloc.trace->attach(h, q ? q : p, q ? RH__TRACE_NEW : trace, file, line);
+        h->alloc.trace->hooks->attach(h, q ? q : p, q ? RH__TRACE_NEW : trace, file, line);
         return q;
     }
     return realloc_block(h, p, n, file, line);
