@@ -275,11 +275,14 @@ void rh__free_traced(rh_heap *h, void *p, size_t header_offset, const char *file
 
 /* Tracing alone, out of line so that the common path saves no register:
  * a site not in the trace's site cache, or a class whose head pool cannot
- * pop in line (the pop, then the hook); a block whose pool or arena the
- * trace's caches do not know (the hook, with its trace id). */
+ * pop in line (the pop, then the trace: in line if it can, else the hook);
+ * a block whose pool or arena the trace's caches do not know (the hook,
+ * with its trace id). */
 static __attribute__((noinline)) void *traced_pop_slow(rh_heap *h, unsigned c, const char *file, int line) {
     void *p = rh__pool_pop(h, c, false);
     if (RH_UNLIKELY(p == NULL)) return rh__alloc_fast_failed(h);
+    uint32_t slot = rh__trace_site_slot_value(h, file, line, NULL);
+    if (slot != 0 && rh__trace_alloc_slot(h, p, c, slot)) return p;
     return rh__trace_alloc_hook(h, p, c, file, line, NULL); /* returns p */
 }
 static __attribute__((noinline)) void *traced_record(rh_heap *h, void *p, uint32_t slot) {

@@ -302,11 +302,15 @@ static __attribute__((noinline)) rh_object *new_object(rh_heap *h, const rh_type
     void *block;
     bool typed = false; /* the trace hook had the type name with the block */
     if (h->alloc.slow == RH__SLOW_TRACE && n - 1 < RH_SMALL_MAX) {
-        /* tracing alone: the fast path's pop, then one hook with the type */
+        /* tracing alone: the fast path's pop, then the trace with the type
+         * (in line if the tracer's caches know the site and the pool, else
+         * one hook call) */
         unsigned c = rh__size_class(n);
         block = rh__pool_pop(h, c, false);
         if (RH_UNLIKELY(!block)) return rh__alloc_fast_failed(h);
-        rh__trace_alloc_hook(h, block, c, file, line, t->name);
+        uint32_t slot = rh__trace_site_slot_value(h, file, line, t->name); /* trace id + 1; 0: not cached */
+        if (slot == 0 || !rh__trace_alloc_slot(h, block, c, slot))
+            rh__trace_alloc_hook(h, block, c, file, line, t->name);
         typed = true;
     } else {
         block = rh__malloc_fast(h, n, file, line); /* rh__obj_alloc, in line */
