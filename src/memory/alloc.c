@@ -1,26 +1,27 @@
 /*
  * alloc.c — the allocator's front end: the public raw-memory entry points,
  * the choice of the heap's layer stack, the statistics, and the owner of a
- * pointer. Below it the layers of memory/layer.h (the fault injector's and
- * debug mode's shims, the pools and system back ends; alloc_priv.h draws
- * them); above it, whoever allocates.
+ * pointer. Below it the layers of memory/layer.h (the fault injector's,
+ * allocation tracing's and debug mode's shims, the pools and system back
+ * ends; alloc_priv.h draws them); above it, whoever allocates.
  *
  * The layer stack. rh__alloc_init chooses it from the mode: pools mode is
  * the pools back end alone, malloc mode the system back end, debug mode the
- * debug shim over the pools back end; arming the fault injector pushes its
- * shim on top (fault.c). Every call the fast paths below do not serve goes
- * to h->alloc.top through the interface, after this file has done what is
- * the same in every mode: the counters of calls, frees and reallocs, the
- * failure's count and error (a layer returns NULL and changes nothing), the
- * peak, and the trace hooks. No raw-memory entry point tests the mode.
+ * debug shim over the pools back end; starting allocation tracing pushes
+ * its shim (tools/trace.c) on top, rh__mem_trace_set, and arming the fault
+ * injector pushes its own above that (fault.c). Every call the fast paths
+ * below do not serve goes to h->alloc.top through the interface, after
+ * this file has done what is the same in every mode: the counters of
+ * calls, frees and reallocs, the failure's count and error (a layer
+ * returns NULL and changes nothing), and the peak. No raw-memory entry
+ * point tests the mode.
  *
  * The fast paths. Everything a pools-mode call does not need is folded into
  * one word, alloc.slow (RH__SLOW_MODE: not pools mode; RH__SLOW_FAULT: the
  * fault injector is armed; RH__SLOW_TOOLS: running under Valgrind, whose
  * client requests announce every block; RH__SLOW_TRACE: allocation tracing,
- * src/tools/trace.c, whose hooks, h->alloc.trace->hooks, the slow paths
- * call: alloc after an allocation, free before a free, detach/attach
- * around a realloc; with tracing alone, slow word exactly RH__SLOW_TRACE,
+ * src/tools/trace.c, whose shim is on the stack; with tracing alone, slow
+ * word exactly RH__SLOW_TRACE,
  * a small block keeps the fast path's pop and push, out of line in
  * rh__malloc_traced and rh__free_traced, which the fast paths' slow
  * branches reach before the general slow paths, around the trace's
@@ -106,6 +107,26 @@ static void choose_stack(rh_heap *h) {
         A->top = &A->debug;
     }
     layer_init(&A->fault, &rh__mem_fault, h, NULL);
+    layer_init(&A->trace_shim, &rh__mem_trace, h, NULL);
+}
+
+void rh__mem_trace_set(rh_heap *h, bool on) {
+    struct rh__alloc_state *A = &h->alloc;
+    /* the link that points at the layer under which the shim sits: the
+     * armed fault shim's, else the top */
+    rh__mem_layer **at = A->top == &A->fault ? &A->fault.below : &A->top;
+    if (on && !(A->slow & RH__SLOW_TRACE)) {
+        A->trace_shim.below = *at;
+        *at = &A->trace_shim;
+        A->slow |= RH__SLOW_TRACE;
+    } else if (!on && (A->slow & RH__SLOW_TRACE)) {
+        *at = A->trace_shim.below;
+        A->trace_shim.below = NULL;
+        A->slow &= ~RH__SLOW_TRACE;
+    }
+#if RH_DEBUG >= 1
+    rh__mem_stack_check(h);
+#endif
 }
 
 char *rh__mem_stack_describe(const rh_heap *h, char *buf, size_t cap) {
@@ -122,9 +143,10 @@ char *rh__mem_stack_describe(const rh_heap *h, char *buf, size_t cap) {
 
 void rh__mem_stack_check(const rh_heap *h) {
     const struct rh__alloc_state *A = &h->alloc;
-    const rh__mem_layer *want[3];
+    const rh__mem_layer *want[4];
     size_t n = 0;
     if (A->slow & RH__SLOW_FAULT) want[n++] = &A->fault;
+    if (A->slow & RH__SLOW_TRACE) want[n++] = &A->trace_shim;
     if (h->mode == RH_MODE_DEBUG) want[n++] = &A->debug;
     want[n++] = &A->back;
     const rh__mem_methods *back = h->mode == RH_MODE_MALLOC ? &rh__mem_system : &rh__mem_pools;
@@ -259,10 +281,8 @@ RH__HOT_INLINE bool traced_pool_free(rh_heap *h, void *p, const char *file, int 
 
 void rh__free_slow(rh_heap *h, void *p, size_t header_offset, const char *file, int line) {
     if (!p) return;
-    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) { /* tools: trace.c */
-        if (h->alloc.slow == RH__SLOW_TRACE && traced_pool_free(h, p, file, line)) return;
-        h->alloc.trace->hooks->free(h, p, 0);
-    }
+    /* tracing alone: a pool block is the traced path's (tools: trace.c) */
+    if (RH_UNLIKELY(h->alloc.slow == RH__SLOW_TRACE) && traced_pool_free(h, p, file, line)) return;
     rh__mem_layer *L = h->alloc.top;
     h->alloc.frees_slow++;
     L->m->free(L, p, header_offset, file, line);
@@ -319,8 +339,6 @@ void *rh__malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int lin
     p = L->m->alloc(L, n, zero, file, line);
     if (!p) return failed(h);
     rh__note_peak(h);
-    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) /* tools: trace.c */
-        h->alloc.trace->hooks->alloc(h, p, 0, file, line, NULL);
     return p;
 }
 
@@ -350,12 +368,6 @@ static void *realloc_block(rh_heap *h, void *p, size_t n, const char *file, int 
 
 void *rh_realloc_at(rh_heap *h, void *p, size_t n, const char *file, int line) {
     if (!p) return rh_malloc_at(h, n, file, line);
-    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) { /* tools: trace.c */
-        uint32_t trace = h->alloc.trace->hooks->detach(h, p);
-        void *q = realloc_block(h, p, n, file, line);
-        h->alloc.trace->hooks->attach(h, q ? q : p, q ? RH__TRACE_NEW : trace, file, line);
-        return q;
-    }
     return realloc_block(h, p, n, file, line);
 }
 

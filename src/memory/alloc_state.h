@@ -103,6 +103,7 @@ struct rh__alloc_state {
     rh__mem_layer back;             /* the back end: pools or system        */
     rh__mem_layer debug;            /* debug mode's shim (debug mode only)  */
     rh__mem_layer fault;            /* the fault injector's shim, on top while armed */
+    rh__mem_layer trace_shim;       /* allocation tracing's shim, while tracing */
 
     /* --- tracing ------------------------------------------------------ */
     struct rh__trace_fast *trace;   /* set by the tracer before RH__SLOW_TRACE:

@@ -23,7 +23,6 @@ void rh__tools_fini(rh_heap *h); /* stops tracing, frees the tools' state (heap.
  * allocator calls through h->alloc.trace. */
 void *rh__trace_alloc(rh_heap *h, void *p, size_t size, const char *file, int line, const char *type_name);
 void rh__trace_free(rh_heap *h, void *p, size_t size);
-uint32_t rh__trace_detach(rh_heap *h, void *p);
 void rh__trace_attach(rh_heap *h, void *p, uint32_t trace, const char *file, int line);
 void rh__trace_note_type(rh_heap *h, void *block, const char *type_name);
 

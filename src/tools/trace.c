@@ -3,22 +3,25 @@
  * the allocator.
  *
  * Switching on. rh_trace_start sets RH__SLOW_TRACE in the heap's slow word
- * (alloc.slow), the word every fast path of pools mode tests first. From then
- * on every allocation, free and realloc of the heap leaves the untraced fast
- * paths, and the hooks below are called through the table rh_trace_start
- * put in h->alloc.trace, after the allocator did its work (allocations) or
- * before (frees). When the slow word is RH__SLOW_TRACE alone (pools mode,
- * no fault injector, no Valgrind) a pool block keeps the fast path's pop
- * and push, out of line but without the layer stack: alloc.c's
- * rh__malloc_traced and rh__free_traced for raw memory (and its slow paths
- * for calloc and 0 bytes), and object.c's traced copy of its creation path
- * and its traced free, which pass an object's type name with its block
- * (one walk of the address tree per death); their common case enters or
- * forgets the trace in line (below), the rest calls a hook.
- * Every other call takes alloc.c's full slow path, with the hooks around
- * the layer stack, and object.c names the type afterwards (note_type).
- * Nothing else in the allocator knows about tracing; with the bit clear the
- * fast paths are exactly what they were.
+ * (alloc.slow), the word every fast path of pools mode tests first, and
+ * pushes this file's shim on the heap's layer stack (memory/layer.h;
+ * alloc.c's rh__mem_trace_set puts it on top, or under the armed fault
+ * injector's). From then on every allocation, free and realloc of the heap
+ * leaves the untraced fast paths. Every call that reaches the stack meets
+ * the shim, which enters a block's trace after the layers below served it,
+ * forgets it before they take it back, and moves it across a realloc.
+ * When the slow word is RH__SLOW_TRACE alone (pools mode, no fault
+ * injector, no Valgrind) a pool block keeps the fast path's pop and push,
+ * out of line but without the layer stack: alloc.c's rh__malloc_traced and
+ * rh__free_traced for raw memory (and its slow paths for calloc and 0
+ * bytes), and object.c's traced copy of its creation path and its traced
+ * free, which pass an object's type name with its block (one walk of the
+ * address tree per death); their common case enters or forgets the trace
+ * in line (below), the rest calls the hooks in the table rh_trace_start
+ * put in h->alloc.trace. A block from the stack gets its type afterwards
+ * (object.c calls note_type). Nothing else in the allocator knows about
+ * tracing; with the bit clear and the shim popped the fast paths and the
+ * stack are exactly what they were.
  *
  * Where a block's trace id is kept. Two places, chosen by the block alone:
  *
@@ -126,6 +129,7 @@
  * meet the tables it started with).
  */
 #include "tools/tools_internal.h"
+#include "memory/layer.h"
 
 #include <execinfo.h>
 #include <limits.h>
@@ -226,7 +230,7 @@ static void trace_tables_free(struct rh__tools *T) {
 void rh__tools_fini(rh_heap *h) {
     struct rh__tools *T = h->tools;
     if (!T) return;
-    h->alloc.slow &= ~RH__SLOW_TRACE;
+    rh__mem_trace_set(h, false);
     trace_tables_free(T);
     /* the pause recorder's callback, if any, stays registered: it finds
      * no tools state and does nothing (the heap is going away) */
@@ -740,8 +744,6 @@ RH__HOT_INLINE uint32_t forget(rh_heap *h, struct rh__tools *T, void *p, size_t 
  * allocator's traced paths, tools/trace_fast.h). */
 void rh__trace_free(rh_heap *h, void *p, size_t size) { forget(h, h->tools, p, size); }
 
-uint32_t rh__trace_detach(rh_heap *h, void *p) { return forget(h, h->tools, p, 0); }
-
 __attribute__((noinline)) void rh__trace_attach(rh_heap *h, void *p, uint32_t trace, const char *file, int line) {
     struct rh__tools *T = h->tools;
     if (trace == RH__TRACE_NONE) return;
@@ -785,9 +787,53 @@ void rh__trace_note_type(rh_heap *h, void *block, const char *type_name) {
 static const rh__trace_hooks trace_hooks = {
     .alloc = rh__trace_alloc,
     .free = rh__trace_free,
-    .detach = rh__trace_detach,
     .attach = rh__trace_attach,
     .note_type = rh__trace_note_type,
+};
+
+/* ---------------------------------------------------------------------------
+ * The trace shim (memory/layer.h): on the heap's layer stack while tracing,
+ * it traces every block the layers below serve (every call the in-line
+ * traced paths do not take): the block's trace entered after an
+ * allocation, forgotten before a free, moved across a realloc (detached
+ * first; a failed realloc puts it back on the old block, a new block gets
+ * a new trace at the realloc's site).
+ * ------------------------------------------------------------------------- */
+
+static void *shim_alloc(rh__mem_layer *L, size_t n, bool zero, const char *file, int line) {
+    rh__mem_layer *below = L->below;
+    void *p = below->m->alloc(below, n, zero, file, line);
+    if (p) alloc_slow(L->heap, p, 0, file, line, NULL, __builtin_return_address(0));
+    return p;
+}
+
+static void shim_free(rh__mem_layer *L, void *p, size_t header_offset, const char *file, int line) {
+    forget(L->heap, L->heap->tools, p, 0);
+    L->below->m->free(L->below, p, header_offset, file, line);
+}
+
+static void *shim_realloc(rh__mem_layer *L, void *p, size_t n, const char *file, int line) {
+    rh_heap *h = L->heap;
+    rh__mem_layer *below = L->below;
+    uint32_t trace = forget(h, h->tools, p, 0);
+    void *q = below->m->realloc(below, p, n, file, line);
+    rh__trace_attach(h, q ? q : p, q ? RH__TRACE_NEW : trace, file, line);
+    return q;
+}
+
+static size_t shim_usable(rh__mem_layer *L, const void *p) { return L->below->m->usable(L->below, p); }
+
+static void shim_check(rh__mem_layer *L, const void *p, const char *op, const char *file, int line) {
+    L->below->m->check(L->below, p, op, file, line);
+}
+
+const rh__mem_methods rh__mem_trace = {
+    .name = "trace",
+    .alloc = shim_alloc,
+    .free = shim_free,
+    .realloc = shim_realloc,
+    .usable = shim_usable,
+    .check = shim_check,
 };
 
 void rh__trace_each(rh_heap *h, void (*fn)(void *block, uint32_t id, size_t size, void *arg), void *arg) {
@@ -943,7 +989,7 @@ int rh_trace_start(rh_heap *h, int nframes) {
     T->tracing = true;
     T->f.hooks = &trace_hooks;
     h->alloc.trace = &T->f;
-    h->alloc.slow |= RH__SLOW_TRACE;
+    rh__mem_trace_set(h, true); /* the shim and the slow bit */
     return 0;
 nomem:
     trace_tables_free(T);
@@ -961,7 +1007,7 @@ int rh_trace_stop(rh_heap *h) {
 #if RH_DEBUG >= 3
     rh__trace_check(h);
 #endif
-    h->alloc.slow &= ~RH__SLOW_TRACE;
+    rh__mem_trace_set(h, false);
     T->tracing = false;
     trace_tables_free(T);
     return 0;
