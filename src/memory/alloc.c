@@ -21,13 +21,12 @@
  * fault injector is armed; RH__SLOW_TOOLS: running under Valgrind, whose
  * client requests announce every block; RH__SLOW_TRACE: allocation tracing,
  * src/tools/trace.c, whose shim is on the stack; with tracing alone, slow
- * word exactly RH__SLOW_TRACE,
- * a small block keeps the fast path's pop and push, out of line in
- * rh__malloc_traced and rh__free_traced, which the fast paths' slow
- * branches reach before the general slow paths, around the trace's
- * in-line common case (tools/trace_fast.h; a hook call otherwise); and
- * object.c does the same for objects, passing the type name with the
- * block). rh_malloc_at and rh__obj_alloc test
+ * word exactly RH__SLOW_TRACE, a small block keeps the fast path's pop and
+ * push, out of line in rh__malloc_traced and rh__free_traced, which the
+ * fast paths' slow branches reach before the general slow paths, around
+ * the trace's in-line common case (tools/trace_fast.h; a hook call
+ * otherwise); and object.c does the same for objects, passing the type
+ * name with the block). rh_malloc_at and rh__obj_alloc test
  * that word and the size together, then pop a block from the head pool of
  * the class (alloc_priv.h); rh_free_at and rh__obj_free test the word, ask
  * the radix tree which heap owns the pointer and where its arena's pool

@@ -138,7 +138,9 @@ RH__HOT_INLINE bool rh__trace_alloc_slot(rh_heap *h, void *p, unsigned c, uint32
         if (RH_UNLIKELY(sp == NULL || sp->cls != c)) return false;
         *pc = (rh__pool_cached){base, sp, e->arena};
     }
-    sp->ids[rh__trace_side_index(a, sp)] = slot;
+    uint32_t *ids = &sp->ids[rh__trace_side_index(a, sp)];
+    rh__assert(*ids == 0); /* a block just popped is not traced */
+    *ids = slot;
     if (RH_UNLIKELY(sp->count++ == 0)) F->spare[c] = NULL; /* the spare in place: in use */
     F->plive++;
     uint64_t cur = F->current + sp->size;
