@@ -24,7 +24,7 @@
  * word exactly RH__SLOW_TRACE, a small block keeps the fast path's pop and
  * push, out of line in rh__malloc_traced and rh__free_traced, which the
  * fast paths' slow branches reach before the general slow paths, around
- * the trace's in-line common case (tools/trace_fast.h; a hook call
+ * the trace's in-line common case (memory/trace_fast.h; a hook call
  * otherwise); and object.c does the same for objects, passing the type
  * name with the block). rh_malloc_at and rh__obj_alloc test
  * that word and the size together, then pop a block from the head pool of
@@ -70,7 +70,7 @@
 
 #include "memory/alloc_priv.h"
 #include "memory/layer.h"
-#include "tools/trace_fast.h"
+#include "memory/trace_fast.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,7 +260,7 @@ static __attribute__((noinline)) void traced_free_hook(rh_heap *h, rh__pool *poo
 }
 
 /* Tracing alone: the free of one of h's pool blocks is the fast path's
- * push after the trace's in-line forget (tools/trace_fast.h); false if p
+ * push after the trace's in-line forget (memory/trace_fast.h); false if p
  * is not one (NULL, a system block, a foreign pointer: the general
  * path's). */
 RH__HOT_INLINE bool traced_pool_free(rh_heap *h, void *p, const char *file, int line) {

@@ -53,7 +53,7 @@ void rh__debug_check_all(rh_heap *h, const char *at);
 void rh__debug_each_object(rh_heap *h, void (*fn)(rh_object *o, void *arg), void *arg);
 /* ---------------------------------------------------------------------------
  * Allocation tracing's hooks. Tracing (src/tools/trace.c, a room above)
- * puts its state in h->alloc.trace (tools/trace_fast.h: this table, as
+ * puts its state in h->alloc.trace (memory/trace_fast.h: this table, as
  * ->hooks, and what the in-line common case of the traced paths reads)
  * before it sets RH__SLOW_TRACE and pushes its shim on the layer stack
  * (memory/layer.h: the shim traces every call that reaches the stack).

@@ -352,7 +352,7 @@ RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tool
  * Allocation tracing sets one too; when it is the only one, the slow
  * branches go to rh__malloc_traced / rh__free_traced instead (a pool
  * block's pop or push around the trace's in-line common case,
- * tools/trace_fast.h, or a trace hook call).
+ * memory/trace_fast.h, or a trace hook call).
  * ------------------------------------------------------------------------- */
 
 /* The out-of-line rest (alloc.c). rh__malloc_slow: every allocation the

@@ -32,7 +32,7 @@
  *   armed         fault -> any of the above (tracing or not)
  *
  * Tracing alone in pools mode keeps in-line traced paths that do not go
- * through the stack (alloc_priv.h, tools/trace_fast.h): a small block's
+ * through the stack (alloc_priv.h, memory/trace_fast.h): a small block's
  * pop and push with its trace; the trace shim serves the rest.
  *
  * The contract of every layer L (h = L->heap; "below" = L->below, NULL for

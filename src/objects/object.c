@@ -47,7 +47,7 @@
  * RH__SLOW_TRACE), creation takes a traced copy of the fast path
  * (new_slow -> new_pool_object): the same pop, header and collector count
  * plus the trace of the block with its site and type name, in line
- * (tools/trace_fast.h: the site's trace id from the tracer's site cache,
+ * (memory/trace_fast.h: the site's trace id from the tracer's site cache,
  * written in the pool's side array; a miss calls the trace hook); a death's
  * free hands the fast path's one walk of the tree (owner and pool header)
  * to free_block_slow, which forgets the trace (in line, or the hook),
@@ -127,7 +127,7 @@
 #include "collector/gc_internal.h"
 #include "weak/weak_internal.h"
 #include "memory/alloc_priv.h" /* the allocator's inline fast paths */
-#include "tools/trace_fast.h" /* allocation tracing's common case, in line */
+#include "memory/trace_fast.h" /* allocation tracing's common case, in line */
 
 #include <inttypes.h>
 #include <stdio.h>

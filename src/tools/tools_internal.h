@@ -15,7 +15,7 @@
 
 #include "memory/alloc_priv.h"
 #include "collector/gc_internal.h"
-#include "tools/trace_fast.h"
+#include "memory/trace_fast.h"
 
 void rh__tools_fini(rh_heap *h); /* stops tracing, frees the tools' state (heap.c calls it) */
 
@@ -65,12 +65,12 @@ struct rh__tools {
     /* --- tracing (trace.c) ---------------------------------------------- */
     /* first: the hot state, which h->alloc.trace points to while tracing
      * (current and peak traced bytes, plive, last_block, the spares, the
-     * arena and site caches: tools/trace_fast.h) */
+     * arena and site caches: memory/trace_fast.h) */
     rh__trace_fast f;
     bool tracing;
     int nframes;              /* frames per traceback, 0: the site only     */
     /* Pool blocks of a pools-mode heap: side arrays beside the pools
-     * (tools/trace_fast.h). arena_index maps an arena's number (address
+     * (memory/trace_fast.h). arena_index maps an arena's number (address
      * >> 20, 28 bits: the index's stored hash is the key itself) to its
      * record in arenas[]; records live until tracing stops. f.acache is a
      * direct-mapped cache of that map. */

@@ -65,7 +65,7 @@
  * as local as the pool (a tree built in one pool writes consecutive slots).
  *
  * The common case is in line in the allocator's traced paths, without a
- * call (tools/trace_fast.h, with the hot state it reads, T->f, to which
+ * call (memory/trace_fast.h, with the hot state it reads, T->f, to which
  * h->alloc.trace points): an allocation whose (file, line, type name) is
  * in the site cache (a direct-mapped cache of 64 entries -> trace id,
  * filled only with the site only, and emptied when a site is pushed, so
@@ -198,7 +198,7 @@ struct rh__tools *rh__tools_get(rh_heap *h) {
 
 static void side_free_all(struct rh__tools *T);
 
-/* Empties the site cache (tools/trace_fast.h). */
+/* Empties the site cache (memory/trace_fast.h). */
 static void sites_clear(struct rh__tools *T) {
     for (size_t k = 0; k < RH__TRACE_SCACHE; k++)
         T->f.sites[k] = (rh__site_cached){NULL, NULL, INT_MIN, 0}; /* a NULL file at line 0 is a real site */
@@ -717,7 +717,7 @@ static __attribute__((noinline)) void alloc_slow(rh_heap *h, void *p, size_t siz
 }
 
 /* The hook of an allocation: the full path (the common case is in line in
- * the allocator's traced paths, tools/trace_fast.h). */
+ * the allocator's traced paths, memory/trace_fast.h). */
 void *rh__trace_alloc(rh_heap *h, void *p, size_t size, const char *file, int line, const char *type_name) {
     alloc_slow(h, p, size, file, line, type_name, __builtin_return_address(0));
     return p;
@@ -741,7 +741,7 @@ RH__HOT_INLINE uint32_t forget(rh_heap *h, struct rh__tools *T, void *p, size_t 
 }
 
 /* The hook of a free: the full path (the common case is in line in the
- * allocator's traced paths, tools/trace_fast.h). */
+ * allocator's traced paths, memory/trace_fast.h). */
 void rh__trace_free(rh_heap *h, void *p, size_t size) { forget(h, h->tools, p, size); }
 
 __attribute__((noinline)) void rh__trace_attach(rh_heap *h, void *p, uint32_t trace, const char *file, int line) {

@@ -2,7 +2,10 @@
  * trace_fast.h — the common case of allocation tracing, in line in the
  * allocator's traced paths (alloc.c's rh__malloc_traced and
  * rh__free_traced, object.c's traced creation and death), and the part of
- * the tracer's state (src/tools/trace.c) that it reads.
+ * the tracer's state (src/tools/trace.c) that it reads. It lives in the
+ * allocator's room, which compiles it in; the tracer, a room above, owns
+ * the state (the first member of its struct rh__tools), fills its caches
+ * and keeps its invariants.
  *
  * While the heap's slow word is RH__SLOW_TRACE alone (pools mode, no fault
  * injector, no Valgrind), a small block is popped from and pushed to its
