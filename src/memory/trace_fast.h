@@ -14,15 +14,18 @@
  *   an allocation: its (file, line, type name) is in the site cache, a
  *     direct-mapped cache of RH__TRACE_SCACHE entries -> trace id (filled
  *     by trace.c with the site only, after a pushed site has replaced
- *     refheap's own, and emptied when a site is pushed), its arena is in
+ *     refheap's own, and emptied when a site is pushed), its pool is the
+ *     one its class's entry of the pool cache names (pcache: the pool of
+ *     that class whose array an allocation used last) or its arena is in
  *     the arena cache (acache: the direct-mapped cache of arena number ->
  *     the tracer's record of the arena), and its pool has a side array of
  *     the block's class (one that holds an id, or its class's spare left
  *     in place: then it is in use again);
- *   a free: its arena is in the arena cache; then its pool's array (none,
- *     or the spare: the block is untraced) gives its id, and the slot is
- *     cleared, unless it is the array's last id while its class has a
- *     spare already (that spare is freed: trace.c).
+ *   a free: its pool is in the pool cache or its arena in the arena
+ *     cache; then its pool's array (none, or the spare: the block is
+ *     untraced) gives its id, and the slot is cleared, unless it is the
+ *     array's last id while its class has a spare already (that spare is
+ *     freed: trace.c).
  * Everything else (a miss of either cache, tracebacks, a new pool or arena)
  * calls the hook (h->alloc.trace->hooks), whose full path also fills the
  * caches. Both halves keep the tracer's counters exact: traced bytes
