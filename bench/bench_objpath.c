@@ -27,6 +27,8 @@
  *   raw32 N   as node, with a raw 32-byte block (allocate, free);
  *   raw32once N  N times: allocate a 32-byte block and free it at once
  *             (workload 1(a)'s pattern: every free empties the pool or page).
+ * A fifth argument "trace" (refheap only) runs with allocation tracing on,
+ * the site only (rh_trace_start(heap, 0)): the cost of a traced object.
  *
  * Memory managers (one executable each, as in bench_trees.c):
  *   BO_REFHEAP   refheap's public API: RH_NEW + rh_gc_track + rh_decref on
@@ -70,6 +72,7 @@
 static uint64_t objects;
 static int gc_on = 1;
 static int two_step; /* nodetrack: refheap's rh_new + rh_gc_track (the others run node) */
+static int traced;   /* "trace" after on|off: refheap with allocation tracing, the site only */
 
 #if defined(BO_REFHEAP)
 
@@ -83,6 +86,7 @@ static void bo_init(void) {
     heap = rh_heap_new(&cfg);
     if (!heap) abort();
     if (!gc_on) rh_gc_disable(heap);
+    if (traced && rh_trace_start(heap, 0) != 0) abort();
 }
 
 static void bo_fini(void) { rh_heap_destroy(heap); }
@@ -208,12 +212,13 @@ static node *bottom_up(int depth) {
 int main(int argc, char **argv) {
     bench_check_build(argv[0]);
     if (argc < 3) {
-        fprintf(stderr, "usage: %s node|node1|tree|float|raw32|raw32once N [on|off]\n", argv[0]);
+        fprintf(stderr, "usage: %s node|node1|tree|float|raw32|raw32once N [on|off [trace]]\n", argv[0]);
         return 1;
     }
     const char *wl = argv[1];
     uint64_t n = strtoull(argv[2], NULL, 10);
     if (argc >= 4) gc_on = strcmp(argv[3], "off") != 0;
+    if (argc >= 5) traced = strcmp(argv[4], "trace") == 0;
     bo_init();
     /* ring[i % RING]: the object made RING steps ago, dropped when its slot
      * is reused; a static array, so the harness never calls the allocator. */

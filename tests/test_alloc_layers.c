@@ -3,7 +3,9 @@
  * the stack each mode builds, the fault injector's shim pushed over it and
  * popped again, and the shim's promise that a failed call changes nothing
  * in the layers below (statistics, blocks, debug serials), over debug mode
- * and over malloc mode as over the pools.
+ * and over malloc mode as over the pools; allocation tracing's shim pushed
+ * while tracing, under the fault injector's whichever came first, and what
+ * it traces through the stack.
  */
 #include "rh_test.h"
 
@@ -172,6 +174,78 @@ static void test_fault_realloc_checks_pointer_first(void **state) {
     }
 }
 
+/* Allocation tracing pushes its shim while it traces, in every mode: on
+ * top, or under the armed fault injector's shim whichever was set first;
+ * stopping pops it. Through the stack it traces what the in-line traced
+ * paths do not serve: a large block, calloc, a realloc (the trace moves to
+ * the new block at the realloc's site; a failed one leaves the old block's
+ * trace), every block of malloc and debug modes. */
+static void test_trace_shim_on_the_stack(void **state) {
+    (void)state;
+    static const struct {
+        rh_mode mode;
+        const char *stack, *traced, *armed, *armed_only;
+    } cases[] = {
+        {RH_MODE_POOLS, "pools", "trace>pools", "fault>trace>pools", "fault>pools"},
+        {RH_MODE_MALLOC, "system", "trace>system", "fault>trace>system", "fault>system"},
+        {RH_MODE_DEBUG, "debug>pools", "trace>debug>pools", "fault>trace>debug>pools", "fault>debug>pools"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rh_heap *h = new_heap(cases[i].mode);
+        assert_int_equal(rh_trace_start(h, 0), 0);
+        assert_string_equal(stack_of(h), cases[i].traced);
+        rh__mem_stack_check(h);
+        rh_heap_fail_after(h, 100, false); /* armed after: on top */
+        assert_string_equal(stack_of(h), cases[i].armed);
+        rh__mem_stack_check(h);
+        assert_int_equal(rh_trace_stop(h), 0); /* popped from under the fault shim */
+        assert_string_equal(stack_of(h), cases[i].armed_only);
+        rh__mem_stack_check(h);
+        assert_int_equal(rh_trace_start(h, 0), 0); /* started while armed: under it */
+        assert_string_equal(stack_of(h), cases[i].armed);
+        rh__mem_stack_check(h);
+        rh_heap_fail_after(h, 0, false);
+        assert_string_equal(stack_of(h), cases[i].traced);
+
+        /* what the stack serves is traced */
+        int line = __LINE__ + 1;
+        void *big = rh_malloc_at(h, 3000, "shim.c", line);
+        void *zeroed = rh_calloc_at(h, 10, 7, "shim.c", line + 1);
+        void *moved = rh_malloc_at(h, 40, "shim.c", line + 2);
+        assert_non_null(big);
+        assert_non_null(zeroed);
+        assert_non_null(moved);
+        moved = rh_realloc_at(h, moved, 2500, "shim.c", line + 3);
+        assert_non_null(moved);
+        rh_heap_fail_after(h, 1, false);
+        assert_null(rh_realloc_at(h, big, 5000, "shim.c", line + 4)); /* fails: big keeps its trace */
+        rh_err_clear(h);
+        rh_trace_info ti;
+        assert_true(rh_trace_get_block_traceback(h, big, &ti));
+        assert_int_equal(ti.line, line);
+        assert_true(ti.size >= 3000);
+        assert_true(rh_trace_get_block_traceback(h, zeroed, &ti));
+        assert_int_equal(ti.line, line + 1);
+        assert_true(rh_trace_get_block_traceback(h, moved, &ti));
+        assert_int_equal(ti.line, line + 3);
+        assert_true(ti.size >= 2500);
+        assert_int_equal(rh_trace_count(h), 3);
+        size_t cur;
+        rh_trace_get_traced_memory(h, &cur, NULL);
+        assert_int_equal(cur, rh_usable_size(h, big) + rh_usable_size(h, zeroed) + rh_usable_size(h, moved));
+        rh_free(h, big);
+        rh_free(h, zeroed);
+        rh_free(h, moved);
+        assert_int_equal(rh_trace_count(h), 0);
+        rh_trace_get_traced_memory(h, &cur, NULL);
+        assert_int_equal(cur, 0);
+        assert_int_equal(rh_trace_stop(h), 0);
+        assert_string_equal(stack_of(h), cases[i].stack);
+        rh__mem_stack_check(h);
+        rh_heap_destroy(h);
+    }
+}
+
 /* The stack check stops the program when the stack does not match the
  * mode or the slow word's fault bit. */
 static void broken_stack(void *arg) {
@@ -198,6 +272,7 @@ int main(void) {
         cmocka_unit_test(test_fault_over_pools_changes_nothing),
         cmocka_unit_test(test_fault_realloc_checks_pointer_first),
         cmocka_unit_test(test_stack_check_catches_mismatch),
+        cmocka_unit_test(test_trace_shim_on_the_stack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -487,8 +487,8 @@ static void test_pool_recarved_for_another_class(void **state) {
     /* white box: the array of the pool emptied last stays there, empty, as
      * class 0's spare */
     struct rh__tools *T = h->tools;
-    assert_non_null(T->spare[0]);
-    void *spare_pool = (void *)(T->spare_arena[0]->base + T->spare_pool[0] * (uintptr_t)RH_POOL_SIZE);
+    assert_non_null(T->f.spare[0]);
+    void *spare_pool = (void *)(T->f.spare_arena[0]->base + T->f.spare_pool[0] * (uintptr_t)RH_POOL_SIZE);
     for (size_t i = 0; i < NB; i++) b[i] = rh_malloc_at(h, 48, "new.c", 2);
     assert_true(in_pools_of(b, NB, a, NA) > 0); /* the pools were carved again */
     /* the spare's own pool among them: its class-0 array gave way */
@@ -955,6 +955,99 @@ static void test_fault_injector_with_tracing(void **state) {
     }
 }
 
+/* The in-line paths against a model: random allocations and frees of every
+ * size class from 80 sites in two files (more sites than the site cache
+ * has entries, several to an entry), objects of two types among them, with
+ * pools emptied, carved again for other classes and arenas given back on
+ * the way: every live block keeps its site, type and size, the traced bytes
+ * and their peak are the model's (the sum of the live blocks' sizes and its
+ * highest value), and the tables and caches keep their invariants. Every
+ * mode (in malloc and debug modes the full paths serve every call). */
+static void test_inline_paths_match_a_model(void **state) {
+    (void)state;
+    static const char *const files[2] = {"model_a.c", "model_b.c"};
+    for (size_t m = 0; m < 3; m++) {
+        rh_heap_config cfg = {.mode = modes[m], .arena_decay_ms = RH_ARENA_DECAY_NOW};
+        rh_heap *h = rh_heap_new(&cfg);
+        assert_non_null(h);
+        assert_int_equal(rh_trace_start(h, 0), 0);
+        enum { N = 4000, STEPS = 60000 };
+        static void *blk[N];
+        static rh_object *obj[N];
+        static int line_of[N];
+        static const char *file_of[N];
+        static size_t size_of[N];
+        memset(blk, 0, sizeof blk);
+        memset(obj, 0, sizeof obj);
+        size_t cur = 0, peak = 0, live = 0;
+        uint64_t x = 0x9E3779B97F4A7C15ull;
+        for (int step = 0; step < STEPS; step++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            uint32_t r = (uint32_t)(x >> 33);
+            size_t i = r % N;
+            if (blk[i] || obj[i]) { /* free it */
+                if (obj[i]) rh_decref(obj[i]);
+                else rh_free(h, blk[i]);
+                blk[i] = NULL;
+                obj[i] = NULL;
+                cur -= size_of[i];
+                live--;
+            } else { /* a new block at one of 80 sites; phases favour a few classes */
+                int site = (int)((r >> 12) % 80);
+                const char *file = files[site & 1];
+                int line = 100 + site * 64; /* lines equal mod 64: they share site cache entries */
+                size_t n = (step / 5000) % 2 ? 1 + (r >> 8) % 512 : 16 * (1 + (step / 5000 + (r >> 8) % 3) % 32);
+                if ((r >> 20) % 5 == 0) {
+                    obj[i] = rh_new_at(h, (r >> 23) & 1 ? &point_type : &tnode_type, file, line);
+                    assert_non_null(obj[i]);
+                } else {
+                    blk[i] = rh_malloc_at(h, n, file, line);
+                    assert_non_null(blk[i]);
+                }
+                rh_trace_info ti;
+                assert_true(rh_trace_get_block_traceback(h, obj[i] ? rh__obj_block(obj[i]) : blk[i], &ti));
+                assert_ptr_equal(ti.file, file);
+                assert_int_equal(ti.line, line);
+                if (obj[i]) assert_string_equal(ti.type_name, rh_type_of(obj[i])->name);
+                else assert_null(ti.type_name);
+                if (blk[i]) assert_true(ti.size >= n);
+                file_of[i] = file;
+                line_of[i] = line;
+                size_of[i] = ti.size;
+                cur += ti.size;
+                live++;
+                if (cur > peak) peak = cur;
+            }
+            size_t tcur, tpeak;
+            rh_trace_get_traced_memory(h, &tcur, &tpeak);
+            assert_int_equal(tcur, cur);
+            assert_int_equal(tpeak, peak);
+            assert_int_equal(rh_trace_count(h), live);
+            if (step % 5000 == 4999) {
+                rh__trace_check(h);
+                for (size_t k = 0; k < N; k++) {
+                    if (!blk[k] && !obj[k]) continue;
+                    rh_trace_info ti;
+                    assert_true(rh_trace_get_block_traceback(h, obj[k] ? rh__obj_block(obj[k]) : blk[k], &ti));
+                    assert_ptr_equal(ti.file, file_of[k]);
+                    assert_int_equal(ti.line, line_of[k]);
+                    assert_int_equal(ti.size, size_of[k]);
+                }
+            }
+        }
+        for (size_t k = 0; k < N; k++) {
+            if (obj[k]) rh_decref(obj[k]);
+            else if (blk[k]) rh_free(h, blk[k]);
+        }
+        assert_int_equal(rh_trace_count(h), 0);
+        size_t tcur;
+        rh_trace_get_traced_memory(h, &tcur, NULL);
+        assert_int_equal(tcur, 0);
+        rh__trace_check(h);
+        rh_heap_destroy(h);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_off_by_default),
@@ -978,6 +1071,7 @@ int main(void) {
         cmocka_unit_test(test_collector_counts_unchanged_by_tracing),
         cmocka_unit_test(test_traced_bytes_exact_through_frees),
         cmocka_unit_test(test_fault_injector_with_tracing),
+        cmocka_unit_test(test_inline_paths_match_a_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,31 +1,32 @@
 /*
  * alloc.c — the allocator's front end: the public raw-memory entry points,
  * the choice of the heap's layer stack, the statistics, and the owner of a
- * pointer. Below it the layers of memory/layer.h (the fault injector's and
- * debug mode's shims, the pools and system back ends; alloc_priv.h draws
- * them); above it, whoever allocates.
+ * pointer. Below it the layers of memory/layer.h (the fault injector's,
+ * allocation tracing's and debug mode's shims, the pools and system back
+ * ends; alloc_priv.h draws them); above it, whoever allocates.
  *
  * The layer stack. rh__alloc_init chooses it from the mode: pools mode is
  * the pools back end alone, malloc mode the system back end, debug mode the
- * debug shim over the pools back end; arming the fault injector pushes its
- * shim on top (fault.c). Every call the fast paths below do not serve goes
- * to h->alloc.top through the interface, after this file has done what is
- * the same in every mode: the counters of calls, frees and reallocs, the
- * failure's count and error (a layer returns NULL and changes nothing), the
- * peak, and the trace hooks. No raw-memory entry point tests the mode.
+ * debug shim over the pools back end; starting allocation tracing pushes
+ * its shim (tools/trace.c) on top, rh__mem_trace_set, and arming the fault
+ * injector pushes its own above that (fault.c). Every call the fast paths
+ * below do not serve goes to h->alloc.top through the interface, after
+ * this file has done what is the same in every mode: the counters of
+ * calls, frees and reallocs, the failure's count and error (a layer
+ * returns NULL and changes nothing), and the peak. No raw-memory entry
+ * point tests the mode.
  *
  * The fast paths. Everything a pools-mode call does not need is folded into
  * one word, alloc.slow (RH__SLOW_MODE: not pools mode; RH__SLOW_FAULT: the
  * fault injector is armed; RH__SLOW_TOOLS: running under Valgrind, whose
  * client requests announce every block; RH__SLOW_TRACE: allocation tracing,
- * src/tools/trace.c, whose hooks, h->alloc.trace, the slow paths call:
- * alloc after an allocation, free before a free, detach/attach around a
- * realloc; with tracing alone, slow word exactly RH__SLOW_TRACE, a small
- * block keeps the fast path's pop and push, out of line in
- * rh__malloc_traced and rh__free_traced, which the fast paths' slow
- * branches reach before the general slow paths, around one hook call; and
- * object.c does the same for objects, passing the type name with the
- * block). rh_malloc_at and rh__obj_alloc test
+ * src/tools/trace.c, whose shim is on the stack; with tracing alone, slow
+ * word exactly RH__SLOW_TRACE, a small block keeps the fast path's pop and
+ * push, out of line in rh__malloc_traced and rh__free_traced, which the
+ * fast paths' slow branches reach before the general slow paths, around
+ * the trace's in-line common case (memory/trace_fast.h; a hook call
+ * otherwise); and object.c does the same for objects, passing the type
+ * name with the block). rh_malloc_at and rh__obj_alloc test
  * that word and the size together, then pop a block from the head pool of
  * the class (alloc_priv.h); rh_free_at and rh__obj_free test the word, ask
  * the radix tree which heap owns the pointer and where its arena's pool
@@ -69,6 +70,7 @@
 
 #include "memory/alloc_priv.h"
 #include "memory/layer.h"
+#include "memory/trace_fast.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +106,26 @@ static void choose_stack(rh_heap *h) {
         A->top = &A->debug;
     }
     layer_init(&A->fault, &rh__mem_fault, h, NULL);
+    layer_init(&A->trace_shim, &rh__mem_trace, h, NULL);
+}
+
+void rh__mem_trace_set(rh_heap *h, bool on) {
+    struct rh__alloc_state *A = &h->alloc;
+    /* the link that points at the layer under which the shim sits: the
+     * armed fault shim's, else the top */
+    rh__mem_layer **at = A->top == &A->fault ? &A->fault.below : &A->top;
+    if (on && !(A->slow & RH__SLOW_TRACE)) {
+        A->trace_shim.below = *at;
+        *at = &A->trace_shim;
+        A->slow |= RH__SLOW_TRACE;
+    } else if (!on && (A->slow & RH__SLOW_TRACE)) {
+        *at = A->trace_shim.below;
+        A->trace_shim.below = NULL;
+        A->slow &= ~RH__SLOW_TRACE;
+    }
+#if RH_DEBUG >= 1
+    rh__mem_stack_check(h);
+#endif
 }
 
 char *rh__mem_stack_describe(const rh_heap *h, char *buf, size_t cap) {
@@ -120,9 +142,10 @@ char *rh__mem_stack_describe(const rh_heap *h, char *buf, size_t cap) {
 
 void rh__mem_stack_check(const rh_heap *h) {
     const struct rh__alloc_state *A = &h->alloc;
-    const rh__mem_layer *want[3];
+    const rh__mem_layer *want[4];
     size_t n = 0;
     if (A->slow & RH__SLOW_FAULT) want[n++] = &A->fault;
+    if (A->slow & RH__SLOW_TRACE) want[n++] = &A->trace_shim;
     if (h->mode == RH_MODE_DEBUG) want[n++] = &A->debug;
     want[n++] = &A->back;
     const rh__mem_methods *back = h->mode == RH_MODE_MALLOC ? &rh__mem_system : &rh__mem_pools;
@@ -228,27 +251,37 @@ static void *failed(rh_heap *h) {
  * ------------------------------------------------------------------------- */
 
 /* Everything the free fast paths (alloc_priv.h) do not do inline. */
+/* Tracing alone, a pool block whose trace the in-line path did not
+ * forget: the hook (it asks the pools about the block), then the push. Out
+ * of line, so that the common path saves no register. */
+static __attribute__((noinline)) void traced_free_hook(rh_heap *h, rh__pool *pool, void *p) {
+    rh__trace_free_hook(h, p, pool->cls);
+    rh__pool_push(h, pool, p, false);
+}
+
 /* Tracing alone: the free of one of h's pool blocks is the fast path's
- * push after the trace hook; false if p is not one (NULL, a system block,
- * a foreign pointer: the general path's). */
-static bool traced_pool_free(rh_heap *h, void *p, const char *file, int line) {
+ * push after the trace's in-line forget (memory/trace_fast.h); false if p
+ * is not one (NULL, a system block, a foreign pointer: the general
+ * path's). */
+RH__HOT_INLINE bool traced_pool_free(rh_heap *h, void *p, const char *file, int line) {
     rh__pool *pool;
     if (RH_UNLIKELY(!rh__pool_find(p, h, &pool))) return false;
     /* the fast path's boundary check first: an interior pointer would
      * otherwise be untraced and pushed as a block */
     if (RH_UNLIKELY(!rh__pool_block_start(pool, p))) rh__pool_bad_pointer(h, pool, p, "free", file, line);
-    /* the hook first: its slow path asks the pools about the block */
-    h->alloc.trace->free(h, p, rh__class_size(pool->cls));
+    /* the trace first: its hook asks the pools about the block */
+    if (RH_UNLIKELY(!rh__trace_free_try(h, p, pool->cls))) {
+        traced_free_hook(h, pool, p);
+        return true;
+    }
     rh__pool_push(h, pool, p, false);
     return true;
 }
 
 void rh__free_slow(rh_heap *h, void *p, size_t header_offset, const char *file, int line) {
     if (!p) return;
-    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) { /* tools: trace.c */
-        if (h->alloc.slow == RH__SLOW_TRACE && traced_pool_free(h, p, file, line)) return;
-        h->alloc.trace->free(h, p, 0);
-    }
+    /* tracing alone: a pool block is the traced path's (tools: trace.c) */
+    if (RH_UNLIKELY(h->alloc.slow == RH__SLOW_TRACE) && traced_pool_free(h, p, file, line)) return;
     rh__mem_layer *L = h->alloc.top;
     h->alloc.frees_slow++;
     L->m->free(L, p, header_offset, file, line);
@@ -259,11 +292,30 @@ void rh__free_traced(rh_heap *h, void *p, size_t header_offset, const char *file
     rh__free_slow(h, p, header_offset, file, line); /* NULL, a system block, a foreign pointer */
 }
 
-void *rh__malloc_traced(rh_heap *h, size_t n, const char *file, int line) {
-    unsigned c = (unsigned)((n - 1) / RH_ALIGNMENT);
+/* Tracing alone, out of line so that the common path saves no register:
+ * a site not in the trace's site cache, or a class whose head pool cannot
+ * pop in line (the pop, then the trace: in line if it can, else the hook);
+ * a block whose pool or arena the trace's caches do not know (the hook,
+ * with its trace id). */
+static __attribute__((noinline)) void *traced_pop_slow(rh_heap *h, unsigned c, const char *file, int line) {
     void *p = rh__pool_pop(h, c, false);
     if (RH_UNLIKELY(p == NULL)) return rh__alloc_fast_failed(h);
-    return h->alloc.trace->alloc(h, p, rh__class_size(c), file, line, NULL); /* returns p */
+    uint32_t slot = rh__trace_site_slot_value(h, file, line, NULL);
+    if (slot != 0 && rh__trace_alloc_slot(h, p, c, slot)) return p;
+    return rh__trace_alloc_hook(h, p, c, file, line, NULL); /* returns p */
+}
+static __attribute__((noinline)) void *traced_record(rh_heap *h, void *p, uint32_t slot) {
+    rh__trace_record_hook(h, p, slot);
+    return p;
+}
+
+void *rh__malloc_traced(rh_heap *h, size_t n, const char *file, int line) {
+    unsigned c = (unsigned)((n - 1) / RH_ALIGNMENT);
+    uint32_t slot = rh__trace_site_slot_value(h, file, line, NULL); /* trace id + 1; 0: not cached */
+    if (RH_UNLIKELY(slot == 0 || !rh__pool_can_pop(h, c))) return traced_pop_slow(h, c, file, line);
+    void *p = rh__pool_pop(h, c, false); /* cannot fail now */
+    if (RH_LIKELY(rh__trace_alloc_slot(h, p, c, slot))) return p;
+    return traced_record(h, p, slot);
 }
 
 void *rh__alloc_fast_failed(rh_heap *h) {
@@ -279,15 +331,13 @@ void *rh__malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int lin
         p = rh__pool_pop(h, c, false);
         if (!p) return rh__alloc_fast_failed(h);
         if (zero) memset(p, 0, n);
-        h->alloc.trace->alloc(h, p, rh__class_size(c), file, line, NULL);
-        return p;
+        return rh__trace_alloc_hook(h, p, c, file, line, NULL); /* returns p */
     }
     rh__mem_layer *L = h->alloc.top;
     h->alloc.calls_slow++; /* the call counts, failed or not */
     p = L->m->alloc(L, n, zero, file, line);
     if (!p) return failed(h);
     rh__note_peak(h);
-    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) h->alloc.trace->alloc(h, p, 0, file, line, NULL); /* tools: trace.c */
     return p;
 }
 
@@ -317,12 +367,6 @@ static void *realloc_block(rh_heap *h, void *p, size_t n, const char *file, int 
 
 void *rh_realloc_at(rh_heap *h, void *p, size_t n, const char *file, int line) {
     if (!p) return rh_malloc_at(h, n, file, line);
-    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_TRACE)) { /* tools: trace.c */
-        uint32_t trace = h->alloc.trace->detach(h, p);
-        void *q = realloc_block(h, p, n, file, line);
-        h->alloc.trace->attach(h, q ? q : p, q ? RH__TRACE_NEW : trace, file, line);
-        return q;
-    }
     return realloc_block(h, p, n, file, line);
 }
 

@@ -53,18 +53,24 @@ void rh__debug_check_all(rh_heap *h, const char *at);
 void rh__debug_each_object(rh_heap *h, void (*fn)(rh_object *o, void *arg), void *arg);
 /* ---------------------------------------------------------------------------
  * Allocation tracing's hooks. Tracing (src/tools/trace.c, a room above)
- * puts its table in h->alloc.trace before it sets RH__SLOW_TRACE; while the
- * bit is set, the slow paths of alloc.c call through it, and object.c names
- * a new object's type. `alloc` records a new block with its site and the
+ * puts its state in h->alloc.trace (memory/trace_fast.h: this table, as
+ * ->hooks, and what the in-line common case of the traced paths reads)
+ * before it sets RH__SLOW_TRACE and pushes its shim on the layer stack
+ * (memory/layer.h: the shim traces every call that reaches the stack).
+ * While the bit is set, the traced paths of alloc.c and object.c (tracing
+ * alone, pools mode) call through the table when their in-line case does
+ * not apply, and object.c names a new object's type. `alloc` records
+ * a new block with its site and the
  * type name of the object it will hold (NULL: raw memory, or the type is
  * named later by `note_type`; object.c's in-line traced paths pass it
  * here, one call instead of two), and returns p (its caller's tail
  * call); `free`
  * forgets a block (untraced ones are ignored); `size` is the block's usable
- * size when the caller knows it, else 0; `detach` forgets a block and
- * returns its trace (or RH__TRACE_NONE), `attach` records one:
+ * size when the caller knows it, else 0; `attach` records a block's trace:
  * RH__TRACE_NEW for a new trace at file:line, another value to put a
- * detached trace back (a failed realloc); `note_type` names the type of the
+ * detached trace back (the shim's failed realloc) or to enter a block whose
+ * trace the in-line path found but could not write (file and line unused);
+ * `note_type` names the type of the
  * object in a block just allocated.
  * ------------------------------------------------------------------------- */
 #define RH__TRACE_NONE UINT32_MAX
@@ -72,7 +78,6 @@ void rh__debug_each_object(rh_heap *h, void (*fn)(rh_object *o, void *arg), void
 typedef struct rh__trace_hooks {
     void *(*alloc)(rh_heap *h, void *p, size_t size, const char *file, int line, const char *type_name);
     void (*free)(rh_heap *h, void *p, size_t size);
-    uint32_t (*detach)(rh_heap *h, void *p);
     void (*attach)(rh_heap *h, void *p, uint32_t trace, const char *file, int line);
     void (*note_type)(rh_heap *h, void *block, const char *type_name);
 } rh__trace_hooks;

@@ -404,7 +404,8 @@ RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tool
  * all set a bit there, so they always reach the out-of-line slow paths.
  * Allocation tracing sets one too; when it is the only one, the slow
  * branches go to rh__malloc_traced / rh__free_traced instead (a pool
- * block's pop or push around one trace hook call).
+ * block's pop or push around the trace's in-line common case,
+ * memory/trace_fast.h, or a trace hook call).
  * ------------------------------------------------------------------------- */
 
 /* The out-of-line rest (alloc.c). rh__malloc_slow: every allocation the
@@ -416,7 +417,8 @@ void *rh__malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int lin
 void *rh__alloc_fast_failed(rh_heap *h);
 /* Tracing alone (slow word exactly RH__SLOW_TRACE; tools: trace.c): the
  * fast paths' pop of a block of 1..RH_SMALL_MAX bytes and their push of a
- * pool block, out of line, around one trace hook call. The fast paths
+ * pool block, out of line, around the trace's in-line common case (or a
+ * trace hook call). The fast paths
  * below reach them from their slow branch, before rh__malloc_slow and
  * rh__free_slow, whose frames they skip. */
 void *rh__malloc_traced(rh_heap *h, size_t n, const char *file, int line);

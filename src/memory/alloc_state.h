@@ -13,6 +13,7 @@ struct rh__pool;  /* pools.c: the header of a 16 KiB pool (in its arena's meta) 
 struct rh__arena; /* pools.c: a 1 MiB arena's bookkeeping (malloc'ed)    */
 struct rh__large; /* sysmem.c: header of a block from the system allocator */
 struct rh__mem_methods; /* memory/layer.h: the operations of a layer */
+struct rh__trace_fast;  /* memory/trace_fast.h: allocation tracing's hooks and hot state */
 
 /* One layer of the heap's allocator stack (memory/layer.h: the contract).
  * `state` is the layer's own (the heap's allocator state for the back ends
@@ -103,10 +104,12 @@ struct rh__alloc_state {
     rh__mem_layer back;             /* the back end: pools or system        */
     rh__mem_layer debug;            /* debug mode's shim (debug mode only)  */
     rh__mem_layer fault;            /* the fault injector's shim, on top while armed */
+    rh__mem_layer trace_shim;       /* allocation tracing's shim, while tracing */
 
     /* --- tracing ------------------------------------------------------ */
-    const struct rh__trace_hooks *trace; /* set by the tracer before
-                                       RH__SLOW_TRACE (alloc_internal.h)   */
+    struct rh__trace_fast *trace;   /* set by the tracer before RH__SLOW_TRACE:
+                                       its hooks (alloc_internal.h) and hot
+                                       state (memory/trace_fast.h)          */
 };
 
 #endif /* REFHEAP_ALLOC_STATE_H */

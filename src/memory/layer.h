@@ -15,15 +15,25 @@
  *             around each block of the layer below, quarantine after free,
  *             the one-thread-at-a-time check;
  *     fault   (fault.c) counts the allocating calls and fails the chosen
- *             one without calling below; everything else passes through.
+ *             one without calling below; everything else passes through;
+ *     trace   (tools/trace.c) allocation tracing: enters the trace of
+ *             every block the layer below hands out and forgets it before
+ *             the block goes back (moves it across a realloc).
  *
  * The stacks (alloc.c's rh__alloc_init chooses them by mode; arming the
- * fault injector pushes its shim, disarming pops it):
+ * fault injector pushes its shim, disarming pops it; starting allocation
+ * tracing pushes its shim, rh__mem_trace_set, under the fault shim if that
+ * is armed, stopping pops it):
  *
  *   pools mode    pools                    (the fast paths serve most calls)
  *   malloc mode   system
  *   debug mode    debug -> pools
- *   armed         fault -> any of the above
+ *   tracing       trace -> any of the above
+ *   armed         fault -> any of the above (tracing or not)
+ *
+ * Tracing alone in pools mode keeps in-line traced paths that do not go
+ * through the stack (alloc_priv.h, memory/trace_fast.h): a small block's
+ * pop and push with its trace; the trace shim serves the rest.
  *
  * The contract of every layer L (h = L->heap; "below" = L->below, NULL for
  * a back end):
@@ -49,10 +59,10 @@
  *       stops the program, as free would, when p may not be given to free
  *       or realloc (`op` names the call in the message); else nothing.
  * The counters of calls, frees, reallocs and failures, the peak, the
- * error state, tracing and the public entry points' argument handling
- * (NULL, calloc's overflow) are alloc.c's, above every layer: a layer
- * changes only its own state (the pools', the system blocks', debug
- * mode's, the injector's countdown).
+ * error state and the public entry points' argument handling (NULL,
+ * calloc's overflow) are alloc.c's, above every layer: a layer changes
+ * only its own state (the pools', the system blocks', debug mode's, the
+ * injector's countdown, the tracer's tables).
  * A back end's blocks and a shim's wrapping are the heap's until
  * rh__alloc_fini, which releases the back end's memory wholesale (the
  * shims' fini run first).
@@ -77,6 +87,12 @@ extern const rh__mem_methods rh__mem_pools;  /* backends.c */
 extern const rh__mem_methods rh__mem_system; /* backends.c */
 extern const rh__mem_methods rh__mem_debug;  /* debugmem.c */
 extern const rh__mem_methods rh__mem_fault;  /* fault.c */
+extern const rh__mem_methods rh__mem_trace;  /* tools/trace.c */
+
+/* Pushes (on) or pops (off) h's trace shim, and sets or clears
+ * RH__SLOW_TRACE with it: the shim goes on top, or right under the fault
+ * shim when that is armed (alloc.c). */
+void rh__mem_trace_set(rh_heap *h, bool on);
 
 /* The stack of h from the top, names joined by '>' (e.g. "fault>debug>pools")
  * into buf (truncated to cap bytes, NUL-terminated); returns buf. For tests

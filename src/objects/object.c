@@ -46,9 +46,11 @@
  * Allocation tracing sets it too; when it is the only bit (tracing alone,
  * RH__SLOW_TRACE), creation takes a traced copy of the fast path
  * (new_slow -> new_pool_object): the same pop, header and collector count
- * plus one call of the trace hook with the block, its size, the site and
- * the type name; a death's free hands the fast path's one walk of the tree
- * (owner and pool header) to free_block_slow, which calls the trace hook,
+ * plus the trace of the block with its site and type name, in line
+ * (memory/trace_fast.h: the site's trace id from the tracer's site cache,
+ * written in the pool's side array; a miss calls the trace hook); a death's
+ * free hands the fast path's one walk of the tree (owner and pool header)
+ * to free_block_slow, which forgets the trace (in line, or the hook),
  * counts the free for the collector and pushes the block. The collector's
  * counts, and so its automatic collections, are the same traced or not.
  *
@@ -125,6 +127,7 @@
 #include "collector/gc_internal.h"
 #include "weak/weak_internal.h"
 #include "memory/alloc_priv.h" /* the allocator's inline fast paths */
+#include "memory/trace_fast.h" /* allocation tracing's common case, in line */
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -299,11 +302,15 @@ static __attribute__((noinline)) rh_object *new_object(rh_heap *h, const rh_type
     void *block;
     bool typed = false; /* the trace hook had the type name with the block */
     if (h->alloc.slow == RH__SLOW_TRACE && n - 1 < RH_SMALL_MAX) {
-        /* tracing alone: the fast path's pop, then one hook with the type */
+        /* tracing alone: the fast path's pop, then the trace with the type
+         * (in line if the tracer's caches know the site and the pool, else
+         * one hook call) */
         unsigned c = rh__size_class(n);
         block = rh__pool_pop(h, c, false);
         if (RH_UNLIKELY(!block)) return rh__alloc_fast_failed(h);
-        h->alloc.trace->alloc(h, block, rh__class_size(c), file, line, t->name);
+        uint32_t slot = rh__trace_site_slot_value(h, file, line, t->name); /* trace id + 1; 0: not cached */
+        if (slot == 0 || !rh__trace_alloc_slot(h, block, c, slot))
+            rh__trace_alloc_hook(h, block, c, file, line, t->name);
         typed = true;
     } else {
         block = rh__malloc_fast(h, n, file, line); /* rh__obj_alloc, in line */
@@ -325,7 +332,7 @@ static __attribute__((noinline)) rh_object *new_object(rh_heap *h, const rh_type
     if (prefix && rh__gc_count_alloc(&h->gc)) rh__gc_alloc_slow(h);
     if (RH_UNLIKELY(h->alloc.slow & (RH__SLOW_MODE | RH__SLOW_TRACE))) {
         if (h->mode == RH_MODE_DEBUG) rh__debug_note_object(h, block, o);
-        if ((h->alloc.slow & RH__SLOW_TRACE) && !typed) h->alloc.trace->note_type(h, block, t->name);
+        if ((h->alloc.slow & RH__SLOW_TRACE) && !typed) h->alloc.trace->hooks->note_type(h, block, t->name);
     }
     /* "Create tracked": linked only now, after that collection. */
     if (prefix && track) rh__gc_link_new(&h->gc, RH__AS_GC(o));
@@ -355,8 +362,9 @@ static __attribute__((noinline)) rh_object *new_collect(rh_heap *h, rh_object *o
 static rh_object *new_slow(rh_heap *h, const rh_type *t, bool track, const char *file, int line);
 
 /* traced: the copy for a heap whose slow word is RH__SLOW_TRACE alone
- * (new_traced, below): the same path, plus one call of the trace hook with
- * the block, its size, the site and the type name. */
+ * (new_slow, below): the same path, plus the block's trace with the site
+ * and the type name (in line when the tracer's caches know them, else the
+ * trace hook). */
 RH__HOT_INLINE rh_object *new_pool_object(rh_heap *h, const rh_type *t, bool track, const char *file, int line,
                                           bool traced) {
     size_t prefix = rh__prefix_size(t);
@@ -371,9 +379,12 @@ RH__HOT_INLINE rh_object *new_pool_object(rh_heap *h, const rh_type *t, bool tra
                       t->weaklist_offset % sizeof(rh_object *) != 0))))
         return traced ? new_object(h, t, file, line, 0, track) : new_slow(h, t, track, file, line);
     unsigned c = (unsigned)((n - 1) >> 4); /* rh__size_class; n >= 16 here */
-    if (RH_UNLIKELY(!rh__pool_can_pop(h, c))) return new_object(h, t, file, line, 0, track);
+    /* traced: the site's trace id + 1 from the trace's cache (0: not
+     * there; new_object calls the hook) */
+    uint32_t slot = traced ? rh__trace_site_slot_value(h, file, line, t->name) : 1;
+    if (RH_UNLIKELY(!rh__pool_can_pop(h, c) || slot == 0)) return new_object(h, t, file, line, 0, track);
     void *block = rh__pool_pop(h, c, false); /* cannot fail now */
-    if (traced) h->alloc.trace->alloc(h, block, rh__class_size(c), file, line, t->name);
+    if (traced && !rh__trace_alloc_slot(h, block, c, slot)) rh__trace_record_hook(h, block, slot);
     rh_object *o = (rh_object *)(void *)((char *)block + prefix);
     o->rh_refcnt = 1;
     o->rh_gcword = 0;
@@ -428,10 +439,11 @@ rh_object *rh_new_var_tracked_at(rh_heap *h, const rh_type *type, size_t nitems,
  * what the fast path's walk of the tree found (h NULL: not a pool block).
  * A pool block of a heap that is tracing alone (pools mode, slow word
  * RH__SLOW_TRACE) takes the fast path's steps without walking again: the
- * trace hook forgets it, the collector counts it, the push. */
+ * trace is forgotten (in line, or by the hook), the collector counts it,
+ * the push. */
 static __attribute__((noinline)) void free_block_slow(void *block, bool gc, rh_heap *h, rh__pool *pool) {
     if (h && h->alloc.slow == RH__SLOW_TRACE) {
-        h->alloc.trace->free(h, block, rh__class_size(pool->cls));
+        if (!rh__trace_free_try(h, block, pool->cls)) rh__trace_free_hook(h, block, pool->cls);
         if (gc) rh__gc_count_free(&h->gc);
         rh__pool_push(h, pool, block, false);
         return;

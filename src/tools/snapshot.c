@@ -208,8 +208,8 @@ rh_snapshot *rh_snapshot_take(rh_heap *h) {
     s->traces = calloc(rows ? rows : 1, sizeof *s->traces);
     if (!s->traces || tracebacks_init(s, ntb) != 0) goto nomem;
     s->nframes = T->nframes;
-    s->traced_current = T->current;
-    s->traced_peak = T->peak;
+    s->traced_current = T->f.current;
+    s->traced_peak = T->f.peak;
     for (size_t i = 1; i < T->ntbs; i++) {
         if (!tbmap[i]) continue;
         const rh__traceback *tb = &T->tbs[i];

@@ -15,6 +15,7 @@
 
 #include "memory/alloc_priv.h"
 #include "collector/gc_internal.h"
+#include "memory/trace_fast.h"
 
 void rh__tools_fini(rh_heap *h); /* stops tracing, frees the tools' state (heap.c calls it) */
 
@@ -22,7 +23,6 @@ void rh__tools_fini(rh_heap *h); /* stops tracing, frees the tools' state (heap.
  * allocator calls through h->alloc.trace. */
 void *rh__trace_alloc(rh_heap *h, void *p, size_t size, const char *file, int line, const char *type_name);
 void rh__trace_free(rh_heap *h, void *p, size_t size);
-uint32_t rh__trace_detach(rh_heap *h, void *p);
 void rh__trace_attach(rh_heap *h, void *p, uint32_t trace, const char *file, int line);
 void rh__trace_note_type(rh_heap *h, void *block, const char *type_name);
 
@@ -61,48 +61,22 @@ typedef struct rh__type_count_entry {
     size_t count;
 } rh__type_count_entry;
 
-/* The side storage of pool blocks (trace.c): for every arena that held a
- * traced block, one record of 64 pool entries; for every pool holding a
- * traced block, one array of trace ids by block position. */
-typedef struct rh__side_pool {
-    uint32_t count;           /* non-zero slots                             */
-    uint32_t magic;           /* rh__class_divmagic[cls]: slot = offset * magic >> 32 */
-    uint16_t size;            /* rh__class_size(cls)                        */
-    uint8_t cls;              /* the pool's size class when the array was made */
-    uint32_t ids[];           /* capacity(cls) slots: trace id + 1, 0: untraced */
-} rh__side_pool;
-#define RH__TRACE_ACACHE 256 /* entries of the tracer's arena cache (a power of two) */
-typedef struct rh__side_arena {
-    uintptr_t base;           /* the arena's 1 MiB-aligned address          */
-    unsigned npools;          /* non-NULL entries of pools[]                */
-    rh__side_pool *pools[RH__POOLS_PER_ARENA];
-} rh__side_arena;
-typedef struct rh__arena_cached {
-    uint32_t key;             /* arena number (address >> 20)               */
-    rh__side_arena *arena;
-} rh__arena_cached;
-
 struct rh__tools {
     /* --- tracing (trace.c) ---------------------------------------------- */
+    /* first: the hot state, which h->alloc.trace points to while tracing
+     * (current and peak traced bytes, plive, last_block, the spares, the
+     * arena and site caches: memory/trace_fast.h) */
+    rh__trace_fast f;
     bool tracing;
     int nframes;              /* frames per traceback, 0: the site only     */
-    /* Pool blocks of a pools-mode heap: side arrays beside the pools.
-     * arena_index maps an arena's number (address >> 20, 28 bits: the
-     * index's stored hash is the key itself) to its record in arenas[];
-     * records live until tracing stops. spare[c]: the array of class c
-     * emptied last, all zeros, left in its pool
-     * (spare_arena[c]->pools[spare_pool[c]]) for the next pool of class c
-     * that needs one; NULL: none. */
+    /* Pool blocks of a pools-mode heap: side arrays beside the pools
+     * (memory/trace_fast.h). arena_index maps an arena's number (address
+     * >> 20, 28 bits: the index's stored hash is the key itself) to its
+     * record in arenas[]; records live until tracing stops. f.acache is a
+     * direct-mapped cache of that map. */
     rh__side_arena **arenas;
     size_t narenas, caparenas;
     rh__index arena_index;
-    /* a direct-mapped cache of the map: slot (number mod 256) holds the
-     * arena looked up last among those numbers (key UINT32_MAX: none) */
-    rh__arena_cached acache[RH__TRACE_ACACHE];
-    rh__side_pool *spare[RH_NUM_CLASSES];
-    rh__side_arena *spare_arena[RH_NUM_CLASSES]; /* where spare[c] is left */
-    uint8_t spare_pool[RH_NUM_CLASSES];
-    size_t plive;             /* traced pool blocks (non-zero slots)        */
     size_t side_bytes;        /* bytes of the records and arrays above      */
     unsigned fail_side;       /* white-box tests: fail the next N side allocations */
     /* The block table, for every other block (system blocks, malloc and
@@ -114,17 +88,14 @@ struct rh__tools {
      * block; 0 is an empty slot. */
     uint64_t *blocks;
     size_t cap, live, grow_at; /* live: entries of the block table          */
-    void *last_block;         /* the block traced last and where its id is: */
-    size_t last_slot;         /* the type note that follows finds it        */
-    uint32_t *last_side;      /* directly (last_side: its side slot, or NULL) */
-    uint64_t current, peak;   /* traced bytes (usable sizes)                */
+    /* f.last_block: the block traced last by the full path, and where its
+     * id is, so that the type note that follows finds it directly
+     * (last_side: its side slot, or NULL; else last_slot in the table) */
+    size_t last_slot;
+    uint32_t *last_side;
     uint64_t lost;            /* blocks not traced: out of memory           */
-    /* one-entry caches of trace_intern: the last site and type allocated
-     * at (site only) and the last (trace, type) an object's note turned into
-     * a trace */
-    const char *site_file_cached, *site_type_cached;
-    int site_line_cached;
-    uint32_t site_id_cached;
+    /* a one-entry cache of the last (trace, type) an object's note turned
+     * into a trace (the sites' cache is f.sites) */
     uint32_t type_from_cached, type_id_cached;
     const char *type_name_cached;
     /* rh_trace_site_push: sites that replace refheap's own ones */

@@ -3,21 +3,25 @@
  * the allocator.
  *
  * Switching on. rh_trace_start sets RH__SLOW_TRACE in the heap's slow word
- * (alloc.slow), the word every fast path of pools mode tests first. From then
- * on every allocation, free and realloc of the heap leaves the untraced fast
- * paths, and the hooks below are called through the table rh_trace_start
- * put in h->alloc.trace, after the allocator did its work (allocations) or
- * before (frees). When the slow word is RH__SLOW_TRACE alone (pools mode,
- * no fault injector, no Valgrind) a pool block keeps the fast path's pop
- * and push, out of line but without the layer stack: alloc.c's
- * rh__malloc_traced and rh__free_traced for raw memory (and its slow paths
- * for calloc and 0 bytes), and object.c's traced copy of its creation path and its
- * traced free, which pass an object's type name with its block (one hook
- * per creation, one per death, one walk of the address tree per death).
- * Every other call takes alloc.c's full slow path, with the hooks around
- * the layer stack, and object.c names the type afterwards (note_type).
- * Nothing else in the allocator knows about tracing; with the bit clear the
- * fast paths are exactly what they were.
+ * (alloc.slow), the word every fast path of pools mode tests first, and
+ * pushes this file's shim on the heap's layer stack (memory/layer.h;
+ * alloc.c's rh__mem_trace_set puts it on top, or under the armed fault
+ * injector's). From then on every allocation, free and realloc of the heap
+ * leaves the untraced fast paths. Every call that reaches the stack meets
+ * the shim, which enters a block's trace after the layers below served it,
+ * forgets it before they take it back, and moves it across a realloc.
+ * When the slow word is RH__SLOW_TRACE alone (pools mode, no fault
+ * injector, no Valgrind) a pool block keeps the fast path's pop and push,
+ * out of line but without the layer stack: alloc.c's rh__malloc_traced and
+ * rh__free_traced for raw memory (and its slow paths for calloc and 0
+ * bytes), and object.c's traced copy of its creation path and its traced
+ * free, which pass an object's type name with its block (one walk of the
+ * address tree per death); their common case enters or forgets the trace
+ * in line (below), the rest calls the hooks in the table rh_trace_start
+ * put in h->alloc.trace. A block from the stack gets its type afterwards
+ * (object.c calls note_type). Nothing else in the allocator knows about
+ * tracing; with the bit clear and the shim popped the fast paths and the
+ * stack are exactly what they were.
  *
  * Where a block's trace id is kept. Two places, chosen by the block alone:
  *
@@ -60,23 +64,27 @@
  * missed the cache once more, and each probe cost a hash; a pool's array is
  * as local as the pool (a tree built in one pool writes consecutive slots).
  *
- * The hooks' common paths are in line, without a call: an allocation at
- * the site and of the type of the previous one (a one-entry cache of
- * (file, line, type name) -> trace id, filled only with the site only, and
- * emptied when a site is pushed, so that it never holds one of refheap's
- * own sites that a pushed site replaces; the in-line path tests neither),
- * into a pool that has an array of the block's class (the size
- * the slow path passes is the class size), in a cached arena; a free from
- * a pool whose array holds an id (if it is the last, the array becomes the
- * spare unless one exists). No radix walk there: an array that holds an id
- * proves its pool is carved for its class in a mapped arena of this heap,
- * so a block freed in its range is a pool block of that class; and an
- * allocation's size argument is non-zero only on the slow path's pool pop
- * (the class size, at most 512: in pools mode only pool blocks are that
- * small), so an equal array size means the new block's pool is carved for
- * the array's class (an empty spare included). Everything else (another site, a new pool or
- * arena, an empty or stale array, tracebacks) takes the full path, which
- * asks the allocator whether the block is a pool block (rh__pool_lookup).
+ * The common case is in line in the allocator's traced paths, without a
+ * call (memory/trace_fast.h, with the hot state it reads, T->f, to which
+ * h->alloc.trace points): an allocation whose (file, line, type name) is
+ * in the site cache (a direct-mapped cache of 64 entries -> trace id,
+ * filled only with the site only, and emptied when a site is pushed, so
+ * that it never holds one of refheap's own sites that a pushed site
+ * replaces; the in-line path tests neither) into a pool with an array of
+ * the block's class (the pool cache: per class, the pool whose array an
+ * allocation used last; else the arena cache, then the record), a free
+ * whose pool the pool cache or the arena cache finds (if it takes the
+ * array's last id, the array becomes the spare unless one exists). No
+ * radix walk for the trace there: the allocator's own walk (a free) or pop
+ * (an allocation) has named the block's pool and class; an array that
+ * holds an id proves its pool is carved for its class in a mapped arena of
+ * this heap, and an array of the class of the pool a block was just popped
+ * from is that pool's (an empty spare included). Everything else (another
+ * site, a new pool or arena, a stale spare, tracebacks) calls a hook, whose
+ * full path asks the allocator whether the block is a pool block
+ * (rh__pool_lookup) and fills the caches. The pool cache never names an
+ * array that left its pool (spare_detach clears its entry); the arena
+ * cache names records, which live until tracing stops.
  *
  * Traces and tracebacks are interned. A trace is (file, line, type name,
  * traceback): file and line come from the _at entry point; the type name
@@ -121,6 +129,7 @@
  * meet the tables it started with).
  */
 #include "tools/tools_internal.h"
+#include "memory/layer.h"
 
 #include <execinfo.h>
 #include <limits.h>
@@ -189,6 +198,12 @@ struct rh__tools *rh__tools_get(rh_heap *h) {
 
 static void side_free_all(struct rh__tools *T);
 
+/* Empties the site cache (memory/trace_fast.h). */
+static void sites_clear(struct rh__tools *T) {
+    for (size_t k = 0; k < RH__TRACE_SCACHE; k++)
+        T->f.sites[k] = (rh__site_cached){NULL, NULL, INT_MIN, 0}; /* a NULL file at line 0 is a real site */
+}
+
 static void trace_tables_free(struct rh__tools *T) {
     side_free_all(T);
     free(T->blocks);
@@ -203,13 +218,11 @@ static void trace_tables_free(struct rh__tools *T) {
     T->frames = NULL;
     T->cap = T->live = T->grow_at = 0;
     T->ntraces = T->captraces = T->ntbs = T->captbs = T->nframes_used = T->capframes = 0;
-    T->current = T->peak = T->lost = 0;
-    T->last_block = NULL;
+    T->f.current = T->f.peak = T->lost = 0;
+    T->f.last_block = NULL;
     T->last_side = NULL;
     T->fail_side = 0;
-    T->site_file_cached = NULL;
-    T->site_type_cached = NULL;
-    T->site_line_cached = INT_MIN; /* no site: a NULL file at line 0 is a real one */
+    sites_clear(T);
     T->type_name_cached = NULL;
     T->type_from_cached = UINT32_MAX;
 }
@@ -217,7 +230,7 @@ static void trace_tables_free(struct rh__tools *T) {
 void rh__tools_fini(rh_heap *h) {
     struct rh__tools *T = h->tools;
     if (!T) return;
-    h->alloc.slow &= ~RH__SLOW_TRACE;
+    rh__mem_trace_set(h, false);
     trace_tables_free(T);
     /* the pause recorder's callback, if any, stays registered: it finds
      * no tools state and does nothing (the heap is going away) */
@@ -367,7 +380,7 @@ static int table_resize(struct rh__tools *T, size_t cap) {
     T->blocks = b;
     T->cap = cap;
     T->grow_at = cap / 5 * 4;
-    T->last_block = NULL;
+    T->f.last_block = NULL;
     return 0;
 }
 
@@ -391,7 +404,7 @@ RH__HOT_INLINE bool table_insert(struct rh__tools *T, void *p, uint32_t id) {
     while (T->blocks[j]) j = j + 1 == T->cap ? 0 : j + 1;
     T->blocks[j] = key << RH__TRACE_ID_BITS | id;
     T->live++;
-    T->last_block = p;
+    T->f.last_block = p;
     T->last_slot = j;
     T->last_side = NULL;
     return true;
@@ -418,7 +431,7 @@ static void table_delete(struct rh__tools *T, size_t j) {
     }
 done:
     T->live--;
-    T->last_block = NULL;
+    T->f.last_block = NULL;
     /* under a quarter full: half the slots (a failure keeps the table) */
     if (T->live < T->cap / 4 && T->cap / 2 >= TABLE_MIN) table_resize(T, T->cap / 2);
 }
@@ -433,14 +446,12 @@ RH__HOT_INLINE const rh__pool *pool_block(rh_heap *h, const void *p) {
     return h->mode == RH_MODE_POOLS ? rh__pool_lookup(p, h) : NULL;
 }
 
-/* p's slot in its pool's array: offset / s by the multiplication of
- * rh__pool_block_start's constant M = ceil(2^32 / s): for off < 2^14,
- * off * M / 2^32 = off / s + e with 0 <= e < 2^-18 < 1/s, so the floor is
- * exact (checked for every class by the tests: every block is found). */
-RH__HOT_INLINE uint32_t side_index(uintptr_t a, const rh__side_pool *sp) {
-    uint32_t off = (uint32_t)(a & (RH_POOL_SIZE - 1));
-    return (uint32_t)(((uint64_t)off * sp->magic) >> 32);
-}
+/* p's slot in its pool's array (rh__trace_side_index): offset / s by the
+ * multiplication of rh__pool_block_start's constant M = ceil(2^32 / s):
+ * for off < 2^14, off * M / 2^32 = off / s + e with 0 <= e < 2^-18 < 1/s,
+ * so the floor is exact (checked for every class by the tests: every block
+ * is found). */
+#define side_index rh__trace_side_index
 
 static inline size_t side_pool_bytes(unsigned c) {
     return sizeof(rh__side_pool) + RH_POOL_SIZE / rh__class_size(c) * sizeof(uint32_t);
@@ -469,7 +480,7 @@ static void side_release(struct rh__tools *T, void *p, size_t n) {
 }
 
 static inline rh__arena_cached *acache_of(struct rh__tools *T, uint32_t key) {
-    return &T->acache[key & (RH__TRACE_ACACHE - 1)];
+    return rh__trace_acache(&T->f, key);
 }
 
 static rh__side_arena *side_arena_lookup(struct rh__tools *T, uint32_t key) {
@@ -512,10 +523,13 @@ static rh__side_arena *side_arena_new(struct rh__tools *T, uintptr_t a) {
 
 /* Detaches the spare array of class c from its pool; returns it. */
 static rh__side_pool *spare_detach(struct rh__tools *T, unsigned c) {
-    rh__side_pool *sp = T->spare[c];
-    T->spare_arena[c]->pools[T->spare_pool[c]] = NULL;
-    T->spare_arena[c]->npools--;
-    T->spare[c] = NULL;
+    rh__side_pool *sp = T->f.spare[c];
+    /* the pool cache names no array that left its pool (trace_fast.h;
+     * only entry c can name an array of class c) */
+    if (T->f.pcache[c].sp == sp) T->f.pcache[c].base = 0;
+    T->f.spare_arena[c]->pools[T->f.spare_pool[c]] = NULL;
+    T->f.spare_arena[c]->npools--;
+    T->f.spare[c] = NULL;
     return sp;
 }
 
@@ -526,11 +540,11 @@ static rh__side_pool *side_pool_new(struct rh__tools *T, rh__side_arena *ar, uns
     rh__side_pool *old = ar->pools[i];
     if (old) { /* a spare of another class: the pool was carved again */
         unsigned oc = old->cls;
-        rh__assert(old->count == 0 && T->spare[oc] == old);
+        rh__assert(old->count == 0 && T->f.spare[oc] == old);
         side_release(T, spare_detach(T, oc), side_pool_bytes(oc));
     }
     rh__side_pool *sp;
-    if (T->spare[c]) sp = spare_detach(T, c);
+    if (T->f.spare[c]) sp = spare_detach(T, c);
     else if (!(sp = side_alloc(T, side_pool_bytes(c)))) return NULL;
     sp->cls = (uint8_t)c;
     sp->size = (uint16_t)rh__class_size(c);
@@ -552,9 +566,9 @@ RH__HOT_INLINE bool side_insert(struct rh__tools *T, void *p, const rh__pool *po
     uint32_t *slot = &sp->ids[side_index(a, sp)];
     rh__assert(*slot == 0);
     *slot = id + 1;
-    if (sp->count++ == 0 && T->spare[sp->cls] == sp) T->spare[sp->cls] = NULL; /* the spare in place: in use */
-    T->plive++;
-    T->last_block = p;
+    if (sp->count++ == 0 && T->f.spare[sp->cls] == sp) T->f.spare[sp->cls] = NULL; /* the spare in place: in use */
+    T->f.plive++;
+    T->f.last_block = p;
     T->last_side = slot;
     return true;
 }
@@ -572,10 +586,10 @@ RH__HOT_INLINE uint32_t *side_slot(struct rh__tools *T, uintptr_t a) {
  * block that comes and goes alone keeps its pool's array). */
 static void side_pool_done(struct rh__tools *T, rh__side_arena *ar, unsigned i) {
     unsigned c = ar->pools[i]->cls;
-    if (T->spare[c]) side_release(T, spare_detach(T, c), side_pool_bytes(c));
-    T->spare[c] = ar->pools[i];
-    T->spare_arena[c] = ar;
-    T->spare_pool[c] = (uint8_t)i;
+    if (T->f.spare[c]) side_release(T, spare_detach(T, c), side_pool_bytes(c));
+    T->f.spare[c] = ar->pools[i];
+    T->f.spare_arena[c] = ar;
+    T->f.spare_pool[c] = (uint8_t)i;
 }
 
 /* Forgets pool block p: its trace id, or RH__TRACE_NONE (untraced). An
@@ -591,7 +605,7 @@ RH__HOT_INLINE uint32_t side_take(struct rh__tools *T, void *p) {
     uint32_t v = *slot;
     if (!v) return RH__TRACE_NONE;
     *slot = 0;
-    T->plive--;
+    T->f.plive--;
     if (RH_UNLIKELY(--sp->count == 0)) side_pool_done(T, ar, i);
     return v - 1;
 }
@@ -601,21 +615,22 @@ static void side_free_all(struct rh__tools *T) {
         for (unsigned i = 0; i < RH__POOLS_PER_ARENA; i++) free(T->arenas[k]->pools[i]);
         free(T->arenas[k]);
     }
-    for (unsigned c = 0; c < RH_NUM_CLASSES; c++) T->spare[c] = NULL; /* freed with their pools */
+    for (unsigned c = 0; c < RH_NUM_CLASSES; c++) T->f.spare[c] = NULL; /* freed with their pools */
     free(T->arenas);
     rh__index_free(&T->arena_index);
     T->arenas = NULL;
     T->narenas = T->caparenas = 0;
     for (size_t k = 0; k < RH__TRACE_ACACHE; k++)
-        T->acache[k] = (rh__arena_cached){UINT32_MAX, NULL}; /* arena numbers have 28 bits */
-    T->plive = T->side_bytes = 0;
+        T->f.acache[k] = (rh__arena_cached){UINT32_MAX, NULL}; /* arena numbers have 28 bits */
+    for (unsigned c = 0; c < RH_NUM_CLASSES; c++) T->f.pcache[c] = (rh__pool_cached){0, NULL, NULL};
+    T->f.plive = T->side_bytes = 0;
 }
 
 size_t rh__trace_block_size(rh_heap *h, const void *p) { return rh_usable_size(h, p); }
 
 static void count_in(struct rh__tools *T, uint64_t size) {
-    T->current += size;
-    if (T->current > T->peak) T->peak = T->current;
+    T->f.current += size;
+    if (T->f.current > T->f.peak) T->f.peak = T->f.current;
 }
 
 /* ---------------------------------------------------------------------------
@@ -627,7 +642,7 @@ RH__HOT_INLINE void record(rh_heap *h, struct rh__tools *T, void *p, uint32_t id
     if (RH_LIKELY(pool != NULL)) {
         if (RH_UNLIKELY(!side_insert(T, p, pool, id))) {
             T->lost++;
-            T->last_block = NULL;
+            T->f.last_block = NULL;
             return;
         }
         count_in(T, rh__class_size(pool->cls));
@@ -635,7 +650,7 @@ RH__HOT_INLINE void record(rh_heap *h, struct rh__tools *T, void *p, uint32_t id
     }
     if (!table_insert(T, p, id)) {
         T->lost++;
-        T->last_block = NULL;
+        T->f.last_block = NULL;
         return;
     }
     count_in(T, size ? size : rh__trace_block_size(h, p));
@@ -673,8 +688,7 @@ void rh_trace_site_push_at(rh_heap *h, const char *file, int line) {
     /* the site cache may hold one of refheap's own sites, which a pushed
      * site now replaces (while sites are pushed it only ever holds sites
      * after the replacement, which stay right after the pop) */
-    T->site_file_cached = NULL;
-    T->site_line_cached = INT_MIN;
+    sites_clear(T);
 }
 
 void rh_trace_site_pop(rh_heap *h) {
@@ -686,40 +700,11 @@ void rh_trace_site_pop(rh_heap *h) {
  * (NULL: raw memory, or a type named later), from the site cache or
  * interned. */
 static uint32_t site_trace(struct rh__tools *T, const char *file, int line, const char *type) {
-    if (file == T->site_file_cached && line == T->site_line_cached && type == T->site_type_cached)
-        return T->site_id_cached;
+    rh__site_cached *s = rh__trace_site_slot(&T->f, file, line, type);
+    if (file == s->file && line == s->line && type == s->type) return s->slot - 1;
     uint32_t id = trace_intern(T, file, line, type, 0);
-    T->site_file_cached = file;
-    T->site_line_cached = line;
-    T->site_type_cached = type;
-    T->site_id_cached = id;
+    *s = (rh__site_cached){file, type, line, id + 1};
     return id;
-}
-
-/* The common allocation, in line and without a call: site only, the site
- * and type of the last allocation (no note_type follows: a pool block's
- * type comes with it, so last_block is left alone), in the arena looked up
- * last, in a pool that has
- * an array (so p is a block of that pool: an array exists only while its
- * pool holds a traced block, so the arena is mapped and the pool carved for
- * the array's class). False: take the full path. */
-RH__HOT_INLINE bool alloc_fast(struct rh__tools *T, void *p, size_t size, const char *file, int line,
-                               const char *type) {
-    uintptr_t a = (uintptr_t)p;
-    uint32_t key = (uint32_t)(a >> RH__ARENA_SHIFT);
-    const rh__arena_cached *e = acache_of(T, key);
-    if (RH_UNLIKELY(file != T->site_file_cached || line != T->site_line_cached || type != T->site_type_cached ||
-                    e->key != key))
-        return false;
-    rh__side_pool *sp = e->arena->pools[(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1)];
-    if (RH_UNLIKELY(!sp || sp->size != size)) return false;
-    uint32_t *slot = &sp->ids[side_index(a, sp)];
-    rh__assert(*slot == 0);
-    *slot = T->site_id_cached + 1;
-    if (RH_UNLIKELY(sp->count++ == 0)) T->spare[sp->cls] = NULL; /* the spare in place: in use */
-    T->plive++;
-    count_in(T, sp->size);
-    return true;
 }
 
 /* The rest of an allocation's tracing; from: the hook's return address. */
@@ -731,64 +716,33 @@ static __attribute__((noinline)) void alloc_slow(rh_heap *h, void *p, size_t siz
     record(h, T, p, id, size);
 }
 
+/* The hook of an allocation: the full path (the common case is in line in
+ * the allocator's traced paths, memory/trace_fast.h). */
 void *rh__trace_alloc(rh_heap *h, void *p, size_t size, const char *file, int line, const char *type_name) {
-    if (RH_LIKELY(alloc_fast(h->tools, p, size, file, line, type_name))) return p;
     alloc_slow(h, p, size, file, line, type_name, __builtin_return_address(0));
     return p;
 }
 
 /* Forgets p: its trace id, or RH__TRACE_NONE (untraced); subtracts its size. */
 RH__HOT_INLINE uint32_t forget(rh_heap *h, struct rh__tools *T, void *p, size_t size) {
-    if (p == T->last_block) T->last_block = NULL;
+    if (p == T->f.last_block) T->f.last_block = NULL;
     const rh__pool *pool = pool_block(h, p);
     if (RH_LIKELY(pool != NULL)) {
         uint32_t id = side_take(T, p);
-        if (id != RH__TRACE_NONE) T->current -= rh__class_size(pool->cls);
+        if (id != RH__TRACE_NONE) T->f.current -= rh__class_size(pool->cls);
         return id;
     }
     size_t j = table_find(T, block_key(p));
     if (j == SIZE_MAX) return RH__TRACE_NONE;
     uint32_t id = ENTRY_ID(T->blocks[j]);
-    T->current -= size ? size : rh__trace_block_size(h, p);
+    T->f.current -= size ? size : rh__trace_block_size(h, p);
     table_delete(T, j);
     return id;
 }
 
-static __attribute__((noinline)) void free_slow(rh_heap *h, void *p, size_t size) { forget(h, h->tools, p, size); }
-
-void rh__trace_free(rh_heap *h, void *p, size_t size) {
-    struct rh__tools *T = h->tools;
-    uintptr_t a = (uintptr_t)p;
-    /* in line: a block of the arena looked up last, in a pool whose array
-     * holds an id (so p is a pool block of the array's class), unless the
-     * array empties and its class has a spare already (one is freed) */
-    uint32_t key = (uint32_t)(a >> RH__ARENA_SHIFT);
-    const rh__arena_cached *e = acache_of(T, key);
-    if (RH_LIKELY(e->key == key)) {
-        rh__side_arena *ar = e->arena;
-        rh__side_pool *sp = ar->pools[(a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1)];
-        if (RH_LIKELY(sp != NULL && sp->count != 0)) {
-            uint32_t *slot = &sp->ids[side_index(a, sp)];
-            if (!*slot) return; /* an untraced pool block */
-            unsigned c = sp->cls;
-            if (RH_LIKELY(sp->count > 1 || !T->spare[c])) {
-                *slot = 0;
-                if (--sp->count == 0) { /* the array stays as its class's spare */
-                    T->spare[c] = sp;
-                    T->spare_arena[c] = ar;
-                    T->spare_pool[c] = (uint8_t)((a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1));
-                }
-                T->plive--;
-                T->current -= sp->size;
-                if (p == T->last_block) T->last_block = NULL;
-                return;
-            }
-        }
-    }
-    free_slow(h, p, size);
-}
-
-uint32_t rh__trace_detach(rh_heap *h, void *p) { return forget(h, h->tools, p, 0); }
+/* The hook of a free: the full path (the common case is in line in the
+ * allocator's traced paths, memory/trace_fast.h). */
+void rh__trace_free(rh_heap *h, void *p, size_t size) { forget(h, h->tools, p, size); }
 
 __attribute__((noinline)) void rh__trace_attach(rh_heap *h, void *p, uint32_t trace, const char *file, int line) {
     struct rh__tools *T = h->tools;
@@ -805,7 +759,7 @@ void rh__trace_note_type(rh_heap *h, void *block, const char *type_name) {
     struct rh__tools *T = h->tools;
     uint32_t *side = NULL;
     size_t j = SIZE_MAX;
-    if (T->last_block == block) {
+    if (T->f.last_block == block) {
         side = T->last_side;
         j = T->last_slot;
         if (side && !*side) return;
@@ -833,9 +787,53 @@ void rh__trace_note_type(rh_heap *h, void *block, const char *type_name) {
 static const rh__trace_hooks trace_hooks = {
     .alloc = rh__trace_alloc,
     .free = rh__trace_free,
-    .detach = rh__trace_detach,
     .attach = rh__trace_attach,
     .note_type = rh__trace_note_type,
+};
+
+/* ---------------------------------------------------------------------------
+ * The trace shim (memory/layer.h): on the heap's layer stack while tracing,
+ * it traces every block the layers below serve (every call the in-line
+ * traced paths do not take): the block's trace entered after an
+ * allocation, forgotten before a free, moved across a realloc (detached
+ * first; a failed realloc puts it back on the old block, a new block gets
+ * a new trace at the realloc's site).
+ * ------------------------------------------------------------------------- */
+
+static void *shim_alloc(rh__mem_layer *L, size_t n, bool zero, const char *file, int line) {
+    rh__mem_layer *below = L->below;
+    void *p = below->m->alloc(below, n, zero, file, line);
+    if (p) alloc_slow(L->heap, p, 0, file, line, NULL, __builtin_return_address(0));
+    return p;
+}
+
+static void shim_free(rh__mem_layer *L, void *p, size_t header_offset, const char *file, int line) {
+    forget(L->heap, L->heap->tools, p, 0);
+    L->below->m->free(L->below, p, header_offset, file, line);
+}
+
+static void *shim_realloc(rh__mem_layer *L, void *p, size_t n, const char *file, int line) {
+    rh_heap *h = L->heap;
+    rh__mem_layer *below = L->below;
+    uint32_t trace = forget(h, h->tools, p, 0);
+    void *q = below->m->realloc(below, p, n, file, line);
+    rh__trace_attach(h, q ? q : p, q ? RH__TRACE_NEW : trace, file, line);
+    return q;
+}
+
+static size_t shim_usable(rh__mem_layer *L, const void *p) { return L->below->m->usable(L->below, p); }
+
+static void shim_check(rh__mem_layer *L, const void *p, const char *op, const char *file, int line) {
+    L->below->m->check(L->below, p, op, file, line);
+}
+
+const rh__mem_methods rh__mem_trace = {
+    .name = "trace",
+    .alloc = shim_alloc,
+    .free = shim_free,
+    .realloc = shim_realloc,
+    .usable = shim_usable,
+    .check = shim_check,
 };
 
 void rh__trace_each(rh_heap *h, void (*fn)(void *block, uint32_t id, size_t size, void *arg), void *arg) {
@@ -880,7 +878,7 @@ void rh__trace_check(rh_heap *h) {
             side += side_pool_bytes(sp->cls);
             char *base = (char *)ar->base + (size_t)i * RH_POOL_SIZE;
             if (sp->count == 0) { /* its class's spare, all zeros (checked below) */
-                if (T->spare[sp->cls] != sp || T->spare_arena[sp->cls] != ar || T->spare_pool[sp->cls] != i)
+                if (T->f.spare[sp->cls] != sp || T->f.spare_arena[sp->cls] != ar || T->f.spare_pool[sp->cls] != i)
                     rh__fatal("trace: empty side array of pool %p is not the spare of class %u", (void *)base,
                               (unsigned)sp->cls);
                 continue;
@@ -907,9 +905,9 @@ void rh__trace_check(rh_heap *h) {
                                             ar->npools, npools);
     }
     for (unsigned c = 0; c < RH_NUM_CLASSES; c++) {
-        const rh__side_pool *sp = T->spare[c];
+        const rh__side_pool *sp = T->f.spare[c];
         if (!sp) continue;
-        if (sp->count || T->spare_arena[c]->pools[T->spare_pool[c]] != sp)
+        if (sp->count || T->f.spare_arena[c]->pools[T->f.spare_pool[c]] != sp)
             rh__fatal("trace: spare array of class %u is not an empty array in place", c);
         for (size_t b = 0; b < RH_POOL_SIZE / rh__class_size(c); b++)
             if (sp->ids[b]) rh__fatal("trace: spare array of class %u holds an id", c);
@@ -921,10 +919,37 @@ void rh__trace_check(rh_heap *h) {
         live++;
         bytes += rh__trace_block_size(h, (void *)(uintptr_t)(ENTRY_KEY(e) << 4));
     }
-    if (plive != T->plive || live != T->live || bytes != T->current || side != T->side_bytes ||
+    /* the caches of the in-line paths (trace_fast.h) name what the tables
+     * hold */
+    for (size_t k = 0; k < RH__TRACE_ACACHE; k++) {
+        const rh__arena_cached *e = &T->f.acache[k];
+        if (e->key == UINT32_MAX) continue;
+        if ((e->key & (RH__TRACE_ACACHE - 1)) != k || !e->arena ||
+            e->arena->base != (uintptr_t)e->key << RH__ARENA_SHIFT)
+            rh__fatal("trace: arena cache entry %zu names the wrong record", k);
+    }
+    for (unsigned c = 0; c < RH_NUM_CLASSES; c++) {
+        const rh__pool_cached *pc = &T->f.pcache[c];
+        if (!pc->base) continue;
+        if ((pc->base & (RH_POOL_SIZE - 1)) || !pc->ar ||
+            pc->ar->base != (pc->base & ~(uintptr_t)(RH_ARENA_SIZE - 1)) ||
+            pc->ar->pools[(pc->base >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1)] != pc->sp || pc->sp->cls != c)
+            rh__fatal("trace: pool cache entry of class %u names an array not in its pool", c);
+    }
+    for (size_t k = 0; k < RH__TRACE_SCACHE; k++) {
+        const rh__site_cached *e = &T->f.sites[k];
+        if (e->line == INT_MIN) continue;
+        const rh__trace *t = e->slot - 1 < T->ntraces ? &T->traces[e->slot - 1] : NULL;
+        /* trace 0, the overflow trace, stands for any site once the table is full */
+        if (rh__trace_site_slot(&T->f, e->file, e->line, e->type) != e || !t ||
+            (e->slot != 1 &&
+             (t->file != e->file || t->line != e->line || t->type_name != e->type || t->traceback != 0)))
+            rh__fatal("trace: site cache entry %zu does not match trace %u", k, (unsigned)e->slot - 1);
+    }
+    if (plive != T->f.plive || live != T->live || bytes != T->f.current || side != T->side_bytes ||
         live > T->grow_at || T->grow_at >= T->cap)
         rh__fatal("trace: counters off (side %zu/%zu, table %zu/%zu, bytes %llu/%llu, side bytes %zu/%zu)", plive,
-                  T->plive, live, T->live, (unsigned long long)bytes, (unsigned long long)T->current, side,
+                  T->f.plive, live, T->live, (unsigned long long)bytes, (unsigned long long)T->f.current, side,
                   T->side_bytes);
 }
 
@@ -962,8 +987,9 @@ int rh_trace_start(rh_heap *h, int nframes) {
     if (trace_intern(T, "(trace table full)", 0, NULL, 0) != 0 || T->ntraces != 1) goto nomem;
     T->nframes = nframes;
     T->tracing = true;
-    h->alloc.trace = &trace_hooks;
-    h->alloc.slow |= RH__SLOW_TRACE;
+    T->f.hooks = &trace_hooks;
+    h->alloc.trace = &T->f;
+    rh__mem_trace_set(h, true); /* the shim and the slow bit */
     return 0;
 nomem:
     trace_tables_free(T);
@@ -981,7 +1007,7 @@ int rh_trace_stop(rh_heap *h) {
 #if RH_DEBUG >= 3
     rh__trace_check(h);
 #endif
-    h->alloc.slow &= ~RH__SLOW_TRACE;
+    rh__mem_trace_set(h, false);
     T->tracing = false;
     trace_tables_free(T);
     return 0;
@@ -994,15 +1020,15 @@ int rh_trace_get_nframes(const rh_heap *h) { return rh_trace_is_tracing(h) ? h->
 void rh_trace_get_traced_memory(const rh_heap *h, size_t *current, size_t *peak) {
     const struct rh__tools *T = h->tools;
     bool on = T && T->tracing;
-    if (current) *current = on ? (size_t)T->current : 0;
-    if (peak) *peak = on ? (size_t)T->peak : 0;
+    if (current) *current = on ? (size_t)T->f.current : 0;
+    if (peak) *peak = on ? (size_t)T->f.peak : 0;
 }
 
 void rh_trace_reset_peak(rh_heap *h) {
-    if (rh_trace_is_tracing(h)) h->tools->peak = h->tools->current;
+    if (rh_trace_is_tracing(h)) h->tools->f.peak = h->tools->f.current;
 }
 
-size_t rh_trace_count(const rh_heap *h) { return rh_trace_is_tracing(h) ? h->tools->live + h->tools->plive : 0; }
+size_t rh_trace_count(const rh_heap *h) { return rh_trace_is_tracing(h) ? h->tools->live + h->tools->f.plive : 0; }
 
 size_t rh_trace_get_memory(const rh_heap *h) {
     const struct rh__tools *T = h->tools;
