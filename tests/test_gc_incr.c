@@ -33,7 +33,8 @@
  *
  * Pacing: a program that makes no cyclic garbage walks few young
  * generations and runs few rounds (bounds derived from gc_incr.c's rule),
- * and the back-off ends once it starts making garbage.
+ * and the back-off ends once it starts making garbage; the young spacing
+ * stays within its bound when threshold[0] is raised after the back-off.
  */
 #include "rh_test.h"
 
@@ -674,6 +675,49 @@ static void test_no_cyclic_garbage_pays_little(void **state) {
     rh_heap_destroy(h);
 }
 
+
+/* The young spacing stays within YOUNG_SPACING_MAX = 32768 allocations
+ * (gc_incr.c's rule) when threshold[0] grows after the back-off has spaced
+ * young collections out: at threshold[0] = 1 the spacing may reach 32768
+ * times the threshold, which at threshold[0] = 700 would be 22.9 million
+ * allocations (and at larger thresholds an overflow of the product). In
+ * the binary-trees pattern count[0] is the number of objects allocated
+ * since the last young collection (or young generation promoted
+ * unexamined) that are still alive, all of them here until the batch is
+ * dropped: it must never exceed 32768. */
+static void test_young_spacing_after_threshold_raised(void **state) {
+    (void)state;
+    mirror_idle();
+    rh_heap_config cfg = {.mode = RH_MODE_POOLS, .gc_policy = RH_GC_POLICY_INCREMENTAL};
+    rh_heap *h = rh_heap_new(&cfg);
+    assert_non_null(h);
+    (void)rh_gc_set_slice_budget(h, 3600ull * 1000000000ull);
+    const long B = 40000;
+    rh_object **batch = malloc((size_t)B * sizeof *batch);
+    assert_non_null(batch);
+    long maxcount = 0;
+    for (int phase = 0; phase < 2; phase++) {
+        rh_gc_set_threshold(h, phase == 0 ? 1 : 700, 10, 10);
+        long N = phase == 0 ? rh_test_scaled(400000, 200000) : rh_test_scaled(2000000, 400000);
+        for (long made = 0; made < N; made += B) {
+            for (long i = 0; i < B; i++) {
+                batch[i] = rh_new(h, &plain_type);
+                assert_non_null(batch[i]);
+                ((tnode *)batch[i])->id = 0;
+                rh_gc_track(batch[i]);
+                long c[3];
+                rh_gc_get_count(h, c);
+                if (phase == 1 && c[0] > maxcount) maxcount = c[0];
+            }
+            for (long i = 0; i < B; i++) rh_decref(batch[i]);
+        }
+    }
+    printf("threshold 1 then 700: count[0] at most %ld\n", maxcount);
+    assert_true(maxcount <= 32768);
+    free(batch);
+    rh_heap_destroy(h);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_policy_selection),
@@ -681,6 +725,7 @@ int main(void) {
         cmocka_unit_test(test_full_collection_mid_round),
         cmocka_unit_test(test_adversarial),
         cmocka_unit_test(test_no_cyclic_garbage_pays_little),
+        cmocka_unit_test(test_young_spacing_after_threshold_raised),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

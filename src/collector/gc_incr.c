@@ -594,8 +594,15 @@ void rh__gc_incr_alloc_slow(rh_heap *h) {
         }
     }
     /* While a round or a teardown is in progress, slices come at every
-     * young collection's normal spacing. */
+     * young collection's normal spacing. threshold[0] may have grown since
+     * the spacing was doubled (rh_gc_set_threshold, maybe from a gc
+     * callback): the spacing stays within YOUNG_SPACING_MAX (or
+     * threshold[0] if larger), which also keeps the product from
+     * overflowing. */
     if (r->phase != RH__INCR_IDLE || !is_empty(&r->doomed)) r->young_mult = 1;
+    long mult_max = st->threshold[0] > 0 ? YOUNG_SPACING_MAX / st->threshold[0] : 1;
+    if (mult_max < 1) mult_max = 1;
+    if (r->young_mult > mult_max) r->young_mult = mult_max;
     long next = st->threshold[0] * (long)r->young_mult;
     /* Behind: the slice ran out of time with credit left (the round lags
      * behind the promotions that pay for it). The next pause comes sooner,
