@@ -35,6 +35,7 @@
  * generations and runs few rounds (bounds derived from gc_incr.c's rule),
  * and the back-off ends once it starts making garbage; the young spacing
  * stays within its bound when threshold[0] is raised after the back-off.
+ * A slice budget of UINT64_MAX (no time limit) lets a slice run to the end.
  */
 #include "rh_test.h"
 
@@ -718,6 +719,34 @@ static void test_young_spacing_after_threshold_raised(void **state) {
     rh_heap_destroy(h);
 }
 
+/* A slice budget as large as the type allows (UINT64_MAX ns: no time limit)
+ * bounds nothing: rh_gc_step(h, 0) then runs a whole round in one slice (the
+ * garbage it finds is cleared by the next), instead of the deadline
+ * (now + budget) wrapping around to the past and stopping every slice at
+ * its first clock reading. */
+static void test_unbounded_slice_budget(void **state) {
+    (void)state;
+    mirror_idle();
+    rh_heap_config cfg = {.mode = RH_MODE_POOLS, .gc_policy = RH_GC_POLICY_INCREMENTAL};
+    rh_heap *h = rh_heap_new(&cfg);
+    assert_non_null(h);
+    rh_gc_disable(h);
+    (void)rh_gc_set_slice_budget(h, UINT64_MAX);
+    rh_object *r = ring(h, 5000);
+    assert_int_equal(rh_gc_collect(h, 1), 0); /* into generation 2: old */
+    rh_decref(r);
+    assert_int_equal(rh_gc_step(h, 0), 1); /* the round, whole: the ring is doomed */
+    rh_gc_incr_stats st;
+    rh_gc_incr_stats_get(h, &st);
+    assert_int_equal(st.rounds, 1);
+    assert_int_equal(st.collected, 5000);
+    assert_int_equal(rh_gc_step(h, 0), 0); /* the teardown, whole */
+    rh_gc_incr_stats_get(h, &st);
+    assert_int_equal(st.deferred_freed, 5000);
+    assert_int_equal(st.deferred_pending, 0);
+    rh_heap_destroy(h);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_policy_selection),
@@ -726,6 +755,7 @@ int main(void) {
         cmocka_unit_test(test_adversarial),
         cmocka_unit_test(test_no_cyclic_garbage_pays_little),
         cmocka_unit_test(test_young_spacing_after_threshold_raised),
+        cmocka_unit_test(test_unbounded_slice_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

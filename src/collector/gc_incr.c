@@ -505,6 +505,12 @@ static bool round_due(rh_heap *h, bool *hard) {
     return false;
 }
 
+/* The slice budget's deadline counted from t; a budget too large for the
+ * clock (UINT64_MAX: no limit) never wraps around into the past. */
+static uint64_t deadline_from(const struct rh__gc_incr *r, uint64_t t) {
+    return r->budget_ns > UINT64_MAX - t ? UINT64_MAX : t + r->budget_ns;
+}
+
 /* A slice that must end by `deadline` (the budget counts from the start of
  * the pause, young collection included). */
 static void run_slice(rh_heap *h, size_t quota, uint64_t deadline) {
@@ -588,7 +594,7 @@ void rh__gc_incr_alloc_slow(rh_heap *h) {
     if (r->phase != RH__INCR_IDLE || !is_empty(&r->doomed)) {
         size_t quota = hard ? SIZE_MAX : (size_t)r->credit;
         if (quota > 0 || !is_empty(&r->doomed)) {
-            run_slice(h, quota, start + r->budget_ns);
+            run_slice(h, quota, deadline_from(r, start));
             user += st->user_ns;
             kind = 3;
         }
@@ -626,7 +632,7 @@ int rh_gc_step(rh_heap *h, size_t work) {
     if (r->phase == RH__INCR_IDLE && is_empty(&r->doomed) &&
         !(is_empty(&st->gens[1]) && is_empty(&st->gens[2])))
         start_round(h);
-    run_slice(h, work ? work : SIZE_MAX, rh__gc_now_ns() + r->budget_ns);
+    run_slice(h, work ? work : SIZE_MAX, deadline_from(r, rh__gc_now_ns()));
     if (st->pause_hook) rh__gc_report_pause(h, &p0, 3, st->user_ns);
     st->collecting = false;
     return r->phase != RH__INCR_IDLE || !is_empty(&r->doomed);
