@@ -56,6 +56,8 @@
  *          Survivors return to generation 2. A slice runs as many chunks as
  *          its budget allows; the longest pause is the chunk of the largest
  *          connected piece of garbage.
+ * The phases and the final check call each object's traverse as gc.c's
+ * passes do (gc_walk.h): class instances' references are read in line.
  *
  * Soundness. Trial deletion over any set S of tracked objects, with the
  * counts of one instant, keeps exactly the objects of S that have a
@@ -180,6 +182,7 @@
  * A program that never promotes pays nothing but its young collections.
  */
 #include "collector/gc_internal.h"
+#include "collector/gc_walk.h" /* instances' references read in line */
 
 #include <limits.h>
 #include <stdint.h>
@@ -247,13 +250,13 @@ void rh__gc_incr_init(rh_heap *h) {
  * The phases.
  * ------------------------------------------------------------------------- */
 
-static int visit_count_cand(rh_object *o, void *arg) {
+RH__HOT_INLINE int visit_count_cand(rh_object *o, void *arg) {
     (void)arg;
     if (o && is_cand(o) && (o->rh_gcword & COUNT) != COUNT) o->rh_gcword++;
     return 0;
 }
 
-static int visit_reach(rh_object *o, void *arg) {
+RH__HOT_INLINE int visit_reach(rh_object *o, void *arg) {
     if (!o || !is_cand(o)) return 0;
     if (o->rh_gcword & INU) {
         /* A suspect after all: back to `a`, where the scan meets it again. */
@@ -293,7 +296,7 @@ typedef struct pull_ctx {
 /* Taken in: every suspect waiting for a later chunk (CAND | INU without
  * REACH, which marks the chunk's members), and tracked objects outside the
  * round while the bound lasts. */
-static int visit_pull(rh_object *o, void *arg) {
+RH__HOT_INLINE int visit_pull(rh_object *o, void *arg) {
     pull_ctx *c = arg;
     if (!o || !(o->rh_type->flags & RH_TYPE_GC) || RH__AS_GC(o)->next == 0 ||
         (RH__AS_GC(o)->prev & (RH__GC_COLLECTING | RH__GC_UNREACHABLE)))
@@ -342,7 +345,7 @@ static intptr_t finish_body(rh_heap *h, int gen, rh_gc_info *info) {
     pull_ctx c = {&set, is_empty(&st->permanent) ? nsusp * CLOSURE_FACTOR + CLOSURE_SLACK : 0};
     for (rh__gchead *g = head_of(&set); g != &set; g = head_of(g)) {
         rh_object *o = RH__FROM_GC(g);
-        o->rh_type->traverse(o, visit_pull, &c);
+        RH__GC_TRAVERSE(o, o->rh_type, visit_pull, &c);
     }
     size_t examined = list_count(&set);
     r->stats.suspects += examined;
@@ -466,13 +469,13 @@ static size_t slice(rh_heap *h, size_t quota, uint64_t deadline) {
             rh__gc_list_move(g, &r->b);
             break;
         case RH__INCR_COUNT:
-            o->rh_type->traverse(o, visit_count_cand, NULL);
+            RH__GC_TRAVERSE(o, o->rh_type, visit_count_cand, NULL);
             rh__gc_list_move(g, &r->b);
             break;
         default: {
             uint32_t w = o->rh_gcword, c = w & COUNT;
             if (!(w & CAND) || (w & REACH) || c == COUNT || c != o->rh_refcnt) {
-                o->rh_type->traverse(o, visit_reach, &r->a);
+                RH__GC_TRAVERSE(o, o->rh_type, visit_reach, &r->a);
                 o->rh_gcword = 0;
                 rh__gc_list_move(g, &st->gens[2]);
             } else {
