@@ -33,7 +33,12 @@
  *
  * Pacing: a program that makes no cyclic garbage walks few young
  * generations and runs few rounds (bounds derived from gc_incr.c's rule),
- * and the back-off ends once it starts making garbage.
+ * and the back-off ends once it starts making garbage; the young spacing
+ * stays within its bound when threshold[0] is raised after the back-off.
+ * A slice budget of UINT64_MAX (no time limit) lets a slice run to the end.
+ *
+ * Class instances: a round finds cycles through slotted and plain
+ * instances, whose references its phases read in line.
  */
 #include "rh_test.h"
 
@@ -674,6 +679,145 @@ static void test_no_cyclic_garbage_pays_little(void **state) {
     rh_heap_destroy(h);
 }
 
+
+/* The young spacing stays within YOUNG_SPACING_MAX = 32768 allocations
+ * (gc_incr.c's rule) when threshold[0] grows after the back-off has spaced
+ * young collections out: at threshold[0] = 1 the spacing may reach 32768
+ * times the threshold, which at threshold[0] = 700 would be 22.9 million
+ * allocations (and at larger thresholds an overflow of the product). In
+ * the binary-trees pattern count[0] is the number of objects allocated
+ * since the last young collection (or young generation promoted
+ * unexamined) that are still alive, all of them here until the batch is
+ * dropped: it must never exceed 32768. */
+static void test_young_spacing_after_threshold_raised(void **state) {
+    (void)state;
+    mirror_idle();
+    rh_heap_config cfg = {.mode = RH_MODE_POOLS, .gc_policy = RH_GC_POLICY_INCREMENTAL};
+    rh_heap *h = rh_heap_new(&cfg);
+    assert_non_null(h);
+    (void)rh_gc_set_slice_budget(h, 3600ull * 1000000000ull);
+    const long B = 40000;
+    rh_object **batch = malloc((size_t)B * sizeof *batch);
+    assert_non_null(batch);
+    long maxcount = 0;
+    for (int phase = 0; phase < 2; phase++) {
+        rh_gc_set_threshold(h, phase == 0 ? 1 : 700, 10, 10);
+        long N = phase == 0 ? rh_test_scaled(400000, 200000) : rh_test_scaled(2000000, 400000);
+        for (long made = 0; made < N; made += B) {
+            for (long i = 0; i < B; i++) {
+                batch[i] = rh_new(h, &plain_type);
+                assert_non_null(batch[i]);
+                ((tnode *)batch[i])->id = 0;
+                rh_gc_track(batch[i]);
+                long c[3];
+                rh_gc_get_count(h, c);
+                if (phase == 1 && c[0] > maxcount) maxcount = c[0];
+            }
+            for (long i = 0; i < B; i++) rh_decref(batch[i]);
+        }
+    }
+    printf("threshold 1 then 700: count[0] at most %ld\n", maxcount);
+    assert_true(maxcount <= 32768);
+    free(batch);
+    rh_heap_destroy(h);
+}
+
+/* A slice budget as large as the type allows (UINT64_MAX ns: no time limit)
+ * bounds nothing: rh_gc_step(h, 0) then runs a whole round in one slice (the
+ * garbage it finds is cleared by the next), instead of the deadline
+ * (now + budget) wrapping around to the past and stopping every slice at
+ * its first clock reading. */
+static void test_unbounded_slice_budget(void **state) {
+    (void)state;
+    mirror_idle();
+    rh_heap_config cfg = {.mode = RH_MODE_POOLS, .gc_policy = RH_GC_POLICY_INCREMENTAL};
+    rh_heap *h = rh_heap_new(&cfg);
+    assert_non_null(h);
+    rh_gc_disable(h);
+    (void)rh_gc_set_slice_budget(h, UINT64_MAX);
+    rh_object *r = ring(h, 5000);
+    assert_int_equal(rh_gc_collect(h, 1), 0); /* into generation 2: old */
+    rh_decref(r);
+    assert_int_equal(rh_gc_step(h, 0), 1); /* the round, whole: the ring is doomed */
+    rh_gc_incr_stats st;
+    rh_gc_incr_stats_get(h, &st);
+    assert_int_equal(st.rounds, 1);
+    assert_int_equal(st.collected, 5000);
+    assert_int_equal(rh_gc_step(h, 0), 0); /* the teardown, whole */
+    rh_gc_incr_stats_get(h, &st);
+    assert_int_equal(st.deferred_freed, 5000);
+    assert_int_equal(st.deferred_pending, 0);
+    rh_heap_destroy(h);
+}
+
+/* A round finds cycles through class instances, whose references its
+ * phases read in line (gc_walk.h), in each layout: slotted without and with
+ * a weaklist (the walk stops before it), and plain (the attribute table).
+ * In each, a pair of instances referencing each other through the last
+ * slot (the others None) is garbage and a second such pair is alive. From
+ * first principles: the round collects exactly the two garbage instances
+ * (the class is held by the test), clears the weakref to one of them, and
+ * leaves the live pair, its weakref and its references untouched. */
+static void test_round_finds_instance_cycles(void **state) {
+    (void)state;
+    mirror_idle();
+    rh_heap_config cfg = {.mode = RH_MODE_POOLS, .gc_policy = RH_GC_POLICY_INCREMENTAL};
+    rh_heap *h = rh_heap_new(&cfg);
+    assert_non_null(h);
+    rh_gc_disable(h);
+    static const char *const slots[] = {"s0", "s1", "s2"};
+    for (int k = 0; k < 3; k++) {
+        rh_class_spec spec = {.name = "Inst"};
+        if (k < 2) {
+            spec.slots = slots;
+            spec.nslots = 3;
+            spec.weakrefable = k == 1;
+        }
+        rh_object *cls = rh_class_new(h, &spec);
+        assert_non_null(cls);
+        rh_object *p[4], *wr[2];
+        for (int i = 0; i < 4; i++) {
+            p[i] = rh_instance_new(cls);
+            assert_non_null(p[i]);
+            assert_int_equal(rh_setattr(p[i], "s0", rh_None), 0);
+            assert_int_equal(rh_setattr(p[i], "s1", rh_None), 0);
+        }
+        for (int i = 0; i < 4; i++) assert_int_equal(rh_setattr(p[i], "s2", p[i ^ 1]), 0);
+        for (int i = 0; i < 2; i++) {
+            wr[i] = k == 0 ? NULL : rh_weakref_new(p[2 * i], NULL, NULL);
+            assert_true(k == 0 || wr[i] != NULL);
+        }
+        assert_int_equal(rh_gc_collect(h, 1), 0); /* into generation 2: old */
+        rh_gc_incr_stats st0, st;
+        rh_gc_incr_stats_get(h, &st0);
+        rh_decref(p[2]);
+        rh_decref(p[3]);
+        int steps = 0;
+        while (rh_gc_step(h, 100) == 1 && steps < 10000) steps++;
+        rh_gc_incr_stats_get(h, &st);
+        assert_int_equal(st.rounds - st0.rounds, 1);
+        assert_int_equal(st.collected - st0.collected, 2);
+        assert_int_equal(st.deferred_pending, 0);
+        if (k) {
+            assert_true(rh_weakref_alive(wr[0]));
+            assert_false(rh_weakref_alive(wr[1]));
+        }
+        for (int i = 0; i < 2; i++) {
+            assert_int_equal(rh_refcount(p[i]), 2);
+            rh_object *got = rh_getattr(p[i], "s2");
+            assert_ptr_equal(got, p[i ^ 1]);
+            rh_decref(got);
+        }
+        assert_int_equal(rh_gc_verify(h), 0);
+        rh_decref(p[0]);
+        rh_decref(p[1]);
+        assert_int_equal(rh_gc_collect(h, 2), 2);
+        for (int i = 0; i < 2; i++) rh_xdecref(wr[i]);
+        rh_decref(cls);
+    }
+    rh_heap_destroy(h);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_policy_selection),
@@ -681,6 +825,9 @@ int main(void) {
         cmocka_unit_test(test_full_collection_mid_round),
         cmocka_unit_test(test_adversarial),
         cmocka_unit_test(test_no_cyclic_garbage_pays_little),
+        cmocka_unit_test(test_young_spacing_after_threshold_raised),
+        cmocka_unit_test(test_unbounded_slice_budget),
+        cmocka_unit_test(test_round_finds_instance_cycles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

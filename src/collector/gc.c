@@ -73,9 +73,9 @@
  *      Both steps, and step 3, call each object's traverse, except for
  *      containers with inline references or an attribute table
  *      (gc_internal.h: class instances, slotted or plain), whose
- *      references they read in line (TRAVERSE): the same references in
- *      the same order, without an indirect call per object and per
- *      reference.
+ *      references they read in line (RH__GC_TRAVERSE, gc_walk.h): the
+ *      same references in the same order, without an indirect call per
+ *      object and per reference.
  *   3. move_unreachable: a single scan of young used as a queue. An object
  *      with gc_refs > 0 is reachable: its traverse marks what it references
  *      (count set to 0, i.e. gc_refs = refcount > 0, for objects not
@@ -187,6 +187,7 @@
 #include "collector/gc_internal.h"
 #include "weak/weak_internal.h"
 #include "memory/alloc_priv.h" /* rh__pool_heap, rh__sysreg_find: the fused pass's ownership test */
+#include "collector/gc_walk.h"  /* instances' references read in line */
 
 #include <inttypes.h>
 #include <limits.h>
@@ -370,56 +371,13 @@ static inline void check_alive(rh_object *o) {
         }                                                                       \
     } while (0)
 
-/* The references of a container with inline references (gc_internal.h), in
- * the order its traverse reports them. Inlined at each call, with `visit` a
- * constant there: the passes below thus visit such an object's references
- * with no call at all. */
-RH__HOT_INLINE int inline_refs_walk(rh_object *o, rh_visitfn visit, void *arg) {
-    const rh_type *t = o->rh_type;
-    int r = visit((rh_object *)t->user_data, arg);
-    if (r) return r;
-    size_t end = (t->flags & RH_TYPE_WEAKREFABLE) ? t->weaklist_offset : t->basicsize;
-    rh_object **s = (rh_object **)(void *)(o + 1), **e = (rh_object **)(void *)((char *)o + end);
-    for (; s < e; s++) {
-        if (*s && (r = visit(*s, arg)) != 0) return r;
-    }
-    return 0;
-}
-
 int rh__gc_inline_refs_traverse(rh_object *self, rh_visitfn visit, void *arg) {
-    return inline_refs_walk(self, visit, arg);
-}
-
-/* The references of a container with an attribute table (gc_internal.h),
- * in the order its traverse reports them; inlined as inline_refs_walk. */
-RH__HOT_INLINE int attr_table_walk(rh_object *o, rh_visitfn visit, void *arg) {
-    int r = visit((rh_object *)o->rh_type->user_data, arg);
-    if (r) return r;
-    const rh__attr_inst *pi = (const rh__attr_inst *)(void *)o;
-    const rh__attr_entry *e = pi->table;
-    if (e) {
-        for (uint32_t i = 0; i <= pi->mask; i++) {
-            if (e[i].key && (r = visit(e[i].value, arg)) != 0) return r;
-        }
-    }
-    return 0;
+    return rh__gc_inline_refs_walk(self, visit, arg);
 }
 
 int rh__gc_attr_table_traverse(rh_object *self, rh_visitfn visit, void *arg) {
-    return attr_table_walk(self, visit, arg);
+    return rh__gc_attr_table_walk(self, visit, arg);
 }
-
-/* o's traverse with `visit` (t: o's type), walked in line for the two kinds
- * of instances. For the counting and marking passes. */
-#define TRAVERSE(o, t, visit, arg)                                              \
-    do {                                                                        \
-        if ((t)->traverse == rh__gc_inline_refs_traverse)                       \
-            inline_refs_walk((o), (visit), (arg));                              \
-        else if ((t)->traverse == rh__gc_attr_table_traverse)                   \
-            attr_table_walk((o), (visit), (arg));                               \
-        else                                                                    \
-            (t)->traverse((o), (visit), (arg));                                 \
-    } while (0)
 
 /* Step 1 for one object. Clears a stale UNREACHABLE too: step 8 runs this
  * on the garbage set, whose objects may still carry it (see step 5). */
@@ -487,14 +445,14 @@ static int visit_count_debug(rh_object *o, void *arg) {
 #define SUBTRACT_REFS_STEP(g)                                                   \
     do {                                                                        \
         rh_object *so_ = RH__FROM_GC(g);                                        \
-        TRAVERSE(so_, so_->rh_type, visit_count, NULL);                         \
+        RH__GC_TRAVERSE(so_, so_->rh_type, visit_count, NULL);                  \
     } while (0)
 
 #define SUBTRACT_REFS_DEBUG_STEP(g)                                             \
     do {                                                                        \
         rh_object *so_ = RH__FROM_GC(g);                                        \
         dc.from = so_;                                                          \
-        TRAVERSE(so_, so_->rh_type, visit_count_debug, &dc);                    \
+        RH__GC_TRAVERSE(so_, so_->rh_type, visit_count_debug, &dc);             \
     } while (0)
 
 /* Step 2. h: the heap in debug mode (cross-heap references are reported),
@@ -549,7 +507,7 @@ RH__HOT_INLINE int visit_count_tracked(rh_object *o, void *arg) {
         rh_object *co_ = RH__FROM_GC(cg_);                                      \
         check_alive(co_);                                                       \
         cg_->prev |= F_COLLECTING;                                              \
-        TRAVERSE(co_, co_->rh_type, visit_count_tracked, h);                    \
+        RH__GC_TRAVERSE(co_, co_->rh_type, visit_count_tracked, h);             \
         n++;                                                                    \
     } while (0)
 
@@ -614,7 +572,7 @@ static inline size_t move_unreachable(rh__gchead *young, rh__gchead *unreachable
         __builtin_prefetch(g_next(g), 1); /* usually the next one scanned (and written) */
         if (o->rh_refcnt != o->rh_gcword) {
             const rh_type *t = o->rh_type;
-            TRAVERSE(o, t, visit_reachable, young);
+            RH__GC_TRAVERSE(o, t, visit_reachable, young);
             rh__gchead *next = g_next(g); /* the traverse may have appended */
             g->prev &= ~F_COLLECTING;
             o->rh_gcword = 0;

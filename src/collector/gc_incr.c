@@ -56,6 +56,8 @@
  *          Survivors return to generation 2. A slice runs as many chunks as
  *          its budget allows; the longest pause is the chunk of the largest
  *          connected piece of garbage.
+ * The phases and the final check call each object's traverse as gc.c's
+ * passes do (gc_walk.h): class instances' references are read in line.
  *
  * Soundness. Trial deletion over any set S of tracked objects, with the
  * counts of one instant, keeps exactly the objects of S that have a
@@ -180,6 +182,7 @@
  * A program that never promotes pays nothing but its young collections.
  */
 #include "collector/gc_internal.h"
+#include "collector/gc_walk.h" /* instances' references read in line */
 
 #include <limits.h>
 #include <stdint.h>
@@ -247,13 +250,13 @@ void rh__gc_incr_init(rh_heap *h) {
  * The phases.
  * ------------------------------------------------------------------------- */
 
-static int visit_count_cand(rh_object *o, void *arg) {
+RH__HOT_INLINE int visit_count_cand(rh_object *o, void *arg) {
     (void)arg;
     if (o && is_cand(o) && (o->rh_gcword & COUNT) != COUNT) o->rh_gcword++;
     return 0;
 }
 
-static int visit_reach(rh_object *o, void *arg) {
+RH__HOT_INLINE int visit_reach(rh_object *o, void *arg) {
     if (!o || !is_cand(o)) return 0;
     if (o->rh_gcword & INU) {
         /* A suspect after all: back to `a`, where the scan meets it again. */
@@ -293,7 +296,7 @@ typedef struct pull_ctx {
 /* Taken in: every suspect waiting for a later chunk (CAND | INU without
  * REACH, which marks the chunk's members), and tracked objects outside the
  * round while the bound lasts. */
-static int visit_pull(rh_object *o, void *arg) {
+RH__HOT_INLINE int visit_pull(rh_object *o, void *arg) {
     pull_ctx *c = arg;
     if (!o || !(o->rh_type->flags & RH_TYPE_GC) || RH__AS_GC(o)->next == 0 ||
         (RH__AS_GC(o)->prev & (RH__GC_COLLECTING | RH__GC_UNREACHABLE)))
@@ -342,7 +345,7 @@ static intptr_t finish_body(rh_heap *h, int gen, rh_gc_info *info) {
     pull_ctx c = {&set, is_empty(&st->permanent) ? nsusp * CLOSURE_FACTOR + CLOSURE_SLACK : 0};
     for (rh__gchead *g = head_of(&set); g != &set; g = head_of(g)) {
         rh_object *o = RH__FROM_GC(g);
-        o->rh_type->traverse(o, visit_pull, &c);
+        RH__GC_TRAVERSE(o, o->rh_type, visit_pull, &c);
     }
     size_t examined = list_count(&set);
     r->stats.suspects += examined;
@@ -466,13 +469,13 @@ static size_t slice(rh_heap *h, size_t quota, uint64_t deadline) {
             rh__gc_list_move(g, &r->b);
             break;
         case RH__INCR_COUNT:
-            o->rh_type->traverse(o, visit_count_cand, NULL);
+            RH__GC_TRAVERSE(o, o->rh_type, visit_count_cand, NULL);
             rh__gc_list_move(g, &r->b);
             break;
         default: {
             uint32_t w = o->rh_gcword, c = w & COUNT;
             if (!(w & CAND) || (w & REACH) || c == COUNT || c != o->rh_refcnt) {
-                o->rh_type->traverse(o, visit_reach, &r->a);
+                RH__GC_TRAVERSE(o, o->rh_type, visit_reach, &r->a);
                 o->rh_gcword = 0;
                 rh__gc_list_move(g, &st->gens[2]);
             } else {
@@ -503,6 +506,12 @@ static bool round_due(rh_heap *h, bool *hard) {
         return true;
     }
     return false;
+}
+
+/* The slice budget's deadline counted from t; a budget too large for the
+ * clock (UINT64_MAX: no limit) never wraps around into the past. */
+static uint64_t deadline_from(const struct rh__gc_incr *r, uint64_t t) {
+    return r->budget_ns > UINT64_MAX - t ? UINT64_MAX : t + r->budget_ns;
 }
 
 /* A slice that must end by `deadline` (the budget counts from the start of
@@ -588,14 +597,21 @@ void rh__gc_incr_alloc_slow(rh_heap *h) {
     if (r->phase != RH__INCR_IDLE || !is_empty(&r->doomed)) {
         size_t quota = hard ? SIZE_MAX : (size_t)r->credit;
         if (quota > 0 || !is_empty(&r->doomed)) {
-            run_slice(h, quota, start + r->budget_ns);
+            run_slice(h, quota, deadline_from(r, start));
             user += st->user_ns;
             kind = 3;
         }
     }
     /* While a round or a teardown is in progress, slices come at every
-     * young collection's normal spacing. */
+     * young collection's normal spacing. threshold[0] may have grown since
+     * the spacing was doubled (rh_gc_set_threshold, maybe from a gc
+     * callback): the spacing stays within YOUNG_SPACING_MAX (or
+     * threshold[0] if larger), which also keeps the product from
+     * overflowing. */
     if (r->phase != RH__INCR_IDLE || !is_empty(&r->doomed)) r->young_mult = 1;
+    long mult_max = st->threshold[0] > 0 ? YOUNG_SPACING_MAX / st->threshold[0] : 1;
+    if (mult_max < 1) mult_max = 1;
+    if (r->young_mult > mult_max) r->young_mult = mult_max;
     long next = st->threshold[0] * (long)r->young_mult;
     /* Behind: the slice ran out of time with credit left (the round lags
      * behind the promotions that pay for it). The next pause comes sooner,
@@ -619,7 +635,7 @@ int rh_gc_step(rh_heap *h, size_t work) {
     if (r->phase == RH__INCR_IDLE && is_empty(&r->doomed) &&
         !(is_empty(&st->gens[1]) && is_empty(&st->gens[2])))
         start_round(h);
-    run_slice(h, work ? work : SIZE_MAX, rh__gc_now_ns() + r->budget_ns);
+    run_slice(h, work ? work : SIZE_MAX, deadline_from(r, rh__gc_now_ns()));
     if (st->pause_hook) rh__gc_report_pause(h, &p0, 3, st->user_ns);
     st->collecting = false;
     return r->phase != RH__INCR_IDLE || !is_empty(&r->doomed);

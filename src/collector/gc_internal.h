@@ -81,10 +81,10 @@ static inline void rh__gc_untrack_node(rh__gchead *g) {
  * weak-reference list when the type has one (RH_TYPE_WEAKREFABLE), else up
  * to basicsize. Slotted class instances without native state are such
  * (class.c). The collector's own passes (gc.c: counting and marking
- * reachable) recognise this traverse by its address and walk the fields in
- * line, with no indirect call per object or per reference; every other
- * visitor (get_referents, objgraph, the incremental policy) calls it as any
- * traverse. */
+ * reachable; gc_incr.c: a round's phases and final check) recognise this
+ * traverse by its address and walk the fields in line (gc_walk.h), with no
+ * indirect call per object or per reference; every other visitor
+ * (get_referents, objgraph, the verifier) calls it as any traverse. */
 int rh__gc_inline_refs_traverse(rh_object *self, rh_visitfn visit, void *arg);
 
 /* Containers with an attribute table: plain class instances (class.c, which
