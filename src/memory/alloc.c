@@ -106,15 +106,17 @@ static void choose_stack(rh_heap *h) {
         A->top = &A->debug;
     }
     layer_init(&A->fault, &rh__mem_fault, h, NULL);
-    layer_init(&A->trace_shim, &rh__mem_trace, h, NULL);
+    layer_init(&A->trace_shim, NULL, h, NULL); /* methods: the tracer's, when pushed */
 }
 
-void rh__mem_trace_set(rh_heap *h, bool on) {
+void rh__mem_trace_set(rh_heap *h, const rh__mem_methods *m) {
     struct rh__alloc_state *A = &h->alloc;
+    bool on = m != NULL;
     /* the link that points at the layer under which the shim sits: the
      * armed fault shim's, else the top */
     rh__mem_layer **at = A->top == &A->fault ? &A->fault.below : &A->top;
     if (on && !(A->slow & RH__SLOW_TRACE)) {
+        A->trace_shim.m = m;
         A->trace_shim.below = *at;
         *at = &A->trace_shim;
         A->slow |= RH__SLOW_TRACE;

@@ -87,12 +87,14 @@ extern const rh__mem_methods rh__mem_pools;  /* backends.c */
 extern const rh__mem_methods rh__mem_system; /* backends.c */
 extern const rh__mem_methods rh__mem_debug;  /* debugmem.c */
 extern const rh__mem_methods rh__mem_fault;  /* fault.c */
-extern const rh__mem_methods rh__mem_trace;  /* tools/trace.c */
+/* The trace shim's table is the tracer's (tools/trace.c, a room above,
+ * passes it in): the allocator holds the stack's slot for it and never
+ * names it. */
 
-/* Pushes (on) or pops (off) h's trace shim, and sets or clears
- * RH__SLOW_TRACE with it: the shim goes on top, or right under the fault
- * shim when that is armed (alloc.c). */
-void rh__mem_trace_set(rh_heap *h, bool on);
+/* Pushes h's trace shim with the methods m (m not NULL) or pops it (m
+ * NULL), and sets or clears RH__SLOW_TRACE with it: the shim goes on top,
+ * or right under the fault shim when that is armed (alloc.c). */
+void rh__mem_trace_set(rh_heap *h, const rh__mem_methods *m);
 
 /* The stack of h from the top, names joined by '>' (e.g. "fault>debug>pools")
  * into buf (truncated to cap bytes, NUL-terminated); returns buf. For tests

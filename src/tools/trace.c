@@ -230,7 +230,7 @@ static void trace_tables_free(struct rh__tools *T) {
 void rh__tools_fini(rh_heap *h) {
     struct rh__tools *T = h->tools;
     if (!T) return;
-    rh__mem_trace_set(h, false);
+    rh__mem_trace_set(h, NULL);
     trace_tables_free(T);
     /* the pause recorder's callback, if any, stays registered: it finds
      * no tools state and does nothing (the heap is going away) */
@@ -827,7 +827,7 @@ static void shim_check(rh__mem_layer *L, const void *p, const char *op, const ch
     L->below->m->check(L->below, p, op, file, line);
 }
 
-const rh__mem_methods rh__mem_trace = {
+static const rh__mem_methods trace_shim_methods = {
     .name = "trace",
     .alloc = shim_alloc,
     .free = shim_free,
@@ -989,7 +989,7 @@ int rh_trace_start(rh_heap *h, int nframes) {
     T->tracing = true;
     T->f.hooks = &trace_hooks;
     h->alloc.trace = &T->f;
-    rh__mem_trace_set(h, true); /* the shim and the slow bit */
+    rh__mem_trace_set(h, &trace_shim_methods); /* the shim and the slow bit */
     return 0;
 nomem:
     trace_tables_free(T);
@@ -1007,7 +1007,7 @@ int rh_trace_stop(rh_heap *h) {
 #if RH_DEBUG >= 3
     rh__trace_check(h);
 #endif
-    rh__mem_trace_set(h, false);
+    rh__mem_trace_set(h, NULL);
     T->tracing = false;
     trace_tables_free(T);
     return 0;
