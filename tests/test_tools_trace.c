@@ -9,11 +9,14 @@
  * pools carved again for another class and arenas released and mapped again
  * carry no stale trace, tracing stopped and restarted starts afresh, and a
  * side array that cannot be allocated leaves its block untraced and counted
- * as lost. Every mode: pools, malloc, debug.
+ * as lost. Tracing switched on and off amid churn (fault injector, sites,
+ * reallocations, arena decay, two heaps) keeps exact counts. Every mode:
+ * pools, malloc, debug.
  */
 #include "rh_test.h"
 
 #include "internal.h" /* white box: the slow word */
+#include "memory/alloc_priv.h" /* white box: the decay clock */
 
 static const rh_mode modes[] = {RH_MODE_POOLS, RH_MODE_MALLOC, RH_MODE_DEBUG};
 
@@ -1048,6 +1051,179 @@ static void test_inline_paths_match_a_model(void **state) {
     }
 }
 
+/* Tracing switched on and off, the fault injector armed and disarmed,
+ * sites pushed and popped, reallocations (in place, moved, failed), arena
+ * decay and trims, one heap or two interleaved, against a model: random
+ * steps over N slots, half of them filled before the first start (untraced
+ * for as long as they live). A block is traced exactly when it was
+ * allocated or reallocated during the current trace session (never one
+ * from before, never one whose allocation failed), with its usable size;
+ * the traced bytes, their peak (also after rh_trace_reset_peak) and the
+ * count are the model's, and the heap's and the tracer's invariant walks
+ * (pool lists and counts, side arrays and the in-line paths' caches) hold
+ * throughout. Destroying a heap while tracing with live blocks is part of
+ * it. Every mode. */
+typedef struct {
+    void *b[3000];
+    rh_object *o[3000];
+    size_t sz[3000];
+    bool traced[3000];
+} churn_model;
+enum { CHURN_N = 3000 };
+static uint64_t churn_now = 1000;
+static uint64_t churn_clock(void) { return churn_now; }
+static const rh_type wide_type = {.name = "Wide", .basicsize = sizeof(rh_object) + 200};
+
+static void churn_steps(rh_heap **hs, churn_model **ms, int nh, uint64_t x, int steps) {
+    static const char *const files[2] = {"churn_a.c", "churn_b.c"};
+    size_t cur[2] = {0, 0}, peak[2] = {0, 0};
+    int nsites[2] = {0, 0};
+    for (int step = 0; step < steps; step++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        uint32_t r = (uint32_t)(x >> 33);
+        int k = nh > 1 ? (int)(r & 1) : 0;
+        rh_heap *h = hs[k];
+        churn_model *m = ms[k];
+        size_t i = (r >> 1) % CHURN_N;
+        unsigned op = (r >> 13) % 100;
+        bool tracing = rh_trace_is_tracing(h);
+        if (op < 2) { /* tracing on or off: a new session starts empty */
+            if (tracing) {
+                assert_int_equal(rh_trace_stop(h), 0);
+                for (size_t j = 0; j < CHURN_N; j++) m->traced[j] = false;
+            } else {
+                assert_int_equal(rh_trace_start(h, (r >> 20) % 4 == 0 ? 3 : 0), 0);
+            }
+            cur[k] = peak[k] = 0;
+        } else if (op < 4) { /* the fault injector armed (one call of the next 1..5) or disarmed */
+            rh_heap_fail_after(h, (op & 1) ? 1 + (long)((r >> 20) % 5) : 0, false);
+        } else if (op < 5 && ((r >> 25) & 3) == 0) {
+            if (((r >> 24) & 1) && nsites[k] < 20) {
+                rh_trace_site_push_at(h, "pushed.c", (int)(r % 1000));
+                nsites[k]++;
+            } else if (nsites[k]) {
+                rh_trace_site_pop(h);
+                nsites[k]--;
+            }
+        } else if (op < 5 && ((r >> 25) & 3) == 1 && tracing) {
+            rh_trace_reset_peak(h);
+            peak[k] = cur[k];
+        } else if (op < 5) { /* time passes (decaying arenas go), or a trim */
+            churn_now += 30;
+            if ((r >> 20) & 1) rh_heap_trim(h);
+        } else if (m->b[i] || m->o[i]) {
+            if (m->traced[i]) cur[k] -= m->sz[i];
+            if (m->o[i]) {
+                rh_decref(m->o[i]);
+            } else if (op < 30) { /* a reallocation: in place, moved, to or from a system block, or failed */
+                size_t n = (r >> 18) % 3 == 0 ? 600 + (r >> 20) % 2000 : 1 + (r >> 20) % 512;
+                void *q = rh_realloc(h, m->b[i], n);
+                if (q) { /* traced now if tracing, at its usable size */
+                    m->b[i] = q;
+                    m->traced[i] = rh_trace_is_tracing(h);
+                    m->sz[i] = rh_usable_size(h, q);
+                } else { /* the injected failure: the block keeps its trace */
+                    assert_int_equal(rh_err(h), RH_ENOMEM);
+                    rh_err_clear(h);
+                }
+                if (m->traced[i]) {
+                    cur[k] += m->sz[i];
+                    if (cur[k] > peak[k]) peak[k] = cur[k];
+                }
+                goto check;
+            } else {
+                rh_free(h, m->b[i]);
+            }
+            m->b[i] = NULL;
+            m->o[i] = NULL;
+            m->traced[i] = false;
+        } else {
+            size_t n = (step / 3000) % 2 ? 1 + (r >> 18) % 512 : 16 * (1 + (step / 3000 + (r >> 18) % 3) % 32);
+            int site = (int)((r >> 3) % 90);
+            if ((r >> 27) % 5 == 0)
+                m->o[i] = rh_new_at(h, (r >> 26) & 1 ? &point_type : &wide_type, files[site & 1], 100 + site * 64);
+            else
+                m->b[i] = rh_malloc_at(h, n, files[site & 1], 100 + site * 64);
+            if (!m->o[i] && !m->b[i]) { /* the injected failure */
+                assert_int_equal(rh_err(h), RH_ENOMEM);
+                rh_err_clear(h);
+                goto check;
+            }
+            m->traced[i] = rh_trace_is_tracing(h);
+            m->sz[i] = rh_usable_size(h, m->o[i] ? rh__obj_block(m->o[i]) : m->b[i]);
+            if (m->traced[i]) {
+                cur[k] += m->sz[i];
+                if (cur[k] > peak[k]) peak[k] = cur[k];
+            }
+        }
+    check:
+        if (rh_trace_is_tracing(h)) {
+            size_t tcur, tpeak;
+            rh_trace_get_traced_memory(h, &tcur, &tpeak);
+            assert_int_equal(tcur, cur[k]);
+            assert_int_equal(tpeak, peak[k]);
+        }
+        if (step % 499 == 0) {
+            rh__heap_check(h, "a step of the churn model");
+            if (!rh_trace_is_tracing(h)) continue;
+            rh__trace_check(h);
+            size_t live = 0;
+            for (size_t j = 0; j < CHURN_N; j++) {
+                void *blk = m->o[j] ? rh__obj_block(m->o[j]) : m->b[j];
+                if (!blk) continue;
+                rh_trace_info ti;
+                assert_true(rh_trace_get_block_traceback(h, blk, &ti) == m->traced[j]);
+                if (m->traced[j]) assert_int_equal(ti.size, m->sz[j]);
+                live += m->traced[j];
+            }
+            assert_int_equal(rh_trace_count(h), live);
+        }
+    }
+}
+
+static void test_tracing_toggled_under_churn_matches_a_model(void **state) {
+    (void)state;
+    uint64_t (*saved)(void) = rh__decay_clock;
+    rh__decay_clock = churn_clock;
+    for (size_t m = 0; m < 3; m++) {
+        for (int nh = 1; nh <= 2; nh++) {
+            for (uint64_t seed = 1; seed <= 3; seed++) {
+                rh_heap *hs[2];
+                churn_model *ms[2];
+                for (int k = 0; k < nh; k++) {
+                    rh_heap_config cfg = {.mode = modes[m], .arena_decay_ms = seed == 1 ? RH_ARENA_DECAY_NOW : 50};
+                    assert_non_null(hs[k] = rh_heap_new(&cfg));
+                    assert_non_null(ms[k] = calloc(1, sizeof(churn_model)));
+                    for (size_t j = 0; j < CHURN_N / 2; j++) /* live before any start: never traced */
+                        assert_non_null(ms[k]->b[j] = rh_malloc(hs[k], 1 + (j * 37) % 512));
+                }
+                churn_steps(hs, ms, nh, seed * 0x9E3779B97F4A7C15ull, 40000);
+                for (int k = 0; k < nh; k++) {
+                    if (seed == 2) { /* destroyed while tracing, blocks live */
+                        assert_int_equal(rh_trace_start(hs[k], 0), 0);
+                    } else {
+                        for (size_t j = 0; j < CHURN_N; j++) {
+                            if (ms[k]->o[j]) rh_decref(ms[k]->o[j]);
+                            else if (ms[k]->b[j]) rh_free(hs[k], ms[k]->b[j]);
+                        }
+                        if (rh_trace_is_tracing(hs[k])) {
+                            size_t tcur;
+                            rh_trace_get_traced_memory(hs[k], &tcur, NULL);
+                            assert_int_equal(tcur, 0);
+                            assert_int_equal(rh_trace_count(hs[k]), 0);
+                            rh__trace_check(hs[k]);
+                        }
+                        rh__heap_check(hs[k], "the end of the churn model");
+                    }
+                    rh_heap_destroy(hs[k]);
+                    free(ms[k]);
+                }
+            }
+        }
+    }
+    rh__decay_clock = saved;
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_off_by_default),
@@ -1072,6 +1248,7 @@ int main(void) {
         cmocka_unit_test(test_traced_bytes_exact_through_frees),
         cmocka_unit_test(test_fault_injector_with_tracing),
         cmocka_unit_test(test_inline_paths_match_a_model),
+        cmocka_unit_test(test_tracing_toggled_under_churn_matches_a_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
