@@ -158,8 +158,11 @@
  * address range (34 MiB, MAP_NORESERVE: no memory, no commit charge) stays
  * reserved for the life of the process: unmapping it would make a lock-free
  * lookup of an unrelated pointer racing with the release read unmapped
- * memory. So when every heap is destroyed, no byte of the tree is resident
- * (rh_heap_stats.radix_leaves counts the leaves holding arenas).
+ * memory. So when every heap is destroyed, no byte of the tree holds memory
+ * (rh_heap_stats.radix_leaves counts the leaves holding arenas); a lookup
+ * that reads a discarded page maps the kernel's shared zero page there
+ * (mincore then reports it resident, though it costs nothing), which the
+ * next discard of that leaf drops again.
  *
  * Tools. Under AddressSanitizer, the bytes of every free block (and of pools
  * not yet carved into blocks) are poisoned, so touching a freed pool block is
