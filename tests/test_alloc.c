@@ -1139,7 +1139,7 @@ static void test_radix_owner_words(void **state) {
     for (int i = 0; i < N; i++) {
         uintptr_t b = (uintptr_t)blk[i];
         assert_int_equal(atomic_load(rh__radix_owner(b)), (uintptr_t)h);
-        rh__pool *pool;
+        rh__pool *pool = NULL;
         assert_true(rh__pool_find(blk[i], h, &pool));
         assert_true(pool == rh__pool_of(blk[i]));
         assert_true(rh__pool_arena(pool) == rh__radix_slot(b));
