@@ -239,7 +239,18 @@ static void cmd_mem(const char *kind, size_t n) {
 
 static void cmd_churn(const char *kind, size_t n, uint64_t steps) {
     size_t npairs = n / 2;
+    rh_heap_stats hs;
+    rh_heap_stats_get(heap, &hs);
+    size_t bytes_empty = hs.bytes_in_use;
     rh_object **hold = build_pairs(kind, npairs);
+    /* The live pairs stay npairs, all of one shape: what the heap holds
+     * beyond them is garbage not freed yet (uncollected, or found and
+     * waiting to be cleared), in pairs of pair_bytes. Sampled every 1024
+     * steps; the most is reported. */
+    rh_heap_stats_get(heap, &hs);
+    size_t bytes_live = hs.bytes_in_use;
+    double pair_bytes = (double)(bytes_live - bytes_empty) / (double)npairs;
+    double garbage_max = 0;
     uint32_t x = 12345;
     rh_gc_genstats st0[3], st[3];
     rh_gc_get_stats(heap, st0);
@@ -252,6 +263,11 @@ static void cmd_churn(const char *kind, size_t n, uint64_t steps) {
         rh_object *old = hold[i];
         hold[i] = make_pair(kind);
         rh_decref(old);
+        if ((s & 1023) == 1023) {
+            rh_heap_stats_get(heap, &hs);
+            double g = 2.0 * ((double)hs.bytes_in_use - (double)bytes_live) / pair_bytes;
+            if (g > garbage_max) garbage_max = g;
+        }
     }
     uint64_t t = bench_now_ns() - t0;
     recording = 0;
@@ -268,12 +284,12 @@ static void cmd_churn(const char *kind, size_t n, uint64_t steps) {
                "\"pauses\": %zu, \"pause_max_ns\": %.0f, \"pause_p99_ns\": %.0f, \"pause_total_ns\": %.0f, "
                "\"user_ns\": %.0f, \"full_collections\": %llu, \"peak_rss\": %zu, \"garbage_left\": %lld, "
                "\"pause_cpu_max_ns\": %.0f, \"pause_cpu_p99_ns\": %.0f, \"incr_rounds\": %llu, "
-               "\"incr_abandoned\": %llu, \"incr_work\": %llu, \"incr_collected\": %llu",
+               "\"incr_abandoned\": %llu, \"incr_work\": %llu, \"incr_collected\": %llu, \"garbage_max\": %.0f",
                rh_gc_policy_name(rh_gc_get_policy(heap)), kind, 2 * npairs, (unsigned long long)steps,
                (double)t / 1e9, ps.count, ps.max_ns, ps.p99_ns, ps.total_ns, user_ns_total,
                (unsigned long long)(st[2].collections - st0[2].collections), bench_peak_rss(), (long long)left,
                cps.max_ns, cps.p99_ns, (unsigned long long)ist.rounds, (unsigned long long)ist.rounds_abandoned,
-               (unsigned long long)ist.work, (unsigned long long)ist.collected);
+               (unsigned long long)ist.work, (unsigned long long)ist.collected, garbage_max);
     rh_gc_disable(heap);
     drop_pairs(hold, npairs);
 }

@@ -695,10 +695,12 @@ class Suite:
             cmx = stats(first_field(runs, "pause_cpu_max_ns"))
             cp99 = stats(first_field(runs, "pause_cpu_p99_ns"))
             user = stats(first_field(runs, "user_ns"))
+            gmax = stats(first_field(runs, "garbage_max"))
+            rss = stats(first_field(runs, "peak_rss"))
             rows.append([workload, name, "%d" % c[0] if c else missing(err),
                          "%d" % full[0] if full else "—",
                          fmt(mx, 2, 1e-6), fmt(p99, 3, 1e-6), fmt(cmx, 2, 1e-6), fmt(cp99, 3, 1e-6),
-                         fmt(tot, 1, 1e-6), fmt(user, 1, 1e-6)])
+                         fmt(tot, 1, 1e-6), fmt(user, 1, 1e-6), fmt(gmax, 0), fmt(rss, 0, 1.0 / (1 << 20))])
             return mx
 
         for k in CHURN_KINDS_RH:
@@ -737,9 +739,13 @@ class Suite:
                        "processes; CPython: `gc.callbacks` with `time.perf_counter_ns`). Churn: N live "
                        "objects in two-object cycles, each step replaces a random pair (same LCG index "
                        "sequence on both sides), the old pair becoming cyclic garbage. Median over runs of "
-                       "each run's count, max, p99 and total; milliseconds.\n\n" +
+                       "each run's count, max, p99 and total; milliseconds. Most garbage not freed: refheap's churn "
+                       "samples, every 1024 steps, the objects the heap holds beyond the live pairs (cyclic "
+                       "garbage not collected yet, or found and waiting to be cleared), and reports the most; "
+                       "binary-trees makes no cyclic garbage. Peak RSS: the process's, in MiB.\n\n" +
                        table(["workload", "runtime", "pauses", "full collections", "max ms", "p99 ms",
-                              "max ms (CPU)", "p99 ms (CPU)", "total ms", "in finalizers/callbacks ms"], rows) + "\n")
+                              "max ms (CPU)", "p99 ms (CPU)", "total ms", "in finalizers/callbacks ms",
+                              "most garbage not freed (objects)", "peak RSS MiB"], rows) + "\n")
 
 
 # ------------------------------------------------------------------ charts
