@@ -475,15 +475,27 @@ static void test_policy_selection(void **state) {
  * collection in the middle of a round finds everything.
  * ------------------------------------------------------------------------- */
 
+/* A heap of the incremental policy in pools mode. */
+static rh_heap *incr_heap(void) {
+    rh_heap_config cfg = {.mode = RH_MODE_POOLS, .gc_policy = RH_GC_POLICY_INCREMENTAL};
+    rh_heap *h = rh_heap_new(&cfg);
+    assert_non_null(h);
+    return h;
+}
+
+/* A new tracked node outside the mirror (id 0), no references. */
+static rh_object *new_tracked(rh_heap *h) {
+    rh_object *o = rh_new(h, &plain_type);
+    assert_non_null(o);
+    ((tnode *)o)->id = 0;
+    rh_gc_track(o);
+    return o;
+}
+
 static rh_object *ring(rh_heap *h, int n) {
-    rh_object *first = rh_new(h, &plain_type), *prev = first;
-    ((tnode *)first)->id = 0;
-    rh_gc_track(first);
+    rh_object *first = new_tracked(h), *prev = first;
     for (int i = 1; i < n; i++) {
-        rh_object *o = rh_new(h, &plain_type);
-        assert_non_null(o);
-        ((tnode *)o)->id = 0;
-        rh_gc_track(o);
+        rh_object *o = new_tracked(h);
         ((tnode *)prev)->kids[0] = o; /* owns the new reference */
         prev = o;
     }
@@ -501,8 +513,7 @@ static void mirror_idle(void) {
 static void test_large_cycle_freed_in_steps(void **state) {
     (void)state;
     mirror_idle();
-    rh_heap_config cfg = {.mode = RH_MODE_POOLS, .gc_policy = RH_GC_POLICY_INCREMENTAL};
-    rh_heap *h = rh_heap_new(&cfg);
+    rh_heap *h = incr_heap();
     rh_gc_disable(h);
     int n = (int)rh_test_scaled(200000, 20000);
     rh_object *r = ring(h, n);
@@ -527,8 +538,7 @@ static void test_large_cycle_freed_in_steps(void **state) {
 static void test_full_collection_mid_round(void **state) {
     (void)state;
     mirror_idle();
-    rh_heap_config cfg = {.mode = RH_MODE_POOLS, .gc_policy = RH_GC_POLICY_INCREMENTAL};
-    rh_heap *h = rh_heap_new(&cfg);
+    rh_heap *h = incr_heap();
     rh_gc_disable(h);
     rh_object *r1 = ring(h, 1000), *r2 = ring(h, 500);
     assert_int_equal(rh_gc_collect(h, 1), 0);
@@ -599,9 +609,7 @@ static void test_full_collection_mid_round(void **state) {
 static void test_no_cyclic_garbage_pays_little(void **state) {
     (void)state;
     mirror_idle();
-    rh_heap_config cfg = {.mode = RH_MODE_POOLS, .gc_policy = RH_GC_POLICY_INCREMENTAL};
-    rh_heap *h = rh_heap_new(&cfg);
-    assert_non_null(h);
+    rh_heap *h = incr_heap();
     (void)rh_gc_set_slice_budget(h, 3600ull * 1000000000ull);
     long th[3];
     rh_gc_get_threshold(h, th);
@@ -612,17 +620,13 @@ static void test_no_cyclic_garbage_pays_little(void **state) {
     assert_non_null(old);
     assert_non_null(batch);
     for (long i = 0; i < L; i++) {
-        old[i] = rh_new(h, &plain_type);
-        assert_non_null(old[i]);
-        rh_gc_track(old[i]);
+        old[i] = new_tracked(h);
     }
     long made = 0;
     while (made < N) {
         long n = N - made < B ? N - made : B;
         for (long i = 0; i < n; i++) {
-            batch[i] = rh_new(h, &plain_type);
-            assert_non_null(batch[i]);
-            rh_gc_track(batch[i]);
+            batch[i] = new_tracked(h);
             if (i & 1) ((tnode *)batch[i])->kids[0] = rh_newref(batch[i - 1]); /* pairs, acyclic */
         }
         for (long i = 0; i < n; i++) rh_decref(batch[i]);
@@ -656,13 +660,9 @@ static void test_no_cyclic_garbage_pays_little(void **state) {
      * collections; once one finds garbage they all walk again. */
     const long G = 2 * rh_test_scaled(150000, 100000);
     for (long i = 0; i < G / 2; i++) {
-        rh_object *a = rh_new(h, &plain_type), *b = rh_new(h, &plain_type);
-        assert_non_null(a);
-        assert_non_null(b);
+        rh_object *a = new_tracked(h), *b = new_tracked(h);
         ((tnode *)a)->kids[0] = rh_newref(b);
         ((tnode *)b)->kids[0] = rh_newref(a);
-        rh_gc_track(a);
-        rh_gc_track(b);
         rh_decref(a);
         rh_decref(b);
     }
@@ -692,9 +692,7 @@ static void test_no_cyclic_garbage_pays_little(void **state) {
 static void test_young_spacing_after_threshold_raised(void **state) {
     (void)state;
     mirror_idle();
-    rh_heap_config cfg = {.mode = RH_MODE_POOLS, .gc_policy = RH_GC_POLICY_INCREMENTAL};
-    rh_heap *h = rh_heap_new(&cfg);
-    assert_non_null(h);
+    rh_heap *h = incr_heap();
     (void)rh_gc_set_slice_budget(h, 3600ull * 1000000000ull);
     const long B = 40000;
     rh_object **batch = malloc((size_t)B * sizeof *batch);
@@ -705,10 +703,7 @@ static void test_young_spacing_after_threshold_raised(void **state) {
         long N = phase == 0 ? rh_test_scaled(400000, 200000) : rh_test_scaled(2000000, 400000);
         for (long made = 0; made < N; made += B) {
             for (long i = 0; i < B; i++) {
-                batch[i] = rh_new(h, &plain_type);
-                assert_non_null(batch[i]);
-                ((tnode *)batch[i])->id = 0;
-                rh_gc_track(batch[i]);
+                batch[i] = new_tracked(h);
                 long c[3];
                 rh_gc_get_count(h, c);
                 if (phase == 1 && c[0] > maxcount) maxcount = c[0];
@@ -730,9 +725,7 @@ static void test_young_spacing_after_threshold_raised(void **state) {
 static void test_unbounded_slice_budget(void **state) {
     (void)state;
     mirror_idle();
-    rh_heap_config cfg = {.mode = RH_MODE_POOLS, .gc_policy = RH_GC_POLICY_INCREMENTAL};
-    rh_heap *h = rh_heap_new(&cfg);
-    assert_non_null(h);
+    rh_heap *h = incr_heap();
     rh_gc_disable(h);
     (void)rh_gc_set_slice_budget(h, UINT64_MAX);
     rh_object *r = ring(h, 5000);
@@ -761,9 +754,7 @@ static void test_unbounded_slice_budget(void **state) {
 static void test_round_finds_instance_cycles(void **state) {
     (void)state;
     mirror_idle();
-    rh_heap_config cfg = {.mode = RH_MODE_POOLS, .gc_policy = RH_GC_POLICY_INCREMENTAL};
-    rh_heap *h = rh_heap_new(&cfg);
-    assert_non_null(h);
+    rh_heap *h = incr_heap();
     rh_gc_disable(h);
     static const char *const slots[] = {"s0", "s1", "s2"};
     for (int k = 0; k < 3; k++) {
