@@ -200,35 +200,37 @@ static inline _Atomic uintptr_t *rh__leaf_owner(uintptr_t leaf, uintptr_t k) {
     return (_Atomic uintptr_t *)(void *)(leaf + RH__LEAF_ENTRIES * sizeof(rh__arena)) + k;
 }
 
+/* The leaf covering a, or 0 when none is mapped (a at or above 2^48
+ * included: the root index doubles as the range check, one shift for
+ * both), and a's slot in it. The one walk of the tree's root. */
+RH__HOT_INLINE uintptr_t rh__radix_leaf(uintptr_t a) {
+    uintptr_t r = a >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS);
+    if (RH_UNLIKELY(r >= ((uintptr_t)1 << RH__RADIX_ROOT_BITS))) return 0;
+    return atomic_load_explicit(&rh__radix_root[r], memory_order_acquire);
+}
+RH__HOT_INLINE uintptr_t rh__leaf_index(uintptr_t a) {
+    return (a >> RH__ARENA_SHIFT) & (RH__LEAF_ENTRIES - 1);
+}
+
 /* The slot of the arena address range holding a, or NULL when no leaf
  * covers it. */
 static inline rh__arena *rh__radix_slot(uintptr_t a) {
-    /* The root index doubles as the range check: one shift for both. */
-    uintptr_t r = a >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS);
-    if (RH_UNLIKELY(r >= ((uintptr_t)1 << RH__RADIX_ROOT_BITS))) return NULL;
-    uintptr_t leaf = atomic_load_explicit(&rh__radix_root[r], memory_order_acquire);
-    if (!leaf) return NULL;
-    return &((rh__arena *)leaf)[(a >> RH__ARENA_SHIFT) & (((size_t)1 << RH__RADIX_LEAF_BITS) - 1)];
+    uintptr_t leaf = rh__radix_leaf(a);
+    return leaf ? &((rh__arena *)leaf)[rh__leaf_index(a)] : NULL;
 }
 
 /* The owner word of the arena range holding a, whose leaf must be mapped
  * (a lies in an arena, or did: pools.c's arena bookkeeping). */
 static inline _Atomic uintptr_t *rh__radix_owner(uintptr_t a) {
-    uintptr_t leaf = atomic_load_explicit(&rh__radix_root[a >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS)],
-                                          memory_order_acquire);
-    return rh__leaf_owner(leaf, (a >> RH__ARENA_SHIFT) & (RH__LEAF_ENTRIES - 1));
+    return rh__leaf_owner(rh__radix_leaf(a), rh__leaf_index(a));
 }
 
 /* The heap whose arena holds p, or NULL: p is not a pool block. Safe for
  * any pointer (NULL included); no lock, no hashing, two loads. */
 static inline rh_heap *rh__pool_heap(const void *p) {
-    uintptr_t a = (uintptr_t)p;
-    uintptr_t r = a >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS);
-    if (RH_UNLIKELY(r >= ((uintptr_t)1 << RH__RADIX_ROOT_BITS))) return NULL;
-    uintptr_t leaf = atomic_load_explicit(&rh__radix_root[r], memory_order_acquire);
-    if (!leaf) return NULL;
-    return (rh_heap *)atomic_load_explicit(rh__leaf_owner(leaf, (a >> RH__ARENA_SHIFT) & (RH__LEAF_ENTRIES - 1)),
-                                           memory_order_acquire);
+    uintptr_t a = (uintptr_t)p, leaf = rh__radix_leaf(a);
+    return leaf ? (rh_heap *)atomic_load_explicit(rh__leaf_owner(leaf, rh__leaf_index(a)), memory_order_acquire)
+                : NULL;
 }
 
 /* The header of the pool of arena slot m that holds address a: entry
@@ -240,16 +242,12 @@ RH__HOT_INLINE rh__pool *rh__arena_pool(rh__arena *m, uintptr_t a) {
 
 /* Does p lie in an arena of heap h? If so *pool gets the header of the
  * pool holding it. Safe for any pointer; the free fast path (the owner and
- * the header are loaded side by side once the leaf is known). The walk of
- * rh__radix_slot is written out, so that its "no leaf" NULL is not tested
- * a second time, nor a pool header's address against NULL. */
+ * the header are loaded side by side once the leaf is known; the leaf is
+ * tested once, not a slot's address against NULL after it). */
 RH__HOT_INLINE bool rh__pool_find(const void *p, const rh_heap *h, rh__pool **pool) {
-    uintptr_t a = (uintptr_t)p;
-    uintptr_t r = a >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS);
-    if (RH_UNLIKELY(r >= ((uintptr_t)1 << RH__RADIX_ROOT_BITS))) return false;
-    uintptr_t leaf = atomic_load_explicit(&rh__radix_root[r], memory_order_acquire);
+    uintptr_t a = (uintptr_t)p, leaf = rh__radix_leaf(a);
     if (RH_UNLIKELY(!leaf)) return false;
-    uintptr_t k = (a >> RH__ARENA_SHIFT) & (RH__LEAF_ENTRIES - 1);
+    uintptr_t k = rh__leaf_index(a);
     if (atomic_load_explicit(rh__leaf_owner(leaf, k), memory_order_acquire) != (uintptr_t)h) return false;
     *pool = rh__arena_pool(&((rh__arena *)leaf)[k], a);
     return true;
@@ -471,8 +469,8 @@ RH__HOT_INLINE void rh__free_fast(rh_heap *h, void *p, size_t header_offset, con
  * *pool set to the block's pool header; else NULL (a system block, a heap
  * in another mode or with tools, no block of refheap's), and the slow path
  * (rh__obj_free_slow with no owner) asks the tree and the registry again.
- * The walk is written out here rather than through rh__radix_slot, whose
- * "no leaf" NULL would be tested a second time. Callers with something to
+ * The leaf is tested once (rh__radix_leaf), not a slot's address against
+ * NULL after it (rh__radix_slot). Callers with something to
  * do between the lookup and the push (object.c counts a container's free
  * for the collector first, so that the push, which may leave for the
  * pools' slow path, comes last) call rh__pool_push themselves. rh__pool_owner is the
@@ -480,12 +478,9 @@ RH__HOT_INLINE void rh__free_fast(rh_heap *h, void *p, size_t header_offset, con
  * the owner's slow word (object.c's traced free path uses it, so that a
  * death while tracing walks the tree once too). */
 RH__HOT_INLINE rh_heap *rh__pool_owner(void *block, rh__pool **pool) {
-    uintptr_t a = (uintptr_t)block;
-    uintptr_t r = a >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS);
-    if (RH_UNLIKELY(r >= ((uintptr_t)1 << RH__RADIX_ROOT_BITS))) return NULL;
-    uintptr_t leaf = atomic_load_explicit(&rh__radix_root[r], memory_order_acquire);
+    uintptr_t a = (uintptr_t)block, leaf = rh__radix_leaf(a);
     if (RH_UNLIKELY(!leaf)) return NULL;
-    uintptr_t k = (a >> RH__ARENA_SHIFT) & (RH__LEAF_ENTRIES - 1);
+    uintptr_t k = rh__leaf_index(a);
     rh_heap *h = (rh_heap *)atomic_load_explicit(rh__leaf_owner(leaf, k), memory_order_acquire);
     if (RH_UNLIKELY(h == NULL)) return NULL;
     *pool = rh__arena_pool(&((rh__arena *)leaf)[k], a);
