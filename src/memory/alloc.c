@@ -302,9 +302,7 @@ void rh__free_traced(rh_heap *h, void *p, size_t header_offset, const char *file
 static __attribute__((noinline)) void *traced_pop_slow(rh_heap *h, unsigned c, const char *file, int line) {
     void *p = rh__pool_pop(h, c, false);
     if (RH_UNLIKELY(p == NULL)) return rh__alloc_fast_failed(h);
-    uint32_t slot = rh__trace_site_slot_value(h, file, line, NULL);
-    if (slot != 0 && rh__trace_alloc_slot(h, p, c, slot)) return p;
-    return rh__trace_alloc_hook(h, p, c, file, line, NULL); /* returns p */
+    return rh__trace_enter(h, p, c, file, line, NULL);
 }
 static __attribute__((noinline)) void *traced_record(rh_heap *h, void *p, uint32_t slot) {
     rh__trace_record_hook(h, p, slot);
@@ -333,7 +331,7 @@ void *rh__malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int lin
         p = rh__pool_pop(h, c, false);
         if (!p) return rh__alloc_fast_failed(h);
         if (zero) memset(p, 0, n);
-        return rh__trace_alloc_hook(h, p, c, file, line, NULL); /* returns p */
+        return rh__trace_enter(h, p, c, file, line, NULL);
     }
     rh__mem_layer *L = h->alloc.top;
     h->alloc.calls_slow++; /* the call counts, failed or not */

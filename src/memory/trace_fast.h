@@ -161,6 +161,15 @@ static inline void *rh__trace_alloc_hook(rh_heap *h, void *p, unsigned c, const 
     return h->alloc.trace->hooks->alloc(h, p, rh__class_size(c), file, line, type);
 }
 
+/* The trace of pool block p of class c, allocated at file:line (type: the
+ * object's type name, or NULL): in line when the site and the pool are in
+ * the caches, else the hook. Returns p. */
+static inline void *rh__trace_enter(rh_heap *h, void *p, unsigned c, const char *file, int line, const char *type) {
+    uint32_t slot = rh__trace_site_slot_value(h, file, line, type); /* trace id + 1; 0: not cached */
+    if (slot != 0 && rh__trace_alloc_slot(h, p, c, slot)) return p;
+    return rh__trace_alloc_hook(h, p, c, file, line, type);
+}
+
 /* The hook that enters p with a known trace (slot: its id + 1; the full
  * path). */
 static inline void rh__trace_record_hook(rh_heap *h, void *p, uint32_t slot) {

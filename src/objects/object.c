@@ -308,9 +308,7 @@ static __attribute__((noinline)) rh_object *new_object(rh_heap *h, const rh_type
         unsigned c = rh__size_class(n);
         block = rh__pool_pop(h, c, false);
         if (RH_UNLIKELY(!block)) return rh__alloc_fast_failed(h);
-        uint32_t slot = rh__trace_site_slot_value(h, file, line, t->name); /* trace id + 1; 0: not cached */
-        if (slot == 0 || !rh__trace_alloc_slot(h, block, c, slot))
-            rh__trace_alloc_hook(h, block, c, file, line, t->name);
+        (void)rh__trace_enter(h, block, c, file, line, t->name);
         typed = true;
     } else {
         block = rh__malloc_fast(h, n, file, line); /* rh__obj_alloc, in line */
