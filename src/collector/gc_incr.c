@@ -132,7 +132,14 @@
  *   Rounds. Each young collection adds its survivors to `promoted` and,
  *   while a round runs, credits WORK_PER_PROMOTED units of old-generation
  *   work per survivor (the back-off below spaces rounds out; it never slows
- *   a round down, which would let garbage pile up); a slice spends at most
+ *   a round down, which would let garbage pile up). The garbage a round
+ *   cannot see is what the program makes between its start and its end: with
+ *   P promotions between rounds and about 3 |G| units per round, the most
+ *   cyclic garbage waiting is about P + 3 |G| / WORK_PER_PROMOTED objects
+ *   (at RATIO_MIN: (1/4 + 3/48) |G| = 1.25 x the CPython policy's |G| / 4),
+ *   plus what a teardown has not freed yet. A larger credit means denser
+ *   slices while a round runs, not longer ones, and the same work per
+ *   round. A slice spends at most
  *   the credit, and at most the slice budget of time (the clock is read
  *   every CLOCK_EVERY objects; a slice aims at the budget less
  *   1/BUDGET_MARGIN_DIV, so that the objects between two reads still fit
@@ -194,9 +201,10 @@
 #define COUNT 0x1fffffffu /* references counted from inside G (saturating)   */
 
 /* Pacing constants. */
-#define WORK_PER_PROMOTED 16.0 /* a round (~3 visits per candidate) ends
-                                 within ~|G|/5 promotions: well before the
-                                 next is due even at RATIO_MIN             */
+#define WORK_PER_PROMOTED 48.0 /* a round (~3 visits per candidate) ends
+                                 within ~|G|/16 promotions, so garbage
+                                 waits ~(RATIO_MIN + 1/16) |G|: 1.25 x
+                                 the CPython policy's RATIO_MIN |G|       */
 #define RATIO_MIN 0.25        /* CPython's 25% rule                        */
 #define RATIO_MAX 256.0       /* the most fruitless rounds back off to     */
 #define GROWTH_MIN 0.5        /* hard trigger: bytes in use grown by 1/2... */
