@@ -24,8 +24,9 @@
  * A third of the automatic trials run with a 1 ns slice budget, under
  * which young collections that find nothing start skipping young
  * generations (promoted unexamined; the count is printed).
- * RH_GC_INCR_SOAK=N runs N trials (the default is a few dozen); the seed is
- * fixed (RH_GC_INCR_SEED overrides it) so a failure is reproducible.
+ * RH_GC_INCR_SOAK=N runs N trials (the default is a few dozen), and this
+ * test alone; the seed is fixed (RH_GC_INCR_SEED overrides it) so a failure
+ * is reproducible.
  *
  * Bounded freeing: a large cycle found by a round is torn down over several
  * slices (the deferred count shrinks step by step), and a full collection in
@@ -914,5 +915,7 @@ int main(void) {
         cmocka_unit_test(test_round_finds_instance_cycles),
         cmocka_unit_test(test_garbage_waiting_bounded_under_churn),
     };
+    /* A soak runs the adversarial test alone. */
+    if (getenv("RH_GC_INCR_SOAK")) cmocka_set_test_filter("test_adversarial");
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
