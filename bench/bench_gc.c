@@ -66,12 +66,19 @@ static void die(const char *what) {
  * slices), with the part spent in finalizers and callbacks. */
 static double user_ns_total;
 static bench_pause_log cpu_pauses;
+/* The pauses the thread ran through (no context switch: the OS did not
+ * preempt it and it did not block): on a shared machine their wall time is
+ * the collector's own. */
+static bench_pause_log calm_pauses;
+static size_t preempted_pauses;
 static void on_pause(rh_heap *h, const rh_gc_pause *p, void *data) {
     (void)h, (void)data;
     uint64_t ns = p->ns, user_ns = p->user_ns;
     if (!recording) return;
     bench_pause_push(&pauses, (double)ns);
     bench_pause_push(&cpu_pauses, (double)p->cpu_ns);
+    if (p->preempted || p->blocked) preempted_pauses++;
+    else bench_pause_push(&calm_pauses, (double)ns);
     user_ns_total += (double)user_ns;
     bench_timeline_add(ns, p->cpu_ns, user_ns, p->kind);
 }
@@ -274,6 +281,7 @@ static void cmd_churn(const char *kind, size_t n, uint64_t steps) {
     rh_gc_get_stats(heap, st);
     bench_pauses ps = bench_pause_summary(pauses.ns, pauses.n);
     bench_pauses cps = bench_pause_summary(cpu_pauses.ns, cpu_pauses.n);
+    bench_pauses calm = bench_pause_summary(calm_pauses.ns, calm_pauses.n);
     rh_gc_incr_stats ist;
     rh_gc_incr_stats_get(heap, &ist);
     /* Cyclic garbage still uncollected at the end (one full collection finds
@@ -284,12 +292,14 @@ static void cmd_churn(const char *kind, size_t n, uint64_t steps) {
                "\"pauses\": %zu, \"pause_max_ns\": %.0f, \"pause_p99_ns\": %.0f, \"pause_total_ns\": %.0f, "
                "\"user_ns\": %.0f, \"full_collections\": %llu, \"peak_rss\": %zu, \"garbage_left\": %lld, "
                "\"pause_cpu_max_ns\": %.0f, \"pause_cpu_p99_ns\": %.0f, \"incr_rounds\": %llu, "
-               "\"incr_abandoned\": %llu, \"incr_work\": %llu, \"incr_collected\": %llu, \"garbage_max\": %.0f",
+               "\"incr_abandoned\": %llu, \"incr_work\": %llu, \"incr_collected\": %llu, \"garbage_max\": %.0f, "
+               "\"pause_calm_max_ns\": %.0f, \"pause_calm_p99_ns\": %.0f, \"pauses_preempted\": %zu",
                rh_gc_policy_name(rh_gc_get_policy(heap)), kind, 2 * npairs, (unsigned long long)steps,
                (double)t / 1e9, ps.count, ps.max_ns, ps.p99_ns, ps.total_ns, user_ns_total,
                (unsigned long long)(st[2].collections - st0[2].collections), bench_peak_rss(), (long long)left,
                cps.max_ns, cps.p99_ns, (unsigned long long)ist.rounds, (unsigned long long)ist.rounds_abandoned,
-               (unsigned long long)ist.work, (unsigned long long)ist.collected, garbage_max);
+               (unsigned long long)ist.work, (unsigned long long)ist.collected, garbage_max,
+               calm.max_ns, calm.p99_ns, preempted_pauses);
     rh_gc_disable(heap);
     drop_pairs(hold, npairs);
 }

@@ -149,11 +149,17 @@ static double user_ns_total;
 
 /* Every pause: young and full collections, incremental slices. */
 static bench_pause_log cpu_pauses;
+/* The pauses the thread ran through (no context switch: the OS did not
+ * preempt it and it did not block): their wall time is the collector's own. */
+static bench_pause_log calm_pauses;
+static size_t preempted_pauses;
 static void on_pause(rh_heap *h, const rh_gc_pause *p, void *data) {
     (void)h, (void)data;
     uint64_t ns = p->ns, user_ns = p->user_ns;
     bench_pause_push(&pauses, (double)ns);
     bench_pause_push(&cpu_pauses, (double)p->cpu_ns);
+    if (p->preempted || p->blocked) preempted_pauses++;
+    else bench_pause_push(&calm_pauses, (double)ns);
     user_ns_total += (double)user_ns;
     bench_timeline_add(ns, p->cpu_ns, user_ns, p->kind);
 }
@@ -328,7 +334,8 @@ int main(int argc, char **argv) {
     size_t peak = bench_peak_rss();
     unsigned long long gens[3] = {0, 0, 0}; /* collections per generation */
     const char *pol = "-";
-    double cpu_max = 0, cpu_p99 = 0;
+    double cpu_max = 0, cpu_p99 = 0, calm_max = 0, calm_p99 = 0;
+    size_t npreempted = 0;
     double user_ns = 0;
     unsigned long long incr[4] = {0, 0, 0, 0}; /* rounds, slices, work, collected */
 #if defined(BT_REFHEAP)
@@ -340,6 +347,8 @@ int main(int argc, char **argv) {
     bench_pauses ps = bench_pause_summary(pauses.ns, pauses.n);
     bench_pauses cps = bench_pause_summary(cpu_pauses.ns, cpu_pauses.n);
     cpu_max = cps.max_ns, cpu_p99 = cps.p99_ns;
+    bench_pauses calm = bench_pause_summary(calm_pauses.ns, calm_pauses.n);
+    calm_max = calm.max_ns, calm_p99 = calm.p99_ns, npreempted = preempted_pauses;
     rh_gc_genstats gst[3];
     rh_gc_get_stats(heap, gst);
     for (int g = 0; g < 3; g++) gens[g] = (unsigned long long)gst[g].collections;
@@ -353,11 +362,12 @@ int main(int argc, char **argv) {
                "\"pause_p99_ns\": %.0f, \"pause_total_ns\": %.0f, \"gen_collections\": [%llu, %llu, %llu], "
                "\"policy\": \"%s\", \"user_ns\": %.0f, \"incr_rounds\": %llu, \"incr_slices\": %llu, "
                "\"incr_work\": %llu, \"incr_collected\": %llu, \"pause_cpu_max_ns\": %.0f, \"pause_cpu_p99_ns\": %.0f, "
+               "\"pause_calm_max_ns\": %.0f, \"pause_calm_p99_ns\": %.0f, \"pauses_preempted\": %zu, "
                "\"trace_frames\": %d",
                BT_NAME, prog, depth, gc_on ? "on" : "off", (double)t / 1e9,
                (unsigned long long)nodes_made, (double)t / (double)nodes_made,
                (unsigned long long)sum, rss0, peak, ps.count, ps.max_ns, ps.p99_ns, ps.total_ns, gens[0], gens[1], gens[2], pol, user_ns,
-               incr[0], incr[1], incr[2], incr[3], cpu_max, cpu_p99,
+               incr[0], incr[1], incr[2], incr[3], cpu_max, cpu_p99, calm_max, calm_p99, npreempted,
 #if defined(BT_REFHEAP)
                bt_trace
 #else

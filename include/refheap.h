@@ -792,10 +792,16 @@ void rh_gc_incr_stats_get(const rh_heap *h, rh_gc_incr_stats *out);
  * it, or rh_gc_step; a slice that ends a round includes the round's final
  * check and tail). ns: wall-clock time; cpu_ns: the thread's CPU time (what
  * the collector cost when the machine is shared); user_ns: the part of ns
- * spent in weakref callbacks and finalizers. NULL removes the hook. */
+ * spent in weakref callbacks and finalizers. preempted, blocked: the
+ * thread's involuntary and voluntary context switches during the pause, as
+ * the OS counts them (Linux: getrusage(RUSAGE_THREAD); elsewhere 0): a
+ * pause with either above 0 includes time the thread did not run (the OS gave
+ * the CPU to another process, or user code slept or waited), so its wall
+ * time is not all the collector's. NULL removes the hook. */
 typedef struct rh_gc_pause {
     int kind;
     uint64_t ns, cpu_ns, user_ns;
+    uint32_t preempted, blocked;
 } rh_gc_pause;
 typedef void (*rh_gc_pause_hook)(rh_heap *h, const rh_gc_pause *p, void *data);
 void rh_gc_set_pause_hook(rh_heap *h, rh_gc_pause_hook hook, void *data);

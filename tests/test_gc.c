@@ -10,6 +10,9 @@
  */
 #include "gc_nodes.h"
 
+#include <string.h>
+#include <time.h>
+
 /* ---------------------------------------------------------------------------
  * Self-cycles of the built-in containers, instances and classes.
  * ------------------------------------------------------------------------- */
@@ -1298,6 +1301,55 @@ static void test_cross_heap_reference_debug_report(void **state) {
     }
 }
 
+/* The pause hook's account of a collection: one pause of kind 2 for
+ * collect(2), whose wall time includes the finalizer's, with the finalizer's
+ * sleep counted as user time and as a voluntary context switch (the thread
+ * blocked), so that a reader can tell the collector's time from time the
+ * thread did not run. Both policies report through the same hook. */
+static struct {
+    int n;
+    rh_gc_pause last;
+} pauses_seen;
+static void on_pause(rh_heap *h, const rh_gc_pause *p, void *data) {
+    (void)h, (void)data;
+    pauses_seen.n++;
+    pauses_seen.last = *p;
+}
+static void fin_sleep(rh_object *self) {
+    (void)self;
+    struct timespec ts = {0, 2000000}; /* 2 ms */
+    nanosleep(&ts, NULL);
+}
+
+static void test_pause_hook_counts_blocked_time(void **state) {
+    (void)state;
+    for (int policy = 0; policy < 2; policy++) {
+        rh_heap_config cfg = {.mode = RH_MODE_POOLS,
+                              .gc_policy = policy ? RH_GC_POLICY_INCREMENTAL : RH_GC_POLICY_CPYTHON};
+        rh_heap *h = rh_heap_new(&cfg);
+        assert_non_null(h);
+        rh_gc_disable(h);
+        rh_gc_set_pause_hook(h, on_pause, NULL);
+        fin_calls = 0;
+        fin_action = fin_sleep;
+        node_garbage_pair(h, &fin_type, 1, 2);
+        memset(&pauses_seen, 0, sizeof pauses_seen);
+        assert_int_equal(rh_gc_collect(h, 2), 2);
+        assert_int_equal(fin_calls, 2);
+        assert_int_equal(pauses_seen.n, 1);
+        assert_int_equal(pauses_seen.last.kind, 2);
+        assert_true(pauses_seen.last.user_ns >= 4000000u); /* two sleeps of 2 ms */
+        assert_true(pauses_seen.last.ns >= pauses_seen.last.user_ns);
+        assert_true(pauses_seen.last.cpu_ns < pauses_seen.last.ns); /* asleep: no CPU */
+#if defined(__linux__)
+        assert_true(pauses_seen.last.blocked >= 2); /* each sleep blocked the thread */
+#endif
+        fin_action = NULL;
+        rh_gc_set_pause_hook(h, NULL, NULL);
+        rh_heap_destroy(h);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
 #define T(name) GCN_TEST(name)
@@ -1342,6 +1394,7 @@ int main(void) {
         T(test_heap_destroy_leak_report_untracked),
         T(test_cross_heap_reference_not_counted),
         T(test_cross_heap_reference_debug_report),
+        T(test_pause_hook_counts_blocked_time),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -193,6 +193,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <time.h>
 
 /* CPython's default thresholds (gc.get_threshold() == (700, 10, 10)). */
@@ -992,7 +993,7 @@ intptr_t rh__gc_run(rh_heap *h, int gen, bool callbacks, rh__gc_body body) {
     char msg[RH__ERRMSG_MAX];
     if (saved != RH_OK) memcpy(msg, h->errmsg, sizeof msg);
 
-    rh__gc_pause_mark p0 = {0, 0};
+    rh__gc_pause_mark p0 = {0};
     if (h->gc.pause_hook) p0 = rh__gc_pause_begin();
     h->gc.user_ns = 0;
     rh_gc_info info = {.generation = gen};
@@ -1369,11 +1370,36 @@ static uint64_t cpu_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-rh__gc_pause_mark rh__gc_pause_begin(void) { return (rh__gc_pause_mark){now_ns(), cpu_ns()}; }
+/* The thread's involuntary and voluntary context switches so far (0 where
+ * the OS does not count them per thread). */
+static void switches(long *preempted, long *blocked) {
+#if defined(RUSAGE_THREAD)
+    struct rusage ru;
+    if (getrusage(RUSAGE_THREAD, &ru) == 0) {
+        *preempted = ru.ru_nivcsw;
+        *blocked = ru.ru_nvcsw;
+        return;
+    }
+#endif
+    *preempted = *blocked = 0;
+}
+
+rh__gc_pause_mark rh__gc_pause_begin(void) {
+    rh__gc_pause_mark m = {now_ns(), cpu_ns(), 0, 0};
+    switches(&m.preempted, &m.blocked);
+    return m;
+}
+
+static uint32_t count_since(long now, long then) {
+    return now > then ? (uint32_t)(now - then) : 0;
+}
 
 void rh__gc_report_pause(rh_heap *h, const rh__gc_pause_mark *m, int kind, uint64_t user_ns) {
     if (!h->gc.pause_hook) return;
-    rh_gc_pause p = {kind, now_ns() - m->wall, cpu_ns() - m->cpu, user_ns};
+    long preempted, blocked;
+    switches(&preempted, &blocked);
+    rh_gc_pause p = {kind, now_ns() - m->wall, cpu_ns() - m->cpu, user_ns,
+                     count_since(preempted, m->preempted), count_since(blocked, m->blocked)};
     h->gc.pause_hook(h, &p, h->gc.pause_data);
 }
 

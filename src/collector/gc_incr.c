@@ -541,7 +541,7 @@ void rh__gc_incr_alloc_slow(rh_heap *h) {
     struct rh__gc_state *st = &h->gc;
     struct rh__gc_incr *r = &st->incr;
     /* One pause for the young collection and the slice after it. */
-    rh__gc_pause_mark p0 = {0, 0};
+    rh__gc_pause_mark p0 = {0};
     if (st->pause_hook) p0 = rh__gc_pause_begin();
     rh_gc_pause_hook hook = st->pause_hook;
     st->pause_hook = NULL;
@@ -638,7 +638,7 @@ int rh_gc_step(rh_heap *h, size_t work) {
     struct rh__gc_incr *r = &st->incr;
     if (st->policy != RH_GC_POLICY_INCREMENTAL || st->collecting || st->finished) return -1;
     st->collecting = true;
-    rh__gc_pause_mark p0 = {0, 0};
+    rh__gc_pause_mark p0 = {0};
     if (st->pause_hook) p0 = rh__gc_pause_begin();
     if (r->phase == RH__INCR_IDLE && is_empty(&r->doomed) &&
         !(is_empty(&st->gens[1]) && is_empty(&st->gens[2])))

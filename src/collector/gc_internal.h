@@ -144,9 +144,11 @@ intptr_t rh__gc_run(rh_heap *h, int gen, bool callbacks, rh__gc_body body);
 intptr_t rh__gc_collect_gen(rh_heap *h, int gen);
 uint64_t rh__gc_now_ns(void);
 /* Pause measurement for the pause hook: begin (only when a hook is set),
- * then report with the kind and the time spent in user code. */
+ * then report with the kind and the time spent in user code. The clocks
+ * and the thread's context switch counts at the start. */
 typedef struct rh__gc_pause_mark {
     uint64_t wall, cpu;
+    long preempted, blocked;
 } rh__gc_pause_mark;
 rh__gc_pause_mark rh__gc_pause_begin(void);
 void rh__gc_report_pause(rh_heap *h, const rh__gc_pause_mark *m, int kind, uint64_t user_ns);
