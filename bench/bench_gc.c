@@ -207,13 +207,18 @@ static void cmd_build(const char *kind, size_t n, int on) {
     recording = 0;
     bench_pauses ps = bench_pause_summary(pauses.ns, pauses.n);
     bench_pauses cps = bench_pause_summary(cpu_pauses.ns, cpu_pauses.n);
+    rh_gc_incr_stats ist;
+    rh_gc_incr_stats_get(heap, &ist);
+    rh_gc_genstats gst[3];
+    rh_gc_get_stats(heap, gst);
     bench_emit("build", "\"impl\": \"refheap\", \"policy\": \"%s\", \"kind\": \"%s\", \"n\": %zu, \"gc\": \"%s\", \"seconds\": %.6f, "
                "\"ns_per_obj\": %.4f, \"collections\": %zu, \"pause_total_ns\": %.0f, \"pause_max_ns\": %.0f, "
                "\"pause_p99_ns\": %.0f, \"user_ns\": %.0f, \"peak_rss\": %zu, \"pause_cpu_max_ns\": %.0f, "
-               "\"pause_cpu_p99_ns\": %.0f",
+               "\"pause_cpu_p99_ns\": %.0f, \"young_collections\": %llu, \"incr_rounds\": %llu, \"incr_work\": %llu",
                rh_gc_policy_name(rh_gc_get_policy(heap)), kind, 2 * npairs, on ? "on" : "off", (double)t / 1e9,
                (double)t / (double)(2 * npairs), ps.count, ps.total_ns, ps.max_ns, ps.p99_ns, user_ns_total,
-               bench_peak_rss(), cps.max_ns, cps.p99_ns);
+               bench_peak_rss(), cps.max_ns, cps.p99_ns, (unsigned long long)gst[0].collections,
+               (unsigned long long)ist.rounds, (unsigned long long)ist.work);
     rh_gc_disable(heap); /* the teardown's freeing is not measured */
     drop_pairs(hold, npairs);
 }
