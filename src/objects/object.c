@@ -32,9 +32,10 @@
  * free of a block whose start each copy knows without reading the type
  * again), else the free at once; the rest, and the check of a finalizer
  * that dropped its own temporary reference (its type is not plain), is
- * dealloc_slow. Only the copies with destroy keep registers across a call;
- * every other exit is a jump, and the per-thread state is reached without
- * a call (initial-exec TLS). Allocation and free use the allocator's
+ * dealloc_slow. Only the copies with destroy keep a register across a call
+ * (the thread's state: the object and its depth are read back from it
+ * after destroy, see dealloc_destroy); every other exit is a jump, and the
+ * per-thread state is reached without a call (initial-exec TLS). Allocation and free use the allocator's
  * inline fast paths of pools mode (alloc_priv.h, the one allocator header
  * object.c includes): rh__malloc_fast (the slow word, the size, the head
  * pool's pop) and rh__obj_free_lookup, which walks the address tree once
@@ -627,11 +628,19 @@ static inline bool type_plain(const rh_type *t) {
     return ((uintptr_t)t->finalize | (uintptr_t)t->legacy_del | (t->flags & RH_TYPE_WEAKREFABLE)) == 0;
 }
 
+/* The outermost death of the straight line, when something was deferred:
+ * the drain, then o's block. Out of line: dealloc_destroy keeps
+ * nothing but the thread's state across a call. */
+static __attribute__((noinline)) void drain_then_free(rh_object *o, bool gc) {
+    drain_deferred();
+    free_block_gc(o, gc);
+}
+
 /* The death of a plain object whose type has destroy, at depth d < the
  * trashcan's bound (rh__dealloc checked it): the depth is counted around
  * the call (the only user code of the straight line, and the only way
- * this death can nest another). Out of line, so that only here registers
- * are kept across a call (the object and the thread's state) and the
+ * this death can nest another). Out of line, so that only here a register
+ * is kept across a call (the thread's state) and the
  * deaths without destroy stay a leaf; one copy for containers and one for
  * the others, so that neither reads the type again after destroy to know
  * where the block starts. */
@@ -639,11 +648,19 @@ RH__HOT_INLINE void dealloc_destroy(rh_object *o, void (*destroy)(rh_object *), 
     tls.depth = d + 1;
     tls.active[d] = o; /* is_active reads levels below depth only: no clearing */
     destroy(o);
-    /* The deaths destroy caused have restored the depth to d + 1: it goes
-     * back to d without being read. The deferred objects are drained before
-     * o's block is freed: nothing refers to o now. */
+    /* The deaths destroy caused have restored the depth to d + 1, and
+     * wrote only the levels above d of active[] (a nested death records
+     * itself at its own level; the drain runs at depth 0 only): so d and
+     * o are read back from the thread's state rather than kept across the
+     * call in saved registers. The deferred objects are
+     * drained before o's block is freed: nothing refers to o now. */
+    d = tls.depth - 1;
+    o = tls.active[d];
     tls.depth = d;
-    if (RH_UNLIKELY(tls.pending) && d == 0) drain_deferred();
+    if (RH_UNLIKELY(tls.pending) && d == 0) {
+        drain_then_free(o, gc);
+        return;
+    }
     free_block_gc(o, gc);
 }
 static __attribute__((noinline)) void dealloc_destroy_gc(rh_object *o, void (*destroy)(rh_object *), unsigned d) {
