@@ -448,20 +448,19 @@ RH__HOT_INLINE void *rh__malloc_fast(rh_heap *h, size_t n, const char *file, int
  * mode without tools, goes straight back to its pool, once the pointer is
  * known to be the start of a block (an interior pointer, or an object's
  * pointer 16 bytes into its block, would otherwise put a live block on the
- * free list). */
+ * free list). Everything else is one jump to rh__free_missed (alloc.c),
+ * whose first four parameters are rh_free_at's, in the same order, so
+ * that the fast path leaves them where they came: tracing alone
+ * (rh__free_traced), another mode or tools, a block that is not one of
+ * h's pool blocks (rh__free_slow), an interior pointer (fatal). */
+void rh__free_missed(rh_heap *h, void *p, const char *file, int line, size_t header_offset) RH__OUT_OF_LINE;
 RH__HOT_INLINE void rh__free_fast(rh_heap *h, void *p, size_t header_offset, const char *file, int line) {
-    if (RH_LIKELY(h->alloc.slow == 0)) {
-        rh__pool *pool;
-        if (RH_LIKELY(rh__pool_find(p, h, &pool))) {
-            if (RH_UNLIKELY(!rh__pool_block_start(pool, p))) rh__pool_bad_pointer(h, pool, p, "free", file, line);
-            rh__pool_push(h, pool, p, false);
-            return;
-        }
-    } else if (h->alloc.slow == RH__SLOW_TRACE) {
-        rh__free_traced(h, p, header_offset, file, line);
+    rh__pool *pool;
+    if (RH_LIKELY(h->alloc.slow == 0 && rh__pool_find(p, h, &pool) && rh__pool_block_start(pool, p))) {
+        rh__pool_push(h, pool, p, false);
         return;
     }
-    rh__free_slow(h, p, header_offset, file, line);
+    rh__free_missed(h, p, file, line, header_offset);
 }
 
 /* An object's fast free, first half: the heap owning `block` when the
