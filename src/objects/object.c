@@ -26,11 +26,13 @@
  * tail call to new_object; the fields are zeroed by stores, never by a
  * call, so the path keeps its values in scratch registers. The death of an
  * object of a plain type (neither finalize, legacy_del nor weak
- * references: one test) is one straight line: untrack (inline), then for a
- * type with destroy the depth check and a jump to dealloc_destroy_gc or
- * _plain (destroy, one test of the "something was deferred" flag, and the
- * free of a block whose start each copy knows without reading the type
- * again), else the free at once; the rest, and the check of a finalizer
+ * references: one test) is one straight line: for a type with destroy the
+ * depth check (past the bound, the untrack and the deferral are out of
+ * line), the untrack (inline) and a jump to dealloc_destroy_gc or _plain
+ * (destroy, one test of the "something was deferred" flag, and the free
+ * of a block whose start each copy knows without reading the type again),
+ * else the untrack and the free at once (a copy for containers, one for
+ * the others); the rest, and the check of a finalizer
  * that dropped its own temporary reference (its type is not plain), is
  * dealloc_slow. Only the copies with destroy keep a register across a call
  * (the thread's state: the object and its depth are read back from it
@@ -282,6 +284,20 @@ static inline void zero_block_tail(char *p, size_t n) {
     for (size_t i = 64; i < n; i += 16) memset(p + i, 0, 16);
 }
 
+/* Count 1, collector word 0: one 64-bit store of an immediate (two 32-bit
+ * stores of constants are merged by the compiler into a load of a
+ * constant from memory, then the store). */
+_Static_assert(offsetof(rh_object, rh_gcword) == offsetof(rh_object, rh_refcnt) + sizeof(uint32_t),
+               "the count and the collector word are one 64-bit word");
+static inline void header_count_one(rh_object *o) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    uint64_t w = (uint64_t)1 << 32;
+#else
+    uint64_t w = 1;
+#endif
+    memcpy(&o->rh_refcnt, &w, sizeof w);
+}
+
 /* Every allocation the fast path below does not serve: debug mode, the
  * fault injector, Valgrind (the allocator's slow word), malloc mode, large
  * objects, variable-size objects and invalid types. `track`: the "create
@@ -367,17 +383,19 @@ static rh_object *new_slow(rh_heap *h, const rh_type *t, bool track, const char 
 RH__HOT_INLINE rh_object *new_pool_object(rh_heap *h, const rh_type *t, bool track, const char *file, int line,
                                           bool traced) {
     size_t prefix = rh__prefix_size(t);
-    size_t n = prefix + t->basicsize;
-    /* basicsize in [16, 512 - prefix]: one unsigned compare */
+    /* basicsize in [16, 512] (one unsigned compare), then the class of
+     * prefix + basicsize (>= 16, no overflow) below 32: the block fits a
+     * pool */
+    size_t c = (prefix + t->basicsize - 1) >> 4; /* rh__size_class */
     if (RH_UNLIKELY((!traced && h->alloc.slow != 0) ||
-                    t->basicsize - sizeof(rh_object) > RH_SMALL_MAX - sizeof(rh_object) - prefix ||
+                    t->basicsize - sizeof(rh_object) > RH_SMALL_MAX - sizeof(rh_object) ||
+                    c >= RH_NUM_CLASSES ||
                     ((t->flags & RH_TYPE_GC) && !t->traverse) ||
                     ((t->flags & RH_TYPE_WEAKREFABLE) &&
                      (t->weaklist_offset < sizeof(rh_object) ||
                       t->weaklist_offset > t->basicsize - sizeof(rh_object *) ||
                       t->weaklist_offset % sizeof(rh_object *) != 0))))
         return traced ? new_object(h, t, file, line, 0, track) : new_slow(h, t, track, file, line);
-    unsigned c = (unsigned)((n - 1) >> 4); /* rh__size_class; n >= 16 here */
     /* traced: the site's trace id + 1 from the trace's cache (0: not
      * there; new_object calls the hook) */
     uint32_t slot = traced ? rh__trace_site_slot_value(h, file, line, t->name) : 1;
@@ -385,10 +403,11 @@ RH__HOT_INLINE rh_object *new_pool_object(rh_heap *h, const rh_type *t, bool tra
     void *block = rh__pool_pop(h, c, false); /* cannot fail now */
     if (traced && !rh__trace_alloc_slot(h, block, c, slot)) rh__trace_record_hook(h, block, slot);
     rh_object *o = (rh_object *)(void *)((char *)block + prefix);
-    o->rh_refcnt = 1;
-    o->rh_gcword = 0;
+    header_count_one(o);
     o->rh_type = t;
-    zero_block_tail((char *)(o + 1), rh__class_size(c) - prefix - sizeof(rh_object));
+    /* to the block's end: rh__class_size(c) - prefix - 16, which is
+     * basicsize - 16 rounded up to 16 (prefix is 0 or 16) */
+    zero_block_tail((char *)(o + 1), (t->basicsize - 1) & ~(size_t)15);
     if (prefix) {
         rh__gchead *g = RH__AS_GC(o);
         if (RH_UNLIKELY(rh__gc_count_alloc(&h->gc))) return new_collect(h, o, track);
@@ -670,6 +689,23 @@ static __attribute__((noinline)) void dealloc_destroy_plain(rh_object *o, void (
     dealloc_destroy(o, destroy, d, false);
 }
 
+/* Untracks a dying container if it is tracked. */
+static inline void untrack_dying(rh_object *o) {
+    rh__gchead *g = RH__AS_GC(o);
+    if (g->next != 0) rh__gc_untrack_node(g);
+}
+
+/* A plain object with destroy whose death would nest past the trashcan's
+ * bound: untracked if it was tracked, then deferred (it remembers which). */
+static __attribute__((noinline)) void dealloc_defer_plain(rh_object *o) {
+    bool tracked = false;
+    if (o->rh_type->flags & RH_TYPE_GC) {
+        tracked = gc_tracked(o);
+        if (tracked) rh__gc_untrack_node(RH__AS_GC(o));
+    }
+    defer(o, tracked);
+}
+
 /* A finalizer that drops its object's temporary reference is caught in
  * dealloc_slow: the object's type has finalize or legacy_del, so it is not
  * plain (run_finalizer reports a finalizer that changed the type). */
@@ -680,25 +716,31 @@ void rh__dealloc(rh_object *o) {
         return;
     }
     /* The straight line: untrack, destroy, free. An object without destroy
-     * cannot recurse and is freed at once. */
-    bool tracked = false, gc = (t->flags & RH_TYPE_GC) != 0;
-    if (gc) {
-        rh__gchead *g = RH__AS_GC(o);
-        tracked = g->next != 0;
-        if (tracked) rh__gc_untrack_node(g);
-    }
+     * cannot recurse and is freed at once. One past the trashcan's bound
+     * is untracked and deferred out of line (so the line carries no "was
+     * it tracked" flag). */
+    bool gc = (t->flags & RH_TYPE_GC) != 0;
     void (*destroy)(rh_object *) = t->destroy;
     if (destroy) {
         unsigned d = tls.depth;
         if (RH_UNLIKELY(d >= RH__DEALLOC_MAX_DEPTH)) {
-            defer(o, tracked);
+            dealloc_defer_plain(o);
             return;
         }
-        if (gc) dealloc_destroy_gc(o, destroy, d);
-        else dealloc_destroy_plain(o, destroy, d);
+        if (gc) {
+            untrack_dying(o);
+            dealloc_destroy_gc(o, destroy, d);
+        } else {
+            dealloc_destroy_plain(o, destroy, d);
+        }
         return;
     }
-    free_block_gc(o, gc);
+    if (gc) {
+        untrack_dying(o);
+        free_block_gc(o, true);
+    } else {
+        free_block_gc(o, false); /* a copy each: neither tests gc again */
+    }
 }
 
 /* ---------------------------------------------------------------------------
