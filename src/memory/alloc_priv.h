@@ -3,8 +3,9 @@
  * debugmem.c) share: the pool, arena and system-block layouts, the
  * pointer-ownership radix tree, and the inline fast paths of pools mode.
  * Outside the allocator object.c includes it for those fast paths
- * (rh__malloc_fast; rh__obj_free_lookup, then rh__pool_push, for an
- * object's death), the collector for the ownership test
+ * (rh__pool_pop for object creation, through objects/object_new.h, which
+ * the built-in constructors of fixed-size types include too;
+ * rh__obj_free_lookup, then rh__pool_push, for an object's death), the collector for the ownership test
  * of its fused pass, and the tools for the trace hooks; the rest of refheap
  * uses alloc_internal.h.
  *
