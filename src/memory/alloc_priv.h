@@ -373,12 +373,18 @@ RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tool
     if (tools) VALGRIND_MAKE_MEM_NOACCESS(b, sizeof(void *));
     pool->freelist = b;
     h->alloc.nfreed[c]++;
-    /* a full pool (it has no free block: link == NULL) rejoins its list,
-     * at the head; an emptied one may leave it (the cached pool of its
-     * class stays: one compare before the call). Both at once cannot be: a
-     * pool holds at least 32 blocks. */
-    unsigned used = --pool->used;
-    if (RH_UNLIKELY(link == NULL)) {
+    /* an emptied pool may leave its list (the cached pool of its class
+     * stays: one compare before the call); a full one (it had no free
+     * block: link == NULL) rejoins it, at the head. Both at once cannot
+     * be (a pool holds at least 32 blocks), so the emptied case is tested
+     * first, on the flags of the decrement itself. */
+    if (RH_UNLIKELY(--pool->used == 0)) {
+        if (pool == h->alloc.cached[c]) {
+            const rh__arena *a = rh__pool_arena(pool);
+            if (a->nfree + a->npinned < RH__POOLS_PER_ARENA || a == h->alloc.idle) return;
+        }
+        rh__pool_free_slow(h, pool);
+    } else if (RH_UNLIKELY(link == NULL)) {
         rh__pool *first = h->alloc.usable[c];
         pool->next = first; /* pool->prev: a head's is unused */
         if (first) first->prev = pool;
@@ -386,12 +392,6 @@ RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tool
         /* an arena decaying? (a free into a full pool is one of the
          * pools' slow-path operations that release those that are due) */
         if (RH_UNLIKELY(h->alloc.decay_deadline != 0)) rh__pools_decay(h);
-    } else if (RH_UNLIKELY(used == 0)) {
-        if (pool == h->alloc.cached[c]) {
-            const rh__arena *a = rh__pool_arena(pool);
-            if (a->nfree + a->npinned < RH__POOLS_PER_ARENA || a == h->alloc.idle) return;
-        }
-        rh__pool_free_slow(h, pool);
     }
 }
 
