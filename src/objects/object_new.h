@@ -97,7 +97,7 @@ RH__HOT_INLINE rh_object *rh__new_pool_object(rh_heap *h, const rh_type *t, bool
     if (RH_UNLIKELY((!traced && h->alloc.slow != 0) ||
                     t->basicsize - sizeof(rh_object) > RH_SMALL_MAX - sizeof(rh_object) ||
                     c >= RH_NUM_CLASSES ||
-                    ((t->flags & RH_TYPE_GC) && !t->traverse) ||
+                    (!t->traverse && (t->flags & RH_TYPE_GC)) || /* a container: one test */
                     ((t->flags & RH_TYPE_WEAKREFABLE) &&
                      (t->weaklist_offset < sizeof(rh_object) ||
                       t->weaklist_offset > t->basicsize - sizeof(rh_object *) ||
