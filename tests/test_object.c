@@ -660,6 +660,28 @@ static void test_new_pool_size_boundary(void **state) {
     rh_heap_destroy(h);
 }
 
+/* A basicsize so large that the block's size (the collector's record
+ * plus basicsize) overflows is refused with RH_EOVERFLOW, as an item
+ * count that overflows is: never a small block with the object written
+ * past its end. */
+static void test_new_size_overflow(void **state) {
+    (void)state;
+    const rh_mode modes[] = {RH_MODE_POOLS, RH_MODE_DEBUG, RH_MODE_MALLOC};
+    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+        rh_heap *h = new_heap(modes[m]);
+        static const rh_type huge = {.name = "Huge", .basicsize = SIZE_MAX - 7, .flags = RH_TYPE_GC,
+                                     .traverse = nop_traverse};
+        for (int tracked = 0; tracked < 2; tracked++) {
+            rh_object *o = tracked ? rh_new_tracked(h, &huge) : rh_new(h, &huge);
+            assert_null(o);
+            assert_int_equal(rh_err(h), RH_EOVERFLOW);
+            assert_non_null(strstr(rh_errmsg(h), "Huge"));
+            rh_err_clear(h);
+        }
+        rh_heap_destroy(h);
+    }
+}
+
 /* ---------------------------------------------------------------------------
  * Death: order, resurrection.
  * ------------------------------------------------------------------------- */
@@ -1012,6 +1034,7 @@ int main(void) {
         cmocka_unit_test(test_new_errors),
         cmocka_unit_test(test_new_bad_types_every_path),
         cmocka_unit_test(test_new_pool_size_boundary),
+        cmocka_unit_test(test_new_size_overflow),
         cmocka_unit_test(test_death_order),
         cmocka_unit_test(test_resurrection_container),
         cmocka_unit_test(test_resurrection_non_container),

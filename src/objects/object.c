@@ -268,7 +268,12 @@ __attribute__((noinline)) rh_object *rh__new_object(rh_heap *h, const rh_type *t
                                                     size_t nitems, bool track) {
     if (!type_ok(h, t)) return NULL;
     size_t prefix = rh__prefix_size(t);
-    size_t n = prefix + t->basicsize;
+    size_t n;
+    if (RH_UNLIKELY(__builtin_add_overflow(prefix, t->basicsize, &n))) {
+        rh_err_set(h, RH_EOVERFLOW, "size of a '%s' object (basicsize %zu) overflows",
+                   t->name ? t->name : "?", t->basicsize);
+        return NULL;
+    }
     if (nitems) {
         size_t items;
         if (RH_UNLIKELY(__builtin_mul_overflow(nitems, t->itemsize, &items) ||
