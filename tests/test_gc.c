@@ -1350,6 +1350,90 @@ static void test_pause_hook_counts_blocked_time(void **state) {
     }
 }
 
+/* rh_gc_track's paths. The usual one ("create, fill, track": the record
+ * carries the heap of the object's creation) and the one of a container
+ * tracked before (untracked since: the allocator names the heap) both
+ * link the object at the end of generation 0. */
+static void test_track_paths(void **state) {
+    (void)state;
+    rh_object *a = rh_new(H, &node_type);
+    assert_non_null(a);
+    assert_false(rh_gc_is_tracked(a));
+    rh_gc_track(a);
+    assert_true(rh_gc_is_tracked(a));
+    rh_gc_untrack(a);
+    assert_false(rh_gc_is_tracked(a));
+    rh_gc_track(a); /* no heap hint any more */
+    assert_true(rh_gc_is_tracked(a));
+    /* a cycle through it is found: it is in this heap's generation 0 */
+    node_set(a, 0, a);
+    rh_decref(a);
+    assert_int_equal(rh_gc_collect(H, 0), 1);
+    assert_int_equal(nodes_destroyed_count, 1);
+}
+
+/* A finalizer that tracks its object, never tracked before, and keeps it
+ * alive: the object is tracked, still marked finalized (the flag survives
+ * the track, as gc.is_finalized() says in CPython), and its finalizer does
+ * not run at its next death. */
+static void track_and_keep(rh_object *self) {
+    rh_gc_track(self);
+    lazarus_finalize(self);
+}
+
+static void test_track_in_finalizer_keeps_finalized(void **state) {
+    (void)state;
+    fin_action = track_and_keep;
+    rh_object *a = rh_new(H, &fin_type); /* never tracked */
+    assert_non_null(a);
+    rh_decref(a);
+    assert_int_equal(fin_calls, 1);
+    assert_int_equal(lazarus_n, 1);
+    assert_true(lazarus_store[0] == a);
+    assert_true(rh_gc_is_tracked(a));
+    assert_true(rh_gc_is_finalized(a));
+    lazarus_release(); /* its last reference: dies without a second finalize */
+    assert_int_equal(fin_calls, 1);
+    assert_int_equal(nodes_destroyed_count, 1);
+}
+
+/* Misuse of rh_gc_track stops the program with a message naming the type. */
+static void track_twice_child(void *arg) {
+    (void)arg;
+    rh_heap *h = rh_heap_new(NULL);
+    rh_object *a = rh_new(h, &person_type);
+    rh_gc_track(a);
+    rh_gc_track(a);
+}
+
+static void track_non_container_child(void *arg) {
+    (void)arg;
+    rh_heap *h = rh_heap_new(NULL);
+    rh_gc_track(rh_float(h, 1.5));
+}
+
+static void track_freed_child(void *arg) {
+    (void)arg;
+    rh_heap_config cfg = {.mode = RH_MODE_DEBUG};
+    rh_heap *h = rh_heap_new(&cfg);
+    rh_object *a = rh_new(h, &person_type);
+    rh_decref(a);
+    rh_gc_track(a);
+}
+
+static void test_track_misuse(void **state) {
+    (void)state;
+    rh_child c;
+    rh_run_child(track_twice_child, NULL, &c);
+    rh_assert_child_died_saying(&c, "rh_gc_track: object of type 'Person' at 0x");
+    rh_assert_child_died_saying(&c, "is already tracked by the collector");
+    rh_run_child(track_non_container_child, NULL, &c);
+    rh_assert_child_died_saying(&c, "rh_gc_track: object of type 'float' at 0x");
+    rh_assert_child_died_saying(&c, "is not a container (RH_TYPE_GC)");
+    rh_run_child(track_freed_child, NULL, &c);
+    rh_assert_child_died_saying(&c, "rh_gc_track: object of type 'Person' was freed");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
 #define T(name) GCN_TEST(name)
@@ -1395,6 +1479,9 @@ int main(void) {
         T(test_cross_heap_reference_not_counted),
         T(test_cross_heap_reference_debug_report),
         T(test_pause_hook_counts_blocked_time),
+        T(test_track_paths),
+        T(test_track_in_finalizer_keeps_finalized),
+        T(test_track_misuse),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

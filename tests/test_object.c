@@ -589,6 +589,99 @@ static void test_new_errors(void **state) {
     rh_heap_destroy(h);
 }
 
+/* Every invalid type is refused with RH_ETYPE naming it, by rh_new and
+ * rh_new_tracked alike, in every mode: pools mode checks it on the fast
+ * path (objects/object_new.h), debug and malloc mode on the slow path
+ * (object.c's type_ok). Each type breaks one rule and keeps the others. */
+static void test_new_bad_types_every_path(void **state) {
+    (void)state;
+    static const rh_type bad[] = {
+        {.name = "Tiny", .basicsize = 8},
+        {.name = "TinyContainer", .basicsize = 15, .flags = RH_TYPE_GC, .traverse = nop_traverse},
+        {.name = "NoTraverse", .basicsize = 32, .flags = RH_TYPE_GC},
+        {.name = "BigNoTraverse", .basicsize = 1024, .flags = RH_TYPE_GC},
+        {.name = "NoTraverseWeak", .basicsize = 32, .flags = RH_TYPE_GC | RH_TYPE_WEAKREFABLE,
+         .weaklist_offset = 16},
+        {.name = "WeakInHeader", .basicsize = 32, .flags = RH_TYPE_WEAKREFABLE, .weaklist_offset = 8},
+        {.name = "WeakPastEnd", .basicsize = 32, .flags = RH_TYPE_WEAKREFABLE, .weaklist_offset = 32},
+        {.name = "WeakUnaligned", .basicsize = 32, .flags = RH_TYPE_WEAKREFABLE, .weaklist_offset = 20},
+        {.name = "WeakContainerPastEnd", .basicsize = 24, .flags = RH_TYPE_GC | RH_TYPE_WEAKREFABLE,
+         .weaklist_offset = 24, .traverse = nop_traverse},
+    };
+    const rh_mode modes[] = {RH_MODE_POOLS, RH_MODE_DEBUG, RH_MODE_MALLOC};
+    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+        rh_heap *h = new_heap(modes[m]);
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            for (int tracked = 0; tracked < 2; tracked++) {
+                rh_object *o = tracked ? rh_new_tracked(h, &bad[i]) : rh_new(h, &bad[i]);
+                if (o) fail_msg("mode %d: type '%s' was accepted", (int)modes[m], bad[i].name);
+                assert_int_equal(rh_err(h), RH_ETYPE);
+                assert_non_null(strstr(rh_errmsg(h), bad[i].name));
+                rh_err_clear(h);
+            }
+        }
+        rh_heap_destroy(h);
+    }
+}
+
+/* The largest objects a pool serves, and the smallest it does not: a
+ * container's block is its 16-byte record plus basicsize, so 496 bytes
+ * of fields is the last that fits a 512-byte block, 512 for the other
+ * objects; one more word and the object is a system block. Both are
+ * made, zeroed and freed. */
+static void test_new_pool_size_boundary(void **state) {
+    (void)state;
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    rh_gc_disable(h);
+    const struct {
+        size_t size;
+        unsigned flags;
+        bool pool;
+    } cases[] = {
+        {RH_SMALL_MAX - sizeof(rh__gchead), RH_TYPE_GC, true},
+        {RH_SMALL_MAX - sizeof(rh__gchead) + 8, RH_TYPE_GC, false},
+        {RH_SMALL_MAX, 0, true},
+        {RH_SMALL_MAX + 8, 0, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (int tracked = 0; tracked < 2; tracked++) {
+            rh_type t = {.name = "Edge", .basicsize = cases[i].size, .flags = cases[i].flags,
+                         .traverse = cases[i].flags ? nop_traverse : NULL};
+            rh_object *o = tracked ? rh_new_tracked(h, &t) : rh_new(h, &t);
+            assert_non_null(o);
+            void *block = (char *)o - (cases[i].flags ? sizeof(rh__gchead) : 0);
+            assert_int_equal(rh_is_pool_block(h, block), cases[i].pool);
+            assert_int_equal(rh_gc_is_tracked(o), cases[i].flags && tracked);
+            const unsigned char *bytes = (const unsigned char *)(o + 1);
+            for (size_t k = 0; k < cases[i].size - sizeof(rh_object); k++) assert_int_equal(bytes[k], 0);
+            rh_decref(o);
+        }
+    }
+    rh_heap_destroy(h);
+}
+
+/* A basicsize so large that the block's size (the collector's record
+ * plus basicsize) overflows is refused with RH_EOVERFLOW, as an item
+ * count that overflows is: never a small block with the object written
+ * past its end. */
+static void test_new_size_overflow(void **state) {
+    (void)state;
+    const rh_mode modes[] = {RH_MODE_POOLS, RH_MODE_DEBUG, RH_MODE_MALLOC};
+    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+        rh_heap *h = new_heap(modes[m]);
+        static const rh_type huge = {.name = "Huge", .basicsize = SIZE_MAX - 7, .flags = RH_TYPE_GC,
+                                     .traverse = nop_traverse};
+        for (int tracked = 0; tracked < 2; tracked++) {
+            rh_object *o = tracked ? rh_new_tracked(h, &huge) : rh_new(h, &huge);
+            assert_null(o);
+            assert_int_equal(rh_err(h), RH_EOVERFLOW);
+            assert_non_null(strstr(rh_errmsg(h), "Huge"));
+            rh_err_clear(h);
+        }
+        rh_heap_destroy(h);
+    }
+}
+
 /* ---------------------------------------------------------------------------
  * Death: order, resurrection.
  * ------------------------------------------------------------------------- */
@@ -939,6 +1032,9 @@ int main(void) {
         cmocka_unit_test(test_new_tracked),
         cmocka_unit_test(test_new_tracked_collects_first),
         cmocka_unit_test(test_new_errors),
+        cmocka_unit_test(test_new_bad_types_every_path),
+        cmocka_unit_test(test_new_pool_size_boundary),
+        cmocka_unit_test(test_new_size_overflow),
         cmocka_unit_test(test_death_order),
         cmocka_unit_test(test_resurrection_container),
         cmocka_unit_test(test_resurrection_non_container),

@@ -296,7 +296,12 @@ void rh_gc_set_sink(rh_heap *h, rh_gc_sink sink, void *data) {
  * Tracking.
  * ------------------------------------------------------------------------- */
 
-void rh_gc_track(rh_object *o) {
+/* Every track rh_gc_track's straight line does not take: the misuse
+ * checks that stop the program (a dead object, a non-container, one
+ * already tracked) and a container tracked before, whose record lost its
+ * heap hint, so the allocator is asked. Out of line, so that the common
+ * track keeps no register across a call and needs no stack frame. */
+static __attribute__((noinline)) void track_slow(rh_object *o) {
     RH__CHECK_LIVE(o, "rh_gc_track");
     if (RH_UNLIKELY(!RH__IS_GC(o)))
         rh__fatal("rh_gc_track: object of type '%s' at %p is not a container (RH_TYPE_GC)",
@@ -317,6 +322,24 @@ void rh_gc_track(rh_object *o) {
     rh__assert(rh__heap_of(g) == h); /* the record's heap hint named the right heap */
     o->rh_gcword = 0;          /* the collector's invariant for tracked objects */
     rh__gc_link_young(&h->gc, g); /* keeps only the once-per-life flag */
+}
+
+/* The usual track, "create, fill, track": a live container, untracked,
+ * whose record still carries the heap hint of its creation. Anything else
+ * goes to track_slow, which checks everything again in order. */
+void rh_gc_track(rh_object *o) {
+    /* (o NULL faults at the first load, as in track_slow) */
+    if (RH_LIKELY(o->rh_refcnt != 0 && RH__IS_GC(o))) {
+        rh__gchead *g = RH__AS_GC(o);
+        rh_heap *h = rh__gc_heap_hint(g);
+        if (RH_LIKELY(g->next == 0 && h != NULL)) {
+            rh__assert(rh__heap_of(g) == h);
+            o->rh_gcword = 0;
+            rh__gc_link_young(&h->gc, g);
+            return;
+        }
+    }
+    track_slow(o);
 }
 
 void rh_gc_untrack(rh_object *o) {

@@ -294,6 +294,18 @@ void rh__free_traced(rh_heap *h, void *p, size_t header_offset, const char *file
     rh__free_slow(h, p, header_offset, file, line); /* NULL, a system block, a foreign pointer */
 }
 
+void rh__free_missed(rh_heap *h, void *p, const char *file, int line, size_t header_offset) {
+    if (h->alloc.slow == 0) {
+        /* h's pool block, but not the start of a block: stops the program */
+        rh__pool *pool;
+        if (rh__pool_find(p, h, &pool)) rh__pool_bad_pointer(h, pool, p, "free", file, line);
+    } else if (h->alloc.slow == RH__SLOW_TRACE) {
+        rh__free_traced(h, p, header_offset, file, line);
+        return;
+    }
+    rh__free_slow(h, p, header_offset, file, line);
+}
+
 /* Tracing alone, out of line so that the common path saves no register:
  * a site not in the trace's site cache, or a class whose head pool cannot
  * pop in line (the pop, then the trace: in line if it can, else the hook);

@@ -3,8 +3,9 @@
  * debugmem.c) share: the pool, arena and system-block layouts, the
  * pointer-ownership radix tree, and the inline fast paths of pools mode.
  * Outside the allocator object.c includes it for those fast paths
- * (rh__malloc_fast; rh__obj_free_lookup, then rh__pool_push, for an
- * object's death), the collector for the ownership test
+ * (rh__pool_pop for object creation, through objects/object_new.h, which
+ * the built-in constructors of fixed-size types include too;
+ * rh__obj_free_lookup, then rh__pool_push, for an object's death), the collector for the ownership test
  * of its fused pass, and the tools for the trace hooks; the rest of refheap
  * uses alloc_internal.h.
  *
@@ -372,12 +373,18 @@ RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tool
     if (tools) VALGRIND_MAKE_MEM_NOACCESS(b, sizeof(void *));
     pool->freelist = b;
     h->alloc.nfreed[c]++;
-    /* a full pool (it has no free block: link == NULL) rejoins its list,
-     * at the head; an emptied one may leave it (the cached pool of its
-     * class stays: one compare before the call). Both at once cannot be: a
-     * pool holds at least 32 blocks. */
-    unsigned used = --pool->used;
-    if (RH_UNLIKELY(link == NULL)) {
+    /* an emptied pool may leave its list (the cached pool of its class
+     * stays: one compare before the call); a full one (it had no free
+     * block: link == NULL) rejoins it, at the head. Both at once cannot
+     * be (a pool holds at least 32 blocks), so the emptied case is tested
+     * first, on the flags of the decrement itself. */
+    if (RH_UNLIKELY(--pool->used == 0)) {
+        if (pool == h->alloc.cached[c]) {
+            const rh__arena *a = rh__pool_arena(pool);
+            if (a->nfree + a->npinned < RH__POOLS_PER_ARENA || a == h->alloc.idle) return;
+        }
+        rh__pool_free_slow(h, pool);
+    } else if (RH_UNLIKELY(link == NULL)) {
         rh__pool *first = h->alloc.usable[c];
         pool->next = first; /* pool->prev: a head's is unused */
         if (first) first->prev = pool;
@@ -385,12 +392,6 @@ RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tool
         /* an arena decaying? (a free into a full pool is one of the
          * pools' slow-path operations that release those that are due) */
         if (RH_UNLIKELY(h->alloc.decay_deadline != 0)) rh__pools_decay(h);
-    } else if (RH_UNLIKELY(used == 0)) {
-        if (pool == h->alloc.cached[c]) {
-            const rh__arena *a = rh__pool_arena(pool);
-            if (a->nfree + a->npinned < RH__POOLS_PER_ARENA || a == h->alloc.idle) return;
-        }
-        rh__pool_free_slow(h, pool);
     }
 }
 
@@ -448,20 +449,19 @@ RH__HOT_INLINE void *rh__malloc_fast(rh_heap *h, size_t n, const char *file, int
  * mode without tools, goes straight back to its pool, once the pointer is
  * known to be the start of a block (an interior pointer, or an object's
  * pointer 16 bytes into its block, would otherwise put a live block on the
- * free list). */
+ * free list). Everything else is one jump to rh__free_missed (alloc.c),
+ * whose first four parameters are rh_free_at's, in the same order, so
+ * that the fast path leaves them where they came: tracing alone
+ * (rh__free_traced), another mode or tools, a block that is not one of
+ * h's pool blocks (rh__free_slow), an interior pointer (fatal). */
+void rh__free_missed(rh_heap *h, void *p, const char *file, int line, size_t header_offset) RH__OUT_OF_LINE;
 RH__HOT_INLINE void rh__free_fast(rh_heap *h, void *p, size_t header_offset, const char *file, int line) {
-    if (RH_LIKELY(h->alloc.slow == 0)) {
-        rh__pool *pool;
-        if (RH_LIKELY(rh__pool_find(p, h, &pool))) {
-            if (RH_UNLIKELY(!rh__pool_block_start(pool, p))) rh__pool_bad_pointer(h, pool, p, "free", file, line);
-            rh__pool_push(h, pool, p, false);
-            return;
-        }
-    } else if (h->alloc.slow == RH__SLOW_TRACE) {
-        rh__free_traced(h, p, header_offset, file, line);
+    rh__pool *pool;
+    if (RH_LIKELY(h->alloc.slow == 0 && rh__pool_find(p, h, &pool) && rh__pool_block_start(pool, p))) {
+        rh__pool_push(h, pool, p, false);
         return;
     }
-    rh__free_slow(h, p, header_offset, file, line);
+    rh__free_missed(h, p, file, line, header_offset);
 }
 
 /* An object's fast free, first half: the heap owning `block` when the

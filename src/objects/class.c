@@ -76,6 +76,7 @@
  */
 #include "objects/object_internal.h"
 #include "collector/gc_internal.h" /* the instances' layouts and traverses */
+#include "objects/object_new.h" /* creation's fast path, in line */
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -546,7 +547,7 @@ rh_object *rh_instance_new(rh_object *cls) {
     }
     class_obj *c = as_class(cls);
     /* tracked at creation: nothing between here and the return allocates */
-    rh_object *o = rh_new_tracked(rh_heap_of(cls), c->itype);
+    rh_object *o = rh__new_fast(rh_heap_of(cls), c->itype, true, __FILE__, __LINE__);
     if (!o) return NULL;
     rh_incref(cls); /* dropped by destroy (inst_drop_class) */
     return o;

@@ -49,6 +49,7 @@
  * untrack_check at full collections only (RH_TYPE_UNTRACK_AT_FULL).
  */
 #include "objects/containers.h"
+#include "objects/object_new.h" /* creation's fast path, in line */
 
 /* Cell values besides entry numbers. */
 #define IX_EMPTY (-1)
@@ -446,7 +447,7 @@ const rh_type rh_dict_type = {
  * ------------------------------------------------------------------------- */
 
 rh_object *rh_dict_new(rh_heap *h) {
-    rh_object *o = rh_new(h, &rh_dict_type);
+    rh_object *o = rh__new_fast(h, &rh_dict_type, false, __FILE__, __LINE__);
     if (!o) return NULL;
     rh__dict *d = DCT(o);
     d->used = 0;

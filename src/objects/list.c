@@ -32,6 +32,7 @@
  * from creation until death.
  */
 #include "objects/containers.h"
+#include "objects/object_new.h" /* creation's fast path, in line */
 
 typedef struct rh__list {
     RH_OBJECT_HEAD;
@@ -219,7 +220,7 @@ rh_object *rh_list_new(rh_heap *h, size_t n) {
         for (size_t i = 0; i < n; i++) items[i] = rh_None; /* immortal: no count */
     }
     /* tracked at creation: the fields are set without an allocation between */
-    rh_object *o = rh_new_tracked(h, &rh_list_type);
+    rh_object *o = rh__new_fast(h, &rh_list_type, true, __FILE__, __LINE__);
     if (!o) {
         rh_free(h, items);
         return NULL;

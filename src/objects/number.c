@@ -33,7 +33,7 @@
  * notation when the decimal exponent is in [-4, 16), else scientific with at
  * least two exponent digits, "inf", "-inf", "nan".
  */
-#include "objects/object_internal.h"
+#include "objects/object_new.h" /* creation's fast path, in line: the type is a constant here */
 
 #include <inttypes.h>
 #include <math.h>
@@ -196,7 +196,7 @@ _Static_assert(RH_SMALL_INT_MIN + 261 == RH_SMALL_INT_MAX, "the table covers -5.
 rh_object *rh_int(rh_heap *h, int64_t v) {
     if (v >= RH_SMALL_INT_MIN && v <= RH_SMALL_INT_MAX)
         return (rh_object *)&small_ints[v - RH_SMALL_INT_MIN].rh_base;
-    rh__int *o = (rh__int *)(void *)rh_new(h, &rh_int_type);
+    rh__int *o = (rh__int *)(void *)rh__new_fast(h, &rh_int_type, false, __FILE__, __LINE__);
     if (!o) return NULL;
     o->value = v;
     return &o->rh_base;
@@ -349,7 +349,7 @@ const rh_type rh_float_type = {
 };
 
 rh_object *rh_float(rh_heap *h, double v) {
-    rh__float *o = (rh__float *)(void *)rh_new(h, &rh_float_type);
+    rh__float *o = (rh__float *)(void *)rh__new_fast(h, &rh_float_type, false, __FILE__, __LINE__);
     if (!o) return NULL;
     o->value = v;
     return &o->rh_base;

@@ -18,25 +18,29 @@
  * carries its heap until it is first tracked (rh__gc_new_record), which
  * rh_gc_track uses instead of looking the heap up from the address: the
  * hint is in the object's own memory, so it cannot outlive the object or
- * name another heap. "Create tracked" (rh_new_tracked_at, new_fast) does
+ * name another heap. "Create tracked" (rh_new_tracked_at, rh__new_fast in
+ * objects/object_new.h, which the built-in constructors use in line too) does
  * it all in one straight line without a call: type checks, the pool pop,
  * header, zeroing to the end of the block by a computed jump, the count
  * and the append to generation 0 (an automatic collection due runs first,
  * out of line, with the container still untracked); anything unusual is a
- * tail call to new_object; the fields are zeroed by stores, never by a
+ * tail call to rh__new_object; the fields are zeroed by stores, never by a
  * call, so the path keeps its values in scratch registers. The death of an
  * object of a plain type (neither finalize, legacy_del nor weak
- * references: one test) is one straight line: untrack (inline), then for a
- * type with destroy the depth check and a jump to dealloc_destroy_gc or
- * _plain (destroy, one test of the "something was deferred" flag, and the
- * free of a block whose start each copy knows without reading the type
- * again), else the free at once; the rest, and the check of a finalizer
+ * references: one test) is one straight line: for a type with destroy the
+ * depth check (past the bound, the untrack and the deferral are out of
+ * line), the untrack (inline) and a jump to dealloc_destroy_gc or _plain
+ * (destroy, one test of the "something was deferred" flag, and the free
+ * of a block whose start each copy knows without reading the type again),
+ * else the untrack and the free at once (a copy for containers, one for
+ * the others); the rest, and the check of a finalizer
  * that dropped its own temporary reference (its type is not plain), is
- * dealloc_slow. Only the copies with destroy keep registers across a call;
- * every other exit is a jump, and the per-thread state is reached without
- * a call (initial-exec TLS). Allocation and free use the allocator's
+ * dealloc_slow. Only the copies with destroy keep a register across a call
+ * (the thread's state: the object and its depth are read back from it
+ * after destroy, see dealloc_destroy); every other exit is a jump, and the
+ * per-thread state is reached without a call (initial-exec TLS). Allocation and free use the allocator's
  * inline fast paths of pools mode (alloc_priv.h, the one allocator header
- * object.c includes): rh__malloc_fast (the slow word, the size, the head
+ * object.c includes, through object_new.h): rh__malloc_fast (the slow word, the size, the head
  * pool's pop) and rh__obj_free_lookup, which walks the address tree once
  * to find both the owning heap and the block's pool header; a container's
  * free is counted for the collector, then the block is pushed
@@ -45,7 +49,7 @@
  * the allocator's slow word, so they still get every check, out of line.
  * Allocation tracing sets it too; when it is the only bit (tracing alone,
  * RH__SLOW_TRACE), creation takes a traced copy of the fast path
- * (new_slow -> new_pool_object): the same pop, header and collector count
+ * (rh__new_slow -> rh__new_pool_object): the same pop, header and collector count
  * plus the trace of the block with its site and type name, in line
  * (memory/trace_fast.h: the site's trace id from the tracer's site cache,
  * written in the pool's side array; a miss calls the trace hook); a death's
@@ -123,11 +127,8 @@
  * ones (None, True, False, small ints, the empty str and bytes) belong to no
  * heap. rh_make_immortal on a heap object: see the comment there.
  */
-#include "objects/object_internal.h"
-#include "collector/gc_internal.h"
+#include "objects/object_new.h" /* the fast path of creation, in line */
 #include "weak/weak_internal.h"
-#include "memory/alloc_priv.h" /* the allocator's inline fast paths */
-#include "memory/trace_fast.h" /* allocation tracing's common case, in line */
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -259,37 +260,20 @@ static inline void zero_fields(char *p, size_t n) {
     memset(p, 0, n);
 }
 
-/* The fast path's zeroing: from the end of the header to the end of the
- * pool block, n bytes, a multiple of 16 (the header ends 16 or 32 bytes
- * into a block of (c+1)*16 bytes), p 16-aligned. The padding after the
- * fields is the block's own, so clearing it too turns a loop over the
- * fields into a ladder of 16-byte stores, one compare a rung (the small
- * objects, one or two rungs, are the common case). */
-static inline void zero_block_tail(char *p, size_t n) {
-    if (n == 0) return;
-    memset(p, 0, 16);
-    if (n <= 16) return;
-    memset(p + 16, 0, 16);
-    if (n <= 32) return;
-    memset(p + 32, 0, 16);
-    if (n <= 48) return;
-    memset(p + 48, 0, 16);
-    if (n <= 64) return;
-    /* Larger objects: the rest 16 bytes at a time, without a call, so
-     * that the fast path around it keeps its values in scratch registers
-     * (memset would need them saved across it on every creation). */
-    for (size_t i = 64; i < n; i += 16) memset(p + i, 0, 16);
-}
-
-/* Every allocation the fast path below does not serve: debug mode, the
+/* Every allocation the fast path (object_new.h) does not serve: debug mode, the
  * fault injector, Valgrind (the allocator's slow word), malloc mode, large
  * objects, variable-size objects and invalid types. `track`: the "create
  * tracked" variant (rh_new_tracked_at). */
-static __attribute__((noinline)) rh_object *new_object(rh_heap *h, const rh_type *t, const char *file, int line,
-                                                       size_t nitems, bool track) {
+__attribute__((noinline)) rh_object *rh__new_object(rh_heap *h, const rh_type *t, const char *file, int line,
+                                                    size_t nitems, bool track) {
     if (!type_ok(h, t)) return NULL;
     size_t prefix = rh__prefix_size(t);
-    size_t n = prefix + t->basicsize;
+    size_t n;
+    if (RH_UNLIKELY(__builtin_add_overflow(prefix, t->basicsize, &n))) {
+        rh_err_set(h, RH_EOVERFLOW, "size of a '%s' object (basicsize %zu) overflows",
+                   t->name ? t->name : "?", t->basicsize);
+        return NULL;
+    }
     if (nitems) {
         size_t items;
         if (RH_UNLIKELY(__builtin_mul_overflow(nitems, t->itemsize, &items) ||
@@ -340,8 +324,8 @@ static __attribute__((noinline)) rh_object *new_object(rh_heap *h, const rh_type
 /* A new container whose allocation makes an automatic collection due: the
  * collection runs with the container untracked (its record carries the
  * heap hint), then it is linked if asked. Out of line, so that the fast
- * path below makes no call that needs its registers afterwards. */
-static __attribute__((noinline)) rh_object *new_collect(rh_heap *h, rh_object *o, bool track) {
+ * path (object_new.h) makes no call that needs its registers afterwards. */
+__attribute__((noinline)) rh_object *rh__new_collect(rh_heap *h, rh_object *o, bool track) {
     rh__gchead *g = RH__AS_GC(o);
     *g = rh__gc_new_record(h);
     rh__gc_alloc_slow(h);
@@ -349,83 +333,29 @@ static __attribute__((noinline)) rh_object *new_collect(rh_heap *h, rh_object *o
     return o;
 }
 
-/* The fast path of object creation, for a fixed-size object of a valid
- * type that fits a pool, in a pools-mode heap without tools: the checks of
- * the type, the pop of rh__malloc_fast, the header, the fields zeroed by
- * stores, the generation-0 count and (track) the append to generation 0,
- * all in line, with no call unless an automatic collection is due. The
- * collection runs before the container is linked, as on the slow path.
- * Whatever is unusual (an empty or full head pool, a collection due) is
- * a tail call, so the common path saves no register. */
-static rh_object *new_slow(rh_heap *h, const rh_type *t, bool track, const char *file, int line);
-
-/* traced: the copy for a heap whose slow word is RH__SLOW_TRACE alone
- * (new_slow, below): the same path, plus the block's trace with the site
- * and the type name (in line when the tracer's caches know them, else the
- * trace hook). */
-RH__HOT_INLINE rh_object *new_pool_object(rh_heap *h, const rh_type *t, bool track, const char *file, int line,
-                                          bool traced) {
-    size_t prefix = rh__prefix_size(t);
-    size_t n = prefix + t->basicsize;
-    /* basicsize in [16, 512 - prefix]: one unsigned compare */
-    if (RH_UNLIKELY((!traced && h->alloc.slow != 0) ||
-                    t->basicsize - sizeof(rh_object) > RH_SMALL_MAX - sizeof(rh_object) - prefix ||
-                    ((t->flags & RH_TYPE_GC) && !t->traverse) ||
-                    ((t->flags & RH_TYPE_WEAKREFABLE) &&
-                     (t->weaklist_offset < sizeof(rh_object) ||
-                      t->weaklist_offset > t->basicsize - sizeof(rh_object *) ||
-                      t->weaklist_offset % sizeof(rh_object *) != 0))))
-        return traced ? new_object(h, t, file, line, 0, track) : new_slow(h, t, track, file, line);
-    unsigned c = (unsigned)((n - 1) >> 4); /* rh__size_class; n >= 16 here */
-    /* traced: the site's trace id + 1 from the trace's cache (0: not
-     * there; new_object calls the hook) */
-    uint32_t slot = traced ? rh__trace_site_slot_value(h, file, line, t->name) : 1;
-    if (RH_UNLIKELY(!rh__pool_can_pop(h, c) || slot == 0)) return new_object(h, t, file, line, 0, track);
-    void *block = rh__pool_pop(h, c, false); /* cannot fail now */
-    if (traced && !rh__trace_alloc_slot(h, block, c, slot)) rh__trace_record_hook(h, block, slot);
-    rh_object *o = (rh_object *)(void *)((char *)block + prefix);
-    o->rh_refcnt = 1;
-    o->rh_gcword = 0;
-    o->rh_type = t;
-    zero_block_tail((char *)(o + 1), rh__class_size(c) - prefix - sizeof(rh_object));
-    if (prefix) {
-        rh__gchead *g = RH__AS_GC(o);
-        if (RH_UNLIKELY(rh__gc_count_alloc(&h->gc))) return new_collect(h, o, track);
-        if (track) {
-            rh__gc_link_new(&h->gc, g);
-        } else {
-            *g = rh__gc_new_record(h);
-        }
-    }
-    return o;
-}
-
-RH__HOT_INLINE rh_object *new_fast(rh_heap *h, const rh_type *t, bool track, const char *file, int line) {
-    return new_pool_object(h, t, track, file, line, false);
-}
-
-/* Everything new_fast does not serve: with tracing alone (pools mode, no
- * other slow bit) the traced copy of the fast path, else new_object. */
-static __attribute__((noinline)) rh_object *new_slow(rh_heap *h, const rh_type *t, bool track, const char *file,
-                                                     int line) {
-    if (h->alloc.slow == RH__SLOW_TRACE) return new_pool_object(h, t, track, file, line, true);
-    return new_object(h, t, file, line, 0, track);
+/* Everything rh__new_fast does not serve: with tracing alone (pools mode,
+ * no other slow bit) the traced copy of the fast path, else
+ * rh__new_object. */
+__attribute__((noinline)) rh_object *rh__new_slow(rh_heap *h, const rh_type *t, bool track, const char *file,
+                                                 int line) {
+    if (h->alloc.slow == RH__SLOW_TRACE) return rh__new_pool_object(h, t, track, file, line, true);
+    return rh__new_object(h, t, file, line, 0, track);
 }
 
 rh_object *rh_new_at(rh_heap *h, const rh_type *type, const char *file, int line) {
-    return new_fast(h, type, false, file, line);
+    return rh__new_fast(h, type, false, file, line);
 }
 
 rh_object *rh_new_tracked_at(rh_heap *h, const rh_type *type, const char *file, int line) {
-    return new_fast(h, type, true, file, line);
+    return rh__new_fast(h, type, true, file, line);
 }
 
 rh_object *rh_new_var_at(rh_heap *h, const rh_type *type, size_t nitems, const char *file, int line) {
-    return new_object(h, type, file, line, nitems, false);
+    return rh__new_object(h, type, file, line, nitems, false);
 }
 
 rh_object *rh_new_var_tracked_at(rh_heap *h, const rh_type *type, size_t nitems, const char *file, int line) {
-    return new_object(h, type, file, line, nitems, true);
+    return rh__new_object(h, type, file, line, nitems, true);
 }
 
 /* ---------------------------------------------------------------------------
@@ -627,11 +557,19 @@ static inline bool type_plain(const rh_type *t) {
     return ((uintptr_t)t->finalize | (uintptr_t)t->legacy_del | (t->flags & RH_TYPE_WEAKREFABLE)) == 0;
 }
 
+/* The outermost death of the straight line, when something was deferred:
+ * the drain, then o's block. Out of line: dealloc_destroy keeps
+ * nothing but the thread's state across a call. */
+static __attribute__((noinline)) void drain_then_free(rh_object *o, bool gc) {
+    drain_deferred();
+    free_block_gc(o, gc);
+}
+
 /* The death of a plain object whose type has destroy, at depth d < the
  * trashcan's bound (rh__dealloc checked it): the depth is counted around
  * the call (the only user code of the straight line, and the only way
- * this death can nest another). Out of line, so that only here registers
- * are kept across a call (the object and the thread's state) and the
+ * this death can nest another). Out of line, so that only here a register
+ * is kept across a call (the thread's state) and the
  * deaths without destroy stay a leaf; one copy for containers and one for
  * the others, so that neither reads the type again after destroy to know
  * where the block starts. */
@@ -639,11 +577,19 @@ RH__HOT_INLINE void dealloc_destroy(rh_object *o, void (*destroy)(rh_object *), 
     tls.depth = d + 1;
     tls.active[d] = o; /* is_active reads levels below depth only: no clearing */
     destroy(o);
-    /* The deaths destroy caused have restored the depth to d + 1: it goes
-     * back to d without being read. The deferred objects are drained before
-     * o's block is freed: nothing refers to o now. */
+    /* The deaths destroy caused have restored the depth to d + 1, and
+     * wrote only the levels above d of active[] (a nested death records
+     * itself at its own level; the drain runs at depth 0 only): so d and
+     * o are read back from the thread's state rather than kept across the
+     * call in saved registers. The deferred objects are
+     * drained before o's block is freed: nothing refers to o now. */
+    d = tls.depth - 1;
+    o = tls.active[d];
     tls.depth = d;
-    if (RH_UNLIKELY(tls.pending) && d == 0) drain_deferred();
+    if (RH_UNLIKELY(tls.pending) && d == 0) {
+        drain_then_free(o, gc);
+        return;
+    }
     free_block_gc(o, gc);
 }
 static __attribute__((noinline)) void dealloc_destroy_gc(rh_object *o, void (*destroy)(rh_object *), unsigned d) {
@@ -651,6 +597,23 @@ static __attribute__((noinline)) void dealloc_destroy_gc(rh_object *o, void (*de
 }
 static __attribute__((noinline)) void dealloc_destroy_plain(rh_object *o, void (*destroy)(rh_object *), unsigned d) {
     dealloc_destroy(o, destroy, d, false);
+}
+
+/* Untracks a dying container if it is tracked. */
+static inline void untrack_dying(rh_object *o) {
+    rh__gchead *g = RH__AS_GC(o);
+    if (g->next != 0) rh__gc_untrack_node(g);
+}
+
+/* A plain object with destroy whose death would nest past the trashcan's
+ * bound: untracked if it was tracked, then deferred (it remembers which). */
+static __attribute__((noinline)) void dealloc_defer_plain(rh_object *o) {
+    bool tracked = false;
+    if (o->rh_type->flags & RH_TYPE_GC) {
+        tracked = gc_tracked(o);
+        if (tracked) rh__gc_untrack_node(RH__AS_GC(o));
+    }
+    defer(o, tracked);
 }
 
 /* A finalizer that drops its object's temporary reference is caught in
@@ -663,25 +626,31 @@ void rh__dealloc(rh_object *o) {
         return;
     }
     /* The straight line: untrack, destroy, free. An object without destroy
-     * cannot recurse and is freed at once. */
-    bool tracked = false, gc = (t->flags & RH_TYPE_GC) != 0;
-    if (gc) {
-        rh__gchead *g = RH__AS_GC(o);
-        tracked = g->next != 0;
-        if (tracked) rh__gc_untrack_node(g);
-    }
+     * cannot recurse and is freed at once. One past the trashcan's bound
+     * is untracked and deferred out of line (so the line carries no "was
+     * it tracked" flag). */
+    bool gc = (t->flags & RH_TYPE_GC) != 0;
     void (*destroy)(rh_object *) = t->destroy;
     if (destroy) {
         unsigned d = tls.depth;
         if (RH_UNLIKELY(d >= RH__DEALLOC_MAX_DEPTH)) {
-            defer(o, tracked);
+            dealloc_defer_plain(o);
             return;
         }
-        if (gc) dealloc_destroy_gc(o, destroy, d);
-        else dealloc_destroy_plain(o, destroy, d);
+        if (gc) {
+            untrack_dying(o);
+            dealloc_destroy_gc(o, destroy, d);
+        } else {
+            dealloc_destroy_plain(o, destroy, d);
+        }
         return;
     }
-    free_block_gc(o, gc);
+    if (gc) {
+        untrack_dying(o);
+        free_block_gc(o, true);
+    } else {
+        free_block_gc(o, false); /* a copy each: neither tests gc again */
+    }
 }
 
 /* ---------------------------------------------------------------------------

@@ -34,6 +34,7 @@
  * Sets support weak references, as Python's do.
  */
 #include "objects/containers.h"
+#include "objects/object_new.h" /* creation's fast path, in line */
 
 #include <stddef.h>
 
@@ -328,7 +329,7 @@ const rh_type rh_set_type = {
  * ------------------------------------------------------------------------- */
 
 rh_object *rh_set_new(rh_heap *h) {
-    rh_object *o = rh_new(h, &rh_set_type);
+    rh_object *o = rh__new_fast(h, &rh_set_type, false, __FILE__, __LINE__);
     if (!o) return NULL;
     rh__set *s = SET(o);
     memset(s->smalltable, 0, sizeof s->smalltable);

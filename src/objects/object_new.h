@@ -1,0 +1,135 @@
+/*
+ * object_new.h — the fast path of object creation, in line (object.c owns
+ * the rest of creation and describes it in its essay, "Hot paths").
+ *
+ * rh__new_fast serves a fixed-size object of a valid type that fits a
+ * pool, in a pools-mode heap without tools, with no call: the checks of
+ * the type, the pop of the head pool of its class (memory/alloc_priv.h),
+ * the header, the fields zeroed by stores, and for a container the
+ * generation-0 count and, if asked, the link into generation 0. Whatever
+ * it does not serve is a tail call into object.c (rh__new_slow,
+ * rh__new_object, rh__new_collect), which does everything out of line.
+ *
+ * It is a header so that the constructors of the built-in types
+ * (rh_float, rh_int, rh_dict_new...) use it in line too, not only
+ * rh_new_at and rh_new_tracked_at: there the type is a constant defined in
+ * the same file, so its checks, its size class and its prefix are folded
+ * at compile time, and the call to rh_new_at goes away. The checks stay
+ * in the code for a type that is not known at compile time.
+ */
+#ifndef REFHEAP_OBJECT_NEW_H
+#define REFHEAP_OBJECT_NEW_H
+
+#include "collector/gc_internal.h"
+#include "memory/alloc_priv.h" /* the allocator's inline fast paths */
+#include "memory/trace_fast.h" /* allocation tracing's common case, in line */
+#include "objects/object_internal.h"
+
+/* The out-of-line rest (object.c). rh__new_object: every allocation the
+ * fast path does not serve (debug mode, the fault injector, Valgrind,
+ * malloc mode, large and variable-size objects, invalid types: it sets
+ * RH_ETYPE); nitems for variable-size objects, track for "create
+ * tracked". rh__new_slow: everything rh__new_fast sends away (tracing
+ * alone takes the traced copy of the fast path, the rest rh__new_object).
+ * rh__new_collect: a new container whose allocation made an automatic
+ * collection due (the collection runs with it untracked, then it is
+ * linked if asked). */
+rh_object *rh__new_object(rh_heap *h, const rh_type *t, const char *file, int line, size_t nitems, bool track);
+rh_object *rh__new_slow(rh_heap *h, const rh_type *t, bool track, const char *file, int line);
+rh_object *rh__new_collect(rh_heap *h, rh_object *o, bool track);
+
+/* The fast path's zeroing: from the end of the header to the end of the
+ * pool block, n bytes, a multiple of 16 (the header ends 16 or 32 bytes
+ * into a block of (c+1)*16 bytes), p 16-aligned. The padding after the
+ * fields is the block's own, so clearing it too turns a loop over the
+ * fields into a ladder of 16-byte stores, one compare a rung (the small
+ * objects, one or two rungs, are the common case). */
+static inline void zero_block_tail(char *p, size_t n) {
+    if (n == 0) return;
+    memset(p, 0, 16);
+    if (n <= 16) return;
+    memset(p + 16, 0, 16);
+    if (n <= 32) return;
+    memset(p + 32, 0, 16);
+    if (n <= 48) return;
+    memset(p + 48, 0, 16);
+    if (n <= 64) return;
+    /* Larger objects: the rest 16 bytes at a time, without a call, so
+     * that the fast path around it keeps its values in scratch registers
+     * (memset would need them saved across it on every creation). */
+    for (size_t i = 64; i < n; i += 16) memset(p + i, 0, 16);
+}
+
+/* Count 1, collector word 0: one 64-bit store of an immediate (two 32-bit
+ * stores of constants are merged by the compiler into a load of a
+ * constant from memory, then the store). */
+_Static_assert(offsetof(rh_object, rh_gcword) == offsetof(rh_object, rh_refcnt) + sizeof(uint32_t),
+               "the count and the collector word are one 64-bit word");
+static inline void header_count_one(rh_object *o) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    uint64_t w = (uint64_t)1 << 32;
+#else
+    uint64_t w = 1;
+#endif
+    memcpy(&o->rh_refcnt, &w, sizeof w);
+}
+
+/* The fast path of object creation, for a fixed-size object of a valid
+ * type that fits a pool, in a pools-mode heap without tools: the checks of
+ * the type, the pop of rh__malloc_fast, the header, the fields zeroed by
+ * stores, the generation-0 count and (track) the append to generation 0,
+ * all in line, with no call unless an automatic collection is due. The
+ * collection runs before the container is linked, as on the slow path.
+ * Whatever is unusual (an empty or full head pool, a collection due) is
+ * a tail call, so the common path saves no register. */
+
+/* traced: the copy for a heap whose slow word is RH__SLOW_TRACE alone
+ * (rh__new_slow, object.c): the same path, plus the block's trace with the site
+ * and the type name (in line when the tracer's caches know them, else the
+ * trace hook). */
+RH__HOT_INLINE rh_object *rh__new_pool_object(rh_heap *h, const rh_type *t, bool track, const char *file,
+                                              int line, bool traced) {
+    size_t prefix = rh__prefix_size(t);
+    /* basicsize in [16, 512] (one unsigned compare), then the class of
+     * prefix + basicsize (>= 16, no overflow) below 32: the block fits a
+     * pool */
+    size_t c = (prefix + t->basicsize - 1) >> 4; /* rh__size_class */
+    if (RH_UNLIKELY((!traced && h->alloc.slow != 0) ||
+                    t->basicsize - sizeof(rh_object) > RH_SMALL_MAX - sizeof(rh_object) ||
+                    c >= RH_NUM_CLASSES ||
+                    (!t->traverse && (t->flags & RH_TYPE_GC)) || /* a container: one test */
+                    ((t->flags & RH_TYPE_WEAKREFABLE) &&
+                     (t->weaklist_offset < sizeof(rh_object) ||
+                      t->weaklist_offset > t->basicsize - sizeof(rh_object *) ||
+                      t->weaklist_offset % sizeof(rh_object *) != 0))))
+        return traced ? rh__new_object(h, t, file, line, 0, track) : rh__new_slow(h, t, track, file, line);
+    /* traced: the site's trace id + 1 from the trace's cache (0: not
+     * there; rh__new_object calls the hook) */
+    uint32_t slot = traced ? rh__trace_site_slot_value(h, file, line, t->name) : 1;
+    if (RH_UNLIKELY(!rh__pool_can_pop(h, c) || slot == 0)) return rh__new_object(h, t, file, line, 0, track);
+    void *block = rh__pool_pop(h, c, false); /* cannot fail now */
+    if (traced && !rh__trace_alloc_slot(h, block, c, slot)) rh__trace_record_hook(h, block, slot);
+    rh_object *o = (rh_object *)(void *)((char *)block + prefix);
+    header_count_one(o);
+    o->rh_type = t;
+    /* to the block's end: rh__class_size(c) - prefix - 16, which is
+     * basicsize - 16 rounded up to 16 (prefix is 0 or 16) */
+    zero_block_tail((char *)(o + 1), (t->basicsize - 1) & ~(size_t)15);
+    if (prefix) {
+        rh__gchead *g = RH__AS_GC(o);
+        if (RH_UNLIKELY(rh__gc_count_alloc(&h->gc))) return rh__new_collect(h, o, track);
+        if (track) {
+            rh__gc_link_new(&h->gc, g);
+        } else {
+            *g = rh__gc_new_record(h);
+        }
+    }
+    return o;
+}
+
+RH__HOT_INLINE rh_object *rh__new_fast(rh_heap *h, const rh_type *t, bool track, const char *file, int line) {
+    return rh__new_pool_object(h, t, track, file, line, false);
+}
+
+
+#endif /* REFHEAP_OBJECT_NEW_H */
