@@ -199,7 +199,12 @@ static void *drop_without_memory(void *arg) {
             nused++;
         }
     }
-    bool exhausted = realloc(NULL, 64 * sizeof(void *)) == NULL;
+    /* Through a volatile pointer: clang -O3 otherwise treats a successful
+     * allocation as certain and folds the comparison to false. */
+    void *(*volatile probe)(void *, size_t) = realloc;
+    void *p = probe(NULL, 64 * sizeof(void *));
+    bool exhausted = p == NULL;
+    free(p);
     rh_decref((rh_object *)arg);
     setrlimit(RLIMIT_AS, &old);
     while (used) {
