@@ -380,9 +380,13 @@ RH__HOT_INLINE rh_object *new_pool_object(rh_heap *h, const rh_type *t, bool tra
     /* traced: the site's trace id + 1 from the trace's cache (0: not
      * there; new_object calls the hook) */
     uint32_t slot = traced ? rh__trace_site_slot_value(h, file, line, t->name) : 1;
-    if (RH_UNLIKELY(!rh__pool_can_pop(h, c) || slot == 0)) return new_object(h, t, file, line, 0, track);
-    void *block = rh__pool_pop(h, c, false); /* cannot fail now */
-    if (traced && !rh__trace_alloc_slot(h, block, c, slot)) rh__trace_record_hook(h, block, slot);
+    /* untraced, the block cache first (the block a raw free gave back last) */
+    void *block = traced ? NULL : rh__bcache_pop(h, c);
+    if (block == NULL) {
+        if (RH_UNLIKELY(!rh__pool_can_pop(h, c) || slot == 0)) return new_object(h, t, file, line, 0, track);
+        block = rh__pool_pop(h, c, false); /* cannot fail now */
+        if (traced && !rh__trace_alloc_slot(h, block, c, slot)) rh__trace_record_hook(h, block, slot);
+    }
     rh_object *o = (rh_object *)(void *)((char *)block + prefix);
     o->rh_refcnt = 1;
     o->rh_gcword = 0;
