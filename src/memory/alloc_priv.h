@@ -307,9 +307,6 @@ _Noreturn void rh__pool_bad_pointer(rh_heap *h, const rh__pool *pool, const void
                                     const char *file, int line);
 
 /* Slow paths (pools.c). */
-/* The block cache of class c is full: gives the older half of its blocks
- * back to their pools (rh__pool_push), leaving RH__BCACHE_CAP / 2. */
-void rh__bcache_flush(rh_heap *h, unsigned c) RH__OUT_OF_LINE;
 /* Gives every cached block of every class back to its pool. */
 void rh__bcache_flush_all(rh_heap *h);
 /* usable[c] is empty. NULL: out of memory. */
@@ -430,10 +427,15 @@ RH__HOT_INLINE void *rh__bcache_pop(rh_heap *h, unsigned c) {
     RH__UNPOISON(b, rh__class_size(c));
     return b;
 }
-RH__HOT_INLINE void rh__bcache_push(rh_heap *h, unsigned c, void *b) {
+/* Frees block b of class c, of pool `pool` (its header, not read unless
+ * the cache of the class is full: then b goes to its pool). */
+RH__HOT_INLINE void rh__bcache_push(rh_heap *h, unsigned c, rh__pool *pool, void *b) {
     struct rh__alloc_state *A = &h->alloc;
-    if (RH_UNLIKELY(A->bcache_len[c] == RH__BCACHE_CAP)) rh__bcache_flush(h, c);
     uint32_t t = A->bcache_len[c];
+    if (RH_UNLIKELY(t == RH__BCACHE_CAP)) {
+        rh__pool_push(h, pool, b, false);
+        return;
+    }
     A->bcache[c][t] = b;
     A->bcache_len[c] = t + 1;
     A->nfreed[c]++;
@@ -506,9 +508,9 @@ RH__HOT_INLINE void rh__free_fast(rh_heap *h, void *p, size_t header_offset, con
             uintptr_t k = rh__leaf_index(a);
             if (RH_LIKELY(atomic_load_explicit(rh__leaf_owner(leaf, k), memory_order_acquire) == (uintptr_t)h)) {
                 unsigned c = *rh__leaf_class(leaf, k, a);
-                if (RH_UNLIKELY(!rh__class_block_start(c, p)))
-                    rh__pool_bad_pointer(h, rh__arena_pool(&((rh__arena *)leaf)[k], a), p, "free", file, line);
-                rh__bcache_push(h, c, p);
+                rh__pool *pool = rh__arena_pool(&((rh__arena *)leaf)[k], a);
+                if (RH_UNLIKELY(!rh__class_block_start(c, p))) rh__pool_bad_pointer(h, pool, p, "free", file, line);
+                rh__bcache_push(h, c, pool, p);
                 return;
             }
         }

@@ -86,14 +86,19 @@
  * owned by this heap) pushes the pointer there, reading the block's class
  * in the radix leaf's class map (a byte per pool, the 64 of an arena in
  * one line) instead of its pool header, and writing nothing into the block;
- * the fast allocations (rh__malloc_fast, rh_new's) pop it first. A full
- * cache gives its older half back to the pools the ordinary way
- * (rh__bcache_flush, rh__pool_push). Why: over a large heap of random
+ * the fast allocations (rh__malloc_fast, rh_new's) pop it first. The
+ * death of an object (object.c) pushes its block there too (its class
+ * from the pool header, which that path has at hand). When the cache of
+ * the class is full, the block goes to its pool the ordinary way
+ * (rh__pool_push); a batch flush (jemalloc's way) was measured and lost:
+ * on bench workload 1(b), a million frees in a row, every block was
+ * handled twice (pushed, then flushed), 8% slower a free, where a full
+ * cache that lets the free through costs a compare. Why: over a large heap of random
  * frees (bench workload 1(c)), a push into the pool missed the cache on
  * the pool header and on the block's link word; a free into the block
  * cache touches neither, and the block is touched again only when it is
- * handed out (or, for the blocks a flush returns, then). Measured: one
- * step of 1(c) about 15% faster (docs/benchmarks.md). Invariants:
+ * handed out. Measured: one step of 1(c) about 20% faster
+ * (docs/benchmarks.md, "The block cache"). Invariants:
  *   - a cached block is free for the statistics (nfreed[c] counted it,
  *     nalloc[c] counts it again when it is popped: bytes and blocks in use
  *     are exact) but in use for its pool: its pool's `used` still counts
@@ -117,9 +122,7 @@
  *     destruction drops the cache with the arenas. Between those, at most
  *     32 blocks per class wait, keeping at most that many pools in use;
  *     a free into the cache is no decay tick (only the pools' slow paths
- *     and a push into a full pool, a flush's included, are).
- * The object death path (object.c) still pushes into the pool: its block
- * is often the one just touched by the object's destruction.
+ *     and a push into a full pool are).
  *
  * The arena policy. Arenas with free pools are bucketed by their number of
  * free pools; a bitmap of non-empty buckets makes "the arena with the fewest
@@ -614,25 +617,20 @@ void rh__pool_free_slow(rh_heap *h, rh__pool *pool) {
     decay_tick(h);
 }
 
-/* Gives cached blocks of class c back to their pools, newest first, until
- * `keep` are left. The length is re-read at every step: a push may reach
- * the decay (rh__pool_push, rh__pool_free_slow), whose flush of every
- * class empties this one too. nfreed[c] counted the block when it was
- * cached; the push counts it again, so it is uncounted first. */
-static void bcache_flush_to(rh_heap *h, unsigned c, uint32_t keep) {
-    struct rh__alloc_state *A = &h->alloc;
-    while (A->bcache_len[c] > keep) {
-        void *b = A->bcache[c][--A->bcache_len[c]];
-        A->nfreed[c]--;
-        RH__UNPOISON(b, sizeof(void *)); /* the push writes the link, then poisons the block again */
-        rh__pool_push(h, rh__pool_of(b), b, false);
-    }
-}
-
-void rh__bcache_flush(rh_heap *h, unsigned c) { bcache_flush_to(h, c, RH__BCACHE_CAP / 2); }
-
+/* Gives every cached block back to its pool, newest first. The length is
+ * re-read at every step: a push may reach the decay (rh__pool_push,
+ * rh__pool_free_slow), whose flush empties this class too. nfreed[c]
+ * counted the block when it was cached; the push counts it again, so it
+ * is uncounted first. */
 void rh__bcache_flush_all(rh_heap *h) {
-    for (unsigned c = 0; c < RH_NUM_CLASSES; c++) bcache_flush_to(h, c, 0);
+    struct rh__alloc_state *A = &h->alloc;
+    for (unsigned c = 0; c < RH_NUM_CLASSES; c++)
+        while (A->bcache_len[c] > 0) {
+            void *b = A->bcache[c][--A->bcache_len[c]];
+            A->nfreed[c]--;
+            RH__UNPOISON(b, sizeof(void *)); /* the push writes the link, then poisons the block again */
+            rh__pool_push(h, rh__pool_of(b), b, false);
+        }
 }
 
 int rh__pools_init(rh_heap *h) {
