@@ -1211,6 +1211,11 @@ static void test_radix_leaves_returned(void **state) {
  * class's cache; it is free for the statistics, in use for its pool, and
  * every operation that returns memory gives it back to its pool first.
  * ------------------------------------------------------------------------- */
+/* The cache is used when the fast paths are (slow word 0): not under
+ * Valgrind, where every block takes the annotated slow path; the figures
+ * below hold either way. */
+static uint32_t cached_if_fast(const rh_heap *h, uint32_t n) { return h->alloc.slow == 0 ? n : 0; }
+
 static void test_bcache_stats_exact(void **state) {
     (void)state;
     rh_heap *h = new_heap(RH_MODE_POOLS);
@@ -1220,7 +1225,7 @@ static void test_bcache_stats_exact(void **state) {
     void *p[N];
     for (int i = 0; i < N; i++) assert_non_null(p[i] = rh_malloc(h, 64));
     for (int i = 0; i < K; i++) rh_free(h, p[i]);
-    assert_int_equal(h->alloc.bcache_len[C], K); /* white box: cached, not on the pool's list */
+    assert_int_equal(h->alloc.bcache_len[C], cached_if_fast(h, K)); /* white box: cached, not on the pool's list */
     rh_heap_stats st;
     rh_heap_stats_get(h, &st);
     assert_int_equal(st.blocks_in_use, N - K);
@@ -1238,8 +1243,8 @@ static void test_bcache_stats_exact(void **state) {
     /* more frees than the cache holds: the first fill it, the rest go to
      * their pool */
     for (int i = 0; i < N; i++) rh_free(h, p[i]);
-    assert_int_equal(h->alloc.bcache_len[C], RH__BCACHE_CAP);
-    for (uint32_t i = 0; i < RH__BCACHE_CAP; i++) assert_ptr_equal(h->alloc.bcache[C][i], p[i]);
+    assert_int_equal(h->alloc.bcache_len[C], cached_if_fast(h, RH__BCACHE_CAP));
+    for (uint32_t i = 0; i < h->alloc.bcache_len[C]; i++) assert_ptr_equal(h->alloc.bcache[C][i], p[i]);
     rh_heap_stats_get(h, &st);
     assert_int_equal(st.blocks_in_use, 0);
     assert_int_equal(st.bytes_in_use, 0);
@@ -1251,7 +1256,8 @@ static void test_bcache_stats_exact(void **state) {
 /* A trim with blocks in the cache returns every arena: the cached blocks
  * go back to their pools first (else the arena holding them stays in use).
  * 3 arenas of 512-byte blocks (32 a pool, 64 pools an arena), freed in
- * order: the last ones freed wait in the cache, in the third arena. */
+ * order: the first 32 freed fill the cache (one pool of the first arena),
+ * the rest go to their pools. */
 static void test_bcache_trim(void **state) {
     (void)state;
     rh_heap_config cfg = {.mode = RH_MODE_POOLS, .arena_decay_ms = 1000000}; /* nothing decays meanwhile */
@@ -1261,7 +1267,7 @@ static void test_bcache_trim(void **state) {
     static void *blk[N];
     for (int i = 0; i < N; i++) assert_non_null(blk[i] = rh_malloc(h, 512));
     for (int i = 0; i < N; i++) rh_free(h, blk[i]);
-    assert_true(h->alloc.bcache_len[31] > 0);
+    assert_int_equal(h->alloc.bcache_len[31], cached_if_fast(h, RH__BCACHE_CAP));
     rh_heap_stats st;
     rh_heap_stats_get(h, &st);
     assert_int_equal(st.bytes_in_use, 0);
@@ -1301,7 +1307,7 @@ static void test_bcache_tracing_toggled(void **state) {
     void *p[N], *q[K];
     for (int i = 0; i < N; i++) assert_non_null(p[i] = rh_malloc(h, 64));
     for (int i = 0; i < K; i++) rh_free(h, p[i]);
-    assert_int_equal(h->alloc.bcache_len[C], K);
+    assert_int_equal(h->alloc.bcache_len[C], cached_if_fast(h, K));
     assert_int_equal(rh_trace_start(h, 0), 0);
     for (int i = 0; i < K; i++) assert_non_null(q[i] = rh_malloc(h, 64));
     assert_int_equal(rh_trace_count(h), K);
