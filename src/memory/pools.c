@@ -90,14 +90,15 @@
  * death of an object (object.c) pushes its block there too (its class
  * from the pool header, which that path has at hand). When the cache of
  * the class is full, the block goes to its pool the ordinary way
- * (rh__pool_push); a batch flush (jemalloc's way) was measured and lost:
- * on bench workload 1(b), a million frees in a row, every block was
- * handled twice (pushed, then flushed), 8% slower a free, where a full
- * cache that lets the free through costs a compare. Why: over a large heap of random
- * frees (bench workload 1(c)), a push into the pool missed the cache on
+ * (rh__pool_push). A batch flush of half the cache (jemalloc's way) was
+ * measured too: no better on 1(c), and worse on 1(b), a million frees in a
+ * row, where every block was then handled twice (pushed, then flushed).
+ * Why a cache: over a large heap of random frees (bench workload 1(c)),
+ * a push into the pool missed the cache on
  * the pool header and on the block's link word; a free into the block
  * cache touches neither, and the block is touched again only when it is
- * handed out. Measured: one step of 1(c) about 20% faster
+ * handed out. Measured: one step of 1(c) about 15% faster; 1(b), whose
+ * frees find the cache full, about 6% slower
  * (docs/benchmarks.md, "The block cache"). Invariants:
  *   - a cached block is free for the statistics (nfreed[c] counted it,
  *     nalloc[c] counts it again when it is popped: bytes and blocks in use
@@ -123,6 +124,8 @@
  *     32 blocks per class wait, keeping at most that many pools in use;
  *     a free into the cache is no decay tick (only the pools' slow paths
  *     and a push into a full pool are).
+ * rh__pools_check (RH_DEBUG >= 3, below) checks the count equation and
+ * each cached block, and that the class map agrees with every pool header.
  *
  * The arena policy. Arenas with free pools are bucketed by their number of
  * free pools; a bitmap of non-empty buckets makes "the arena with the fewest
