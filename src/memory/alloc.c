@@ -27,16 +27,18 @@
  * the trace's in-line common case (memory/trace_fast.h; a hook call
  * otherwise); and object.c does the same for objects, passing the type
  * name with the block). rh_malloc_at and rh__obj_alloc test
- * that word and the size together, then pop a block from the head pool of
- * the class (alloc_priv.h); rh_free_at and rh__obj_free test the word, ask
- * the radix tree which heap owns the pointer and where its arena's pool
- * headers are (two loads, no lock, no hash), and push the block on its pool,
- * whose header is entry (p >> 14) & 63 of that dense array (alloc_priv.h).
+ * that word and the size together, then pop a block from the class's
+ * block cache, else from the head pool of the class (alloc_priv.h);
+ * rh_free_at and rh__obj_free test the word, ask the radix tree which heap
+ * owns the pointer and the class of its pool (two loads, no lock, no
+ * hash), and push the block on the class's block cache, or, when that is
+ * full, on its pool, whose header is entry (p >> 14) & 63 of its arena's
+ * dense array (alloc_priv.h; pools.c's essay for the cache).
  * object.c inlines the same fast paths (they live in alloc_priv.h): it
  * allocates with rh__malloc_fast and frees a dead object's block with
- * rh__obj_free_lookup and rh__pool_push, which need no heap from their caller:
+ * rh__obj_free_lookup and rh__bcache_push, which need no heap from their caller:
  * rh__obj_free_lookup's one walk of the tree yields the owner (for the
- * collector's count) and the pool header together, then rh__pool_push.
+ * collector's count) and the pool header together, then rh__bcache_push.
  * Nothing else happens there: no mode switch, no thread check (that
  * is debug mode's, which is slow anyway), no byte counter and no peak.
  * Anything unusual (a NULL, a large block, a foreign pointer, an empty

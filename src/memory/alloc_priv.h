@@ -193,12 +193,24 @@ static inline char *rh__pool_base(const rh__pool *pool) {
 extern _Atomic uintptr_t rh__radix_root[(size_t)1 << RH__RADIX_ROOT_BITS];
 
 #define RH__LEAF_ENTRIES ((size_t)1 << RH__RADIX_LEAF_BITS)
-/* A leaf's bytes: the metas, then the owners. */
-#define RH__LEAF_BYTES (RH__LEAF_ENTRIES * (sizeof(rh__arena) + sizeof(uintptr_t)))
+/* A leaf's bytes: the metas, then the owners, then the class map: per
+ * slot, one byte per pool, the class pool_take gave it (stale for a free
+ * pool). The raw free reads its block's class there, in a line shared by
+ * the 64 pools of an arena, instead of in the block's pool header (one
+ * header per 16 KiB of blocks: on bench workload 1(c) a cache miss a
+ * free), so that a free into the block cache touches no header. */
+#define RH__LEAF_BYTES (RH__LEAF_ENTRIES * (sizeof(rh__arena) + sizeof(uintptr_t) + RH__POOLS_PER_ARENA))
 
 /* The owner word of slot k of the leaf at `leaf` (rh_heap *; 0: no arena). */
 static inline _Atomic uintptr_t *rh__leaf_owner(uintptr_t leaf, uintptr_t k) {
     return (_Atomic uintptr_t *)(void *)(leaf + RH__LEAF_ENTRIES * sizeof(rh__arena)) + k;
+}
+
+/* The class map entry of the pool holding address a, in slot k of the
+ * leaf at `leaf`. */
+static inline uint8_t *rh__leaf_class(uintptr_t leaf, uintptr_t k, uintptr_t a) {
+    return (uint8_t *)(void *)(leaf + RH__LEAF_ENTRIES * (sizeof(rh__arena) + sizeof(uintptr_t))) +
+           k * RH__POOLS_PER_ARENA + ((a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1));
 }
 
 /* The leaf covering a, or 0 when none is mapped (a at or above 2^48
@@ -283,16 +295,21 @@ static inline size_t rh__class_size(unsigned c) { return ((size_t)c + 1) * RH_AL
  * classes and all 2^14 offsets). So the check is a mask, one 32-bit
  * multiplication by a constant from a 128-byte table, and a compare. */
 extern const uint32_t rh__class_divmagic[RH_NUM_CLASSES];
-RH__HOT_INLINE bool rh__pool_block_start(const rh__pool *pool, const void *p) {
+RH__HOT_INLINE bool rh__class_block_start(unsigned c, const void *p) {
     uint32_t off = (uint32_t)((uintptr_t)p & (RH_POOL_SIZE - 1));
-    uint32_t m = rh__class_divmagic[pool->cls];
+    uint32_t m = rh__class_divmagic[c];
     return off * m < m;
+}
+RH__HOT_INLINE bool rh__pool_block_start(const rh__pool *pool, const void *p) {
+    return rh__class_block_start(pool->cls, p);
 }
 /* Stops the program: p lies in a pool block of h but is not its start. */
 _Noreturn void rh__pool_bad_pointer(rh_heap *h, const rh__pool *pool, const void *p, const char *op,
                                     const char *file, int line);
 
 /* Slow paths (pools.c). */
+/* Gives every cached block of every class back to its pool. */
+void rh__bcache_flush_all(rh_heap *h);
 /* usable[c] is empty. NULL: out of memory. */
 void *rh__pool_alloc_slow(rh_heap *h, unsigned c);
 /* A free made a pool empty. */
@@ -395,6 +412,37 @@ RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tool
     }
 }
 
+/* The block cache (pools.c's essay). Only the fast paths of pools mode
+ * with the slow word 0 use it, so debug mode, the fault injector, tracing
+ * and Valgrind never see a cached block. A cached block is free for the
+ * statistics (nfreed[c] counted it) but in use for its pool (its `used`
+ * still counts it, its free list does not hold it); under AddressSanitizer
+ * it is poisoned like any free block. */
+RH__HOT_INLINE void *rh__bcache_pop(rh_heap *h, unsigned c) {
+    struct rh__alloc_state *A = &h->alloc;
+    uint32_t t = A->bcache_len[c];
+    if (RH_UNLIKELY(t == 0)) return NULL;
+    A->bcache_len[c] = --t;
+    A->nalloc[c]++;
+    void *b = A->bcache[c][t];
+    RH__UNPOISON(b, rh__class_size(c));
+    return b;
+}
+/* Frees block b of class c, of pool `pool` (its header, not read unless
+ * the cache of the class is full: then b goes to its pool). */
+RH__HOT_INLINE void rh__bcache_push(rh_heap *h, unsigned c, rh__pool *pool, void *b) {
+    struct rh__alloc_state *A = &h->alloc;
+    uint32_t t = A->bcache_len[c];
+    if (RH_UNLIKELY(t == RH__BCACHE_CAP)) {
+        rh__pool_push(h, pool, b, false);
+        return;
+    }
+    A->bcache[c][t] = b;
+    A->bcache_len[c] = t + 1;
+    A->nfreed[c]++;
+    RH__POISON(b, rh__class_size(c));
+}
+
 /* ---------------------------------------------------------------------------
  * The fast paths of pools mode (alloc.c's rh_malloc_at, rh_free_at,
  * rh__obj_alloc, rh__obj_free; and object.c's allocation and death of
@@ -437,7 +485,10 @@ rh_heap *rh__obj_free_slow(rh_heap *h, void *block, size_t header_offset);
  * and the class is then a shift. */
 RH__HOT_INLINE void *rh__malloc_fast(rh_heap *h, size_t n, const char *file, int line) {
     if (RH_LIKELY(h->alloc.slow == 0 && n - 1 < RH_SMALL_MAX)) {
-        void *p = rh__pool_pop(h, (unsigned)((n - 1) / RH_ALIGNMENT), false);
+        unsigned c = (unsigned)((n - 1) / RH_ALIGNMENT);
+        void *p = rh__bcache_pop(h, c);
+        if (RH_LIKELY(p != NULL)) return p;
+        p = rh__pool_pop(h, c, false);
         if (RH_LIKELY(p != NULL)) return p;
         return rh__alloc_fast_failed(h);
     }
@@ -446,20 +497,30 @@ RH__HOT_INLINE void *rh__malloc_fast(rh_heap *h, size_t n, const char *file, int
 }
 
 /* Free of a block that must be h's: a pool block of this heap, in pools
- * mode without tools, goes straight back to its pool, once the pointer is
- * known to be the start of a block (an interior pointer, or an object's
- * pointer 16 bytes into its block, would otherwise put a live block on the
- * free list). Everything else is one jump to rh__free_missed (alloc.c),
- * whose first four parameters are rh_free_at's, in the same order, so
- * that the fast path leaves them where they came: tracing alone
- * (rh__free_traced), another mode or tools, a block that is not one of
- * h's pool blocks (rh__free_slow), an interior pointer (fatal). */
+ * mode without tools, goes into the block cache of its class (read in the
+ * leaf's class map, not in the pool header), once the pointer is known to
+ * be the start of a block (an interior pointer, or an object's pointer 16
+ * bytes into its block, would otherwise put a live block on the free
+ * list). Only a block whose arena's owner is h is cached. Everything else
+ * is one jump to rh__free_missed (alloc.c), whose first four parameters
+ * are rh_free_at's, in the same order, so that the fast path leaves them
+ * where they came: tracing alone (rh__free_traced), another mode or tools,
+ * a block that is not one of h's pool blocks (rh__free_slow), an interior
+ * pointer (fatal). */
 void rh__free_missed(rh_heap *h, void *p, const char *file, int line, size_t header_offset) RH__OUT_OF_LINE;
 RH__HOT_INLINE void rh__free_fast(rh_heap *h, void *p, size_t header_offset, const char *file, int line) {
-    rh__pool *pool;
-    if (RH_LIKELY(h->alloc.slow == 0 && rh__pool_find(p, h, &pool) && rh__pool_block_start(pool, p))) {
-        rh__pool_push(h, pool, p, false);
-        return;
+    if (RH_LIKELY(h->alloc.slow == 0)) {
+        uintptr_t a = (uintptr_t)p, leaf = rh__radix_leaf(a);
+        if (RH_LIKELY(leaf != 0)) {
+            uintptr_t k = rh__leaf_index(a);
+            if (RH_LIKELY(atomic_load_explicit(rh__leaf_owner(leaf, k), memory_order_acquire) == (uintptr_t)h)) {
+                unsigned c = *rh__leaf_class(leaf, k, a);
+                if (RH_LIKELY(rh__class_block_start(c, p))) {
+                    rh__bcache_push(h, c, rh__arena_pool(&((rh__arena *)leaf)[k], a), p);
+                    return;
+                }
+            }
+        }
     }
     rh__free_missed(h, p, file, line, header_offset);
 }

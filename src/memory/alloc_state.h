@@ -36,6 +36,9 @@ typedef struct rh__mem_layer {
 #define RH__SLOW_TOOLS 4u /* running under Valgrind: every block is announced */
 #define RH__SLOW_TRACE 8u /* allocation tracing is on: call h->alloc.trace    */
 
+/* Entries per class of the block cache (rh__alloc_state.bcache). */
+#define RH__BCACHE_CAP 32u
+
 struct rh__alloc_state {
     /* --- hot: all the fast paths of pools mode read ------------------- */
     unsigned slow;                  /* RH__SLOW_* bits                      */
@@ -48,6 +51,9 @@ struct rh__alloc_state {
      * Their difference times the block size is the pools' bytes in use;
      * the call counters below are derived from them (see alloc.c). */
     uint64_t nalloc[RH_NUM_CLASSES], nfreed[RH_NUM_CLASSES];
+    /* The block cache (pools.c's essay): bcache_len[c] free blocks of
+     * class c wait in bcache[c][0 .. len), newest last. */
+    uint32_t bcache_len[RH_NUM_CLASSES];
 
     /* --- pools (pools.c) ---------------------------------------------- */
     /* cached[c]: the pool of class c last kept back from its arena when it
@@ -110,6 +116,9 @@ struct rh__alloc_state {
     struct rh__trace_fast *trace;   /* set by the tracer before RH__SLOW_TRACE:
                                        its hooks (alloc_internal.h) and hot
                                        state (memory/trace_fast.h)          */
+
+    /* --- the block cache's entries (bcache_len above) ----------------- */
+    void *bcache[RH_NUM_CLASSES][RH__BCACHE_CAP];
 };
 
 #endif /* REFHEAP_ALLOC_STATE_H */

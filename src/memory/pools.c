@@ -80,6 +80,53 @@
  * at most 32 pools (512 KiB) per heap, in exchange for malloc/free of a lone
  * block never leaving the fast path.
  *
+ * The block cache. In front of the pools, each class c has a LIFO array of
+ * up to RH__BCACHE_CAP (32) free block pointers, alloc.bcache[c]. The raw
+ * free of the fast path (rh__free_fast: slow word 0, the block's arena
+ * owned by this heap) pushes the pointer there, reading the block's class
+ * in the radix leaf's class map (a byte per pool, the 64 of an arena in
+ * one line) instead of its pool header, and writing nothing into the block;
+ * the fast allocations (rh__malloc_fast, rh_new's) pop it first. The
+ * death of an object (object.c) pushes its block there too (its class
+ * from the pool header, which that path has at hand). When the cache of
+ * the class is full, the block goes to its pool the ordinary way
+ * (rh__pool_push). A batch flush of half the cache (jemalloc's way) was
+ * measured too: no better on 1(c), and worse on 1(b), a million frees in a
+ * row, where every block was then handled twice (pushed, then flushed).
+ * Why a cache: over a large heap of random frees (bench workload 1(c)),
+ * a push into the pool missed the cache on
+ * the pool header and on the block's link word; a free into the block
+ * cache touches neither, and the block is touched again only when it is
+ * handed out. Measured: one step of 1(c) about 15% faster; 1(b), whose
+ * frees find the cache full, about 6% slower
+ * (docs/benchmarks.md, "The block cache"). Invariants:
+ *   - a cached block is free for the statistics (nfreed[c] counted it,
+ *     nalloc[c] counts it again when it is popped: bytes and blocks in use
+ *     are exact) but in use for its pool: its pool's `used` still counts
+ *     it and its free list does not hold it, so a pool with a cached block
+ *     is not empty, its arena not idle, and the pool lists' invariants
+ *     below hold as if the block were live; per class,
+ *     sum of used == nalloc - nfreed + bcache_len;
+ *   - only blocks of this heap's arenas of class c enter bcache[c] (the
+ *     owner test comes first: another heap's block goes to the slow path,
+ *     which refuses it), each at most once (a double free is not caught
+ *     here, as it is not by a push into a pool);
+ *   - only the fast paths with the slow word 0 push or pop: debug mode,
+ *     the fault injector, tracing and Valgrind never see a cached block
+ *     (blocks cached before the word was set wait, free, until it clears
+ *     or a trim or decay returns them); under AddressSanitizer a cached
+ *     block is poisoned like any free block;
+ *   - returning memory flushes first: rh__pools_trim gives every cached
+ *     block back before it looks for idle arenas, and decay_tick, once a
+ *     deadline has passed, before its walk (the arenas the cache kept in
+ *     use become idle then, and decay from that moment); the heap's
+ *     destruction drops the cache with the arenas. Between those, at most
+ *     32 blocks per class wait, keeping at most that many pools in use;
+ *     a free into the cache is no decay tick (only the pools' slow paths
+ *     and a push into a full pool are).
+ * rh__pools_check (RH_DEBUG >= 3, below) checks the count equation and
+ * each cached block, and that the class map agrees with every pool header.
+ *
  * The arena policy. Arenas with free pools are bucketed by their number of
  * free pools; a bitmap of non-empty buckets makes "the arena with the fewest
  * free pools" one count-trailing-zeros. New pools always come from that
@@ -428,6 +475,12 @@ static void decay_tick(rh_heap *h) {
     if (RH_LIKELY(A->decay_deadline == 0)) return;
     uint64_t now = rh__decay_clock();
     if (now < A->decay_deadline) return;
+    /* the cached blocks first: they may be all that keeps an arena in use
+     * (the deadline cleared: the pushes' own slow paths then return here
+     * at once; the walk below recomputes it, the stamps the pushes made
+     * included) */
+    A->decay_deadline = 0;
+    rh__bcache_flush_all(h);
     uint64_t next = 0;
     for (rh__arena *a = A->arenas, *n; a; a = n) {
         n = a->all_next;
@@ -448,6 +501,7 @@ void rh__pools_decay(rh_heap *h) { decay_tick(h); }
 size_t rh__pools_trim(rh_heap *h) {
     struct rh__alloc_state *A = &h->alloc;
     size_t bytes = 0;
+    rh__bcache_flush_all(h); /* a cached block keeps its pool in use */
     for (rh__arena *a = A->arenas, *n; a; a = n) {
         n = a->all_next;
         if (arena_is_idle(A, a)) {
@@ -515,6 +569,7 @@ static rh__pool *pool_take(rh_heap *h, unsigned c) {
     RH__POISON(body, RH_POOL_SIZE);
     if (A->tools) VALGRIND_MAKE_MEM_NOACCESS(body, RH_POOL_SIZE);
     pool->cls = (uint8_t)c;
+    *rh__leaf_class(rh__radix_leaf(a->base), rh__leaf_index(a->base), (uintptr_t)body) = (uint8_t)c;
     pool->used = 0;
     pool_restart(A, pool);
     pool_link(A, pool, c);
@@ -565,6 +620,22 @@ void rh__pool_free_slow(rh_heap *h, rh__pool *pool) {
     decay_tick(h);
 }
 
+/* Gives every cached block back to its pool, newest first. The length is
+ * re-read at every step: a push may reach the decay (rh__pool_push,
+ * rh__pool_free_slow), whose flush empties this class too. nfreed[c]
+ * counted the block when it was cached; the push counts it again, so it
+ * is uncounted first. */
+void rh__bcache_flush_all(rh_heap *h) {
+    struct rh__alloc_state *A = &h->alloc;
+    for (unsigned c = 0; c < RH_NUM_CLASSES; c++)
+        while (A->bcache_len[c] > 0) {
+            void *b = A->bcache[c][--A->bcache_len[c]];
+            A->nfreed[c]--;
+            RH__UNPOISON(b, sizeof(void *)); /* the push writes the link, then poisons the block again */
+            rh__pool_push(h, rh__pool_of(b), b, false);
+        }
+}
+
 int rh__pools_init(rh_heap *h) {
     h->alloc.tools = RUNNING_ON_VALGRIND != 0;
     if (h->alloc.tools) VALGRIND_CREATE_MEMPOOL(h, 0, 0);
@@ -574,6 +645,7 @@ int rh__pools_init(rh_heap *h) {
 void rh__pools_fini(rh_heap *h) {
     struct rh__alloc_state *A = &h->alloc;
     memset(A->cached, 0, sizeof A->cached);
+    memset(A->bcache_len, 0, sizeof A->bcache_len); /* its blocks go with their arenas */
     while (A->arenas) arena_release(h, A->arenas);
     if (A->tools) VALGRIND_DESTROY_MEMPOOL(h);
     memset(A->usable, 0, sizeof A->usable);
@@ -614,6 +686,10 @@ void rh__pools_stats(rh_heap *h, rh_heap_stats *out) {
             cs->blocks_free += cap - pool->used;
         }
     }
+    for (unsigned c = 0; c < RH_NUM_CLASSES; c++) { /* a cached block is free (its pool counts it used) */
+        out->classes[c].blocks_in_use -= A->bcache_len[c];
+        out->classes[c].blocks_free += A->bcache_len[c];
+    }
 }
 
 /* ---------------------------------------------------------------------------
@@ -627,7 +703,11 @@ void rh__pools_stats(rh_heap *h, rh_heap_stats *out) {
  *           capacity = P / s and uncarved = (P - next_off) / s;
  *           freelist empty <=> full (used == capacity);
  *           used == 0 only for cached[cls];
- *   class c: sum of used over its pools == nalloc[c] - nfreed[c];
+ *   class c: sum of used over its pools
+ *             == nalloc[c] - nfreed[c] + bcache_len[c];
+ *           bcache_len[c] <= RH__BCACHE_CAP, and each cached block of
+ *           class c is a block boundary of a pool of class c of this heap
+ *           that is in use (used > 0), not on its free list, cached once;
  *           usable[c] is a well-linked list (prev mirrors next, but
  *           for the head's, unused) of pools
  *           of class c, each with a free block and in use or cached[c],
@@ -688,6 +768,12 @@ void rh__pools_check(rh_heap *h) {
             if (p->used == 0 && A->cached[p->cls] != p)
                 rh__fatal("pools: invariant broken: pool %p (class %u) is empty but neither free nor cached",
                           (void *)rh__pool_base(p), p->cls);
+            if (*rh__leaf_class(rh__radix_leaf(a->base), rh__leaf_index(a->base), (uintptr_t)rh__pool_base(p)) !=
+                p->cls)
+                rh__fatal("pools: invariant broken: pool %p (class %u): the leaf's class map says class %u",
+                          (void *)rh__pool_base(p), p->cls,
+                          *rh__leaf_class(rh__radix_leaf(a->base), rh__leaf_index(a->base),
+                                          (uintptr_t)rh__pool_base(p)));
             used_by_class[p->cls] += p->used;
             if (nfree) open_by_class[p->cls]++;
         }
@@ -710,8 +796,26 @@ void rh__pools_check(rh_heap *h) {
             rh__fatal("pools: invariant broken: class %u: usable list holds %zu pools, but %zu pools of "
                       "the class have a free block", c, n, open_by_class[c]);
     }
-    for (unsigned c = 0; c < RH_NUM_CLASSES; c++)
-        if (used_by_class[c] != A->nalloc[c] - A->nfreed[c])
+    for (unsigned c = 0; c < RH_NUM_CLASSES; c++) {
+        if (A->bcache_len[c] > RH__BCACHE_CAP)
+            rh__fatal("pools: invariant broken: class %u: block cache holds %u blocks, more than %u", c,
+                      (unsigned)A->bcache_len[c], RH__BCACHE_CAP);
+        for (uint32_t i = 0; i < A->bcache_len[c]; i++) {
+            void *b = A->bcache[c][i];
+            rh__pool *p = rh__pool_lookup(b, h);
+            bool listed = false;
+            if (p && p->used != 0)
+                for (void *f = p->freelist; f && !listed; f = free_link(h, f)) listed = f == b;
+            for (uint32_t j = 0; j < i && !listed; j++) listed = A->bcache[c][j] == b;
+            if (!p || p->cls != c || p->used == 0 || !rh__class_block_start(c, b) || listed)
+                rh__fatal("pools: invariant broken: class %u: block cache holds %p, which is %s", c, b,
+                          !p ? "not in an arena of this heap" : p->cls != c ? "in a pool of another class"
+                          : p->used == 0 ? "in an empty pool" : !rh__class_block_start(c, b) ? "not a block boundary"
+                          : "on its pool's free list or cached twice");
+        }
+        if (used_by_class[c] != A->nalloc[c] - A->nfreed[c] + A->bcache_len[c])
             rh__fatal("pools: invariant broken: class %u: blocks in use %" PRIu64 " != handed out %" PRIu64
-                      " - given back %" PRIu64, c, used_by_class[c], A->nalloc[c], A->nfreed[c]);
+                      " - given back %" PRIu64 " + cached %u", c, used_by_class[c], A->nalloc[c], A->nfreed[c],
+                      (unsigned)A->bcache_len[c]);
+    }
 }

@@ -44,7 +44,8 @@
  * pool's pop) and rh__obj_free_lookup, which walks the address tree once
  * to find both the owning heap and the block's pool header; a container's
  * free is counted for the collector, then the block is pushed
- * (rh__pool_push, whose slow path is a jump): no call into the allocator
+ * (rh__bcache_push: on the block cache, else on its pool, whose slow path
+ * is a jump): no call into the allocator
  * and no second lookup. Debug mode, the fault injector and Valgrind set
  * the allocator's slow word, so they still get every check, out of line.
  * Allocation tracing sets it too; when it is the only bit (tracing alone,
@@ -394,7 +395,7 @@ static inline void free_block_gc(rh_object *o, bool gc) {
         return;
     }
     if (gc) rh__gc_count_free(&h->gc);
-    rh__pool_push(h, pool, block, false);
+    rh__bcache_push(h, pool->cls, pool, block);
 }
 static inline void free_block(rh_object *o) { free_block_gc(o, (o->rh_type->flags & RH_TYPE_GC) != 0); }
 

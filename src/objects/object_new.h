@@ -106,9 +106,13 @@ RH__HOT_INLINE rh_object *rh__new_pool_object(rh_heap *h, const rh_type *t, bool
     /* traced: the site's trace id + 1 from the trace's cache (0: not
      * there; rh__new_object calls the hook) */
     uint32_t slot = traced ? rh__trace_site_slot_value(h, file, line, t->name) : 1;
-    if (RH_UNLIKELY(!rh__pool_can_pop(h, c) || slot == 0)) return rh__new_object(h, t, file, line, 0, track);
-    void *block = rh__pool_pop(h, c, false); /* cannot fail now */
-    if (traced && !rh__trace_alloc_slot(h, block, c, slot)) rh__trace_record_hook(h, block, slot);
+    /* untraced, the block cache first (the block freed last) */
+    void *block = traced ? NULL : rh__bcache_pop(h, (unsigned)c);
+    if (block == NULL) {
+        if (RH_UNLIKELY(!rh__pool_can_pop(h, c) || slot == 0)) return rh__new_object(h, t, file, line, 0, track);
+        block = rh__pool_pop(h, c, false); /* cannot fail now */
+        if (traced && !rh__trace_alloc_slot(h, block, c, slot)) rh__trace_record_hook(h, block, slot);
+    }
     rh_object *o = (rh_object *)(void *)((char *)block + prefix);
     header_count_one(o);
     o->rh_type = t;
