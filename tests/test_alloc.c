@@ -1253,6 +1253,20 @@ static void test_bcache_stats_exact(void **state) {
     rh_heap_destroy(h);
 }
 
+/* Fills 3 arenas with 512-byte blocks (32 a pool, 64 pools an arena) and
+ * frees them in order: the first 32 freed wait in the block cache (one pool
+ * of the first arena), the rest go to their pools; nothing is in use. */
+static void three_arenas_freed(rh_heap *h) {
+    enum { N = 3 * 64 * (16384 / 512) };
+    static void *blk[N];
+    for (int i = 0; i < N; i++) assert_non_null(blk[i] = rh_malloc(h, 512));
+    for (int i = 0; i < N; i++) rh_free(h, blk[i]);
+    assert_int_equal(h->alloc.bcache_len[31], cached_if_fast(h, RH__BCACHE_CAP));
+    rh_heap_stats st;
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.bytes_in_use, 0);
+}
+
 /* A trim with blocks in the cache returns every arena: the cached blocks
  * go back to their pools first (else the arena holding them stays in use).
  * 3 arenas of 512-byte blocks (32 a pool, 64 pools an arena), freed in
@@ -1263,14 +1277,9 @@ static void test_bcache_trim(void **state) {
     rh_heap_config cfg = {.mode = RH_MODE_POOLS, .arena_decay_ms = 1000000}; /* nothing decays meanwhile */
     rh_heap *h = rh_heap_new(&cfg);
     assert_non_null(h);
-    enum { N = 3 * 64 * (16384 / 512) };
-    static void *blk[N];
-    for (int i = 0; i < N; i++) assert_non_null(blk[i] = rh_malloc(h, 512));
-    for (int i = 0; i < N; i++) rh_free(h, blk[i]);
-    assert_int_equal(h->alloc.bcache_len[31], cached_if_fast(h, RH__BCACHE_CAP));
+    three_arenas_freed(h);
     rh_heap_stats st;
     rh_heap_stats_get(h, &st);
-    assert_int_equal(st.bytes_in_use, 0);
     assert_int_equal(st.arenas_current, 3);
     assert_int_equal(rh_heap_trim(h), 3 * RH_ARENA_SIZE);
     assert_int_equal(h->alloc.bcache_len[31], 0);
@@ -1293,14 +1302,9 @@ static void test_bcache_decay(void **state) {
     rh_heap_config cfg = {.mode = RH_MODE_POOLS, .arena_decay_ms = 50};
     rh_heap *h = rh_heap_new(&cfg);
     assert_non_null(h);
-    enum { N = 3 * 64 * (16384 / 512) };
-    static void *blk[N];
-    for (int i = 0; i < N; i++) assert_non_null(blk[i] = rh_malloc(h, 512));
-    for (int i = 0; i < N; i++) rh_free(h, blk[i]);
-    assert_int_equal(h->alloc.bcache_len[31], cached_if_fast(h, RH__BCACHE_CAP));
+    three_arenas_freed(h);
     rh_heap_stats st;
     rh_heap_stats_get(h, &st);
-    assert_int_equal(st.bytes_in_use, 0);
     assert_int_equal(st.arenas_current, 3); /* nothing due yet */
     /* at 1050 a slow-path operation (a class with no pool) runs the decay:
      * the cache is emptied, the third arena goes */
