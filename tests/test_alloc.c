@@ -1320,6 +1320,34 @@ static void test_bcache_decay(void **state) {
     rh__decay_clock = saved;
 }
 
+/* A full pool with a block in the cache has a free block: it is not
+ * "full" (every block in use) for the statistics. One pool of 64-byte
+ * blocks (class 3, 256 a pool), filled, then two of its blocks freed. */
+static void test_bcache_stats_full_pool(void **state) {
+    (void)state;
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    enum { C = 3, CAP = 16384 / 64 };
+    static void *p[CAP];
+    for (int i = 0; i < CAP; i++) assert_non_null(p[i] = rh_malloc(h, 64));
+    rh_heap_stats st;
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.classes[C].pools_used, 1);
+    assert_int_equal(st.classes[C].pools_full, 1);
+    assert_int_equal(st.classes[C].blocks_free, 0);
+    rh_free(h, p[7]);
+    rh_free(h, p[8]);
+    assert_int_equal(h->alloc.bcache_len[C], cached_if_fast(h, 2));
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.classes[C].blocks_in_use, CAP - 2);
+    assert_int_equal(st.classes[C].blocks_free, 2);
+    assert_int_equal(st.classes[C].pools_used, 1);
+    assert_int_equal(st.classes[C].pools_full, 0);
+    assert_stats_consistent(&st);
+    for (int i = 0; i < CAP; i++)
+        if (i != 7 && i != 8) rh_free(h, p[i]);
+    rh_heap_destroy(h);
+}
+
 /* A block of another heap never enters this heap's cache: the free is
  * refused with the owner named. */
 static void free_cross_heap(void *arg) {
@@ -1404,6 +1432,7 @@ int main(void) {
         cmocka_unit_test(test_bcache_stats_exact),
         cmocka_unit_test(test_bcache_trim),
         cmocka_unit_test(test_bcache_decay),
+        cmocka_unit_test(test_bcache_stats_full_pool),
         cmocka_unit_test(test_bcache_cross_heap_free),
         cmocka_unit_test(test_bcache_tracing_toggled),
     };

@@ -123,7 +123,10 @@
  *     destruction drops the cache with the arenas. Between those, at most
  *     32 blocks per class wait, keeping at most that many pools in use;
  *     a free into the cache is no decay tick (only the pools' slow paths
- *     and a push into a full pool are).
+ *     and a push into a full pool are);
+ *   - the statistics count a cached block free: rh__pools_stats takes
+ *     it out of its class's blocks in use, and a pool whose free list is
+ *     empty but that holds a cached block is not full.
  * rh__pools_check (RH_DEBUG >= 3, below) checks the count equation and
  * each cached block, and that the class map agrees with every pool header.
  *
@@ -689,6 +692,14 @@ void rh__pools_stats(rh_heap *h, rh_heap_stats *out) {
     for (unsigned c = 0; c < RH_NUM_CLASSES; c++) { /* a cached block is free (its pool counts it used) */
         out->classes[c].blocks_in_use -= A->bcache_len[c];
         out->classes[c].blocks_free += A->bcache_len[c];
+        /* and a pool with an empty free list that holds one is not full:
+         * each such pool once (by its first cached block) */
+        for (uint32_t i = 0; i < A->bcache_len[c]; i++) {
+            const rh__pool *p = rh__pool_of(A->bcache[c][i]);
+            bool first = p->freelist == NULL;
+            for (uint32_t j = 0; j < i && first; j++) first = rh__pool_of(A->bcache[c][j]) != p;
+            if (first) out->classes[c].pools_full--;
+        }
     }
 }
 
