@@ -71,6 +71,7 @@ struct rh__alloc_state {
     struct rh__arena *idle;         /* the one idle arena kept mapped (a hint:
                                        re-checked before it is relied on)  */
     bool tools;                     /* running under Valgrind: announce blocks */
+    bool bcache_flushing;           /* rh__bcache_flush_all is running (pools.c) */
     /* Arena decay (pools.c): how long an empty arena beyond `idle` stays
      * mapped (0: released at once), and the earliest moment (rh__decay_clock
      * milliseconds) at which one of them is due (0: none waits). */

@@ -120,8 +120,14 @@
  *     block back before it looks for idle arenas, and decay_tick, once a
  *     deadline has passed, before its walk (the arenas the cache kept in
  *     use become idle then, and decay from that moment); the heap's
- *     destruction drops the cache with the arenas. Between those, at most
- *     32 blocks per class wait, keeping at most that many pools in use;
+ *     destruction drops the cache with the arenas. A cached block keeps
+ *     its whole arena in use, and an arena that only the cache keeps in
+ *     use is never idle, so never stamped: when a pool empties while
+ *     blocks are cached (rh__pool_free_slow), a deadline is set if none
+ *     is, decay_ms from then (at once with no delay), so the decay gives
+ *     the cache back (bcache_decay_arm; not during a flush, whose own
+ *     pushes empty pools). Between those, at most 32 blocks per class
+ *     wait, keeping at most that many pools (and their arenas) in use;
  *     a free into the cache is no decay tick (only the pools' slow paths
  *     and a push into a full pool are);
  *   - the statistics count a cached block free: rh__pools_stats takes
@@ -618,8 +624,24 @@ static void pool_free_slow(rh_heap *h, rh__pool *pool) {
     arena_check_idle(h, a);
 }
 
+/* A pool emptied while blocks wait in the block cache: those blocks may be
+ * all that keeps their arenas in use (no arena of theirs can become idle,
+ * so none is stamped), so a deadline is set, if none is, decay_ms from
+ * now, when decay_tick empties the cache. Not during a flush (its pushes
+ * empty pools; the flush's caller deals with the arenas). */
+static void bcache_decay_arm(rh_heap *h) {
+    struct rh__alloc_state *A = &h->alloc;
+    if (A->decay_deadline != 0 || A->bcache_flushing) return;
+    for (unsigned c = 0; c < RH_NUM_CLASSES; c++)
+        if (A->bcache_len[c] != 0) {
+            A->decay_deadline = rh__decay_clock() + A->decay_ms;
+            return;
+        }
+}
+
 void rh__pool_free_slow(rh_heap *h, rh__pool *pool) {
     pool_free_slow(h, pool);
+    bcache_decay_arm(h);
     decay_tick(h);
 }
 
@@ -630,6 +652,8 @@ void rh__pool_free_slow(rh_heap *h, rh__pool *pool) {
  * is uncounted first. */
 void rh__bcache_flush_all(rh_heap *h) {
     struct rh__alloc_state *A = &h->alloc;
+    bool outer = !A->bcache_flushing;
+    A->bcache_flushing = true;
     for (unsigned c = 0; c < RH_NUM_CLASSES; c++)
         while (A->bcache_len[c] > 0) {
             void *b = A->bcache[c][--A->bcache_len[c]];
@@ -637,6 +661,7 @@ void rh__bcache_flush_all(rh_heap *h) {
             RH__UNPOISON(b, sizeof(void *)); /* the push writes the link, then poisons the block again */
             rh__pool_push(h, rh__pool_of(b), b, false);
         }
+    if (outer) A->bcache_flushing = false;
 }
 
 int rh__pools_init(rh_heap *h) {
