@@ -77,6 +77,9 @@ struct rh__alloc_state {
      * milliseconds) at which one of them is due (0: none waits). */
     uint64_t decay_ms;
     uint64_t decay_deadline;
+    /* When decay_tick empties the block cache (0: not set; pools.c's
+     * essay, "The block cache"). */
+    uint64_t bcache_deadline;
 
     /* --- blocks from the system allocator (sysmem.c) ------------------ */
     struct rh__large *large;        /* live system blocks, doubly linked    */

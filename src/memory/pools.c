@@ -123,11 +123,15 @@
  *     destruction drops the cache with the arenas. A cached block keeps
  *     its whole arena in use, and an arena that only the cache keeps in
  *     use is never idle, so never stamped: when a pool empties while
- *     blocks are cached (rh__pool_free_slow), a deadline is set if none
- *     is, decay_ms from then (at once with no delay), so the decay gives
- *     the cache back (bcache_decay_arm; not during a flush, whose own
- *     pushes empty pools). Between those, at most 32 blocks per class
- *     wait, keeping at most that many pools (and their arenas) in use;
+ *     blocks are cached (rh__pool_free_slow), the cache's deadline
+ *     (alloc.bcache_deadline) is set if it is not, decay_ms from then (at
+ *     once with no delay), and decay_tick, at the pools' slow paths, gives
+ *     the cache back once it has passed (bcache_decay_arm; not during a
+ *     flush, whose own pushes empty pools). It is apart from
+ *     decay_deadline so that a push into a full pool, which tests that
+ *     word in line, does not read the clock for it. Between those, at
+ *     most 32 blocks per class wait, keeping at most that many pools (and
+ *     their arenas) in use;
  *     a free into the cache is no decay tick (only the pools' slow paths
  *     and a push into a full pool are);
  *   - the statistics count a cached block free: rh__pools_stats takes
@@ -481,14 +485,16 @@ static void arena_check_idle(rh_heap *h, rh__arena *a) {
  * since it was stamped is not idle any more: its stamp is dropped. */
 static void decay_tick(rh_heap *h) {
     struct rh__alloc_state *A = &h->alloc;
-    if (RH_LIKELY(A->decay_deadline == 0)) return;
+    if (RH_LIKELY(A->decay_deadline == 0 && A->bcache_deadline == 0)) return;
     uint64_t now = rh__decay_clock();
-    if (now < A->decay_deadline) return;
+    bool cache_due = A->bcache_deadline != 0 && now >= A->bcache_deadline;
+    if (!cache_due && (A->decay_deadline == 0 || now < A->decay_deadline)) return;
     /* the cached blocks first: they may be all that keeps an arena in use
-     * (the deadline cleared: the pushes' own slow paths then return here
-     * at once; the walk below recomputes it, the stamps the pushes made
-     * included) */
+     * (the deadlines cleared: the pushes' own slow paths then return here
+     * at once; the walk below recomputes the arenas' one, the stamps the
+     * pushes made included) */
     A->decay_deadline = 0;
+    A->bcache_deadline = 0;
     rh__bcache_flush_all(h);
     uint64_t next = 0;
     for (rh__arena *a = A->arenas, *n; a; a = n) {
@@ -519,6 +525,7 @@ size_t rh__pools_trim(rh_heap *h) {
         }
     }
     A->decay_deadline = 0; /* every idle arena is gone */
+    A->bcache_deadline = 0; /* and the cache is empty */
     return bytes;
 }
 
@@ -626,15 +633,16 @@ static void pool_free_slow(rh_heap *h, rh__pool *pool) {
 
 /* A pool emptied while blocks wait in the block cache: those blocks may be
  * all that keeps their arenas in use (no arena of theirs can become idle,
- * so none is stamped), so a deadline is set, if none is, decay_ms from
- * now, when decay_tick empties the cache. Not during a flush (its pushes
- * empty pools; the flush's caller deals with the arenas). */
+ * so none is stamped), so the cache's deadline is set, if it is not,
+ * decay_ms from now, when decay_tick empties the cache. Not during a
+ * flush (its pushes empty pools; the flush's caller deals with the
+ * arenas). */
 static void bcache_decay_arm(rh_heap *h) {
     struct rh__alloc_state *A = &h->alloc;
-    if (A->decay_deadline != 0 || A->bcache_flushing) return;
+    if (A->bcache_deadline != 0 || A->bcache_flushing) return;
     for (unsigned c = 0; c < RH_NUM_CLASSES; c++)
         if (A->bcache_len[c] != 0) {
-            A->decay_deadline = rh__decay_clock() + A->decay_ms;
+            A->bcache_deadline = rh__decay_clock() + A->decay_ms;
             return;
         }
 }
