@@ -198,7 +198,8 @@ uint64_t rh_heap_alloc_count(const rh_heap *h);
 
 typedef struct rh_class_stats {
     size_t block_size;    /* bytes per block of this class                 */
-    size_t pools_used;    /* pools of this class with at least one block in use */
+    size_t pools_used;    /* pools of this class with at least one block in use
+                             (or waiting, free, in the heap's block cache) */
     size_t pools_full;    /* of those, pools with every block in use       */
     size_t blocks_in_use; /* blocks handed out and not freed               */
     size_t blocks_free;   /* free blocks in this class's used pools (carved or not) */

@@ -1324,6 +1324,102 @@ static void test_bcache_decay(void **state) {
     rh__decay_clock = saved;
 }
 
+/* A full pool with a block in the cache has a free block: it is not
+ * "full" (every block in use) for the statistics. One pool of 64-byte
+ * blocks (class 3, 256 a pool), filled, then two of its blocks freed. */
+static void test_bcache_stats_full_pool(void **state) {
+    (void)state;
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    enum { C = 3, CAP = 16384 / 64 };
+    static void *p[CAP];
+    for (int i = 0; i < CAP; i++) assert_non_null(p[i] = rh_malloc(h, 64));
+    rh_heap_stats st;
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.classes[C].pools_used, 1);
+    assert_int_equal(st.classes[C].pools_full, 1);
+    assert_int_equal(st.classes[C].blocks_free, 0);
+    rh_free(h, p[7]);
+    rh_free(h, p[8]);
+    assert_int_equal(h->alloc.bcache_len[C], cached_if_fast(h, 2));
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.classes[C].blocks_in_use, CAP - 2);
+    assert_int_equal(st.classes[C].blocks_free, 2);
+    assert_int_equal(st.classes[C].pools_used, 1);
+    assert_int_equal(st.classes[C].pools_full, 0);
+    assert_stats_consistent(&st);
+    for (int i = 0; i < CAP; i++)
+        if (i != 7 && i != 8) rh_free(h, p[i]);
+    rh_heap_destroy(h);
+}
+
+/* RH_ARENA_DECAY_NOW: the arenas a program empties go at once, but for the
+ * one kept, even when the first blocks it freed wait in the cache. 3
+ * arenas of 512-byte blocks (32 a pool) freed in order: the first 32 (pool
+ * 0 of the first arena) fill the cache; the pools that empty after them
+ * give them back, so the first arena empties too. */
+static void test_bcache_decay_now(void **state) {
+    (void)state;
+    rh_heap_config cfg = {.mode = RH_MODE_POOLS, .arena_decay_ms = RH_ARENA_DECAY_NOW};
+    rh_heap *h = rh_heap_new(&cfg);
+    assert_non_null(h);
+    enum { N = 3 * 64 * (16384 / 512) };
+    static void *blk[N];
+    for (int i = 0; i < N; i++) assert_non_null(blk[i] = rh_malloc(h, 512));
+    for (int i = 0; i < N; i++) rh_free(h, blk[i]);
+    rh_heap_stats st;
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.bytes_in_use, 0);
+    assert_int_equal(st.arenas_current, 1);
+    assert_int_equal(st.arenas_released, 2);
+    assert_stats_consistent(&st);
+    rh__pools_check(h);
+    rh_heap_destroy(h);
+}
+
+/* With a decay delay: blocks that wait in the cache keep their arenas in
+ * use, and no arena becomes idle (each arena holds a cached block), yet
+ * the decay gives them back: a pool that empties while blocks are cached
+ * sets a deadline, whose decay empties the cache. 3 arenas of 512-byte
+ * blocks; one block of each arena freed first (cached), then the rest. */
+static void test_bcache_decay_pinned(void **state) {
+    (void)state;
+    uint64_t (*saved)(void) = rh__decay_clock;
+    rh__decay_clock = fake_clock;
+    fake_now = 1000;
+    rh_heap_config cfg = {.mode = RH_MODE_POOLS, .arena_decay_ms = 50};
+    rh_heap *h = rh_heap_new(&cfg);
+    assert_non_null(h);
+    enum { PER_ARENA = 64 * (16384 / 512), N = 3 * PER_ARENA };
+    static void *blk[N];
+    for (int i = 0; i < N; i++) assert_non_null(blk[i] = rh_malloc(h, 512));
+    for (int a = 0; a < 3; a++) rh_free(h, blk[a * PER_ARENA]);
+    for (int i = 0; i < N; i++)
+        if (i % PER_ARENA) rh_free(h, blk[i]);
+    rh_heap_stats st;
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.bytes_in_use, 0);
+    assert_int_equal(st.arenas_current, 3);
+    /* past the delay, a slow-path operation (a class with no pool) runs the
+     * decay: the cache is given back, the arenas are idle from now on (one
+     * kept, two stamped); past the delay again, the next one releases them */
+    fake_now = 1050;
+    void *x = rh_malloc(h, 16);
+    assert_non_null(x);
+    assert_int_equal(h->alloc.bcache_len[31], 0);
+    fake_now = 1100;
+    void *y = rh_malloc(h, 32);
+    assert_non_null(y);
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.arenas_current, 1);
+    assert_int_equal(st.arenas_released, 2);
+    assert_int_equal(st.bytes_in_use, 16 + 32);
+    rh__pools_check(h);
+    rh_free(h, x);
+    rh_free(h, y);
+    rh_heap_destroy(h);
+    rh__decay_clock = saved;
+}
+
 /* A block of another heap never enters this heap's cache: the free is
  * refused with the owner named. */
 static void free_cross_heap(void *arg) {
@@ -1408,6 +1504,9 @@ int main(void) {
         cmocka_unit_test(test_bcache_stats_exact),
         cmocka_unit_test(test_bcache_trim),
         cmocka_unit_test(test_bcache_decay),
+        cmocka_unit_test(test_bcache_stats_full_pool),
+        cmocka_unit_test(test_bcache_decay_now),
+        cmocka_unit_test(test_bcache_decay_pinned),
         cmocka_unit_test(test_bcache_cross_heap_free),
         cmocka_unit_test(test_bcache_tracing_toggled),
     };

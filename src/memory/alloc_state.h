@@ -71,11 +71,15 @@ struct rh__alloc_state {
     struct rh__arena *idle;         /* the one idle arena kept mapped (a hint:
                                        re-checked before it is relied on)  */
     bool tools;                     /* running under Valgrind: announce blocks */
+    bool bcache_flushing;           /* rh__bcache_flush_all is running (pools.c) */
     /* Arena decay (pools.c): how long an empty arena beyond `idle` stays
      * mapped (0: released at once), and the earliest moment (rh__decay_clock
      * milliseconds) at which one of them is due (0: none waits). */
     uint64_t decay_ms;
     uint64_t decay_deadline;
+    /* When decay_tick empties the block cache (0: not set; pools.c's
+     * essay, "The block cache"). */
+    uint64_t bcache_deadline;
 
     /* --- blocks from the system allocator (sysmem.c) ------------------ */
     struct rh__large *large;        /* live system blocks, doubly linked    */

@@ -120,10 +120,23 @@
  *     block back before it looks for idle arenas, and decay_tick, once a
  *     deadline has passed, before its walk (the arenas the cache kept in
  *     use become idle then, and decay from that moment); the heap's
- *     destruction drops the cache with the arenas. Between those, at most
- *     32 blocks per class wait, keeping at most that many pools in use;
+ *     destruction drops the cache with the arenas. A cached block keeps
+ *     its whole arena in use, and an arena that only the cache keeps in
+ *     use is never idle, so never stamped: when a pool empties while
+ *     blocks are cached (rh__pool_free_slow), the cache's deadline
+ *     (alloc.bcache_deadline) is set if it is not, decay_ms from then (at
+ *     once with no delay), and decay_tick, at the pools' slow paths, gives
+ *     the cache back once it has passed (bcache_decay_arm; not during a
+ *     flush, whose own pushes empty pools). It is apart from
+ *     decay_deadline so that a push into a full pool, which tests that
+ *     word in line, does not read the clock for it. Between those, at
+ *     most 32 blocks per class wait, keeping at most that many pools (and
+ *     their arenas) in use;
  *     a free into the cache is no decay tick (only the pools' slow paths
- *     and a push into a full pool are).
+ *     and a push into a full pool are);
+ *   - the statistics count a cached block free: rh__pools_stats takes
+ *     it out of its class's blocks in use, and a pool whose free list is
+ *     empty but that holds a cached block is not full.
  * rh__pools_check (RH_DEBUG >= 3, below) checks the count equation and
  * each cached block, and that the class map agrees with every pool header.
  *
@@ -472,14 +485,16 @@ static void arena_check_idle(rh_heap *h, rh__arena *a) {
  * since it was stamped is not idle any more: its stamp is dropped. */
 static void decay_tick(rh_heap *h) {
     struct rh__alloc_state *A = &h->alloc;
-    if (RH_LIKELY(A->decay_deadline == 0)) return;
+    if (RH_LIKELY(A->decay_deadline == 0 && A->bcache_deadline == 0)) return;
     uint64_t now = rh__decay_clock();
-    if (now < A->decay_deadline) return;
+    bool cache_due = A->bcache_deadline != 0 && now >= A->bcache_deadline;
+    if (!cache_due && (A->decay_deadline == 0 || now < A->decay_deadline)) return;
     /* the cached blocks first: they may be all that keeps an arena in use
-     * (the deadline cleared: the pushes' own slow paths then return here
-     * at once; the walk below recomputes it, the stamps the pushes made
-     * included) */
+     * (the deadlines cleared: the pushes' own slow paths then return here
+     * at once; the walk below recomputes the arenas' one, the stamps the
+     * pushes made included) */
     A->decay_deadline = 0;
+    A->bcache_deadline = 0;
     rh__bcache_flush_all(h);
     uint64_t next = 0;
     for (rh__arena *a = A->arenas, *n; a; a = n) {
@@ -510,6 +525,7 @@ size_t rh__pools_trim(rh_heap *h) {
         }
     }
     A->decay_deadline = 0; /* every idle arena is gone */
+    A->bcache_deadline = 0; /* and the cache is empty */
     return bytes;
 }
 
@@ -615,8 +631,25 @@ static void pool_free_slow(rh_heap *h, rh__pool *pool) {
     arena_check_idle(h, a);
 }
 
+/* A pool emptied while blocks wait in the block cache: those blocks may be
+ * all that keeps their arenas in use (no arena of theirs can become idle,
+ * so none is stamped), so the cache's deadline is set, if it is not,
+ * decay_ms from now, when decay_tick empties the cache. Not during a
+ * flush (its pushes empty pools; the flush's caller deals with the
+ * arenas). */
+static void bcache_decay_arm(rh_heap *h) {
+    struct rh__alloc_state *A = &h->alloc;
+    if (A->bcache_deadline != 0 || A->bcache_flushing) return;
+    for (unsigned c = 0; c < RH_NUM_CLASSES; c++)
+        if (A->bcache_len[c] != 0) {
+            A->bcache_deadline = rh__decay_clock() + A->decay_ms;
+            return;
+        }
+}
+
 void rh__pool_free_slow(rh_heap *h, rh__pool *pool) {
     pool_free_slow(h, pool);
+    bcache_decay_arm(h);
     decay_tick(h);
 }
 
@@ -627,6 +660,8 @@ void rh__pool_free_slow(rh_heap *h, rh__pool *pool) {
  * is uncounted first. */
 void rh__bcache_flush_all(rh_heap *h) {
     struct rh__alloc_state *A = &h->alloc;
+    bool outer = !A->bcache_flushing;
+    A->bcache_flushing = true;
     for (unsigned c = 0; c < RH_NUM_CLASSES; c++)
         while (A->bcache_len[c] > 0) {
             void *b = A->bcache[c][--A->bcache_len[c]];
@@ -634,6 +669,7 @@ void rh__bcache_flush_all(rh_heap *h) {
             RH__UNPOISON(b, sizeof(void *)); /* the push writes the link, then poisons the block again */
             rh__pool_push(h, rh__pool_of(b), b, false);
         }
+    if (outer) A->bcache_flushing = false;
 }
 
 int rh__pools_init(rh_heap *h) {
@@ -689,6 +725,14 @@ void rh__pools_stats(rh_heap *h, rh_heap_stats *out) {
     for (unsigned c = 0; c < RH_NUM_CLASSES; c++) { /* a cached block is free (its pool counts it used) */
         out->classes[c].blocks_in_use -= A->bcache_len[c];
         out->classes[c].blocks_free += A->bcache_len[c];
+        /* and a pool with an empty free list that holds one is not full:
+         * each such pool once (by its first cached block) */
+        for (uint32_t i = 0; i < A->bcache_len[c]; i++) {
+            const rh__pool *p = rh__pool_of(A->bcache[c][i]);
+            bool first = p->freelist == NULL;
+            for (uint32_t j = 0; j < i && first; j++) first = rh__pool_of(A->bcache[c][j]) != p;
+            if (first) out->classes[c].pools_full--;
+        }
     }
 }
 
