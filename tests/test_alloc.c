@@ -1254,14 +1254,13 @@ static void test_bcache_stats_exact(void **state) {
 }
 
 /* Fills 3 arenas with 512-byte blocks (32 a pool, 64 pools an arena) and
- * frees them in order: the first 32 freed wait in the block cache (one pool
- * of the first arena), the rest go to their pools; nothing is in use. */
+ * frees them in order: the first 32 freed fill the block cache (one pool of
+ * the first arena), the rest go to their pools; nothing is in use. */
 static void three_arenas_freed(rh_heap *h) {
     enum { N = 3 * 64 * (16384 / 512) };
     static void *blk[N];
     for (int i = 0; i < N; i++) assert_non_null(blk[i] = rh_malloc(h, 512));
     for (int i = 0; i < N; i++) rh_free(h, blk[i]);
-    assert_int_equal(h->alloc.bcache_len[31], cached_if_fast(h, RH__BCACHE_CAP));
     rh_heap_stats st;
     rh_heap_stats_get(h, &st);
     assert_int_equal(st.bytes_in_use, 0);
@@ -1278,6 +1277,7 @@ static void test_bcache_trim(void **state) {
     rh_heap *h = rh_heap_new(&cfg);
     assert_non_null(h);
     three_arenas_freed(h);
+    assert_int_equal(h->alloc.bcache_len[31], cached_if_fast(h, RH__BCACHE_CAP));
     rh_heap_stats st;
     rh_heap_stats_get(h, &st);
     assert_int_equal(st.arenas_current, 3);
@@ -1303,6 +1303,7 @@ static void test_bcache_decay(void **state) {
     rh_heap *h = rh_heap_new(&cfg);
     assert_non_null(h);
     three_arenas_freed(h);
+    assert_int_equal(h->alloc.bcache_len[31], cached_if_fast(h, RH__BCACHE_CAP));
     rh_heap_stats st;
     rh_heap_stats_get(h, &st);
     assert_int_equal(st.arenas_current, 3); /* nothing due yet */
@@ -1362,10 +1363,7 @@ static void test_bcache_decay_now(void **state) {
     rh_heap_config cfg = {.mode = RH_MODE_POOLS, .arena_decay_ms = RH_ARENA_DECAY_NOW};
     rh_heap *h = rh_heap_new(&cfg);
     assert_non_null(h);
-    enum { N = 3 * 64 * (16384 / 512) };
-    static void *blk[N];
-    for (int i = 0; i < N; i++) assert_non_null(blk[i] = rh_malloc(h, 512));
-    for (int i = 0; i < N; i++) rh_free(h, blk[i]);
+    three_arenas_freed(h);
     rh_heap_stats st;
     rh_heap_stats_get(h, &st);
     assert_int_equal(st.bytes_in_use, 0);
