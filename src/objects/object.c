@@ -234,10 +234,7 @@ static bool type_ok(rh_heap *h, const rh_type *t) {
                    t->name ? t->name : "?");
         return false;
     }
-    if (RH_UNLIKELY((t->flags & RH_TYPE_WEAKREFABLE) &&
-                    (t->weaklist_offset < sizeof(rh_object) ||
-                     t->weaklist_offset > t->basicsize - sizeof(rh_object *) ||
-                     t->weaklist_offset % sizeof(rh_object *) != 0))) {
+    if (RH_UNLIKELY(rh__weaklist_offset_bad(t))) {
         rh_err_set(h, RH_ETYPE, "type '%s': weaklist_offset %zu is not an aligned field of the object",
                    t->name ? t->name : "?", t->weaklist_offset);
         return false;

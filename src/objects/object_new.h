@@ -60,6 +60,16 @@ static inline void zero_block_tail(char *p, size_t n) {
     for (size_t i = 64; i < n; i += 16) memset(p + i, 0, 16);
 }
 
+/* A weakrefable type whose weaklist_offset is not an aligned pointer field
+ * of the object (after the header, inside basicsize). The one statement of
+ * the rule: the fast path's filter and object.c's type_ok (which names it
+ * in the error) both use it. */
+static inline bool rh__weaklist_offset_bad(const rh_type *t) {
+    return (t->flags & RH_TYPE_WEAKREFABLE) &&
+           (t->weaklist_offset < sizeof(rh_object) || t->weaklist_offset > t->basicsize - sizeof(rh_object *) ||
+            t->weaklist_offset % sizeof(rh_object *) != 0);
+}
+
 /* Count 1, collector word 0: one 64-bit store of an immediate (two 32-bit
  * stores of constants are merged by the compiler into a load of a
  * constant from memory, then the store). */
@@ -98,10 +108,7 @@ RH__HOT_INLINE rh_object *rh__new_pool_object(rh_heap *h, const rh_type *t, bool
                     t->basicsize - sizeof(rh_object) > RH_SMALL_MAX - sizeof(rh_object) ||
                     c >= RH_NUM_CLASSES ||
                     (!t->traverse && (t->flags & RH_TYPE_GC)) || /* a container: one test */
-                    ((t->flags & RH_TYPE_WEAKREFABLE) &&
-                     (t->weaklist_offset < sizeof(rh_object) ||
-                      t->weaklist_offset > t->basicsize - sizeof(rh_object *) ||
-                      t->weaklist_offset % sizeof(rh_object *) != 0))))
+                    rh__weaklist_offset_bad(t)))
         return traced ? rh__new_object(h, t, file, line, 0, track) : rh__new_slow(h, t, track, file, line);
     /* traced: the site's trace id + 1 from the trace's cache (0: not
      * there; rh__new_object calls the hook) */
