@@ -152,9 +152,11 @@ _Static_assert(RH__POOLS_PER_ARENA <= 64, "nfree_bits has one bit per free-pool 
  * owners share a cache line (in the meta, each arena's owner took a line,
  * and a page for the TLB, of its own; measured on bench workload 1(c), a
  * free of a random block over 145 arenas: 7% of the step). Leaves are
- * mapped on demand (under a mutex, MAP_NORESERVE: 2^14 * (2176 + 8) bytes
- * = 34 MiB of address space each, of which only the slots and owners of
- * arenas mapped are touched, about one page per arena); a leaf's pages are
+ * mapped on demand (under a mutex, MAP_NORESERVE: 2^14 * (10368 + 8 + 64)
+ * bytes = 171 MiB of address space each, of which only the slots, owners
+ * and class maps of arenas mapped are touched, about one page per arena,
+ * plus the pages of an arena's mark plane where blocks are marked,
+ * below); a leaf's pages are
  * discarded when its last arena goes (they read as zeros again) but its
  * address range is never unmapped, so a slot can be read at any time: a slot
  * whose owner is 0 is not an arena. Readers use acquire loads only. Addresses at or above 2^48
@@ -167,10 +169,22 @@ _Static_assert(RH__POOLS_PER_ARENA <= 64, "nfree_bits has one bit per free-pool 
 _Static_assert(((size_t)1 << RH__ARENA_SHIFT) == RH_ARENA_SIZE, "arena shift matches arena size");
 _Static_assert(((size_t)1 << RH__POOL_SHIFT) == RH_POOL_SIZE, "pool shift matches pool size");
 
+/* The mark plane (memory/marks.h's essay): one bit per 16-byte granule of
+ * the arena, bit (a >> 4) & 63 of word (a >> 10) & 1023 for address a; pool
+ * i's plane is words 16 i .. 16 i + 15. A block's mark is the bit of its
+ * first granule. Invariant: a bit is set only at the start of a block that
+ * is handed out (carved, not on its pool's free list, not in the block
+ * cache); so an empty pool's words, and an idle arena's plane, are 0. */
+#define RH__MARK_WORDS (RH_ARENA_SIZE / RH_ALIGNMENT / 64)
+#define RH__MARK_WORDS_PER_POOL (RH__MARK_WORDS / RH__POOLS_PER_ARENA)
+
 /* The meta of one arena: its slot in a radix leaf, outside the arena, so
- * every byte of the 64 pools holds blocks. pools[] comes first, so a pool's
- * meta is (rh__arena *)(pool - pool->index). 64-byte aligned: the headers
- * pair up in cache lines. */
+ * every byte of the 64 pools holds blocks. pools[] comes first (at offset
+ * 0), so a pool's meta is (rh__arena *)(pool - pool->index), or, from a
+ * block b of the pool, without reading the header, the pool's address
+ * minus ((b >> 14) & 63) headers (rh__pool_meta). 64-byte aligned: the
+ * headers pair up in cache lines. The mark plane comes last: apart from
+ * the headers, its pages are touched only where blocks are marked. */
 typedef struct rh__arena {
     _Alignas(64) rh__pool pools[RH__POOLS_PER_ARENA]; /* the pool headers, by index */
     uintptr_t base;              /* 1 MiB-aligned mapping                   */
@@ -181,7 +195,33 @@ typedef struct rh__arena {
     uint64_t idle_since;         /* rh__decay_clock when it last became idle (0: never, or in use since) */
     struct rh__arena *next, *prev;         /* in alloc.by_nfree[nfree - 1] */
     struct rh__arena *all_next, *all_prev; /* in alloc.arenas              */
+    _Alignas(64) uint64_t marks[RH__MARK_WORDS]; /* the mark plane (above)  */
 } rh__arena;
+_Static_assert(offsetof(rh__arena, pools) == 0, "a block's arena meta is its pool header minus the pool index");
+_Static_assert(RH__MARK_WORDS == 1024 && RH__MARK_WORDS_PER_POOL == 16, "1 KiB words, 16 a pool");
+
+/* The arena meta of block b of `pool`, from the pool header's address and
+ * b's pool index: no load (the push paths clear b's mark with it, and the
+ * block cache's push reads no pool header). */
+RH__HOT_INLINE rh__arena *rh__pool_meta(const rh__pool *pool, const void *b) {
+    return (rh__arena *)(void *)((char *)(uintptr_t)pool -
+                                 (((uintptr_t)b >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1)) * sizeof(rh__pool));
+}
+/* The word of the mark plane of arena meta m holding address a's bit, and
+ * the bit. */
+RH__HOT_INLINE uint64_t *rh__mark_word(rh__arena *m, uintptr_t a) {
+    return &m->marks[(a >> (RH__POOL_SHIFT - 4)) & (RH__MARK_WORDS - 1)];
+}
+RH__HOT_INLINE uint64_t rh__mark_bit(uintptr_t a) { return (uint64_t)1 << ((a >> 4) & 63); }
+/* Block b of `pool` is being freed: its mark goes (one load and a test;
+ * the store only when the bit was set, so a free dirties no line of the
+ * plane for nothing). Every push of a pool block passes here, so no free
+ * block, and no block in the block cache, is ever marked. */
+RH__HOT_INLINE void rh__mark_forget(const rh__pool *pool, const void *b) {
+    uintptr_t a = (uintptr_t)b;
+    uint64_t *w = rh__mark_word(rh__pool_meta(pool, b), a), bit = rh__mark_bit(a);
+    if (RH_UNLIKELY(*w & bit)) *w &= ~bit;
+}
 
 static inline rh__arena *rh__pool_arena(const rh__pool *pool) {
     return (rh__arena *)(void *)(uintptr_t)(pool - pool->index);
@@ -379,6 +419,7 @@ RH__HOT_INLINE void *rh__pool_pop(rh_heap *h, unsigned c, bool tools) {
  * that was full comes back at the head of its class's list, in line; one
  * that empties may leave it (rh__pool_free_slow). */
 RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tools) {
+    rh__mark_forget(pool, b);
     unsigned c = pool->cls;
     void *link = pool->freelist;
     if (tools) {
@@ -437,6 +478,7 @@ RH__HOT_INLINE void rh__bcache_push(rh_heap *h, unsigned c, rh__pool *pool, void
         rh__pool_push(h, pool, b, false);
         return;
     }
+    rh__mark_forget(pool, b);
     A->bcache[c][t] = b;
     A->bcache_len[c] = t + 1;
     A->nfreed[c]++;
@@ -561,8 +603,9 @@ RH__HOT_INLINE rh_heap *rh__obj_free_lookup(void *block, rh__pool **pool) {
 typedef struct rh__large {
     struct rh__large *prev, *next;
     size_t size;                 /* bytes requested                         */
-    rh_heap *heap;
+    uintptr_t flags;             /* RH__LARGE_MARKED (the owner is the registry's) */
 } rh__large;
+#define RH__LARGE_MARKED ((uintptr_t)1) /* the block's mark (memory/marks.h) */
 _Static_assert(sizeof(rh__large) % RH_ALIGNMENT == 0, "system block header keeps blocks aligned");
 
 void *rh__large_alloc(rh_heap *h, size_t n, bool zero);   /* NULL: out of memory */

@@ -14,6 +14,7 @@ struct rh__arena; /* pools.c: a 1 MiB arena's bookkeeping (malloc'ed)    */
 struct rh__large; /* sysmem.c: header of a block from the system allocator */
 struct rh__mem_methods; /* memory/layer.h: the operations of a layer */
 struct rh__trace_fast;  /* memory/trace_fast.h: allocation tracing's hooks and hot state */
+struct rh__mark_walk;   /* memory/marks.h: a walk over the marked blocks */
 
 /* One layer of the heap's allocator stack (memory/layer.h: the contract).
  * `state` is the layer's own (the heap's allocator state for the back ends
@@ -68,6 +69,10 @@ struct rh__alloc_state {
     struct rh__arena *by_nfree[RH__POOLS_PER_ARENA];
     uint64_t nfree_bits;
     struct rh__arena *arenas;       /* every mapped arena (all_next list)   */
+    /* The same arenas sorted by address, by_addr[0 .. nby_addr), room for
+     * capby_addr (memory/marks.h: the walk finds the next arena there). */
+    struct rh__arena **by_addr;
+    size_t nby_addr, capby_addr;
     struct rh__arena *idle;         /* the one idle arena kept mapped (a hint:
                                        re-checked before it is relied on)  */
     bool tools;                     /* running under Valgrind: announce blocks */
@@ -84,6 +89,9 @@ struct rh__alloc_state {
     /* --- blocks from the system allocator (sysmem.c) ------------------ */
     struct rh__large *large;        /* live system blocks, doubly linked    */
     size_t large_count, large_bytes;
+
+    /* --- walks over the marked blocks (memory/marks.h) ---------------- */
+    struct rh__mark_walk *walks;    /* open walks, linked through their next */
 
     /* --- debug mode (debugmem.c) -------------------------------------- */
     uint64_t serial;                /* serial of the last debug block       */

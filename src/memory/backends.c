@@ -26,12 +26,18 @@
  * pop and push moves, still tell how many calls the fast paths served
  * (alloc.c's essay: counters without fast-path cost).
  *
+ * Marks (memory/marks.h): `mark` checks the pointer as free does, then
+ * sets, clears or tests the bit of a pool block in its arena's mark plane
+ * or the flag of a system block's header; `next_marked` steps a walk over
+ * the pools (pools.c), then over the system blocks (sysmem.c). Both back
+ * ends share them (malloc mode has no arenas: its walk is all system
+ * blocks). A realloc's result is unmarked, even in place.
+ *
  * realloc in the pools back end: within the same class the block stays; to
  * another class, or between a pool and a system block, it moves (so that a
  * shrunken block gives its slack back); a system block to a system block is
  * the system's realloc. In the system back end, always the latter.
  */
-#include "memory/alloc_priv.h"
 #include "memory/layer.h"
 
 /* Stops the program unless p is a block of L's heap that free or realloc
@@ -89,7 +95,10 @@ static void *pools_realloc(rh__mem_layer *L, void *p, size_t n, const char *file
     check_owned(L, p, "realloc", file, line);
     if (rh__pool_heap(p)) {
         unsigned c = rh__pool_of(p)->cls;
-        if (n <= RH_SMALL_MAX && rh__size_class(n) == c) return p;
+        if (n <= RH_SMALL_MAX && rh__size_class(n) == c) {
+            rh__mark_forget(rh__pool_of(p), p); /* as if it moved: a realloc's result is unmarked */
+            return p;
+        }
         return move_block(L, p, rh__class_size(c), n);
     }
     if (n <= RH_SMALL_MAX) return move_block(L, p, rh__large_head(p)->size, n);
@@ -102,6 +111,40 @@ static size_t backend_usable(rh__mem_layer *L, const void *p) {
     return rh__sysreg_find(p, NULL) == L->heap ? rh__large_head(p)->size : 0;
 }
 
+static bool backend_mark(rh__mem_layer *L, void *p, rh__mark_op op) {
+    check_owned(L, p, "mark", NULL, 0);
+    uintptr_t a = (uintptr_t)p;
+    bool was;
+    if (rh__pool_heap(p)) {
+        uint64_t *w = rh__mark_word(rh__radix_slot(a), a), bit = rh__mark_bit(a);
+        was = (*w & bit) != 0;
+        if (op == RH__MARK_SET) *w |= bit;
+        else if (op == RH__MARK_CLEAR) *w &= ~bit;
+    } else {
+        rh__large *b = rh__large_head(p);
+        was = (b->flags & RH__LARGE_MARKED) != 0;
+        if (op == RH__MARK_SET) b->flags |= RH__LARGE_MARKED;
+        else if (op == RH__MARK_CLEAR) b->flags &= ~RH__LARGE_MARKED;
+    }
+    return was;
+}
+
+static void *backend_next_marked(rh__mem_layer *L, rh__mark_walk *w) {
+    rh_heap *h = L->heap;
+    if (w->phase == RH__WALK_POOLS) {
+        void *p = rh__pools_next_marked(h, &w->pos);
+        if (p) return p;
+        w->phase = RH__WALK_LARGE;
+        w->large = h->alloc.large;
+    }
+    if (w->phase == RH__WALK_LARGE) {
+        void *p = rh__large_next_marked(h, &w->large);
+        if (p) return p;
+        w->phase = RH__WALK_DONE;
+    }
+    return NULL;
+}
+
 const rh__mem_methods rh__mem_pools = {
     .name = "pools",
     .alloc = pools_alloc,
@@ -109,6 +152,8 @@ const rh__mem_methods rh__mem_pools = {
     .realloc = pools_realloc,
     .usable = backend_usable,
     .check = check_owned,
+    .mark = backend_mark,
+    .next_marked = backend_next_marked,
 };
 
 static void *system_alloc(rh__mem_layer *L, size_t n, bool zero, const char *file, int line) {
@@ -128,4 +173,6 @@ const rh__mem_methods rh__mem_system = {
     .realloc = system_realloc,
     .usable = backend_usable,
     .check = check_owned,
+    .mark = backend_mark,
+    .next_marked = backend_next_marked,
 };

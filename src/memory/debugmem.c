@@ -45,6 +45,14 @@
  * what lets a double free, or an incref of a dead object (its refcount word is
  * zeroed by rh__obj_free), be recognised rather than hit a reused block.
  *
+ * Marks (memory/marks.h): the shim marks, unmarks and tests a debug block
+ * through the raw block under it (after check_block: a pointer that is not
+ * a live debug block of the heap stops the program), and a walk's raw block
+ * is translated back to its user pointer. A quarantined block is never
+ * marked: the free of a marked block (or its realloc) stops the program,
+ * naming the block, its allocation site and the site of the free, before
+ * anything changes.
+ *
  * realloc in debug mode always moves the block (new serial, old one freed),
  * so code that keeps a stale pointer across a realloc touches freed memory.
  *
@@ -52,7 +60,6 @@
  * compare-and-swap of the owner) and counts nesting; rh__leave releases it at
  * depth 0. A second thread entering while the owner is inside is reported.
  */
-#include "memory/alloc_priv.h"
 #include "memory/layer.h"
 
 #include <inttypes.h>
@@ -186,6 +193,17 @@ static dbghead *check_block(rh_heap *h, const void *p, const char *op, const cha
     return d;
 }
 
+/* Stops the program if block p (header d) is marked: `op` ("free",
+ * "realloc") would drop a mark its owner still relies on. */
+static void check_unmarked(rh__mem_layer *L, const dbghead *d, void *p, const char *op, const char *file,
+                           int line) {
+    rh__mem_layer *below = L->below;
+    if (below->m->mark(below, (char *)p - FRONT, RH__MARK_TEST))
+        rh__fatal("debug: %s of a marked block at %s:%d: " BLOCK_FMT
+                  " is still marked; a marked block is unmarked before it is freed",
+                  op, file ? file : "?", line, BLOCK_ARGS(d));
+}
+
 /* Adds (sign +1) or removes (-1) a quarantined block's raw bytes from the
  * quarantine's totals. */
 static void quarantine_account(rh_heap *h, const void *p, int sign) {
@@ -214,6 +232,7 @@ static void debug_free_block(rh__mem_layer *L, void *p, size_t header_offset, co
     rh_heap *h = L->heap;
     struct rh__alloc_state *A = &h->alloc;
     dbghead *d = check_block(h, p, "free", file, line);
+    check_unmarked(L, d, p, "free", file, line);
     if (header_offset == RH__NO_REFCNT && d->type_name) /* rh_free, not an object's death */
         rh__fatal("debug: free of a live object at %s:%d: " BLOCK_FMT
                   "; an object is released with rh_decref, never freed",
@@ -242,6 +261,7 @@ static void debug_free_block(rh__mem_layer *L, void *p, size_t header_offset, co
 
 static void *debug_realloc_block(rh__mem_layer *L, void *p, size_t n, const char *file, int line) {
     dbghead *d = check_block(L->heap, p, "realloc", file, line);
+    check_unmarked(L, d, p, "realloc", file, line);
     void *q = debug_alloc(L, n, false, file, line);
     if (!q) return NULL;
     memcpy(q, p, d->size < n ? d->size : n);
@@ -278,6 +298,24 @@ static void debug_layer_check(rh__mem_layer *L, const void *p, const char *op, c
     (void)check_block(L->heap, p, op, file, line);
 }
 
+static bool debug_layer_mark(rh__mem_layer *L, void *p, rh__mark_op op) {
+    rh_heap *h = L->heap;
+    rh__enter(h);
+    uintptr_t kind = 0;
+    if (rh__sysreg_find(p, &kind) == h && kind == RH__KIND_DEBUG && head_of(p)->free_file) {
+        const dbghead *d = head_of(p);
+        rh__fatal("debug: mark of a freed block: " BLOCK_FMT " was freed at %s:%d", BLOCK_ARGS(d), d->free_file,
+                  d->free_line);
+    }
+    (void)check_block(h, p, "mark", NULL, 0);
+    bool was = L->below->m->mark(L->below, (char *)p - FRONT, op);
+    rh__leave(h);
+    return was;
+}
+static void *debug_layer_next_marked(rh__mem_layer *L, rh__mark_walk *w) {
+    char *raw = L->below->m->next_marked(L->below, w);
+    return raw ? raw + FRONT : NULL;
+}
 const rh__mem_methods rh__mem_debug = {
     .name = "debug",
     .alloc = debug_layer_alloc,
@@ -285,6 +323,8 @@ const rh__mem_methods rh__mem_debug = {
     .realloc = debug_layer_realloc,
     .usable = debug_layer_usable,
     .check = debug_layer_check,
+    .mark = debug_layer_mark,
+    .next_marked = debug_layer_next_marked,
 };
 
 void rh__debug_note_type(rh_heap *h, void *block, const char *type_name) {

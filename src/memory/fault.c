@@ -14,7 +14,8 @@
  * (rh_heap_stats.failed, RH_ENOMEM) exactly as for a real one. A
  * persistent injector fails every later call too, until disarmed; a
  * one-shot one pops itself (and clears the bit) as it fails. Arming with
- * n <= 0 disarms. free, usable and check pass straight through.
+ * n <= 0 disarms. free, usable, check, mark and next_marked pass straight
+ * through.
  *
  * A realloc checks its pointer (the layer below's check) before counting, so
  * a bad pointer stops the program whether or not this call is the one to
@@ -85,6 +86,13 @@ static void fault_check(rh__mem_layer *L, const void *p, const char *op, const c
     L->below->m->check(L->below, p, op, file, line);
 }
 
+/* Marks allocate nothing: they pass through, as the walk does. */
+static bool fault_mark(rh__mem_layer *L, void *p, rh__mark_op op) { return L->below->m->mark(L->below, p, op); }
+
+static void *fault_next_marked(rh__mem_layer *L, rh__mark_walk *w) {
+    return L->below->m->next_marked(L->below, w);
+}
+
 const rh__mem_methods rh__mem_fault = {
     .name = "fault",
     .alloc = fault_alloc,
@@ -92,4 +100,6 @@ const rh__mem_methods rh__mem_fault = {
     .realloc = fault_realloc,
     .usable = fault_usable,
     .check = fault_check,
+    .mark = fault_mark,
+    .next_marked = fault_next_marked,
 };

@@ -58,6 +58,23 @@
  *   check(L, p, op, file, line)
  *       stops the program, as free would, when p may not be given to free
  *       or realloc (`op` names the call in the message); else nothing.
+ *   mark(L, p, op)
+ *       p is a live block of h that this layer handed out (checked as free
+ *       checks it, "mark" naming the call); sets, clears or tests its mark
+ *       (op: memory/marks.h) and returns whether it was set before. A back
+ *       end keeps the bit (the pools' mark plane, a system block's header);
+ *       a shim that hands out pointers of its own (debug) translates p to
+ *       its block below and asks there; the others pass the call down.
+ *   next_marked(L, w)
+ *       one step of the walk w (memory/marks.h: the order and the contract
+ *       a walk keeps while the program runs between steps): the next marked
+ *       block of h as this layer hands it out, or NULL at the end. A back
+ *       end walks its pools, then its system blocks; a shim translates
+ *       the block below's pointer to its own (debug: past its header) or
+ *       passes it through.
+ *   A block's mark is dropped when the block is freed or reallocated:
+ *   debug mode stops the program instead (the free of a marked block is
+ *   misuse), and the back ends clear it (memory/marks.h's essay).
  * The counters of calls, frees, reallocs and failures, the peak, the
  * error state and the public entry points' argument handling (NULL,
  * calloc's overflow) are alloc.c's, above every layer: a layer changes
@@ -70,7 +87,7 @@
 #ifndef REFHEAP_MEMORY_LAYER_H
 #define REFHEAP_MEMORY_LAYER_H
 
-#include "memory/alloc_internal.h"
+#include "memory/marks.h"
 
 typedef struct rh__mem_layer rh__mem_layer; /* alloc_state.h */
 
@@ -81,6 +98,8 @@ typedef struct rh__mem_methods {
     void *(*realloc)(rh__mem_layer *L, void *p, size_t n, const char *file, int line);
     size_t (*usable)(rh__mem_layer *L, const void *p);
     void (*check)(rh__mem_layer *L, const void *p, const char *op, const char *file, int line);
+    bool (*mark)(rh__mem_layer *L, void *p, rh__mark_op op);
+    void *(*next_marked)(rh__mem_layer *L, rh__mark_walk *w);
 } rh__mem_methods;
 
 extern const rh__mem_methods rh__mem_pools;  /* backends.c */

@@ -224,12 +224,26 @@
  * (mincore then reports it resident, though it costs nothing), which the
  * next discard of that leaf drops again.
  *
+ * Marks (memory/marks.h). Each arena's meta ends with its mark plane, one
+ * bit per 16-byte granule (alloc_priv.h): every push of a block, into its
+ * pool or the block cache, clears the block's bit (a load and a test; a
+ * store only if it was set), so free blocks, cached blocks, empty pools and
+ * idle arenas are never marked, and a slot's plane is all zeros when its
+ * arena is released for being idle; the heap's destruction, which releases
+ * arenas with live blocks, zeroes their planes' non-zero words first (the
+ * slot may be taken by another arena later). For the walk, the heap keeps
+ * its arenas sorted by address too (alloc.by_addr: a binary search finds
+ * the first arena at or after an address; arena_new makes room before it
+ * maps, so inserting cannot fail, and arena_release removes the entry).
+ * rh__pools_next_marked scans the plane from the cursor on, a word at a
+ * time (zero words skipped), then the next arenas.
+ *
  * Tools. Under AddressSanitizer, the bytes of every free block (and of pools
  * not yet carved into blocks) are poisoned, so touching a freed pool block is
  * reported; under Valgrind every block is a chunk of a mempool anchored at the
  * heap, so Memcheck reports use after free and leaks of pool blocks.
  */
-#include "memory/alloc_priv.h"
+#include "memory/marks.h"
 
 #include <inttypes.h>
 #include <errno.h>
@@ -351,8 +365,45 @@ static void bucket_remove(struct rh__alloc_state *A, rh__arena *a) {
     if (!A->by_nfree[k]) A->nfree_bits &= ~((uint64_t)1 << k);
 }
 
+/* The first index of by_addr whose arena lies at or after address a. */
+static size_t by_addr_search(const struct rh__alloc_state *A, uintptr_t a) {
+    size_t lo = 0, hi = A->nby_addr;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (A->by_addr[mid]->base < a) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* Room in by_addr for one more arena; false: out of memory. */
+static bool by_addr_reserve(struct rh__alloc_state *A) {
+    if (A->nby_addr < A->capby_addr) return true;
+    size_t cap = A->capby_addr ? 2 * A->capby_addr : 16;
+    rh__arena **n = realloc(A->by_addr, cap * sizeof *n);
+    if (!n) return false;
+    A->by_addr = n;
+    A->capby_addr = cap;
+    return true;
+}
+
+static void by_addr_insert(struct rh__alloc_state *A, rh__arena *a) {
+    size_t i = by_addr_search(A, a->base);
+    memmove(&A->by_addr[i + 1], &A->by_addr[i], (A->nby_addr - i) * sizeof *A->by_addr);
+    A->by_addr[i] = a;
+    A->nby_addr++;
+}
+
+static void by_addr_remove(struct rh__alloc_state *A, const rh__arena *a) {
+    size_t i = by_addr_search(A, a->base);
+    rh__assert(i < A->nby_addr && A->by_addr[i] == a);
+    memmove(&A->by_addr[i], &A->by_addr[i + 1], (A->nby_addr - i - 1) * sizeof *A->by_addr);
+    A->nby_addr--;
+}
+
 static rh__arena *arena_new(rh_heap *h) {
     struct rh__alloc_state *A = &h->alloc;
+    if (!by_addr_reserve(A)) return NULL;
     void *m = map_aligned_arena();
     if (!m) return NULL;
     rh__arena *a = (uintptr_t)m >> RH__ADDR_BITS ? NULL : radix_slot_take((uintptr_t)m);
@@ -377,6 +428,7 @@ static rh__arena *arena_new(rh_heap *h) {
     if (A->arenas) A->arenas->all_prev = a;
     A->arenas = a;
     bucket_insert(A, a);
+    by_addr_insert(A, a);
     A->arenas_current++;
     A->arenas_allocated++;
     if (A->arenas_current > A->arenas_peak) A->arenas_peak = A->arenas_current;
@@ -391,6 +443,7 @@ static void arena_release(rh_heap *h, rh__arena *a) {
     else A->arenas = a->all_next;
     if (a->all_next) a->all_next->all_prev = a->all_prev;
     if (A->idle == a) A->idle = NULL;
+    by_addr_remove(A, a);
     A->arenas_current--;
     A->arenas_released++;
     /* Disown the slot before unmapping: once the range is unmapped another
@@ -682,7 +735,15 @@ void rh__pools_fini(rh_heap *h) {
     struct rh__alloc_state *A = &h->alloc;
     memset(A->cached, 0, sizeof A->cached);
     memset(A->bcache_len, 0, sizeof A->bcache_len); /* its blocks go with their arenas */
-    while (A->arenas) arena_release(h, A->arenas);
+    while (A->arenas) {
+        /* blocks may be live, and marked: the slot's next arena starts unmarked */
+        for (unsigned i = 0; i < RH__MARK_WORDS; i++)
+            if (A->arenas->marks[i]) A->arenas->marks[i] = 0;
+        arena_release(h, A->arenas);
+    }
+    free(A->by_addr);
+    A->by_addr = NULL;
+    A->nby_addr = A->capby_addr = 0;
     if (A->tools) VALGRIND_DESTROY_MEMPOOL(h);
     memset(A->usable, 0, sizeof A->usable);
     memset(A->by_nfree, 0, sizeof A->by_nfree);
@@ -736,6 +797,35 @@ void rh__pools_stats(rh_heap *h, rh_heap_stats *out) {
     }
 }
 
+/* One step of a walk's pools part (memory/marks.h): the first marked
+ * block of h's arenas strictly after *pos (from the first arena when *pos
+ * is 0). The arena holding the start is h's (the cursor's arena, or the
+ * one right after it) or by_addr names the next one. */
+void *rh__pools_next_marked(rh_heap *h, uintptr_t *pos) {
+    const struct rh__alloc_state *A = &h->alloc;
+    uintptr_t start = *pos ? *pos + RH_ALIGNMENT : 0;
+    for (;;) {
+        rh__arena *m;
+        if (rh__pool_heap((const void *)start) == h) {
+            m = rh__radix_slot(start);
+        } else {
+            size_t i = by_addr_search(A, start);
+            if (i == A->nby_addr) return NULL;
+            m = A->by_addr[i];
+            start = m->base;
+        }
+        size_t wi = (start >> (RH__POOL_SHIFT - 4)) & (RH__MARK_WORDS - 1);
+        uint64_t word = m->marks[wi] & (~(uint64_t)0 << ((start >> 4) & 63));
+        while (word == 0 && ++wi < RH__MARK_WORDS) word = m->marks[wi];
+        if (word != 0) {
+            uintptr_t b = m->base + ((uintptr_t)wi * 64 + (uintptr_t)__builtin_ctzll(word)) * RH_ALIGNMENT;
+            *pos = b;
+            return (void *)b;
+        }
+        start = m->base + RH_ARENA_SIZE;
+    }
+}
+
 /* ---------------------------------------------------------------------------
  * Invariant check (RH_DEBUG >= 3 after every collection and at heap
  * destruction; white-box tests call it directly). Every equation of the
@@ -757,6 +847,9 @@ void rh__pools_stats(rh_heap *h, rh_heap_stats *out) {
  *           of class c, each with a free block and in use or cached[c],
  *           as many as there are such pools: so it holds every pool of
  *           the class that has a free block, and no full one.
+ *   marks:  every set bit of a pool's mark plane is the start of a block
+ *           handed out; a free pool's plane and a never-carved one's are 0;
+ *           by_addr holds every arena of the heap once, in address order.
  * O(live pool blocks): the free lists are walked.
  * ------------------------------------------------------------------------- */
 
@@ -768,6 +861,40 @@ static void *free_link(const rh_heap *h, void *b) {
     RH__POISON(b, sizeof(void *));
     if (h->alloc.tools) VALGRIND_MAKE_MEM_NOACCESS(b, sizeof(void *));
     return next;
+}
+
+/* Pool i of arena a: every set bit of its mark plane is the start of a
+ * block handed out (carved, not on the free list, not in the block cache;
+ * `in_use`: the pool is carved and not on the arena's free list; else no
+ * bit is set). */
+static void check_pool_marks(const rh_heap *h, rh__arena *a, unsigned i, bool in_use) {
+    const struct rh__alloc_state *A = &h->alloc;
+    const uint64_t *w = &a->marks[i * RH__MARK_WORDS_PER_POOL];
+    uint64_t ok[RH__MARK_WORDS_PER_POOL] = {0};
+    if (in_use) {
+        const rh__pool *p = &a->pools[i];
+        size_t s = rh__class_size(p->cls);
+        for (size_t off = 0; off < p->next_off; off += s)
+            ok[off / RH_ALIGNMENT / 64] |= (uint64_t)1 << (off / RH_ALIGNMENT % 64);
+        for (void *b = p->freelist; b; b = free_link(h, b)) {
+            size_t g = ((uintptr_t)b & (RH_POOL_SIZE - 1)) / RH_ALIGNMENT;
+            ok[g / 64] &= ~((uint64_t)1 << (g % 64));
+        }
+        for (uint32_t j = 0; j < A->bcache_len[p->cls]; j++) {
+            void *b = A->bcache[p->cls][j];
+            if (rh__pool_of(b) != p) continue;
+            size_t g = ((uintptr_t)b & (RH_POOL_SIZE - 1)) / RH_ALIGNMENT;
+            ok[g / 64] &= ~((uint64_t)1 << (g % 64));
+        }
+    }
+    for (unsigned j = 0; j < RH__MARK_WORDS_PER_POOL; j++) {
+        uint64_t bad = w[j] & ~ok[j];
+        if (bad)
+            rh__fatal("pools: invariant broken: arena %p, pool %u (%s): %p is marked but is not the start of a "
+                      "block handed out", (void *)a->base, i, in_use ? "in use" : "free",
+                      (void *)(a->base + ((uintptr_t)i * RH__MARK_WORDS_PER_POOL * 64 + j * 64 +
+                                          (uintptr_t)__builtin_ctzll(bad)) * RH_ALIGNMENT));
+    }
 }
 
 void rh__pools_check(rh_heap *h) {
@@ -822,7 +949,17 @@ void rh__pools_check(rh_heap *h) {
             if (nfree) open_by_class[p->cls]++;
         }
         carved += a->ncarved;
+        for (unsigned i = 0; i < RH__POOLS_PER_ARENA; i++)
+            check_pool_marks(h, a, i, i < a->ncarved && !((onfree >> i) & 1));
     }
+    if (A->nby_addr != A->arenas_current)
+        rh__fatal("pools: invariant broken: %zu arenas sorted by address, %zu mapped", A->nby_addr,
+                  A->arenas_current);
+    for (size_t i = 0; i < A->nby_addr; i++)
+        if ((i > 0 && A->by_addr[i - 1]->base >= A->by_addr[i]->base) ||
+            atomic_load_explicit(rh__radix_owner(A->by_addr[i]->base), memory_order_relaxed) != (uintptr_t)h)
+            rh__fatal("pools: invariant broken: the arenas sorted by address are out of order or name an arena "
+                      "of another heap at index %zu (%p)", i, (void *)A->by_addr[i]->base);
     for (unsigned c = 0; c < RH_NUM_CLASSES; c++) {
         size_t n = 0;
         for (const rh__pool *p = A->usable[c], *prev = NULL; p; prev = p, p = p->next) {

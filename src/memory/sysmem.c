@@ -5,10 +5,14 @@
  * Requests above RH_SMALL_MAX in pools mode, every request in malloc mode, and
  * the raw blocks of debug mode that do not fit a pool come from malloc. Each
  * such block carries a 32-byte header (rh__large: list links, requested size,
- * owning heap) in front of the user's bytes; glibc's malloc returns 16-byte
+ * flags: its mark, memory/marks.h) in front of the user's bytes (the owning
+ * heap is the registry's); glibc's malloc returns 16-byte
  * aligned memory and the header is a multiple of 16, so the user's pointer is
- * 16-byte aligned too. The heap links its blocks in a list, so destroying the
- * heap frees every one of them.
+ * 16-byte aligned too. The heap links its blocks in a list, newest first, so
+ * destroying the heap frees every one of them; the list is also the order in
+ * which a walk of the marked blocks (memory/marks.h) meets the system
+ * blocks, and a block leaving it (free, realloc) first moves any open walk's
+ * cursor that is on it to the block after it.
  *
  * The registry. "Whose block is this?" must be answerable for any pointer
  * without reading memory that may not be ours: a static object or a stack
@@ -34,7 +38,7 @@
  * up again. The price: lookups and insertions of other threads wait for one
  * realloc (its copy included); a key is never in the table twice.
  */
-#include "memory/alloc_priv.h"
+#include "memory/marks.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -209,7 +213,11 @@ static void link_block(rh_heap *h, rh__large *L) {
     h->alloc.large = L;
 }
 
+/* A block leaves the list (freed, or moved by realloc): an open walk of
+ * the marked blocks whose cursor is on it moves past it (memory/marks.h). */
 static void unlink_block(rh_heap *h, rh__large *L) {
+    for (rh__mark_walk *w = h->alloc.walks; w; w = w->next)
+        if (w->large == L) w->large = L->next;
     if (L->prev) L->prev->next = L->next;
     else h->alloc.large = L->next;
     if (L->next) L->next->prev = L->prev;
@@ -224,7 +232,7 @@ void *rh__large_alloc(rh_heap *h, size_t n, bool zero) {
         return NULL;
     }
     L->size = n;
-    L->heap = h;
+    L->flags = 0;
     link_block(h, L);
     h->alloc.large_count++;
     h->alloc.large_bytes += n;
@@ -253,6 +261,7 @@ void *rh__large_realloc(rh_heap *h, void *p, size_t n) {
         return NULL;
     }
     L->size = n;
+    L->flags &= ~RH__LARGE_MARKED; /* a realloc's result is unmarked (memory/marks.h) */
     link_block(h, L);
     h->alloc.large_bytes += n - oldn;
     return L + 1;
@@ -265,6 +274,14 @@ void rh__large_free(rh_heap *h, void *p) {
     h->alloc.large_count--;
     h->alloc.large_bytes -= L->size;
     free(L);
+}
+
+void *rh__large_next_marked(rh_heap *h, rh__large **next) {
+    (void)h;
+    rh__large *L = *next;
+    while (L && !(L->flags & RH__LARGE_MARKED)) L = L->next;
+    *next = L ? L->next : NULL;
+    return L ? L + 1 : NULL;
 }
 
 void rh__large_fini(rh_heap *h) {

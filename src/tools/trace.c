@@ -827,6 +827,11 @@ static void shim_check(rh__mem_layer *L, const void *p, const char *op, const ch
     L->below->m->check(L->below, p, op, file, line);
 }
 
+/* Marks and walks change no block: they pass through. */
+static bool shim_mark(rh__mem_layer *L, void *p, rh__mark_op op) { return L->below->m->mark(L->below, p, op); }
+
+static void *shim_next_marked(rh__mem_layer *L, rh__mark_walk *w) { return L->below->m->next_marked(L->below, w); }
+
 static const rh__mem_methods trace_shim_methods = {
     .name = "trace",
     .alloc = shim_alloc,
@@ -834,6 +839,8 @@ static const rh__mem_methods trace_shim_methods = {
     .realloc = shim_realloc,
     .usable = shim_usable,
     .check = shim_check,
+    .mark = shim_mark,
+    .next_marked = shim_next_marked,
 };
 
 void rh__trace_each(rh_heap *h, void (*fn)(void *block, uint32_t id, size_t size, void *arg), void *arg) {

@@ -1,0 +1,145 @@
+/*
+ * marks.h — a mark bit per block, and a walk over a heap's marked blocks.
+ *
+ * What the allocator offers, knowing nothing of what the blocks hold: any
+ * live block of a heap can be marked, unmarked and tested, by the pointer
+ * the heap handed out, and the marked blocks can be walked, the program
+ * running between two steps of the walk. The collector's layout without
+ * list links (docs/linkless.md) builds on it: a tracked container's block
+ * is marked, and the old generation is the marked blocks a walk finds.
+ *
+ * Where the bit lives:
+ *   pool blocks    the arena's mark plane (alloc_priv.h, rh__arena.marks):
+ *                  one bit per 16-byte granule of the arena, 8 KiB per MiB,
+ *                  in the arena's meta in the radix tree, so a block's bit
+ *                  is found from its address alone (the leaf, the slot,
+ *                  then a shift and a mask); the bit of a block is the bit
+ *                  of its first granule, so only block starts are ever set
+ *                  and the plane, read in order, lists the marked blocks
+ *                  in address order;
+ *   system blocks  bit RH__LARGE_MARKED of their header (rh__large.flags);
+ *   debug mode     the debug shim translates its user pointer to the raw
+ *                  block under it and marks that (in the pools or a system
+ *                  block, as above); a walk's raw block is translated back.
+ * The inline functions below serve a heap whose back end is the pools and
+ * that has no shim changing pointers (the slow word's RH__SLOW_MODE bit
+ * clear: pools mode, tracing and the fault injector included) when the
+ * block lies in one of its arenas: a test of the slow word, the leaf (one
+ * load), the owner (one load), the word of the plane. Anything else
+ * (a system block, malloc or debug mode) goes through the heap's layer
+ * stack (memory/layer.h, the `mark` method), whose back ends stop the
+ * program on a pointer that is not a live block of the heap, as free does.
+ *
+ * Marks and frees. A marked block should be unmarked before it is freed.
+ * Freeing (or reallocating) a marked block anyway is misuse: debug mode
+ * stops the program naming the block, its allocation site and the free's
+ * site; the other modes clear the bit (every push of a pool block, into its
+ * pool or the block cache, clears it: rh__mark_forget in alloc_priv.h; a
+ * system block takes its header with it; a realloc's result is unmarked,
+ * even when the block stays where it is). So a free block, or one waiting
+ * in the block cache, is never marked, and an arena whose blocks are all
+ * free has a plane of zeros (rh__pools_check verifies both at RH_DEBUG 3).
+ *
+ * The walk. A cursor (rh__mark_walk, the caller's memory) is opened with
+ * rh__mark_walk_begin, stepped with rh__mark_walk_next, and must be closed
+ * with rh__mark_walk_end: while open it is linked in its heap
+ * (alloc.walks), so that the heap can keep it valid. Order: the blocks of
+ * the pools in address order (arena by arena, through the heap's arenas
+ * sorted by address, alloc.by_addr, kept by pools.c at every mapping and
+ * release), then the system blocks in the order of the heap's list
+ * (newest first). The cursor holds the address of the last pool block it
+ * returned (the next step looks strictly after it, so the position never
+ * depends on that block still being there), or the next system block to
+ * examine (sysmem.c moves it past a block that leaves the list).
+ * The contract, whatever the program does between two steps (free,
+ * allocate, mark, unmark, trim or decay arenas):
+ *   - every block that stays marked (so live) from the walk's beginning to
+ *     its end is returned exactly once: a pool block's address is crossed
+ *     once by a cursor that only moves up, and a system block stays in the
+ *     list, in place, while live (a realloc would move it, but realloc
+ *     unmarks);
+ *   - a block marked or freed during the walk may or may not be returned,
+ *     but never after its free (a free block is never marked);
+ *   - an arena released between two steps is simply no longer in by_addr,
+ *     and one mapped since is walked from the cursor on, if it lies ahead.
+ * Cost: O(1) a step plus the words of the plane scanned (whole zero words
+ * skipped, 1024 words an arena at most) plus a binary search of by_addr
+ * when a step leaves an arena for a non-adjacent one; a whole walk is
+ * O(arenas * 1024 + marked blocks + system blocks).
+ */
+#ifndef REFHEAP_MEMORY_MARKS_H
+#define REFHEAP_MEMORY_MARKS_H
+
+#include "memory/alloc_priv.h"
+
+/* The operations of the layer method `mark` (memory/layer.h). */
+typedef enum rh__mark_op { RH__MARK_TEST = 0, RH__MARK_SET = 1, RH__MARK_CLEAR = 2 } rh__mark_op;
+
+/* Where a walk is. */
+typedef enum rh__walk_phase { RH__WALK_POOLS = 0, RH__WALK_LARGE, RH__WALK_DONE } rh__walk_phase;
+
+typedef struct rh__mark_walk {
+    rh_heap *heap;
+    rh__walk_phase phase;
+    uintptr_t pos;                /* pools: the last block returned, 0 before the first */
+    struct rh__large *large;      /* system blocks: the next to examine (NULL: none)    */
+    struct rh__mark_walk *next, *prev; /* the heap's open walks (alloc.walks) */
+} rh__mark_walk;
+
+/* The mark of p, a live block of h, through h's layer stack: sets, clears
+ * or tests it (op) and returns whether it was set before. Stops the program
+ * when p is not a live block of h (marks.c). */
+bool rh__mark_slow(rh_heap *h, void *p, rh__mark_op op);
+
+/* The word and bit of p's mark when the in-line path may serve it (see
+ * the essay): true and *w, *bit set; else false. */
+RH__HOT_INLINE bool rh__mark_fast(rh_heap *h, const void *p, uint64_t **w, uint64_t *bit) {
+    uintptr_t a = (uintptr_t)p;
+    if (RH_UNLIKELY(h->alloc.slow & RH__SLOW_MODE)) return false;
+    uintptr_t leaf = rh__radix_leaf(a);
+    if (RH_UNLIKELY(leaf == 0)) return false;
+    uintptr_t k = rh__leaf_index(a);
+    if (RH_UNLIKELY(atomic_load_explicit(rh__leaf_owner(leaf, k), memory_order_acquire) != (uintptr_t)h))
+        return false;
+    rh__assert(rh__class_block_start(*rh__leaf_class(leaf, k, a), p));
+    *w = rh__mark_word(&((rh__arena *)leaf)[k], a);
+    *bit = rh__mark_bit(a);
+    return true;
+}
+
+/* Marks p, a live block of h. */
+RH__HOT_INLINE void rh__block_mark(rh_heap *h, void *p) {
+    uint64_t *w, bit;
+    if (RH_LIKELY(rh__mark_fast(h, p, &w, &bit))) *w |= bit;
+    else (void)rh__mark_slow(h, p, RH__MARK_SET);
+}
+/* Unmarks p, a live block of h. */
+RH__HOT_INLINE void rh__block_unmark(rh_heap *h, void *p) {
+    uint64_t *w, bit;
+    if (RH_LIKELY(rh__mark_fast(h, p, &w, &bit))) *w &= ~bit;
+    else (void)rh__mark_slow(h, p, RH__MARK_CLEAR);
+}
+/* Is p, a live block of h, marked? */
+RH__HOT_INLINE bool rh__block_marked(rh_heap *h, const void *p) {
+    uint64_t *w, bit;
+    if (RH_LIKELY(rh__mark_fast(h, p, &w, &bit))) return (*w & bit) != 0;
+    return rh__mark_slow(h, (void *)(uintptr_t)p, RH__MARK_TEST);
+}
+
+/* Opens a walk of h's marked blocks in w (the caller's memory, linked in
+ * h until rh__mark_walk_end). */
+void rh__mark_walk_begin(rh_heap *h, rh__mark_walk *w);
+/* The next marked block after the cursor (the pointer the heap handed
+ * out), or NULL when the walk is over (then NULL again at every call). */
+void *rh__mark_walk_next(rh__mark_walk *w);
+/* Closes the walk (it leaves its heap's list). */
+void rh__mark_walk_end(rh__mark_walk *w);
+
+/* The back ends' parts of a step (memory/layer.h's next_marked):
+ * the next marked pool block of h after *pos (pools.c; *pos moves to it),
+ * NULL when the pools have none left; the next marked system block from
+ * *next on (sysmem.c; *next moves past it), NULL at the list's end. */
+void *rh__pools_next_marked(rh_heap *h, uintptr_t *pos);
+void *rh__large_next_marked(rh_heap *h, struct rh__large **next);
+
+#endif /* REFHEAP_MEMORY_MARKS_H */

@@ -1,0 +1,600 @@
+/*
+ * test_alloc_marks.c — the allocator's mark bit per block and its walk over
+ * the marked blocks (src/memory/marks.h): set, clear and test in pools,
+ * malloc and debug modes, with tracing on and the fault injector armed;
+ * the bit dropped when a block is freed (and the free of a marked block
+ * stopping the program in debug mode); the walk's order and its contract
+ * (every block marked throughout returned exactly once, never a block after
+ * its free) under frees, allocations, marks and arena releases between two
+ * steps, against a simple model with fixed seeds.
+ *
+ * The expected figures come from the contract in marks.h and the geometry
+ * in refheap.h: an arena is 1 MiB of 64 pools of 16 KiB; a 512-byte block
+ * is the largest pool block (32 a pool, 2048 an arena), a bigger one comes
+ * from the system allocator.
+ */
+#include "rh_test.h"
+
+#include "internal.h"
+#include "memory/layer.h" /* white box: marks.h, the stack's description, the pools' check */
+
+static const rh_mode MODES[] = {RH_MODE_POOLS, RH_MODE_MALLOC, RH_MODE_DEBUG};
+
+static rh_heap *new_heap(rh_mode mode, uint64_t decay_ms) {
+    rh_heap_config cfg = {.mode = mode, .arena_decay_ms = decay_ms};
+    rh_heap *h = rh_heap_new(&cfg);
+    assert_non_null(h);
+    return h;
+}
+
+/* The extra layers a test runs under: none, tracing, the fault injector
+ * armed (never reaching its count), both. */
+enum { WITH_TRACE = 1, WITH_FAULT = 2 };
+static void push_layers(rh_heap *h, int with) {
+    if (with & WITH_TRACE) assert_int_equal(rh_trace_start(h, 0), 0);
+    if (with & WITH_FAULT) rh_heap_fail_after(h, 1000000000L, true);
+    char buf[64];
+    rh__mem_stack_describe(h, buf, sizeof buf);
+    assert_int_equal(strstr(buf, "trace") != NULL, (with & WITH_TRACE) != 0);
+    assert_int_equal(strstr(buf, "fault") != NULL, (with & WITH_FAULT) != 0);
+}
+static void pop_layers(rh_heap *h, int with) {
+    if (with & WITH_FAULT) rh_heap_fail_after(h, 0, false);
+    if (with & WITH_TRACE) assert_int_equal(rh_trace_stop(h), 0);
+}
+
+/* Is p a pool block (or, in debug mode, inside one)? */
+static bool in_pools(const void *p) { return rh__pool_heap(p) != NULL; }
+
+/* The whole walk into out[] (at most cap); returns the count. */
+static size_t walk_all(rh_heap *h, void **out, size_t cap) {
+    rh__mark_walk w;
+    size_t n = 0;
+    rh__mark_walk_begin(h, &w);
+    for (void *p; (p = rh__mark_walk_next(&w)) != NULL;) {
+        assert_true(n < cap);
+        out[n++] = p;
+    }
+    assert_null(rh__mark_walk_next(&w)); /* over: NULL again */
+    rh__mark_walk_end(&w);
+    return n;
+}
+
+/* Set, clear and test, by the in-line functions and through the stack
+ * (rh__mark_slow, which returns the previous state), on pool blocks of
+ * several classes and on system blocks, in every mode and under every
+ * extra layer; a block's bit leaves its neighbours' alone; the walk then
+ * returns exactly the marked ones, pool blocks in address order first. */
+static void test_set_clear_test(void **state) {
+    (void)state;
+    static const size_t sizes[] = {1, 16, 17, 32, 48, 100, 256, 511, 512, 513, 4096, 100000};
+    enum { NS = sizeof sizes / sizeof sizes[0], PER = 3, NB = NS * PER };
+    for (size_t mi = 0; mi < sizeof MODES / sizeof MODES[0]; mi++)
+        for (int with = 0; with < 4; with++) {
+            rh_heap *h = new_heap(MODES[mi], 0);
+            push_layers(h, with);
+            void *b[NB];
+            for (size_t i = 0; i < NB; i++) {
+                assert_non_null(b[i] = rh_malloc(h, sizes[i / PER]));
+                assert_false(rh__block_marked(h, b[i]));
+            }
+            /* mark the middle block of each size's three: its neighbours stay unmarked */
+            for (size_t i = 1; i < NB; i += PER) {
+                rh__block_mark(h, b[i]);
+                assert_true(rh__block_marked(h, b[i]));
+                assert_false(rh__block_marked(h, b[i - 1]));
+                assert_false(rh__block_marked(h, b[i + 1]));
+                assert_true(rh__mark_slow(h, b[i], RH__MARK_TEST));
+                assert_true(rh__mark_slow(h, b[i], RH__MARK_SET)); /* was set already */
+            }
+            /* the first of each three through the stack */
+            for (size_t i = 0; i < NB; i += PER) {
+                assert_false(rh__mark_slow(h, b[i], RH__MARK_SET));
+                assert_true(rh__block_marked(h, b[i]));
+            }
+            void *seen[NB];
+            size_t n = walk_all(h, seen, NB);
+            assert_int_equal(n, 2 * NS);
+            bool large_phase = false;
+            for (size_t k = 0; k < n; k++) {
+                size_t j = 0;
+                while (j < NB && b[j] != seen[k]) j++;
+                assert_true(j < NB);
+                assert_true(j % PER != 2);
+                for (size_t l = 0; l < k; l++) assert_ptr_not_equal(seen[l], seen[k]);
+                if (!in_pools(seen[k])) large_phase = true;
+                else {
+                    assert_false(large_phase); /* the pools first */
+                    if (k > 0) assert_true((uintptr_t)seen[k - 1] < (uintptr_t)seen[k]);
+                }
+            }
+            /* clear: the first through the stack, the middle in line */
+            for (size_t i = 0; i < NB; i += PER) {
+                assert_true(rh__mark_slow(h, b[i], RH__MARK_CLEAR));
+                assert_false(rh__mark_slow(h, b[i], RH__MARK_CLEAR));
+                rh__block_unmark(h, b[i + 1]);
+                assert_false(rh__block_marked(h, b[i + 1]));
+            }
+            assert_int_equal(walk_all(h, seen, NB), 0);
+            rh__pools_check(h);
+            for (size_t i = 0; i < NB; i++) rh_free(h, b[i]);
+            pop_layers(h, with);
+            rh_heap_destroy(h);
+        }
+}
+
+/* In pools and malloc modes a free drops the block's mark: the next
+ * allocation of the class gets the same block back (LIFO) unmarked, and no
+ * walk returns a freed block; through the block cache, the pool (the cache
+ * flushed) and a system block; a realloc's result is unmarked, in place
+ * too; an object's death (a float, not tracked) drops its block's mark. */
+static void test_free_drops_mark(void **state) {
+    (void)state;
+    void *seen[8];
+    for (int mi = 0; mi < 2; mi++) {
+        rh_heap *h = new_heap(MODES[mi], 0);
+        void *p = rh_malloc(h, 48);
+        rh__block_mark(h, p);
+        rh_free(h, p);
+        assert_int_equal(walk_all(h, seen, 8), 0);
+        void *q = rh_malloc(h, 48);
+        if (q == p) assert_false(rh__block_marked(h, q));
+        /* via the pool: the cache flushed first (its push clears again) */
+        rh__block_mark(h, q);
+        rh_free(h, q);
+        rh__bcache_flush_all(h);
+        rh__pools_check(h);
+        q = rh_malloc(h, 48);
+        assert_false(rh__block_marked(h, q));
+        /* a system block */
+        void *l = rh_malloc(h, 5000);
+        rh__block_mark(h, l);
+        rh_free(h, l);
+        assert_int_equal(walk_all(h, seen, 8), 0);
+        /* realloc within the class (pools: in place) and to a system block */
+        rh__block_mark(h, q);
+        void *r = rh_realloc(h, q, 40);
+        assert_non_null(r);
+        if (MODES[mi] == RH_MODE_POOLS) assert_ptr_equal(r, q);
+        assert_false(rh__block_marked(h, r));
+        rh__block_mark(h, r);
+        void *big = rh_realloc(h, r, 3000);
+        assert_non_null(big);
+        assert_false(rh__block_marked(h, big));
+        rh__block_mark(h, big);
+        void *big2 = rh_realloc(h, big, 30000);
+        assert_non_null(big2);
+        assert_false(rh__block_marked(h, big2));
+        assert_int_equal(walk_all(h, seen, 8), 0);
+        /* an object's death */
+        rh_object *f = rh_float(h, 1.5);
+        assert_non_null(f);
+        void *fb = rh__obj_block(f);
+        rh__block_mark(h, fb);
+        assert_int_equal(walk_all(h, seen, 8), 1);
+        assert_ptr_equal(seen[0], fb);
+        rh_decref(f);
+        assert_int_equal(walk_all(h, seen, 8), 0);
+        rh_object *g = rh_float(h, 2.5);
+        assert_false(rh__block_marked(h, rh__obj_block(g)));
+        rh_decref(g);
+        rh__pools_check(h);
+        rh_free(h, big2); /* q moved into it */
+        rh_heap_destroy(h);
+    }
+}
+
+/* Debug mode: the free or realloc of a marked block stops the program,
+ * naming the block, its allocation site and the free's site (the lines
+ * below: FM_ALLOC_LINE and FM_FREE_LINE count from the enum's line). */
+enum { FM_ALLOC_LINE = __LINE__ + 4, FM_FREE_LINE = __LINE__ + 6 };
+static void free_marked(void *arg) {
+    size_t n = *(size_t *)arg;
+    rh_heap *h = new_heap(RH_MODE_DEBUG, 0);
+    void *p = rh_malloc(h, n);
+    rh__block_mark(h, p);
+    rh_free(h, p);
+}
+static void realloc_marked(void *arg) {
+    (void)arg;
+    rh_heap *h = new_heap(RH_MODE_DEBUG, 0);
+    void *p = rh_malloc(h, 64);
+    rh__block_mark(h, p);
+    p = rh_realloc(h, p, 128);
+}
+static void test_debug_free_marked_fatal(void **state) {
+    (void)state;
+    static size_t sizes[] = {40, 2000}; /* a pool block and a system block under the debug block */
+    for (int i = 0; i < 2; i++) {
+        rh_child c;
+        char want[512];
+        rh_run_child(free_marked, &sizes[i], &c);
+        snprintf(want, sizeof want, "debug: free of a marked block at %s:%d: block #", __FILE__, FM_FREE_LINE);
+        rh_assert_child_died_saying(&c, want);
+        snprintf(want, sizeof want, "(%zu bytes, allocated at %s:%d) is still marked", sizes[i], __FILE__,
+                 FM_ALLOC_LINE);
+        rh_assert_child_died_saying(&c, want);
+    }
+    rh_child c;
+    rh_run_child(realloc_marked, NULL, &c);
+    rh_assert_child_died_saying(&c, "debug: realloc of a marked block at ");
+    rh_assert_child_died_saying(&c, "(64 bytes, allocated at ");
+}
+
+/* A pointer that is not a live block of the heap stops a mark: a stack
+ * address (pools mode, the slow path's check), another heap's block, a
+ * freed debug block. */
+static void mark_stack(void *arg) {
+    (void)arg;
+    rh_heap *h = new_heap(RH_MODE_POOLS, 0);
+    char local[32];
+    rh__block_mark(h, local);
+}
+static void mark_other_heap(void *arg) {
+    (void)arg;
+    rh_heap *h = new_heap(RH_MODE_MALLOC, 0), *g = new_heap(RH_MODE_MALLOC, 0);
+    void *p = rh_malloc(g, 24);
+    rh__block_mark(h, p);
+}
+static void mark_freed_debug(void *arg) {
+    (void)arg;
+    rh_heap *h = new_heap(RH_MODE_DEBUG, 0);
+    void *p = rh_malloc(h, 24);
+    rh_free(h, p);
+    (void)rh__block_marked(h, p);
+}
+static void test_mark_bad_pointer(void **state) {
+    (void)state;
+    rh_child c;
+    rh_run_child(mark_stack, NULL, &c);
+    rh_assert_child_died_saying(&c, "mark of a pointer refheap never returned");
+    rh_run_child(mark_other_heap, NULL, &c);
+    rh_assert_child_died_saying(&c, "mark on the wrong heap");
+    rh_run_child(mark_freed_debug, NULL, &c);
+    rh_assert_child_died_saying(&c, "debug: mark of a freed block: block #");
+    rh_assert_child_died_saying(&c, "was freed at ");
+}
+
+/* The pools' invariant check sees a mark on a block that is not handed
+ * out (set by hand on a free block). */
+static void bad_plane(void *arg) {
+    (void)arg;
+    rh_heap *h = new_heap(RH_MODE_POOLS, 0);
+    void *keep = rh_malloc(h, 64);
+    void *p = rh_malloc(h, 64);
+    rh_free(h, p);
+    rh__bcache_flush_all(h);
+    uintptr_t a = (uintptr_t)p;
+    *rh__mark_word(rh__radix_slot(a), a) |= rh__mark_bit(a);
+    rh__pools_check(h);
+    (void)keep;
+}
+static void test_check_sees_bad_mark(void **state) {
+    (void)state;
+    rh_child c;
+    rh_run_child(bad_plane, NULL, &c);
+    rh_assert_child_died_saying(&c, "is marked but is not the start of a block handed out");
+}
+
+/* ---------------------------------------------------------------------------
+ * The walk under mutation, against a model.
+ * ------------------------------------------------------------------------- */
+
+typedef struct mblk {
+    void *p;
+    bool marked;
+    bool steady;   /* marked at the walk's start and never unmarked or freed since */
+    bool returned; /* returned by the current walk */
+} mblk;
+
+typedef struct model {
+    rh_heap *h;
+    mblk *b;
+    size_t n, cap;
+    uint64_t rng;
+    bool debug;
+} model;
+
+static uint64_t next_rand(model *m) {
+    m->rng ^= m->rng << 13;
+    m->rng ^= m->rng >> 7;
+    m->rng ^= m->rng << 17;
+    return m->rng;
+}
+
+static mblk *find(model *m, const void *p) {
+    for (size_t i = 0; i < m->n; i++)
+        if (m->b[i].p == p) return &m->b[i];
+    return NULL;
+}
+
+static void m_alloc(model *m) {
+    uint64_t r = next_rand(m);
+    size_t n = r % 8 == 0 ? 513 + (size_t)(r >> 8) % 3000 : 1 + (size_t)(r >> 8) % 512;
+    void *p = rh_malloc(m->h, n);
+    assert_non_null(p);
+    assert_false(rh__block_marked(m->h, p));
+    if (m->n == m->cap) {
+        m->cap = m->cap ? 2 * m->cap : 256;
+        m->b = realloc(m->b, m->cap * sizeof *m->b);
+        assert_non_null(m->b);
+    }
+    m->b[m->n++] = (mblk){.p = p};
+}
+
+/* Frees entry i (in debug mode it is unmarked first: the free of a marked
+ * block is fatal there; elsewhere half the marked ones are freed as they
+ * are, which drops their mark). */
+static void m_free(model *m, size_t i) {
+    mblk *e = &m->b[i];
+    if (e->marked && (m->debug || next_rand(m) % 2)) rh__block_unmark(m->h, e->p);
+    rh_free(m->h, e->p);
+    m->b[i] = m->b[--m->n];
+}
+
+static void m_toggle(model *m, size_t i) {
+    mblk *e = &m->b[i];
+    if (e->marked) rh__block_unmark(m->h, e->p);
+    else rh__block_mark(m->h, e->p);
+    e->marked = !e->marked;
+    e->steady = false;
+    assert_int_equal(rh__block_marked(m->h, e->p), e->marked);
+}
+
+/* One random operation of the program between two steps of a walk. */
+static void m_step(model *m) {
+    uint64_t r = next_rand(m) % 100;
+    if (m->n == 0 || r < 40) m_alloc(m);
+    else if (r < 75) m_free(m, (size_t)(next_rand(m) % m->n));
+    else if (r < 98) m_toggle(m, (size_t)(next_rand(m) % m->n));
+    else (void)rh_heap_trim(m->h);
+}
+
+/* One walk with `ops` random operations before each step: each block
+ * returned is live and marked now, returned once, pool blocks in rising
+ * address order before the system blocks; every steady block is returned. */
+static void m_walk(model *m, unsigned ops) {
+    for (size_t i = 0; i < m->n; i++) {
+        m->b[i].steady = m->b[i].marked;
+        m->b[i].returned = false;
+    }
+    rh__mark_walk w;
+    rh__mark_walk_begin(m->h, &w);
+    uintptr_t last_pool = 0;
+    bool large_phase = false;
+    for (;;) {
+        unsigned k = ops ? (unsigned)(next_rand(m) % (2 * ops + 1)) : 0;
+        for (unsigned j = 0; j < k; j++) m_step(m);
+        void *p = rh__mark_walk_next(&w);
+        if (!p) break;
+        mblk *e = find(m, p);
+        assert_non_null(e);        /* live: never a block after its free */
+        assert_true(e->marked);    /* marked now */
+        assert_false(e->returned); /* once */
+        e->returned = true;
+        if (in_pools(p)) {
+            assert_false(large_phase);
+            assert_true((uintptr_t)p > last_pool);
+            last_pool = (uintptr_t)p;
+        } else {
+            large_phase = true;
+        }
+    }
+    rh__mark_walk_end(&w);
+    for (size_t i = 0; i < m->n; i++)
+        if (m->b[i].steady) assert_true(m->b[i].returned);
+}
+
+static void run_model(rh_mode mode, int with, uint64_t seed, size_t live, unsigned walks) {
+    model m = {.h = new_heap(mode, 0), .rng = seed, .debug = mode == RH_MODE_DEBUG};
+    push_layers(m.h, with);
+    for (size_t i = 0; i < live; i++) m_alloc(&m);
+    for (size_t i = 0; i < m.n; i++)
+        if (next_rand(&m) % 3 == 0) m_toggle(&m, i);
+    for (unsigned k = 0; k < walks; k++) {
+        m_walk(&m, k % 3 == 0 ? 0 : k % 3 == 1 ? 1 : 4);
+        rh__pools_check(m.h);
+    }
+    while (m.n) m_free(&m, m.n - 1);
+    pop_layers(m.h, with);
+    rh_heap_destroy(m.h);
+    free(m.b);
+}
+
+static void test_walk_random(void **state) {
+    (void)state;
+    static const uint64_t seeds[] = {0x9e3779b97f4a7c15ull, 12345, 0xdeadbeefcafeull};
+    for (size_t s = 0; s < sizeof seeds / sizeof seeds[0]; s++)
+        for (size_t mi = 0; mi < sizeof MODES / sizeof MODES[0]; mi++)
+            run_model(MODES[mi], (int)s % 4, seeds[s], 600, 6);
+    /* more blocks than an arena's worth in pools mode: frees and trims
+     * release arenas between steps */
+    run_model(RH_MODE_POOLS, 0, 777, 5000, 4);
+}
+
+/* Arenas released between two steps of a walk (the one after the cursor,
+ * then the cursor's own), and a new one mapped: three arenas of 512-byte
+ * blocks, two blocks marked in each. */
+static void test_walk_arena_released(void **state) {
+    (void)state;
+    enum { PER_ARENA = 64 * (16384 / 512), N = 3 * PER_ARENA };
+    rh_heap *h = new_heap(RH_MODE_POOLS, 0); /* no decay: an idle arena beyond the kept one goes at once */
+    static void *blk[N];
+    for (int i = 0; i < N; i++) assert_non_null(blk[i] = rh_malloc(h, 512));
+    rh_heap_stats st;
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.arenas_current, 3);
+    /* the arenas in address order, and two blocks of each marked */
+    uintptr_t base[3];
+    int nb = 0;
+    for (int i = 0; i < N; i++) {
+        uintptr_t a = (uintptr_t)blk[i] & ~(uintptr_t)(RH_ARENA_SIZE - 1);
+        bool known = false;
+        for (int j = 0; j < nb; j++) known |= base[j] == a;
+        if (!known) base[nb++] = a;
+    }
+    assert_int_equal(nb, 3);
+    for (int i = 0; i < 3; i++)
+        for (int j = i + 1; j < 3; j++)
+            if (base[j] < base[i]) { uintptr_t t = base[i]; base[i] = base[j]; base[j] = t; }
+    void *marked[3][2];
+    int cnt[3] = {0};
+    for (int i = 0; i < N; i++) {
+        int a = 0;
+        while (((uintptr_t)blk[i] & ~(uintptr_t)(RH_ARENA_SIZE - 1)) != base[a]) a++;
+        if (cnt[a] < 2 && (i % 97 == 5)) {
+            rh__block_mark(h, blk[i]);
+            marked[a][cnt[a]++] = blk[i];
+        }
+    }
+    assert_true(cnt[0] == 2 && cnt[1] == 2 && cnt[2] == 2);
+    for (int a = 0; a < 3; a++)
+        if ((uintptr_t)marked[a][0] > (uintptr_t)marked[a][1]) {
+            void *t = marked[a][0]; marked[a][0] = marked[a][1]; marked[a][1] = t;
+        }
+
+    rh__mark_walk w;
+    rh__mark_walk_begin(h, &w);
+    assert_ptr_equal(rh__mark_walk_next(&w), marked[0][0]);
+    /* the middle arena goes: every block unmarked and freed, the arenas trimmed */
+    for (int i = 0; i < N; i++)
+        if (((uintptr_t)blk[i] & ~(uintptr_t)(RH_ARENA_SIZE - 1)) == base[1]) {
+            if (blk[i] == marked[1][0] || blk[i] == marked[1][1]) rh__block_unmark(h, blk[i]);
+            rh_free(h, blk[i]);
+            blk[i] = NULL;
+        }
+    (void)rh_heap_trim(h);
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.arenas_current, 2);
+    rh__pools_check(h);
+    assert_ptr_equal(rh__mark_walk_next(&w), marked[0][1]);
+    /* now the cursor's own arena goes */
+    for (int i = 0; i < N; i++)
+        if (blk[i] && ((uintptr_t)blk[i] & ~(uintptr_t)(RH_ARENA_SIZE - 1)) == base[0]) {
+            if (blk[i] == marked[0][0] || blk[i] == marked[0][1]) rh__block_unmark(h, blk[i]);
+            rh_free(h, blk[i]);
+            blk[i] = NULL;
+        }
+    (void)rh_heap_trim(h);
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.arenas_current, 1);
+    /* and a new arena's worth is allocated, some of it marked: those may or
+     * may not be returned (they were marked during the walk) */
+    static void *fresh[PER_ARENA + 1];
+    for (int i = 0; i <= PER_ARENA; i++) {
+        assert_non_null(fresh[i] = rh_malloc(h, 512));
+        if (i % 500 == 0) rh__block_mark(h, fresh[i]);
+    }
+    rh__pools_check(h);
+    int got2 = 0;
+    for (void *p; (p = rh__mark_walk_next(&w)) != NULL;) {
+        if (p == marked[2][0] || p == marked[2][1]) {
+            got2++;
+            continue;
+        }
+        bool is_fresh = false;
+        for (int i = 0; i <= PER_ARENA; i++) is_fresh |= fresh[i] == p && i % 500 == 0;
+        assert_true(is_fresh);
+    }
+    assert_int_equal(got2, 2);
+    rh__mark_walk_end(&w);
+    for (int i = 0; i <= PER_ARENA; i++) {
+        if (i % 500 == 0) rh__block_unmark(h, fresh[i]);
+        rh_free(h, fresh[i]);
+    }
+    for (int i = 0; i < N; i++)
+        if (blk[i]) {
+            if (blk[i] == marked[2][0] || blk[i] == marked[2][1]) rh__block_unmark(h, blk[i]);
+            rh_free(h, blk[i]);
+        }
+    rh__pools_check(h);
+    rh_heap_destroy(h);
+}
+
+/* System blocks: returned newest first; the cursor's next block freed,
+ * reallocated (moved to the head) or a new one allocated between steps;
+ * in pools mode after the pools' part, in malloc mode alone. */
+static void test_walk_large_blocks(void **state) {
+    (void)state;
+    for (int mi = 0; mi < 2; mi++) {
+        rh_heap *h = new_heap(MODES[mi], 0);
+        void *L[6];
+        for (int i = 0; i < 6; i++) {
+            assert_non_null(L[i] = rh_malloc(h, 1000 + (size_t)i));
+            rh__block_mark(h, L[i]);
+        }
+        rh__mark_walk w;
+        rh__mark_walk_begin(h, &w);
+        assert_ptr_equal(rh__mark_walk_next(&w), L[5]);
+        /* the cursor is on L[4]: freed, it moves to L[3] */
+        rh__block_unmark(h, L[4]);
+        rh_free(h, L[4]);
+        assert_ptr_equal(rh__mark_walk_next(&w), L[3]);
+        /* L[2] (under the cursor) moved by a realloc: it leaves the walk (unmarked) */
+        rh__block_unmark(h, L[2]);
+        L[2] = rh_realloc(h, L[2], 50000);
+        assert_non_null(L[2]);
+        /* a new marked block: at the head, behind the cursor */
+        void *n = rh_malloc(h, 2000);
+        rh__block_mark(h, n);
+        /* L[1] freed while marked (its mark goes with it) */
+        rh_free(h, L[1]);
+        assert_ptr_equal(rh__mark_walk_next(&w), L[0]);
+        assert_null(rh__mark_walk_next(&w));
+        rh__mark_walk_end(&w);
+        void *seen[8];
+        assert_int_equal(walk_all(h, seen, 8), 4); /* n, L[5], L[3], L[0] */
+        assert_ptr_equal(seen[0], n);
+        rh__block_unmark(h, n);
+        rh_free(h, n);
+        rh_free(h, L[0]);
+        rh_free(h, L[2]);
+        rh_free(h, L[3]);
+        rh_free(h, L[5]);
+        rh_heap_destroy(h);
+    }
+}
+
+/* Two walks open at once keep their own cursors; closing one leaves the
+ * other valid. */
+static void test_two_walks(void **state) {
+    (void)state;
+    rh_heap *h = new_heap(RH_MODE_POOLS, 0);
+    void *p[4];
+    for (int i = 0; i < 4; i++) {
+        p[i] = rh_malloc(h, i < 2 ? 64 : 4000);
+        rh__block_mark(h, p[i]);
+    }
+    rh__mark_walk a, b;
+    rh__mark_walk_begin(h, &a);
+    rh__mark_walk_begin(h, &b);
+    void *first = rh__mark_walk_next(&a);
+    assert_ptr_equal(rh__mark_walk_next(&b), first);
+    assert_non_null(rh__mark_walk_next(&b));
+    assert_ptr_equal(rh__mark_walk_next(&b), p[3]);
+    rh__mark_walk_end(&b);
+    assert_non_null(rh__mark_walk_next(&a));
+    rh__block_unmark(h, p[3]);
+    rh_free(h, p[3]); /* before a reaches the system blocks: never returned */
+    assert_ptr_equal(rh__mark_walk_next(&a), p[2]);
+    assert_null(rh__mark_walk_next(&a));
+    rh__mark_walk_end(&a);
+    assert_null(h->alloc.walks);
+    for (int i = 0; i < 3; i++) rh_free(h, p[i]);
+    rh_heap_destroy(h);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_set_clear_test),
+        cmocka_unit_test(test_free_drops_mark),
+        cmocka_unit_test(test_debug_free_marked_fatal),
+        cmocka_unit_test(test_mark_bad_pointer),
+        cmocka_unit_test(test_check_sees_bad_mark),
+        cmocka_unit_test(test_walk_random),
+        cmocka_unit_test(test_walk_arena_released),
+        cmocka_unit_test(test_walk_large_blocks),
+        cmocka_unit_test(test_two_walks),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
