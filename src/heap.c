@@ -67,6 +67,7 @@ rh_heap *rh_heap_new(const rh_heap_config *cfg) {
     if (rh__gc_init(h) != 0) goto fail_gc;
     /* A policy named in the config wins over REFHEAP_GC (read by rh__gc_init). */
     if (cfg && cfg->gc_policy != RH_GC_POLICY_DEFAULT) h->gc.policy = cfg->gc_policy;
+    rh__gc_layout_init(h); /* the containers' layout follows the policy */
     if (rh__weak_init(h) != 0) goto fail_weak;
     h->weak.referent_waiting = rh__dealloc_waiting; /* the invariant check's test (weak_state.h) */
     return h;

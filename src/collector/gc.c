@@ -306,6 +306,18 @@ static __attribute__((noinline)) void track_slow(rh_object *o) {
     if (RH_UNLIKELY(!RH__IS_GC(o)))
         rh__fatal("rh_gc_track: object of type '%s' at %p is not a container (RH_TYPE_GC)",
                   type_name(o), (void *)o);
+    if (rh__gc_linkless_obj(o)) {
+        /* the layout without links (gc_linkless.c): no record, no hint */
+        rh_heap *lh = rh__heap_of(o);
+        if (RH_UNLIKELY(!lh))
+            rh__fatal("rh_gc_track: object of type '%s' at %p belongs to no heap", type_name(o),
+                      (void *)o);
+        if (RH_UNLIKELY(rh__gc_linkless_tracked(lh, o)))
+            rh__fatal("rh_gc_track: object of type '%s' at %p is already tracked by the collector",
+                      type_name(o), (void *)o);
+        rh__gc_linkless_track(lh, o);
+        return;
+    }
     rh__gchead *g = RH__AS_GC(o);
     if (RH_UNLIKELY(g->next != 0))
         rh__fatal("rh_gc_track: object of type '%s' at %p is already tracked by the collector",
@@ -324,12 +336,14 @@ static __attribute__((noinline)) void track_slow(rh_object *o) {
     rh__gc_link_young(&h->gc, g); /* keeps only the once-per-life flag */
 }
 
-/* The usual track, "create, fill, track": a live container, untracked,
- * whose record still carries the heap hint of its creation. Anything else
- * goes to track_slow, which checks everything again in order. */
+/* The usual track, "create, fill, track": a live container of the linked
+ * layout, untracked, whose record still carries the heap hint of its
+ * creation. Anything else (the layout without links included: its
+ * LINKLESS bit is the sign of rh_gcword) goes to track_slow, which checks
+ * everything again in order. */
 void rh_gc_track(rh_object *o) {
     /* (o NULL faults at the first load, as in track_slow) */
-    if (RH_LIKELY(o->rh_refcnt != 0 && RH__IS_GC(o))) {
+    if (RH_LIKELY(o->rh_refcnt != 0 && RH__IS_GC(o) && !rh__gc_linkless_obj(o))) {
         rh__gchead *g = RH__AS_GC(o);
         rh_heap *h = rh__gc_heap_hint(g);
         if (RH_LIKELY(g->next == 0 && h != NULL)) {
@@ -345,18 +359,25 @@ void rh_gc_track(rh_object *o) {
 void rh_gc_untrack(rh_object *o) {
     RH__CHECK_LIVE(o, "rh_gc_untrack");
     if (!RH__IS_GC(o)) return;
+    if (rh__gc_linkless_obj(o)) {
+        rh_heap *lh = rh__heap_of(o);
+        if (rh__gc_linkless_tracked(lh, o)) rh__gc_linkless_untrack(lh, o);
+        return;
+    }
     rh__gchead *g = RH__AS_GC(o);
     if (g->next != 0) untrack_node(g);
 }
 
 bool rh_gc_is_tracked(const rh_object *o) {
     RH__CHECK_LIVE(o, "rh_gc_is_tracked");
-    return RH__IS_GC(o) && RH__AS_GC(o)->next != 0;
+    return RH__IS_GC(o) && rh__gc_tracked_any(o);
 }
 
 bool rh_gc_is_finalized(const rh_object *o) {
     RH__CHECK_LIVE(o, "rh_gc_is_finalized");
-    return RH__IS_GC(o) && (RH__AS_GC(o)->prev & F_FINALIZED) != 0;
+    if (!RH__IS_GC(o)) return false;
+    if (rh__gc_linkless_obj(o)) return (o->rh_gcword & RH__GCW_FINALIZED) != 0;
+    return (RH__AS_GC(o)->prev & F_FINALIZED) != 0;
 }
 
 /* ---------------------------------------------------------------------------
@@ -1065,9 +1086,12 @@ void rh__gc_alloc_slow(rh_heap *h) {
     st->collecting = false;
 }
 
-/* Recomputes `trigger` after a change of enabled, threshold[0] or finished. */
+/* Recomputes `trigger` after a change of enabled, threshold[0] or finished.
+ * A heap of the layout without links has no automatic collection yet
+ * (docs/linkless.md, stage S3). */
 static void update_trigger(struct rh__gc_state *st) {
-    st->trigger = (st->enabled && st->threshold[0] != 0 && !st->finished) ? st->threshold[0] : LONG_MAX;
+    st->trigger = (st->enabled && st->threshold[0] != 0 && !st->finished && !st->linkless) ? st->threshold[0]
+                                                                                          : LONG_MAX;
 }
 
 intptr_t rh_gc_collect(rh_heap *h, int generation) {
@@ -1076,7 +1100,9 @@ intptr_t rh_gc_collect(rh_heap *h, int generation) {
         return -1;
     }
     struct rh__gc_state *st = &h->gc;
-    if (st->collecting || st->finished) return 0;
+    /* The layout without links: its collections are stage S3 of
+     * docs/linkless.md; until then none runs (everything stays tracked). */
+    if (st->collecting || st->finished || st->linkless) return 0;
     /* Incremental policy: a full collection is complete and stop-the-world;
      * the round in progress is given up and deferred garbage cleared first. */
     if (st->policy == RH_GC_POLICY_INCREMENTAL && generation == RH_GC_GENERATIONS - 1)
@@ -1105,6 +1131,18 @@ int rh__gc_init(rh_heap *h) {
     rh__gc_incr_init(h);
     update_trigger(st);
     return 0;
+}
+
+/* The layout of the heap's containers (docs/linkless.md), once its policy
+ * is known (heap.c, after the config's policy): without list links for the
+ * incremental policy when REFHEAP_LINKLESS=1, an internal switch that stays
+ * off by default while the collections of that layout are not built. */
+void rh__gc_layout_init(rh_heap *h) {
+    struct rh__gc_state *st = &h->gc;
+    const char *e = getenv("REFHEAP_LINKLESS");
+    st->linkless = st->policy == RH_GC_POLICY_INCREMENTAL && e && strcmp(e, "1") == 0;
+    if (st->linkless) h->alloc.slow |= RH__SLOW_LINKLESS;
+    update_trigger(st);
 }
 
 /* Drops gc.garbage (its objects lose that reference). */
@@ -1156,7 +1194,7 @@ typedef struct untracked_report {
 
 static void report_untracked(rh_object *o, void *arg) {
     untracked_report *r = arg;
-    if (!RH__IS_GC(o) || RH__AS_GC(o)->next != 0 || o->rh_refcnt == 0 || o->rh_refcnt == RH_IMMORTAL) return;
+    if (!RH__IS_GC(o) || o->rh_refcnt == 0 || o->rh_refcnt == RH_IMMORTAL || rh__gc_tracked_any(o)) return;
     if (r->print && r->n < GC_LEAK_REPORT_MAX)
         rh__gc_printf(r->h, "refheap: leak: untracked <%s %p> refcount %" PRIu32 ", allocated at %s "
                       "(not tracked by the collector: a cycle through it is never freed; "
@@ -1180,7 +1218,7 @@ static void leak_report_untracked(rh_heap *h) {
 
 void rh__gc_fini(rh_heap *h) {
     struct rh__gc_state *st = &h->gc;
-    if (!st->collecting && !st->finished) {
+    if (!st->collecting && !st->finished && !st->linkless) {
         rh__gc_incr_settle(h, true);
         st->collecting = true;
         (void)collect_with_callbacks(h, RH_GC_GENERATIONS - 1, false);
@@ -1204,6 +1242,7 @@ void rh__gc_fini(rh_heap *h) {
     rh_free(h, st->callbacks);
     st->callbacks = NULL;
     st->ncallbacks = st->capcallbacks = 0;
+    if (st->linkless) rh__gc_linkless_fini(h);
 }
 
 /* ---------------------------------------------------------------------------
@@ -1253,6 +1292,7 @@ void rh__gc_check(rh_heap *h) {
     }
     for (int i = 0; i < RH_GC_GENERATIONS; i++)
         if (st->count[i] < 0) rh__fatal("gc: invariant broken: count[%d] = %ld < 0", i, st->count[i]);
+    if (st->linkless) rh__gc_linkless_check(h);
 }
 
 void rh__weak_check(rh_heap *h) {

@@ -194,11 +194,13 @@
 #include <limits.h>
 #include <stdint.h>
 
-/* Marks in rh_gcword of the round's objects. */
-#define CAND 0x80000000u  /* a candidate of the round in progress            */
-#define INU 0x40000000u   /* on the suspects list `u` (scan phase)           */
-#define REACH 0x20000000u /* reached from a reachable object (scan phase)    */
-#define COUNT 0x1fffffffu /* references counted from inside G (saturating)   */
+/* Marks in rh_gcword of the round's objects. Bit 31 is left clear: it is
+ * the layout without links' LINKLESS bit (gc_state.h), which the death path
+ * reads, and objects die between slices with these marks set. */
+#define CAND 0x40000000u  /* a candidate of the round in progress            */
+#define INU 0x20000000u   /* on the suspects list `u` (scan phase)           */
+#define REACH 0x10000000u /* reached from a reachable object (scan phase)    */
+#define COUNT 0x0fffffffu /* references counted from inside G (saturating)   */
 
 /* Pacing constants. */
 #define WORK_PER_PROMOTED 48.0 /* a round (~3 visits per candidate) ends

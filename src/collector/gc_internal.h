@@ -73,6 +73,25 @@ static inline void rh__gc_untrack_node(rh__gchead *g) {
     g->prev &= RH__GC_FINALIZED;
 }
 
+/* The layout without list links (docs/linkless.md; gc_linkless.c, whose
+ * essay states the invariants). rh__gc_layout_init (gc.c) decides it at
+ * heap creation, once the policy is known: the incremental policy with
+ * the environment variable REFHEAP_LINKLESS=1 (an internal switch until
+ * the collections of such heaps are built). track/untrack take a live
+ * container of h of that layout, untracked / tracked respectively. */
+void rh__gc_layout_init(rh_heap *h);
+void rh__gc_linkless_track(rh_heap *h, rh_object *o);
+void rh__gc_linkless_untrack(rh_heap *h, rh_object *o);
+bool rh__gc_linkless_tracked(rh_heap *h, const rh_object *o);
+void rh__gc_linkless_fini(rh_heap *h);
+void rh__gc_linkless_check(rh_heap *h);
+/* Is o (a live container of either layout) tracked? The linked layout
+ * reads its record; the other asks the allocator for the block's mark. */
+static inline bool rh__gc_tracked_any(const rh_object *o) {
+    if (rh__gc_linkless_obj(o)) return rh__gc_linkless_tracked(rh__heap_of(o), o);
+    return RH__AS_GC(o)->next != 0;
+}
+
 /* Containers with inline references. A type whose traverse is
  * rh__gc_inline_refs_traverse owns exactly these references, reported in
  * this order: (rh_object *)type->user_data, the object that owns the type

@@ -58,13 +58,59 @@ _Static_assert(sizeof(rh__gchead) == RH_ALIGNMENT, "the record is one alignment 
 #define RH__FROM_GC(g) ((rh_object *)(void *)(((rh__gchead *)(g)) + 1))
 #define RH__IS_GC(o) ((RH_TYPE(o)->flags & RH_TYPE_GC) != 0)
 
-/* Bytes refheap puts in front of an object of type t. */
+/* Bytes refheap puts in front of an object of type t in a heap with the
+ * linked layout (the CPython policy's). */
 static inline size_t rh__prefix_size(const rh_type *t) {
     return (t->flags & RH_TYPE_GC) ? sizeof(rh__gchead) : 0;
 }
+
+/* ---------------------------------------------------------------------------
+ * The layout without list links (docs/linkless.md). A heap whose
+ * gc.linkless is set (an incremental-policy heap with the internal switch
+ * on, see rh__gc_layout_init) gives its containers no rh__gchead: the block
+ * starts at the object. Such an object's collector state is its rh_gcword
+ * and the allocator's mark bit of its block (memory/marks.h), which means
+ * "tracked". The bits of rh_gcword:
+ *   LINKLESS   the object has this layout: set at creation, never cleared,
+ *              never set under the linked layout (whose tracked objects keep
+ *              rh_gcword 0 between collections, and whose collections and
+ *              rounds use bits 30 and below only);
+ *   FINALIZED  its finalizer (or legacy_del at refcount death) ran;
+ *   YOUNG      in the young array (gc.young), LOW is its index there;
+ *   GEN1       promoted since the last round started (the incremental
+ *              policy's generation 1);
+ *   FROZEN     gc.freeze()'d;
+ *   MARKS      a collection's or a round's marks (stage S3/S4);
+ *   LOW        YOUNG: the index in the young array; else 0 between
+ *              collections.
+ * Tracked <=> the block is marked; YOUNG <=> marked and young[LOW] == o;
+ * old = marked and neither YOUNG nor FROZEN (found by a walk, counted in
+ * n_old). The death path tells the layouts apart by the LINKLESS bit, the
+ * sign bit of a word next to the count it has just written.
+ * ------------------------------------------------------------------------- */
+#define RH__GCW_LINKLESS 0x80000000u
+#define RH__GCW_FINALIZED 0x40000000u
+#define RH__GCW_YOUNG 0x20000000u
+#define RH__GCW_GEN1 0x10000000u
+#define RH__GCW_FROZEN 0x08000000u
+#define RH__GCW_MARKS 0x07000000u
+#define RH__GCW_LOW 0x00ffffffu
+/* Bits an object keeps when it is untracked. */
+#define RH__GCW_KEEP (RH__GCW_LINKLESS | RH__GCW_FINALIZED)
+/* The young array holds fewer objects than this (LOW's range). */
+#define RH__YOUNG_MAX ((size_t)RH__GCW_LOW)
+
+/* Does o (a container) have the layout without links? */
+static inline bool rh__gc_linkless_obj(const rh_object *o) {
+    return (o->rh_gcword & RH__GCW_LINKLESS) != 0;
+}
+/* Bytes in front of o (a live object of either layout). */
+static inline size_t rh__obj_prefix(const rh_object *o) {
+    return ((o->rh_type->flags & RH_TYPE_GC) && !rh__gc_linkless_obj(o)) ? sizeof(rh__gchead) : 0;
+}
 /* The block (what the allocator returned) of an object. */
 static inline void *rh__obj_block(const rh_object *o) {
-    return (char *)(void *)o - rh__prefix_size(o->rh_type);
+    return (char *)(void *)o - rh__obj_prefix(o);
 }
 
 /* A registered rh_gc_callback. */
@@ -139,6 +185,15 @@ struct rh__gc_state {
     void *sink_data;
 
     rh_gc_policy policy; /* CPYTHON or INCREMENTAL (never DEFAULT)         */
+    /* The layout without list links (docs/linkless.md; gc_linkless.c):
+     * set at heap creation, never changed. young[0 .. nyoung) is the young
+     * generation (capacity capyoung, a raw block of the heap); n_old the
+     * tracked objects neither young nor frozen, n_gen1 those of them with
+     * GEN1, n_frozen the frozen ones. */
+    bool linkless;
+    rh_object **young;
+    size_t nyoung, capyoung;
+    size_t n_old, n_gen1, n_frozen;
     rh_gc_pause_hook pause_hook;
     void *pause_data;
     uint64_t user_ns;    /* time in callbacks and finalizers, last collection */

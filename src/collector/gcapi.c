@@ -178,7 +178,7 @@ static int visit_count(rh_object *o, void *arg) {
 static int visit_cycle_capable(rh_object *o, void *arg) {
     (void)arg;
     if (!o || !RH__IS_GC(o)) return 0;
-    if (RH__AS_GC(o)->next != 0) return 1;
+    if (rh__gc_tracked_any(o)) return 1;
     return !(o->rh_type->untrack_check && o->rh_type->untrack_check(o));
 }
 
@@ -186,7 +186,7 @@ static int visit_cycle_capable(rh_object *o, void *arg) {
  * reference to a container, and its type's untrack_check (if any) does not
  * let it go untracked. A cycle through it is never freed. */
 static bool wrongly_untracked(rh_object *o) {
-    if (!RH__IS_GC(o) || RH__AS_GC(o)->next != 0 || o->rh_refcnt == 0 || !o->rh_type->traverse) return false;
+    if (!RH__IS_GC(o) || o->rh_refcnt == 0 || !o->rh_type->traverse || rh__gc_tracked_any(o)) return false;
     if (o->rh_type->untrack_check && o->rh_type->untrack_check(o)) return false;
     return o->rh_type->traverse(o, visit_cycle_capable, NULL) != 0;
 }
@@ -230,7 +230,7 @@ typedef struct verify_pass {
 
 static void verify_untracked(rh_object *o, void *arg) {
     verify_pass *p = arg;
-    if (!RH__IS_GC(o) || RH__AS_GC(o)->next != 0 || o->rh_refcnt == 0 || !o->rh_type->traverse) return;
+    if (!RH__IS_GC(o) || o->rh_refcnt == 0 || !o->rh_type->traverse || rh__gc_tracked_any(o)) return;
     p->c->referrer = o;
     o->rh_type->traverse(o, p->visit, p->c);
 }

@@ -168,6 +168,11 @@ typedef struct rh__dealloc_tls {
      * died (re-tracked around their finalizer), one of the others. Linked
      * through rh__gchead.prev; NULL-terminated. */
     rh__gchead *deferred_gc[2];
+    /* The same two lists for containers of the layout without links
+     * (docs/linkless.md), which have no record: linked through the first
+     * word of their header, as the non-containers below, with their
+     * FINALIZED bit in the link's bit 0 (see defer). */
+    rh_object *deferred_ll[2];
     /* Deferred non-containers: a LIFO list linked through the first word of
      * each object's header (see defer); NULL-terminated. */
     rh_object *deferred;
@@ -178,6 +183,9 @@ typedef struct rh__dealloc_tls {
 
 _Static_assert(offsetof(rh_object, rh_type) == sizeof(uintptr_t),
                "the count and the collector word together hold a deferred object's link");
+/* A deferred linkless container's FINALIZED bit, in its link (objects are
+ * RH_ALIGNMENT-aligned). */
+#define RH__LL_LINK_FINALIZED ((uintptr_t)1)
 
 /* The initial-exec model: the state is reached at a fixed offset from the
  * thread pointer, with no call to __tls_get_addr, which the default model
@@ -193,10 +201,21 @@ _Static_assert(offsetof(rh_object, rh_type) == sizeof(uintptr_t),
 #endif
 static _Thread_local rh__dealloc_tls tls RH__TLS_FAST;
 
+/* The next object of a list linked through the first word of the
+ * header (deferred non-containers and linkless containers). */
+static inline rh_object *header_link(const rh_object *d) {
+    uintptr_t link;
+    memcpy(&link, d, sizeof link);
+    return (rh_object *)(link & ~(uintptr_t)RH__LL_LINK_FINALIZED);
+}
+
 bool rh__dealloc_waiting(const rh_object *o) {
     for (int k = 0; k < 2; k++)
         for (rh__gchead *g = tls.deferred_gc[k]; g; g = (rh__gchead *)(g->prev & ~RH__GC_FLAGS_MASK))
             if (RH__FROM_GC(g) == o) return true;
+    for (int k = 0; k < 2; k++)
+        for (rh_object *d = tls.deferred_ll[k]; d; d = header_link(d))
+            if (d == o) return true;
     for (rh_object *d = tls.deferred; d;) {
         if (d == o) return true;
         uintptr_t link;
@@ -213,8 +232,23 @@ static bool is_active(const rh_object *o) {
     return false;
 }
 
+/* Is the container o tracked (either layout)? */
 static inline bool gc_tracked(const rh_object *o) {
-    return RH__AS_GC(o)->next != 0;
+    return rh__gc_tracked_any(o);
+}
+
+/* Sets the container o's FINALIZED bit (either layout); returns whether it
+ * was set before. */
+static bool gc_set_finalized(rh_object *o) {
+    if (rh__gc_linkless_obj(o)) {
+        bool was = (o->rh_gcword & RH__GCW_FINALIZED) != 0;
+        o->rh_gcword |= RH__GCW_FINALIZED;
+        return was;
+    }
+    rh__gchead *g = RH__AS_GC(o);
+    bool was = (g->prev & RH__GC_FINALIZED) != 0;
+    g->prev |= RH__GC_FINALIZED;
+    return was;
 }
 
 /* ---------------------------------------------------------------------------
@@ -265,7 +299,11 @@ static inline void zero_fields(char *p, size_t n) {
 __attribute__((noinline)) rh_object *rh__new_object(rh_heap *h, const rh_type *t, const char *file, int line,
                                                     size_t nitems, bool track) {
     if (!type_ok(h, t)) return NULL;
-    size_t prefix = rh__prefix_size(t);
+    /* a container: counted for the collector; with the linked layout, the
+     * collector's record in front (docs/linkless.md: not in a heap of the
+     * layout without links) */
+    bool gc = (t->flags & RH_TYPE_GC) != 0;
+    size_t prefix = h->gc.linkless ? 0 : rh__prefix_size(t);
     size_t n;
     if (RH_UNLIKELY(__builtin_add_overflow(prefix, t->basicsize, &n))) {
         rh_err_set(h, RH_EOVERFLOW, "size of a '%s' object (basicsize %zu) overflows",
@@ -297,25 +335,28 @@ __attribute__((noinline)) rh_object *rh__new_object(rh_heap *h, const rh_type *t
         if (RH_UNLIKELY(!block)) return NULL; /* the allocator set RH_ENOMEM */
     }
     /* Every byte is written once: the collector's record (untracked, with
-     * the heap hint), the header (count 1, collector word 0, the type), and
-     * the fields zeroed. */
+     * the heap hint), the header (count 1, collector word 0, or LINKLESS
+     * for a container without record, the type), and the fields zeroed. */
     rh_object *o = (rh_object *)(void *)((char *)block + prefix);
     if (prefix) *RH__AS_GC(o) = rh__gc_new_record(h);
     o->rh_refcnt = 1;
-    o->rh_gcword = 0;
+    o->rh_gcword = (gc && !prefix) ? RH__GCW_LINKLESS : 0;
     o->rh_type = t;
     zero_fields((char *)(o + 1), n - prefix - sizeof(rh_object));
     /* The new container is complete and untracked: an automatic collection
      * started here cannot see it. Debug mode names the object only after
      * that collection, so the verifier's walk of the untracked containers
      * (gcapi.c) does not reach an object its constructor has not filled. */
-    if (prefix && rh__gc_count_alloc(&h->gc)) rh__gc_alloc_slow(h);
+    if (gc && rh__gc_count_alloc(&h->gc)) rh__gc_alloc_slow(h);
     if (RH_UNLIKELY(h->alloc.slow & (RH__SLOW_MODE | RH__SLOW_TRACE))) {
         if (h->mode == RH_MODE_DEBUG) rh__debug_note_object(h, block, o);
         if ((h->alloc.slow & RH__SLOW_TRACE) && !typed) h->alloc.trace->hooks->note_type(h, block, t->name);
     }
     /* "Create tracked": linked only now, after that collection. */
-    if (prefix && track) rh__gc_link_new(&h->gc, RH__AS_GC(o));
+    if (gc && track) {
+        if (prefix) rh__gc_link_new(&h->gc, RH__AS_GC(o));
+        else rh__gc_linkless_track(h, o);
+    }
     return o;
 }
 
@@ -394,7 +435,17 @@ static inline void free_block_gc(rh_object *o, bool gc) {
     if (gc) rh__gc_count_free(&h->gc);
     rh__bcache_push(h, pool->cls, pool, block);
 }
-static inline void free_block(rh_object *o) { free_block_gc(o, (o->rh_type->flags & RH_TYPE_GC) != 0); }
+/* The free of any object (the slow paths of death). A container of the
+ * layout without links starts its block and lives in a heap whose slow
+ * word is set (RH__SLOW_LINKLESS): its free is the slow one. */
+static inline void free_block(rh_object *o) {
+    if (RH_UNLIKELY(rh__gc_linkless_obj(o))) {
+        rh_heap *h = rh__obj_free_slow(NULL, o, 0);
+        rh__gc_count_free(&h->gc);
+        return;
+    }
+    free_block_gc(o, (o->rh_type->flags & RH_TYPE_GC) != 0);
+}
 
 /* Runs fn (finalize or legacy_del) with a temporary reference. Returns true
  * if the object was resurrected (it lives on; the caller must stop). */
@@ -435,11 +486,7 @@ static void dealloc_body(rh_object *o, bool tracked) {
 
     if (t->finalize) {
         bool run = true;
-        if (gc) {
-            rh__gchead *g = RH__AS_GC(o);
-            if (g->prev & RH__GC_FINALIZED) run = false;
-            else g->prev |= RH__GC_FINALIZED;
-        }
+        if (gc && gc_set_finalized(o)) run = false;
         if (run && run_finalizer(o, t->finalize, tracked)) goto out;
     }
     if ((t->flags & RH_TYPE_WEAKREFABLE) && *rh__weaklist_of(o) != NULL) {
@@ -450,7 +497,7 @@ static void dealloc_body(rh_object *o, bool tracked) {
     if (t->legacy_del) {
         /* Runs at every death (not gated by FINALIZED), but marks it, so
          * gc.is_finalized() is true for an object it resurrected. */
-        if (gc) RH__AS_GC(o)->prev |= RH__GC_FINALIZED;
+        if (gc) (void)gc_set_finalized(o);
         if (run_finalizer(o, t->legacy_del, tracked)) goto out;
         if (t->flags & RH_TYPE_WEAKREFABLE) rh__weakref_clear_only(o);
     }
@@ -468,6 +515,18 @@ static void defer(rh_object *o, bool tracked) {
      * CPython's weakref dealloc does at once. Unlinking allocates nothing
      * and kills nothing; its destroy later finds it cleared. */
     if (rh__is_weakref(o)) rh__weakref_clear((rh__weakref *)o);
+    if ((o->rh_type->flags & RH_TYPE_GC) && rh__gc_linkless_obj(o)) {
+        /* no record: the link in the header (count and collector word),
+         * FINALIZED in its bit 0 (LINKLESS is implied by the list); the
+         * weak references learn it is gone from its weaklist slot, as for
+         * a non-container */
+        uintptr_t link = (uintptr_t)tls.deferred_ll[tracked] |
+                         ((o->rh_gcword & RH__GCW_FINALIZED) ? RH__LL_LINK_FINALIZED : 0);
+        memcpy(o, &link, sizeof link);
+        tls.deferred_ll[tracked] = o;
+        if (o->rh_type->flags & RH_TYPE_WEAKREFABLE) rh__weaklist_set_waiting(o, true);
+        return;
+    }
     if (o->rh_type->flags & RH_TYPE_GC) {
         rh__gchead *g = RH__AS_GC(o);
         /* next stays 0 (untracked); the link uses the bits above the flags. */
@@ -493,6 +552,18 @@ static bool pop_deferred(rh_object **o, bool *tracked) {
             tls.deferred_gc[k] = (rh__gchead *)(g->prev & ~RH__GC_FLAGS_MASK);
             g->prev &= RH__GC_FLAGS_MASK;
             *o = RH__FROM_GC(g);
+            *tracked = k != 0;
+            return true;
+        }
+        rh_object *d = tls.deferred_ll[k];
+        if (d) {
+            uintptr_t link;
+            memcpy(&link, d, sizeof link);
+            tls.deferred_ll[k] = (rh_object *)(link & ~RH__LL_LINK_FINALIZED);
+            d->rh_refcnt = 0;
+            d->rh_gcword = RH__GCW_LINKLESS | ((link & RH__LL_LINK_FINALIZED) ? RH__GCW_FINALIZED : 0);
+            if (d->rh_type->flags & RH_TYPE_WEAKREFABLE) rh__weaklist_set_waiting(d, false);
+            *o = d;
             *tracked = k != 0;
             return true;
         }
@@ -533,7 +604,11 @@ static __attribute__((noinline)) void dealloc_slow(rh_object *o) {
                   o->rh_type->name, (void *)o, rh_object_site(o));
     const rh_type *t = o->rh_type;
     bool tracked = false;
-    if (t->flags & RH_TYPE_GC) {
+    if ((t->flags & RH_TYPE_GC) && rh__gc_linkless_obj(o)) {
+        rh_heap *h = rh__heap_of(o);
+        tracked = rh__gc_linkless_tracked(h, o);
+        if (tracked) rh__gc_linkless_untrack(h, o);
+    } else if (t->flags & RH_TYPE_GC) {
         rh__gchead *g = RH__AS_GC(o);
         tracked = g->next != 0;
         if (tracked) rh__gc_untrack_node(g);
@@ -547,12 +622,15 @@ static __attribute__((noinline)) void dealloc_slow(rh_object *o) {
     if (--tls.depth == 0 && tls.pending) drain_deferred();
 }
 
-/* A plain type: no finalize, no legacy_del, no weak references; its
- * objects die in the straight line of rh__dealloc. One test of the OR of
- * the three fields (two adjacent pointers and the flag word, on the line
- * the type pointer was just loaded for). */
-static inline bool type_plain(const rh_type *t) {
-    return ((uintptr_t)t->finalize | (uintptr_t)t->legacy_del | (t->flags & RH_TYPE_WEAKREFABLE)) == 0;
+/* A plain object: its type has no finalize, no legacy_del, no weak
+ * references, and it is not a container of the layout without links
+ * (docs/linkless.md: the LINKLESS bit of its collector word, next to the
+ * count just written); it dies in the straight line of rh__dealloc. One
+ * test of the OR of the four (two adjacent pointers and the flag word, on
+ * the line the type pointer was just loaded for, and the word). */
+static inline bool obj_plain(const rh_object *o, const rh_type *t) {
+    return ((uintptr_t)t->finalize | (uintptr_t)t->legacy_del | (t->flags & RH_TYPE_WEAKREFABLE) |
+            (o->rh_gcword & RH__GCW_LINKLESS)) == 0;
 }
 
 /* The outermost death of the straight line, when something was deferred:
@@ -619,7 +697,7 @@ static __attribute__((noinline)) void dealloc_defer_plain(rh_object *o) {
  * plain (run_finalizer reports a finalizer that changed the type). */
 void rh__dealloc(rh_object *o) {
     const rh_type *t = o->rh_type;
-    if (RH_UNLIKELY(!type_plain(t))) {
+    if (RH_UNLIKELY(!obj_plain(o, t))) {
         dealloc_slow(o);
         return;
     }
@@ -718,7 +796,7 @@ const char *rh_object_site(const rh_object *o) {
 size_t rh_sizeof(rh_object *o) {
     RH__CHECK_LIVE(o, "rh_sizeof");
     const rh_type *t = o->rh_type;
-    size_t n = rh__prefix_size(t) + t->basicsize;
+    size_t n = rh__obj_prefix(o) + t->basicsize;
     if (t->sizeof_extra) n += t->sizeof_extra(o);
     return n;
 }

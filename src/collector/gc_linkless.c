@@ -1,0 +1,162 @@
+/*
+ * gc_linkless.c — tracking in the layout without list links
+ * (docs/linkless.md): the young array, and track, untrack and the tests of
+ * an object whose heap has gc.linkless set. Stage S2 of that note: the
+ * collections of such heaps are stage S3 (until then gc.c runs none on
+ * them: see rh__gc_layout_init).
+ *
+ * State. An object of this layout has no rh__gchead; its block starts at
+ * the object. "Tracked" is the allocator's mark bit of its block
+ * (memory/marks.h); its rh_gcword holds LINKLESS (always), FINALIZED,
+ * YOUNG/GEN1/FROZEN and, while YOUNG, its index in the young array in LOW
+ * (gc_state.h). The heap's state: young[0 .. nyoung), a raw block of the
+ * heap grown by doubling; the counters n_old (marked, neither YOUNG nor
+ * FROZEN), n_gen1 (those of n_old with GEN1) and n_frozen.
+ *
+ * Invariants between operations (rh__gc_linkless_check verifies them):
+ *   - o is YOUNG  <=>  o's block is marked and young[LOW(o)] == o;
+ *   - nyoung < RH__YOUNG_MAX (LOW's range), no entry NULL;
+ *   - an unmarked (untracked) object's word is LINKLESS plus, maybe,
+ *     FINALIZED: nothing else;
+ *   - n_old + n_frozen + nyoung = the marked blocks of the heap, n_gen1 <=
+ *     n_old.
+ *
+ * Operations:
+ *   track    mark the block, append to young (LOW = nyoung++). When the
+ *            array is full and cannot grow (the allocator says no, or it
+ *            reached RH__YOUNG_MAX), the whole young set is promoted to
+ *            old first (YOUNG cleared on each, n_old += nyoung, nyoung =
+ *            0): tracking never fails, and promoting is what a young
+ *            collection does to survivors, so no object is lost to the
+ *            collector (it is only examined later, by a full collection or
+ *            a round). With no array at all (the first growth failed) the
+ *            object becomes old at once.
+ *   untrack  a YOUNG object is swap-removed (the last entry takes its
+ *            slot and its index); otherwise the counters move. Its word
+ *            keeps LINKLESS and FINALIZED only, and the block is unmarked.
+ *            The death of a tracked object (object.c) untracks it this way
+ *            before its block is freed.
+ * O(1) each, amortized for the growth. The heap is found from the address
+ * (rh__heap_of): this layout has no record to carry a heap hint.
+ */
+#include "collector/gc_internal.h"
+#include "memory/marks.h"
+
+#include <stdlib.h>
+
+#define YOUNG_CAP_MIN 64
+
+/* Every young object becomes old (promotion without a collection). */
+static void promote_young(struct rh__gc_state *st) {
+    for (size_t i = 0; i < st->nyoung; i++) {
+        rh_object *o = st->young[i];
+        o->rh_gcword &= ~(RH__GCW_YOUNG | RH__GCW_LOW);
+    }
+    st->n_old += st->nyoung;
+    st->nyoung = 0;
+}
+
+/* Room for one more entry in young: grown by doubling through the heap's
+ * raw blocks. false when it cannot grow (the heap's pending error is left
+ * as it was: a failed growth is no error of the caller's). */
+static bool young_room(rh_heap *h) {
+    struct rh__gc_state *st = &h->gc;
+    if (st->nyoung < st->capyoung) return true;
+    if (st->finished || st->capyoung >= RH__YOUNG_MAX) return false;
+    size_t cap = st->capyoung ? st->capyoung * 2 : YOUNG_CAP_MIN;
+    if (cap > RH__YOUNG_MAX) cap = RH__YOUNG_MAX;
+    rh_error saved = h->err;
+    char msg[RH__ERRMSG_MAX];
+    if (saved != RH_OK) memcpy(msg, h->errmsg, sizeof msg);
+    rh_object **y = rh_realloc(h, st->young, cap * sizeof *y);
+    h->err = saved;
+    if (saved != RH_OK) memcpy(h->errmsg, msg, sizeof msg);
+    else h->errmsg[0] = '\0';
+    if (!y) return false;
+    st->young = y;
+    st->capyoung = cap;
+    return true;
+}
+
+void rh__gc_linkless_track(rh_heap *h, rh_object *o) {
+    struct rh__gc_state *st = &h->gc;
+    rh__block_mark(h, o);
+    uint32_t keep = o->rh_gcword & RH__GCW_KEEP;
+    if (!young_room(h)) {
+        promote_young(st);
+        if (st->capyoung == 0 || st->finished) {
+            o->rh_gcword = keep;
+            st->n_old++;
+            return;
+        }
+    }
+    size_t i = st->nyoung++;
+    st->young[i] = o;
+    o->rh_gcword = keep | RH__GCW_YOUNG | (uint32_t)i;
+}
+
+void rh__gc_linkless_untrack(rh_heap *h, rh_object *o) {
+    struct rh__gc_state *st = &h->gc;
+    uint32_t w = o->rh_gcword;
+    if (w & RH__GCW_YOUNG) {
+        size_t i = w & RH__GCW_LOW;
+        rh__assert(i < st->nyoung && st->young[i] == o);
+        rh_object *last = st->young[--st->nyoung];
+        st->young[i] = last;
+        last->rh_gcword = (last->rh_gcword & ~RH__GCW_LOW) | (uint32_t)i;
+    } else if (w & RH__GCW_FROZEN) {
+        st->n_frozen--;
+    } else {
+        st->n_old--;
+        if (w & RH__GCW_GEN1) st->n_gen1--;
+    }
+    o->rh_gcword = w & RH__GCW_KEEP;
+    rh__block_unmark(h, o);
+}
+
+bool rh__gc_linkless_tracked(rh_heap *h, const rh_object *o) {
+    return rh__block_marked(h, o);
+}
+
+void rh__gc_linkless_fini(rh_heap *h) {
+    struct rh__gc_state *st = &h->gc;
+    /* Objects that die from here on (the weak references' and objects'
+     * teardown) untrack as old ones: the array goes now. */
+    promote_young(st);
+    rh_free(h, st->young);
+    st->young = NULL;
+    st->capyoung = 0;
+}
+
+void rh__gc_linkless_check(rh_heap *h) {
+    struct rh__gc_state *st = &h->gc;
+    if (st->nyoung > st->capyoung || st->capyoung > RH__YOUNG_MAX || st->n_gen1 > st->n_old)
+        rh__fatal("collector (linkless): heap %p: young %zu of %zu, old %zu, gen1 %zu", (void *)h,
+                  st->nyoung, st->capyoung, st->n_old, st->n_gen1);
+    for (size_t i = 0; i < st->nyoung; i++) {
+        rh_object *o = st->young[i];
+        if (!o || o->rh_refcnt == 0 || !(o->rh_type->flags & RH_TYPE_GC) ||
+            (o->rh_gcword & ~RH__GCW_FINALIZED) != (RH__GCW_LINKLESS | RH__GCW_YOUNG | (uint32_t)i) ||
+            !rh__block_marked(h, o))
+            rh__fatal("collector (linkless): young[%zu] of heap %p is %p (word %#x), not a tracked "
+                      "young container of index %zu", i, (void *)h, (void *)o, o ? o->rh_gcword : 0u, i);
+    }
+    size_t marked = 0, gen1 = 0, frozen = 0;
+    rh__mark_walk w;
+    rh__mark_walk_begin(h, &w);
+    for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
+        marked++;
+        uint32_t x = o->rh_gcword;
+        if (o->rh_refcnt == 0 || !(x & RH__GCW_LINKLESS) || (x & RH__GCW_MARKS) ||
+            (!(x & RH__GCW_YOUNG) && (x & RH__GCW_LOW)))
+            rh__fatal("collector (linkless): tracked object %p of heap %p: count %u, word %#x", (void *)o,
+                      (void *)h, (unsigned)o->rh_refcnt, x);
+        if (!(x & RH__GCW_YOUNG) && (x & RH__GCW_GEN1)) gen1++;
+        if (!(x & RH__GCW_YOUNG) && (x & RH__GCW_FROZEN)) frozen++;
+    }
+    rh__mark_walk_end(&w);
+    if (marked != st->nyoung + st->n_old + st->n_frozen || gen1 != st->n_gen1 || frozen != st->n_frozen)
+        rh__fatal("collector (linkless): heap %p has %zu marked blocks (%zu gen1, %zu frozen); counters: "
+                  "young %zu, old %zu (gen1 %zu), frozen %zu", (void *)h, marked, gen1, frozen, st->nyoung,
+                  st->n_old, st->n_gen1, st->n_frozen);
+}
