@@ -174,6 +174,15 @@
  * collection, freeze, unfreeze and heap destruction first settle its round
  * (rh__gc_incr_settle); nothing else in this file depends on the policy.
  *
+ * The layout without list links (docs/linkless.md, gc_linkless.c): a heap
+ * with gc.linkless set (rh__gc_layout_init, at creation) has containers
+ * without rh__gchead, tracked by the allocator's mark bit and the young
+ * array; rh_gc_track, rh_gc_untrack and the tests dispatch on the object's
+ * LINKLESS bit. Collections of such heaps are stage S3 of that note: until
+ * it is built none runs (no automatic trigger, rh_gc_collect returns 0,
+ * heap destruction skips its last collection), and gc.c's lists stay
+ * empty.
+ *
  * Tracking: rh_gc_track appends to generation 0 of the object's heap. A
  * container that was never tracked carries its heap in its own record
  * (object.c writes it there at allocation: rh__gc_new_record), so the usual

@@ -3,7 +3,9 @@
  * per-object record in front of every container and the per-heap state of
  * the collector. Types only; the functions are in gc_internal.h.
  *
- * The state of one heap's collector. Invariants between collections:
+ * The state of one heap's collector. Invariants between collections (of a
+ * heap with the linked layout; a heap without list links, gc.linkless, keeps
+ * gc_linkless.c's instead, and its lists stay empty):
  *   - every tracked container is on exactly one of the lists gens[0..2] and
  *     permanent (circular, doubly linked through rh__gchead, sentinels here);
  *   - no tracked object carries the COLLECTING or UNREACHABLE flag;

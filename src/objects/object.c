@@ -11,6 +11,16 @@
  * type) and the fields zeroed (word stores in line for the usual small
  * objects). A new container is untracked (the caller tracks it once its
  * fields are valid), so the collector cannot see a half-built object.
+ * A heap without list links (docs/linkless.md: gc.linkless, the incremental
+ * policy behind an internal switch) gives its containers no record: the
+ * block starts at the object, whose collector word is RH__GCW_LINKLESS
+ * from creation on (collector/gc_state.h). Such a heap sets the
+ * allocator's RH__SLOW_LINKLESS bit, so the in-line paths below, which
+ * know only the linked layout, send its creations and frees to the slow
+ * paths (rh__new_object, free_block), which take the layout from the heap
+ * at creation and from the LINKLESS bit afterwards; its deaths leave the
+ * straight line by that bit (obj_plain) for dealloc_slow, which untracks
+ * through gc_linkless.c.
  *
  * Hot paths (a container's create / track / untrack / destroy / free). A
  * new container is counted in generation 0 inline (one increment, one
@@ -27,7 +37,7 @@
  * tail call to rh__new_object; the fields are zeroed by stores, never by a
  * call, so the path keeps its values in scratch registers. The death of an
  * object of a plain type (neither finalize, legacy_del nor weak
- * references: one test) is one straight line: for a type with destroy the
+ * references, nor the LINKLESS bit: one test) is one straight line: for a type with destroy the
  * depth check (past the bound, the untrack and the deferral are out of
  * line), the untrack (inline) and a jump to dealloc_destroy_gc or _plain
  * (destroy, one test of the "something was deferred" flag, and the free
@@ -100,7 +110,10 @@
  * holds more than RH__DEALLOC_MAX_DEPTH nested deaths, whatever the shape of
  * the garbage. Deferred containers are linked through their collector record
  * (they are untracked, so it is free: next stays 0, the link goes in the
- * upper bits of prev, the flag bits are kept); other deferred objects are
+ * upper bits of prev, the flag bits are kept); containers without list
+ * links wait on two lists of their own (deferred_ll, same order), linked
+ * through their header's first word as below, their FINALIZED bit in the
+ * link's bit 0, the collector word rebuilt when popped; other deferred objects are
  * linked through the first word of their own header, their count and
  * collector word (the object is dead: its count is 0 and a non-container's
  * collector word is unused), both set back to 0 when it is popped. Deferring

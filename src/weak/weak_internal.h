@@ -63,9 +63,10 @@ static inline rh__weakref **rh__weaklist_of(rh_object *o) {
 /* A dead object waiting on the deferred list (object.c) keeps its weak
  * references linked until the drain reaches it, as CPython's trashcan does;
  * they must read as dead meanwhile (CPython 3.11's PyWeakref_GET_OBJECT
- * tests for a count of 0). A waiting container's count is 0. A waiting
- * non-container's count field holds the list's link instead, so object.c
- * sets this bit in its weaklist slot while it waits:
+ * tests for a count of 0). A waiting container of the linked layout has a
+ * count of 0. A waiting non-container's count field, and that of a
+ * container without list links (docs/linkless.md), holds the list's link
+ * instead, so object.c sets this bit in its weaklist slot while it waits:
  *   gone(o)  <=>  count(o) == 0  or  (slot(o) & RH__WEAKLIST_WAITING)
  * The slot is otherwise read only by code that holds a reference to o (never
  * true of a waiting object), except unlink_ref, which keeps the bit. */
