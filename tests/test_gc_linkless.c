@@ -417,6 +417,42 @@ static void test_destroy_with_tracked(void **state) {
     }
 }
 
+/* The linked layout keeps the invariant rh_gc_track's straight line
+ * relies on (it reads the count and the collector word as one word whose
+ * sign is LINKLESS): a container whose count is 0 has collector word 0.
+ * Objects an incremental round has marked, untracked in the middle of the
+ * round, die with word 0 (the death's straight line leaves them to the
+ * slow path, which clears the round's marks). */
+static uint32_t words_at_destroy[64];
+static int nwords_at_destroy;
+static void wordrec_destroy(rh_object *self) {
+    if (nwords_at_destroy < 64) words_at_destroy[nwords_at_destroy++] = self->rh_gcword;
+    pair_destroy(self);
+}
+static const rh_type wordrec_type = {.name = "WordRec", .basicsize = sizeof(pair), .flags = RH_TYPE_GC,
+                                     .traverse = pair_traverse, .destroy = wordrec_destroy,
+                                     .clear = pair_destroy};
+static void test_linked_dead_word_zero(void **state) {
+    (void)state;
+    enum { N = 32 };
+    rh_heap *h = heap_new(RH_MODE_POOLS, RH_GC_POLICY_INCREMENTAL, false);
+    rh_object *o[N];
+    for (int i = 0; i < N; i++) o[i] = rh_new_tracked(h, &wordrec_type);
+    assert_int_equal(rh_gc_collect(h, 2), 0); /* all old now */
+    assert_int_equal(rh_gc_step(h, N / 2), 1); /* a round: some marked */
+    int marked = 0;
+    for (int i = 0; i < N; i++) marked += o[i]->rh_gcword != 0;
+    assert_true(marked > 0);
+    nwords_at_destroy = 0;
+    for (int i = 0; i < N; i++) {
+        rh_gc_untrack(o[i]);
+        rh_decref(o[i]);
+    }
+    assert_int_equal(nwords_at_destroy, N);
+    for (int i = 0; i < N; i++) assert_int_equal(words_at_destroy[i], 0);
+    rh_heap_destroy(h);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_switch),
@@ -427,6 +463,7 @@ int main(void) {
         cmocka_unit_test(test_deep_chain_death),
         cmocka_unit_test(test_finalized_once),
         cmocka_unit_test(test_destroy_with_tracked),
+        cmocka_unit_test(test_linked_dead_word_zero),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

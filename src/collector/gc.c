@@ -345,14 +345,29 @@ static __attribute__((noinline)) void track_slow(rh_object *o) {
     rh__gc_link_young(&h->gc, g); /* keeps only the once-per-life flag */
 }
 
+/* Is o live (count != 0) and not of the layout without links? One test of
+ * the header's count and collector word read as a 64-bit word where the
+ * word's LINKLESS bit is the sign: positive <=> not LINKLESS and not both
+ * 0. A container of the linked layout whose count is 0 has collector word
+ * 0 (the straight line of death takes only such, dealloc_slow clears it),
+ * so "not both 0" is "count != 0" for it. */
+static inline bool live_linked(const rh_object *o) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    int64_t hw;
+    memcpy(&hw, &o->rh_refcnt, sizeof hw);
+    return hw > 0;
+#else
+    return o->rh_refcnt != 0 && !rh__gc_linkless_obj(o);
+#endif
+}
+
 /* The usual track, "create, fill, track": a live container of the linked
  * layout, untracked, whose record still carries the heap hint of its
- * creation. Anything else (the layout without links included: its
- * LINKLESS bit is the sign of rh_gcword) goes to track_slow, which checks
- * everything again in order. */
+ * creation. Anything else (the layout without links included) goes to
+ * track_slow, which checks everything again in order. */
 void rh_gc_track(rh_object *o) {
     /* (o NULL faults at the first load, as in track_slow) */
-    if (RH_LIKELY(o->rh_refcnt != 0 && RH__IS_GC(o) && !rh__gc_linkless_obj(o))) {
+    if (RH_LIKELY(live_linked(o) && RH__IS_GC(o))) {
         rh__gchead *g = RH__AS_GC(o);
         rh_heap *h = rh__gc_heap_hint(g);
         if (RH_LIKELY(g->next == 0 && h != NULL)) {

@@ -37,7 +37,8 @@
  * tail call to rh__new_object; the fields are zeroed by stores, never by a
  * call, so the path keeps its values in scratch registers. The death of an
  * object of a plain type (neither finalize, legacy_del nor weak
- * references, nor the LINKLESS bit: one test) is one straight line: for a type with destroy the
+ * references, and a collector word of 0: two tests, see obj_plain) is one
+ * straight line: for a type with destroy the
  * depth check (past the bound, the untrack and the deferral are out of
  * line), the untrack (inline) and a jump to dealloc_destroy_gc or _plain
  * (destroy, one test of the "something was deferred" flag, and the free
@@ -485,8 +486,10 @@ static bool run_finalizer(rh_object *o, void (*fn)(rh_object *), bool tracked) {
     }
     o->rh_refcnt = 0;
     /* Untracked again before the object goes on dying (also if the
-     * finalizer tracked a container that was not tracked). */
+     * finalizer tracked a container that was not tracked), without the
+     * marks a round may have given it meanwhile (see obj_plain). */
     if ((t->flags & RH_TYPE_GC) && gc_tracked(o)) rh_gc_untrack(o);
+    if ((t->flags & RH_TYPE_GC) && !rh__gc_linkless_obj(o)) o->rh_gcword = 0;
     return false;
 }
 
@@ -625,6 +628,10 @@ static __attribute__((noinline)) void dealloc_slow(rh_object *o) {
         rh__gchead *g = RH__AS_GC(o);
         tracked = g->next != 0;
         if (tracked) rh__gc_untrack_node(g);
+        /* round marks left by an untrack (see obj_plain) go: a container of
+         * the linked layout whose count is 0 has collector word 0, which
+         * rh_gc_track's straight line relies on (gc.c) */
+        o->rh_gcword = 0;
     }
     if (tls.depth >= RH__DEALLOC_MAX_DEPTH) {
         defer(o, tracked);
@@ -636,14 +643,21 @@ static __attribute__((noinline)) void dealloc_slow(rh_object *o) {
 }
 
 /* A plain object: its type has no finalize, no legacy_del, no weak
- * references, and it is not a container of the layout without links
- * (docs/linkless.md: the LINKLESS bit of its collector word, next to the
- * count just written); it dies in the straight line of rh__dealloc. One
- * test of the OR of the four (two adjacent pointers and the flag word, on
- * the line the type pointer was just loaded for, and the word). */
+ * references, and its collector word is 0 (not a container of the layout
+ * without links, docs/linkless.md, whose word has LINKLESS; nor one left
+ * with an incremental round's marks by an untrack in the middle of the
+ * round); it dies in the straight line of rh__dealloc. One test of the OR
+ * of two adjacent pointers (on the line the type pointer was just loaded
+ * for) and the header's count and collector word read as one 64-bit word
+ * (the count is 0 here: the decref just made it so), one OR with a
+ * memory operand; the flag is tested apart, on the register the flag word
+ * is loaded in anyway (folding it into the OR costs one instruction
+ * more). */
 static inline bool obj_plain(const rh_object *o, const rh_type *t) {
-    return ((uintptr_t)t->finalize | (uintptr_t)t->legacy_del | (t->flags & RH_TYPE_WEAKREFABLE) |
-            (o->rh_gcword & RH__GCW_LINKLESS)) == 0;
+    uint64_t hw;
+    memcpy(&hw, &o->rh_refcnt, sizeof hw);
+    return ((uint64_t)(uintptr_t)t->finalize | (uint64_t)(uintptr_t)t->legacy_del | hw) == 0 &&
+           !(t->flags & RH_TYPE_WEAKREFABLE);
 }
 
 /* The outermost death of the straight line, when something was deferred:
