@@ -453,6 +453,156 @@ static void test_linked_dead_word_zero(void **state) {
     rh_heap_destroy(h);
 }
 
+/* Steps 1-3 over the young array (stage S3's first part): a random graph
+ * of pairs, some held by the test (the roots); the unreachable part of
+ * the partition must be exactly what a search from the roots does not
+ * reach (first principles: an object is garbage iff no reference from
+ * outside the set leads to it). Then the invariants of the partition
+ * (indices in LOW, marks), a tombstone on untrack, and the unreachable
+ * part surviving (promoted) leaves the heap's invariants true. */
+static void test_find_unreachable_random(void **state) {
+    (void)state;
+    enum { K = 400, ROUNDS = 6 };
+    for (size_t m = 0; m < NMODES; m++)
+        for (int round = 0; round < ROUNDS; round++) {
+            rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+            static rh_object *o[K];
+            static bool root[K], reach[K];
+            static int q[K];
+            uint64_t seed = 0x2545f4914f6cdd1du * (uint64_t)(round + 1) + m;
+#define RND() (seed = seed * 6364136223846793005u + 1442695040888963407u, (unsigned)(seed >> 33))
+            for (int i = 0; i < K; i++) o[i] = rh_new_tracked(h, &pair_type);
+            int density = 1 + round % 3; /* edges: 1 in density+1 slots empty */
+            for (int i = 0; i < K; i++) {
+                pair *p = (pair *)o[i];
+                if (RND() % (unsigned)(density + 1)) p->a = rh_newref(o[RND() % K]);
+                if (RND() % (unsigned)(density + 1)) p->b = rh_newref(o[RND() % K]);
+                root[i] = RND() % 16 == 0;
+                reach[i] = false;
+            }
+            /* the expected reachable set: a search from the roots */
+            int qh = 0, qt = 0;
+            for (int i = 0; i < K; i++)
+                if (root[i]) {
+                    reach[i] = true;
+                    q[qt++] = i;
+                }
+            while (qh < qt) {
+                pair *p = (pair *)o[q[qh++]];
+                rh_object *kids[2] = {p->a, p->b};
+                for (int k = 0; k < 2; k++) {
+                    if (!kids[k]) continue;
+                    int j = -1;
+                    for (int x = 0; x < K; x++)
+                        if (o[x] == kids[k]) j = x;
+                    assert_true(j >= 0);
+                    if (!reach[j]) {
+                        reach[j] = true;
+                        q[qt++] = j;
+                    }
+                }
+            }
+            /* the test's references: only the roots' stay; an object no
+             * longer referenced at all dies now, and so may what it held */
+            static rh_object *keep[K];
+            int nkeep = 0;
+            for (int i = 0; i < K; i++)
+                if (root[i]) keep[nkeep++] = o[i];
+            for (int i = 0; i < K; i++) {
+                /* o[i] may die here: forget the pointer */
+                rh_object *x = o[i];
+                if (!root[i]) rh_decref(x);
+            }
+            /* survivors of the drops: tracked objects in the young array */
+            size_t n0 = h->gc.nyoung;
+            size_t n, r;
+            rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r);
+            assert_int_equal(n, n0);
+            assert_int_equal(h->gc.nyoung, 0);
+            size_t expect_reach = 0;
+            for (int i = 0; i < K; i++) expect_reach += reach[i];
+            assert_int_equal(r, expect_reach);
+            for (size_t i = 0; i < n; i++) {
+                rh_object *x = set[i];
+                uint32_t w = x->rh_gcword;
+                if (i < r) {
+                    assert_int_equal(w & ~RH__GCW_FINALIZED, RH__GCW_LINKLESS | RH__GCW_GEN1);
+                } else {
+                    assert_int_equal(w & RH__GCW_LOW, i);
+                    assert_true(w & RH__GCW_MARKS);
+                    assert_false(w & (RH__GCW_YOUNG | RH__GCW_GEN1));
+                }
+            }
+            for (int i = 0; i < nkeep; i++) assert_int_equal(keep[i]->rh_gcword & RH__GCW_MARKS, 0);
+            assert_int_equal(h->gc.n_old, r);
+            /* an untrack during the (future) tail: a tombstone */
+            if (n > r) {
+                rh_object *x = set[n - 1];
+                rh_gc_untrack(x);
+                assert_null(set[n - 1]);
+                assert_false(rh_gc_is_tracked(x));
+                assert_int_equal(x->rh_gcword & ~RH__GCW_FINALIZED, RH__GCW_LINKLESS);
+                rh_gc_track(x); /* tracked again: young */
+                assert_int_equal(h->gc.nyoung, 1);
+            }
+            rh__gc_linkless_survive(h, set + r, n - r);
+            assert_null(h->gc.coll);
+            rh_free(h, set);
+            rh__gc_check(h);
+            assert_int_equal(h->gc.n_old + h->gc.nyoung, n);
+            for (int i = 0; i < nkeep; i++) rh_decref(keep[i]);
+            rh_heap_destroy(h); /* the cycles go with the heap */
+#undef RND
+        }
+}
+
+/* The same over shapes whose answer is known by hand: a dropped pair
+ * cycle and a dropped self-cycle with an object only they reach are
+ * garbage; a cycle held from outside, what it reaches, and an object
+ * reached both from garbage and from outside survive. */
+static void test_find_unreachable_shapes(void **state) {
+    (void)state;
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        rh_object *a = rh_new_tracked(h, &pair_type), *b = rh_new_tracked(h, &pair_type);
+        rh_object *s = rh_new_tracked(h, &pair_type), *f = rh_new_tracked(h, &pair_type);
+        rh_object *c = rh_new_tracked(h, &pair_type), *d = rh_new_tracked(h, &pair_type);
+        rh_object *e = rh_new_tracked(h, &pair_type), *g = rh_new_tracked(h, &pair_type);
+        ((pair *)a)->a = rh_newref(b);
+        ((pair *)b)->a = rh_newref(a);
+        ((pair *)a)->b = rh_newref(f);
+        ((pair *)s)->a = rh_newref(s);
+        ((pair *)s)->b = rh_newref(g);
+        ((pair *)c)->a = rh_newref(d);
+        ((pair *)d)->a = rh_newref(c);
+        ((pair *)d)->b = rh_newref(e);
+        rh_decref(a);
+        rh_decref(b);
+        rh_decref(s);
+        rh_decref(f);
+        rh_decref(d);
+        rh_decref(e); /* c and g held by the test */
+        size_t n, r;
+        rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r);
+        assert_int_equal(n, 8);
+        assert_int_equal(r, 4);
+        rh_object *dead[4] = {a, b, s, f};
+        for (int k = 0; k < 4; k++) {
+            uint32_t w = dead[k]->rh_gcword;
+            assert_true(w & RH__GCW_MARKS);
+            assert_ptr_equal(set[w & RH__GCW_LOW], dead[k]);
+        }
+        rh_object *live[4] = {c, d, e, g};
+        for (int k = 0; k < 4; k++) assert_int_equal(live[k]->rh_gcword, RH__GCW_LINKLESS | RH__GCW_GEN1);
+        rh__gc_linkless_survive(h, set + r, n - r);
+        rh_free(h, set);
+        rh__gc_check(h);
+        rh_decref(c);
+        rh_decref(g);
+        rh_heap_destroy(h);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_switch),
@@ -464,6 +614,8 @@ int main(void) {
         cmocka_unit_test(test_finalized_once),
         cmocka_unit_test(test_destroy_with_tracked),
         cmocka_unit_test(test_linked_dead_word_zero),
+        cmocka_unit_test(test_find_unreachable_shapes),
+        cmocka_unit_test(test_find_unreachable_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -84,6 +84,11 @@ void rh__gc_linkless_track(rh_heap *h, rh_object *o);
 void rh__gc_linkless_untrack(rh_heap *h, rh_object *o);
 bool rh__gc_linkless_tracked(rh_heap *h, const rh_object *o);
 void rh__gc_linkless_fini(rh_heap *h);
+/* Steps 1-3 over set[0 .. n) (gc_linkless.c's essay): partitions it into
+ * [reachable | unreachable] and returns the reachable count. */
+size_t rh__gc_linkless_find_unreachable(rh_heap *h, rh_object **set, size_t n);
+rh_object **rh__gc_linkless_young_unreachable(rh_heap *h, size_t *n, size_t *r);
+void rh__gc_linkless_survive(rh_heap *h, rh_object **set, size_t n);
 void rh__gc_linkless_check(rh_heap *h);
 /* Is o (a live container of either layout) tracked? The linked layout
  * reads its record; the other asks the allocator for the block's mark. */

@@ -19,7 +19,10 @@
  *   - an unmarked (untracked) object's word is LINKLESS plus, maybe,
  *     FINALIZED: nothing else;
  *   - n_old + n_frozen + nyoung = the marked blocks of the heap, n_gen1 <=
- *     n_old.
+ *     n_old (outside the window between steps 1-3 of a collection and its
+ *     end, where the unreachable part of coll is counted nowhere);
+ *   - an object carrying marks (MARKS) is in the collection in progress,
+ *     coll[LOW] == o; an untrack puts NULL there (a tombstone).
  *
  * Operations:
  *   track    mark the block, append to young (LOW = nyoung++). When the
@@ -36,10 +39,36 @@
  *            keeps LINKLESS and FINALIZED only, and the block is unmarked.
  *            The death of a tracked object (object.c) untracks it this way
  *            before its block is freed.
- * O(1) each, amortized for the growth. The heap is found from the address
+ * O(1) each, amortized for the growth.
+ *
+ * Steps 1-3 of a collection over an array (stage S3's first part; no
+ * collection calls it yet: see docs/linkless.md). The set is an array of
+ * tracked objects (the detached young array, or the marked blocks a walk
+ * collected); no user code runs during the three passes, nothing allocates:
+ *   1. each object: marks COLLECTING, LOW = 0 (the count of references
+ *      from inside the set; a young object's index is not needed while no
+ *      user code runs);
+ *   2. each object's traverse raises LOW of every referent that carries
+ *      LINKLESS and COLLECTING (saturating at RH__GCW_LOW: a saturated
+ *      count under-counts, so the object looks referenced from outside
+ *      and survives, which is sound);
+ *   3. the array is partitioned in place, [reachable | unreachable]: the
+ *      objects referenced from outside (count < refcount) first, then,
+ *      scanning that prefix as a queue, every COLLECTING referent of a
+ *      scanned object not in the prefix is swapped to its end (LOW holds
+ *      each object's index in the array from the partition on, so the
+ *      swap finds it in O(1)). What the scan never reaches is unreachable.
+ * O(set + references), no allocation, no recursion. Survivors leave with
+ * their marks cleared and no index (the caller promotes them); the
+ * unreachable ones keep COLLECTING|UNREACHABLE and their index in the
+ * array, so that an untrack during the tail can tombstone their slot.
+ * The partition yields the same unreachable set as CPython's
+ * move_unreachable (the objects not reachable from the ones referenced
+ * from outside the set), in another order. The heap is found from the address
  * (rh__heap_of): this layout has no record to carry a heap hint.
  */
 #include "collector/gc_internal.h"
+#include "collector/gc_walk.h" /* instances' references read in line */
 #include "memory/marks.h"
 
 #include <stdlib.h>
@@ -104,6 +133,11 @@ void rh__gc_linkless_untrack(rh_heap *h, rh_object *o) {
         rh_object *last = st->young[--st->nyoung];
         st->young[i] = last;
         last->rh_gcword = (last->rh_gcword & ~RH__GCW_LOW) | (uint32_t)i;
+    } else if (w & RH__GCW_MARKS) {
+        /* in the unreachable part of the collection in progress (the only
+         * objects that carry marks while user code runs): a tombstone */
+        rh__assert(st->coll && st->coll[w & RH__GCW_LOW] == o);
+        st->coll[w & RH__GCW_LOW] = NULL;
     } else if (w & RH__GCW_FROZEN) {
         st->n_frozen--;
     } else {
@@ -159,4 +193,117 @@ void rh__gc_linkless_check(rh_heap *h) {
         rh__fatal("collector (linkless): heap %p has %zu marked blocks (%zu gen1, %zu frozen); counters: "
                   "young %zu, old %zu (gen1 %zu), frozen %zu", (void *)h, marked, gen1, frozen, st->nyoung,
                   st->n_old, st->n_gen1, st->n_frozen);
+}
+
+/* ---------------------------------------------------------------------------
+ * Steps 1-3 over an array (see the essay).
+ * ------------------------------------------------------------------------- */
+
+#define COLLECTING 0x04000000u  /* in the set being collected (MARKS)       */
+#define UNREACHABLE 0x02000000u /* in the unreachable part (MARKS)          */
+#define SCANNED_REACH 0x01000000u /* in the reachable prefix (MARKS)        */
+_Static_assert((COLLECTING | UNREACHABLE | SCANNED_REACH) == RH__GCW_MARKS, "the marks' three bits");
+
+static inline bool in_set(const rh_object *o) {
+    return (o->rh_type->flags & RH_TYPE_GC) &&
+           (o->rh_gcword & (RH__GCW_LINKLESS | COLLECTING)) == (RH__GCW_LINKLESS | COLLECTING);
+}
+
+static int visit_count(rh_object *o, void *arg) {
+    (void)arg;
+    if (o && in_set(o) && (o->rh_gcword & RH__GCW_LOW) != RH__GCW_LOW) o->rh_gcword++;
+    return 0;
+}
+
+typedef struct reach_ctx {
+    rh_object **set;
+    size_t r; /* the reachable prefix's end */
+} reach_ctx;
+
+static int visit_reach(rh_object *o, void *arg) {
+    if (!o || !in_set(o) || (o->rh_gcword & SCANNED_REACH)) return 0;
+    reach_ctx *c = arg;
+    size_t p = o->rh_gcword & RH__GCW_LOW, q = c->r++;
+    rh_object *x = c->set[q];
+    c->set[q] = o;
+    c->set[p] = x;
+    x->rh_gcword = (x->rh_gcword & ~RH__GCW_LOW) | (uint32_t)p;
+    o->rh_gcword = (o->rh_gcword & ~RH__GCW_LOW) | (uint32_t)q | SCANNED_REACH;
+    return 0;
+}
+
+size_t rh__gc_linkless_find_unreachable(rh_heap *h, rh_object **set, size_t n) {
+    (void)h;
+    rh__assert(n <= RH__GCW_LOW);
+    /* 1 */
+    for (size_t i = 0; i < n; i++) {
+        rh_object *o = set[i];
+        rh__assert(rh__gc_linkless_obj(o) && !(o->rh_gcword & RH__GCW_MARKS));
+        o->rh_gcword = (o->rh_gcword & ~RH__GCW_LOW) | COLLECTING;
+    }
+    /* 2 */
+    for (size_t i = 0; i < n; i++) {
+        rh_object *o = set[i];
+        const rh_type *t = o->rh_type;
+        RH__GC_TRAVERSE(o, t, visit_count, NULL);
+    }
+    /* 3: the objects referenced from outside first (a stable pass that
+     * swaps them forward), every index written */
+    reach_ctx c = {set, 0};
+    for (size_t i = 0; i < n; i++) {
+        rh_object *o = set[i];
+        uint32_t inside = o->rh_gcword & RH__GCW_LOW;
+        if (inside < o->rh_refcnt) {
+            rh_object *x = set[c.r];
+            set[c.r] = o;
+            set[i] = x;
+            o->rh_gcword |= SCANNED_REACH;
+            c.r++;
+        }
+    }
+    for (size_t i = 0; i < n; i++) set[i]->rh_gcword = (set[i]->rh_gcword & ~RH__GCW_LOW) | (uint32_t)i;
+    for (size_t k = 0; k < c.r; k++) {
+        rh_object *o = set[k];
+        const rh_type *t = o->rh_type;
+        RH__GC_TRAVERSE(o, t, visit_reach, &c);
+    }
+    for (size_t i = 0; i < c.r; i++) set[i]->rh_gcword &= ~(RH__GCW_MARKS | RH__GCW_LOW);
+    for (size_t i = c.r; i < n; i++) set[i]->rh_gcword |= UNREACHABLE;
+    return c.r;
+}
+
+/* The young set's collection, steps 1-3: the young array is detached (a
+ * fresh one takes the objects tracked from now on), its survivors are
+ * promoted (old, GEN1). Returns the detached array (the caller frees it
+ * with rh_free), *n its length, *r the survivors at its front; the
+ * unreachable ones follow, as rh__gc_linkless_find_unreachable leaves them. */
+rh_object **rh__gc_linkless_young_unreachable(rh_heap *h, size_t *n, size_t *r) {
+    struct rh__gc_state *st = &h->gc;
+    rh_object **set = st->young;
+    *n = st->nyoung;
+    st->young = NULL;
+    st->nyoung = st->capyoung = 0;
+    for (size_t i = 0; i < *n; i++) set[i]->rh_gcword &= ~RH__GCW_YOUNG;
+    *r = rh__gc_linkless_find_unreachable(h, set, *n);
+    for (size_t i = 0; i < *r; i++) set[i]->rh_gcword |= RH__GCW_GEN1;
+    st->n_old += *r;
+    st->n_gen1 += *r;
+    st->coll = set;
+    return set;
+}
+
+/* The unreachable part of a set, set[0 .. n) (NULL slots skipped), all
+ * survive: their marks go, they become old (GEN1). What a collection does
+ * when its tail cannot run (out of memory), and what a caller does with an
+ * unreachable set it does not collect. */
+void rh__gc_linkless_survive(rh_heap *h, rh_object **set, size_t n) {
+    struct rh__gc_state *st = &h->gc;
+    for (size_t i = 0; i < n; i++) {
+        rh_object *o = set[i];
+        if (!o) continue;
+        o->rh_gcword = (o->rh_gcword & RH__GCW_KEEP) | RH__GCW_GEN1;
+        st->n_old++;
+        st->n_gen1++;
+    }
+    st->coll = NULL;
 }

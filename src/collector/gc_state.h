@@ -193,6 +193,8 @@ struct rh__gc_state {
      * tracked objects neither young nor frozen, n_gen1 those of them with
      * GEN1, n_frozen the frozen ones. */
     bool linkless;
+    rh_object **coll; /* the array of the collection in progress: an
+                         object carrying its marks has its index there */
     rh_object **young;
     size_t nyoung, capyoung;
     size_t n_old, n_gen1, n_frozen;
