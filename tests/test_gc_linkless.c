@@ -603,6 +603,88 @@ static void test_find_unreachable_shapes(void **state) {
     }
 }
 
+/* Is o in the list l? */
+static bool list_has(rh_object *l, rh_object *o) {
+    for (size_t i = 0; i < rh_list_size(l); i++)
+        if (rh_list_get(l, i) == o) return true;
+    return false;
+}
+
+/* get_objects per generation, get_referrers, freeze and unfreeze over the
+ * young array and walks: young objects in generation 0 in tracking order,
+ * promoted ones in 1, old ones in 2, frozen ones in none; the counts and
+ * the invariants follow, in every mode. */
+static void test_generations_freeze(void **state) {
+    (void)state;
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        rh_object *y[3], *p[2], *o2 = rh_new_tracked(h, &pair_type);
+        /* o2: old, generation 2 (promoted without GEN1, as unfreeze does) */
+        rh_gc_freeze(h);
+        rh_gc_unfreeze(h);
+        assert_int_equal(rh_gc_get_freeze_count(h), 0);
+        assert_int_equal(o2->rh_gcword, RH__GCW_LINKLESS);
+        /* p: survivors of the young set's steps 1-3 (GEN1) */
+        for (int i = 0; i < 2; i++) p[i] = rh_new_tracked(h, &pair_type);
+        size_t n, r;
+        rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r);
+        assert_int_equal(n, 2);
+        assert_int_equal(r, 2);
+        rh__gc_linkless_survive(h, set + r, 0);
+        rh_free(h, set);
+        for (int i = 0; i < 3; i++) y[i] = rh_new_tracked(h, &pair_type);
+        ((pair *)y[0])->a = rh_newref(p[1]);
+        ((pair *)o2)->b = rh_newref(p[1]);
+        rh__gc_check(h);
+        rh_object *g0 = rh_gc_get_objects(h, 0), *g1 = rh_gc_get_objects(h, 1), *g2 = rh_gc_get_objects(h, 2);
+        rh_object *all = rh_gc_get_objects(h, -1);
+        assert_int_equal(rh_list_size(g0), 3); /* itself left out */
+        for (int i = 0; i < 3; i++) assert_ptr_equal(rh_list_get(g0, (size_t)i), y[i]);
+        assert_int_equal(rh_list_size(g1), 2);
+        assert_true(list_has(g1, p[0]) && list_has(g1, p[1]));
+        assert_int_equal(rh_list_size(g2), 1);
+        assert_ptr_equal(rh_list_get(g2, 0), o2);
+        assert_int_equal(rh_list_size(all), 3 + 3 + 2 + 1); /* y, g0..g2 (young too), p, o2 */
+        rh_object *target = p[1];
+        rh_object *refs = rh_gc_get_referrers(h, &target, 1);
+        assert_true(list_has(refs, y[0]) && list_has(refs, o2));
+        assert_true(list_has(refs, g1) && list_has(refs, all)); /* the result lists hold it too */
+        assert_false(list_has(refs, y[1]) || list_has(refs, p[0]));
+        rh_decref(refs);
+        rh_decref(g0);
+        rh_decref(g1);
+        rh_decref(g2);
+        rh_decref(all);
+        /* freeze: everything in the permanent generation, nothing listed */
+        rh_gc_freeze(h);
+        assert_int_equal(rh_gc_get_freeze_count(h), 6);
+        assert_int_equal(h->gc.nyoung, 0);
+        rh__gc_check(h);
+        rh_object *none = rh_gc_get_objects(h, -1);
+        assert_int_equal(rh_list_size(none), 0);
+        rh_decref(none);
+        /* an object frozen dies: the count follows */
+        rh_decref(y[2]);
+        assert_int_equal(rh_gc_get_freeze_count(h), 5);
+        rh__gc_check(h);
+        /* unfreeze: all old, generation 2 */
+        rh_gc_unfreeze(h);
+        assert_int_equal(rh_gc_get_freeze_count(h), 0);
+        rh__gc_check(h);
+        rh_object *g2b = rh_gc_get_objects(h, 2);
+        assert_int_equal(rh_list_size(g2b), 5);
+        assert_true(list_has(g2b, y[0]) && list_has(g2b, p[0]) && list_has(g2b, o2));
+        rh_decref(g2b);
+        rh_decref(y[0]);
+        rh_decref(y[1]);
+        rh_decref(p[0]);
+        rh_decref(p[1]);
+        rh_decref(o2);
+        assert_int_equal(h->gc.n_old + h->gc.nyoung + h->gc.n_frozen, 0);
+        rh_heap_destroy(h);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_switch),
@@ -616,6 +698,7 @@ int main(void) {
         cmocka_unit_test(test_linked_dead_word_zero),
         cmocka_unit_test(test_find_unreachable_shapes),
         cmocka_unit_test(test_find_unreachable_random),
+        cmocka_unit_test(test_generations_freeze),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1410,6 +1410,7 @@ int rh_gc_callback_remove(rh_heap *h, rh_gc_callback cb, void *data) {
 void rh_gc_freeze(rh_heap *h) {
     struct rh__gc_state *st = &h->gc;
     rh__gc_incr_settle(h, false);
+    if (st->linkless) rh__gc_linkless_freeze(h);
     for (int i = 0; i < RH_GC_GENERATIONS; i++) {
         list_merge(&st->gens[i], &st->permanent);
         st->count[i] = 0;
@@ -1418,10 +1419,13 @@ void rh_gc_freeze(rh_heap *h) {
 
 void rh_gc_unfreeze(rh_heap *h) {
     rh__gc_incr_settle(h, false);
+    if (h->gc.linkless) rh__gc_linkless_unfreeze(h);
     list_merge(&h->gc.permanent, &h->gc.gens[RH_GC_GENERATIONS - 1]);
 }
 
-size_t rh_gc_get_freeze_count(const rh_heap *h) { return list_size(&h->gc.permanent); }
+size_t rh_gc_get_freeze_count(const rh_heap *h) {
+    return h->gc.linkless ? h->gc.n_frozen : list_size(&h->gc.permanent);
+}
 
 /* For gcapi.c: the list sentinel of generation g (0..2), or the permanent
  * generation for g == RH_GC_GENERATIONS. */

@@ -89,6 +89,12 @@ void rh__gc_linkless_fini(rh_heap *h);
 size_t rh__gc_linkless_find_unreachable(rh_heap *h, rh_object **set, size_t n);
 rh_object **rh__gc_linkless_young_unreachable(rh_heap *h, size_t *n, size_t *r);
 void rh__gc_linkless_survive(rh_heap *h, rh_object **set, size_t n);
+/* fn(o, arg) on each object of generation gen (0..2, or RH_GC_GENERATIONS:
+ * the permanent one) until it returns non-zero (returned); the objects of
+ * generations 1, 2 and the permanent one by a walk of the marked blocks. */
+int rh__gc_linkless_each(rh_heap *h, int gen, int (*fn)(rh_object *o, void *arg), void *arg);
+void rh__gc_linkless_freeze(rh_heap *h);
+void rh__gc_linkless_unfreeze(rh_heap *h);
 void rh__gc_linkless_check(rh_heap *h);
 /* Is o (a live container of either layout) tracked? The linked layout
  * reads its record; the other asks the allocator for the block's mark. */

@@ -64,7 +64,15 @@
  * array, so that an untrack during the tail can tombstone their slot.
  * The partition yields the same unreachable set as CPython's
  * move_unreachable (the objects not reachable from the ones referenced
- * from outside the set), in another order. The heap is found from the address
+ * from outside the set), in another order.
+ *
+ * Generations for introspection and freeze (stage S5's part that needs no
+ * collection): generation 0 is the young array in its order; 1 the old
+ * objects with GEN1, 2 the other old ones, each in the walk's (address)
+ * order; the permanent generation the FROZEN ones. gc.freeze sets FROZEN
+ * on every tracked object (the young array emptied, O(tracked) instead of
+ * the linked layout's O(1) splice), gc.unfreeze clears it (they become old,
+ * generation 2). The heap is found from the address
  * (rh__heap_of): this layout has no record to carry a heap hint.
  */
 #include "collector/gc_internal.h"
@@ -306,4 +314,61 @@ void rh__gc_linkless_survive(rh_heap *h, rh_object **set, size_t n) {
         st->n_gen1++;
     }
     st->coll = NULL;
+}
+
+/* ---------------------------------------------------------------------------
+ * Generations for introspection, freeze (see the essay).
+ * ------------------------------------------------------------------------- */
+
+static bool in_generation(uint32_t w, int gen) {
+    if (w & RH__GCW_FROZEN) return gen == RH_GC_GENERATIONS;
+    if (w & RH__GCW_YOUNG) return gen == 0;
+    if (gen == 1) return (w & RH__GCW_GEN1) != 0;
+    if (gen == 2) return !(w & RH__GCW_GEN1);
+    return false;
+}
+
+int rh__gc_linkless_each(rh_heap *h, int gen, int (*fn)(rh_object *o, void *arg), void *arg) {
+    struct rh__gc_state *st = &h->gc;
+    if (gen == 0) {
+        for (size_t i = 0; i < st->nyoung; i++) {
+            int r = fn(st->young[i], arg);
+            if (r) return r;
+        }
+        return 0;
+    }
+    rh__mark_walk w;
+    rh__mark_walk_begin(h, &w);
+    int r = 0;
+    for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
+        if (in_generation(o->rh_gcword, gen) && (r = fn(o, arg)) != 0) break;
+    }
+    rh__mark_walk_end(&w);
+    return r;
+}
+
+void rh__gc_linkless_freeze(rh_heap *h) {
+    struct rh__gc_state *st = &h->gc;
+    for (size_t i = 0; i < st->nyoung; i++) {
+        rh_object *o = st->young[i];
+        o->rh_gcword = (o->rh_gcword & RH__GCW_KEEP) | RH__GCW_FROZEN;
+    }
+    st->n_frozen += st->nyoung + st->n_old;
+    st->nyoung = st->n_old = st->n_gen1 = 0;
+    rh__mark_walk w;
+    rh__mark_walk_begin(h, &w);
+    for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;)
+        o->rh_gcword = (o->rh_gcword & RH__GCW_KEEP) | RH__GCW_FROZEN;
+    rh__mark_walk_end(&w);
+}
+
+void rh__gc_linkless_unfreeze(rh_heap *h) {
+    struct rh__gc_state *st = &h->gc;
+    if (st->n_frozen == 0) return;
+    rh__mark_walk w;
+    rh__mark_walk_begin(h, &w);
+    for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) o->rh_gcword &= ~RH__GCW_FROZEN;
+    rh__mark_walk_end(&w);
+    st->n_old += st->n_frozen;
+    st->n_frozen = 0;
 }

@@ -63,6 +63,15 @@ static int append_list(rh_heap *h, rh_object *result, rh__gchead *l) {
     return 0;
 }
 
+typedef struct linkless_append {
+    rh_heap *h;
+    rh_object *result;
+} linkless_append;
+static int append_linkless(rh_object *o, void *arg) {
+    linkless_append *c = arg;
+    return (o != c->result && c->h->lists->append(c->result, o) < 0) ? -1 : 0;
+}
+
 rh_object *rh_gc_get_objects(rh_heap *h, int generation) {
     if (generation < -1 || generation >= RH_GC_GENERATIONS) {
         rh_err_set(h, RH_EVALUE,
@@ -76,6 +85,11 @@ rh_object *rh_gc_get_objects(rh_heap *h, int generation) {
     int lo = generation < 0 ? 0 : generation;
     int hi = generation < 0 ? RH_GC_GENERATIONS - 1 : generation;
     for (int i = lo; i <= hi; i++) {
+        linkless_append c = {h, result};
+        if (h->gc.linkless && rh__gc_linkless_each(h, i, append_linkless, &c) < 0) {
+            rh_decref(result);
+            return NULL;
+        }
         if (append_list(h, result, rh__gc_list(h, i)) < 0) {
             rh_decref(result);
             return NULL;
@@ -96,11 +110,30 @@ static int visit_is_target(rh_object *o, void *arg) {
     return 0;
 }
 
+typedef struct linkless_referrers {
+    rh_heap *h;
+    rh_object *result;
+    referrers_ctx c;
+} linkless_referrers;
+static int referrer_linkless(rh_object *o, void *arg) {
+    linkless_referrers *l = arg;
+    if (o == l->result || l->c.n == 0) return 0;
+    if (o->rh_type->traverse(o, visit_is_target, &l->c) && l->h->lists->append(l->result, o) < 0) return -1;
+    return 0;
+}
+
 rh_object *rh_gc_get_referrers(rh_heap *h, rh_object *const *objs, size_t n) {
     rh__gc_incr_settle(h, false);
     rh_object *result = h->lists->make(h, 0);
     if (!result) return NULL;
     referrers_ctx c = {objs, n};
+    for (int i = 0; h->gc.linkless && i < RH_GC_GENERATIONS; i++) {
+        linkless_referrers l = {h, result, c};
+        if (rh__gc_linkless_each(h, i, referrer_linkless, &l) < 0) {
+            rh_decref(result);
+            return NULL;
+        }
+    }
     for (int i = 0; i < RH_GC_GENERATIONS; i++) {
         rh__gchead *l = rh__gc_list(h, i);
         for (rh__gchead *g = (rh__gchead *)l->next; g != l; g = (rh__gchead *)g->next) {
