@@ -271,7 +271,8 @@ static void test_random_model(void **state) {
             }
             if (step % 5000 == 4999) {
                 /* promote the young set (a young collection's survivors) */
-                for (size_t k = 0; k < h->gc.nyoung; k++) h->gc.young[k]->rh_gcword &= ~(RH__GCW_YOUNG | RH__GCW_LOW);
+                for (size_t k = 0; k < h->gc.nyoung; k++)
+                    h->gc.young[k]->rh_gcword &= ~(RH__GCW_YOUNG | RH__GCW_LOW);
                 h->gc.n_old += h->gc.nyoung;
                 h->gc.nyoung = 0;
             }

@@ -114,8 +114,8 @@
  * upper bits of prev, the flag bits are kept); containers without list
  * links wait on two lists of their own (deferred_ll, same order), linked
  * through their header's first word as below, their FINALIZED bit in the
- * link's bit 0, the collector word rebuilt when popped; other deferred objects are
- * linked through the first word of their own header, their count and
+ * link's bit 0, the collector word rebuilt when popped; other deferred
+ * objects are linked through the first word of their own header, their count and
  * collector word (the object is dead: its count is 0 and a non-container's
  * collector word is unused), both set back to 0 when it is popped. Deferring
  * allocates nothing, so it works under persistent out-of-memory too, and the
