@@ -384,8 +384,7 @@ void rh_gc_untrack(rh_object *o) {
     RH__CHECK_LIVE(o, "rh_gc_untrack");
     if (!RH__IS_GC(o)) return;
     if (rh__gc_linkless_obj(o)) {
-        rh_heap *lh = rh__heap_of(o);
-        if (rh__gc_linkless_tracked(lh, o)) rh__gc_linkless_untrack(lh, o);
+        (void)rh__gc_linkless_untrack_if(rh__heap_of(o), o);
         return;
     }
     rh__gchead *g = RH__AS_GC(o);

@@ -83,6 +83,8 @@ void rh__gc_layout_init(rh_heap *h);
 void rh__gc_linkless_track(rh_heap *h, rh_object *o);
 void rh__gc_linkless_untrack(rh_heap *h, rh_object *o);
 bool rh__gc_linkless_tracked(rh_heap *h, const rh_object *o);
+/* Untracks o if it is tracked; returns whether it was. */
+bool rh__gc_linkless_untrack_if(rh_heap *h, rh_object *o);
 void rh__gc_linkless_fini(rh_heap *h);
 /* Steps 1-3 over set[0 .. n) (gc_linkless.c's essay): partitions it into
  * [reachable | unreachable] and returns the reachable count. */

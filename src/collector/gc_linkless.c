@@ -160,6 +160,12 @@ bool rh__gc_linkless_tracked(rh_heap *h, const rh_object *o) {
     return rh__block_marked(h, o);
 }
 
+bool rh__gc_linkless_untrack_if(rh_heap *h, rh_object *o) {
+    if (!rh__block_marked(h, o)) return false;
+    rh__gc_linkless_untrack(h, o);
+    return true;
+}
+
 void rh__gc_linkless_fini(rh_heap *h) {
     struct rh__gc_state *st = &h->gc;
     /* Objects that die from here on (the weak references' and objects'

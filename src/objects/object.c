@@ -385,13 +385,20 @@ __attribute__((noinline)) rh_object *rh__new_collect(rh_heap *h, rh_object *o, b
     if (track) rh__gc_link_new(&h->gc, g);
     return o;
 }
+__attribute__((noinline)) rh_object *rh__new_collect_linkless(rh_heap *h, rh_object *o, bool track) {
+    rh__gc_alloc_slow(h);
+    if (track) rh__gc_linkless_track(h, o);
+    return o;
+}
 
 /* Everything rh__new_fast does not serve: with tracing alone (pools mode,
- * no other slow bit) the traced copy of the fast path, else
- * rh__new_object. */
+ * no other slow bit) the traced copy of the fast path; in a pools-mode
+ * heap of the layout without links (no other slow bit) that layout's copy;
+ * else rh__new_object. */
 __attribute__((noinline)) rh_object *rh__new_slow(rh_heap *h, const rh_type *t, bool track, const char *file,
                                                  int line) {
-    if (h->alloc.slow == RH__SLOW_TRACE) return rh__new_pool_object(h, t, track, file, line, true);
+    if (h->alloc.slow == RH__SLOW_TRACE) return rh__new_pool_object(h, t, track, file, line, true, false);
+    if (h->alloc.slow == RH__SLOW_LINKLESS) return rh__new_pool_object(h, t, track, file, line, false, true);
     return rh__new_object(h, t, file, line, 0, track);
 }
 
@@ -454,7 +461,16 @@ static inline void free_block_gc(rh_object *o, bool gc) {
  * word is set (RH__SLOW_LINKLESS): its free is the slow one. */
 static inline void free_block(rh_object *o) {
     if (RH_UNLIKELY(rh__gc_linkless_obj(o))) {
-        rh_heap *h = rh__obj_free_slow(NULL, o, 0);
+        /* a pool block of a pools-mode heap with no other slow bit: the
+         * push of the fast path; else the slow free */
+        rh__pool *pool;
+        rh_heap *h = rh__pool_owner(o, &pool);
+        if (h && h->alloc.slow == RH__SLOW_LINKLESS) {
+            rh__gc_count_free(&h->gc);
+            rh__bcache_push(h, pool->cls, pool, o);
+            return;
+        }
+        h = rh__obj_free_slow(h, o, 0);
         rh__gc_count_free(&h->gc);
         return;
     }
@@ -621,9 +637,7 @@ static __attribute__((noinline)) void dealloc_slow(rh_object *o) {
     const rh_type *t = o->rh_type;
     bool tracked = false;
     if ((t->flags & RH_TYPE_GC) && rh__gc_linkless_obj(o)) {
-        rh_heap *h = rh__heap_of(o);
-        tracked = rh__gc_linkless_tracked(h, o);
-        if (tracked) rh__gc_linkless_untrack(h, o);
+        tracked = rh__gc_linkless_untrack_if(rh__heap_of(o), o);
     } else if (t->flags & RH_TYPE_GC) {
         rh__gchead *g = RH__AS_GC(o);
         tracked = g->next != 0;

@@ -37,6 +37,8 @@
 rh_object *rh__new_object(rh_heap *h, const rh_type *t, const char *file, int line, size_t nitems, bool track);
 rh_object *rh__new_slow(rh_heap *h, const rh_type *t, bool track, const char *file, int line);
 rh_object *rh__new_collect(rh_heap *h, rh_object *o, bool track);
+/* The same for a container without list links (docs/linkless.md). */
+rh_object *rh__new_collect_linkless(rh_heap *h, rh_object *o, bool track);
 
 /* The fast path's zeroing: from the end of the header to the end of the
  * pool block, n bytes, a multiple of 16 (the header ends 16 or 32 bytes
@@ -96,15 +98,19 @@ static inline void header_count_one(rh_object *o) {
 /* traced: the copy for a heap whose slow word is RH__SLOW_TRACE alone
  * (rh__new_slow, object.c): the same path, plus the block's trace with the site
  * and the type name (in line when the tracer's caches know them, else the
- * trace hook). */
+ * trace hook). linkless: the copy for a heap whose slow word is
+ * RH__SLOW_LINKLESS alone (rh__new_slow): containers without the record,
+ * their collector word LINKLESS, tracked by rh__gc_linkless_track. Both
+ * are constants at every call, so the fast path of rh__new_fast is the
+ * same code as without them. */
 RH__HOT_INLINE rh_object *rh__new_pool_object(rh_heap *h, const rh_type *t, bool track, const char *file,
-                                              int line, bool traced) {
-    size_t prefix = rh__prefix_size(t);
+                                              int line, bool traced, bool linkless) {
+    size_t prefix = linkless ? 0 : rh__prefix_size(t);
     /* basicsize in [16, 512] (one unsigned compare), then the class of
      * prefix + basicsize (>= 16, no overflow) below 32: the block fits a
      * pool */
     size_t c = (prefix + t->basicsize - 1) >> 4; /* rh__size_class */
-    if (RH_UNLIKELY((!traced && h->alloc.slow != 0) ||
+    if (RH_UNLIKELY((!traced && !linkless && h->alloc.slow != 0) ||
                     t->basicsize - sizeof(rh_object) > RH_SMALL_MAX - sizeof(rh_object) ||
                     c >= RH_NUM_CLASSES ||
                     (!t->traverse && (t->flags & RH_TYPE_GC)) || /* a container: one test */
@@ -126,6 +132,12 @@ RH__HOT_INLINE rh_object *rh__new_pool_object(rh_heap *h, const rh_type *t, bool
     /* to the block's end: rh__class_size(c) - prefix - 16, which is
      * basicsize - 16 rounded up to 16 (prefix is 0 or 16) */
     zero_block_tail((char *)(o + 1), (t->basicsize - 1) & ~(size_t)15);
+    if (linkless && (t->flags & RH_TYPE_GC)) {
+        o->rh_gcword = RH__GCW_LINKLESS;
+        if (RH_UNLIKELY(rh__gc_count_alloc(&h->gc))) return rh__new_collect_linkless(h, o, track);
+        if (track) rh__gc_linkless_track(h, o);
+        return o;
+    }
     if (prefix) {
         rh__gchead *g = RH__AS_GC(o);
         if (RH_UNLIKELY(rh__gc_count_alloc(&h->gc))) return rh__new_collect(h, o, track);
@@ -139,7 +151,7 @@ RH__HOT_INLINE rh_object *rh__new_pool_object(rh_heap *h, const rh_type *t, bool
 }
 
 RH__HOT_INLINE rh_object *rh__new_fast(rh_heap *h, const rh_type *t, bool track, const char *file, int line) {
-    return rh__new_pool_object(h, t, track, file, line, false);
+    return rh__new_pool_object(h, t, track, file, line, false, false);
 }
 
 
