@@ -16,11 +16,13 @@
  * block starts at the object, whose collector word is RH__GCW_LINKLESS
  * from creation on (collector/gc_state.h). Such a heap sets the
  * allocator's RH__SLOW_LINKLESS bit, so the in-line paths below, which
- * know only the linked layout, send its creations and frees to the slow
- * paths (rh__new_object, free_block), which take the layout from the heap
- * at creation and from the LINKLESS bit afterwards; its deaths leave the
- * straight line by that bit (obj_plain) for dealloc_slow, which untracks
- * through gc_linkless.c.
+ * know only the linked layout, leave it: creation to rh__new_slow, which
+ * runs the fast path's copy for this layout when that is the only slow bit
+ * (rh__new_pool_object with `linkless`: no record, word LINKLESS, the
+ * track by gc_linkless.c) and rh__new_object otherwise; its deaths leave
+ * the straight line by the word (obj_plain) for dealloc_slow, which
+ * untracks through gc_linkless.c, and free_block, which pushes a pool
+ * block of such a heap as the fast free does, else frees it the slow way.
  *
  * Hot paths (a container's create / track / untrack / destroy / free). A
  * new container is counted in generation 0 inline (one increment, one
