@@ -546,7 +546,7 @@ static void test_find_unreachable_random(void **state) {
                 rh_gc_track(x); /* tracked again: young */
                 assert_int_equal(h->gc.nyoung, 1);
             }
-            rh__gc_linkless_survive(h, set + r, n - r);
+            rh__gc_linkless_survive(h, set + r, n - r, true);
             assert_null(h->gc.coll);
             rh_free(h, set);
             rh__gc_check(h);
@@ -595,7 +595,7 @@ static void test_find_unreachable_shapes(void **state) {
         }
         rh_object *live[4] = {c, d, e, g};
         for (int k = 0; k < 4; k++) assert_int_equal(live[k]->rh_gcword, RH__GCW_LINKLESS | RH__GCW_GEN1);
-        rh__gc_linkless_survive(h, set + r, n - r);
+        rh__gc_linkless_survive(h, set + r, n - r, true);
         rh_free(h, set);
         rh__gc_check(h);
         rh_decref(c);
@@ -631,7 +631,7 @@ static void test_generations_freeze(void **state) {
         rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r);
         assert_int_equal(n, 2);
         assert_int_equal(r, 2);
-        rh__gc_linkless_survive(h, set + r, 0);
+        rh__gc_linkless_survive(h, set + r, 0, true);
         rh_free(h, set);
         for (int i = 0; i < 3; i++) y[i] = rh_new_tracked(h, &pair_type);
         ((pair *)y[0])->a = rh_newref(p[1]);
@@ -686,6 +686,81 @@ static void test_generations_freeze(void **state) {
     }
 }
 
+/* A full collection's steps 1-3 over a walk (stage S3's part): a cycle
+ * across generations (old <-> young) and a cycle of GEN1 objects are
+ * garbage; a frozen object is not in the set and keeps what it references
+ * alive; the survivors end old (generation 2), the counters and the
+ * invariants hold once the unreachable part survives too. Out of memory
+ * for the array: nothing changes. In every mode. */
+static void test_full_set_unreachable(void **state) {
+    (void)state;
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        /* fz: frozen, references k (kept alive by it) */
+        rh_object *fz = rh_new_tracked(h, &pair_type), *k = rh_new_tracked(h, &pair_type);
+        ((pair *)fz)->a = rh_newref(k);
+        rh_gc_freeze(h);
+        rh_gc_untrack(k); /* k back to young: referenced from a frozen object only */
+        rh_gc_track(k);
+        rh_decref(k);
+        /* o1, o2 (with k): promoted by a young set's steps 1-3, then g1, g2 (GEN1) */
+        rh_object *o1 = rh_new_tracked(h, &pair_type), *o2 = rh_new_tracked(h, &pair_type);
+        size_t n, r;
+        rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r);
+        assert_int_equal(r, 3); /* k, o1, o2 (all referenced from outside) */
+        rh__gc_linkless_survive(h, set + r, n - r, true);
+        rh_free(h, set);
+        rh_object *g1 = rh_new_tracked(h, &pair_type), *g2 = rh_new_tracked(h, &pair_type);
+        set = rh__gc_linkless_young_unreachable(h, &n, &r);
+        rh__gc_linkless_survive(h, set + r, n - r, true);
+        rh_free(h, set);
+        rh_object *y = rh_new_tracked(h, &pair_type), *live = rh_new_tracked(h, &pair_type);
+        /* garbage: o1 <-> y (old <-> young), g1 <-> g2 (GEN1); live -> o2 */
+        ((pair *)o1)->a = rh_newref(y);
+        ((pair *)y)->a = rh_newref(o1);
+        ((pair *)g1)->a = rh_newref(g2);
+        ((pair *)g2)->a = rh_newref(g1);
+        ((pair *)live)->a = rh_newref(o2);
+        rh_decref(o1);
+        rh_decref(y);
+        rh_decref(g1);
+        rh_decref(g2);
+        rh_decref(o2);
+        rh__gc_check(h);
+        size_t tracked = h->gc.nyoung + h->gc.n_old; /* k, o1, o2, g1, g2, y, live */
+        assert_int_equal(tracked, 7);
+        assert_int_equal(h->gc.n_frozen, 1);
+        /* out of memory: nothing happens */
+        rh_heap_fail_after(h, 1, true);
+        assert_null(rh__gc_linkless_full_unreachable(h, &n, &r));
+        rh_heap_fail_after(h, 0, false);
+        assert_int_equal(rh_err(h), RH_OK);
+        assert_int_equal(h->gc.nyoung, 2);
+        rh__gc_check(h);
+        set = rh__gc_linkless_full_unreachable(h, &n, &r);
+        assert_non_null(set);
+        assert_int_equal(n, 7);
+        assert_int_equal(r, 3); /* k (from the frozen one), live, o2 */
+        assert_int_equal(h->gc.nyoung, 0);
+        assert_int_equal(h->gc.n_old, 3);
+        assert_int_equal(h->gc.n_gen1, 0);
+        rh_object *dead[4] = {o1, y, g1, g2};
+        for (int i = 0; i < 4; i++) {
+            uint32_t w = dead[i]->rh_gcword;
+            assert_true(w & RH__GCW_MARKS);
+            assert_ptr_equal(set[w & RH__GCW_LOW], dead[i]);
+        }
+        assert_int_equal(live->rh_gcword, RH__GCW_LINKLESS);
+        assert_int_equal(fz->rh_gcword, RH__GCW_LINKLESS | RH__GCW_FROZEN);
+        rh__gc_linkless_survive(h, set + r, n - r, false);
+        rh_free(h, set);
+        rh__gc_check(h);
+        assert_int_equal(h->gc.n_old, 7);
+        rh_decref(live);
+        rh_heap_destroy(h);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_switch),
@@ -700,6 +775,7 @@ int main(void) {
         cmocka_unit_test(test_find_unreachable_shapes),
         cmocka_unit_test(test_find_unreachable_random),
         cmocka_unit_test(test_generations_freeze),
+        cmocka_unit_test(test_full_set_unreachable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

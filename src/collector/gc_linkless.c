@@ -64,7 +64,15 @@
  * array, so that an untrack during the tail can tombstone their slot.
  * The partition yields the same unreachable set as CPython's
  * move_unreachable (the objects not reachable from the ones referenced
- * from outside the set), in another order.
+ * from outside the set), in another order. The sets: a young collection
+ * detaches the young array (rh__gc_linkless_young_unreachable, survivors
+ * promoted with GEN1); a full collection fills an array allocated up front
+ * (n_old + nyoung entries) by a walk of the old objects in address order,
+ * then the young ones (rh__gc_linkless_full_unreachable; survivors old,
+ * generation 2); the frozen objects stay out, so what they reference
+ * counts as referenced from outside. Out of memory for that array: nothing
+ * changes. While a set is collected it is counted nowhere (nyoung, n_old
+ * and n_gen1 leave it); survivors are counted back as they leave.
  *
  * Generations for introspection and freeze (stage S5's part that needs no
  * collection): generation 0 is the young array in its order; 1 the old
@@ -306,18 +314,77 @@ rh_object **rh__gc_linkless_young_unreachable(rh_heap *h, size_t *n, size_t *r) 
     return set;
 }
 
+/* The set of a full collection: every tracked object but the frozen ones,
+ * the old ones in the walk's (address) order, then the young ones in the
+ * young array's order, in one array allocated up front (its size is known:
+ * n_old + nyoung). NULL when the array cannot be had (the heap's pending
+ * error is left as it was) or LOW cannot index it: nothing changed, the
+ * collection collects nothing. Else GEN1 goes from the old ones and YOUNG
+ * from the young ones (the young array is emptied: whatever survives a
+ * full collection is old, generation 2), and, as for the young set's
+ * collection, the set is counted nowhere while it is collected (n_old,
+ * n_gen1 and nyoung 0); *n is the length. */
+rh_object **rh__gc_linkless_full_set(rh_heap *h, size_t *n) {
+    struct rh__gc_state *st = &h->gc;
+    size_t total = st->nyoung + st->n_old;
+    if (total >= RH__GCW_LOW) return NULL;
+    rh_error saved = h->err;
+    char msg[RH__ERRMSG_MAX];
+    if (saved != RH_OK) memcpy(msg, h->errmsg, sizeof msg);
+    rh_object **set = rh_malloc(h, (total ? total : 1) * sizeof *set);
+    h->err = saved;
+    if (saved != RH_OK) memcpy(h->errmsg, msg, sizeof msg);
+    else h->errmsg[0] = '\0';
+    if (!set) return NULL;
+    size_t k = 0;
+    rh__mark_walk w;
+    rh__mark_walk_begin(h, &w);
+    for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
+        if (o->rh_gcword & (RH__GCW_FROZEN | RH__GCW_YOUNG)) continue;
+        rh__assert(k < st->n_old);
+        o->rh_gcword &= ~RH__GCW_GEN1;
+        set[k++] = o;
+    }
+    rh__mark_walk_end(&w);
+    rh__assert(k == st->n_old);
+    for (size_t i = 0; i < st->nyoung; i++) {
+        rh_object *o = st->young[i];
+        o->rh_gcword &= ~(RH__GCW_YOUNG | RH__GCW_LOW);
+        set[k++] = o;
+    }
+    st->n_old = 0;
+    st->n_gen1 = 0;
+    st->nyoung = 0;
+    *n = k;
+    return set;
+}
+
+/* A full collection's steps 1-3: the set (rh__gc_linkless_full_set), the
+ * partition; the survivors are old (generation 2), the unreachable part
+ * as rh__gc_linkless_find_unreachable leaves it, coll names the array.
+ * NULL as rh__gc_linkless_full_set. */
+rh_object **rh__gc_linkless_full_unreachable(rh_heap *h, size_t *n, size_t *r) {
+    rh_object **set = rh__gc_linkless_full_set(h, n);
+    if (!set) return NULL;
+    *r = rh__gc_linkless_find_unreachable(h, set, *n);
+    h->gc.n_old += *r;
+    h->gc.coll = set;
+    return set;
+}
+
 /* The unreachable part of a set, set[0 .. n) (NULL slots skipped), all
- * survive: their marks go, they become old (GEN1). What a collection does
- * when its tail cannot run (out of memory), and what a caller does with an
+ * survive: their marks go, they become old (with GEN1 after a young
+ * collection, generation 2 after a full one). What a collection does when
+ * its tail cannot run (out of memory), and what a caller does with an
  * unreachable set it does not collect. */
-void rh__gc_linkless_survive(rh_heap *h, rh_object **set, size_t n) {
+void rh__gc_linkless_survive(rh_heap *h, rh_object **set, size_t n, bool gen1) {
     struct rh__gc_state *st = &h->gc;
     for (size_t i = 0; i < n; i++) {
         rh_object *o = set[i];
         if (!o) continue;
-        o->rh_gcword = (o->rh_gcword & RH__GCW_KEEP) | RH__GCW_GEN1;
+        o->rh_gcword = (o->rh_gcword & RH__GCW_KEEP) | (gen1 ? RH__GCW_GEN1 : 0);
         st->n_old++;
-        st->n_gen1++;
+        if (gen1) st->n_gen1++;
     }
     st->coll = NULL;
 }
