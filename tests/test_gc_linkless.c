@@ -761,6 +761,62 @@ static void test_full_set_unreachable(void **state) {
     }
 }
 
+/* Step 8 over the unreachable part (stage S3's part): after "user code"
+ * (here the test itself, as a finalizer would) stores a new reference to
+ * one garbage object and frees another, the recheck squeezes the
+ * tombstone out and finds the resurrected object and what it reaches
+ * reachable, the rest still garbage, indexed in the part. */
+static void test_recheck_resurrection(void **state) {
+    (void)state;
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        /* a -> b -> c -> a: one cycle; d <-> e: another; f: self-cycle */
+        rh_object *a = rh_new_tracked(h, &pair_type), *b = rh_new_tracked(h, &pair_type);
+        rh_object *c = rh_new_tracked(h, &pair_type), *d = rh_new_tracked(h, &pair_type);
+        rh_object *e = rh_new_tracked(h, &pair_type), *f = rh_new_tracked(h, &pair_type);
+        ((pair *)a)->a = rh_newref(b);
+        ((pair *)b)->a = rh_newref(c);
+        ((pair *)c)->a = rh_newref(a);
+        ((pair *)d)->a = rh_newref(e);
+        ((pair *)e)->a = rh_newref(d);
+        ((pair *)f)->a = rh_newref(f);
+        rh_object *all[6] = {a, b, c, d, e, f};
+        for (int i = 0; i < 6; i++) rh_decref(all[i]);
+        size_t n, r;
+        rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r);
+        assert_int_equal(n, 6);
+        assert_int_equal(r, 0);
+        /* "user code": b resurrected (a new reference from outside), f
+         * untracked and its cycle broken (it dies: a tombstone) */
+        rh_object *saved = rh_newref(b);
+        size_t fi = f->rh_gcword & RH__GCW_LOW;
+        assert_ptr_equal(set[fi], f);
+        rh_gc_untrack(f);
+        assert_null(set[fi]);
+        RH_CLEAR(((pair *)f)->a); /* f's last reference: it dies */
+        size_t np = n;
+        size_t rr = rh__gc_linkless_recheck(h, set, &np);
+        assert_int_equal(np, 5);
+        assert_int_equal(rr, 3); /* b, and c and a through it */
+        for (size_t i = 0; i < rr; i++)
+            assert_true(set[i] == a || set[i] == b || set[i] == c);
+        for (size_t i = rr; i < np; i++) {
+            assert_true(set[i] == d || set[i] == e);
+            assert_int_equal(set[i]->rh_gcword & RH__GCW_LOW, i);
+            assert_true(set[i]->rh_gcword & RH__GCW_MARKS);
+        }
+        /* the resurrected are promoted, the rest survives too (no tail) */
+        rh__gc_linkless_survive(h, set, rr, true);
+        h->gc.coll = set;
+        rh__gc_linkless_survive(h, set + rr, np - rr, true);
+        rh_free(h, set);
+        rh__gc_check(h);
+        assert_int_equal(h->gc.n_old, 5);
+        rh_decref(saved);
+        rh_heap_destroy(h);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_switch),
@@ -776,6 +832,7 @@ int main(void) {
         cmocka_unit_test(test_find_unreachable_random),
         cmocka_unit_test(test_generations_freeze),
         cmocka_unit_test(test_full_set_unreachable),
+        cmocka_unit_test(test_recheck_resurrection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -93,6 +93,7 @@ rh_object **rh__gc_linkless_young_unreachable(rh_heap *h, size_t *n, size_t *r);
 void rh__gc_linkless_survive(rh_heap *h, rh_object **set, size_t n, bool gen1);
 rh_object **rh__gc_linkless_full_set(rh_heap *h, size_t *n);
 rh_object **rh__gc_linkless_full_unreachable(rh_heap *h, size_t *n, size_t *r);
+size_t rh__gc_linkless_recheck(rh_heap *h, rh_object **part, size_t *n);
 /* fn(o, arg) on each object of generation gen (0..2, or RH_GC_GENERATIONS:
  * the permanent one) until it returns non-zero (returned); the objects of
  * generations 1, 2 and the permanent one by a walk of the marked blocks. */

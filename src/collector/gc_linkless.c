@@ -372,6 +372,26 @@ rh_object **rh__gc_linkless_full_unreachable(rh_heap *h, size_t *n, size_t *r) {
     return set;
 }
 
+/* Step 8 (the resurrection check) over the unreachable part of a set,
+ * part[0 .. n) after user code ran: the tombstones (objects untracked or
+ * freed meanwhile) are squeezed out, the marks cleared, and steps 1-3 run
+ * again with the current counts. Returns the new length *n (the objects
+ * still tracked) and the count of the reachable ones at its front (the
+ * resurrected, and what they reach: marks cleared, counted nowhere; the
+ * caller promotes them); the rest is the final garbage, marked and indexed
+ * relative to `part` (coll must name `part` from now on). */
+size_t rh__gc_linkless_recheck(rh_heap *h, rh_object **part, size_t *n) {
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++) {
+        rh_object *o = part[i];
+        if (!o) continue;
+        o->rh_gcword &= ~(RH__GCW_MARKS | RH__GCW_LOW);
+        part[k++] = o;
+    }
+    *n = k;
+    return rh__gc_linkless_find_unreachable(h, part, k);
+}
+
 /* The unreachable part of a set, set[0 .. n) (NULL slots skipped), all
  * survive: their marks go, they become old (with GEN1 after a young
  * collection, generation 2 after a full one). What a collection does when
