@@ -82,9 +82,11 @@ static inline size_t rh__prefix_size(const rh_type *t) {
  *   GEN1       promoted since the last round started (the incremental
  *              policy's generation 1);
  *   FROZEN     gc.freeze()'d;
- *   MARKS      a collection's or a round's marks (stage S3/S4);
- *   LOW        YOUNG: the index in the young array; else 0 between
- *              collections.
+ *   MARKS      a collection's marks (gc_linkless.c: COLLECTING 26,
+ *              UNREACHABLE 25, SCANNED_REACH 24; a round's, stage S4);
+ *   LOW        YOUNG: the index in the young array; during steps 1-3 of a
+ *              collection the count of references from inside the set,
+ *              then the index in the collection's array; else 0.
  * Tracked <=> the block is marked; YOUNG <=> marked and young[LOW] == o;
  * old = marked and neither YOUNG nor FROZEN (found by a walk, counted in
  * n_old). The death path tells the layouts apart by the LINKLESS bit, the
