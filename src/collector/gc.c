@@ -181,7 +181,8 @@
  * LINKLESS bit. Collections of such heaps are stage S3 of that note: until
  * it is built none runs (no automatic trigger, rh_gc_collect returns 0,
  * heap destruction skips its last collection), and gc.c's lists stay
- * empty.
+ * empty: freeze, unfreeze and the freeze count (here), get_objects and
+ * get_referrers (gcapi.c) go to gc_linkless.c's walks for such a heap.
  *
  * Tracking: rh_gc_track appends to generation 0 of the object's heap. A
  * container that was never tracked carries its heap in its own record

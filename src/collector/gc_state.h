@@ -89,8 +89,11 @@ static inline size_t rh__prefix_size(const rh_type *t) {
  *              then the index in the collection's array; else 0.
  * Tracked <=> the block is marked; YOUNG <=> marked and young[LOW] == o;
  * old = marked and neither YOUNG nor FROZEN (found by a walk, counted in
- * n_old). The death path tells the layouts apart by the LINKLESS bit, the
- * sign bit of a word next to the count it has just written.
+ * n_old). The straight lines of object.c and gc.c tell the layouts apart
+ * without a load of their own: death takes only objects whose collector
+ * word is 0 (the count is 0 there, so the count and the word are read as
+ * one 64-bit word), rh_gc_track only those whose count and word, read as
+ * one 64-bit word, are positive (LINKLESS is its sign).
  * ------------------------------------------------------------------------- */
 #define RH__GCW_LINKLESS 0x80000000u
 #define RH__GCW_FINALIZED 0x40000000u
