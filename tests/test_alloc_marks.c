@@ -265,7 +265,7 @@ static void bad_plane(void *arg) {
     rh_free(h, p);
     rh__bcache_flush_all(h);
     uintptr_t a = (uintptr_t)p;
-    *rh__mark_word(rh__radix_slot(a), a) |= rh__mark_bit(a);
+    *rh__leaf_mark_word(rh__radix_leaf(a), a) |= (uint64_t)1 << rh__mark_shift(a);
     rh__pools_check(h);
     (void)keep;
 }

@@ -152,10 +152,10 @@ _Static_assert(RH__POOLS_PER_ARENA <= 64, "nfree_bits has one bit per free-pool 
  * owners share a cache line (in the meta, each arena's owner took a line,
  * and a page for the TLB, of its own; measured on bench workload 1(c), a
  * free of a random block over 145 arenas: 7% of the step). Leaves are
- * mapped on demand (under a mutex, MAP_NORESERVE: 2^14 * (10368 + 8 + 64)
- * bytes = 171 MiB of address space each, of which only the slots, owners
- * and class maps of arenas mapped are touched, about one page per arena,
- * plus the pages of an arena's mark plane where blocks are marked,
+ * mapped on demand (under a mutex, MAP_NORESERVE: 2^14 * (2176 + 8 + 64 +
+ * 8192) bytes = 171 MiB of address space each, of which only the slots,
+ * owners and class maps of arenas mapped are touched, about one page per
+ * arena, plus the pages of an arena's mark plane where blocks are marked,
  * below); a leaf's pages are
  * discarded when its last arena goes (they read as zeros again) but its
  * address range is never unmapped, so a slot can be read at any time: a slot
@@ -169,22 +169,21 @@ _Static_assert(RH__POOLS_PER_ARENA <= 64, "nfree_bits has one bit per free-pool 
 _Static_assert(((size_t)1 << RH__ARENA_SHIFT) == RH_ARENA_SIZE, "arena shift matches arena size");
 _Static_assert(((size_t)1 << RH__POOL_SHIFT) == RH_POOL_SIZE, "pool shift matches pool size");
 
-/* The mark plane (memory/marks.h's essay): one bit per 16-byte granule of
- * the arena, bit (a >> 4) & 63 of word (a >> 10) & 1023 for address a; pool
- * i's plane is words 16 i .. 16 i + 15. A block's mark is the bit of its
- * first granule. Invariant: a bit is set only at the start of a block that
- * is handed out (carved, not on its pool's free list, not in the block
- * cache); so an empty pool's words, and an idle arena's plane, are 0. */
+/* The mark plane of an arena (memory/marks.h's essay): one bit per
+ * 16-byte granule, RH__MARK_WORDS words of 64 bits, bit (a >> 4) & 63 of
+ * word (a >> 10) & 1023 for address a; pool i's plane is words 16 i ..
+ * 16 i + 15. A block's mark is the bit of its first granule. Invariant: a
+ * bit is set only at the start of a block that is handed out (carved, not
+ * on its pool's free list, not in the block cache); so an empty pool's
+ * words, and an idle arena's plane, are 0. The planes live in the radix
+ * leaf, after the class map (rh__leaf_mark_word). */
 #define RH__MARK_WORDS (RH_ARENA_SIZE / RH_ALIGNMENT / 64)
 #define RH__MARK_WORDS_PER_POOL (RH__MARK_WORDS / RH__POOLS_PER_ARENA)
 
 /* The meta of one arena: its slot in a radix leaf, outside the arena, so
- * every byte of the 64 pools holds blocks. pools[] comes first (at offset
- * 0), so a pool's meta is (rh__arena *)(pool - pool->index), or, from a
- * block b of the pool, without reading the header, the pool's address
- * minus ((b >> 14) & 63) headers (rh__pool_meta). 64-byte aligned: the
- * headers pair up in cache lines. The mark plane comes last: apart from
- * the headers, its pages are touched only where blocks are marked. */
+ * every byte of the 64 pools holds blocks. pools[] comes first, so a pool's
+ * meta is (rh__arena *)(pool - pool->index). 64-byte aligned: the headers
+ * pair up in cache lines. */
 typedef struct rh__arena {
     _Alignas(64) rh__pool pools[RH__POOLS_PER_ARENA]; /* the pool headers, by index */
     uintptr_t base;              /* 1 MiB-aligned mapping                   */
@@ -195,33 +194,8 @@ typedef struct rh__arena {
     uint64_t idle_since;         /* rh__decay_clock when it last became idle (0: never, or in use since) */
     struct rh__arena *next, *prev;         /* in alloc.by_nfree[nfree - 1] */
     struct rh__arena *all_next, *all_prev; /* in alloc.arenas              */
-    _Alignas(64) uint64_t marks[RH__MARK_WORDS]; /* the mark plane (above)  */
 } rh__arena;
-_Static_assert(offsetof(rh__arena, pools) == 0, "a block's arena meta is its pool header minus the pool index");
 _Static_assert(RH__MARK_WORDS == 1024 && RH__MARK_WORDS_PER_POOL == 16, "1 KiB words, 16 a pool");
-
-/* The arena meta of block b of `pool`, from the pool header's address and
- * b's pool index: no load (the push paths clear b's mark with it, and the
- * block cache's push reads no pool header). */
-RH__HOT_INLINE rh__arena *rh__pool_meta(const rh__pool *pool, const void *b) {
-    return (rh__arena *)(void *)((char *)(uintptr_t)pool -
-                                 (((uintptr_t)b >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1)) * sizeof(rh__pool));
-}
-/* The word of the mark plane of arena meta m holding address a's bit, and
- * the bit. */
-RH__HOT_INLINE uint64_t *rh__mark_word(rh__arena *m, uintptr_t a) {
-    return &m->marks[(a >> (RH__POOL_SHIFT - 4)) & (RH__MARK_WORDS - 1)];
-}
-RH__HOT_INLINE uint64_t rh__mark_bit(uintptr_t a) { return (uint64_t)1 << ((a >> 4) & 63); }
-/* Block b of `pool` is being freed: its mark goes (one load and a test;
- * the store only when the bit was set, so a free dirties no line of the
- * plane for nothing). Every push of a pool block passes here, so no free
- * block, and no block in the block cache, is ever marked. */
-RH__HOT_INLINE void rh__mark_forget(const rh__pool *pool, const void *b) {
-    uintptr_t a = (uintptr_t)b;
-    uint64_t *w = rh__mark_word(rh__pool_meta(pool, b), a), bit = rh__mark_bit(a);
-    if (RH_UNLIKELY(*w & bit)) *w &= ~bit;
-}
 
 static inline rh__arena *rh__pool_arena(const rh__pool *pool) {
     return (rh__arena *)(void *)(uintptr_t)(pool - pool->index);
@@ -238,8 +212,15 @@ extern _Atomic uintptr_t rh__radix_root[(size_t)1 << RH__RADIX_ROOT_BITS];
  * pool). The raw free reads its block's class there, in a line shared by
  * the 64 pools of an arena, instead of in the block's pool header (one
  * header per 16 KiB of blocks: on bench workload 1(c) a cache miss a
- * free), so that a free into the block cache touches no header. */
-#define RH__LEAF_BYTES (RH__LEAF_ENTRIES * (sizeof(rh__arena) + sizeof(uintptr_t) + RH__POOLS_PER_ARENA))
+ * free), so that a free into the block cache touches no header. Then the
+ * mark planes, slot k's at words k * 1024 .. k * 1024 + 1023: so the word
+ * of address a is word (a >> 10) mod 2^24 of the planes, bits 33..10 of
+ * a, found with a shift and a mask and no multiplication by the slot (a
+ * plane in the meta cost the push of every free about ten instructions
+ * more, bench/callgrind.py's raw32 row). */
+#define RH__LEAF_PLANES_OFF (RH__LEAF_ENTRIES * (sizeof(rh__arena) + sizeof(uintptr_t) + RH__POOLS_PER_ARENA))
+#define RH__LEAF_BYTES (RH__LEAF_PLANES_OFF + RH__LEAF_ENTRIES * RH__MARK_WORDS * sizeof(uint64_t))
+_Static_assert(RH__LEAF_PLANES_OFF % 64 == 0, "an arena's plane starts a cache line");
 
 /* The owner word of slot k of the leaf at `leaf` (rh_heap *; 0: no arena). */
 static inline _Atomic uintptr_t *rh__leaf_owner(uintptr_t leaf, uintptr_t k) {
@@ -263,6 +244,37 @@ RH__HOT_INLINE uintptr_t rh__radix_leaf(uintptr_t a) {
 }
 RH__HOT_INLINE uintptr_t rh__leaf_index(uintptr_t a) {
     return (a >> RH__ARENA_SHIFT) & (RH__LEAF_ENTRIES - 1);
+}
+
+/* The word of the mark plane holding address a's bit (a lies in an arena
+ * of the leaf at `leaf`), and the bit's position in it. */
+RH__HOT_INLINE uint64_t *rh__leaf_mark_word(uintptr_t leaf, uintptr_t a) {
+    return (uint64_t *)(void *)(leaf + RH__LEAF_PLANES_OFF +
+                                ((a >> (RH__POOL_SHIFT - 4 - 3)) &
+                                 ((((uintptr_t)1 << (RH__RADIX_LEAF_BITS + 10)) - 1) << 3)));
+}
+RH__HOT_INLINE unsigned rh__mark_shift(uintptr_t a) { return (unsigned)(a >> 4) & 63; }
+/* The first word of the plane of the arena at base (mapped: its leaf is). */
+static inline uint64_t *rh__arena_plane(uintptr_t base) {
+    return rh__leaf_mark_word(atomic_load_explicit(&rh__radix_root[base >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS)],
+                                                   memory_order_acquire), base);
+}
+/* Block b, in an arena of the leaf at `leaf`, is being freed: its mark
+ * goes (a load and a bit test; the store only when the bit was set, so a
+ * free dirties no line of the plane for nothing). Every push of a pool
+ * block passes here (rh__mark_forget: the leaf loaded again from the
+ * root), so no free block, and no block in the block cache, is marked. */
+RH__HOT_INLINE void rh__mark_forget_at(uintptr_t leaf, const void *b) {
+    uintptr_t a = (uintptr_t)b;
+    uint64_t *w = rh__leaf_mark_word(leaf, a);
+    unsigned sh = rh__mark_shift(a);
+    if (RH_UNLIKELY((*w >> sh) & 1)) *w &= ~((uint64_t)1 << sh);
+}
+RH__HOT_INLINE void rh__mark_forget(const void *b) {
+    uintptr_t a = (uintptr_t)b;
+    rh__mark_forget_at(atomic_load_explicit(&rh__radix_root[a >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS)],
+                                            memory_order_acquire),
+                       b);
 }
 
 /* The slot of the arena address range holding a, or NULL when no leaf
@@ -415,11 +427,11 @@ RH__HOT_INLINE void *rh__pool_pop(rh_heap *h, unsigned c, bool tools) {
     return b;
 }
 
-/* Returns block b to its pool (rh__pool_lookup / rh__pool_of). A pool
+/* Returns block b to its pool (rh__pool_lookup / rh__pool_of), its mark
+ * already cleared (rh__mark_forget). A pool
  * that was full comes back at the head of its class's list, in line; one
  * that empties may leave it (rh__pool_free_slow). */
-RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tools) {
-    rh__mark_forget(pool, b);
+RH__HOT_INLINE void rh__pool_push_unmarked(rh_heap *h, rh__pool *pool, void *b, bool tools) {
     unsigned c = pool->cls;
     void *link = pool->freelist;
     if (tools) {
@@ -452,6 +464,13 @@ RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tool
         if (RH_UNLIKELY(h->alloc.decay_deadline != 0)) rh__pools_decay(h);
     }
 }
+/* The same for a block whose mark is still to be cleared (every caller
+ * but the block cache's, which clears it before it decides where the
+ * block goes). */
+RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tools) {
+    rh__mark_forget(b);
+    rh__pool_push_unmarked(h, pool, b, tools);
+}
 
 /* The block cache (pools.c's essay). Only the fast paths of pools mode
  * with the slow word 0 use it, so debug mode, the fault injector, tracing
@@ -470,19 +489,24 @@ RH__HOT_INLINE void *rh__bcache_pop(rh_heap *h, unsigned c) {
     return b;
 }
 /* Frees block b of class c, of pool `pool` (its header, not read unless
- * the cache of the class is full: then b goes to its pool). */
-RH__HOT_INLINE void rh__bcache_push(rh_heap *h, unsigned c, rh__pool *pool, void *b) {
+ * the cache of the class is full: then b goes to its pool). rh__bcache_put
+ * is the same for a block whose mark the caller has cleared already
+ * (rh__free_fast, which has the leaf at hand). */
+RH__HOT_INLINE void rh__bcache_put(rh_heap *h, unsigned c, rh__pool *pool, void *b) {
     struct rh__alloc_state *A = &h->alloc;
     uint32_t t = A->bcache_len[c];
     if (RH_UNLIKELY(t == RH__BCACHE_CAP)) {
-        rh__pool_push(h, pool, b, false);
+        rh__pool_push_unmarked(h, pool, b, false);
         return;
     }
-    rh__mark_forget(pool, b);
     A->bcache[c][t] = b;
     A->bcache_len[c] = t + 1;
     A->nfreed[c]++;
     RH__POISON(b, rh__class_size(c));
+}
+RH__HOT_INLINE void rh__bcache_push(rh_heap *h, unsigned c, rh__pool *pool, void *b) {
+    rh__mark_forget(b);
+    rh__bcache_put(h, c, pool, b);
 }
 
 /* ---------------------------------------------------------------------------
@@ -558,7 +582,8 @@ RH__HOT_INLINE void rh__free_fast(rh_heap *h, void *p, size_t header_offset, con
             if (RH_LIKELY(atomic_load_explicit(rh__leaf_owner(leaf, k), memory_order_acquire) == (uintptr_t)h)) {
                 unsigned c = *rh__leaf_class(leaf, k, a);
                 if (RH_LIKELY(rh__class_block_start(c, p))) {
-                    rh__bcache_push(h, c, rh__arena_pool(&((rh__arena *)leaf)[k], a), p);
+                    rh__mark_forget_at(leaf, p);
+                    rh__bcache_put(h, c, rh__arena_pool(&((rh__arena *)leaf)[k], a), p);
                     return;
                 }
             }

@@ -96,7 +96,7 @@ static void *pools_realloc(rh__mem_layer *L, void *p, size_t n, const char *file
     if (rh__pool_heap(p)) {
         unsigned c = rh__pool_of(p)->cls;
         if (n <= RH_SMALL_MAX && rh__size_class(n) == c) {
-            rh__mark_forget(rh__pool_of(p), p); /* as if it moved: a realloc's result is unmarked */
+            rh__mark_forget(p); /* as if it moved: a realloc's result is unmarked */
             return p;
         }
         return move_block(L, p, rh__class_size(c), n);
@@ -116,7 +116,7 @@ static bool backend_mark(rh__mem_layer *L, void *p, rh__mark_op op) {
     uintptr_t a = (uintptr_t)p;
     bool was;
     if (rh__pool_heap(p)) {
-        uint64_t *w = rh__mark_word(rh__radix_slot(a), a), bit = rh__mark_bit(a);
+        uint64_t *w = rh__leaf_mark_word(rh__radix_leaf(a), a), bit = (uint64_t)1 << rh__mark_shift(a);
         was = (*w & bit) != 0;
         if (op == RH__MARK_SET) *w |= bit;
         else if (op == RH__MARK_CLEAR) *w &= ~bit;

@@ -9,11 +9,11 @@
  * is marked, and the old generation is the marked blocks a walk finds.
  *
  * Where the bit lives:
- *   pool blocks    the arena's mark plane (alloc_priv.h, rh__arena.marks):
+ *   pool blocks    the arena's mark plane (alloc_priv.h, RH__MARK_WORDS):
  *                  one bit per 16-byte granule of the arena, 8 KiB per MiB,
- *                  in the arena's meta in the radix tree, so a block's bit
- *                  is found from its address alone (the leaf, the slot,
- *                  then a shift and a mask); the bit of a block is the bit
+ *                  in the radix leaf beside the arena's meta, so a block's
+ *                  bit is found from its address alone (the leaf, then a
+ *                  shift and a mask); the bit of a block is the bit
  *                  of its first granule, so only block starts are ever set
  *                  and the plane, read in order, lists the marked blocks
  *                  in address order;
@@ -102,8 +102,8 @@ RH__HOT_INLINE bool rh__mark_fast(rh_heap *h, const void *p, uint64_t **w, uint6
     if (RH_UNLIKELY(atomic_load_explicit(rh__leaf_owner(leaf, k), memory_order_acquire) != (uintptr_t)h))
         return false;
     rh__assert(rh__class_block_start(*rh__leaf_class(leaf, k, a), p));
-    *w = rh__mark_word(&((rh__arena *)leaf)[k], a);
-    *bit = rh__mark_bit(a);
+    *w = rh__leaf_mark_word(leaf, a);
+    *bit = (uint64_t)1 << rh__mark_shift(a);
     return true;
 }
 

@@ -224,8 +224,8 @@
  * (mincore then reports it resident, though it costs nothing), which the
  * next discard of that leaf drops again.
  *
- * Marks (memory/marks.h). Each arena's meta ends with its mark plane, one
- * bit per 16-byte granule (alloc_priv.h): every push of a block, into its
+ * Marks (memory/marks.h). Each arena has a mark plane in its radix leaf,
+ * one bit per 16-byte granule (alloc_priv.h): every push of a block, into its
  * pool or the block cache, clears the block's bit (a load and a test; a
  * store only if it was set), so free blocks, cached blocks, empty pools and
  * idle arenas are never marked, and a slot's plane is all zeros when its
@@ -737,8 +737,9 @@ void rh__pools_fini(rh_heap *h) {
     memset(A->bcache_len, 0, sizeof A->bcache_len); /* its blocks go with their arenas */
     while (A->arenas) {
         /* blocks may be live, and marked: the slot's next arena starts unmarked */
+        uint64_t *plane = rh__arena_plane(A->arenas->base);
         for (unsigned i = 0; i < RH__MARK_WORDS; i++)
-            if (A->arenas->marks[i]) A->arenas->marks[i] = 0;
+            if (plane[i]) plane[i] = 0;
         arena_release(h, A->arenas);
     }
     free(A->by_addr);
@@ -815,8 +816,9 @@ void *rh__pools_next_marked(rh_heap *h, uintptr_t *pos) {
             start = m->base;
         }
         size_t wi = (start >> (RH__POOL_SHIFT - 4)) & (RH__MARK_WORDS - 1);
-        uint64_t word = m->marks[wi] & (~(uint64_t)0 << ((start >> 4) & 63));
-        while (word == 0 && ++wi < RH__MARK_WORDS) word = m->marks[wi];
+        const uint64_t *plane = rh__arena_plane(m->base);
+        uint64_t word = plane[wi] & (~(uint64_t)0 << rh__mark_shift(start));
+        while (word == 0 && ++wi < RH__MARK_WORDS) word = plane[wi];
         if (word != 0) {
             uintptr_t b = m->base + ((uintptr_t)wi * 64 + (uintptr_t)__builtin_ctzll(word)) * RH_ALIGNMENT;
             *pos = b;
@@ -869,7 +871,7 @@ static void *free_link(const rh_heap *h, void *b) {
  * bit is set). */
 static void check_pool_marks(const rh_heap *h, rh__arena *a, unsigned i, bool in_use) {
     const struct rh__alloc_state *A = &h->alloc;
-    const uint64_t *w = &a->marks[i * RH__MARK_WORDS_PER_POOL];
+    const uint64_t *w = rh__arena_plane(a->base) + i * RH__MARK_WORDS_PER_POOL;
     uint64_t ok[RH__MARK_WORDS_PER_POOL] = {0};
     if (in_use) {
         const rh__pool *p = &a->pools[i];
