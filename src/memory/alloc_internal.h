@@ -2,7 +2,9 @@
  * alloc_internal.h — the allocator's interface to the rest of refheap.
  * Owned by alloc.c / backends.c / pools.c / sysmem.c / debugmem.c / fault.c (the layers:
  * memory/layer.h). The state struct below is filled in
- * by the allocator; other subsystems use only the functions.
+ * by the allocator; other subsystems use only the functions. A mark bit
+ * per block and the walk over the marked blocks are in memory/marks.h
+ * (in line, so it includes the allocator's private header).
  */
 #ifndef REFHEAP_ALLOC_INTERNAL_H
 #define REFHEAP_ALLOC_INTERNAL_H

@@ -42,8 +42,9 @@
  *
  * The walk. A cursor (rh__mark_walk, the caller's memory) is opened with
  * rh__mark_walk_begin, stepped with rh__mark_walk_next, and must be closed
- * with rh__mark_walk_end: while open it is linked in its heap
- * (alloc.walks), so that the heap can keep it valid. Order: the blocks of
+ * with rh__mark_walk_end, before the heap is destroyed: while open it is
+ * linked in its heap (alloc.walks), so that the heap can keep it valid
+ * (several walks may be open at once, each with its own cursor). Order: the blocks of
  * the pools in address order (arena by arena, through the heap's arenas
  * sorted by address, alloc.by_addr, kept by pools.c at every mapping and
  * release), then the system blocks in the order of the heap's list
