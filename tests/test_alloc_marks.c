@@ -511,6 +511,73 @@ static void test_walk_arena_released(void **state) {
     rh_heap_destroy(h);
 }
 
+/* An arena released by the decay (not a trim) between two steps: three
+ * arenas of 512-byte blocks, one block marked in the first and in the
+ * third; the cursor's arena and the middle one emptied (one is kept idle,
+ * the other stamped), the clock moved past the delay, a slow-path
+ * allocation runs the decay, which releases the stamped one; the walk
+ * then returns the third arena's block, once. */
+static uint64_t fake_now;
+static uint64_t fake_clock(void) { return fake_now; }
+static void test_walk_arena_decayed(void **state) {
+    (void)state;
+    enum { PER_ARENA = 64 * (16384 / 512), N = 3 * PER_ARENA };
+    uint64_t (*saved)(void) = rh__decay_clock;
+    rh__decay_clock = fake_clock;
+    fake_now = 1000;
+    rh_heap *h = new_heap(RH_MODE_POOLS, 50);
+    static void *blk[N];
+    for (int i = 0; i < N; i++) assert_non_null(blk[i] = rh_malloc(h, 512));
+    /* the arenas' bases, lowest first */
+    uintptr_t base[3];
+    int nb = 0;
+    for (int i = 0; i < N; i++) {
+        uintptr_t a = (uintptr_t)blk[i] & ~(uintptr_t)(RH_ARENA_SIZE - 1);
+        bool known = false;
+        for (int j = 0; j < nb; j++) known |= base[j] == a;
+        if (!known) base[nb++] = a;
+    }
+    assert_int_equal(nb, 3);
+    for (int i = 0; i < 3; i++)
+        for (int j = i + 1; j < 3; j++)
+            if (base[j] < base[i]) { uintptr_t t = base[i]; base[i] = base[j]; base[j] = t; }
+    void *first = NULL, *last = NULL;
+    for (int i = 0; i < N; i++) {
+        uintptr_t a = (uintptr_t)blk[i] & ~(uintptr_t)(RH_ARENA_SIZE - 1);
+        if (a == base[0] && !first) rh__block_mark(h, first = blk[i]);
+        if (a == base[2] && !last) rh__block_mark(h, last = blk[i]);
+    }
+    rh__mark_walk w;
+    rh__mark_walk_begin(h, &w);
+    assert_ptr_equal(rh__mark_walk_next(&w), first);
+    rh__block_unmark(h, first);
+    for (int i = 0; i < N; i++)
+        if (((uintptr_t)blk[i] & ~(uintptr_t)(RH_ARENA_SIZE - 1)) != base[2]) {
+            rh_free(h, blk[i]);
+            blk[i] = NULL;
+        }
+    rh__bcache_flush_all(h); /* the cache's blocks back to their pools: both arenas idle now */
+    rh_heap_stats st;
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.arenas_current, 3);
+    assert_int_equal(st.arenas_released, 0);
+    fake_now = 1100;
+    void *x = rh_malloc(h, 16); /* a class with no pool: the slow path runs the decay */
+    assert_non_null(x);
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.arenas_released, 1);
+    rh__pools_check(h);
+    assert_ptr_equal(rh__mark_walk_next(&w), last);
+    assert_null(rh__mark_walk_next(&w));
+    rh__mark_walk_end(&w);
+    rh__block_unmark(h, last);
+    rh_free(h, x);
+    for (int i = 0; i < N; i++)
+        if (blk[i]) rh_free(h, blk[i]);
+    rh_heap_destroy(h);
+    rh__decay_clock = saved;
+}
+
 /* System blocks: returned newest first; the cursor's next block freed,
  * reallocated (moved to the head) or a new one allocated between steps;
  * in pools mode after the pools' part, in malloc mode alone. */
@@ -593,6 +660,7 @@ int main(void) {
         cmocka_unit_test(test_check_sees_bad_mark),
         cmocka_unit_test(test_walk_random),
         cmocka_unit_test(test_walk_arena_released),
+        cmocka_unit_test(test_walk_arena_decayed),
         cmocka_unit_test(test_walk_large_blocks),
         cmocka_unit_test(test_two_walks),
     };
