@@ -215,7 +215,7 @@
  * released, the leaf's pages are discarded (madvise MADV_DONTNEED, under the
  * mutex, so no arena_new of that leaf can interleave): the memory returns to
  * the OS and the pages read as zeros again, i.e. "no arena here". The leaf's
- * address range (34 MiB, MAP_NORESERVE: no memory, no commit charge) stays
+ * address range (171 MiB, MAP_NORESERVE: no memory, no commit charge) stays
  * reserved for the life of the process: unmapping it would make a lock-free
  * lookup of an unrelated pointer racing with the release read unmapped
  * memory. So when every heap is destroyed, no byte of the tree holds memory
