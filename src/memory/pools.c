@@ -134,6 +134,11 @@
  *     their arenas) in use;
  *     a free into the cache is no decay tick (only the pools' slow paths
  *     and a push into a full pool are);
+ *   - out of memory gives back first: when no arena can be mapped for a
+ *     new pool (rh__pool_alloc_slow), the cache is flushed and the empty
+ *     pools kept for their classes (cached[k]) go back to their arenas
+ *     before one more try (pools_give_back); a large block the system
+ *     refuses is tried again after rh__pools_trim (backends.c);
  *   - the statistics count a cached block free: rh__pools_stats takes
  *     it out of its class's blocks in use, and a pool whose free list is
  *     empty but that holds a cached block is not full.
@@ -592,10 +597,35 @@ static rh__pool *pool_take(rh_heap *h, unsigned c) {
     return pool;
 }
 
+/* No arena could be mapped for a pool: gives back what the pools hold for
+ * later use inside the arenas they have, the block cache (a cached block
+ * keeps its pool in use) and the empty pools kept for their classes
+ * (cached[k]), so that the caller's one more try finds a free pool, or a
+ * usable one of its class. Returns whether anything was given back. */
+static bool pools_give_back(rh_heap *h) {
+    struct rh__alloc_state *A = &h->alloc;
+    bool any = false;
+    for (unsigned k = 0; k < RH_NUM_CLASSES && !any; k++) any = A->bcache_len[k] != 0;
+    rh__bcache_flush_all(h);
+    for (unsigned k = 0; k < RH_NUM_CLASSES; k++) {
+        rh__pool *pool = A->cached[k];
+        if (!pool || pool->used != 0) continue;
+        set_cached(A, k, NULL);
+        pool_to_arena(h, pool);
+        any = true;
+    }
+    return any;
+}
+
 void *rh__pool_alloc_slow(rh_heap *h, unsigned c) {
     struct rh__alloc_state *A = &h->alloc;
     decay_tick(h);
-    if (!pool_take(h, c)) return NULL;
+    if (!pool_take(h, c)) {
+        /* out of memory: once more, after giving back what waits for reuse
+         * (the flush may also have put blocks of class c back in a pool) */
+        if (!pools_give_back(h)) return NULL;
+        if (!A->usable[c] && !pool_take(h, c)) return NULL;
+    }
     void *b = rh__pool_pop(h, c, A->tools);
     rh__note_peak(h); /* the heap grew by a pool: sample the peak again */
     return b;
