@@ -1478,21 +1478,11 @@ static void test_bcache_tracing_toggled(void **state) {
 #include <malloc.h>
 #include <sys/resource.h>
 
-static size_t vm_size_now(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    size_t kb = 0;
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "VmSize:", 7) == 0) kb = (size_t)strtoull(line + 7, NULL, 10);
-    if (f) fclose(f);
-    return kb * 1024;
-}
-
 /* Caps the address space `headroom` bytes above what is mapped now. */
 static bool cap_address_space(size_t headroom) {
     struct rlimit old;
     if (getrlimit(RLIMIT_AS, &old) != 0) return false;
-    struct rlimit cap = {vm_size_now() + headroom, old.rlim_max};
+    struct rlimit cap = {rh_test_vm_size() + headroom, old.rlim_max};
     return setrlimit(RLIMIT_AS, &cap) == 0;
 }
 
