@@ -585,7 +585,7 @@ static rh__pool *pool_take(rh_heap *h, unsigned c) {
     RH__POISON(body, RH_POOL_SIZE);
     if (A->tools) VALGRIND_MAKE_MEM_NOACCESS(body, RH_POOL_SIZE);
     pool->cls = (uint8_t)c;
-    *rh__leaf_class(rh__radix_leaf(a->base), rh__leaf_index(a->base), (uintptr_t)body) = (uint8_t)c;
+    *rh__leaf_class(rh__radix_leaf(a->base), (uintptr_t)body) = (uint8_t)c;
     pool->used = 0;
     pool_restart(A, pool);
     pool_link(A, pool, c);
@@ -812,12 +812,11 @@ void rh__pools_check(rh_heap *h) {
             if (p->used == 0 && A->cached[p->cls] != p)
                 rh__fatal("pools: invariant broken: pool %p (class %u) is empty but neither free nor cached",
                           (void *)rh__pool_base(p), p->cls);
-            if (*rh__leaf_class(rh__radix_leaf(a->base), rh__leaf_index(a->base), (uintptr_t)rh__pool_base(p)) !=
+            if (*rh__leaf_class(rh__radix_leaf(a->base), (uintptr_t)rh__pool_base(p)) !=
                 p->cls)
                 rh__fatal("pools: invariant broken: pool %p (class %u): the leaf's class map says class %u",
                           (void *)rh__pool_base(p), p->cls,
-                          *rh__leaf_class(rh__radix_leaf(a->base), rh__leaf_index(a->base),
-                                          (uintptr_t)rh__pool_base(p)));
+                          *rh__leaf_class(rh__radix_leaf(a->base), (uintptr_t)rh__pool_base(p)));
             used_by_class[p->cls] += p->used;
             if (nfree) open_by_class[p->cls]++;
         }

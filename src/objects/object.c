@@ -361,14 +361,16 @@ rh_object *rh_new_var_tracked_at(rh_heap *h, const rh_type *type, size_t nitems,
  * ------------------------------------------------------------------------- */
 
 /* A block the fast free below does not take (debug mode, tools, a system
- * block...): freed the slow way, then counted for the collector. h, pool:
- * what the fast path's walk of the tree found (h NULL: not a pool block).
+ * block...): freed the slow way, then counted for the collector. h, leaf:
+ * what the fast path's walk of the tree found (h NULL: not a pool block),
+ * from which the pool header is computed here.
  * A pool block of a heap that is tracing alone (pools mode, slow word
  * RH__SLOW_TRACE) takes the fast path's steps without walking again: the
  * trace is forgotten (in line, or by the hook), the collector counts it,
  * the push. */
-static __attribute__((noinline)) void free_block_slow(void *block, bool gc, rh_heap *h, rh__pool *pool) {
+static __attribute__((noinline)) void free_block_slow(void *block, bool gc, rh_heap *h, uintptr_t leaf) {
     if (h && h->alloc.slow == RH__SLOW_TRACE) {
+        rh__pool *pool = rh__leaf_pool(leaf, block);
         if (!rh__trace_free_try(h, block, pool->cls)) rh__trace_free_hook(h, block, pool->cls);
         if (gc) rh__gc_count_free(&h->gc);
         rh__pool_push(h, pool, block, false);
@@ -385,14 +387,14 @@ static __attribute__((noinline)) void free_block_slow(void *block, bool gc, rh_h
  * exit is a tail call and the path keeps no register across a call. */
 static inline void free_block_gc(rh_object *o, bool gc) {
     void *block = gc ? (void *)RH__AS_GC(o) : (void *)o;
-    rh__pool *pool;
-    rh_heap *h = rh__pool_owner(block, &pool); /* rh__obj_free_lookup, the slow word tested here */
+    uintptr_t leaf;
+    rh_heap *h = rh__pool_owner(block, &leaf); /* the slow word tested here */
     if (RH_UNLIKELY(h == NULL || h->alloc.slow != 0)) {
-        free_block_slow(block, gc, h, h ? pool : NULL);
+        free_block_slow(block, gc, h, h ? leaf : 0);
         return;
     }
     if (gc) rh__gc_count_free(&h->gc);
-    rh__bcache_push(h, pool->cls, pool, block);
+    rh__bcache_push_leaf(h, leaf, block);
 }
 static inline void free_block(rh_object *o) { free_block_gc(o, (o->rh_type->flags & RH_TYPE_GC) != 0); }
 
