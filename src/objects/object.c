@@ -550,11 +550,12 @@ static __attribute__((noinline)) void dealloc_slow(rh_object *o) {
 }
 
 /* A plain type: no finalize, no legacy_del, no weak references; its
- * objects die in the straight line of rh__dealloc. One test of the OR of
- * the three fields (two adjacent pointers and the flag word, on the line
- * the type pointer was just loaded for). */
+ * objects die in the straight line of rh__dealloc. Two tests: one of a bit
+ * of the flag word (loaded anyway for RH_TYPE_GC) and one of the OR of two
+ * adjacent pointers (a single OR of the three needs the bit isolated
+ * first, one instruction more). */
 static inline bool type_plain(const rh_type *t) {
-    return ((uintptr_t)t->finalize | (uintptr_t)t->legacy_del | (t->flags & RH_TYPE_WEAKREFABLE)) == 0;
+    return !(t->flags & RH_TYPE_WEAKREFABLE) && ((uintptr_t)t->finalize | (uintptr_t)t->legacy_del) == 0;
 }
 
 /* The outermost death of the straight line, when something was deferred:
@@ -572,9 +573,11 @@ static __attribute__((noinline)) void drain_then_free(rh_object *o, bool gc) {
  * is kept across a call (the thread's state) and the
  * deaths without destroy stay a leaf; one copy for containers and one for
  * the others, so that neither reads the type again after destroy to know
- * where the block starts. */
-RH__HOT_INLINE void dealloc_destroy(rh_object *o, void (*destroy)(rh_object *), unsigned d, bool gc) {
-    tls.depth = d + 1;
+ * where the block starts. d is a size_t: the caller's 32-bit load of the
+ * depth leaves it zero-extended, which an unsigned parameter would make
+ * the callee do again before indexing active[]. */
+RH__HOT_INLINE void dealloc_destroy(rh_object *o, void (*destroy)(rh_object *), size_t d, bool gc) {
+    tls.depth = (unsigned)d + 1;
     tls.active[d] = o; /* is_active reads levels below depth only: no clearing */
     destroy(o);
     /* The deaths destroy caused have restored the depth to d + 1, and
@@ -585,17 +588,17 @@ RH__HOT_INLINE void dealloc_destroy(rh_object *o, void (*destroy)(rh_object *), 
      * drained before o's block is freed: nothing refers to o now. */
     d = tls.depth - 1;
     o = tls.active[d];
-    tls.depth = d;
+    tls.depth = (unsigned)d;
     if (RH_UNLIKELY(tls.pending) && d == 0) {
         drain_then_free(o, gc);
         return;
     }
     free_block_gc(o, gc);
 }
-static __attribute__((noinline)) void dealloc_destroy_gc(rh_object *o, void (*destroy)(rh_object *), unsigned d) {
+static __attribute__((noinline)) void dealloc_destroy_gc(rh_object *o, void (*destroy)(rh_object *), size_t d) {
     dealloc_destroy(o, destroy, d, true);
 }
-static __attribute__((noinline)) void dealloc_destroy_plain(rh_object *o, void (*destroy)(rh_object *), unsigned d) {
+static __attribute__((noinline)) void dealloc_destroy_plain(rh_object *o, void (*destroy)(rh_object *), size_t d) {
     dealloc_destroy(o, destroy, d, false);
 }
 
@@ -632,7 +635,7 @@ void rh__dealloc(rh_object *o) {
     bool gc = (t->flags & RH_TYPE_GC) != 0;
     void (*destroy)(rh_object *) = t->destroy;
     if (destroy) {
-        unsigned d = tls.depth;
+        size_t d = tls.depth;
         if (RH_UNLIKELY(d >= RH__DEALLOC_MAX_DEPTH)) {
             dealloc_defer_plain(o);
             return;
