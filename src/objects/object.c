@@ -608,6 +608,15 @@ static inline void untrack_dying(rh_object *o) {
     if (g->next != 0) rh__gc_untrack_node(g);
 }
 
+/* The death of a plain container without destroy (rare: a container
+ * usually owns references): the untrack and the free. Out of line, so that
+ * its registers are not saved on the path of the other deaths without
+ * destroy, which keep everything in scratch registers. */
+static __attribute__((noinline)) void dealloc_free_gc(rh_object *o) {
+    untrack_dying(o);
+    free_block_gc(o, true);
+}
+
 /* A plain object with destroy whose death would nest past the trashcan's
  * bound: untracked if it was tracked, then deferred (it remembers which). */
 static __attribute__((noinline)) void dealloc_defer_plain(rh_object *o) {
@@ -649,8 +658,7 @@ void rh__dealloc(rh_object *o) {
         return;
     }
     if (gc) {
-        untrack_dying(o);
-        free_block_gc(o, true);
+        dealloc_free_gc(o);
     } else {
         free_block_gc(o, false); /* a copy each: neither tests gc again */
     }
