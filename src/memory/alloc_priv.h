@@ -5,7 +5,7 @@
  * Outside the allocator object.c includes it for those fast paths
  * (rh__pool_pop for object creation, through objects/object_new.h, which
  * the built-in constructors of fixed-size types include too;
- * rh__obj_free_lookup, then rh__pool_push, for an object's death), the collector for the ownership test
+ * rh__pool_owner, then rh__bcache_push_leaf, for an object's death), the collector for the ownership test
  * of its fused pass, and the tools for the trace hooks; the rest of refheap
  * uses alloc_internal.h.
  *
@@ -100,7 +100,9 @@
  *
  * So free(p) reads the root (one load), then, both at addresses computed
  * from the leaf, the arena's owner (in the leaf's compact array of owners,
- * eight arenas a cache line) and meta->pools[i]: the 64 headers of an
+ * eight arenas a cache line) and the pool's class (in the leaf's class map,
+ * below); only a block that goes to its pool rather than to the block
+ * cache needs meta->pools[i]: the 64 headers of an
  * arena are 32 bytes each, 2 KiB per MiB of blocks, densely packed, instead
  * of one header at the start of every 16 KiB pool.
  *
@@ -505,7 +507,7 @@ void *rh__alloc_fast_failed(rh_heap *h);
 void *rh__malloc_traced(rh_heap *h, size_t n, const char *file, int line);
 void rh__free_traced(rh_heap *h, void *p, size_t header_offset, const char *file, int line) RH__OUT_OF_LINE;
 void rh__free_slow(rh_heap *h, void *p, size_t header_offset, const char *file, int line);
-/* An object block that the fast free (rh__obj_free_lookup + rh__pool_push)
+/* An object block that the fast free (rh__pool_owner + rh__bcache_push_leaf)
  * could not take: h is its owner if
  * the tree named one, else NULL (then the registry is asked; a block
  * nobody owns is fatal). Frees it the slow way; returns the owner. */

@@ -27,13 +27,14 @@
  * tail call to rh__new_object; the fields are zeroed by stores, never by a
  * call, so the path keeps its values in scratch registers. The death of an
  * object of a plain type (neither finalize, legacy_del nor weak
- * references: one test) is one straight line: for a type with destroy the
+ * references: two tests) is one straight line: for a type with destroy the
  * depth check (past the bound, the untrack and the deferral are out of
  * line), the untrack (inline) and a jump to dealloc_destroy_gc or _plain
  * (destroy, one test of the "something was deferred" flag, and the free
  * of a block whose start each copy knows without reading the type again),
- * else the untrack and the free at once (a copy for containers, one for
- * the others); the rest, and the check of a finalizer
+ * else the free at once (non-containers, in line) or the untrack and the
+ * free (containers, rare without destroy: out of line in dealloc_free_gc,
+ * so that the others save no register); the rest, and the check of a finalizer
  * that dropped its own temporary reference (its type is not plain), is
  * dealloc_slow. Only the copies with destroy keep a register across a call
  * (the thread's state: the object and its depth are read back from it
@@ -41,11 +42,12 @@
  * per-thread state is reached without a call (initial-exec TLS). Allocation and free use the allocator's
  * inline fast paths of pools mode (alloc_priv.h, the one allocator header
  * object.c includes, through object_new.h): rh__malloc_fast (the slow word, the size, the head
- * pool's pop) and rh__obj_free_lookup, which walks the address tree once
- * to find both the owning heap and the block's pool header; a container's
+ * pool's pop) and rh__pool_owner, which walks the address tree once
+ * to find both the owning heap and the leaf; a container's
  * free is counted for the collector, then the block is pushed
- * (rh__bcache_push: on the block cache, else on its pool, whose slow path
- * is a jump): no call into the allocator
+ * (rh__bcache_push_leaf: its class from the leaf's class map, then on the
+ * block cache, else on its pool, whose header's address is computed only
+ * then and whose slow path is a jump): no call into the allocator
  * and no second lookup. Debug mode, the fault injector and Valgrind set
  * the allocator's slow word, so they still get every check, out of line.
  * Allocation tracing sets it too; when it is the only bit (tracing alone,
@@ -54,7 +56,7 @@
  * plus the trace of the block with its site and type name, in line
  * (memory/trace_fast.h: the site's trace id from the tracer's site cache,
  * written in the pool's side array; a miss calls the trace hook); a death's
- * free hands the fast path's one walk of the tree (owner and pool header)
+ * free hands the fast path's one walk of the tree (owner and leaf)
  * to free_block_slow, which forgets the trace (in line, or the hook),
  * counts the free for the collector and pushes the block. The collector's
  * counts, and so its automatic collections, are the same traced or not.
