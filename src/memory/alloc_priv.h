@@ -566,7 +566,7 @@ RH__HOT_INLINE void rh__free_fast(rh_heap *h, void *p, size_t header_offset, con
  * slow path, rh__obj_free_slow with no owner, asks the tree and the
  * registry again), whatever its slow word, which the caller tests (a death
  * while tracing alone takes the traced path with this walk's result), and
- * the leaf covering it. The leaf is tested once (rh__radix_leaf), not a
+ * the leaf covering it (0: none). The leaf is tested once (rh__radix_leaf), not a
  * slot's address against NULL after it (rh__radix_slot). Callers with
  * something to do between the walk and the push (object.c counts a
  * container's free for the collector first, so that the push, which may
@@ -577,8 +577,8 @@ RH__HOT_INLINE void rh__free_fast(rh_heap *h, void *p, size_t header_offset, con
  * the class is full. */
 RH__HOT_INLINE rh_heap *rh__pool_owner(void *block, uintptr_t *leafp) {
     uintptr_t a = (uintptr_t)block, leaf = rh__radix_leaf(a);
-    if (RH_UNLIKELY(!leaf)) return NULL;
     *leafp = leaf;
+    if (RH_UNLIKELY(!leaf)) return NULL;
     return (rh_heap *)atomic_load_explicit(rh__leaf_owner(leaf, rh__leaf_index(a)), memory_order_acquire);
 }
 RH__HOT_INLINE void rh__bcache_push_leaf(rh_heap *h, uintptr_t leaf, void *b) {

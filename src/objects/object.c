@@ -370,7 +370,7 @@ rh_object *rh_new_var_tracked_at(rh_heap *h, const rh_type *type, size_t nitems,
  * RH__SLOW_TRACE) takes the fast path's steps without walking again: the
  * trace is forgotten (in line, or by the hook), the collector counts it,
  * the push. */
-static __attribute__((noinline)) void free_block_slow(void *block, bool gc, rh_heap *h, uintptr_t leaf) {
+static __attribute__((noinline)) void free_block_slow(rh_heap *h, void *block, uintptr_t leaf, bool gc) {
     if (h && h->alloc.slow == RH__SLOW_TRACE) {
         rh__pool *pool = rh__leaf_pool(leaf, block);
         if (!rh__trace_free_try(h, block, pool->cls)) rh__trace_free_hook(h, block, pool->cls);
@@ -391,8 +391,13 @@ static inline void free_block_gc(rh_object *o, bool gc) {
     void *block = gc ? (void *)RH__AS_GC(o) : (void *)o;
     uintptr_t leaf;
     rh_heap *h = rh__pool_owner(block, &leaf); /* the slow word tested here */
-    if (RH_UNLIKELY(h == NULL || h->alloc.slow != 0)) {
-        free_block_slow(block, gc, h, h ? leaf : 0);
+    /* two calls, so that h needs no copy into a register both share */
+    if (RH_UNLIKELY(h == NULL)) {
+        free_block_slow(NULL, block, leaf, gc);
+        return;
+    }
+    if (RH_UNLIKELY(h->alloc.slow != 0)) {
+        free_block_slow(h, block, leaf, gc);
         return;
     }
     if (gc) rh__gc_count_free(&h->gc);
