@@ -338,7 +338,7 @@ __attribute__((noinline)) rh_object *rh__new_collect(rh_heap *h, rh_object *o, b
  * rh__new_object. */
 __attribute__((noinline)) rh_object *rh__new_slow(rh_heap *h, const rh_type *t, bool track, const char *file,
                                                  int line) {
-    if (h->alloc.slow == RH__SLOW_TRACE) return rh__new_pool_object(h, t, track, file, line, true);
+    if (h->alloc.slow == RH__SLOW_TRACE) return rh__new_pool_object(h, t, track, file, line, true, false);
     return rh__new_object(h, t, file, line, 0, track);
 }
 
