@@ -1179,6 +1179,38 @@ static void test_radix_owner_words(void **state) {
     rh_heap_destroy(h);
 }
 
+/* The object free's walk (rh__pool_owner) and what it computes from the
+ * leaf: for blocks of several classes over more than one arena, the owner
+ * is the heap, the leaf the tree's, the class map's entry the pool
+ * header's class, and rh__leaf_pool (from the class map's index and the
+ * slot) the header rh__pool_of finds from the slot's meta; a pointer in
+ * no arena has no owner. */
+static void test_leaf_pool_and_class(void **state) {
+    (void)state;
+    rh_heap *h = new_heap_nodecay();
+    enum { N = 12000 };
+    static void *blk[N];
+    static const size_t sizes[] = {16, 48, 144, 512};
+    for (int i = 0; i < N; i++) assert_non_null(blk[i] = rh_malloc(h, sizes[i % 4]));
+    size_t arenas = 0;
+    for (int i = 0; i < N; i++) {
+        uintptr_t b = (uintptr_t)blk[i], leaf = 0;
+        assert_ptr_equal(rh__pool_owner(blk[i], &leaf), h);
+        assert_int_equal(leaf, atomic_load(&rh__radix_root[b >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS)]));
+        rh__pool *pool = rh__pool_of(blk[i]);
+        assert_ptr_equal(rh__leaf_pool(leaf, blk[i]), pool);
+        assert_int_equal(*rh__leaf_class(leaf, b), pool->cls);
+        assert_int_equal(pool->cls, sizes[i % 4] / 16 - 1);
+        if (i && (b >> RH__ARENA_SHIFT) != ((uintptr_t)blk[i - 1] >> RH__ARENA_SHIFT)) arenas++;
+    }
+    assert_true(arenas >= 1); /* 12000 blocks of 180 bytes on average: two MiB */
+    static char not_ours[64];
+    uintptr_t leaf = 1;
+    assert_null(rh__pool_owner(not_ours, &leaf));
+    for (int i = 0; i < N; i++) rh_free(h, blk[i]);
+    rh_heap_destroy(h);
+}
+
 static void test_radix_leaves_returned(void **state) {
     (void)state;
     /* no heap is alive between the tests of this program */
@@ -1619,6 +1651,7 @@ int main(void) {
         cmocka_unit_test(test_free_interior_pointer),
         cmocka_unit_test(test_free_of_an_object),
         cmocka_unit_test(test_radix_owner_words),
+        cmocka_unit_test(test_leaf_pool_and_class),
         cmocka_unit_test(test_radix_leaves_returned),
         cmocka_unit_test(test_bcache_stats_exact),
         cmocka_unit_test(test_bcache_trim),

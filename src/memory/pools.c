@@ -87,10 +87,12 @@
  * in the radix leaf's class map (a byte per pool, the 64 of an arena in
  * one line) instead of its pool header, and writing nothing into the block;
  * the fast allocations (rh__malloc_fast, rh_new's) pop it first. The
- * death of an object (object.c) pushes its block there too (its class
- * from the pool header, which that path has at hand). When the cache of
- * the class is full, the block goes to its pool the ordinary way
- * (rh__pool_push). A batch flush of half the cache (jemalloc's way) was
+ * death of an object (object.c) pushes its block there too, its class
+ * read in the class map the same way (rh__bcache_push_leaf). When the
+ * cache of the class is full, the block goes to its pool the ordinary way
+ * (rh__pool_push_class, with the class already known), and only then is
+ * the pool header's address computed (rh__leaf_pool: from the class map's
+ * index and the slot, two shifts and two adds). A batch flush of half the cache (jemalloc's way) was
  * measured too: no better on 1(c), and worse on 1(b), a million frees in a
  * row, where every block was then handled twice (pushed, then flushed).
  * Why a cache: over a large heap of random frees (bench workload 1(c)),
@@ -590,7 +592,7 @@ static rh__pool *pool_take(rh_heap *h, unsigned c) {
     RH__POISON(body, RH_POOL_SIZE);
     if (A->tools) VALGRIND_MAKE_MEM_NOACCESS(body, RH_POOL_SIZE);
     pool->cls = (uint8_t)c;
-    *rh__leaf_class(rh__radix_leaf(a->base), rh__leaf_index(a->base), (uintptr_t)body) = (uint8_t)c;
+    *rh__leaf_class(rh__radix_leaf(a->base), (uintptr_t)body) = (uint8_t)c;
     pool->used = 0;
     pool_restart(A, pool);
     pool_link(A, pool, c);
@@ -842,12 +844,11 @@ void rh__pools_check(rh_heap *h) {
             if (p->used == 0 && A->cached[p->cls] != p)
                 rh__fatal("pools: invariant broken: pool %p (class %u) is empty but neither free nor cached",
                           (void *)rh__pool_base(p), p->cls);
-            if (*rh__leaf_class(rh__radix_leaf(a->base), rh__leaf_index(a->base), (uintptr_t)rh__pool_base(p)) !=
+            if (*rh__leaf_class(rh__radix_leaf(a->base), (uintptr_t)rh__pool_base(p)) !=
                 p->cls)
                 rh__fatal("pools: invariant broken: pool %p (class %u): the leaf's class map says class %u",
                           (void *)rh__pool_base(p), p->cls,
-                          *rh__leaf_class(rh__radix_leaf(a->base), rh__leaf_index(a->base),
-                                          (uintptr_t)rh__pool_base(p)));
+                          *rh__leaf_class(rh__radix_leaf(a->base), (uintptr_t)rh__pool_base(p)));
             used_by_class[p->cls] += p->used;
             if (nfree) open_by_class[p->cls]++;
         }
