@@ -35,7 +35,7 @@ void rh__check_live_slow(const rh_object *o, const char *op);
  * reference count) is set to 0 so that a later incref/decref of the dead
  * object reaches the slow path, which asks rh__debug_describe about it.
  * object.c itself uses their inline forms (rh__malloc_fast, and
- * rh__obj_free_lookup with rh__bcache_push, in alloc_priv.h), with the same behaviour. */
+ * rh__pool_owner with rh__bcache_push_leaf, in alloc_priv.h), with the same behaviour. */
 void *rh__obj_alloc(rh_heap *h, size_t n, const char *file, int line);
 void rh__obj_free(rh_heap *h, void *block, size_t header_offset);
 

@@ -5,7 +5,7 @@
  * Outside the allocator object.c includes it for those fast paths
  * (rh__pool_pop for object creation, through objects/object_new.h, which
  * the built-in constructors of fixed-size types include too;
- * rh__obj_free_lookup, then rh__pool_push, for an object's death), the collector for the ownership test
+ * rh__pool_owner, then rh__bcache_push_leaf, for an object's death), the collector for the ownership test
  * of its fused pass, and the tools for the trace hooks; the rest of refheap
  * uses alloc_internal.h.
  *
@@ -100,7 +100,9 @@
  *
  * So free(p) reads the root (one load), then, both at addresses computed
  * from the leaf, the arena's owner (in the leaf's compact array of owners,
- * eight arenas a cache line) and meta->pools[i]: the 64 headers of an
+ * eight arenas a cache line) and the pool's class (in the leaf's class map,
+ * below); only a block that goes to its pool rather than to the block
+ * cache needs meta->pools[i]: the 64 headers of an
  * arena are 32 bytes each, 2 KiB per MiB of blocks, densely packed, instead
  * of one header at the start of every 16 KiB pool.
  *
@@ -227,11 +229,21 @@ static inline _Atomic uintptr_t *rh__leaf_owner(uintptr_t leaf, uintptr_t k) {
     return (_Atomic uintptr_t *)(void *)(leaf + RH__LEAF_ENTRIES * sizeof(rh__arena)) + k;
 }
 
-/* The class map entry of the pool holding address a, in slot k of the
- * leaf at `leaf`. */
-static inline uint8_t *rh__leaf_class(uintptr_t leaf, uintptr_t k, uintptr_t a) {
+/* The index of the pool holding address a among the leaf's pools, slot
+ * k * 64 + the pool's index i in its arena: bits 33..14 of a, one shift and
+ * one mask, without the slot. It indexes the class map, and with the slot
+ * gives the pool header's offset (rh__leaf_pool). */
+_Static_assert(RH__ARENA_SHIFT - RH__POOL_SHIFT == 6 && RH__POOLS_PER_ARENA == 64,
+               "an arena's 64 pools are bits 19..14 of an address, its slot bits 33..20");
+RH__HOT_INLINE uintptr_t rh__leaf_pool_index(uintptr_t a) {
+    return (a >> RH__POOL_SHIFT) & (RH__LEAF_ENTRIES * RH__POOLS_PER_ARENA - 1);
+}
+
+/* The class map entry of the pool holding address a, in the leaf at
+ * `leaf` (the one covering a). */
+static inline uint8_t *rh__leaf_class(uintptr_t leaf, uintptr_t a) {
     return (uint8_t *)(void *)(leaf + RH__LEAF_ENTRIES * (sizeof(rh__arena) + sizeof(uintptr_t))) +
-           k * RH__POOLS_PER_ARENA + ((a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1));
+           rh__leaf_pool_index(a);
 }
 
 /* The leaf covering a, or 0 when none is mapped (a at or above 2^48
@@ -305,6 +317,18 @@ RH__HOT_INLINE rh__pool *rh__arena_pool(rh__arena *m, uintptr_t a) {
                                 ((a >> (RH__POOL_SHIFT - 5)) & ((RH__POOLS_PER_ARENA - 1) * sizeof(rh__pool))));
 }
 
+/* The header of the pool holding a, in the leaf covering it: entry i of
+ * the pools[] that open slot k's meta, at k * sizeof(rh__arena) + i * 32,
+ * which is (k * 64 + i) * 32 + k * (the meta's bytes after pools[], 128):
+ * from the class map's index and the slot that the free computed anyway,
+ * two shifts and two adds. */
+_Static_assert(offsetof(rh__arena, pools) == 0 &&
+                   sizeof(rh__arena) == RH__POOLS_PER_ARENA * sizeof(rh__pool) + 128,
+               "a meta is its 64 pool headers, then 128 bytes");
+RH__HOT_INLINE rh__pool *rh__leaf_pool(uintptr_t leaf, void *p) {
+    uintptr_t a = (uintptr_t)p;
+    return (rh__pool *)(void *)(leaf + rh__leaf_pool_index(a) * sizeof(rh__pool) + rh__leaf_index(a) * 128);
+}
 /* Does p lie in an arena of heap h? If so *pool gets the header of the
  * pool holding it. Safe for any pointer; the free fast path (the owner and
  * the header are loaded side by side once the leaf is known; the leaf is
@@ -427,12 +451,15 @@ RH__HOT_INLINE void *rh__pool_pop(rh_heap *h, unsigned c, bool tools) {
     return b;
 }
 
-/* Returns block b to its pool (rh__pool_lookup / rh__pool_of), its mark
- * already cleared (rh__mark_forget). A pool
+/* Returns block b to its pool (rh__pool_lookup / rh__pool_of). A pool
  * that was full comes back at the head of its class's list, in line; one
- * that empties may leave it (rh__pool_free_slow). */
-RH__HOT_INLINE void rh__pool_push_unmarked(rh_heap *h, rh__pool *pool, void *b, bool tools) {
-    unsigned c = pool->cls;
+ * that empties may leave it (rh__pool_free_slow). rh__pool_push_class: the
+ * same but the count of the free (nfreed[c]) and the clearing of the mark
+ * (rh__mark_forget), for a caller that knows the pool's class c, counted
+ * the free and cleared the mark itself (the block cache's push: it read
+ * the class in the class map and counts every free on its straight line,
+ * so the header's class is not loaded again). */
+RH__HOT_INLINE void rh__pool_push_class(rh_heap *h, rh__pool *pool, unsigned c, void *b, bool tools) {
     void *link = pool->freelist;
     if (tools) {
         VALGRIND_MEMPOOL_FREE(h, b);
@@ -442,7 +469,6 @@ RH__HOT_INLINE void rh__pool_push_unmarked(rh_heap *h, rh__pool *pool, void *b, 
     RH__POISON(b, rh__class_size(c));
     if (tools) VALGRIND_MAKE_MEM_NOACCESS(b, sizeof(void *));
     pool->freelist = b;
-    h->alloc.nfreed[c]++;
     /* an emptied pool may leave its list (the cached pool of its class
      * stays: one compare before the call); a full one (it had no free
      * block: link == NULL) rejoins it, at the head. Both at once cannot
@@ -464,12 +490,11 @@ RH__HOT_INLINE void rh__pool_push_unmarked(rh_heap *h, rh__pool *pool, void *b, 
         if (RH_UNLIKELY(h->alloc.decay_deadline != 0)) rh__pools_decay(h);
     }
 }
-/* The same for a block whose mark is still to be cleared (every caller
- * but the block cache's, which clears it before it decides where the
- * block goes). */
 RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tools) {
+    unsigned c = pool->cls;
     rh__mark_forget(b);
-    rh__pool_push_unmarked(h, pool, b, tools);
+    h->alloc.nfreed[c]++;
+    rh__pool_push_class(h, pool, c, b, tools);
 }
 
 /* The block cache (pools.c's essay). Only the fast paths of pools mode
@@ -485,23 +510,28 @@ RH__HOT_INLINE void *rh__bcache_pop(rh_heap *h, unsigned c) {
     A->bcache_len[c] = --t;
     A->nalloc[c]++;
     void *b = A->bcache[c][t];
+#if defined(__GNUC__) || defined(__clang__)
+    /* A cached block is never NULL: said to the compiler, so that a
+     * caller's test of the result folds into the test of the length. */
+    if (b == NULL) __builtin_unreachable();
+#endif
     RH__UNPOISON(b, rh__class_size(c));
     return b;
 }
 /* Frees block b of class c, of pool `pool` (its header, not read unless
  * the cache of the class is full: then b goes to its pool). rh__bcache_put
  * is the same for a block whose mark the caller has cleared already
- * (rh__free_fast, which has the leaf at hand). */
+ * (rh__free_fast and rh__bcache_push_leaf, which have the leaf at hand). */
 RH__HOT_INLINE void rh__bcache_put(rh_heap *h, unsigned c, rh__pool *pool, void *b) {
     struct rh__alloc_state *A = &h->alloc;
     uint32_t t = A->bcache_len[c];
+    A->nfreed[c]++;
     if (RH_UNLIKELY(t == RH__BCACHE_CAP)) {
-        rh__pool_push_unmarked(h, pool, b, false);
+        rh__pool_push_class(h, pool, c, b, false);
         return;
     }
     A->bcache[c][t] = b;
     A->bcache_len[c] = t + 1;
-    A->nfreed[c]++;
     RH__POISON(b, rh__class_size(c));
 }
 RH__HOT_INLINE void rh__bcache_push(rh_heap *h, unsigned c, rh__pool *pool, void *b) {
@@ -537,7 +567,7 @@ void *rh__alloc_fast_failed(rh_heap *h);
 void *rh__malloc_traced(rh_heap *h, size_t n, const char *file, int line);
 void rh__free_traced(rh_heap *h, void *p, size_t header_offset, const char *file, int line) RH__OUT_OF_LINE;
 void rh__free_slow(rh_heap *h, void *p, size_t header_offset, const char *file, int line);
-/* An object block that the fast free (rh__obj_free_lookup + rh__pool_push)
+/* An object block that the fast free (rh__pool_owner + rh__bcache_push_leaf)
  * could not take: h is its owner if
  * the tree named one, else NULL (then the registry is asked; a block
  * nobody owns is fatal). Frees it the slow way; returns the owner. */
@@ -580,7 +610,7 @@ RH__HOT_INLINE void rh__free_fast(rh_heap *h, void *p, size_t header_offset, con
         if (RH_LIKELY(leaf != 0)) {
             uintptr_t k = rh__leaf_index(a);
             if (RH_LIKELY(atomic_load_explicit(rh__leaf_owner(leaf, k), memory_order_acquire) == (uintptr_t)h)) {
-                unsigned c = *rh__leaf_class(leaf, k, a);
+                unsigned c = *rh__leaf_class(leaf, a);
                 if (RH_LIKELY(rh__class_block_start(c, p))) {
                     rh__mark_forget_at(leaf, p);
                     rh__bcache_put(h, c, rh__arena_pool(&((rh__arena *)leaf)[k], a), p);
@@ -592,31 +622,29 @@ RH__HOT_INLINE void rh__free_fast(rh_heap *h, void *p, size_t header_offset, con
     rh__free_missed(h, p, file, line, header_offset);
 }
 
-/* An object's fast free, first half: the heap owning `block` when the
- * fast path may push it (a pool block of a heap without slow bits), with
- * *pool set to the block's pool header; else NULL (a system block, a heap
- * in another mode or with tools, no block of refheap's), and the slow path
- * (rh__obj_free_slow with no owner) asks the tree and the registry again.
- * The leaf is tested once (rh__radix_leaf), not a slot's address against
- * NULL after it (rh__radix_slot). Callers with something to
- * do between the lookup and the push (object.c counts a container's free
- * for the collector first, so that the push, which may leave for the
- * pools' slow path, comes last) call rh__pool_push themselves. rh__pool_owner is the
- * walk alone: the owner of any pool block and its pool header, whatever
- * the owner's slow word (object.c's traced free path uses it, so that a
- * death while tracing walks the tree once too). */
-RH__HOT_INLINE rh_heap *rh__pool_owner(void *block, rh__pool **pool) {
+/* An object's fast free (object.c), in two halves. rh__pool_owner walks
+ * the tree once: the heap owning `block` (NULL: not a pool block, and the
+ * slow path, rh__obj_free_slow with no owner, asks the tree and the
+ * registry again), whatever its slow word, which the caller tests (a death
+ * while tracing alone takes the traced path with this walk's result), and
+ * the leaf covering it (0: none). The leaf is tested once (rh__radix_leaf), not a
+ * slot's address against NULL after it (rh__radix_slot). Callers with
+ * something to do between the walk and the push (object.c counts a
+ * container's free for the collector first, so that the push, which may
+ * leave for the pools' slow path, comes last) then call
+ * rh__bcache_push_leaf: the block's class from the leaf's class map (one
+ * shift, one mask, one byte load: the pool header is not read), and the
+ * pool header's address, rh__leaf_pool, computed only when the cache of
+ * the class is full. */
+RH__HOT_INLINE rh_heap *rh__pool_owner(void *block, uintptr_t *leafp) {
     uintptr_t a = (uintptr_t)block, leaf = rh__radix_leaf(a);
+    *leafp = leaf;
     if (RH_UNLIKELY(!leaf)) return NULL;
-    uintptr_t k = rh__leaf_index(a);
-    rh_heap *h = (rh_heap *)atomic_load_explicit(rh__leaf_owner(leaf, k), memory_order_acquire);
-    if (RH_UNLIKELY(h == NULL)) return NULL;
-    *pool = rh__arena_pool(&((rh__arena *)leaf)[k], a);
-    return h;
+    return (rh_heap *)atomic_load_explicit(rh__leaf_owner(leaf, rh__leaf_index(a)), memory_order_acquire);
 }
-RH__HOT_INLINE rh_heap *rh__obj_free_lookup(void *block, rh__pool **pool) {
-    rh_heap *h = rh__pool_owner(block, pool);
-    return RH_LIKELY(h != NULL && h->alloc.slow == 0) ? h : NULL;
+RH__HOT_INLINE void rh__bcache_push_leaf(rh_heap *h, uintptr_t leaf, void *b) {
+    rh__mark_forget_at(leaf, b);
+    rh__bcache_put(h, *rh__leaf_class(leaf, (uintptr_t)b), rh__leaf_pool(leaf, b), b);
 }
 
 /* ---------------------------------------------------------------------------

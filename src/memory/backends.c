@@ -33,6 +33,11 @@
  * ends share them (malloc mode has no arenas: its walk is all system
  * blocks). A realloc's result is unmarked, even in place.
  *
+ * Out of memory in the pools back end: a large block (or a large realloc)
+ * the system refuses is tried once more after every idle arena went back
+ * (rh__pools_trim), so that memory kept for reuse never makes a call fail;
+ * the pools do the same for a pool of their own (rh__pool_alloc_slow).
+ *
  * realloc in the pools back end: within the same class the block stays; to
  * another class, or between a pool and a system block, it moves (so that a
  * shrunken block gives its slack back); a system block to a system block is
@@ -57,7 +62,12 @@ static void check_owned(rh__mem_layer *L, const void *p, const char *op, const c
 static void *pools_alloc(rh__mem_layer *L, size_t n, bool zero, const char *file, int line) {
     (void)file, (void)line;
     rh_heap *h = L->heap;
-    if (n > RH_SMALL_MAX) return rh__large_alloc(h, n, zero);
+    if (n > RH_SMALL_MAX) {
+        void *p = rh__large_alloc(h, n, zero);
+        /* out of memory: once more, after the idle arenas went back */
+        if (!p && rh__pools_trim(h) != 0) p = rh__large_alloc(h, n, zero);
+        return p;
+    }
     void *p = rh__pool_pop(h, rh__size_class(n), h->alloc.tools);
     if (p) {
         h->alloc.slow_pops++;
@@ -102,7 +112,9 @@ static void *pools_realloc(rh__mem_layer *L, void *p, size_t n, const char *file
         return move_block(L, p, rh__class_size(c), n);
     }
     if (n <= RH_SMALL_MAX) return move_block(L, p, rh__large_head(p)->size, n);
-    return rh__large_realloc(L->heap, p, n);
+    void *q = rh__large_realloc(L->heap, p, n);
+    if (!q && rh__pools_trim(L->heap) != 0) q = rh__large_realloc(L->heap, p, n);
+    return q;
 }
 
 static size_t backend_usable(rh__mem_layer *L, const void *p) {

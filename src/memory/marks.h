@@ -102,7 +102,7 @@ RH__HOT_INLINE bool rh__mark_fast(rh_heap *h, const void *p, uint64_t **w, uint6
     uintptr_t k = rh__leaf_index(a);
     if (RH_UNLIKELY(atomic_load_explicit(rh__leaf_owner(leaf, k), memory_order_acquire) != (uintptr_t)h))
         return false;
-    rh__assert(rh__class_block_start(*rh__leaf_class(leaf, k, a), p));
+    rh__assert(rh__class_block_start(*rh__leaf_class(leaf, a), p));
     *w = rh__leaf_mark_word(leaf, a);
     *bit = (uint64_t)1 << rh__mark_shift(a);
     return true;

@@ -87,10 +87,12 @@
  * in the radix leaf's class map (a byte per pool, the 64 of an arena in
  * one line) instead of its pool header, and writing nothing into the block;
  * the fast allocations (rh__malloc_fast, rh_new's) pop it first. The
- * death of an object (object.c) pushes its block there too (its class
- * from the pool header, which that path has at hand). When the cache of
- * the class is full, the block goes to its pool the ordinary way
- * (rh__pool_push). A batch flush of half the cache (jemalloc's way) was
+ * death of an object (object.c) pushes its block there too, its class
+ * read in the class map the same way (rh__bcache_push_leaf). When the
+ * cache of the class is full, the block goes to its pool the ordinary way
+ * (rh__pool_push_class, with the class already known), and only then is
+ * the pool header's address computed (rh__leaf_pool: from the class map's
+ * index and the slot, two shifts and two adds). A batch flush of half the cache (jemalloc's way) was
  * measured too: no better on 1(c), and worse on 1(b), a million frees in a
  * row, where every block was then handled twice (pushed, then flushed).
  * Why a cache: over a large heap of random frees (bench workload 1(c)),
@@ -134,6 +136,11 @@
  *     their arenas) in use;
  *     a free into the cache is no decay tick (only the pools' slow paths
  *     and a push into a full pool are);
+ *   - out of memory gives back first: when no arena can be mapped for a
+ *     new pool (rh__pool_alloc_slow), the cache is flushed and the empty
+ *     pools kept for their classes (cached[k]) go back to their arenas
+ *     before one more try (pools_give_back); a large block the system
+ *     refuses is tried again after rh__pools_trim (backends.c);
  *   - the statistics count a cached block free: rh__pools_stats takes
  *     it out of its class's blocks in use, and a pool whose free list is
  *     empty but that holds a cached block is not full.
@@ -638,17 +645,42 @@ static rh__pool *pool_take(rh_heap *h, unsigned c) {
     RH__POISON(body, RH_POOL_SIZE);
     if (A->tools) VALGRIND_MAKE_MEM_NOACCESS(body, RH_POOL_SIZE);
     pool->cls = (uint8_t)c;
-    *rh__leaf_class(rh__radix_leaf(a->base), rh__leaf_index(a->base), (uintptr_t)body) = (uint8_t)c;
+    *rh__leaf_class(rh__radix_leaf(a->base), (uintptr_t)body) = (uint8_t)c;
     pool->used = 0;
     pool_restart(A, pool);
     pool_link(A, pool, c);
     return pool;
 }
 
+/* No arena could be mapped for a pool: gives back what the pools hold for
+ * later use inside the arenas they have, the block cache (a cached block
+ * keeps its pool in use) and the empty pools kept for their classes
+ * (cached[k]), so that the caller's one more try finds a free pool, or a
+ * usable one of its class. Returns whether anything was given back. */
+static bool pools_give_back(rh_heap *h) {
+    struct rh__alloc_state *A = &h->alloc;
+    bool any = false;
+    for (unsigned k = 0; k < RH_NUM_CLASSES && !any; k++) any = A->bcache_len[k] != 0;
+    rh__bcache_flush_all(h);
+    for (unsigned k = 0; k < RH_NUM_CLASSES; k++) {
+        rh__pool *pool = A->cached[k];
+        if (!pool || pool->used != 0) continue;
+        set_cached(A, k, NULL);
+        pool_to_arena(h, pool);
+        any = true;
+    }
+    return any;
+}
+
 void *rh__pool_alloc_slow(rh_heap *h, unsigned c) {
     struct rh__alloc_state *A = &h->alloc;
     decay_tick(h);
-    if (!pool_take(h, c)) return NULL;
+    if (!pool_take(h, c)) {
+        /* out of memory: once more, after giving back what waits for reuse
+         * (the flush may also have put blocks of class c back in a pool) */
+        if (!pools_give_back(h)) return NULL;
+        if (!A->usable[c] && !pool_take(h, c)) return NULL;
+    }
     void *b = rh__pool_pop(h, c, A->tools);
     rh__note_peak(h); /* the heap grew by a pool: sample the peak again */
     return b;
@@ -941,12 +973,11 @@ void rh__pools_check(rh_heap *h) {
             if (p->used == 0 && A->cached[p->cls] != p)
                 rh__fatal("pools: invariant broken: pool %p (class %u) is empty but neither free nor cached",
                           (void *)rh__pool_base(p), p->cls);
-            if (*rh__leaf_class(rh__radix_leaf(a->base), rh__leaf_index(a->base), (uintptr_t)rh__pool_base(p)) !=
+            if (*rh__leaf_class(rh__radix_leaf(a->base), (uintptr_t)rh__pool_base(p)) !=
                 p->cls)
                 rh__fatal("pools: invariant broken: pool %p (class %u): the leaf's class map says class %u",
                           (void *)rh__pool_base(p), p->cls,
-                          *rh__leaf_class(rh__radix_leaf(a->base), rh__leaf_index(a->base),
-                                          (uintptr_t)rh__pool_base(p)));
+                          *rh__leaf_class(rh__radix_leaf(a->base), (uintptr_t)rh__pool_base(p)));
             used_by_class[p->cls] += p->used;
             if (nfree) open_by_class[p->cls]++;
         }
