@@ -176,9 +176,12 @@ _Static_assert(((size_t)1 << RH__POOL_SHIFT) == RH_POOL_SIZE, "pool shift matche
  * word (a >> 10) & 1023 for address a; pool i's plane is words 16 i ..
  * 16 i + 15. A block's mark is the bit of its first granule. Invariant: a
  * bit is set only at the start of a block that is handed out (carved, not
- * on its pool's free list, not in the block cache); so an empty pool's
- * words, and an idle arena's plane, are 0. The planes live in the radix
- * leaf, after the class map (rh__leaf_mark_word). */
+ * on its pool's free list, not in the block cache), because the layer
+ * above unmarks a block before it frees it (the frees do not look at the
+ * plane); pool_take zeroes a pool's words when it gives the pool a class,
+ * so a bit left by a free that broke that rule never marks a block of the
+ * pool's next class. The planes live in the radix leaf, after the class
+ * map (rh__leaf_mark_word). */
 #define RH__MARK_WORDS (RH_ARENA_SIZE / RH_ALIGNMENT / 64)
 #define RH__MARK_WORDS_PER_POOL (RH__MARK_WORDS / RH__POOLS_PER_ARENA)
 
@@ -270,23 +273,6 @@ RH__HOT_INLINE unsigned rh__mark_shift(uintptr_t a) { return (unsigned)(a >> 4) 
 static inline uint64_t *rh__arena_plane(uintptr_t base) {
     return rh__leaf_mark_word(atomic_load_explicit(&rh__radix_root[base >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS)],
                                                    memory_order_acquire), base);
-}
-/* Block b, in an arena of the leaf at `leaf`, is being freed: its mark
- * goes (a load and a bit test; the store only when the bit was set, so a
- * free dirties no line of the plane for nothing). Every push of a pool
- * block passes here (rh__mark_forget: the leaf loaded again from the
- * root), so no free block, and no block in the block cache, is marked. */
-RH__HOT_INLINE void rh__mark_forget_at(uintptr_t leaf, const void *b) {
-    uintptr_t a = (uintptr_t)b;
-    uint64_t *w = rh__leaf_mark_word(leaf, a);
-    unsigned sh = rh__mark_shift(a);
-    if (RH_UNLIKELY((*w >> sh) & 1)) *w &= ~((uint64_t)1 << sh);
-}
-RH__HOT_INLINE void rh__mark_forget(const void *b) {
-    uintptr_t a = (uintptr_t)b;
-    rh__mark_forget_at(atomic_load_explicit(&rh__radix_root[a >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS)],
-                                            memory_order_acquire),
-                       b);
 }
 
 /* The slot of the arena address range holding a, or NULL when no leaf
@@ -454,11 +440,10 @@ RH__HOT_INLINE void *rh__pool_pop(rh_heap *h, unsigned c, bool tools) {
 /* Returns block b to its pool (rh__pool_lookup / rh__pool_of). A pool
  * that was full comes back at the head of its class's list, in line; one
  * that empties may leave it (rh__pool_free_slow). rh__pool_push_class: the
- * same but the count of the free (nfreed[c]) and the clearing of the mark
- * (rh__mark_forget), for a caller that knows the pool's class c, counted
- * the free and cleared the mark itself (the block cache's push: it read
- * the class in the class map and counts every free on its straight line,
- * so the header's class is not loaded again). */
+ * same but the count of the free (nfreed[c]), for a caller that knows the
+ * pool's class c and counted the free itself (the block cache's push: it
+ * read the class in the class map and counts every free on its straight
+ * line, so the header's class is not loaded again). */
 RH__HOT_INLINE void rh__pool_push_class(rh_heap *h, rh__pool *pool, unsigned c, void *b, bool tools) {
     void *link = pool->freelist;
     if (tools) {
@@ -492,7 +477,6 @@ RH__HOT_INLINE void rh__pool_push_class(rh_heap *h, rh__pool *pool, unsigned c, 
 }
 RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tools) {
     unsigned c = pool->cls;
-    rh__mark_forget(b);
     h->alloc.nfreed[c]++;
     rh__pool_push_class(h, pool, c, b, tools);
 }
@@ -519,10 +503,8 @@ RH__HOT_INLINE void *rh__bcache_pop(rh_heap *h, unsigned c) {
     return b;
 }
 /* Frees block b of class c, of pool `pool` (its header, not read unless
- * the cache of the class is full: then b goes to its pool). rh__bcache_put
- * is the same for a block whose mark the caller has cleared already
- * (rh__free_fast and rh__bcache_push_leaf, which have the leaf at hand). */
-RH__HOT_INLINE void rh__bcache_put(rh_heap *h, unsigned c, rh__pool *pool, void *b) {
+ * the cache of the class is full: then b goes to its pool). */
+RH__HOT_INLINE void rh__bcache_push(rh_heap *h, unsigned c, rh__pool *pool, void *b) {
     struct rh__alloc_state *A = &h->alloc;
     uint32_t t = A->bcache_len[c];
     A->nfreed[c]++;
@@ -533,10 +515,6 @@ RH__HOT_INLINE void rh__bcache_put(rh_heap *h, unsigned c, rh__pool *pool, void 
     A->bcache[c][t] = b;
     A->bcache_len[c] = t + 1;
     RH__POISON(b, rh__class_size(c));
-}
-RH__HOT_INLINE void rh__bcache_push(rh_heap *h, unsigned c, rh__pool *pool, void *b) {
-    rh__mark_forget(b);
-    rh__bcache_put(h, c, pool, b);
 }
 
 /* ---------------------------------------------------------------------------
@@ -612,8 +590,7 @@ RH__HOT_INLINE void rh__free_fast(rh_heap *h, void *p, size_t header_offset, con
             if (RH_LIKELY(atomic_load_explicit(rh__leaf_owner(leaf, k), memory_order_acquire) == (uintptr_t)h)) {
                 unsigned c = *rh__leaf_class(leaf, a);
                 if (RH_LIKELY(rh__class_block_start(c, p))) {
-                    rh__mark_forget_at(leaf, p);
-                    rh__bcache_put(h, c, rh__arena_pool(&((rh__arena *)leaf)[k], a), p);
+                    rh__bcache_push(h, c, rh__arena_pool(&((rh__arena *)leaf)[k], a), p);
                     return;
                 }
             }
@@ -643,8 +620,7 @@ RH__HOT_INLINE rh_heap *rh__pool_owner(void *block, uintptr_t *leafp) {
     return (rh_heap *)atomic_load_explicit(rh__leaf_owner(leaf, rh__leaf_index(a)), memory_order_acquire);
 }
 RH__HOT_INLINE void rh__bcache_push_leaf(rh_heap *h, uintptr_t leaf, void *b) {
-    rh__mark_forget_at(leaf, b);
-    rh__bcache_put(h, *rh__leaf_class(leaf, (uintptr_t)b), rh__leaf_pool(leaf, b), b);
+    rh__bcache_push(h, *rh__leaf_class(leaf, (uintptr_t)b), rh__leaf_pool(leaf, b), b);
 }
 
 /* ---------------------------------------------------------------------------

@@ -31,7 +31,8 @@
  * or the flag of a system block's header; `next_marked` steps a walk over
  * the pools (pools.c), then over the system blocks (sysmem.c). Both back
  * ends share them (malloc mode has no arenas: its walk is all system
- * blocks). A realloc's result is unmarked, even in place.
+ * blocks). Neither free nor realloc looks at a pool block's mark (the
+ * caller unmarks a block before either: memory/marks.h).
  *
  * Out of memory in the pools back end: a large block (or a large realloc)
  * the system refuses is tried once more after every idle arena went back
@@ -105,10 +106,7 @@ static void *pools_realloc(rh__mem_layer *L, void *p, size_t n, const char *file
     check_owned(L, p, "realloc", file, line);
     if (rh__pool_heap(p)) {
         unsigned c = rh__pool_of(p)->cls;
-        if (n <= RH_SMALL_MAX && rh__size_class(n) == c) {
-            rh__mark_forget(p); /* as if it moved: a realloc's result is unmarked */
-            return p;
-        }
+        if (n <= RH_SMALL_MAX && rh__size_class(n) == c) return p;
         return move_block(L, p, rh__class_size(c), n);
     }
     if (n <= RH_SMALL_MAX) return move_block(L, p, rh__large_head(p)->size, n);

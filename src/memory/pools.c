@@ -232,11 +232,15 @@
  * next discard of that leaf drops again.
  *
  * Marks (memory/marks.h). Each arena has a mark plane in its radix leaf,
- * one bit per 16-byte granule (alloc_priv.h): every push of a block, into its
- * pool or the block cache, clears the block's bit (a load and a test; a
- * store only if it was set), so free blocks, cached blocks, empty pools and
- * idle arenas are never marked, and a slot's plane is all zeros when its
- * arena is released for being idle; the heap's destruction, which releases
+ * one bit per 16-byte granule (alloc_priv.h). The pushes of a block, into
+ * its pool or the block cache, do not look at it: the layer above unmarks
+ * a block before it frees it (freeing a marked block is misuse, stopped in
+ * debug mode, reported by rh__pools_check), so free blocks, cached blocks,
+ * empty pools and idle arenas are not marked, and a slot's plane is all
+ * zeros when its arena is released for being idle. pool_take zeroes the
+ * pool's 16 words (those that are not zero already) when it gives the pool
+ * a class, so a mark left by such misuse never marks a block of a new
+ * pool; the heap's destruction, which releases
  * arenas with live blocks, zeroes their planes' non-zero words first (the
  * slot may be taken by another arena later). For the walk, the heap keeps
  * its arenas sorted by address too (alloc.by_addr: a binary search finds
@@ -646,6 +650,12 @@ static rh__pool *pool_take(rh_heap *h, unsigned c) {
     if (A->tools) VALGRIND_MAKE_MEM_NOACCESS(body, RH_POOL_SIZE);
     pool->cls = (uint8_t)c;
     *rh__leaf_class(rh__radix_leaf(a->base), (uintptr_t)body) = (uint8_t)c;
+    /* a mark left by the free of a marked block (misuse) dies here; only
+     * non-zero words are written, so a plane page never marked stays
+     * untouched (the zero page) */
+    uint64_t *plane = rh__arena_plane(a->base) + (size_t)pool->index * RH__MARK_WORDS_PER_POOL;
+    for (unsigned i = 0; i < RH__MARK_WORDS_PER_POOL; i++)
+        if (plane[i]) plane[i] = 0;
     pool->used = 0;
     pool_restart(A, pool);
     pool_link(A, pool, c);
@@ -925,7 +935,7 @@ static void check_pool_marks(const rh_heap *h, rh__arena *a, unsigned i, bool in
         uint64_t bad = w[j] & ~ok[j];
         if (bad)
             rh__fatal("pools: invariant broken: arena %p, pool %u (%s): %p is marked but is not the start of a "
-                      "block handed out", (void *)a->base, i, in_use ? "in use" : "free",
+                      "block handed out (a block freed while marked?)", (void *)a->base, i, in_use ? "in use" : "free",
                       (void *)(a->base + ((uintptr_t)i * RH__MARK_WORDS_PER_POOL * 64 + j * 64 +
                                           (uintptr_t)__builtin_ctzll(bad)) * RH_ALIGNMENT));
     }
