@@ -756,7 +756,10 @@ static void test_two_walks(void **state) {
     assert_null(rh__mark_walk_next(&a));
     rh__mark_walk_end(&a);
     assert_null(h->alloc.walks);
-    for (int i = 0; i < 3; i++) rh_free(h, p[i]);
+    for (int i = 0; i < 3; i++) {
+        rh__block_unmark(h, p[i]);
+        rh_free(h, p[i]);
+    }
     rh_heap_destroy(h);
 }
 
