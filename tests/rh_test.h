@@ -113,6 +113,19 @@ static inline int rh_test_oom_each_allocation(rh_heap *h, int (*scenario)(rh_hea
     return failures;
 }
 
+/* The process's virtual memory size in bytes (VmSize of /proc/self/status;
+ * 0 when unreadable): the tests that cap the address space (RLIMIT_AS) in a
+ * child process cap it just above this. */
+static inline size_t rh_test_vm_size(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    size_t kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmSize:", 7) == 0) kb = (size_t)strtoull(line + 7, NULL, 10);
+    if (f) fclose(f);
+    return kb * 1024;
+}
+
 /* Result of running fn in a child process. */
 typedef struct rh_child {
     int exited;      /* 1 if it exited normally */

@@ -1179,6 +1179,38 @@ static void test_radix_owner_words(void **state) {
     rh_heap_destroy(h);
 }
 
+/* The object free's walk (rh__pool_owner) and what it computes from the
+ * leaf: for blocks of several classes over more than one arena, the owner
+ * is the heap, the leaf the tree's, the class map's entry the pool
+ * header's class, and rh__leaf_pool (from the class map's index and the
+ * slot) the header rh__pool_of finds from the slot's meta; a pointer in
+ * no arena has no owner. */
+static void test_leaf_pool_and_class(void **state) {
+    (void)state;
+    rh_heap *h = new_heap_nodecay();
+    enum { N = 12000 };
+    static void *blk[N];
+    static const size_t sizes[] = {16, 48, 144, 512};
+    for (int i = 0; i < N; i++) assert_non_null(blk[i] = rh_malloc(h, sizes[i % 4]));
+    size_t arenas = 0;
+    for (int i = 0; i < N; i++) {
+        uintptr_t b = (uintptr_t)blk[i], leaf = 0;
+        assert_ptr_equal(rh__pool_owner(blk[i], &leaf), h);
+        assert_int_equal(leaf, atomic_load(&rh__radix_root[b >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS)]));
+        rh__pool *pool = rh__pool_of(blk[i]);
+        assert_ptr_equal(rh__leaf_pool(leaf, blk[i]), pool);
+        assert_int_equal(*rh__leaf_class(leaf, b), pool->cls);
+        assert_int_equal(pool->cls, sizes[i % 4] / 16 - 1);
+        if (i && (b >> RH__ARENA_SHIFT) != ((uintptr_t)blk[i - 1] >> RH__ARENA_SHIFT)) arenas++;
+    }
+    assert_true(arenas >= 1); /* 12000 blocks of 180 bytes on average: two MiB */
+    static char not_ours[64];
+    uintptr_t leaf = 1;
+    assert_null(rh__pool_owner(not_ours, &leaf));
+    for (int i = 0; i < N; i++) rh_free(h, blk[i]);
+    rh_heap_destroy(h);
+}
+
 static void test_radix_leaves_returned(void **state) {
     (void)state;
     /* no heap is alive between the tests of this program */
@@ -1469,6 +1501,127 @@ static void test_bcache_tracing_toggled(void **state) {
     rh_heap_destroy(h);
 }
 
+/* ---------------------------------------------------------------------------
+ * Real out-of-memory (the address space capped in a child process): before
+ * it reports RH_ENOMEM, the heap gives back what it holds for later, the
+ * block cache, the empty pools reserved for other classes and the idle
+ * arenas waiting for their decay, and tries once more.
+ * ------------------------------------------------------------------------- */
+#include <malloc.h>
+#include <sys/resource.h>
+
+/* Caps the address space `headroom` bytes above what is mapped now. */
+static bool cap_address_space(size_t headroom) {
+    struct rlimit old;
+    if (getrlimit(RLIMIT_AS, &old) != 0) return false;
+    struct rlimit cap = {rh_test_vm_size() + headroom, old.rlim_max};
+    return setrlimit(RLIMIT_AS, &cap) == 0;
+}
+
+/* A pool whose blocks are all free, 32 of them in the block cache and the
+ * rest on its free list, is still in use for its arena: with every arena
+ * full and no address space left, a block of another class can only come
+ * from that pool once the cache is given back. */
+static void oom_cached_blocks_child(void *arg) {
+    (void)arg;
+    rh_heap_config cfg = {.mode = RH_MODE_POOLS};
+    rh_heap *h = rh_heap_new(&cfg);
+    enum { MAX = 1 << 18 };
+    void **blk = malloc(MAX * sizeof *blk); /* mapped before the cap */
+    if (!h || !blk || !cap_address_space((size_t)4 << 20)) {
+        fprintf(stderr, "set-up failed\n");
+        return;
+    }
+    long n = 0;
+    while (n < MAX && (blk[n] = rh_malloc(h, 32)) != NULL) n++;
+    if (n == MAX || rh_err(h) != RH_ENOMEM) {
+        fprintf(stderr, "the pools were not exhausted (%ld blocks)\n", n);
+        return;
+    }
+    rh_err_clear(h);
+    /* every block of the last block's pool (full: the allocation after it
+     * found no free block anywhere) */
+    uintptr_t pool = (uintptr_t)blk[n - 1] & ~(uintptr_t)(RH_POOL_SIZE - 1);
+    long freed = 0;
+    for (long i = 0; i < n; i++)
+        if (((uintptr_t)blk[i] & ~(uintptr_t)(RH_POOL_SIZE - 1)) == pool) {
+            rh_free(h, blk[i]);
+            freed++;
+        }
+    unsigned cached = h->alloc.bcache_len[1];
+    void *other = rh_malloc(h, 48);
+    fprintf(stderr, "freed %ld cached %u other %s\n", freed, cached, other ? "served" : "failed");
+    rh_free(h, other);
+    rh__pools_check(h);
+}
+
+static void test_oom_gives_back_cached_blocks(void **state) {
+    (void)state;
+    /* the sanitizers' and Valgrind's allocators do not live with a capped
+     * address space */
+    if (UNDER_SANITIZER || rh_test_under_valgrind()) skip();
+    rh_child c;
+    rh_run_child(oom_cached_blocks_child, NULL, &c);
+    if (!c.exited || c.status != 0) fail_msg("child died (status %d); stderr:\n%s", c.status, c.err);
+    char want[64];
+    snprintf(want, sizeof want, "freed %d cached %d other served", (int)(RH_POOL_SIZE / 32), (int)RH__BCACHE_CAP);
+    if (!strstr(c.err, want)) fail_msg("expected \"%s\":\n%s", want, c.err);
+}
+
+/* Idle arenas waiting for their decay (an hour here) are given back when a
+ * large block finds no address space: the block is larger than anything
+ * glibc's malloc keeps free and than the 64 MiB a glibc arena other than
+ * the main one reserves (the thread may use one: it could grow there
+ * without a new mapping), the room left is 1 MiB, and the idle arenas are
+ * the block's size and 1 MiB more. */
+static void oom_idle_arenas_child(void *arg) {
+    (void)arg;
+    rh_heap_config cfg = {.mode = RH_MODE_POOLS, .arena_decay_ms = 3600L * 1000};
+    rh_heap *h = rh_heap_new(&cfg);
+    const size_t mib = (size_t)1 << 20;
+    size_t big_size = mallinfo2().fordblks + 3 * mib;
+    if (big_size < 65 * mib) big_size = 65 * mib;
+    big_size = (big_size + mib - 1) / mib * mib;
+    size_t narenas = big_size / mib + 1, per_arena = RH__POOLS_PER_ARENA * (RH_POOL_SIZE / 512);
+    size_t n = narenas * per_arena;
+    void **blk = malloc(n * sizeof *blk);
+    if (!h || !blk) return;
+    for (size_t i = 0; i < n; i++)
+        if (!(blk[i] = rh_malloc(h, 512))) {
+            fprintf(stderr, "set-up failed\n");
+            return;
+        }
+    for (size_t i = 0; i < n; i++) rh_free(h, blk[i]);
+    rh_heap_stats st;
+    rh_heap_stats_get(h, &st);
+    size_t before = st.arenas_current;
+    /* glibc serves the block with a new mapping, not from memory it keeps */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    malloc_trim(0);
+    if (!cap_address_space(mib)) return;
+    void *big = rh_malloc(h, big_size);
+    rh_heap_stats_get(h, &st);
+    fprintf(stderr, "arenas %zu of %zu -> %zu, big %s\n", before, narenas, (size_t)st.arenas_current,
+            big ? "served" : "failed");
+    rh_free(h, big);
+}
+
+static void test_oom_gives_back_idle_arenas(void **state) {
+    (void)state;
+    if (UNDER_SANITIZER || rh_test_under_valgrind()) skip();
+    rh_child c;
+    rh_run_child(oom_idle_arenas_child, NULL, &c);
+    if (!c.exited || c.status != 0) fail_msg("child died (status %d); stderr:\n%s", c.status, c.err);
+    size_t before = 0, of = 0, after = 99;
+    char word[16] = "";
+    const char *line = strstr(c.err, "arenas ");
+    if (!line || sscanf(line, "arenas %zu of %zu -> %zu, big %15s", &before, &of, &after, word) != 4)
+        fail_msg("no report:\n%s", c.err);
+    /* every idle arena goes back, then the block fits */
+    if (before != of || after != 0 || strcmp(word, "served") != 0)
+        fail_msg("expected every idle arena given back, then the block served:\n%s", c.err);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_c_contracts),
@@ -1498,6 +1651,7 @@ int main(void) {
         cmocka_unit_test(test_free_interior_pointer),
         cmocka_unit_test(test_free_of_an_object),
         cmocka_unit_test(test_radix_owner_words),
+        cmocka_unit_test(test_leaf_pool_and_class),
         cmocka_unit_test(test_radix_leaves_returned),
         cmocka_unit_test(test_bcache_stats_exact),
         cmocka_unit_test(test_bcache_trim),
@@ -1507,6 +1661,8 @@ int main(void) {
         cmocka_unit_test(test_bcache_decay_pinned),
         cmocka_unit_test(test_bcache_cross_heap_free),
         cmocka_unit_test(test_bcache_tracing_toggled),
+        cmocka_unit_test(test_oom_gives_back_cached_blocks),
+        cmocka_unit_test(test_oom_gives_back_idle_arenas),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,8 +2,9 @@
  * test_alloc_marks.c — the allocator's mark bit per block and its walk over
  * the marked blocks (src/memory/marks.h): set, clear and test in pools,
  * malloc and debug modes, with tracing on and the fault injector armed;
- * the bit dropped when a block is freed (and the free of a marked block
- * stopping the program in debug mode); the walk's order and its contract
+ * the contract of a free (the caller unmarks first: the free of a marked
+ * block stops the program in debug mode, is reported by the pools' check,
+ * and its mark dies when its pool is taken again); the walk's order and its contract
  * (every block marked throughout returned exactly once, never a block after
  * its free) under frees, allocations, marks and arena releases between two
  * steps, against a simple model with fixed seeds.
@@ -123,65 +124,98 @@ static void test_set_clear_test(void **state) {
         }
 }
 
-/* In pools and malloc modes a free drops the block's mark: the next
- * allocation of the class gets the same block back (LIFO) unmarked, and no
- * walk returns a freed block; through the block cache, the pool (the cache
- * flushed) and a system block; a realloc's result is unmarked, in place
- * too; an object's death (a float, not tracked) drops its block's mark. */
-static void test_free_drops_mark(void **state) {
+/* The contract kept (the caller unmarks a block before it frees or
+ * reallocates it), in pools and malloc modes: no walk returns a freed
+ * block, and the next allocation of the class (the same block back, LIFO,
+ * through the block cache or the pool) is unmarked; a system block freed
+ * marked takes its mark with its header, and a realloc of a marked system
+ * block (into another system block) gives an unmarked one. */
+static void test_free_after_unmark(void **state) {
     (void)state;
     void *seen[8];
     for (int mi = 0; mi < 2; mi++) {
         rh_heap *h = new_heap(MODES[mi], 0);
         void *p = rh_malloc(h, 48);
         rh__block_mark(h, p);
+        rh__block_unmark(h, p);
         rh_free(h, p);
         assert_int_equal(walk_all(h, seen, 8), 0);
         void *q = rh_malloc(h, 48);
-        if (q == p) assert_false(rh__block_marked(h, q));
-        /* via the pool: the cache flushed first (its push clears again) */
+        if (MODES[mi] == RH_MODE_POOLS) assert_ptr_equal(q, p);
+        assert_false(rh__block_marked(h, q));
+        /* via the pool: the cache flushed first */
         rh__block_mark(h, q);
+        rh__block_unmark(h, q);
         rh_free(h, q);
         rh__bcache_flush_all(h);
         rh__pools_check(h);
         q = rh_malloc(h, 48);
+        if (MODES[mi] == RH_MODE_POOLS) assert_ptr_equal(q, p);
         assert_false(rh__block_marked(h, q));
-        /* a system block */
+        /* a system block freed marked: its mark goes with its header */
         void *l = rh_malloc(h, 5000);
         rh__block_mark(h, l);
         rh_free(h, l);
         assert_int_equal(walk_all(h, seen, 8), 0);
-        /* realloc within the class (pools: in place) and to a system block */
+        /* a realloc after the unmark, within the class (pools: in place) */
         rh__block_mark(h, q);
+        rh__block_unmark(h, q);
         void *r = rh_realloc(h, q, 40);
         assert_non_null(r);
         if (MODES[mi] == RH_MODE_POOLS) assert_ptr_equal(r, q);
         assert_false(rh__block_marked(h, r));
-        rh__block_mark(h, r);
         void *big = rh_realloc(h, r, 3000);
         assert_non_null(big);
-        assert_false(rh__block_marked(h, big));
+        /* a system block to a system block, marked: the copy is unmarked */
         rh__block_mark(h, big);
         void *big2 = rh_realloc(h, big, 30000);
         assert_non_null(big2);
         assert_false(rh__block_marked(h, big2));
         assert_int_equal(walk_all(h, seen, 8), 0);
-        /* an object's death */
+        /* an object unmarked before its death */
         rh_object *f = rh_float(h, 1.5);
         assert_non_null(f);
         void *fb = rh__obj_block(f);
         rh__block_mark(h, fb);
         assert_int_equal(walk_all(h, seen, 8), 1);
         assert_ptr_equal(seen[0], fb);
+        rh__block_unmark(h, fb);
         rh_decref(f);
         assert_int_equal(walk_all(h, seen, 8), 0);
         rh_object *g = rh_float(h, 2.5);
         assert_false(rh__block_marked(h, rh__obj_block(g)));
         rh_decref(g);
         rh__pools_check(h);
-        rh_free(h, big2); /* q moved into it */
+        rh_free(h, big2);
         rh_heap_destroy(h);
     }
+}
+
+/* Outside debug mode a free does not look at the mark plane: a pool block
+ * freed marked (misuse) comes back marked from the next allocation of its
+ * class (the same block, LIFO), through the block cache and through its
+ * pool (the cache flushed). */
+static void test_free_leaves_pool_mark(void **state) {
+    (void)state;
+    rh_heap *h = new_heap(RH_MODE_POOLS, 0);
+    void *keep = rh_malloc(h, 48); /* the pool stays in use */
+    void *p = rh_malloc(h, 48);
+    assert_true(in_pools(p));
+    rh__block_mark(h, p);
+    rh_free(h, p);
+    void *q = rh_malloc(h, 48);
+    assert_ptr_equal(q, p);
+    assert_true(rh__block_marked(h, q));
+    rh_free(h, q);
+    rh__bcache_flush_all(h);
+    q = rh_malloc(h, 48);
+    assert_ptr_equal(q, p);
+    assert_true(rh__block_marked(h, q));
+    rh__block_unmark(h, q);
+    rh__pools_check(h);
+    rh_free(h, q);
+    rh_free(h, keep);
+    rh_heap_destroy(h);
 }
 
 /* Debug mode: the free or realloc of a marked block stops the program,
@@ -256,7 +290,9 @@ static void test_mark_bad_pointer(void **state) {
 }
 
 /* The pools' invariant check sees a mark on a block that is not handed
- * out (set by hand on a free block). */
+ * out: set by hand on a free block; left by the free of a marked block
+ * (misuse outside debug mode), in the block cache or, the cache flushed,
+ * on its pool's free list. */
 static void bad_plane(void *arg) {
     (void)arg;
     rh_heap *h = new_heap(RH_MODE_POOLS, 0);
@@ -265,7 +301,18 @@ static void bad_plane(void *arg) {
     rh_free(h, p);
     rh__bcache_flush_all(h);
     uintptr_t a = (uintptr_t)p;
-    *rh__mark_word(rh__radix_slot(a), a) |= rh__mark_bit(a);
+    *rh__leaf_mark_word(rh__radix_leaf(a), a) |= (uint64_t)1 << rh__mark_shift(a);
+    rh__pools_check(h);
+    (void)keep;
+}
+static void freed_marked(void *arg) {
+    bool flush = *(bool *)arg;
+    rh_heap *h = new_heap(RH_MODE_POOLS, 0);
+    void *keep = rh_malloc(h, 64);
+    void *p = rh_malloc(h, 64);
+    rh__block_mark(h, p);
+    rh_free(h, p);
+    if (flush) rh__bcache_flush_all(h);
     rh__pools_check(h);
     (void)keep;
 }
@@ -274,6 +321,66 @@ static void test_check_sees_bad_mark(void **state) {
     rh_child c;
     rh_run_child(bad_plane, NULL, &c);
     rh_assert_child_died_saying(&c, "is marked but is not the start of a block handed out");
+    static bool flush[] = {false, true};
+    for (int i = 0; i < 2; i++) {
+        rh_run_child(freed_marked, &flush[i], &c);
+        rh_assert_child_died_saying(&c, "is marked but is not the start of a block handed out (a block freed "
+                                        "while marked?)");
+    }
+}
+
+/* A mark left on a freed block (misuse outside debug mode) dies when its
+ * pool, emptied, is taken again for a class (pool_take zeroes the pool's
+ * words of the plane): no block of the new class is marked, no walk
+ * returns one, and the pools' check passes. Two pools of 64-byte blocks:
+ * the first (256 blocks, one marked) empties after the second, which is
+ * kept for the class, so it goes back to its arena's free pools, the next
+ * taken (last freed first). */
+static void test_pool_take_zeroes_plane(void **state) {
+    (void)state;
+    enum { PER_POOL = RH_POOL_SIZE / 64, NB = PER_POOL + 8 };
+    rh_heap *h = new_heap(RH_MODE_POOLS, 0);
+    void *b[NB];
+    for (int i = 0; i < NB; i++) assert_non_null(b[i] = rh_malloc(h, 64));
+    rh__pool *first = rh__pool_of(b[0]);
+    int nfirst = 0;
+    for (int i = 0; i < NB; i++) nfirst += rh__pool_of(b[i]) == first;
+    assert_int_equal(nfirst, PER_POOL);
+    rh__block_mark(h, b[5]);
+    /* the second pool empties first and is kept for its class (cached);
+     * then the first, marked block and all, goes back to its arena */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < NB; i++)
+            if (b[i] && (rh__pool_of(b[i]) == first) == (pass == 1)) {
+                rh_free(h, b[i]);
+                b[i] = NULL;
+            }
+        rh__bcache_flush_all(h);
+    }
+    const uint64_t *plane = rh__arena_plane(rh__pool_arena(first)->base) +
+                            (size_t)first->index * RH__MARK_WORDS_PER_POOL;
+    uintptr_t a5 = (uintptr_t)rh__pool_base(first) + 5 * 64;
+    assert_true((plane[(a5 >> 10) & 15] >> rh__mark_shift(a5)) & 1); /* still set on the free block */
+    /* 32-byte blocks until one comes from the first pool's range */
+    enum { MAXN = 3 * (RH_POOL_SIZE / 32) };
+    void **s = malloc(MAXN * sizeof *s);
+    assert_non_null(s);
+    int n = 0;
+    bool found = false;
+    while (n < MAXN && !found) {
+        assert_non_null(s[n] = rh_malloc(h, 32));
+        found = (uintptr_t)s[n] - (uintptr_t)rh__pool_base(first) < RH_POOL_SIZE;
+        n++;
+    }
+    assert_true(found);
+    assert_int_equal(first->cls, rh__size_class(32));
+    for (unsigned j = 0; j < RH__MARK_WORDS_PER_POOL; j++) assert_true(plane[j] == 0);
+    void *seen[4];
+    assert_int_equal(walk_all(h, seen, 4), 0);
+    rh__pools_check(h);
+    for (int i = 0; i < n; i++) rh_free(h, s[i]);
+    free(s);
+    rh_heap_destroy(h);
 }
 
 /* ---------------------------------------------------------------------------
@@ -327,7 +434,9 @@ static void m_alloc(model *m) {
  * are, which drops their mark). */
 static void m_free(model *m, size_t i) {
     mblk *e = &m->b[i];
-    if (e->marked && (m->debug || next_rand(m) % 2)) rh__block_unmark(m->h, e->p);
+    /* the contract: a pool block is unmarked before its free; a system
+     * block may be freed marked (its mark goes with its header) */
+    if (e->marked && (m->debug || in_pools(e->p) || next_rand(m) % 2)) rh__block_unmark(m->h, e->p);
     rh_free(m->h, e->p);
     m->b[i] = m->b[--m->n];
 }
@@ -403,7 +512,7 @@ static void run_model(rh_mode mode, int with, uint64_t seed, size_t live, unsign
 
 static void test_walk_random(void **state) {
     (void)state;
-    static const uint64_t seeds[] = {0x9e3779b97f4a7c15ull, 12345, 0xdeadbeefcafeull};
+    static const uint64_t seeds[] = {0x9e3779b97f4a7c15ull, 12345, 0xdeadbeefcafeull, 42}; /* seed s runs under layers s % 4 */
     for (size_t s = 0; s < sizeof seeds / sizeof seeds[0]; s++)
         for (size_t mi = 0; mi < sizeof MODES / sizeof MODES[0]; mi++)
             run_model(MODES[mi], (int)s % 4, seeds[s], 600, 6);
@@ -511,6 +620,73 @@ static void test_walk_arena_released(void **state) {
     rh_heap_destroy(h);
 }
 
+/* An arena released by the decay (not a trim) between two steps: three
+ * arenas of 512-byte blocks, one block marked in the first and in the
+ * third; the cursor's arena and the middle one emptied (one is kept idle,
+ * the other stamped), the clock moved past the delay, a slow-path
+ * allocation runs the decay, which releases the stamped one; the walk
+ * then returns the third arena's block, once. */
+static uint64_t fake_now;
+static uint64_t fake_clock(void) { return fake_now; }
+static void test_walk_arena_decayed(void **state) {
+    (void)state;
+    enum { PER_ARENA = 64 * (16384 / 512), N = 3 * PER_ARENA };
+    uint64_t (*saved)(void) = rh__decay_clock;
+    rh__decay_clock = fake_clock;
+    fake_now = 1000;
+    rh_heap *h = new_heap(RH_MODE_POOLS, 50);
+    static void *blk[N];
+    for (int i = 0; i < N; i++) assert_non_null(blk[i] = rh_malloc(h, 512));
+    /* the arenas' bases, lowest first */
+    uintptr_t base[3];
+    int nb = 0;
+    for (int i = 0; i < N; i++) {
+        uintptr_t a = (uintptr_t)blk[i] & ~(uintptr_t)(RH_ARENA_SIZE - 1);
+        bool known = false;
+        for (int j = 0; j < nb; j++) known |= base[j] == a;
+        if (!known) base[nb++] = a;
+    }
+    assert_int_equal(nb, 3);
+    for (int i = 0; i < 3; i++)
+        for (int j = i + 1; j < 3; j++)
+            if (base[j] < base[i]) { uintptr_t t = base[i]; base[i] = base[j]; base[j] = t; }
+    void *first = NULL, *last = NULL;
+    for (int i = 0; i < N; i++) {
+        uintptr_t a = (uintptr_t)blk[i] & ~(uintptr_t)(RH_ARENA_SIZE - 1);
+        if (a == base[0] && !first) rh__block_mark(h, first = blk[i]);
+        if (a == base[2] && !last) rh__block_mark(h, last = blk[i]);
+    }
+    rh__mark_walk w;
+    rh__mark_walk_begin(h, &w);
+    assert_ptr_equal(rh__mark_walk_next(&w), first);
+    rh__block_unmark(h, first);
+    for (int i = 0; i < N; i++)
+        if (((uintptr_t)blk[i] & ~(uintptr_t)(RH_ARENA_SIZE - 1)) != base[2]) {
+            rh_free(h, blk[i]);
+            blk[i] = NULL;
+        }
+    rh__bcache_flush_all(h); /* the cache's blocks back to their pools: both arenas idle now */
+    rh_heap_stats st;
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.arenas_current, 3);
+    assert_int_equal(st.arenas_released, 0);
+    fake_now = 1100;
+    void *x = rh_malloc(h, 16); /* a class with no pool: the slow path runs the decay */
+    assert_non_null(x);
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.arenas_released, 1);
+    rh__pools_check(h);
+    assert_ptr_equal(rh__mark_walk_next(&w), last);
+    assert_null(rh__mark_walk_next(&w));
+    rh__mark_walk_end(&w);
+    rh__block_unmark(h, last);
+    rh_free(h, x);
+    for (int i = 0; i < N; i++)
+        if (blk[i]) rh_free(h, blk[i]);
+    rh_heap_destroy(h);
+    rh__decay_clock = saved;
+}
+
 /* System blocks: returned newest first; the cursor's next block freed,
  * reallocated (moved to the head) or a new one allocated between steps;
  * in pools mode after the pools' part, in malloc mode alone. */
@@ -580,19 +756,25 @@ static void test_two_walks(void **state) {
     assert_null(rh__mark_walk_next(&a));
     rh__mark_walk_end(&a);
     assert_null(h->alloc.walks);
-    for (int i = 0; i < 3; i++) rh_free(h, p[i]);
+    for (int i = 0; i < 3; i++) {
+        rh__block_unmark(h, p[i]);
+        rh_free(h, p[i]);
+    }
     rh_heap_destroy(h);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_set_clear_test),
-        cmocka_unit_test(test_free_drops_mark),
+        cmocka_unit_test(test_free_after_unmark),
+        cmocka_unit_test(test_free_leaves_pool_mark),
         cmocka_unit_test(test_debug_free_marked_fatal),
         cmocka_unit_test(test_mark_bad_pointer),
         cmocka_unit_test(test_check_sees_bad_mark),
+        cmocka_unit_test(test_pool_take_zeroes_plane),
         cmocka_unit_test(test_walk_random),
         cmocka_unit_test(test_walk_arena_released),
+        cmocka_unit_test(test_walk_arena_decayed),
         cmocka_unit_test(test_walk_large_blocks),
         cmocka_unit_test(test_two_walks),
     };

@@ -155,6 +155,42 @@ static void test_pair_32_bytes(void **state) {
     }
 }
 
+/* A container the pools do not serve (its basicsize past RH_SMALL_MAX, a
+ * system block) in a pools-mode heap of this layout: the creation path's
+ * copy for the layout hands it to rh__new_object. It went back to
+ * rh__new_slow, which sends such a heap to that copy again: creation never
+ * returned. */
+typedef struct bigbox {
+    RH_OBJECT_HEAD;
+    rh_object *a;
+    char pad[RH_SMALL_MAX];
+} bigbox;
+static int bigbox_traverse(rh_object *self, rh_visitfn visit, void *arg) {
+    bigbox *b = (bigbox *)self;
+    return b->a ? visit(b->a, arg) : 0;
+}
+static void bigbox_destroy(rh_object *self) { RH_CLEAR(((bigbox *)self)->a); }
+static const rh_type bigbox_type = {.name = "BigBox", .basicsize = sizeof(bigbox), .flags = RH_TYPE_GC,
+                                    .traverse = bigbox_traverse, .destroy = bigbox_destroy,
+                                    .clear = bigbox_destroy};
+
+static void test_large_container(void **state) {
+    (void)state;
+    rh_heap *h = heap_new(RH_MODE_POOLS, RH_GC_POLICY_INCREMENTAL, true);
+    rh_object *b = rh_new_tracked(h, &bigbox_type);
+    assert_non_null(b);
+    assert_int_equal(b->rh_gcword & RH__GCW_LINKLESS, RH__GCW_LINKLESS);
+    assert_ptr_equal(rh__obj_block(b), b);
+    assert_true(rh_gc_is_tracked(b));
+    assert_int_equal(nyoung(h), 1);
+    ((bigbox *)b)->a = rh_new_tracked(h, &pair_type);
+    check_young(h);
+    rh_decref(b);
+    assert_int_equal(nyoung(h), 0);
+    check_young(h);
+    rh_heap_destroy(h);
+}
+
 /* The young array: indices in the collector word, swap-remove on untrack
  * (the last entry takes the slot and its index), marks equal tracked, in
  * every mode; untracking an old object moves the counters. */
@@ -854,6 +890,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_switch),
         cmocka_unit_test(test_pair_32_bytes),
+        cmocka_unit_test(test_large_container),
         cmocka_unit_test(test_young_swap_remove),
         cmocka_unit_test(test_random_model),
         cmocka_unit_test(test_track_promotes_when_full),

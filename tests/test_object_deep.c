@@ -173,20 +173,11 @@ static void test_chain_of_non_containers(void **state) {
  * capped at its current size and malloc's free memory used up first). Runs
  * in a child process: the cap and the exhausted malloc must not outlive it.
  * ------------------------------------------------------------------------- */
-static size_t vm_size_bytes(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    size_t kb = 0;
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "VmSize:", 7) == 0) kb = (size_t)strtoull(line + 7, NULL, 10);
-    if (f) fclose(f);
-    return kb * 1024;
-}
 
 static void *drop_without_memory(void *arg) {
     struct rlimit old;
     getrlimit(RLIMIT_AS, &old);
-    struct rlimit cap = {vm_size_bytes(), old.rlim_max};
+    struct rlimit cap = {rh_test_vm_size(), old.rlim_max};
     if (setrlimit(RLIMIT_AS, &cap) != 0) return NULL;
     /* use up what malloc has left; the blocks hold their own list */
     void *used = NULL;

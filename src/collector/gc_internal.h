@@ -20,9 +20,12 @@ void rh__gc_alloc_slow(rh_heap *h);
 static inline bool rh__gc_count_alloc(struct rh__gc_state *st) {
     return RH_UNLIKELY(++st->count[0] > st->trigger);
 }
-/* Called when a container's memory is freed. */
+/* Called when a container's memory is freed: the count drops by one but
+ * not below 0 (written as the decrement and a test of its sign, which
+ * compiles to four instructions, one fewer than the test first). */
 static inline void rh__gc_count_free(struct rh__gc_state *st) {
-    if (st->count[0] > 0) st->count[0]--;
+    long n = st->count[0] - 1;
+    if (n >= 0) st->count[0] = n;
 }
 
 /* A new container's record, written by object.c as it allocates one:
@@ -42,23 +45,28 @@ static inline rh_heap *rh__gc_heap_hint(const rh__gchead *g) {
 
 /* Links an untracked container (its record's links are ignored; its flags
  * are dropped but FINALIZED) at the end of generation 0: the append of
- * rh_gc_track and of object.c's "create tracked" fast path, inline. The
- * sentinel carries no flags. */
+ * rh_gc_track and of object.c's "create tracked" fast path, inline. A
+ * sentinel carries no flags (gc.c's lists keep them 0, and rh__gc_check
+ * checks it), so its prev is the tail's address as it is, and it gets g's
+ * address alone. */
 static inline void rh__gc_link_young(struct rh__gc_state *st, rh__gchead *g) {
     rh__gchead *l = &st->gens[0];
-    rh__gchead *tail = (rh__gchead *)(l->prev & ~RH__GC_FLAGS_MASK);
+    rh__gchead *tail = (rh__gchead *)l->prev;
     g->next = (uintptr_t)l;
     g->prev = (uintptr_t)tail | (g->prev & RH__GC_FINALIZED);
     tail->next = (uintptr_t)g;
     l->prev = (uintptr_t)g;
 }
-/* The same for a container just allocated (no flag to keep). */
+/* The same for a container just allocated (no flag to keep). The store
+ * to the tail sits between g's two words so that the compiler writes them
+ * with two plain stores (side by side, gcc packs them into one vector
+ * store, built with three more instructions). */
 static inline void rh__gc_link_new(struct rh__gc_state *st, rh__gchead *g) {
     rh__gchead *l = &st->gens[0];
-    rh__gchead *tail = (rh__gchead *)(l->prev & ~RH__GC_FLAGS_MASK);
-    g->next = (uintptr_t)l;
+    rh__gchead *tail = (rh__gchead *)l->prev;
     g->prev = (uintptr_t)tail;
     tail->next = (uintptr_t)g;
+    g->next = (uintptr_t)l;
     l->prev = (uintptr_t)g;
 }
 

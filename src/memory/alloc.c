@@ -36,9 +36,10 @@
  * dense array (alloc_priv.h; pools.c's essay for the cache).
  * object.c inlines the same fast paths (they live in alloc_priv.h): it
  * allocates with rh__malloc_fast and frees a dead object's block with
- * rh__obj_free_lookup and rh__bcache_push, which need no heap from their caller:
- * rh__obj_free_lookup's one walk of the tree yields the owner (for the
- * collector's count) and the pool header together, then rh__bcache_push.
+ * rh__pool_owner and rh__bcache_push_leaf, which need no heap from their caller:
+ * rh__pool_owner's one walk of the tree yields the owner (for the
+ * collector's count) and the leaf, from which rh__bcache_push_leaf reads
+ * the class in the class map, as the raw free does.
  * Nothing else happens there: no mode switch, no thread check (that
  * is debug mode's, which is slow anyway), no byte counter and no peak.
  * Anything unusual (a NULL, a large block, a foreign pointer, an empty

@@ -2,7 +2,9 @@
  * alloc_internal.h — the allocator's interface to the rest of refheap.
  * Owned by alloc.c / backends.c / pools.c / sysmem.c / debugmem.c / fault.c (the layers:
  * memory/layer.h). The state struct below is filled in
- * by the allocator; other subsystems use only the functions.
+ * by the allocator; other subsystems use only the functions. A mark bit
+ * per block and the walk over the marked blocks are in memory/marks.h
+ * (in line, so it includes the allocator's private header).
  */
 #ifndef REFHEAP_ALLOC_INTERNAL_H
 #define REFHEAP_ALLOC_INTERNAL_H
@@ -33,7 +35,7 @@ void rh__check_live_slow(const rh_object *o, const char *op);
  * reference count) is set to 0 so that a later incref/decref of the dead
  * object reaches the slow path, which asks rh__debug_describe about it.
  * object.c itself uses their inline forms (rh__malloc_fast, and
- * rh__obj_free_lookup with rh__bcache_push, in alloc_priv.h), with the same behaviour. */
+ * rh__pool_owner with rh__bcache_push_leaf, in alloc_priv.h), with the same behaviour. */
 void *rh__obj_alloc(rh_heap *h, size_t n, const char *file, int line);
 void rh__obj_free(rh_heap *h, void *block, size_t header_offset);
 

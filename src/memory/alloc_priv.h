@@ -5,7 +5,7 @@
  * Outside the allocator object.c includes it for those fast paths
  * (rh__pool_pop for object creation, through objects/object_new.h, which
  * the built-in constructors of fixed-size types include too;
- * rh__obj_free_lookup, then rh__pool_push, for an object's death), the collector for the ownership test
+ * rh__pool_owner, then rh__bcache_push_leaf, for an object's death), the collector for the ownership test
  * of its fused pass, and the tools for the trace hooks; the rest of refheap
  * uses alloc_internal.h.
  *
@@ -100,7 +100,9 @@
  *
  * So free(p) reads the root (one load), then, both at addresses computed
  * from the leaf, the arena's owner (in the leaf's compact array of owners,
- * eight arenas a cache line) and meta->pools[i]: the 64 headers of an
+ * eight arenas a cache line) and the pool's class (in the leaf's class map,
+ * below); only a block that goes to its pool rather than to the block
+ * cache needs meta->pools[i]: the 64 headers of an
  * arena are 32 bytes each, 2 KiB per MiB of blocks, densely packed, instead
  * of one header at the start of every 16 KiB pool.
  *
@@ -152,10 +154,10 @@ _Static_assert(RH__POOLS_PER_ARENA <= 64, "nfree_bits has one bit per free-pool 
  * owners share a cache line (in the meta, each arena's owner took a line,
  * and a page for the TLB, of its own; measured on bench workload 1(c), a
  * free of a random block over 145 arenas: 7% of the step). Leaves are
- * mapped on demand (under a mutex, MAP_NORESERVE: 2^14 * (10368 + 8 + 64)
- * bytes = 171 MiB of address space each, of which only the slots, owners
- * and class maps of arenas mapped are touched, about one page per arena,
- * plus the pages of an arena's mark plane where blocks are marked,
+ * mapped on demand (under a mutex, MAP_NORESERVE: 2^14 * (2176 + 8 + 64 +
+ * 8192) bytes = 171 MiB of address space each, of which only the slots,
+ * owners and class maps of arenas mapped are touched, about one page per
+ * arena, plus the pages of an arena's mark plane where blocks are marked,
  * below); a leaf's pages are
  * discarded when its last arena goes (they read as zeros again) but its
  * address range is never unmapped, so a slot can be read at any time: a slot
@@ -169,22 +171,24 @@ _Static_assert(RH__POOLS_PER_ARENA <= 64, "nfree_bits has one bit per free-pool 
 _Static_assert(((size_t)1 << RH__ARENA_SHIFT) == RH_ARENA_SIZE, "arena shift matches arena size");
 _Static_assert(((size_t)1 << RH__POOL_SHIFT) == RH_POOL_SIZE, "pool shift matches pool size");
 
-/* The mark plane (memory/marks.h's essay): one bit per 16-byte granule of
- * the arena, bit (a >> 4) & 63 of word (a >> 10) & 1023 for address a; pool
- * i's plane is words 16 i .. 16 i + 15. A block's mark is the bit of its
- * first granule. Invariant: a bit is set only at the start of a block that
- * is handed out (carved, not on its pool's free list, not in the block
- * cache); so an empty pool's words, and an idle arena's plane, are 0. */
+/* The mark plane of an arena (memory/marks.h's essay): one bit per
+ * 16-byte granule, RH__MARK_WORDS words of 64 bits, bit (a >> 4) & 63 of
+ * word (a >> 10) & 1023 for address a; pool i's plane is words 16 i ..
+ * 16 i + 15. A block's mark is the bit of its first granule. Invariant: a
+ * bit is set only at the start of a block that is handed out (carved, not
+ * on its pool's free list, not in the block cache), because the layer
+ * above unmarks a block before it frees it (the frees do not look at the
+ * plane); pool_take zeroes a pool's words when it gives the pool a class,
+ * so a bit left by a free that broke that rule never marks a block of the
+ * pool's next class. The planes live in the radix leaf, after the class
+ * map (rh__leaf_mark_word). */
 #define RH__MARK_WORDS (RH_ARENA_SIZE / RH_ALIGNMENT / 64)
 #define RH__MARK_WORDS_PER_POOL (RH__MARK_WORDS / RH__POOLS_PER_ARENA)
 
 /* The meta of one arena: its slot in a radix leaf, outside the arena, so
- * every byte of the 64 pools holds blocks. pools[] comes first (at offset
- * 0), so a pool's meta is (rh__arena *)(pool - pool->index), or, from a
- * block b of the pool, without reading the header, the pool's address
- * minus ((b >> 14) & 63) headers (rh__pool_meta). 64-byte aligned: the
- * headers pair up in cache lines. The mark plane comes last: apart from
- * the headers, its pages are touched only where blocks are marked. */
+ * every byte of the 64 pools holds blocks. pools[] comes first, so a pool's
+ * meta is (rh__arena *)(pool - pool->index). 64-byte aligned: the headers
+ * pair up in cache lines. */
 typedef struct rh__arena {
     _Alignas(64) rh__pool pools[RH__POOLS_PER_ARENA]; /* the pool headers, by index */
     uintptr_t base;              /* 1 MiB-aligned mapping                   */
@@ -195,33 +199,8 @@ typedef struct rh__arena {
     uint64_t idle_since;         /* rh__decay_clock when it last became idle (0: never, or in use since) */
     struct rh__arena *next, *prev;         /* in alloc.by_nfree[nfree - 1] */
     struct rh__arena *all_next, *all_prev; /* in alloc.arenas              */
-    _Alignas(64) uint64_t marks[RH__MARK_WORDS]; /* the mark plane (above)  */
 } rh__arena;
-_Static_assert(offsetof(rh__arena, pools) == 0, "a block's arena meta is its pool header minus the pool index");
 _Static_assert(RH__MARK_WORDS == 1024 && RH__MARK_WORDS_PER_POOL == 16, "1 KiB words, 16 a pool");
-
-/* The arena meta of block b of `pool`, from the pool header's address and
- * b's pool index: no load (the push paths clear b's mark with it, and the
- * block cache's push reads no pool header). */
-RH__HOT_INLINE rh__arena *rh__pool_meta(const rh__pool *pool, const void *b) {
-    return (rh__arena *)(void *)((char *)(uintptr_t)pool -
-                                 (((uintptr_t)b >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1)) * sizeof(rh__pool));
-}
-/* The word of the mark plane of arena meta m holding address a's bit, and
- * the bit. */
-RH__HOT_INLINE uint64_t *rh__mark_word(rh__arena *m, uintptr_t a) {
-    return &m->marks[(a >> (RH__POOL_SHIFT - 4)) & (RH__MARK_WORDS - 1)];
-}
-RH__HOT_INLINE uint64_t rh__mark_bit(uintptr_t a) { return (uint64_t)1 << ((a >> 4) & 63); }
-/* Block b of `pool` is being freed: its mark goes (one load and a test;
- * the store only when the bit was set, so a free dirties no line of the
- * plane for nothing). Every push of a pool block passes here, so no free
- * block, and no block in the block cache, is ever marked. */
-RH__HOT_INLINE void rh__mark_forget(const rh__pool *pool, const void *b) {
-    uintptr_t a = (uintptr_t)b;
-    uint64_t *w = rh__mark_word(rh__pool_meta(pool, b), a), bit = rh__mark_bit(a);
-    if (RH_UNLIKELY(*w & bit)) *w &= ~bit;
-}
 
 static inline rh__arena *rh__pool_arena(const rh__pool *pool) {
     return (rh__arena *)(void *)(uintptr_t)(pool - pool->index);
@@ -238,19 +217,36 @@ extern _Atomic uintptr_t rh__radix_root[(size_t)1 << RH__RADIX_ROOT_BITS];
  * pool). The raw free reads its block's class there, in a line shared by
  * the 64 pools of an arena, instead of in the block's pool header (one
  * header per 16 KiB of blocks: on bench workload 1(c) a cache miss a
- * free), so that a free into the block cache touches no header. */
-#define RH__LEAF_BYTES (RH__LEAF_ENTRIES * (sizeof(rh__arena) + sizeof(uintptr_t) + RH__POOLS_PER_ARENA))
+ * free), so that a free into the block cache touches no header. Then the
+ * mark planes, slot k's at words k * 1024 .. k * 1024 + 1023: so the word
+ * of address a is word (a >> 10) mod 2^24 of the planes, bits 33..10 of
+ * a, found with a shift and a mask and no multiplication by the slot (a
+ * plane in the meta cost the push of every free about ten instructions
+ * more, bench/callgrind.py's raw32 row). */
+#define RH__LEAF_PLANES_OFF (RH__LEAF_ENTRIES * (sizeof(rh__arena) + sizeof(uintptr_t) + RH__POOLS_PER_ARENA))
+#define RH__LEAF_BYTES (RH__LEAF_PLANES_OFF + RH__LEAF_ENTRIES * RH__MARK_WORDS * sizeof(uint64_t))
+_Static_assert(RH__LEAF_PLANES_OFF % 64 == 0, "an arena's plane starts a cache line");
 
 /* The owner word of slot k of the leaf at `leaf` (rh_heap *; 0: no arena). */
 static inline _Atomic uintptr_t *rh__leaf_owner(uintptr_t leaf, uintptr_t k) {
     return (_Atomic uintptr_t *)(void *)(leaf + RH__LEAF_ENTRIES * sizeof(rh__arena)) + k;
 }
 
-/* The class map entry of the pool holding address a, in slot k of the
- * leaf at `leaf`. */
-static inline uint8_t *rh__leaf_class(uintptr_t leaf, uintptr_t k, uintptr_t a) {
+/* The index of the pool holding address a among the leaf's pools, slot
+ * k * 64 + the pool's index i in its arena: bits 33..14 of a, one shift and
+ * one mask, without the slot. It indexes the class map, and with the slot
+ * gives the pool header's offset (rh__leaf_pool). */
+_Static_assert(RH__ARENA_SHIFT - RH__POOL_SHIFT == 6 && RH__POOLS_PER_ARENA == 64,
+               "an arena's 64 pools are bits 19..14 of an address, its slot bits 33..20");
+RH__HOT_INLINE uintptr_t rh__leaf_pool_index(uintptr_t a) {
+    return (a >> RH__POOL_SHIFT) & (RH__LEAF_ENTRIES * RH__POOLS_PER_ARENA - 1);
+}
+
+/* The class map entry of the pool holding address a, in the leaf at
+ * `leaf` (the one covering a). */
+static inline uint8_t *rh__leaf_class(uintptr_t leaf, uintptr_t a) {
     return (uint8_t *)(void *)(leaf + RH__LEAF_ENTRIES * (sizeof(rh__arena) + sizeof(uintptr_t))) +
-           k * RH__POOLS_PER_ARENA + ((a >> RH__POOL_SHIFT) & (RH__POOLS_PER_ARENA - 1));
+           rh__leaf_pool_index(a);
 }
 
 /* The leaf covering a, or 0 when none is mapped (a at or above 2^48
@@ -263,6 +259,20 @@ RH__HOT_INLINE uintptr_t rh__radix_leaf(uintptr_t a) {
 }
 RH__HOT_INLINE uintptr_t rh__leaf_index(uintptr_t a) {
     return (a >> RH__ARENA_SHIFT) & (RH__LEAF_ENTRIES - 1);
+}
+
+/* The word of the mark plane holding address a's bit (a lies in an arena
+ * of the leaf at `leaf`), and the bit's position in it. */
+RH__HOT_INLINE uint64_t *rh__leaf_mark_word(uintptr_t leaf, uintptr_t a) {
+    return (uint64_t *)(void *)(leaf + RH__LEAF_PLANES_OFF +
+                                ((a >> (RH__POOL_SHIFT - 4 - 3)) &
+                                 ((((uintptr_t)1 << (RH__RADIX_LEAF_BITS + 10)) - 1) << 3)));
+}
+RH__HOT_INLINE unsigned rh__mark_shift(uintptr_t a) { return (unsigned)(a >> 4) & 63; }
+/* The first word of the plane of the arena at base (mapped: its leaf is). */
+static inline uint64_t *rh__arena_plane(uintptr_t base) {
+    return rh__leaf_mark_word(atomic_load_explicit(&rh__radix_root[base >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS)],
+                                                   memory_order_acquire), base);
 }
 
 /* The slot of the arena address range holding a, or NULL when no leaf
@@ -293,6 +303,18 @@ RH__HOT_INLINE rh__pool *rh__arena_pool(rh__arena *m, uintptr_t a) {
                                 ((a >> (RH__POOL_SHIFT - 5)) & ((RH__POOLS_PER_ARENA - 1) * sizeof(rh__pool))));
 }
 
+/* The header of the pool holding a, in the leaf covering it: entry i of
+ * the pools[] that open slot k's meta, at k * sizeof(rh__arena) + i * 32,
+ * which is (k * 64 + i) * 32 + k * (the meta's bytes after pools[], 128):
+ * from the class map's index and the slot that the free computed anyway,
+ * two shifts and two adds. */
+_Static_assert(offsetof(rh__arena, pools) == 0 &&
+                   sizeof(rh__arena) == RH__POOLS_PER_ARENA * sizeof(rh__pool) + 128,
+               "a meta is its 64 pool headers, then 128 bytes");
+RH__HOT_INLINE rh__pool *rh__leaf_pool(uintptr_t leaf, void *p) {
+    uintptr_t a = (uintptr_t)p;
+    return (rh__pool *)(void *)(leaf + rh__leaf_pool_index(a) * sizeof(rh__pool) + rh__leaf_index(a) * 128);
+}
 /* Does p lie in an arena of heap h? If so *pool gets the header of the
  * pool holding it. Safe for any pointer; the free fast path (the owner and
  * the header are loaded side by side once the leaf is known; the leaf is
@@ -417,10 +439,12 @@ RH__HOT_INLINE void *rh__pool_pop(rh_heap *h, unsigned c, bool tools) {
 
 /* Returns block b to its pool (rh__pool_lookup / rh__pool_of). A pool
  * that was full comes back at the head of its class's list, in line; one
- * that empties may leave it (rh__pool_free_slow). */
-RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tools) {
-    rh__mark_forget(pool, b);
-    unsigned c = pool->cls;
+ * that empties may leave it (rh__pool_free_slow). rh__pool_push_class: the
+ * same but the count of the free (nfreed[c]), for a caller that knows the
+ * pool's class c and counted the free itself (the block cache's push: it
+ * read the class in the class map and counts every free on its straight
+ * line, so the header's class is not loaded again). */
+RH__HOT_INLINE void rh__pool_push_class(rh_heap *h, rh__pool *pool, unsigned c, void *b, bool tools) {
     void *link = pool->freelist;
     if (tools) {
         VALGRIND_MEMPOOL_FREE(h, b);
@@ -430,7 +454,6 @@ RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tool
     RH__POISON(b, rh__class_size(c));
     if (tools) VALGRIND_MAKE_MEM_NOACCESS(b, sizeof(void *));
     pool->freelist = b;
-    h->alloc.nfreed[c]++;
     /* an emptied pool may leave its list (the cached pool of its class
      * stays: one compare before the call); a full one (it had no free
      * block: link == NULL) rejoins it, at the head. Both at once cannot
@@ -452,6 +475,11 @@ RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tool
         if (RH_UNLIKELY(h->alloc.decay_deadline != 0)) rh__pools_decay(h);
     }
 }
+RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tools) {
+    unsigned c = pool->cls;
+    h->alloc.nfreed[c]++;
+    rh__pool_push_class(h, pool, c, b, tools);
+}
 
 /* The block cache (pools.c's essay). Only the fast paths of pools mode
  * with the slow word 0 use it, so debug mode, the fault injector, tracing
@@ -466,6 +494,11 @@ RH__HOT_INLINE void *rh__bcache_pop(rh_heap *h, unsigned c) {
     A->bcache_len[c] = --t;
     A->nalloc[c]++;
     void *b = A->bcache[c][t];
+#if defined(__GNUC__) || defined(__clang__)
+    /* A cached block is never NULL: said to the compiler, so that a
+     * caller's test of the result folds into the test of the length. */
+    if (b == NULL) __builtin_unreachable();
+#endif
     RH__UNPOISON(b, rh__class_size(c));
     return b;
 }
@@ -474,14 +507,13 @@ RH__HOT_INLINE void *rh__bcache_pop(rh_heap *h, unsigned c) {
 RH__HOT_INLINE void rh__bcache_push(rh_heap *h, unsigned c, rh__pool *pool, void *b) {
     struct rh__alloc_state *A = &h->alloc;
     uint32_t t = A->bcache_len[c];
+    A->nfreed[c]++;
     if (RH_UNLIKELY(t == RH__BCACHE_CAP)) {
-        rh__pool_push(h, pool, b, false);
+        rh__pool_push_class(h, pool, c, b, false);
         return;
     }
-    rh__mark_forget(pool, b);
     A->bcache[c][t] = b;
     A->bcache_len[c] = t + 1;
-    A->nfreed[c]++;
     RH__POISON(b, rh__class_size(c));
 }
 
@@ -513,7 +545,7 @@ void *rh__alloc_fast_failed(rh_heap *h);
 void *rh__malloc_traced(rh_heap *h, size_t n, const char *file, int line);
 void rh__free_traced(rh_heap *h, void *p, size_t header_offset, const char *file, int line) RH__OUT_OF_LINE;
 void rh__free_slow(rh_heap *h, void *p, size_t header_offset, const char *file, int line);
-/* An object block that the fast free (rh__obj_free_lookup + rh__pool_push)
+/* An object block that the fast free (rh__pool_owner + rh__bcache_push_leaf)
  * could not take: h is its owner if
  * the tree named one, else NULL (then the registry is asked; a block
  * nobody owns is fatal). Frees it the slow way; returns the owner. */
@@ -556,7 +588,7 @@ RH__HOT_INLINE void rh__free_fast(rh_heap *h, void *p, size_t header_offset, con
         if (RH_LIKELY(leaf != 0)) {
             uintptr_t k = rh__leaf_index(a);
             if (RH_LIKELY(atomic_load_explicit(rh__leaf_owner(leaf, k), memory_order_acquire) == (uintptr_t)h)) {
-                unsigned c = *rh__leaf_class(leaf, k, a);
+                unsigned c = *rh__leaf_class(leaf, a);
                 if (RH_LIKELY(rh__class_block_start(c, p))) {
                     rh__bcache_push(h, c, rh__arena_pool(&((rh__arena *)leaf)[k], a), p);
                     return;
@@ -567,31 +599,28 @@ RH__HOT_INLINE void rh__free_fast(rh_heap *h, void *p, size_t header_offset, con
     rh__free_missed(h, p, file, line, header_offset);
 }
 
-/* An object's fast free, first half: the heap owning `block` when the
- * fast path may push it (a pool block of a heap without slow bits), with
- * *pool set to the block's pool header; else NULL (a system block, a heap
- * in another mode or with tools, no block of refheap's), and the slow path
- * (rh__obj_free_slow with no owner) asks the tree and the registry again.
- * The leaf is tested once (rh__radix_leaf), not a slot's address against
- * NULL after it (rh__radix_slot). Callers with something to
- * do between the lookup and the push (object.c counts a container's free
- * for the collector first, so that the push, which may leave for the
- * pools' slow path, comes last) call rh__pool_push themselves. rh__pool_owner is the
- * walk alone: the owner of any pool block and its pool header, whatever
- * the owner's slow word (object.c's traced free path uses it, so that a
- * death while tracing walks the tree once too). */
-RH__HOT_INLINE rh_heap *rh__pool_owner(void *block, rh__pool **pool) {
+/* An object's fast free (object.c), in two halves. rh__pool_owner walks
+ * the tree once: the heap owning `block` (NULL: not a pool block, and the
+ * slow path, rh__obj_free_slow with no owner, asks the tree and the
+ * registry again), whatever its slow word, which the caller tests (a death
+ * while tracing alone takes the traced path with this walk's result), and
+ * the leaf covering it (0: none). The leaf is tested once (rh__radix_leaf), not a
+ * slot's address against NULL after it (rh__radix_slot). Callers with
+ * something to do between the walk and the push (object.c counts a
+ * container's free for the collector first, so that the push, which may
+ * leave for the pools' slow path, comes last) then call
+ * rh__bcache_push_leaf: the block's class from the leaf's class map (one
+ * shift, one mask, one byte load: the pool header is not read), and the
+ * pool header's address, rh__leaf_pool, computed only when the cache of
+ * the class is full. */
+RH__HOT_INLINE rh_heap *rh__pool_owner(void *block, uintptr_t *leafp) {
     uintptr_t a = (uintptr_t)block, leaf = rh__radix_leaf(a);
+    *leafp = leaf;
     if (RH_UNLIKELY(!leaf)) return NULL;
-    uintptr_t k = rh__leaf_index(a);
-    rh_heap *h = (rh_heap *)atomic_load_explicit(rh__leaf_owner(leaf, k), memory_order_acquire);
-    if (RH_UNLIKELY(h == NULL)) return NULL;
-    *pool = rh__arena_pool(&((rh__arena *)leaf)[k], a);
-    return h;
+    return (rh_heap *)atomic_load_explicit(rh__leaf_owner(leaf, rh__leaf_index(a)), memory_order_acquire);
 }
-RH__HOT_INLINE rh_heap *rh__obj_free_lookup(void *block, rh__pool **pool) {
-    rh_heap *h = rh__pool_owner(block, pool);
-    return RH_LIKELY(h != NULL && h->alloc.slow == 0) ? h : NULL;
+RH__HOT_INLINE void rh__bcache_push_leaf(rh_heap *h, uintptr_t leaf, void *b) {
+    rh__bcache_push(h, *rh__leaf_class(leaf, (uintptr_t)b), rh__leaf_pool(leaf, b), b);
 }
 
 /* ---------------------------------------------------------------------------

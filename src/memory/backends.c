@@ -31,7 +31,13 @@
  * or the flag of a system block's header; `next_marked` steps a walk over
  * the pools (pools.c), then over the system blocks (sysmem.c). Both back
  * ends share them (malloc mode has no arenas: its walk is all system
- * blocks). A realloc's result is unmarked, even in place.
+ * blocks). Neither free nor realloc looks at a pool block's mark (the
+ * caller unmarks a block before either: memory/marks.h).
+ *
+ * Out of memory in the pools back end: a large block (or a large realloc)
+ * the system refuses is tried once more after every idle arena went back
+ * (rh__pools_trim), so that memory kept for reuse never makes a call fail;
+ * the pools do the same for a pool of their own (rh__pool_alloc_slow).
  *
  * realloc in the pools back end: within the same class the block stays; to
  * another class, or between a pool and a system block, it moves (so that a
@@ -57,7 +63,12 @@ static void check_owned(rh__mem_layer *L, const void *p, const char *op, const c
 static void *pools_alloc(rh__mem_layer *L, size_t n, bool zero, const char *file, int line) {
     (void)file, (void)line;
     rh_heap *h = L->heap;
-    if (n > RH_SMALL_MAX) return rh__large_alloc(h, n, zero);
+    if (n > RH_SMALL_MAX) {
+        void *p = rh__large_alloc(h, n, zero);
+        /* out of memory: once more, after the idle arenas went back */
+        if (!p && rh__pools_trim(h) != 0) p = rh__large_alloc(h, n, zero);
+        return p;
+    }
     void *p = rh__pool_pop(h, rh__size_class(n), h->alloc.tools);
     if (p) {
         h->alloc.slow_pops++;
@@ -95,14 +106,13 @@ static void *pools_realloc(rh__mem_layer *L, void *p, size_t n, const char *file
     check_owned(L, p, "realloc", file, line);
     if (rh__pool_heap(p)) {
         unsigned c = rh__pool_of(p)->cls;
-        if (n <= RH_SMALL_MAX && rh__size_class(n) == c) {
-            rh__mark_forget(rh__pool_of(p), p); /* as if it moved: a realloc's result is unmarked */
-            return p;
-        }
+        if (n <= RH_SMALL_MAX && rh__size_class(n) == c) return p;
         return move_block(L, p, rh__class_size(c), n);
     }
     if (n <= RH_SMALL_MAX) return move_block(L, p, rh__large_head(p)->size, n);
-    return rh__large_realloc(L->heap, p, n);
+    void *q = rh__large_realloc(L->heap, p, n);
+    if (!q && rh__pools_trim(L->heap) != 0) q = rh__large_realloc(L->heap, p, n);
+    return q;
 }
 
 static size_t backend_usable(rh__mem_layer *L, const void *p) {
@@ -116,7 +126,7 @@ static bool backend_mark(rh__mem_layer *L, void *p, rh__mark_op op) {
     uintptr_t a = (uintptr_t)p;
     bool was;
     if (rh__pool_heap(p)) {
-        uint64_t *w = rh__mark_word(rh__radix_slot(a), a), bit = rh__mark_bit(a);
+        uint64_t *w = rh__leaf_mark_word(rh__radix_leaf(a), a), bit = (uint64_t)1 << rh__mark_shift(a);
         was = (*w & bit) != 0;
         if (op == RH__MARK_SET) *w |= bit;
         else if (op == RH__MARK_CLEAR) *w &= ~bit;

@@ -72,9 +72,10 @@
  *       end walks its pools, then its system blocks; a shim translates
  *       the block below's pointer to its own (debug: past its header) or
  *       passes it through.
- *   A block's mark is dropped when the block is freed or reallocated:
- *   debug mode stops the program instead (the free of a marked block is
- *   misuse), and the back ends clear it (memory/marks.h's essay).
+ *   The caller unmarks a block before it frees or reallocates it: free and
+ *   realloc do not look at the mark (a pool block's stays in the plane; a
+ *   system block's goes with its header), except debug mode's, which stops
+ *   the program on a marked block (misuse: memory/marks.h's essay).
  * The counters of calls, frees, reallocs and failures, the peak, the
  * error state and the public entry points' argument handling (NULL,
  * calloc's overflow) are alloc.c's, above every layer: a layer changes

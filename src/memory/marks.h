@@ -9,11 +9,11 @@
  * is marked, and the old generation is the marked blocks a walk finds.
  *
  * Where the bit lives:
- *   pool blocks    the arena's mark plane (alloc_priv.h, rh__arena.marks):
+ *   pool blocks    the arena's mark plane (alloc_priv.h, RH__MARK_WORDS):
  *                  one bit per 16-byte granule of the arena, 8 KiB per MiB,
- *                  in the arena's meta in the radix tree, so a block's bit
- *                  is found from its address alone (the leaf, the slot,
- *                  then a shift and a mask); the bit of a block is the bit
+ *                  in the radix leaf beside the arena's meta, so a block's
+ *                  bit is found from its address alone (the leaf, then a
+ *                  shift and a mask); the bit of a block is the bit
  *                  of its first granule, so only block starts are ever set
  *                  and the plane, read in order, lists the marked blocks
  *                  in address order;
@@ -30,20 +30,30 @@
  * stack (memory/layer.h, the `mark` method), whose back ends stop the
  * program on a pointer that is not a live block of the heap, as free does.
  *
- * Marks and frees. A marked block should be unmarked before it is freed.
- * Freeing (or reallocating) a marked block anyway is misuse: debug mode
- * stops the program naming the block, its allocation site and the free's
- * site; the other modes clear the bit (every push of a pool block, into its
- * pool or the block cache, clears it: rh__mark_forget in alloc_priv.h; a
- * system block takes its header with it; a realloc's result is unmarked,
- * even when the block stays where it is). So a free block, or one waiting
- * in the block cache, is never marked, and an arena whose blocks are all
- * free has a plane of zeros (rh__pools_check verifies both at RH_DEBUG 3).
+ * Marks and frees. The layer above unmarks a block before it frees (or
+ * reallocates) it: the collector's layout without links unmarks a
+ * container when it is untracked or dies, which it must do anyway. The
+ * frees do not look at the mark, so it costs nothing to a heap that never
+ * marks a block (every free of every heap would otherwise pay a load and
+ * a test of the plane, 11 to 13 instructions: bench/callgrind.py).
+ * Freeing or reallocating a marked block is misuse: debug mode stops the
+ * program naming the block, its allocation site and the free's site;
+ * rh__pools_check (RH_DEBUG 3: after every collection and at the heap's
+ * destruction) reports a set bit that is not the start of a block handed
+ * out; in the other modes a pool block's bit stays set on the free block
+ * (the next allocation of the block returns it marked, and a walk may
+ * return it while free), until pool_take gives its pool a class again:
+ * it zeroes the pool's words then, so such a mark never outlives its
+ * pool's class. A system block's mark goes with its header (freed; a
+ * realloc of a system block clears it, sysmem.c). So, the rule kept, a
+ * free block, or one waiting in the block cache, is never marked, and an
+ * arena whose blocks are all free has a plane of zeros.
  *
  * The walk. A cursor (rh__mark_walk, the caller's memory) is opened with
  * rh__mark_walk_begin, stepped with rh__mark_walk_next, and must be closed
- * with rh__mark_walk_end: while open it is linked in its heap
- * (alloc.walks), so that the heap can keep it valid. Order: the blocks of
+ * with rh__mark_walk_end, before the heap is destroyed: while open it is
+ * linked in its heap (alloc.walks), so that the heap can keep it valid
+ * (several walks may be open at once, each with its own cursor). Order: the blocks of
  * the pools in address order (arena by arena, through the heap's arenas
  * sorted by address, alloc.by_addr, kept by pools.c at every mapping and
  * release), then the system blocks in the order of the heap's list
@@ -56,10 +66,10 @@
  *   - every block that stays marked (so live) from the walk's beginning to
  *     its end is returned exactly once: a pool block's address is crossed
  *     once by a cursor that only moves up, and a system block stays in the
- *     list, in place, while live (a realloc would move it, but realloc
- *     unmarks);
+ *     list, in place, while live (a realloc would move it, but a marked
+ *     block is unmarked before a realloc);
  *   - a block marked or freed during the walk may or may not be returned,
- *     but never after its free (a free block is never marked);
+ *     but never after its free (a free block is not marked, the rule kept);
  *   - an arena released between two steps is simply no longer in by_addr,
  *     and one mapped since is walked from the cursor on, if it lies ahead.
  * Cost: O(1) a step plus the words of the plane scanned (whole zero words
@@ -101,9 +111,9 @@ RH__HOT_INLINE bool rh__mark_fast(rh_heap *h, const void *p, uint64_t **w, uint6
     uintptr_t k = rh__leaf_index(a);
     if (RH_UNLIKELY(atomic_load_explicit(rh__leaf_owner(leaf, k), memory_order_acquire) != (uintptr_t)h))
         return false;
-    rh__assert(rh__class_block_start(*rh__leaf_class(leaf, k, a), p));
-    *w = rh__mark_word(&((rh__arena *)leaf)[k], a);
-    *bit = rh__mark_bit(a);
+    rh__assert(rh__class_block_start(*rh__leaf_class(leaf, a), p));
+    *w = rh__leaf_mark_word(leaf, a);
+    *bit = (uint64_t)1 << rh__mark_shift(a);
     return true;
 }
 

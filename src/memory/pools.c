@@ -87,10 +87,12 @@
  * in the radix leaf's class map (a byte per pool, the 64 of an arena in
  * one line) instead of its pool header, and writing nothing into the block;
  * the fast allocations (rh__malloc_fast, rh_new's) pop it first. The
- * death of an object (object.c) pushes its block there too (its class
- * from the pool header, which that path has at hand). When the cache of
- * the class is full, the block goes to its pool the ordinary way
- * (rh__pool_push). A batch flush of half the cache (jemalloc's way) was
+ * death of an object (object.c) pushes its block there too, its class
+ * read in the class map the same way (rh__bcache_push_leaf). When the
+ * cache of the class is full, the block goes to its pool the ordinary way
+ * (rh__pool_push_class, with the class already known), and only then is
+ * the pool header's address computed (rh__leaf_pool: from the class map's
+ * index and the slot, two shifts and two adds). A batch flush of half the cache (jemalloc's way) was
  * measured too: no better on 1(c), and worse on 1(b), a million frees in a
  * row, where every block was then handled twice (pushed, then flushed).
  * Why a cache: over a large heap of random frees (bench workload 1(c)),
@@ -134,6 +136,11 @@
  *     their arenas) in use;
  *     a free into the cache is no decay tick (only the pools' slow paths
  *     and a push into a full pool are);
+ *   - out of memory gives back first: when no arena can be mapped for a
+ *     new pool (rh__pool_alloc_slow), the cache is flushed and the empty
+ *     pools kept for their classes (cached[k]) go back to their arenas
+ *     before one more try (pools_give_back); a large block the system
+ *     refuses is tried again after rh__pools_trim (backends.c);
  *   - the statistics count a cached block free: rh__pools_stats takes
  *     it out of its class's blocks in use, and a pool whose free list is
  *     empty but that holds a cached block is not full.
@@ -215,7 +222,7 @@
  * released, the leaf's pages are discarded (madvise MADV_DONTNEED, under the
  * mutex, so no arena_new of that leaf can interleave): the memory returns to
  * the OS and the pages read as zeros again, i.e. "no arena here". The leaf's
- * address range (34 MiB, MAP_NORESERVE: no memory, no commit charge) stays
+ * address range (171 MiB, MAP_NORESERVE: no memory, no commit charge) stays
  * reserved for the life of the process: unmapping it would make a lock-free
  * lookup of an unrelated pointer racing with the release read unmapped
  * memory. So when every heap is destroyed, no byte of the tree holds memory
@@ -224,12 +231,16 @@
  * (mincore then reports it resident, though it costs nothing), which the
  * next discard of that leaf drops again.
  *
- * Marks (memory/marks.h). Each arena's meta ends with its mark plane, one
- * bit per 16-byte granule (alloc_priv.h): every push of a block, into its
- * pool or the block cache, clears the block's bit (a load and a test; a
- * store only if it was set), so free blocks, cached blocks, empty pools and
- * idle arenas are never marked, and a slot's plane is all zeros when its
- * arena is released for being idle; the heap's destruction, which releases
+ * Marks (memory/marks.h). Each arena has a mark plane in its radix leaf,
+ * one bit per 16-byte granule (alloc_priv.h). The pushes of a block, into
+ * its pool or the block cache, do not look at it: the layer above unmarks
+ * a block before it frees it (freeing a marked block is misuse, stopped in
+ * debug mode, reported by rh__pools_check), so free blocks, cached blocks,
+ * empty pools and idle arenas are not marked, and a slot's plane is all
+ * zeros when its arena is released for being idle. pool_take zeroes the
+ * pool's 16 words (those that are not zero already) when it gives the pool
+ * a class, so a mark left by such misuse never marks a block of a new
+ * pool; the heap's destruction, which releases
  * arenas with live blocks, zeroes their planes' non-zero words first (the
  * slot may be taken by another arena later). For the walk, the heap keeps
  * its arenas sorted by address too (alloc.by_addr: a binary search finds
@@ -638,17 +649,49 @@ static rh__pool *pool_take(rh_heap *h, unsigned c) {
     RH__POISON(body, RH_POOL_SIZE);
     if (A->tools) VALGRIND_MAKE_MEM_NOACCESS(body, RH_POOL_SIZE);
     pool->cls = (uint8_t)c;
-    *rh__leaf_class(rh__radix_leaf(a->base), rh__leaf_index(a->base), (uintptr_t)body) = (uint8_t)c;
+    *rh__leaf_class(rh__radix_leaf(a->base), (uintptr_t)body) = (uint8_t)c;
+    /* a mark left by the free of a marked block (misuse) dies here; the
+     * words are written only if one is not zero, so a plane page never
+     * marked stays untouched (the zero page), and the test is one OR of
+     * the 16 words, without a branch a word */
+    uint64_t *plane = rh__arena_plane(a->base) + (size_t)pool->index * RH__MARK_WORDS_PER_POOL, any = 0;
+    for (unsigned i = 0; i < RH__MARK_WORDS_PER_POOL; i++) any |= plane[i];
+    if (RH_UNLIKELY(any != 0)) memset(plane, 0, RH__MARK_WORDS_PER_POOL * sizeof *plane);
     pool->used = 0;
     pool_restart(A, pool);
     pool_link(A, pool, c);
     return pool;
 }
 
+/* No arena could be mapped for a pool: gives back what the pools hold for
+ * later use inside the arenas they have, the block cache (a cached block
+ * keeps its pool in use) and the empty pools kept for their classes
+ * (cached[k]), so that the caller's one more try finds a free pool, or a
+ * usable one of its class. Returns whether anything was given back. */
+static bool pools_give_back(rh_heap *h) {
+    struct rh__alloc_state *A = &h->alloc;
+    bool any = false;
+    for (unsigned k = 0; k < RH_NUM_CLASSES && !any; k++) any = A->bcache_len[k] != 0;
+    rh__bcache_flush_all(h);
+    for (unsigned k = 0; k < RH_NUM_CLASSES; k++) {
+        rh__pool *pool = A->cached[k];
+        if (!pool || pool->used != 0) continue;
+        set_cached(A, k, NULL);
+        pool_to_arena(h, pool);
+        any = true;
+    }
+    return any;
+}
+
 void *rh__pool_alloc_slow(rh_heap *h, unsigned c) {
     struct rh__alloc_state *A = &h->alloc;
     decay_tick(h);
-    if (!pool_take(h, c)) return NULL;
+    if (!pool_take(h, c)) {
+        /* out of memory: once more, after giving back what waits for reuse
+         * (the flush may also have put blocks of class c back in a pool) */
+        if (!pools_give_back(h)) return NULL;
+        if (!A->usable[c] && !pool_take(h, c)) return NULL;
+    }
     void *b = rh__pool_pop(h, c, A->tools);
     rh__note_peak(h); /* the heap grew by a pool: sample the peak again */
     return b;
@@ -737,8 +780,9 @@ void rh__pools_fini(rh_heap *h) {
     memset(A->bcache_len, 0, sizeof A->bcache_len); /* its blocks go with their arenas */
     while (A->arenas) {
         /* blocks may be live, and marked: the slot's next arena starts unmarked */
+        uint64_t *plane = rh__arena_plane(A->arenas->base);
         for (unsigned i = 0; i < RH__MARK_WORDS; i++)
-            if (A->arenas->marks[i]) A->arenas->marks[i] = 0;
+            if (plane[i]) plane[i] = 0;
         arena_release(h, A->arenas);
     }
     free(A->by_addr);
@@ -815,8 +859,9 @@ void *rh__pools_next_marked(rh_heap *h, uintptr_t *pos) {
             start = m->base;
         }
         size_t wi = (start >> (RH__POOL_SHIFT - 4)) & (RH__MARK_WORDS - 1);
-        uint64_t word = m->marks[wi] & (~(uint64_t)0 << ((start >> 4) & 63));
-        while (word == 0 && ++wi < RH__MARK_WORDS) word = m->marks[wi];
+        const uint64_t *plane = rh__arena_plane(m->base);
+        uint64_t word = plane[wi] & (~(uint64_t)0 << rh__mark_shift(start));
+        while (word == 0 && ++wi < RH__MARK_WORDS) word = plane[wi];
         if (word != 0) {
             uintptr_t b = m->base + ((uintptr_t)wi * 64 + (uintptr_t)__builtin_ctzll(word)) * RH_ALIGNMENT;
             *pos = b;
@@ -869,7 +914,7 @@ static void *free_link(const rh_heap *h, void *b) {
  * bit is set). */
 static void check_pool_marks(const rh_heap *h, rh__arena *a, unsigned i, bool in_use) {
     const struct rh__alloc_state *A = &h->alloc;
-    const uint64_t *w = &a->marks[i * RH__MARK_WORDS_PER_POOL];
+    const uint64_t *w = rh__arena_plane(a->base) + i * RH__MARK_WORDS_PER_POOL;
     uint64_t ok[RH__MARK_WORDS_PER_POOL] = {0};
     if (in_use) {
         const rh__pool *p = &a->pools[i];
@@ -891,7 +936,7 @@ static void check_pool_marks(const rh_heap *h, rh__arena *a, unsigned i, bool in
         uint64_t bad = w[j] & ~ok[j];
         if (bad)
             rh__fatal("pools: invariant broken: arena %p, pool %u (%s): %p is marked but is not the start of a "
-                      "block handed out", (void *)a->base, i, in_use ? "in use" : "free",
+                      "block handed out (a block freed while marked?)", (void *)a->base, i, in_use ? "in use" : "free",
                       (void *)(a->base + ((uintptr_t)i * RH__MARK_WORDS_PER_POOL * 64 + j * 64 +
                                           (uintptr_t)__builtin_ctzll(bad)) * RH_ALIGNMENT));
     }
@@ -939,12 +984,11 @@ void rh__pools_check(rh_heap *h) {
             if (p->used == 0 && A->cached[p->cls] != p)
                 rh__fatal("pools: invariant broken: pool %p (class %u) is empty but neither free nor cached",
                           (void *)rh__pool_base(p), p->cls);
-            if (*rh__leaf_class(rh__radix_leaf(a->base), rh__leaf_index(a->base), (uintptr_t)rh__pool_base(p)) !=
+            if (*rh__leaf_class(rh__radix_leaf(a->base), (uintptr_t)rh__pool_base(p)) !=
                 p->cls)
                 rh__fatal("pools: invariant broken: pool %p (class %u): the leaf's class map says class %u",
                           (void *)rh__pool_base(p), p->cls,
-                          *rh__leaf_class(rh__radix_leaf(a->base), rh__leaf_index(a->base),
-                                          (uintptr_t)rh__pool_base(p)));
+                          *rh__leaf_class(rh__radix_leaf(a->base), (uintptr_t)rh__pool_base(p)));
             used_by_class[p->cls] += p->used;
             if (nfree) open_by_class[p->cls]++;
         }

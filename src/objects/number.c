@@ -193,11 +193,20 @@ static const rh__int small_ints[NSMALL] = {
 };
 _Static_assert(RH_SMALL_INT_MIN + 261 == RH_SMALL_INT_MAX, "the table covers -5..256");
 
+/* The slow paths of rh_int and rh_float (rh__new_fast_try's NULL): out
+ * of line, so that the constructors' fast paths keep no stack frame. */
+static __attribute__((noinline)) rh_object *int_slow(rh_heap *h, int64_t v) {
+    rh__int *o = (rh__int *)(void *)rh__new_slow(h, &rh_int_type, false, __FILE__, __LINE__);
+    if (!o) return NULL;
+    o->value = v;
+    return &o->rh_base;
+}
+
 rh_object *rh_int(rh_heap *h, int64_t v) {
     if (v >= RH_SMALL_INT_MIN && v <= RH_SMALL_INT_MAX)
         return (rh_object *)&small_ints[v - RH_SMALL_INT_MIN].rh_base;
-    rh__int *o = (rh__int *)(void *)rh__new_fast(h, &rh_int_type, false, __FILE__, __LINE__);
-    if (!o) return NULL;
+    rh__int *o = (rh__int *)(void *)rh__new_fast_try(h, &rh_int_type, false);
+    if (RH_UNLIKELY(!o)) return int_slow(h, v);
     o->value = v;
     return &o->rh_base;
 }
@@ -348,9 +357,16 @@ const rh_type rh_float_type = {
     .eq = number_eq,
 };
 
-rh_object *rh_float(rh_heap *h, double v) {
-    rh__float *o = (rh__float *)(void *)rh__new_fast(h, &rh_float_type, false, __FILE__, __LINE__);
+static __attribute__((noinline)) rh_object *float_slow(rh_heap *h, double v) {
+    rh__float *o = (rh__float *)(void *)rh__new_slow(h, &rh_float_type, false, __FILE__, __LINE__);
     if (!o) return NULL;
+    o->value = v;
+    return &o->rh_base;
+}
+
+rh_object *rh_float(rh_heap *h, double v) {
+    rh__float *o = (rh__float *)(void *)rh__new_fast_try(h, &rh_float_type, false);
+    if (RH_UNLIKELY(!o)) return float_slow(h, v);
     o->value = v;
     return &o->rh_base;
 }

@@ -45,8 +45,9 @@
  * line), the untrack (inline) and a jump to dealloc_destroy_gc or _plain
  * (destroy, one test of the "something was deferred" flag, and the free
  * of a block whose start each copy knows without reading the type again),
- * else the untrack and the free at once (a copy for containers, one for
- * the others); the rest, and the check of a finalizer
+ * else the free at once (non-containers, in line) or the untrack and the
+ * free (containers, rare without destroy: out of line in dealloc_free_gc,
+ * so that the others save no register); the rest, and the check of a finalizer
  * that dropped its own temporary reference (its type is not plain), is
  * dealloc_slow. Only the copies with destroy keep a register across a call
  * (the thread's state: the object and its depth are read back from it
@@ -54,11 +55,12 @@
  * per-thread state is reached without a call (initial-exec TLS). Allocation and free use the allocator's
  * inline fast paths of pools mode (alloc_priv.h, the one allocator header
  * object.c includes, through object_new.h): rh__malloc_fast (the slow word, the size, the head
- * pool's pop) and rh__obj_free_lookup, which walks the address tree once
- * to find both the owning heap and the block's pool header; a container's
+ * pool's pop) and rh__pool_owner, which walks the address tree once
+ * to find both the owning heap and the leaf; a container's
  * free is counted for the collector, then the block is pushed
- * (rh__bcache_push: on the block cache, else on its pool, whose slow path
- * is a jump): no call into the allocator
+ * (rh__bcache_push_leaf: its class from the leaf's class map, then on the
+ * block cache, else on its pool, whose header's address is computed only
+ * then and whose slow path is a jump): no call into the allocator
  * and no second lookup. Debug mode, the fault injector and Valgrind set
  * the allocator's slow word, so they still get every check, out of line.
  * Allocation tracing sets it too; when it is the only bit (tracing alone,
@@ -67,7 +69,7 @@
  * plus the trace of the block with its site and type name, in line
  * (memory/trace_fast.h: the site's trace id from the tracer's site cache,
  * written in the pool's side array; a miss calls the trace hook); a death's
- * free hands the fast path's one walk of the tree (owner and pool header)
+ * free hands the fast path's one walk of the tree (owner and leaf)
  * to free_block_slow, which forgets the trace (in line, or the hook),
  * counts the free for the collector and pushes the block. The collector's
  * counts, and so its automatic collections, are the same traced or not.
@@ -399,8 +401,9 @@ __attribute__((noinline)) rh_object *rh__new_collect_linkless(rh_heap *h, rh_obj
  * else rh__new_object. */
 __attribute__((noinline)) rh_object *rh__new_slow(rh_heap *h, const rh_type *t, bool track, const char *file,
                                                  int line) {
-    if (h->alloc.slow == RH__SLOW_TRACE) return rh__new_pool_object(h, t, track, file, line, true, false);
-    if (h->alloc.slow == RH__SLOW_LINKLESS) return rh__new_pool_object(h, t, track, file, line, false, true);
+    if (h->alloc.slow == RH__SLOW_TRACE) return rh__new_pool_object(h, t, track, file, line, true, false, false);
+    if (h->alloc.slow == RH__SLOW_LINKLESS)
+        return rh__new_pool_object(h, t, track, file, line, false, false, true);
     return rh__new_object(h, t, file, line, 0, track);
 }
 
@@ -425,14 +428,16 @@ rh_object *rh_new_var_tracked_at(rh_heap *h, const rh_type *type, size_t nitems,
  * ------------------------------------------------------------------------- */
 
 /* A block the fast free below does not take (debug mode, tools, a system
- * block...): freed the slow way, then counted for the collector. h, pool:
- * what the fast path's walk of the tree found (h NULL: not a pool block).
+ * block...): freed the slow way, then counted for the collector. h, leaf:
+ * what the fast path's walk of the tree found (h NULL: not a pool block),
+ * from which the pool header is computed here.
  * A pool block of a heap that is tracing alone (pools mode, slow word
  * RH__SLOW_TRACE) takes the fast path's steps without walking again: the
  * trace is forgotten (in line, or by the hook), the collector counts it,
  * the push. */
-static __attribute__((noinline)) void free_block_slow(void *block, bool gc, rh_heap *h, rh__pool *pool) {
+static __attribute__((noinline)) void free_block_slow(rh_heap *h, void *block, uintptr_t leaf, bool gc) {
     if (h && h->alloc.slow == RH__SLOW_TRACE) {
+        rh__pool *pool = rh__leaf_pool(leaf, block);
         if (!rh__trace_free_try(h, block, pool->cls)) rh__trace_free_hook(h, block, pool->cls);
         if (gc) rh__gc_count_free(&h->gc);
         rh__pool_push(h, pool, block, false);
@@ -449,14 +454,19 @@ static __attribute__((noinline)) void free_block_slow(void *block, bool gc, rh_h
  * exit is a tail call and the path keeps no register across a call. */
 static inline void free_block_gc(rh_object *o, bool gc) {
     void *block = gc ? (void *)RH__AS_GC(o) : (void *)o;
-    rh__pool *pool;
-    rh_heap *h = rh__pool_owner(block, &pool); /* rh__obj_free_lookup, the slow word tested here */
-    if (RH_UNLIKELY(h == NULL || h->alloc.slow != 0)) {
-        free_block_slow(block, gc, h, h ? pool : NULL);
+    uintptr_t leaf;
+    rh_heap *h = rh__pool_owner(block, &leaf); /* the slow word tested here */
+    /* two calls, so that h needs no copy into a register both share */
+    if (RH_UNLIKELY(h == NULL)) {
+        free_block_slow(NULL, block, leaf, gc);
+        return;
+    }
+    if (RH_UNLIKELY(h->alloc.slow != 0)) {
+        free_block_slow(h, block, leaf, gc);
         return;
     }
     if (gc) rh__gc_count_free(&h->gc);
-    rh__bcache_push(h, pool->cls, pool, block);
+    rh__bcache_push_leaf(h, leaf, block);
 }
 /* The free of any object (the slow paths of death). A container of the
  * layout without links starts its block and lives in a heap whose slow
@@ -465,11 +475,11 @@ static inline void free_block(rh_object *o) {
     if (RH_UNLIKELY(rh__gc_linkless_obj(o))) {
         /* a pool block of a pools-mode heap with no other slow bit: the
          * push of the fast path; else the slow free */
-        rh__pool *pool;
-        rh_heap *h = rh__pool_owner(o, &pool);
+        uintptr_t leaf;
+        rh_heap *h = rh__pool_owner(o, &leaf);
         if (h && h->alloc.slow == RH__SLOW_LINKLESS) {
             rh__gc_count_free(&h->gc);
-            rh__bcache_push(h, pool->cls, pool, o);
+            rh__bcache_push_leaf(h, leaf, o);
             return;
         }
         h = rh__obj_free_slow(h, o, 0);
@@ -691,9 +701,11 @@ static __attribute__((noinline)) void drain_then_free(rh_object *o, bool gc) {
  * is kept across a call (the thread's state) and the
  * deaths without destroy stay a leaf; one copy for containers and one for
  * the others, so that neither reads the type again after destroy to know
- * where the block starts. */
-RH__HOT_INLINE void dealloc_destroy(rh_object *o, void (*destroy)(rh_object *), unsigned d, bool gc) {
-    tls.depth = d + 1;
+ * where the block starts. d is a size_t: the caller's 32-bit load of the
+ * depth leaves it zero-extended, which an unsigned parameter would make
+ * the callee do again before indexing active[]. */
+RH__HOT_INLINE void dealloc_destroy(rh_object *o, void (*destroy)(rh_object *), size_t d, bool gc) {
+    tls.depth = (unsigned)d + 1;
     tls.active[d] = o; /* is_active reads levels below depth only: no clearing */
     destroy(o);
     /* The deaths destroy caused have restored the depth to d + 1, and
@@ -704,17 +716,17 @@ RH__HOT_INLINE void dealloc_destroy(rh_object *o, void (*destroy)(rh_object *), 
      * drained before o's block is freed: nothing refers to o now. */
     d = tls.depth - 1;
     o = tls.active[d];
-    tls.depth = d;
+    tls.depth = (unsigned)d;
     if (RH_UNLIKELY(tls.pending) && d == 0) {
         drain_then_free(o, gc);
         return;
     }
     free_block_gc(o, gc);
 }
-static __attribute__((noinline)) void dealloc_destroy_gc(rh_object *o, void (*destroy)(rh_object *), unsigned d) {
+static __attribute__((noinline)) void dealloc_destroy_gc(rh_object *o, void (*destroy)(rh_object *), size_t d) {
     dealloc_destroy(o, destroy, d, true);
 }
-static __attribute__((noinline)) void dealloc_destroy_plain(rh_object *o, void (*destroy)(rh_object *), unsigned d) {
+static __attribute__((noinline)) void dealloc_destroy_plain(rh_object *o, void (*destroy)(rh_object *), size_t d) {
     dealloc_destroy(o, destroy, d, false);
 }
 
@@ -722,6 +734,15 @@ static __attribute__((noinline)) void dealloc_destroy_plain(rh_object *o, void (
 static inline void untrack_dying(rh_object *o) {
     rh__gchead *g = RH__AS_GC(o);
     if (g->next != 0) rh__gc_untrack_node(g);
+}
+
+/* The death of a plain container without destroy (rare: a container
+ * usually owns references): the untrack and the free. Out of line, so that
+ * its registers are not saved on the path of the other deaths without
+ * destroy, which keep everything in scratch registers. */
+static __attribute__((noinline)) void dealloc_free_gc(rh_object *o) {
+    untrack_dying(o);
+    free_block_gc(o, true);
 }
 
 /* A plain object with destroy whose death would nest past the trashcan's
@@ -751,7 +772,7 @@ void rh__dealloc(rh_object *o) {
     bool gc = (t->flags & RH_TYPE_GC) != 0;
     void (*destroy)(rh_object *) = t->destroy;
     if (destroy) {
-        unsigned d = tls.depth;
+        size_t d = tls.depth;
         if (RH_UNLIKELY(d >= RH__DEALLOC_MAX_DEPTH)) {
             dealloc_defer_plain(o);
             return;
@@ -765,8 +786,7 @@ void rh__dealloc(rh_object *o) {
         return;
     }
     if (gc) {
-        untrack_dying(o);
-        free_block_gc(o, true);
+        dealloc_free_gc(o);
     } else {
         free_block_gc(o, false); /* a copy each: neither tests gc again */
     }

@@ -15,7 +15,11 @@
  * rh_new_at and rh_new_tracked_at: there the type is a constant defined in
  * the same file, so its checks, its size class and its prefix are folded
  * at compile time, and the call to rh_new_at goes away. The checks stay
- * in the code for a type that is not known at compile time.
+ * in the code for a type that is not known at compile time. A constructor
+ * that fills a field after the creation (rh_int, rh_float) uses
+ * rh__new_fast_try, whose unusual cases return NULL rather than call, and
+ * makes its object in its own out-of-line slow path then: its fast path
+ * keeps the value in its argument register, with no stack frame.
  */
 #ifndef REFHEAP_OBJECT_NEW_H
 #define REFHEAP_OBJECT_NEW_H
@@ -98,13 +102,16 @@ static inline void header_count_one(rh_object *o) {
 /* traced: the copy for a heap whose slow word is RH__SLOW_TRACE alone
  * (rh__new_slow, object.c): the same path, plus the block's trace with the site
  * and the type name (in line when the tracer's caches know them, else the
- * trace hook). linkless: the copy for a heap whose slow word is
+ * trace hook). try_only (never with traced): rh__new_fast_try's copy,
+ * whose exits to rh__new_slow and rh__new_object return NULL instead.
+ * linkless (never with the others): the copy for a heap whose slow word is
  * RH__SLOW_LINKLESS alone (rh__new_slow): containers without the record,
- * their collector word LINKLESS, tracked by rh__gc_linkless_track. Both
- * are constants at every call, so the fast path of rh__new_fast is the
- * same code as without them. */
+ * their collector word LINKLESS, tracked by rh__gc_linkless_track; its
+ * exits go to rh__new_object (rh__new_slow would come back here). All
+ * three are constants at every call, so the fast path of rh__new_fast is
+ * the same code as without them. */
 RH__HOT_INLINE rh_object *rh__new_pool_object(rh_heap *h, const rh_type *t, bool track, const char *file,
-                                              int line, bool traced, bool linkless) {
+                                              int line, bool traced, bool try_only, bool linkless) {
     size_t prefix = linkless ? 0 : rh__prefix_size(t);
     /* basicsize in [16, 512] (one unsigned compare), then the class of
      * prefix + basicsize (>= 16, no overflow) below 32: the block fits a
@@ -115,14 +122,17 @@ RH__HOT_INLINE rh_object *rh__new_pool_object(rh_heap *h, const rh_type *t, bool
                     c >= RH_NUM_CLASSES ||
                     (!t->traverse && (t->flags & RH_TYPE_GC)) || /* a container: one test */
                     rh__weaklist_offset_bad(t)))
-        return traced ? rh__new_object(h, t, file, line, 0, track) : rh__new_slow(h, t, track, file, line);
+        return try_only              ? NULL
+               : traced || linkless ? rh__new_object(h, t, file, line, 0, track)
+                                    : rh__new_slow(h, t, track, file, line);
     /* traced: the site's trace id + 1 from the trace's cache (0: not
      * there; rh__new_object calls the hook) */
     uint32_t slot = traced ? rh__trace_site_slot_value(h, file, line, t->name) : 1;
     /* untraced, the block cache first (the block freed last) */
     void *block = traced ? NULL : rh__bcache_pop(h, (unsigned)c);
     if (block == NULL) {
-        if (RH_UNLIKELY(!rh__pool_can_pop(h, c) || slot == 0)) return rh__new_object(h, t, file, line, 0, track);
+        if (RH_UNLIKELY(!rh__pool_can_pop(h, c) || slot == 0))
+            return try_only ? NULL : rh__new_object(h, t, file, line, 0, track);
         block = rh__pool_pop(h, c, false); /* cannot fail now */
         if (traced && !rh__trace_alloc_slot(h, block, c, slot)) rh__trace_record_hook(h, block, slot);
     }
@@ -151,7 +161,19 @@ RH__HOT_INLINE rh_object *rh__new_pool_object(rh_heap *h, const rh_type *t, bool
 }
 
 RH__HOT_INLINE rh_object *rh__new_fast(rh_heap *h, const rh_type *t, bool track, const char *file, int line) {
-    return rh__new_pool_object(h, t, track, file, line, false, false);
+    return rh__new_pool_object(h, t, track, file, line, false, false, false);
+}
+
+/* rh__new_fast for a constructor that fills a field after the creation
+ * (rh_int, rh_float): NULL when the fast path does not serve the request,
+ * with nothing done and no error set; the constructor then calls its own
+ * out-of-line slow path (rh__new_slow, then the fill). After a call the
+ * fill needs the value kept across it, in a saved register or the stack:
+ * with every call out of its fast path, the constructor needs neither.
+ * (A container's fast path may still call rh__new_collect after the pop,
+ * so this pays for types without the collector's prefix.) */
+RH__HOT_INLINE rh_object *rh__new_fast_try(rh_heap *h, const rh_type *t, bool track) {
+    return rh__new_pool_object(h, t, track, NULL, 0, false, true, false);
 }
 
 
