@@ -612,13 +612,16 @@ RH__HOT_INLINE int visit_reachable(rh_object *o, void *arg) {
 #define NEED_LEGACY 4u    /* an object with a legacy finalizer          */
 
 /* The NEED_* flags of one object about to join the garbage set. */
-static inline unsigned garbage_needs(rh__gchead *g, rh_object *o, const rh_type *t) {
+static inline unsigned needs_of(rh_object *o, const rh_type *t, bool finalized) {
     if (t->legacy_del) return NEED_LEGACY;
     unsigned need = 0;
-    if (t->finalize && !(g->prev & F_FINALIZED)) need |= NEED_FINALIZE;
+    if (t->finalize && !finalized) need |= NEED_FINALIZE;
     if (((t->flags & RH_TYPE_WEAKREFABLE) && *rh__weaklist_of(o)) || rh__is_weakref(o))
         need |= NEED_WEAKREFS;
     return need;
+}
+static inline unsigned garbage_needs(rh__gchead *g, rh_object *o, const rh_type *t) {
+    return needs_of(o, t, (g->prev & F_FINALIZED) != 0);
 }
 
 /* Step 3. Moves the objects of young that are unreachable from outside it to
@@ -707,6 +710,111 @@ static size_t untrack_at_full(rh__gchead *young) {
 }
 
 /* ---------------------------------------------------------------------------
+ * The garbage set of steps 5-10: one tail (CPython's order of the steps,
+ * written once) over two backends.
+ *   list   the linked layout: a list of rh__gchead (the unreachable list,
+ *          `finalizers`), flags in prev; survivors move to `old`.
+ *   array  the layout without links (gc_linkless.c): a[lo .. hi) of the
+ *          collection's array (coll), NULL slots are tombstones (an
+ *          untrack or a death during the tail writes them), FINALIZED in
+ *          the collector word; a survivor is promoted (old, GEN1 after a
+ *          young collection) and its slot tombstoned.
+ * Iteration tolerates any removal by user code: the list backend moves
+ * each object to the cursor's `seen` list before it is handed out (and
+ * merges `seen` back at the end: the order is kept), the array backend
+ * walks indices. "Still in the set" after user code ran on the object
+ * handed out last: the list's `seen` ends with it; the array's slot still
+ * holds it. The backend is a branch on `list`, in the tail only.
+ * ------------------------------------------------------------------------- */
+
+typedef struct gset {
+    rh__gchead *list; /* list backend; NULL: array backend */
+    rh_object **a;
+    size_t lo, hi;
+    bool gen1; /* array: survivors get GEN1 (a young collection) */
+} gset;
+
+typedef struct gcur {
+    _Alignas(16) rh__gchead seen;
+    size_t i;
+} gcur;
+
+static inline void gs_open(const gset *s, gcur *c) {
+    if (s->list) list_init(&c->seen);
+    c->i = s->lo;
+}
+static inline rh_object *gs_next(const gset *s, gcur *c) {
+    if (s->list) {
+        if (list_empty(s->list)) return NULL;
+        rh__gchead *g = g_next(s->list);
+        list_move(g, &c->seen);
+        return RH__FROM_GC(g);
+    }
+    while (c->i < s->hi) {
+        rh_object *o = s->a[c->i++];
+        if (o) return o;
+    }
+    return NULL;
+}
+static inline void gs_close(const gset *s, gcur *c) {
+    if (s->list) { /* seen, then what was not handed out: the order kept */
+        list_merge(s->list, &c->seen);
+        list_merge(&c->seen, s->list);
+    }
+}
+/* Is o, handed out last by gs_next, still in the set? */
+static inline bool gs_holds_last(const gset *s, const gcur *c, const rh_object *o) {
+    if (s->list) return g_prev(&c->seen) == RH__AS_GC(o);
+    return s->a[c->i - 1] == o;
+}
+/* o, handed out last, leaves the set and survives. */
+static inline void gs_survive_last(rh_heap *h, const gset *s, gcur *c, rh_object *o, rh__gchead *old) {
+    if (s->list) {
+        rh__gchead *g = RH__AS_GC(o);
+        g->prev &= ~(F_COLLECTING | F_UNREACHABLE);
+        list_move(g, old);
+    } else {
+        s->a[c->i - 1] = NULL;
+        rh__gc_linkless_promote(h, o, s->gen1);
+    }
+}
+static inline bool gs_finalized(const gset *s, const rh_object *o) {
+    return s->list ? (RH__AS_GC(o)->prev & F_FINALIZED) != 0 : (o->rh_gcword & RH__GCW_FINALIZED) != 0;
+}
+static inline void gs_set_finalized(const gset *s, rh_object *o) {
+    if (s->list) RH__AS_GC(o)->prev |= F_FINALIZED;
+    else o->rh_gcword |= RH__GCW_FINALIZED;
+}
+/* Is the container o (any container of the heap) in the garbage itself? */
+static inline bool gs_in_garbage(const gset *s, const rh_object *o) {
+    if (s->list) return (RH__AS_GC(o)->prev & F_COLLECTING) != 0;
+    return (o->rh_gcword & (RH__GCW_LINKLESS | RH__GCW_COLLECTING)) == (RH__GCW_LINKLESS | RH__GCW_COLLECTING);
+}
+/* The objects still in the set. */
+static size_t gs_count(const gset *s) {
+    size_t n = 0;
+    if (s->list) {
+        for (rh__gchead *g = g_next(s->list); g != s->list; g = g_next(g)) n++;
+    } else {
+        for (size_t i = s->lo; i < s->hi; i++) n += s->a[i] != NULL;
+    }
+    return n;
+}
+/* Everything still in the set survives (the legacy part at the end). */
+static void gs_survive_all(rh_heap *h, gset *s, rh__gchead *old) {
+    if (s->list) {
+        list_merge(s->list, old);
+        return;
+    }
+    for (size_t i = s->lo; i < s->hi; i++) {
+        rh_object *o = s->a[i];
+        if (!o) continue;
+        s->a[i] = NULL;
+        rh__gc_linkless_promote(h, o, s->gen1);
+    }
+}
+
+/* ---------------------------------------------------------------------------
  * Step 5: legacy finalizers.
  * ------------------------------------------------------------------------- */
 
@@ -752,13 +860,31 @@ static unsigned move_legacy_finalizers(rh__gchead *unreachable, rh__gchead *fina
     return need;
 }
 
+/* Step 5 over the garbage set s: the legacy part goes to fin (list: the
+ * `finalizers` list; array: the end of s's range, s shrinking); returns
+ * the NEED_* flags of the rest and the legacy part's size. */
+static unsigned legacy_split(rh_heap *h, gset *s, gset *fin, size_t *nfin) {
+    if (s->list) return move_legacy_finalizers(s->list, fin->list, nfin);
+    size_t end = rh__gc_linkless_legacy(h, s->a + s->lo, s->hi - s->lo) + s->lo;
+    fin->a = s->a;
+    fin->lo = end;
+    fin->hi = s->hi;
+    s->hi = end;
+    *nfin = fin->hi - fin->lo;
+    unsigned need = 0;
+    for (size_t i = s->lo; i < s->hi; i++) {
+        rh_object *o = s->a[i];
+        need |= needs_of(o, o->rh_type, (o->rh_gcword & RH__GCW_FINALIZED) != 0);
+    }
+    return need;
+}
+
 /* ---------------------------------------------------------------------------
  * Step 6: weak references. Returns the callback weakrefs freed by dropping
  * the reference the collector held during their callback.
  * ------------------------------------------------------------------------- */
 
-static intptr_t handle_weakrefs(rh_heap *h, rh__gchead *unreachable, rh__gchead *old,
-                                bool *ran_callbacks) {
+static intptr_t handle_weakrefs(rh_heap *h, const gset *s, rh__gchead *old, bool *ran_callbacks) {
     /* The weakrefs whose callback will run, chained through wr_next (free
      * once a weakref is cleared: weak_internal.h); the tracked ones wait on
      * wrcb, out of the generations. */
@@ -767,8 +893,9 @@ static intptr_t handle_weakrefs(rh_heap *h, rh__gchead *unreachable, rh__gchead 
     list_init(&wrcb);
     intptr_t freed = 0;
 
-    for (rh__gchead *g = g_next(unreachable); g != unreachable; g = g_next(g)) {
-        rh_object *o = RH__FROM_GC(g);
+    gcur cur;
+    gs_open(s, &cur);
+    for (rh_object *o; (o = gs_next(s, &cur)) != NULL;) {
         /* A weakref in the garbage is cleared and never calls back: its
          * callback could otherwise see objects already cleared. */
         if (rh__is_weakref(o)) rh__weakref_clear((rh__weakref *)o);
@@ -779,11 +906,12 @@ static intptr_t handle_weakrefs(rh_heap *h, rh__gchead *unreachable, rh__gchead 
             rh__weakref_clear(wr); /* unlinks: *head moves on */
             rh_object *wo = RH_OBJ(wr);
             if (!wr->callback || wo->rh_refcnt == 0) continue; /* none, or wr is dying */
-            rh__gchead *wg = RH__AS_GC(wo);
-            if (wg->prev & F_COLLECTING) continue; /* wr is garbage itself */
+            if (gs_in_garbage(s, wo)) continue; /* wr is garbage itself */
             rh_incref(wo);
-            if (wg->next != 0) {
-                list_move(wg, &wrcb);
+            /* the linked layout: out of the generations while it waits (the
+             * layout without links leaves it where it is) */
+            if (s->list && RH__AS_GC(wo)->next != 0) {
+                list_move(RH__AS_GC(wo), &wrcb);
                 wo->rh_gcword = 0; /* it leaves any incremental round (gc_incr.c) */
             }
             if (last) last->wr_next = wr;
@@ -791,6 +919,7 @@ static intptr_t handle_weakrefs(rh_heap *h, rh__gchead *unreachable, rh__gchead 
             last = wr;
         }
     }
+    gs_close(s, &cur);
 
     /* Every weakref to the garbage is dead now: the callbacks can run. */
     *ran_callbacks = first != NULL;
@@ -807,35 +936,32 @@ static intptr_t handle_weakrefs(rh_heap *h, rh__gchead *unreachable, rh__gchead 
         }
         rh_decref(wo);
         rh__gchead *wg = RH__AS_GC(wo);
-        if (wg->next != 0) list_move(wg, old); /* from wrcb, or wherever a callback tracked it */
+        if (s->list && wg->next != 0) list_move(wg, old); /* from wrcb, or wherever a callback tracked it */
     }
     return freed;
 }
 
 /* ---------------------------------------------------------------------------
- * Step 7: finalizers. Each object is moved to `seen` before its finalizer
- * runs, so whatever the finalizer frees or moves, the loop always takes the
- * head of what is left.
+ * Step 7: finalizers. Each object leaves the cursor (the list backend
+ * moves it to `seen`) before its finalizer runs, so whatever the finalizer
+ * frees or moves, the loop always takes the head of what is left.
  * ------------------------------------------------------------------------- */
 
-static bool finalize_garbage(rh__gchead *unreachable) {
+static bool finalize_garbage(const gset *s) {
     bool ran = false;
-    _Alignas(16) rh__gchead seen;
-    list_init(&seen);
-    while (!list_empty(unreachable)) {
-        rh__gchead *g = g_next(unreachable);
-        rh_object *o = RH__FROM_GC(g);
-        list_move(g, &seen);
+    gcur cur;
+    gs_open(s, &cur);
+    for (rh_object *o; (o = gs_next(s, &cur)) != NULL;) {
         void (*fin)(rh_object *) = o->rh_type->finalize;
-        if (fin && !(g->prev & F_FINALIZED)) {
-            g->prev |= F_FINALIZED;
+        if (fin && !gs_finalized(s, o)) {
+            gs_set_finalized(s, o);
             rh_incref(o);
             fin(o);
             rh_decref(o);
             ran = true;
         }
     }
-    list_merge(&seen, unreachable);
+    gs_close(s, &cur);
     return ran;
 }
 
@@ -862,11 +988,11 @@ rh_object *rh__gc_garbage_list(rh_heap *h) {
 }
 #define garbage_list rh__gc_garbage_list
 
-static void delete_garbage(rh_heap *h, rh__gchead *collectable, rh__gchead *old) {
-    while (!list_empty(collectable)) {
-        rh__gchead *g = g_next(collectable);
-        rh_object *o = RH__FROM_GC(g);
-        rh__assert(o->rh_refcnt != 0 && o->rh_gcword == 0);
+static void delete_garbage(rh_heap *h, const gset *s, rh__gchead *old) {
+    gcur cur;
+    gs_open(s, &cur);
+    for (rh_object *o; (o = gs_next(s, &cur)) != NULL;) {
+        rh__assert(o->rh_refcnt != 0 && (s->list ? o->rh_gcword == 0 : rh__gc_linkless_obj(o)));
         if (h->gc.debug & RH_GC_DEBUG_SAVEALL) {
             rh_object *gl = garbage_list(h);
             if (gl) (void)h->lists->append(gl, o); /* on failure o just survives */
@@ -878,24 +1004,24 @@ static void delete_garbage(rh_heap *h, rh__gchead *collectable, rh__gchead *old)
                 rh_decref(o);
             }
         }
-        if (g_next(collectable) == g) {
-            /* Still alive (saved, or clear did not break its cycle): it waits
-             * in the next generation and may die later. */
-            g->prev &= ~(F_COLLECTING | F_UNREACHABLE);
-            list_move(g, old);
-        }
+        /* Still alive (saved, or clear did not break its cycle): it waits
+         * in the next generation and may die later. */
+        if (gs_holds_last(s, &cur, o)) gs_survive_last(h, s, &cur, o, old);
     }
+    gs_close(s, &cur);
 }
 
-static void handle_legacy_finalizers(rh_heap *h, rh__gchead *finalizers, rh__gchead *old) {
-    for (rh__gchead *g = g_next(finalizers); g != finalizers; g = g_next(g)) {
-        rh_object *o = RH__FROM_GC(g);
+static void handle_legacy_finalizers(rh_heap *h, gset *fin, rh__gchead *old) {
+    gcur cur;
+    gs_open(fin, &cur);
+    for (rh_object *o; (o = gs_next(fin, &cur)) != NULL;) {
         if ((h->gc.debug & RH_GC_DEBUG_SAVEALL) || o->rh_type->legacy_del) {
             rh_object *gl = garbage_list(h);
             if (!gl || h->lists->append(gl, o) < 0) break;
         }
     }
-    list_merge(finalizers, old);
+    gs_close(fin, &cur);
+    gs_survive_all(h, fin, old);
 }
 
 /* ---------------------------------------------------------------------------
@@ -921,22 +1047,29 @@ static void debug_object(rh_heap *h, const char *what, rh_object *o) {
 
 /* Steps 5-10 (see rh__gc_tail in gc_internal.h): what follows the search
  * for the unreachable set, in a collection and at the end of an incremental
- * round alike. */
-static void collect_tail(rh_heap *h, rh__gchead *unreachable, size_t nunreachable, unsigned need,
-                         rh__gchead *old, rh__gchead *defer, intptr_t *mp, intptr_t *np) {
+ * round alike, over the garbage set `u` of either backend (the array
+ * backend's range is the whole unreachable part, lo 0; `defer` is the list
+ * backend's only). */
+static void collect_tail(rh_heap *h, gset *u, size_t nunreachable, unsigned need, rh__gchead *old,
+                         rh__gchead *defer, intptr_t *mp, intptr_t *np) {
     struct rh__gc_state *st = &h->gc;
     rh__assert(st->collecting);
+    rh__assert(u->list || (!defer && u->lo == 0));
     intptr_t m = 0; /* collected   */
     intptr_t n = 0; /* uncollectable */
     /* Step 5. */
     _Alignas(16) rh__gchead finalizers;
     list_init(&finalizers);
+    gset fin = {.list = u->list ? &finalizers : NULL, .gen1 = u->gen1};
     size_t nfinalizers = 0;
-    if (need & NEED_LEGACY) need = move_legacy_finalizers(unreachable, &finalizers, &nfinalizers);
+    if (need & NEED_LEGACY) need = legacy_split(h, u, &fin, &nfinalizers);
 
-    if (st->debug & RH_GC_DEBUG_COLLECTABLE)
-        for (rh__gchead *g = g_next(unreachable); g != unreachable; g = g_next(g))
-            debug_object(h, "collectable", RH__FROM_GC(g));
+    if (st->debug & RH_GC_DEBUG_COLLECTABLE) {
+        gcur cur;
+        gs_open(u, &cur);
+        for (rh_object *o; (o = gs_next(u, &cur)) != NULL;) debug_object(h, "collectable", o);
+        gs_close(u, &cur);
+    }
 
     /* Steps 6-8: user code runs from here on. Each step is skipped when
      * steps 3 and 5 saw nothing for it to do; when no callback and no
@@ -944,21 +1077,40 @@ static void collect_tail(rh_heap *h, rh__gchead *unreachable, size_t nunreachabl
      * too (the garbage set is exactly what it was). */
     bool user_code = false;
     uint64_t u0 = (need & (NEED_WEAKREFS | NEED_FINALIZE)) ? now_ns() : 0;
-    if (need & NEED_WEAKREFS) m += handle_weakrefs(h, unreachable, old, &user_code);
-    if ((need & NEED_FINALIZE) && finalize_garbage(unreachable)) user_code = true;
+    if (need & NEED_WEAKREFS) m += handle_weakrefs(h, u, old, &user_code);
+    if ((need & NEED_FINALIZE) && finalize_garbage(u)) user_code = true;
     if (u0) st->user_ns += now_ns() - u0;
     _Alignas(16) rh__gchead final_unreachable;
+    gset dead = *u;
     size_t ndead;
-    if (user_code) {
-        size_t candidates = 0, unused = 0;
-        unsigned unused_need = 0;
-        (void)deduce_unreachable(h, unreachable, &final_unreachable, false, false, &candidates, &ndead,
-                                 &unused, &unused_need);
-        list_merge(unreachable, old); /* the resurrected (flags already clear) */
+    if (u->list) {
+        dead.list = &final_unreachable;
+        if (user_code) {
+            size_t candidates = 0, unused = 0;
+            unsigned unused_need = 0;
+            (void)deduce_unreachable(h, u->list, &final_unreachable, false, false, &candidates, &ndead,
+                                     &unused, &unused_need);
+            list_merge(u->list, old); /* the resurrected (flags already clear) */
+        } else {
+            list_init(&final_unreachable);
+            list_merge(u->list, &final_unreachable);
+            ndead = nunreachable - nfinalizers;
+        }
+    } else if (user_code) {
+        /* the resurrected (and what they reach) first, promoted; the slots
+         * the squeeze left behind emptied */
+        size_t k = u->hi - u->lo;
+        size_t r = rh__gc_linkless_recheck(h, u->a + u->lo, &k);
+        for (size_t i = u->lo + k; i < u->hi; i++) u->a[i] = NULL;
+        for (size_t i = u->lo; i < u->lo + r; i++) {
+            rh__gc_linkless_promote(h, u->a[i], u->gen1);
+            u->a[i] = NULL;
+        }
+        dead.lo = u->lo + r;
+        dead.hi = u->lo + k;
+        ndead = k - r;
     } else {
-        list_init(&final_unreachable);
-        list_merge(unreachable, &final_unreachable);
-        ndead = nunreachable - nfinalizers;
+        ndead = gs_count(u);
     }
 
     /* Step 9. */
@@ -972,20 +1124,75 @@ static void collect_tail(rh_heap *h, rh__gchead *unreachable, size_t nunreachabl
             list_move(g, defer);
         }
     } else {
-        delete_garbage(h, &final_unreachable, old);
+        delete_garbage(h, &dead, old);
     }
 
     /* Step 10. */
-    for (rh__gchead *g = g_next(&finalizers); g != &finalizers; g = g_next(g)) {
-        n++;
-        if (st->debug & RH_GC_DEBUG_UNCOLLECTABLE) debug_object(h, "uncollectable", RH__FROM_GC(g));
+    {
+        gcur cur;
+        gs_open(&fin, &cur);
+        for (rh_object *o; (o = gs_next(&fin, &cur)) != NULL;) {
+            n++;
+            if (st->debug & RH_GC_DEBUG_UNCOLLECTABLE) debug_object(h, "uncollectable", o);
+        }
+        gs_close(&fin, &cur);
     }
     *mp = m;
     *np = n;
     if (st->debug & RH_GC_DEBUG_STATS)
         rh__gc_printf(h, "gc: done, %" PRIdPTR " unreachable, %" PRIdPTR " uncollectable, %.4fs elapsed",
                       n + m, n, (double)(now_ns() - st->tail_t0) / 1e9);
-    handle_legacy_finalizers(h, &finalizers, old);
+    handle_legacy_finalizers(h, &fin, old);
+}
+
+/* A collection of a heap without list links (docs/linkless.md): gen 0
+ * collects the young array (survivors old with GEN1), gen 1 and 2 every
+ * tracked object but the frozen ones (survivors generation 2; this layout
+ * has no middle generation of its own: GEN1 only counts what young
+ * collections promoted). Steps 1-3 are gc_linkless.c's over an array, the
+ * tail is collect_tail over the array backend. A full collection whose
+ * array cannot be allocated collects nothing. */
+static intptr_t collect_linkless(rh_heap *h, int gen, rh_gc_info *info, uint64_t t0) {
+    struct rh__gc_state *st = &h->gc;
+    if (gen + 1 < RH_GC_GENERATIONS) st->count[gen + 1]++;
+    for (int i = 0; i <= gen; i++) st->count[i] = 0;
+    bool young = gen == 0;
+    size_t examined = 0, r = 0;
+    rh_object **set = young ? rh__gc_linkless_young_unreachable(h, &examined, &r)
+                            : rh__gc_linkless_full_unreachable(h, &examined, &r);
+    intptr_t m = 0, n = 0;
+    if (set) {
+        if (young) {
+            st->long_lived_pending += r;
+        } else {
+            st->long_lived_pending = 0;
+            st->long_lived_total = r;
+        }
+        size_t nu = rh__gc_linkless_tail_part(h, set, r, examined);
+        unsigned need = 0;
+        for (size_t i = 0; i < nu; i++) {
+            rh_object *o = set[i];
+            need |= needs_of(o, o->rh_type, (o->rh_gcword & RH__GCW_FINALIZED) != 0);
+        }
+        gset u = {.a = set, .lo = 0, .hi = nu, .gen1 = young};
+        collect_tail(h, &u, nu, need, NULL, NULL, &m, &n);
+        st->coll = NULL;
+        rh_free(h, set);
+    }
+    uint64_t t1 = now_ns();
+    st->stats[gen].collections++;
+    st->stats[gen].collected += (uint64_t)m;
+    st->stats[gen].uncollectable += (uint64_t)n;
+    info->generation = gen;
+    info->collected = m;
+    info->uncollectable = n;
+    info->duration_ns = t1 - t0;
+    info->examined = examined;
+    if (st->debug & RH_GC_DEBUG_VERIFY) (void)rh_gc_verify(h);
+#if RH_DEBUG >= 3
+    rh__heap_check(h, "the end of a collection");
+#endif
+    return n + m;
 }
 
 /* Collects generations 0..gen. Must run with st->collecting set. */
@@ -998,6 +1205,7 @@ static intptr_t collect_main(rh_heap *h, int gen, rh_gc_info *info) {
         rh__gc_printf(h, "gc: collecting generation %d...", gen);
         print_generations(h);
     }
+    if (st->linkless) return collect_linkless(h, gen, info, t0);
 
     if (gen + 1 < RH_GC_GENERATIONS) st->count[gen + 1]++;
     for (int i = 0; i <= gen; i++) st->count[i] = 0;
@@ -1025,7 +1233,8 @@ static intptr_t collect_main(rh_heap *h, int gen, rh_gc_info *info) {
     }
 
     intptr_t m = 0, n = 0;
-    collect_tail(h, &unreachable, nunreachable, need, old, NULL, &m, &n);
+    gset u = {.list = &unreachable};
+    collect_tail(h, &u, nunreachable, need, old, NULL, &m, &n);
     uint64_t t1 = now_ns();
 
     st->stats[gen].collections++;
@@ -1098,6 +1307,17 @@ static void collect_generations(rh_heap *h) {
     }
 }
 
+/* A heap without list links, until its rounds (docs/linkless.md, S4): a
+ * young collection, or a full one once ten young collections ran since the
+ * last and the objects they promoted reach 25% of the last full
+ * collection's survivors (CPython's rule for its oldest generation). */
+static void collect_linkless_auto(rh_heap *h) {
+    struct rh__gc_state *st = &h->gc;
+    bool full = st->count[1] > st->threshold[1] &&
+                st->long_lived_pending >= st->long_lived_total / GC_LONG_LIVED_RATIO;
+    (void)collect_with_callbacks(h, full ? RH_GC_GENERATIONS - 1 : 0, true);
+}
+
 /* count[0] passed `trigger` (rh__gc_count_alloc, inline in gc_internal.h):
  * trigger is threshold[0] only while enabled, threshold[0] != 0 and not
  * finished, so what is left to check is a collection already running. */
@@ -1105,17 +1325,15 @@ void rh__gc_alloc_slow(rh_heap *h) {
     struct rh__gc_state *st = &h->gc;
     if (st->collecting) return;
     st->collecting = true;
-    if (st->policy == RH_GC_POLICY_INCREMENTAL) rh__gc_incr_alloc_slow(h);
+    if (st->linkless) collect_linkless_auto(h);
+    else if (st->policy == RH_GC_POLICY_INCREMENTAL) rh__gc_incr_alloc_slow(h);
     else collect_generations(h);
     st->collecting = false;
 }
 
-/* Recomputes `trigger` after a change of enabled, threshold[0] or finished.
- * A heap of the layout without links has no automatic collection yet
- * (docs/linkless.md, stage S3). */
+/* Recomputes `trigger` after a change of enabled, threshold[0] or finished. */
 static void update_trigger(struct rh__gc_state *st) {
-    st->trigger = (st->enabled && st->threshold[0] != 0 && !st->finished && !st->linkless) ? st->threshold[0]
-                                                                                          : LONG_MAX;
+    st->trigger = (st->enabled && st->threshold[0] != 0 && !st->finished) ? st->threshold[0] : LONG_MAX;
 }
 
 intptr_t rh_gc_collect(rh_heap *h, int generation) {
@@ -1124,9 +1342,7 @@ intptr_t rh_gc_collect(rh_heap *h, int generation) {
         return -1;
     }
     struct rh__gc_state *st = &h->gc;
-    /* The layout without links: its collections are stage S3 of
-     * docs/linkless.md; until then none runs (everything stays tracked). */
-    if (st->collecting || st->finished || st->linkless) return 0;
+    if (st->collecting || st->finished) return 0;
     /* Incremental policy: a full collection is complete and stop-the-world;
      * the round in progress is given up and deferred garbage cleared first. */
     if (st->policy == RH_GC_POLICY_INCREMENTAL && generation == RH_GC_GENERATIONS - 1)
@@ -1242,7 +1458,7 @@ static void leak_report_untracked(rh_heap *h) {
 
 void rh__gc_fini(rh_heap *h) {
     struct rh__gc_state *st = &h->gc;
-    if (!st->collecting && !st->finished && !st->linkless) {
+    if (!st->collecting && !st->finished) {
         rh__gc_incr_settle(h, true);
         st->collecting = true;
         (void)collect_with_callbacks(h, RH_GC_GENERATIONS - 1, false);
@@ -1450,7 +1666,8 @@ size_t rh__gc_find_unreachable(rh_heap *h, rh__gchead *set, rh__gchead *unreacha
 void rh__gc_tail(rh_heap *h, rh__gchead *unreachable, size_t nunreachable, unsigned need,
                  rh__gchead *old, rh__gchead *defer, intptr_t *m, intptr_t *n) {
     h->gc.tail_t0 = now_ns();
-    collect_tail(h, unreachable, nunreachable, need, old, defer, m, n);
+    gset u = {.list = unreachable};
+    collect_tail(h, &u, nunreachable, need, old, defer, m, n);
 }
 
 uint64_t rh__gc_now_ns(void) { return now_ns(); }

@@ -102,6 +102,12 @@ void rh__gc_linkless_survive(rh_heap *h, rh_object **set, size_t n, bool gen1);
 rh_object **rh__gc_linkless_full_set(rh_heap *h, size_t *n);
 rh_object **rh__gc_linkless_full_unreachable(rh_heap *h, size_t *n, size_t *r);
 size_t rh__gc_linkless_recheck(rh_heap *h, rh_object **part, size_t *n);
+/* The tail over an array (gc.c's garbage set, array backend): the
+ * unreachable part moved to the front and reindexed; one object promoted;
+ * step 5's partition (returns where the legacy part starts). */
+size_t rh__gc_linkless_tail_part(rh_heap *h, rh_object **set, size_t r, size_t n);
+void rh__gc_linkless_promote(rh_heap *h, rh_object *o, bool gen1);
+size_t rh__gc_linkless_legacy(rh_heap *h, rh_object **a, size_t n);
 /* fn(o, arg) on each object of generation gen (0..2, or RH_GC_GENERATIONS:
  * the permanent one) until it returns non-zero (returned); the objects of
  * generations 1, 2 and the permanent one by a walk of the marked blocks. */

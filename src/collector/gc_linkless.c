@@ -221,8 +221,8 @@ void rh__gc_linkless_check(rh_heap *h) {
  * Steps 1-3 over an array (see the essay).
  * ------------------------------------------------------------------------- */
 
-#define COLLECTING 0x04000000u  /* in the set being collected (MARKS)       */
-#define UNREACHABLE 0x02000000u /* in the unreachable part (MARKS)          */
+#define COLLECTING RH__GCW_COLLECTING   /* in the set being collected (MARKS) */
+#define UNREACHABLE RH__GCW_UNREACHABLE /* in the unreachable part (MARKS)    */
 #define SCANNED_REACH 0x01000000u /* in the reachable prefix (MARKS)        */
 _Static_assert((COLLECTING | UNREACHABLE | SCANNED_REACH) == RH__GCW_MARKS, "the marks' three bits");
 
@@ -407,6 +407,70 @@ void rh__gc_linkless_survive(rh_heap *h, rh_object **set, size_t n, bool gen1) {
         if (gen1) st->n_gen1++;
     }
     st->coll = NULL;
+}
+
+/* The tail's array (gc.c's garbage set, array backend): the unreachable
+ * part set[r .. n) moves to the front, set[0 .. n - r), each object's LOW
+ * its new index, coll names set. Returns n - r. The survivors' slots are
+ * not needed any more (they carry no marks: an untrack of one moves the
+ * counters, never a slot). */
+size_t rh__gc_linkless_tail_part(rh_heap *h, rh_object **set, size_t r, size_t n) {
+    size_t k = n - r;
+    if (r) memmove(set, set + r, k * sizeof *set);
+    for (size_t i = 0; i < k; i++) set[i]->rh_gcword = (set[i]->rh_gcword & ~RH__GCW_LOW) | (uint32_t)i;
+    h->gc.coll = set;
+    return k;
+}
+
+/* One object of the tail's array survives: its marks and index go, it is
+ * old (with GEN1 after a young collection). The caller tombstones its
+ * slot. */
+void rh__gc_linkless_promote(rh_heap *h, rh_object *o, bool gen1) {
+    o->rh_gcword = (o->rh_gcword & RH__GCW_KEEP) | (gen1 ? RH__GCW_GEN1 : 0);
+    h->gc.n_old++;
+    if (gen1) h->gc.n_gen1++;
+}
+
+/* Step 5 over the tail's array a[0 .. n) (no tombstones yet: no user code
+ * ran): the objects with legacy_del, and every object of the set they
+ * reach, move to the end, a[end .. n), their COLLECTING cleared (they are
+ * not garbage: a weak reference among them is not garbage either) but
+ * UNREACHABLE and their index kept, so that an untrack during the rest of
+ * the tail still finds its slot. Returns end. The end part is scanned as a
+ * queue from its top down while it grows downwards. */
+typedef struct legacy_ctx {
+    rh_object **a;
+    size_t end;
+} legacy_ctx;
+
+static void legacy_take(legacy_ctx *c, rh_object *o) {
+    size_t i = o->rh_gcword & RH__GCW_LOW;
+    rh_object *x = c->a[--c->end];
+    c->a[c->end] = o;
+    c->a[i] = x;
+    x->rh_gcword = (x->rh_gcword & ~RH__GCW_LOW) | (uint32_t)i;
+    o->rh_gcword = (o->rh_gcword & ~(RH__GCW_LOW | COLLECTING)) | (uint32_t)c->end;
+}
+
+static int visit_legacy(rh_object *o, void *arg) {
+    if (o && in_set(o)) legacy_take(arg, o);
+    return 0;
+}
+
+size_t rh__gc_linkless_legacy(rh_heap *h, rh_object **a, size_t n) {
+    (void)h;
+    legacy_ctx c = {a, n};
+    for (size_t i = 0; i < c.end;) {
+        rh_object *o = a[i];
+        if (o->rh_type->legacy_del) legacy_take(&c, o); /* a[i] is another object now */
+        else i++;
+    }
+    for (size_t k = n; k > c.end;) {
+        rh_object *o = a[--k];
+        const rh_type *t = o->rh_type;
+        RH__GC_TRAVERSE(o, t, visit_legacy, &c);
+    }
+    return c.end;
 }
 
 /* ---------------------------------------------------------------------------

@@ -101,6 +101,8 @@ static inline size_t rh__prefix_size(const rh_type *t) {
 #define RH__GCW_GEN1 0x10000000u
 #define RH__GCW_FROZEN 0x08000000u
 #define RH__GCW_MARKS 0x07000000u
+#define RH__GCW_COLLECTING 0x04000000u  /* MARKS: in the collection's set      */
+#define RH__GCW_UNREACHABLE 0x02000000u /* MARKS: in its unreachable part     */
 #define RH__GCW_LOW 0x00ffffffu
 /* Bits an object keeps when it is untracked. */
 #define RH__GCW_KEEP (RH__GCW_LINKLESS | RH__GCW_FINALIZED)
