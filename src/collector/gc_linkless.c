@@ -80,7 +80,8 @@
  * order; the permanent generation the FROZEN ones. gc.freeze sets FROZEN
  * on every tracked object (the young array emptied, O(tracked) instead of
  * the linked layout's O(1) splice), gc.unfreeze clears it (they become old,
- * generation 2). The heap is found from the address
+ * generation 2; both leave alone the set of a collection in progress, which
+ * carries its marks and is counted nowhere). The heap is found from the address
  * (rh__heap_of): this layout has no record to carry a heap hint.
  */
 #include "collector/gc_internal.h"
@@ -514,8 +515,10 @@ void rh__gc_linkless_freeze(rh_heap *h) {
     st->nyoung = st->n_old = st->n_gen1 = 0;
     rh__mark_walk w;
     rh__mark_walk_begin(h, &w);
+    /* the set of a collection in progress (its marks) is the
+     * collection's: counted nowhere, its words untouched */
     for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;)
-        o->rh_gcword = (o->rh_gcword & RH__GCW_KEEP) | RH__GCW_FROZEN;
+        if (!(o->rh_gcword & RH__GCW_MARKS)) o->rh_gcword = (o->rh_gcword & RH__GCW_KEEP) | RH__GCW_FROZEN;
     rh__mark_walk_end(&w);
 }
 
@@ -524,7 +527,8 @@ void rh__gc_linkless_unfreeze(rh_heap *h) {
     if (st->n_frozen == 0) return;
     rh__mark_walk w;
     rh__mark_walk_begin(h, &w);
-    for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) o->rh_gcword &= ~RH__GCW_FROZEN;
+    for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;)
+        if (!(o->rh_gcword & RH__GCW_MARKS)) o->rh_gcword &= ~RH__GCW_FROZEN;
     rh__mark_walk_end(&w);
     st->n_old += st->n_frozen;
     st->n_frozen = 0;
