@@ -606,6 +606,38 @@ static void test_freeze_during_collection(void **state) {
     }
 }
 
+/* Survivors are offered untracking as CPython's collections offer it: a
+ * tuple of atoms after any collection, a dict of atoms at a full one only
+ * (figures from CPython 3.11: gc.is_tracked((1, 2)) after gc.collect(0)
+ * is False; a tuple holding a list stays tracked; an empty dict is
+ * untracked only by a full collection). */
+static void test_untrack_offers(void **state) {
+    (void)state;
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        rh_object *i = rh_int(h, 1), *l = rh_list_new(h, 0), *d = rh_dict_new(h);
+        rh_object *atoms = rh_tuple_pack(h, 1, i);
+        rh_object *withlist = rh_tuple_pack(h, 1, l);
+        assert_true(rh_gc_is_tracked(atoms));
+        rh_gc_track(d);
+        assert_true(rh_gc_is_tracked(d));
+        assert_int_equal(rh_gc_collect(h, 0), 0);
+        assert_false(rh_gc_is_tracked(atoms));
+        assert_true(rh_gc_is_tracked(withlist));
+        assert_true(rh_gc_is_tracked(d));
+        check_young(h);
+        assert_int_equal(rh_gc_collect(h, 2), 0);
+        assert_false(rh_gc_is_tracked(d));
+        rh__gc_check(h);
+        rh_decref(atoms);
+        rh_decref(withlist);
+        rh_decref(d);
+        rh_decref(l);
+        rh_decref(i);
+        rh_heap_destroy(h);
+    }
+}
+
 /* The linked layout keeps the invariant rh_gc_track's straight line
  * relies on (it reads the count and the collector word as one word whose
  * sign is LINKLESS): a container whose count is 0 has collector word 0.
@@ -1058,6 +1090,7 @@ int main(void) {
         cmocka_unit_test(test_verify_leaves_words),
         cmocka_unit_test(test_collect_like_cpython),
         cmocka_unit_test(test_freeze_during_collection),
+        cmocka_unit_test(test_untrack_offers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

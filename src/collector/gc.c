@@ -1168,6 +1168,17 @@ static intptr_t collect_linkless(rh_heap *h, int gen, rh_gc_info *info, uint64_t
             st->long_lived_pending = 0;
             st->long_lived_total = r;
         }
+        /* steps 3-4's offers of untracking to the survivors (tuples; dicts
+         * at full collections only), in the array's order */
+        for (size_t i = 0; i < r; i++) {
+            rh_object *o = set[i];
+            const rh_type *t = o->rh_type;
+            if (t->untrack_check && (!young || !(t->flags & RH_TYPE_UNTRACK_AT_FULL)) && t->untrack_check(o)) {
+                rh__gc_linkless_untrack(h, o);
+                if (!young) st->long_lived_total--;
+                else st->long_lived_pending--;
+            }
+        }
         size_t nu = rh__gc_linkless_tail_part(h, set, r, examined);
         unsigned need = 0;
         for (size_t i = 0; i < nu; i++) {
