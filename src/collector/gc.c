@@ -1169,11 +1169,12 @@ static intptr_t collect_linkless(rh_heap *h, int gen, rh_gc_info *info, uint64_t
             st->long_lived_total = r;
         }
         /* steps 3-4's offers of untracking to the survivors (tuples; dicts
-         * at full collections only), in the array's order */
+         * at generation-2 collections only), in the array's order */
         for (size_t i = 0; i < r; i++) {
             rh_object *o = set[i];
             const rh_type *t = o->rh_type;
-            if (t->untrack_check && (!young || !(t->flags & RH_TYPE_UNTRACK_AT_FULL)) && t->untrack_check(o)) {
+            if (t->untrack_check && (gen == RH_GC_GENERATIONS - 1 || !(t->flags & RH_TYPE_UNTRACK_AT_FULL)) &&
+                t->untrack_check(o)) {
                 rh__gc_linkless_untrack(h, o);
                 if (!young) st->long_lived_total--;
                 else st->long_lived_pending--;
