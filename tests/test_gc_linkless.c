@@ -5,7 +5,9 @@
  * swap-remove, marks versus tracked, death (straight, deferred by the
  * trashcan bound, with finalizers, resurrection and weak references), and
  * tracking that cannot grow the young array, in pools, malloc and debug
- * modes. White box: the tests read the collector's state (internal.h) and
+ * modes; stage S3: steps 1-3 over arrays, and young and full collections
+ * through the one tail (gc.c's garbage set, array backend) against the
+ * CPython policy's results. White box: the tests read the collector's state (internal.h) and
  * run its invariant check (rh__gc_check, which checks this layout's
  * invariants through a walk of the marked blocks).
  *

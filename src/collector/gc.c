@@ -127,7 +127,9 @@
  * uncollectable, as CPython. Steps 5-10 are collect_tail, which the
  * incremental policy's final check (gc_incr.c) calls too: one copy of
  * CPython's order for both policies (with the incremental policy, step 9's
- * clearing may be deferred to later slices).
+ * clearing may be deferred to later slices) and both layouts: it works on
+ * a garbage set (gset) whose list backend is the lists above, in their
+ * order, and whose array backend is the layout without links' array.
  *
  * Shortcuts that change no outcome: step 3 notes, for the objects it moves
  * to the unreachable list, whether any has a legacy finalizer, is a weakref
@@ -178,11 +180,14 @@
  * with gc.linkless set (rh__gc_layout_init, at creation) has containers
  * without rh__gchead, tracked by the allocator's mark bit and the young
  * array; rh_gc_track, rh_gc_untrack and the tests dispatch on the object's
- * LINKLESS bit. Collections of such heaps are stage S3 of that note: until
- * it is built none runs (no automatic trigger, rh_gc_collect returns 0,
- * heap destruction skips its last collection), and gc.c's lists stay
- * empty: freeze, unfreeze and the freeze count (here), get_objects and
- * get_referrers (gcapi.c) go to gc_linkless.c's walks for such a heap.
+ * LINKLESS bit. Its collections (collect_linkless) run gc_linkless.c's
+ * steps 1-3 over an array (the young array, or every tracked object but
+ * the frozen ones) and the same tail as the lists, over the garbage set's
+ * array backend (see "The garbage set" below); until rounds exist (stage
+ * S4) its automatic collections are young ones, and full ones by
+ * CPython's 25% rule. gc.c's lists stay empty: freeze, unfreeze and the
+ * freeze count (here), get_objects and get_referrers (gcapi.c) go to
+ * gc_linkless.c's walks for such a heap.
  *
  * Tracking: rh_gc_track appends to generation 0 of the object's heap. A
  * container that was never tracked carries its heap in its own record

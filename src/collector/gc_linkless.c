@@ -1,9 +1,10 @@
 /*
  * gc_linkless.c — tracking in the layout without list links
  * (docs/linkless.md): the young array, and track, untrack and the tests of
- * an object whose heap has gc.linkless set. Stage S2 of that note: the
- * collections of such heaps are stage S3 (until then gc.c runs none on
- * them: see rh__gc_layout_init).
+ * an object whose heap has gc.linkless set (stage S2 of that note), and
+ * the parts of a collection of such a heap that depend on the layout
+ * (stage S3): steps 1-3 over an array, step 5's partition, step 8's
+ * recheck; gc.c's collect_linkless runs them with the one tail.
  *
  * State. An object of this layout has no rh__gchead; its block starts at
  * the object. "Tracked" is the allocator's mark bit of its block
@@ -41,8 +42,8 @@
  *            before its block is freed.
  * O(1) each, amortized for the growth.
  *
- * Steps 1-3 of a collection over an array (stage S3's first part; no
- * collection calls it yet: see docs/linkless.md). The set is an array of
+ * Steps 1-3 of a collection over an array (stage S3; gc.c's
+ * collect_linkless calls them, then the tail over the array). The set is an array of
  * tracked objects (the detached young array, or the marked blocks a walk
  * collected); no user code runs during the three passes, nothing allocates:
  *   1. each object: marks COLLECTING, LOW = 0 (the count of references
