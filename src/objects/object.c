@@ -768,8 +768,10 @@ void rh__dealloc(rh_object *o) {
     /* The straight line: untrack, destroy, free. An object without destroy
      * cannot recurse and is freed at once. One past the trashcan's bound
      * is untracked and deferred out of line (so the line carries no "was
-     * it tracked" flag). */
-    bool gc = (t->flags & RH_TYPE_GC) != 0;
+     * it tracked" flag). The flag word is tested where each branch needs
+     * it (one test of a bit of the register it was loaded in), not kept as
+     * a flag computed before the branch on destroy (an AND more). */
+    uint32_t flags = t->flags;
     void (*destroy)(rh_object *) = t->destroy;
     if (destroy) {
         size_t d = tls.depth;
@@ -777,7 +779,7 @@ void rh__dealloc(rh_object *o) {
             dealloc_defer_plain(o);
             return;
         }
-        if (gc) {
+        if (flags & RH_TYPE_GC) {
             untrack_dying(o);
             dealloc_destroy_gc(o, destroy, d);
         } else {
@@ -785,7 +787,7 @@ void rh__dealloc(rh_object *o) {
         }
         return;
     }
-    if (gc) {
+    if (flags & RH_TYPE_GC) {
         dealloc_free_gc(o);
     } else {
         free_block_gc(o, false); /* a copy each: neither tests gc again */
