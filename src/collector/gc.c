@@ -764,10 +764,10 @@ static inline rh_object *gs_next(const gset *s, gcur *c) {
     return NULL;
 }
 static inline void gs_close(const gset *s, gcur *c) {
-    if (s->list) { /* seen, then what was not handed out: the order kept */
-        list_merge(s->list, &c->seen);
-        list_merge(&c->seen, s->list);
-    }
+    /* seen, then what was not handed out: the order kept */
+    if (!s->list || list_empty(&c->seen)) return;
+    if (!list_empty(s->list)) list_merge(s->list, &c->seen);
+    list_merge(&c->seen, s->list);
 }
 /* Is o, handed out last by gs_next, still in the set? */
 static inline bool gs_holds_last(const gset *s, const gcur *c, const rh_object *o) {
