@@ -640,6 +640,33 @@ static void test_untrack_offers(void **state) {
     }
 }
 
+/* DEBUG_STATS prints the generations' sizes before a collection (CPython:
+ * "gc: objects in each generation: 0 0 0" then the permanent one's): for
+ * this layout the young array, the old objects with GEN1, the other old
+ * ones, the frozen ones. It printed the linked layout's list sizes (all 0). */
+static void test_debug_stats_sizes(void **state) {
+    (void)state;
+    static line_sink sink;
+    memset(&sink, 0, sizeof sink);
+    rh_heap *h = heap_new(RH_MODE_POOLS, RH_GC_POLICY_INCREMENTAL, true);
+    rh_gc_set_sink(h, line_sink_fn, &sink);
+    rh_object *a = node_new(h, &node_type, 1), *b = node_new(h, &node_type, 2);
+    assert_int_equal(rh_gc_collect(h, 0), 0); /* a and b: old, GEN1 */
+    rh_object *c = node_new(h, &node_type, 3), *d = node_new(h, &node_type, 4);
+    rh_gc_freeze(h); /* all four frozen */
+    rh_object *e = node_new(h, &node_type, 5);
+    rh_gc_set_debug(h, RH_GC_DEBUG_STATS);
+    assert_int_equal(rh_gc_collect(h, 0), 0); /* e: old, GEN1 */
+    rh_object *f = node_new(h, &node_type, 6);
+    assert_int_equal(rh_gc_collect(h, 2), 0);
+    rh_gc_set_debug(h, 0);
+    assert_non_null(strstr(sink.text, "gc: objects in each generation: 1 0 0\ngc: objects in permanent generation: 4\n"));
+    assert_non_null(strstr(sink.text, "gc: objects in each generation: 1 1 0\ngc: objects in permanent generation: 4\n"));
+    rh_object *all[] = {a, b, c, d, e, f};
+    for (int i = 0; i < 6; i++) rh_decref(all[i]);
+    rh_heap_destroy(h);
+}
+
 /* The linked layout keeps the invariant rh_gc_track's straight line
  * relies on (it reads the count and the collector word as one word whose
  * sign is LINKLESS): a container whose count is 0 has collector word 0.
@@ -1093,6 +1120,7 @@ int main(void) {
         cmocka_unit_test(test_collect_like_cpython),
         cmocka_unit_test(test_freeze_during_collection),
         cmocka_unit_test(test_untrack_offers),
+        cmocka_unit_test(test_debug_stats_sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

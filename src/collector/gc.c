@@ -1043,6 +1043,12 @@ static uint64_t now_ns(void) {
 
 static void print_generations(rh_heap *h) {
     struct rh__gc_state *st = &h->gc;
+    if (st->linkless) { /* the young array, GEN1, the other old ones, frozen */
+        rh__gc_printf(h, "gc: objects in each generation: %zu %zu %zu", st->nyoung, st->n_gen1,
+                      st->n_old - st->n_gen1);
+        rh__gc_printf(h, "gc: objects in permanent generation: %zu", st->n_frozen);
+        return;
+    }
     rh__gc_printf(h, "gc: objects in each generation: %zu %zu %zu", list_size(&st->gens[0]),
                   list_size(&st->gens[1]), list_size(&st->gens[2]));
     rh__gc_printf(h, "gc: objects in permanent generation: %zu", list_size(&st->permanent));
