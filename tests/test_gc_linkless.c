@@ -667,6 +667,35 @@ static void test_debug_stats_sizes(void **state) {
     rh_heap_destroy(h);
 }
 
+/* Debug mode: a container of one heap referring to a container of
+ * another is reported by the collection's step 2, naming both objects,
+ * their types, sites and heaps, in young and full collections, as the
+ * linked layout's debug mode does. It went unreported. */
+static void cross_heap_child(void *arg) {
+    bool full = arg != NULL;
+    setenv("REFHEAP_LINKLESS", "1", 1);
+    rh_heap_config cfg = {.mode = RH_MODE_DEBUG, .gc_policy = RH_GC_POLICY_INCREMENTAL};
+    rh_heap *a = rh_heap_new(&cfg), *b = rh_heap_new(&cfg);
+    if (!a || !b || !a->gc.linkless) return;
+    rh_object *y = node_new(b, &person_type, 1);
+    rh_object *x = node_new(a, &node_type, 2);
+    node_set(x, 0, y);
+    rh_gc_collect(a, full ? 2 : 0);
+    fprintf(stderr, "not reported\n");
+}
+
+static void test_cross_heap_debug_report(void **state) {
+    (void)state;
+    for (int full = 0; full < 2; full++) {
+        rh_child c;
+        rh_run_child(cross_heap_child, full ? (void *)1 : NULL, &c);
+        rh_assert_child_died_saying(&c, "refheap: fatal: collector: cross-heap reference");
+        rh_assert_child_died_saying(&c, "<Node 0x");
+        rh_assert_child_died_saying(&c, "<Person 0x");
+        rh_assert_child_died_saying(&c, "allocated at ");
+    }
+}
+
 /* The linked layout keeps the invariant rh_gc_track's straight line
  * relies on (it reads the count and the collector word as one word whose
  * sign is LINKLESS): a container whose count is 0 has collector word 0.
@@ -1121,6 +1150,7 @@ int main(void) {
         cmocka_unit_test(test_freeze_during_collection),
         cmocka_unit_test(test_untrack_offers),
         cmocka_unit_test(test_debug_stats_sizes),
+        cmocka_unit_test(test_cross_heap_debug_report),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -489,7 +489,7 @@ static const char *site_into(const rh_object *o, char *buf, size_t n) {
 /* Debug mode: a reference from `from` (a container of heap h) to `to`, an
  * object of another heap. Refheap's heaps share nothing: the collector of
  * one cannot see the other's references, and would count or clear wrongly. */
-_Noreturn static void cross_heap_fatal(rh_heap *h, const rh_object *from, rh_heap *oh, const rh_object *to) {
+_Noreturn void rh__gc_cross_heap_fatal(rh_heap *h, const rh_object *from, rh_heap *oh, const rh_object *to) {
     char s1[256], s2[256];
     rh__fatal("collector: cross-heap reference: <%s %p> (allocated at %s) of heap %p refers to "
               "<%s %p> (allocated at %s) of heap %p; an object may refer only to objects of its own heap",
@@ -512,7 +512,7 @@ static int visit_count_debug(rh_object *o, void *arg) {
     }
     debug_count_ctx *c = arg;
     rh_heap *oh = rh__heap_of(o);
-    if (oh && oh != c->h) cross_heap_fatal(c->h, c->from, oh, o);
+    if (oh && oh != c->h) rh__gc_cross_heap_fatal(c->h, c->from, oh, o);
     return 0;
 }
 

@@ -108,6 +108,9 @@ size_t rh__gc_linkless_recheck(rh_heap *h, rh_object **part, size_t *n);
 size_t rh__gc_linkless_tail_part(rh_heap *h, rh_object **set, size_t r, size_t n);
 void rh__gc_linkless_promote(rh_heap *h, rh_object *o, bool gen1);
 size_t rh__gc_linkless_legacy(rh_heap *h, rh_object **a, size_t n);
+/* Debug mode: `from` (of heap h) refers to `to` (of heap oh): stops the
+ * program naming both (gc.c). */
+_Noreturn void rh__gc_cross_heap_fatal(rh_heap *h, const rh_object *from, rh_heap *oh, const rh_object *to);
 /* fn(o, arg) on each object of generation gen (0..2, or RH_GC_GENERATIONS:
  * the permanent one) until it returns non-zero (returned); the objects of
  * generations 1, 2 and the permanent one by a walk of the marked blocks. */

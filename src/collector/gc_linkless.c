@@ -52,7 +52,9 @@
  *   2. each object's traverse raises LOW of every referent that carries
  *      LINKLESS and COLLECTING (saturating at RH__GCW_LOW: a saturated
  *      count under-counts, so the object looks referenced from outside
- *      and survives, which is sound);
+ *      and survives, which is sound); in debug mode a container referent
+ *      outside the set that belongs to another heap stops the program
+ *      naming both objects (gc.c's rh__gc_cross_heap_fatal);
  *   3. the array is partitioned in place, [reachable | unreachable]: the
  *      objects referenced from outside (count < refcount) first, then,
  *      scanning that prefix as a queue, every COLLECTING referent of a
@@ -239,6 +241,23 @@ static int visit_count(rh_object *o, void *arg) {
     return 0;
 }
 
+/* visit_count of debug mode: a container referent outside the set is
+ * looked up; one of another heap stops the program (as gc.c's steps 1-2
+ * in debug mode). */
+typedef struct count_ctx {
+    rh_heap *h;
+    const rh_object *from;
+} count_ctx;
+
+static int visit_count_debug(rh_object *o, void *arg) {
+    if (!o || !(o->rh_type->flags & RH_TYPE_GC)) return 0;
+    if (in_set(o)) return visit_count(o, NULL);
+    count_ctx *c = arg;
+    rh_heap *oh = rh__heap_of(o);
+    if (oh && oh != c->h) rh__gc_cross_heap_fatal(c->h, c->from, oh, o);
+    return 0;
+}
+
 typedef struct reach_ctx {
     rh_object **set;
     size_t r; /* the reachable prefix's end */
@@ -257,7 +276,6 @@ static int visit_reach(rh_object *o, void *arg) {
 }
 
 size_t rh__gc_linkless_find_unreachable(rh_heap *h, rh_object **set, size_t n) {
-    (void)h;
     rh__assert(n <= RH__GCW_LOW);
     /* 1 */
     for (size_t i = 0; i < n; i++) {
@@ -265,11 +283,21 @@ size_t rh__gc_linkless_find_unreachable(rh_heap *h, rh_object **set, size_t n) {
         rh__assert(rh__gc_linkless_obj(o) && !(o->rh_gcword & RH__GCW_MARKS));
         o->rh_gcword = (o->rh_gcword & ~RH__GCW_LOW) | COLLECTING;
     }
-    /* 2 */
-    for (size_t i = 0; i < n; i++) {
-        rh_object *o = set[i];
-        const rh_type *t = o->rh_type;
-        RH__GC_TRAVERSE(o, t, visit_count, NULL);
+    /* 2 (debug mode: cross-heap references reported) */
+    if (h->mode == RH_MODE_DEBUG) {
+        count_ctx c = {h, NULL};
+        for (size_t i = 0; i < n; i++) {
+            rh_object *o = set[i];
+            const rh_type *t = o->rh_type;
+            c.from = o;
+            RH__GC_TRAVERSE(o, t, visit_count_debug, &c);
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            rh_object *o = set[i];
+            const rh_type *t = o->rh_type;
+            RH__GC_TRAVERSE(o, t, visit_count, NULL);
+        }
     }
     /* 3: the objects referenced from outside first (a stable pass that
      * swaps them forward), every index written */
