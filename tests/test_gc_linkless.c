@@ -65,7 +65,7 @@ static void check_young(rh_heap *h) {
     for (size_t i = 0; i < h->gc.nyoung; i++) {
         rh_object *o = h->gc.young[i];
         assert_int_equal(o->rh_gcword & RH__GCW_LOW, i);
-        assert_true(o->rh_gcword & RH__GCW_YOUNG);
+        assert_int_equal(rh__gcw_gen(o->rh_gcword), RH__GCW_YOUNG);
         assert_true(rh__block_marked(h, o));
         assert_true(rh_gc_is_tracked(o));
     }
@@ -882,6 +882,55 @@ static void test_find_unreachable_shapes(void **state) {
     }
 }
 
+/* The revised bit table (docs/linkless.md): a round's marks (CAND, INU,
+ * REACH) and a collection's (COLLECTING, UNREACHABLE) are distinct bits,
+ * so a young collection run between two slices of a round neither reads
+ * a round's candidate as a member of its set nor writes its word. Old
+ * objects carrying every combination of the round's marks reference young
+ * ones and are referenced by them; a young garbage cycle beside them is
+ * collected (2 objects, from first principles), the young ones referenced
+ * by the old survive, promoted, and the old objects' words are unchanged
+ * bit for bit. Failed before: the round's marks had no bits of their own
+ * (CAND's bit was the collection's UNREACHABLE). */
+static void test_round_marks_apart(void **state) {
+    (void)state;
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        enum { NOLD = 8 };
+        rh_object *old[NOLD], *yng[NOLD];
+        for (int i = 0; i < NOLD; i++) old[i] = rh_new_tracked(h, &pair_type);
+        assert_int_equal(rh_gc_collect(h, 0), 0);
+        uint32_t before[NOLD];
+        for (int i = 0; i < NOLD; i++) {
+            assert_int_equal(rh__gcw_gen(old[i]->rh_gcword), RH__GCW_GEN1);
+            yng[i] = rh_new_tracked(h, &pair_type);
+            ((pair *)old[i])->a = yng[i];                /* the old one holds the young one's reference */
+            ((pair *)yng[i])->a = rh_newref(old[i]);     /* and the young one refers back: a cycle     */
+            uint32_t marks = (uint32_t)i << 23;          /* every combination of the three round bits */
+            old[i]->rh_gcword |= marks;
+            assert_int_equal(old[i]->rh_gcword & RH__GCW_ROUND, marks);
+            before[i] = old[i]->rh_gcword;
+        }
+        rh_object *c = rh_new_tracked(h, &pair_type), *d = rh_new_tracked(h, &pair_type);
+        ((pair *)c)->a = rh_newref(d);
+        ((pair *)d)->a = rh_newref(c);
+        rh_decref(c);
+        rh_decref(d);
+        assert_int_equal(rh_gc_collect(h, 0), 2);
+        for (int i = 0; i < NOLD; i++) {
+            assert_int_equal(old[i]->rh_gcword, before[i]);
+            assert_int_equal(yng[i]->rh_gcword & ~RH__GCW_FINALIZED, RH__GCW_LINKLESS | RH__GCW_GEN1);
+            assert_int_equal(yng[i]->rh_refcnt, 1);
+            old[i]->rh_gcword &= ~RH__GCW_ROUND;
+        }
+        assert_int_equal(h->gc.nyoung, 0);
+        rh__gc_check(h);
+        for (int i = 0; i < NOLD; i++) rh_decref(old[i]);
+        assert_int_equal(rh_gc_collect(h, 2), 2 * NOLD);
+        rh_heap_destroy(h);
+    }
+}
+
 /* Is o in the list l? */
 static bool list_has(rh_object *l, rh_object *o) {
     for (size_t i = 0; i < rh_list_size(l); i++)
@@ -1151,6 +1200,7 @@ int main(void) {
         cmocka_unit_test(test_untrack_offers),
         cmocka_unit_test(test_debug_stats_sizes),
         cmocka_unit_test(test_cross_heap_debug_report),
+        cmocka_unit_test(test_round_marks_apart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

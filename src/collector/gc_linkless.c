@@ -99,7 +99,7 @@
 static void promote_young(struct rh__gc_state *st) {
     for (size_t i = 0; i < st->nyoung; i++) {
         rh_object *o = st->young[i];
-        o->rh_gcword &= ~(RH__GCW_YOUNG | RH__GCW_LOW);
+        o->rh_gcword &= ~(RH__GCW_GEN | RH__GCW_LOW);
     }
     st->n_old += st->nyoung;
     st->nyoung = 0;
@@ -147,7 +147,7 @@ void rh__gc_linkless_track(rh_heap *h, rh_object *o) {
 void rh__gc_linkless_untrack(rh_heap *h, rh_object *o) {
     struct rh__gc_state *st = &h->gc;
     uint32_t w = o->rh_gcword;
-    if (w & RH__GCW_YOUNG) {
+    if (rh__gcw_gen(w) == RH__GCW_YOUNG) {
         size_t i = w & RH__GCW_LOW;
         rh__assert(i < st->nyoung && st->young[i] == o);
         rh_object *last = st->young[--st->nyoung];
@@ -158,11 +158,11 @@ void rh__gc_linkless_untrack(rh_heap *h, rh_object *o) {
          * objects that carry marks while user code runs): a tombstone */
         rh__assert(st->coll && st->coll[w & RH__GCW_LOW] == o);
         st->coll[w & RH__GCW_LOW] = NULL;
-    } else if (w & RH__GCW_FROZEN) {
+    } else if (rh__gcw_gen(w) == RH__GCW_FROZEN) {
         st->n_frozen--;
     } else {
         st->n_old--;
-        if (w & RH__GCW_GEN1) st->n_gen1--;
+        if (rh__gcw_gen(w) == RH__GCW_GEN1) st->n_gen1--;
     }
     o->rh_gcword = w & RH__GCW_KEEP;
     rh__block_unmark(h, o);
@@ -208,11 +208,11 @@ void rh__gc_linkless_check(rh_heap *h) {
         marked++;
         uint32_t x = o->rh_gcword;
         if (o->rh_refcnt == 0 || !(x & RH__GCW_LINKLESS) || (x & RH__GCW_MARKS) ||
-            (!(x & RH__GCW_YOUNG) && (x & RH__GCW_LOW)))
+            (rh__gcw_gen(x) != RH__GCW_YOUNG && (x & RH__GCW_LOW)))
             rh__fatal("collector (linkless): tracked object %p of heap %p: count %u, word %#x", (void *)o,
                       (void *)h, (unsigned)o->rh_refcnt, x);
-        if (!(x & RH__GCW_YOUNG) && (x & RH__GCW_GEN1)) gen1++;
-        if (!(x & RH__GCW_YOUNG) && (x & RH__GCW_FROZEN)) frozen++;
+        if (rh__gcw_gen(x) == RH__GCW_GEN1) gen1++;
+        if (rh__gcw_gen(x) == RH__GCW_FROZEN) frozen++;
     }
     rh__mark_walk_end(&w);
     if (marked != st->nyoung + st->n_old + st->n_frozen || gen1 != st->n_gen1 || frozen != st->n_frozen)
@@ -227,8 +227,12 @@ void rh__gc_linkless_check(rh_heap *h) {
 
 #define COLLECTING RH__GCW_COLLECTING   /* in the set being collected (MARKS) */
 #define UNREACHABLE RH__GCW_UNREACHABLE /* in the unreachable part (MARKS)    */
-#define SCANNED_REACH 0x01000000u /* in the reachable prefix (MARKS)        */
-_Static_assert((COLLECTING | UNREACHABLE | SCANNED_REACH) == RH__GCW_MARKS, "the marks' three bits");
+/* In the reachable prefix: during steps 1-3 only, on the set's objects
+ * only (which carry no UNREACHABLE then: it is written after step 3, on
+ * the others), so it borrows UNREACHABLE's bit; the round's marks
+ * (RH__GCW_ROUND) are never touched. */
+#define SCANNED_REACH RH__GCW_UNREACHABLE
+_Static_assert((COLLECTING | UNREACHABLE) == RH__GCW_MARKS, "the collection's two marks");
 
 static inline bool in_set(const rh_object *o) {
     return (o->rh_type->flags & RH_TYPE_GC) &&
@@ -335,7 +339,7 @@ rh_object **rh__gc_linkless_young_unreachable(rh_heap *h, size_t *n, size_t *r) 
     *n = st->nyoung;
     st->young = NULL;
     st->nyoung = st->capyoung = 0;
-    for (size_t i = 0; i < *n; i++) set[i]->rh_gcword &= ~RH__GCW_YOUNG;
+    for (size_t i = 0; i < *n; i++) set[i]->rh_gcword &= ~RH__GCW_GEN;
     *r = rh__gc_linkless_find_unreachable(h, set, *n);
     for (size_t i = 0; i < *r; i++) set[i]->rh_gcword |= RH__GCW_GEN1;
     st->n_old += *r;
@@ -370,16 +374,16 @@ rh_object **rh__gc_linkless_full_set(rh_heap *h, size_t *n) {
     rh__mark_walk w;
     rh__mark_walk_begin(h, &w);
     for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
-        if (o->rh_gcword & (RH__GCW_FROZEN | RH__GCW_YOUNG)) continue;
+        if (rh__gcw_gen(o->rh_gcword) == RH__GCW_FROZEN || rh__gcw_gen(o->rh_gcword) == RH__GCW_YOUNG) continue;
         rh__assert(k < st->n_old);
-        o->rh_gcword &= ~RH__GCW_GEN1;
+        o->rh_gcword &= ~RH__GCW_GEN;
         set[k++] = o;
     }
     rh__mark_walk_end(&w);
     rh__assert(k == st->n_old);
     for (size_t i = 0; i < st->nyoung; i++) {
         rh_object *o = st->young[i];
-        o->rh_gcword &= ~(RH__GCW_YOUNG | RH__GCW_LOW);
+        o->rh_gcword &= ~(RH__GCW_GEN | RH__GCW_LOW);
         set[k++] = o;
     }
     st->n_old = 0;
@@ -508,10 +512,10 @@ size_t rh__gc_linkless_legacy(rh_heap *h, rh_object **a, size_t n) {
  * ------------------------------------------------------------------------- */
 
 static bool in_generation(uint32_t w, int gen) {
-    if (w & RH__GCW_FROZEN) return gen == RH_GC_GENERATIONS;
-    if (w & RH__GCW_YOUNG) return gen == 0;
-    if (gen == 1) return (w & RH__GCW_GEN1) != 0;
-    if (gen == 2) return !(w & RH__GCW_GEN1);
+    if (rh__gcw_gen(w) == RH__GCW_FROZEN) return gen == RH_GC_GENERATIONS;
+    if (rh__gcw_gen(w) == RH__GCW_YOUNG) return gen == 0;
+    if (gen == 1) return rh__gcw_gen(w) == RH__GCW_GEN1;
+    if (gen == 2) return rh__gcw_gen(w) == RH__GCW_OLD;
     return false;
 }
 
@@ -557,7 +561,8 @@ void rh__gc_linkless_unfreeze(rh_heap *h) {
     rh__mark_walk w;
     rh__mark_walk_begin(h, &w);
     for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;)
-        if (!(o->rh_gcword & RH__GCW_MARKS)) o->rh_gcword &= ~RH__GCW_FROZEN;
+        if (!(o->rh_gcword & RH__GCW_MARKS) && rh__gcw_gen(o->rh_gcword) == RH__GCW_FROZEN)
+            o->rh_gcword &= ~RH__GCW_GEN;
     rh__mark_walk_end(&w);
     st->n_old += st->n_frozen;
     st->n_frozen = 0;

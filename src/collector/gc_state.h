@@ -78,12 +78,19 @@ static inline size_t rh__prefix_size(const rh_type *t) {
  *              rh_gcword 0 between collections, and whose collections and
  *              rounds use bits 30 and below only);
  *   FINALIZED  its finalizer (or legacy_del at refcount death) ran;
- *   YOUNG      in the young array (gc.young), LOW is its index there;
- *   GEN1       promoted since the last round started (the incremental
- *              policy's generation 1);
- *   FROZEN     gc.freeze()'d;
- *   MARKS      a collection's marks (gc_linkless.c: COLLECTING 26,
- *              UNREACHABLE 25, SCANNED_REACH 24; a round's, stage S4);
+ *   GEN        (2 bits) which set a tracked object is in: OLD (0), YOUNG
+ *              (in the young array, gc.young; LOW is its index there), GEN1
+ *              (promoted since the last round started: the incremental
+ *              policy's generation 1), FROZEN (gc.freeze()'d). A value of
+ *              the field, not a bit: test it with rh__gcw_gen(w) == ...;
+ *   MARKS      a collection's marks (COLLECTING 27, UNREACHABLE 26; during
+ *              steps 1-3 gc_linkless.c borrows UNREACHABLE's bit, on the
+ *              set's objects only, for "reached");
+ *   ROUND      an incremental round's marks (CAND 25, INU 24, REACH 23):
+ *              distinct from MARKS so that a young collection running
+ *              between two slices of a round neither reads a round's mark
+ *              as its own nor writes one (the collection's set, the young
+ *              array, and the round's candidates, old, are disjoint);
  *   LOW        YOUNG: the index in the young array; during steps 1-3 of a
  *              collection the count of references from inside the set,
  *              then the index in the collection's array; else 0.
@@ -97,19 +104,33 @@ static inline size_t rh__prefix_size(const rh_type *t) {
  * ------------------------------------------------------------------------- */
 #define RH__GCW_LINKLESS 0x80000000u
 #define RH__GCW_FINALIZED 0x40000000u
-#define RH__GCW_YOUNG 0x20000000u
-#define RH__GCW_GEN1 0x10000000u
-#define RH__GCW_FROZEN 0x08000000u
-#define RH__GCW_MARKS 0x07000000u
-#define RH__GCW_COLLECTING 0x04000000u  /* MARKS: in the collection's set      */
-#define RH__GCW_UNREACHABLE 0x02000000u /* MARKS: in its unreachable part     */
-#define RH__GCW_LOW 0x00ffffffu
+#define RH__GCW_GEN 0x30000000u    /* the GEN field: one of the four below */
+#define RH__GCW_OLD 0x00000000u    /* GEN: old                              */
+#define RH__GCW_YOUNG 0x10000000u  /* GEN: in the young array               */
+#define RH__GCW_GEN1 0x20000000u   /* GEN: promoted since the round began   */
+#define RH__GCW_FROZEN 0x30000000u /* GEN: frozen                           */
+#define RH__GCW_MARKS 0x0c000000u
+#define RH__GCW_COLLECTING 0x08000000u  /* MARKS: in the collection's set      */
+#define RH__GCW_UNREACHABLE 0x04000000u /* MARKS: in its unreachable part     */
+#define RH__GCW_ROUND 0x03800000u
+#define RH__GCW_CAND 0x02000000u  /* ROUND: a candidate of the round        */
+#define RH__GCW_INU 0x01000000u   /* ROUND: a suspect (scan phase)          */
+#define RH__GCW_REACH 0x00800000u /* ROUND: reached from a reachable object */
+#define RH__GCW_LOW 0x007fffffu
+/* the sum equals the OR only if no two fields share a bit */
+_Static_assert((uint64_t)RH__GCW_LINKLESS + RH__GCW_FINALIZED + RH__GCW_GEN + RH__GCW_MARKS + RH__GCW_ROUND +
+                       RH__GCW_LOW ==
+                   0xffffffffu,
+               "rh_gcword's fields are disjoint and cover the word");
 /* Bits an object keeps when it is untracked. */
 #define RH__GCW_KEEP (RH__GCW_LINKLESS | RH__GCW_FINALIZED)
 /* The young array holds fewer objects than this (LOW's range). */
 #define RH__YOUNG_MAX ((size_t)RH__GCW_LOW)
 
 /* Does o (a container) have the layout without links? */
+static inline uint32_t rh__gcw_gen(uint32_t w) {
+    return w & RH__GCW_GEN;
+}
 static inline bool rh__gc_linkless_obj(const rh_object *o) {
     return (o->rh_gcword & RH__GCW_LINKLESS) != 0;
 }
