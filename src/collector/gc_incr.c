@@ -105,6 +105,21 @@
  * its objects' words are erased and they return to generation 2, O(|G|)
  * header writes and no user code.
  *
+ * Heaps without list links (docs/linkless.md). Their containers are on no
+ * generation list, so no round runs on them yet: they are collected by
+ * young collections and full ones only. Their collector word already has
+ * the round's marks as bits of their own (CAND, INU, REACH: RH__GCW_ROUND
+ * in gc_state.h), apart from a collection's (COLLECTING, UNREACHABLE), so
+ * that the invariant above holds for them too when rounds there are walks
+ * of the marked blocks. The argument above carries over unchanged: it never
+ * used the order or completeness of the phases, only that the final check
+ * is trial deletion with current counts; a walk that misses an object
+ * (tracked after the cursor passed it, freed, untracked) can only make
+ * garbage look live or a live object a suspect. What a walk must add is
+ * memory safety: a walk never returns a freed block (memory/marks.h's
+ * contract), and the arrays replacing `u` and `doomed` get tombstones on
+ * untrack and death (docs/linkless.md, "S4: where it stands").
+ *
  * Freeing in bounded steps. The final garbage of a round is not cleared in
  * the final pause: each object gets a reference held by the collector and
  * waits on `doomed`. Each later slice (or the next full collection, or heap
