@@ -763,9 +763,55 @@ static void test_two_walks(void **state) {
     rh_heap_destroy(h);
 }
 
+/* The walk's cost counter: a walk left undisturbed reads each arena's
+ * 1024 plane words once, the word of each returned pool block once more
+ * when the next step starts in it (the next 16 bytes are in the same word:
+ * the block is not in its word's last granule), and examines each system
+ * block once: scanned = arenas * 1024 + those pool blocks + system blocks,
+ * counted from the heap's own lists (malloc mode: no arena). In debug mode
+ * the walk's raw blocks are not the ones returned, so it is bounded by
+ * none and every pool block read again. */
+static void test_walk_scanned(void **state) {
+    (void)state;
+    for (size_t mi = 0; mi < sizeof MODES / sizeof MODES[0]; mi++) {
+        rh_heap *h = new_heap(MODES[mi], 0);
+        enum { NB = 40 };
+        void *b[NB];
+        for (size_t i = 0; i < NB; i++) {
+            assert_non_null(b[i] = rh_malloc(h, i % 4 == 3 ? 100000 : 16 + 16 * (i % 3)));
+            if (i % 2 == 0) rh__block_mark(h, b[i]);
+        }
+        size_t nsys = 0;
+        for (const struct rh__large *L = h->alloc.large; L; L = L->next) nsys++;
+        rh__mark_walk w;
+        rh__mark_walk_begin(h, &w);
+        assert_int_equal(w.scanned, 0);
+        size_t npool = 0, again = 0, n = 0;
+        for (void *p; (p = rh__mark_walk_next(&w)) != NULL; n++)
+            if (in_pools(p)) {
+                npool++;
+                if ((((uintptr_t)p >> 4) & 63) != 63) again++;
+            }
+        assert_int_equal(n, NB / 2);
+        size_t base = h->alloc.nby_addr * RH__MARK_WORDS + nsys;
+        if (MODES[mi] == RH_MODE_DEBUG) {
+            assert_true(w.scanned >= base && w.scanned <= base + npool);
+        } else {
+            assert_int_equal(w.scanned, base + again);
+        }
+        rh__mark_walk_end(&w);
+        for (size_t i = 0; i < NB; i++) {
+            if (i % 2 == 0) rh__block_unmark(h, b[i]);
+            rh_free(h, b[i]);
+        }
+        rh_heap_destroy(h);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_set_clear_test),
+        cmocka_unit_test(test_walk_scanned),
         cmocka_unit_test(test_free_after_unmark),
         cmocka_unit_test(test_free_leaves_pool_mark),
         cmocka_unit_test(test_debug_free_marked_fatal),

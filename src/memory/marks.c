@@ -15,6 +15,7 @@ void rh__mark_walk_begin(rh_heap *h, rh__mark_walk *w) {
     w->phase = RH__WALK_POOLS;
     w->pos = 0;
     w->large = NULL;
+    w->scanned = 0;
     w->prev = NULL;
     w->next = h->alloc.walks;
     if (w->next) w->next->prev = w;

@@ -75,7 +75,12 @@
  * Cost: O(1) a step plus the words of the plane scanned (whole zero words
  * skipped, 1024 words an arena at most) plus a binary search of by_addr
  * when a step leaves an arena for a non-adjacent one; a whole walk is
- * O(arenas * 1024 + marked blocks + system blocks).
+ * O(arenas * 1024 + marked blocks + system blocks). The walk counts that
+ * cost in w->scanned (plane words read, the word of each returned block
+ * read again by the next step, plus system blocks examined), so that a
+ * caller with a time budget (an incremental round's slice) can charge
+ * the empty words it crossed as work: a walk left undisturbed ends with
+ * scanned = arenas * 1024 + pool blocks returned + system blocks.
  */
 #ifndef REFHEAP_MEMORY_MARKS_H
 #define REFHEAP_MEMORY_MARKS_H
@@ -93,6 +98,7 @@ typedef struct rh__mark_walk {
     rh__walk_phase phase;
     uintptr_t pos;                /* pools: the last block returned, 0 before the first */
     struct rh__large *large;      /* system blocks: the next to examine (NULL: none)    */
+    size_t scanned; /* plane words read and system blocks examined by the steps so far */
     struct rh__mark_walk *next, *prev; /* the heap's open walks (alloc.walks) */
 } rh__mark_walk;
 
@@ -149,7 +155,7 @@ void rh__mark_walk_end(rh__mark_walk *w);
  * the next marked pool block of h after *pos (pools.c; *pos moves to it),
  * NULL when the pools have none left; the next marked system block from
  * *next on (sysmem.c; *next moves past it), NULL at the list's end. */
-void *rh__pools_next_marked(rh_heap *h, uintptr_t *pos);
-void *rh__large_next_marked(rh_heap *h, struct rh__large **next);
+void *rh__pools_next_marked(rh_heap *h, uintptr_t *pos, size_t *scanned);
+void *rh__large_next_marked(rh_heap *h, struct rh__large **next, size_t *scanned);
 
 #endif /* REFHEAP_MEMORY_MARKS_H */

@@ -845,7 +845,7 @@ void rh__pools_stats(rh_heap *h, rh_heap_stats *out) {
  * block of h's arenas strictly after *pos (from the first arena when *pos
  * is 0). The arena holding the start is h's (the cursor's arena, or the
  * one right after it) or by_addr names the next one. */
-void *rh__pools_next_marked(rh_heap *h, uintptr_t *pos) {
+void *rh__pools_next_marked(rh_heap *h, uintptr_t *pos, size_t *scanned) {
     const struct rh__alloc_state *A = &h->alloc;
     uintptr_t start = *pos ? *pos + RH_ALIGNMENT : 0;
     for (;;) {
@@ -861,7 +861,9 @@ void *rh__pools_next_marked(rh_heap *h, uintptr_t *pos) {
         size_t wi = (start >> (RH__POOL_SHIFT - 4)) & (RH__MARK_WORDS - 1);
         const uint64_t *plane = rh__arena_plane(m->base);
         uint64_t word = plane[wi] & (~(uint64_t)0 << rh__mark_shift(start));
+        size_t wi0 = wi;
         while (word == 0 && ++wi < RH__MARK_WORDS) word = plane[wi];
+        *scanned += (wi < RH__MARK_WORDS ? wi + 1 : wi) - wi0;
         if (word != 0) {
             uintptr_t b = m->base + ((uintptr_t)wi * 64 + (uintptr_t)__builtin_ctzll(word)) * RH_ALIGNMENT;
             *pos = b;

@@ -276,10 +276,10 @@ void rh__large_free(rh_heap *h, void *p) {
     free(L);
 }
 
-void *rh__large_next_marked(rh_heap *h, rh__large **next) {
+void *rh__large_next_marked(rh_heap *h, rh__large **next, size_t *scanned) {
     (void)h;
     rh__large *L = *next;
-    while (L && !(L->flags & RH__LARGE_MARKED)) L = L->next;
+    while (L && (++*scanned, !(L->flags & RH__LARGE_MARKED))) L = L->next;
     *next = L ? L->next : NULL;
     return L ? L + 1 : NULL;
 }
