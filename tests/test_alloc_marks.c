@@ -808,10 +808,82 @@ static void test_walk_scanned(void **state) {
     }
 }
 
+/* A walk with a word budget: each step of the pools part reads at most
+ * `budget` plane words; a step that found nothing returns NULL with the
+ * walk not over. Whatever the budget (1, 7, 64 words), the bounded walk
+ * returns the same blocks in the same order as the unbounded one and reads
+ * the same words in all (a yield leaves the cursor at the first word not
+ * read), and it yields at least (1024 - 64) / budget / 2 times (its one
+ * arena's plane is empty past the first few pools; malloc mode has no
+ * plane: no yield). Between steps new
+ * unmarked blocks are allocated (the contract: the marked ones are still
+ * returned once, the new ones not). */
+static void test_walk_budget(void **state) {
+    (void)state;
+    static const size_t budgets[] = {1, 7, 64};
+    for (size_t mi = 0; mi < sizeof MODES / sizeof MODES[0]; mi++)
+        for (size_t bi = 0; bi < sizeof budgets / sizeof budgets[0]; bi++) {
+            rh_heap *h = new_heap(MODES[mi], 0);
+            enum { NB = 3000 };
+            static void *b[NB], *want[NB], *got[NB], *extra[NB];
+            for (size_t i = 0; i < NB; i++) {
+                assert_non_null(b[i] = rh_malloc(h, 16 + 16 * (i % 5)));
+                if (i % 97 == 0 || i == NB - 1) rh__block_mark(h, b[i]);
+            }
+            size_t nwant = walk_all(h, want, NB);
+            rh__mark_walk w0;
+            rh__mark_walk_begin(h, &w0);
+            while (rh__mark_walk_next(&w0)) {}
+            size_t total = w0.scanned;
+            rh__mark_walk_end(&w0);
+            for (size_t i = 0; i < NB; i++)
+                if (!(i % 97 == 0 || i == NB - 1)) {
+                    rh_free(h, b[i]);
+                    b[i] = NULL;
+                }
+            rh__mark_walk w;
+            rh__mark_walk_begin(h, &w);
+            w.budget = budgets[bi];
+            size_t ngot = 0, yields = 0, nextra = 0;
+            for (;;) {
+                size_t before = w.scanned;
+                void *p = rh__mark_walk_next(&w);
+                if (MODES[mi] != RH_MODE_MALLOC) { /* a step that ended the pools part also examines system blocks */
+                    size_t nsys = 0;
+                    for (const struct rh__large *L = h->alloc.large; L; L = L->next) nsys++;
+                    assert_true(w.scanned - before <= budgets[bi] + nsys);
+                }
+                if (p) {
+                    assert_true(ngot < NB);
+                    got[ngot++] = p;
+                    continue;
+                }
+                if (rh__mark_walk_over(&w)) break;
+                yields++;
+                if (nextra < NB) assert_non_null(extra[nextra++] = rh_malloc(h, 32)); /* unmarked: not returned */
+            }
+            size_t scanned = w.scanned;
+            rh__mark_walk_end(&w);
+            assert_int_equal(ngot, nwant);
+            for (size_t i = 0; i < ngot; i++) assert_ptr_equal(got[i], want[i]);
+            assert_true(MODES[mi] == RH_MODE_MALLOC ? yields == 0 : yields > 0);
+            if (MODES[mi] != RH_MODE_MALLOC) assert_true(yields >= (RH__MARK_WORDS - 64) / budgets[bi] / 2);
+            if (MODES[mi] == RH_MODE_POOLS) assert_int_equal(scanned, total);
+            for (size_t i = 0; i < nextra; i++) rh_free(h, extra[i]);
+            for (size_t i = 0; i < NB; i++)
+                if (b[i]) {
+                    rh__block_unmark(h, b[i]);
+                    rh_free(h, b[i]);
+                }
+            rh_heap_destroy(h);
+        }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_set_clear_test),
         cmocka_unit_test(test_walk_scanned),
+        cmocka_unit_test(test_walk_budget),
         cmocka_unit_test(test_free_after_unmark),
         cmocka_unit_test(test_free_leaves_pool_mark),
         cmocka_unit_test(test_debug_free_marked_fatal),

@@ -142,8 +142,9 @@ static bool backend_mark(rh__mem_layer *L, void *p, rh__mark_op op) {
 static void *backend_next_marked(rh__mem_layer *L, rh__mark_walk *w) {
     rh_heap *h = L->heap;
     if (w->phase == RH__WALK_POOLS) {
-        void *p = rh__pools_next_marked(h, &w->pos, &w->scanned);
-        if (p) return p;
+        bool yielded = false;
+        void *p = rh__pools_next_marked(h, &w->pos, &w->scanned, w->budget, &yielded);
+        if (p || yielded) return p;
         w->phase = RH__WALK_LARGE;
         w->large = h->alloc.large;
     }

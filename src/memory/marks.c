@@ -16,6 +16,7 @@ void rh__mark_walk_begin(rh_heap *h, rh__mark_walk *w) {
     w->pos = 0;
     w->large = NULL;
     w->scanned = 0;
+    w->budget = 0;
     w->prev = NULL;
     w->next = h->alloc.walks;
     if (w->next) w->next->prev = w;

@@ -80,7 +80,13 @@
  * read again by the next step, plus system blocks examined), so that a
  * caller with a time budget (an incremental round's slice) can charge
  * the empty words it crossed as work: a walk left undisturbed ends with
- * scanned = arenas * 1024 + pool blocks returned + system blocks.
+ * scanned = arenas * 1024 + pool blocks returned + system blocks. With
+ * w->budget set, a step of the pools part reads at most that many plane
+ * words: when it has read them without finding a block it returns NULL
+ * with the walk not over, the cursor at the first word not read (an
+ * address, like the cursor of a returned block), so a slice's time in a
+ * step is bounded whatever the plane holds. System blocks are not bounded
+ * this way (one step may examine every unmarked one).
  */
 #ifndef REFHEAP_MEMORY_MARKS_H
 #define REFHEAP_MEMORY_MARKS_H
@@ -99,6 +105,7 @@ typedef struct rh__mark_walk {
     uintptr_t pos;                /* pools: the last block returned, 0 before the first */
     struct rh__large *large;      /* system blocks: the next to examine (NULL: none)    */
     size_t scanned; /* plane words read and system blocks examined by the steps so far */
+    size_t budget;  /* plane words one step may read (0: no bound); the caller's to set */
     struct rh__mark_walk *next, *prev; /* the heap's open walks (alloc.walks) */
 } rh__mark_walk;
 
@@ -146,8 +153,14 @@ RH__HOT_INLINE bool rh__block_marked(rh_heap *h, const void *p) {
  * h until rh__mark_walk_end). */
 void rh__mark_walk_begin(rh_heap *h, rh__mark_walk *w);
 /* The next marked block after the cursor (the pointer the heap handed
- * out), or NULL when the walk is over (then NULL again at every call). */
+ * out), or NULL when the walk is over (then NULL again at every call), or
+ * NULL with the walk not over (rh__mark_walk_over false) when w->budget is
+ * set and the step read that many plane words without finding a block: the
+ * cursor then stands at the first word not read, and the next step goes on
+ * from there (the contract is unchanged: only zero words were crossed). */
 void *rh__mark_walk_next(rh__mark_walk *w);
+/* Is the walk over (its last step returned NULL for that reason)? */
+static inline bool rh__mark_walk_over(const rh__mark_walk *w) { return w->phase == RH__WALK_DONE; }
 /* Closes the walk (it leaves its heap's list). */
 void rh__mark_walk_end(rh__mark_walk *w);
 
@@ -155,7 +168,7 @@ void rh__mark_walk_end(rh__mark_walk *w);
  * the next marked pool block of h after *pos (pools.c; *pos moves to it),
  * NULL when the pools have none left; the next marked system block from
  * *next on (sysmem.c; *next moves past it), NULL at the list's end. */
-void *rh__pools_next_marked(rh_heap *h, uintptr_t *pos, size_t *scanned);
+void *rh__pools_next_marked(rh_heap *h, uintptr_t *pos, size_t *scanned, size_t budget, bool *yielded);
 void *rh__large_next_marked(rh_heap *h, struct rh__large **next, size_t *scanned);
 
 #endif /* REFHEAP_MEMORY_MARKS_H */

@@ -845,26 +845,45 @@ void rh__pools_stats(rh_heap *h, rh_heap_stats *out) {
  * block of h's arenas strictly after *pos (from the first arena when *pos
  * is 0). The arena holding the start is h's (the cursor's arena, or the
  * one right after it) or by_addr names the next one. */
-void *rh__pools_next_marked(rh_heap *h, uintptr_t *pos, size_t *scanned) {
+void *rh__pools_next_marked(rh_heap *h, uintptr_t *pos, size_t *scanned, size_t budget, bool *yielded) {
     const struct rh__alloc_state *A = &h->alloc;
     uintptr_t start = *pos ? *pos + RH_ALIGNMENT : 0;
+    size_t k = 0; /* plane words read by this step */
     for (;;) {
         rh__arena *m;
+        if (budget && k >= budget) { /* yield before the next arena */
+            *pos = start - RH_ALIGNMENT;
+            *scanned += k;
+            *yielded = true;
+            return NULL;
+        }
         if (rh__pool_heap((const void *)start) == h) {
             m = rh__radix_slot(start);
         } else {
             size_t i = by_addr_search(A, start);
-            if (i == A->nby_addr) return NULL;
+            if (i == A->nby_addr) {
+                *scanned += k;
+                return NULL;
+            }
             m = A->by_addr[i];
             start = m->base;
         }
         size_t wi = (start >> (RH__POOL_SHIFT - 4)) & (RH__MARK_WORDS - 1);
         const uint64_t *plane = rh__arena_plane(m->base);
         uint64_t word = plane[wi] & (~(uint64_t)0 << rh__mark_shift(start));
-        size_t wi0 = wi;
-        while (word == 0 && ++wi < RH__MARK_WORDS) word = plane[wi];
-        *scanned += (wi < RH__MARK_WORDS ? wi + 1 : wi) - wi0;
+        k++;
+        while (word == 0 && ++wi < RH__MARK_WORDS) {
+            if (budget && k >= budget) { /* yield at word wi, not read */
+                *pos = m->base + (uintptr_t)wi * 64 * RH_ALIGNMENT - RH_ALIGNMENT;
+                *scanned += k;
+                *yielded = true;
+                return NULL;
+            }
+            word = plane[wi];
+            k++;
+        }
         if (word != 0) {
+            *scanned += k;
             uintptr_t b = m->base + ((uintptr_t)wi * 64 + (uintptr_t)__builtin_ctzll(word)) * RH_ALIGNMENT;
             *pos = b;
             return (void *)b;
