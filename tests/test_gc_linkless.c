@@ -1128,6 +1128,55 @@ static void test_verify_leaves_words(void **state) {
     }
 }
 
+/* gc.get_objects() and gc.get_referrers() called from a finalizer during
+ * a collection see the generations only: the garbage being collected is
+ * in none (CPython 3.11: in __del__ of one object of a two-object cycle,
+ * gc.get_objects() holds neither object and gc.get_referrers(self) does
+ * not name the other). The same with the layout without links, whose
+ * walk meets the collection's set among the marked blocks. */
+static rh_heap *tail_heap;
+static rh_object *tail_pair[2];
+static int tail_seen_objects, tail_seen_referrers, tail_calls;
+static void introspect_in_finalizer(rh_object *self) {
+    tail_calls++;
+    for (int g = -1; g < RH_GC_GENERATIONS; g++) {
+        rh_object *l = rh_gc_get_objects(tail_heap, g);
+        assert_non_null(l);
+        tail_seen_objects += list_contains(l, tail_pair[0]) + list_contains(l, tail_pair[1]);
+        rh_decref(l);
+    }
+    rh_object *r = rh_gc_get_referrers(tail_heap, &self, 1);
+    assert_non_null(r);
+    tail_seen_referrers += (int)rh_list_size(r);
+    rh_decref(r);
+}
+static void test_introspection_during_tail(void **state) {
+    (void)state;
+    for (int linkless = 0; linkless < 2; linkless++) {
+        for (size_t m = 0; m < NMODES; m++) {
+            for (int gen = 0; gen < RH_GC_GENERATIONS; gen += 2) {
+                rh_heap *h = heap_new(MODES[m], linkless ? RH_GC_POLICY_INCREMENTAL : RH_GC_POLICY_CPYTHON,
+                                      linkless != 0);
+                nodes_reset();
+                tail_heap = h;
+                tail_seen_objects = tail_seen_referrers = tail_calls = 0;
+                fin_action = introspect_in_finalizer;
+                node_new_pair(h, &fin_type, 1, 2, &tail_pair[0], &tail_pair[1]);
+                rh_decref(tail_pair[0]);
+                rh_decref(tail_pair[1]);
+                assert_int_equal(rh_gc_collect(h, gen), 2);
+                assert_int_equal(tail_calls, 2);
+                assert_int_equal(tail_seen_objects, 0);
+                assert_int_equal(tail_seen_referrers, 0);
+                assert_int_equal(nodes_destroyed[1] + nodes_destroyed[2], 2);
+                fin_action = NULL;
+                rh__gc_check(h);
+                rh_heap_destroy(h);
+            }
+        }
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_switch),
@@ -1151,6 +1200,7 @@ int main(void) {
         cmocka_unit_test(test_untrack_offers),
         cmocka_unit_test(test_debug_stats_sizes),
         cmocka_unit_test(test_cross_heap_debug_report),
+        cmocka_unit_test(test_introspection_during_tail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
