@@ -80,7 +80,9 @@
  * Generations for introspection and freeze (stage S5's part that needs no
  * collection): generation 0 is the young array in its order; 1 the old
  * objects with GEN1, 2 the other old ones, each in the walk's (address)
- * order; the permanent generation the FROZEN ones. gc.freeze sets FROZEN
+ * order; the permanent generation the FROZEN ones. The objects carrying a
+ * collection's marks (its set, while its tail runs user code) are in none,
+ * as CPython's unreachable list is in no generation. gc.freeze sets FROZEN
  * on every tracked object (the young array emptied, O(tracked) instead of
  * the linked layout's O(1) splice), gc.unfreeze clears it (they become old,
  * generation 2; both leave alone the set of a collection in progress, which
@@ -508,6 +510,10 @@ size_t rh__gc_linkless_legacy(rh_heap *h, rh_object **a, size_t n) {
  * ------------------------------------------------------------------------- */
 
 static bool in_generation(uint32_t w, int gen) {
+    /* the set of a collection in progress is in no generation (as the
+     * linked layout's unreachable and legacy lists, local to the
+     * collection): a finalizer or callback that asks does not see it */
+    if (w & RH__GCW_MARKS) return false;
     if (w & RH__GCW_FROZEN) return gen == RH_GC_GENERATIONS;
     if (w & RH__GCW_YOUNG) return gen == 0;
     if (gen == 1) return (w & RH__GCW_GEN1) != 0;
