@@ -1177,6 +1177,58 @@ static void test_introspection_during_tail(void **state) {
     }
 }
 
+/* Is o in some generation of h (rh_gc_get_objects(h, -1))? */
+static bool in_gen_of(rh_heap *h, rh_object *o) {
+    rh_object *l = rh_gc_get_objects(h, -1);
+    assert_non_null(l);
+    bool r = list_contains(l, o);
+    rh_decref(l);
+    return r;
+}
+
+/* A weak reference whose callback runs in a collection is in no
+ * generation while the callbacks run (CPython 3.11: in the callback of a
+ * weakref to a garbage cycle, gc.get_objects() does not hold the weakref,
+ * gc.is_tracked(wr) is True; after the collection it is there again). */
+static int wr_seen, wr_cb_calls;
+static void wr_introspect_cb(rh_object *wr, void *data) {
+    (void)data;
+    wr_cb_calls++;
+    rh_object *l = rh_gc_get_objects(tail_heap, -1);
+    assert_non_null(l);
+    wr_seen += list_contains(l, wr);
+    assert_true(rh_gc_is_tracked(wr));
+    rh_decref(l);
+}
+static void test_weakref_callback_out_of_generations(void **state) {
+    (void)state;
+    for (int linkless = 0; linkless < 2; linkless++) {
+        for (size_t m = 0; m < NMODES; m++) {
+            for (int gen = 0; gen < RH_GC_GENERATIONS; gen += 2) {
+                rh_heap *h = heap_new(MODES[m], linkless ? RH_GC_POLICY_INCREMENTAL : RH_GC_POLICY_CPYTHON,
+                                      linkless != 0);
+                nodes_reset();
+                tail_heap = h;
+                wr_seen = wr_cb_calls = 0;
+                rh_object *a, *b;
+                node_new_pair(h, &node_type, 1, 2, &a, &b);
+                rh_object *wr = rh_weakref_new(a, wr_introspect_cb, NULL);
+                assert_non_null(wr);
+                assert_true(rh_gc_is_tracked(wr));
+                rh_decref(a);
+                rh_decref(b);
+                assert_int_equal(rh_gc_collect(h, gen), 2);
+                assert_int_equal(wr_cb_calls, 1);
+                assert_int_equal(wr_seen, 0);
+                assert_true(in_gen_of(h, wr));
+                rh__gc_check(h);
+                rh_decref(wr);
+                rh_heap_destroy(h);
+            }
+        }
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_switch),
@@ -1201,6 +1253,7 @@ int main(void) {
         cmocka_unit_test(test_debug_stats_sizes),
         cmocka_unit_test(test_cross_heap_debug_report),
         cmocka_unit_test(test_introspection_during_tail),
+        cmocka_unit_test(test_weakref_callback_out_of_generations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
