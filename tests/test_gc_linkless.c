@@ -1200,6 +1200,47 @@ static void wr_introspect_cb(rh_object *wr, void *data) {
     assert_true(rh_gc_is_tracked(wr));
     rh_decref(l);
 }
+/* The second weakref's callback drops the only other reference to it and
+ * untracks the first one: the first is no longer waiting, the second dies
+ * while waiting (counted as collected, as CPython counts it). */
+static rh_object *wr_drop, *wr_untrack;
+static void wr_drop_cb(rh_object *wr, void *data) {
+    (void)data;
+    wr_cb_calls++;
+    if (wr_untrack && rh_gc_is_tracked(wr_untrack)) rh_gc_untrack(wr_untrack);
+    if (wr == wr_drop) {
+        wr_drop = NULL;
+        rh_decref(wr);
+    }
+}
+static void test_weakref_callback_dies_waiting(void **state) {
+    (void)state;
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        nodes_reset();
+        wr_cb_calls = 0;
+        rh_object *a, *b;
+        node_new_pair(h, &node_type, 1, 2, &a, &b);
+        rh_object *w1 = rh_weakref_new(b, wr_drop_cb, NULL);
+        wr_drop = rh_weakref_new(a, wr_drop_cb, NULL);
+        assert_non_null(w1);
+        assert_non_null(wr_drop);
+        wr_untrack = w1;
+        rh_decref(a);
+        rh_decref(b);
+        /* the pair and the weakref that died in its callback */
+        assert_int_equal(rh_gc_collect(h, 2), 3);
+        assert_int_equal(wr_cb_calls, 2);
+        assert_null(wr_drop);
+        assert_false(rh_gc_is_tracked(w1));
+        rh__gc_check(h);
+        assert_int_equal(h->gc.n_old + h->gc.nyoung + h->gc.n_frozen, 0);
+        rh_decref(w1);
+        wr_untrack = NULL;
+        rh_heap_destroy(h);
+    }
+}
+
 static void test_weakref_callback_out_of_generations(void **state) {
     (void)state;
     for (int linkless = 0; linkless < 2; linkless++) {
@@ -1254,6 +1295,7 @@ int main(void) {
         cmocka_unit_test(test_cross_heap_debug_report),
         cmocka_unit_test(test_introspection_during_tail),
         cmocka_unit_test(test_weakref_callback_out_of_generations),
+        cmocka_unit_test(test_weakref_callback_dies_waiting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

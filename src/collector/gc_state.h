@@ -104,6 +104,10 @@ static inline size_t rh__prefix_size(const rh_type *t) {
 #define RH__GCW_COLLECTING 0x04000000u  /* MARKS: in the collection's set      */
 #define RH__GCW_UNREACHABLE 0x02000000u /* MARKS: in its unreachable part     */
 #define RH__GCW_LOW 0x00ffffffu
+/* MARKS alone while a collection's tail runs the weak references'
+ * callbacks: a weak reference waiting for its callback, out of every
+ * generation and counted nowhere (gc_linkless.c, rh__gc_linkless_wait). */
+#define RH__GCW_WAITING 0x01000000u
 /* Bits an object keeps when it is untracked. */
 #define RH__GCW_KEEP (RH__GCW_LINKLESS | RH__GCW_FINALIZED)
 /* The young array holds fewer objects than this (LOW's range). */
