@@ -1177,6 +1177,148 @@ static void test_verify_leaves_words(void **state) {
     }
 }
 
+/* gc.get_objects() and gc.get_referrers() called from a finalizer during
+ * a collection see the generations only: the garbage being collected is
+ * in none (CPython 3.11: in __del__ of one object of a two-object cycle,
+ * gc.get_objects() holds neither object and gc.get_referrers(self) does
+ * not name the other). The same with the layout without links, whose
+ * walk meets the collection's set among the marked blocks. */
+static rh_heap *tail_heap;
+static rh_object *tail_pair[2];
+static int tail_seen_objects, tail_seen_referrers, tail_calls;
+static void introspect_in_finalizer(rh_object *self) {
+    tail_calls++;
+    for (int g = -1; g < RH_GC_GENERATIONS; g++) {
+        rh_object *l = rh_gc_get_objects(tail_heap, g);
+        assert_non_null(l);
+        tail_seen_objects += list_contains(l, tail_pair[0]) + list_contains(l, tail_pair[1]);
+        rh_decref(l);
+    }
+    rh_object *r = rh_gc_get_referrers(tail_heap, &self, 1);
+    assert_non_null(r);
+    tail_seen_referrers += (int)rh_list_size(r);
+    rh_decref(r);
+}
+static void test_introspection_during_tail(void **state) {
+    (void)state;
+    for (int linkless = 0; linkless < 2; linkless++) {
+        for (size_t m = 0; m < NMODES; m++) {
+            for (int gen = 0; gen < RH_GC_GENERATIONS; gen += 2) {
+                rh_heap *h = heap_new(MODES[m], linkless ? RH_GC_POLICY_INCREMENTAL : RH_GC_POLICY_CPYTHON,
+                                      linkless != 0);
+                nodes_reset();
+                tail_heap = h;
+                tail_seen_objects = tail_seen_referrers = tail_calls = 0;
+                fin_action = introspect_in_finalizer;
+                node_new_pair(h, &fin_type, 1, 2, &tail_pair[0], &tail_pair[1]);
+                rh_decref(tail_pair[0]);
+                rh_decref(tail_pair[1]);
+                assert_int_equal(rh_gc_collect(h, gen), 2);
+                assert_int_equal(tail_calls, 2);
+                assert_int_equal(tail_seen_objects, 0);
+                assert_int_equal(tail_seen_referrers, 0);
+                assert_int_equal(nodes_destroyed[1] + nodes_destroyed[2], 2);
+                fin_action = NULL;
+                rh__gc_check(h);
+                rh_heap_destroy(h);
+            }
+        }
+    }
+}
+
+/* Is o in some generation of h (rh_gc_get_objects(h, -1))? */
+static bool in_gen_of(rh_heap *h, rh_object *o) {
+    rh_object *l = rh_gc_get_objects(h, -1);
+    assert_non_null(l);
+    bool r = list_contains(l, o);
+    rh_decref(l);
+    return r;
+}
+
+/* A weak reference whose callback runs in a collection is in no
+ * generation while the callbacks run (CPython 3.11: in the callback of a
+ * weakref to a garbage cycle, gc.get_objects() does not hold the weakref,
+ * gc.is_tracked(wr) is True; after the collection it is there again). */
+static int wr_seen, wr_cb_calls;
+static void wr_introspect_cb(rh_object *wr, void *data) {
+    (void)data;
+    wr_cb_calls++;
+    rh_object *l = rh_gc_get_objects(tail_heap, -1);
+    assert_non_null(l);
+    wr_seen += list_contains(l, wr);
+    assert_true(rh_gc_is_tracked(wr));
+    rh_decref(l);
+}
+/* The second weakref's callback drops the only other reference to it and
+ * untracks the first one: the first is no longer waiting, the second dies
+ * while waiting (counted as collected, as CPython counts it). */
+static rh_object *wr_drop, *wr_untrack;
+static void wr_drop_cb(rh_object *wr, void *data) {
+    (void)data;
+    wr_cb_calls++;
+    if (wr_untrack && rh_gc_is_tracked(wr_untrack)) rh_gc_untrack(wr_untrack);
+    if (wr == wr_drop) {
+        wr_drop = NULL;
+        rh_decref(wr);
+    }
+}
+static void test_weakref_callback_dies_waiting(void **state) {
+    (void)state;
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        nodes_reset();
+        wr_cb_calls = 0;
+        rh_object *a, *b;
+        node_new_pair(h, &node_type, 1, 2, &a, &b);
+        rh_object *w1 = rh_weakref_new(b, wr_drop_cb, NULL);
+        wr_drop = rh_weakref_new(a, wr_drop_cb, NULL);
+        assert_non_null(w1);
+        assert_non_null(wr_drop);
+        wr_untrack = w1;
+        rh_decref(a);
+        rh_decref(b);
+        /* the pair and the weakref that died in its callback */
+        assert_int_equal(rh_gc_collect(h, 2), 3);
+        assert_int_equal(wr_cb_calls, 2);
+        assert_null(wr_drop);
+        assert_false(rh_gc_is_tracked(w1));
+        rh__gc_check(h);
+        assert_int_equal(h->gc.n_old + h->gc.nyoung + h->gc.n_frozen, 0);
+        rh_decref(w1);
+        wr_untrack = NULL;
+        rh_heap_destroy(h);
+    }
+}
+
+static void test_weakref_callback_out_of_generations(void **state) {
+    (void)state;
+    for (int linkless = 0; linkless < 2; linkless++) {
+        for (size_t m = 0; m < NMODES; m++) {
+            for (int gen = 0; gen < RH_GC_GENERATIONS; gen += 2) {
+                rh_heap *h = heap_new(MODES[m], linkless ? RH_GC_POLICY_INCREMENTAL : RH_GC_POLICY_CPYTHON,
+                                      linkless != 0);
+                nodes_reset();
+                tail_heap = h;
+                wr_seen = wr_cb_calls = 0;
+                rh_object *a, *b;
+                node_new_pair(h, &node_type, 1, 2, &a, &b);
+                rh_object *wr = rh_weakref_new(a, wr_introspect_cb, NULL);
+                assert_non_null(wr);
+                assert_true(rh_gc_is_tracked(wr));
+                rh_decref(a);
+                rh_decref(b);
+                assert_int_equal(rh_gc_collect(h, gen), 2);
+                assert_int_equal(wr_cb_calls, 1);
+                assert_int_equal(wr_seen, 0);
+                assert_true(in_gen_of(h, wr));
+                rh__gc_check(h);
+                rh_decref(wr);
+                rh_heap_destroy(h);
+            }
+        }
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_switch),
@@ -1201,6 +1343,9 @@ int main(void) {
         cmocka_unit_test(test_debug_stats_sizes),
         cmocka_unit_test(test_cross_heap_debug_report),
         cmocka_unit_test(test_round_marks_apart),
+        cmocka_unit_test(test_introspection_during_tail),
+        cmocka_unit_test(test_weakref_callback_out_of_generations),
+        cmocka_unit_test(test_weakref_callback_dies_waiting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

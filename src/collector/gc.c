@@ -795,7 +795,9 @@ static inline void gs_set_finalized(const gset *s, rh_object *o) {
 /* Is the container o (any container of the heap) in the garbage itself? */
 static inline bool gs_in_garbage(const gset *s, const rh_object *o) {
     if (s->list) return (RH__AS_GC(o)->prev & F_COLLECTING) != 0;
-    return (o->rh_gcword & (RH__GCW_LINKLESS | RH__GCW_COLLECTING)) == (RH__GCW_LINKLESS | RH__GCW_COLLECTING);
+    /* the garbage carries both marks in the tail (a waiting weak reference
+     * COLLECTING alone, the legacy part UNREACHABLE alone: gc_state.h) */
+    return (o->rh_gcword & (RH__GCW_LINKLESS | RH__GCW_MARKS)) == (RH__GCW_LINKLESS | RH__GCW_MARKS);
 }
 /* The objects still in the set. */
 static size_t gs_count(const gset *s) {
@@ -915,9 +917,11 @@ static intptr_t handle_weakrefs(rh_heap *h, const gset *s, rh__gchead *old, bool
             if (!wr->callback || wo->rh_refcnt == 0) continue; /* none, or wr is dying */
             if (gs_in_garbage(s, wo)) continue; /* wr is garbage itself */
             rh_incref(wo);
-            /* the linked layout: out of the generations while it waits (the
-             * layout without links leaves it where it is) */
-            if (s->list && RH__AS_GC(wo)->next != 0) {
+            /* out of the generations while it waits (the linked layout: on
+             * wrcb; the layout without links: its WAITING mark) */
+            if (!s->list) {
+                if (rh__gc_linkless_tracked(h, wo)) rh__gc_linkless_wait(h, wo);
+            } else if (RH__AS_GC(wo)->next != 0) {
                 list_move(RH__AS_GC(wo), &wrcb);
                 wo->rh_gcword = 0; /* it leaves any incremental round (gc_incr.c) */
             }
@@ -942,8 +946,12 @@ static intptr_t handle_weakrefs(rh_heap *h, const gset *s, rh__gchead *old, bool
             continue;
         }
         rh_decref(wo);
+        if (!s->list) {
+            rh__gc_linkless_wait_end(h, wo, s->gen1); /* still waiting: old */
+            continue;
+        }
         rh__gchead *wg = RH__AS_GC(wo);
-        if (s->list && wg->next != 0) list_move(wg, old); /* from wrcb, or wherever a callback tracked it */
+        if (wg->next != 0) list_move(wg, old); /* from wrcb, or wherever a callback tracked it */
     }
     return freed;
 }

@@ -108,6 +108,11 @@ size_t rh__gc_linkless_recheck(rh_heap *h, rh_object **part, size_t *n);
 size_t rh__gc_linkless_tail_part(rh_heap *h, rh_object **set, size_t r, size_t n);
 void rh__gc_linkless_promote(rh_heap *h, rh_object *o, bool gen1);
 size_t rh__gc_linkless_legacy(rh_heap *h, rh_object **a, size_t n);
+/* Step 6: o (tracked) waits for its weak reference's callback out of the
+ * generations; afterwards, if it still waits, it is old (GEN1 after a
+ * young collection). */
+void rh__gc_linkless_wait(rh_heap *h, rh_object *o);
+void rh__gc_linkless_wait_end(rh_heap *h, rh_object *o, bool gen1);
 /* Debug mode: `from` (of heap h) refers to `to` (of heap oh): stops the
  * program naming both (gc.c). */
 _Noreturn void rh__gc_cross_heap_fatal(rh_heap *h, const rh_object *from, rh_heap *oh, const rh_object *to);

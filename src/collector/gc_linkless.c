@@ -23,7 +23,10 @@
  *     n_old (outside the window between steps 1-3 of a collection and its
  *     end, where the unreachable part of coll is counted nowhere);
  *   - an object carrying marks (MARKS) is in the collection in progress,
- *     coll[LOW] == o; an untrack puts NULL there (a tombstone).
+ *     coll[LOW] == o; an untrack puts NULL there (a tombstone); or, while
+ *     step 6 runs the weak references' callbacks, it is a weak reference
+ *     waiting for its callback (WAITING alone: in no slot, counted
+ *     nowhere, old again once the callbacks ran; rh__gc_linkless_wait).
  *
  * Operations:
  *   track    mark the block, append to young (LOW = nyoung++). When the
@@ -80,7 +83,9 @@
  * Generations for introspection and freeze (stage S5's part that needs no
  * collection): generation 0 is the young array in its order; 1 the old
  * objects with GEN1, 2 the other old ones, each in the walk's (address)
- * order; the permanent generation the FROZEN ones. gc.freeze sets FROZEN
+ * order; the permanent generation the FROZEN ones. The objects carrying a
+ * collection's marks (its set, while its tail runs user code) are in none,
+ * as CPython's unreachable list is in no generation. gc.freeze sets FROZEN
  * on every tracked object (the young array emptied, O(tracked) instead of
  * the linked layout's O(1) splice), gc.unfreeze clears it (they become old,
  * generation 2; both leave alone the set of a collection in progress, which
@@ -153,6 +158,8 @@ void rh__gc_linkless_untrack(rh_heap *h, rh_object *o) {
         rh_object *last = st->young[--st->nyoung];
         st->young[i] = last;
         last->rh_gcword = (last->rh_gcword & ~RH__GCW_LOW) | (uint32_t)i;
+    } else if ((w & RH__GCW_MARKS) == RH__GCW_WAITING) {
+        /* waiting for its callback (rh__gc_linkless_wait): counted nowhere */
     } else if (w & RH__GCW_MARKS) {
         /* in the unreachable part of the collection in progress (the only
          * objects that carry marks while user code runs): a tombstone */
@@ -507,11 +514,47 @@ size_t rh__gc_linkless_legacy(rh_heap *h, rh_object **a, size_t n) {
     return c.end;
 }
 
+/* Step 6's weak references whose callback runs (gc.c's handle_weakrefs):
+ * as the linked layout moves them to a list of their own while the
+ * callbacks run, each leaves its generation (or the legacy part of the
+ * set: a tombstone) and carries WAITING alone, counted nowhere; an untrack
+ * meanwhile only unmarks it. Afterwards, still waiting, it is old. */
+void rh__gc_linkless_wait(rh_heap *h, rh_object *o) {
+    struct rh__gc_state *st = &h->gc;
+    uint32_t w = o->rh_gcword;
+    if ((w & RH__GCW_MARKS) == RH__GCW_WAITING) return;
+    if (rh__gcw_gen(w) == RH__GCW_YOUNG) {
+        size_t i = w & RH__GCW_LOW;
+        rh_object *last = st->young[--st->nyoung];
+        st->young[i] = last;
+        last->rh_gcword = (last->rh_gcword & ~RH__GCW_LOW) | (uint32_t)i;
+    } else if (w & RH__GCW_MARKS) {
+        rh__assert(st->coll && st->coll[w & RH__GCW_LOW] == o);
+        st->coll[w & RH__GCW_LOW] = NULL;
+    } else if (rh__gcw_gen(w) == RH__GCW_FROZEN) {
+        st->n_frozen--;
+    } else {
+        st->n_old--;
+        if (rh__gcw_gen(w) == RH__GCW_GEN1) st->n_gen1--;
+    }
+    o->rh_gcword = (w & RH__GCW_KEEP) | RH__GCW_WAITING;
+}
+
+void rh__gc_linkless_wait_end(rh_heap *h, rh_object *o, bool gen1) {
+    if ((o->rh_gcword & RH__GCW_MARKS) != RH__GCW_WAITING || !rh__block_marked(h, o)) return;
+    rh__gc_linkless_promote(h, o, gen1);
+}
+
 /* ---------------------------------------------------------------------------
  * Generations for introspection, freeze (see the essay).
  * ------------------------------------------------------------------------- */
 
 static bool in_generation(uint32_t w, int gen) {
+    /* the set of a collection in progress is in no generation (as the
+     * linked layout's unreachable and legacy lists, local to the
+     * collection), nor is a weak reference waiting for its callback: a
+     * finalizer or callback that asks does not see them */
+    if (w & RH__GCW_MARKS) return false;
     if (rh__gcw_gen(w) == RH__GCW_FROZEN) return gen == RH_GC_GENERATIONS;
     if (rh__gcw_gen(w) == RH__GCW_YOUNG) return gen == 0;
     if (gen == 1) return rh__gcw_gen(w) == RH__GCW_GEN1;

@@ -122,6 +122,14 @@ _Static_assert((uint64_t)RH__GCW_LINKLESS + RH__GCW_FINALIZED + RH__GCW_GEN + RH
                        RH__GCW_LOW ==
                    0xffffffffu,
                "rh_gcword's fields are disjoint and cover the word");
+/* COLLECTING without UNREACHABLE, while a collection's tail runs the weak
+ * references' callbacks: a weak reference waiting for its callback, out of
+ * every generation and counted nowhere (gc_linkless.c,
+ * rh__gc_linkless_wait). The tail's objects carry both marks (the garbage)
+ * or UNREACHABLE alone (step 5's legacy part); COLLECTING alone means
+ * "in the set, not yet reached" only during steps 1-3, when nothing waits,
+ * and a collection does not start while another one's tail runs. */
+#define RH__GCW_WAITING RH__GCW_COLLECTING
 /* Bits an object keeps when it is untracked. */
 #define RH__GCW_KEEP (RH__GCW_LINKLESS | RH__GCW_FINALIZED)
 /* The young array holds fewer objects than this (LOW's range). */
