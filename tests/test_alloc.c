@@ -1043,14 +1043,25 @@ static void test_stats_blocks_in_use(void **state) {
  * an arena). */
 static uint64_t fake_now;
 static uint64_t fake_clock(void) { return fake_now; }
-static void test_arena_decay(void **state) {
-    (void)state;
-    uint64_t (*saved)(void) = rh__decay_clock;
+static uint64_t (*real_clock)(void);
+/* A pools heap with a decay delay of 50 ms on the fake clock, which reads
+ * 1000 now; fake_clock_heap_destroy puts the real clock back. */
+static rh_heap *fake_clock_heap(void) {
+    real_clock = rh__decay_clock;
     rh__decay_clock = fake_clock;
     fake_now = 1000;
     rh_heap_config cfg = {.mode = RH_MODE_POOLS, .arena_decay_ms = 50};
     rh_heap *h = rh_heap_new(&cfg);
     assert_non_null(h);
+    return h;
+}
+static void fake_clock_heap_destroy(rh_heap *h) {
+    rh_heap_destroy(h);
+    rh__decay_clock = real_clock;
+}
+static void test_arena_decay(void **state) {
+    (void)state;
+    rh_heap *h = fake_clock_heap();
     enum { PER = 16384 / 512, N = 3 * 64 * PER, PROBES = 4 };
     /* Probes: a free into a full pool (which rejoins its class's list)
      * checks the decay without taking a pool. PROBES full pools of 256-byte blocks
@@ -1098,16 +1109,15 @@ static void test_arena_decay(void **state) {
     rh_heap_destroy(h);
 
     /* no delay: idle arenas beyond the kept one go at once */
-    cfg.arena_decay_ms = RH_ARENA_DECAY_NOW;
-    h = rh_heap_new(&cfg);
+    rh_heap_config now_cfg = {.mode = RH_MODE_POOLS, .arena_decay_ms = RH_ARENA_DECAY_NOW};
+    h = rh_heap_new(&now_cfg);
     assert_non_null(h);
     for (int i = 0; i < N; i++) assert_non_null(blk[i] = rh_malloc(h, 512));
     for (int i = 0; i < N; i++) pool_free(h, blk[i]);
     rh_heap_stats_get(h, &st);
     assert_int_equal(st.arenas_current, 1);
     assert_int_equal(st.arenas_released, 2);
-    rh_heap_destroy(h);
-    rh__decay_clock = saved;
+    fake_clock_heap_destroy(h);
 
     /* malloc mode has no arena to trim; debug mode trims through its
      * thread check, whole arenas, and the heap goes on working */
@@ -1328,12 +1338,7 @@ static void test_bcache_trim(void **state) {
  * under Valgrind too, where no block is cached, but for the one noted. */
 static void test_bcache_decay(void **state) {
     (void)state;
-    uint64_t (*saved)(void) = rh__decay_clock;
-    rh__decay_clock = fake_clock;
-    fake_now = 1000;
-    rh_heap_config cfg = {.mode = RH_MODE_POOLS, .arena_decay_ms = 50};
-    rh_heap *h = rh_heap_new(&cfg);
-    assert_non_null(h);
+    rh_heap *h = fake_clock_heap();
     three_arenas_freed(h);
     assert_int_equal(h->alloc.bcache_len[31], cached_if_fast(h, RH__BCACHE_CAP));
     rh_heap_stats st;
@@ -1353,8 +1358,7 @@ static void test_bcache_decay(void **state) {
     assert_int_equal(st.bytes_in_use, 16);
     rh__pools_check(h);
     rh_free(h, x);
-    rh_heap_destroy(h);
-    rh__decay_clock = saved;
+    fake_clock_heap_destroy(h);
 }
 
 /* A full pool with a block in the cache has a free block: it is not
@@ -1413,12 +1417,7 @@ static void test_bcache_decay_now(void **state) {
  * blocks; one block of each arena freed first (cached), then the rest. */
 static void test_bcache_decay_pinned(void **state) {
     (void)state;
-    uint64_t (*saved)(void) = rh__decay_clock;
-    rh__decay_clock = fake_clock;
-    fake_now = 1000;
-    rh_heap_config cfg = {.mode = RH_MODE_POOLS, .arena_decay_ms = 50};
-    rh_heap *h = rh_heap_new(&cfg);
-    assert_non_null(h);
+    rh_heap *h = fake_clock_heap();
     enum { PER_ARENA = 64 * (16384 / 512), N = 3 * PER_ARENA };
     static void *blk[N];
     for (int i = 0; i < N; i++) assert_non_null(blk[i] = rh_malloc(h, 512));
@@ -1446,8 +1445,7 @@ static void test_bcache_decay_pinned(void **state) {
     rh__pools_check(h);
     rh_free(h, x);
     rh_free(h, y);
-    rh_heap_destroy(h);
-    rh__decay_clock = saved;
+    fake_clock_heap_destroy(h);
 }
 
 /* A block of another heap never enters this heap's cache: the free is

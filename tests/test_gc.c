@@ -586,6 +586,13 @@ static void auto_cb(rh_heap *h, rh_gc_phase phase, const rh_gc_info *info, void 
 
 static void test_automatic_collection(void **state) {
     (void)state;
+    /* CPython's schedule of automatic collections: on a heap of that
+     * policy whatever REFHEAP_GC says (the incremental policy's schedule is
+     * test_gc_incr.c's) */
+    rh_heap_destroy(H);
+    rh_heap_config cfg = {.gc_policy = RH_GC_POLICY_CPYTHON};
+    H = rh_heap_new(&cfg);
+    assert_non_null(H);
     memset(auto_starts, 0, sizeof auto_starts);
     rh_gc_collect(H, 2);
     rh_gc_callback_add(H, auto_cb, NULL);
