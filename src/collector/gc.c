@@ -497,6 +497,13 @@ _Noreturn void rh__gc_cross_heap_fatal(rh_heap *h, const rh_object *from, rh_hea
               (void *)to, site_into(to, s2, sizeof s2), (void *)oh);
 }
 
+_Noreturn void rh__gc_cross_heap_met(rh_heap *h, const rh_object *to) {
+    char site[256];
+    rh__fatal("collector: cross-heap reference to <%s %p> (allocated at %s) of heap %p, met by a "
+              "full collection of heap %p; an object may refer only to objects of its own heap",
+              type_name(to), (void *)to, site_into(to, site, sizeof site), (void *)rh__heap_of(to), (void *)h);
+}
+
 typedef struct debug_count_ctx {
     rh_heap *h;
     const rh_object *from;
@@ -566,10 +573,7 @@ RH__HOT_INLINE int visit_count_tracked(rh_object *o, void *arg) {
         if ((g->prev & F_COLLECTING) || (g->next != 0 && owned_by((rh_heap *)arg, g))) {
             o->rh_gcword++;
         } else if (RH_DEBUG >= 1 && g->next != 0) {
-            char site[256];
-            rh__fatal("collector: cross-heap reference to <%s %p> (allocated at %s) of heap %p, met by a "
-                      "full collection of heap %p; an object may refer only to objects of its own heap",
-                      type_name(o), (void *)o, site_into(o, site, sizeof site), (void *)rh__heap_of(o), arg);
+            rh__gc_cross_heap_met((rh_heap *)arg, o);
         }
     }
     return 0;
@@ -1428,8 +1432,34 @@ static void drop_garbage(rh_heap *h) {
 /* Debug mode: every object still tracked after the last collections, with
  * its references from outside the heap's containers (recomputed with steps
  * 1-2 over all of them: a leak root has some, objects it keeps alive none). */
+typedef struct leak_line {
+    rh_heap *h;
+    size_t shown;
+} leak_line;
+
+static void leak_print(rh_object *o, uint32_t outside, void *arg) {
+    leak_line *l = arg;
+    if (l->shown++ >= GC_LEAK_REPORT_MAX) return;
+    rh__gc_printf(l->h, "refheap: leak: <%s %p> refcount %" PRIu32 " (%" PRIu32
+                  " from outside the heap's containers), allocated at %s",
+                  type_name(o), (void *)o, o->rh_refcnt, outside, rh_object_site(o));
+}
+
 static void leak_report(rh_heap *h) {
     struct rh__gc_state *st = &h->gc;
+    if (st->linkless) {
+        /* every tracked object, by walks (gc_linkless.c): no collection's
+         * set exists now, so the counters hold them all */
+        size_t total = st->nyoung + st->n_old + st->n_frozen;
+        if (total == 0) return;
+        rh__gc_printf(h, "refheap: leak report: %zu tracked object%s still alive at heap destruction",
+                      total, total == 1 ? "" : "s");
+        leak_line l = {h, 0};
+        (void)rh__gc_linkless_outside(h, leak_print, &l);
+        if (total > GC_LEAK_REPORT_MAX)
+            rh__gc_printf(h, "refheap: leak: ... and %zu more", total - GC_LEAK_REPORT_MAX);
+        return;
+    }
     _Alignas(16) rh__gchead all;
     list_init(&all);
     for (int i = 0; i < RH_GC_GENERATIONS; i++) list_merge(&st->gens[i], &all);
@@ -1439,16 +1469,13 @@ static void leak_report(rh_heap *h) {
     subtract_refs(&all, NULL);
     rh__gc_printf(h, "refheap: leak report: %zu tracked object%s still alive at heap destruction",
                   total, total == 1 ? "" : "s");
-    size_t shown = 0;
+    leak_line l = {h, 0};
     for (rh__gchead *g = g_next(&all); g != &all; g = g_next(g)) {
         rh_object *o = RH__FROM_GC(g);
         g->prev &= ~F_COLLECTING;
-        if (shown++ >= GC_LEAK_REPORT_MAX) continue;
         uint32_t outside = o->rh_refcnt - o->rh_gcword;
         o->rh_gcword = 0;
-        rh__gc_printf(h, "refheap: leak: <%s %p> refcount %" PRIu32 " (%" PRIu32
-                      " from outside the heap's containers), allocated at %s",
-                      type_name(o), (void *)o, o->rh_refcnt, outside, rh_object_site(o));
+        leak_print(o, outside, &l);
     }
     if (total > GC_LEAK_REPORT_MAX)
         rh__gc_printf(h, "refheap: leak: ... and %zu more", total - GC_LEAK_REPORT_MAX);

@@ -96,6 +96,8 @@
 #include "collector/gc_walk.h" /* instances' references read in line */
 #include "memory/marks.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #define YOUNG_CAP_MIN 64
@@ -195,38 +197,94 @@ void rh__gc_linkless_fini(rh_heap *h) {
     st->capyoung = 0;
 }
 
-void rh__gc_linkless_check(rh_heap *h) {
+/* The audit (see the essay): each problem stops the program (fatal) or
+ * is printed on the gc sink as a verifier's line and counted. */
+typedef struct audit {
+    rh_heap *h;
+    bool fatal;
+    size_t problems;
+} audit;
+
+static void RH_PRINTF(2, 3) problem(audit *a, const char *fmt, ...) {
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (a->fatal) rh__fatal("collector (linkless): heap %p: %s", (void *)a->h, line);
+    rh__gc_printf(a->h, "gc: verify: %s", line);
+    a->problems++;
+}
+
+static const char *aname(const rh_object *o) {
+    return o->rh_type && o->rh_type->name ? o->rh_type->name : "?";
+}
+
+size_t rh__gc_linkless_audit(rh_heap *h, bool fatal, bool *walkable) {
     struct rh__gc_state *st = &h->gc;
-    if (st->nyoung > st->capyoung || st->capyoung > RH__YOUNG_MAX || st->n_gen1 > st->n_old)
-        rh__fatal("collector (linkless): heap %p: young %zu of %zu, old %zu, gen1 %zu", (void *)h,
-                  st->nyoung, st->capyoung, st->n_old, st->n_gen1);
-    for (size_t i = 0; i < st->nyoung; i++) {
+    audit a = {h, fatal, 0};
+    bool sound = true;
+    if (st->nyoung > st->capyoung || st->capyoung > RH__YOUNG_MAX || st->n_gen1 > st->n_old) {
+        problem(&a, "counters: young %zu of %zu, old %zu, gen1 %zu", st->nyoung, st->capyoung, st->n_old,
+                st->n_gen1);
+        sound = false;
+    }
+    for (size_t i = 0; sound && i < st->nyoung; i++) {
         rh_object *o = st->young[i];
         if (!o || o->rh_refcnt == 0 || !(o->rh_type->flags & RH_TYPE_GC) ||
             (o->rh_gcword & ~RH__GCW_FINALIZED) != (RH__GCW_LINKLESS | RH__GCW_YOUNG | (uint32_t)i) ||
-            !rh__block_marked(h, o))
-            rh__fatal("collector (linkless): young[%zu] of heap %p is %p (word %#x), not a tracked "
-                      "young container of index %zu", i, (void *)h, (void *)o, o ? o->rh_gcword : 0u, i);
+            !rh__block_marked(h, o)) {
+            problem(&a, "young[%zu] is %p (word %#x), not a tracked young container of index %zu", i, (void *)o,
+                    o ? o->rh_gcword : 0u, i);
+            sound = false;
+        }
     }
-    size_t marked = 0, gen1 = 0, frozen = 0;
+    /* a walk of the marked blocks: the objects of a collection's set
+     * (MARKS) are counted nowhere, the others by the counters */
+    bool in_round = st->incr.phase != RH__INCR_IDLE || st->incr.ndoomed != 0;
+    size_t counted = 0, young = 0, gen1 = 0, frozen = 0;
     rh__mark_walk w;
     rh__mark_walk_begin(h, &w);
     for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
-        marked++;
         uint32_t x = o->rh_gcword;
-        if (o->rh_refcnt == 0 || !(x & RH__GCW_LINKLESS) || (x & RH__GCW_MARKS) ||
-            (rh__gcw_gen(x) != RH__GCW_YOUNG && (x & RH__GCW_LOW)))
-            rh__fatal("collector (linkless): tracked object %p of heap %p: count %u, word %#x", (void *)o,
-                      (void *)h, (unsigned)o->rh_refcnt, x);
-        if (rh__gcw_gen(x) == RH__GCW_GEN1) gen1++;
-        if (rh__gcw_gen(x) == RH__GCW_FROZEN) frozen++;
+        if (!(x & RH__GCW_LINKLESS) || !(o->rh_type->flags & RH_TYPE_GC)) {
+            problem(&a, "marked block %p is no container of this layout (word %#x)", (void *)o, x);
+            sound = false;
+            continue;
+        }
+        if (o->rh_refcnt == 0) problem(&a, "tracked object <%s %p> has refcount 0", aname(o), (void *)o);
+        if ((x & RH__GCW_MARKS) && !st->coll)
+            problem(&a, "tracked object <%s %p> carries collection marks %#x outside a collection", aname(o),
+                    (void *)o, x & RH__GCW_MARKS);
+        if ((x & RH__GCW_ROUND) && !in_round)
+            problem(&a, "tracked object <%s %p> carries round marks %#x outside a round", aname(o), (void *)o,
+                    x & RH__GCW_ROUND);
+        if (x & RH__GCW_MARKS) continue; /* a collection's: its LOW is the collection's */
+        counted++;
+        uint32_t g = rh__gcw_gen(x), low = x & RH__GCW_LOW;
+        if (g == RH__GCW_YOUNG) {
+            young++;
+            if (low >= st->nyoung || st->young[low] != o)
+                problem(&a, "tracked object <%s %p> is young with index %u, not its slot in the young array "
+                        "(%zu entries)", aname(o), (void *)o, (unsigned)low, st->nyoung);
+        } else if (low && !(x & RH__GCW_ROUND)) {
+            problem(&a, "tracked object <%s %p> is not young but carries index %u", aname(o), (void *)o,
+                    (unsigned)low);
+        }
+        if (g == RH__GCW_GEN1) gen1++;
+        if (g == RH__GCW_FROZEN) frozen++;
     }
     rh__mark_walk_end(&w);
-    if (marked != st->nyoung + st->n_old + st->n_frozen || gen1 != st->n_gen1 || frozen != st->n_frozen)
-        rh__fatal("collector (linkless): heap %p has %zu marked blocks (%zu gen1, %zu frozen); counters: "
-                  "young %zu, old %zu (gen1 %zu), frozen %zu", (void *)h, marked, gen1, frozen, st->nyoung,
-                  st->n_old, st->n_gen1, st->n_frozen);
+    if (counted != st->nyoung + st->n_old + st->n_frozen || young != st->nyoung || gen1 != st->n_gen1 ||
+        frozen != st->n_frozen)
+        problem(&a, "%zu tracked objects outside a collection (%zu young, %zu gen1, %zu frozen); counters: "
+                "young %zu, old %zu (gen1 %zu), frozen %zu", counted, young, gen1, frozen, st->nyoung, st->n_old,
+                st->n_gen1, st->n_frozen);
+    if (walkable) *walkable = sound;
+    return a.problems;
 }
+
+void rh__gc_linkless_check(rh_heap *h) { (void)rh__gc_linkless_audit(h, true, NULL); }
 
 /* ---------------------------------------------------------------------------
  * Steps 1-3 over an array (see the essay).
@@ -269,6 +327,19 @@ static int visit_count_debug(rh_object *o, void *arg) {
     return 0;
 }
 
+/* visit_count of a full collection at RH_DEBUG >= 1 outside debug mode: a
+ * tracked container referent outside the set that belongs to another heap
+ * stops the program (as gc.c's fused first pass of the linked layout). In
+ * a full collection the containers outside the set are the frozen and
+ * untracked ones, so the lookup costs only references to those. */
+static int visit_count_full(rh_object *o, void *arg) {
+    if (!o || !(o->rh_type->flags & RH_TYPE_GC)) return 0;
+    if (in_set(o)) return visit_count(o, NULL);
+    rh_heap *oh = rh__heap_of(o);
+    if (oh && oh != arg && rh__gc_tracked_any(o)) rh__gc_cross_heap_met(arg, o);
+    return 0;
+}
+
 typedef struct reach_ctx {
     rh_object **set;
     size_t r; /* the reachable prefix's end */
@@ -286,7 +357,9 @@ static int visit_reach(rh_object *o, void *arg) {
     return 0;
 }
 
-size_t rh__gc_linkless_find_unreachable(rh_heap *h, rh_object **set, size_t n) {
+/* full: the set is every tracked object of the heap but the frozen ones
+ * (cross-heap references are then looked for at RH_DEBUG >= 1). */
+static size_t find_unreachable(rh_heap *h, rh_object **set, size_t n, bool full) {
     rh__assert(n <= RH__GCW_LOW);
     /* 1 */
     for (size_t i = 0; i < n; i++) {
@@ -302,6 +375,12 @@ size_t rh__gc_linkless_find_unreachable(rh_heap *h, rh_object **set, size_t n) {
             const rh_type *t = o->rh_type;
             c.from = o;
             RH__GC_TRAVERSE(o, t, visit_count_debug, &c);
+        }
+    } else if (RH_DEBUG >= 1 && full) {
+        for (size_t i = 0; i < n; i++) {
+            rh_object *o = set[i];
+            const rh_type *t = o->rh_type;
+            RH__GC_TRAVERSE(o, t, visit_count_full, h);
         }
     } else {
         for (size_t i = 0; i < n; i++) {
@@ -333,6 +412,10 @@ size_t rh__gc_linkless_find_unreachable(rh_heap *h, rh_object **set, size_t n) {
     for (size_t i = 0; i < c.r; i++) set[i]->rh_gcword &= ~(RH__GCW_MARKS | RH__GCW_LOW);
     for (size_t i = c.r; i < n; i++) set[i]->rh_gcword |= UNREACHABLE;
     return c.r;
+}
+
+size_t rh__gc_linkless_find_unreachable(rh_heap *h, rh_object **set, size_t n) {
+    return find_unreachable(h, set, n, false);
 }
 
 /* The young set's collection, steps 1-3: the young array is detached (a
@@ -407,7 +490,7 @@ rh_object **rh__gc_linkless_full_set(rh_heap *h, size_t *n) {
 rh_object **rh__gc_linkless_full_unreachable(rh_heap *h, size_t *n, size_t *r) {
     rh_object **set = rh__gc_linkless_full_set(h, n);
     if (!set) return NULL;
-    *r = rh__gc_linkless_find_unreachable(h, set, *n);
+    *r = find_unreachable(h, set, *n, true);
     h->gc.n_old += *r;
     h->gc.coll = set;
     return set;
@@ -575,10 +658,50 @@ int rh__gc_linkless_each(rh_heap *h, int gen, int (*fn)(rh_object *o, void *arg)
     rh__mark_walk_begin(h, &w);
     int r = 0;
     for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
-        if (in_generation(o->rh_gcword, gen) && (r = fn(o, arg)) != 0) break;
+        if ((gen == RH__GC_EACH_TRACKED || in_generation(o->rh_gcword, gen)) && (r = fn(o, arg)) != 0) break;
     }
     rh__mark_walk_end(&w);
     return r;
+}
+
+/* Debug mode's leak report (gc.c): steps 1-2 over every tracked object
+ * (COLLECTING and the count in LOW, as a collection's), by three walks;
+ * then the words are as they were (the young ones' index given back). */
+static int outside_mark(rh_object *o, void *arg) {
+    (void)arg;
+    o->rh_gcword = (o->rh_gcword & ~RH__GCW_LOW) | COLLECTING;
+    return 0;
+}
+static int outside_count(rh_object *o, void *arg) {
+    (void)arg;
+    const rh_type *t = o->rh_type;
+    RH__GC_TRAVERSE(o, t, visit_count, NULL);
+    return 0;
+}
+typedef struct outside_ctx {
+    void (*fn)(rh_object *o, uint32_t outside, void *arg);
+    void *arg;
+    size_t n;
+} outside_ctx;
+static int outside_report(rh_object *o, void *arg) {
+    outside_ctx *c = arg;
+    uint32_t w = o->rh_gcword;
+    o->rh_gcword = w & ~(RH__GCW_LOW | COLLECTING);
+    c->fn(o, o->rh_refcnt - (w & RH__GCW_LOW), c->arg);
+    c->n++;
+    return 0;
+}
+
+size_t rh__gc_linkless_outside(rh_heap *h, void (*fn)(rh_object *o, uint32_t outside, void *arg), void *arg) {
+    struct rh__gc_state *st = &h->gc;
+    rh__assert(!st->coll); /* no collection's marks */
+    outside_ctx c = {fn, arg, 0};
+    (void)rh__gc_linkless_each(h, RH__GC_EACH_TRACKED, outside_mark, NULL);
+    (void)rh__gc_linkless_each(h, RH__GC_EACH_TRACKED, outside_count, NULL);
+    (void)rh__gc_linkless_each(h, RH__GC_EACH_TRACKED, outside_report, &c);
+    for (size_t i = 0; i < st->nyoung; i++)
+        st->young[i]->rh_gcword = (st->young[i]->rh_gcword & ~RH__GCW_LOW) | (uint32_t)i;
+    return c.n;
 }
 
 void rh__gc_linkless_freeze(rh_heap *h) {
