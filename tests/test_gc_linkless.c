@@ -556,6 +556,150 @@ static void test_collect_like_cpython(void **state) {
     }
 }
 
+/* Full collections out of memory (the fault injector failing every
+ * allocation from the collection on): a heap of this layout cannot have
+ * its set's array, and collects all the same, over the walk-driven set,
+ * what the CPython policy's heap collects (no allocation before step 6
+ * there): two garbage pairs, one with finalizers, a self-cycle watched
+ * by a weak reference whose callback runs, a resurrecting finalizer, a
+ * legacy pair counted uncollectable every time and kept tracked while
+ * gc.garbage cannot be made, then in it once memory is back. First
+ * principles: 2 + 2 + 1 + 2 (uncollectable) = 7; then the Lazarus node
+ * released, 1 + 2 = 3; then, memory back, the legacy pair, 2. The
+ * pending error is kept. It collected nothing (0). */
+typedef struct oom_result {
+    intptr_t first, second, third;
+    int fin_calls, lazarus_calls, legacy_calls, cb_calls, destroyed;
+    size_t garbage;
+    bool wr_alive, legacy_tracked;
+} oom_result;
+
+static oom_result oom_scenario(rh_heap *h) {
+    oom_result r = {0};
+    nodes_reset();
+    ll_cb_calls = 0;
+    /* held while a young collection makes them old (the young array
+     * given up), then dropped */
+    rh_object *o[8];
+    node_new_pair(h, &node_type, 1, 2, &o[0], &o[1]);
+    node_new_pair(h, &fin_type, 3, 4, &o[2], &o[3]);
+    o[4] = node_new_self_cycle(h, &node_type, 5);
+    rh_object *wr = rh_weakref_new(o[4], ll_count_cb, NULL);
+    assert_non_null(wr);
+    o[5] = node_new_self_cycle(h, &lazarus_type, 6);
+    node_new_pair(h, &legacy_type, 7, 8, &o[6], &o[7]);
+    assert_int_equal(rh_gc_collect(h, 0), 0);
+    rh_object *l7 = o[6], *l8 = o[7];
+    for (int i = 0; i < 8; i++) rh_decref(o[i]);
+    node_garbage_pair(h, &fin_type, 11, 12); /* and a young pair */
+    rh_err_set(h, RH_EKEY, "pending");
+    rh_heap_fail_after(h, 1, true);
+    r.first = rh_gc_collect(h, 2);
+    r.legacy_tracked = rh_gc_is_tracked(l7) && rh_gc_is_tracked(l8);
+    r.wr_alive = rh_weakref_alive(wr);
+    rh_decref(wr);
+    lazarus_release();
+    r.second = rh_gc_collect(h, 2);
+    rh_heap_fail_after(h, 0, false);
+    assert_int_equal(rh_err(h), RH_EKEY);
+    assert_string_equal(rh_errmsg(h), "pending");
+    rh_err_clear(h);
+    r.third = rh_gc_collect(h, 2);
+    r.fin_calls = fin_calls;
+    r.lazarus_calls = lazarus_calls;
+    r.legacy_calls = legacy_calls;
+    r.cb_calls = ll_cb_calls;
+    r.destroyed = nodes_destroyed_count;
+    rh_object *g = rh_gc_garbage(h);
+    r.garbage = g ? rh_list_size(g) : 0;
+    return r;
+}
+
+static void test_full_collection_out_of_memory(void **state) {
+    (void)state;
+    rh_heap *ref = heap_new(RH_MODE_POOLS, RH_GC_POLICY_CPYTHON, false);
+    oom_result want = oom_scenario(ref);
+    rh_heap_destroy(ref);
+    assert_int_equal(want.first, 9);
+    assert_int_equal(want.second, 3);
+    assert_int_equal(want.third, 2);
+    assert_int_equal(want.fin_calls, 4);
+    assert_int_equal(want.cb_calls, 1);
+    assert_int_equal(want.lazarus_calls, 1);
+    assert_int_equal(want.destroyed, 8);
+    assert_int_equal(want.garbage, 2);
+    assert_true(want.legacy_tracked);
+    assert_false(want.wr_alive);
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        oom_result got = oom_scenario(h);
+        assert_int_equal(got.first, want.first);
+        assert_int_equal(got.second, want.second);
+        assert_int_equal(got.third, want.third);
+        assert_int_equal(got.fin_calls, want.fin_calls);
+        assert_int_equal(got.lazarus_calls, want.lazarus_calls);
+        assert_int_equal(got.legacy_calls, want.legacy_calls);
+        assert_int_equal(got.cb_calls, want.cb_calls);
+        assert_int_equal(got.destroyed, want.destroyed);
+        assert_int_equal(got.garbage, want.garbage);
+        assert_int_equal(got.legacy_tracked, want.legacy_tracked);
+        assert_int_equal(got.wr_alive, want.wr_alive);
+        rh__gc_check(h);
+        assert_null(h->gc.coll);
+        assert_false(h->gc.coll_walk);
+        rh_heap_destroy(h);
+    }
+}
+
+/* The walk-driven set's closure when its stack (256 entries on the C
+ * stack, the young array being gone after a young collection) overflows:
+ * a list holds N pairs, each in a two-cycle with another pair, all old;
+ * M other two-cycles are garbage. Out of memory, a full collection
+ * collects exactly the 2M (first principles), keeps the 2N + 1 tracked
+ * and intact, and the next one (memory back, the array) finds nothing.
+ * It collected nothing. */
+static void test_full_walk_wide_closure(void **state) {
+    (void)state;
+    enum { N = 3000, M = 700 };
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        rh_object *l = rh_list_new(h, 0), *hold = rh_list_new(h, 0);
+        static rh_object *p[N];
+        for (int i = 0; i < N; i++) {
+            p[i] = rh_new_tracked(h, &pair_type);
+            rh_object *q = rh_new_tracked(h, &pair_type);
+            ((pair *)p[i])->a = q;
+            ((pair *)q)->a = rh_newref(p[i]);
+            assert_int_equal(rh_list_append(l, p[i]), 0);
+            rh_decref(p[i]);
+        }
+        for (int i = 0; i < M; i++) {
+            rh_object *x = rh_new_tracked(h, &pair_type), *y = rh_new_tracked(h, &pair_type);
+            ((pair *)x)->a = y;
+            ((pair *)y)->a = x;
+            assert_int_equal(rh_list_append(hold, x), 0);
+        }
+        assert_int_equal(rh_gc_collect(h, 0), 0); /* all old */
+        assert_null(h->gc.young);
+        rh_decref(hold); /* the M cycles: garbage */
+        rh_heap_fail_after(h, 1, true);
+        assert_int_equal(rh_gc_collect(h, 2), 2 * M);
+        rh_heap_fail_after(h, 0, false);
+        assert_int_equal(h->gc.n_old, 2 * N + 1);
+        for (int i = 0; i < N; i++) {
+            rh_object *q = ((pair *)p[i])->a;
+            assert_true(rh_gc_is_tracked(p[i]) && rh_gc_is_tracked(q));
+            assert_ptr_equal(((pair *)q)->a, p[i]);
+            assert_ptr_equal(rh_list_get(l, i), p[i]);
+        }
+        rh__gc_check(h);
+        assert_int_equal(rh_gc_collect(h, 2), 0);
+        rh_decref(l);
+        assert_int_equal(rh_gc_collect(h, 2), 2 * N);
+        rh_heap_destroy(h);
+    }
+}
+
 /* gc.freeze and gc.unfreeze from a finalizer during a collection: the
  * objects of the collection's set (counted nowhere while it runs, their
  * marks and index in the collector word) are left to the collection. The
@@ -1579,6 +1723,8 @@ int main(void) {
         cmocka_unit_test(test_verify_layout_invariants),
         cmocka_unit_test(test_verify_during_tail),
         cmocka_unit_test(test_collect_like_cpython),
+        cmocka_unit_test(test_full_collection_out_of_memory),
+        cmocka_unit_test(test_full_walk_wide_closure),
         cmocka_unit_test(test_freeze_during_collection),
         cmocka_unit_test(test_untrack_offers),
         cmocka_unit_test(test_debug_stats_sizes),

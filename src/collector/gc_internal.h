@@ -108,6 +108,15 @@ size_t rh__gc_linkless_recheck(rh_heap *h, rh_object **part, size_t *n);
 size_t rh__gc_linkless_tail_part(rh_heap *h, rh_object **set, size_t r, size_t n);
 void rh__gc_linkless_promote(rh_heap *h, rh_object *o, bool gen1);
 size_t rh__gc_linkless_legacy(rh_heap *h, rh_object **a, size_t n);
+/* A full collection without its array (out of memory, or a set too
+ * large for LOW): steps 1-3 by walks of the marked blocks, the garbage
+ * found by its marks (both) and not indexed; returns its size, *r the
+ * survivors (old). Step 8 and step 5 over such a set: the resurrected
+ * promoted, the final garbage returned; the legacy part given
+ * UNREACHABLE alone, its size returned. */
+size_t rh__gc_linkless_full_walk(rh_heap *h, size_t *r);
+size_t rh__gc_linkless_recheck_walk(rh_heap *h);
+size_t rh__gc_linkless_legacy_walk(rh_heap *h);
 /* Step 6: o (tracked) waits for its weak reference's callback out of the
  * generations; afterwards, if it still waits, it is old (GEN1 after a
  * young collection). */

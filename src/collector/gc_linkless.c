@@ -164,9 +164,12 @@ void rh__gc_linkless_untrack(rh_heap *h, rh_object *o) {
         /* waiting for its callback (rh__gc_linkless_wait): counted nowhere */
     } else if (w & RH__GCW_MARKS) {
         /* in the unreachable part of the collection in progress (the only
-         * objects that carry marks while user code runs): a tombstone */
-        rh__assert(st->coll && st->coll[w & RH__GCW_LOW] == o);
-        st->coll[w & RH__GCW_LOW] = NULL;
+         * objects that carry marks while user code runs): a tombstone, or
+         * nothing when the set has no array (the walk-driven set) */
+        if (st->coll) {
+            rh__assert(st->coll[w & RH__GCW_LOW] == o);
+            st->coll[w & RH__GCW_LOW] = NULL;
+        }
     } else if (rh__gcw_gen(w) == RH__GCW_FROZEN) {
         st->n_frozen--;
     } else {
@@ -253,7 +256,7 @@ size_t rh__gc_linkless_audit(rh_heap *h, bool fatal, bool *walkable) {
             continue;
         }
         if (o->rh_refcnt == 0) problem(&a, "tracked object <%s %p> has refcount 0", aname(o), (void *)o);
-        if ((x & RH__GCW_MARKS) && !st->coll)
+        if ((x & RH__GCW_MARKS) && !st->coll && !st->coll_walk)
             problem(&a, "tracked object <%s %p> carries collection marks %#x outside a collection", aname(o),
                     (void *)o, x & RH__GCW_MARKS);
         if ((x & RH__GCW_ROUND) && !in_round)
@@ -496,6 +499,169 @@ rh_object **rh__gc_linkless_full_unreachable(rh_heap *h, size_t *n, size_t *r) {
     return set;
 }
 
+/* ---------------------------------------------------------------------------
+ * The walk-driven set: a full collection without its array (see the essay).
+ * ------------------------------------------------------------------------- */
+
+#define PENDING 1u       /* in LOW: reached, its referents not looked at yet */
+#define STACK_LOCAL 256  /* the closure's stack on the C stack               */
+
+/* The closure: objects whose marks are `in` and that an object with marks
+ * `out` references get `out` (PENDING, or a slot on the stack, until
+ * their own referents were looked at). The stack is the C stack's array
+ * or the young array's spare capacity, whichever is larger; when it is
+ * full the object stays PENDING and the next walk takes it. */
+typedef struct closure_ctx {
+    uint32_t in, out;
+    rh_object **stack;
+    size_t n, cap;
+    bool overflow;
+} closure_ctx;
+
+static int visit_closure(rh_object *o, void *arg) {
+    closure_ctx *c = arg;
+    if (!o || !(o->rh_type->flags & RH_TYPE_GC)) return 0;
+    uint32_t w = o->rh_gcword;
+    if (!(w & RH__GCW_LINKLESS) || (w & RH__GCW_MARKS) != c->in) return 0;
+    w = (w & ~(RH__GCW_MARKS | RH__GCW_LOW)) | c->out;
+    if (c->n < c->cap) {
+        c->stack[c->n++] = o;
+    } else {
+        w |= PENDING;
+        c->overflow = true;
+    }
+    o->rh_gcword = w;
+    return 0;
+}
+
+static void closure_scan(closure_ctx *c, rh_object *o) {
+    for (;;) {
+        const rh_type *t = o->rh_type;
+        RH__GC_TRAVERSE(o, t, visit_closure, c);
+        if (c->n == 0) return;
+        o = c->stack[--c->n];
+    }
+}
+
+/* Every object reached from the ones that carry `out` and PENDING gets
+ * `out`; PENDING is clear on all of them afterwards. Walks until one walk
+ * left nothing PENDING behind its cursor. */
+static void closure(rh_heap *h, uint32_t in, uint32_t out) {
+    struct rh__gc_state *st = &h->gc;
+    rh_object *local[STACK_LOCAL];
+    closure_ctx c = {in, out, local, 0, STACK_LOCAL, false};
+    if (st->capyoung - st->nyoung > STACK_LOCAL) {
+        c.stack = st->young + st->nyoung;
+        c.cap = st->capyoung - st->nyoung;
+    }
+    do {
+        c.overflow = false;
+        rh__mark_walk w;
+        rh__mark_walk_begin(h, &w);
+        for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
+            uint32_t x = o->rh_gcword;
+            if ((x & RH__GCW_MARKS) != out || !(x & PENDING)) continue;
+            o->rh_gcword = x & ~PENDING;
+            closure_scan(&c, o);
+        }
+        rh__mark_walk_end(&w);
+    } while (c.overflow);
+}
+
+/* Steps 1-3 by walks over the objects whose marks are `select` (their LOW
+ * free: no index), as find_unreachable over an array: COLLECTING and the
+ * count in LOW, the traverses, then the objects referenced from outside
+ * and their closure reachable. The reachable ones leave (marks and LOW
+ * cleared, old: *r counts them), the others carry COLLECTING|UNREACHABLE
+ * and LOW 0 (returned: their number). full: every tracked object but the
+ * frozen ones, none carrying marks (select 0), as
+ * rh__gc_linkless_full_set (GEN cleared, the young array emptied, the
+ * counters 0 while the set is collected; cross-heap references looked for
+ * as in find_unreachable). */
+static size_t walk_unreachable(rh_heap *h, uint32_t select, bool full, size_t *r) {
+    struct rh__gc_state *st = &h->gc;
+    rh__mark_walk w;
+    /* 1 */
+    if (full) {
+        st->n_old = st->n_gen1 = st->nyoung = 0;
+    }
+    rh__mark_walk_begin(h, &w);
+    for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
+        uint32_t x = o->rh_gcword;
+        if ((x & RH__GCW_MARKS) != select || (full && rh__gcw_gen(x) == RH__GCW_FROZEN)) continue;
+        if (full) x &= ~RH__GCW_GEN;
+        o->rh_gcword = (x & ~(RH__GCW_MARKS | RH__GCW_LOW)) | COLLECTING;
+    }
+    rh__mark_walk_end(&w);
+    /* 2 */
+    count_ctx cc = {h, NULL};
+    rh__mark_walk_begin(h, &w);
+    for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
+        if ((o->rh_gcword & RH__GCW_MARKS) != COLLECTING) continue;
+        const rh_type *t = o->rh_type;
+        cc.from = o;
+        if (h->mode == RH_MODE_DEBUG) RH__GC_TRAVERSE(o, t, visit_count_debug, &cc);
+        else if (RH_DEBUG >= 1 && full) RH__GC_TRAVERSE(o, t, visit_count_full, h);
+        else RH__GC_TRAVERSE(o, t, visit_count, NULL);
+    }
+    rh__mark_walk_end(&w);
+    /* 3: referenced from outside: reachable (both marks, PENDING); the
+     * counts are not needed any more */
+    rh__mark_walk_begin(h, &w);
+    for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
+        uint32_t x = o->rh_gcword;
+        if ((x & RH__GCW_MARKS) != COLLECTING) continue;
+        x &= ~RH__GCW_LOW;
+        if ((o->rh_gcword & RH__GCW_LOW) < o->rh_refcnt) x |= UNREACHABLE | PENDING;
+        o->rh_gcword = x;
+    }
+    rh__mark_walk_end(&w);
+    closure(h, COLLECTING, COLLECTING | UNREACHABLE);
+    /* the reachable ones (both marks) leave, the others get both */
+    size_t nr = 0, nu = 0;
+    rh__mark_walk_begin(h, &w);
+    for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
+        uint32_t x = o->rh_gcword;
+        if ((x & RH__GCW_MARKS) == (COLLECTING | UNREACHABLE)) {
+            o->rh_gcword = x & ~(RH__GCW_MARKS | RH__GCW_LOW);
+            nr++;
+        } else if ((x & RH__GCW_MARKS) == COLLECTING) {
+            o->rh_gcword = x | UNREACHABLE;
+            nu++;
+        }
+    }
+    rh__mark_walk_end(&w);
+    st->n_old += nr;
+    *r = nr;
+    return nu;
+}
+
+size_t rh__gc_linkless_full_walk(rh_heap *h, size_t *r) {
+    return walk_unreachable(h, 0, true, r);
+}
+
+size_t rh__gc_linkless_recheck_walk(rh_heap *h) {
+    size_t r;
+    return walk_unreachable(h, COLLECTING | UNREACHABLE, false, &r);
+}
+
+size_t rh__gc_linkless_legacy_walk(rh_heap *h) {
+    rh__mark_walk w;
+    rh__mark_walk_begin(h, &w);
+    for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
+        uint32_t x = o->rh_gcword;
+        if ((x & RH__GCW_MARKS) == (COLLECTING | UNREACHABLE) && o->rh_type->legacy_del)
+            o->rh_gcword = (x & ~(RH__GCW_MARKS | RH__GCW_LOW)) | UNREACHABLE | PENDING;
+    }
+    rh__mark_walk_end(&w);
+    closure(h, COLLECTING | UNREACHABLE, UNREACHABLE);
+    size_t n = 0;
+    rh__mark_walk_begin(h, &w);
+    for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) n += (o->rh_gcword & RH__GCW_MARKS) == UNREACHABLE;
+    rh__mark_walk_end(&w);
+    return n;
+}
+
 /* Step 8 (the resurrection check) over the unreachable part of a set,
  * part[0 .. n) after user code ran: the tombstones (objects untracked or
  * freed meanwhile) are squeezed out, the marks cleared, and steps 1-3 run
@@ -612,8 +778,10 @@ void rh__gc_linkless_wait(rh_heap *h, rh_object *o) {
         st->young[i] = last;
         last->rh_gcword = (last->rh_gcword & ~RH__GCW_LOW) | (uint32_t)i;
     } else if (w & RH__GCW_MARKS) {
-        rh__assert(st->coll && st->coll[w & RH__GCW_LOW] == o);
-        st->coll[w & RH__GCW_LOW] = NULL;
+        if (st->coll) {
+            rh__assert(st->coll[w & RH__GCW_LOW] == o);
+            st->coll[w & RH__GCW_LOW] = NULL;
+        }
     } else if (rh__gcw_gen(w) == RH__GCW_FROZEN) {
         st->n_frozen--;
     } else {
