@@ -185,9 +185,15 @@
  * the frozen ones) and the same tail as the lists, over the garbage set's
  * array backend (see "The garbage set" below); until rounds exist (stage
  * S4) its automatic collections are young ones, and full ones by
- * CPython's 25% rule. gc.c's lists stay empty: freeze, unfreeze and the
- * freeze count (here), get_objects and get_referrers (gcapi.c) go to
- * gc_linkless.c's walks for such a heap.
+ * CPython's 25% rule. A full collection that cannot have its array (out
+ * of memory) runs over the walk-driven set instead (collect_linkless_walk,
+ * the garbage set's walk backend): no allocation before step 6 holds for
+ * this layout too. gc.c's lists stay empty: freeze, unfreeze and the
+ * freeze count (here), get_objects, get_referrers and the verifier
+ * (gcapi.c), debug mode's leak report (here) and objgraph go to
+ * gc_linkless.c's walks for such a heap; at RH_DEBUG >= 1 its full
+ * collections stop at a reference to another heap's tracked container,
+ * as the fused pass does.
  *
  * Tracking: rh_gc_track appends to generation 0 of the object's heap. A
  * container that was never tracked carries its heap in its own record

@@ -14,8 +14,13 @@
  * heap grown by doubling; the counters n_old (marked, neither YOUNG nor
  * FROZEN), n_gen1 (those of n_old with GEN1) and n_frozen.
  *
- * Invariants between operations (rh__gc_linkless_check verifies them):
+ * Invariants between operations (rh__gc_linkless_audit verifies them:
+ * rh__gc_check stops at the first broken one, rh_gc_verify prints and
+ * counts each):
  *   - o is YOUNG  <=>  o's block is marked and young[LOW(o)] == o;
+ *   - every marked block is a live container of this layout; a tracked
+ *     object neither YOUNG nor in a collection's or a round's array has
+ *     LOW 0;
  *   - nyoung < RH__YOUNG_MAX (LOW's range), no entry NULL;
  *   - an unmarked (untracked) object's word is LINKLESS plus, maybe,
  *     FINALIZED: nothing else;
@@ -23,10 +28,16 @@
  *     n_old (outside the window between steps 1-3 of a collection and its
  *     end, where the unreachable part of coll is counted nowhere);
  *   - an object carrying marks (MARKS) is in the collection in progress,
- *     coll[LOW] == o; an untrack puts NULL there (a tombstone); or, while
- *     step 6 runs the weak references' callbacks, it is a weak reference
- *     waiting for its callback (WAITING alone: in no slot, counted
- *     nowhere, old again once the callbacks ran; rh__gc_linkless_wait).
+ *     coll[LOW] == o; an untrack puts NULL there (a tombstone); or, when
+ *     the collection has no array (coll_walk: the walk-driven set below),
+ *     its marks alone say it is in the set; or, while step 6 runs the
+ *     weak references' callbacks, it is a weak reference waiting for its
+ *     callback (WAITING alone: in no slot, counted nowhere, old again once
+ *     the callbacks ran; rh__gc_linkless_wait). No object carries MARKS
+ *     outside a collection (coll and coll_walk both unset);
+ *   - an object carries a round's marks (ROUND) only while an incremental
+ *     round is open or its garbage waits for its clear (incr.phase not
+ *     IDLE, or incr.ndoomed not 0).
  *
  * Operations:
  *   track    mark the block, append to young (LOW = nyoung++). When the
@@ -76,9 +87,43 @@
  * (n_old + nyoung entries) by a walk of the old objects in address order,
  * then the young ones (rh__gc_linkless_full_unreachable; survivors old,
  * generation 2); the frozen objects stay out, so what they reference
- * counts as referenced from outside. Out of memory for that array: nothing
- * changes. While a set is collected it is counted nowhere (nyoung, n_old
- * and n_gen1 leave it); survivors are counted back as they leave.
+ * counts as referenced from outside. Out of memory for that array (or a
+ * set larger than LOW can index), the walk-driven set below. While a set
+ * is collected it is counted nowhere (nyoung, n_old and n_gen1 leave it);
+ * survivors are counted back as they leave.
+ *
+ * The walk-driven set (a full collection without its array; gc.c's
+ * collect_linkless_walk and its garbage set's walk backend): the set is
+ * the marked blocks that carry its marks, LOW holds no index, and every
+ * pass is a walk of the marked blocks (memory/marks.h: each block marked
+ * throughout is returned once, a freed one never). Steps 1-2 as over an
+ * array (COLLECTING, the count in LOW). Step 3: one walk gives the
+ * objects referenced from outside both marks (COLLECTING|UNREACHABLE,
+ * borrowed here as "reached") and PENDING (LOW's bit 0: the counts are
+ * not needed once the roots are known); the closure then scans each
+ * PENDING object's referents, giving those still COLLECTING alone both
+ * marks and a slot on a stack (C stack, 256 entries, or the young
+ * array's spare capacity when larger), scanned depth-first; when the
+ * stack is full the referent is left PENDING and another walk takes it.
+ * A last walk: reached objects leave (old), the others get both marks,
+ * the garbage. Step 5 is the same closure from the objects with
+ * legacy_del, from both marks to UNREACHABLE alone; step 8 (the recheck)
+ * is steps 1-3 again over the objects with both marks. No allocation;
+ * O(walks x heap) with one walk more each time the stack overflowed
+ * (one walk in all when the set's referents fit the stack while it is
+ * drained depth-first). Untrack and death during the tail only unmark
+ * (no slot); delete_garbage holds a reference while it asks whether its
+ * object is still in the set (its marks).
+ *
+ * The audit (rh__gc_linkless_audit): the invariants above, by the young
+ * array and one walk. rh_gc_verify (gcapi.c) then counts references in
+ * LOW over every tracked object (rh__gc_linkless_each with
+ * RH__GC_EACH_TRACKED) and gives the young ones their index back; an
+ * object carrying a collection's or a round's marks is not counted (its
+ * LOW is theirs). Debug mode's leak report at heap destruction
+ * (rh__gc_linkless_outside): steps 1-2 over every tracked object by
+ * walks, each object's references from outside reported, the words put
+ * back.
  *
  * Generations for introspection and freeze (stage S5's part that needs no
  * collection): generation 0 is the young array in its order; 1 the old
@@ -89,8 +134,11 @@
  * on every tracked object (the young array emptied, O(tracked) instead of
  * the linked layout's O(1) splice), gc.unfreeze clears it (they become old,
  * generation 2; both leave alone the set of a collection in progress, which
- * carries its marks and is counted nowhere). The heap is found from the address
- * (rh__heap_of): this layout has no record to carry a heap hint.
+ * carries its marks and is counted nowhere). rh__gc_linkless_each is the
+ * one "for each tracked object" of this layout: get_objects,
+ * get_referrers, the verifier, the leak report and objgraph (src/tools)
+ * use it. The heap is found from the address (rh__heap_of): this layout
+ * has no record to carry a heap hint.
  */
 #include "collector/gc_internal.h"
 #include "collector/gc_walk.h" /* instances' references read in line */
@@ -862,7 +910,7 @@ static int outside_report(rh_object *o, void *arg) {
 
 size_t rh__gc_linkless_outside(rh_heap *h, void (*fn)(rh_object *o, uint32_t outside, void *arg), void *arg) {
     struct rh__gc_state *st = &h->gc;
-    rh__assert(!st->coll); /* no collection's marks */
+    rh__assert(!st->coll && !st->coll_walk); /* no collection's marks */
     outside_ctx c = {fn, arg, 0};
     (void)rh__gc_linkless_each(h, RH__GC_EACH_TRACKED, outside_mark, NULL);
     (void)rh__gc_linkless_each(h, RH__GC_EACH_TRACKED, outside_count, NULL);

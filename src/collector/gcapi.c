@@ -46,6 +46,17 @@
  * References from C variables and other non-containers stay invisible: a
  * traverse that over-reports exactly by those is found only by a test that
  * drops them.
+ *
+ * A heap without list links (docs/linkless.md) has its tracked objects in
+ * the young array and the allocator's marked blocks, and its containers'
+ * rh_gcword holds their state: the verifier first audits that layout's
+ * invariants (gc_linkless.c's essay), then runs the same three passes over
+ * every tracked object (one walk each), counting in LOW of such a
+ * container (saturating at LOW's largest value) and in the whole word of
+ * a non-container; objects carrying a collection's or a round's marks are
+ * not counted (LOW is theirs); the young objects get their index back at
+ * the end. get_objects and get_referrers walk the same way, generation by
+ * generation.
  */
 #include "collector/gc_internal.h"
 
