@@ -7,7 +7,11 @@
  * tracking that cannot grow the young array, in pools, malloc and debug
  * modes; stage S3: steps 1-3 over arrays, and young and full collections
  * through the one tail (gc.c's garbage set, array backend) against the
- * CPython policy's results. White box: the tests read the collector's state (internal.h) and
+ * CPython policy's results; full collections without their array (out
+ * of memory: the walk-driven set); stage S5's verifier (this layout's
+ * invariants, words left as they were, during a collection's tail), the
+ * leak report and the cross-heap check over walks. White box: the tests
+ * read the collector's state (internal.h) and
  * run its invariant check (rh__gc_check, which checks this layout's
  * invariants through a walk of the marked blocks).
  *

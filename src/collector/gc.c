@@ -1530,9 +1530,7 @@ static void drop_garbage(rh_heap *h) {
     if (gl) rh_decref(gl);
 }
 
-/* Debug mode: every object still tracked after the last collections, with
- * its references from outside the heap's containers (recomputed with steps
- * 1-2 over all of them: a leak root has some, objects it keeps alive none). */
+/* One line of the leak report (the first GC_LEAK_REPORT_MAX). */
 typedef struct leak_line {
     rh_heap *h;
     size_t shown;
@@ -1546,6 +1544,9 @@ static void leak_print(rh_object *o, uint32_t outside, void *arg) {
                   type_name(o), (void *)o, o->rh_refcnt, outside, rh_object_site(o));
 }
 
+/* Debug mode: every object still tracked after the last collections, with
+ * its references from outside the heap's containers (recomputed with steps
+ * 1-2 over all of them: a leak root has some, objects it keeps alive none). */
 static void leak_report(rh_heap *h) {
     struct rh__gc_state *st = &h->gc;
     if (st->linkless) {
