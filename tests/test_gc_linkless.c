@@ -704,6 +704,87 @@ static void test_full_walk_wide_closure(void **state) {
     }
 }
 
+/* The walk-driven set on random graphs: K pairs with random references,
+ * all old (a young collection while the test holds them, the young array
+ * given up), then only the roots held, among them a list (the hub) of
+ * HUB random pairs, more than the closure's 256-entry stack; a full
+ * collection out of memory must leave exactly what a search from the
+ * roots reaches (first principles) and collect the rest of what was
+ * alive. It collected nothing. */
+static void test_full_walk_random(void **state) {
+    (void)state;
+    enum { K = 1500, HUB = 600, ROUNDS = 3 };
+    static rh_object *o[K];
+    static bool root[K], reach[K], hubbed[K];
+    static int q[K];
+    for (size_t m = 0; m < NMODES; m++)
+        for (int round = 0; round < ROUNDS; round++) {
+            rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+            uint64_t seed = 0x9e3779b97f4a7c15u * (uint64_t)(round + 1) + m;
+#define RND2() (seed = seed * 6364136223846793005u + 1442695040888963407u, (unsigned)(seed >> 33))
+            for (int i = 0; i < K; i++) {
+                o[i] = rh_new_tracked(h, &pair_type);
+                root[i] = reach[i] = hubbed[i] = false;
+            }
+            for (int i = 0; i < K; i++) {
+                pair *p = (pair *)o[i];
+                if (RND2() % 3) p->a = rh_newref(o[RND2() % K]);
+                if (RND2() % 3) p->b = rh_newref(o[RND2() % K]);
+                root[i] = RND2() % 64 == 0;
+            }
+            rh_object *hub = rh_list_new(h, 0);
+            for (int k = 0; k < HUB; k++) {
+                int j = (int)(RND2() % K);
+                hubbed[j] = true;
+                assert_int_equal(rh_list_append(hub, o[j]), 0);
+            }
+            assert_int_equal(rh_gc_collect(h, 0), 0); /* all old */
+            assert_null(h->gc.young);
+            /* the search from the roots and the hub */
+            int qh = 0, qt = 0;
+            for (int i = 0; i < K; i++)
+                if (root[i] || hubbed[i]) {
+                    reach[i] = true;
+                    q[qt++] = i;
+                }
+            while (qh < qt) {
+                pair *p = (pair *)o[q[qh++]];
+                rh_object *kids[2] = {p->a, p->b};
+                for (int k = 0; k < 2; k++) {
+                    if (!kids[k]) continue;
+                    int j = -1;
+                    for (int x = 0; x < K && j < 0; x++)
+                        if (o[x] == kids[k]) j = x;
+                    assert_true(j >= 0);
+                    if (!reach[j]) {
+                        reach[j] = true;
+                        q[qt++] = j;
+                    }
+                }
+            }
+            size_t nreach = 1; /* the hub */
+            for (int i = 0; i < K; i++) nreach += reach[i];
+            for (int i = 0; i < K; i++) {
+                rh_object *x = o[i];
+                if (!root[i]) rh_decref(x); /* may die: forget it */
+            }
+            size_t alive = h->gc.n_old;
+            rh_heap_fail_after(h, 1, true);
+            assert_int_equal(rh_gc_collect(h, 2), (intptr_t)(alive - nreach));
+            rh_heap_fail_after(h, 0, false);
+            assert_int_equal(h->gc.n_old, nreach);
+            for (int i = 0; i < K; i++)
+                if (reach[i]) assert_true(rh_gc_is_tracked(o[i]));
+            rh__gc_check(h);
+            assert_int_equal(rh_gc_collect(h, 2), 0);
+            rh_decref(hub);
+            for (int i = 0; i < K; i++)
+                if (root[i]) rh_decref(o[i]);
+            rh_heap_destroy(h);
+#undef RND2
+        }
+}
+
 /* gc.freeze and gc.unfreeze from a finalizer during a collection: the
  * objects of the collection's set (counted nowhere while it runs, their
  * marks and index in the collector word) are left to the collection. The
@@ -1729,6 +1810,7 @@ int main(void) {
         cmocka_unit_test(test_collect_like_cpython),
         cmocka_unit_test(test_full_collection_out_of_memory),
         cmocka_unit_test(test_full_walk_wide_closure),
+        cmocka_unit_test(test_full_walk_random),
         cmocka_unit_test(test_freeze_during_collection),
         cmocka_unit_test(test_untrack_offers),
         cmocka_unit_test(test_debug_stats_sizes),
