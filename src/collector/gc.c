@@ -185,9 +185,15 @@
  * the frozen ones) and the same tail as the lists, over the garbage set's
  * array backend (see "The garbage set" below); until rounds exist (stage
  * S4) its automatic collections are young ones, and full ones by
- * CPython's 25% rule. gc.c's lists stay empty: freeze, unfreeze and the
- * freeze count (here), get_objects and get_referrers (gcapi.c) go to
- * gc_linkless.c's walks for such a heap.
+ * CPython's 25% rule. A full collection that cannot have its array (out
+ * of memory) runs over the walk-driven set instead (collect_linkless_walk,
+ * the garbage set's walk backend): no allocation before step 6 holds for
+ * this layout too. gc.c's lists stay empty: freeze, unfreeze and the
+ * freeze count (here), get_objects, get_referrers and the verifier
+ * (gcapi.c), debug mode's leak report (here) and objgraph go to
+ * gc_linkless.c's walks for such a heap; at RH_DEBUG >= 1 its full
+ * collections stop at a reference to another heap's tracked container,
+ * as the fused pass does.
  *
  * Tracking: rh_gc_track appends to generation 0 of the object's heap. A
  * container that was never tracked carries its heap in its own record
@@ -203,6 +209,7 @@
 #include "weak/weak_internal.h"
 #include "memory/alloc_priv.h" /* rh__pool_heap, rh__sysreg_find: the fused pass's ownership test */
 #include "collector/gc_walk.h"  /* instances' references read in line */
+#include "memory/marks.h"        /* the walk-driven garbage set */
 
 #include <inttypes.h>
 #include <limits.h>
@@ -497,6 +504,13 @@ _Noreturn void rh__gc_cross_heap_fatal(rh_heap *h, const rh_object *from, rh_hea
               (void *)to, site_into(to, s2, sizeof s2), (void *)oh);
 }
 
+_Noreturn void rh__gc_cross_heap_met(rh_heap *h, const rh_object *to) {
+    char site[256];
+    rh__fatal("collector: cross-heap reference to <%s %p> (allocated at %s) of heap %p, met by a "
+              "full collection of heap %p; an object may refer only to objects of its own heap",
+              type_name(to), (void *)to, site_into(to, site, sizeof site), (void *)rh__heap_of(to), (void *)h);
+}
+
 typedef struct debug_count_ctx {
     rh_heap *h;
     const rh_object *from;
@@ -566,10 +580,7 @@ RH__HOT_INLINE int visit_count_tracked(rh_object *o, void *arg) {
         if ((g->prev & F_COLLECTING) || (g->next != 0 && owned_by((rh_heap *)arg, g))) {
             o->rh_gcword++;
         } else if (RH_DEBUG >= 1 && g->next != 0) {
-            char site[256];
-            rh__fatal("collector: cross-heap reference to <%s %p> (allocated at %s) of heap %p, met by a "
-                      "full collection of heap %p; an object may refer only to objects of its own heap",
-                      type_name(o), (void *)o, site_into(o, site, sizeof site), (void *)rh__heap_of(o), arg);
+            rh__gc_cross_heap_met((rh_heap *)arg, o);
         }
     }
     return 0;
@@ -726,6 +737,14 @@ static size_t untrack_at_full(rh__gchead *young) {
  *          untrack or a death during the tail writes them), FINALIZED in
  *          the collector word; a survivor is promoted (old, GEN1 after a
  *          young collection) and its slot tombstoned.
+ *   walk   the same layout's full collection without an array (out of
+ *          memory for it: gc_linkless.c's walk-driven set): the set is
+ *          the marked blocks whose collector word carries `marks` (the
+ *          garbage both marks, the legacy part UNREACHABLE alone), found
+ *          by a walk (memory/marks.h: a block freed meanwhile is never
+ *          returned, one untracked loses its marks); a survivor is
+ *          promoted, which takes its marks. "Still in the set" reads the
+ *          object, so delete_garbage holds a reference across the test.
  * Iteration tolerates any removal by user code: the list backend moves
  * each object to the cursor's `seen` list before it is handed out (and
  * merges `seen` back at the end: the order is kept), the array backend
@@ -739,16 +758,21 @@ typedef struct gset {
     rh_object **a;
     size_t lo, hi;
     bool gen1; /* array: survivors get GEN1 (a young collection) */
+    bool walk; /* the walk backend (list and a NULL) */
+    uint32_t marks; /* walk: the set's objects' marks (RH__GCW_MARKS) */
+    rh_heap *h;     /* walk: the heap */
 } gset;
 
 typedef struct gcur {
     _Alignas(16) rh__gchead seen;
     size_t i;
+    rh__mark_walk w;
 } gcur;
 
 static inline void gs_open(const gset *s, gcur *c) {
     if (s->list) list_init(&c->seen);
     c->i = s->lo;
+    if (s->walk) rh__mark_walk_begin(s->h, &c->w);
 }
 static inline rh_object *gs_next(const gset *s, gcur *c) {
     if (s->list) {
@@ -757,6 +781,11 @@ static inline rh_object *gs_next(const gset *s, gcur *c) {
         list_move(g, &c->seen);
         return RH__FROM_GC(g);
     }
+    if (s->walk) {
+        for (rh_object *o; (o = rh__mark_walk_next(&c->w)) != NULL;)
+            if ((o->rh_gcword & RH__GCW_MARKS) == s->marks) return o;
+        return NULL;
+    }
     while (c->i < s->hi) {
         rh_object *o = s->a[c->i++];
         if (o) return o;
@@ -764,14 +793,17 @@ static inline rh_object *gs_next(const gset *s, gcur *c) {
     return NULL;
 }
 static inline void gs_close(const gset *s, gcur *c) {
+    if (s->walk) rh__mark_walk_end(&c->w);
     /* seen, then what was not handed out: the order kept */
     if (!s->list || list_empty(&c->seen)) return;
     if (!list_empty(s->list)) list_merge(s->list, &c->seen);
     list_merge(&c->seen, s->list);
 }
-/* Is o, handed out last by gs_next, still in the set? */
+/* Is o, handed out last by gs_next, still in the set? (The walk backend
+ * reads o: the caller holds a reference.) */
 static inline bool gs_holds_last(const gset *s, const gcur *c, const rh_object *o) {
     if (s->list) return g_prev(&c->seen) == RH__AS_GC(o);
+    if (s->walk) return rh__block_marked(s->h, o) && (o->rh_gcword & RH__GCW_MARKS) == s->marks;
     return s->a[c->i - 1] == o;
 }
 /* o, handed out last, leaves the set and survives. */
@@ -781,7 +813,7 @@ static inline void gs_survive_last(rh_heap *h, const gset *s, gcur *c, rh_object
         g->prev &= ~(F_COLLECTING | F_UNREACHABLE);
         list_move(g, old);
     } else {
-        s->a[c->i - 1] = NULL;
+        if (!s->walk) s->a[c->i - 1] = NULL;
         rh__gc_linkless_promote(h, o, s->gen1);
     }
 }
@@ -804,6 +836,11 @@ static size_t gs_count(const gset *s) {
     size_t n = 0;
     if (s->list) {
         for (rh__gchead *g = g_next(s->list); g != s->list; g = g_next(g)) n++;
+    } else if (s->walk) {
+        gcur c;
+        gs_open(s, &c);
+        while (gs_next(s, &c)) n++;
+        gs_close(s, &c);
     } else {
         for (size_t i = s->lo; i < s->hi; i++) n += s->a[i] != NULL;
     }
@@ -813,6 +850,13 @@ static size_t gs_count(const gset *s) {
 static void gs_survive_all(rh_heap *h, gset *s, rh__gchead *old) {
     if (s->list) {
         list_merge(s->list, old);
+        return;
+    }
+    if (s->walk) {
+        gcur c;
+        gs_open(s, &c);
+        for (rh_object *o; (o = gs_next(s, &c)) != NULL;) rh__gc_linkless_promote(h, o, s->gen1);
+        gs_close(s, &c);
         return;
     }
     for (size_t i = s->lo; i < s->hi; i++) {
@@ -874,6 +918,17 @@ static unsigned move_legacy_finalizers(rh__gchead *unreachable, rh__gchead *fina
  * the NEED_* flags of the rest and the legacy part's size. */
 static unsigned legacy_split(rh_heap *h, gset *s, gset *fin, size_t *nfin) {
     if (s->list) return move_legacy_finalizers(s->list, fin->list, nfin);
+    if (s->walk) {
+        *nfin = rh__gc_linkless_legacy_walk(h);
+        *fin = *s;
+        fin->marks = RH__GCW_UNREACHABLE;
+        unsigned need = 0;
+        gcur c;
+        gs_open(s, &c);
+        for (rh_object *o; (o = gs_next(s, &c)) != NULL;) need |= garbage_needs(NULL, o, o->rh_type);
+        gs_close(s, &c);
+        return need;
+    }
     size_t end = rh__gc_linkless_legacy(h, s->a + s->lo, s->hi - s->lo) + s->lo;
     fin->a = s->a;
     fin->lo = end;
@@ -1008,6 +1063,7 @@ static void delete_garbage(rh_heap *h, const gset *s, rh__gchead *old) {
     gs_open(s, &cur);
     for (rh_object *o; (o = gs_next(s, &cur)) != NULL;) {
         rh__assert(o->rh_refcnt != 0 && (s->list ? o->rh_gcword == 0 : rh__gc_linkless_obj(o)));
+        if (s->walk) rh_incref(o); /* gs_holds_last reads o */
         if (h->gc.debug & RH_GC_DEBUG_SAVEALL) {
             rh_object *gl = garbage_list(h);
             if (gl) (void)h->lists->append(gl, o); /* on failure o just survives */
@@ -1022,6 +1078,7 @@ static void delete_garbage(rh_heap *h, const gset *s, rh__gchead *old) {
         /* Still alive (saved, or clear did not break its cycle): it waits
          * in the next generation and may die later. */
         if (gs_holds_last(s, &cur, o)) gs_survive_last(h, s, &cur, o, old);
+        if (s->walk) rh_decref(o);
     }
     gs_close(s, &cur);
 }
@@ -1117,6 +1174,8 @@ static void collect_tail(rh_heap *h, gset *u, size_t nunreachable, unsigned need
             list_merge(u->list, &final_unreachable);
             ndead = nunreachable - nfinalizers;
         }
+    } else if (user_code && u->walk) {
+        ndead = rh__gc_linkless_recheck_walk(h); /* the resurrected promoted */
     } else if (user_code) {
         /* the resurrected (and what they reach) first, promoted; the slots
          * the squeeze left behind emptied */
@@ -1166,13 +1225,61 @@ static void collect_tail(rh_heap *h, gset *u, size_t nunreachable, unsigned need
     handle_legacy_finalizers(h, &fin, old);
 }
 
+/* Steps 3-4's offer of untracking to a survivor of a collection of
+ * generation gen (tuples; dicts at generation-2 collections only). */
+static bool linkless_offer(rh_heap *h, rh_object *o, int gen) {
+    const rh_type *t = o->rh_type;
+    if (t->untrack_check && (gen == RH_GC_GENERATIONS - 1 || !(t->flags & RH_TYPE_UNTRACK_AT_FULL)) &&
+        t->untrack_check(o)) {
+        rh__gc_linkless_untrack(h, o);
+        return true;
+    }
+    return false;
+}
+
+typedef struct offer_ctx {
+    rh_heap *h;
+    int gen;
+    size_t untracked;
+} offer_ctx;
+static int offer_each(rh_object *o, void *arg) {
+    offer_ctx *c = arg;
+    c->untracked += linkless_offer(c->h, o, c->gen);
+    return 0;
+}
+
+/* A full collection without its array (it could not be allocated, or
+ * the set is more than LOW can index): gc_linkless.c's walk-driven set,
+ * then the tail over the walk backend. No allocation before step 6, as
+ * the linked layout's collections. */
+static void collect_linkless_walk(rh_heap *h, int gen, size_t *examined, intptr_t *m, intptr_t *n) {
+    struct rh__gc_state *st = &h->gc;
+    size_t r = 0;
+    *examined = st->nyoung + st->n_old;
+    st->coll_walk = true;
+    size_t nu = rh__gc_linkless_full_walk(h, &r);
+    st->long_lived_pending = 0;
+    offer_ctx oc = {h, gen, 0};
+    (void)rh__gc_linkless_each(h, RH_GC_GENERATIONS - 1, offer_each, &oc);
+    st->long_lived_total = r - oc.untracked;
+    gset u = {.walk = true, .marks = RH__GCW_COLLECTING | RH__GCW_UNREACHABLE, .h = h};
+    unsigned need = 0;
+    gcur c;
+    gs_open(&u, &c);
+    for (rh_object *o; (o = gs_next(&u, &c)) != NULL;) need |= garbage_needs(NULL, o, o->rh_type);
+    gs_close(&u, &c);
+    collect_tail(h, &u, nu, need, NULL, NULL, m, n);
+    st->coll_walk = false;
+}
+
 /* A collection of a heap without list links (docs/linkless.md): gen 0
  * collects the young array (survivors old with GEN1), gen 1 and 2 every
  * tracked object but the frozen ones (survivors generation 2; this layout
  * has no middle generation of its own: GEN1 only counts what young
  * collections promoted). Steps 1-3 are gc_linkless.c's over an array, the
  * tail is collect_tail over the array backend. A full collection whose
- * array cannot be allocated collects nothing. */
+ * array cannot be allocated runs over the walk-driven set instead
+ * (collect_linkless_walk). */
 static intptr_t collect_linkless(rh_heap *h, int gen, rh_gc_info *info, uint64_t t0) {
     struct rh__gc_state *st = &h->gc;
     if (gen + 1 < RH_GC_GENERATIONS) st->count[gen + 1]++;
@@ -1192,11 +1299,7 @@ static intptr_t collect_linkless(rh_heap *h, int gen, rh_gc_info *info, uint64_t
         /* steps 3-4's offers of untracking to the survivors (tuples; dicts
          * at generation-2 collections only), in the array's order */
         for (size_t i = 0; i < r; i++) {
-            rh_object *o = set[i];
-            const rh_type *t = o->rh_type;
-            if (t->untrack_check && (gen == RH_GC_GENERATIONS - 1 || !(t->flags & RH_TYPE_UNTRACK_AT_FULL)) &&
-                t->untrack_check(o)) {
-                rh__gc_linkless_untrack(h, o);
+            if (linkless_offer(h, set[i], gen)) {
                 if (!young) st->long_lived_total--;
                 else st->long_lived_pending--;
             }
@@ -1211,6 +1314,8 @@ static intptr_t collect_linkless(rh_heap *h, int gen, rh_gc_info *info, uint64_t
         collect_tail(h, &u, nu, need, NULL, NULL, &m, &n);
         st->coll = NULL;
         rh_free(h, set);
+    } else if (!young) {
+        collect_linkless_walk(h, gen, &examined, &m, &n);
     }
     uint64_t t1 = now_ns();
     st->stats[gen].collections++;
@@ -1425,11 +1530,38 @@ static void drop_garbage(rh_heap *h) {
     if (gl) rh_decref(gl);
 }
 
+/* One line of the leak report (the first GC_LEAK_REPORT_MAX). */
+typedef struct leak_line {
+    rh_heap *h;
+    size_t shown;
+} leak_line;
+
+static void leak_print(rh_object *o, uint32_t outside, void *arg) {
+    leak_line *l = arg;
+    if (l->shown++ >= GC_LEAK_REPORT_MAX) return;
+    rh__gc_printf(l->h, "refheap: leak: <%s %p> refcount %" PRIu32 " (%" PRIu32
+                  " from outside the heap's containers), allocated at %s",
+                  type_name(o), (void *)o, o->rh_refcnt, outside, rh_object_site(o));
+}
+
 /* Debug mode: every object still tracked after the last collections, with
  * its references from outside the heap's containers (recomputed with steps
  * 1-2 over all of them: a leak root has some, objects it keeps alive none). */
 static void leak_report(rh_heap *h) {
     struct rh__gc_state *st = &h->gc;
+    if (st->linkless) {
+        /* every tracked object, by walks (gc_linkless.c): no collection's
+         * set exists now, so the counters hold them all */
+        size_t total = st->nyoung + st->n_old + st->n_frozen;
+        if (total == 0) return;
+        rh__gc_printf(h, "refheap: leak report: %zu tracked object%s still alive at heap destruction",
+                      total, total == 1 ? "" : "s");
+        leak_line l = {h, 0};
+        (void)rh__gc_linkless_outside(h, leak_print, &l);
+        if (total > GC_LEAK_REPORT_MAX)
+            rh__gc_printf(h, "refheap: leak: ... and %zu more", total - GC_LEAK_REPORT_MAX);
+        return;
+    }
     _Alignas(16) rh__gchead all;
     list_init(&all);
     for (int i = 0; i < RH_GC_GENERATIONS; i++) list_merge(&st->gens[i], &all);
@@ -1439,16 +1571,13 @@ static void leak_report(rh_heap *h) {
     subtract_refs(&all, NULL);
     rh__gc_printf(h, "refheap: leak report: %zu tracked object%s still alive at heap destruction",
                   total, total == 1 ? "" : "s");
-    size_t shown = 0;
+    leak_line l = {h, 0};
     for (rh__gchead *g = g_next(&all); g != &all; g = g_next(g)) {
         rh_object *o = RH__FROM_GC(g);
         g->prev &= ~F_COLLECTING;
-        if (shown++ >= GC_LEAK_REPORT_MAX) continue;
         uint32_t outside = o->rh_refcnt - o->rh_gcword;
         o->rh_gcword = 0;
-        rh__gc_printf(h, "refheap: leak: <%s %p> refcount %" PRIu32 " (%" PRIu32
-                      " from outside the heap's containers), allocated at %s",
-                      type_name(o), (void *)o, o->rh_refcnt, outside, rh_object_site(o));
+        leak_print(o, outside, &l);
     }
     if (total > GC_LEAK_REPORT_MAX)
         rh__gc_printf(h, "refheap: leak: ... and %zu more", total - GC_LEAK_REPORT_MAX);

@@ -108,6 +108,15 @@ size_t rh__gc_linkless_recheck(rh_heap *h, rh_object **part, size_t *n);
 size_t rh__gc_linkless_tail_part(rh_heap *h, rh_object **set, size_t r, size_t n);
 void rh__gc_linkless_promote(rh_heap *h, rh_object *o, bool gen1);
 size_t rh__gc_linkless_legacy(rh_heap *h, rh_object **a, size_t n);
+/* A full collection without its array (out of memory, or a set too
+ * large for LOW): steps 1-3 by walks of the marked blocks, the garbage
+ * found by its marks (both) and not indexed; returns its size, *r the
+ * survivors (old). Step 8 and step 5 over such a set: the resurrected
+ * promoted, the final garbage returned; the legacy part given
+ * UNREACHABLE alone, its size returned. */
+size_t rh__gc_linkless_full_walk(rh_heap *h, size_t *r);
+size_t rh__gc_linkless_recheck_walk(rh_heap *h);
+size_t rh__gc_linkless_legacy_walk(rh_heap *h);
 /* Step 6: o (tracked) waits for its weak reference's callback out of the
  * generations; afterwards, if it still waits, it is old (GEN1 after a
  * young collection). */
@@ -116,13 +125,32 @@ void rh__gc_linkless_wait_end(rh_heap *h, rh_object *o, bool gen1);
 /* Debug mode: `from` (of heap h) refers to `to` (of heap oh): stops the
  * program naming both (gc.c). */
 _Noreturn void rh__gc_cross_heap_fatal(rh_heap *h, const rh_object *from, rh_heap *oh, const rh_object *to);
+/* At RH_DEBUG >= 1: a full collection of h met `to`, a tracked container
+ * of another heap: stops the program naming it (gc.c). */
+_Noreturn void rh__gc_cross_heap_met(rh_heap *h, const rh_object *to);
 /* fn(o, arg) on each object of generation gen (0..2, or RH_GC_GENERATIONS:
- * the permanent one) until it returns non-zero (returned); the objects of
- * generations 1, 2 and the permanent one by a walk of the marked blocks. */
+ * the permanent one, or RH__GC_EACH_TRACKED: every tracked object, a
+ * collection's set included, in the walk's order) until it returns
+ * non-zero (returned); all but generation 0 by a walk of the marked
+ * blocks. fn may write the objects' collector words only with
+ * RH__GC_EACH_TRACKED (the generations are told by those words). */
+#define RH__GC_EACH_TRACKED (-1)
 int rh__gc_linkless_each(rh_heap *h, int gen, int (*fn)(rh_object *o, void *arg), void *arg);
 void rh__gc_linkless_freeze(rh_heap *h);
 void rh__gc_linkless_unfreeze(rh_heap *h);
+/* The invariants of gc_linkless.c's essay: stops the program at the first
+ * broken one. */
 void rh__gc_linkless_check(rh_heap *h);
+/* The same, each broken one printed on the gc sink (a "gc: verify:" line)
+ * and counted (returned); *walkable (if not NULL) tells whether the young
+ * array and the marked blocks are sound enough to be walked and
+ * traversed (rh_gc_verify's passes). */
+size_t rh__gc_linkless_audit(rh_heap *h, bool fatal, bool *walkable);
+/* Debug mode's leak report: fn(o, outside, arg) on each tracked object,
+ * outside = its references from outside the heap's tracked objects (its
+ * count minus the references their traverses report); the collector
+ * words are as they were afterwards. Returns the objects. */
+size_t rh__gc_linkless_outside(rh_heap *h, void (*fn)(rh_object *o, uint32_t outside, void *arg), void *arg);
 /* Is o (a live container of either layout) tracked? The linked layout
  * reads its record; the other asks the allocator for the block's mark. */
 static inline bool rh__gc_tracked_any(const rh_object *o) {

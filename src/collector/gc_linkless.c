@@ -14,8 +14,13 @@
  * heap grown by doubling; the counters n_old (marked, neither YOUNG nor
  * FROZEN), n_gen1 (those of n_old with GEN1) and n_frozen.
  *
- * Invariants between operations (rh__gc_linkless_check verifies them):
+ * Invariants between operations (rh__gc_linkless_audit verifies them:
+ * rh__gc_check stops at the first broken one, rh_gc_verify prints and
+ * counts each):
  *   - o is YOUNG  <=>  o's block is marked and young[LOW(o)] == o;
+ *   - every marked block is a live container of this layout; a tracked
+ *     object neither YOUNG nor in a collection's or a round's array has
+ *     LOW 0;
  *   - nyoung < RH__YOUNG_MAX (LOW's range), no entry NULL;
  *   - an unmarked (untracked) object's word is LINKLESS plus, maybe,
  *     FINALIZED: nothing else;
@@ -23,10 +28,16 @@
  *     n_old (outside the window between steps 1-3 of a collection and its
  *     end, where the unreachable part of coll is counted nowhere);
  *   - an object carrying marks (MARKS) is in the collection in progress,
- *     coll[LOW] == o; an untrack puts NULL there (a tombstone); or, while
- *     step 6 runs the weak references' callbacks, it is a weak reference
- *     waiting for its callback (WAITING alone: in no slot, counted
- *     nowhere, old again once the callbacks ran; rh__gc_linkless_wait).
+ *     coll[LOW] == o; an untrack puts NULL there (a tombstone); or, when
+ *     the collection has no array (coll_walk: the walk-driven set below),
+ *     its marks alone say it is in the set; or, while step 6 runs the
+ *     weak references' callbacks, it is a weak reference waiting for its
+ *     callback (WAITING alone: in no slot, counted nowhere, old again once
+ *     the callbacks ran; rh__gc_linkless_wait). No object carries MARKS
+ *     outside a collection (coll and coll_walk both unset);
+ *   - an object carries a round's marks (ROUND) only while an incremental
+ *     round is open or its garbage waits for its clear (incr.phase not
+ *     IDLE, or incr.ndoomed not 0).
  *
  * Operations:
  *   track    mark the block, append to young (LOW = nyoung++). When the
@@ -76,9 +87,43 @@
  * (n_old + nyoung entries) by a walk of the old objects in address order,
  * then the young ones (rh__gc_linkless_full_unreachable; survivors old,
  * generation 2); the frozen objects stay out, so what they reference
- * counts as referenced from outside. Out of memory for that array: nothing
- * changes. While a set is collected it is counted nowhere (nyoung, n_old
- * and n_gen1 leave it); survivors are counted back as they leave.
+ * counts as referenced from outside. Out of memory for that array (or a
+ * set larger than LOW can index), the walk-driven set below. While a set
+ * is collected it is counted nowhere (nyoung, n_old and n_gen1 leave it);
+ * survivors are counted back as they leave.
+ *
+ * The walk-driven set (a full collection without its array; gc.c's
+ * collect_linkless_walk and its garbage set's walk backend): the set is
+ * the marked blocks that carry its marks, LOW holds no index, and every
+ * pass is a walk of the marked blocks (memory/marks.h: each block marked
+ * throughout is returned once, a freed one never). Steps 1-2 as over an
+ * array (COLLECTING, the count in LOW). Step 3: one walk gives the
+ * objects referenced from outside both marks (COLLECTING|UNREACHABLE,
+ * borrowed here as "reached") and PENDING (LOW's bit 0: the counts are
+ * not needed once the roots are known); the closure then scans each
+ * PENDING object's referents, giving those still COLLECTING alone both
+ * marks and a slot on a stack (C stack, 256 entries, or the young
+ * array's spare capacity when larger), scanned depth-first; when the
+ * stack is full the referent is left PENDING and another walk takes it.
+ * A last walk: reached objects leave (old), the others get both marks,
+ * the garbage. Step 5 is the same closure from the objects with
+ * legacy_del, from both marks to UNREACHABLE alone; step 8 (the recheck)
+ * is steps 1-3 again over the objects with both marks. No allocation;
+ * O(walks x heap) with one walk more each time the stack overflowed
+ * (one walk in all when the set's referents fit the stack while it is
+ * drained depth-first). Untrack and death during the tail only unmark
+ * (no slot); delete_garbage holds a reference while it asks whether its
+ * object is still in the set (its marks).
+ *
+ * The audit (rh__gc_linkless_audit): the invariants above, by the young
+ * array and one walk. rh_gc_verify (gcapi.c) then counts references in
+ * LOW over every tracked object (rh__gc_linkless_each with
+ * RH__GC_EACH_TRACKED) and gives the young ones their index back; an
+ * object carrying a collection's or a round's marks is not counted (its
+ * LOW is theirs). Debug mode's leak report at heap destruction
+ * (rh__gc_linkless_outside): steps 1-2 over every tracked object by
+ * walks, each object's references from outside reported, the words put
+ * back.
  *
  * Generations for introspection and freeze (stage S5's part that needs no
  * collection): generation 0 is the young array in its order; 1 the old
@@ -89,13 +134,18 @@
  * on every tracked object (the young array emptied, O(tracked) instead of
  * the linked layout's O(1) splice), gc.unfreeze clears it (they become old,
  * generation 2; both leave alone the set of a collection in progress, which
- * carries its marks and is counted nowhere). The heap is found from the address
- * (rh__heap_of): this layout has no record to carry a heap hint.
+ * carries its marks and is counted nowhere). rh__gc_linkless_each is the
+ * one "for each tracked object" of this layout: get_objects,
+ * get_referrers, the verifier, the leak report and objgraph (src/tools)
+ * use it. The heap is found from the address (rh__heap_of): this layout
+ * has no record to carry a heap hint.
  */
 #include "collector/gc_internal.h"
 #include "collector/gc_walk.h" /* instances' references read in line */
 #include "memory/marks.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #define YOUNG_CAP_MIN 64
@@ -162,9 +212,12 @@ void rh__gc_linkless_untrack(rh_heap *h, rh_object *o) {
         /* waiting for its callback (rh__gc_linkless_wait): counted nowhere */
     } else if (w & RH__GCW_MARKS) {
         /* in the unreachable part of the collection in progress (the only
-         * objects that carry marks while user code runs): a tombstone */
-        rh__assert(st->coll && st->coll[w & RH__GCW_LOW] == o);
-        st->coll[w & RH__GCW_LOW] = NULL;
+         * objects that carry marks while user code runs): a tombstone, or
+         * nothing when the set has no array (the walk-driven set) */
+        if (st->coll) {
+            rh__assert(st->coll[w & RH__GCW_LOW] == o);
+            st->coll[w & RH__GCW_LOW] = NULL;
+        }
     } else if (rh__gcw_gen(w) == RH__GCW_FROZEN) {
         st->n_frozen--;
     } else {
@@ -195,38 +248,94 @@ void rh__gc_linkless_fini(rh_heap *h) {
     st->capyoung = 0;
 }
 
-void rh__gc_linkless_check(rh_heap *h) {
+/* The audit (see the essay): each problem stops the program (fatal) or
+ * is printed on the gc sink as a verifier's line and counted. */
+typedef struct audit {
+    rh_heap *h;
+    bool fatal;
+    size_t problems;
+} audit;
+
+static void RH_PRINTF(2, 3) problem(audit *a, const char *fmt, ...) {
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (a->fatal) rh__fatal("collector (linkless): heap %p: %s", (void *)a->h, line);
+    rh__gc_printf(a->h, "gc: verify: %s", line);
+    a->problems++;
+}
+
+static const char *aname(const rh_object *o) {
+    return o->rh_type && o->rh_type->name ? o->rh_type->name : "?";
+}
+
+size_t rh__gc_linkless_audit(rh_heap *h, bool fatal, bool *walkable) {
     struct rh__gc_state *st = &h->gc;
-    if (st->nyoung > st->capyoung || st->capyoung > RH__YOUNG_MAX || st->n_gen1 > st->n_old)
-        rh__fatal("collector (linkless): heap %p: young %zu of %zu, old %zu, gen1 %zu", (void *)h,
-                  st->nyoung, st->capyoung, st->n_old, st->n_gen1);
-    for (size_t i = 0; i < st->nyoung; i++) {
+    audit a = {h, fatal, 0};
+    bool sound = true;
+    if (st->nyoung > st->capyoung || st->capyoung > RH__YOUNG_MAX || st->n_gen1 > st->n_old) {
+        problem(&a, "counters: young %zu of %zu, old %zu, gen1 %zu", st->nyoung, st->capyoung, st->n_old,
+                st->n_gen1);
+        sound = false;
+    }
+    for (size_t i = 0; sound && i < st->nyoung; i++) {
         rh_object *o = st->young[i];
         if (!o || o->rh_refcnt == 0 || !(o->rh_type->flags & RH_TYPE_GC) ||
             (o->rh_gcword & ~RH__GCW_FINALIZED) != (RH__GCW_LINKLESS | RH__GCW_YOUNG | (uint32_t)i) ||
-            !rh__block_marked(h, o))
-            rh__fatal("collector (linkless): young[%zu] of heap %p is %p (word %#x), not a tracked "
-                      "young container of index %zu", i, (void *)h, (void *)o, o ? o->rh_gcword : 0u, i);
+            !rh__block_marked(h, o)) {
+            problem(&a, "young[%zu] is %p (word %#x), not a tracked young container of index %zu", i, (void *)o,
+                    o ? o->rh_gcword : 0u, i);
+            sound = false;
+        }
     }
-    size_t marked = 0, gen1 = 0, frozen = 0;
+    /* a walk of the marked blocks: the objects of a collection's set
+     * (MARKS) are counted nowhere, the others by the counters */
+    bool in_round = st->incr.phase != RH__INCR_IDLE || st->incr.ndoomed != 0;
+    size_t counted = 0, young = 0, gen1 = 0, frozen = 0;
     rh__mark_walk w;
     rh__mark_walk_begin(h, &w);
     for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
-        marked++;
         uint32_t x = o->rh_gcword;
-        if (o->rh_refcnt == 0 || !(x & RH__GCW_LINKLESS) || (x & RH__GCW_MARKS) ||
-            (rh__gcw_gen(x) != RH__GCW_YOUNG && (x & RH__GCW_LOW)))
-            rh__fatal("collector (linkless): tracked object %p of heap %p: count %u, word %#x", (void *)o,
-                      (void *)h, (unsigned)o->rh_refcnt, x);
-        if (rh__gcw_gen(x) == RH__GCW_GEN1) gen1++;
-        if (rh__gcw_gen(x) == RH__GCW_FROZEN) frozen++;
+        if (!(x & RH__GCW_LINKLESS) || !(o->rh_type->flags & RH_TYPE_GC)) {
+            problem(&a, "marked block %p is no container of this layout (word %#x)", (void *)o, x);
+            sound = false;
+            continue;
+        }
+        if (o->rh_refcnt == 0) problem(&a, "tracked object <%s %p> has refcount 0", aname(o), (void *)o);
+        if ((x & RH__GCW_MARKS) && !st->coll && !st->coll_walk)
+            problem(&a, "tracked object <%s %p> carries collection marks %#x outside a collection", aname(o),
+                    (void *)o, x & RH__GCW_MARKS);
+        if ((x & RH__GCW_ROUND) && !in_round)
+            problem(&a, "tracked object <%s %p> carries round marks %#x outside a round", aname(o), (void *)o,
+                    x & RH__GCW_ROUND);
+        if (x & RH__GCW_MARKS) continue; /* a collection's: its LOW is the collection's */
+        counted++;
+        uint32_t g = rh__gcw_gen(x), low = x & RH__GCW_LOW;
+        if (g == RH__GCW_YOUNG) {
+            young++;
+            if (low >= st->nyoung || st->young[low] != o)
+                problem(&a, "tracked object <%s %p> is young with index %u, not its slot in the young array "
+                        "(%zu entries)", aname(o), (void *)o, (unsigned)low, st->nyoung);
+        } else if (low && !(x & RH__GCW_ROUND)) {
+            problem(&a, "tracked object <%s %p> is not young but carries index %u", aname(o), (void *)o,
+                    (unsigned)low);
+        }
+        if (g == RH__GCW_GEN1) gen1++;
+        if (g == RH__GCW_FROZEN) frozen++;
     }
     rh__mark_walk_end(&w);
-    if (marked != st->nyoung + st->n_old + st->n_frozen || gen1 != st->n_gen1 || frozen != st->n_frozen)
-        rh__fatal("collector (linkless): heap %p has %zu marked blocks (%zu gen1, %zu frozen); counters: "
-                  "young %zu, old %zu (gen1 %zu), frozen %zu", (void *)h, marked, gen1, frozen, st->nyoung,
-                  st->n_old, st->n_gen1, st->n_frozen);
+    if (counted != st->nyoung + st->n_old + st->n_frozen || young != st->nyoung || gen1 != st->n_gen1 ||
+        frozen != st->n_frozen)
+        problem(&a, "%zu tracked objects outside a collection (%zu young, %zu gen1, %zu frozen); counters: "
+                "young %zu, old %zu (gen1 %zu), frozen %zu", counted, young, gen1, frozen, st->nyoung, st->n_old,
+                st->n_gen1, st->n_frozen);
+    if (walkable) *walkable = sound;
+    return a.problems;
 }
+
+void rh__gc_linkless_check(rh_heap *h) { (void)rh__gc_linkless_audit(h, true, NULL); }
 
 /* ---------------------------------------------------------------------------
  * Steps 1-3 over an array (see the essay).
@@ -269,6 +378,19 @@ static int visit_count_debug(rh_object *o, void *arg) {
     return 0;
 }
 
+/* visit_count of a full collection at RH_DEBUG >= 1 outside debug mode: a
+ * tracked container referent outside the set that belongs to another heap
+ * stops the program (as gc.c's fused first pass of the linked layout). In
+ * a full collection the containers outside the set are the frozen and
+ * untracked ones, so the lookup costs only references to those. */
+static int visit_count_full(rh_object *o, void *arg) {
+    if (!o || !(o->rh_type->flags & RH_TYPE_GC)) return 0;
+    if (in_set(o)) return visit_count(o, NULL);
+    rh_heap *oh = rh__heap_of(o);
+    if (oh && oh != arg && rh__gc_tracked_any(o)) rh__gc_cross_heap_met(arg, o);
+    return 0;
+}
+
 typedef struct reach_ctx {
     rh_object **set;
     size_t r; /* the reachable prefix's end */
@@ -286,7 +408,9 @@ static int visit_reach(rh_object *o, void *arg) {
     return 0;
 }
 
-size_t rh__gc_linkless_find_unreachable(rh_heap *h, rh_object **set, size_t n) {
+/* full: the set is every tracked object of the heap but the frozen ones
+ * (cross-heap references are then looked for at RH_DEBUG >= 1). */
+static size_t find_unreachable(rh_heap *h, rh_object **set, size_t n, bool full) {
     rh__assert(n <= RH__GCW_LOW);
     /* 1 */
     for (size_t i = 0; i < n; i++) {
@@ -302,6 +426,12 @@ size_t rh__gc_linkless_find_unreachable(rh_heap *h, rh_object **set, size_t n) {
             const rh_type *t = o->rh_type;
             c.from = o;
             RH__GC_TRAVERSE(o, t, visit_count_debug, &c);
+        }
+    } else if (RH_DEBUG >= 1 && full) {
+        for (size_t i = 0; i < n; i++) {
+            rh_object *o = set[i];
+            const rh_type *t = o->rh_type;
+            RH__GC_TRAVERSE(o, t, visit_count_full, h);
         }
     } else {
         for (size_t i = 0; i < n; i++) {
@@ -333,6 +463,10 @@ size_t rh__gc_linkless_find_unreachable(rh_heap *h, rh_object **set, size_t n) {
     for (size_t i = 0; i < c.r; i++) set[i]->rh_gcword &= ~(RH__GCW_MARKS | RH__GCW_LOW);
     for (size_t i = c.r; i < n; i++) set[i]->rh_gcword |= UNREACHABLE;
     return c.r;
+}
+
+size_t rh__gc_linkless_find_unreachable(rh_heap *h, rh_object **set, size_t n) {
+    return find_unreachable(h, set, n, false);
 }
 
 /* The young set's collection, steps 1-3: the young array is detached (a
@@ -407,10 +541,173 @@ rh_object **rh__gc_linkless_full_set(rh_heap *h, size_t *n) {
 rh_object **rh__gc_linkless_full_unreachable(rh_heap *h, size_t *n, size_t *r) {
     rh_object **set = rh__gc_linkless_full_set(h, n);
     if (!set) return NULL;
-    *r = rh__gc_linkless_find_unreachable(h, set, *n);
+    *r = find_unreachable(h, set, *n, true);
     h->gc.n_old += *r;
     h->gc.coll = set;
     return set;
+}
+
+/* ---------------------------------------------------------------------------
+ * The walk-driven set: a full collection without its array (see the essay).
+ * ------------------------------------------------------------------------- */
+
+#define PENDING 1u       /* in LOW: reached, its referents not looked at yet */
+#define STACK_LOCAL 256  /* the closure's stack on the C stack               */
+
+/* The closure: objects whose marks are `in` and that an object with marks
+ * `out` references get `out` (PENDING, or a slot on the stack, until
+ * their own referents were looked at). The stack is the C stack's array
+ * or the young array's spare capacity, whichever is larger; when it is
+ * full the object stays PENDING and the next walk takes it. */
+typedef struct closure_ctx {
+    uint32_t in, out;
+    rh_object **stack;
+    size_t n, cap;
+    bool overflow;
+} closure_ctx;
+
+static int visit_closure(rh_object *o, void *arg) {
+    closure_ctx *c = arg;
+    if (!o || !(o->rh_type->flags & RH_TYPE_GC)) return 0;
+    uint32_t w = o->rh_gcword;
+    if (!(w & RH__GCW_LINKLESS) || (w & RH__GCW_MARKS) != c->in) return 0;
+    w = (w & ~(RH__GCW_MARKS | RH__GCW_LOW)) | c->out;
+    if (c->n < c->cap) {
+        c->stack[c->n++] = o;
+    } else {
+        w |= PENDING;
+        c->overflow = true;
+    }
+    o->rh_gcword = w;
+    return 0;
+}
+
+static void closure_scan(closure_ctx *c, rh_object *o) {
+    for (;;) {
+        const rh_type *t = o->rh_type;
+        RH__GC_TRAVERSE(o, t, visit_closure, c);
+        if (c->n == 0) return;
+        o = c->stack[--c->n];
+    }
+}
+
+/* Every object reached from the ones that carry `out` and PENDING gets
+ * `out`; PENDING is clear on all of them afterwards. Walks until one walk
+ * left nothing PENDING behind its cursor. */
+static void closure(rh_heap *h, uint32_t in, uint32_t out) {
+    struct rh__gc_state *st = &h->gc;
+    rh_object *local[STACK_LOCAL];
+    closure_ctx c = {in, out, local, 0, STACK_LOCAL, false};
+    if (st->capyoung - st->nyoung > STACK_LOCAL) {
+        c.stack = st->young + st->nyoung;
+        c.cap = st->capyoung - st->nyoung;
+    }
+    do {
+        c.overflow = false;
+        rh__mark_walk w;
+        rh__mark_walk_begin(h, &w);
+        for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
+            uint32_t x = o->rh_gcword;
+            if ((x & RH__GCW_MARKS) != out || !(x & PENDING)) continue;
+            o->rh_gcword = x & ~PENDING;
+            closure_scan(&c, o);
+        }
+        rh__mark_walk_end(&w);
+    } while (c.overflow);
+}
+
+/* Steps 1-3 by walks over the objects whose marks are `select` (their LOW
+ * free: no index), as find_unreachable over an array: COLLECTING and the
+ * count in LOW, the traverses, then the objects referenced from outside
+ * and their closure reachable. The reachable ones leave (marks and LOW
+ * cleared, old: *r counts them), the others carry COLLECTING|UNREACHABLE
+ * and LOW 0 (returned: their number). full: every tracked object but the
+ * frozen ones, none carrying marks (select 0), as
+ * rh__gc_linkless_full_set (GEN cleared, the young array emptied, the
+ * counters 0 while the set is collected; cross-heap references looked for
+ * as in find_unreachable). */
+static size_t walk_unreachable(rh_heap *h, uint32_t select, bool full, size_t *r) {
+    struct rh__gc_state *st = &h->gc;
+    rh__mark_walk w;
+    /* 1 */
+    if (full) {
+        st->n_old = st->n_gen1 = st->nyoung = 0;
+    }
+    rh__mark_walk_begin(h, &w);
+    for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
+        uint32_t x = o->rh_gcword;
+        if ((x & RH__GCW_MARKS) != select || (full && rh__gcw_gen(x) == RH__GCW_FROZEN)) continue;
+        if (full) x &= ~RH__GCW_GEN;
+        o->rh_gcword = (x & ~(RH__GCW_MARKS | RH__GCW_LOW)) | COLLECTING;
+    }
+    rh__mark_walk_end(&w);
+    /* 2 */
+    count_ctx cc = {h, NULL};
+    rh__mark_walk_begin(h, &w);
+    for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
+        if ((o->rh_gcword & RH__GCW_MARKS) != COLLECTING) continue;
+        const rh_type *t = o->rh_type;
+        cc.from = o;
+        if (h->mode == RH_MODE_DEBUG) RH__GC_TRAVERSE(o, t, visit_count_debug, &cc);
+        else if (RH_DEBUG >= 1 && full) RH__GC_TRAVERSE(o, t, visit_count_full, h);
+        else RH__GC_TRAVERSE(o, t, visit_count, NULL);
+    }
+    rh__mark_walk_end(&w);
+    /* 3: referenced from outside: reachable (both marks, PENDING); the
+     * counts are not needed any more */
+    rh__mark_walk_begin(h, &w);
+    for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
+        uint32_t x = o->rh_gcword;
+        if ((x & RH__GCW_MARKS) != COLLECTING) continue;
+        x &= ~RH__GCW_LOW;
+        if ((o->rh_gcword & RH__GCW_LOW) < o->rh_refcnt) x |= UNREACHABLE | PENDING;
+        o->rh_gcword = x;
+    }
+    rh__mark_walk_end(&w);
+    closure(h, COLLECTING, COLLECTING | UNREACHABLE);
+    /* the reachable ones (both marks) leave, the others get both */
+    size_t nr = 0, nu = 0;
+    rh__mark_walk_begin(h, &w);
+    for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
+        uint32_t x = o->rh_gcword;
+        if ((x & RH__GCW_MARKS) == (COLLECTING | UNREACHABLE)) {
+            o->rh_gcword = x & ~(RH__GCW_MARKS | RH__GCW_LOW);
+            nr++;
+        } else if ((x & RH__GCW_MARKS) == COLLECTING) {
+            o->rh_gcword = x | UNREACHABLE;
+            nu++;
+        }
+    }
+    rh__mark_walk_end(&w);
+    st->n_old += nr;
+    *r = nr;
+    return nu;
+}
+
+size_t rh__gc_linkless_full_walk(rh_heap *h, size_t *r) {
+    return walk_unreachable(h, 0, true, r);
+}
+
+size_t rh__gc_linkless_recheck_walk(rh_heap *h) {
+    size_t r;
+    return walk_unreachable(h, COLLECTING | UNREACHABLE, false, &r);
+}
+
+size_t rh__gc_linkless_legacy_walk(rh_heap *h) {
+    rh__mark_walk w;
+    rh__mark_walk_begin(h, &w);
+    for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
+        uint32_t x = o->rh_gcword;
+        if ((x & RH__GCW_MARKS) == (COLLECTING | UNREACHABLE) && o->rh_type->legacy_del)
+            o->rh_gcword = (x & ~(RH__GCW_MARKS | RH__GCW_LOW)) | UNREACHABLE | PENDING;
+    }
+    rh__mark_walk_end(&w);
+    closure(h, COLLECTING | UNREACHABLE, UNREACHABLE);
+    size_t n = 0;
+    rh__mark_walk_begin(h, &w);
+    for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) n += (o->rh_gcword & RH__GCW_MARKS) == UNREACHABLE;
+    rh__mark_walk_end(&w);
+    return n;
 }
 
 /* Step 8 (the resurrection check) over the unreachable part of a set,
@@ -529,8 +826,10 @@ void rh__gc_linkless_wait(rh_heap *h, rh_object *o) {
         st->young[i] = last;
         last->rh_gcword = (last->rh_gcword & ~RH__GCW_LOW) | (uint32_t)i;
     } else if (w & RH__GCW_MARKS) {
-        rh__assert(st->coll && st->coll[w & RH__GCW_LOW] == o);
-        st->coll[w & RH__GCW_LOW] = NULL;
+        if (st->coll) {
+            rh__assert(st->coll[w & RH__GCW_LOW] == o);
+            st->coll[w & RH__GCW_LOW] = NULL;
+        }
     } else if (rh__gcw_gen(w) == RH__GCW_FROZEN) {
         st->n_frozen--;
     } else {
@@ -575,10 +874,50 @@ int rh__gc_linkless_each(rh_heap *h, int gen, int (*fn)(rh_object *o, void *arg)
     rh__mark_walk_begin(h, &w);
     int r = 0;
     for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
-        if (in_generation(o->rh_gcword, gen) && (r = fn(o, arg)) != 0) break;
+        if ((gen == RH__GC_EACH_TRACKED || in_generation(o->rh_gcword, gen)) && (r = fn(o, arg)) != 0) break;
     }
     rh__mark_walk_end(&w);
     return r;
+}
+
+/* Debug mode's leak report (gc.c): steps 1-2 over every tracked object
+ * (COLLECTING and the count in LOW, as a collection's), by three walks;
+ * then the words are as they were (the young ones' index given back). */
+static int outside_mark(rh_object *o, void *arg) {
+    (void)arg;
+    o->rh_gcword = (o->rh_gcword & ~RH__GCW_LOW) | COLLECTING;
+    return 0;
+}
+static int outside_count(rh_object *o, void *arg) {
+    (void)arg;
+    const rh_type *t = o->rh_type;
+    RH__GC_TRAVERSE(o, t, visit_count, NULL);
+    return 0;
+}
+typedef struct outside_ctx {
+    void (*fn)(rh_object *o, uint32_t outside, void *arg);
+    void *arg;
+    size_t n;
+} outside_ctx;
+static int outside_report(rh_object *o, void *arg) {
+    outside_ctx *c = arg;
+    uint32_t w = o->rh_gcword;
+    o->rh_gcword = w & ~(RH__GCW_LOW | COLLECTING);
+    c->fn(o, o->rh_refcnt - (w & RH__GCW_LOW), c->arg);
+    c->n++;
+    return 0;
+}
+
+size_t rh__gc_linkless_outside(rh_heap *h, void (*fn)(rh_object *o, uint32_t outside, void *arg), void *arg) {
+    struct rh__gc_state *st = &h->gc;
+    rh__assert(!st->coll && !st->coll_walk); /* no collection's marks */
+    outside_ctx c = {fn, arg, 0};
+    (void)rh__gc_linkless_each(h, RH__GC_EACH_TRACKED, outside_mark, NULL);
+    (void)rh__gc_linkless_each(h, RH__GC_EACH_TRACKED, outside_count, NULL);
+    (void)rh__gc_linkless_each(h, RH__GC_EACH_TRACKED, outside_report, &c);
+    for (size_t i = 0; i < st->nyoung; i++)
+        st->young[i]->rh_gcword = (st->young[i]->rh_gcword & ~RH__GCW_LOW) | (uint32_t)i;
+    return c.n;
 }
 
 void rh__gc_linkless_freeze(rh_heap *h) {

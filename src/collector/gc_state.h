@@ -231,6 +231,9 @@ struct rh__gc_state {
     bool linkless;
     rh_object **coll; /* the array of the collection in progress: an
                          object carrying its marks has its index there */
+    bool coll_walk;   /* the collection in progress has no array (a full
+                         collection's walk-driven set): its objects carry
+                         its marks and no index */
     rh_object **young;
     size_t nyoung, capyoung;
     size_t n_old, n_gen1, n_frozen;

@@ -46,6 +46,17 @@
  * References from C variables and other non-containers stay invisible: a
  * traverse that over-reports exactly by those is found only by a test that
  * drops them.
+ *
+ * A heap without list links (docs/linkless.md) has its tracked objects in
+ * the young array and the allocator's marked blocks, and its containers'
+ * rh_gcword holds their state: the verifier first audits that layout's
+ * invariants (gc_linkless.c's essay), then runs the same three passes over
+ * every tracked object (one walk each), counting in LOW of such a
+ * container (saturating at LOW's largest value) and in the whole word of
+ * a non-container; objects carrying a collection's or a round's marks are
+ * not counted (LOW is theirs); the young objects get their index back at
+ * the end. get_objects and get_referrers walk the same way, generation by
+ * generation.
  */
 #include "collector/gc_internal.h"
 
@@ -195,13 +206,35 @@ static bool foreign(const verify_ctx *c, const rh_object *o) {
     return oh && oh != c->h;
 }
 
+/* Where the count of o's references is kept: the whole collector word of a
+ * non-container and of a container of the linked layout (0 between
+ * collections), LOW of a container without links (docs/linkless.md: its
+ * other bits are its state; LOW is 0 or, while young, its index in the
+ * young array, given back after the passes). cmax: the count's largest
+ * value, 0 when o is not counted at all (a container without links that
+ * carries a collection's or a round's marks: LOW is theirs). */
+static inline bool low_count(const verify_ctx *c, const rh_object *o) {
+    return c->h->gc.linkless && RH__IS_GC(o);
+}
+static inline uint32_t cmax(const verify_ctx *c, const rh_object *o) {
+    if (!low_count(c, o)) return UINT32_MAX;
+    return (o->rh_gcword & (RH__GCW_MARKS | RH__GCW_ROUND)) ? 0 : RH__GCW_LOW;
+}
+static inline uint32_t cget(const verify_ctx *c, const rh_object *o) {
+    return low_count(c, o) ? o->rh_gcword & RH__GCW_LOW : o->rh_gcword;
+}
+static inline void cset(const verify_ctx *c, rh_object *o, uint32_t v) {
+    o->rh_gcword = low_count(c, o) ? (o->rh_gcword & ~RH__GCW_LOW) | v : v;
+}
+
 static int visit_zero(rh_object *o, void *arg) {
-    if (o && o->rh_refcnt != RH_IMMORTAL && !foreign(arg, o)) o->rh_gcword = 0;
+    if (o && o->rh_refcnt != RH_IMMORTAL && !foreign(arg, o) && cmax(arg, o)) cset(arg, o, 0);
     return 0;
 }
 
 static int visit_count(rh_object *o, void *arg) {
-    if (o && o->rh_refcnt != RH_IMMORTAL && o->rh_gcword != UINT32_MAX && !foreign(arg, o)) o->rh_gcword++;
+    if (o && o->rh_refcnt != RH_IMMORTAL && !foreign(arg, o) && cget(arg, o) < cmax(arg, o))
+        cset(arg, o, cget(arg, o) + 1);
     return 0;
 }
 
@@ -234,13 +267,15 @@ static int visit_check(rh_object *o, void *arg) {
         c->problems++;
         return 0;
     }
-    if (o->rh_gcword > o->rh_refcnt) {
+    if (cmax(c, o) == 0) return 0; /* not counted */
+    uint32_t n = cget(c, o);
+    if (n > o->rh_refcnt) {
         rh__gc_printf(c->h, "gc: verify: %s traverse reports %" PRIu32 " references to <%s %p> with refcount %" PRIu32,
-                      tname(c->referrer), o->rh_gcword, tname(o), (void *)o, o->rh_refcnt);
+                      tname(c->referrer), n, tname(o), (void *)o, o->rh_refcnt);
         c->problems++;
     }
     /* Checked the first time it is met (its count is not 0 yet). */
-    if (o->rh_gcword != 0 && wrongly_untracked(o)) {
+    if (n != 0 && wrongly_untracked(o)) {
         rh__gc_printf(c->h, "gc: verify: <%s %p> references <%s %p>, a container the collector does not track "
                       "though it holds references to containers (a forgotten rh_gc_track?): a cycle through "
                       "it is never freed",
@@ -248,8 +283,9 @@ static int visit_check(rh_object *o, void *arg) {
         c->problems++;
     }
     /* Checked once (so reported once), and back to 0: the collector expects
-     * the word of every tracked object to be 0 between collections. */
-    o->rh_gcword = 0;
+     * the word of every tracked object to be 0 between collections (LOW 0,
+     * for this layout's, the young ones' index given back at the end). */
+    cset(c, o, 0);
     return 0;
 }
 
@@ -271,16 +307,48 @@ static void verify_untracked(rh_object *o, void *arg) {
 /* The lists to verify: generations 0..2 and the permanent one. */
 #define VERIFY_LISTS (RH_GC_GENERATIONS + 1)
 
-size_t rh_gc_verify(rh_heap *h) {
-    if (h->gc.linkless) {
-        /* The passes keep their counts in the whole of rh_gcword, which
-         * holds this layout's state (docs/linkless.md): not run until they
-         * walk this layout and keep its bits (stage S5). */
-        rh__gc_printf(h, "gc: verify: heap %p has containers without list links: not checked", (void *)h);
-        return 0;
+/* The layout without list links (docs/linkless.md): its invariants
+ * (gc_linkless.c's audit: the young array and its indices, every marked
+ * block a live container of the layout, the counters against a walk, no
+ * collection's marks outside a collection, no round's marks outside a
+ * round), then the same three passes, the referrers being every tracked
+ * object (one walk of the marked blocks, a collection's set included) and
+ * in debug mode the untracked containers. The counts live in LOW; the
+ * young objects get their index back at the end. Not run when the audit
+ * found the young array or a marked block unsound. */
+typedef struct verify_walk {
+    verify_ctx *c;
+    rh_visitfn visit;
+} verify_walk;
+
+static int verify_tracked(rh_object *o, void *arg) {
+    verify_walk *v = arg;
+    v->c->referrer = o;
+    o->rh_type->traverse(o, v->visit, v->c);
+    return 0;
+}
+
+static size_t verify_linkless(rh_heap *h, verify_ctx *c) {
+    bool walkable;
+    c->problems += rh__gc_linkless_audit(h, false, &walkable);
+    if (!walkable) return c->problems;
+    rh_visitfn passes[3] = {visit_zero, visit_count, visit_check};
+    for (int p = 0; p < 3; p++) {
+        verify_walk v = {c, passes[p]};
+        (void)rh__gc_linkless_each(h, RH__GC_EACH_TRACKED, verify_tracked, &v);
+        verify_pass vp = {c, passes[p]};
+        rh__debug_each_object(h, verify_untracked, &vp);
     }
+    struct rh__gc_state *st = &h->gc;
+    for (size_t i = 0; i < st->nyoung; i++)
+        st->young[i]->rh_gcword = (st->young[i]->rh_gcword & ~RH__GCW_LOW) | (uint32_t)i;
+    return c->problems;
+}
+
+size_t rh_gc_verify(rh_heap *h) {
     rh__gc_incr_settle(h, false); /* the round's marks live in rh_gcword */
     verify_ctx c = {h, NULL, 0};
+    if (h->gc.linkless) return verify_linkless(h, &c);
     bool collecting = h->gc.collecting;
 
     /* Structure first: a broken list must not be walked by the passes. */

@@ -4,7 +4,11 @@
  * Graphviz drawings.
  *
  * Counting by type walks the collector's generation lists, as objgraph walks
- * gc.get_objects(): tracked containers only, the frozen ones excluded.
+ * gc.get_objects(): tracked containers only, the frozen ones excluded. A
+ * heap without list links (docs/linkless.md) has its tracked objects in
+ * the young array and the allocator's marked blocks instead: both walks
+ * go through gc_linkless.c's rh__gc_linkless_each (generation by
+ * generation for the counts, every tracked object for the graph).
  *
  * The graph, for the three other questions. Nodes: every object on the
  * collector's lists (the permanent generation included: frozen objects hold
@@ -112,10 +116,16 @@ static const char *tname(const rh_object *o) {
     return o->rh_type && o->rh_type->name ? o->rh_type->name : "?";
 }
 
+static int count_linkless(rh_object *o, void *arg) {
+    count_name(arg, tname(o), 1);
+    return 0;
+}
+
 /* Tracked objects by type name (unsorted). */
 static rh_type_count *count_types(rh_heap *h, size_t *n) {
     count_ctx c = {0};
     for (int g = 0; g < RH_GC_GENERATIONS; g++) {
+        if (h->gc.linkless) (void)rh__gc_linkless_each(h, g, count_linkless, &c);
         rh__gchead *l = rh__gc_list(h, g);
         for (rh__gchead *x = (rh__gchead *)l->next; x != l; x = (rh__gchead *)x->next)
             count_name(&c, tname(RH__FROM_GC(x)), 1);
@@ -301,11 +311,19 @@ static void graph_release(graph *g, bool keep_nodes) {
     }
 }
 
+static int add_linkless(rh_object *o, void *arg) {
+    add_node(arg, o);
+    return 0;
+}
+
 /* Builds the graph with the extra seeds; false (RH_ENOMEM set, words given
  * back) when out of memory. */
 static bool graph_build(rh_heap *h, graph *g, rh_object *const *seeds, size_t nseeds) {
     memset(g, 0, sizeof *g);
     for (size_t i = 0; i < nseeds; i++) add_node(g, seeds[i]);
+    /* the layout without list links: every tracked object by a walk (the
+     * only way to list them that lets add_node write their words) */
+    if (h->gc.linkless) (void)rh__gc_linkless_each(h, RH__GC_EACH_TRACKED, add_linkless, g);
     for (int k = 0; k <= RH_GC_GENERATIONS; k++) {
         rh__gchead *l = rh__gc_list(h, k);
         for (rh__gchead *x = (rh__gchead *)l->next; x != l; x = (rh__gchead *)x->next) add_node(g, RH__FROM_GC(x));
