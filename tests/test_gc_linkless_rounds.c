@@ -613,12 +613,13 @@ static struct {
     bool released[5];
     size_t trimmed[5];
     unsigned op;
-    long every; /* boundaries between two mutations of any class */
     long adopted; /* suspects left live only from outside the round */
     uint64_t rng;
 } P;
 
 static uint32_t prand(uint32_t n) { return rh_test_xorshift(&P.rng) % n; }
+
+#define HITS_CAP 24 /* mutations per phase and class of target */
 
 static int class_of(const rh_heap *h, int i) { return M.untracked[i] ? RC_UNTRACKED : round_class(h, M.obj[i]); }
 
@@ -707,14 +708,19 @@ static void phase_boundary(rh_heap *h, long s) {
             }
         }
     }
-    /* Suspects and reached objects (there for a few slices at a time) at a
-     * quarter of the boundaries where there are some; the other classes in
-     * turn about 64 times a phase (the walk visits every object once). */
+    /* A class gets at most HITS_CAP mutations a phase (so that the graph is
+     * not worn out before the walk reaches it, wherever the model's nodes
+     * lie in address order): suspects and reached objects, there for a few
+     * slices at a time, at every boundary where one is reachable; the other
+     * classes in turn, at a quarter of the boundaries. */
     int x = -1;
-    if (prand(4) == 0) x = pick_in_class(h, prand(2) ? RC_SUSPECT : RC_REACHED);
-    if (x < 0 && s % P.every == 0) {
-        static const int turn[] = {RC_OUT, RC_CAND, RC_UNTRACKED, RC_N};
-        x = pick_in_class(h, turn[s / P.every % 4]);
+    if (P.hits[ph][RC_SUSPECT] < HITS_CAP) x = pick_in_class(h, RC_SUSPECT);
+    if (x < 0 && P.hits[ph][RC_REACHED] < HITS_CAP) x = pick_in_class(h, RC_REACHED);
+    if (x < 0) {
+        static const int turn[] = {RC_OUT, RC_CAND, RC_UNTRACKED};
+        int want = turn[s % 3];
+        if (P.hits[ph][want] >= HITS_CAP || prand(4)) return;
+        x = pick_in_class(h, want);
     }
     if (x < 0) return;
     int cls = class_of(h, x);
@@ -749,7 +755,7 @@ static void phases_in_mode(rh_mode mode) {
     enum { NCHAINS = 40, NLIVE = 30, NGARB = 36 };
     static const rh_type *const mix[3] = {&plain_type, &fin_type, &plain_type};
     int tops[NCHAINS];
-    for (int i = 0; i < NCHAINS; i++) tops[i] = chain_children_first(4, mix[i % 3]);
+    for (int i = 0; i < NCHAINS; i++) tops[i] = chain_children_first(6, mix[i % 3]);
     for (int i = 0; i < NLIVE; i++) {
         int r = ring3(mix[i % 3], &plain_type, mix[(i + 1) % 3]);
         if (i % 3 == 0) (void)weakref_new(r);
@@ -777,7 +783,6 @@ static void phases_in_mode(rh_mode mode) {
     check_idle(h);
     long objects = M.n + 4L * bulk + M.nwr;
     long max = 8 * objects + 100000;
-    P.every = objects / 64;
     long s = 0;
     for (;; s++) {
         if (s >= max) fail_msg("round not over after %ld slices", s);
