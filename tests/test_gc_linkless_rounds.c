@@ -8,11 +8,15 @@
  * (rh_test_heap_new sets REFHEAP_LINKLESS=1 at its creation), so ctest runs
  * them without any environment.
  *
- * The contract checked (gc_incr.c): a round never finalizes, clears or frees
- * a reachable object; cyclic garbage present when a round starts is freed by
- * the end of that round's teardown, and all garbage is gone after at most
- * two full rounds once the program stops mutating; finalizers run once,
- * weak reference callbacks once; a round survives out of memory; a tracked
+ * The contract checked (gc_incr.c's essay and docs/linkless.md): a round
+ * never finalizes, clears or frees a reachable object; all cyclic garbage is
+ * gone after at most two full rounds once the program stops mutating (the
+ * essay's "garbage present when a round starts is freed by the end of the
+ * next round"); old cyclic garbage that no mutation touches during a round
+ * is freed by that round and its teardown (its MARK walk makes every old
+ * object it passes a candidate, and trial deletion finds every garbage
+ * structure all of whose members are candidates); finalizers run once, weak
+ * reference callbacks once; a round survives out of memory; a tracked
  * two-reference object is one 32-byte block while a round runs.
  *
  * The model. The test keeps its own copy of the graph of its nodes (the
@@ -481,20 +485,17 @@ static void check_collected(const char *when) {
     }
 }
 
-typedef void (*between_fn)(rh_heap *h);
-
 /* Slices of `work` units until `target` rounds have finished and no round or
- * teardown is in progress, `between` after each; at most max_steps slices.
+ * teardown is in progress; at most max_steps slices.
  * Fails when rh_gc_step runs no round where one must run: two idle answers
  * in a row with no round finished between them (every heap here has old
  * objects, and rh_gc_step starts a round when none runs). */
-static void run_rounds(rh_heap *h, uint64_t target, size_t work, long max_steps, between_fn between) {
+static void run_rounds(rh_heap *h, uint64_t target, size_t work, long max_steps) {
     int idle = 0;
     uint64_t last = incr_stats(h).rounds;
     for (long s = 0; s < max_steps; s++) {
         int r = rh_gc_step(h, work);
         assert_true(r == 0 || r == 1);
-        if (between) between(h);
         rh_gc_incr_stats st = incr_stats(h);
         if (r == 0 && st.rounds >= target) return;
         if (r == 0 && st.rounds == last) {
@@ -581,8 +582,10 @@ static void check_idle(rh_heap *h) {
  * node), weak references with callbacks to ring nodes, three chains of bulk
  * nodes (one per walking phase, three arenas' worth each in pools mode) and
  * a bulk ring (three arenas' worth) dropped: cyclic garbage old enough to
- * be a candidate, in more than one final check's chunk (FINAL_CHUNK is 256
- * suspects). Every object is made old by a collection first, then the
+ * be a candidate, of more suspects than a final check's chunk starts from
+ * (FINAL_CHUNK, 256), which must take in the rest of it. The garbage rings
+ * reference live chains: the final check takes those in and must keep
+ * them. Every object is made old by a collection first, then the
  * garbage is made, then rh_gc_step(h, 1) runs the round one object a slice.
  *
  * Between slices, by the phase and by the marks the targets carry: a
@@ -633,7 +636,6 @@ static int pick_in_class(const rh_heap *h, int cls) {
     return nc ? c[prand((uint32_t)nc)] : -1;
 }
 
-/* One mutation of the program on reachable node x (the kinds in turn). */
 static int reachable_count(void) {
     const bool *seen = reach();
     int n = 0;
@@ -641,6 +643,7 @@ static int reachable_count(void) {
     return n;
 }
 
+/* One mutation of the program on reachable node x (the kinds in turn). */
 static void mutate_node(rh_heap *h, int x) {
     unsigned op = P.op++ % 7;
     if ((op == 0 || op == 4) && reachable_count() < 200) op = 6; /* keep a graph to mutate */
@@ -838,7 +841,7 @@ static void phases_in_mode(rh_mode mode) {
     /* The program stops mutating: two more rounds collect everything. */
     retrack_all();
     (void)rh_gc_collect(h, 0);
-    run_rounds(h, st.rounds + 2, 1, max, NULL);
+    run_rounds(h, st.rounds + 2, 1, max);
     check_collected("two rounds after the last mutation");
     check_idle(h);
     assert_int_equal(rh_gc_collect(h, 2), 0);
@@ -1019,7 +1022,7 @@ static void oom_in_mode(rh_mode mode, bool persistent) {
         rh_err_clear(h);
         check_idle(h);
         /* Memory is back: two rounds find the rest. */
-        run_rounds(h, incr_stats(h).rounds + 2, 4, max, NULL);
+        run_rounds(h, incr_stats(h).rounds + 2, 4, max);
         check_collected("memory back, two rounds later");
         check_idle(h);
         assert_int_equal(rh_gc_collect(h, 2), 0);
@@ -1311,7 +1314,7 @@ static void adv_trial(uint64_t seed, int steps, rh_mode mode, bool bulk) {
     retrack_all();
     (void)rh_gc_collect(h, 0);
     long objects = M.n + 4L * 4096 * NG + M.nwr;
-    run_rounds(h, incr_stats(h).rounds + 2, 1 + prand(16), 8 * objects + 100000, NULL);
+    run_rounds(h, incr_stats(h).rounds + 2, 1 + prand(16), 8 * objects + 100000);
     check_collected("two rounds after the last mutation");
     assert_int_equal(rh_gc_collect(h, 2), 0);
     rh_gc_incr_stats st = incr_stats(h);
