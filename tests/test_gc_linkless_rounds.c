@@ -329,11 +329,18 @@ typedef struct bnode {
 } bnode;
 _Static_assert(sizeof(bnode) == 248, "a bulk node fills a 256-byte block");
 
+enum group_kind {
+    G_CHAIN, /* node i references node i + 1; the test holds every node    */
+    G_RING,  /* node i references node i + 1, the last node 0; held by node 0 */
+    G_PAIRS  /* n / 2 two-node cycles; the test holds their even nodes     */
+};
+static const char *const GROUP_KIND[] = {"chain", "ring", "pairs"};
+
 static struct group {
-    bool ring;    /* a ring held by node 0, else a chain held node by node */
-    bool held;    /* not dropped yet                                        */
+    enum group_kind kind;
+    bool held; /* not dropped yet */
     int n, dead;
-    rh_object **ref; /* chain: the test's reference to each node (NULL once dropped); ring: ref[0] */
+    rh_object **ref; /* the test's references (NULL once dropped), by node index */
 } G[MAXG];
 static int NG;
 
@@ -341,8 +348,8 @@ static void b_destroy(rh_object *self) {
     bnode *b = (bnode *)self;
     struct group *g = &G[b->group];
     M.events++;
-    if (g->ring ? g->held : g->ref[b->idx] != NULL)
-        fail_msg("bulk node %d of group %d (%s) freed while held", b->idx, b->group, g->ring ? "ring" : "chain");
+    if (g->held)
+        fail_msg("bulk node %d of group %d (%s) freed while held", b->idx, b->group, GROUP_KIND[g->kind]);
     g->dead++;
     RH_CLEAR(b->next);
 }
@@ -368,50 +375,51 @@ static void groups_reset(void) {
 }
 
 /* A group of n bulk nodes made at once (so that, in pools mode, it fills
- * arenas of its own after the first): node i references node i + 1, the
- * last one node 0 in a ring. */
-static int group_new(rh_heap *h, int n, bool ring) {
+ * arenas of its own after the first). */
+static int group_new(rh_heap *h, int n, enum group_kind kind) {
     assert_true(NG < MAXG);
     int gi = NG++;
     struct group *g = &G[gi];
-    g->ring = ring;
+    g->kind = kind;
     g->held = true;
     g->n = n;
     g->dead = 0;
-    g->ref = calloc(ring ? 1 : (size_t)n, sizeof *g->ref);
+    g->ref = calloc((size_t)n, sizeof *g->ref);
     assert_non_null(g->ref);
-    bnode *prev = NULL, *first = NULL;
     for (int i = 0; i < n; i++) {
         bnode *b = (bnode *)rh_new(h, &bulk_type);
         assert_non_null(b);
         b->group = gi;
         b->idx = i;
         rh_gc_track(RH_OBJ(b));
-        if (ring) {
-            if (!first) first = b;
-            else prev->next = RH_OBJ(b); /* owns the creation reference */
-        } else {
-            g->ref[i] = RH_OBJ(b);
-            if (prev) prev->next = rh_newref(RH_OBJ(b));
-        }
-        prev = b;
+        g->ref[i] = RH_OBJ(b);
     }
-    if (ring) {
-        prev->next = rh_newref(RH_OBJ(first));
-        g->ref[0] = RH_OBJ(first);
+    for (int i = 0; i < n; i++) {
+        bnode *b = (bnode *)g->ref[i];
+        int to = kind == G_PAIRS ? i ^ 1 : i + 1 < n ? i + 1 : kind == G_RING ? 0 : -1;
+        if (to >= 0 && to < n) b->next = rh_newref(g->ref[to]);
+    }
+    /* The test keeps: every node of a chain, node 0 of a ring, the even
+     * nodes of pairs. */
+    for (int i = 0; i < n; i++) {
+        bool keep = kind == G_CHAIN || (kind == G_RING && i == 0) || (kind == G_PAIRS && i % 2 == 0);
+        if (!keep) {
+            rh_decref(g->ref[i]);
+            g->ref[i] = NULL;
+        }
     }
     return gi;
 }
 
-/* Drops the test's references: a chain dies at once, a ring becomes cyclic
- * garbage. */
+/* Drops the test's references: a chain dies at once, a ring or pairs become
+ * cyclic garbage. */
 static void group_drop(int gi) {
     struct group *g = &G[gi];
     g->held = false;
-    for (int i = 0; i < (g->ring ? 1 : g->n); i++) {
+    for (int i = 0; i < g->n; i++) {
         rh_object *o = g->ref[i];
         g->ref[i] = NULL;
-        rh_decref(o);
+        rh_xdecref(o);
     }
 }
 
@@ -480,7 +488,7 @@ static void check_collected(const char *when) {
     for (int g = 0; g < NG; g++) {
         if (G[g].held && G[g].dead) fail_msg("%s: group %d held, %d of its nodes dead", when, g, G[g].dead);
         if (!G[g].held && G[g].dead != G[g].n)
-            fail_msg("%s: group %d (%s of %d) dropped, %d of its nodes dead", when, g, G[g].ring ? "ring" : "chain",
+            fail_msg("%s: group %d (%s of %d) dropped, %d of its nodes dead", when, g, GROUP_KIND[G[g].kind],
                      G[g].n, G[g].dead);
     }
 }
@@ -554,6 +562,20 @@ static int chain_children_first(int len, const rh_type *t) {
     return below;
 }
 
+/* The same chain made top first: each node comes after the one referencing
+ * it in address order and before it in a walk that returns the newest
+ * blocks first (the system blocks' part of a walk of the marked blocks). */
+static int chain_parents_first(int len, const rh_type *t) {
+    int top = node_new(t), cur = top;
+    for (int i = 1; i < len; i++) {
+        int down = node_new(t);
+        set_edge(cur, 0, down);
+        drop_ref(down);
+        cur = down;
+    }
+    return top;
+}
+
 /* A ring of three nodes of the given types; returns its first node, the
  * only one the test keeps holding. */
 static int ring3(const rh_type *a, const rh_type *b, const rh_type *c) {
@@ -576,14 +598,17 @@ static void check_idle(rh_heap *h) {
  * freeing, untracking and relinking candidates, suspects and rescued
  * objects between slices and releasing arenas mid-walk.
  *
- * Before the round: live chains made children first (their children are
- * suspects until the scan reaches the top, then rescued), live rings,
+ * Before the round: live chains made children first and made top first
+ * (in one of the two, whatever the walk's direction, children are suspects
+ * until the scan reaches the top, then rescued), live rings,
  * garbage rings of three (plain; with two finalizers; with a resurrecting
  * node), weak references with callbacks to ring nodes, three chains of bulk
  * nodes (one per walking phase, three arenas' worth each in pools mode) and
- * a bulk ring (three arenas' worth) dropped: cyclic garbage old enough to
- * be a candidate, of more suspects than a final check's chunk starts from
- * (FINAL_CHUNK, 256), which must take in the rest of it. The garbage rings
+ * a bulk ring (three arenas' worth) and 600 bulk two-node cycles dropped:
+ * cyclic garbage old enough to be a candidate, a structure of more suspects
+ * than a final check's chunk starts from (FINAL_CHUNK, 256), which must take
+ * in the rest of it, and more unconnected suspects than two chunks take, so
+ * that the final check spans slices. The garbage rings
  * reference live chains: the final check takes those in and must keep
  * them. Every object is made old by a collection first, then the
  * garbage is made, then rh_gc_step(h, 1) runs the round one object a slice.
@@ -602,7 +627,7 @@ static void check_idle(rh_heap *h) {
  *
  * Expected, from the contract: no hook ever sees a reachable node destroyed,
  * cleared or finalized; when the round and its teardown end, the garbage
- * made before it (the bulk ring, the plain and finalizer rings) is dead,
+ * made before it (the bulk ring and pairs, the plain and finalizer rings) is dead,
  * each finalizer of it ran once, the resurrecting node is alive; then, with
  * the program no longer mutating (untracked nodes tracked again, a young
  * collection), two more rounds leave exactly the reachable nodes alive and
@@ -758,7 +783,8 @@ static void phases_in_mode(rh_mode mode) {
     enum { NCHAINS = 40, NLIVE = 30, NGARB = 36 };
     static const rh_type *const mix[3] = {&plain_type, &fin_type, &plain_type};
     int tops[NCHAINS];
-    for (int i = 0; i < NCHAINS; i++) tops[i] = chain_children_first(6, mix[i % 3]);
+    for (int i = 0; i < NCHAINS; i++)
+        tops[i] = i % 2 ? chain_children_first(6, mix[i % 3]) : chain_parents_first(6, mix[i % 3]);
     for (int i = 0; i < NLIVE; i++) {
         int r = ring3(mix[i % 3], &plain_type, mix[(i + 1) % 3]);
         if (i % 3 == 0) (void)weakref_new(r);
@@ -775,16 +801,18 @@ static void phases_in_mode(rh_mode mode) {
          * them in, and must keep them */
         set_edge(M.edge[garb[i]][0], 1, tops[i % NCHAINS]);
     }
-    P.chain_group[RH__INCR_MARK] = group_new(h, bulk, false);
-    P.chain_group[RH__INCR_COUNT] = group_new(h, bulk, false);
-    P.chain_group[RH__INCR_SCAN] = group_new(h, bulk, false);
-    int bring = group_new(h, bulk, true);
+    P.chain_group[RH__INCR_MARK] = group_new(h, bulk, G_CHAIN);
+    P.chain_group[RH__INCR_COUNT] = group_new(h, bulk, G_CHAIN);
+    P.chain_group[RH__INCR_SCAN] = group_new(h, bulk, G_CHAIN);
+    int bring = group_new(h, bulk, G_RING);
+    int bpairs = group_new(h, 1200, G_PAIRS);
     /* Everything old; nothing is garbage yet (every node is held). */
     assert_int_equal(rh_gc_collect(h, 1), 0);
     for (int i = 0; i < NGARB; i++) drop_ref(garb[i]);
     group_drop(bring);
+    group_drop(bpairs);
     check_idle(h);
-    long objects = M.n + 4L * bulk + M.nwr;
+    long objects = M.n + 4L * bulk + 1200 + M.nwr;
     long max = 8 * objects + 100000;
     long s = 0;
     for (;; s++) {
@@ -812,6 +840,7 @@ static void phases_in_mode(rh_mode mode) {
     assert_int_equal(st.rounds, 1);
     /* The garbage made before the round: found by it, torn down. */
     if (G[bring].dead != bulk) fail_msg("bulk ring: %d of %d nodes freed by the round", G[bring].dead, bulk);
+    if (G[bpairs].dead != 1200) fail_msg("bulk pairs: %d of 1200 nodes freed by the round", G[bpairs].dead);
     for (int i = 0; i < NGARB; i++) {
         int a = garb[i];
         if (i % 3 == 2) {
@@ -986,7 +1015,7 @@ static void oom_scenario(rh_heap *h) {
         (void)weakref_new(M.edge[garb[i]][0]);
         set_edge(garb[i], 1, tops[i % 12]); /* garbage referencing a live object */
     }
-    int bring = group_new(h, 700, true);
+    int bring = group_new(h, 700, G_RING);
     assert_int_equal(rh_gc_collect(h, 1), 0);
     for (int i = 0; i < 24; i++) drop_ref(garb[i]);
     group_drop(bring);
@@ -1261,8 +1290,7 @@ static void adv_mutate(rh_heap *h, bool bulk) {
         }
     } else if (op < 93) {
         if (bulk && live_groups() < 2 && NG < MAXG) {
-            int g = group_new(h, 2 * 4096, prand(2) != 0);
-            (void)g;
+            (void)group_new(h, 2 * 4096, (enum group_kind)prand(3));
         }
     } else if (op < 96) {
         if (bulk)
