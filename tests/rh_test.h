@@ -53,6 +53,38 @@ static inline long rh_test_scaled(long n, long floor) {
     return s < floor ? floor : s;
 }
 
+/* A long from the environment variable `name` (a soak's trial count, a
+ * seed), or `dflt` when it is unset or empty. */
+static inline long rh_test_env_long(const char *name, long dflt) {
+    const char *v = getenv(name);
+    return v && *v ? strtol(v, NULL, 10) : dflt;
+}
+
+/* The randomized tests' generator: xorshift64 over *state (never 0), the
+ * top bits of the word. Reproducible from the seed on every platform. */
+static inline uint32_t rh_test_xorshift(uint64_t *state) {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return (uint32_t)(*state >> 11);
+}
+
+/* A heap of `policy` in `mode` with automatic collection off, in the layout
+ * of containers without list links when `linkless` (docs/linkless.md: the
+ * incremental policy uses it when REFHEAP_LINKLESS=1 is set at the heap's
+ * creation; the variable is unset again, so that the test's other heaps and
+ * its environment are unaffected). */
+static inline rh_heap *rh_test_heap_new(rh_mode mode, rh_gc_policy policy, bool linkless) {
+    if (linkless) setenv("REFHEAP_LINKLESS", "1", 1);
+    else unsetenv("REFHEAP_LINKLESS");
+    rh_heap_config cfg = {.mode = mode, .gc_policy = policy};
+    rh_heap *h = rh_heap_new(&cfg);
+    unsetenv("REFHEAP_LINKLESS");
+    assert_non_null(h);
+    rh_gc_disable(h);
+    return h;
+}
+
 /* Runs fn(arg) on a new thread whose stack is `stack_bytes` and waits for
  * it. The deep-freeing tests drop a deeply nested structure there: if
  * freeing recursed once per level the thread would overflow its stack. */

@@ -208,12 +208,7 @@ static void wr_callback(rh_object *w, void *data) {
  * ------------------------------------------------------------------------- */
 
 static uint64_t rs;
-static uint32_t rnd(void) {
-    rs ^= rs << 13;
-    rs ^= rs >> 7;
-    rs ^= rs << 17;
-    return (uint32_t)(rs >> 11);
-}
+static uint32_t rnd(void) { return rh_test_xorshift(&rs); }
 static uint32_t below(uint32_t n) { return rnd() % n; }
 
 /* A random reachable node, or -1. */
@@ -407,15 +402,10 @@ static void trial(uint64_t seed, int steps) {
     rh_heap_destroy(M.h);
 }
 
-static long env_long(const char *name, long dflt) {
-    const char *v = getenv(name);
-    return v && *v ? strtol(v, NULL, 10) : dflt;
-}
-
 static void test_adversarial(void **state) {
     (void)state;
-    long trials = env_long("RH_GC_INCR_SOAK", rh_test_scaled(60, 6));
-    uint64_t seed = (uint64_t)env_long("RH_GC_INCR_SEED", 1);
+    long trials = rh_test_env_long("RH_GC_INCR_SOAK", rh_test_scaled(60, 6));
+    uint64_t seed = (uint64_t)rh_test_env_long("RH_GC_INCR_SEED", 1);
     long events = 0;
     for (long t = 0; t < trials; t++) {
         T_TR = (int)t;

@@ -30,14 +30,7 @@ static const rh_mode MODES[] = {RH_MODE_POOLS, RH_MODE_MALLOC, RH_MODE_DEBUG};
 /* A heap of the incremental policy with the internal switch on (or off),
  * automatic collection off. */
 static rh_heap *heap_new(rh_mode mode, rh_gc_policy policy, bool linkless) {
-    if (linkless) setenv("REFHEAP_LINKLESS", "1", 1);
-    else unsetenv("REFHEAP_LINKLESS");
-    rh_heap_config cfg = {.mode = mode, .gc_policy = policy};
-    rh_heap *h = rh_heap_new(&cfg);
-    unsetenv("REFHEAP_LINKLESS");
-    assert_non_null(h);
-    rh_gc_disable(h);
-    return h;
+    return rh_test_heap_new(mode, policy, linkless);
 }
 
 /* A container with two references: 16 + 2 * 8 = 32 bytes. */
