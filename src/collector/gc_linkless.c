@@ -93,7 +93,8 @@
  * (rh__heap_of): this layout has no record to carry a heap hint.
  */
 #include "collector/gc_internal.h"
-#include "collector/gc_walk.h" /* instances' references read in line */
+#include "collector/gc_linkless_fast.h" /* the swap-remove, shared with the straight lines */
+#include "collector/gc_walk.h"          /* instances' references read in line */
 #include "memory/marks.h"
 
 #include <stdlib.h>
@@ -153,11 +154,7 @@ void rh__gc_linkless_untrack(rh_heap *h, rh_object *o) {
     struct rh__gc_state *st = &h->gc;
     uint32_t w = o->rh_gcword;
     if (rh__gcw_gen(w) == RH__GCW_YOUNG) {
-        size_t i = w & RH__GCW_LOW;
-        rh__assert(i < st->nyoung && st->young[i] == o);
-        rh_object *last = st->young[--st->nyoung];
-        st->young[i] = last;
-        last->rh_gcword = (last->rh_gcword & ~RH__GCW_LOW) | (uint32_t)i;
+        rh__gc_linkless_young_remove(st, o, w & RH__GCW_LOW);
     } else if ((w & RH__GCW_MARKS) == RH__GCW_WAITING) {
         /* waiting for its callback (rh__gc_linkless_wait): counted nowhere */
     } else if (w & RH__GCW_MARKS) {

@@ -25,6 +25,7 @@
 #define REFHEAP_OBJECT_NEW_H
 
 #include "collector/gc_internal.h"
+#include "collector/gc_linkless_fast.h" /* the layout without links: its track in line */
 #include "memory/alloc_priv.h" /* the allocator's inline fast paths */
 #include "memory/trace_fast.h" /* allocation tracing's common case, in line */
 #include "objects/object_internal.h"
@@ -41,8 +42,14 @@
 rh_object *rh__new_object(rh_heap *h, const rh_type *t, const char *file, int line, size_t nitems, bool track);
 rh_object *rh__new_slow(rh_heap *h, const rh_type *t, bool track, const char *file, int line);
 rh_object *rh__new_collect(rh_heap *h, rh_object *o, bool track);
-/* The same for a container without list links (docs/linkless.md). */
+/* The same for a container without list links (docs/linkless.md);
+ * rh__new_track_linkless: such a container to track when the young array
+ * is full (rh__gc_linkless_track, which grows it or promotes); returns o. */
 rh_object *rh__new_collect_linkless(rh_heap *h, rh_object *o, bool track);
+rh_object *rh__new_track_linkless(rh_heap *h, rh_object *o);
+/* The fast path's copy for a heap whose slow word is RH__SLOW_LINKLESS
+ * alone (object.c): rh__new_pool_object with `linkless`. */
+rh_object *rh__new_linkless(rh_heap *h, const rh_type *t, bool track, const char *file, int line);
 
 /* The fast path's zeroing: from the end of the header to the end of the
  * pool block, n bytes, a multiple of 16 (the header ends 16 or 32 bytes
@@ -121,10 +128,15 @@ RH__HOT_INLINE rh_object *rh__new_pool_object(rh_heap *h, const rh_type *t, bool
                     t->basicsize - sizeof(rh_object) > RH_SMALL_MAX - sizeof(rh_object) ||
                     c >= RH_NUM_CLASSES ||
                     (!t->traverse && (t->flags & RH_TYPE_GC)) || /* a container: one test */
-                    rh__weaklist_offset_bad(t)))
+                    rh__weaklist_offset_bad(t))) {
+        /* the plain copy in a heap of the layout without links (no other
+         * slow bit) jumps to that layout's copy (rh__new_linkless) */
+        if (!traced && !try_only && !linkless && h->alloc.slow == RH__SLOW_LINKLESS)
+            return rh__new_linkless(h, t, track, file, line);
         return try_only              ? NULL
                : traced || linkless ? rh__new_object(h, t, file, line, 0, track)
                                     : rh__new_slow(h, t, track, file, line);
+    }
     /* traced: the site's trace id + 1 from the trace's cache (0: not
      * there; rh__new_object calls the hook) */
     uint32_t slot = traced ? rh__trace_site_slot_value(h, file, line, t->name) : 1;
@@ -145,7 +157,14 @@ RH__HOT_INLINE rh_object *rh__new_pool_object(rh_heap *h, const rh_type *t, bool
     if (linkless && (t->flags & RH_TYPE_GC)) {
         o->rh_gcword = RH__GCW_LINKLESS;
         if (RH_UNLIKELY(rh__gc_count_alloc(&h->gc))) return rh__new_collect_linkless(h, o, track);
-        if (track) rh__gc_linkless_track(h, o);
+        /* the track in line (collector/gc_linkless_fast.h): the block's
+         * mark in the plane of the leaf (a block of h's pools), the push
+         * on the young array; a full array is the out-of-line track's */
+        if (track) {
+            uint64_t bit, *mw = rh__block_mark_word(rh__radix_leaf((uintptr_t)block), block, &bit);
+            if (RH_UNLIKELY(!rh__gc_linkless_push(&h->gc, o, RH__GCW_LINKLESS, mw, bit)))
+                return rh__new_track_linkless(h, o);
+        }
         return o;
     }
     if (prefix) {
