@@ -119,24 +119,26 @@ static inline void header_count_one(rh_object *o) {
  * the same code as without them. */
 RH__HOT_INLINE rh_object *rh__new_pool_object(rh_heap *h, const rh_type *t, bool track, const char *file,
                                               int line, bool traced, bool try_only, bool linkless) {
+    /* the slow word first: the plain copy in a heap of the layout without
+     * links (no other slow bit) jumps to that layout's copy
+     * (rh__new_linkless) before reading the type */
+    if (!traced && !linkless && RH_UNLIKELY(h->alloc.slow != 0)) {
+        if (try_only) return NULL;
+        if (h->alloc.slow == RH__SLOW_LINKLESS) return rh__new_linkless(h, t, track, file, line);
+        return rh__new_slow(h, t, track, file, line);
+    }
     size_t prefix = linkless ? 0 : rh__prefix_size(t);
     /* basicsize in [16, 512] (one unsigned compare), then the class of
      * prefix + basicsize (>= 16, no overflow) below 32: the block fits a
      * pool */
     size_t c = (prefix + t->basicsize - 1) >> 4; /* rh__size_class */
-    if (RH_UNLIKELY((!traced && !linkless && h->alloc.slow != 0) ||
-                    t->basicsize - sizeof(rh_object) > RH_SMALL_MAX - sizeof(rh_object) ||
+    if (RH_UNLIKELY(t->basicsize - sizeof(rh_object) > RH_SMALL_MAX - sizeof(rh_object) ||
                     c >= RH_NUM_CLASSES ||
                     (!t->traverse && (t->flags & RH_TYPE_GC)) || /* a container: one test */
-                    rh__weaklist_offset_bad(t))) {
-        /* the plain copy in a heap of the layout without links (no other
-         * slow bit) jumps to that layout's copy (rh__new_linkless) */
-        if (!traced && !try_only && !linkless && h->alloc.slow == RH__SLOW_LINKLESS)
-            return rh__new_linkless(h, t, track, file, line);
+                    rh__weaklist_offset_bad(t)))
         return try_only              ? NULL
                : traced || linkless ? rh__new_object(h, t, file, line, 0, track)
                                     : rh__new_slow(h, t, track, file, line);
-    }
     /* traced: the site's trace id + 1 from the trace's cache (0: not
      * there; rh__new_object calls the hook) */
     uint32_t slot = traced ? rh__trace_site_slot_value(h, file, line, t->name) : 1;
