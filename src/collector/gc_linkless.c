@@ -43,7 +43,12 @@
  *            keeps LINKLESS and FINALIZED only, and the block is unmarked.
  *            The death of a tracked object (object.c) untracks it this way
  *            before its block is freed.
- * O(1) each, amortized for the growth.
+ * O(1) each, amortized for the growth. The object path's straight lines
+ * (creation tracked, rh_gc_track, the last decref of a plain container in
+ * a pools-mode heap) do the common cases in line (gc_linkless_fast.h: the
+ * push while the array has room, the untrack of a word without a
+ * collection's or round's marks, not frozen) with the same effect; the
+ * rest comes here.
  *
  * Steps 1-3 of a collection over an array (stage S3; gc.c's
  * collect_linkless calls them, then the tail over the array). The set is an array of

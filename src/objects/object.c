@@ -16,13 +16,21 @@
  * block starts at the object, whose collector word is RH__GCW_LINKLESS
  * from creation on (collector/gc_state.h). Such a heap sets the
  * allocator's RH__SLOW_LINKLESS bit, so the in-line paths below, which
- * know only the linked layout, leave it: creation to rh__new_slow, which
- * runs the fast path's copy for this layout when that is the only slow bit
- * (rh__new_pool_object with `linkless`: no record, word LINKLESS, the
- * track by gc_linkless.c) and rh__new_object otherwise; its deaths leave
- * the straight line by the word (obj_plain) for dealloc_slow, which
- * untracks through gc_linkless.c, and free_block, which pushes a pool
- * block of such a heap as the fast free does, else frees it the slow way.
+ * know only the linked layout, leave it at their first test, by a jump
+ * (no instruction added to them): creation to rh__new_linkless when that
+ * is the only slow bit, the fast path's copy for this layout
+ * (rh__new_pool_object with `linkless`: no record, word LINKLESS, and
+ * "create tracked" in line: the block's mark set in the leaf's plane, the
+ * push on the young array while it has room, collector/gc_linkless_fast.h;
+ * a full array is gc_linkless.c's track), and rh__new_object otherwise;
+ * its deaths leave the straight line by the word (obj_plain) for
+ * dealloc_linkless, this layout's straight line (a plain type, a word
+ * without a collection's or a round's marks, not frozen, a heap whose slow
+ * word is RH__SLOW_LINKLESS alone, the depth under the trashcan's bound:
+ * one walk of the tree for the heap and the mark, the untrack in line,
+ * then destroy and the free as below), else dealloc_slow, which untracks
+ * through gc_linkless.c; free_block_ll pushes a pool block of such a heap
+ * as the fast free does, else frees it the slow way.
  *
  * Hot paths (a container's create / track / untrack / destroy / free). A
  * new container is counted in generation 0 inline (one increment, one

@@ -112,11 +112,15 @@ static inline void header_count_one(rh_object *o) {
  * trace hook). try_only (never with traced): rh__new_fast_try's copy,
  * whose exits to rh__new_slow and rh__new_object return NULL instead.
  * linkless (never with the others): the copy for a heap whose slow word is
- * RH__SLOW_LINKLESS alone (rh__new_slow): containers without the record,
- * their collector word LINKLESS, tracked by rh__gc_linkless_track; its
- * exits go to rh__new_object (rh__new_slow would come back here). All
- * three are constants at every call, so the fast path of rh__new_fast is
- * the same code as without them. */
+ * RH__SLOW_LINKLESS alone (rh__new_linkless, reached from the plain copy's
+ * first test, the slow word's, by a jump): containers without the record,
+ * their collector word LINKLESS, "create tracked" in line
+ * (collector/gc_linkless_fast.h: the mark set in the plane of the block's
+ * leaf, the push on the young array while it has room; a full array is
+ * rh__gc_linkless_track's, out of line); its exits go to rh__new_object
+ * (rh__new_slow would come back here). All three are constants at every
+ * call, so the fast path of rh__new_fast is the same code as without
+ * them. */
 RH__HOT_INLINE rh_object *rh__new_pool_object(rh_heap *h, const rh_type *t, bool track, const char *file,
                                               int line, bool traced, bool try_only, bool linkless) {
     /* the slow word first: the plain copy in a heap of the layout without
