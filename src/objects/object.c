@@ -765,7 +765,16 @@ static __attribute__((noinline)) void dealloc_destroy_gc(rh_object *o, void (*de
 static __attribute__((noinline)) void dealloc_destroy_plain(rh_object *o, void (*destroy)(rh_object *), size_t d) {
     dealloc_destroy(o, destroy, d, FREE_PLAIN);
 }
-static __attribute__((noinline)) void dealloc_destroy_ll(rh_object *o, void (*destroy)(rh_object *), size_t d) {
+/* The untrack of dealloc_linkless's straight line (h, leaf: the walk's). */
+RH__HOT_INLINE void untrack_ll(rh_heap *h, uintptr_t leaf, rh_object *o) {
+    uint64_t bit, *mw = rh__block_mark_word(leaf, o, &bit);
+    rh__gc_linkless_untrack_plain(&h->gc, o, o->rh_gcword, mw, bit);
+}
+/* With destroy: the untrack here, after the jump, so that its values are
+ * dead at the call of destroy (no register saved for them). */
+static __attribute__((noinline)) void dealloc_destroy_ll(rh_object *o, void (*destroy)(rh_object *), size_t d,
+                                                         rh_heap *h, uintptr_t leaf) {
+    untrack_ll(h, leaf, o);
     dealloc_destroy(o, destroy, d, FREE_LL);
 }
 
@@ -823,12 +832,11 @@ static __attribute__((noinline)) void dealloc_linkless(rh_object *o) {
         return;
     }
     rh__assert((t->flags & RH_TYPE_GC) && o->rh_refcnt == 0);
-    uint64_t bit, *mw = rh__block_mark_word(leaf, o, &bit);
-    rh__gc_linkless_untrack_plain(&h->gc, o, w, mw, bit);
     if (destroy) {
-        dealloc_destroy_ll(o, destroy, d);
+        dealloc_destroy_ll(o, destroy, d, h, leaf);
         return;
     }
+    untrack_ll(h, leaf, o);
     rh__gc_count_free(&h->gc);
     rh__bcache_push_leaf(h, leaf, o);
 }
