@@ -7,7 +7,9 @@
  * tracking that cannot grow the young array, in pools, malloc and debug
  * modes; stage S3: steps 1-3 over arrays, and young and full collections
  * through the one tail (gc.c's garbage set, array backend) against the
- * CPython policy's results. White box: the tests read the collector's state (internal.h) and
+ * CPython policy's results; stage S5's straight lines of the object path
+ * (creation tracked, rh_gc_track and the last decref in line) at the
+ * young array's boundaries and in each state of the collector word. White box: the tests read the collector's state (internal.h) and
  * run its invariant check (rh__gc_check, which checks this layout's
  * invariants through a walk of the marked blocks).
  *
