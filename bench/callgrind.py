@@ -27,9 +27,17 @@ line of the callgrind profiles gives where the instructions of one object go
 the file the inlined lines come from), and callgrind_annotate's inclusive
 listing of the larger run is printed for the create/track/last-decref path.
 
+The rows run refheap's heaps under the CPython policy (REFHEAP_GC and
+REFHEAP_LINKLESS are removed from their environment), then the rows
+node, nodetrack, node1 and tree again under the incremental policy, in its
+linked layout ("-inc": REFHEAP_GC=incremental) and in its layout without
+list links ("-ll": REFHEAP_LINKLESS=1 too, docs/linkless.md), refheap's
+columns only, their ratio taken against the base row's hand-written count.
+
 Options: --n1, --n2 (objects; default 100000 and 1000000), --build-dir DIR,
 --no-build, --markdown FILE, --keep DIR (keep the callgrind.out files there),
---top K (rows of the breakdowns).
+--top K (rows of the breakdowns), --rows A,B (only these rows, e.g.
+node,node-ll).
 """
 import argparse
 import json
@@ -68,9 +76,25 @@ ROWS = [
     ("raw32once", "raw 32-byte block: alloc + free at once (workload 1(a)'s pattern)",
      [("rh_on", "refheap", ["on"]), ("mi", "mimalloc", [])]),
 ]
+# The rows above run refheap's heaps under the CPython policy (the variables
+# below are removed from their environment). The same programs on heaps of
+# the incremental policy, in its two layouts: linked (the collector's
+# 16-byte record, "-inc") and without list links (docs/linkless.md, the
+# internal switch REFHEAP_LINKLESS=1, "-ll"). Only refheap's columns are
+# run; the ratio is taken against the base row's hand-written count.
+POLICY_ENV = ("REFHEAP_GC", "REFHEAP_LINKLESS")
+VARIANTS = [("-inc", "incremental policy, linked layout", {"REFHEAP_GC": "incremental"}),
+            ("-ll", "incremental policy, layout without list links",
+             {"REFHEAP_GC": "incremental", "REFHEAP_LINKLESS": "1"})]
+for _suffix, _what, _env in VARIANTS:
+    for _base in ("node", "nodetrack", "node1", "tree"):
+        _desc = [d for r, d, _ in ROWS if r == _base][0]
+        ROWS.append((_base + _suffix, "%s (%s)" % (_base, _what),
+                     [("rh_off", "refheap", ["off"], _env), ("rh_on", "refheap", ["on"], _env)]))
 # refheap configurations whose profile is broken down by function and file
 BREAKDOWN = [("node", "rh_off"), ("node", "rh_on"), ("node1", "rh_off"), ("tree", "rh_off"), ("tree", "rh_on"),
-             ("float", "rh_on"), ("raw32", "rh_on")]
+             ("float", "rh_on"), ("raw32", "rh_on"), ("node-ll", "rh_off"), ("node-ll", "rh_on"),
+             ("tree-ll", "rh_on")]
 TARGET_RATIO = 1.2
 # The allocator's out-of-line paths taken when its "slow word" is set (debug
 # mode, the fault injector, Valgrind announcements): the normal path of a
@@ -200,9 +224,16 @@ def source_line(path, ln):
     return "?"
 
 
-def run_callgrind(prog, argv, out_file):
+def workload(row):
+    """The program's workload of a row ("node-ll" runs "node")."""
+    return row.split("-")[0]
+
+
+def run_callgrind(prog, argv, out_file, env=None):
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out_file] + [prog] + argv
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    full = {k: v for k, v in os.environ.items() if k not in POLICY_ENV}
+    full.update(env or {})
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full)
     if r.returncode != 0:
         sys.exit("callgrind.py: %s failed (exit %d):\n%s" % (" ".join(cmd), r.returncode, r.stderr[-3000:]))
     res = None
@@ -230,7 +261,14 @@ def main():
     ap.add_argument("--markdown")
     ap.add_argument("--keep", help="keep the callgrind.out files in this directory")
     ap.add_argument("--top", type=int, default=12)
+    ap.add_argument("--rows", help="comma-separated rows to run (default: all)")
     args = ap.parse_args()
+    if args.rows:
+        keep = args.rows.split(",")
+        unknown = [r for r in keep if r not in [row for row, _, _ in ROWS]]
+        if unknown:
+            sys.exit("callgrind.py: unknown rows %s" % ", ".join(unknown))
+        ROWS[:] = [r for r in ROWS if r[0] in keep]
     if args.n2 <= args.n1 or args.n1 < 1:
         sys.exit("callgrind.py: need 0 < --n1 < --n2")
     if not shutil.which("valgrind"):
@@ -244,7 +282,7 @@ def main():
     per_obj = {}      # (row, col) -> instructions per object
     profiles = {}     # (row, col) -> (Profile N1, Profile N2, objects N1, objects N2)
     for row, _, cols in ROWS:
-        for col, impl, extra in cols:
+        for col, impl, extra, *env in cols:
             prog = os.path.join(args.build_dir, "bench", "bench_objpath_" + impl)
             if not os.path.exists(prog):
                 log("skip %s/%s: %s not built (mimalloc missing?)" % (row, col, prog))
@@ -252,7 +290,7 @@ def main():
             got = []
             for n in (args.n1, args.n2):
                 out = os.path.join(outdir, "callgrind.out.%s.%s.%d" % (row, col, n))
-                objs = run_callgrind(prog, [row, str(n)] + extra, out)
+                objs = run_callgrind(prog, [workload(row), str(n)] + extra, out, env[0] if env else None)
                 got.append((Profile(out), objs))
             (p1, o1), (p2, o2) = got
             per_obj[(row, col)] = (p2.total - p1.total) / (o2 - o1)
@@ -265,22 +303,23 @@ def main():
         return "—" if v is None else "%.1f" % v
 
     def ratio(row, col, ref):
-        a, b = per_obj.get((row, col)), per_obj.get((row, ref))
+        a, b = per_obj.get((row, col)), per_obj.get((workload(row), ref))
         return None if a is None or not b else a / b
 
     rows = []
     verdicts = []
     for row, desc, cols in ROWS:
-        ref = "rc" if any(c == "rc" for c, _, _ in cols) else "mi"
+        base_cols = [c for r, _, cs in ROWS if r == workload(row) for c, *_ in cs]
+        ref = "rc" if "rc" in base_cols else "mi"
         r_off, r_on = ratio(row, "rh_off", ref), ratio(row, "rh_on", ref)
         rows.append([desc,
                      cell(row, "rh_off") if not row.startswith("raw32") else "—",
                      cell(row, "rh_on"),
-                     cell(row, "rc") if ref == "rc" else "(= mimalloc)",
-                     cell(row, "mi"),
+                     cell(workload(row), "rc") if ref == "rc" else "(= mimalloc)",
+                     cell(workload(row), "mi"),
                      ("%.2f× / %.2f×" % (r_off, r_on)) if r_off and r_on else
                      ("%.2f×" % r_on if r_on else "—")])
-        if row in ("node", "nodetrack", "node1", "tree") and r_off and r_on:
+        if workload(row) in ("node", "nodetrack", "node1", "tree") and r_off and r_on:
             verdicts.append((row, r_off, r_on))
 
     commit = git("rev-parse", "--short", "HEAD")

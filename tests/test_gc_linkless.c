@@ -10,8 +10,11 @@
  * CPython policy's results; full collections without their array (out
  * of memory: the walk-driven set); stage S5's verifier (this layout's
  * invariants, words left as they were, during a collection's tail), the
- * leak report and the cross-heap check over walks. White box: the tests
- * read the collector's state (internal.h) and
+ * leak report and the cross-heap check over walks; stage S5's straight
+ * lines of the object path (creation tracked, rh_gc_track and the last
+ * decref in line) at the young array's boundaries and in each state of
+ * the collector word. White box: the tests read the collector's state
+ * (internal.h) and
  * run its invariant check (rh__gc_check, which checks this layout's
  * invariants through a walk of the marked blocks).
  *
@@ -1826,7 +1829,288 @@ static void test_legacy_part_beside_waiting(void **state) {
         assert_int_equal(nodes_destroyed_count, 5);
         rh__gc_check(h);
         rh_decref(w);
+/* ---------------------------------------------------------------------------
+ * The straight lines (collector/gc_linkless_fast.h): creation tracked and
+ * rh_gc_track push on the young array and set the mark in line while the
+ * array has room, the last decref of a plain container untracks, destroys
+ * and frees in line (pools mode, slow word RH__SLOW_LINKLESS alone); the
+ * other modes take the out-of-line paths and must give the same state.
+ * ------------------------------------------------------------------------- */
+
+/* A plain pair (no finalizer, no weak references) that counts its deaths. */
+static int cpair_deaths;
+static uintptr_t cpair_stack_lo = UINTPTR_MAX, cpair_stack_hi; /* the C stack's span of its destroys */
+static void cpair_destroy(rh_object *self) {
+    cpair_deaths++;
+    volatile char here = 0;
+    uintptr_t sp = (uintptr_t)&here;
+    if (sp < cpair_stack_lo) cpair_stack_lo = sp;
+    if (sp > cpair_stack_hi) cpair_stack_hi = sp;
+    pair_destroy(self);
+}
+static const rh_type cpair_type = {.name = "CPair", .basicsize = sizeof(pair), .flags = RH_TYPE_GC,
+                                   .traverse = pair_traverse, .destroy = cpair_destroy, .clear = pair_destroy};
+
+/* Pools mode takes the straight lines: nothing else in the slow word
+ * (under Valgrind, whose announcements set RH__SLOW_TOOLS, pools mode too
+ * takes the out-of-line paths). */
+static void expect_straight(rh_heap *h, rh_mode mode) {
+    if (mode == RH_MODE_POOLS)
+        assert_int_equal(h->alloc.slow & ~RH__SLOW_TOOLS, RH__SLOW_LINKLESS);
+    else
+        assert_true(h->alloc.slow & ~RH__SLOW_LINKLESS);
+}
+
+/* Creation tracked and rh_gc_track across the young array's growths (its
+ * capacity 0, then 64, 128, 256: each growth is the out-of-line track, the
+ * entries between them the push in line): after every object, its word
+ * (YOUNG, its index), its slot, its mark, the count and the capacity. */
+static void test_inline_track_growth(void **state) {
+    (void)state;
+    enum { N = 300 };
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        expect_straight(h, MODES[m]);
+        static rh_object *o[N];
+        for (size_t i = 0; i < N; i++) {
+            if (i % 3 == 2) {
+                o[i] = rh_new(h, &pair_type);
+                assert_int_equal(o[i]->rh_gcword, RH__GCW_LINKLESS);
+                assert_false(rh__block_marked(h, o[i]));
+                rh_gc_track(o[i]);
+            } else {
+                o[i] = rh_new_tracked(h, &pair_type);
+            }
+            assert_non_null(o[i]);
+            assert_int_equal(o[i]->rh_gcword, RH__GCW_LINKLESS | RH__GCW_YOUNG | (uint32_t)i);
+            assert_ptr_equal(h->gc.young[i], o[i]);
+            assert_true(rh__block_marked(h, o[i]));
+            assert_int_equal(nyoung(h), i + 1);
+            size_t cap = i < 64 ? 64 : i < 128 ? 128 : 256;
+            if (i >= 256) cap = 512;
+            assert_int_equal(h->gc.capyoung, cap);
+            if (i % 61 == 0 || i == 63 || i == 64 || i == 127 || i == 128) check_young(h);
+        }
+        check_young(h);
+        for (size_t i = 0; i < N; i++) rh_decref(o[i]);
+        assert_int_equal(nyoung(h), 0);
+        check_young(h);
         rh_heap_destroy(h);
+    }
+}
+
+/* The last decref of young plain containers at each position of the young
+ * array: the last entry (nothing moves), one in the middle and the first
+ * (the last entry takes the slot and its index), the only one; the block
+ * unmarked and freed (bytes in use back), the others untouched. */
+static void test_inline_death_young_positions(void **state) {
+    (void)state;
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        expect_straight(h, MODES[m]);
+        cpair_deaths = 0;
+        /* the young array's first block, and the pools' first pages, before
+         * the figure of bytes in use is taken */
+        rh_decref(rh_new_tracked(h, &cpair_type));
+        cpair_deaths = 0;
+        rh_heap_stats s0, s1;
+        rh_heap_stats_get(h, &s0);
+        rh_object *o[5];
+        for (int i = 0; i < 5; i++) o[i] = rh_new_tracked(h, &cpair_type);
+        /* o[4] is the last entry */
+        rh_decref(o[4]);
+        assert_int_equal(cpair_deaths, 1);
+        assert_int_equal(nyoung(h), 4);
+        for (int i = 0; i < 4; i++) assert_ptr_equal(h->gc.young[i], o[i]);
+        check_young(h);
+        /* o[1], in the middle: o[3] takes slot 1 */
+        rh_decref(o[1]);
+        assert_int_equal(nyoung(h), 3);
+        assert_ptr_equal(h->gc.young[1], o[3]);
+        assert_int_equal(o[3]->rh_gcword, RH__GCW_LINKLESS | RH__GCW_YOUNG | 1u);
+        check_young(h);
+        /* o[0], the first: o[2] takes slot 0 */
+        rh_decref(o[0]);
+        assert_int_equal(nyoung(h), 2);
+        assert_ptr_equal(h->gc.young[0], o[2]);
+        assert_int_equal(o[2]->rh_gcword, RH__GCW_LINKLESS | RH__GCW_YOUNG);
+        assert_ptr_equal(h->gc.young[1], o[3]);
+        check_young(h);
+        rh_decref(o[3]);
+        assert_int_equal(nyoung(h), 1);
+        /* o[2], the only one */
+        rh_decref(o[2]);
+        assert_int_equal(nyoung(h), 0);
+        assert_int_equal(cpair_deaths, 5);
+        check_young(h);
+        rh_heap_stats_get(h, &s1);
+        assert_int_equal(s1.bytes_in_use, s0.bytes_in_use);
+        assert_int_equal(s1.blocks_in_use, s0.blocks_in_use);
+        /* a container whose death kills another: the inner one's death
+         * (nested in destroy) swap-removes it while the outer is gone */
+        rh_object *a = rh_new_tracked(h, &cpair_type), *b = rh_new_tracked(h, &cpair_type);
+        rh_object *c = rh_new_tracked(h, &cpair_type);
+        ((pair *)a)->a = b; /* a owns b */
+        rh_decref(a);
+        assert_int_equal(cpair_deaths, 7);
+        assert_int_equal(nyoung(h), 1);
+        assert_ptr_equal(h->gc.young[0], c);
+        check_young(h);
+        rh_decref(c);
+        check_young(h);
+        rh_heap_destroy(h);
+    }
+}
+
+/* The last decref of a container in each other state: old (after a full
+ * collection), GEN1 (after a young collection), frozen (out of line), and
+ * untracked: the counters move by exactly its own (n_old, n_gen1,
+ * n_frozen, nothing), and the invariant check's walk finds the marked
+ * blocks equal to them after every death. */
+static void test_inline_death_states(void **state) {
+    (void)state;
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        expect_straight(h, MODES[m]);
+        cpair_deaths = 0;
+        rh_object *frozen = rh_new_tracked(h, &cpair_type);
+        rh_gc_freeze(h);
+        rh_object *old = rh_new_tracked(h, &cpair_type);
+        assert_int_equal(rh_gc_collect(h, 2), 0);
+        rh_object *gen1 = rh_new_tracked(h, &cpair_type);
+        assert_int_equal(rh_gc_collect(h, 0), 0);
+        rh_object *untracked = rh_new(h, &cpair_type);
+        rh_object *young = rh_new_tracked(h, &cpair_type);
+        assert_int_equal(frozen->rh_gcword, RH__GCW_LINKLESS | RH__GCW_FROZEN);
+        assert_int_equal(old->rh_gcword, RH__GCW_LINKLESS | RH__GCW_OLD);
+        assert_int_equal(gen1->rh_gcword, RH__GCW_LINKLESS | RH__GCW_GEN1);
+        assert_int_equal(untracked->rh_gcword, RH__GCW_LINKLESS);
+        assert_int_equal(young->rh_gcword, RH__GCW_LINKLESS | RH__GCW_YOUNG);
+        assert_int_equal(h->gc.n_frozen, 1);
+        assert_int_equal(h->gc.n_old, 2);
+        assert_int_equal(h->gc.n_gen1, 1);
+        assert_int_equal(nyoung(h), 1);
+        check_young(h);
+        rh_decref(gen1);
+        assert_int_equal(h->gc.n_old, 1);
+        assert_int_equal(h->gc.n_gen1, 0);
+        check_young(h);
+        rh_decref(untracked);
+        assert_int_equal(h->gc.n_old, 1);
+        assert_int_equal(nyoung(h), 1);
+        check_young(h);
+        rh_decref(old);
+        assert_int_equal(h->gc.n_old, 0);
+        check_young(h);
+        rh_decref(frozen);
+        assert_int_equal(h->gc.n_frozen, 0);
+        assert_int_equal(nyoung(h), 1);
+        check_young(h);
+        rh_decref(young);
+        assert_int_equal(nyoung(h), 0);
+        assert_int_equal(cpair_deaths, 5);
+        check_young(h);
+        rh_heap_destroy(h);
+    }
+}
+
+/* A chain of plain containers far deeper than the trashcan's bound: the
+ * straight line hands the deaths past the bound to the deferral (the
+ * untrack out of line), then drains them and frees the outermost block
+ * last; every one destroyed once, nothing left tracked or in use, and the
+ * C stack's span of the destroys bounded (50 nested deaths: far below
+ * 1 MiB, which 10000 nested deaths of a few frames each exceed). */
+static void test_inline_death_deep_chain(void **state) {
+    (void)state;
+    enum { N = 10000 };
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        expect_straight(h, MODES[m]);
+        rh_decref(rh_new_tracked(h, &cpair_type));
+        rh_heap_stats s0, s1;
+        rh_heap_stats_get(h, &s0);
+        cpair_deaths = 0;
+        cpair_stack_lo = UINTPTR_MAX;
+        cpair_stack_hi = 0;
+        rh_object *head = NULL;
+        for (int i = 0; i < N; i++) {
+            rh_object *n = rh_new_tracked(h, &cpair_type);
+            ((pair *)n)->a = head; /* takes the reference */
+            head = n;
+            /* half of them old */
+            if (i == N / 2) assert_int_equal(rh_gc_collect(h, 2), 0);
+        }
+        check_young(h);
+        rh_decref(head);
+        assert_int_equal(cpair_deaths, N);
+        assert_true(cpair_stack_hi - cpair_stack_lo < ((uintptr_t)1 << 20));
+        assert_int_equal(nyoung(h) + h->gc.n_old + h->gc.n_gen1, 0);
+        check_young(h);
+        rh_heap_stats_get(h, &s1);
+        assert_int_equal(s1.classes[sizeof(pair) / 16 - 1].blocks_in_use, s0.classes[sizeof(pair) / 16 - 1].blocks_in_use);
+        rh_heap_destroy(h);
+    }
+}
+
+/* Deaths while a collection's array holds the set, with tombstones: in a
+ * finalizer of a garbage cycle, a plain container of the set dies (its
+ * word carries the collection's marks: the out-of-line untrack puts a
+ * tombstone in its slot) and a young container is made and dies (the
+ * straight line, which must touch neither the set nor its counters). The
+ * same counts, deaths and calls as the CPython policy's heap and as
+ * CPython 3.11. */
+static rh_heap *tomb_heap;
+static int tomb_young_deaths;
+static void tomb_in_finalizer(rh_object *self) {
+    if (node_id(self) != 1) return;
+    node_set(self, 1, NULL); /* the plain container of the set dies */
+    size_t n0 = tomb_heap->gc.linkless ? nyoung(tomb_heap) : 0;
+    rh_object *y = rh_new_tracked(tomb_heap, &cpair_type);
+    assert_true(rh_gc_is_tracked(y));
+    int d0 = cpair_deaths;
+    rh_decref(y);
+    tomb_young_deaths += cpair_deaths - d0;
+    if (tomb_heap->gc.linkless) {
+        assert_int_equal(nyoung(tomb_heap), n0);
+        assert_non_null(tomb_heap->gc.coll);
+    }
+}
+static void test_inline_death_beside_tombstones(void **state) {
+    (void)state;
+    for (int linkless = 0; linkless < 2; linkless++) {
+        for (size_t m = 0; m < NMODES; m++) {
+            for (int gen = 0; gen < RH_GC_GENERATIONS; gen += 2) {
+                rh_heap *h = heap_new(MODES[m], linkless ? RH_GC_POLICY_INCREMENTAL : RH_GC_POLICY_CPYTHON,
+                                      linkless != 0);
+                nodes_reset();
+                cpair_deaths = tomb_young_deaths = 0;
+                tomb_heap = h;
+                fin_action = tomb_in_finalizer;
+                rh_object *x, *y;
+                node_new_pair(h, &fin_type, 1, 2, &x, &y);
+                rh_object *p = rh_new_tracked(h, &cpair_type);
+                node_set(x, 1, p);
+                rh_decref(p);
+                rh_decref(x);
+                rh_decref(y);
+                /* CPython 3.11 (a __slots__ class with __del__ that drops
+                 * its reference to a plain __slots__ object, in a cycle of
+                 * two such; gc.collect(0) and gc.collect(2)): 2, the
+                 * object that died in the finalizer not counted */
+                assert_int_equal(rh_gc_collect(h, gen), 2);
+                assert_int_equal(fin_calls, 2);
+                assert_int_equal(tomb_young_deaths, 1);
+                assert_int_equal(cpair_deaths, 2); /* p, and the young one */
+                assert_int_equal(nodes_destroyed[1] + nodes_destroyed[2], 2);
+                fin_action = NULL;
+                rh__gc_check(h);
+                if (linkless) {
+                    assert_null(h->gc.coll);
+                    assert_int_equal(nyoung(h) + h->gc.n_old + h->gc.n_frozen, 0);
+                }
+                rh_heap_destroy(h);
+            }
+        }
     }
 }
 
@@ -1865,6 +2149,11 @@ int main(void) {
         cmocka_unit_test(test_weakref_callback_out_of_generations),
         cmocka_unit_test(test_weakref_callback_dies_waiting),
         cmocka_unit_test(test_legacy_part_beside_waiting),
+        cmocka_unit_test(test_inline_track_growth),
+        cmocka_unit_test(test_inline_death_young_positions),
+        cmocka_unit_test(test_inline_death_states),
+        cmocka_unit_test(test_inline_death_deep_chain),
+        cmocka_unit_test(test_inline_death_beside_tombstones),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

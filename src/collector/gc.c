@@ -206,6 +206,7 @@
  * allocation started.
  */
 #include "collector/gc_internal.h"
+#include "collector/gc_linkless_fast.h" /* the layout without links: rh_gc_track's push in line */
 #include "weak/weak_internal.h"
 #include "memory/alloc_priv.h" /* rh__pool_heap, rh__sysreg_find: the fused pass's ownership test */
 #include "collector/gc_walk.h"  /* instances' references read in line */
@@ -329,7 +330,19 @@ static __attribute__((noinline)) void track_slow(rh_object *o) {
         rh__fatal("rh_gc_track: object of type '%s' at %p is not a container (RH_TYPE_GC)",
                   type_name(o), (void *)o);
     if (rh__gc_linkless_obj(o)) {
-        /* the layout without links (gc_linkless.c): no record, no hint */
+        /* the layout without links (gc_linkless.c): no record, no hint.
+         * A pool block of a heap without pointer-changing shim: one walk
+         * of the tree for the heap and the mark, the push in line when the
+         * young array has room (gc_linkless_fast.h) */
+        uintptr_t leaf;
+        rh_heap *ph = rh__pool_owner(o, &leaf);
+        if (ph && !(ph->alloc.slow & RH__SLOW_MODE)) {
+            uint64_t bit, *mw = rh__block_mark_word(leaf, o, &bit);
+            if (RH_UNLIKELY(*mw & bit))
+                rh__fatal("rh_gc_track: object of type '%s' at %p is already tracked by the collector",
+                          type_name(o), (void *)o);
+            if (RH_LIKELY(rh__gc_linkless_push(&ph->gc, o, o->rh_gcword & RH__GCW_KEEP, mw, bit))) return;
+        }
         rh_heap *lh = rh__heap_of(o);
         if (RH_UNLIKELY(!lh))
             rh__fatal("rh_gc_track: object of type '%s' at %p belongs to no heap", type_name(o),

@@ -54,7 +54,12 @@
  *            keeps LINKLESS and FINALIZED only, and the block is unmarked.
  *            The death of a tracked object (object.c) untracks it this way
  *            before its block is freed.
- * O(1) each, amortized for the growth.
+ * O(1) each, amortized for the growth. The object path's straight lines
+ * (creation tracked, rh_gc_track, the last decref of a plain container in
+ * a pools-mode heap) do the common cases in line (gc_linkless_fast.h: the
+ * push while the array has room, the untrack of a word without a
+ * collection's or round's marks, not frozen) with the same effect; the
+ * rest comes here.
  *
  * Steps 1-3 of a collection over an array (stage S3; gc.c's
  * collect_linkless calls them, then the tail over the array). The set is an array of
@@ -141,7 +146,8 @@
  * has no record to carry a heap hint.
  */
 #include "collector/gc_internal.h"
-#include "collector/gc_walk.h" /* instances' references read in line */
+#include "collector/gc_linkless_fast.h" /* the swap-remove, shared with the straight lines */
+#include "collector/gc_walk.h"          /* instances' references read in line */
 #include "memory/marks.h"
 
 #include <stdarg.h>
@@ -203,11 +209,7 @@ void rh__gc_linkless_untrack(rh_heap *h, rh_object *o) {
     struct rh__gc_state *st = &h->gc;
     uint32_t w = o->rh_gcword;
     if (rh__gcw_gen(w) == RH__GCW_YOUNG) {
-        size_t i = w & RH__GCW_LOW;
-        rh__assert(i < st->nyoung && st->young[i] == o);
-        rh_object *last = st->young[--st->nyoung];
-        st->young[i] = last;
-        last->rh_gcword = (last->rh_gcword & ~RH__GCW_LOW) | (uint32_t)i;
+        rh__gc_linkless_young_remove(st, o, w & RH__GCW_LOW);
     } else if ((w & RH__GCW_MARKS) == RH__GCW_WAITING) {
         /* waiting for its callback (rh__gc_linkless_wait): counted nowhere */
     } else if (w & RH__GCW_MARKS) {

@@ -21,7 +21,9 @@
  *   debug mode     the debug shim translates its user pointer to the raw
  *                  block under it and marks that (in the pools or a system
  *                  block, as above); a walk's raw block is translated back.
- * The inline functions below serve a heap whose back end is the pools and
+ * rh__block_mark_word gives the word and bit to a caller that has the
+ * block's leaf of the tree already (one walk for an object's owner, mark
+ * and free). The other inline functions below serve a heap whose back end is the pools and
  * that has no shim changing pointers (the slow word's RH__SLOW_MODE bit
  * clear: pools mode, tracing and the fault injector included) when the
  * block lies in one of its arenas: a test of the slow word, the leaf (one
@@ -128,6 +130,19 @@ RH__HOT_INLINE bool rh__mark_fast(rh_heap *h, const void *p, uint64_t **w, uint6
     *w = rh__leaf_mark_word(leaf, a);
     *bit = (uint64_t)1 << rh__mark_shift(a);
     return true;
+}
+
+/* The word of p's mark (its bit in *bit) for a caller that walked the tree
+ * already: p is a live pool block of a heap whose slow word has no
+ * RH__SLOW_MODE bit, and leaf is rh__radix_leaf(p) (what rh__pool_owner
+ * returned in *leafp). The object path's straight lines of the layout
+ * without links (collector/gc_linkless_fast.h) walk the tree once for the
+ * owner, the mark and the free. */
+RH__HOT_INLINE uint64_t *rh__block_mark_word(uintptr_t leaf, const void *p, uint64_t *bit) {
+    uintptr_t a = (uintptr_t)p;
+    rh__assert(leaf != 0 && leaf == rh__radix_leaf(a) && rh__class_block_start(*rh__leaf_class(leaf, a), p));
+    *bit = (uint64_t)1 << rh__mark_shift(a);
+    return rh__leaf_mark_word(leaf, a);
 }
 
 /* Marks p, a live block of h. */

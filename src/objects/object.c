@@ -16,13 +16,21 @@
  * block starts at the object, whose collector word is RH__GCW_LINKLESS
  * from creation on (collector/gc_state.h). Such a heap sets the
  * allocator's RH__SLOW_LINKLESS bit, so the in-line paths below, which
- * know only the linked layout, leave it: creation to rh__new_slow, which
- * runs the fast path's copy for this layout when that is the only slow bit
- * (rh__new_pool_object with `linkless`: no record, word LINKLESS, the
- * track by gc_linkless.c) and rh__new_object otherwise; its deaths leave
- * the straight line by the word (obj_plain) for dealloc_slow, which
- * untracks through gc_linkless.c, and free_block, which pushes a pool
- * block of such a heap as the fast free does, else frees it the slow way.
+ * know only the linked layout, leave it at their first test, by a jump
+ * (no instruction added to them): creation to rh__new_linkless when that
+ * is the only slow bit, the fast path's copy for this layout
+ * (rh__new_pool_object with `linkless`: no record, word LINKLESS, and
+ * "create tracked" in line: the block's mark set in the leaf's plane, the
+ * push on the young array while it has room, collector/gc_linkless_fast.h;
+ * a full array is gc_linkless.c's track), and rh__new_object otherwise;
+ * its deaths leave the straight line by the word (obj_plain) for
+ * dealloc_linkless, this layout's straight line (a plain type, a word
+ * without a collection's or a round's marks, not frozen, a heap whose slow
+ * word is RH__SLOW_LINKLESS alone, the depth under the trashcan's bound:
+ * one walk of the tree for the heap and the mark, the untrack in line,
+ * then destroy and the free as below), else dealloc_slow, which untracks
+ * through gc_linkless.c; free_block_ll pushes a pool block of such a heap
+ * as the fast free does, else frees it the slow way.
  *
  * Hot paths (a container's create / track / untrack / destroy / free). A
  * new container is counted in generation 0 inline (one increment, one
@@ -394,16 +402,30 @@ __attribute__((noinline)) rh_object *rh__new_collect_linkless(rh_heap *h, rh_obj
     if (track) rh__gc_linkless_track(h, o);
     return o;
 }
+__attribute__((noinline)) rh_object *rh__new_track_linkless(rh_heap *h, rh_object *o) {
+    rh__gc_linkless_track(h, o);
+    return o;
+}
 
 /* Everything rh__new_fast does not serve: with tracing alone (pools mode,
  * no other slow bit) the traced copy of the fast path; in a pools-mode
  * heap of the layout without links (no other slow bit) that layout's copy;
  * else rh__new_object. */
+/* The two copies of the fast path, each a function of its own, so that
+ * rh__new_slow is a test and a jump (the traced copy's calls would give
+ * the other one a stack frame). */
+__attribute__((noinline)) rh_object *rh__new_linkless(rh_heap *h, const rh_type *t, bool track, const char *file,
+                                                     int line) {
+    return rh__new_pool_object(h, t, track, file, line, false, false, true);
+}
+static __attribute__((noinline)) rh_object *new_traced(rh_heap *h, const rh_type *t, bool track, const char *file,
+                                                      int line) {
+    return rh__new_pool_object(h, t, track, file, line, true, false, false);
+}
 __attribute__((noinline)) rh_object *rh__new_slow(rh_heap *h, const rh_type *t, bool track, const char *file,
                                                  int line) {
-    if (h->alloc.slow == RH__SLOW_TRACE) return rh__new_pool_object(h, t, track, file, line, true, false, false);
-    if (h->alloc.slow == RH__SLOW_LINKLESS)
-        return rh__new_pool_object(h, t, track, file, line, false, false, true);
+    if (h->alloc.slow == RH__SLOW_LINKLESS) return rh__new_linkless(h, t, track, file, line);
+    if (h->alloc.slow == RH__SLOW_TRACE) return new_traced(h, t, track, file, line);
     return rh__new_object(h, t, file, line, 0, track);
 }
 
@@ -468,22 +490,36 @@ static inline void free_block_gc(rh_object *o, bool gc) {
     if (gc) rh__gc_count_free(&h->gc);
     rh__bcache_push_leaf(h, leaf, block);
 }
-/* The free of any object (the slow paths of death). A container of the
- * layout without links starts its block and lives in a heap whose slow
- * word is set (RH__SLOW_LINKLESS): its free is the slow one. */
+/* The free of a container of the layout without links, whose block
+ * starts at the object: a pool block of a pools-mode heap with no other
+ * slow bit than RH__SLOW_LINKLESS takes the push of the fast path, after
+ * the collector's count; else the slow free. */
+static __attribute__((noinline)) void free_block_ll_slow(rh_heap *h, rh_object *o) {
+    h = rh__obj_free_slow(h, o, 0);
+    rh__gc_count_free(&h->gc);
+}
+static inline void free_block_ll(rh_object *o) {
+    uintptr_t leaf;
+    rh_heap *h = rh__pool_owner(o, &leaf);
+    if (RH_UNLIKELY(h == NULL || h->alloc.slow != RH__SLOW_LINKLESS)) {
+        free_block_ll_slow(h, o);
+        return;
+    }
+    rh__gc_count_free(&h->gc);
+    rh__bcache_push_leaf(h, leaf, o);
+}
+/* Where an object's block starts and whether its free is counted for the
+ * collector: a non-container (PLAIN), a container of the linked layout
+ * (GC: the record in front) or of the layout without links (LL). */
+enum { FREE_PLAIN = 0, FREE_GC = 1, FREE_LL = 2 };
+static inline void free_block_kind(rh_object *o, unsigned kind) {
+    if (kind == FREE_LL) free_block_ll(o);
+    else free_block_gc(o, kind == FREE_GC);
+}
+/* The free of any object (the slow paths of death). */
 static inline void free_block(rh_object *o) {
     if (RH_UNLIKELY(rh__gc_linkless_obj(o))) {
-        /* a pool block of a pools-mode heap with no other slow bit: the
-         * push of the fast path; else the slow free */
-        uintptr_t leaf;
-        rh_heap *h = rh__pool_owner(o, &leaf);
-        if (h && h->alloc.slow == RH__SLOW_LINKLESS) {
-            rh__gc_count_free(&h->gc);
-            rh__bcache_push_leaf(h, leaf, o);
-            return;
-        }
-        h = rh__obj_free_slow(h, o, 0);
-        rh__gc_count_free(&h->gc);
+        free_block_ll(o);
         return;
     }
     free_block_gc(o, (o->rh_type->flags & RH_TYPE_GC) != 0);
@@ -689,9 +725,9 @@ static inline bool obj_plain(const rh_object *o, const rh_type *t) {
 /* The outermost death of the straight line, when something was deferred:
  * the drain, then o's block. Out of line: dealloc_destroy keeps
  * nothing but the thread's state across a call. */
-static __attribute__((noinline)) void drain_then_free(rh_object *o, bool gc) {
+static __attribute__((noinline)) void drain_then_free(rh_object *o, unsigned kind) {
     drain_deferred();
-    free_block_gc(o, gc);
+    free_block_kind(o, kind);
 }
 
 /* The death of a plain object whose type has destroy, at depth d < the
@@ -701,10 +737,10 @@ static __attribute__((noinline)) void drain_then_free(rh_object *o, bool gc) {
  * is kept across a call (the thread's state) and the
  * deaths without destroy stay a leaf; one copy for containers and one for
  * the others, so that neither reads the type again after destroy to know
- * where the block starts. d is a size_t: the caller's 32-bit load of the
+ * where the block starts (kind: FREE_PLAIN, FREE_GC or FREE_LL). d is a size_t: the caller's 32-bit load of the
  * depth leaves it zero-extended, which an unsigned parameter would make
  * the callee do again before indexing active[]. */
-RH__HOT_INLINE void dealloc_destroy(rh_object *o, void (*destroy)(rh_object *), size_t d, bool gc) {
+RH__HOT_INLINE void dealloc_destroy(rh_object *o, void (*destroy)(rh_object *), size_t d, unsigned kind) {
     tls.depth = (unsigned)d + 1;
     tls.active[d] = o; /* is_active reads levels below depth only: no clearing */
     destroy(o);
@@ -718,16 +754,28 @@ RH__HOT_INLINE void dealloc_destroy(rh_object *o, void (*destroy)(rh_object *), 
     o = tls.active[d];
     tls.depth = (unsigned)d;
     if (RH_UNLIKELY(tls.pending) && d == 0) {
-        drain_then_free(o, gc);
+        drain_then_free(o, kind);
         return;
     }
-    free_block_gc(o, gc);
+    free_block_kind(o, kind);
 }
 static __attribute__((noinline)) void dealloc_destroy_gc(rh_object *o, void (*destroy)(rh_object *), size_t d) {
-    dealloc_destroy(o, destroy, d, true);
+    dealloc_destroy(o, destroy, d, FREE_GC);
 }
 static __attribute__((noinline)) void dealloc_destroy_plain(rh_object *o, void (*destroy)(rh_object *), size_t d) {
-    dealloc_destroy(o, destroy, d, false);
+    dealloc_destroy(o, destroy, d, FREE_PLAIN);
+}
+/* The untrack of dealloc_linkless's straight line (h, leaf: the walk's). */
+RH__HOT_INLINE void untrack_ll(rh_heap *h, uintptr_t leaf, rh_object *o) {
+    uint64_t bit, *mw = rh__block_mark_word(leaf, o, &bit);
+    rh__gc_linkless_untrack_plain(&h->gc, o, o->rh_gcword, mw, bit);
+}
+/* With destroy: the untrack here, after the jump, so that its values are
+ * dead at the call of destroy (no register saved for them). */
+static __attribute__((noinline)) void dealloc_destroy_ll(rh_object *o, void (*destroy)(rh_object *), size_t d,
+                                                         rh_heap *h, uintptr_t leaf) {
+    untrack_ll(h, leaf, o);
+    dealloc_destroy(o, destroy, d, FREE_LL);
 }
 
 /* Untracks a dying container if it is tracked. */
@@ -756,13 +804,51 @@ static __attribute__((noinline)) void dealloc_defer_plain(rh_object *o) {
     defer(o, tracked);
 }
 
+/* The death of a container of the layout without links (docs/linkless.md,
+ * collector word LINKLESS, so never plain): its straight line when its
+ * type has neither finalize, legacy_del nor weak references, its word
+ * neither a collection's nor a round's marks nor FROZEN
+ * (rh__gc_linkless_plain_word), its block a pool block of a heap whose
+ * slow word is RH__SLOW_LINKLESS alone, and (with destroy) the depth
+ * under the trashcan's bound. One walk of the tree (rh__pool_owner) gives
+ * the heap, the mark's word and the free's leaf; the untrack in line
+ * (collector/gc_linkless_fast.h: a young one swap-removed, an old one
+ * counted out, the mark cleared); then destroy and the free as the linked
+ * layout's straight line (dealloc_destroy, the free walking the tree
+ * again after destroy rather than keeping the leaf in a saved register),
+ * or the free at once. Anything else is dealloc_slow, which untracks
+ * through gc_linkless.c. */
+static __attribute__((noinline)) void dealloc_linkless(rh_object *o) {
+    const rh_type *t = o->rh_type;
+    uint32_t w = o->rh_gcword;
+    void (*destroy)(rh_object *) = t->destroy;
+    size_t d = tls.depth;
+    uintptr_t leaf;
+    rh_heap *h;
+    if (RH_UNLIKELY(((uintptr_t)t->finalize | (uintptr_t)t->legacy_del) != 0 || (t->flags & RH_TYPE_WEAKREFABLE) ||
+                    !rh__gc_linkless_plain_word(w) || (destroy && d >= RH__DEALLOC_MAX_DEPTH) ||
+                    (h = rh__pool_owner(o, &leaf)) == NULL || h->alloc.slow != RH__SLOW_LINKLESS)) {
+        dealloc_slow(o);
+        return;
+    }
+    rh__assert((t->flags & RH_TYPE_GC) && o->rh_refcnt == 0);
+    if (destroy) {
+        dealloc_destroy_ll(o, destroy, d, h, leaf);
+        return;
+    }
+    untrack_ll(h, leaf, o);
+    rh__gc_count_free(&h->gc);
+    rh__bcache_push_leaf(h, leaf, o);
+}
+
 /* A finalizer that drops its object's temporary reference is caught in
  * dealloc_slow: the object's type has finalize or legacy_del, so it is not
  * plain (run_finalizer reports a finalizer that changed the type). */
 void rh__dealloc(rh_object *o) {
     const rh_type *t = o->rh_type;
     if (RH_UNLIKELY(!obj_plain(o, t))) {
-        dealloc_slow(o);
+        if (rh__gc_linkless_obj(o)) dealloc_linkless(o);
+        else dealloc_slow(o);
         return;
     }
     /* The straight line: untrack, destroy, free. An object without destroy

@@ -25,6 +25,7 @@
 #define REFHEAP_OBJECT_NEW_H
 
 #include "collector/gc_internal.h"
+#include "collector/gc_linkless_fast.h" /* the layout without links: its track in line */
 #include "memory/alloc_priv.h" /* the allocator's inline fast paths */
 #include "memory/trace_fast.h" /* allocation tracing's common case, in line */
 #include "objects/object_internal.h"
@@ -41,8 +42,14 @@
 rh_object *rh__new_object(rh_heap *h, const rh_type *t, const char *file, int line, size_t nitems, bool track);
 rh_object *rh__new_slow(rh_heap *h, const rh_type *t, bool track, const char *file, int line);
 rh_object *rh__new_collect(rh_heap *h, rh_object *o, bool track);
-/* The same for a container without list links (docs/linkless.md). */
+/* The same for a container without list links (docs/linkless.md);
+ * rh__new_track_linkless: such a container to track when the young array
+ * is full (rh__gc_linkless_track, which grows it or promotes); returns o. */
 rh_object *rh__new_collect_linkless(rh_heap *h, rh_object *o, bool track);
+rh_object *rh__new_track_linkless(rh_heap *h, rh_object *o);
+/* The fast path's copy for a heap whose slow word is RH__SLOW_LINKLESS
+ * alone (object.c): rh__new_pool_object with `linkless`. */
+rh_object *rh__new_linkless(rh_heap *h, const rh_type *t, bool track, const char *file, int line);
 
 /* The fast path's zeroing: from the end of the header to the end of the
  * pool block, n bytes, a multiple of 16 (the header ends 16 or 32 bytes
@@ -105,20 +112,31 @@ static inline void header_count_one(rh_object *o) {
  * trace hook). try_only (never with traced): rh__new_fast_try's copy,
  * whose exits to rh__new_slow and rh__new_object return NULL instead.
  * linkless (never with the others): the copy for a heap whose slow word is
- * RH__SLOW_LINKLESS alone (rh__new_slow): containers without the record,
- * their collector word LINKLESS, tracked by rh__gc_linkless_track; its
- * exits go to rh__new_object (rh__new_slow would come back here). All
- * three are constants at every call, so the fast path of rh__new_fast is
- * the same code as without them. */
+ * RH__SLOW_LINKLESS alone (rh__new_linkless, reached from the plain copy's
+ * first test, the slow word's, by a jump): containers without the record,
+ * their collector word LINKLESS, "create tracked" in line
+ * (collector/gc_linkless_fast.h: the mark set in the plane of the block's
+ * leaf, the push on the young array while it has room; a full array is
+ * rh__gc_linkless_track's, out of line); its exits go to rh__new_object
+ * (rh__new_slow would come back here). All three are constants at every
+ * call, so the fast path of rh__new_fast is the same code as without
+ * them. */
 RH__HOT_INLINE rh_object *rh__new_pool_object(rh_heap *h, const rh_type *t, bool track, const char *file,
                                               int line, bool traced, bool try_only, bool linkless) {
+    /* the slow word first: the plain copy in a heap of the layout without
+     * links (no other slow bit) jumps to that layout's copy
+     * (rh__new_linkless) before reading the type */
+    if (!traced && !linkless && RH_UNLIKELY(h->alloc.slow != 0)) {
+        if (try_only) return NULL;
+        if (h->alloc.slow == RH__SLOW_LINKLESS) return rh__new_linkless(h, t, track, file, line);
+        return rh__new_slow(h, t, track, file, line);
+    }
     size_t prefix = linkless ? 0 : rh__prefix_size(t);
     /* basicsize in [16, 512] (one unsigned compare), then the class of
      * prefix + basicsize (>= 16, no overflow) below 32: the block fits a
      * pool */
     size_t c = (prefix + t->basicsize - 1) >> 4; /* rh__size_class */
-    if (RH_UNLIKELY((!traced && !linkless && h->alloc.slow != 0) ||
-                    t->basicsize - sizeof(rh_object) > RH_SMALL_MAX - sizeof(rh_object) ||
+    if (RH_UNLIKELY(t->basicsize - sizeof(rh_object) > RH_SMALL_MAX - sizeof(rh_object) ||
                     c >= RH_NUM_CLASSES ||
                     (!t->traverse && (t->flags & RH_TYPE_GC)) || /* a container: one test */
                     rh__weaklist_offset_bad(t)))
@@ -145,7 +163,14 @@ RH__HOT_INLINE rh_object *rh__new_pool_object(rh_heap *h, const rh_type *t, bool
     if (linkless && (t->flags & RH_TYPE_GC)) {
         o->rh_gcword = RH__GCW_LINKLESS;
         if (RH_UNLIKELY(rh__gc_count_alloc(&h->gc))) return rh__new_collect_linkless(h, o, track);
-        if (track) rh__gc_linkless_track(h, o);
+        /* the track in line (collector/gc_linkless_fast.h): the block's
+         * mark in the plane of the leaf (a block of h's pools), the push
+         * on the young array; a full array is the out-of-line track's */
+        if (track) {
+            uint64_t bit, *mw = rh__block_mark_word(rh__radix_leaf((uintptr_t)block), block, &bit);
+            if (RH_UNLIKELY(!rh__gc_linkless_push(&h->gc, o, RH__GCW_LINKLESS, mw, bit)))
+                return rh__new_track_linkless(h, o);
+        }
         return o;
     }
     if (prefix) {

@@ -1,0 +1,92 @@
+/*
+ * gc_linkless_fast.h — the in-line halves of track and untrack in the
+ * layout without list links (docs/linkless.md; gc_linkless.c's essay
+ * states the state and its invariants), for the object path's straight
+ * lines: creation tracked (objects/object_new.h), rh_gc_track of a
+ * container created untracked (gc.c), and the last decref (object.c).
+ *
+ * The straight lines walk the allocator's tree once (rh__radix_leaf or
+ * rh__pool_owner) and take the block's mark word from the leaf
+ * (memory/marks.h, rh__block_mark_word): a heap whose slow word is
+ * RH__SLOW_LINKLESS alone is in pools mode with no shim, so a container's
+ * block is a pool block and its mark is in the arena's plane. What they
+ * do:
+ *   push     a young array with room (nyoung < capyoung, so the index fits
+ *            LOW: capyoung <= RH__YOUNG_MAX): young[nyoung] = o, the word
+ *            YOUNG with the index in LOW (LINKLESS and FINALIZED kept), the
+ *            mark set. A full array (first use, growth, promotion of the
+ *            whole set when it cannot grow) is gc_linkless.c's
+ *            rh__gc_linkless_track, out of line.
+ *   untrack  of a word without MARKS or ROUND bits and not FROZEN: YOUNG
+ *            is swap-removed (the last entry takes the slot and the index),
+ *            OLD or GEN1 with its mark set leaves n_old (and n_gen1);
+ *            OLD without its mark was not tracked: nothing. The mark is
+ *            cleared. Every other word (a collection's or a round's marks,
+ *            WAITING, FROZEN) is rh__gc_linkless_untrack's, out of line.
+ * Each is O(1) and keeps gc_linkless.c's invariants: YOUNG <=> marked and
+ * young[LOW] == o; n_old + n_gen1 + n_frozen + nyoung = the marked blocks.
+ * Debug builds assert the young index and that the mark agrees with the
+ * word (YOUNG is marked; a pushed object was not tracked).
+ */
+#ifndef REFHEAP_GC_LINKLESS_FAST_H
+#define REFHEAP_GC_LINKLESS_FAST_H
+
+#include "collector/gc_internal.h"
+#include "memory/marks.h"
+
+/* Swap-removes young[i] (o, YOUNG): the last entry takes its slot and
+ * index. rh__gc_linkless_untrack's YOUNG branch and the straight line. */
+RH__HOT_INLINE void rh__gc_linkless_young_remove(struct rh__gc_state *st, rh_object *o, size_t i) {
+    rh__assert(i < st->nyoung && st->young[i] == o);
+    (void)o;
+    rh_object *last = st->young[--st->nyoung];
+    st->young[i] = last;
+    last->rh_gcword = (last->rh_gcword & ~RH__GCW_LOW) | (uint32_t)i;
+}
+
+/* Tracks o (a live container of this layout, untracked, whose word is
+ * `keep`, LINKLESS and maybe FINALIZED; its block's mark is bit `bit` of
+ * *mw) when the young array has room: true. false: nothing done, the
+ * caller calls rh__gc_linkless_track. */
+RH__HOT_INLINE bool rh__gc_linkless_push(struct rh__gc_state *st, rh_object *o, uint32_t keep, uint64_t *mw,
+                                         uint64_t bit) {
+    size_t i = st->nyoung;
+    if (RH_UNLIKELY(i >= st->capyoung)) return false;
+    rh__assert(!(*mw & bit) && st->capyoung <= RH__YOUNG_MAX);
+    st->young[i] = o;
+    st->nyoung = i + 1;
+    rh__assert(keep == o->rh_gcword && (keep & ~RH__GCW_KEEP) == 0);
+    o->rh_gcword = keep | RH__GCW_YOUNG | (uint32_t)i;
+    *mw |= bit;
+    return true;
+}
+
+/* Does the straight line's untrack take the word w (no MARKS, no ROUND
+ * bits, not FROZEN)? */
+static inline bool rh__gc_linkless_plain_word(uint32_t w) {
+    return (w & (RH__GCW_MARKS | RH__GCW_ROUND)) == 0 && rh__gcw_gen(w) != RH__GCW_FROZEN;
+}
+
+/* Untracks o, a container of this layout whose word w passes
+ * rh__gc_linkless_plain_word, if it is tracked (its block's mark is bit
+ * `bit` of *mw); its word keeps LINKLESS and FINALIZED only. */
+RH__HOT_INLINE void rh__gc_linkless_untrack_plain(struct rh__gc_state *st, rh_object *o, uint32_t w, uint64_t *mw,
+                                                  uint64_t bit) {
+    rh__assert(rh__gc_linkless_plain_word(w));
+    /* the mark and the word first: fewer values live in the branches */
+    uint64_t m = *mw;
+    *mw = m & ~bit;
+    o->rh_gcword = w & RH__GCW_KEEP;
+    if (rh__gcw_gen(w) == RH__GCW_YOUNG) {
+        rh__assert(m & bit);
+        rh__gc_linkless_young_remove(st, o, w & RH__GCW_LOW);
+    } else if (m & bit) {
+        rh__assert((w & RH__GCW_LOW) == 0 && st->n_old > 0);
+        st->n_old--;
+        if (rh__gcw_gen(w) == RH__GCW_GEN1) st->n_gen1--;
+    } else {
+        rh__assert((w & ~RH__GCW_KEEP) == 0); /* untracked */
+    }
+}
+
+#endif /* REFHEAP_GC_LINKLESS_FAST_H */
