@@ -1783,52 +1783,6 @@ static void test_weakref_callback_out_of_generations(void **state) {
     }
 }
 
-/* One tail with step 5's legacy part and a weak reference waiting for its
- * callback (their marks: UNREACHABLE alone and COLLECTING alone, told
- * apart by untrack and by the tail's end). py 3.11, with a legacy
- * finalizer x: x <-> s1, s1 <-> s2, a <-> b, w = weakref(a, cb); del all
- * but w; gc.collect() -> 5 (3 uncollectable, the pair 2), cb once,
- * gc.garbage == [x], s1 and s2 tracked in generation 2; then x's reference
- * to s1 dropped and gc.garbage cleared: gc.collect() -> 2 and the three
- * destroyed (test_gc.c:test_legacy_finalizer_reachable's figures).
- * Failed with the legacy part's mark read as WAITING (an untrack left no
- * tombstone: a fatal incref of a freed object). */
-static void test_legacy_part_beside_waiting(void **state) {
-    (void)state;
-    for (size_t m = 0; m < NMODES; m++) {
-        rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
-        nodes_reset();
-        tail_heap = h;
-        wr_seen = wr_cb_calls = 0;
-        rh_object *x = node_new(h, &legacy_type, 1);
-        rh_object *s1, *s2, *a, *b;
-        node_new_pair(h, &node_type, 2, 3, &s1, &s2);
-        node_set(x, 0, s1);
-        node_set(s1, 1, x);
-        node_new_pair(h, &node_type, 4, 5, &a, &b);
-        rh_object *w = rh_weakref_new(a, wr_introspect_cb, NULL);
-        assert_non_null(w);
-        rh_decref(x);
-        rh_decref(s1);
-        rh_decref(s2);
-        rh_decref(a);
-        rh_decref(b);
-        assert_int_equal(rh_gc_collect(h, 2), 5);
-        assert_int_equal(wr_cb_calls, 1);
-        assert_int_equal(wr_seen, 0);
-        rh_object *garbage = rh_gc_garbage(h);
-        assert_int_equal(rh_list_size(garbage), 1);
-        assert_ptr_equal(rh_list_get(garbage, 0), x);
-        assert_int_equal(nodes_destroyed_count, 2);
-        assert_true(rh_gc_is_tracked(s1) && rh_gc_is_tracked(s2) && rh_gc_is_tracked(w));
-        assert_true(in_gen_of(h, s1) && in_gen_of(h, s2) && in_gen_of(h, w));
-        rh__gc_check(h);
-        node_set(x, 0, NULL);
-        rh_list_clear(garbage);
-        assert_int_equal(rh_gc_collect(h, 2), 2);
-        assert_int_equal(nodes_destroyed_count, 5);
-        rh__gc_check(h);
-        rh_decref(w);
 /* ---------------------------------------------------------------------------
  * The straight lines (collector/gc_linkless_fast.h): creation tracked and
  * rh_gc_track push on the young array and set the mark in line while the
@@ -2111,6 +2065,56 @@ static void test_inline_death_beside_tombstones(void **state) {
                 rh_heap_destroy(h);
             }
         }
+    }
+}
+
+/* One tail with step 5's legacy part and a weak reference waiting for its
+ * callback (their marks: UNREACHABLE alone and COLLECTING alone, told
+ * apart by untrack and by the tail's end). py 3.11, with a legacy
+ * finalizer x: x <-> s1, s1 <-> s2, a <-> b, w = weakref(a, cb); del all
+ * but w; gc.collect() -> 5 (3 uncollectable, the pair 2), cb once,
+ * gc.garbage == [x], s1 and s2 tracked in generation 2; then x's reference
+ * to s1 dropped and gc.garbage cleared: gc.collect() -> 2 and the three
+ * destroyed (test_gc.c:test_legacy_finalizer_reachable's figures).
+ * Failed with the legacy part's mark read as WAITING (an untrack left no
+ * tombstone: a fatal incref of a freed object). */
+static void test_legacy_part_beside_waiting(void **state) {
+    (void)state;
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        nodes_reset();
+        tail_heap = h;
+        wr_seen = wr_cb_calls = 0;
+        rh_object *x = node_new(h, &legacy_type, 1);
+        rh_object *s1, *s2, *a, *b;
+        node_new_pair(h, &node_type, 2, 3, &s1, &s2);
+        node_set(x, 0, s1);
+        node_set(s1, 1, x);
+        node_new_pair(h, &node_type, 4, 5, &a, &b);
+        rh_object *w = rh_weakref_new(a, wr_introspect_cb, NULL);
+        assert_non_null(w);
+        rh_decref(x);
+        rh_decref(s1);
+        rh_decref(s2);
+        rh_decref(a);
+        rh_decref(b);
+        assert_int_equal(rh_gc_collect(h, 2), 5);
+        assert_int_equal(wr_cb_calls, 1);
+        assert_int_equal(wr_seen, 0);
+        rh_object *garbage = rh_gc_garbage(h);
+        assert_int_equal(rh_list_size(garbage), 1);
+        assert_ptr_equal(rh_list_get(garbage, 0), x);
+        assert_int_equal(nodes_destroyed_count, 2);
+        assert_true(rh_gc_is_tracked(s1) && rh_gc_is_tracked(s2) && rh_gc_is_tracked(w));
+        assert_true(in_gen_of(h, s1) && in_gen_of(h, s2) && in_gen_of(h, w));
+        rh__gc_check(h);
+        node_set(x, 0, NULL);
+        rh_list_clear(garbage);
+        assert_int_equal(rh_gc_collect(h, 2), 2);
+        assert_int_equal(nodes_destroyed_count, 5);
+        rh__gc_check(h);
+        rh_decref(w);
+        rh_heap_destroy(h);
     }
 }
 
