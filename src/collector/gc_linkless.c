@@ -165,6 +165,10 @@ void rh__gc_linkless_untrack(rh_heap *h, rh_object *o) {
          * objects that carry marks while user code runs): a tombstone */
         rh__assert(st->coll && st->coll[w & RH__GCW_LOW] == o);
         st->coll[w & RH__GCW_LOW] = NULL;
+    } else if (w & RH__GCW_ROUND) {
+        /* in the incremental round (gc_incr.c): its slot, if any, emptied;
+         * old unless it waits on `doomed` (counted nowhere) */
+        if (rh__gc_incr_leave(h, o, w)) st->n_old--;
     } else if (rh__gcw_gen(w) == RH__GCW_FROZEN) {
         st->n_frozen--;
     } else {
@@ -208,21 +212,25 @@ void rh__gc_linkless_check(rh_heap *h) {
             rh__fatal("collector (linkless): young[%zu] of heap %p is %p (word %#x), not a tracked "
                       "young container of index %zu", i, (void *)h, (void *)o, o ? o->rh_gcword : 0u, i);
     }
-    size_t marked = 0, gen1 = 0, frozen = 0;
+    size_t marked = 0, gen1 = 0, frozen = 0, doomed = 0;
     rh__mark_walk w;
     rh__mark_walk_begin(h, &w);
     for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
         marked++;
         uint32_t x = o->rh_gcword;
+        /* a round's objects (gc_incr.c) are old with LOW their count or
+         * index; its garbage on `doomed` (all three marks) counted nowhere */
+        if ((x & RH__GCW_ROUND) == RH__GCW_ROUND) doomed++;
         if (o->rh_refcnt == 0 || !(x & RH__GCW_LINKLESS) || (x & RH__GCW_MARKS) ||
-            (rh__gcw_gen(x) != RH__GCW_YOUNG && (x & RH__GCW_LOW)))
+            ((x & RH__GCW_ROUND) && rh__gcw_gen(x) != RH__GCW_OLD) ||
+            (rh__gcw_gen(x) != RH__GCW_YOUNG && !(x & RH__GCW_ROUND) && (x & RH__GCW_LOW)))
             rh__fatal("collector (linkless): tracked object %p of heap %p: count %u, word %#x", (void *)o,
                       (void *)h, (unsigned)o->rh_refcnt, x);
         if (rh__gcw_gen(x) == RH__GCW_GEN1) gen1++;
         if (rh__gcw_gen(x) == RH__GCW_FROZEN) frozen++;
     }
     rh__mark_walk_end(&w);
-    if (marked != st->nyoung + st->n_old + st->n_frozen || gen1 != st->n_gen1 || frozen != st->n_frozen)
+    if (marked != st->nyoung + st->n_old + st->n_frozen + doomed || gen1 != st->n_gen1 || frozen != st->n_frozen)
         rh__fatal("collector (linkless): heap %p has %zu marked blocks (%zu gen1, %zu frozen); counters: "
                   "young %zu, old %zu (gen1 %zu), frozen %zu", (void *)h, marked, gen1, frozen, st->nyoung,
                   st->n_old, st->n_gen1, st->n_frozen);
@@ -531,6 +539,8 @@ void rh__gc_linkless_wait(rh_heap *h, rh_object *o) {
     } else if (w & RH__GCW_MARKS) {
         rh__assert(st->coll && st->coll[w & RH__GCW_LOW] == o);
         st->coll[w & RH__GCW_LOW] = NULL;
+    } else if (w & RH__GCW_ROUND) {
+        if (rh__gc_incr_leave(h, o, w)) st->n_old--; /* as untrack */
     } else if (rh__gcw_gen(w) == RH__GCW_FROZEN) {
         st->n_frozen--;
     } else {
@@ -545,6 +555,36 @@ void rh__gc_linkless_wait_end(rh_heap *h, rh_object *o, bool gen1) {
     rh__gc_linkless_promote(h, o, gen1);
 }
 
+/* A tracked object, in a generation (no marks of a collection or a round),
+ * leaves it for a round's final check: counted nowhere, its word KEEP. */
+void rh__gc_linkless_take(rh_heap *h, rh_object *o) {
+    struct rh__gc_state *st = &h->gc;
+    uint32_t w = o->rh_gcword;
+    rh__assert(!(w & (RH__GCW_MARKS | RH__GCW_ROUND)) && rh__gcw_gen(w) != RH__GCW_FROZEN);
+    if (rh__gcw_gen(w) == RH__GCW_YOUNG) {
+        size_t i = w & RH__GCW_LOW;
+        rh__assert(i < st->nyoung && st->young[i] == o);
+        rh_object *last = st->young[--st->nyoung];
+        st->young[i] = last;
+        last->rh_gcword = (last->rh_gcword & ~RH__GCW_LOW) | (uint32_t)i;
+    } else {
+        st->n_old--;
+        if (rh__gcw_gen(w) == RH__GCW_GEN1) st->n_gen1--;
+    }
+    o->rh_gcword = w & RH__GCW_KEEP;
+}
+
+void rh__gc_linkless_promote_young(rh_heap *h) {
+    struct rh__gc_state *st = &h->gc;
+    for (size_t i = 0; i < st->nyoung; i++) {
+        rh_object *o = st->young[i];
+        o->rh_gcword = (o->rh_gcword & ~(RH__GCW_GEN | RH__GCW_LOW)) | RH__GCW_GEN1;
+    }
+    st->n_gen1 += st->nyoung;
+    st->n_old += st->nyoung;
+    st->nyoung = 0;
+}
+
 /* ---------------------------------------------------------------------------
  * Generations for introspection, freeze (see the essay).
  * ------------------------------------------------------------------------- */
@@ -555,6 +595,9 @@ static bool in_generation(uint32_t w, int gen) {
      * collection), nor is a weak reference waiting for its callback: a
      * finalizer or callback that asks does not see them */
     if (w & RH__GCW_MARKS) return false;
+    /* nor is a round's garbage waiting on `doomed` (gc_incr.c), all three
+     * of the round's marks */
+    if ((w & RH__GCW_ROUND) == RH__GCW_ROUND) return false;
     if (rh__gcw_gen(w) == RH__GCW_FROZEN) return gen == RH_GC_GENERATIONS;
     if (rh__gcw_gen(w) == RH__GCW_YOUNG) return gen == 0;
     if (gen == 1) return rh__gcw_gen(w) == RH__GCW_GEN1;
@@ -592,9 +635,11 @@ void rh__gc_linkless_freeze(rh_heap *h) {
     rh__mark_walk w;
     rh__mark_walk_begin(h, &w);
     /* the set of a collection in progress (its marks) is the
-     * collection's: counted nowhere, its words untouched */
+     * collection's: counted nowhere, its words untouched; so is a round's
+     * garbage waiting on `doomed` (freeze settled the round itself) */
     for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;)
-        if (!(o->rh_gcword & RH__GCW_MARKS)) o->rh_gcword = (o->rh_gcword & RH__GCW_KEEP) | RH__GCW_FROZEN;
+        if (!(o->rh_gcword & RH__GCW_MARKS) && (o->rh_gcword & RH__GCW_ROUND) != RH__GCW_ROUND)
+            o->rh_gcword = (o->rh_gcword & RH__GCW_KEEP) | RH__GCW_FROZEN;
     rh__mark_walk_end(&w);
 }
 
