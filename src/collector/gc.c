@@ -183,9 +183,12 @@
  * LINKLESS bit. Its collections (collect_linkless) run gc_linkless.c's
  * steps 1-3 over an array (the young array, or every tracked object but
  * the frozen ones) and the same tail as the lists, over the garbage set's
- * array backend (see "The garbage set" below); until rounds exist (stage
- * S4) its automatic collections are young ones, and full ones by
- * CPython's 25% rule. gc.c's lists stay empty: freeze, unfreeze and the
+ * array backend (see "The garbage set" below); its automatic collections
+ * are gc_incr.c's (young collections and rounds, the rounds over walks;
+ * a round's final check runs the same tail with step 9 deferred to
+ * gc_incr.c's `doomed`, rh__gc_tail_array), and a collection of generation
+ * 1, a full one in this layout, settles the round first as generation 2's
+ * does. gc.c's lists stay empty: freeze, unfreeze and the
  * freeze count (here), get_objects and get_referrers (gcapi.c) go to
  * gc_linkless.c's walks for such a heap.
  *

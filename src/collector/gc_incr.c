@@ -105,20 +105,52 @@
  * its objects' words are erased and they return to generation 2, O(|G|)
  * header writes and no user code.
  *
- * Heaps without list links (docs/linkless.md). Their containers are on no
- * generation list, so no round runs on them yet: they are collected by
- * young collections and full ones only. Their collector word already has
- * the round's marks as bits of their own (CAND, INU, REACH: RH__GCW_ROUND
+ * Heaps without list links (docs/linkless.md; "Rounds without links"
+ * below). Their containers are on no list: a tracked one is a marked block
+ * of the allocator (memory/marks.h), the young ones are also in an array.
+ * A round is the same three phases and the same final check, but each
+ * phase is a resumable walk of the marked blocks (one walk per phase, in
+ * address order, its cursor an address, never an object), taking only the
+ * blocks whose rh_gcword says they are in the phase's state:
+ *   MARK   an old block (GEN OLD or GEN1) without marks gets CAND (GEN1
+ *          becomes OLD). G is "old when the walk passed it".
+ *   COUNT  a CAND block's traverse raises LOW (the count) of its CAND
+ *          referents, saturating.
+ *   SCAN   a CAND block is reachable if REACH or its count differs from its
+ *          reference count; then its referents are reached (a CAND one gets
+ *          REACH; a suspect behind the walk leaves `u` for `rescued`, which
+ *          the slice scans before the walk goes on) and its marks erased.
+ *          Otherwise it goes on `u` (INU, LOW its index there).
+ *   FINISH chunks of `u` as above, gathered into an array, checked by
+ *          gc_linkless.c's steps 1-3 over an array and the one tail of gc.c
+ *          over its array backend (rh__gc_tail_array), step 9 deferred: the
+ *          final garbage is held and put on the array `doomed`.
+ * `u`, `rescued` and `doomed` are arrays of the heap's raw blocks; the
+ * round's marks are rh_gcword's own bits (CAND, INU, REACH: RH__GCW_ROUND
  * in gc_state.h), apart from a collection's (COLLECTING, UNREACHABLE), so
- * that the invariant above holds for them too when rounds there are walks
- * of the marked blocks. The argument above carries over unchanged: it never
- * used the order or completeness of the phases, only that the final check
- * is trial deletion with current counts; a walk that misses an object
- * (tracked after the cursor passed it, freed, untracked) can only make
- * garbage look live or a live object a suspect. What a walk must add is
- * memory safety: a walk never returns a freed block (memory/marks.h's
- * contract), and the arrays replacing `u` and `doomed` get tombstones on
- * untrack and death (docs/linkless.md, "S4: where it stands").
+ * that a young collection between two slices and the round never disturb
+ * each other (the invariant above). The soundness argument above carries
+ * over unchanged: it never used the order or completeness of the phases,
+ * only that the final check is trial deletion with current counts; a walk
+ * that misses an object (tracked after the cursor passed it, freed,
+ * untracked) or meets one twice in different states can only make garbage
+ * look live (the next round finds it) or a live object a suspect (the
+ * final check keeps it). An allocation that fails (the round's state, `u`,
+ * `rescued`, a chunk, `doomed`) degrades the same way: the object is kept
+ * as reachable, stays a suspect, the chunk is smaller, the round is
+ * abandoned and settled, or the garbage is cleared at once. What the walks
+ * add is memory safety: a walk never returns a freed block (memory/marks.h's
+ * contract: every block marked throughout is returned exactly once, one
+ * freed is never returned after its free, arenas released mid-walk are
+ * skipped); the arrays never hold a dead object (an untrack, and so a
+ * death, of an object on `u` or `rescued` empties its slot, found by LOW;
+ * `doomed` holds a reference on each, and an object untracked while on it
+ * is found unmarked there and only cleared and let go); and every mark of
+ * the round is erased before an object leaves it (the end of its scan, the
+ * final check, settle's walk), so no tracked object outside the round
+ * carries one. Work is objects visited plus the walks' cost, one unit per
+ * SCAN_PER_UNIT plane words read, each step reading at most WALK_BUDGET
+ * words, so that a slice's overrun past its clock stays bounded.
  *
  * Freeing in bounded steps. The final garbage of a round is not cleared in
  * the final pause: each object gets a reference held by the collector and

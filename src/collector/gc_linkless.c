@@ -26,7 +26,11 @@
  *     coll[LOW] == o; an untrack puts NULL there (a tombstone); or, while
  *     step 6 runs the weak references' callbacks, it is a weak reference
  *     waiting for its callback (WAITING alone: in no slot, counted
- *     nowhere, old again once the callbacks ran; rh__gc_linkless_wait).
+ *     nowhere, old again once the callbacks ran; rh__gc_linkless_wait);
+ *   - an object carrying a round's marks (ROUND) is old (GEN OLD, counted
+ *     in n_old) and in the incremental round of gc_incr.c (a candidate, a
+ *     suspect on its `u`, a rescued one), or all three marks: final garbage
+ *     on its `doomed`, held by the collector and counted nowhere.
  *
  * Operations:
  *   track    mark the block, append to young (LOW = nyoung++). When the
@@ -39,7 +43,11 @@
  *            a round). With no array at all (the first growth failed) the
  *            object becomes old at once.
  *   untrack  a YOUNG object is swap-removed (the last entry takes its
- *            slot and its index); otherwise the counters move. Its word
+ *            slot and its index); one in a collection's set leaves a
+ *            tombstone in its slot; one of a round leaves the round's
+ *            arrays (gc_incr.c's rh__gc_incr_leave: a slot on `u` or
+ *            `rescued` emptied; one on `doomed` stays there, held, and is
+ *            found unmarked by the teardown); otherwise the counters move. Its word
  *            keeps LINKLESS and FINALIZED only, and the block is unmarked.
  *            The death of a tracked object (object.c) untracks it this way
  *            before its block is freed.
