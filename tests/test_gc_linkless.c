@@ -1637,6 +1637,101 @@ static void test_round_out_of_memory(void **state) {
     }
 }
 
+/* A container whose clear untracks its referent before it drops it (as a
+ * clear may run any code of the program's). */
+static void untracker_clear(rh_object *self) {
+    pair *p = (pair *)self;
+    if (p->a && rh_gc_is_tracked(p->a)) rh_gc_untrack(p->a);
+    RH_CLEAR(p->a);
+    RH_CLEAR(p->b);
+}
+static const rh_type untracker_type = {.name = "Untracker", .basicsize = sizeof(pair), .flags = RH_TYPE_GC,
+                                       .traverse = pair_traverse, .destroy = pair_destroy,
+                                       .clear = untracker_clear};
+
+/* A round's garbage and its weak references, in the three modes, with a
+ * slice of one unit after every object and the invariant check (counters
+ * against a walk) between slices:
+ *   - a weak reference with a callback to a garbage cycle, held by another
+ *     cycle (holder) that looks like garbage to the scan and that the
+ *     program takes back (through a weak reference to it) once all of them
+ *     are suspects: the weak reference waits on `u` for a later chunk
+ *     (where the walk meets the cycle first: pools and debug modes) while
+ *     the first chunk collects its referent; its callback runs once, it
+ *     leaves the round while it waits (its slot emptied, counted nowhere)
+ *     and is old and tracked afterwards;
+ *   - a garbage cycle whose clear untracks the other object of the cycle
+ *     while both wait on `doomed`: the untracked one is found unmarked
+ *     there, cleared, let go, counted nowhere (the check fails if the
+ *     untrack counts it as old).
+ * Ids: the weakly referenced cycle 0 and 1, the filler cycles 2.., the
+ * holder 5000 and 5001. */
+static void test_round_weakref_and_doomed_untrack(void **state) {
+    (void)state;
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        nodes_reset();
+        ll_cb_calls = 0;
+        rh_object *y1, *y2;
+        node_new_pair(h, &node_type, 0, 1, &y1, &y2);
+        enum { FILL = 300 };
+        static rh_object *fill[2 * FILL];
+        for (int i = 0; i < FILL; i++)
+            node_new_pair(h, &node_type, 2 + 2 * i, 3 + 2 * i, &fill[2 * i], &fill[2 * i + 1]);
+        rh_object *wr = rh_weakref_new(y1, ll_count_cb, NULL);
+        assert_non_null(wr);
+        rh_object *h1, *h2;
+        node_new_pair(h, &node_type, 5000, 5001, &h1, &h2);
+        ((node *)h1)->kids[1] = wr; /* h1 holds wr's only reference */
+        rh_object *wh = rh_weakref_new(h1, NULL, NULL);
+        assert_non_null(wh);
+        rh_object *u1 = rh_new_tracked(h, &untracker_type), *u2 = rh_new_tracked(h, &untracker_type);
+        ((pair *)u1)->a = rh_newref(u2);
+        ((pair *)u2)->a = rh_newref(u1);
+        assert_int_equal(rh_gc_collect(h, 0), 0); /* all promoted */
+        for (int i = 0; i < 2 * FILL; i++) rh_decref(fill[i]);
+        rh_decref(y1);
+        rh_decref(y2);
+        rh_decref(h1);
+        rh_decref(h2);
+        rh_decref(u1);
+        rh_decref(u2);
+        int wr_suspect = 0;
+        rh_object *back = NULL;
+        int more = rh_gc_step(h, 1);
+        while (more) {
+            rh__gc_check(h);
+            uint32_t susp = RH__GCW_CAND | RH__GCW_INU;
+            if (!back && (wr->rh_gcword & RH__GCW_ROUND) == susp && (h1->rh_gcword & RH__GCW_ROUND) == susp &&
+                (h2->rh_gcword & RH__GCW_ROUND) == susp) {
+                back = rh_weakref_get(wh); /* the holder is live again */
+                assert_ptr_equal(back, h1);
+            }
+            if ((wr->rh_gcword & RH__GCW_ROUND) == susp && h->gc.incr.phase == RH__INCR_FINISH && ll_cb_calls == 0)
+                wr_suspect = 1;
+            more = rh_gc_step(h, 1);
+        }
+        rh__gc_check(h);
+        assert_non_null(back);
+        assert_int_equal(ll_cb_calls, 1);
+        assert_true(nodes_destroyed[0] && nodes_destroyed[1]);
+        assert_int_equal(nodes_destroyed_count, 2 + 2 * FILL);
+        assert_true(rh_gc_is_tracked(wr));
+        assert_int_equal(wr->rh_gcword & ~RH__GCW_FINALIZED, RH__GCW_LINKLESS); /* old, no marks */
+        rh_gc_incr_stats st;
+        rh_gc_incr_stats_get(h, &st);
+        assert_int_equal(st.rounds, 1);
+        assert_int_equal(st.collected, 4 + 2 * FILL);
+        if (MODES[m] != RH_MODE_MALLOC) assert_true(wr_suspect); /* the walk met the cycle first */
+        rh_decref(back);
+        rh_decref(wh);
+        assert_int_equal(rh_gc_collect(h, 2), 3); /* the holder and wr */
+        assert_int_equal(ll_cb_calls, 1);
+        rh__gc_check(h);
+        rh_heap_destroy(h);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_switch),
@@ -1663,6 +1758,7 @@ int main(void) {
         cmocka_unit_test(test_round_marks_apart),
         cmocka_unit_test(test_round_walks),
         cmocka_unit_test(test_round_out_of_memory),
+        cmocka_unit_test(test_round_weakref_and_doomed_untrack),
         cmocka_unit_test(test_introspection_during_tail),
         cmocka_unit_test(test_weakref_callback_out_of_generations),
         cmocka_unit_test(test_weakref_callback_dies_waiting),
