@@ -231,6 +231,8 @@ void rh__gc_linkless_check(rh_heap *h) {
         if ((x & RH__GCW_ROUND) == RH__GCW_ROUND) doomed++;
         if (o->rh_refcnt == 0 || !(x & RH__GCW_LINKLESS) || (x & RH__GCW_MARKS) ||
             ((x & RH__GCW_ROUND) && rh__gcw_gen(x) != RH__GCW_OLD) ||
+            /* no round: only `doomed` carries round marks */
+            (st->incr.phase == RH__INCR_IDLE && (x & RH__GCW_ROUND) && (x & RH__GCW_ROUND) != RH__GCW_ROUND) ||
             (rh__gcw_gen(x) != RH__GCW_YOUNG && !(x & RH__GCW_ROUND) && (x & RH__GCW_LOW)))
             rh__fatal("collector (linkless): tracked object %p of heap %p: count %u, word %#x", (void *)o,
                       (void *)h, (unsigned)o->rh_refcnt, x);
