@@ -1732,6 +1732,69 @@ static void test_round_weakref_and_doomed_untrack(void **state) {
     }
 }
 
+/* A round settled at each point of it (in MARK, COUNT, SCAN, and with
+ * garbage waiting on `doomed`) by each of: gc.get_objects, freeze and
+ * unfreeze, a collection of generation 1 (a full one in this layout) and
+ * of generation 2, heap destruction; in the three modes. Afterwards the
+ * invariant check (which fails on a round mark left on any object with no
+ * round running), the round counted abandoned, and (but after heap
+ * destruction) every garbage cycle collected, every live object alive. */
+static void test_round_settle(void **state) {
+    (void)state;
+    enum { AT_MARK, AT_COUNT, AT_SCAN, AT_DOOMED, NPOINTS };
+    enum { GET_OBJECTS, FREEZE, COLLECT1, COLLECT2, DESTROY, NACTIONS };
+    for (size_t m = 0; m < NMODES; m++) {
+        for (int p = 0; p < NPOINTS; p++) {
+            for (int a = 0; a < NACTIONS; a++) {
+                rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+                static scene s;
+                scene_build(h, &s);
+                int more = rh_gc_step(h, 1);
+                rh_gc_incr_stats st;
+                for (;;) {
+                    assert_int_equal(more, 1);
+                    rh_gc_incr_stats_get(h, &st);
+                    rh__incr_phase ph = h->gc.incr.phase;
+                    if ((p == AT_MARK && ph == RH__INCR_MARK && st.candidates > 50) ||
+                        (p == AT_COUNT && ph == RH__INCR_COUNT) || (p == AT_SCAN && ph == RH__INCR_SCAN) ||
+                        (p == AT_DOOMED && st.deferred_pending > 0))
+                        break;
+                    more = rh_gc_step(h, 1);
+                }
+                if (p == AT_SCAN) /* half-way */
+                    for (int i = 0; i < 300; i++) assert_int_equal(rh_gc_step(h, 1), 1);
+                if (a == DESTROY) {
+                    rh_heap_destroy(h);
+                    continue;
+                }
+                bool running = h->gc.incr.phase != RH__INCR_IDLE; /* at AT_DOOMED, maybe chunks left */
+                if (p != AT_DOOMED) assert_true(running);
+                if (a == GET_OBJECTS) {
+                    rh_object *l = rh_gc_get_objects(h, -1);
+                    assert_non_null(l);
+                    rh_decref(l);
+                } else if (a == FREEZE) {
+                    rh_gc_freeze(h);
+                    assert_int_equal(h->gc.n_old, 0);
+                    rh_gc_unfreeze(h);
+                } else {
+                    (void)rh_gc_collect(h, a == COLLECT1 ? 1 : 2);
+                }
+                rh__gc_check(h);
+                rh_gc_incr_stats_get(h, &st);
+                assert_int_equal(h->gc.incr.phase, RH__INCR_IDLE);
+                assert_int_equal(st.rounds_abandoned, running ? 1 : 0);
+                /* a collection drains `doomed`; the others leave it to the
+                 * next slices */
+                if (a == COLLECT1 || a == COLLECT2) assert_int_equal(st.deferred_pending, 0);
+                while (rh_gc_step(h, 0)) rh__gc_check(h);
+                scene_end(h, &s);
+                rh_heap_destroy(h);
+            }
+        }
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_switch),
@@ -1759,6 +1822,7 @@ int main(void) {
         cmocka_unit_test(test_round_walks),
         cmocka_unit_test(test_round_out_of_memory),
         cmocka_unit_test(test_round_weakref_and_doomed_untrack),
+        cmocka_unit_test(test_round_settle),
         cmocka_unit_test(test_introspection_during_tail),
         cmocka_unit_test(test_weakref_callback_out_of_generations),
         cmocka_unit_test(test_weakref_callback_dies_waiting),
