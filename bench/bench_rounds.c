@@ -113,7 +113,8 @@ int main(int argc, char **argv) {
     bench_emit("rounds_walk", "\"ns_per_word\": %.3f", word);
     double upo;
     double dense = round_ns_per_unit(n, 0, &upo);
-    bench_emit("rounds_dense", "\"objects\": %zu, \"ns_per_unit\": %.2f, \"units_per_object\": %.2f", n, dense, upo);
+    bench_emit("rounds_dense", "\"objects\": %zu, \"ns_per_unit\": %.2f, \"units_per_object\": %.2f", n, dense,
+               upo);
     double sparse = round_ns_per_unit(n / 64, 2047, &upo);
     bench_emit("rounds_sparse", "\"objects\": %zu, \"ns_per_unit\": %.2f, \"units_per_object\": %.2f", n / 64,
                sparse, upo);

@@ -1631,8 +1631,8 @@ static void test_round_out_of_memory(void **state) {
             scene_end(h, &s);
             rh_heap_destroy(h);
         }
-        print_message("round out of memory (mode %d): %d of 24 rounds left garbage for later\n", (int)MODES[m],
-                      degraded);
+        print_message("round out of memory (mode %d): %d of 24 rounds left garbage for later\n",
+                      (int)MODES[m], degraded);
         assert_true(degraded > 0); /* the injector reached the round */
     }
 }
@@ -1707,7 +1707,8 @@ static void test_round_weakref_and_doomed_untrack(void **state) {
                 back = rh_weakref_get(wh); /* the holder is live again */
                 assert_ptr_equal(back, h1);
             }
-            if ((wr->rh_gcword & RH__GCW_ROUND) == susp && h->gc.incr.phase == RH__INCR_FINISH && ll_cb_calls == 0)
+            if ((wr->rh_gcword & RH__GCW_ROUND) == susp && h->gc.incr.phase == RH__INCR_FINISH &&
+                ll_cb_calls == 0)
                 wr_suspect = 1;
             more = rh_gc_step(h, 1);
         }

@@ -752,7 +752,8 @@ RH__HOT_INLINE int visit_count_ll(rh_object *o, void *arg) {
 static int visit_reach_ll(rh_object *o, void *arg) {
     if (!o || !(o->rh_type->flags & RH_TYPE_GC)) return 0;
     uint32_t w = o->rh_gcword;
-    if ((w & (RH__GCW_LINKLESS | RH__GCW_MARKS | RH__GCW_CAND)) != (RH__GCW_LINKLESS | RH__GCW_CAND)) return 0;
+    if ((w & (RH__GCW_LINKLESS | RH__GCW_MARKS | RH__GCW_CAND)) != (RH__GCW_LINKLESS | RH__GCW_CAND))
+        return 0;
     uint32_t m = w & LL_ROUND;
     if (m == LL_CAND) {
         o->rh_gcword = w | RH__GCW_REACH;

@@ -232,7 +232,8 @@ void rh__gc_linkless_check(rh_heap *h) {
         if (o->rh_refcnt == 0 || !(x & RH__GCW_LINKLESS) || (x & RH__GCW_MARKS) ||
             ((x & RH__GCW_ROUND) && rh__gcw_gen(x) != RH__GCW_OLD) ||
             /* no round: only `doomed` carries round marks */
-            (st->incr.phase == RH__INCR_IDLE && (x & RH__GCW_ROUND) && (x & RH__GCW_ROUND) != RH__GCW_ROUND) ||
+            (st->incr.phase == RH__INCR_IDLE && (x & RH__GCW_ROUND) &&
+             (x & RH__GCW_ROUND) != RH__GCW_ROUND) ||
             (rh__gcw_gen(x) != RH__GCW_YOUNG && !(x & RH__GCW_ROUND) && (x & RH__GCW_LOW)))
             rh__fatal("collector (linkless): tracked object %p of heap %p: count %u, word %#x", (void *)o,
                       (void *)h, (unsigned)o->rh_refcnt, x);
@@ -240,7 +241,8 @@ void rh__gc_linkless_check(rh_heap *h) {
         if (rh__gcw_gen(x) == RH__GCW_FROZEN) frozen++;
     }
     rh__mark_walk_end(&w);
-    if (marked != st->nyoung + st->n_old + st->n_frozen + doomed || gen1 != st->n_gen1 || frozen != st->n_frozen)
+    if (marked != st->nyoung + st->n_old + st->n_frozen + doomed || gen1 != st->n_gen1 ||
+        frozen != st->n_frozen)
         rh__fatal("collector (linkless): heap %p has %zu marked blocks (%zu gen1, %zu frozen); counters: "
                   "young %zu, old %zu (gen1 %zu), frozen %zu", (void *)h, marked, gen1, frozen, st->nyoung,
                   st->n_old, st->n_gen1, st->n_frozen);
