@@ -2118,6 +2118,483 @@ static void test_legacy_part_beside_waiting(void **state) {
     }
 }
 
+/* ---------------------------------------------------------------------------
+ * Rounds (gc_incr.c, "Rounds without links"; docs/linkless.md, "S4").
+ * ------------------------------------------------------------------------- */
+
+/* A container with two references and an id whose death is recorded. */
+typedef struct cell {
+    RH_OBJECT_HEAD;
+    rh_object *a, *b;
+    int id;
+} cell;
+enum { CELLS_MAX = 4096 };
+static bool cell_dead[CELLS_MAX];
+static int cell_traverse(rh_object *self, rh_visitfn visit, void *arg) {
+    cell *c = (cell *)self;
+    int r;
+    if (c->a && (r = visit(c->a, arg)) != 0) return r;
+    if (c->b && (r = visit(c->b, arg)) != 0) return r;
+    return 0;
+}
+static void cell_clear(rh_object *self) {
+    cell *c = (cell *)self;
+    RH_CLEAR(c->a);
+    RH_CLEAR(c->b);
+}
+static void cell_destroy(rh_object *self) {
+    cell *c = (cell *)self;
+    cell_clear(self);
+    if (c->id >= 0) {
+        assert_false(cell_dead[c->id]);
+        cell_dead[c->id] = true;
+    }
+}
+static const rh_type cell_type = {.name = "Cell", .basicsize = sizeof(cell), .flags = RH_TYPE_GC,
+                                  .traverse = cell_traverse, .destroy = cell_destroy, .clear = cell_clear};
+
+static rh_object *cell_new(rh_heap *h, int id) {
+    rh_object *o = rh_new_tracked(h, &cell_type);
+    assert_non_null(o);
+    ((cell *)o)->id = id;
+    if (id >= 0) cell_dead[id] = false;
+    return o;
+}
+
+/* The scene of a round, all of it old (promoted by a young collection):
+ *   garbage   NG two-cycles g[2i] <-> g[2i+1], held by nothing: this
+ *             round's garbage;
+ *   chains    NB chains root -> y[i] -> x[i], x[i] held by y[i] alone, x
+ *             made before y for even i and after for odd i (so that in
+ *             either walk order some x is met before its y: a suspect,
+ *             rescued when the scan meets y);
+ *   cycles    NC live two-cycles c[2i] <-> c[2i+1], root -> c[2i].
+ * Ids: g 0.., x NG2.., y, c after. */
+enum { NG = 150, NB = 150, NC = 60 };
+enum { ID_G = 0, ID_X = 2 * NG, ID_Y = ID_X + NB, ID_C = ID_Y + NB, ID_END = ID_C + 2 * NC };
+_Static_assert((int)ID_END <= (int)CELLS_MAX, "ids");
+
+typedef struct scene {
+    rh_object *g[2 * NG], *x[NB], *y[NB], *c[2 * NC];
+    bool x_cut[NB];      /* y[i]->a dropped: x[i] died               */
+    bool x_untracked[NB];
+    bool c_dropped[NC];  /* the root of cycle i dropped: garbage      */
+    bool g_disturbed[NG]; /* untracked and tracked again in the round */
+} scene;
+
+static void scene_build(rh_heap *h, scene *s) {
+    memset(s, 0, sizeof *s);
+    for (int i = 0; i < NG; i++) {
+        s->g[2 * i] = cell_new(h, ID_G + 2 * i);
+        s->g[2 * i + 1] = cell_new(h, ID_G + 2 * i + 1);
+        ((cell *)s->g[2 * i])->a = rh_newref(s->g[2 * i + 1]);
+        ((cell *)s->g[2 * i + 1])->a = rh_newref(s->g[2 * i]);
+    }
+    for (int i = 0; i < NB; i++) {
+        if (i % 2 == 0) {
+            s->x[i] = cell_new(h, ID_X + i);
+            s->y[i] = cell_new(h, ID_Y + i);
+        } else {
+            s->y[i] = cell_new(h, ID_Y + i);
+            s->x[i] = cell_new(h, ID_X + i);
+        }
+        ((cell *)s->y[i])->a = s->x[i]; /* y holds x's only reference */
+    }
+    for (int i = 0; i < NC; i++) {
+        s->c[2 * i] = cell_new(h, ID_C + 2 * i);
+        s->c[2 * i + 1] = cell_new(h, ID_C + 2 * i + 1);
+        ((cell *)s->c[2 * i])->a = rh_newref(s->c[2 * i + 1]);
+        ((cell *)s->c[2 * i + 1])->a = rh_newref(s->c[2 * i]);
+        rh_decref(s->c[2 * i + 1]);
+    }
+    assert_int_equal(rh_gc_collect(h, 0), 0); /* all promoted */
+    assert_int_equal(h->gc.nyoung, 0);
+    for (int i = 0; i < 2 * NG; i++) rh_decref(s->g[i]); /* garbage from now on */
+    rh__gc_check(h);
+}
+
+/* After the scene is over: the roots dropped, a full collection; every
+ * cell is dead, and was not before its time (cell_destroy asserts once). */
+static void scene_end(rh_heap *h, scene *s) {
+    for (int i = 0; i < NB; i++) {
+        assert_int_equal(cell_dead[ID_Y + i], false);
+        assert_int_equal(cell_dead[ID_X + i], s->x_cut[i]);
+        if (s->x_untracked[i]) rh_gc_track(s->x[i]);
+        rh_decref(s->y[i]);
+    }
+    for (int i = 0; i < NC; i++)
+        if (!s->c_dropped[i]) {
+            assert_false(cell_dead[ID_C + 2 * i] || cell_dead[ID_C + 2 * i + 1]);
+            rh_decref(s->c[2 * i]);
+        }
+    (void)rh_gc_collect(h, 2);
+    for (int i = 0; i < ID_END; i++) assert_true(cell_dead[i]);
+    rh__gc_check(h);
+}
+
+static uint64_t lcg(uint64_t *s) {
+    *s = *s * 6364136223846793005u + 1442695040888963407u;
+    return *s >> 33;
+}
+
+/* What the program did to the round's objects between slices. */
+typedef struct round_ops {
+    int cand_freed[RH__INCR_FINISH + 1], cand_untracked[RH__INCR_FINISH + 1];
+    int susp_freed, susp_untracked, resc_freed, resc_untracked, finish_untracked, trims, young;
+} round_ops;
+
+static uint32_t round_marks(const rh_object *o) { return o->rh_gcword & RH__GCW_ROUND; }
+
+/* A round with a slice of one unit of work after every object, and between
+ * two slices: the candidates, suspects and rescued objects untracked or
+ * freed (a chain's x cut loose by its y), cycles made garbage, arenas of
+ * raw blocks freed and released (rh_heap_trim) while a phase's walk is
+ * open, and a young collection (with young garbage of its own, and young
+ * objects referencing the round's) between every two slices. After each
+ * slice the invariant check (counters against a walk, marks, indices).
+ * The round must finish (not abandoned), collect every undisturbed garbage
+ * cycle of the scene, keep every live object; a full collection then
+ * collects the rest. */
+static void test_round_walks(void **state) {
+    (void)state;
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        static scene s;
+        scene_build(h, &s);
+        round_ops ops;
+        memset(&ops, 0, sizeof ops);
+        uint64_t seed = 12345 + m;
+        enum { NFILL = 80000 };
+        static void *fill[NFILL];
+        size_t nfill = 0;
+        rh__incr_phase fill_phase = RH__INCR_IDLE;
+        rh_object *young_refs[64];
+        size_t nyoung_refs = 0;
+        long slices = 0;
+        int more = rh_gc_step(h, 1);
+        assert_int_equal(more, 1);
+        while (more) {
+            slices++;
+            rh__gc_check(h);
+            rh__incr_phase ph = h->gc.incr.phase;
+            /* raw blocks filling whole arenas, freed and released later in
+             * the same phase, while its walk is open */
+            if (ph != RH__INCR_IDLE && ph != RH__INCR_FINISH && ph != fill_phase && nfill == 0) {
+                for (nfill = 0; nfill < NFILL; nfill++) assert_non_null(fill[nfill] = rh_malloc(h, 32));
+                fill_phase = ph;
+            } else if (nfill && (ph != fill_phase || lcg(&seed) % 16 == 0)) {
+                for (size_t i = 0; i < nfill; i++) rh_free(h, fill[i]);
+                nfill = 0;
+                size_t released = rh_heap_trim(h);
+                if (MODES[m] == RH_MODE_POOLS && ph == fill_phase) assert_true(released > 0);
+                ops.trims++;
+            }
+            /* at most one x in each state a slice: a candidate, a
+             * suspect, a rescued one, one out of the round */
+            int pick[4], npick[4] = {0, 0, 0, 0};
+            for (int i = 0; i < NB; i++) {
+                if (s.x_cut[i]) continue;
+                uint32_t mk = round_marks(s.x[i]);
+                int k = mk == RH__GCW_CAND || mk == (RH__GCW_CAND | RH__GCW_REACH) ? 0
+                        : mk == (RH__GCW_CAND | RH__GCW_INU)                      ? 1
+                        : mk == (RH__GCW_INU | RH__GCW_REACH)                     ? 2
+                                                                                  : 3;
+                if (lcg(&seed) % (unsigned)++npick[k] == 0) pick[k] = i; /* uniform among them */
+            }
+            for (int k = 0; k < 4; k++) {
+                unsigned rate = k == 3 ? 16 : k == 0 ? 40 : 2;
+                if (!npick[k] || lcg(&seed) % rate) continue;
+                int i = pick[k];
+                if (s.x_untracked[i]) {
+                    rh_gc_track(s.x[i]); /* young, out of the round */
+                    s.x_untracked[i] = false;
+                } else if (k < 3 && lcg(&seed) % 2) {
+                    rh_gc_untrack(s.x[i]);
+                    s.x_untracked[i] = true;
+                    if (k == 0) ops.cand_untracked[ph]++;
+                    if (k == 1) ops.susp_untracked++;
+                    if (k == 2) ops.resc_untracked++;
+                } else if (k < 3) {
+                    ((cell *)s.y[i])->a = NULL;
+                    rh_decref(s.x[i]); /* x dies now */
+                    assert_true(cell_dead[ID_X + i]);
+                    s.x_cut[i] = true;
+                    if (k == 0) ops.cand_freed[ph]++;
+                    if (k == 1) ops.susp_freed++;
+                    if (k == 2) ops.resc_freed++;
+                }
+            }
+            for (int i = 0; i < NC; i++)
+                if (!s.c_dropped[i] && lcg(&seed) % 64 == 0) {
+                    rh_decref(s.c[2 * i]);
+                    s.c_dropped[i] = true;
+                }
+            if (ph == RH__INCR_FINISH)
+                for (int i = 0; i < NG; i++) {
+                    rh_object *g = s.g[2 * i];
+                    if (s.g_disturbed[i] || cell_dead[ID_G + 2 * i] ||
+                        round_marks(g) != (RH__GCW_CAND | RH__GCW_INU) || lcg(&seed) % 8)
+                        continue;
+                    rh_gc_untrack(g); /* a suspect leaves, and comes back young */
+                    rh_gc_track(g);
+                    s.g_disturbed[i] = true;
+                    ops.finish_untracked++;
+                }
+            if (slices % 2 == 0) {
+                /* young garbage, and a young object holding a round's one */
+                rh_object *a = cell_new(h, -1), *b = cell_new(h, -1);
+                ((cell *)a)->a = rh_newref(b);
+                ((cell *)b)->a = rh_newref(a);
+                rh_decref(a);
+                rh_decref(b);
+                if (nyoung_refs < 64) {
+                    rh_object *yr = cell_new(h, -1);
+                    rh_object *t = s.y[lcg(&seed) % NB];
+                    ((cell *)yr)->a = rh_newref(t);
+                    young_refs[nyoung_refs++] = yr;
+                }
+                assert_true(rh_gc_collect(h, 0) >= 2);
+                ops.young++;
+                rh__gc_check(h);
+            }
+            more = rh_gc_step(h, 1);
+        }
+        for (size_t i = 0; i < nfill; i++) rh_free(h, fill[i]);
+        rh_gc_incr_stats st;
+        rh_gc_incr_stats_get(h, &st);
+        assert_int_equal(st.rounds, 1);
+        assert_int_equal(st.rounds_abandoned, 0);
+        assert_int_equal(h->gc.incr.phase, RH__INCR_IDLE);
+        assert_null(h->gc.incr.ll); /* released with the round and its teardown */
+        for (int i = 0; i < NG; i++)
+            if (!s.g_disturbed[i]) assert_true(cell_dead[ID_G + 2 * i] && cell_dead[ID_G + 2 * i + 1]);
+        assert_true(st.collected >= 2 * NG - 2 * (uint64_t)ops.finish_untracked);
+        print_message("round walks (mode %d): %ld slices, %d young collections, candidates freed/untracked "
+                      "%d/%d %d/%d %d/%d, suspects %d/%d, rescued %d/%d, in the final check %d, trims %d\n",
+                      (int)MODES[m], slices, ops.young, ops.cand_freed[1], ops.cand_untracked[1],
+                      ops.cand_freed[2], ops.cand_untracked[2], ops.cand_freed[3], ops.cand_untracked[3],
+                      ops.susp_freed, ops.susp_untracked, ops.resc_freed, ops.resc_untracked,
+                      ops.finish_untracked, ops.trims);
+        /* every case happened (the walk orders of the three modes differ,
+         * the chains are made in both orders) */
+        for (int p = RH__INCR_MARK; p <= RH__INCR_SCAN; p++) {
+            assert_true(ops.cand_freed[p] + ops.cand_untracked[p] > 0);
+        }
+        assert_true(ops.susp_freed > 0 && ops.susp_untracked > 0);
+        assert_true(ops.resc_freed + ops.resc_untracked > 0);
+        assert_true(ops.finish_untracked > 0);
+        assert_true(ops.trims >= 3);
+        for (size_t i = 0; i < nyoung_refs; i++) rh_decref(young_refs[i]);
+        scene_end(h, &s);
+        rh_heap_destroy(h);
+    }
+}
+
+/* Out of memory at each allocation of a round in turn (its state, the
+ * suspects', rescued and doomed arrays, a final check's chunk, the
+ * young collections' arrays): the round degrades (an object stays a
+ * candidate, or the round is abandoned and settled, or garbage is cleared
+ * at once), nothing is corrupted (the invariant check after every slice),
+ * the heap's pending error is what it was, and once allocation works again
+ * rounds and a full collection collect every garbage cycle. */
+static void test_round_out_of_memory(void **state) {
+    (void)state;
+    for (size_t m = 0; m < NMODES; m++) {
+        int degraded = 0;
+        for (long k = 1; k <= 24; k++) {
+            rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+            static scene s;
+            scene_build(h, &s);
+            rh_err_set(h, RH_EVALUE, "pending");
+            /* the k-th allocation from the round's start fails, and every
+             * one after it, until the round and its teardown end */
+            rh_heap_fail_after(h, k, true);
+            int more = rh_gc_step(h, 1);
+            for (int i = 0; i < 20000 && more; i++) {
+                rh__gc_check(h);
+                more = rh_gc_step(h, 1 + (size_t)i % 7);
+            }
+            rh_heap_fail_after(h, 0, false);
+            assert_int_equal(rh_err(h), RH_EVALUE);
+            rh_err_clear(h);
+            bool all = true;
+            for (int i = 0; i < 2 * NG; i++) all = all && cell_dead[ID_G + i];
+            if (!all) degraded++;
+            /* the round goes on, or later rounds find what it left */
+            for (int r = 0; r < 3 && !all; r++) {
+                while (rh_gc_step(h, 64)) rh__gc_check(h);
+                all = true;
+                for (int i = 0; i < 2 * NG; i++) all = all && cell_dead[ID_G + i];
+            }
+            assert_true(all);
+            scene_end(h, &s);
+            rh_heap_destroy(h);
+        }
+        print_message("round out of memory (mode %d): %d of 24 rounds left garbage for later\n",
+                      (int)MODES[m], degraded);
+        assert_true(degraded > 0); /* the injector reached the round */
+    }
+}
+
+/* A container whose clear untracks its referent before it drops it (as a
+ * clear may run any code of the program's). */
+static void untracker_clear(rh_object *self) {
+    pair *p = (pair *)self;
+    if (p->a && rh_gc_is_tracked(p->a)) rh_gc_untrack(p->a);
+    RH_CLEAR(p->a);
+    RH_CLEAR(p->b);
+}
+static const rh_type untracker_type = {.name = "Untracker", .basicsize = sizeof(pair), .flags = RH_TYPE_GC,
+                                       .traverse = pair_traverse, .destroy = pair_destroy,
+                                       .clear = untracker_clear};
+
+/* A round's garbage and its weak references, in the three modes, with a
+ * slice of one unit after every object and the invariant check (counters
+ * against a walk) between slices:
+ *   - a weak reference with a callback to a garbage cycle, held by another
+ *     cycle (holder) that looks like garbage to the scan and that the
+ *     program takes back (through a weak reference to it) once all of them
+ *     are suspects: the weak reference waits on `u` for a later chunk
+ *     (where the walk meets the cycle first: pools and debug modes) while
+ *     the first chunk collects its referent; its callback runs once, it
+ *     leaves the round while it waits (its slot emptied, counted nowhere)
+ *     and is old and tracked afterwards;
+ *   - a garbage cycle whose clear untracks the other object of the cycle
+ *     while both wait on `doomed`: the untracked one is found unmarked
+ *     there, cleared, let go, counted nowhere (the check fails if the
+ *     untrack counts it as old).
+ * Ids: the weakly referenced cycle 0 and 1, the filler cycles 2.., the
+ * holder 5000 and 5001. */
+static void test_round_weakref_and_doomed_untrack(void **state) {
+    (void)state;
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        nodes_reset();
+        ll_cb_calls = 0;
+        rh_object *y1, *y2;
+        node_new_pair(h, &node_type, 0, 1, &y1, &y2);
+        enum { FILL = 300 };
+        static rh_object *fill[2 * FILL];
+        for (int i = 0; i < FILL; i++)
+            node_new_pair(h, &node_type, 2 + 2 * i, 3 + 2 * i, &fill[2 * i], &fill[2 * i + 1]);
+        rh_object *wr = rh_weakref_new(y1, ll_count_cb, NULL);
+        assert_non_null(wr);
+        rh_object *h1, *h2;
+        node_new_pair(h, &node_type, 5000, 5001, &h1, &h2);
+        ((node *)h1)->kids[1] = wr; /* h1 holds wr's only reference */
+        rh_object *wh = rh_weakref_new(h1, NULL, NULL);
+        assert_non_null(wh);
+        rh_object *u1 = rh_new_tracked(h, &untracker_type), *u2 = rh_new_tracked(h, &untracker_type);
+        ((pair *)u1)->a = rh_newref(u2);
+        ((pair *)u2)->a = rh_newref(u1);
+        assert_int_equal(rh_gc_collect(h, 0), 0); /* all promoted */
+        for (int i = 0; i < 2 * FILL; i++) rh_decref(fill[i]);
+        rh_decref(y1);
+        rh_decref(y2);
+        rh_decref(h1);
+        rh_decref(h2);
+        rh_decref(u1);
+        rh_decref(u2);
+        int wr_suspect = 0;
+        rh_object *back = NULL;
+        int more = rh_gc_step(h, 1);
+        while (more) {
+            rh__gc_check(h);
+            uint32_t susp = RH__GCW_CAND | RH__GCW_INU;
+            if (!back && (wr->rh_gcword & RH__GCW_ROUND) == susp && (h1->rh_gcword & RH__GCW_ROUND) == susp &&
+                (h2->rh_gcword & RH__GCW_ROUND) == susp) {
+                back = rh_weakref_get(wh); /* the holder is live again */
+                assert_ptr_equal(back, h1);
+            }
+            if ((wr->rh_gcword & RH__GCW_ROUND) == susp && h->gc.incr.phase == RH__INCR_FINISH &&
+                ll_cb_calls == 0)
+                wr_suspect = 1;
+            more = rh_gc_step(h, 1);
+        }
+        rh__gc_check(h);
+        assert_non_null(back);
+        assert_int_equal(ll_cb_calls, 1);
+        assert_true(nodes_destroyed[0] && nodes_destroyed[1]);
+        assert_int_equal(nodes_destroyed_count, 2 + 2 * FILL);
+        assert_true(rh_gc_is_tracked(wr));
+        assert_int_equal(wr->rh_gcword & ~RH__GCW_FINALIZED, RH__GCW_LINKLESS); /* old, no marks */
+        rh_gc_incr_stats st;
+        rh_gc_incr_stats_get(h, &st);
+        assert_int_equal(st.rounds, 1);
+        assert_int_equal(st.collected, 4 + 2 * FILL);
+        if (MODES[m] != RH_MODE_MALLOC) assert_true(wr_suspect); /* the walk met the cycle first */
+        rh_decref(back);
+        rh_decref(wh);
+        assert_int_equal(rh_gc_collect(h, 2), 3); /* the holder and wr */
+        assert_int_equal(ll_cb_calls, 1);
+        rh__gc_check(h);
+        rh_heap_destroy(h);
+    }
+}
+
+/* A round settled at each point of it (in MARK, COUNT, SCAN, and with
+ * garbage waiting on `doomed`) by each of: gc.get_objects, freeze and
+ * unfreeze, a collection of generation 1 (a full one in this layout) and
+ * of generation 2, heap destruction; in the three modes. Afterwards the
+ * invariant check (which fails on a round mark left on any object with no
+ * round running), the round counted abandoned, and (but after heap
+ * destruction) every garbage cycle collected, every live object alive. */
+static void test_round_settle(void **state) {
+    (void)state;
+    enum { AT_MARK, AT_COUNT, AT_SCAN, AT_DOOMED, NPOINTS };
+    enum { GET_OBJECTS, FREEZE, COLLECT1, COLLECT2, DESTROY, NACTIONS };
+    for (size_t m = 0; m < NMODES; m++) {
+        for (int p = 0; p < NPOINTS; p++) {
+            for (int a = 0; a < NACTIONS; a++) {
+                rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+                static scene s;
+                scene_build(h, &s);
+                int more = rh_gc_step(h, 1);
+                rh_gc_incr_stats st;
+                for (;;) {
+                    assert_int_equal(more, 1);
+                    rh_gc_incr_stats_get(h, &st);
+                    rh__incr_phase ph = h->gc.incr.phase;
+                    if ((p == AT_MARK && ph == RH__INCR_MARK && st.candidates > 50) ||
+                        (p == AT_COUNT && ph == RH__INCR_COUNT) || (p == AT_SCAN && ph == RH__INCR_SCAN) ||
+                        (p == AT_DOOMED && st.deferred_pending > 0))
+                        break;
+                    more = rh_gc_step(h, 1);
+                }
+                if (p == AT_SCAN) /* half-way */
+                    for (int i = 0; i < 300; i++) assert_int_equal(rh_gc_step(h, 1), 1);
+                if (a == DESTROY) {
+                    rh_heap_destroy(h);
+                    continue;
+                }
+                bool running = h->gc.incr.phase != RH__INCR_IDLE; /* at AT_DOOMED, maybe chunks left */
+                if (p != AT_DOOMED) assert_true(running);
+                if (a == GET_OBJECTS) {
+                    rh_object *l = rh_gc_get_objects(h, -1);
+                    assert_non_null(l);
+                    rh_decref(l);
+                } else if (a == FREEZE) {
+                    rh_gc_freeze(h);
+                    assert_int_equal(h->gc.n_old, 0);
+                    rh_gc_unfreeze(h);
+                } else {
+                    (void)rh_gc_collect(h, a == COLLECT1 ? 1 : 2);
+                }
+                rh__gc_check(h);
+                rh_gc_incr_stats_get(h, &st);
+                assert_int_equal(h->gc.incr.phase, RH__INCR_IDLE);
+                assert_int_equal(st.rounds_abandoned, running ? 1 : 0);
+                /* a collection drains `doomed`; the others leave it to the
+                 * next slices */
+                if (a == COLLECT1 || a == COLLECT2) assert_int_equal(st.deferred_pending, 0);
+                while (rh_gc_step(h, 0)) rh__gc_check(h);
+                scene_end(h, &s);
+                rh_heap_destroy(h);
+            }
+        }
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_switch),
@@ -2158,6 +2635,10 @@ int main(void) {
         cmocka_unit_test(test_inline_death_states),
         cmocka_unit_test(test_inline_death_deep_chain),
         cmocka_unit_test(test_inline_death_beside_tombstones),
+        cmocka_unit_test(test_round_walks),
+        cmocka_unit_test(test_round_out_of_memory),
+        cmocka_unit_test(test_round_weakref_and_doomed_untrack),
+        cmocka_unit_test(test_round_settle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -183,15 +183,18 @@
  * LINKLESS bit. Its collections (collect_linkless) run gc_linkless.c's
  * steps 1-3 over an array (the young array, or every tracked object but
  * the frozen ones) and the same tail as the lists, over the garbage set's
- * array backend (see "The garbage set" below); until rounds exist (stage
- * S4) its automatic collections are young ones, and full ones by
- * CPython's 25% rule. A full collection that cannot have its array (out
- * of memory) runs over the walk-driven set instead (collect_linkless_walk,
- * the garbage set's walk backend): no allocation before step 6 holds for
- * this layout too. gc.c's lists stay empty: freeze, unfreeze and the
- * freeze count (here), get_objects, get_referrers and the verifier
- * (gcapi.c), debug mode's leak report (here) and objgraph go to
- * gc_linkless.c's walks for such a heap; at RH_DEBUG >= 1 its full
+ * array backend (see "The garbage set" below); its automatic collections
+ * are gc_incr.c's (young collections and rounds, the rounds over walks;
+ * a round's final check runs the same tail with step 9 deferred to
+ * gc_incr.c's `doomed`, rh__gc_tail_array), and a collection of generation
+ * 1, a full one in this layout, settles the round first as generation 2's
+ * does. A full collection that cannot have its array (out of memory, or
+ * a set beyond LOW's range) runs over the walk-driven set instead
+ * (collect_linkless_walk, the garbage set's walk backend): no allocation
+ * before step 6 holds for this layout too. gc.c's lists stay empty:
+ * freeze, unfreeze and the freeze count (here), get_objects, get_referrers
+ * and the verifier (gcapi.c), debug mode's leak report (here) and objgraph
+ * go to gc_linkless.c's walks for such a heap; at RH_DEBUG >= 1 its full
  * collections stop at a reference to another heap's tracked container,
  * as the fused pass does.
  *
@@ -774,6 +777,7 @@ typedef struct gset {
     bool walk; /* the walk backend (list and a NULL) */
     uint32_t marks; /* walk: the set's objects' marks (RH__GCW_MARKS) */
     rh_heap *h;     /* walk: the heap */
+    bool defer; /* array: step 9 hands the final garbage to gc_incr.c */
 } gset;
 
 typedef struct gcur {
@@ -1216,6 +1220,15 @@ static void collect_tail(rh_heap *h, gset *u, size_t nunreachable, unsigned need
             rh_incref(RH__FROM_GC(g));
             list_move(g, defer);
         }
+    } else if (!u->list && u->defer && !(st->debug & RH_GC_DEBUG_SAVEALL)) {
+        /* The same over the array backend: each object held and put on
+         * gc_incr.c's `doomed`; what cannot be (out of memory) is cleared
+         * now. */
+        gcur cur;
+        gs_open(&dead, &cur);
+        for (rh_object *o; (o = gs_next(&dead, &cur)) != NULL;)
+            if (rh__gc_incr_doom(h, o)) dead.a[cur.i - 1] = NULL;
+        delete_garbage(h, &dead, old);
     } else {
         delete_garbage(h, &dead, old);
     }
@@ -1458,17 +1471,6 @@ static void collect_generations(rh_heap *h) {
     }
 }
 
-/* A heap without list links, until its rounds (docs/linkless.md, S4): a
- * young collection, or a full one once ten young collections ran since the
- * last and the objects they promoted reach 25% of the last full
- * collection's survivors (CPython's rule for its oldest generation). */
-static void collect_linkless_auto(rh_heap *h) {
-    struct rh__gc_state *st = &h->gc;
-    bool full = st->count[1] > st->threshold[1] &&
-                st->long_lived_pending >= st->long_lived_total / GC_LONG_LIVED_RATIO;
-    (void)collect_with_callbacks(h, full ? RH_GC_GENERATIONS - 1 : 0, true);
-}
-
 /* count[0] passed `trigger` (rh__gc_count_alloc, inline in gc_internal.h):
  * trigger is threshold[0] only while enabled, threshold[0] != 0 and not
  * finished, so what is left to check is a collection already running. */
@@ -1476,8 +1478,7 @@ void rh__gc_alloc_slow(rh_heap *h) {
     struct rh__gc_state *st = &h->gc;
     if (st->collecting) return;
     st->collecting = true;
-    if (st->linkless) collect_linkless_auto(h);
-    else if (st->policy == RH_GC_POLICY_INCREMENTAL) rh__gc_incr_alloc_slow(h);
+    if (st->policy == RH_GC_POLICY_INCREMENTAL) rh__gc_incr_alloc_slow(h);
     else collect_generations(h);
     st->collecting = false;
 }
@@ -1496,8 +1497,9 @@ intptr_t rh_gc_collect(rh_heap *h, int generation) {
     if (st->collecting || st->finished) return 0;
     /* Incremental policy: a full collection is complete and stop-the-world;
      * the round in progress is given up and deferred garbage cleared first. */
-    if (st->policy == RH_GC_POLICY_INCREMENTAL && generation == RH_GC_GENERATIONS - 1)
-        rh__gc_incr_settle(h, true);
+    if (st->policy == RH_GC_POLICY_INCREMENTAL &&
+        (generation == RH_GC_GENERATIONS - 1 || (st->linkless && generation > 0)))
+        rh__gc_incr_settle(h, true); /* a heap without links: generation 1 is a full one too */
     st->collecting = true;
     intptr_t r = collect_with_callbacks(h, generation, true);
     st->collecting = false;
@@ -1843,6 +1845,17 @@ void rh__gc_tail(rh_heap *h, rh__gchead *unreachable, size_t nunreachable, unsig
     h->gc.tail_t0 = now_ns();
     gset u = {.list = unreachable};
     collect_tail(h, &u, nunreachable, need, old, defer, m, n);
+}
+
+void rh__gc_tail_array(rh_heap *h, rh_object **set, size_t r, size_t n, bool defer, intptr_t *m,
+                       intptr_t *nn) {
+    h->gc.tail_t0 = now_ns();
+    size_t nu = rh__gc_linkless_tail_part(h, set, r, n);
+    unsigned need = 0;
+    for (size_t i = 0; i < nu; i++) need |= garbage_needs(NULL, set[i], set[i]->rh_type);
+    gset u = {.a = set, .lo = 0, .hi = nu, .defer = defer};
+    collect_tail(h, &u, nu, need, NULL, NULL, m, nn);
+    h->gc.coll = NULL;
 }
 
 uint64_t rh__gc_now_ns(void) { return now_ns(); }

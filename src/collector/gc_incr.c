@@ -105,20 +105,52 @@
  * its objects' words are erased and they return to generation 2, O(|G|)
  * header writes and no user code.
  *
- * Heaps without list links (docs/linkless.md). Their containers are on no
- * generation list, so no round runs on them yet: they are collected by
- * young collections and full ones only. Their collector word already has
- * the round's marks as bits of their own (CAND, INU, REACH: RH__GCW_ROUND
+ * Heaps without list links (docs/linkless.md; "Rounds without links"
+ * below). Their containers are on no list: a tracked one is a marked block
+ * of the allocator (memory/marks.h), the young ones are also in an array.
+ * A round is the same three phases and the same final check, but each
+ * phase is a resumable walk of the marked blocks (one walk per phase, in
+ * address order, its cursor an address, never an object), taking only the
+ * blocks whose rh_gcword says they are in the phase's state:
+ *   MARK   an old block (GEN OLD or GEN1) without marks gets CAND (GEN1
+ *          becomes OLD). G is "old when the walk passed it".
+ *   COUNT  a CAND block's traverse raises LOW (the count) of its CAND
+ *          referents, saturating.
+ *   SCAN   a CAND block is reachable if REACH or its count differs from its
+ *          reference count; then its referents are reached (a CAND one gets
+ *          REACH; a suspect behind the walk leaves `u` for `rescued`, which
+ *          the slice scans before the walk goes on) and its marks erased.
+ *          Otherwise it goes on `u` (INU, LOW its index there).
+ *   FINISH chunks of `u` as above, gathered into an array, checked by
+ *          gc_linkless.c's steps 1-3 over an array and the one tail of gc.c
+ *          over its array backend (rh__gc_tail_array), step 9 deferred: the
+ *          final garbage is held and put on the array `doomed`.
+ * `u`, `rescued` and `doomed` are arrays of the heap's raw blocks; the
+ * round's marks are rh_gcword's own bits (CAND, INU, REACH: RH__GCW_ROUND
  * in gc_state.h), apart from a collection's (COLLECTING, UNREACHABLE), so
- * that the invariant above holds for them too when rounds there are walks
- * of the marked blocks. The argument above carries over unchanged: it never
- * used the order or completeness of the phases, only that the final check
- * is trial deletion with current counts; a walk that misses an object
- * (tracked after the cursor passed it, freed, untracked) can only make
- * garbage look live or a live object a suspect. What a walk must add is
- * memory safety: a walk never returns a freed block (memory/marks.h's
- * contract), and the arrays replacing `u` and `doomed` get tombstones on
- * untrack and death (docs/linkless.md, "S4: where it stands").
+ * that a young collection between two slices and the round never disturb
+ * each other (the invariant above). The soundness argument above carries
+ * over unchanged: it never used the order or completeness of the phases,
+ * only that the final check is trial deletion with current counts; a walk
+ * that misses an object (tracked after the cursor passed it, freed,
+ * untracked) or meets one twice in different states can only make garbage
+ * look live (the next round finds it) or a live object a suspect (the
+ * final check keeps it). An allocation that fails (the round's state, `u`,
+ * `rescued`, a chunk, `doomed`) degrades the same way: the object is kept
+ * as reachable, stays a suspect, the chunk is smaller, the round is
+ * abandoned and settled, or the garbage is cleared at once. What the walks
+ * add is memory safety: a walk never returns a freed block (memory/marks.h's
+ * contract: every block marked throughout is returned exactly once, one
+ * freed is never returned after its free, arenas released mid-walk are
+ * skipped); the arrays never hold a dead object (an untrack, and so a
+ * death, of an object on `u` or `rescued` empties its slot, found by LOW;
+ * `doomed` holds a reference on each, and an object untracked while on it
+ * is found unmarked there and only cleared and let go); and every mark of
+ * the round is erased before an object leaves it (the end of its scan, the
+ * final check, settle's walk), so no tracked object outside the round
+ * carries one. Work is objects visited plus the walks' cost, one unit per
+ * SCAN_PER_UNIT plane words read, each step reading at most WALK_BUDGET
+ * words, so that a slice's overrun past its clock stays bounded.
  *
  * Freeing in bounded steps. The final garbage of a round is not cleared in
  * the final pause: each object gets a reference held by the collector and
@@ -205,9 +237,11 @@
  */
 #include "collector/gc_internal.h"
 #include "collector/gc_walk.h" /* instances' references read in line */
+#include "memory/marks.h"          /* rounds without links: walks */
 
 #include <limits.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Marks in rh_gcword of the round's objects. Bit 31 is left clear: it is
  * the layout without links' LINKLESS bit (gc_state.h), which the death path
@@ -516,14 +550,455 @@ static size_t slice(rh_heap *h, size_t quota, uint64_t deadline) {
 }
 
 /* ---------------------------------------------------------------------------
+ * Rounds without links (a heap with gc.linkless; see the essay and
+ * docs/linkless.md, "S4"). The phases are walks of the marked blocks
+ * (memory/marks.h), the suspects, the rescued ones and the garbage waiting
+ * for its clear are arrays of the heap's raw blocks; the marks are
+ * rh_gcword's ROUND bits (gc_state.h), apart from a collection's:
+ *   CAND          a candidate (GEN OLD); LOW its count (COUNT, SCAN)
+ *   CAND|REACH    a candidate reached before the scan's walk met it
+ *   CAND|INU      a suspect: u.a[LOW] == o
+ *   INU|REACH     a suspect reached after the walk passed it: rescued.a[LOW]
+ *                 == o, to be scanned (the slice drains it before the walk
+ *                 goes on)
+ *   CAND|INU|REACH  final garbage on `doomed`, held by the collector,
+ *                 counted nowhere (also, while a chunk of the final check is
+ *                 put together and no user code runs, that chunk's members)
+ * Candidates, suspects and rescued ones are counted as old (n_old).
+ * ------------------------------------------------------------------------- */
+
+#define LL_CAND RH__GCW_CAND
+#define LL_SUSPECT (RH__GCW_CAND | RH__GCW_INU)
+#define LL_RESCUED (RH__GCW_INU | RH__GCW_REACH)
+#define LL_DOOMED RH__GCW_ROUND
+#define LL_ROUND RH__GCW_ROUND
+#define LL_LOW RH__GCW_LOW
+/* Plane words a walk's step may read (memory/marks.h): one arena's plane
+ * (8 KiB), WALK_BUDGET / SCAN_PER_UNIT units of work. */
+#define WALK_BUDGET 1024
+/* Plane words read (or system blocks examined) per unit of work: what a
+ * slice charges for the walk's cost, rh__mark_walk.scanned (the ratio is
+ * measured in docs/linkless.md, "S4"). */
+#define SCAN_PER_UNIT 64
+
+typedef struct objvec {
+    rh_object **a;
+    size_t n, cap;
+} objvec;
+
+struct rh__incr_ll {
+    rh__mark_walk walk;
+    bool walking;   /* walk open (MARK, COUNT, SCAN)             */
+    size_t charged; /* walk.scanned already charged as work      */
+    size_t uhead;   /* FINISH: the next slot of u to check       */
+    objvec u, rescued, doomed, chunk;
+};
+
+/* rh_realloc with the heap's pending error kept (a failed growth is no
+ * error of the program's). */
+static void *ll_realloc(rh_heap *h, void *p, size_t bytes) {
+    rh_error saved = h->err;
+    char msg[RH__ERRMSG_MAX];
+    if (saved != RH_OK) memcpy(msg, h->errmsg, sizeof msg);
+    void *q = rh_realloc(h, p, bytes);
+    h->err = saved;
+    if (saved != RH_OK) memcpy(h->errmsg, msg, sizeof msg);
+    else h->errmsg[0] = '\0';
+    return q;
+}
+
+/* Room for `more` entries (an index must fit LOW). */
+static bool vec_reserve(rh_heap *h, objvec *v, size_t more) {
+    if (v->n + more <= v->cap) return true;
+    if (v->n + more >= LL_LOW) return false;
+    size_t cap = v->cap ? v->cap * 2 : 64;
+    while (cap < v->n + more) cap *= 2;
+    if (cap > LL_LOW) cap = LL_LOW;
+    rh_object **a = ll_realloc(h, v->a, cap * sizeof *a);
+    if (!a) return false;
+    v->a = a;
+    v->cap = cap;
+    return true;
+}
+
+/* Appends o; returns its index, or (size_t)-1 out of memory. */
+static size_t vec_push(rh_heap *h, objvec *v, rh_object *o) {
+    if (!vec_reserve(h, v, 1)) return (size_t)-1;
+    v->a[v->n] = o;
+    return v->n++;
+}
+
+static void vec_free(rh_heap *h, objvec *v) {
+    rh_free(h, v->a);
+    v->a = NULL;
+    v->n = v->cap = 0;
+}
+
+static inline bool ll_doomed_left(const struct rh__incr_ll *ll) { return ll && ll->doomed.n; }
+
+/* Is o a container of this layout carrying exactly the round's marks m
+ * (and no collection's)? */
+static inline bool ll_is(const rh_object *o, uint32_t m) {
+    return (o->rh_type->flags & RH_TYPE_GC) &&
+           (o->rh_gcword & (RH__GCW_LINKLESS | RH__GCW_MARKS | LL_ROUND)) == (RH__GCW_LINKLESS | m);
+}
+
+/* o's slot in v, if o is there (LOW its index): emptied. */
+static void vec_leave(objvec *v, rh_object *o) {
+    size_t i = o->rh_gcword & LL_LOW;
+    if (i < v->n && v->a[i] == o) v->a[i] = NULL;
+}
+
+bool rh__gc_incr_leave(rh_heap *h, rh_object *o, uint32_t w) {
+    struct rh__incr_ll *ll = h->gc.incr.ll;
+    uint32_t m = w & LL_ROUND;
+    if (m == LL_DOOMED) return false; /* held: the teardown finds it unmarked */
+    if (!ll) return true;
+    if (m == LL_SUSPECT) vec_leave(&ll->u, o);
+    else if (m == LL_RESCUED) vec_leave(&ll->rescued, o);
+    return true;
+}
+
+bool rh__gc_incr_doom(rh_heap *h, rh_object *o) {
+    struct rh__incr_ll *ll = h->gc.incr.ll;
+    if (!ll || vec_push(h, &ll->doomed, o) == (size_t)-1) return false;
+    o->rh_gcword = (o->rh_gcword & RH__GCW_KEEP) | LL_DOOMED;
+    rh_incref(o);
+    h->gc.incr.ndoomed++;
+    return true;
+}
+
+static void ll_walk_open(struct rh__incr_ll *ll, rh_heap *h) {
+    rh__mark_walk_begin(h, &ll->walk);
+    ll->walk.budget = WALK_BUDGET;
+    ll->walking = true;
+    ll->charged = 0;
+}
+
+static void ll_walk_close(struct rh__incr_ll *ll) {
+    if (!ll->walking) return;
+    rh__mark_walk_end(&ll->walk);
+    ll->walking = false;
+}
+
+/* The walk's cost since the last charge, in units of work. */
+static size_t ll_charge(struct rh__incr_ll *ll) {
+    size_t units = (ll->walk.scanned - ll->charged) / SCAN_PER_UNIT;
+    ll->charged += units * SCAN_PER_UNIT;
+    return units;
+}
+
+static bool start_round_ll(rh_heap *h) {
+    struct rh__gc_state *st = &h->gc;
+    struct rh__gc_incr *r = &st->incr;
+    if (!r->ll) {
+        r->ll = ll_realloc(h, NULL, sizeof *r->ll);
+        if (!r->ll) return false; /* out of memory: no round for now */
+        memset(r->ll, 0, sizeof *r->ll);
+    }
+    struct rh__incr_ll *ll = r->ll;
+    ll->u.n = ll->rescued.n = ll->uhead = 0;
+    ll_walk_open(ll, h);
+    r->phase = RH__INCR_MARK;
+    r->candidates = 0;
+    r->promoted = 0;
+    st->count[1] = 0;
+    st->count[2] = 0;
+    return true;
+}
+
+/* The round is abandoned: every mark but `doomed`'s erased by a walk (the
+ * objects stay old, generation 2), the arrays emptied. O(tracked objects),
+ * no user code. The objects of a final check's chunk in its tail carry a
+ * collection's marks, not the round's: the tail keeps them. */
+static void settle_round_ll(rh_heap *h) {
+    struct rh__incr_ll *ll = h->gc.incr.ll;
+    ll_walk_close(ll);
+    rh__mark_walk w;
+    rh__mark_walk_begin(h, &w);
+    for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
+        uint32_t x = o->rh_gcword;
+        if ((x & LL_ROUND) && (x & LL_ROUND) != LL_DOOMED && !(x & RH__GCW_MARKS))
+            o->rh_gcword = x & ~(LL_ROUND | LL_LOW);
+    }
+    rh__mark_walk_end(&w);
+    ll->u.n = ll->rescued.n = ll->uhead = 0;
+}
+
+/* The arrays go when nothing is left in them (no round, no teardown; not
+ * called while a final check's tail runs, which uses the chunk). */
+static void ll_release(rh_heap *h) {
+    struct rh__gc_incr *r = &h->gc.incr;
+    struct rh__incr_ll *ll = r->ll;
+    if (!ll || r->phase != RH__INCR_IDLE || ll->doomed.n) return;
+    ll_walk_close(ll);
+    vec_free(h, &ll->u);
+    vec_free(h, &ll->rescued);
+    vec_free(h, &ll->doomed);
+    vec_free(h, &ll->chunk);
+    rh_free(h, ll);
+    r->ll = NULL;
+}
+
+RH__HOT_INLINE int visit_count_ll(rh_object *o, void *arg) {
+    (void)arg;
+    if (o && ll_is(o, LL_CAND) && (o->rh_gcword & LL_LOW) != LL_LOW) o->rh_gcword++;
+    return 0;
+}
+
+/* SCAN: a reachable object's referents. A candidate gets REACH; a suspect
+ * (behind the walk) leaves u for `rescued`, or stays a suspect when that
+ * array cannot grow (the final check then keeps it: sound). */
+static int visit_reach_ll(rh_object *o, void *arg) {
+    if (!o || !(o->rh_type->flags & RH_TYPE_GC)) return 0;
+    uint32_t w = o->rh_gcword;
+    if ((w & (RH__GCW_LINKLESS | RH__GCW_MARKS | RH__GCW_CAND)) != (RH__GCW_LINKLESS | RH__GCW_CAND))
+        return 0;
+    uint32_t m = w & LL_ROUND;
+    if (m == LL_CAND) {
+        o->rh_gcword = w | RH__GCW_REACH;
+    } else if (m == LL_SUSPECT) {
+        rh_heap *h = arg;
+        struct rh__incr_ll *ll = h->gc.incr.ll;
+        size_t i = w & LL_LOW;
+        if (i >= ll->u.n || ll->u.a[i] != o) return 0; /* not this heap's */
+        size_t k = vec_push(h, &ll->rescued, o);
+        if (k == (size_t)-1) return 0;
+        ll->u.a[i] = NULL;
+        o->rh_gcword = (w & ~(LL_ROUND | LL_LOW)) | LL_RESCUED | (uint32_t)k;
+    }
+    return 0;
+}
+
+/* o is reachable: its referents are reached, its marks erased (old). */
+static inline void reachable_ll(rh_heap *h, rh_object *o) {
+    RH__GC_TRAVERSE(o, o->rh_type, visit_reach_ll, h);
+    o->rh_gcword &= ~(LL_ROUND | LL_LOW);
+}
+
+/* The final check's chunk (as visit_pull): suspects waiting for a later
+ * chunk, and tracked objects outside the round while the bound lasts. A
+ * member carries LL_DOOMED while the chunk is put together. */
+typedef struct pull_ll {
+    rh_heap *h;
+    size_t left;
+} pull_ll;
+
+static int visit_pull_ll(rh_object *o, void *arg) {
+    if (!o || !(o->rh_type->flags & RH_TYPE_GC)) return 0;
+    pull_ll *c = arg;
+    rh_heap *h = c->h;
+    struct rh__incr_ll *ll = h->gc.incr.ll;
+    uint32_t w = o->rh_gcword;
+    if ((w & (RH__GCW_LINKLESS | RH__GCW_MARKS)) != RH__GCW_LINKLESS) return 0;
+    uint32_t m = w & LL_ROUND;
+    if (m == LL_SUSPECT) {
+        size_t i = w & LL_LOW;
+        if (i >= ll->u.n || ll->u.a[i] != o) return 0;
+        if (vec_push(h, &ll->chunk, o) == (size_t)-1) return 0;
+        ll->u.a[i] = NULL;
+        h->gc.n_old--;
+        o->rh_gcword = (w & RH__GCW_KEEP) | LL_DOOMED;
+        return 0;
+    }
+    if (m || !c->left || rh__gcw_gen(w) == RH__GCW_FROZEN) return 0;
+    if (rh__heap_of(o) != h || !rh__block_marked(h, o)) return 0;
+    if (vec_push(h, &ll->chunk, o) == (size_t)-1) return 0;
+    c->left--;
+    rh__gc_linkless_take(h, o);
+    o->rh_gcword |= LL_DOOMED;
+    return 0;
+}
+
+/* The final check of one chunk of u and the tail (through rh__gc_run: gc
+ * callbacks see a collection of generation 2), the clear deferred to
+ * `doomed`. The chunk array has room for one object (the caller saw to
+ * it). */
+static intptr_t finish_body_ll(rh_heap *h, int gen, rh_gc_info *info) {
+    struct rh__gc_state *st = &h->gc;
+    struct rh__gc_incr *r = &st->incr;
+    struct rh__incr_ll *ll = r->ll;
+    uint64_t t0 = rh__gc_now_ns();
+    objvec *c = &ll->chunk;
+    c->n = 0;
+    size_t nsusp = 0;
+    while (ll->uhead < ll->u.n && nsusp < FINAL_CHUNK) {
+        rh_object *o = ll->u.a[ll->uhead];
+        if (!o) {
+            ll->uhead++;
+            continue;
+        }
+        if (vec_push(h, c, o) == (size_t)-1) break; /* out of memory: a smaller chunk */
+        ll->u.a[ll->uhead++] = NULL;
+        st->n_old--;
+        o->rh_gcword = (o->rh_gcword & RH__GCW_KEEP) | LL_DOOMED;
+        nsusp++;
+    }
+    pull_ll pc = {h, st->n_frozen == 0 ? nsusp * CLOSURE_FACTOR + CLOSURE_SLACK : 0};
+    for (size_t i = 0; i < c->n; i++) {
+        rh_object *o = c->a[i];
+        RH__GC_TRAVERSE(o, o->rh_type, visit_pull_ll, &pc);
+    }
+    size_t n = c->n;
+    for (size_t i = 0; i < n; i++) c->a[i]->rh_gcword &= RH__GCW_KEEP;
+    r->stats.suspects += n;
+    size_t reach = rh__gc_linkless_find_unreachable(h, c->a, n);
+    st->n_old += reach; /* survivors: old, generation 2 */
+    intptr_t m = 0, nn = 0;
+    if (reach < n) rh__gc_tail_array(h, c->a, reach, n, true, &m, &nn);
+    c->n = 0;
+
+    st->stats[gen].collections++;
+    st->stats[gen].collected += (uint64_t)m;
+    st->stats[gen].uncollectable += (uint64_t)nn;
+    r->stats.collected += (uint64_t)m;
+    r->found += (size_t)(m + nn);
+
+    info->generation = gen;
+    info->collected = m;
+    info->uncollectable = nn;
+    info->duration_ns = rh__gc_now_ns() - t0;
+    info->examined = n;
+    if (st->debug & RH_GC_DEBUG_VERIFY) (void)rh_gc_verify(h);
+    return m + nn;
+}
+
+/* Clears deferred garbage from the end of `doomed`: at most `quota`
+ * objects, until `deadline`. An object still tracked with its marks after
+ * its clear is alive for now (held by garbage not cleared yet, or without
+ * a clear): old, generation 2. One the program untracked meanwhile (its
+ * marks gone) is only cleared and let go. */
+static size_t clear_doomed_ll(rh_heap *h, size_t quota, uint64_t deadline) {
+    struct rh__gc_state *st = &h->gc;
+    struct rh__gc_incr *r = &st->incr;
+    struct rh__incr_ll *ll = r->ll;
+    size_t done = 0;
+    while (ll->doomed.n && done < quota) {
+        if (done && done % CLOCK_EVERY == 0 && rh__gc_now_ns() >= deadline) break;
+        rh_object *o = ll->doomed.a[--ll->doomed.n];
+        void (*clear)(rh_object *) = o->rh_type->clear;
+        if (clear) clear(o);
+        if (ll_is(o, LL_DOOMED)) {
+            o->rh_gcword &= RH__GCW_KEEP;
+            st->n_old++;
+        }
+        rh_decref(o); /* the collector's reference: o dies now unless held */
+        done++;
+    }
+    r->ndoomed = ll->doomed.n;
+    r->stats.deferred_freed += done;
+    return done;
+}
+
+/* One slice of a heap without links: deferred garbage first, then the
+ * round's phases. Work: one unit per object a walk returns or the slice
+ * takes off an array, FINAL_CHUNK per chunk of the final check, and the
+ * walks' cost, one unit per SCAN_PER_UNIT plane words read. */
+static size_t slice_ll(rh_heap *h, size_t quota, uint64_t deadline) {
+    struct rh__gc_state *st = &h->gc;
+    struct rh__gc_incr *r = &st->incr;
+    size_t done = 0;
+    if (ll_doomed_left(r->ll))
+        done += clear_doomed_ll(h, quota > DOOMED_MIN ? quota : DOOMED_MIN, deadline);
+    size_t clock = done + CLOCK_EVERY;
+    while (done < quota && r->phase != RH__INCR_IDLE) {
+        if (done >= clock) {
+            clock = done + CLOCK_EVERY;
+            if (rh__gc_now_ns() >= deadline) break;
+        }
+        struct rh__incr_ll *ll = r->ll;
+        if (r->phase == RH__INCR_FINISH) {
+            while (ll->uhead < ll->u.n && !ll->u.a[ll->uhead]) ll->uhead++;
+            if (ll->uhead == ll->u.n) {
+                ll->u.n = ll->uhead = 0;
+                end_round(h);
+                return done + 1;
+            }
+            if (!vec_reserve(h, &ll->chunk, 1)) {
+                /* out of memory for the check: the round is abandoned, its
+                 * suspects old again (the next round sees them) */
+                settle_round_ll(h);
+                r->phase = RH__INCR_IDLE;
+                r->candidates = 0;
+                r->stats.rounds_abandoned++;
+                break;
+            }
+            (void)rh__gc_run(h, RH_GC_GENERATIONS - 1, true, finish_body_ll);
+            done += FINAL_CHUNK;
+            if (rh__gc_now_ns() >= deadline) break;
+            continue;
+        }
+        if (r->phase == RH__INCR_SCAN && ll->rescued.n) {
+            rh_object *o = ll->rescued.a[--ll->rescued.n];
+            if (o) reachable_ll(h, o);
+            done++;
+            continue;
+        }
+        rh_object *o = rh__mark_walk_next(&ll->walk);
+        done += ll_charge(ll);
+        if (!o) {
+            if (!rh__mark_walk_over(&ll->walk)) continue; /* the step's budget ran out */
+            ll_walk_close(ll);
+            if (r->phase == RH__INCR_SCAN) {
+                r->phase = RH__INCR_FINISH;
+                ll->uhead = 0;
+            } else {
+                r->phase = r->phase == RH__INCR_MARK ? RH__INCR_COUNT : RH__INCR_SCAN;
+                ll_walk_open(ll, h);
+            }
+            continue;
+        }
+        uint32_t w = o->rh_gcword;
+        switch (r->phase) {
+        case RH__INCR_MARK:
+            if (!(w & (RH__GCW_MARKS | LL_ROUND)) &&
+                (rh__gcw_gen(w) == RH__GCW_OLD || rh__gcw_gen(w) == RH__GCW_GEN1)) {
+                if (rh__gcw_gen(w) == RH__GCW_GEN1) st->n_gen1--;
+                o->rh_gcword = (w & ~RH__GCW_GEN) | LL_CAND;
+                r->candidates++;
+            }
+            break;
+        case RH__INCR_COUNT:
+            if (ll_is(o, LL_CAND)) RH__GC_TRAVERSE(o, o->rh_type, visit_count_ll, NULL);
+            break;
+        default: {
+            if (!ll_is(o, LL_CAND) && !ll_is(o, LL_CAND | RH__GCW_REACH)) break;
+            uint32_t cnt = w & LL_LOW;
+            size_t k;
+            if ((w & RH__GCW_REACH) || cnt == LL_LOW || cnt != o->rh_refcnt ||
+                (k = vec_push(h, &ll->u, o)) == (size_t)-1)
+                reachable_ll(h, o); /* out of memory for u: kept, sound */
+            else
+                o->rh_gcword = (w & ~LL_LOW) | RH__GCW_INU | (uint32_t)k;
+            break;
+        }
+        }
+        done++;
+    }
+    return done;
+}
+
+/* ---------------------------------------------------------------------------
  * Entry points.
  * ------------------------------------------------------------------------- */
+
+/* The policy's tests and actions that depend on the layout. */
+static inline bool doomed_empty(rh_heap *h) {
+    return h->gc.linkless ? !ll_doomed_left(h->gc.incr.ll) : is_empty(&h->gc.incr.doomed);
+}
+static inline bool old_empty(rh_heap *h) {
+    return h->gc.linkless ? h->gc.n_old == 0 : is_empty(&h->gc.gens[1]) && is_empty(&h->gc.gens[2]);
+}
+static void start_round_any(rh_heap *h) {
+    if (h->gc.linkless) (void)start_round_ll(h);
+    else start_round(h);
+}
 
 static bool round_due(rh_heap *h, bool *hard) {
     struct rh__gc_state *st = &h->gc;
     struct rh__gc_incr *r = &st->incr;
     *hard = false;
-    if (is_empty(&st->gens[1]) && is_empty(&st->gens[2])) return false;
+    if (old_empty(h)) return false;
     if ((double)r->promoted >= r->ratio * (double)r->old_size) return true;
     size_t bytes = rh__bytes_in_use(h);
     if ((double)bytes > (double)r->bytes_base * (1 + r->growth) + (double)BYTES_SLACK) {
@@ -548,7 +1023,8 @@ static void run_slice(rh_heap *h, size_t quota, uint64_t deadline) {
      * on a large cold heap (a cache and TLB miss per object) that many can
      * take tens of microseconds. */
     uint64_t margin = r->budget_ns / BUDGET_MARGIN_DIV;
-    size_t done = slice(h, quota, deadline > margin ? deadline - margin : 0);
+    uint64_t aim = deadline > margin ? deadline - margin : 0;
+    size_t done = h->gc.linkless ? slice_ll(h, quota, aim) : slice(h, quota, aim);
     r->stats.slices++;
     r->stats.work += done;
     r->credit = r->credit > (double)done ? r->credit - (double)done : 0;
@@ -565,14 +1041,15 @@ void rh__gc_incr_alloc_slow(rh_heap *h) {
     uint64_t start = rh__gc_now_ns();
     long young = st->count[0];
     intptr_t freed = 0;
-    bool skip = r->young_skip > 0 && r->phase == RH__INCR_IDLE && is_empty(&r->doomed);
+    bool skip = r->young_skip > 0 && r->phase == RH__INCR_IDLE && doomed_empty(h);
     if (skip) {
         /* Young back-off at its end: this young generation joins the old
          * one unexamined (what a young collection finding nothing would
          * do, without the walk); rounds examine it (see the essay). */
         r->young_skip--;
         r->skipped = true;
-        rh__gc_list_merge(&st->gens[0], &st->gens[1]);
+        if (st->linkless) rh__gc_linkless_promote_young(h);
+        else rh__gc_list_merge(&st->gens[0], &st->gens[1]);
         st->count[0] = 0;
         r->stats.young_skipped++;
     } else {
@@ -612,16 +1089,16 @@ void rh__gc_incr_alloc_slow(rh_heap *h) {
     }
     bool hard = false;
     if (r->phase == RH__INCR_IDLE && round_due(h, &hard)) {
-        start_round(h);
+        start_round_any(h);
         r->credit = 0;
     } else if (r->phase != RH__INCR_IDLE && !hard) {
         (void)round_due(h, &hard); /* only the bytes trigger matters here */
     }
     if (r->phase != RH__INCR_IDLE) r->credit += WORK_PER_PROMOTED * (double)promoted;
     int kind = 0;
-    if (r->phase != RH__INCR_IDLE || !is_empty(&r->doomed)) {
+    if (r->phase != RH__INCR_IDLE || !doomed_empty(h)) {
         size_t quota = hard ? SIZE_MAX : (size_t)r->credit;
-        if (quota > 0 || !is_empty(&r->doomed)) {
+        if (quota > 0 || !doomed_empty(h)) {
             run_slice(h, quota, deadline_from(r, start));
             user += st->user_ns;
             kind = 3;
@@ -633,7 +1110,7 @@ void rh__gc_incr_alloc_slow(rh_heap *h) {
      * callback): the spacing stays within YOUNG_SPACING_MAX (or
      * threshold[0] if larger), which also keeps the product from
      * overflowing. */
-    if (r->phase != RH__INCR_IDLE || !is_empty(&r->doomed)) r->young_mult = 1;
+    if (r->phase != RH__INCR_IDLE || !doomed_empty(h)) r->young_mult = 1;
     long mult_max = st->threshold[0] > 0 ? YOUNG_SPACING_MAX / st->threshold[0] : 1;
     if (mult_max < 1) mult_max = 1;
     if (r->young_mult > mult_max) r->young_mult = mult_max;
@@ -646,6 +1123,7 @@ void rh__gc_incr_alloc_slow(rh_heap *h) {
         if (next < 1) next = 1;
     }
     if (st->trigger != LONG_MAX) st->trigger = next;
+    if (st->linkless) ll_release(h);
     st->pause_hook = hook;
     if (hook && !(skip && kind == 0)) rh__gc_report_pause(h, &p0, kind, user);
 }
@@ -657,18 +1135,33 @@ int rh_gc_step(rh_heap *h, size_t work) {
     st->collecting = true;
     rh__gc_pause_mark p0 = {0};
     if (st->pause_hook) p0 = rh__gc_pause_begin();
-    if (r->phase == RH__INCR_IDLE && is_empty(&r->doomed) &&
-        !(is_empty(&st->gens[1]) && is_empty(&st->gens[2])))
-        start_round(h);
+    if (r->phase == RH__INCR_IDLE && doomed_empty(h) && !old_empty(h)) start_round_any(h);
     run_slice(h, work ? work : SIZE_MAX, deadline_from(r, rh__gc_now_ns()));
     if (st->pause_hook) rh__gc_report_pause(h, &p0, 3, st->user_ns);
     st->collecting = false;
-    return r->phase != RH__INCR_IDLE || !is_empty(&r->doomed);
+    int more = r->phase != RH__INCR_IDLE || !doomed_empty(h);
+    if (!more && st->linkless) ll_release(h);
+    return more;
 }
 
 void rh__gc_incr_settle(rh_heap *h, bool drain) {
     struct rh__gc_state *st = &h->gc;
     struct rh__gc_incr *r = &st->incr;
+    if (st->linkless) {
+        if (r->phase != RH__INCR_IDLE) {
+            settle_round_ll(h);
+            r->phase = RH__INCR_IDLE;
+            r->candidates = 0;
+            r->stats.rounds_abandoned++;
+        }
+        if (drain && ll_doomed_left(r->ll) && !st->collecting) {
+            st->collecting = true;
+            while (r->ll->doomed.n) (void)clear_doomed_ll(h, SIZE_MAX, UINT64_MAX);
+            st->collecting = false;
+        }
+        if (!st->collecting) ll_release(h);
+        return;
+    }
     if (r->phase != RH__INCR_IDLE) {
         unmark_all(&r->a, &st->gens[2]);
         unmark_all(&r->b, &st->gens[2]);

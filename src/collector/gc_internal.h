@@ -122,6 +122,13 @@ size_t rh__gc_linkless_legacy_walk(rh_heap *h);
  * young collection). */
 void rh__gc_linkless_wait(rh_heap *h, rh_object *o);
 void rh__gc_linkless_wait_end(rh_heap *h, rh_object *o, bool gen1);
+/* An incremental round of such a heap (gc_incr.c): the tracked object o
+ * leaves its generation (the young array's swap-remove, or the counters),
+ * its word KEEP alone, counted nowhere (a member of a round's final check). */
+void rh__gc_linkless_take(rh_heap *h, rh_object *o);
+/* The young set joins the old one unexamined (GEN1), as a young collection
+ * that found nothing would leave it. */
+void rh__gc_linkless_promote_young(rh_heap *h);
 /* Debug mode: `from` (of heap h) refers to `to` (of heap oh): stops the
  * program naming both (gc.c). */
 _Noreturn void rh__gc_cross_heap_fatal(rh_heap *h, const rh_object *from, rh_heap *oh, const rh_object *to);
@@ -247,6 +254,21 @@ void rh__gc_incr_alloc_slow(rh_heap *h);
  * For full collections, freeze, the verifier, get_objects/get_referrers and
  * heap destruction. Does nothing inside a collection. */
 void rh__gc_incr_settle(rh_heap *h, bool drain);
+/* A heap without list links: o (word w, carrying a round's mark) leaves the
+ * round's arrays (its slot on the suspects or the rescued ones emptied).
+ * Returns whether it is counted as old (false: it is on `doomed`, counted
+ * nowhere and held by the collector, which finds it there unmarked). */
+bool rh__gc_incr_leave(rh_heap *h, rh_object *o, uint32_t w);
+/* Step 9 of a round's final check deferred: the final garbage object o is
+ * held (a reference) and waits on `doomed`. false: out of memory, the
+ * caller clears it now. */
+bool rh__gc_incr_doom(rh_heap *h, rh_object *o);
+/* Steps 5-10 of a collection over the array set[r .. n), the unreachable
+ * part that rh__gc_linkless_find_unreachable left there (a heap without
+ * list links); with `defer` step 9 hands the final garbage to
+ * rh__gc_incr_doom. Survivors are old, generation 2. */
+void rh__gc_tail_array(rh_heap *h, rh_object **set, size_t r, size_t n, bool defer, intptr_t *m,
+                       intptr_t *nn);
 /* Invariant check (RH_DEBUG >= 3; see base/base.h): the invariants above
  * over every tracked object. A violation stops the program. */
 void rh__gc_check(rh_heap *h);

@@ -35,9 +35,12 @@
  *     callback (WAITING alone: in no slot, counted nowhere, old again once
  *     the callbacks ran; rh__gc_linkless_wait). No object carries MARKS
  *     outside a collection (coll and coll_walk both unset);
- *   - an object carries a round's marks (ROUND) only while an incremental
- *     round is open or its garbage waits for its clear (incr.phase not
- *     IDLE, or incr.ndoomed not 0).
+ *   - an object carrying a round's marks (ROUND) is old (GEN OLD, counted
+ *     in n_old) and in the incremental round of gc_incr.c (a candidate, a
+ *     suspect on its `u`, a rescued one), or all three marks: final garbage
+ *     on its `doomed`, held by the collector and counted nowhere. Outside
+ *     a round (incr.phase IDLE) only `doomed` carries round marks, and
+ *     none once `doomed` is empty (incr.ndoomed 0).
  *
  * Operations:
  *   track    mark the block, append to young (LOW = nyoung++). When the
@@ -50,7 +53,11 @@
  *            a round). With no array at all (the first growth failed) the
  *            object becomes old at once.
  *   untrack  a YOUNG object is swap-removed (the last entry takes its
- *            slot and its index); otherwise the counters move. Its word
+ *            slot and its index); one in a collection's set leaves a
+ *            tombstone in its slot; one of a round leaves the round's
+ *            arrays (gc_incr.c's rh__gc_incr_leave: a slot on `u` or
+ *            `rescued` emptied; one on `doomed` stays there, held, and is
+ *            found unmarked by the teardown); otherwise the counters move. Its word
  *            keeps LINKLESS and FINALIZED only, and the block is unmarked.
  *            The death of a tracked object (object.c) untracks it this way
  *            before its block is freed.
@@ -220,6 +227,10 @@ void rh__gc_linkless_untrack(rh_heap *h, rh_object *o) {
             rh__assert(st->coll[w & RH__GCW_LOW] == o);
             st->coll[w & RH__GCW_LOW] = NULL;
         }
+    } else if (w & RH__GCW_ROUND) {
+        /* in the incremental round (gc_incr.c): its slot, if any, emptied;
+         * old unless it waits on `doomed` (counted nowhere) */
+        if (rh__gc_incr_leave(h, o, w)) st->n_old--;
     } else if (rh__gcw_gen(w) == RH__GCW_FROZEN) {
         st->n_frozen--;
     } else {
@@ -293,9 +304,11 @@ size_t rh__gc_linkless_audit(rh_heap *h, bool fatal, bool *walkable) {
         }
     }
     /* a walk of the marked blocks: the objects of a collection's set
-     * (MARKS) are counted nowhere, the others by the counters */
+     * (MARKS) are counted nowhere, the others by the counters; a round's
+     * objects (gc_incr.c) are old with LOW their count or index, its
+     * garbage on `doomed` (all three marks) counted nowhere */
     bool in_round = st->incr.phase != RH__INCR_IDLE || st->incr.ndoomed != 0;
-    size_t counted = 0, young = 0, gen1 = 0, frozen = 0;
+    size_t counted = 0, young = 0, gen1 = 0, frozen = 0, doomed = 0;
     rh__mark_walk w;
     rh__mark_walk_begin(h, &w);
     for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
@@ -312,7 +325,17 @@ size_t rh__gc_linkless_audit(rh_heap *h, bool fatal, bool *walkable) {
         if ((x & RH__GCW_ROUND) && !in_round)
             problem(&a, "tracked object <%s %p> carries round marks %#x outside a round", aname(o), (void *)o,
                     x & RH__GCW_ROUND);
+        if ((x & RH__GCW_ROUND) && rh__gcw_gen(x) != RH__GCW_OLD)
+            problem(&a, "tracked object <%s %p> carries round marks %#x but is not old (word %#x)", aname(o),
+                    (void *)o, x & RH__GCW_ROUND, x);
+        if (st->incr.phase == RH__INCR_IDLE && (x & RH__GCW_ROUND) && (x & RH__GCW_ROUND) != RH__GCW_ROUND)
+            problem(&a, "tracked object <%s %p> carries round marks %#x with no round open (only the round's "
+                    "garbage waiting for its clear may)", aname(o), (void *)o, x & RH__GCW_ROUND);
         if (x & RH__GCW_MARKS) continue; /* a collection's: its LOW is the collection's */
+        if ((x & RH__GCW_ROUND) == RH__GCW_ROUND) {
+            doomed++; /* held by the collector on `doomed`, counted nowhere */
+            continue;
+        }
         counted++;
         uint32_t g = rh__gcw_gen(x), low = x & RH__GCW_LOW;
         if (g == RH__GCW_YOUNG) {
@@ -330,9 +353,9 @@ size_t rh__gc_linkless_audit(rh_heap *h, bool fatal, bool *walkable) {
     rh__mark_walk_end(&w);
     if (counted != st->nyoung + st->n_old + st->n_frozen || young != st->nyoung || gen1 != st->n_gen1 ||
         frozen != st->n_frozen)
-        problem(&a, "%zu tracked objects outside a collection (%zu young, %zu gen1, %zu frozen); counters: "
-                "young %zu, old %zu (gen1 %zu), frozen %zu", counted, young, gen1, frozen, st->nyoung, st->n_old,
-                st->n_gen1, st->n_frozen);
+        problem(&a, "%zu tracked objects outside a collection (%zu young, %zu gen1, %zu frozen; %zu more on the "
+                "round's doomed); counters: young %zu, old %zu (gen1 %zu), frozen %zu", counted, young, gen1, frozen,
+                doomed, st->nyoung, st->n_old, st->n_gen1, st->n_frozen);
     if (walkable) *walkable = sound;
     return a.problems;
 }
@@ -832,6 +855,8 @@ void rh__gc_linkless_wait(rh_heap *h, rh_object *o) {
             rh__assert(st->coll[w & RH__GCW_LOW] == o);
             st->coll[w & RH__GCW_LOW] = NULL;
         }
+    } else if (w & RH__GCW_ROUND) {
+        if (rh__gc_incr_leave(h, o, w)) st->n_old--; /* as untrack */
     } else if (rh__gcw_gen(w) == RH__GCW_FROZEN) {
         st->n_frozen--;
     } else {
@@ -846,6 +871,36 @@ void rh__gc_linkless_wait_end(rh_heap *h, rh_object *o, bool gen1) {
     rh__gc_linkless_promote(h, o, gen1);
 }
 
+/* A tracked object, in a generation (no marks of a collection or a round),
+ * leaves it for a round's final check: counted nowhere, its word KEEP. */
+void rh__gc_linkless_take(rh_heap *h, rh_object *o) {
+    struct rh__gc_state *st = &h->gc;
+    uint32_t w = o->rh_gcword;
+    rh__assert(!(w & (RH__GCW_MARKS | RH__GCW_ROUND)) && rh__gcw_gen(w) != RH__GCW_FROZEN);
+    if (rh__gcw_gen(w) == RH__GCW_YOUNG) {
+        size_t i = w & RH__GCW_LOW;
+        rh__assert(i < st->nyoung && st->young[i] == o);
+        rh_object *last = st->young[--st->nyoung];
+        st->young[i] = last;
+        last->rh_gcword = (last->rh_gcword & ~RH__GCW_LOW) | (uint32_t)i;
+    } else {
+        st->n_old--;
+        if (rh__gcw_gen(w) == RH__GCW_GEN1) st->n_gen1--;
+    }
+    o->rh_gcword = w & RH__GCW_KEEP;
+}
+
+void rh__gc_linkless_promote_young(rh_heap *h) {
+    struct rh__gc_state *st = &h->gc;
+    for (size_t i = 0; i < st->nyoung; i++) {
+        rh_object *o = st->young[i];
+        o->rh_gcword = (o->rh_gcword & ~(RH__GCW_GEN | RH__GCW_LOW)) | RH__GCW_GEN1;
+    }
+    st->n_gen1 += st->nyoung;
+    st->n_old += st->nyoung;
+    st->nyoung = 0;
+}
+
 /* ---------------------------------------------------------------------------
  * Generations for introspection, freeze (see the essay).
  * ------------------------------------------------------------------------- */
@@ -856,6 +911,9 @@ static bool in_generation(uint32_t w, int gen) {
      * collection), nor is a weak reference waiting for its callback: a
      * finalizer or callback that asks does not see them */
     if (w & RH__GCW_MARKS) return false;
+    /* nor is a round's garbage waiting on `doomed` (gc_incr.c), all three
+     * of the round's marks */
+    if ((w & RH__GCW_ROUND) == RH__GCW_ROUND) return false;
     if (rh__gcw_gen(w) == RH__GCW_FROZEN) return gen == RH_GC_GENERATIONS;
     if (rh__gcw_gen(w) == RH__GCW_YOUNG) return gen == 0;
     if (gen == 1) return rh__gcw_gen(w) == RH__GCW_GEN1;
@@ -933,9 +991,11 @@ void rh__gc_linkless_freeze(rh_heap *h) {
     rh__mark_walk w;
     rh__mark_walk_begin(h, &w);
     /* the set of a collection in progress (its marks) is the
-     * collection's: counted nowhere, its words untouched */
+     * collection's: counted nowhere, its words untouched; so is a round's
+     * garbage waiting on `doomed` (freeze settled the round itself) */
     for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;)
-        if (!(o->rh_gcword & RH__GCW_MARKS)) o->rh_gcword = (o->rh_gcword & RH__GCW_KEEP) | RH__GCW_FROZEN;
+        if (!(o->rh_gcword & RH__GCW_MARKS) && (o->rh_gcword & RH__GCW_ROUND) != RH__GCW_ROUND)
+            o->rh_gcword = (o->rh_gcword & RH__GCW_KEEP) | RH__GCW_FROZEN;
     rh__mark_walk_end(&w);
 }
 

@@ -191,6 +191,10 @@ struct rh__gc_incr {
     long young_skip;               /* young generations still to promote unexamined */
     bool skipped;                  /* one was, since the last young collection */
     rh_gc_incr_stats stats;
+    /* A heap without list links (gc.linkless): the round's walk and arrays
+     * (gc_incr.c, "Rounds without links"), a raw block of the heap made at
+     * the first round, freed when no round and no teardown is left. */
+    struct rh__incr_ll *ll;
 };
 
 struct rh__gc_state {
