@@ -1579,7 +1579,8 @@ static void test_verify_layout_invariants(void **state) {
         h->gc.n_gen1++;
         assert_int_equal(rh_gc_verify(h), 1);
         assert_non_null(strstr(verify_text, "gc: verify: 3 tracked objects outside a collection (2 young, 0 gen1, "
-                                            "0 frozen); counters: young 2, old 1 (gen1 1), frozen 0"));
+                                            "0 frozen; 0 more on the round's doomed); counters: young 2, old 1 "
+                                            "(gen1 1), frozen 0"));
         h->gc.n_gen1--;
 
         verify_text[0] = '\0';

@@ -990,8 +990,13 @@ static inline bool old_empty(rh_heap *h) {
     return h->gc.linkless ? h->gc.n_old == 0 : is_empty(&h->gc.gens[1]) && is_empty(&h->gc.gens[2]);
 }
 static void start_round_any(rh_heap *h) {
-    if (h->gc.linkless) (void)start_round_ll(h);
-    else start_round(h);
+    /* a round whose state cannot be made (out of memory) is counted
+     * abandoned, so that the program sees it in rh_gc_incr_stats */
+    if (h->gc.linkless) {
+        if (!start_round_ll(h)) h->gc.incr.stats.rounds_abandoned++;
+    } else {
+        start_round(h);
+    }
 }
 
 static bool round_due(rh_heap *h, bool *hard) {

@@ -328,7 +328,8 @@ size_t rh__gc_linkless_audit(rh_heap *h, bool fatal, bool *walkable) {
         if ((x & RH__GCW_ROUND) && rh__gcw_gen(x) != RH__GCW_OLD)
             problem(&a, "tracked object <%s %p> carries round marks %#x but is not old (word %#x)", aname(o),
                     (void *)o, x & RH__GCW_ROUND, x);
-        if (st->incr.phase == RH__INCR_IDLE && (x & RH__GCW_ROUND) && (x & RH__GCW_ROUND) != RH__GCW_ROUND)
+        if (in_round && st->incr.phase == RH__INCR_IDLE && (x & RH__GCW_ROUND) &&
+            (x & RH__GCW_ROUND) != RH__GCW_ROUND)
             problem(&a, "tracked object <%s %p> carries round marks %#x with no round open (only the round's "
                     "garbage waiting for its clear may)", aname(o), (void *)o, x & RH__GCW_ROUND);
         if (x & RH__GCW_MARKS) continue; /* a collection's: its LOW is the collection's */
