@@ -2076,6 +2076,77 @@ static void test_weakref_in_legacy_part(void **state) {
     }
 }
 
+/* Arenas released while the tail's walk is open: F (a finalizer node in
+ * a cycle with itself) and a list L holding N plain pairs (no cycle among
+ * them) are a garbage cycle; F's finalizer empties L (the pairs die by
+ * their counts, several arenas' worth) and trims the heap, which releases
+ * the emptied arenas while the walk stands at F. F allocated before the
+ * pairs and after them, so that the released arenas lie behind the walk's
+ * cursor in one case and ahead of it in the other (arenas are mapped at
+ * falling or rising addresses, whichever the system gives). The
+ * collection goes on over what is left: the same count as the CPython
+ * policy's heap (F and L: 2; the pairs died before step 8 and are garbage
+ * no more), F finalized once and freed, arenas given back. Pools mode,
+ * this layout with its array and without (the walk). */
+static rh_object *trim_list;
+static void trim_in_finalizer(rh_object *self) {
+    if (!trim_list) return;
+    assert_int_equal(rh_list_clear(trim_list), 0);
+    trim_list = NULL;
+    (void)rh_heap_trim(rh_heap_of(self));
+}
+static void test_walk_arenas_released_in_tail(void **state) {
+    (void)state;
+    enum { N = 120000 }; /* 32 bytes each: about 3.7 MiB */
+    for (int f_last = 0; f_last < 2; f_last++) {
+        intptr_t want = -1;
+        for (int kind = 0; kind < 3; kind++) {
+            rh_heap_config cfg = {.mode = RH_MODE_POOLS,
+                                  .gc_policy = kind ? RH_GC_POLICY_INCREMENTAL : RH_GC_POLICY_CPYTHON,
+                                  .arena_decay_ms = RH_ARENA_DECAY_NOW};
+            if (kind) setenv("REFHEAP_LINKLESS", "1", 1);
+            rh_heap *h = rh_heap_new(&cfg);
+            unsetenv("REFHEAP_LINKLESS");
+            assert_non_null(h);
+            assert_int_equal(h->gc.linkless, kind != 0);
+            rh_gc_disable(h);
+            nodes_reset();
+            rh_object *f = f_last ? NULL : node_new(h, &fin_type, 1);
+            rh_object *l = rh_list_new(h, 0);
+            assert_non_null(l);
+            for (int i = 0; i < N; i++) {
+                rh_object *p = rh_new_tracked(h, &pair_type);
+                assert_non_null(p);
+                assert_int_equal(rh_list_append(l, p), 0);
+                rh_decref(p);
+            }
+            if (f_last) f = node_new(h, &fin_type, 1);
+            node_set(f, 0, l);
+            node_set(f, 1, f); /* F and L stay a cycle once L lets F go */
+            assert_int_equal(rh_list_append(l, f), 0);
+            trim_list = l;
+            fin_action = trim_in_finalizer;
+            rh_decref(l);
+            rh_decref(f);
+            rh_heap_stats st0, st1;
+            rh_heap_stats_get(h, &st0);
+            if (kind == 2) rh_heap_fail_after(h, 1, false);
+            intptr_t got = rh_gc_collect(h, 2);
+            rh_heap_fail_after(h, 0, false);
+            if (kind == 0) want = got;
+            assert_int_equal(got, want);
+            assert_int_equal(fin_calls, 1);
+            assert_int_equal(nodes_destroyed[1], 1);
+            rh_heap_stats_get(h, &st1);
+            assert_true(st1.arenas_released > st0.arenas_released);
+            rh__gc_check(h);
+            fin_action = NULL;
+            rh_heap_destroy(h);
+        }
+        assert_int_equal(want, 2);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_switch),
@@ -2115,6 +2186,7 @@ int main(void) {
         cmocka_unit_test(test_legacy_part_beside_waiting),
         cmocka_unit_test(test_full_walk_user_code),
         cmocka_unit_test(test_weakref_in_legacy_part),
+        cmocka_unit_test(test_walk_arenas_released_in_tail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
