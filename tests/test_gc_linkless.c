@@ -1769,9 +1769,11 @@ static bool in_gen_of(rh_heap *h, rh_object *o) {
  * weakref to a garbage cycle, gc.get_objects() does not hold the weakref,
  * gc.is_tracked(wr) is True; after the collection it is there again). */
 static int wr_seen, wr_cb_calls;
+static bool wr_cb_walk; /* a callback ran in a walk-driven collection */
 static void wr_introspect_cb(rh_object *wr, void *data) {
     (void)data;
     wr_cb_calls++;
+    wr_cb_walk = wr_cb_walk || tail_heap->gc.coll_walk;
     rh_object *l = rh_gc_get_objects(tail_heap, -1);
     assert_non_null(l);
     wr_seen += list_contains(l, wr);
@@ -2043,6 +2045,7 @@ static void test_weakref_in_legacy_part(void **state) {
             nodes_reset();
             tail_heap = h;
             wr_seen = wr_cb_calls = 0;
+            wr_cb_walk = false;
             rh_object *x = node_new(h, &legacy_type, 1);
             rh_object *a, *b;
             node_new_pair(h, &node_type, 2, 3, &a, &b);
@@ -2058,6 +2061,7 @@ static void test_weakref_in_legacy_part(void **state) {
             assert_int_equal(rh_gc_collect(h, 2), 3);
             rh_heap_fail_after(h, 0, false);
             assert_int_equal(wr_cb_calls, 1);
+            assert_int_equal(wr_cb_walk, kind == 2);
             assert_int_equal(wr_seen, 0);
             assert_int_equal(nodes_destroyed_count, 2);
             rh_object *garbage = rh_gc_garbage(h);
@@ -2089,7 +2093,9 @@ static void test_weakref_in_legacy_part(void **state) {
  * no more), F finalized once and freed, arenas given back. Pools mode,
  * this layout with its array and without (the walk). */
 static rh_object *trim_list;
+static bool trim_walk; /* the finalizer ran in a walk-driven collection */
 static void trim_in_finalizer(rh_object *self) {
+    trim_walk = rh_heap_of(self)->gc.coll_walk;
     if (!trim_list) return;
     assert_int_equal(rh_list_clear(trim_list), 0);
     trim_list = NULL;
@@ -2136,6 +2142,7 @@ static void test_walk_arenas_released_in_tail(void **state) {
             if (kind == 0) want = got;
             assert_int_equal(got, want);
             assert_int_equal(fin_calls, 1);
+            assert_int_equal(trim_walk, kind == 2);
             assert_int_equal(nodes_destroyed[1], 1);
             rh_heap_stats_get(h, &st1);
             assert_true(st1.arenas_released > st0.arenas_released);
