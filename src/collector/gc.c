@@ -186,7 +186,8 @@
  * array backend (see "The garbage set" below); until rounds exist (stage
  * S4) its automatic collections are young ones, and full ones by
  * CPython's 25% rule. A full collection that cannot have its array (out
- * of memory) runs over the walk-driven set instead (collect_linkless_walk,
+ * of memory, or a set larger than LOW can index) runs over the
+ * walk-driven set instead (collect_linkless_walk,
  * the garbage set's walk backend): no allocation before step 6 holds for
  * this layout too. gc.c's lists stay empty: freeze, unfreeze and the
  * freeze count (here), get_objects, get_referrers and the verifier
