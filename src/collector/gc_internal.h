@@ -140,7 +140,9 @@ _Noreturn void rh__gc_cross_heap_met(rh_heap *h, const rh_object *to);
  * collection's set included, in the walk's order) until it returns
  * non-zero (returned); all but generation 0 by a walk of the marked
  * blocks. fn may write the objects' collector words only with
- * RH__GC_EACH_TRACKED (the generations are told by those words). */
+ * RH__GC_EACH_TRACKED (the generations are told by those words), save
+ * that in a walk (every generation but 0) it may untrack the object it
+ * was given (unmarked: the walk does not meet it again). */
 #define RH__GC_EACH_TRACKED (-1)
 int rh__gc_linkless_each(rh_heap *h, int gen, int (*fn)(rh_object *o, void *arg), void *arg);
 void rh__gc_linkless_freeze(rh_heap *h);
