@@ -1517,6 +1517,7 @@ int rh__gc_init(rh_heap *h) {
     st->threshold[1] = GC_THRESHOLD1;
     st->threshold[2] = GC_THRESHOLD2;
     st->enabled = true;
+    st->prefix_flag = RH_TYPE_GC;
     const char *e = getenv("REFHEAP_GC");
     st->policy = e && strcmp(e, "incremental") == 0 ? RH_GC_POLICY_INCREMENTAL : RH_GC_POLICY_CPYTHON;
     rh__gc_incr_init(h);
@@ -1532,7 +1533,7 @@ void rh__gc_layout_init(rh_heap *h) {
     struct rh__gc_state *st = &h->gc;
     const char *e = getenv("REFHEAP_LINKLESS");
     st->linkless = st->policy == RH_GC_POLICY_INCREMENTAL && e && strcmp(e, "1") == 0;
-    if (st->linkless) h->alloc.slow |= RH__SLOW_LINKLESS;
+    st->prefix_flag = st->linkless ? 0u : RH_TYPE_GC;
     update_trigger(st);
 }
 

@@ -7,8 +7,8 @@
  *
  * The straight lines walk the allocator's tree once (rh__radix_leaf or
  * rh__pool_owner) and take the block's mark word from the leaf
- * (memory/marks.h, rh__block_mark_word): a heap whose slow word is
- * RH__SLOW_LINKLESS alone is in pools mode with no shim, so a container's
+ * (memory/marks.h, rh__block_mark_word): a heap whose slow word is 0
+ * is in pools mode with no shim, so a container's
  * block is a pool block and its mark is in the arena's plane. What they
  * do:
  *   push     a young array with room (nyoung < capyoung, so the index fits

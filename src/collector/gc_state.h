@@ -206,6 +206,11 @@ struct rh__gc_state {
      * != 0, not finished) and LONG_MAX otherwise, so the allocation fast path
      * tests one word whatever the settings (gc.c keeps it in step). */
     long trigger;
+    /* RH_TYPE_GC in a heap of the linked layout, 0 in one without list
+     * links (set with `linkless`): a type's flags ANDed with it say
+     * whether its objects have the record in front (the creation's fast
+     * path reads the layout here, objects/object_new.h). */
+    uint32_t prefix_flag;
     size_t long_lived_total;
     size_t long_lived_pending;
 
