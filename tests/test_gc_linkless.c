@@ -59,6 +59,14 @@ _Static_assert(sizeof(pair) == 32, "a header and two references");
 
 static size_t nyoung(rh_heap *h) { return h->gc.nyoung; }
 
+/* Frees the young array, empty (the next track allocates one again). */
+static void release_young(rh_heap *h) {
+    assert_int_equal(h->gc.nyoung, 0);
+    rh_free(h, h->gc.young);
+    h->gc.young = NULL;
+    h->gc.capyoung = 0;
+}
+
 /* Every young object's index and the marks against tracked. */
 static void check_young(rh_heap *h) {
     rh__gc_check(h);
@@ -167,14 +175,15 @@ static void test_pair_32_bytes(void **state) {
             if (i) ((pair *)objs[i])->a = rh_newref(objs[i - 1]);
         }
         rh_heap_stats_get(h, &s1);
-        /* plus, in the layout without links, the young array: 8 bytes an
-         * entry of its capacity (a raw block, the first doubling of 64
-         * past N: 1024 entries, a system block) */
+        /* plus, in the layout without links, the young array's growth: 8
+         * bytes an entry of its capacity (a raw block, the first doubling
+         * of 64 past N: 1024 entries, a system block, in place of the 64
+         * entries allocated with the heap) */
         size_t per = linkless ? 32 : 48;
-        size_t side = linkless ? 1024 * sizeof(rh_object *) : 0;
+        size_t side = linkless ? (1024 - 64) * sizeof(rh_object *) : 0;
         if (linkless) assert_int_equal(h->gc.capyoung, 1024);
         assert_int_equal(s1.bytes_in_use - s0.bytes_in_use, (size_t)N * per + side);
-        assert_int_equal(s1.blocks_in_use - s0.blocks_in_use, N + (linkless ? 1 : 0));
+        assert_int_equal(s1.blocks_in_use - s0.blocks_in_use, N);
         assert_int_equal(s1.classes[per / 16 - 1].blocks_in_use - s0.classes[per / 16 - 1].blocks_in_use, N);
         assert_int_equal(rh_sizeof(objs[0]), per);
         assert_true(rh_gc_is_tracked(objs[N - 1]));
@@ -189,7 +198,7 @@ static void test_pair_32_bytes(void **state) {
         for (int i = 0; i < N - 1; i++) rh_decref(objs[i]);
         rh_decref(objs[N - 1]);
         rh_heap_stats_get(h, &s1);
-        assert_int_equal(s1.blocks_in_use, s0.blocks_in_use + (linkless ? 1 : 0));
+        assert_int_equal(s1.blocks_in_use, s0.blocks_in_use);
         if (linkless) {
             assert_int_equal(nyoung(h), 0);
             check_young(h);
@@ -370,7 +379,10 @@ static void test_track_promotes_when_full(void **state) {
     (void)state;
     for (size_t m = 0; m < NMODES; m++) {
         rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
-        /* the first growth fails: the object becomes old at once */
+        /* a heap without its array (as when it could not be had at the
+         * heap's creation): the first growth fails, the object becomes
+         * old at once */
+        release_young(h);
         rh_object *first = rh_new(h, &pair_type);
         rh_heap_fail_after(h, 1, true);
         rh_gc_track(first);
@@ -693,7 +705,7 @@ static void test_full_collection_out_of_memory(void **state) {
 }
 
 /* The walk-driven set's closure when its stack (256 entries on the C
- * stack, the young array being gone after a young collection) overflows:
+ * stack, the young array released after a young collection) overflows:
  * a list holds N pairs, each in a two-cycle with another pair, all old;
  * M other two-cycles are garbage. Out of memory, a full collection
  * collects exactly the 2M (first principles), keeps the 2N + 1 tracked
@@ -721,7 +733,7 @@ static void test_full_walk_wide_closure(void **state) {
             assert_int_equal(rh_list_append(hold, x), 0);
         }
         assert_int_equal(rh_gc_collect(h, 0), 0); /* all old */
-        assert_null(h->gc.young);
+        release_young(h); /* no spare capacity for the closure's stack */
         rh_decref(hold); /* the M cycles: garbage */
         rh_heap_fail_after(h, 1, true);
         assert_int_equal(rh_gc_collect(h, 2), 2 * M);
@@ -776,7 +788,7 @@ static void test_full_walk_random(void **state) {
                 assert_int_equal(rh_list_append(hub, o[j]), 0);
             }
             assert_int_equal(rh_gc_collect(h, 0), 0); /* all old */
-            assert_null(h->gc.young);
+            release_young(h); /* no spare capacity for the closure's stack */
             /* the search from the roots and the hub */
             int qh = 0, qt = 0;
             for (int i = 0; i < K; i++)
@@ -1145,8 +1157,8 @@ static void test_find_unreachable_random(void **state) {
             }
             /* survivors of the drops: tracked objects in the young array */
             size_t n0 = h->gc.nyoung;
-            size_t n, r;
-            rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r);
+            size_t n, r, cap;
+            rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r, &cap);
             assert_int_equal(n, n0);
             assert_int_equal(h->gc.nyoung, 0);
             size_t expect_reach = 0;
@@ -1212,8 +1224,8 @@ static void test_find_unreachable_shapes(void **state) {
         rh_decref(f);
         rh_decref(d);
         rh_decref(e); /* c and g held by the test */
-        size_t n, r;
-        rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r);
+        size_t n, r, cap;
+        rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r, &cap);
         assert_int_equal(n, 8);
         assert_int_equal(r, 4);
         rh_object *dead[4] = {a, b, s, f};
@@ -1305,8 +1317,8 @@ static void test_generations_freeze(void **state) {
         assert_int_equal(o2->rh_gcword, RH__GCW_LINKLESS);
         /* p: survivors of the young set's steps 1-3 (GEN1) */
         for (int i = 0; i < 2; i++) p[i] = rh_new_tracked(h, &pair_type);
-        size_t n, r;
-        rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r);
+        size_t n, r, cap;
+        rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r, &cap);
         assert_int_equal(n, 2);
         assert_int_equal(r, 2);
         rh__gc_linkless_survive(h, set + r, 0, true);
@@ -1383,13 +1395,13 @@ static void test_full_set_unreachable(void **state) {
         rh_decref(k);
         /* o1, o2 (with k): promoted by a young set's steps 1-3, then g1, g2 (GEN1) */
         rh_object *o1 = rh_new_tracked(h, &pair_type), *o2 = rh_new_tracked(h, &pair_type);
-        size_t n, r;
-        rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r);
+        size_t n, r, cap;
+        rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r, &cap);
         assert_int_equal(r, 3); /* k, o1, o2 (all referenced from outside) */
         rh__gc_linkless_survive(h, set + r, n - r, true);
         rh_free(h, set);
         rh_object *g1 = rh_new_tracked(h, &pair_type), *g2 = rh_new_tracked(h, &pair_type);
-        set = rh__gc_linkless_young_unreachable(h, &n, &r);
+        set = rh__gc_linkless_young_unreachable(h, &n, &r, &cap);
         rh__gc_linkless_survive(h, set + r, n - r, true);
         rh_free(h, set);
         rh_object *y = rh_new_tracked(h, &pair_type), *live = rh_new_tracked(h, &pair_type);
@@ -1460,8 +1472,8 @@ static void test_recheck_resurrection(void **state) {
         ((pair *)f)->a = rh_newref(f);
         rh_object *all[6] = {a, b, c, d, e, f};
         for (int i = 0; i < 6; i++) rh_decref(all[i]);
-        size_t n, r;
-        rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r);
+        size_t n, r, cap;
+        rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r, &cap);
         assert_int_equal(n, 6);
         assert_int_equal(r, 0);
         /* "user code": b resurrected (a new reference from outside), f
@@ -1857,8 +1869,9 @@ static void expect_straight(rh_heap *h, rh_mode mode) {
 }
 
 /* Creation tracked and rh_gc_track across the young array's growths (its
- * capacity 0, then 64, 128, 256: each growth is the out-of-line track, the
- * entries between them the push in line): after every object, its word
+ * first capacity 64, allocated with the heap, then 128, 256, 512: each
+ * growth is the out-of-line track, the entries between them the push in
+ * line): after every object, its word
  * (YOUNG, its index), its slot, its mark, the count and the capacity. */
 static void test_inline_track_growth(void **state) {
     (void)state;
@@ -1866,6 +1879,7 @@ static void test_inline_track_growth(void **state) {
     for (size_t m = 0; m < NMODES; m++) {
         rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
         expect_straight(h, MODES[m]);
+        assert_int_equal(h->gc.capyoung, 64);
         static rh_object *o[N];
         for (size_t i = 0; i < N; i++) {
             if (i % 3 == 2) {

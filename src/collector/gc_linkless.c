@@ -166,26 +166,58 @@ static void promote_young(struct rh__gc_state *st) {
     st->nyoung = 0;
 }
 
-/* Room for one more entry in young: grown by doubling through the heap's
- * raw blocks. false when it cannot grow (the heap's pending error is left
- * as it was: a failed growth is no error of the caller's). */
+/* The collector's arrays (the young array, a full collection's set): raw
+ * blocks of the heap, counted in its statistics and seen by the fault
+ * injector (an allocation point whose failure is handled), but not
+ * traced (rh__mem_realloc_untraced): their sizes follow the collector's
+ * schedule, not the program's allocations. NULL when the allocator says
+ * no; the heap's pending error is left as it was (a failed growth is no
+ * error of the caller's). */
+static void *coll_array(rh_heap *h, void *p, size_t n) {
+    rh_error saved = h->err;
+    char msg[RH__ERRMSG_MAX];
+    if (saved != RH_OK) memcpy(msg, h->errmsg, sizeof msg);
+    void *q = rh__mem_realloc_untraced(h, p, n);
+    h->err = saved;
+    if (saved != RH_OK) memcpy(h->errmsg, msg, sizeof msg);
+    else h->errmsg[0] = '\0';
+    return q;
+}
+
+/* Room for one more entry in young: grown by doubling. false when it
+ * cannot grow. */
 static bool young_room(rh_heap *h) {
     struct rh__gc_state *st = &h->gc;
     if (st->nyoung < st->capyoung) return true;
     if (st->finished || st->capyoung >= RH__YOUNG_MAX) return false;
     size_t cap = st->capyoung ? st->capyoung * 2 : YOUNG_CAP_MIN;
     if (cap > RH__YOUNG_MAX) cap = RH__YOUNG_MAX;
-    rh_error saved = h->err;
-    char msg[RH__ERRMSG_MAX];
-    if (saved != RH_OK) memcpy(msg, h->errmsg, sizeof msg);
-    rh_object **y = rh_realloc(h, st->young, cap * sizeof *y);
-    h->err = saved;
-    if (saved != RH_OK) memcpy(h->errmsg, msg, sizeof msg);
-    else h->errmsg[0] = '\0';
+    rh_object **y = coll_array(h, st->young, cap * sizeof *y);
     if (!y) return false;
     st->young = y;
     st->capyoung = cap;
     return true;
+}
+
+/* The young array's first capacity, with the heap (rh__gc_layout_init):
+ * creating and tracking the first objects allocates no collector memory.
+ * Out of memory, the heap has no array yet and the first track grows it. */
+void rh__gc_linkless_init(rh_heap *h) {
+    (void)young_room(h);
+}
+
+/* The young array a young collection detached, once its tail is done:
+ * the young array again when nothing was tracked meanwhile (so the
+ * objects tracked next allocate nothing), else freed. */
+void rh__gc_linkless_young_release(rh_heap *h, rh_object **set, size_t cap) {
+    struct rh__gc_state *st = &h->gc;
+    if (st->young == NULL && !st->finished) {
+        rh__assert(st->nyoung == 0 && st->capyoung == 0);
+        st->young = set;
+        st->capyoung = cap;
+    } else {
+        rh_free(h, set);
+    }
 }
 
 void rh__gc_linkless_track(rh_heap *h, rh_object *o) {
@@ -476,10 +508,11 @@ size_t rh__gc_linkless_find_unreachable(rh_heap *h, rh_object **set, size_t n) {
  * promoted (old, GEN1). Returns the detached array (the caller frees it
  * with rh_free), *n its length, *r the survivors at its front; the
  * unreachable ones follow, as rh__gc_linkless_find_unreachable leaves them. */
-rh_object **rh__gc_linkless_young_unreachable(rh_heap *h, size_t *n, size_t *r) {
+rh_object **rh__gc_linkless_young_unreachable(rh_heap *h, size_t *n, size_t *r, size_t *cap) {
     struct rh__gc_state *st = &h->gc;
     rh_object **set = st->young;
     *n = st->nyoung;
+    *cap = st->capyoung;
     st->young = NULL;
     st->nyoung = st->capyoung = 0;
     for (size_t i = 0; i < *n; i++) set[i]->rh_gcword &= ~RH__GCW_GEN;
@@ -505,13 +538,7 @@ rh_object **rh__gc_linkless_full_set(rh_heap *h, size_t *n) {
     struct rh__gc_state *st = &h->gc;
     size_t total = st->nyoung + st->n_old;
     if (total >= RH__GCW_LOW) return NULL;
-    rh_error saved = h->err;
-    char msg[RH__ERRMSG_MAX];
-    if (saved != RH_OK) memcpy(msg, h->errmsg, sizeof msg);
-    rh_object **set = rh_malloc(h, (total ? total : 1) * sizeof *set);
-    h->err = saved;
-    if (saved != RH_OK) memcpy(h->errmsg, msg, sizeof msg);
-    else h->errmsg[0] = '\0';
+    rh_object **set = coll_array(h, NULL, (total ? total : 1) * sizeof *set);
     if (!set) return NULL;
     size_t k = 0;
     rh__mark_walk w;

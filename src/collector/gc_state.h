@@ -206,11 +206,12 @@ struct rh__gc_state {
      * != 0, not finished) and LONG_MAX otherwise, so the allocation fast path
      * tests one word whatever the settings (gc.c keeps it in step). */
     long trigger;
-    /* RH_TYPE_GC in a heap of the linked layout, 0 in one without list
-     * links (set with `linkless`): a type's flags ANDed with it say
-     * whether its objects have the record in front (the creation's fast
-     * path reads the layout here, objects/object_new.h). */
-    uint32_t prefix_flag;
+    /* 1 when the containers have the record in front, 0 without list
+     * links (!linkless), beside the trigger: a type's flags ANDed with it
+     * say whether its objects have the record (RH_TYPE_GC is bit 0); the
+     * creation's fast path reads the layout here (objects/object_new.h).
+     * A word, so that the AND takes it from memory as it is. */
+    size_t linked;
     size_t long_lived_total;
     size_t long_lived_pending;
 

@@ -17,7 +17,7 @@
  * from creation on (collector/gc_state.h). The layout is the collector's
  * business: the allocator's slow word does not carry it, so raw blocks and
  * objects that are not containers take the same fast paths in every heap.
- * Creation reads it from the heap (gc.prefix_flag, ANDed with the type's
+ * Creation reads it from the heap (gc.linked, ANDed with the type's
  * flags where the fast path computes the prefix: no instruction added):
  * a container without prefix gets the word LINKLESS and "create tracked"
  * in line (the block's mark set in the leaf's plane, the push on the
@@ -404,6 +404,19 @@ __attribute__((noinline)) rh_object *rh__new_collect_linkless(rh_heap *h, rh_obj
 }
 __attribute__((noinline)) rh_object *rh__new_track_linkless(rh_heap *h, rh_object *o) {
     rh__gc_linkless_track(h, o);
+    return o;
+}
+__attribute__((noinline)) rh_object *rh__new_ll_untracked(rh_heap *h, rh_object *o) {
+    o->rh_gcword = RH__GCW_LINKLESS;
+    if (RH_UNLIKELY(rh__gc_count_alloc(&h->gc))) return rh__new_collect_linkless(h, o, false);
+    return o;
+}
+/* The block is o (a pool block of h: rh__radix_leaf needs no owner test). */
+__attribute__((noinline)) rh_object *rh__new_ll_tracked(rh_heap *h, rh_object *o) {
+    o->rh_gcword = RH__GCW_LINKLESS;
+    if (RH_UNLIKELY(rh__gc_count_alloc(&h->gc))) return rh__new_collect_linkless(h, o, true);
+    uint64_t bit, *mw = rh__block_mark_word(rh__radix_leaf((uintptr_t)o), o, &bit);
+    if (RH_UNLIKELY(!rh__gc_linkless_push(&h->gc, o, RH__GCW_LINKLESS, mw, bit))) return rh__new_track_linkless(h, o);
     return o;
 }
 

@@ -47,6 +47,11 @@ rh_object *rh__new_collect(rh_heap *h, rh_object *o, bool track);
  * is full (rh__gc_linkless_track, which grows it or promotes); returns o. */
 rh_object *rh__new_collect_linkless(rh_heap *h, rh_object *o, bool track);
 rh_object *rh__new_track_linkless(rh_heap *h, rh_object *o);
+/* The end of the fast path for a container without links (its block
+ * popped, its header written with word 0, its fields zeroed): the word
+ * LINKLESS, the count, and for "tracked" the mark and the push in line. */
+rh_object *rh__new_ll_tracked(rh_heap *h, rh_object *o);
+rh_object *rh__new_ll_untracked(rh_heap *h, rh_object *o);
 
 /* The fast path's zeroing: from the end of the header to the end of the
  * pool block, n bytes, a multiple of 16 (the header ends 16 or 32 bytes
@@ -112,19 +117,23 @@ static inline void header_count_one(rh_object *o) {
  * the same code as without them.
  * The layout of the heap's containers (docs/linkless.md) is the
  * collector's, not the allocator's: the path reads it from the heap's
- * gc.prefix_flag, RH_TYPE_GC in a heap of the linked layout and 0 in one
- * without list links, ANDed with the type's flags where the prefix is
- * computed (the same count of instructions as the AND with the constant;
- * a type known at compile time without RH_TYPE_GC folds it away). A
- * container without prefix is of the layout without links: its collector
- * word LINKLESS, "create tracked" in line (collector/gc_linkless_fast.h:
- * the mark set in the plane of the block's leaf, the push on the young
- * array while it has room; a full array is rh__gc_linkless_track's, out
- * of line). */
+ * gc.linked (0 or 1, RH_TYPE_GC being bit 0), ANDed with the type's flags
+ * where the prefix is computed (in place of the AND with the constant; a
+ * type known at compile time not to be a container folds it away). A
+ * container without prefix is of the layout without links: after the
+ * pop, the header and the zeroing, the path ends in a jump to
+ * rh__new_ll_tracked or rh__new_ll_untracked (object.c: the collector
+ * word LINKLESS, the count, and for "create tracked" the mark set in the
+ * plane of the block's leaf and the push on the young array while it has
+ * room, collector/gc_linkless_fast.h), so that the linked layout's path
+ * keeps its registers. */
+_Static_assert(RH_TYPE_GC == 1, "a type's flags ANDed with gc.linked give 0 or 1");
 RH__HOT_INLINE rh_object *rh__new_pool_object(rh_heap *h, const rh_type *t, bool track, const char *file,
                                               int line, bool traced, bool try_only) {
     if (!traced && RH_UNLIKELY(h->alloc.slow != 0)) return try_only ? NULL : rh__new_slow(h, t, track, file, line);
-    size_t prefix = (t->flags & h->gc.prefix_flag) ? sizeof(rh__gchead) : 0;
+    size_t linked = h->gc.linked;
+    if (linked > 1) __builtin_unreachable(); /* so that a type known not to be a container folds it */
+    size_t prefix = (t->flags & linked) * sizeof(rh__gchead);
     /* basicsize in [16, 512] (one unsigned compare), then the class of
      * prefix + basicsize (>= 16, no overflow) below 32: the block fits a
      * pool */
@@ -161,16 +170,7 @@ RH__HOT_INLINE rh_object *rh__new_pool_object(rh_heap *h, const rh_type *t, bool
         }
     } else if (t->flags & RH_TYPE_GC) {
         /* a container without links */
-        o->rh_gcword = RH__GCW_LINKLESS;
-        if (RH_UNLIKELY(rh__gc_count_alloc(&h->gc))) return rh__new_collect_linkless(h, o, track);
-        /* the track in line (collector/gc_linkless_fast.h): the block's
-         * mark in the plane of the leaf (a block of h's pools), the push
-         * on the young array; a full array is the out-of-line track's */
-        if (track) {
-            uint64_t bit, *mw = rh__block_mark_word(rh__radix_leaf((uintptr_t)block), block, &bit);
-            if (RH_UNLIKELY(!rh__gc_linkless_push(&h->gc, o, RH__GCW_LINKLESS, mw, bit)))
-                return rh__new_track_linkless(h, o);
-        }
+        return track ? rh__new_ll_tracked(h, o) : rh__new_ll_untracked(h, o);
     }
     return o;
 }
