@@ -372,6 +372,60 @@ static void test_random_model(void **state) {
     }
 }
 
+/* The collector's arrays (the young array, a full collection's set) are
+ * its own bookkeeping, sized by its schedule: allocation tracing leaves
+ * them out, so the traced bytes are the program's blocks exactly, through
+ * the young array's growths and collections (and 0 once the program's
+ * objects are gone); and the young array's first capacity comes with the
+ * heap, so the first objects allocate nothing else (the fault injector's
+ * k-th call is the program's k-th allocation). Failed while the array was
+ * allocated at the first track and traced. */
+static void test_collector_arrays_untraced(void **state) {
+    (void)state;
+    enum { N = 300 };
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        assert_int_equal(rh_trace_start(h, 0), 0);
+        static rh_object *o[N];
+        size_t want = 0, cur;
+        for (int i = 0; i < N; i++) {
+            o[i] = rh_new_tracked(h, &pair_type);
+            assert_non_null(o[i]);
+            rh_trace_info ti;
+            assert_true(rh_trace_get_object_traceback(o[i], &ti));
+            want += ti.size;
+            rh_trace_get_traced_memory(h, &cur, NULL);
+            assert_int_equal(cur, want);
+            assert_int_equal(rh_trace_count(h), (size_t)i + 1);
+        }
+        assert_true(h->gc.capyoung >= N);
+        assert_int_equal(rh_gc_collect(h, 0), 0); /* the young array detached, then kept */
+        assert_int_equal(rh_gc_collect(h, 2), 0); /* the full set's array */
+        rh_trace_get_traced_memory(h, &cur, NULL);
+        assert_int_equal(cur, want);
+        assert_int_equal(rh_trace_count(h), N);
+        for (int i = 0; i < N; i++) rh_decref(o[i]);
+        rh_trace_get_traced_memory(h, &cur, NULL);
+        assert_int_equal(cur, 0);
+        assert_int_equal(rh_trace_count(h), 0);
+        rh_heap_destroy(h);
+
+        /* the second allocating call fails: the second object's */
+        h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        rh_heap_fail_after(h, 2, false);
+        rh_object *a = rh_new_tracked(h, &pair_type);
+        rh_object *b = rh_new(h, &pair_type);
+        rh_heap_fail_after(h, 0, false);
+        assert_non_null(a);
+        assert_null(b);
+        assert_int_equal(rh_err(h), RH_ENOMEM);
+        rh_err_clear(h);
+        assert_int_equal(nyoung(h), 1);
+        rh_decref(a);
+        rh_heap_destroy(h);
+    }
+}
+
 /* Tracking when the young array cannot grow: the allocator fails, the
  * young set is promoted to old instead, the track succeeds and the heap's
  * pending error is what it was. */
@@ -2181,6 +2235,7 @@ int main(void) {
         cmocka_unit_test(test_large_container),
         cmocka_unit_test(test_young_swap_remove),
         cmocka_unit_test(test_random_model),
+        cmocka_unit_test(test_collector_arrays_untraced),
         cmocka_unit_test(test_track_promotes_when_full),
         cmocka_unit_test(test_deep_chain_death),
         cmocka_unit_test(test_finalized_once),
