@@ -411,11 +411,12 @@ __attribute__((noinline)) rh_object *rh__new_ll_untracked(rh_heap *h, rh_object 
     if (RH_UNLIKELY(rh__gc_count_alloc(&h->gc))) return rh__new_collect_linkless(h, o, false);
     return o;
 }
-/* The block is o (a pool block of h: rh__radix_leaf needs no owner test). */
+/* The block is o, just popped from h's pools: its leaf is there, and
+ * needs neither a range nor an owner test. */
 __attribute__((noinline)) rh_object *rh__new_ll_tracked(rh_heap *h, rh_object *o) {
     o->rh_gcword = RH__GCW_LINKLESS;
     if (RH_UNLIKELY(rh__gc_count_alloc(&h->gc))) return rh__new_collect_linkless(h, o, true);
-    uint64_t bit, *mw = rh__block_mark_word(rh__radix_leaf((uintptr_t)o), o, &bit);
+    uint64_t bit, *mw = rh__block_mark_word(rh__radix_leaf_known((uintptr_t)o), o, &bit);
     if (RH_UNLIKELY(!rh__gc_linkless_push(&h->gc, o, RH__GCW_LINKLESS, mw, bit))) return rh__new_track_linkless(h, o);
     return o;
 }
@@ -506,6 +507,21 @@ static __attribute__((noinline)) void free_block_ll_slow(rh_heap *h, rh_object *
     h = rh__obj_free_slow(h, o, 0);
     rh__gc_count_free(&h->gc);
 }
+/* The same after destroy, for a block that was a pool block of a heap
+ * before it (dealloc_linkless walked the tree for it): the tree walked
+ * again without its tests, the slow word tested again (destroy may have
+ * started tracing or armed the fault injector). */
+static inline void free_block_ll_known(rh_object *o) {
+    uintptr_t leaf;
+    rh_heap *h = rh__pool_owner_known(o, &leaf);
+    rh__assert(h != NULL && h == rh__heap_of(o));
+    if (RH_UNLIKELY(h->alloc.slow != 0)) {
+        free_block_ll_slow(h, o);
+        return;
+    }
+    rh__gc_count_free(&h->gc);
+    rh__bcache_push_leaf(h, leaf, o);
+}
 static inline void free_block_ll(rh_object *o) {
     uintptr_t leaf;
     rh_heap *h = rh__pool_owner(o, &leaf);
@@ -521,7 +537,7 @@ static inline void free_block_ll(rh_object *o) {
  * (GC: the record in front) or of the layout without links (LL). */
 enum { FREE_PLAIN = 0, FREE_GC = 1, FREE_LL = 2 };
 static inline void free_block_kind(rh_object *o, unsigned kind) {
-    if (kind == FREE_LL) free_block_ll(o);
+    if (kind == FREE_LL) free_block_ll_known(o);
     else free_block_gc(o, kind == FREE_GC);
 }
 /* The free of any object (the slow paths of death). */
