@@ -11,8 +11,15 @@
  * (memory/marks.h); its rh_gcword holds LINKLESS (always), FINALIZED,
  * YOUNG/GEN1/FROZEN and, while YOUNG, its index in the young array in LOW
  * (gc_state.h). The heap's state: young[0 .. nyoung), a raw block of the
- * heap grown by doubling; the counters n_old (marked, neither YOUNG nor
- * FROZEN), n_gen1 (those of n_old with GEN1) and n_frozen.
+ * heap grown by doubling, its first capacity (64) allocated with the heap
+ * (rh__gc_linkless_init) and the array kept across young collections, so
+ * that making objects allocates no collector memory until the array
+ * grows; the counters n_old (marked, neither YOUNG nor FROZEN), n_gen1
+ * (those of n_old with GEN1) and n_frozen. The collector's arrays (the
+ * young array, a full collection's set) are not traced by allocation
+ * tracing (coll_array: their sizes follow the collector's schedule, not
+ * the program's allocations) but counted in the heap's statistics and
+ * seen by the fault injector (docs/tuning.md).
  *
  * Invariants between operations (rh__gc_linkless_audit verifies them:
  * rh__gc_check stops at the first broken one, rh_gc_verify prints and
@@ -47,8 +54,9 @@
  *            0): tracking never fails, and promoting is what a young
  *            collection does to survivors, so no object is lost to the
  *            collector (it is only examined later, by a full collection or
- *            a round). With no array at all (the first growth failed) the
- *            object becomes old at once.
+ *            a round). With no array at all (it could not be had, at
+ *            the heap's creation or at the first growth) the object
+ *            becomes old at once.
  *   untrack  a YOUNG object is swap-removed (the last entry takes its
  *            slot and its index); otherwise the counters move. Its word
  *            keeps LINKLESS and FINALIZED only, and the block is unmarked.
@@ -88,7 +96,10 @@
  * move_unreachable (the objects not reachable from the ones referenced
  * from outside the set), in another order. The sets: a young collection
  * detaches the young array (rh__gc_linkless_young_unreachable, survivors
- * promoted with GEN1); a full collection fills an array allocated up front
+ * promoted with GEN1; objects tracked during its tail start a new one;
+ * after the tail the detached array is the young array again, empty, when
+ * none was started, else freed: rh__gc_linkless_young_release); a full
+ * collection fills an array allocated up front
  * (n_old + nyoung entries) by a walk of the old objects in address order,
  * then the young ones (rh__gc_linkless_full_unreachable; survivors old,
  * generation 2); the frozen objects stay out, so what they reference
@@ -505,8 +516,9 @@ size_t rh__gc_linkless_find_unreachable(rh_heap *h, rh_object **set, size_t n) {
 
 /* The young set's collection, steps 1-3: the young array is detached (a
  * fresh one takes the objects tracked from now on), its survivors are
- * promoted (old, GEN1). Returns the detached array (the caller frees it
- * with rh_free), *n its length, *r the survivors at its front; the
+ * promoted (old, GEN1). Returns the detached array (the caller gives it
+ * to rh__gc_linkless_young_release, or frees it with rh_free), *n its
+ * length, *cap its capacity, *r the survivors at its front; the
  * unreachable ones follow, as rh__gc_linkless_find_unreachable leaves them. */
 rh_object **rh__gc_linkless_young_unreachable(rh_heap *h, size_t *n, size_t *r, size_t *cap) {
     struct rh__gc_state *st = &h->gc;
