@@ -96,7 +96,10 @@ static inline size_t rh__prefix_size(const rh_type *t) {
  *              then the index in the collection's array; else 0.
  * Tracked <=> the block is marked; YOUNG <=> marked and young[LOW] == o;
  * old = marked and neither YOUNG nor FROZEN (found by a walk, counted in
- * n_old). The straight lines of object.c and gc.c tell the layouts apart
+ * n_old). The layout is the collector's alone (the allocator's slow word
+ * does not carry it): creation reads it from `linked` (below, beside the
+ * trigger), ANDed with the type's flags where the fast path computes the
+ * prefix. The straight lines of object.c and gc.c tell the layouts apart
  * without a load of their own: death takes only objects whose collector
  * word is 0 (the count is 0 there, so the count and the word are read as
  * one 64-bit word), rh_gc_track only those whose count and word, read as

@@ -19,18 +19,21 @@
  * objects that are not containers take the same fast paths in every heap.
  * Creation reads it from the heap (gc.linked, ANDed with the type's
  * flags where the fast path computes the prefix: no instruction added):
- * a container without prefix gets the word LINKLESS and "create tracked"
- * in line (the block's mark set in the leaf's plane, the push on the
- * young array while it has room, collector/gc_linkless_fast.h; a full
- * array is gc_linkless.c's track); rh__new_object does the same out of
- * line. Its deaths leave the straight line by the word (obj_plain) for
+ * a container without prefix ends the fast path in a jump to
+ * rh__new_ll_tracked or _untracked, which give it the word LINKLESS, count
+ * it and, for "create tracked", set the block's mark in the leaf's plane
+ * and push it on the young array while it has room
+ * (collector/gc_linkless_fast.h; a full array is gc_linkless.c's track);
+ * rh__new_object does the same out of line. Its deaths leave the straight
+ * line by the word (obj_plain) for
  * dealloc_linkless, this layout's straight line (a plain type, a word
  * without a collection's or a round's marks, not frozen, a heap whose slow
  * word is 0, the depth under the trashcan's bound:
  * one walk of the tree for the heap and the mark, the untrack in line,
- * then destroy and the free as below), else dealloc_slow, which untracks
- * through gc_linkless.c; free_block_ll pushes a pool block of such a heap
- * as the fast free does, else frees it the slow way.
+ * then destroy and the free as below, the tree walked again after destroy
+ * without its tests, the block being known), else dealloc_slow, which
+ * untracks through gc_linkless.c; free_block_ll pushes a pool block of
+ * such a heap as the fast free does, else frees it the slow way.
  *
  * Hot paths (a container's create / track / untrack / destroy / free). A
  * new container is counted in generation 0 inline (one increment, one
@@ -414,10 +417,17 @@ __attribute__((noinline)) rh_object *rh__new_ll_untracked(rh_heap *h, rh_object 
 /* The block is o, just popped from h's pools: its leaf is there, and
  * needs neither a range nor an owner test. */
 __attribute__((noinline)) rh_object *rh__new_ll_tracked(rh_heap *h, rh_object *o) {
-    o->rh_gcword = RH__GCW_LINKLESS;
-    if (RH_UNLIKELY(rh__gc_count_alloc(&h->gc))) return rh__new_collect_linkless(h, o, true);
+    /* the word (0 from the header's store) is written once, by the push,
+     * or LINKLESS before the exits */
+    if (RH_UNLIKELY(rh__gc_count_alloc(&h->gc))) {
+        o->rh_gcword = RH__GCW_LINKLESS;
+        return rh__new_collect_linkless(h, o, true);
+    }
     uint64_t bit, *mw = rh__block_mark_word(rh__radix_leaf_known((uintptr_t)o), o, &bit);
-    if (RH_UNLIKELY(!rh__gc_linkless_push(&h->gc, o, RH__GCW_LINKLESS, mw, bit))) return rh__new_track_linkless(h, o);
+    if (RH_UNLIKELY(!rh__gc_linkless_push(&h->gc, o, RH__GCW_LINKLESS, mw, bit))) {
+        o->rh_gcword = RH__GCW_LINKLESS;
+        return rh__new_track_linkless(h, o);
+    }
     return o;
 }
 

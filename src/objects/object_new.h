@@ -6,7 +6,9 @@
  * pool, in a pools-mode heap without tools, with no call: the checks of
  * the type, the pop of the head pool of its class (memory/alloc_priv.h),
  * the header, the fields zeroed by stores, and for a container the
- * generation-0 count and, if asked, the link into generation 0. Whatever
+ * generation-0 count and, if asked, the link into generation 0 (a
+ * container of a heap without list links ends in a jump to object.c's
+ * rh__new_ll_tracked or _untracked, see rh__new_pool_object). Whatever
  * it does not serve is a tail call into object.c (rh__new_slow,
  * rh__new_object, rh__new_collect), which does everything out of line.
  *
