@@ -11,9 +11,10 @@
  * (memory/marks.h); its rh_gcword holds LINKLESS (always), FINALIZED,
  * YOUNG/GEN1/FROZEN and, while YOUNG, its index in the young array in LOW
  * (gc_state.h). The heap's state: young[0 .. nyoung), a raw block of the
- * heap grown by doubling, its first capacity (64) allocated with the heap
- * (rh__gc_linkless_init) and the array kept across young collections, so
- * that making objects allocates no collector memory until the array
+ * heap grown by doubling, its first capacity (RH__YOUNG_FIRST, 64
+ * entries) in the heap's record (young_first: rh__gc_linkless_init; a
+ * fresh heap holds no block) and the array kept across young collections,
+ * so that making objects allocates no collector memory until the array
  * grows; the counters n_old (marked, neither YOUNG nor FROZEN), n_gen1
  * (those of n_old with GEN1) and n_frozen. The collector's arrays (the
  * young array, a full collection's set) are not traced by allocation
@@ -165,7 +166,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define YOUNG_CAP_MIN 64
 
 /* Every young object becomes old (promotion without a collection). */
 static void promote_young(struct rh__gc_state *st) {
@@ -195,26 +195,38 @@ static void *coll_array(rh_heap *h, void *p, size_t n) {
     return q;
 }
 
-/* Room for one more entry in young: grown by doubling. false when it
- * cannot grow. */
+/* Frees a young array (a raw block), unless it is the heap's first one,
+ * young_first, inside the heap's record. */
+void rh__gc_linkless_young_free(rh_heap *h, rh_object **y) {
+    if (y != h->gc.young_first) rh_free(h, y);
+}
+
+/* Room for one more entry in young: grown by doubling (from young_first,
+ * its entries copied, into a raw block of the heap; a raw block by
+ * realloc). false when it cannot grow. */
 static bool young_room(rh_heap *h) {
     struct rh__gc_state *st = &h->gc;
     if (st->nyoung < st->capyoung) return true;
     if (st->finished || st->capyoung >= RH__YOUNG_MAX) return false;
-    size_t cap = st->capyoung ? st->capyoung * 2 : YOUNG_CAP_MIN;
+    size_t cap = st->capyoung ? st->capyoung * 2 : RH__YOUNG_FIRST;
     if (cap > RH__YOUNG_MAX) cap = RH__YOUNG_MAX;
-    rh_object **y = coll_array(h, st->young, cap * sizeof *y);
+    bool first = st->young == st->young_first;
+    rh_object **y = coll_array(h, first ? NULL : st->young, cap * sizeof *y);
     if (!y) return false;
+    if (first) memcpy(y, st->young_first, st->nyoung * sizeof *y);
     st->young = y;
     st->capyoung = cap;
     return true;
 }
 
-/* The young array's first capacity, with the heap (rh__gc_layout_init):
- * creating and tracking the first objects allocates no collector memory.
- * Out of memory, the heap has no array yet and the first track grows it. */
+/* The young array's first capacity is in the heap's record
+ * (young_first, RH__YOUNG_FIRST entries): creating and tracking the
+ * first objects allocates no collector memory, and a fresh heap holds no
+ * block. */
 void rh__gc_linkless_init(rh_heap *h) {
-    (void)young_room(h);
+    struct rh__gc_state *st = &h->gc;
+    st->young = st->young_first;
+    st->capyoung = RH__YOUNG_FIRST;
 }
 
 /* The young array a young collection detached, once its tail is done:
@@ -227,7 +239,7 @@ void rh__gc_linkless_young_release(rh_heap *h, rh_object **set, size_t cap) {
         st->young = set;
         st->capyoung = cap;
     } else {
-        rh_free(h, set);
+        rh__gc_linkless_young_free(h, set);
     }
 }
 
@@ -288,7 +300,7 @@ void rh__gc_linkless_fini(rh_heap *h) {
     /* Objects that die from here on (the weak references' and objects'
      * teardown) untrack as old ones: the array goes now. */
     promote_young(st);
-    rh_free(h, st->young);
+    rh__gc_linkless_young_free(h, st->young);
     st->young = NULL;
     st->capyoung = 0;
 }

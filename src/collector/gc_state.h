@@ -139,6 +139,8 @@ _Static_assert((uint64_t)RH__GCW_LINKLESS + RH__GCW_FINALIZED + RH__GCW_GEN + RH
 #define RH__GCW_KEEP (RH__GCW_LINKLESS | RH__GCW_FINALIZED)
 /* The young array holds fewer objects than this (LOW's range). */
 #define RH__YOUNG_MAX ((size_t)RH__GCW_LOW)
+/* The young array's first capacity (in the heap's record). */
+#define RH__YOUNG_FIRST 64
 
 /* Does o (a container) have the layout without links? */
 static inline uint32_t rh__gcw_gen(uint32_t w) {
@@ -253,6 +255,10 @@ struct rh__gc_state {
     uint64_t user_ns;    /* time in callbacks and finalizers, last collection */
     uint64_t tail_t0;    /* start of the collection, for DEBUG_STATS's "done" */
     struct rh__gc_incr incr; /* RH_GC_POLICY_INCREMENTAL only              */
+    /* The layout without links: the young array's first RH__YOUNG_FIRST
+     * entries, in the heap's record (young points here until it grows;
+     * gc_linkless.c). */
+    rh_object *young_first[RH__YOUNG_FIRST];
 };
 
 #endif /* REFHEAP_GC_STATE_H */
