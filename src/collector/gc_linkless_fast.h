@@ -8,9 +8,9 @@
  * decref (object.c).
  *
  * The straight lines walk the allocator's tree once (rh__radix_leaf_known
- * for a block just popped, rh__pool_owner at death) and take the block's mark word from the leaf
- * (memory/marks.h, rh__block_mark_word): a heap whose slow word is 0
- * is in pools mode with no shim, so a container's
+ * for a block just popped, rh__pool_owner at death) and take the block's
+ * mark word from the leaf (memory/marks.h, rh__block_mark_word): a heap
+ * whose slow word is 0 is in pools mode with no shim, so a container's
  * block is a pool block and its mark is in the arena's plane. What they
  * do:
  *   push     a young array with room (nyoung < capyoung, so the index fits
