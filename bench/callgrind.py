@@ -31,8 +31,10 @@ The rows run refheap's heaps under the CPython policy (REFHEAP_GC and
 REFHEAP_LINKLESS are removed from their environment), then the rows
 node, nodetrack, node1 and tree again under the incremental policy, in its
 linked layout ("-inc": REFHEAP_GC=incremental) and in its layout without
-list links ("-ll": REFHEAP_LINKLESS=1 too, docs/linkless.md), refheap's
-columns only, their ratio taken against the base row's hand-written count.
+list links ("-ll": REFHEAP_LINKLESS=1 too, docs/linkless.md), and the rows
+float, raw32 and raw32once in that last layout (which must not change
+them), refheap's columns only, their ratio taken against the base row's
+hand-written count.
 
 Options: --n1, --n2 (objects; default 100000 and 1000000), --build-dir DIR,
 --no-build, --markdown FILE, --keep DIR (keep the callgrind.out files there),
@@ -91,6 +93,14 @@ for _suffix, _what, _env in VARIANTS:
         _desc = [d for r, d, _ in ROWS if r == _base][0]
         ROWS.append((_base + _suffix, "%s (%s)" % (_base, _what),
                      [("rh_off", "refheap", ["off"], _env), ("rh_on", "refheap", ["on"], _env)]))
+# The untracked object and the raw blocks in a heap of the layout without
+# list links: that layout is the collector's business, so these rows must
+# equal their base rows (the allocator's fast paths, the free of a
+# non-container, are the same code in every heap).
+for _base in ("float", "raw32", "raw32once"):
+    _desc, _cols = [(d, c) for r, d, c in ROWS if r == _base][0]
+    ROWS.append((_base + "-ll", "%s (%s)" % (_base, VARIANTS[1][1]),
+                 [(col, impl, extra, VARIANTS[1][2]) for col, impl, extra in _cols if impl == "refheap"]))
 # refheap configurations whose profile is broken down by function and file
 BREAKDOWN = [("node", "rh_off"), ("node", "rh_on"), ("node1", "rh_off"), ("tree", "rh_off"), ("tree", "rh_on"),
              ("float", "rh_on"), ("raw32", "rh_on"), ("node-ll", "rh_off"), ("node-ll", "rh_on"),

@@ -59,6 +59,14 @@ _Static_assert(sizeof(pair) == 32, "a header and two references");
 
 static size_t nyoung(rh_heap *h) { return h->gc.nyoung; }
 
+/* Drops the young array, empty (the next track allocates one). */
+static void release_young(rh_heap *h) {
+    assert_int_equal(h->gc.nyoung, 0);
+    rh__gc_linkless_young_free(h, h->gc.young);
+    h->gc.young = NULL;
+    h->gc.capyoung = 0;
+}
+
 /* Every young object's index and the marks against tracked. */
 static void check_young(rh_heap *h) {
     rh__gc_check(h);
@@ -82,8 +90,7 @@ static void test_switch(void **state) {
     assert_true(a->gc.linkless);
     assert_false(b->gc.linkless);
     assert_false(c->gc.linkless);
-    assert_true(a->alloc.slow & RH__SLOW_LINKLESS);
-    assert_false(b->alloc.slow & RH__SLOW_LINKLESS);
+    assert_int_equal(a->alloc.slow, b->alloc.slow); /* the allocator does not know the layout */
     rh_object *x = rh_new(a, &pair_type), *y = rh_new(b, &pair_type), *z = rh_new(c, &pair_type);
     assert_int_equal(x->rh_gcword, RH__GCW_LINKLESS);
     assert_int_equal(y->rh_gcword, 0);
@@ -108,6 +115,48 @@ static void test_switch(void **state) {
     rh_heap_destroy(c);
 }
 
+/* The layout is the collector's: the allocator's slow word is the same in
+ * a heap of either layout (0 in pools mode, RH__SLOW_TOOLS under
+ * Valgrind), so raw blocks and objects that are not containers take the
+ * allocator's fast paths (no pop or push of its slow paths, no allocating
+ * call counted outside the fast path), and so do this layout's
+ * containers, whose state stays right. Failed while the layout set a bit
+ * of its own in the slow word (every raw block and float on the slow
+ * paths). */
+static void test_allocator_unaware(void **state) {
+    (void)state;
+    rh_heap *h = heap_new(RH_MODE_POOLS, RH_GC_POLICY_INCREMENTAL, true);
+    assert_true(h->gc.linkless);
+    assert_true(h->alloc.slow == 0 || h->alloc.slow == RH__SLOW_TOOLS);
+    if (h->alloc.slow != 0) { /* under Valgrind every block is announced */
+        rh_heap_destroy(h);
+        return;
+    }
+    uint64_t pops = h->alloc.slow_pops, pushes = h->alloc.slow_pushes, calls = h->alloc.calls_slow;
+    void *raw[40];
+    for (int i = 0; i < 40; i++) assert_non_null(raw[i] = rh_malloc(h, 32));
+    for (int i = 0; i < 40; i++) rh_free(h, raw[i]);
+    void *once = rh_malloc(h, 32);
+    rh_free(h, once);
+    rh_object *f[40];
+    for (int i = 0; i < 40; i++) assert_non_null(f[i] = rh_float(h, i));
+    for (int i = 0; i < 40; i++) rh_decref(f[i]);
+    rh_object *o[40];
+    for (int i = 0; i < 40; i++) {
+        assert_non_null(o[i] = rh_new_tracked(h, &pair_type));
+        assert_int_equal(o[i]->rh_gcword, RH__GCW_LINKLESS | RH__GCW_YOUNG | (uint32_t)i);
+        assert_true(rh_gc_is_tracked(o[i]));
+    }
+    check_young(h);
+    for (int i = 0; i < 40; i++) rh_decref(o[i]);
+    assert_int_equal(nyoung(h), 0);
+    check_young(h);
+    assert_int_equal(h->alloc.slow_pops, pops);
+    assert_int_equal(h->alloc.slow_pushes, pushes);
+    assert_int_equal(h->alloc.calls_slow, calls);
+    rh_heap_destroy(h);
+}
+
 /* A tracked two-reference container is one 32-byte block (class 1) in the
  * layout without links, 48 bytes in the linked one: the heap statistics'
  * bytes in use and class counts per object, rh_sizeof, the block's
@@ -128,7 +177,8 @@ static void test_pair_32_bytes(void **state) {
         rh_heap_stats_get(h, &s1);
         /* plus, in the layout without links, the young array: 8 bytes an
          * entry of its capacity (a raw block, the first doubling of 64
-         * past N: 1024 entries, a system block) */
+         * past N: 1024 entries, a system block; its first 64 entries are
+         * in the heap's record) */
         size_t per = linkless ? 32 : 48;
         size_t side = linkless ? 1024 * sizeof(rh_object *) : 0;
         if (linkless) assert_int_equal(h->gc.capyoung, 1024);
@@ -322,6 +372,60 @@ static void test_random_model(void **state) {
     }
 }
 
+/* The collector's arrays (the young array, a full collection's set) are
+ * its own bookkeeping, sized by its schedule: allocation tracing leaves
+ * them out, so the traced bytes are the program's blocks exactly, through
+ * the young array's growths and collections (and 0 once the program's
+ * objects are gone); and the young array's first capacity is in the
+ * heap's record, so the first objects allocate nothing else (the fault
+ * injector's k-th call is the program's k-th allocation). Failed while
+ * the array was allocated at the first track and traced. */
+static void test_collector_arrays_untraced(void **state) {
+    (void)state;
+    enum { N = 300 };
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        assert_int_equal(rh_trace_start(h, 0), 0);
+        static rh_object *o[N];
+        size_t want = 0, cur;
+        for (int i = 0; i < N; i++) {
+            o[i] = rh_new_tracked(h, &pair_type);
+            assert_non_null(o[i]);
+            rh_trace_info ti;
+            assert_true(rh_trace_get_object_traceback(o[i], &ti));
+            want += ti.size;
+            rh_trace_get_traced_memory(h, &cur, NULL);
+            assert_int_equal(cur, want);
+            assert_int_equal(rh_trace_count(h), (size_t)i + 1);
+        }
+        assert_true(h->gc.capyoung >= N);
+        assert_int_equal(rh_gc_collect(h, 0), 0); /* the young array detached, then kept */
+        assert_int_equal(rh_gc_collect(h, 2), 0); /* the full set's array */
+        rh_trace_get_traced_memory(h, &cur, NULL);
+        assert_int_equal(cur, want);
+        assert_int_equal(rh_trace_count(h), N);
+        for (int i = 0; i < N; i++) rh_decref(o[i]);
+        rh_trace_get_traced_memory(h, &cur, NULL);
+        assert_int_equal(cur, 0);
+        assert_int_equal(rh_trace_count(h), 0);
+        rh_heap_destroy(h);
+
+        /* the second allocating call fails: the second object's */
+        h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        rh_heap_fail_after(h, 2, false);
+        rh_object *a = rh_new_tracked(h, &pair_type);
+        rh_object *b = rh_new(h, &pair_type);
+        rh_heap_fail_after(h, 0, false);
+        assert_non_null(a);
+        assert_null(b);
+        assert_int_equal(rh_err(h), RH_ENOMEM);
+        rh_err_clear(h);
+        assert_int_equal(nyoung(h), 1);
+        rh_decref(a);
+        rh_heap_destroy(h);
+    }
+}
+
 /* Tracking when the young array cannot grow: the allocator fails, the
  * young set is promoted to old instead, the track succeeds and the heap's
  * pending error is what it was. */
@@ -329,7 +433,9 @@ static void test_track_promotes_when_full(void **state) {
     (void)state;
     for (size_t m = 0; m < NMODES; m++) {
         rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
-        /* the first growth fails: the object becomes old at once */
+        /* a heap without its array (the first one dropped here): the
+         * first growth fails, the object becomes old at once */
+        release_young(h);
         rh_object *first = rh_new(h, &pair_type);
         rh_heap_fail_after(h, 1, true);
         rh_gc_track(first);
@@ -652,7 +758,7 @@ static void test_full_collection_out_of_memory(void **state) {
 }
 
 /* The walk-driven set's closure when its stack (256 entries on the C
- * stack, the young array being gone after a young collection) overflows:
+ * stack, the young array released after a young collection) overflows:
  * a list holds N pairs, each in a two-cycle with another pair, all old;
  * M other two-cycles are garbage. Out of memory, a full collection
  * collects exactly the 2M (first principles), keeps the 2N + 1 tracked
@@ -680,7 +786,7 @@ static void test_full_walk_wide_closure(void **state) {
             assert_int_equal(rh_list_append(hold, x), 0);
         }
         assert_int_equal(rh_gc_collect(h, 0), 0); /* all old */
-        assert_null(h->gc.young);
+        release_young(h); /* no spare capacity for the closure's stack */
         rh_decref(hold); /* the M cycles: garbage */
         rh_heap_fail_after(h, 1, true);
         assert_int_equal(rh_gc_collect(h, 2), 2 * M);
@@ -735,7 +841,7 @@ static void test_full_walk_random(void **state) {
                 assert_int_equal(rh_list_append(hub, o[j]), 0);
             }
             assert_int_equal(rh_gc_collect(h, 0), 0); /* all old */
-            assert_null(h->gc.young);
+            release_young(h); /* no spare capacity for the closure's stack */
             /* the search from the roots and the hub */
             int qh = 0, qt = 0;
             for (int i = 0; i < K; i++)
@@ -1137,8 +1243,8 @@ static void test_find_unreachable_random(void **state) {
             }
             /* survivors of the drops: tracked objects in the young array */
             size_t n0 = h->gc.nyoung;
-            size_t n, r;
-            rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r);
+            size_t n, r, cap;
+            rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r, &cap);
             assert_int_equal(n, n0);
             assert_int_equal(h->gc.nyoung, 0);
             size_t expect_reach = 0;
@@ -1169,7 +1275,7 @@ static void test_find_unreachable_random(void **state) {
             }
             rh__gc_linkless_survive(h, set + r, n - r, true);
             assert_null(h->gc.coll);
-            rh_free(h, set);
+            rh__gc_linkless_young_release(h, set, cap);
             rh__gc_check(h);
             assert_int_equal(h->gc.n_old + h->gc.nyoung, n);
             for (int i = 0; i < nkeep; i++) rh_decref(keep[i]);
@@ -1204,8 +1310,8 @@ static void test_find_unreachable_shapes(void **state) {
         rh_decref(f);
         rh_decref(d);
         rh_decref(e); /* c and g held by the test */
-        size_t n, r;
-        rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r);
+        size_t n, r, cap;
+        rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r, &cap);
         assert_int_equal(n, 8);
         assert_int_equal(r, 4);
         rh_object *dead[4] = {a, b, s, f};
@@ -1217,7 +1323,7 @@ static void test_find_unreachable_shapes(void **state) {
         rh_object *live[4] = {c, d, e, g};
         for (int k = 0; k < 4; k++) assert_int_equal(live[k]->rh_gcword, RH__GCW_LINKLESS | RH__GCW_GEN1);
         rh__gc_linkless_survive(h, set + r, n - r, true);
-        rh_free(h, set);
+        rh__gc_linkless_young_release(h, set, cap);
         rh__gc_check(h);
         rh_decref(c);
         rh_decref(g);
@@ -1308,12 +1414,12 @@ static void test_generations_freeze(void **state) {
         assert_int_equal(o2->rh_gcword, RH__GCW_LINKLESS);
         /* p: survivors of the young set's steps 1-3 (GEN1) */
         for (int i = 0; i < 2; i++) p[i] = rh_new_tracked(h, &pair_type);
-        size_t n, r;
-        rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r);
+        size_t n, r, cap;
+        rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r, &cap);
         assert_int_equal(n, 2);
         assert_int_equal(r, 2);
         rh__gc_linkless_survive(h, set + r, 0, true);
-        rh_free(h, set);
+        rh__gc_linkless_young_release(h, set, cap);
         for (int i = 0; i < 3; i++) y[i] = rh_new_tracked(h, &pair_type);
         ((pair *)y[0])->a = rh_newref(p[1]);
         ((pair *)o2)->b = rh_newref(p[1]);
@@ -1386,15 +1492,15 @@ static void test_full_set_unreachable(void **state) {
         rh_decref(k);
         /* o1, o2 (with k): promoted by a young set's steps 1-3, then g1, g2 (GEN1) */
         rh_object *o1 = rh_new_tracked(h, &pair_type), *o2 = rh_new_tracked(h, &pair_type);
-        size_t n, r;
-        rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r);
+        size_t n, r, cap;
+        rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r, &cap);
         assert_int_equal(r, 3); /* k, o1, o2 (all referenced from outside) */
         rh__gc_linkless_survive(h, set + r, n - r, true);
-        rh_free(h, set);
+        rh__gc_linkless_young_release(h, set, cap);
         rh_object *g1 = rh_new_tracked(h, &pair_type), *g2 = rh_new_tracked(h, &pair_type);
-        set = rh__gc_linkless_young_unreachable(h, &n, &r);
+        set = rh__gc_linkless_young_unreachable(h, &n, &r, &cap);
         rh__gc_linkless_survive(h, set + r, n - r, true);
-        rh_free(h, set);
+        rh__gc_linkless_young_release(h, set, cap);
         rh_object *y = rh_new_tracked(h, &pair_type), *live = rh_new_tracked(h, &pair_type);
         /* garbage: o1 <-> y (old <-> young), g1 <-> g2 (GEN1); live -> o2 */
         ((pair *)o1)->a = rh_newref(y);
@@ -1463,8 +1569,8 @@ static void test_recheck_resurrection(void **state) {
         ((pair *)f)->a = rh_newref(f);
         rh_object *all[6] = {a, b, c, d, e, f};
         for (int i = 0; i < 6; i++) rh_decref(all[i]);
-        size_t n, r;
-        rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r);
+        size_t n, r, cap;
+        rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r, &cap);
         assert_int_equal(n, 6);
         assert_int_equal(r, 0);
         /* "user code": b resurrected (a new reference from outside), f
@@ -1490,7 +1596,7 @@ static void test_recheck_resurrection(void **state) {
         rh__gc_linkless_survive(h, set, rr, true);
         h->gc.coll = set;
         rh__gc_linkless_survive(h, set + rr, np - rr, true);
-        rh_free(h, set);
+        rh__gc_linkless_young_release(h, set, cap);
         rh__gc_check(h);
         assert_int_equal(h->gc.n_old, 5);
         rh_decref(saved);
@@ -1869,7 +1975,7 @@ static void test_weakref_callback_out_of_generations(void **state) {
  * The straight lines (collector/gc_linkless_fast.h): creation tracked and
  * rh_gc_track push on the young array and set the mark in line while the
  * array has room, the last decref of a plain container untracks, destroys
- * and frees in line (pools mode, slow word RH__SLOW_LINKLESS alone); the
+ * and frees in line (pools mode, slow word 0); the
  * other modes take the out-of-line paths and must give the same state.
  * ------------------------------------------------------------------------- */
 
@@ -1892,14 +1998,15 @@ static const rh_type cpair_type = {.name = "CPair", .basicsize = sizeof(pair), .
  * takes the out-of-line paths). */
 static void expect_straight(rh_heap *h, rh_mode mode) {
     if (mode == RH_MODE_POOLS)
-        assert_int_equal(h->alloc.slow & ~RH__SLOW_TOOLS, RH__SLOW_LINKLESS);
+        assert_int_equal(h->alloc.slow & ~RH__SLOW_TOOLS, 0);
     else
-        assert_true(h->alloc.slow & ~RH__SLOW_LINKLESS);
+        assert_true(h->alloc.slow != 0);
 }
 
 /* Creation tracked and rh_gc_track across the young array's growths (its
- * capacity 0, then 64, 128, 256: each growth is the out-of-line track, the
- * entries between them the push in line): after every object, its word
+ * first capacity 64, in the heap's record, then 128, 256, 512: each
+ * growth is the out-of-line track, the entries between them the push in
+ * line): after every object, its word
  * (YOUNG, its index), its slot, its mark, the count and the capacity. */
 static void test_inline_track_growth(void **state) {
     (void)state;
@@ -1907,6 +2014,7 @@ static void test_inline_track_growth(void **state) {
     for (size_t m = 0; m < NMODES; m++) {
         rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
         expect_straight(h, MODES[m]);
+        assert_int_equal(h->gc.capyoung, 64);
         static rh_object *o[N];
         for (size_t i = 0; i < N; i++) {
             if (i % 3 == 2) {
@@ -2934,10 +3042,12 @@ static void test_walk_arenas_released_in_tail(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_switch),
+        cmocka_unit_test(test_allocator_unaware),
         cmocka_unit_test(test_pair_32_bytes),
         cmocka_unit_test(test_large_container),
         cmocka_unit_test(test_young_swap_remove),
         cmocka_unit_test(test_random_model),
+        cmocka_unit_test(test_collector_arrays_untraced),
         cmocka_unit_test(test_track_promotes_when_full),
         cmocka_unit_test(test_deep_chain_death),
         cmocka_unit_test(test_finalized_once),

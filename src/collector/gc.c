@@ -1311,8 +1311,8 @@ static intptr_t collect_linkless(rh_heap *h, int gen, rh_gc_info *info, uint64_t
     if (gen + 1 < RH_GC_GENERATIONS) st->count[gen + 1]++;
     for (int i = 0; i <= gen; i++) st->count[i] = 0;
     bool young = gen == 0;
-    size_t examined = 0, r = 0;
-    rh_object **set = young ? rh__gc_linkless_young_unreachable(h, &examined, &r)
+    size_t examined = 0, r = 0, cap = 0;
+    rh_object **set = young ? rh__gc_linkless_young_unreachable(h, &examined, &r, &cap)
                             : rh__gc_linkless_full_unreachable(h, &examined, &r);
     intptr_t m = 0, n = 0;
     if (set) {
@@ -1339,7 +1339,8 @@ static intptr_t collect_linkless(rh_heap *h, int gen, rh_gc_info *info, uint64_t
         gset u = {.a = set, .lo = 0, .hi = nu, .gen1 = young};
         collect_tail(h, &u, nu, need, NULL, NULL, &m, &n);
         st->coll = NULL;
-        rh_free(h, set);
+        if (young) rh__gc_linkless_young_release(h, set, cap);
+        else rh_free(h, set);
     } else if (!young) {
         collect_linkless_walk(h, gen, &examined, &m, &n);
     }
@@ -1519,6 +1520,7 @@ int rh__gc_init(rh_heap *h) {
     st->threshold[1] = GC_THRESHOLD1;
     st->threshold[2] = GC_THRESHOLD2;
     st->enabled = true;
+    st->linked = 1;
     const char *e = getenv("REFHEAP_GC");
     st->policy = e && strcmp(e, "incremental") == 0 ? RH_GC_POLICY_INCREMENTAL : RH_GC_POLICY_CPYTHON;
     rh__gc_incr_init(h);
@@ -1534,7 +1536,8 @@ void rh__gc_layout_init(rh_heap *h) {
     struct rh__gc_state *st = &h->gc;
     const char *e = getenv("REFHEAP_LINKLESS");
     st->linkless = st->policy == RH_GC_POLICY_INCREMENTAL && e && strcmp(e, "1") == 0;
-    if (st->linkless) h->alloc.slow |= RH__SLOW_LINKLESS;
+    st->linked = st->linkless ? 0 : 1;
+    if (st->linkless) rh__gc_linkless_init(h);
     update_trigger(st);
 }
 

@@ -97,7 +97,15 @@ void rh__gc_linkless_fini(rh_heap *h);
 /* Steps 1-3 over set[0 .. n) (gc_linkless.c's essay): partitions it into
  * [reachable | unreachable] and returns the reachable count. */
 size_t rh__gc_linkless_find_unreachable(rh_heap *h, rh_object **set, size_t n);
-rh_object **rh__gc_linkless_young_unreachable(rh_heap *h, size_t *n, size_t *r);
+/* The young set's steps 1-3 over the young array, detached (*cap its
+ * capacity); young_release, after the tail: that array back as the
+ * young array if none was made meanwhile, else freed (young_free: a
+ * young array freed, unless it is the heap record's young_first). init:
+ * the young array's first capacity, at heap creation. */
+void rh__gc_linkless_young_free(rh_heap *h, rh_object **y);
+rh_object **rh__gc_linkless_young_unreachable(rh_heap *h, size_t *n, size_t *r, size_t *cap);
+void rh__gc_linkless_young_release(rh_heap *h, rh_object **set, size_t cap);
+void rh__gc_linkless_init(rh_heap *h);
 void rh__gc_linkless_survive(rh_heap *h, rh_object **set, size_t n, bool gen1);
 rh_object **rh__gc_linkless_full_set(rh_heap *h, size_t *n);
 rh_object **rh__gc_linkless_full_unreachable(rh_heap *h, size_t *n, size_t *r);

@@ -11,8 +11,16 @@
  * (memory/marks.h); its rh_gcword holds LINKLESS (always), FINALIZED,
  * YOUNG/GEN1/FROZEN and, while YOUNG, its index in the young array in LOW
  * (gc_state.h). The heap's state: young[0 .. nyoung), a raw block of the
- * heap grown by doubling; the counters n_old (marked, neither YOUNG nor
- * FROZEN), n_gen1 (those of n_old with GEN1) and n_frozen.
+ * heap grown by doubling, its first capacity (RH__YOUNG_FIRST, 64
+ * entries) in the heap's record (young_first: rh__gc_linkless_init; a
+ * fresh heap holds no block) and the array kept across young collections,
+ * so that making objects allocates no collector memory until the array
+ * grows; the counters n_old (marked, neither YOUNG nor FROZEN), n_gen1
+ * (those of n_old with GEN1) and n_frozen. The collector's arrays (the
+ * young array, a full collection's set) are not traced by allocation
+ * tracing (coll_array: their sizes follow the collector's schedule, not
+ * the program's allocations) but counted in the heap's statistics and
+ * seen by the fault injector (docs/tuning.md).
  *
  * Invariants between operations (rh__gc_linkless_audit verifies them:
  * rh__gc_check stops at the first broken one, rh_gc_verify prints and
@@ -50,8 +58,9 @@
  *            0): tracking never fails, and promoting is what a young
  *            collection does to survivors, so no object is lost to the
  *            collector (it is only examined later, by a full collection or
- *            a round). With no array at all (the first growth failed) the
- *            object becomes old at once.
+ *            a round). With no array at all (it could not be had, at
+ *            the heap's creation or at the first growth) the object
+ *            becomes old at once.
  *   untrack  a YOUNG object is swap-removed (the last entry takes its
  *            slot and its index); one in a collection's set leaves a
  *            tombstone in its slot; one of a round leaves the round's
@@ -95,7 +104,10 @@
  * move_unreachable (the objects not reachable from the ones referenced
  * from outside the set), in another order. The sets: a young collection
  * detaches the young array (rh__gc_linkless_young_unreachable, survivors
- * promoted with GEN1); a full collection fills an array allocated up front
+ * promoted with GEN1; objects tracked during its tail start a new one;
+ * after the tail the detached array is the young array again, empty, when
+ * none was started, else freed: rh__gc_linkless_young_release); a full
+ * collection fills an array allocated up front
  * (n_old + nyoung entries) by a walk of the old objects in address order,
  * then the young ones (rh__gc_linkless_full_unreachable; survivors old,
  * generation 2); the frozen objects stay out, so what they reference
@@ -161,7 +173,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define YOUNG_CAP_MIN 64
 
 /* Every young object becomes old (promotion without a collection). */
 static void promote_young(struct rh__gc_state *st) {
@@ -173,26 +184,70 @@ static void promote_young(struct rh__gc_state *st) {
     st->nyoung = 0;
 }
 
-/* Room for one more entry in young: grown by doubling through the heap's
- * raw blocks. false when it cannot grow (the heap's pending error is left
- * as it was: a failed growth is no error of the caller's). */
+/* The collector's arrays (the young array, a full collection's set): raw
+ * blocks of the heap, counted in its statistics and seen by the fault
+ * injector (an allocation point whose failure is handled), but not
+ * traced (rh__mem_realloc_untraced): their sizes follow the collector's
+ * schedule, not the program's allocations. NULL when the allocator says
+ * no; the heap's pending error is left as it was (a failed growth is no
+ * error of the caller's). */
+static void *coll_array(rh_heap *h, void *p, size_t n) {
+    rh_error saved = h->err;
+    char msg[RH__ERRMSG_MAX];
+    if (saved != RH_OK) memcpy(msg, h->errmsg, sizeof msg);
+    void *q = rh__mem_realloc_untraced(h, p, n);
+    h->err = saved;
+    if (saved != RH_OK) memcpy(h->errmsg, msg, sizeof msg);
+    else h->errmsg[0] = '\0';
+    return q;
+}
+
+/* Frees a young array (a raw block), unless it is the heap's first one,
+ * young_first, inside the heap's record. */
+void rh__gc_linkless_young_free(rh_heap *h, rh_object **y) {
+    if (y != h->gc.young_first) rh_free(h, y);
+}
+
+/* Room for one more entry in young: grown by doubling (from young_first,
+ * its entries copied, into a raw block of the heap; a raw block by
+ * realloc). false when it cannot grow. */
 static bool young_room(rh_heap *h) {
     struct rh__gc_state *st = &h->gc;
     if (st->nyoung < st->capyoung) return true;
     if (st->finished || st->capyoung >= RH__YOUNG_MAX) return false;
-    size_t cap = st->capyoung ? st->capyoung * 2 : YOUNG_CAP_MIN;
+    size_t cap = st->capyoung ? st->capyoung * 2 : RH__YOUNG_FIRST;
     if (cap > RH__YOUNG_MAX) cap = RH__YOUNG_MAX;
-    rh_error saved = h->err;
-    char msg[RH__ERRMSG_MAX];
-    if (saved != RH_OK) memcpy(msg, h->errmsg, sizeof msg);
-    rh_object **y = rh_realloc(h, st->young, cap * sizeof *y);
-    h->err = saved;
-    if (saved != RH_OK) memcpy(h->errmsg, msg, sizeof msg);
-    else h->errmsg[0] = '\0';
+    bool first = st->young == st->young_first;
+    rh_object **y = coll_array(h, first ? NULL : st->young, cap * sizeof *y);
     if (!y) return false;
+    if (first) memcpy(y, st->young_first, st->nyoung * sizeof *y);
     st->young = y;
     st->capyoung = cap;
     return true;
+}
+
+/* The young array's first capacity is in the heap's record
+ * (young_first, RH__YOUNG_FIRST entries): creating and tracking the
+ * first objects allocates no collector memory, and a fresh heap holds no
+ * block. */
+void rh__gc_linkless_init(rh_heap *h) {
+    struct rh__gc_state *st = &h->gc;
+    st->young = st->young_first;
+    st->capyoung = RH__YOUNG_FIRST;
+}
+
+/* The young array a young collection detached, once its tail is done:
+ * the young array again when nothing was tracked meanwhile (so the
+ * objects tracked next allocate nothing), else freed. */
+void rh__gc_linkless_young_release(rh_heap *h, rh_object **set, size_t cap) {
+    struct rh__gc_state *st = &h->gc;
+    if (st->young == NULL && !st->finished) {
+        rh__assert(st->nyoung == 0 && st->capyoung == 0);
+        st->young = set;
+        st->capyoung = cap;
+    } else {
+        rh__gc_linkless_young_free(h, set);
+    }
 }
 
 void rh__gc_linkless_track(rh_heap *h, rh_object *o) {
@@ -256,7 +311,7 @@ void rh__gc_linkless_fini(rh_heap *h) {
     /* Objects that die from here on (the weak references' and objects'
      * teardown) untrack as old ones: the array goes now. */
     promote_young(st);
-    rh_free(h, st->young);
+    rh__gc_linkless_young_free(h, st->young);
     st->young = NULL;
     st->capyoung = 0;
 }
@@ -497,13 +552,15 @@ size_t rh__gc_linkless_find_unreachable(rh_heap *h, rh_object **set, size_t n) {
 
 /* The young set's collection, steps 1-3: the young array is detached (a
  * fresh one takes the objects tracked from now on), its survivors are
- * promoted (old, GEN1). Returns the detached array (the caller frees it
- * with rh_free), *n its length, *r the survivors at its front; the
+ * promoted (old, GEN1). Returns the detached array (the caller gives it
+ * to rh__gc_linkless_young_release, or frees it with rh_free), *n its
+ * length, *cap its capacity, *r the survivors at its front; the
  * unreachable ones follow, as rh__gc_linkless_find_unreachable leaves them. */
-rh_object **rh__gc_linkless_young_unreachable(rh_heap *h, size_t *n, size_t *r) {
+rh_object **rh__gc_linkless_young_unreachable(rh_heap *h, size_t *n, size_t *r, size_t *cap) {
     struct rh__gc_state *st = &h->gc;
     rh_object **set = st->young;
     *n = st->nyoung;
+    *cap = st->capyoung;
     st->young = NULL;
     st->nyoung = st->capyoung = 0;
     for (size_t i = 0; i < *n; i++) set[i]->rh_gcword &= ~RH__GCW_GEN;
@@ -529,13 +586,7 @@ rh_object **rh__gc_linkless_full_set(rh_heap *h, size_t *n) {
     struct rh__gc_state *st = &h->gc;
     size_t total = st->nyoung + st->n_old;
     if (total >= RH__GCW_LOW) return NULL;
-    rh_error saved = h->err;
-    char msg[RH__ERRMSG_MAX];
-    if (saved != RH_OK) memcpy(msg, h->errmsg, sizeof msg);
-    rh_object **set = rh_malloc(h, (total ? total : 1) * sizeof *set);
-    h->err = saved;
-    if (saved != RH_OK) memcpy(h->errmsg, msg, sizeof msg);
-    else h->errmsg[0] = '\0';
+    rh_object **set = coll_array(h, NULL, (total ? total : 1) * sizeof *set);
     if (!set) return NULL;
     size_t k = 0;
     rh__mark_walk w;

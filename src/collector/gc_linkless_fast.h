@@ -2,13 +2,15 @@
  * gc_linkless_fast.h — the in-line halves of track and untrack in the
  * layout without list links (docs/linkless.md; gc_linkless.c's essay
  * states the state and its invariants), for the object path's straight
- * lines: creation tracked (objects/object_new.h), rh_gc_track of a
- * container created untracked (gc.c), and the last decref (object.c).
+ * lines: creation tracked (object.c's rh__new_ll_tracked, where
+ * objects/object_new.h's fast path ends for a container of this layout),
+ * rh_gc_track of a container created untracked (gc.c), and the last
+ * decref (object.c).
  *
- * The straight lines walk the allocator's tree once (rh__radix_leaf or
- * rh__pool_owner) and take the block's mark word from the leaf
- * (memory/marks.h, rh__block_mark_word): a heap whose slow word is
- * RH__SLOW_LINKLESS alone is in pools mode with no shim, so a container's
+ * The straight lines walk the allocator's tree once (rh__radix_leaf_known
+ * for a block just popped, rh__pool_owner at death) and take the block's
+ * mark word from the leaf (memory/marks.h, rh__block_mark_word): a heap
+ * whose slow word is 0 is in pools mode with no shim, so a container's
  * block is a pool block and its mark is in the arena's plane. What they
  * do:
  *   push     a young array with room (nyoung < capyoung, so the index fits
@@ -45,9 +47,10 @@ RH__HOT_INLINE void rh__gc_linkless_young_remove(struct rh__gc_state *st, rh_obj
 }
 
 /* Tracks o (a live container of this layout, untracked, whose word is
- * `keep`, LINKLESS and maybe FINALIZED; its block's mark is bit `bit` of
- * *mw) when the young array has room: true. false: nothing done, the
- * caller calls rh__gc_linkless_track. */
+ * `keep`, LINKLESS and maybe FINALIZED, or 0 for an object being created
+ * with keep LINKLESS; its block's mark is bit `bit` of *mw) when the
+ * young array has room: true. false: nothing done, the caller calls
+ * rh__gc_linkless_track. */
 RH__HOT_INLINE bool rh__gc_linkless_push(struct rh__gc_state *st, rh_object *o, uint32_t keep, uint64_t *mw,
                                          uint64_t bit) {
     size_t i = st->nyoung;
@@ -55,7 +58,9 @@ RH__HOT_INLINE bool rh__gc_linkless_push(struct rh__gc_state *st, rh_object *o, 
     rh__assert(!(*mw & bit) && st->capyoung <= RH__YOUNG_MAX);
     st->young[i] = o;
     st->nyoung = i + 1;
-    rh__assert(keep == o->rh_gcword && (keep & ~RH__GCW_KEEP) == 0);
+    /* (a new object's word is still 0 from its header's store) */
+    rh__assert((keep == o->rh_gcword || o->rh_gcword == 0) && (keep & ~RH__GCW_KEEP) == 0 &&
+               (keep & RH__GCW_LINKLESS));
     o->rh_gcword = keep | RH__GCW_YOUNG | (uint32_t)i;
     *mw |= bit;
     return true;
@@ -77,7 +82,8 @@ RH__HOT_INLINE void rh__gc_linkless_untrack_plain(struct rh__gc_state *st, rh_ob
     uint64_t m = *mw;
     *mw = m & ~bit;
     o->rh_gcword = w & RH__GCW_KEEP;
-    if (rh__gcw_gen(w) == RH__GCW_YOUNG) {
+    /* most containers die young: that branch falls through */
+    if (RH_LIKELY(rh__gcw_gen(w) == RH__GCW_YOUNG)) {
         rh__assert(m & bit);
         rh__gc_linkless_young_remove(st, o, w & RH__GCW_LOW);
     } else if (m & bit) {

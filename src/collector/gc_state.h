@@ -96,7 +96,10 @@ static inline size_t rh__prefix_size(const rh_type *t) {
  *              then the index in the collection's array; else 0.
  * Tracked <=> the block is marked; YOUNG <=> marked and young[LOW] == o;
  * old = marked and neither YOUNG nor FROZEN (found by a walk, counted in
- * n_old). The straight lines of object.c and gc.c tell the layouts apart
+ * n_old). The layout is the collector's alone (the allocator's slow word
+ * does not carry it): creation reads it from `linked` (below, beside the
+ * trigger), ANDed with the type's flags where the fast path computes the
+ * prefix. The straight lines of object.c and gc.c tell the layouts apart
  * without a load of their own: death takes only objects whose collector
  * word is 0 (the count is 0 there, so the count and the word are read as
  * one 64-bit word), rh_gc_track only those whose count and word, read as
@@ -136,6 +139,8 @@ _Static_assert((uint64_t)RH__GCW_LINKLESS + RH__GCW_FINALIZED + RH__GCW_GEN + RH
 #define RH__GCW_KEEP (RH__GCW_LINKLESS | RH__GCW_FINALIZED)
 /* The young array holds fewer objects than this (LOW's range). */
 #define RH__YOUNG_MAX ((size_t)RH__GCW_LOW)
+/* The young array's first capacity (in the heap's record). */
+#define RH__YOUNG_FIRST 64
 
 /* Does o (a container) have the layout without links? */
 static inline uint32_t rh__gcw_gen(uint32_t w) {
@@ -210,6 +215,12 @@ struct rh__gc_state {
      * != 0, not finished) and LONG_MAX otherwise, so the allocation fast path
      * tests one word whatever the settings (gc.c keeps it in step). */
     long trigger;
+    /* 1 when the containers have the record in front, 0 without list
+     * links (!linkless), beside the trigger: a type's flags ANDed with it
+     * say whether its objects have the record (RH_TYPE_GC is bit 0); the
+     * creation's fast path reads the layout here (objects/object_new.h).
+     * A word, so that the AND takes it from memory as it is. */
+    size_t linked;
     size_t long_lived_total;
     size_t long_lived_pending;
 
@@ -248,6 +259,10 @@ struct rh__gc_state {
     uint64_t user_ns;    /* time in callbacks and finalizers, last collection */
     uint64_t tail_t0;    /* start of the collection, for DEBUG_STATS's "done" */
     struct rh__gc_incr incr; /* RH_GC_POLICY_INCREMENTAL only              */
+    /* The layout without links: the young array's first RH__YOUNG_FIRST
+     * entries, in the heap's record (young points here until it grows;
+     * gc_linkless.c). */
+    rh_object *young_first[RH__YOUNG_FIRST];
 };
 
 #endif /* REFHEAP_GC_STATE_H */

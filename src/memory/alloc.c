@@ -385,6 +385,14 @@ void *rh_realloc_at(rh_heap *h, void *p, size_t n, const char *file, int line) {
     return realloc_block(h, p, n, file, line);
 }
 
+void *rh__mem_realloc_untraced(rh_heap *h, void *p, size_t n) {
+    const rh__mem_methods *tm = (h->alloc.slow & RH__SLOW_TRACE) ? h->alloc.trace_shim.m : NULL;
+    if (tm) rh__mem_trace_set(h, NULL);
+    void *q = rh_realloc(h, p, n);
+    if (tm) rh__mem_trace_set(h, tm);
+    return q;
+}
+
 size_t rh_usable_size(rh_heap *h, const void *p) {
     if (!p) return 0;
     rh__mem_layer *L = h->alloc.top;

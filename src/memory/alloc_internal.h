@@ -115,4 +115,14 @@ void rh__leave(rh_heap *h);
 /* The allocator's bytes in use (rh_heap_stats.bytes_in_use), computed now. */
 size_t rh__bytes_in_use(const rh_heap *h);
 
+/* rh_realloc (p NULL: rh_malloc) of a block that allocation tracing does
+ * not trace: the library's own bookkeeping whose size follows its
+ * internal schedule, not the program's allocations (the collector's
+ * arrays). Tracing's shim is out of the stack for the call, so the block
+ * gets no trace, in any mode; everything else is as rh_realloc (the fault
+ * injector counts the call and may fail it, the statistics count the
+ * block, the heap's error is set on failure). Freed with rh_free: the
+ * free of an untraced block changes nothing in the trace. */
+void *rh__mem_realloc_untraced(rh_heap *h, void *p, size_t n);
+
 #endif

@@ -257,6 +257,11 @@ RH__HOT_INLINE uintptr_t rh__radix_leaf(uintptr_t a) {
     if (RH_UNLIKELY(r >= ((uintptr_t)1 << RH__RADIX_ROOT_BITS))) return 0;
     return atomic_load_explicit(&rh__radix_root[r], memory_order_acquire);
 }
+/* The same for an address known to lie in a mapped arena (a live pool
+ * block): no range test. */
+RH__HOT_INLINE uintptr_t rh__radix_leaf_known(uintptr_t a) {
+    return atomic_load_explicit(&rh__radix_root[a >> (RH__ARENA_SHIFT + RH__RADIX_LEAF_BITS)], memory_order_acquire);
+}
 RH__HOT_INLINE uintptr_t rh__leaf_index(uintptr_t a) {
     return (a >> RH__ARENA_SHIFT) & (RH__LEAF_ENTRIES - 1);
 }
@@ -617,6 +622,14 @@ RH__HOT_INLINE rh_heap *rh__pool_owner(void *block, uintptr_t *leafp) {
     uintptr_t a = (uintptr_t)block, leaf = rh__radix_leaf(a);
     *leafp = leaf;
     if (RH_UNLIKELY(!leaf)) return NULL;
+    return (rh_heap *)atomic_load_explicit(rh__leaf_owner(leaf, rh__leaf_index(a)), memory_order_acquire);
+}
+/* rh__pool_owner for a block known to be a live pool block (a caller
+ * that walked the tree for it before and has not freed it since: its
+ * arena, leaf and owner are still there), without the tests. */
+RH__HOT_INLINE rh_heap *rh__pool_owner_known(void *block, uintptr_t *leafp) {
+    uintptr_t a = (uintptr_t)block, leaf = rh__radix_leaf_known(a);
+    *leafp = leaf;
     return (rh_heap *)atomic_load_explicit(rh__leaf_owner(leaf, rh__leaf_index(a)), memory_order_acquire);
 }
 RH__HOT_INLINE void rh__bcache_push_leaf(rh_heap *h, uintptr_t leaf, void *b) {

@@ -36,10 +36,6 @@ typedef struct rh__mem_layer {
 #define RH__SLOW_FAULT 2u /* the fault injector is armed                      */
 #define RH__SLOW_TOOLS 4u /* running under Valgrind: every block is announced */
 #define RH__SLOW_TRACE 8u /* allocation tracing is on: call h->alloc.trace    */
-/* The heap's containers have no collector record (docs/linkless.md, set by
- * the collector at heap creation): the object layer's in-line paths, which
- * know only the linked layout, leave such a heap to their slow paths. */
-#define RH__SLOW_LINKLESS 16u
 
 /* Entries per class of the block cache (rh__alloc_state.bcache). */
 #define RH__BCACHE_CAP 32u

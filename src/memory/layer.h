@@ -23,7 +23,8 @@
  * The stacks (alloc.c's rh__alloc_init chooses them by mode; arming the
  * fault injector pushes its shim, disarming pops it; starting allocation
  * tracing pushes its shim, rh__mem_trace_set, under the fault shim if that
- * is armed, stopping pops it):
+ * is armed, stopping pops it; rh__mem_realloc_untraced pops it for the
+ * one call of a block tracing must not see, and pushes it back):
  *
  *   pools mode    pools                    (the fast paths serve most calls)
  *   malloc mode   system

@@ -14,23 +14,26 @@
  * A heap without list links (docs/linkless.md: gc.linkless, the incremental
  * policy behind an internal switch) gives its containers no record: the
  * block starts at the object, whose collector word is RH__GCW_LINKLESS
- * from creation on (collector/gc_state.h). Such a heap sets the
- * allocator's RH__SLOW_LINKLESS bit, so the in-line paths below, which
- * know only the linked layout, leave it at their first test, by a jump
- * (no instruction added to them): creation to rh__new_linkless when that
- * is the only slow bit, the fast path's copy for this layout
- * (rh__new_pool_object with `linkless`: no record, word LINKLESS, and
- * "create tracked" in line: the block's mark set in the leaf's plane, the
- * push on the young array while it has room, collector/gc_linkless_fast.h;
- * a full array is gc_linkless.c's track), and rh__new_object otherwise;
- * its deaths leave the straight line by the word (obj_plain) for
+ * from creation on (collector/gc_state.h). The layout is the collector's
+ * business: the allocator's slow word does not carry it, so raw blocks and
+ * objects that are not containers take the same fast paths in every heap.
+ * Creation reads it from the heap (gc.linked, ANDed with the type's
+ * flags where the fast path computes the prefix: no instruction added):
+ * a container without prefix ends the fast path in a jump to
+ * rh__new_ll_tracked or _untracked, which give it the word LINKLESS, count
+ * it and, for "create tracked", set the block's mark in the leaf's plane
+ * and push it on the young array while it has room
+ * (collector/gc_linkless_fast.h; a full array is gc_linkless.c's track);
+ * rh__new_object does the same out of line. Its deaths leave the straight
+ * line by the word (obj_plain) for
  * dealloc_linkless, this layout's straight line (a plain type, a word
  * without a collection's or a round's marks, not frozen, a heap whose slow
- * word is RH__SLOW_LINKLESS alone, the depth under the trashcan's bound:
+ * word is 0, the depth under the trashcan's bound:
  * one walk of the tree for the heap and the mark, the untrack in line,
- * then destroy and the free as below), else dealloc_slow, which untracks
- * through gc_linkless.c; free_block_ll pushes a pool block of such a heap
- * as the fast free does, else frees it the slow way.
+ * then destroy and the free as below, the tree walked again after destroy
+ * without its tests, the block being known), else dealloc_slow, which
+ * untracks through gc_linkless.c; free_block_ll pushes a pool block of
+ * such a heap as the fast free does, else frees it the slow way.
  *
  * Hot paths (a container's create / track / untrack / destroy / free). A
  * new container is counted in generation 0 inline (one increment, one
@@ -406,6 +409,27 @@ __attribute__((noinline)) rh_object *rh__new_track_linkless(rh_heap *h, rh_objec
     rh__gc_linkless_track(h, o);
     return o;
 }
+__attribute__((noinline)) rh_object *rh__new_ll_untracked(rh_heap *h, rh_object *o) {
+    o->rh_gcword = RH__GCW_LINKLESS;
+    if (RH_UNLIKELY(rh__gc_count_alloc(&h->gc))) return rh__new_collect_linkless(h, o, false);
+    return o;
+}
+/* The block is o, just popped from h's pools: its leaf is there, and
+ * needs neither a range nor an owner test. */
+__attribute__((noinline)) rh_object *rh__new_ll_tracked(rh_heap *h, rh_object *o) {
+    /* the word (0 from the header's store) is written once, by the push,
+     * or LINKLESS before the exits */
+    if (RH_UNLIKELY(rh__gc_count_alloc(&h->gc))) {
+        o->rh_gcword = RH__GCW_LINKLESS;
+        return rh__new_collect_linkless(h, o, true);
+    }
+    uint64_t bit, *mw = rh__block_mark_word(rh__radix_leaf_known((uintptr_t)o), o, &bit);
+    if (RH_UNLIKELY(!rh__gc_linkless_push(&h->gc, o, RH__GCW_LINKLESS, mw, bit))) {
+        o->rh_gcword = RH__GCW_LINKLESS;
+        return rh__new_track_linkless(h, o);
+    }
+    return o;
+}
 
 /* Everything rh__new_fast does not serve: with tracing alone (pools mode,
  * no other slow bit) the traced copy of the fast path; in a pools-mode
@@ -414,17 +438,12 @@ __attribute__((noinline)) rh_object *rh__new_track_linkless(rh_heap *h, rh_objec
 /* The two copies of the fast path, each a function of its own, so that
  * rh__new_slow is a test and a jump (the traced copy's calls would give
  * the other one a stack frame). */
-__attribute__((noinline)) rh_object *rh__new_linkless(rh_heap *h, const rh_type *t, bool track, const char *file,
-                                                     int line) {
-    return rh__new_pool_object(h, t, track, file, line, false, false, true);
-}
 static __attribute__((noinline)) rh_object *new_traced(rh_heap *h, const rh_type *t, bool track, const char *file,
                                                       int line) {
-    return rh__new_pool_object(h, t, track, file, line, true, false, false);
+    return rh__new_pool_object(h, t, track, file, line, true, false);
 }
 __attribute__((noinline)) rh_object *rh__new_slow(rh_heap *h, const rh_type *t, bool track, const char *file,
                                                  int line) {
-    if (h->alloc.slow == RH__SLOW_LINKLESS) return rh__new_linkless(h, t, track, file, line);
     if (h->alloc.slow == RH__SLOW_TRACE) return new_traced(h, t, track, file, line);
     return rh__new_object(h, t, file, line, 0, track);
 }
@@ -491,17 +510,32 @@ static inline void free_block_gc(rh_object *o, bool gc) {
     rh__bcache_push_leaf(h, leaf, block);
 }
 /* The free of a container of the layout without links, whose block
- * starts at the object: a pool block of a pools-mode heap with no other
- * slow bit than RH__SLOW_LINKLESS takes the push of the fast path, after
- * the collector's count; else the slow free. */
+ * starts at the object: a pool block of a heap whose slow word is 0 takes
+ * the push of the fast path, after the collector's count; else the slow
+ * free. */
 static __attribute__((noinline)) void free_block_ll_slow(rh_heap *h, rh_object *o) {
     h = rh__obj_free_slow(h, o, 0);
     rh__gc_count_free(&h->gc);
 }
+/* The same after destroy, for a block that was a pool block of a heap
+ * before it (dealloc_linkless walked the tree for it): the tree walked
+ * again without its tests, the slow word tested again (destroy may have
+ * started tracing or armed the fault injector). */
+static inline void free_block_ll_known(rh_object *o) {
+    uintptr_t leaf;
+    rh_heap *h = rh__pool_owner_known(o, &leaf);
+    rh__assert(h != NULL && h == rh__heap_of(o));
+    if (RH_UNLIKELY(h->alloc.slow != 0)) {
+        free_block_ll_slow(h, o);
+        return;
+    }
+    rh__gc_count_free(&h->gc);
+    rh__bcache_push_leaf(h, leaf, o);
+}
 static inline void free_block_ll(rh_object *o) {
     uintptr_t leaf;
     rh_heap *h = rh__pool_owner(o, &leaf);
-    if (RH_UNLIKELY(h == NULL || h->alloc.slow != RH__SLOW_LINKLESS)) {
+    if (RH_UNLIKELY(h == NULL || h->alloc.slow != 0)) {
         free_block_ll_slow(h, o);
         return;
     }
@@ -513,7 +547,7 @@ static inline void free_block_ll(rh_object *o) {
  * (GC: the record in front) or of the layout without links (LL). */
 enum { FREE_PLAIN = 0, FREE_GC = 1, FREE_LL = 2 };
 static inline void free_block_kind(rh_object *o, unsigned kind) {
-    if (kind == FREE_LL) free_block_ll(o);
+    if (kind == FREE_LL) free_block_ll_known(o);
     else free_block_gc(o, kind == FREE_GC);
 }
 /* The free of any object (the slow paths of death). */
@@ -809,7 +843,7 @@ static __attribute__((noinline)) void dealloc_defer_plain(rh_object *o) {
  * type has neither finalize, legacy_del nor weak references, its word
  * neither a collection's nor a round's marks nor FROZEN
  * (rh__gc_linkless_plain_word), its block a pool block of a heap whose
- * slow word is RH__SLOW_LINKLESS alone, and (with destroy) the depth
+ * slow word is 0, and (with destroy) the depth
  * under the trashcan's bound. One walk of the tree (rh__pool_owner) gives
  * the heap, the mark's word and the free's leaf; the untrack in line
  * (collector/gc_linkless_fast.h: a young one swap-removed, an old one
@@ -827,7 +861,7 @@ static __attribute__((noinline)) void dealloc_linkless(rh_object *o) {
     rh_heap *h;
     if (RH_UNLIKELY(((uintptr_t)t->finalize | (uintptr_t)t->legacy_del) != 0 || (t->flags & RH_TYPE_WEAKREFABLE) ||
                     !rh__gc_linkless_plain_word(w) || (destroy && d >= RH__DEALLOC_MAX_DEPTH) ||
-                    (h = rh__pool_owner(o, &leaf)) == NULL || h->alloc.slow != RH__SLOW_LINKLESS)) {
+                    (h = rh__pool_owner(o, &leaf)) == NULL || h->alloc.slow != 0)) {
         dealloc_slow(o);
         return;
     }

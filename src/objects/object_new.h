@@ -6,7 +6,9 @@
  * pool, in a pools-mode heap without tools, with no call: the checks of
  * the type, the pop of the head pool of its class (memory/alloc_priv.h),
  * the header, the fields zeroed by stores, and for a container the
- * generation-0 count and, if asked, the link into generation 0. Whatever
+ * generation-0 count and, if asked, the link into generation 0 (a
+ * container of a heap without list links ends in a jump to object.c's
+ * rh__new_ll_tracked or _untracked, see rh__new_pool_object). Whatever
  * it does not serve is a tail call into object.c (rh__new_slow,
  * rh__new_object, rh__new_collect), which does everything out of line.
  *
@@ -47,9 +49,11 @@ rh_object *rh__new_collect(rh_heap *h, rh_object *o, bool track);
  * is full (rh__gc_linkless_track, which grows it or promotes); returns o. */
 rh_object *rh__new_collect_linkless(rh_heap *h, rh_object *o, bool track);
 rh_object *rh__new_track_linkless(rh_heap *h, rh_object *o);
-/* The fast path's copy for a heap whose slow word is RH__SLOW_LINKLESS
- * alone (object.c): rh__new_pool_object with `linkless`. */
-rh_object *rh__new_linkless(rh_heap *h, const rh_type *t, bool track, const char *file, int line);
+/* The end of the fast path for a container without links (its block
+ * popped, its header written with word 0, its fields zeroed): the word
+ * LINKLESS, the count, and for "tracked" the mark and the push in line. */
+rh_object *rh__new_ll_tracked(rh_heap *h, rh_object *o);
+rh_object *rh__new_ll_untracked(rh_heap *h, rh_object *o);
 
 /* The fast path's zeroing: from the end of the header to the end of the
  * pool block, n bytes, a multiple of 16 (the header ends 16 or 32 bytes
@@ -111,27 +115,27 @@ static inline void header_count_one(rh_object *o) {
  * and the type name (in line when the tracer's caches know them, else the
  * trace hook). try_only (never with traced): rh__new_fast_try's copy,
  * whose exits to rh__new_slow and rh__new_object return NULL instead.
- * linkless (never with the others): the copy for a heap whose slow word is
- * RH__SLOW_LINKLESS alone (rh__new_linkless, reached from the plain copy's
- * first test, the slow word's, by a jump): containers without the record,
- * their collector word LINKLESS, "create tracked" in line
- * (collector/gc_linkless_fast.h: the mark set in the plane of the block's
- * leaf, the push on the young array while it has room; a full array is
- * rh__gc_linkless_track's, out of line); its exits go to rh__new_object
- * (rh__new_slow would come back here). All three are constants at every
- * call, so the fast path of rh__new_fast is the same code as without
- * them. */
+ * Both are constants at every call, so the fast path of rh__new_fast is
+ * the same code as without them.
+ * The layout of the heap's containers (docs/linkless.md) is the
+ * collector's, not the allocator's: the path reads it from the heap's
+ * gc.linked (0 or 1, RH_TYPE_GC being bit 0), ANDed with the type's flags
+ * where the prefix is computed (in place of the AND with the constant; a
+ * type known at compile time not to be a container folds it away). A
+ * container without prefix is of the layout without links: after the
+ * pop, the header and the zeroing, the path ends in a jump to
+ * rh__new_ll_tracked or rh__new_ll_untracked (object.c: the collector
+ * word LINKLESS, the count, and for "create tracked" the mark set in the
+ * plane of the block's leaf and the push on the young array while it has
+ * room, collector/gc_linkless_fast.h), so that the linked layout's path
+ * keeps its registers. */
+_Static_assert(RH_TYPE_GC == 1, "a type's flags ANDed with gc.linked give 0 or 1");
 RH__HOT_INLINE rh_object *rh__new_pool_object(rh_heap *h, const rh_type *t, bool track, const char *file,
-                                              int line, bool traced, bool try_only, bool linkless) {
-    /* the slow word first: the plain copy in a heap of the layout without
-     * links (no other slow bit) jumps to that layout's copy
-     * (rh__new_linkless) before reading the type */
-    if (!traced && !linkless && RH_UNLIKELY(h->alloc.slow != 0)) {
-        if (try_only) return NULL;
-        if (h->alloc.slow == RH__SLOW_LINKLESS) return rh__new_linkless(h, t, track, file, line);
-        return rh__new_slow(h, t, track, file, line);
-    }
-    size_t prefix = linkless ? 0 : rh__prefix_size(t);
+                                              int line, bool traced, bool try_only) {
+    if (!traced && RH_UNLIKELY(h->alloc.slow != 0)) return try_only ? NULL : rh__new_slow(h, t, track, file, line);
+    size_t linked = h->gc.linked;
+    if (linked > 1) __builtin_unreachable(); /* so that a type known not to be a container folds it */
+    size_t prefix = (t->flags & linked) * sizeof(rh__gchead);
     /* basicsize in [16, 512] (one unsigned compare), then the class of
      * prefix + basicsize (>= 16, no overflow) below 32: the block fits a
      * pool */
@@ -140,9 +144,7 @@ RH__HOT_INLINE rh_object *rh__new_pool_object(rh_heap *h, const rh_type *t, bool
                     c >= RH_NUM_CLASSES ||
                     (!t->traverse && (t->flags & RH_TYPE_GC)) || /* a container: one test */
                     rh__weaklist_offset_bad(t)))
-        return try_only              ? NULL
-               : traced || linkless ? rh__new_object(h, t, file, line, 0, track)
-                                    : rh__new_slow(h, t, track, file, line);
+        return try_only ? NULL : traced ? rh__new_object(h, t, file, line, 0, track) : rh__new_slow(h, t, track, file, line);
     /* traced: the site's trace id + 1 from the trace's cache (0: not
      * there; rh__new_object calls the hook) */
     uint32_t slot = traced ? rh__trace_site_slot_value(h, file, line, t->name) : 1;
@@ -160,19 +162,6 @@ RH__HOT_INLINE rh_object *rh__new_pool_object(rh_heap *h, const rh_type *t, bool
     /* to the block's end: rh__class_size(c) - prefix - 16, which is
      * basicsize - 16 rounded up to 16 (prefix is 0 or 16) */
     zero_block_tail((char *)(o + 1), (t->basicsize - 1) & ~(size_t)15);
-    if (linkless && (t->flags & RH_TYPE_GC)) {
-        o->rh_gcword = RH__GCW_LINKLESS;
-        if (RH_UNLIKELY(rh__gc_count_alloc(&h->gc))) return rh__new_collect_linkless(h, o, track);
-        /* the track in line (collector/gc_linkless_fast.h): the block's
-         * mark in the plane of the leaf (a block of h's pools), the push
-         * on the young array; a full array is the out-of-line track's */
-        if (track) {
-            uint64_t bit, *mw = rh__block_mark_word(rh__radix_leaf((uintptr_t)block), block, &bit);
-            if (RH_UNLIKELY(!rh__gc_linkless_push(&h->gc, o, RH__GCW_LINKLESS, mw, bit)))
-                return rh__new_track_linkless(h, o);
-        }
-        return o;
-    }
     if (prefix) {
         rh__gchead *g = RH__AS_GC(o);
         if (RH_UNLIKELY(rh__gc_count_alloc(&h->gc))) return rh__new_collect(h, o, track);
@@ -181,12 +170,15 @@ RH__HOT_INLINE rh_object *rh__new_pool_object(rh_heap *h, const rh_type *t, bool
         } else {
             *g = rh__gc_new_record(h);
         }
+    } else if (t->flags & RH_TYPE_GC) {
+        /* a container without links */
+        return track ? rh__new_ll_tracked(h, o) : rh__new_ll_untracked(h, o);
     }
     return o;
 }
 
 RH__HOT_INLINE rh_object *rh__new_fast(rh_heap *h, const rh_type *t, bool track, const char *file, int line) {
-    return rh__new_pool_object(h, t, track, file, line, false, false, false);
+    return rh__new_pool_object(h, t, track, file, line, false, false);
 }
 
 /* rh__new_fast for a constructor that fills a field after the creation
@@ -198,7 +190,7 @@ RH__HOT_INLINE rh_object *rh__new_fast(rh_heap *h, const rh_type *t, bool track,
  * (A container's fast path may still call rh__new_collect after the pop,
  * so this pays for types without the collector's prefix.) */
 RH__HOT_INLINE rh_object *rh__new_fast_try(rh_heap *h, const rh_type *t, bool track) {
-    return rh__new_pool_object(h, t, track, NULL, 0, false, true, false);
+    return rh__new_pool_object(h, t, track, NULL, 0, false, true);
 }
 
 

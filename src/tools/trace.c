@@ -103,7 +103,12 @@
  * Counters. current = sum of the usable sizes of the traced live blocks;
  * peak = the highest current since the start or the last reset. A block
  * allocated before the start is untraced: its free finds no id and changes
- * nothing. A block that cannot be entered for lack of memory (a record, an
+ * nothing. So is a block of the collector's arrays (the young array and a
+ * full collection's set of the layout without list links): the collector
+ * allocates them through rh__mem_realloc_untraced (memory/alloc_internal.h),
+ * which takes this shim off the stack and clears RH__SLOW_TRACE for the
+ * call, so that the traced bytes are the program's blocks only (their
+ * sizes follow the collector's schedule; docs/tuning.md). A block that cannot be entered for lack of memory (a record, an
  * array, a bigger table) is left untraced and counted in `lost` (the
  * allocation itself succeeds).
  *
