@@ -594,19 +594,6 @@ struct rh__incr_ll {
     objvec u, rescued, doomed, chunk;
 };
 
-/* rh_realloc with the heap's pending error kept (a failed growth is no
- * error of the program's). */
-static void *ll_realloc(rh_heap *h, void *p, size_t bytes) {
-    rh_error saved = h->err;
-    char msg[RH__ERRMSG_MAX];
-    if (saved != RH_OK) memcpy(msg, h->errmsg, sizeof msg);
-    void *q = rh_realloc(h, p, bytes);
-    h->err = saved;
-    if (saved != RH_OK) memcpy(h->errmsg, msg, sizeof msg);
-    else h->errmsg[0] = '\0';
-    return q;
-}
-
 /* Room for `more` entries (an index must fit LOW). */
 static bool vec_reserve(rh_heap *h, objvec *v, size_t more) {
     if (v->n + more <= v->cap) return true;
@@ -614,7 +601,7 @@ static bool vec_reserve(rh_heap *h, objvec *v, size_t more) {
     size_t cap = v->cap ? v->cap * 2 : 64;
     while (cap < v->n + more) cap *= 2;
     if (cap > LL_LOW) cap = LL_LOW;
-    rh_object **a = ll_realloc(h, v->a, cap * sizeof *a);
+    rh_object **a = rh__gc_array_realloc(h, v->a, cap * sizeof *a);
     if (!a) return false;
     v->a = a;
     v->cap = cap;
@@ -692,7 +679,7 @@ static bool start_round_ll(rh_heap *h) {
     struct rh__gc_state *st = &h->gc;
     struct rh__gc_incr *r = &st->incr;
     if (!r->ll) {
-        r->ll = ll_realloc(h, NULL, sizeof *r->ll);
+        r->ll = rh__gc_array_realloc(h, NULL, sizeof *r->ll);
         if (!r->ll) return false; /* out of memory: no round for now */
         memset(r->ll, 0, sizeof *r->ll);
     }

@@ -88,6 +88,10 @@ static inline void rh__gc_untrack_node(rh__gchead *g) {
  * the collections of such heaps are built). track/untrack take a live
  * container of h of that layout, untracked / tracked respectively. */
 void rh__gc_layout_init(rh_heap *h);
+/* The collector's arrays (young, a collection's set, a round's): a raw
+ * block of the heap grown or made by realloc, not traced, the heap's
+ * pending error kept; NULL when the allocator says no (gc_linkless.c). */
+void *rh__gc_array_realloc(rh_heap *h, void *p, size_t n);
 void rh__gc_linkless_track(rh_heap *h, rh_object *o);
 void rh__gc_linkless_untrack(rh_heap *h, rh_object *o);
 bool rh__gc_linkless_tracked(rh_heap *h, const rh_object *o);

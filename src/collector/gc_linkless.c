@@ -18,7 +18,7 @@
  * grows; the counters n_old (marked, neither YOUNG nor FROZEN), n_gen1
  * (those of n_old with GEN1) and n_frozen. The collector's arrays (the
  * young array, a full collection's set) are not traced by allocation
- * tracing (coll_array: their sizes follow the collector's schedule, not
+ * tracing (rh__gc_array_realloc: their sizes follow the collector's schedule, not
  * the program's allocations) but counted in the heap's statistics and
  * seen by the fault injector (docs/tuning.md).
  *
@@ -184,14 +184,15 @@ static void promote_young(struct rh__gc_state *st) {
     st->nyoung = 0;
 }
 
-/* The collector's arrays (the young array, a full collection's set): raw
+/* The collector's arrays (the young array, a full collection's set, a
+ * round's suspects, rescued and doomed in gc_incr.c): raw
  * blocks of the heap, counted in its statistics and seen by the fault
  * injector (an allocation point whose failure is handled), but not
  * traced (rh__mem_realloc_untraced): their sizes follow the collector's
  * schedule, not the program's allocations. NULL when the allocator says
  * no; the heap's pending error is left as it was (a failed growth is no
  * error of the caller's). */
-static void *coll_array(rh_heap *h, void *p, size_t n) {
+void *rh__gc_array_realloc(rh_heap *h, void *p, size_t n) {
     rh_error saved = h->err;
     char msg[RH__ERRMSG_MAX];
     if (saved != RH_OK) memcpy(msg, h->errmsg, sizeof msg);
@@ -218,7 +219,7 @@ static bool young_room(rh_heap *h) {
     size_t cap = st->capyoung ? st->capyoung * 2 : RH__YOUNG_FIRST;
     if (cap > RH__YOUNG_MAX) cap = RH__YOUNG_MAX;
     bool first = st->young == st->young_first;
-    rh_object **y = coll_array(h, first ? NULL : st->young, cap * sizeof *y);
+    rh_object **y = rh__gc_array_realloc(h, first ? NULL : st->young, cap * sizeof *y);
     if (!y) return false;
     if (first) memcpy(y, st->young_first, st->nyoung * sizeof *y);
     st->young = y;
@@ -586,7 +587,7 @@ rh_object **rh__gc_linkless_full_set(rh_heap *h, size_t *n) {
     struct rh__gc_state *st = &h->gc;
     size_t total = st->nyoung + st->n_old;
     if (total >= RH__GCW_LOW) return NULL;
-    rh_object **set = coll_array(h, NULL, (total ? total : 1) * sizeof *set);
+    rh_object **set = rh__gc_array_realloc(h, NULL, (total ? total : 1) * sizeof *set);
     if (!set) return NULL;
     size_t k = 0;
     rh__mark_walk w;
