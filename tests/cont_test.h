@@ -21,9 +21,10 @@ static inline rh_heap *ct_heap(void) {
 
 /* Bytes requested from the heap for the program's objects and not freed
  * (quarantined debug blocks do not count; nor does the collector's own
- * storage, rh_test_gc_own_bytes, whose array is allocated at the first
- * tracking and kept at its largest): equal before and after an operation
- * sequence whose objects were all released means no leak. */
+ * storage, rh_test_gc_own_bytes, whose array is allocated at a tracking
+ * and kept at its largest until a young collection): equal before and
+ * after an operation sequence whose objects were all released means no
+ * leak. */
 static inline size_t ct_in_use(rh_heap *h) {
     rh_heap_stats st;
     rh_heap_stats_get(h, &st);

@@ -10,9 +10,10 @@
  * Every expected figure is a count of the calls the test itself makes.
  * The collector's own storage is apart: a heap of the layout without links
  * keeps its young generation in an array (a block of the heap, allocated
- * at a first tracking, grown by doubling, kept), so each test makes that
- * storage first (collector_storage_first) and checks that the collector's
- * own blocks did not change while it counted (rh_test_gc_own_blocks, _bytes).
+ * at a tracking, grown by doubling, kept until a young collection frees
+ * it), so each test, automatic collection off, makes that storage first
+ * (collector_storage_first) and checks that the collector's own blocks did
+ * not change while it counted (rh_test_gc_own_blocks, _bytes).
  */
 #include "rh_test.h"
 
@@ -54,10 +55,13 @@ static rh_object *make(rh_heap *h, int i) {
  * tracked containers created and dropped, so that whatever the collector
  * allocates for the containers it tracks (the young array of the layout
  * without links, with room for n) exists before the test counts, and the
- * test's figures are its own calls. Nothing in the linked layout. */
+ * test's figures are its own calls (automatic collection off meanwhile,
+ * so that the n are tracked at once). Nothing in the linked layout. */
 static void collector_storage_first(rh_heap *h, int n) {
     static rh_object *tmp[N];
     assert_true(n <= N);
+    bool enabled = rh_gc_isenabled(h);
+    rh_gc_disable(h); /* all n young at once: no collection empties the array */
     for (int i = 0; i < n; i++) {
         box *b = RH_NEW(h, box, &box_type);
         assert_non_null(b);
@@ -65,6 +69,7 @@ static void collector_storage_first(rh_heap *h, int n) {
         tmp[i] = RH_OBJ(b);
     }
     for (int i = 0; i < n; i++) rh_decref(tmp[i]);
+    if (enabled) rh_gc_enable(h);
 }
 
 static void test_stats_exact(void **state) {
@@ -103,6 +108,11 @@ static void test_two_heaps(void **state) {
     for (size_t m = 0; m < 3; m++) {
         rh_heap_config cfg = {.mode = modes[m]};
         rh_heap *ha = rh_heap_new(&cfg), *hb = rh_heap_new(&cfg);
+        /* no automatic collection: a young collection of the layout without
+         * links frees its array and the next track allocates another, the
+         * collector's blocks and frees among the test's */
+        rh_gc_disable(ha);
+        rh_gc_disable(hb);
         collector_storage_first(ha, N);
         collector_storage_first(hb, N);
         size_t own_a = rh_test_gc_own_bytes(ha), own_b = rh_test_gc_own_bytes(hb);
