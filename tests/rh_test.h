@@ -108,9 +108,9 @@ static inline size_t rh_test_cpython_size(const rh_heap *h, size_t n) {
  * array, a raw block of the heap allocated when a container is tracked
  * and there is none (grown by doubling; a young collection takes it and
  * frees it, the next track allocates another; freed at the heap's end);
- * the linked
- * layout has none. A test counting the program's blocks or bytes subtracts
- * these, so that it does not depend on when the array is allocated. */
+ * the linked layout has none. A test counting the program's blocks or
+ * bytes subtracts these, so that it does not depend on when the array is
+ * allocated. */
 static inline size_t rh_test_gc_own_blocks(const rh_heap *h) {
     return h->gc.linkless && h->gc.young ? 1 : 0;
 }
