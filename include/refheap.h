@@ -493,7 +493,8 @@ static inline bool rh_is_type(const rh_object *o, const rh_type *t) { return o->
 rh_hash_t rh_hash(rh_object *o);                 /* -1 and RH_ETYPE if unhashable */
 int rh_equal(rh_object *a, rh_object *b);        /* 1, 0, or -1 on error          */
 int rh_repr(rh_object *o, char *buf, size_t cap);/* snprintf contract             */
-/* sys.getsizeof: header, the collector's link record for containers, the
+/* sys.getsizeof: header, the collector's link record for containers (16
+ * bytes; none in the incremental policy's layout without links), the
  * instance block and the storage the object owns. */
 size_t rh_sizeof(rh_object *o);
 

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "refheap.h"
+#include "base/heap.h" /* the heap record: which layout its containers have */
 
 /* Is this run under Valgrind? The CMake registration of the valgrind_* tests
  * sets REFHEAP_TEST_UNDER_VALGRIND=1 in their environment. */
@@ -83,6 +84,42 @@ static inline rh_heap *rh_test_heap_new(rh_mode mode, rh_gc_policy policy, bool 
     assert_non_null(h);
     rh_gc_disable(h);
     return h;
+}
+
+/* Bytes of the collector's record in front of each container of heap h:
+ * 16 (rh__gchead, two links: CPython 3.11's PyGC_Head, which its
+ * sys.getsizeof counts) in the linked layout, 0 in the layout without links
+ * (docs/linkless.md: an incremental-policy heap with REFHEAP_LINKLESS=1 at
+ * its creation). A figure of CPython's that counts the record is, on h,
+ * that figure - 16 + rh_test_gc_record(h). */
+static inline size_t rh_test_gc_record(const rh_heap *h) {
+    return h->gc.linkless ? 0 : sizeof(rh__gchead);
+}
+
+/* A figure n of CPython 3.11's sys.getsizeof for a container (which counts
+ * its 16-byte GC header), as rh_sizeof gives it for a container of heap h:
+ * n itself on the linked layout, n - 16 on the layout without links. */
+static inline size_t rh_test_cpython_size(const rh_heap *h, size_t n) {
+    return n - sizeof(rh__gchead) + rh_test_gc_record(h);
+}
+
+/* The collector's own blocks in heap h, which its statistics count beside
+ * the program's: the layout without links keeps its young generation in an
+ * array, a raw block of the heap allocated when a container is tracked
+ * and there is none (grown by doubling; a young collection takes it and
+ * frees it, the next track allocates another; freed at the heap's end);
+ * the linked layout has none. A test counting the program's blocks or
+ * bytes subtracts these, so that it does not depend on when the array is
+ * allocated. */
+static inline size_t rh_test_gc_own_blocks(const rh_heap *h) {
+    return h->gc.linkless && h->gc.young ? 1 : 0;
+}
+
+/* ... and their bytes, as requested (the array's capacity times a
+ * pointer: a size of its own class, so bytes_in_use counts it alike outside
+ * debug mode, whose headers and guards it does not count). */
+static inline size_t rh_test_gc_own_bytes(const rh_heap *h) {
+    return h->gc.linkless && h->gc.young ? h->gc.capyoung * sizeof *h->gc.young : 0;
 }
 
 /* Runs fn(arg) on a new thread whose stack is `stack_bytes` and waits for

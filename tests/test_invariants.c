@@ -118,7 +118,14 @@ static void corrupt_gc_flags(void *arg) {
     void *blocks[64];
     rh_object *objs[5];
     rh_heap *h = busy_heap(RH_MODE_POOLS, blocks, objs);
-    RH__AS_GC(objs[4])->prev |= RH__GC_COLLECTING;
+    if (h->gc.linkless) {
+        /* no record: the collection's mark is a bit of the word, on an
+         * old object (the walk's check; a young one is the young array's) */
+        rh_gc_collect(h, 0);
+        objs[4]->rh_gcword |= RH__GCW_COLLECTING;
+    } else {
+        RH__AS_GC(objs[4])->prev |= RH__GC_COLLECTING;
+    }
     rh__gc_check(h);
 }
 
@@ -147,11 +154,102 @@ static void test_checkers_find_corruption(void **state) {
     expect_fatal(corrupt_usable_list, "usable list holds 0 pools, but 1 pools of the class have a free block");
     expect_fatal(corrupt_full_pool_listed, "usable list holds pool 0x");
     expect_fatal(corrupt_full_pool_listed, "that is full");
+    /* the collector's part in the heap's layout (busy_heap's heaps are
+     * made as this one: the linked layout, or none with REFHEAP_GC=
+     * incremental and REFHEAP_LINKLESS=1), each naming the object */
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    bool linkless = h->gc.linkless;
+    rh_heap_destroy(h);
     expect_fatal(corrupt_gcword, "gc: invariant broken: tracked object <list 0x");
-    expect_fatal(corrupt_gcword, "has collector word 3 outside a collection");
-    expect_fatal(corrupt_gc_flags, "<Widget 0x");
-    expect_fatal(corrupt_gc_flags, "carries collection flags 0x2");
+    expect_fatal(corrupt_gcword, linkless ? "has collector word 0x3: a marked block, no container of this layout"
+                                          : "has collector word 3 outside a collection");
+    expect_fatal(corrupt_gcword, "(allocated at ");
+    expect_fatal(corrupt_gc_flags, "gc: invariant broken: tracked object <Widget 0x");
+    expect_fatal(corrupt_gc_flags, linkless ? "carries collection marks 0x8000000 outside a collection"
+                                            : "carries collection flags 0x2");
     expect_fatal(corrupt_weaklist, "weakref: invariant broken");
+}
+
+/* The checker of the layout without links (docs/linkless.md), on a heap
+ * made with it whatever the environment: a broken word is reported, as
+ * the linked layout's checker reports it, with the object's type and
+ * where it came from (debug mode keeps the site: the list's in list.c,
+ * the instance's in class.c), on an old object (found by the walk) and on
+ * a young one (found in the young array). */
+static rh_heap *linkless_heap_with(rh_object **list, rh_object **inst, rh_object **young) {
+    static rh_object *cls;
+    rh_heap *h = rh_test_heap_new(RH_MODE_DEBUG, RH_GC_POLICY_INCREMENTAL, true);
+    assert_true(h->gc.linkless);
+    *list = rh_list_new(h, 0);
+    rh_class_spec spec = {.name = "Widget"};
+    cls = rh_class_new(h, &spec);
+    *inst = rh_instance_new(cls);
+    rh_gc_collect(h, 0); /* the list and the instance are old */
+    *young = rh_instance_new(cls);
+    assert_true(*list && cls && *inst && *young);
+    rh__gc_check(h); /* healthy */
+    return h;
+}
+
+static void linkless_corrupt_young(void *arg) {
+    (void)arg;
+    rh_object *l, *w, *y;
+    rh_heap *h = linkless_heap_with(&l, &w, &y);
+    y->rh_gcword |= RH__GCW_COLLECTING;
+    rh__gc_check(h);
+}
+
+static void linkless_corrupt_word(void *arg) {
+    (void)arg;
+    rh_object *l, *w, *y;
+    rh_heap *h = linkless_heap_with(&l, &w, &y);
+    l->rh_gcword = 3; /* the layout's bit lost */
+    rh__gc_check(h);
+}
+
+static void linkless_corrupt_marks(void *arg) {
+    (void)arg;
+    rh_object *l, *w, *y;
+    rh_heap *h = linkless_heap_with(&l, &w, &y);
+    w->rh_gcword |= RH__GCW_COLLECTING;
+    rh__gc_check(h);
+}
+
+/* The weak references' checker visits the tracked objects: in the layout
+ * without links, by the walk of the marked blocks (there are no lists). */
+static void linkless_corrupt_weaklist(void *arg) {
+    (void)arg;
+    rh_heap *h = rh_test_heap_new(RH_MODE_POOLS, RH_GC_POLICY_INCREMENTAL, true);
+    rh_class_spec spec = {.name = "Widget", .weakrefable = true};
+    rh_object *cls = rh_class_new(h, &spec), *w = rh_instance_new(cls);
+    rh_object *old = rh_weakref_new(w, NULL, NULL);
+    rh_gc_collect(h, 0); /* old ones, and a young one */
+    rh_object *young = rh_weakref_new(w, NULL, NULL);
+    assert_true(cls && w && old && young && h->gc.linkless);
+    rh__weak_check(h); /* healthy */
+    ((rh__weakref *)old)->wr_prev = (rh__weakref *)old;
+    rh__weak_check(h);
+}
+
+static void test_linkless_weak_check(void **state) {
+    (void)state;
+    expect_fatal(linkless_corrupt_weaklist, "weakref: invariant broken");
+}
+
+static void test_linkless_checker_names_object(void **state) {
+    (void)state;
+    expect_fatal(linkless_corrupt_word, "gc: invariant broken: tracked object <list 0x");
+    expect_fatal(linkless_corrupt_word, "has collector word 0x3");
+    expect_fatal(linkless_corrupt_word, "(allocated at ");
+    expect_fatal(linkless_corrupt_word, "list.c:");
+    expect_fatal(linkless_corrupt_marks, "gc: invariant broken: tracked object <Widget 0x");
+    expect_fatal(linkless_corrupt_marks, "carries collection marks");
+    expect_fatal(linkless_corrupt_marks, "(allocated at ");
+    expect_fatal(linkless_corrupt_marks, "class.c:");
+    expect_fatal(linkless_corrupt_young, "gc: invariant broken: young[0] is 0x");
+    expect_fatal(linkless_corrupt_young, "(<Widget>, word ");
+    expect_fatal(linkless_corrupt_young, "(allocated at ");
+    expect_fatal(linkless_corrupt_young, "class.c:");
 }
 
 /* rh__assert stops the program from level 2 on, naming the expression and
@@ -210,6 +308,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_checkers_pass_on_healthy_heaps),
         cmocka_unit_test(test_checkers_find_corruption),
+        cmocka_unit_test(test_linkless_checker_names_object),
+        cmocka_unit_test(test_linkless_weak_check),
         cmocka_unit_test(test_assert_follows_level),
         cmocka_unit_test(test_level3_walks_after_collection),
     };

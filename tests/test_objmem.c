@@ -8,6 +8,12 @@
  * fault injector still fails object allocation cleanly.
  *
  * Every expected figure is a count of the calls the test itself makes.
+ * The collector's own storage is apart: a heap of the layout without links
+ * keeps its young generation in an array (a block of the heap, allocated
+ * at a tracking, grown by doubling, kept until a young collection frees
+ * it), so each test, automatic collection off, makes that storage first
+ * (collector_storage_first) and checks that the collector's own blocks did
+ * not change while it counted (rh_test_gc_own_blocks, _bytes).
  */
 #include "rh_test.h"
 
@@ -45,12 +51,35 @@ static rh_object *make(rh_heap *h, int i) {
     return rh_new_var(h, &blob_type, (size_t)(i % 7 == 0 ? 100 : i % 40));
 }
 
+/* The collector's own storage, made before a test's first snapshot: n
+ * tracked containers created and dropped, so that whatever the collector
+ * allocates for the containers it tracks (the young array of the layout
+ * without links, with room for n) exists before the test counts, and the
+ * test's figures are its own calls (automatic collection off meanwhile,
+ * so that the n are tracked at once). Nothing in the linked layout. */
+static void collector_storage_first(rh_heap *h, int n) {
+    static rh_object *tmp[N];
+    assert_true(n <= N);
+    bool enabled = rh_gc_isenabled(h);
+    rh_gc_disable(h); /* all n young at once: no collection empties the array */
+    for (int i = 0; i < n; i++) {
+        box *b = RH_NEW(h, box, &box_type);
+        assert_non_null(b);
+        rh_gc_track(RH_OBJ(b));
+        tmp[i] = RH_OBJ(b);
+    }
+    for (int i = 0; i < n; i++) rh_decref(tmp[i]);
+    if (enabled) rh_gc_enable(h);
+}
+
 static void test_stats_exact(void **state) {
     (void)state;
     for (size_t m = 0; m < 3; m++) {
         rh_heap_config cfg = {.mode = modes[m]};
         rh_heap *h = rh_heap_new(&cfg);
         rh_gc_disable(h);
+        collector_storage_first(h, N); /* room for the N / 6 tracked boxes */
+        size_t own_blocks = rh_test_gc_own_blocks(h), own_bytes = rh_test_gc_own_bytes(h);
         rh_heap_stats s0, s1;
         long g0[3], g1[3];
         rh_gc_get_count(h, g0);
@@ -62,6 +91,8 @@ static void test_stats_exact(void **state) {
         for (int i = 0; i < N; i += 2) rh_decref(objs[i]);
         rh_heap_stats_get(h, &s1);
         rh_gc_get_count(h, g1);
+        assert_int_equal(rh_test_gc_own_blocks(h), own_blocks);
+        assert_int_equal(rh_test_gc_own_bytes(h), own_bytes);
         assert_int_equal(s1.mallocs - s0.mallocs, N);
         assert_int_equal(s1.frees - s0.frees, N);
         assert_int_equal(s1.bytes_in_use, s0.bytes_in_use);
@@ -77,6 +108,14 @@ static void test_two_heaps(void **state) {
     for (size_t m = 0; m < 3; m++) {
         rh_heap_config cfg = {.mode = modes[m]};
         rh_heap *ha = rh_heap_new(&cfg), *hb = rh_heap_new(&cfg);
+        /* no automatic collection: a young collection of the layout without
+         * links frees its array and the next track allocates another, the
+         * collector's blocks and frees among the test's */
+        rh_gc_disable(ha);
+        rh_gc_disable(hb);
+        collector_storage_first(ha, N);
+        collector_storage_first(hb, N);
+        size_t own_a = rh_test_gc_own_bytes(ha), own_b = rh_test_gc_own_bytes(hb);
         rh_heap_stats a0, b0, a1, b1;
         rh_heap_stats_get(ha, &a0);
         rh_heap_stats_get(hb, &b0);
@@ -86,6 +125,8 @@ static void test_two_heaps(void **state) {
         for (int i = N - 1; i >= 0; i--) rh_decref(objs[i]);
         rh_heap_stats_get(ha, &a1);
         rh_heap_stats_get(hb, &b1);
+        assert_int_equal(rh_test_gc_own_bytes(ha), own_a);
+        assert_int_equal(rh_test_gc_own_bytes(hb), own_b);
         assert_int_equal(a1.frees - a0.frees, N - N / 4);
         assert_int_equal(b1.frees - b0.frees, N / 4);
         assert_int_equal(a1.bytes_in_use, a0.bytes_in_use);
@@ -102,6 +143,8 @@ static void test_fault_injector(void **state) {
     for (size_t m = 0; m < 3; m++) {
         rh_heap_config cfg = {.mode = modes[m]};
         rh_heap *h = rh_heap_new(&cfg);
+        collector_storage_first(h, 1); /* its one tracked box: make(h, 3) */
+        size_t own_bytes = rh_test_gc_own_bytes(h);
         rh_heap_stats s0, s1;
         rh_heap_stats_get(h, &s0);
         rh_heap_fail_after(h, 3, false);
@@ -117,6 +160,7 @@ static void test_fault_injector(void **state) {
         rh_decref(b);
         rh_decref(c);
         rh_heap_stats_get(h, &s1);
+        assert_int_equal(rh_test_gc_own_bytes(h), own_bytes);
         assert_int_equal(s1.failed - s0.failed, 1);
         assert_int_equal(s1.frees - s0.frees, 3);
         assert_int_equal(s1.bytes_in_use, s0.bytes_in_use);

@@ -461,13 +461,14 @@ static void test_no_weakref_to_dying_object(void **state) {
 
 /* sys.getsizeof(weakref.ref(o)) == 80 and a WeakValueDictionary entry
  * (KeyedRef) is 88 in python3.11; neither is weakrefable ("cannot create weak
- * reference to 'KeyedRef' object"). */
+ * reference to 'KeyedRef' object"). Both figures count CPython's 16-byte GC
+ * header: rh_test_cpython_size gives them on the heap's layout. */
 static void test_sizes(void **state) {
     (void)state;
     rh_heap *h = quiet_heap();
     rh_object *o = node_new(h, 1);
     rh_object *wr = rh_weakref_new(o, NULL, NULL);
-    assert_int_equal(rh_sizeof(wr), 80);
+    assert_int_equal(rh_sizeof(wr), rh_test_cpython_size(h, 80));
     rh_object *d = rh_weakvaluedict_new(h);
     rh_object *k = rh_str(h, "k");
     assert_int_equal(rh_weakvaluedict_set(d, k, o), 0);
@@ -475,7 +476,7 @@ static void test_sizes(void **state) {
     assert_int_equal(rh_list_size(refs), 2);
     rh_object *entry = rh_list_get(refs, 1);
     assert_string_equal(rh_type_name(entry), "KeyedRef");
-    assert_int_equal(rh_sizeof(entry), 88);
+    assert_int_equal(rh_sizeof(entry), rh_test_cpython_size(h, 88));
     assert_true(rh_weakref_alive(entry));
     assert_null(rh_weakref_new(entry, NULL, NULL));
     assert_string_equal(rh_errmsg(h), "cannot create weak reference to 'KeyedRef' object");

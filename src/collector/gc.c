@@ -1715,12 +1715,20 @@ void rh__gc_check(rh_heap *h) {
     if (st->linkless) rh__gc_linkless_check(h);
 }
 
+/* The weak references' invariants over every tracked object: the lists'
+ * objects, and in the layout without links (no lists) the marked blocks'
+ * by a walk. */
+static int weak_check_one(rh_object *o, void *h) {
+    rh__weak_check_object(h, o);
+    return 0;
+}
 void rh__weak_check(rh_heap *h) {
     for (int i = 0; i <= RH_GC_GENERATIONS; i++) {
         rh__gchead *l = rh__gc_list(h, i);
         for (rh__gchead *g = (rh__gchead *)l->next; g != l; g = (rh__gchead *)g->next)
             rh__weak_check_object(h, RH__FROM_GC(g));
     }
+    if (h->gc.linkless) (void)rh__gc_linkless_each(h, RH__GC_EACH_TRACKED, weak_check_one, h);
 }
 
 void rh__heap_check(rh_heap *h, const char *when) {

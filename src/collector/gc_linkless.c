@@ -140,7 +140,10 @@
  * object is still in the set (its marks).
  *
  * The audit (rh__gc_linkless_audit): the invariants above, by the young
- * array and one walk. rh_gc_verify (gcapi.c) then counts references in
+ * array and one walk. As a checker (fatal) it stops the program as the
+ * linked layout's does ("gc: invariant broken: tracked object <type
+ * address> ... (allocated at file:line)", the site known in debug mode),
+ * naming the object of the walk a problem was found on. rh_gc_verify (gcapi.c) then counts references in
  * LOW over every tracked object (rh__gc_linkless_each with
  * RH__GC_EACH_TRACKED) and gives the young ones their index back; an
  * object carrying a collection's or a round's marks is not counted (its
@@ -318,11 +321,14 @@ void rh__gc_linkless_fini(rh_heap *h) {
 }
 
 /* The audit (see the essay): each problem stops the program (fatal) or
- * is printed on the gc sink as a verifier's line and counted. */
+ * is printed on the gc sink as a verifier's line and counted. `at`: the
+ * object the walk is at (NULL outside it), whose allocation site a fatal
+ * problem names. */
 typedef struct audit {
     rh_heap *h;
     bool fatal;
     size_t problems;
+    const rh_object *at;
 } audit;
 
 static void RH_PRINTF(2, 3) problem(audit *a, const char *fmt, ...) {
@@ -331,7 +337,10 @@ static void RH_PRINTF(2, 3) problem(audit *a, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    if (a->fatal) rh__fatal("collector (linkless): heap %p: %s", (void *)a->h, line);
+    if (a->fatal && a->at)
+        rh__fatal("gc: invariant broken: %s (allocated at %s; heap %p, layout without links)", line,
+                  rh_object_site(a->at), (void *)a->h);
+    if (a->fatal) rh__fatal("gc: invariant broken: %s (heap %p, layout without links)", line, (void *)a->h);
     rh__gc_printf(a->h, "gc: verify: %s", line);
     a->problems++;
 }
@@ -342,7 +351,7 @@ static const char *aname(const rh_object *o) {
 
 size_t rh__gc_linkless_audit(rh_heap *h, bool fatal, bool *walkable) {
     struct rh__gc_state *st = &h->gc;
-    audit a = {h, fatal, 0};
+    audit a = {h, fatal, 0, NULL};
     bool sound = true;
     if (st->nyoung > st->capyoung || st->capyoung > RH__YOUNG_MAX || st->n_gen1 > st->n_old) {
         problem(&a, "counters: young %zu of %zu, old %zu, gen1 %zu", st->nyoung, st->capyoung, st->n_old,
@@ -354,8 +363,10 @@ size_t rh__gc_linkless_audit(rh_heap *h, bool fatal, bool *walkable) {
         if (!o || o->rh_refcnt == 0 || !(o->rh_type->flags & RH_TYPE_GC) ||
             (o->rh_gcword & ~RH__GCW_FINALIZED) != (RH__GCW_LINKLESS | RH__GCW_YOUNG | (uint32_t)i) ||
             !rh__block_marked(h, o)) {
-            problem(&a, "young[%zu] is %p (word %#x), not a tracked young container of index %zu", i, (void *)o,
-                    o ? o->rh_gcword : 0u, i);
+            a.at = o;
+            problem(&a, "young[%zu] is %p (<%s>, word %#x), not a tracked young container of index %zu", i,
+                    (void *)o, o ? aname(o) : "no object", o ? o->rh_gcword : 0u, i);
+            a.at = NULL;
             sound = false;
         }
     }
@@ -369,8 +380,10 @@ size_t rh__gc_linkless_audit(rh_heap *h, bool fatal, bool *walkable) {
     rh__mark_walk_begin(h, &w);
     for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
         uint32_t x = o->rh_gcword;
+        a.at = o;
         if (!(x & RH__GCW_LINKLESS) || !(o->rh_type->flags & RH_TYPE_GC)) {
-            problem(&a, "marked block %p is no container of this layout (word %#x)", (void *)o, x);
+            problem(&a, "tracked object <%s %p> has collector word %#x: a marked block, no container of this layout",
+                    aname(o), (void *)o, x);
             sound = false;
             continue;
         }
@@ -408,6 +421,7 @@ size_t rh__gc_linkless_audit(rh_heap *h, bool fatal, bool *walkable) {
         if (g == RH__GCW_FROZEN) frozen++;
     }
     rh__mark_walk_end(&w);
+    a.at = NULL;
     if (counted != st->nyoung + st->n_old + st->n_frozen || young != st->nyoung || gen1 != st->n_gen1 ||
         frozen != st->n_frozen)
         problem(&a, "%zu tracked objects outside a collection (%zu young, %zu gen1, %zu frozen; %zu more on the "
