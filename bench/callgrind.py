@@ -30,8 +30,8 @@ listing of the larger run is printed for the create/track/last-decref path.
 The rows run refheap's heaps under the CPython policy (REFHEAP_GC and
 REFHEAP_LINKLESS are removed from their environment), then the rows
 node, nodetrack, node1 and tree again under the incremental policy, in its
-linked layout ("-inc": REFHEAP_GC=incremental) and in its layout without
-list links ("-ll": REFHEAP_LINKLESS=1 too, docs/linkless.md), and the rows
+linked layout ("-inc": REFHEAP_GC=incremental REFHEAP_LINKLESS=0) and in its
+layout without list links ("-ll": the policy's own, docs/linkless.md), and the rows
 float, raw32 and raw32once in that last layout (which must not change
 them), refheap's columns only, their ratio taken against the base row's
 hand-written count.
@@ -81,11 +81,11 @@ ROWS = [
 # The rows above run refheap's heaps under the CPython policy (the variables
 # below are removed from their environment). The same programs on heaps of
 # the incremental policy, in its two layouts: linked (the collector's
-# 16-byte record, "-inc") and without list links (docs/linkless.md, the
-# internal switch REFHEAP_LINKLESS=1, "-ll"). Only refheap's columns are
+# 16-byte record, asked for by REFHEAP_LINKLESS=0, "-inc") and without list
+# links (docs/linkless.md, the policy's own layout, "-ll"). Only refheap's columns are
 # run; the ratio is taken against the base row's hand-written count.
 POLICY_ENV = ("REFHEAP_GC", "REFHEAP_LINKLESS")
-VARIANTS = [("-inc", "incremental policy, linked layout", {"REFHEAP_GC": "incremental"}),
+VARIANTS = [("-inc", "incremental policy, linked layout", {"REFHEAP_GC": "incremental", "REFHEAP_LINKLESS": "0"}),
             ("-ll", "incremental policy, layout without list links",
              {"REFHEAP_GC": "incremental", "REFHEAP_LINKLESS": "1"})]
 for _suffix, _what, _env in VARIANTS:

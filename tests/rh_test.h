@@ -72,15 +72,19 @@ static inline uint32_t rh_test_xorshift(uint64_t *state) {
 
 /* A heap of `policy` in `mode` with automatic collection off, in the layout
  * of containers without list links when `linkless` (docs/linkless.md: the
- * incremental policy uses it when REFHEAP_LINKLESS=1 is set at the heap's
- * creation; the variable is unset again, so that the test's other heaps and
- * its environment are unaffected). */
+ * incremental policy's layout, unless REFHEAP_LINKLESS=0 is set at the
+ * heap's creation; the variable is set to "1" or "0" for the creation and
+ * restored afterwards, so that the test's other heaps and its environment
+ * are unaffected). */
 static inline rh_heap *rh_test_heap_new(rh_mode mode, rh_gc_policy policy, bool linkless) {
-    if (linkless) setenv("REFHEAP_LINKLESS", "1", 1);
-    else unsetenv("REFHEAP_LINKLESS");
+    const char *was = getenv("REFHEAP_LINKLESS");
+    char saved[8] = "";
+    if (was) snprintf(saved, sizeof saved, "%s", was);
+    setenv("REFHEAP_LINKLESS", linkless ? "1" : "0", 1);
     rh_heap_config cfg = {.mode = mode, .gc_policy = policy};
     rh_heap *h = rh_heap_new(&cfg);
-    unsetenv("REFHEAP_LINKLESS");
+    if (was) setenv("REFHEAP_LINKLESS", saved, 1);
+    else unsetenv("REFHEAP_LINKLESS");
     assert_non_null(h);
     rh_gc_disable(h);
     return h;
@@ -105,21 +109,20 @@ static inline size_t rh_test_cpython_size(const rh_heap *h, size_t n) {
 
 /* The collector's own blocks in heap h, which its statistics count beside
  * the program's: the layout without links keeps its young generation in an
- * array, a raw block of the heap allocated when a container is tracked
- * and there is none (grown by doubling; a young collection takes it and
- * frees it, the next track allocates another; freed at the heap's end);
- * the linked layout has none. A test counting the program's blocks or
- * bytes subtracts these, so that it does not depend on when the array is
- * allocated. */
+ * array, whose first RH__YOUNG_FIRST entries live in the heap record (no
+ * block) and which beyond them is a raw block of the heap, grown by
+ * doubling and kept across young collections; the linked layout has none.
+ * A test counting the program's blocks or bytes subtracts these, so that
+ * it does not depend on when the array grows. */
 static inline size_t rh_test_gc_own_blocks(const rh_heap *h) {
-    return h->gc.linkless && h->gc.young ? 1 : 0;
+    return h->gc.linkless && h->gc.young && h->gc.young != h->gc.young_first ? 1 : 0;
 }
 
 /* ... and their bytes, as requested (the array's capacity times a
  * pointer: a size of its own class, so bytes_in_use counts it alike outside
  * debug mode, whose headers and guards it does not count). */
 static inline size_t rh_test_gc_own_bytes(const rh_heap *h) {
-    return h->gc.linkless && h->gc.young ? h->gc.capyoung * sizeof *h->gc.young : 0;
+    return rh_test_gc_own_blocks(h) ? h->gc.capyoung * sizeof *h->gc.young : 0;
 }
 
 /* Runs fn(arg) on a new thread whose stack is `stack_bytes` and waits for

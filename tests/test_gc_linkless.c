@@ -79,9 +79,40 @@ static void check_young(rh_heap *h) {
     }
 }
 
-/* The switch: only the incremental policy with REFHEAP_LINKLESS=1; the
- * other heaps keep the linked layout (their containers' collector word 0,
- * their record in front). */
+/* The switch: the incremental policy's heaps have this layout unless
+ * REFHEAP_LINKLESS=0 is set at their creation; the CPython policy's keep
+ * the linked layout whatever the variable says (their containers'
+ * collector word 0, their record in front). */
+static void test_switch_default(void **state) {
+    (void)state;
+    const char *was = getenv("REFHEAP_LINKLESS");
+    char saved[8] = "";
+    if (was) snprintf(saved, sizeof saved, "%s", was);
+    static const char *const values[] = {NULL, "1", "0", "yes"};
+    for (size_t v = 0; v < sizeof values / sizeof values[0]; v++) {
+        if (values[v]) setenv("REFHEAP_LINKLESS", values[v], 1);
+        else unsetenv("REFHEAP_LINKLESS");
+        for (int p = 0; p < 2; p++) {
+            rh_gc_policy pol = p ? RH_GC_POLICY_INCREMENTAL : RH_GC_POLICY_CPYTHON;
+            rh_heap_config cfg = {.mode = RH_MODE_POOLS, .gc_policy = pol};
+            rh_heap *h = rh_heap_new(&cfg);
+            assert_non_null(h);
+            bool want = pol == RH_GC_POLICY_INCREMENTAL && !(values[v] && strcmp(values[v], "0") == 0);
+            assert_int_equal(h->gc.linkless, want);
+            rh_object *x = rh_new_tracked(h, &pair_type);
+            assert_int_equal(rh_sizeof(x), want ? 32 : 48); /* header 16 + 2 refs 16 (+ the record 16) */
+            rh_decref(x);
+            rh_heap_destroy(h);
+        }
+    }
+    if (was) setenv("REFHEAP_LINKLESS", saved, 1);
+    else unsetenv("REFHEAP_LINKLESS");
+}
+
+/* The switch as the tests set it (rh_test_heap_new: REFHEAP_LINKLESS "1"
+ * or "0" at the heap's creation): the incremental policy without links or
+ * with them; the CPython policy keeps the linked layout (its containers'
+ * collector word 0, their record in front). */
 static void test_switch(void **state) {
     (void)state;
     rh_heap *a = heap_new(RH_MODE_POOLS, RH_GC_POLICY_INCREMENTAL, true);
@@ -3042,6 +3073,7 @@ static void test_walk_arenas_released_in_tail(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_switch),
+        cmocka_unit_test(test_switch_default),
         cmocka_unit_test(test_allocator_unaware),
         cmocka_unit_test(test_pair_32_bytes),
         cmocka_unit_test(test_large_container),

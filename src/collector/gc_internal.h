@@ -83,9 +83,8 @@ static inline void rh__gc_untrack_node(rh__gchead *g) {
 
 /* The layout without list links (docs/linkless.md; gc_linkless.c, whose
  * essay states the invariants). rh__gc_layout_init (gc.c) decides it at
- * heap creation, once the policy is known: the incremental policy with
- * the environment variable REFHEAP_LINKLESS=1 (an internal switch until
- * the collections of such heaps are built). track/untrack take a live
+ * heap creation, once the policy is known: the incremental policy's
+ * layout, unless REFHEAP_LINKLESS=0 asks for its linked one. track/untrack take a live
  * container of h of that layout, untracked / tracked respectively. */
 void rh__gc_layout_init(rh_heap *h);
 /* The collector's arrays (young, a collection's set, a round's): a raw

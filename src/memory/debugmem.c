@@ -232,11 +232,13 @@ static void debug_free_block(rh__mem_layer *L, void *p, size_t header_offset, co
     rh_heap *h = L->heap;
     struct rh__alloc_state *A = &h->alloc;
     dbghead *d = check_block(h, p, "free", file, line);
-    check_unmarked(L, d, p, "free", file, line);
+    /* rh_free of a live object first: a tracked container's block is
+     * marked too, and "released with rh_decref" is the message it needs */
     if (header_offset == RH__NO_REFCNT && d->type_name) /* rh_free, not an object's death */
         rh__fatal("debug: free of a live object at %s:%d: " BLOCK_FMT
                   "; an object is released with rh_decref, never freed",
                   file ? file : "?", line, BLOCK_ARGS(d));
+    check_unmarked(L, d, p, "free", file, line);
     if (d->prev) d->prev->next = d->next;
     else A->debug_live = d->next;
     if (d->next) d->next->prev = d->prev;
