@@ -997,6 +997,9 @@ typedef struct free_case {
 } free_case;
 static void free_object(void *arg) {
     const free_case *fc = arg;
+    /* the incremental policy in its own layout, whatever the environment
+     * asks (a child process: nothing to restore) */
+    if (fc->policy == RH_GC_POLICY_INCREMENTAL) setenv("REFHEAP_LINKLESS", "1", 1);
     rh_heap_config cfg = {.mode = fc->mode, .gc_policy = fc->policy};
     rh_heap *h = rh_heap_new(&cfg);
     assert_non_null(h);
