@@ -12,7 +12,7 @@
  * objects). A new container is untracked (the caller tracks it once its
  * fields are valid), so the collector cannot see a half-built object.
  * A heap without list links (docs/linkless.md: gc.linkless, the incremental
- * policy behind an internal switch) gives its containers no record: the
+ * policy's default layout) gives its containers no record: the
  * block starts at the object, whose collector word is RH__GCW_LINKLESS
  * from creation on (collector/gc_state.h). The layout is the collector's
  * business: the allocator's slow word does not carry it, so raw blocks and
