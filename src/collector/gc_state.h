@@ -70,9 +70,9 @@ static inline size_t rh__prefix_size(const rh_type *t) {
  * The layout without list links (docs/linkless.md). A heap whose
  * gc.linkless is set (an incremental-policy heap, unless REFHEAP_LINKLESS=0
  * at its creation: rh__gc_layout_init) gives its containers no
- * rh__gchead: the block starts at the object. Such an object's collector state is its rh_gcword
- * and the allocator's mark bit of its block (memory/marks.h), which means
- * "tracked". The bits of rh_gcword:
+ * rh__gchead: the block starts at the object. Such an object's collector
+ * state is its rh_gcword and the allocator's mark bit of its block
+ * (memory/marks.h), which means "tracked". The bits of rh_gcword:
  *   LINKLESS   the object has this layout: set at creation, never cleared,
  *              never set under the linked layout (whose tracked objects keep
  *              rh_gcword 0 between collections, and whose collections and
