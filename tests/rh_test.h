@@ -93,8 +93,8 @@ static inline rh_heap *rh_test_heap_new(rh_mode mode, rh_gc_policy policy, bool 
 /* Bytes of the collector's record in front of each container of heap h:
  * 16 (rh__gchead, two links: CPython 3.11's PyGC_Head, which its
  * sys.getsizeof counts) in the linked layout, 0 in the layout without links
- * (docs/linkless.md: an incremental-policy heap with REFHEAP_LINKLESS=1 at
- * its creation). A figure of CPython's that counts the record is, on h,
+ * (docs/linkless.md: an incremental-policy heap, unless REFHEAP_LINKLESS=0
+ * at its creation). A figure of CPython's that counts the record is, on h,
  * that figure - 16 + rh_test_gc_record(h). */
 static inline size_t rh_test_gc_record(const rh_heap *h) {
     return h->gc.linkless ? 0 : sizeof(rh__gchead);

@@ -30,8 +30,8 @@
 static const rh_mode MODES[] = {RH_MODE_POOLS, RH_MODE_MALLOC, RH_MODE_DEBUG};
 #define NMODES (sizeof MODES / sizeof MODES[0])
 
-/* A heap of the incremental policy with the internal switch on (or off),
- * automatic collection off. */
+/* A heap of `policy` without list links (or with them: REFHEAP_LINKLESS
+ * "1" or "0" at its creation, rh_test.h), automatic collection off. */
 static rh_heap *heap_new(rh_mode mode, rh_gc_policy policy, bool linkless) {
     return rh_test_heap_new(mode, policy, linkless);
 }

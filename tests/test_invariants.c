@@ -156,7 +156,7 @@ static void test_checkers_find_corruption(void **state) {
     expect_fatal(corrupt_full_pool_listed, "that is full");
     /* the collector's part in the heap's layout (busy_heap's heaps are
      * made as this one: the linked layout, or none with REFHEAP_GC=
-     * incremental and REFHEAP_LINKLESS=1), each naming the object */
+     * incremental unless REFHEAP_LINKLESS=0), each naming the object */
     rh_heap *h = new_heap(RH_MODE_POOLS);
     bool linkless = h->gc.linkless;
     rh_heap_destroy(h);
