@@ -557,8 +557,8 @@ static size_t slice(rh_heap *h, size_t quota, uint64_t deadline) {
  * rh_gcword's ROUND bits (gc_state.h), apart from a collection's:
  *   CAND          a candidate (GEN OLD); LOW its count (COUNT, SCAN)
  *   CAND|REACH    a candidate reached before the scan's walk met it
- *   CAND|INU      a suspect: u.a[LOW] == o
- *   INU|REACH     a suspect reached after the walk passed it: rescued.a[LOW]
+ *   CAND|INU      a suspect: u[LOW] == o
+ *   INU|REACH     a suspect reached after the walk passed it: rescued[LOW]
  *                 == o, to be scanned (the slice drains it before the walk
  *                 goes on)
  *   CAND|INU|REACH  final garbage on `doomed`, held by the collector,
@@ -581,21 +581,41 @@ static size_t slice(rh_heap *h, size_t quota, uint64_t deadline) {
  * measured in docs/linkless.md, "S4"). */
 #define SCAN_PER_UNIT 64
 
+/* The final check's chunk: a contiguous array (gc_linkless.c's steps 1-3
+ * take one), grown by doubling. */
 typedef struct objvec {
     rh_object **a;
     size_t n, cap;
 } objvec;
+
+/* The suspects, the rescued ones and the garbage waiting for its clear: a
+ * segmented vector, so that a push never copies the entries. Entry i is
+ * slot i & SEG_MASK of segment i >> SEG_SHIFT; segments of SEG_LEN entries
+ * are allocated one at a time, and only the directory of their pointers
+ * (at most LL_LOW / SEG_LEN of them) doubles. A vector holds the segments
+ * its entries need and at most one more (a pop that empties a segment
+ * frees the one past it). */
+#define SEG_SHIFT 12
+#define SEG_LEN ((size_t)1 << SEG_SHIFT) /* 4096 entries: 32 KiB */
+#define SEG_MASK (SEG_LEN - 1)
+
+typedef struct segvec {
+    rh_object ***seg; /* the directory: nseg segments           */
+    size_t n;         /* entries                                */
+    size_t nseg, dcap; /* segments held; the directory's room   */
+} segvec;
 
 struct rh__incr_ll {
     rh__mark_walk walk;
     bool walking;   /* walk open (MARK, COUNT, SCAN)             */
     size_t charged; /* walk.scanned already charged as work      */
     size_t uhead;   /* FINISH: the next slot of u to check       */
-    objvec u, rescued, doomed, chunk;
+    segvec u, rescued, doomed;
+    objvec chunk;
 };
 
-/* Room for `more` entries (an index must fit LOW). */
-static bool vec_reserve(rh_heap *h, objvec *v, size_t more) {
+/* Room for `more` entries in the chunk (an index must fit LOW). */
+static bool chunk_reserve(rh_heap *h, objvec *v, size_t more) {
     if (v->n + more <= v->cap) return true;
     if (v->n + more >= LL_LOW) return false;
     size_t cap = v->cap ? v->cap * 2 : 64;
@@ -608,17 +628,73 @@ static bool vec_reserve(rh_heap *h, objvec *v, size_t more) {
     return true;
 }
 
-/* Appends o; returns its index, or (size_t)-1 out of memory. */
-static size_t vec_push(rh_heap *h, objvec *v, rh_object *o) {
-    if (!vec_reserve(h, v, 1)) return (size_t)-1;
+/* Appends o to the chunk; returns its index, or (size_t)-1 out of memory. */
+static size_t chunk_push(rh_heap *h, objvec *v, rh_object *o) {
+    if (!chunk_reserve(h, v, 1)) return (size_t)-1;
     v->a[v->n] = o;
     return v->n++;
 }
 
-static void vec_free(rh_heap *h, objvec *v) {
+static void chunk_free(rh_heap *h, objvec *v) {
     rh_free(h, v->a);
     v->a = NULL;
     v->n = v->cap = 0;
+}
+
+static inline rh_object **vec_slot(const segvec *v, size_t i) {
+    return &v->seg[i >> SEG_SHIFT][i & SEG_MASK];
+}
+
+/* Entry i (i < n). */
+static inline rh_object *vec_at(const segvec *v, size_t i) { return *vec_slot(v, i); }
+
+/* Appends o; returns its index, or (size_t)-1 out of memory (a segment or
+ * the directory could not be had; v is unchanged). An index must fit LOW. */
+static size_t vec_push(rh_heap *h, segvec *v, rh_object *o) {
+    size_t i = v->n;
+    if (i + 1 >= LL_LOW) return (size_t)-1;
+    size_t s = i >> SEG_SHIFT;
+    if (s == v->nseg) {
+        if (s == v->dcap) {
+            size_t dcap = v->dcap ? v->dcap * 2 : 8;
+            rh_object ***d = rh__gc_array_realloc(h, v->seg, dcap * sizeof *d);
+            if (!d) return (size_t)-1;
+            v->seg = d;
+            v->dcap = dcap;
+        }
+        rh_object **a = rh__gc_array_realloc(h, NULL, SEG_LEN * sizeof *a);
+        if (!a) return (size_t)-1;
+        v->seg[v->nseg++] = a;
+    }
+    v->seg[s][i & SEG_MASK] = o;
+    v->n = i + 1;
+    return i;
+}
+
+/* Frees the segments past the one after those n entries need. */
+static void vec_trim(rh_heap *h, segvec *v) {
+    size_t keep = ((v->n + SEG_MASK) >> SEG_SHIFT) + 1;
+    while (v->nseg > keep) rh_free(h, v->seg[--v->nseg]);
+}
+
+/* Removes and returns the last entry (n > 0). */
+static rh_object *vec_pop(rh_heap *h, segvec *v) {
+    rh_object *o = vec_at(v, --v->n);
+    if ((v->n & SEG_MASK) == 0) vec_trim(h, v);
+    return o;
+}
+
+/* Empties v, keeping one segment. */
+static void vec_clear(rh_heap *h, segvec *v) {
+    v->n = 0;
+    vec_trim(h, v);
+}
+
+static void vec_free(rh_heap *h, segvec *v) {
+    while (v->nseg) rh_free(h, v->seg[--v->nseg]);
+    rh_free(h, v->seg);
+    v->seg = NULL;
+    v->n = v->dcap = 0;
 }
 
 static inline bool ll_doomed_left(const struct rh__incr_ll *ll) { return ll && ll->doomed.n; }
@@ -631,9 +707,9 @@ static inline bool ll_is(const rh_object *o, uint32_t m) {
 }
 
 /* o's slot in v, if o is there (LOW its index): emptied. */
-static void vec_leave(objvec *v, rh_object *o) {
+static void vec_leave(segvec *v, rh_object *o) {
     size_t i = o->rh_gcword & LL_LOW;
-    if (i < v->n && v->a[i] == o) v->a[i] = NULL;
+    if (i < v->n && vec_at(v, i) == o) *vec_slot(v, i) = NULL;
 }
 
 bool rh__gc_incr_leave(rh_heap *h, rh_object *o, uint32_t w) {
@@ -684,7 +760,9 @@ static bool start_round_ll(rh_heap *h) {
         memset(r->ll, 0, sizeof *r->ll);
     }
     struct rh__incr_ll *ll = r->ll;
-    ll->u.n = ll->rescued.n = ll->uhead = 0;
+    vec_clear(h, &ll->u);
+    vec_clear(h, &ll->rescued);
+    ll->uhead = 0;
     ll_walk_open(ll, h);
     r->phase = RH__INCR_MARK;
     r->candidates = 0;
@@ -709,7 +787,9 @@ static void settle_round_ll(rh_heap *h) {
             o->rh_gcword = x & ~(LL_ROUND | LL_LOW);
     }
     rh__mark_walk_end(&w);
-    ll->u.n = ll->rescued.n = ll->uhead = 0;
+    vec_clear(h, &ll->u);
+    vec_clear(h, &ll->rescued);
+    ll->uhead = 0;
 }
 
 /* The arrays go when nothing is left in them (no round, no teardown; not
@@ -722,7 +802,7 @@ static void ll_release(rh_heap *h) {
     vec_free(h, &ll->u);
     vec_free(h, &ll->rescued);
     vec_free(h, &ll->doomed);
-    vec_free(h, &ll->chunk);
+    chunk_free(h, &ll->chunk);
     rh_free(h, ll);
     r->ll = NULL;
 }
@@ -748,10 +828,10 @@ static int visit_reach_ll(rh_object *o, void *arg) {
         rh_heap *h = arg;
         struct rh__incr_ll *ll = h->gc.incr.ll;
         size_t i = w & LL_LOW;
-        if (i >= ll->u.n || ll->u.a[i] != o) return 0; /* not this heap's */
+        if (i >= ll->u.n || vec_at(&ll->u, i) != o) return 0; /* not this heap's */
         size_t k = vec_push(h, &ll->rescued, o);
         if (k == (size_t)-1) return 0;
-        ll->u.a[i] = NULL;
+        *vec_slot(&ll->u, i) = NULL;
         o->rh_gcword = (w & ~(LL_ROUND | LL_LOW)) | LL_RESCUED | (uint32_t)k;
     }
     return 0;
@@ -781,16 +861,16 @@ static int visit_pull_ll(rh_object *o, void *arg) {
     uint32_t m = w & LL_ROUND;
     if (m == LL_SUSPECT) {
         size_t i = w & LL_LOW;
-        if (i >= ll->u.n || ll->u.a[i] != o) return 0;
-        if (vec_push(h, &ll->chunk, o) == (size_t)-1) return 0;
-        ll->u.a[i] = NULL;
+        if (i >= ll->u.n || vec_at(&ll->u, i) != o) return 0;
+        if (chunk_push(h, &ll->chunk, o) == (size_t)-1) return 0;
+        *vec_slot(&ll->u, i) = NULL;
         h->gc.n_old--;
         o->rh_gcword = (w & RH__GCW_KEEP) | LL_DOOMED;
         return 0;
     }
     if (m || !c->left || rh__gcw_gen(w) == RH__GCW_FROZEN) return 0;
     if (rh__heap_of(o) != h || !rh__block_marked(h, o)) return 0;
-    if (vec_push(h, &ll->chunk, o) == (size_t)-1) return 0;
+    if (chunk_push(h, &ll->chunk, o) == (size_t)-1) return 0;
     c->left--;
     rh__gc_linkless_take(h, o);
     o->rh_gcword |= LL_DOOMED;
@@ -810,13 +890,13 @@ static intptr_t finish_body_ll(rh_heap *h, int gen, rh_gc_info *info) {
     c->n = 0;
     size_t nsusp = 0;
     while (ll->uhead < ll->u.n && nsusp < FINAL_CHUNK) {
-        rh_object *o = ll->u.a[ll->uhead];
+        rh_object *o = vec_at(&ll->u, ll->uhead);
         if (!o) {
             ll->uhead++;
             continue;
         }
-        if (vec_push(h, c, o) == (size_t)-1) break; /* out of memory: a smaller chunk */
-        ll->u.a[ll->uhead++] = NULL;
+        if (chunk_push(h, c, o) == (size_t)-1) break; /* out of memory: a smaller chunk */
+        *vec_slot(&ll->u, ll->uhead++) = NULL;
         st->n_old--;
         o->rh_gcword = (o->rh_gcword & RH__GCW_KEEP) | LL_DOOMED;
         nsusp++;
@@ -862,7 +942,7 @@ static size_t clear_doomed_ll(rh_heap *h, size_t quota, uint64_t deadline) {
     size_t done = 0;
     while (ll->doomed.n && done < quota) {
         if (done && done % CLOCK_EVERY == 0 && rh__gc_now_ns() >= deadline) break;
-        rh_object *o = ll->doomed.a[--ll->doomed.n];
+        rh_object *o = vec_pop(h, &ll->doomed);
         void (*clear)(rh_object *) = o->rh_type->clear;
         if (clear) clear(o);
         if (ll_is(o, LL_DOOMED)) {
@@ -895,13 +975,14 @@ static size_t slice_ll(rh_heap *h, size_t quota, uint64_t deadline) {
         }
         struct rh__incr_ll *ll = r->ll;
         if (r->phase == RH__INCR_FINISH) {
-            while (ll->uhead < ll->u.n && !ll->u.a[ll->uhead]) ll->uhead++;
+            while (ll->uhead < ll->u.n && !vec_at(&ll->u, ll->uhead)) ll->uhead++;
             if (ll->uhead == ll->u.n) {
-                ll->u.n = ll->uhead = 0;
+                vec_clear(h, &ll->u);
+                ll->uhead = 0;
                 end_round(h);
                 return done + 1;
             }
-            if (!vec_reserve(h, &ll->chunk, 1)) {
+            if (!chunk_reserve(h, &ll->chunk, 1)) {
                 /* out of memory for the check: the round is abandoned, its
                  * suspects old again (the next round sees them) */
                 settle_round_ll(h);
@@ -916,7 +997,7 @@ static size_t slice_ll(rh_heap *h, size_t quota, uint64_t deadline) {
             continue;
         }
         if (r->phase == RH__INCR_SCAN && ll->rescued.n) {
-            rh_object *o = ll->rescued.a[--ll->rescued.n];
+            rh_object *o = vec_pop(h, &ll->rescued);
             if (o) reachable_ll(h, o);
             done++;
             continue;
