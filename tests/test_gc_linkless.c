@@ -2657,6 +2657,119 @@ static void test_round_out_of_memory(void **state) {
     }
 }
 
+/* The round's arrays in a heap without links (the suspects `u`, the
+ * rescued ones, `doomed`) are segmented vectors (gc_incr.c): a push
+ * allocates at most one segment and never copies the entries. A round over
+ * SEG_PAIRS garbage two-cycles (more than 3 segments of suspects, then of
+ * garbage on `doomed`), in small slices but for the final check (one
+ * slice, so that `doomed` holds all of it); between slices, the program
+ * empties slots of `u` in different segments (a suspect untracked, back
+ * young, or both objects of a suspect pair freed: the pair broken) and
+ * untracks objects waiting on `doomed` (found unmarked there). After every
+ * slice: the invariant check, and every array holds the segments its
+ * entries need and at most one more. The round's allocating calls: its
+ * state, one per segment (the arrays only grow until their end), a
+ * directory per array that grew and the chunk's doublings (64 entries to
+ * at most 2 * 1024). Every pair is collected, by the round or by a full
+ * collection. */
+enum { SEG_PAIRS = 7000 };
+static void test_round_segments(void **state) {
+    (void)state;
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        (void)rh_gc_set_slice_budget(h, UINT64_MAX / 4); /* work alone bounds a slice */
+        static rh_object *g[2 * SEG_PAIRS];
+        static bool gone[SEG_PAIRS]; /* freed by the program, or disturbed */
+        memset(gone, 0, sizeof gone);
+        for (int i = 0; i < SEG_PAIRS; i++) {
+            g[2 * i] = rh_new_tracked(h, &pair_type);
+            g[2 * i + 1] = rh_new_tracked(h, &pair_type);
+            assert_non_null(g[2 * i]);
+            assert_non_null(g[2 * i + 1]);
+            ((pair *)g[2 * i])->a = rh_newref(g[2 * i + 1]);
+            ((pair *)g[2 * i + 1])->a = rh_newref(g[2 * i]);
+        }
+        assert_int_equal(rh_gc_collect(h, 0), 0); /* all promoted */
+        for (int i = 0; i < 2 * SEG_PAIRS; i++) rh_decref(g[i]); /* garbage from now on */
+        const uint32_t susp = RH__GCW_CAND | RH__GCW_INU;
+        uint64_t seed = 777 + m;
+        size_t peak[3] = {0, 0, 0}, seg_len = 0;
+        bool hit[SEG_PAIRS * 2 / 1024 + 1] = {false}; /* segments of u with a slot emptied */
+        int freed = 0, untracked = 0, doomed_untracked = 0;
+        uint64_t allocs0 = rh_heap_alloc_count(h);
+        int more = rh_gc_step(h, 128);
+        while (more) {
+            rh__gc_check(h);
+            rh__incr_ll_shape sh;
+            rh__gc_incr_ll_shape(h, &sh);
+            if (sh.seg_len) seg_len = sh.seg_len;
+            for (int k = 0; k < 3; k++) {
+                assert_true(sh.nseg[k] <= (sh.n[k] + sh.seg_len - 1) / sh.seg_len + 1);
+                if (sh.nseg[k] > peak[k]) peak[k] = sh.nseg[k];
+            }
+            rh__incr_phase ph = h->gc.incr.phase;
+            size_t work = 128;
+            if (ph == RH__INCR_SCAN && lcg(&seed) % 2 == 0) {
+                int i = (int)(lcg(&seed) % SEG_PAIRS);
+                rh_object *x = g[2 * i], *y = g[2 * i + 1];
+                if (!gone[i] && round_marks(x) == susp && round_marks(y) == susp) {
+                    size_t slot = x->rh_gcword & RH__GCW_LOW;
+                    assert_true(slot < sh.n[0]);
+                    hit[slot / sh.seg_len] = true;
+                    if (lcg(&seed) % 2) {
+                        rh_gc_untrack(x); /* its slot emptied; young again */
+                        rh_gc_track(x);
+                        untracked++;
+                    } else {
+                        rh_incref(x);
+                        ((pair *)x)->a = NULL;
+                        rh_decref(y); /* y dies, and drops its reference to x */
+                        rh_decref(x); /* x dies */
+                        freed++;
+                    }
+                    gone[i] = true;
+                }
+            } else if (ph == RH__INCR_FINISH) {
+                work = SIZE_MAX / 2; /* the final check in one slice */
+            } else if (ph == RH__INCR_IDLE) {
+                assert_true(sh.n[2] > 0); /* the teardown */
+                for (int t = 0; t < 8; t++) {
+                    int i = (int)(lcg(&seed) % SEG_PAIRS);
+                    if (!gone[i] && round_marks(g[2 * i]) == RH__GCW_ROUND) {
+                        rh_gc_untrack(g[2 * i]); /* found unmarked on `doomed` */
+                        doomed_untracked++;
+                    }
+                }
+            }
+            more = rh_gc_step(h, work);
+        }
+        uint64_t allocs = rh_heap_alloc_count(h) - allocs0;
+        rh__gc_check(h);
+        assert_null(h->gc.incr.ll); /* released with the round and its teardown */
+        rh_gc_incr_stats st;
+        rh_gc_incr_stats_get(h, &st);
+        assert_int_equal(st.rounds, 1);
+        assert_int_equal(st.rounds_abandoned, 0);
+        intptr_t rest = rh_gc_collect(h, 2);
+        assert_int_equal((intptr_t)st.collected + rest, 2 * (SEG_PAIRS - freed));
+        assert_int_equal(h->gc.n_old + h->gc.nyoung, 0);
+        size_t hits = 0;
+        for (size_t k = 0; k < sizeof hit; k++) hits += hit[k];
+        print_message("round segments (mode %d): peak segments u %zu, rescued %zu, doomed %zu; allocating "
+                      "calls %llu; slots emptied %d freed %d untracked in %zu segments, %d untracked on "
+                      "doomed; full collection %ld\n",
+                      (int)MODES[m], peak[0], peak[1], peak[2], (unsigned long long)allocs, freed, untracked,
+                      hits, doomed_untracked, (long)rest);
+        assert_int_equal(seg_len, 4096);
+        assert_true(peak[0] > 3 && peak[2] > 3);
+        assert_true(hits >= 3 && freed > 0 && untracked > 0 && doomed_untracked > 0);
+        size_t grown = (peak[0] > 0) + (peak[1] > 0) + (peak[2] > 0);
+        assert_true(allocs >= 1 + peak[0] + peak[1] + peak[2] + grown);
+        assert_true(allocs <= 1 + peak[0] + peak[1] + peak[2] + grown + 6);
+        rh_heap_destroy(h);
+    }
+}
+
 /* A container whose clear untracks its referent before it drops it (as a
  * clear may run any code of the program's). */
 static void untracker_clear(rh_object *self) {
@@ -3120,6 +3233,7 @@ int main(void) {
         cmocka_unit_test(test_inline_death_beside_tombstones),
         cmocka_unit_test(test_round_walks),
         cmocka_unit_test(test_round_out_of_memory),
+        cmocka_unit_test(test_round_segments),
         cmocka_unit_test(test_round_weakref_and_doomed_untrack),
         cmocka_unit_test(test_round_settle),
     };

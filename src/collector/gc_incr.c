@@ -731,6 +731,18 @@ bool rh__gc_incr_doom(rh_heap *h, rh_object *o) {
     return true;
 }
 
+void rh__gc_incr_ll_shape(const rh_heap *h, rh__incr_ll_shape *out) {
+    memset(out, 0, sizeof *out);
+    const struct rh__incr_ll *ll = h->gc.incr.ll;
+    if (!ll) return;
+    const segvec *v[3] = {&ll->u, &ll->rescued, &ll->doomed};
+    for (int i = 0; i < 3; i++) {
+        out->n[i] = v[i]->n;
+        out->nseg[i] = v[i]->nseg;
+    }
+    out->seg_len = SEG_LEN;
+}
+
 static void ll_walk_open(struct rh__incr_ll *ll, rh_heap *h) {
     rh__mark_walk_begin(h, &ll->walk);
     ll->walk.budget = WALK_BUDGET;

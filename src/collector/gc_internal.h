@@ -276,6 +276,14 @@ bool rh__gc_incr_leave(rh_heap *h, rh_object *o, uint32_t w);
  * held (a reference) and waits on `doomed`. false: out of memory, the
  * caller clears it now. */
 bool rh__gc_incr_doom(rh_heap *h, rh_object *o);
+/* The shape of a heap without links' round arrays (tests): for the
+ * suspects, the rescued ones and `doomed` (in that order), their entries
+ * and the segments they hold (gc_incr.c's segmented vectors), and the
+ * entries of a segment. All 0 when the round's state is not allocated. */
+typedef struct rh__incr_ll_shape {
+    size_t n[3], nseg[3], seg_len;
+} rh__incr_ll_shape;
+void rh__gc_incr_ll_shape(const rh_heap *h, rh__incr_ll_shape *out);
 /* Steps 5-10 of a collection over the array set[r .. n), the unreachable
  * part that rh__gc_linkless_find_unreachable left there (a heap without
  * list links); with `defer` step 9 hands the final garbage to
