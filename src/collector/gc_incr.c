@@ -125,7 +125,16 @@
  *          gc_linkless.c's steps 1-3 over an array and the one tail of gc.c
  *          over its array backend (rh__gc_tail_array), step 9 deferred: the
  *          final garbage is held and put on the array `doomed`.
- * `u`, `rescued` and `doomed` are arrays of the heap's raw blocks; the
+ * `u`, `rescued` and `doomed` are segmented arrays of the heap's raw
+ * blocks: fixed segments of SEG_LEN entries allocated one at a time and a
+ * small directory of their pointers, so that a push costs at most one
+ * segment's allocation and never copies the entries (a contiguous array
+ * doubled by realloc copied all of them, a pause that grew with the
+ * number of suspects: several ms at 3M live objects); each holds at most
+ * one segment beyond what its entries need, all freed with the round's
+ * state. The final check's chunk stays contiguous (steps 1-3 and the tail
+ * take one array) and doubles: it is as large as the chunk's check, whose
+ * pause is proportional to it anyway, never to the heap. The
  * round's marks are rh_gcword's own bits (CAND, INU, REACH: RH__GCW_ROUND
  * in gc_state.h), apart from a collection's (COLLECTING, UNREACHABLE), so
  * that a young collection between two slices and the round never disturb
@@ -150,7 +159,9 @@
  * final check, settle's walk), so no tracked object outside the round
  * carries one. Work is objects visited plus the walks' cost, one unit per
  * SCAN_PER_UNIT plane words read, each step reading at most WALK_BUDGET
- * words, so that a slice's overrun past its clock stays bounded.
+ * words, so that a slice's overrun past its clock stays bounded; no unit
+ * costs more as the arrays grow (a push is O(1), without a copy), so a
+ * slice's pause is its budget plus that overrun whatever the round's size.
  *
  * Freeing in bounded steps. The final garbage of a round is not cleared in
  * the final pause: each object gets a reference held by the collector and
@@ -553,7 +564,8 @@ static size_t slice(rh_heap *h, size_t quota, uint64_t deadline) {
  * Rounds without links (a heap with gc.linkless; see the essay and
  * docs/linkless.md, "S4"). The phases are walks of the marked blocks
  * (memory/marks.h), the suspects, the rescued ones and the garbage waiting
- * for its clear are arrays of the heap's raw blocks; the marks are
+ * for its clear are segmented arrays of the heap's raw blocks (segvec
+ * below); the marks are
  * rh_gcword's ROUND bits (gc_state.h), apart from a collection's:
  *   CAND          a candidate (GEN OLD); LOW its count (COUNT, SCAN)
  *   CAND|REACH    a candidate reached before the scan's walk met it
