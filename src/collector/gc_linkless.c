@@ -20,8 +20,9 @@
  * not beyond twice the next young generation (young_fit: a larger block
  * shrinks to that, or goes back to young_first when 64 entries are
  * enough), so a burst of young objects is not held for the heap's life
- * while a steady program's array is not reallocated; the counters n_old (marked, neither YOUNG nor FROZEN), n_gen1
- * (those of n_old with GEN1) and n_frozen. The collector's arrays (the
+ * while a steady program's array is not reallocated; the counters n_old
+ * (marked, neither YOUNG nor FROZEN), n_gen1 (those of n_old with GEN1)
+ * and n_frozen. The collector's arrays (the
  * young array, a full collection's set) are not traced by allocation
  * tracing (rh__gc_array_realloc: their sizes follow the collector's schedule, not
  * the program's allocations) but counted in the heap's statistics and
