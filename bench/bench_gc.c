@@ -26,7 +26,11 @@
  *   build KIND N on|off                 workload 4: time to build N live
  *       objects with the collector at its default thresholds, or disabled.
  *   mem KIND N                          workload 5: bytes per object from the
- *       heap's statistics (bytes_in_use delta) and from the process RSS delta.
+ *       heap's statistics (bytes_in_use delta) and from the process RSS delta,
+ *       what a program pays: the collector at its default thresholds, the
+ *       baseline taken after a warm-up (MEM_WARMUP objects of the kind made
+ *       and dropped, then a full collection) so that the heap's fixed
+ *       structures exist before it.
  *   churn KIND N STEPS                  workload 6: build N live objects with
  *       the collector on, then STEPS steps each replacing a random pair with a
  *       new one (the old pair becomes cyclic garbage); every collection's
@@ -223,10 +227,17 @@ static void cmd_build(const char *kind, size_t n, int on) {
     drop_pairs(hold, npairs);
 }
 
+#define MEM_WARMUP 5000 /* py_gc.py's MEM_WARMUP */
+
 static void cmd_mem(const char *kind, size_t n) {
     rh_object **hold = bench_map(n * sizeof *hold);
     memset(hold, 0, n * sizeof *hold); /* make the array resident before the RSS baseline */
-    rh_gc_disable(heap);
+    rh_gc_enable(heap);
+    for (size_t i = 0; i < MEM_WARMUP && i < n; i++) hold[i] = make(kind, NULL);
+    for (size_t i = 0; i < MEM_WARMUP && i < n; i++) {
+        rh_decref(hold[i]);
+        hold[i] = NULL;
+    }
     rh_gc_collect(heap, 2);
     rh_heap_stats s0, s1;
     rh_heap_stats_get(heap, &s0);

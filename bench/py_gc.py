@@ -170,10 +170,18 @@ def make_one(kind):
     raise SystemExit("unknown kind " + kind)
 
 
+MEM_WARMUP = 5000  # bench_gc.c's MEM_WARMUP
+
+
 def cmd_mem(kind, n):
+    # What a program pays per object: the collector on at its default
+    # thresholds, the baseline after a warm-up (objects of the kind made and
+    # dropped, then a full collection).
     import tracemalloc
     make = make_one(kind)
-    gc.disable()
+    gc.enable()
+    warm = [make() for _ in range(min(MEM_WARMUP, n))]
+    warm = None
     gc.collect()
     # RSS pass first, without tracemalloc (whose own traces would count in RSS).
     hold = [None] * n

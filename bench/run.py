@@ -660,7 +660,10 @@ class Suite:
                         self.targets.append(("%s: a tracked two-reference object in ≤ 32 bytes (incremental policy)" % kind,
                                              "refheap %s B (stats), %s B (RSS); CPython %s B (RSS)" % (fmt(rs, 1), fmt(rr, 1), fmt(cr, 1)),
                                              verdict(rs[0] if rs else None, 32, higher=False, absolute=True)))
-        self.md.append("## 5. Memory per object\n\n%d objects held from a preallocated array/list. "
+        self.md.append("## 5. Memory per object\n\nWhat a program pays per object: the collector on at its default "
+                       "thresholds on both sides, the baseline taken after a warm-up (5000 objects of the kind made "
+                       "and dropped, then a full collection, so that per-heap fixed structures exist before it); "
+                       "%d objects held from a preallocated array/list. "
                        "refheap: `rh_heap_stats_get` bytes_in_use delta (size-class rounded) and process RSS "
                        "delta; CPython: tracemalloc delta (requested bytes) and RSS delta (a separate pass "
                        "without tracemalloc); sizeof = `rh_sizeof` / `sys.getsizeof`. Ratio = CPython RSS ÷ "
