@@ -239,16 +239,23 @@ static void cmd_mem(const char *kind, size_t n) {
         hold[i] = NULL;
     }
     rh_gc_collect(heap, 2);
-    rh_heap_stats s0, s1;
+    rh_heap_stats s0, sh, s1;
     rh_heap_stats_get(heap, &s0);
     size_t rss0 = bench_rss();
-    for (size_t i = 0; i < n; i++) hold[i] = make(kind, NULL);
+    size_t half = n / 2;
+    for (size_t i = 0; i < half; i++) hold[i] = make(kind, NULL);
+    rh_heap_stats_get(heap, &sh);
+    for (size_t i = half; i < n; i++) hold[i] = make(kind, NULL);
     rh_heap_stats_get(heap, &s1);
     size_t rss1 = bench_rss();
     size_t sz = rh_sizeof(hold[0]);
+    /* marginal: the second half's bytes per object, which leaves out what
+     * the heap holds once whatever its size (its fixed structures) */
     bench_emit("mem", "\"impl\": \"refheap\", \"kind\": \"%s\", \"n\": %zu, \"stats_bytes_per_obj\": %.3f, "
+               "\"marginal_bytes_per_obj\": %.3f, "
                "\"requested_bytes_per_obj\": %.3f, \"rss_bytes_per_obj\": %.3f, \"sizeof\": %zu",
                kind, n, (double)(s1.bytes_in_use - s0.bytes_in_use) / (double)n,
+               (double)(s1.bytes_in_use - sh.bytes_in_use) / (double)(n - half),
                (double)(s1.bytes_requested - s0.bytes_requested) / (double)n,
                ((double)rss1 - (double)rss0) / (double)n, sz);
     for (size_t i = 0; i < n; i++) rh_decref(hold[i]);
