@@ -1215,6 +1215,57 @@ static void test_pair_32_bytes_mid_round(void **state) {
 }
 
 /* ---------------------------------------------------------------------------
+ * A walk's step over system blocks.
+ *
+ * gc_incr.c's essay: a walk's step reads at most WALK_BUDGET (1024) words
+ * and a slice charges one unit of work per SCAN_PER_UNIT (64) words read or
+ * system blocks examined, so that a slice's overrun past its quota stays
+ * bounded. System blocks (every block in malloc and debug modes, blocks
+ * over RH_SMALL_MAX bytes in pools mode) count too: a slice of quota 1 that
+ * meets thousands of unmarked system blocks before the next tracked object
+ * does at most 1 + (1024 + 63) / 64 = 17 units of walk plus the one object,
+ * 18 in all, whatever the number of blocks.
+ * ------------------------------------------------------------------------- */
+
+#define STEP_WORDS 1024 /* gc_incr.c's WALK_BUDGET   */
+#define WORDS_PER_UNIT 64 /* gc_incr.c's SCAN_PER_UNIT */
+
+static void system_blocks_in_mode(rh_mode mode) {
+    rh_heap *h = round_heap(mode);
+    mirror_reset(h);
+    groups_reset();
+    /* one old tracked object, so that a round starts */
+    (void)node_new(&plain_type);
+    assert_true(rh_gc_collect(h, 1) >= 0);
+    /* then many unmarked system blocks: newer, so a walk meets them first */
+    enum { NBLOCKS = 4000 };
+    void **b = calloc(NBLOCKS, sizeof *b);
+    assert_non_null(b);
+    for (int i = 0; i < NBLOCKS; i++) assert_non_null(b[i] = rh_malloc(h, RH_SMALL_MAX + 8));
+    const uint64_t most = 1 + (STEP_WORDS + WORDS_PER_UNIT - 1) / WORDS_PER_UNIT + 1;
+    int slices = 0;
+    for (int more = 1; more; slices++) {
+        assert_true(slices < 100 * NBLOCKS); /* the round ends */
+        uint64_t w0 = incr_stats(h).work;
+        more = rh_gc_step(h, 1);
+        assert_true(more >= 0);
+        uint64_t w = incr_stats(h).work - w0;
+        if (w > most) fail_msg("%s mode: a slice of quota 1 did %llu units of work (at most %llu)",
+                               mode == RH_MODE_POOLS ? "pools" : mode == RH_MODE_MALLOC ? "malloc" : "debug",
+                               (unsigned long long)w, (unsigned long long)most);
+    }
+    assert_int_equal(incr_stats(h).rounds, 1);
+    for (int i = 0; i < NBLOCKS; i++) rh_free(h, b[i]);
+    free(b);
+    teardown(h);
+}
+
+static void test_walk_step_bounded_over_system_blocks(void **state) {
+    (void)state;
+    for (int m = 0; m < NMODES; m++) system_blocks_in_mode(MODES[m]);
+}
+
+/* ---------------------------------------------------------------------------
  * The adversarial randomized test in this layout.
  *
  * test_gc_incr.c's approach (a random graph mutated between every pair of
@@ -1399,6 +1450,7 @@ int main(void) {
         cmocka_unit_test(test_young_collection_between_slices),
         cmocka_unit_test(test_round_out_of_memory),
         cmocka_unit_test(test_pair_32_bytes_mid_round),
+        cmocka_unit_test(test_walk_step_bounded_over_system_blocks),
         cmocka_unit_test(test_adversarial_linkless),
     };
     if (getenv("RH_LK_ROUNDS_SOAK")) cmocka_set_test_filter("test_adversarial_linkless");

@@ -573,8 +573,9 @@ static size_t slice(rh_heap *h, size_t quota, uint64_t deadline) {
 #define LL_DOOMED RH__GCW_ROUND
 #define LL_ROUND RH__GCW_ROUND
 #define LL_LOW RH__GCW_LOW
-/* Plane words a walk's step may read (memory/marks.h): one arena's plane
- * (8 KiB), WALK_BUDGET / SCAN_PER_UNIT units of work. */
+/* Plane words a walk's step may read, or system blocks it may examine
+ * (memory/marks.h): one arena's plane (8 KiB), WALK_BUDGET / SCAN_PER_UNIT
+ * units of work. */
 #define WALK_BUDGET 1024
 /* Plane words read (or system blocks examined) per unit of work: what a
  * slice charges for the walk's cost, rh__mark_walk.scanned (the ratio is
