@@ -1266,6 +1266,83 @@ static void test_walk_step_bounded_over_system_blocks(void **state) {
 }
 
 /* ---------------------------------------------------------------------------
+ * Empty slots of `u` in the final check.
+ *
+ * An object untracked while it waits on `u` leaves an empty slot there; the
+ * final check passes over them. Those passes count as walk steps do (at most
+ * WALK_BUDGET slots a step, one unit of work per SCAN_PER_UNIT slots), so a
+ * slice of quota 1 cannot pass thousands of them: NSELF = 6000 empty slots
+ * take more than one slice (a slice of quota 1 passes at most 1024 + 256,
+ * one step and one chunk's range).
+ * ------------------------------------------------------------------------- */
+
+typedef struct selfnode {
+    RH_OBJECT_HEAD;
+    rh_object *self;
+    int idx;
+} selfnode;
+
+enum { NSELF = 6000 };
+static bool SELF_DEAD[NSELF];
+
+static int self_traverse(rh_object *o, rh_visitfn visit, void *arg) {
+    rh_object *s = ((selfnode *)o)->self;
+    return s ? visit(s, arg) : 0;
+}
+static void self_clear(rh_object *o) { RH_CLEAR(((selfnode *)o)->self); }
+static void self_destroy(rh_object *o) {
+    SELF_DEAD[((selfnode *)o)->idx] = true;
+    RH_CLEAR(((selfnode *)o)->self);
+}
+static const rh_type self_type = {.name = "LkSelf", .basicsize = sizeof(selfnode), .flags = RH_TYPE_GC,
+                                  .traverse = self_traverse, .clear = self_clear, .destroy = self_destroy};
+
+static void empty_slots_in_mode(rh_mode mode) {
+    rh_heap *h = round_heap(mode);
+    memset(SELF_DEAD, 0, sizeof SELF_DEAD);
+    rh_object **o = calloc(NSELF, sizeof *o);
+    assert_non_null(o);
+    /* self-cycles, made old while held, then dropped: old garbage, each a
+     * suspect of the next round (count 1 = reference count 1) */
+    for (int i = 0; i < NSELF; i++) {
+        assert_non_null(o[i] = rh_new(h, &self_type));
+        ((selfnode *)o[i])->self = rh_newref(o[i]);
+        ((selfnode *)o[i])->idx = i;
+        rh_gc_track(o[i]);
+    }
+    assert_int_equal(rh_gc_collect(h, 1), 0);
+    for (int i = 0; i < NSELF; i++) rh_decref(o[i]); /* alive: its own reference */
+    long steps = 0;
+    while (phase_of(h) != RH__INCR_FINISH) {
+        assert_true(steps++ < 100L * NSELF);
+        assert_int_equal(rh_gc_step(h, 1), 1);
+    }
+    /* every suspect leaves u: an empty slot each (the slice that reached
+     * FINISH may have checked a first chunk: those are dead or doomed) */
+    int left = 0;
+    for (int i = 0; i < NSELF; i++)
+        if (!SELF_DEAD[i]) rh_gc_untrack(o[i]), left++;
+    assert_true(left >= NSELF - 256); /* one chunk at most: FINAL_CHUNK */
+    assert_int_equal(rh_gc_step(h, 1), 1);
+    assert_int_equal(phase_of(h), RH__INCR_FINISH);
+    while (rh_gc_step(h, 1) > 0) assert_true(steps++ < 100L * NSELF);
+    /* tracked again, they are garbage for a full collection */
+    left = 0;
+    for (int i = 0; i < NSELF; i++)
+        if (!SELF_DEAD[i]) rh_gc_track(o[i]), left++;
+    assert_int_equal(rh_gc_collect(h, 2), left);
+    for (int i = 0; i < NSELF; i++) assert_true(SELF_DEAD[i]);
+    free(o);
+    rh_heap_destroy(h);
+}
+
+static void test_finish_empty_slots_bounded(void **state) {
+    (void)state;
+    if (linked_check()) return; /* the linked layout's u is a list: no slots */
+    for (int m = 0; m < NMODES; m++) empty_slots_in_mode(MODES[m]);
+}
+
+/* ---------------------------------------------------------------------------
  * The adversarial randomized test in this layout.
  *
  * test_gc_incr.c's approach (a random graph mutated between every pair of
@@ -1451,6 +1528,7 @@ int main(void) {
         cmocka_unit_test(test_round_out_of_memory),
         cmocka_unit_test(test_pair_32_bytes_mid_round),
         cmocka_unit_test(test_walk_step_bounded_over_system_blocks),
+        cmocka_unit_test(test_finish_empty_slots_bounded),
         cmocka_unit_test(test_adversarial_linkless),
     };
     if (getenv("RH_LK_ROUNDS_SOAK")) cmocka_set_test_filter("test_adversarial_linkless");

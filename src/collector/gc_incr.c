@@ -149,8 +149,10 @@
  * the round is erased before an object leaves it (the end of its scan, the
  * final check, settle's walk), so no tracked object outside the round
  * carries one. Work is objects visited plus the walks' cost, one unit per
- * SCAN_PER_UNIT plane words read, each step reading at most WALK_BUDGET
- * words, so that a slice's overrun past its clock stays bounded.
+ * SCAN_PER_UNIT plane words read (or system blocks examined), each step
+ * reading at most WALK_BUDGET words (or blocks), and the empty slots of `u`
+ * FINISH passes, counted the same way, so that a slice's overrun past its
+ * clock stays bounded.
  *
  * Freeing in bounded steps. The final garbage of a round is not cleared in
  * the final pause: each object gets a reference held by the collector and
@@ -809,10 +811,11 @@ static intptr_t finish_body_ll(rh_heap *h, int gen, rh_gc_info *info) {
     uint64_t t0 = rh__gc_now_ns();
     objvec *c = &ll->chunk;
     c->n = 0;
-    size_t nsusp = 0;
+    size_t nsusp = 0, skip = 0; /* empty slots passed: WALK_BUDGET at most */
     while (ll->uhead < ll->u.n && nsusp < FINAL_CHUNK) {
         rh_object *o = ll->u.a[ll->uhead];
         if (!o) {
+            if (++skip > WALK_BUDGET) break;
             ll->uhead++;
             continue;
         }
@@ -896,7 +899,14 @@ static size_t slice_ll(rh_heap *h, size_t quota, uint64_t deadline) {
         }
         struct rh__incr_ll *ll = r->ll;
         if (r->phase == RH__INCR_FINISH) {
-            while (ll->uhead < ll->u.n && !ll->u.a[ll->uhead]) ll->uhead++;
+            /* empty slots (their objects untracked) passed as a walk's
+             * plane words are: WALK_BUDGET a step, charged */
+            size_t skip = 0;
+            while (ll->uhead < ll->u.n && !ll->u.a[ll->uhead] && skip < WALK_BUDGET) ll->uhead++, skip++;
+            if (skip == WALK_BUDGET) {
+                done += 1 + skip / SCAN_PER_UNIT;
+                continue;
+            }
             if (ll->uhead == ll->u.n) {
                 ll->u.n = ll->uhead = 0;
                 end_round(h);
