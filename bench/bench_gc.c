@@ -26,7 +26,11 @@
  *   build KIND N on|off                 workload 4: time to build N live
  *       objects with the collector at its default thresholds, or disabled.
  *   mem KIND N                          workload 5: bytes per object from the
- *       heap's statistics (bytes_in_use delta) and from the process RSS delta.
+ *       heap's statistics (bytes_in_use delta) and from the process RSS delta,
+ *       what a program pays: the collector at its default thresholds, the
+ *       baseline taken after a warm-up (MEM_WARMUP objects of the kind made
+ *       and dropped, then a full collection) so that the heap's fixed
+ *       structures exist before it.
  *   churn KIND N STEPS                  workload 6: build N live objects with
  *       the collector on, then STEPS steps each replacing a random pair with a
  *       new one (the old pair becomes cyclic garbage); every collection's
@@ -223,21 +227,35 @@ static void cmd_build(const char *kind, size_t n, int on) {
     drop_pairs(hold, npairs);
 }
 
+#define MEM_WARMUP 5000 /* py_gc.py's MEM_WARMUP */
+
 static void cmd_mem(const char *kind, size_t n) {
     rh_object **hold = bench_map(n * sizeof *hold);
     memset(hold, 0, n * sizeof *hold); /* make the array resident before the RSS baseline */
-    rh_gc_disable(heap);
+    rh_gc_enable(heap);
+    for (size_t i = 0; i < MEM_WARMUP && i < n; i++) hold[i] = make(kind, NULL);
+    for (size_t i = 0; i < MEM_WARMUP && i < n; i++) {
+        rh_decref(hold[i]);
+        hold[i] = NULL;
+    }
     rh_gc_collect(heap, 2);
-    rh_heap_stats s0, s1;
+    rh_heap_stats s0, sh, s1;
     rh_heap_stats_get(heap, &s0);
     size_t rss0 = bench_rss();
-    for (size_t i = 0; i < n; i++) hold[i] = make(kind, NULL);
+    size_t half = n / 2;
+    for (size_t i = 0; i < half; i++) hold[i] = make(kind, NULL);
+    rh_heap_stats_get(heap, &sh);
+    for (size_t i = half; i < n; i++) hold[i] = make(kind, NULL);
     rh_heap_stats_get(heap, &s1);
     size_t rss1 = bench_rss();
     size_t sz = rh_sizeof(hold[0]);
+    /* marginal: the second half's bytes per object, which leaves out what
+     * the heap holds once whatever its size (its fixed structures) */
     bench_emit("mem", "\"impl\": \"refheap\", \"kind\": \"%s\", \"n\": %zu, \"stats_bytes_per_obj\": %.3f, "
+               "\"marginal_bytes_per_obj\": %.3f, "
                "\"requested_bytes_per_obj\": %.3f, \"rss_bytes_per_obj\": %.3f, \"sizeof\": %zu",
                kind, n, (double)(s1.bytes_in_use - s0.bytes_in_use) / (double)n,
+               (double)(s1.bytes_in_use - sh.bytes_in_use) / (double)(n - half),
                (double)(s1.bytes_requested - s0.bytes_requested) / (double)n,
                ((double)rss1 - (double)rss0) / (double)n, sz);
     for (size_t i = 0; i < n; i++) rh_decref(hold[i]);

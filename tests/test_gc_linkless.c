@@ -3197,6 +3197,117 @@ static void test_walk_arenas_released_in_tail(void **state) {
     }
 }
 
+/* The capacity the young array keeps once emptied (gc_linkless.c's
+ * young_keep), from its rule: a power of two, at least 64 (the array in the
+ * heap's record), holding twice the next young generation (threshold[0]
+ * plus one entries; automatic collection is off in these heaps, so no
+ * larger spacing is in force). */
+static size_t young_keep_rule(rh_heap *h) {
+    long t[RH_GC_GENERATIONS];
+    rh_gc_get_threshold(h, t);
+    size_t keep = RH__YOUNG_FIRST;
+    while (keep < 2 * ((size_t)t[0] + 1)) keep *= 2;
+    return keep;
+}
+
+/* A program that once had many young objects at a time (the collector
+ * disabled while it loads them) does not keep a young array of their
+ * number: a young collection (the objects dead, or surviving) and a full
+ * collection give back the capacity beyond the rule's, and the bytes in
+ * use come back to within a raw block of that capacity (8 bytes an entry)
+ * of what they were before the load; with threshold[0] small enough the array is the
+ * heap record's again. */
+static void test_young_array_given_back(void **state) {
+    (void)state;
+    enum { N = 100000 };
+    static rh_object *o[N];
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        size_t keep = young_keep_rule(h);
+        assert_int_equal(keep, 2048); /* threshold[0] 700: 2 * 701 entries */
+        rh_heap_stats s0, s1;
+        rh_heap_stats_get(h, &s0);
+        /* what a raw block of keep entries costs in this mode (debug mode
+         * adds its guards) */
+        void *raw = rh_malloc(h, keep * sizeof(rh_object *));
+        assert_non_null(raw);
+        rh_heap_stats_get(h, &s1);
+        size_t block = s1.bytes_in_use - s0.bytes_in_use;
+        assert_true(block >= keep * sizeof(rh_object *));
+        rh_free(h, raw);
+        /* dead by the collection */
+        for (size_t i = 0; i < N; i++) assert_non_null(o[i] = rh_new_tracked(h, &pair_type));
+        assert_true(h->gc.capyoung >= N);
+        for (size_t i = 0; i < N; i++) rh_decref(o[i]);
+        assert_int_equal(nyoung(h), 0);
+        rh_gc_enable(h);
+        assert_int_equal(rh_gc_collect(h, 0), 0);
+        rh_gc_disable(h);
+        assert_true(h->gc.capyoung <= keep);
+        rh_heap_stats_get(h, &s1);
+        assert_true(s1.bytes_in_use <= s0.bytes_in_use + block);
+        check_young(h);
+        /* surviving a young collection */
+        for (size_t i = 0; i < N; i++) assert_non_null(o[i] = rh_new_tracked(h, &pair_type));
+        assert_true(h->gc.capyoung >= N);
+        assert_int_equal(rh_gc_collect(h, 0), 0);
+        assert_true(h->gc.capyoung <= keep);
+        check_young(h);
+        for (size_t i = 0; i < N; i++) rh_decref(o[i]);
+        /* a full collection, which empties the young array */
+        for (size_t i = 0; i < N; i++) assert_non_null(o[i] = rh_new_tracked(h, &pair_type));
+        assert_true(h->gc.capyoung >= N);
+        assert_int_equal(rh_gc_collect(h, 2), 0);
+        assert_true(h->gc.capyoung <= keep);
+        check_young(h);
+        for (size_t i = 0; i < N; i++) rh_decref(o[i]);
+        /* threshold[0] 10: 64 entries are enough, the record's array */
+        rh_gc_set_threshold(h, 10, 10, 10);
+        assert_int_equal(young_keep_rule(h), RH__YOUNG_FIRST);
+        for (size_t i = 0; i < 1000; i++) assert_non_null(o[i] = rh_new_tracked(h, &pair_type));
+        assert_int_equal(rh_gc_collect(h, 0), 0);
+        assert_ptr_equal(h->gc.young, h->gc.young_first);
+        assert_int_equal(h->gc.capyoung, RH__YOUNG_FIRST);
+        check_young(h);
+        for (size_t i = 0; i < 1000; i++) rh_decref(o[i]);
+        rh_heap_stats_get(h, &s1);
+        assert_int_equal(s1.bytes_in_use, s0.bytes_in_use);
+        rh_heap_destroy(h);
+    }
+}
+
+/* A steady program (each young generation threshold[0] objects that
+ * survive it) does not reallocate the young array from one young
+ * collection to the next, also right after a load that had given it back
+ * (the capacity kept holds twice a young generation). */
+static void test_young_array_steady(void **state) {
+    (void)state;
+    enum { N = 20000 };
+    static rh_object *o[N];
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        long t[RH_GC_GENERATIONS];
+        rh_gc_get_threshold(h, t);
+        size_t g = (size_t)t[0];
+        for (size_t i = 0; i < N; i++) assert_non_null(o[i] = rh_new_tracked(h, &pair_type));
+        assert_int_equal(rh_gc_collect(h, 0), 0);
+        for (size_t i = 0; i < N; i++) rh_decref(o[i]);
+        rh_object **young = h->gc.young;
+        size_t cap = h->gc.capyoung;
+        assert_true(cap >= g + 1 && cap <= young_keep_rule(h));
+        for (int round = 0; round < 20; round++) {
+            for (size_t i = 0; i <= g; i++) assert_non_null(o[i] = rh_new_tracked(h, &pair_type));
+            assert_int_equal(nyoung(h), g + 1);
+            assert_int_equal(rh_gc_collect(h, 0), 0);
+            assert_ptr_equal(h->gc.young, young);
+            assert_int_equal(h->gc.capyoung, cap);
+            for (size_t i = 0; i <= g; i++) rh_decref(o[i]);
+        }
+        check_young(h);
+        rh_heap_destroy(h);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_switch),
@@ -3250,6 +3361,8 @@ int main(void) {
         cmocka_unit_test(test_round_segments),
         cmocka_unit_test(test_round_weakref_and_doomed_untrack),
         cmocka_unit_test(test_round_settle),
+        cmocka_unit_test(test_young_array_given_back),
+        cmocka_unit_test(test_young_array_steady),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -131,6 +131,7 @@ static struct {
     bool seen[MAXN];      /* reachable, cached while !dirty              */
     bool dirty;
     bool snap[MAXN];      /* reachable at the start of the collection    */
+    bool snap_kept[MAXN]; /* kept_closure of snap at that start          */
     int depth;            /* collections in progress (gc callbacks)      */
     struct {
         rh_object *w; /* NULL once the test dropped it */
@@ -225,10 +226,15 @@ static const rh_type plain_type = {TNODE_TYPE("LkPlain")};
 static const rh_type fin_type = {TNODE_TYPE("LkFin"), .finalize = t_finalize};
 static const rh_type res_type = {TNODE_TYPE("LkRes"), .finalize = t_resurrect};
 
+static void kept_closure(const bool *seen, bool *kept);
+
 static void gc_cb(rh_heap *h, rh_gc_phase phase, const rh_gc_info *info, void *data) {
     (void)h, (void)info, (void)data;
     if (phase == RH_GC_START) {
-        if (M.depth++ == 0) memcpy(M.snap, reach(), sizeof M.snap);
+        if (M.depth++ == 0) {
+            memcpy(M.snap, reach(), sizeof M.snap);
+            kept_closure(M.snap, M.snap_kept);
+        }
     } else {
         M.depth--;
     }
@@ -444,16 +450,10 @@ static int group_passed(const rh_heap *h, int gi, rh__incr_phase phase) {
  * Checks and drivers.
  * ------------------------------------------------------------------------- */
 
-/* The state once every unreachable object had its chance to be collected
- * (a full collection, or two rounds after the program stopped mutating):
- * reachable => alive; unreachable and not reachable from an untracked node
- * => dead (an untracked node's references look external to the collector,
- * so what it reaches may live on); dropped groups dead, held ones whole;
- * each dead node with a finalizer finalized exactly once; each weak
- * reference the test holds dead exactly when its callback ran, once. */
-static void check_collected(const char *when) {
-    const bool *seen = reach();
-    static bool kept[MAXN];
+/* kept: the nodes reachable (seen) and those an alive untracked node
+ * reaches (an untracked node's references look external to the collector,
+ * so what it reaches may live on). */
+static void kept_closure(const bool *seen, bool *kept) {
     static int q[MAXN];
     int qh = 0, qt = 0;
     for (int i = 0; i < M.n; i++) {
@@ -470,6 +470,24 @@ static void check_collected(const char *when) {
             }
         }
     }
+}
+
+/* The state once every unreachable object had its chance to be collected
+ * (a full collection, or two rounds after the program stopped mutating):
+ * reachable => alive; unreachable and not reachable from an untracked node
+ * => dead (an untracked node's references look external to the collector,
+ * so what it reaches may live on); dropped groups dead, held ones whole;
+ * each dead node with a finalizer finalized exactly once; each weak
+ * reference the test holds dead exactly when its callback ran, once.
+ * Right after a full collection (also = M.snap_kept), a node the collection
+ * had to keep at its start may survive it too: an untracked node that
+ * reached it may have died during the collection (cleared with garbage it
+ * belonged to) after the collector counted its reference as external. */
+static void check_collected(const char *when, const bool *also) {
+    const bool *seen = reach();
+    static bool kept[MAXN];
+    kept_closure(seen, kept);
+    for (int i = 0; also && i < M.n; i++) kept[i] = kept[i] || also[i];
     for (int i = 0; i < M.n; i++) {
         if (seen[i] && !M.alive[i]) fail_msg("%s: reachable node %d is dead", when, i);
         if (!kept[i] && M.alive[i])
@@ -871,7 +889,7 @@ static void phases_in_mode(rh_mode mode) {
     retrack_all();
     (void)rh_gc_collect(h, 0);
     run_rounds(h, st.rounds + 2, 1, max);
-    check_collected("two rounds after the last mutation");
+    check_collected("two rounds after the last mutation", NULL);
     check_idle(h);
     assert_int_equal(rh_gc_collect(h, 2), 0);
     teardown(h);
@@ -970,7 +988,7 @@ static void young_in_mode(rh_mode mode) {
     for (int i = 0; i < NGARB; i++)
         for (int j = 0, x = garb[i]; j < 3; j++, x = x + 1)
             if (M.alive[x]) fail_msg("old garbage ring %d: node %d alive after the round", i, x);
-    check_collected("after the round");
+    check_collected("after the round", NULL);
     check_idle(h);
     assert_int_equal(rh_gc_collect(h, 2), 0);
     teardown(h);
@@ -1052,7 +1070,7 @@ static void oom_in_mode(rh_mode mode, bool persistent) {
         check_idle(h);
         /* Memory is back: two rounds find the rest. */
         run_rounds(h, incr_stats(h).rounds + 2, 4, max);
-        check_collected("memory back, two rounds later");
+        check_collected("memory back, two rounds later", NULL);
         check_idle(h);
         assert_int_equal(rh_gc_collect(h, 2), 0);
         teardown(h);
@@ -1197,6 +1215,134 @@ static void test_pair_32_bytes_mid_round(void **state) {
 }
 
 /* ---------------------------------------------------------------------------
+ * A walk's step over system blocks.
+ *
+ * gc_incr.c's essay: a walk's step reads at most WALK_BUDGET (1024) words
+ * and a slice charges one unit of work per SCAN_PER_UNIT (64) words read or
+ * system blocks examined, so that a slice's overrun past its quota stays
+ * bounded. System blocks (every block in malloc and debug modes, blocks
+ * over RH_SMALL_MAX bytes in pools mode) count too: a slice of quota 1 that
+ * meets thousands of unmarked system blocks before the next tracked object
+ * does at most 1 + (1024 + 63) / 64 = 17 units of walk plus the one object,
+ * 18 in all, whatever the number of blocks.
+ * ------------------------------------------------------------------------- */
+
+#define STEP_WORDS 1024 /* gc_incr.c's WALK_BUDGET   */
+#define WORDS_PER_UNIT 64 /* gc_incr.c's SCAN_PER_UNIT */
+
+static void system_blocks_in_mode(rh_mode mode) {
+    rh_heap *h = round_heap(mode);
+    mirror_reset(h);
+    groups_reset();
+    /* one old tracked object, so that a round starts */
+    (void)node_new(&plain_type);
+    assert_true(rh_gc_collect(h, 1) >= 0);
+    /* then many unmarked system blocks: newer, so a walk meets them first */
+    enum { NBLOCKS = 4000 };
+    void **b = calloc(NBLOCKS, sizeof *b);
+    assert_non_null(b);
+    for (int i = 0; i < NBLOCKS; i++) assert_non_null(b[i] = rh_malloc(h, RH_SMALL_MAX + 8));
+    const uint64_t most = 1 + (STEP_WORDS + WORDS_PER_UNIT - 1) / WORDS_PER_UNIT + 1;
+    int slices = 0;
+    for (int more = 1; more; slices++) {
+        assert_true(slices < 100 * NBLOCKS); /* the round ends */
+        uint64_t w0 = incr_stats(h).work;
+        more = rh_gc_step(h, 1);
+        assert_true(more >= 0);
+        uint64_t w = incr_stats(h).work - w0;
+        if (w > most) fail_msg("%s mode: a slice of quota 1 did %llu units of work (at most %llu)",
+                               mode == RH_MODE_POOLS ? "pools" : mode == RH_MODE_MALLOC ? "malloc" : "debug",
+                               (unsigned long long)w, (unsigned long long)most);
+    }
+    assert_int_equal(incr_stats(h).rounds, 1);
+    for (int i = 0; i < NBLOCKS; i++) rh_free(h, b[i]);
+    free(b);
+    teardown(h);
+}
+
+static void test_walk_step_bounded_over_system_blocks(void **state) {
+    (void)state;
+    for (int m = 0; m < NMODES; m++) system_blocks_in_mode(MODES[m]);
+}
+
+/* ---------------------------------------------------------------------------
+ * Empty slots of `u` in the final check.
+ *
+ * An object untracked while it waits on `u` leaves an empty slot there; the
+ * final check passes over them. Those passes count as walk steps do (at most
+ * WALK_BUDGET slots a step, one unit of work per SCAN_PER_UNIT slots), so a
+ * slice of quota 1 cannot pass thousands of them: NSELF = 6000 empty slots
+ * take more than one slice (a slice of quota 1 passes at most 1024 + 256,
+ * one step and one chunk's range).
+ * ------------------------------------------------------------------------- */
+
+typedef struct selfnode {
+    RH_OBJECT_HEAD;
+    rh_object *self;
+    int idx;
+} selfnode;
+
+enum { NSELF = 6000 };
+static bool SELF_DEAD[NSELF];
+
+static int self_traverse(rh_object *o, rh_visitfn visit, void *arg) {
+    rh_object *s = ((selfnode *)o)->self;
+    return s ? visit(s, arg) : 0;
+}
+static void self_clear(rh_object *o) { RH_CLEAR(((selfnode *)o)->self); }
+static void self_destroy(rh_object *o) {
+    SELF_DEAD[((selfnode *)o)->idx] = true;
+    RH_CLEAR(((selfnode *)o)->self);
+}
+static const rh_type self_type = {.name = "LkSelf", .basicsize = sizeof(selfnode), .flags = RH_TYPE_GC,
+                                  .traverse = self_traverse, .clear = self_clear, .destroy = self_destroy};
+
+static void empty_slots_in_mode(rh_mode mode) {
+    rh_heap *h = round_heap(mode);
+    memset(SELF_DEAD, 0, sizeof SELF_DEAD);
+    rh_object **o = calloc(NSELF, sizeof *o);
+    assert_non_null(o);
+    /* self-cycles, made old while held, then dropped: old garbage, each a
+     * suspect of the next round (count 1 = reference count 1) */
+    for (int i = 0; i < NSELF; i++) {
+        assert_non_null(o[i] = rh_new(h, &self_type));
+        ((selfnode *)o[i])->self = rh_newref(o[i]);
+        ((selfnode *)o[i])->idx = i;
+        rh_gc_track(o[i]);
+    }
+    assert_int_equal(rh_gc_collect(h, 1), 0);
+    for (int i = 0; i < NSELF; i++) rh_decref(o[i]); /* alive: its own reference */
+    long steps = 0;
+    while (phase_of(h) != RH__INCR_FINISH) {
+        assert_true(steps++ < 100L * NSELF);
+        assert_int_equal(rh_gc_step(h, 1), 1);
+    }
+    /* every suspect leaves u: an empty slot each (the slice that reached
+     * FINISH may have checked a first chunk: those are dead or doomed) */
+    int left = 0;
+    for (int i = 0; i < NSELF; i++)
+        if (!SELF_DEAD[i]) rh_gc_untrack(o[i]), left++;
+    assert_true(left >= NSELF - 256); /* one chunk at most: FINAL_CHUNK */
+    assert_int_equal(rh_gc_step(h, 1), 1);
+    assert_int_equal(phase_of(h), RH__INCR_FINISH);
+    while (rh_gc_step(h, 1) > 0) assert_true(steps++ < 100L * NSELF);
+    /* tracked again, they are garbage for a full collection */
+    left = 0;
+    for (int i = 0; i < NSELF; i++)
+        if (!SELF_DEAD[i]) rh_gc_track(o[i]), left++;
+    assert_int_equal(rh_gc_collect(h, 2), left);
+    for (int i = 0; i < NSELF; i++) assert_true(SELF_DEAD[i]);
+    free(o);
+    rh_heap_destroy(h);
+}
+
+static void test_finish_empty_slots_bounded(void **state) {
+    (void)state;
+    if (linked_check()) return; /* the linked layout's u is a list: no slots */
+    for (int m = 0; m < NMODES; m++) empty_slots_in_mode(MODES[m]);
+}
+
+/* ---------------------------------------------------------------------------
  * The adversarial randomized test in this layout.
  *
  * test_gc_incr.c's approach (a random graph mutated between every pair of
@@ -1333,7 +1479,7 @@ static void adv_trial(uint64_t seed, int steps, rh_mode mode, bool bulk) {
         }
         if (prand(60) == 0) {
             assert_true(rh_gc_collect(h, 2) >= 0);
-            check_collected("after a full collection");
+            check_collected("after a full collection", M.snap_kept);
         } else if (prand(40) == 0) {
             assert_true(rh_gc_collect(h, (int)prand(2)) >= 0);
         }
@@ -1343,7 +1489,7 @@ static void adv_trial(uint64_t seed, int steps, rh_mode mode, bool bulk) {
     (void)rh_gc_collect(h, 0);
     long objects = M.n + 4L * 4096 * NG + M.nwr;
     run_rounds(h, incr_stats(h).rounds + 2, 1 + prand(16), 8 * objects + 100000);
-    check_collected("two rounds after the last mutation");
+    check_collected("two rounds after the last mutation", NULL);
     assert_int_equal(rh_gc_collect(h, 2), 0);
     rh_gc_incr_stats st = incr_stats(h);
     TOT.rounds += st.rounds, TOT.rounds_abandoned += st.rounds_abandoned, TOT.slices += st.slices;
@@ -1381,6 +1527,8 @@ int main(void) {
         cmocka_unit_test(test_young_collection_between_slices),
         cmocka_unit_test(test_round_out_of_memory),
         cmocka_unit_test(test_pair_32_bytes_mid_round),
+        cmocka_unit_test(test_walk_step_bounded_over_system_blocks),
+        cmocka_unit_test(test_finish_empty_slots_bounded),
         cmocka_unit_test(test_adversarial_linkless),
     };
     if (getenv("RH_LK_ROUNDS_SOAK")) cmocka_set_test_filter("test_adversarial_linkless");

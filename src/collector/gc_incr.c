@@ -158,10 +158,12 @@
  * the round is erased before an object leaves it (the end of its scan, the
  * final check, settle's walk), so no tracked object outside the round
  * carries one. Work is objects visited plus the walks' cost, one unit per
- * SCAN_PER_UNIT plane words read, each step reading at most WALK_BUDGET
- * words, so that a slice's overrun past its clock stays bounded; no unit
- * costs more as the arrays grow (a push is O(1), without a copy), so a
- * slice's pause is its budget plus that overrun whatever the round's size.
+ * SCAN_PER_UNIT plane words read (or system blocks examined), each step
+ * reading at most WALK_BUDGET words (or blocks), and the empty slots of `u`
+ * FINISH passes, counted the same way, so that a slice's overrun past its
+ * clock stays bounded; no unit costs more as the arrays grow (a push is
+ * O(1), without a copy), so a slice's pause is its budget plus that
+ * overrun whatever the round's size.
  *
  * Freeing in bounded steps. The final garbage of a round is not cleared in
  * the final pause: each object gets a reference held by the collector and
@@ -585,8 +587,9 @@ static size_t slice(rh_heap *h, size_t quota, uint64_t deadline) {
 #define LL_DOOMED RH__GCW_ROUND
 #define LL_ROUND RH__GCW_ROUND
 #define LL_LOW RH__GCW_LOW
-/* Plane words a walk's step may read (memory/marks.h): one arena's plane
- * (8 KiB), WALK_BUDGET / SCAN_PER_UNIT units of work. */
+/* Plane words a walk's step may read, or system blocks it may examine
+ * (memory/marks.h): one arena's plane (8 KiB), WALK_BUDGET / SCAN_PER_UNIT
+ * units of work. */
 #define WALK_BUDGET 1024
 /* Plane words read (or system blocks examined) per unit of work: what a
  * slice charges for the walk's cost, rh__mark_walk.scanned (the ratio is
@@ -912,10 +915,11 @@ static intptr_t finish_body_ll(rh_heap *h, int gen, rh_gc_info *info) {
     uint64_t t0 = rh__gc_now_ns();
     objvec *c = &ll->chunk;
     c->n = 0;
-    size_t nsusp = 0;
+    size_t nsusp = 0, skip = 0; /* empty slots passed: WALK_BUDGET at most */
     while (ll->uhead < ll->u.n && nsusp < FINAL_CHUNK) {
         rh_object *o = vec_at(&ll->u, ll->uhead);
         if (!o) {
+            if (++skip > WALK_BUDGET) break;
             ll->uhead++;
             continue;
         }
@@ -999,7 +1003,14 @@ static size_t slice_ll(rh_heap *h, size_t quota, uint64_t deadline) {
         }
         struct rh__incr_ll *ll = r->ll;
         if (r->phase == RH__INCR_FINISH) {
-            while (ll->uhead < ll->u.n && !vec_at(&ll->u, ll->uhead)) ll->uhead++;
+            /* empty slots (their objects untracked) passed as a walk's
+             * plane words are: WALK_BUDGET a step, charged */
+            size_t skip = 0;
+            while (ll->uhead < ll->u.n && !vec_at(&ll->u, ll->uhead) && skip < WALK_BUDGET) ll->uhead++, skip++;
+            if (skip == WALK_BUDGET) {
+                done += 1 + skip / SCAN_PER_UNIT;
+                continue;
+            }
             if (ll->uhead == ll->u.n) {
                 vec_clear(h, &ll->u);
                 ll->uhead = 0;

@@ -15,8 +15,14 @@
  * entries) in the heap's record (young_first: rh__gc_linkless_init; a
  * fresh heap holds no block) and the array kept across young collections,
  * so that making objects allocates no collector memory until the array
- * grows; the counters n_old (marked, neither YOUNG nor FROZEN), n_gen1
- * (those of n_old with GEN1) and n_frozen. The collector's arrays (the
+ * grows, but once emptied (a young collection's hand-back, a full
+ * collection's set, a promotion of the whole young set by gc_incr.c)
+ * not beyond twice the next young generation (young_fit: a larger block
+ * shrinks to that, or goes back to young_first when 64 entries are
+ * enough), so a burst of young objects is not held for the heap's life
+ * while a steady program's array is not reallocated; the counters n_old
+ * (marked, neither YOUNG nor FROZEN), n_gen1 (those of n_old with GEN1)
+ * and n_frozen. The collector's arrays (the
  * young array, a full collection's set) are not traced by allocation
  * tracing (rh__gc_array_realloc: their sizes follow the collector's schedule, not
  * the program's allocations) but counted in the heap's statistics and
@@ -106,7 +112,8 @@
  * detaches the young array (rh__gc_linkless_young_unreachable, survivors
  * promoted with GEN1; objects tracked during its tail start a new one;
  * after the tail the detached array is the young array again, empty, when
- * none was started, else freed: rh__gc_linkless_young_release); a full
+ * none was started, cut to young_fit's size, else freed:
+ * rh__gc_linkless_young_release); a full
  * collection fills an array allocated up front
  * (n_old + nyoung entries) by a walk of the old objects in address order,
  * then the young ones (rh__gc_linkless_full_unreachable; survivors old,
@@ -172,6 +179,7 @@
 #include "collector/gc_walk.h"          /* instances' references read in line */
 #include "memory/marks.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -230,6 +238,43 @@ static bool young_room(rh_heap *h) {
     return true;
 }
 
+/* The capacity the young array keeps once it is empty (see the essay):
+ * room for twice the next young generation, whose size is at most its
+ * spacing plus one (the larger of threshold[0] and the trigger in force:
+ * the incremental policy's spacing at most doubles from one young
+ * collection to the next), as a power of two, at least RH__YOUNG_FIRST. */
+static size_t young_keep(const struct rh__gc_state *st) {
+    long next = st->threshold[0];
+    if (st->trigger != LONG_MAX && st->trigger > next) next = st->trigger;
+    size_t keep = RH__YOUNG_FIRST;
+    while (keep < RH__YOUNG_MAX && (next < 0 || keep / 2 < (size_t)next + 1)) keep *= 2;
+    return keep < RH__YOUNG_MAX ? keep : RH__YOUNG_MAX;
+}
+
+/* The young array, just emptied (a young collection's hand-back, a full
+ * collection's set, a promotion without a collection), gives back the
+ * capacity beyond young_keep: a raw block larger than that shrinks to it,
+ * or, when young_keep is RH__YOUNG_FIRST (or the shrink is refused), is
+ * freed for young_first. A steady program's array never exceeds
+ * young_keep, so it is not reallocated. */
+static void young_fit(rh_heap *h) {
+    struct rh__gc_state *st = &h->gc;
+    if (!st->young || st->young == st->young_first || st->nyoung != 0) return;
+    size_t keep = young_keep(st);
+    if (st->capyoung <= keep) return;
+    if (keep > RH__YOUNG_FIRST) {
+        rh_object **y = rh__gc_array_realloc(h, st->young, keep * sizeof *y);
+        if (y) {
+            st->young = y;
+            st->capyoung = keep;
+            return;
+        }
+    }
+    rh_free(h, st->young);
+    st->young = st->young_first;
+    st->capyoung = RH__YOUNG_FIRST;
+}
+
 /* The young array's first capacity is in the heap's record
  * (young_first, RH__YOUNG_FIRST entries): creating and tracking the
  * first objects allocates no collector memory, and a fresh heap holds no
@@ -242,13 +287,15 @@ void rh__gc_linkless_init(rh_heap *h) {
 
 /* The young array a young collection detached, once its tail is done:
  * the young array again when nothing was tracked meanwhile (so the
- * objects tracked next allocate nothing), else freed. */
+ * objects tracked next allocate nothing; its capacity cut by young_fit),
+ * else freed. */
 void rh__gc_linkless_young_release(rh_heap *h, rh_object **set, size_t cap) {
     struct rh__gc_state *st = &h->gc;
     if (st->young == NULL && !st->finished) {
         rh__assert(st->nyoung == 0 && st->capyoung == 0);
         st->young = set;
         st->capyoung = cap;
+        young_fit(h);
     } else {
         rh__gc_linkless_young_free(h, set);
     }
@@ -622,6 +669,7 @@ rh_object **rh__gc_linkless_full_set(rh_heap *h, size_t *n) {
     st->n_old = 0;
     st->n_gen1 = 0;
     st->nyoung = 0;
+    young_fit(h);
     *n = k;
     return set;
 }
@@ -966,6 +1014,7 @@ void rh__gc_linkless_promote_young(rh_heap *h) {
     st->n_gen1 += st->nyoung;
     st->n_old += st->nyoung;
     st->nyoung = 0;
+    young_fit(h);
 }
 
 /* ---------------------------------------------------------------------------

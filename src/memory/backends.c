@@ -149,8 +149,9 @@ static void *backend_next_marked(rh__mem_layer *L, rh__mark_walk *w) {
         w->large = h->alloc.large;
     }
     if (w->phase == RH__WALK_LARGE) {
-        void *p = rh__large_next_marked(h, &w->large, &w->scanned);
-        if (p) return p;
+        bool yielded = false;
+        void *p = rh__large_next_marked(h, &w->large, &w->scanned, w->budget, &yielded);
+        if (p || yielded) return p;
         w->phase = RH__WALK_DONE;
     }
     return NULL;

@@ -87,8 +87,10 @@
  * words: when it has read them without finding a block it returns NULL
  * with the walk not over, the cursor at the first word not read (an
  * address, like the cursor of a returned block), so a slice's time in a
- * step is bounded whatever the plane holds. System blocks are not bounded
- * this way (one step may examine every unmarked one).
+ * step is bounded whatever the plane holds. The system blocks part is
+ * bounded the same way: a step examines at most that many system blocks,
+ * then returns NULL with the walk not over, the cursor at the first block
+ * not examined (moved on, like any cursor, if that block leaves the list).
  */
 #ifndef REFHEAP_MEMORY_MARKS_H
 #define REFHEAP_MEMORY_MARKS_H
@@ -170,9 +172,10 @@ void rh__mark_walk_begin(rh_heap *h, rh__mark_walk *w);
 /* The next marked block after the cursor (the pointer the heap handed
  * out), or NULL when the walk is over (then NULL again at every call), or
  * NULL with the walk not over (rh__mark_walk_over false) when w->budget is
- * set and the step read that many plane words without finding a block: the
- * cursor then stands at the first word not read, and the next step goes on
- * from there (the contract is unchanged: only zero words were crossed). */
+ * set and the step read that many plane words (or examined that many
+ * system blocks) without finding a block: the cursor then stands at the
+ * first word (or block) not read, and the next step goes on from there
+ * (the contract is unchanged: only unmarked blocks were crossed). */
 void *rh__mark_walk_next(rh__mark_walk *w);
 /* Is the walk over (its last step returned NULL for that reason)? */
 static inline bool rh__mark_walk_over(const rh__mark_walk *w) { return w->phase == RH__WALK_DONE; }
@@ -182,8 +185,10 @@ void rh__mark_walk_end(rh__mark_walk *w);
 /* The back ends' parts of a step (memory/layer.h's next_marked):
  * the next marked pool block of h after *pos (pools.c; *pos moves to it),
  * NULL when the pools have none left; the next marked system block from
- * *next on (sysmem.c; *next moves past it), NULL at the list's end. */
+ * *next on (sysmem.c; *next moves past it), NULL at the list's end, or
+ * NULL with *yielded set when `budget` (non-zero) blocks were examined
+ * without finding one (*next then the first block not examined). */
 void *rh__pools_next_marked(rh_heap *h, uintptr_t *pos, size_t *scanned, size_t budget, bool *yielded);
-void *rh__large_next_marked(rh_heap *h, struct rh__large **next, size_t *scanned);
+void *rh__large_next_marked(rh_heap *h, struct rh__large **next, size_t *scanned, size_t budget, bool *yielded);
 
 #endif /* REFHEAP_MEMORY_MARKS_H */

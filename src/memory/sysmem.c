@@ -276,10 +276,19 @@ void rh__large_free(rh_heap *h, void *p) {
     free(L);
 }
 
-void *rh__large_next_marked(rh_heap *h, rh__large **next, size_t *scanned) {
+void *rh__large_next_marked(rh_heap *h, rh__large **next, size_t *scanned, size_t budget, bool *yielded) {
     (void)h;
     rh__large *L = *next;
-    while (L && (++*scanned, !(L->flags & RH__LARGE_MARKED))) L = L->next;
+    for (size_t k = 0; L; L = L->next) {
+        if (budget && k == budget) { /* yield: L, not examined, is the next */
+            *next = L;
+            *yielded = true;
+            return NULL;
+        }
+        k++;
+        ++*scanned;
+        if (L->flags & RH__LARGE_MARKED) break;
+    }
     *next = L ? L->next : NULL;
     return L ? L + 1 : NULL;
 }
