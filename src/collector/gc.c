@@ -1298,6 +1298,28 @@ static void collect_linkless_walk(rh_heap *h, int gen, size_t *examined, intptr_
     st->coll_walk = false;
 }
 
+/* The end of a collection of either layout: its statistics, the caller's
+ * info, DEBUG_VERIFY's check and, at RH_DEBUG 3, the heap's invariants.
+ * Returns the objects found unreachable (collected + uncollectable). */
+static intptr_t collection_end(rh_heap *h, int gen, rh_gc_info *info, uint64_t t0, size_t examined, intptr_t m,
+                               intptr_t n) {
+    struct rh__gc_state *st = &h->gc;
+    uint64_t t1 = now_ns();
+    st->stats[gen].collections++;
+    st->stats[gen].collected += (uint64_t)m;
+    st->stats[gen].uncollectable += (uint64_t)n;
+    info->generation = gen;
+    info->collected = m;
+    info->uncollectable = n;
+    info->duration_ns = t1 - t0;
+    info->examined = examined;
+    if (st->debug & RH_GC_DEBUG_VERIFY) (void)rh_gc_verify(h);
+#if RH_DEBUG >= 3
+    rh__heap_check(h, "the end of a collection");
+#endif
+    return n + m;
+}
+
 /* A collection of a heap without list links (docs/linkless.md): gen 0
  * collects the young array (survivors old with GEN1), gen 1 and 2 every
  * tracked object but the frozen ones (survivors generation 2; this layout
@@ -1344,20 +1366,7 @@ static intptr_t collect_linkless(rh_heap *h, int gen, rh_gc_info *info, uint64_t
     } else if (!young) {
         collect_linkless_walk(h, gen, &examined, &m, &n);
     }
-    uint64_t t1 = now_ns();
-    st->stats[gen].collections++;
-    st->stats[gen].collected += (uint64_t)m;
-    st->stats[gen].uncollectable += (uint64_t)n;
-    info->generation = gen;
-    info->collected = m;
-    info->uncollectable = n;
-    info->duration_ns = t1 - t0;
-    info->examined = examined;
-    if (st->debug & RH_GC_DEBUG_VERIFY) (void)rh_gc_verify(h);
-#if RH_DEBUG >= 3
-    rh__heap_check(h, "the end of a collection");
-#endif
-    return n + m;
+    return collection_end(h, gen, info, t0, examined, m, n);
 }
 
 /* Collects generations 0..gen. Must run with st->collecting set. */
@@ -1400,23 +1409,7 @@ static intptr_t collect_main(rh_heap *h, int gen, rh_gc_info *info) {
     intptr_t m = 0, n = 0;
     gset u = {.list = &unreachable};
     collect_tail(h, &u, nunreachable, need, old, NULL, &m, &n);
-    uint64_t t1 = now_ns();
-
-    st->stats[gen].collections++;
-    st->stats[gen].collected += (uint64_t)m;
-    st->stats[gen].uncollectable += (uint64_t)n;
-
-    info->generation = gen;
-    info->collected = m;
-    info->uncollectable = n;
-    info->duration_ns = t1 - t0;
-    info->examined = examined;
-
-    if (st->debug & RH_GC_DEBUG_VERIFY) (void)rh_gc_verify(h);
-#if RH_DEBUG >= 3
-    rh__heap_check(h, "the end of a collection");
-#endif
-    return n + m;
+    return collection_end(h, gen, info, t0, examined, m, n);
 }
 
 static void invoke_callbacks(rh_heap *h, rh_gc_phase phase, const rh_gc_info *info) {
