@@ -1,8 +1,9 @@
 /*
  * bench_node.h — the refheap node of the benchmarks: a user-defined container
- * type with two object references (16-byte header + the collector's 16-byte
- * record + two references = 48 bytes), as a C runtime would define its own.
- * Used by bench_trees.c (tree nodes) and bench_gc.c (two-object cycles).
+ * type with two object references (16-byte header + two references = 32
+ * bytes, and the collector's 16-byte record in front under the CPython
+ * policy: 48), as a C runtime would define its own. Used by bench_trees.c
+ * (tree nodes), bench_gc.c (two-object cycles) and bench_rounds.c.
  */
 #ifndef BENCH_NODE_H
 #define BENCH_NODE_H

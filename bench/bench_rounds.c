@@ -26,26 +26,8 @@
 #include <stdlib.h>
 
 #include "bench_common.h"
+#include "bench_node.h"
 #include "memory/marks.h"
-
-typedef struct pair {
-    RH_OBJECT_HEAD;
-    rh_object *a, *b;
-} pair;
-static int pair_traverse(rh_object *self, rh_visitfn visit, void *arg) {
-    pair *p = (pair *)self;
-    int r;
-    if (p->a && (r = visit(p->a, arg)) != 0) return r;
-    if (p->b && (r = visit(p->b, arg)) != 0) return r;
-    return 0;
-}
-static void pair_clear(rh_object *self) {
-    pair *p = (pair *)self;
-    RH_CLEAR(p->a);
-    RH_CLEAR(p->b);
-}
-static const rh_type pair_type = {.name = "Pair", .basicsize = sizeof(pair), .flags = RH_TYPE_GC,
-                                  .traverse = pair_traverse, .destroy = pair_clear, .clear = pair_clear};
 
 static double walk_ns_per_word(void) {
     rh_heap_config cfg = {.mode = RH_MODE_POOLS};
@@ -83,8 +65,8 @@ static double round_ns_per_unit(size_t n, size_t gap, double *units_per_object) 
     void **raw = gap ? bench_map(n * gap * sizeof *raw) : NULL;
     rh_object *first = NULL, *prev = NULL;
     for (size_t i = 0; i < n; i++) {
-        rh_object *o = rh_new_tracked(h, &pair_type);
-        if (prev) ((pair *)prev)->a = o; /* prev holds o's reference */
+        rh_object *o = rh_new_tracked(h, &node_type);
+        if (prev) ((node *)prev)->left = o; /* prev holds o's reference */
         else first = o;
         prev = o;
         for (size_t k = 0; k < gap; k++) raw[i * gap + k] = rh_malloc(h, 32);
