@@ -3308,6 +3308,28 @@ static void test_young_array_steady(void **state) {
     }
 }
 
+/* A full collection's set is an array sized by the collector's counters:
+ * counters that under-count the old objects (a corrupted heap record, a
+ * collector bug) stop the program with a message instead of writing past
+ * the array, in every build (it was an assertion, so release builds
+ * wrote past it). */
+static void short_counter_child(void *arg) {
+    (void)arg;
+    rh_heap *h = heap_new(RH_MODE_POOLS, RH_GC_POLICY_INCREMENTAL, true);
+    for (int i = 0; i < 4; i++) (void)rh_new_tracked(h, &pair_type); /* held: never dropped */
+    rh_gc_collect(h, 2); /* all four old */
+    h->gc.n_old -= 2;
+    rh_gc_collect(h, 2);
+    fprintf(stderr, "survived\n");
+}
+static void test_full_set_counters_checked(void **state) {
+    (void)state;
+    rh_child c;
+    rh_run_child(short_counter_child, NULL, &c);
+    rh_assert_child_died_saying(&c, "refheap: fatal: collector (linkless): heap");
+    rh_assert_child_died_saying(&c, "more old objects than its counter says (2)");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_switch),
@@ -3363,6 +3385,7 @@ int main(void) {
         cmocka_unit_test(test_round_settle),
         cmocka_unit_test(test_young_array_given_back),
         cmocka_unit_test(test_young_array_steady),
+        cmocka_unit_test(test_full_set_counters_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -655,7 +655,12 @@ rh_object **rh__gc_linkless_full_set(rh_heap *h, size_t *n) {
     rh__mark_walk_begin(h, &w);
     for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
         if (rh__gcw_gen(o->rh_gcword) == RH__GCW_FROZEN || rh__gcw_gen(o->rh_gcword) == RH__GCW_YOUNG) continue;
-        rh__assert(k < st->n_old);
+        /* the array holds n_old + nyoung: a counter that is short (a
+         * corrupted heap record, a collector bug) stops here, in every
+         * build, instead of writing past it */
+        if (k >= st->n_old)
+            rh__fatal("collector (linkless): heap %p has more old objects than its counter says (%zu): "
+                      "<%s %p> is one more", (void *)h, st->n_old, o->rh_type->name, (void *)o);
         o->rh_gcword &= ~RH__GCW_GEN;
         set[k++] = o;
     }
