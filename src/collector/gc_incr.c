@@ -391,6 +391,27 @@ static size_t list_count(const rh__gchead *l) {
     return n;
 }
 
+/* The end of a final check of either layout: the generation's and the
+ * policy's statistics, the caller's info, DEBUG_VERIFY's check. Returns
+ * the objects found unreachable (collected + uncollectable). */
+static intptr_t final_check_end(rh_heap *h, int gen, rh_gc_info *info, uint64_t t0, size_t examined, intptr_t m,
+                                intptr_t n) {
+    struct rh__gc_state *st = &h->gc;
+    struct rh__gc_incr *r = &st->incr;
+    st->stats[gen].collections++;
+    st->stats[gen].collected += (uint64_t)m;
+    st->stats[gen].uncollectable += (uint64_t)n;
+    r->stats.collected += (uint64_t)m;
+    r->found += (size_t)(m + n);
+    info->generation = gen;
+    info->collected = m;
+    info->uncollectable = n;
+    info->duration_ns = rh__gc_now_ns() - t0;
+    info->examined = examined;
+    if (st->debug & RH_GC_DEBUG_VERIFY) (void)rh_gc_verify(h);
+    return m + n;
+}
+
 /* The final check and CPython's tail (run through rh__gc_run: gc callbacks
  * see a collection of generation 2). */
 static intptr_t finish_body(rh_heap *h, int gen, rh_gc_info *info) {
@@ -429,19 +450,7 @@ static intptr_t finish_body(rh_heap *h, int gen, rh_gc_info *info) {
     r->ndoomed += list_count(&dl);
     rh__gc_list_merge(&dl, &r->doomed);
 
-    st->stats[gen].collections++;
-    st->stats[gen].collected += (uint64_t)m;
-    st->stats[gen].uncollectable += (uint64_t)n;
-    r->stats.collected += (uint64_t)m;
-    r->found += (size_t)(m + n);
-
-    info->generation = gen;
-    info->collected = m;
-    info->uncollectable = n;
-    info->duration_ns = rh__gc_now_ns() - t0;
-    info->examined = examined;
-    if (st->debug & RH_GC_DEBUG_VERIFY) (void)rh_gc_verify(h);
-    return m + n;
+    return final_check_end(h, gen, info, t0, examined, m, n);
 }
 
 /* The round is over: pacing for the next one. A round that found nothing
@@ -943,19 +952,7 @@ static intptr_t finish_body_ll(rh_heap *h, int gen, rh_gc_info *info) {
     if (reach < n) rh__gc_tail_array(h, c->a, reach, n, true, &m, &nn);
     c->n = 0;
 
-    st->stats[gen].collections++;
-    st->stats[gen].collected += (uint64_t)m;
-    st->stats[gen].uncollectable += (uint64_t)nn;
-    r->stats.collected += (uint64_t)m;
-    r->found += (size_t)(m + nn);
-
-    info->generation = gen;
-    info->collected = m;
-    info->uncollectable = nn;
-    info->duration_ns = rh__gc_now_ns() - t0;
-    info->examined = n;
-    if (st->debug & RH_GC_DEBUG_VERIFY) (void)rh_gc_verify(h);
-    return m + nn;
+    return final_check_end(h, gen, info, t0, n, m, nn);
 }
 
 /* Clears deferred garbage from the end of `doomed`: at most `quota`
