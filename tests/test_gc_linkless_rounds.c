@@ -1424,6 +1424,86 @@ static void test_finish_frees_passed_segments(void **state) {
 }
 
 /* ---------------------------------------------------------------------------
+ * The round's state released in a pause that ran no slice.
+ *
+ * When a round and its teardown are over, the round's state (its arrays'
+ * last segments and directories, the chunk) is freed; those last frees let
+ * the system allocator return at once the memory the arrays gave back
+ * below them during the round (megabytes for a large round), so they must
+ * not come on top of a slice's budget: under automatic collection the
+ * state goes in the next pause that runs no slice (a young collection).
+ * The pause hook sees, after each pause, whether the state is still there:
+ * it must never disappear in a slice's pause (kind 3), and it must go (in
+ * a young collection's pause) once the teardown is over.
+ * ------------------------------------------------------------------------- */
+
+static struct {
+    bool had;
+    int in_slice, in_young, pauses;
+} RS;
+
+static void rs_hook(rh_heap *h, const rh_gc_pause *p, void *data) {
+    (void)data;
+    bool has = h->gc.incr.ll != NULL;
+    if (RS.had && !has) {
+        if (p->kind == 3) RS.in_slice++;
+        else RS.in_young++;
+    }
+    RS.had = has;
+    RS.pauses++;
+}
+
+enum { NRS_OLD = 20000, NRS_STEPS = 2000000 };
+
+static void state_release_in_mode(rh_mode mode) {
+    rh_heap *h = round_heap(mode);
+    memset(&RS, 0, sizeof RS);
+    SEGSELF_DEAD = 0;
+    rh_object **o = calloc(NRS_OLD, sizeof *o);
+    assert_non_null(o);
+    for (int i = 0; i < NRS_OLD; i++) {
+        assert_non_null(o[i] = rh_new(h, &segself_type));
+        ((selfnode *)o[i])->self = rh_newref(o[i]);
+        rh_gc_track(o[i]);
+    }
+    assert_int_equal(rh_gc_collect(h, 0), 0); /* all old, held */
+    for (int i = 0; i < NRS_OLD; i++) rh_decref(o[i]); /* old garbage */
+    free(o);
+    rh_gc_set_pause_hook(h, rs_hook, NULL);
+    rh_gc_enable(h);
+    /* the program: acyclic objects, one made a step and one freed every
+     * second step (the oldest), so that young collections come every
+     * 2 * threshold[0] steps */
+    rh_object **live = calloc(NRS_STEPS, sizeof *live);
+    assert_non_null(live);
+    long i = 0, first = 0;
+    for (; i < NRS_STEPS; i++) {
+        assert_non_null(live[i] = rh_new(h, &segself_type));
+        rh_gc_track(live[i]);
+        if (i % 2) rh_decref(live[first++]);
+        if (SEGSELF_DEAD >= NRS_OLD && RS.in_young + RS.in_slice > 0) break;
+    }
+    rh_gc_set_pause_hook(h, NULL, NULL);
+    rh_gc_incr_stats st = incr_stats(h);
+    print_message("state release (mode %d): %ld objects made, %d pauses, %llu rounds; state freed in %d young "
+                  "collection pauses, %d slice pauses\n",
+                  (int)mode, i, RS.pauses, (unsigned long long)st.rounds, RS.in_young, RS.in_slice);
+    assert_true(st.rounds >= 1);
+    assert_true(SEGSELF_DEAD >= NRS_OLD); /* the old garbage collected, its teardown over */
+    assert_int_equal(RS.in_slice, 0);
+    assert_true(RS.in_young >= 1);
+    for (long k = first; k <= i && k < NRS_STEPS; k++) rh_decref(live[k]);
+    free(live);
+    rh_heap_destroy(h);
+}
+
+static void test_state_released_without_slice(void **state) {
+    (void)state;
+    if (linked_check()) return; /* the linked layout's round has no state to free */
+    for (int m = 0; m < NMODES; m++) state_release_in_mode(MODES[m]);
+}
+
+/* ---------------------------------------------------------------------------
  * The adversarial randomized test in this layout.
  *
  * test_gc_incr.c's approach (a random graph mutated between every pair of
@@ -1611,6 +1691,7 @@ int main(void) {
         cmocka_unit_test(test_walk_step_bounded_over_system_blocks),
         cmocka_unit_test(test_finish_empty_slots_bounded),
         cmocka_unit_test(test_finish_frees_passed_segments),
+        cmocka_unit_test(test_state_released_without_slice),
         cmocka_unit_test(test_adversarial_linkless),
     };
     if (getenv("RH_LK_ROUNDS_SOAK")) cmocka_set_test_filter("test_adversarial_linkless");

@@ -1267,7 +1267,13 @@ void rh__gc_incr_alloc_slow(rh_heap *h) {
         if (next < 1) next = 1;
     }
     if (st->trigger != LONG_MAX) st->trigger = next;
-    if (st->linkless) ll_release(h);
+    /* The round's state goes in a pause that ran no slice (the next young
+     * collection after the teardown): its last frees let the system
+     * allocator return to the system, in one call, the memory that the
+     * arrays gave back below them during the round (5 to 6 MiB, 0.4 to
+     * 0.9 ms, at 3M live objects), which would come on top of a slice's
+     * budget. */
+    if (st->linkless && kind == 0) ll_release(h);
     st->pause_hook = hook;
     if (hook && !(skip && kind == 0)) rh__gc_report_pause(h, &p0, kind, user);
 }
