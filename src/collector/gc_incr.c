@@ -134,15 +134,17 @@
  * one segment beyond what its entries need, all freed with the round's
  * state, and `u` gives back each segment the final check has passed as it
  * passes it (at most one per chunk or step of empty slots: freeing them
- * all at the round's end was a pause that grew with the suspects, the
- * system allocator returning megabytes to the system at once, and held
- * their memory through the final check). The final check's chunk stays
- * contiguous (steps 1-3 and the tail take one array) and doubles: it is as
- * large as the chunk's check, whose pause is proportional to it anyway,
- * never to the heap. The round's marks are rh_gcword's own bits (CAND, INU, REACH: RH__GCW_ROUND
- * in gc_state.h), apart from a collection's (COLLECTING, UNREACHABLE), so
- * that a young collection between two slices and the round never disturb
- * each other (the invariant above). The soundness argument above carries
+ * all at the round's end made that slice's frees grow with the suspects,
+ * and held their memory through the final check). The state itself goes
+ * in a pause that runs no slice (its last frees may let the system
+ * allocator return at once the memory the arrays freed below them). The
+ * final check's chunk stays contiguous (steps 1-3 and the tail take one
+ * array) and doubles: it is as large as the chunk's check, whose pause is
+ * proportional to it anyway, never to the heap. The round's marks are
+ * rh_gcword's own bits (CAND, INU, REACH: RH__GCW_ROUND in gc_state.h),
+ * apart from a collection's (COLLECTING, UNREACHABLE), so that a young
+ * collection between two slices and the round never disturb each other
+ * (the invariant above). The soundness argument above carries
  * over unchanged: it never used the order or completeness of the phases,
  * only that the final check is trial deletion with current counts; a walk
  * that misses an object (tracked after the cursor passed it, freed,
