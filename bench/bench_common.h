@@ -184,10 +184,15 @@ static inline void bench_pause_push(bench_pause_log *log, double ns) {
 /* The pause timeline, for bench/run.py's charts. When the environment
  * variable BENCH_PAUSE_LOG names a file, bench_timeline_open creates it and
  * every pause handed to bench_timeline_add becomes one CSV line
- *     start_ns,ns,cpu_ns,user_ns,kind
+ *     start_ns,ns,cpu_ns,user_ns,kind,preempted,blocked,work
  * where start_ns is when the pause began (the clock read in the hook, which
  * runs right after the pause, minus its length) counted from the last
- * bench_timeline_start. Lines go out through stdio's buffer, not into
+ * bench_timeline_start; preempted and blocked are the pause hook's context
+ * switches (either above 0: the wall time includes time the thread did not
+ * run), and work the incremental policy's units of work done in the pause
+ * (rh_gc_incr_stats.work, read in the hook: a struct copy), so that a pause
+ * much longer than its work costs elsewhere (the machine took the CPU, or a
+ * step stalled) tells itself from one that did more work. Lines go out through stdio's buffer, not into
  * memory, so recording a timeline does not grow the process's peak RSS; it
  * costs one formatted line per pause, outside the measured pauses. Without
  * the variable every function here does nothing. */
@@ -202,17 +207,19 @@ static RH_BENCH_UNUSED void bench_timeline_open(void) {
         fprintf(stderr, "bench: cannot write the pause timeline %s: %s\n", path, strerror(errno));
         exit(2);
     }
-    fputs("start_ns,ns,cpu_ns,user_ns,kind\n", bench_timeline);
+    fputs("start_ns,ns,cpu_ns,user_ns,kind,preempted,blocked,work\n", bench_timeline);
     bench_timeline_t0 = bench_now_ns();
 }
 
 static RH_BENCH_UNUSED void bench_timeline_start(void) { bench_timeline_t0 = bench_now_ns(); }
 
-static RH_BENCH_UNUSED void bench_timeline_add(uint64_t ns, uint64_t cpu_ns, uint64_t user_ns, int kind) {
+static RH_BENCH_UNUSED void bench_timeline_add(uint64_t ns, uint64_t cpu_ns, uint64_t user_ns, int kind,
+                                                unsigned preempted, unsigned blocked, uint64_t work) {
     if (!bench_timeline) return;
     uint64_t end = bench_now_ns() - bench_timeline_t0;
-    fprintf(bench_timeline, "%llu,%llu,%llu,%llu,%d\n", (unsigned long long)(end > ns ? end - ns : 0),
-            (unsigned long long)ns, (unsigned long long)cpu_ns, (unsigned long long)user_ns, kind);
+    fprintf(bench_timeline, "%llu,%llu,%llu,%llu,%d,%u,%u,%llu\n", (unsigned long long)(end > ns ? end - ns : 0),
+            (unsigned long long)ns, (unsigned long long)cpu_ns, (unsigned long long)user_ns, kind, preempted,
+            blocked, (unsigned long long)work);
 }
 
 static RH_BENCH_UNUSED void bench_timeline_close(void) {

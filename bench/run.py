@@ -168,7 +168,8 @@ class Runner:
 
     def pause_timeline_path(self, label):
         """Where a run's pause timeline goes: RESULTS/pauses/LABEL.csv, one
-        line per pause (start_ns,ns,cpu_ns,user_ns,kind; bench_common.h)."""
+        line per pause (start_ns,ns,cpu_ns,user_ns,kind and, refheap's,
+        preempted,blocked,work; bench_common.h)."""
         d = os.path.join(self.args.results, "pauses")
         os.makedirs(d, exist_ok=True)
         return os.path.join(d, label + ".csv")
@@ -799,7 +800,7 @@ KIND_COLOURS = {0: "#1f77b4", 1: "#2ca02c", 2: "#d62728", 3: "#9467bd"}
 
 
 def read_timeline(path):
-    """A pause timeline CSV (start_ns,ns,cpu_ns,user_ns,kind) -> [(start_ns, ns, kind, cpu_ns or None)]
+    """A pause timeline CSV (start_ns,ns,cpu_ns,user_ns,kind[,preempted,blocked,work]) -> [(start_ns, ns, kind, cpu_ns or None)]
     in file order (CPython's timelines have no CPU time)."""
     out = []
     with open(path) as f:

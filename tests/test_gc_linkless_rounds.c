@@ -1343,6 +1343,167 @@ static void test_finish_empty_slots_bounded(void **state) {
 }
 
 /* ---------------------------------------------------------------------------
+ * The suspects' segments given back as the final check passes them.
+ *
+ * `u` is a segmented array (gc_incr.c): the final check takes its suspects
+ * from the head, and the segments it has passed hold nothing it will read
+ * again. Freeing them all when the round ends was a pause that grew with
+ * the number of suspects (hundreds of segments at once, whose memory the
+ * system allocator then gave back to the system in one go: 0.5 to 0.8 ms
+ * at 3M live objects, beside the slice's budget); they are freed as the
+ * check passes them. The bound, from first principles: a slice of quota 1
+ * in the final check takes one chunk, at most FINAL_CHUNK (256) suspects
+ * and WALK_BUDGET (1024) empty slots, fewer than a segment's 4096
+ * entries, so it leaves at most one segment behind; the slice that ends
+ * the round frees at most the last one and the spare: no slice frees more
+ * than 2 of u's segments. NSEGSELF self-cycles (old garbage, each a
+ * suspect) fill 6 segments.
+ * ------------------------------------------------------------------------- */
+
+enum { NSEGSELF = 6 * 4096 - 100, SEG_FREED_MAX = 2 };
+static size_t SEGSELF_DEAD;
+
+static void segself_destroy(rh_object *o) {
+    SEGSELF_DEAD++;
+    RH_CLEAR(((selfnode *)o)->self);
+}
+static const rh_type segself_type = {.name = "LkSegSelf", .basicsize = sizeof(selfnode), .flags = RH_TYPE_GC,
+                                     .traverse = self_traverse, .clear = self_clear, .destroy = segself_destroy};
+
+static size_t u_live_segments(const rh_heap *h) {
+    rh__incr_ll_shape sh;
+    rh__gc_incr_ll_shape(h, &sh);
+    return sh.live[0];
+}
+
+static void finish_segments_in_mode(rh_mode mode) {
+    rh_heap *h = round_heap(mode);
+    (void)rh_gc_set_slice_budget(h, UINT64_MAX / 4); /* work alone bounds a slice */
+    SEGSELF_DEAD = 0;
+    rh_object **o = calloc(NSEGSELF, sizeof *o);
+    assert_non_null(o);
+    for (int i = 0; i < NSEGSELF; i++) {
+        assert_non_null(o[i] = rh_new(h, &segself_type));
+        ((selfnode *)o[i])->self = rh_newref(o[i]);
+        rh_gc_track(o[i]);
+    }
+    assert_int_equal(rh_gc_collect(h, 0), 0); /* all old, held */
+    for (int i = 0; i < NSEGSELF; i++) rh_decref(o[i]); /* alive by its own reference: garbage */
+    free(o);
+    size_t most = 0, peak = 0;
+    long slices = 0, finish_slices = 0;
+    for (int more = 1; more; slices++) {
+        assert_true(slices < 100L * NSEGSELF);
+        size_t before = u_live_segments(h);
+        bool finish = h->gc.incr.phase == RH__INCR_FINISH;
+        more = rh_gc_step(h, 1);
+        assert_true(more >= 0);
+        size_t after = u_live_segments(h);
+        if (finish) finish_slices++;
+        if (before > peak) peak = before;
+        if (before > after && before - after > most) most = before - after;
+        if (before > after && before - after > SEG_FREED_MAX)
+            fail_msg("mode %d: a slice of quota 1 freed %zu of u's segments (at most %d)", (int)mode,
+                     before - after, SEG_FREED_MAX);
+    }
+    rh_gc_incr_stats st = incr_stats(h);
+    print_message("u's segments (mode %d): peak %zu, at most %zu freed by a slice, %ld slices in the final check\n",
+                  (int)mode, peak, most, finish_slices);
+    assert_int_equal(st.rounds, 1);
+    assert_int_equal(st.rounds_abandoned, 0);
+    assert_int_equal(peak, 6); /* NSEGSELF suspects: 6 segments */
+    assert_int_equal(SEGSELF_DEAD, NSEGSELF); /* every cycle collected by the round */
+    assert_null(h->gc.incr.ll);                /* the state released with the teardown */
+    rh_heap_destroy(h);
+}
+
+static void test_finish_frees_passed_segments(void **state) {
+    (void)state;
+    if (linked_check()) return; /* the linked layout's u is a list: no segments */
+    for (int m = 0; m < NMODES; m++) finish_segments_in_mode(MODES[m]);
+}
+
+/* ---------------------------------------------------------------------------
+ * The round's state released in a pause that ran no slice.
+ *
+ * When a round and its teardown are over, the round's state (its arrays'
+ * last segments and directories, the chunk) is freed; those last frees let
+ * the system allocator return at once the memory the arrays gave back
+ * below them during the round (megabytes for a large round), so they must
+ * not come on top of a slice's budget: under automatic collection the
+ * state goes in the next pause that runs no slice (a young collection).
+ * The pause hook sees, after each pause, whether the state is still there:
+ * it must never disappear in a slice's pause (kind 3), and it must go (in
+ * a young collection's pause) once the teardown is over.
+ * ------------------------------------------------------------------------- */
+
+static struct {
+    bool had;
+    int in_slice, in_young, pauses;
+} RS;
+
+static void rs_hook(rh_heap *h, const rh_gc_pause *p, void *data) {
+    (void)data;
+    bool has = h->gc.incr.ll != NULL;
+    if (RS.had && !has) {
+        if (p->kind == 3) RS.in_slice++;
+        else RS.in_young++;
+    }
+    RS.had = has;
+    RS.pauses++;
+}
+
+enum { NRS_OLD = 20000, NRS_STEPS = 2000000 };
+
+static void state_release_in_mode(rh_mode mode) {
+    rh_heap *h = round_heap(mode);
+    memset(&RS, 0, sizeof RS);
+    SEGSELF_DEAD = 0;
+    rh_object **o = calloc(NRS_OLD, sizeof *o);
+    assert_non_null(o);
+    for (int i = 0; i < NRS_OLD; i++) {
+        assert_non_null(o[i] = rh_new(h, &segself_type));
+        ((selfnode *)o[i])->self = rh_newref(o[i]);
+        rh_gc_track(o[i]);
+    }
+    assert_int_equal(rh_gc_collect(h, 0), 0); /* all old, held */
+    for (int i = 0; i < NRS_OLD; i++) rh_decref(o[i]); /* old garbage */
+    free(o);
+    rh_gc_set_pause_hook(h, rs_hook, NULL);
+    rh_gc_enable(h);
+    /* the program: acyclic objects, one made a step and one freed every
+     * second step (the oldest), so that young collections come every
+     * 2 * threshold[0] steps */
+    rh_object **live = calloc(NRS_STEPS, sizeof *live);
+    assert_non_null(live);
+    long i = 0, first = 0;
+    for (; i < NRS_STEPS; i++) {
+        assert_non_null(live[i] = rh_new(h, &segself_type));
+        rh_gc_track(live[i]);
+        if (i % 2) rh_decref(live[first++]);
+        if (SEGSELF_DEAD >= NRS_OLD && RS.in_young + RS.in_slice > 0) break;
+    }
+    rh_gc_set_pause_hook(h, NULL, NULL);
+    rh_gc_incr_stats st = incr_stats(h);
+    print_message("state release (mode %d): %ld objects made, %d pauses, %llu rounds; state freed in %d young "
+                  "collection pauses, %d slice pauses\n",
+                  (int)mode, i, RS.pauses, (unsigned long long)st.rounds, RS.in_young, RS.in_slice);
+    assert_true(st.rounds >= 1);
+    assert_true(SEGSELF_DEAD >= NRS_OLD); /* the old garbage collected, its teardown over */
+    assert_int_equal(RS.in_slice, 0);
+    assert_true(RS.in_young >= 1);
+    for (long k = first; k <= i && k < NRS_STEPS; k++) rh_decref(live[k]);
+    free(live);
+    rh_heap_destroy(h);
+}
+
+static void test_state_released_without_slice(void **state) {
+    (void)state;
+    if (linked_check()) return; /* the linked layout's round has no state to free */
+    for (int m = 0; m < NMODES; m++) state_release_in_mode(MODES[m]);
+}
+
+/* ---------------------------------------------------------------------------
  * The adversarial randomized test in this layout.
  *
  * test_gc_incr.c's approach (a random graph mutated between every pair of
@@ -1529,6 +1690,8 @@ int main(void) {
         cmocka_unit_test(test_pair_32_bytes_mid_round),
         cmocka_unit_test(test_walk_step_bounded_over_system_blocks),
         cmocka_unit_test(test_finish_empty_slots_bounded),
+        cmocka_unit_test(test_finish_frees_passed_segments),
+        cmocka_unit_test(test_state_released_without_slice),
         cmocka_unit_test(test_adversarial_linkless),
     };
     if (getenv("RH_LK_ROUNDS_SOAK")) cmocka_set_test_filter("test_adversarial_linkless");

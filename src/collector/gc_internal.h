@@ -277,11 +277,13 @@ bool rh__gc_incr_leave(rh_heap *h, rh_object *o, uint32_t w);
  * caller clears it now. */
 bool rh__gc_incr_doom(rh_heap *h, rh_object *o);
 /* The shape of a heap without links' round arrays (tests): for the
- * suspects, the rescued ones and `doomed` (in that order), their entries
- * and the segments they hold (gc_incr.c's segmented vectors), and the
- * entries of a segment. All 0 when the round's state is not allocated. */
+ * suspects, the rescued ones and `doomed` (in that order), their entries,
+ * the segments their directories span (gc_incr.c's segmented vectors) and
+ * of those the ones allocated (`live`: the final check frees the suspects'
+ * segments it has passed), and the entries of a segment. All 0 when the
+ * round's state is not allocated. */
 typedef struct rh__incr_ll_shape {
-    size_t n[3], nseg[3], seg_len;
+    size_t n[3], nseg[3], live[3], seg_len;
 } rh__incr_ll_shape;
 void rh__gc_incr_ll_shape(const rh_heap *h, rh__incr_ll_shape *out);
 /* Steps 5-10 of a collection over the array set[r .. n), the unreachable
