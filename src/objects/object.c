@@ -31,7 +31,9 @@
  * word is 0, the depth under the trashcan's bound:
  * one walk of the tree for the heap and the mark, the untrack in line,
  * then destroy and the free as below, the tree walked again after destroy
- * without its tests, the block being known), else dealloc_slow, which
+ * without its tests, the block being known), or for an object of a
+ * collection's garbage dealloc_linkless_other (the same line, the untrack
+ * a tombstone in the collection's array), else dealloc_slow, which
  * untracks through gc_linkless.c; free_block_ll pushes a pool block of
  * such a heap as the fast free does, else frees it the slow way.
  *
@@ -838,6 +840,44 @@ static __attribute__((noinline)) void dealloc_defer_plain(rh_object *o) {
     defer(o, tracked);
 }
 
+/* The death dealloc_linkless's straight line does not take. One case has
+ * a line of its own: the object is in the unreachable (or legacy) part of
+ * a collection's set (its word carries UNREACHABLE: a collection's tail is
+ * freeing it), its type and heap otherwise as the straight line wants them
+ * (no finalizers, no weak reference to it: a type with weak references
+ * whose list is empty dies as dealloc_body would kill it, which clears
+ * only a list that is not; a pool block of a heap whose slow word is 0,
+ * the trashcan's bound not reached with destroy): one walk of
+ * the tree, the untrack in line (collector/gc_linkless_fast.h: its slot
+ * in the collection's array tombstoned, the mark cleared), then destroy
+ * and the free as the straight line's. That is how every object of a
+ * full collection's garbage dies; dealloc_slow would look its heap and
+ * mark up three times more (rh__gc_linkless_untrack_if) before the
+ * free's own walk. Anything else is dealloc_slow's. */
+static __attribute__((noinline)) void dealloc_linkless_other(rh_object *o) {
+    const rh_type *t = o->rh_type;
+    uint32_t w = o->rh_gcword;
+    void (*destroy)(rh_object *) = t->destroy;
+    size_t d = tls.depth;
+    uintptr_t leaf;
+    rh_heap *h;
+    if (!(w & RH__GCW_UNREACHABLE) || ((uintptr_t)t->finalize | (uintptr_t)t->legacy_del) != 0 ||
+        ((t->flags & RH_TYPE_WEAKREFABLE) && *rh__weaklist_of(o) != NULL) || (destroy && d >= RH__DEALLOC_MAX_DEPTH) ||
+        (h = rh__pool_owner(o, &leaf)) == NULL || h->alloc.slow != 0) {
+        dealloc_slow(o);
+        return;
+    }
+    rh__assert((t->flags & RH_TYPE_GC) && o->rh_refcnt == 0);
+    uint64_t bit, *mw = rh__block_mark_word(leaf, o, &bit);
+    rh__gc_linkless_untrack_set(&h->gc, o, w, mw, bit);
+    if (destroy) {
+        dealloc_destroy(o, destroy, d, FREE_LL);
+        return;
+    }
+    rh__gc_count_free(&h->gc);
+    rh__bcache_push_leaf(h, leaf, o);
+}
+
 /* The death of a container of the layout without links (docs/linkless.md,
  * collector word LINKLESS, so never plain): its straight line when its
  * type has neither finalize, legacy_del nor weak references, its word
@@ -850,8 +890,9 @@ static __attribute__((noinline)) void dealloc_defer_plain(rh_object *o) {
  * counted out, the mark cleared); then destroy and the free as the linked
  * layout's straight line (dealloc_destroy, the free walking the tree
  * again after destroy rather than keeping the leaf in a saved register),
- * or the free at once. Anything else is dealloc_slow, which untracks
- * through gc_linkless.c. */
+ * or the free at once. Anything else is dealloc_linkless_other's (a
+ * collection's garbage) or dealloc_slow, which untracks through
+ * gc_linkless.c. */
 static __attribute__((noinline)) void dealloc_linkless(rh_object *o) {
     const rh_type *t = o->rh_type;
     uint32_t w = o->rh_gcword;
@@ -859,10 +900,11 @@ static __attribute__((noinline)) void dealloc_linkless(rh_object *o) {
     size_t d = tls.depth;
     uintptr_t leaf;
     rh_heap *h;
-    if (RH_UNLIKELY(((uintptr_t)t->finalize | (uintptr_t)t->legacy_del) != 0 || (t->flags & RH_TYPE_WEAKREFABLE) ||
-                    !rh__gc_linkless_plain_word(w) || (destroy && d >= RH__DEALLOC_MAX_DEPTH) ||
+    /* (the word first: a collection's garbage leaves at once) */
+    if (RH_UNLIKELY(!rh__gc_linkless_plain_word(w) || ((uintptr_t)t->finalize | (uintptr_t)t->legacy_del) != 0 ||
+                    (t->flags & RH_TYPE_WEAKREFABLE) || (destroy && d >= RH__DEALLOC_MAX_DEPTH) ||
                     (h = rh__pool_owner(o, &leaf)) == NULL || h->alloc.slow != 0)) {
-        dealloc_slow(o);
+        dealloc_linkless_other(o);
         return;
     }
     rh__assert((t->flags & RH_TYPE_GC) && o->rh_refcnt == 0);
