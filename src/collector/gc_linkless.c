@@ -126,12 +126,15 @@
  * after the tail the detached array is the young array again, empty, when
  * none was started, cut to young_fit's size, else freed:
  * rh__gc_linkless_young_release); a full
- * collection fills an array allocated up front
- * (n_old + nyoung entries) by a walk of the old objects in address order,
- * then the young ones (rh__gc_linkless_full_unreachable; survivors old,
- * generation 2); the frozen objects stay out, so what they reference
- * counts as referenced from outside. Out of memory for that array (or a
- * set larger than LOW can index), the walk-driven set below. While a set
+ * collection fills an array of n_old + nyoung entries (allocated up
+ * front, or the young array's own block when it holds them and is due to
+ * be cut down: rh__gc_linkless_full_set) with the old objects in address
+ * order, by a walk, then the young ones, its fill being step 1
+ * (rh__gc_linkless_full_unreachable; survivors old, generation 2); the
+ * frozen objects stay out, so what they reference counts as referenced
+ * from outside. Out of memory for that array (or for the young array's
+ * next block; or a set larger than LOW can index), the walk-driven set
+ * below. While a set
  * is collected it is counted nowhere (nyoung, n_old and n_gen1 leave it);
  * survivors are counted back as they leave.
  *

@@ -853,29 +853,41 @@ static __attribute__((noinline)) void dealloc_defer_plain(rh_object *o) {
  * and the free as the straight line's. That is how every object of a
  * full collection's garbage dies; dealloc_slow would look its heap and
  * mark up three times more (rh__gc_linkless_untrack_if) before the
- * free's own walk. Anything else is dealloc_slow's. */
-static __attribute__((noinline)) void dealloc_linkless_other(rh_object *o) {
+ * free's own walk. Anything else is dealloc_slow's.
+ *
+ * set_untrack does the checks and the untrack (false when o is not such
+ * an object: nothing done), out of line and returning before destroy
+ * runs: a chain of such deaths nests one level per object up to
+ * the trashcan's bound, and the frames live across destroy are only
+ * dealloc_linkless_other's and dealloc_set_destroy's, small in every
+ * build (an unoptimized one keeps the locals of every function inlined
+ * here in the frame). */
+static __attribute__((noinline)) bool set_untrack(rh_object *o) {
     const rh_type *t = o->rh_type;
     uint32_t w = o->rh_gcword;
-    void (*destroy)(rh_object *) = t->destroy;
-    size_t d = tls.depth;
     uintptr_t leaf;
     rh_heap *h;
     if (!(w & RH__GCW_UNREACHABLE) || ((uintptr_t)t->finalize | (uintptr_t)t->legacy_del) != 0 ||
-        ((t->flags & RH_TYPE_WEAKREFABLE) && *rh__weaklist_of(o) != NULL) || (destroy && d >= RH__DEALLOC_MAX_DEPTH) ||
-        (h = rh__pool_owner(o, &leaf)) == NULL || h->alloc.slow != 0) {
-        dealloc_slow(o);
-        return;
-    }
+        ((t->flags & RH_TYPE_WEAKREFABLE) && *rh__weaklist_of(o) != NULL) ||
+        (t->destroy && tls.depth >= RH__DEALLOC_MAX_DEPTH) || (h = rh__pool_owner(o, &leaf)) == NULL ||
+        h->alloc.slow != 0)
+        return false;
     rh__assert((t->flags & RH_TYPE_GC) && o->rh_refcnt == 0);
     uint64_t bit, *mw = rh__block_mark_word(leaf, o, &bit);
     rh__gc_linkless_untrack_set(&h->gc, o, w, mw, bit);
-    if (destroy) {
-        dealloc_destroy(o, destroy, d, FREE_LL);
+    return true;
+}
+/* Its destroy and free (the tree walked again by the free). */
+static __attribute__((noinline)) void dealloc_set_destroy(rh_object *o, void (*destroy)(rh_object *), size_t d) {
+    if (destroy) dealloc_destroy(o, destroy, d, FREE_LL);
+    else free_block_ll_known(o);
+}
+static __attribute__((noinline)) void dealloc_linkless_other(rh_object *o) {
+    if (!set_untrack(o)) {
+        dealloc_slow(o);
         return;
     }
-    rh__gc_count_free(&h->gc);
-    rh__bcache_push_leaf(h, leaf, o);
+    dealloc_set_destroy(o, o->rh_type->destroy, tls.depth);
 }
 
 /* The death of a container of the layout without links (docs/linkless.md,
