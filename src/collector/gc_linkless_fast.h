@@ -34,8 +34,9 @@
  *            times out of line.
  * Every other word (a round's marks, WAITING, FROZEN) is
  * rh__gc_linkless_untrack's, out of line; so are the words above in any
- * other case (the heap's slow word not 0, a type with finalizers or weak
- * references, the trashcan's bound reached).
+ * other case (the heap's slow word not 0, a type with finalizers, weak
+ * references to the object or, for the first untrack, to its type's
+ * objects at all, the trashcan's bound reached).
  * Each is O(1) and keeps gc_linkless.c's invariants: YOUNG <=> marked and
  * young[LOW] == o; n_old + n_gen1 + n_frozen + nyoung = the marked blocks.
  * Debug builds assert the young index and that the mark agrees with the
