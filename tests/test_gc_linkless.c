@@ -1275,7 +1275,7 @@ static void test_find_unreachable_random(void **state) {
             /* survivors of the drops: tracked objects in the young array */
             size_t n0 = h->gc.nyoung;
             size_t n, r, cap;
-            rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r, &cap);
+            rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r, &cap, NULL);
             assert_int_equal(n, n0);
             assert_int_equal(h->gc.nyoung, 0);
             size_t expect_reach = 0;
@@ -1342,7 +1342,7 @@ static void test_find_unreachable_shapes(void **state) {
         rh_decref(d);
         rh_decref(e); /* c and g held by the test */
         size_t n, r, cap;
-        rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r, &cap);
+        rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r, &cap, NULL);
         assert_int_equal(n, 8);
         assert_int_equal(r, 4);
         rh_object *dead[4] = {a, b, s, f};
@@ -1446,7 +1446,7 @@ static void test_generations_freeze(void **state) {
         /* p: survivors of the young set's steps 1-3 (GEN1) */
         for (int i = 0; i < 2; i++) p[i] = rh_new_tracked(h, &pair_type);
         size_t n, r, cap;
-        rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r, &cap);
+        rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r, &cap, NULL);
         assert_int_equal(n, 2);
         assert_int_equal(r, 2);
         rh__gc_linkless_survive(h, set + r, 0, true);
@@ -1524,12 +1524,12 @@ static void test_full_set_unreachable(void **state) {
         /* o1, o2 (with k): promoted by a young set's steps 1-3, then g1, g2 (GEN1) */
         rh_object *o1 = rh_new_tracked(h, &pair_type), *o2 = rh_new_tracked(h, &pair_type);
         size_t n, r, cap;
-        rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r, &cap);
+        rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r, &cap, NULL);
         assert_int_equal(r, 3); /* k, o1, o2 (all referenced from outside) */
         rh__gc_linkless_survive(h, set + r, n - r, true);
         rh__gc_linkless_young_release(h, set, cap);
         rh_object *g1 = rh_new_tracked(h, &pair_type), *g2 = rh_new_tracked(h, &pair_type);
-        set = rh__gc_linkless_young_unreachable(h, &n, &r, &cap);
+        set = rh__gc_linkless_young_unreachable(h, &n, &r, &cap, NULL);
         rh__gc_linkless_survive(h, set + r, n - r, true);
         rh__gc_linkless_young_release(h, set, cap);
         rh_object *y = rh_new_tracked(h, &pair_type), *live = rh_new_tracked(h, &pair_type);
@@ -1550,12 +1550,12 @@ static void test_full_set_unreachable(void **state) {
         assert_int_equal(h->gc.n_frozen, 1);
         /* out of memory: nothing happens */
         rh_heap_fail_after(h, 1, true);
-        assert_null(rh__gc_linkless_full_unreachable(h, &n, &r));
+        assert_null(rh__gc_linkless_full_unreachable(h, &n, &r, NULL));
         rh_heap_fail_after(h, 0, false);
         assert_int_equal(rh_err(h), RH_OK);
         assert_int_equal(h->gc.nyoung, 2);
         rh__gc_check(h);
-        set = rh__gc_linkless_full_unreachable(h, &n, &r);
+        set = rh__gc_linkless_full_unreachable(h, &n, &r, NULL);
         assert_non_null(set);
         assert_int_equal(n, 7);
         assert_int_equal(r, 3); /* k (from the frozen one), live, o2 */
@@ -1601,7 +1601,7 @@ static void test_recheck_resurrection(void **state) {
         rh_object *all[6] = {a, b, c, d, e, f};
         for (int i = 0; i < 6; i++) rh_decref(all[i]);
         size_t n, r, cap;
-        rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r, &cap);
+        rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r, &cap, NULL);
         assert_int_equal(n, 6);
         assert_int_equal(r, 0);
         /* "user code": b resurrected (a new reference from outside), f
@@ -2229,8 +2229,8 @@ static void test_inline_death_deep_chain(void **state) {
 
 /* Deaths while a collection's array holds the set, with tombstones: in a
  * finalizer of a garbage cycle, a plain container of the set dies (its
- * word carries the collection's marks: the out-of-line untrack puts a
- * tombstone in its slot) and a young container is made and dies (the
+ * word carries the collection's marks: its untrack, object.c's
+ * dealloc_linkless_other, puts a tombstone in its slot) and a young container is made and dies (the
  * straight line, which must touch neither the set nor its counters). The
  * same counts, deaths and calls as the CPython policy's heap and as
  * CPython 3.11. */
@@ -2283,6 +2283,95 @@ static void test_inline_death_beside_tombstones(void **state) {
                     assert_null(h->gc.coll);
                     assert_int_equal(nyoung(h) + h->gc.n_old + h->gc.n_frozen, 0);
                 }
+                rh_heap_destroy(h);
+            }
+        }
+    }
+}
+
+/* The tail over the unreachable part where steps 1-3 left it, behind the
+ * survivors in the set's array (each object's LOW its index in the whole
+ * array, coll the array; step 5 first moves the part to the front, step
+ * 8 indexes the final garbage in its part and coll names the part): live
+ * containers tracked before the garbage, so that the array holds
+ * survivors ahead of it, in young and full collections; garbage with
+ * finalizers whose finalizer frees a plain container of the set (a
+ * tombstone before step 8, tomb_in_finalizer) and whose clears free the
+ * rest (tombstones after step 8, through the part: each death of the set
+ * asserts coll[LOW] == o at RH_DEBUG >= 1), a pair of a type with weak
+ * references but none made (its deaths in the tail take object.c's
+ * dealloc_linkless_other), and with `legacy` a legacy pair (step 5's move
+ * to the front). First principles, as CPython 3.11 counts: x, y, q and
+ * the pair z collected (5; p died in x's finalizer: not counted), the
+ * legacy pair uncollectable (2) and in gc.garbage; finalizers 2, the
+ * plain deaths p, the finalizer's young one and q (3); the CPython
+ * policy's heap gives the same. */
+typedef struct inplace_result {
+    intptr_t found;
+    int fin_calls, cpair_deaths, destroyed;
+    size_t garbage;
+} inplace_result;
+
+static inplace_result inplace_scenario(rh_heap *h, int gen, bool legacy) {
+    inplace_result r = {0};
+    nodes_reset();
+    cpair_deaths = tomb_young_deaths = 0;
+    tomb_heap = h;
+    fin_action = tomb_in_finalizer;
+    rh_object *live[4];
+    for (int i = 0; i < 4; i++) live[i] = rh_new_tracked(h, &cpair_type);
+    rh_object *x, *y, *l3, *l4;
+    node_new_pair(h, &fin_type, 1, 2, &x, &y);
+    rh_object *p = rh_new_tracked(h, &cpair_type), *q = rh_new_tracked(h, &cpair_type);
+    node_set(x, 1, p);
+    node_set(y, 1, q);
+    rh_decref(p);
+    rh_decref(q);
+    node_garbage_pair(h, &node_type, 5, 6);
+    if (legacy) {
+        node_new_pair(h, &legacy_type, 3, 4, &l3, &l4);
+        rh_decref(l3);
+        rh_decref(l4);
+    }
+    rh_decref(x);
+    rh_decref(y);
+    r.found = rh_gc_collect(h, gen);
+    fin_action = NULL;
+    r.fin_calls = fin_calls;
+    r.cpair_deaths = cpair_deaths;
+    r.destroyed = nodes_destroyed_count;
+    rh_object *g = rh_gc_garbage(h);
+    r.garbage = g ? rh_list_size(g) : 0;
+    rh__gc_check(h);
+    if (h->gc.linkless) assert_null(h->gc.coll);
+    for (int i = 0; i < 4; i++) {
+        assert_true(rh_gc_is_tracked(live[i]));
+        rh_decref(live[i]);
+    }
+    return r;
+}
+
+static void test_tail_in_place(void **state) {
+    (void)state;
+    for (int legacy = 0; legacy < 2; legacy++) {
+        for (int gen = 0; gen < RH_GC_GENERATIONS; gen += 2) {
+            rh_heap *ref = heap_new(RH_MODE_POOLS, RH_GC_POLICY_CPYTHON, false);
+            inplace_result want = inplace_scenario(ref, gen, legacy);
+            rh_heap_destroy(ref);
+            assert_int_equal(want.found, 5 + 2 * legacy);
+            assert_int_equal(want.fin_calls, 2);
+            assert_int_equal(want.cpair_deaths, 3);
+            assert_int_equal(want.destroyed, 4);
+            assert_int_equal(want.garbage, 2 * (size_t)legacy);
+            for (size_t m = 0; m < NMODES; m++) {
+                rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+                inplace_result got = inplace_scenario(h, gen, legacy);
+                assert_int_equal(got.found, want.found);
+                assert_int_equal(got.fin_calls, want.fin_calls);
+                assert_int_equal(got.cpair_deaths, want.cpair_deaths);
+                assert_int_equal(got.destroyed, want.destroyed);
+                assert_int_equal(got.garbage, want.garbage);
+                assert_int_equal(tomb_young_deaths, 1);
                 rh_heap_destroy(h);
             }
         }
@@ -3378,6 +3467,7 @@ int main(void) {
         cmocka_unit_test(test_inline_death_states),
         cmocka_unit_test(test_inline_death_deep_chain),
         cmocka_unit_test(test_inline_death_beside_tombstones),
+        cmocka_unit_test(test_tail_in_place),
         cmocka_unit_test(test_round_walks),
         cmocka_unit_test(test_round_out_of_memory),
         cmocka_unit_test(test_round_segments),

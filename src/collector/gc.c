@@ -634,29 +634,13 @@ RH__HOT_INLINE int visit_reachable(rh_object *o, void *arg) {
     return 0;
 }
 
-/* What the rest of a collection has to do for the garbage set: noted by
- * step 3 for every object it moves to `unreachable` (an over-approximation:
- * an object rescued afterwards still counts), and again, over the final set,
- * by the legacy pass when that runs (objects it moves to `finalizers`
- * afterwards still count). */
-#define NEED_WEAKREFS 1u  /* a weakref, or a weakly referenced object   */
-#define NEED_FINALIZE 2u  /* an object whose finalize has not run yet   */
-#define NEED_LEGACY 4u    /* an object with a legacy finalizer          */
-
-/* The NEED_* flags of one object about to join the garbage set. g: its
- * record (the linked layout), NULL for the layout without links, whose
- * FINALIZED is in the collector word. (This form, FINALIZED read only for
- * a type with finalize, keeps step 3's loop as it was: a flag computed by
- * the caller costs 2 instructions an object in bench/callgrind.py's tree
- * row.) */
-static inline unsigned garbage_needs(rh__gchead *g, rh_object *o, const rh_type *t) {
-    if (t->legacy_del) return NEED_LEGACY;
-    unsigned need = 0;
-    if (t->finalize && !(g ? (g->prev & F_FINALIZED) : (o->rh_gcword & RH__GCW_FINALIZED))) need |= NEED_FINALIZE;
-    if (((t->flags & RH_TYPE_WEAKREFABLE) && *rh__weaklist_of(o)) || rh__is_weakref(o))
-        need |= NEED_WEAKREFS;
-    return need;
-}
+/* What the rest of a collection has to do for the garbage set, and the
+ * flags of one object (gc_walk.h: the layout without links' step 3 notes
+ * them too). */
+#define NEED_WEAKREFS RH__GC_NEED_WEAKREFS
+#define NEED_FINALIZE RH__GC_NEED_FINALIZE
+#define NEED_LEGACY RH__GC_NEED_LEGACY
+#define garbage_needs rh__gc_garbage_needs
 
 /* Step 3. Moves the objects of young that are unreachable from outside it to
  * `unreachable` (flags COLLECTING | UNREACHABLE); the survivors stay in young
@@ -946,6 +930,12 @@ static unsigned legacy_split(rh_heap *h, gset *s, gset *fin, size_t *nfin) {
         gs_close(s, &c);
         return need;
     }
+    /* the set at the front of its array first (step 5 indexes what it
+     * moves from there; no user code ran: no tombstone) */
+    if (s->lo) {
+        s->hi = rh__gc_linkless_tail_part(h, s->a, s->lo, s->hi);
+        s->lo = 0;
+    }
     size_t end = rh__gc_linkless_legacy(h, s->a + s->lo, s->hi - s->lo) + s->lo;
     fin->a = s->a;
     fin->lo = end;
@@ -1142,14 +1132,18 @@ static void debug_object(rh_heap *h, const char *what, rh_object *o) {
 
 /* Steps 5-10 (see rh__gc_tail in gc_internal.h): what follows the search
  * for the unreachable set, in a collection and at the end of an incremental
- * round alike, over the garbage set `u` of either backend (the array
- * backend's range is the whole unreachable part, lo 0; `defer` is the list
- * backend's only). */
+ * round alike, over the garbage set `u` of either backend (`defer` is the
+ * list backend's only). The array backend's range is the unreachable part
+ * where steps 1-3 left it, a[lo .. hi) (lo: the survivors before it),
+ * each object's LOW its index in the array (coll), so that no pass moves
+ * or reindexes it when nothing needs that: step 5 first moves it to the
+ * front (lo 0), step 8 indexes the final garbage in its part (coll then
+ * names the part). */
 static void collect_tail(rh_heap *h, gset *u, size_t nunreachable, unsigned need, rh__gchead *old,
                          rh__gchead *defer, intptr_t *mp, intptr_t *np) {
     struct rh__gc_state *st = &h->gc;
     rh__assert(st->collecting);
-    rh__assert(u->list || (!defer && u->lo == 0));
+    rh__assert(u->list || !defer);
     intptr_t m = 0; /* collected   */
     intptr_t n = 0; /* uncollectable */
     /* Step 5. */
@@ -1198,6 +1192,10 @@ static void collect_tail(rh_heap *h, gset *u, size_t nunreachable, unsigned need
          * the squeeze left behind emptied */
         size_t k = u->hi - u->lo;
         size_t r = rh__gc_linkless_recheck(h, u->a + u->lo, &k);
+        /* indexed in its part from now on (a set not at its array's
+         * front had no step 5: nothing else of the array is indexed) */
+        rh__assert(u->lo == 0 || nfinalizers == 0);
+        st->coll = u->a + u->lo;
         for (size_t i = u->lo + k; i < u->hi; i++) u->a[i] = NULL;
         for (size_t i = u->lo; i < u->lo + r; i++) {
             rh__gc_linkless_promote(h, u->a[i], u->gen1);
@@ -1334,8 +1332,9 @@ static intptr_t collect_linkless(rh_heap *h, int gen, rh_gc_info *info, uint64_t
     for (int i = 0; i <= gen; i++) st->count[i] = 0;
     bool young = gen == 0;
     size_t examined = 0, r = 0, cap = 0;
-    rh_object **set = young ? rh__gc_linkless_young_unreachable(h, &examined, &r, &cap)
-                            : rh__gc_linkless_full_unreachable(h, &examined, &r);
+    unsigned need = 0;
+    rh_object **set = young ? rh__gc_linkless_young_unreachable(h, &examined, &r, &cap, &need)
+                            : rh__gc_linkless_full_unreachable(h, &examined, &r, &need);
     intptr_t m = 0, n = 0;
     if (set) {
         if (young) {
@@ -1352,14 +1351,10 @@ static intptr_t collect_linkless(rh_heap *h, int gen, rh_gc_info *info, uint64_t
                 else st->long_lived_pending--;
             }
         }
-        size_t nu = rh__gc_linkless_tail_part(h, set, r, examined);
-        unsigned need = 0;
-        for (size_t i = 0; i < nu; i++) {
-            rh_object *o = set[i];
-            need |= garbage_needs(NULL, o, o->rh_type);
-        }
-        gset u = {.a = set, .lo = 0, .hi = nu, .gen1 = young};
-        collect_tail(h, &u, nu, need, NULL, NULL, &m, &n);
+        /* the tail over the unreachable part where step 3 left it, each
+         * object's LOW its index in set (coll) */
+        gset u = {.a = set, .lo = r, .hi = examined, .gen1 = young};
+        collect_tail(h, &u, examined - r, need, NULL, NULL, &m, &n);
         st->coll = NULL;
         if (young) rh__gc_linkless_young_release(h, set, cap);
         else rh_free(h, set);
@@ -1856,11 +1851,11 @@ void rh__gc_tail(rh_heap *h, rh__gchead *unreachable, size_t nunreachable, unsig
 void rh__gc_tail_array(rh_heap *h, rh_object **set, size_t r, size_t n, bool defer, intptr_t *m,
                        intptr_t *nn) {
     h->gc.tail_t0 = now_ns();
-    size_t nu = rh__gc_linkless_tail_part(h, set, r, n);
+    h->gc.coll = set;
     unsigned need = 0;
-    for (size_t i = 0; i < nu; i++) need |= garbage_needs(NULL, set[i], set[i]->rh_type);
-    gset u = {.a = set, .lo = 0, .hi = nu, .defer = defer};
-    collect_tail(h, &u, nu, need, NULL, NULL, m, nn);
+    for (size_t i = r; i < n; i++) need |= garbage_needs(NULL, set[i], set[i]->rh_type);
+    gset u = {.a = set, .lo = r, .hi = n, .defer = defer};
+    collect_tail(h, &u, n - r, need, NULL, NULL, m, nn);
     h->gc.coll = NULL;
 }
 

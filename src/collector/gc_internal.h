@@ -106,16 +106,17 @@ size_t rh__gc_linkless_find_unreachable(rh_heap *h, rh_object **set, size_t n);
  * young array freed, unless it is the heap record's young_first). init:
  * the young array's first capacity, at heap creation. */
 void rh__gc_linkless_young_free(rh_heap *h, rh_object **y);
-rh_object **rh__gc_linkless_young_unreachable(rh_heap *h, size_t *n, size_t *r, size_t *cap);
+rh_object **rh__gc_linkless_young_unreachable(rh_heap *h, size_t *n, size_t *r, size_t *cap, unsigned *need);
 void rh__gc_linkless_young_release(rh_heap *h, rh_object **set, size_t cap);
 void rh__gc_linkless_init(rh_heap *h);
 void rh__gc_linkless_survive(rh_heap *h, rh_object **set, size_t n, bool gen1);
 rh_object **rh__gc_linkless_full_set(rh_heap *h, size_t *n);
-rh_object **rh__gc_linkless_full_unreachable(rh_heap *h, size_t *n, size_t *r);
+rh_object **rh__gc_linkless_full_unreachable(rh_heap *h, size_t *n, size_t *r, unsigned *need);
 size_t rh__gc_linkless_recheck(rh_heap *h, rh_object **part, size_t *n);
-/* The tail over an array (gc.c's garbage set, array backend): the
- * unreachable part moved to the front and reindexed; one object promoted;
- * step 5's partition (returns where the legacy part starts). */
+/* The tail over an array (gc.c's garbage set, array backend), which
+ * starts on the unreachable part where steps 1-3 left it: that part moved
+ * to the front and reindexed (for step 5); one object promoted; step 5's
+ * partition (returns where the legacy part starts). */
 size_t rh__gc_linkless_tail_part(rh_heap *h, rh_object **set, size_t r, size_t n);
 void rh__gc_linkless_promote(rh_heap *h, rh_object *o, bool gen1);
 size_t rh__gc_linkless_legacy(rh_heap *h, rh_object **a, size_t n);

@@ -96,14 +96,26 @@
  *      and survives, which is sound); in debug mode a container referent
  *      outside the set that belongs to another heap stops the program
  *      naming both objects (gc.c's rh__gc_cross_heap_fatal);
- *   3. the array is partitioned in place, [reachable | unreachable]: the
- *      objects referenced from outside (count < refcount) first, then,
- *      scanning that prefix as a queue, every COLLECTING referent of a
- *      scanned object not in the prefix is swapped to its end (LOW holds
- *      each object's index in the array from the partition on, so the
- *      swap finds it in O(1)). What the scan never reaches is unreachable.
- * O(set + references), no allocation, no recursion. Survivors leave with
- * their marks cleared and no index (the caller promotes them); the
+ *   3. the array is partitioned in place, [reachable | unreachable]: one
+ *      pass swaps the objects referenced from outside (count < refcount)
+ *      forward, each leaving the set at once (its marks and count gone:
+ *      its final word), and gives every other object UNREACHABLE and its
+ *      index in the array in LOW, in the same store that drops its count
+ *      (an object the pass swaps back gets its new index); then,
+ *      scanning the prefix as a queue, every referent still COLLECTING
+ *      is swapped to the prefix's end (its index finds it in O(1)) and
+ *      leaves the set the same way. What the scan never reaches is
+ *      unreachable.
+ * O(set + references), no allocation, no recursion. Each object is
+ * written by three passes at most: step 1 (for a full collection, the
+ * fill of its array), step 2's traverses (its referents' counts), step
+ * 3's partition; the scan writes only what it rescues, and the pass also
+ * notes what the tail will have to do for each object found unreachable
+ * (gc_walk.h's RH__GC_NEED_*: weak references, finalizers, legacy
+ * finalizers), while the object is in cache. (A set of millions of
+ * objects does not fit the caches: every pass over it is a pass over
+ * memory.) Survivors leave with their marks cleared and no index (a
+ * young collection's with GEN1, promoted; the caller counts them); the
  * unreachable ones keep COLLECTING|UNREACHABLE and their index in the
  * array, so that an untrack during the tail can tombstone their slot.
  * The partition yields the same unreachable set as CPython's
@@ -114,12 +126,15 @@
  * after the tail the detached array is the young array again, empty, when
  * none was started, cut to young_fit's size, else freed:
  * rh__gc_linkless_young_release); a full
- * collection fills an array allocated up front
- * (n_old + nyoung entries) by a walk of the old objects in address order,
- * then the young ones (rh__gc_linkless_full_unreachable; survivors old,
- * generation 2); the frozen objects stay out, so what they reference
- * counts as referenced from outside. Out of memory for that array (or a
- * set larger than LOW can index), the walk-driven set below. While a set
+ * collection fills an array of n_old + nyoung entries (allocated up
+ * front, or the young array's own block when it holds them and is due to
+ * be cut down: rh__gc_linkless_full_set) with the old objects in address
+ * order, by a walk, then the young ones, its fill being step 1
+ * (rh__gc_linkless_full_unreachable; survivors old, generation 2); the
+ * frozen objects stay out, so what they reference counts as referenced
+ * from outside. Out of memory for that array (or for the young array's
+ * next block; or a set larger than LOW can index), the walk-driven set
+ * below. While a set
  * is collected it is counted nowhere (nyoung, n_old and n_gen1 leave it);
  * survivors are counted back as they leave.
  *
@@ -318,7 +333,8 @@ void rh__gc_linkless_track(rh_heap *h, rh_object *o) {
     o->rh_gcword = keep | RH__GCW_YOUNG | (uint32_t)i;
 }
 
-void rh__gc_linkless_untrack(rh_heap *h, rh_object *o) {
+/* Untrack but the mark: the counters, the slots, the word. */
+static void untrack_word(rh_heap *h, rh_object *o) {
     struct rh__gc_state *st = &h->gc;
     uint32_t w = o->rh_gcword;
     if (rh__gcw_gen(w) == RH__GCW_YOUNG) {
@@ -344,6 +360,10 @@ void rh__gc_linkless_untrack(rh_heap *h, rh_object *o) {
         if (rh__gcw_gen(w) == RH__GCW_GEN1) st->n_gen1--;
     }
     o->rh_gcword = w & RH__GCW_KEEP;
+}
+
+void rh__gc_linkless_untrack(rh_heap *h, rh_object *o) {
+    untrack_word(h, o);
     rh__block_unmark(h, o);
 }
 
@@ -351,7 +371,16 @@ bool rh__gc_linkless_tracked(rh_heap *h, const rh_object *o) {
     return rh__block_marked(h, o);
 }
 
+/* One look-up of the mark (the test and the clear) where the in-line
+ * path serves it. */
 bool rh__gc_linkless_untrack_if(rh_heap *h, rh_object *o) {
+    uint64_t *mw, bit;
+    if (RH_LIKELY(rh__mark_fast(h, o, &mw, &bit))) {
+        if (!(*mw & bit)) return false;
+        untrack_word(h, o);
+        *mw &= ~bit;
+        return true;
+    }
     if (!rh__block_marked(h, o)) return false;
     rh__gc_linkless_untrack(h, o);
     return true;
@@ -486,11 +515,6 @@ void rh__gc_linkless_check(rh_heap *h) { (void)rh__gc_linkless_audit(h, true, NU
 
 #define COLLECTING RH__GCW_COLLECTING   /* in the set being collected (MARKS) */
 #define UNREACHABLE RH__GCW_UNREACHABLE /* in the unreachable part (MARKS)    */
-/* In the reachable prefix: during steps 1-3 only, on the set's objects
- * only (which carry no UNREACHABLE then: it is written after step 3, on
- * the others), so it borrows UNREACHABLE's bit; the round's marks
- * (RH__GCW_ROUND) are never touched. */
-#define SCANNED_REACH RH__GCW_UNREACHABLE
 _Static_assert((COLLECTING | UNREACHABLE) == RH__GCW_MARKS, "the collection's two marks");
 
 static inline bool in_set(const rh_object *o) {
@@ -536,30 +560,53 @@ static int visit_count_full(rh_object *o, void *arg) {
 
 typedef struct reach_ctx {
     rh_object **set;
-    size_t r; /* the reachable prefix's end */
+    size_t r;     /* the reachable prefix's end */
+    uint32_t gen; /* the survivors' GEN (GEN1 after a young collection) */
 } reach_ctx;
 
+/* A survivor's word: its marks and count or index go, GEN is the
+ * collection's (the round's marks stay: gc_incr.c's final check). */
+static inline uint32_t survivor_word(uint32_t w, uint32_t gen) {
+    return (w & ~(RH__GCW_MARKS | RH__GCW_LOW)) | gen;
+}
+
+/* A referent still in the set (COLLECTING: tentatively unreachable, with
+ * its index; the reachable prefix's objects carry no marks any more) is
+ * rescued: swapped to the end of the reachable prefix, its marks gone. */
 static int visit_reach(rh_object *o, void *arg) {
-    if (!o || !in_set(o) || (o->rh_gcword & SCANNED_REACH)) return 0;
+    if (!o || !in_set(o)) return 0;
     reach_ctx *c = arg;
     size_t p = o->rh_gcword & RH__GCW_LOW, q = c->r++;
     rh_object *x = c->set[q];
     c->set[q] = o;
     c->set[p] = x;
     x->rh_gcword = (x->rh_gcword & ~RH__GCW_LOW) | (uint32_t)p;
-    o->rh_gcword = (o->rh_gcword & ~RH__GCW_LOW) | (uint32_t)q | SCANNED_REACH;
+    o->rh_gcword = survivor_word(o->rh_gcword, c->gen);
     return 0;
 }
 
-/* full: the set is every tracked object of the heap but the frozen ones
- * (cross-heap references are then looked for at RH_DEBUG >= 1). */
-static size_t find_unreachable(rh_heap *h, rh_object **set, size_t n, bool full) {
+/* Steps 1-3 (see the essay). marked: step 1 is done (the full set's fill
+ * wrote COLLECTING and LOW 0 with GEN cleared); else step 1 clears `clear`
+ * (GEN for the young set) with LOW. full: the set is every tracked object
+ * of the heap but the frozen ones (cross-heap references are then looked
+ * for at RH_DEBUG >= 1). Survivors get GEN `gen`; *need, when not NULL,
+ * the RH__GC_NEED_* flags of the objects found tentatively unreachable by
+ * the partition (an over-approximation, as gc.c's step 3). Every object is
+ * written once by step 1 (or the fill), once by step 3's partition (its
+ * final word, or the unreachable part's marks and index) and, if the scan
+ * rescues it, once more: three passes over the objects in all, the count
+ * of references from inside the set becoming the index in the same
+ * store. */
+static size_t find_unreachable(rh_heap *h, rh_object **set, size_t n, bool full, bool marked, uint32_t clear,
+                               uint32_t gen, unsigned *need) {
     rh__assert(n <= RH__GCW_LOW);
     /* 1 */
-    for (size_t i = 0; i < n; i++) {
-        rh_object *o = set[i];
-        rh__assert(rh__gc_linkless_obj(o) && !(o->rh_gcword & RH__GCW_MARKS));
-        o->rh_gcword = (o->rh_gcword & ~RH__GCW_LOW) | COLLECTING;
+    if (!marked) {
+        for (size_t i = 0; i < n; i++) {
+            rh_object *o = set[i];
+            rh__assert(rh__gc_linkless_obj(o) && !(o->rh_gcword & RH__GCW_MARKS));
+            o->rh_gcword = (o->rh_gcword & ~(clear | RH__GCW_LOW)) | COLLECTING;
+        }
     }
     /* 2 (debug mode: cross-heap references reported) */
     if (h->mode == RH_MODE_DEBUG) {
@@ -583,33 +630,41 @@ static size_t find_unreachable(rh_heap *h, rh_object **set, size_t n, bool full)
             RH__GC_TRAVERSE(o, t, visit_count, NULL);
         }
     }
-    /* 3: the objects referenced from outside first (a stable pass that
-     * swaps them forward), every index written */
-    reach_ctx c = {set, 0};
+    /* 3: the partition. An object referenced from outside (count <
+     * refcount) is swapped to the end of the reachable prefix and leaves
+     * the set at once (its final word); any other gets the unreachable
+     * part's marks and its index (the one it holds after the pass: an
+     * object of the unreachable part that a swap moves gets its new
+     * index). */
+    reach_ctx c = {set, 0, gen};
+    unsigned nd = 0;
     for (size_t i = 0; i < n; i++) {
         rh_object *o = set[i];
-        uint32_t inside = o->rh_gcword & RH__GCW_LOW;
-        if (inside < o->rh_refcnt) {
+        uint32_t w = o->rh_gcword;
+        if ((w & RH__GCW_LOW) < o->rh_refcnt) {
             rh_object *x = set[c.r];
             set[c.r] = o;
             set[i] = x;
-            o->rh_gcword |= SCANNED_REACH;
+            if (x != o) x->rh_gcword = (x->rh_gcword & ~RH__GCW_LOW) | (uint32_t)i;
+            o->rh_gcword = survivor_word(w, gen);
             c.r++;
+        } else {
+            o->rh_gcword = (w & ~RH__GCW_LOW) | UNREACHABLE | (uint32_t)i;
+            if (need) nd |= rh__gc_garbage_needs(NULL, o, o->rh_type);
         }
     }
-    for (size_t i = 0; i < n; i++) set[i]->rh_gcword = (set[i]->rh_gcword & ~RH__GCW_LOW) | (uint32_t)i;
+    /* the closure of the prefix, scanned as a queue */
     for (size_t k = 0; k < c.r; k++) {
         rh_object *o = set[k];
         const rh_type *t = o->rh_type;
         RH__GC_TRAVERSE(o, t, visit_reach, &c);
     }
-    for (size_t i = 0; i < c.r; i++) set[i]->rh_gcword &= ~(RH__GCW_MARKS | RH__GCW_LOW);
-    for (size_t i = c.r; i < n; i++) set[i]->rh_gcword |= UNREACHABLE;
+    if (need) *need = nd;
     return c.r;
 }
 
 size_t rh__gc_linkless_find_unreachable(rh_heap *h, rh_object **set, size_t n) {
-    return find_unreachable(h, set, n, false);
+    return find_unreachable(h, set, n, false, false, 0, 0, NULL);
 }
 
 /* The young set's collection, steps 1-3: the young array is detached (a
@@ -617,17 +672,16 @@ size_t rh__gc_linkless_find_unreachable(rh_heap *h, rh_object **set, size_t n) {
  * promoted (old, GEN1). Returns the detached array (the caller gives it
  * to rh__gc_linkless_young_release, or frees it with rh_free), *n its
  * length, *cap its capacity, *r the survivors at its front; the
- * unreachable ones follow, as rh__gc_linkless_find_unreachable leaves them. */
-rh_object **rh__gc_linkless_young_unreachable(rh_heap *h, size_t *n, size_t *r, size_t *cap) {
+ * unreachable ones follow, as rh__gc_linkless_find_unreachable leaves them;
+ * *need (when not NULL) their RH__GC_NEED_* flags. */
+rh_object **rh__gc_linkless_young_unreachable(rh_heap *h, size_t *n, size_t *r, size_t *cap, unsigned *need) {
     struct rh__gc_state *st = &h->gc;
     rh_object **set = st->young;
     *n = st->nyoung;
     *cap = st->capyoung;
     st->young = NULL;
     st->nyoung = st->capyoung = 0;
-    for (size_t i = 0; i < *n; i++) set[i]->rh_gcword &= ~RH__GCW_GEN;
-    *r = rh__gc_linkless_find_unreachable(h, set, *n);
-    for (size_t i = 0; i < *r; i++) set[i]->rh_gcword |= RH__GCW_GEN1;
+    *r = find_unreachable(h, set, *n, false, false, RH__GCW_GEN, RH__GCW_GEN1, need);
     st->n_old += *r;
     st->n_gen1 += *r;
     st->coll = set;
@@ -636,57 +690,110 @@ rh_object **rh__gc_linkless_young_unreachable(rh_heap *h, size_t *n, size_t *r, 
 
 /* The set of a full collection: every tracked object but the frozen ones,
  * the old ones in the walk's (address) order, then the young ones in the
- * young array's order, in one array allocated up front (its size is known:
- * n_old + nyoung). NULL when the array cannot be had (the heap's pending
- * error is left as it was) or LOW cannot index it: nothing changed, the
- * collection collects nothing. Else GEN1 goes from the old ones and YOUNG
- * from the young ones (the young array is emptied: whatever survives a
- * full collection is old, generation 2), and, as for the young set's
- * collection, the set is counted nowhere while it is collected (n_old,
- * n_gen1 and nyoung 0); *n is the length. */
+ * young array's order, in one array of n_old + nyoung entries. NULL when
+ * the array cannot be had (the heap's pending error is left as it was) or
+ * LOW cannot index it: nothing changed, the collection collects nothing.
+ * The array is the young array itself when it has room for the set and
+ * is larger than the young array kept once emptied (young_keep: it would
+ * be cut down now anyway): the young entries move up behind the old ones
+ * (a pass from the end, the array's pages already the heap's: a fresh
+ * array of millions of entries costs a page fault every 512 entries, on
+ * every full collection), and the young array starts again from a block
+ * of young_keep's size, allocated first (young_first when that size is
+ * RH__YOUNG_FIRST; when that block cannot be had: NULL, as for the
+ * set's own array). When the young array is not such a block, the set's
+ * array is allocated up front and the young array cut by young_fit. So a
+ * full collection asks the allocator once either way (the young array's
+ * next block, or the set's array), and out of memory it is the
+ * walk-driven set's all the same.
+ * The fill is step 1 of the collection (find_unreachable's `marked`):
+ * each object gets COLLECTING, LOW 0 and GEN cleared (the young array is
+ * emptied: whatever survives a full collection is old, generation 2); the
+ * young ones first, so that the walk of the old ones tells them by
+ * COLLECTING (no object carries MARKS outside a collection). The walk
+ * costs a hundred instructions for each marked block it returns (a step
+ * of the allocator's cursor through the layer stack, memory/marks.h),
+ * and in a heap that built its objects with the collector disabled
+ * nearly every tracked object is young: so, where marks are in line (a
+ * pools-mode heap without shim), the young ones' blocks are unmarked for
+ * the walk and marked again after it (a bit of the plane each, no object
+ * read), and the walk returns only the old and frozen ones. Nothing else
+ * runs meanwhile: no one sees a young object untracked. As for the
+ * young set's collection, the set is counted nowhere while it is
+ * collected (n_old, n_gen1 and nyoung 0); *n is the length. */
 rh_object **rh__gc_linkless_full_set(rh_heap *h, size_t *n) {
     struct rh__gc_state *st = &h->gc;
-    size_t total = st->nyoung + st->n_old;
+    size_t total = st->nyoung + st->n_old, nold = st->n_old, keep = young_keep(st);
     if (total >= RH__GCW_LOW) return NULL;
-    rh_object **set = rh__gc_array_realloc(h, NULL, (total ? total : 1) * sizeof *set);
-    if (!set) return NULL;
+    rh_object **set, **next = NULL;
+    bool reuse = st->young != st->young_first && st->capyoung >= total && st->capyoung > keep;
+    if (reuse && keep > RH__YOUNG_FIRST) {
+        next = rh__gc_array_realloc(h, NULL, keep * sizeof *next);
+        if (!next) return NULL;
+    }
+    bool hide = !(h->alloc.slow & RH__SLOW_MODE);
+    if (reuse) {
+        set = st->young;
+        for (size_t i = st->nyoung; i-- > 0;) {
+            rh_object *o = set[i];
+            rh__assert(rh__gc_linkless_obj(o) && !(o->rh_gcword & RH__GCW_MARKS));
+            o->rh_gcword = (o->rh_gcword & ~(RH__GCW_GEN | RH__GCW_LOW)) | COLLECTING;
+            set[nold + i] = o;
+            if (hide) rh__block_unmark(h, o);
+        }
+    } else {
+        set = rh__gc_array_realloc(h, NULL, (total ? total : 1) * sizeof *set);
+        if (!set) return NULL;
+        for (size_t i = 0; i < st->nyoung; i++) {
+            rh_object *o = st->young[i];
+            rh__assert(rh__gc_linkless_obj(o) && !(o->rh_gcword & RH__GCW_MARKS));
+            o->rh_gcword = (o->rh_gcword & ~(RH__GCW_GEN | RH__GCW_LOW)) | COLLECTING;
+            set[nold + i] = o;
+            if (hide) rh__block_unmark(h, o);
+        }
+    }
     size_t k = 0;
     rh__mark_walk w;
     rh__mark_walk_begin(h, &w);
     for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
-        if (rh__gcw_gen(o->rh_gcword) == RH__GCW_FROZEN || rh__gcw_gen(o->rh_gcword) == RH__GCW_YOUNG) continue;
+        uint32_t x = o->rh_gcword;
+        if (rh__gcw_gen(x) == RH__GCW_FROZEN || (x & COLLECTING)) continue;
         /* the array holds n_old + nyoung: a counter that is short (a
          * corrupted heap record, a collector bug) stops here, in every
          * build, instead of writing past it */
-        if (k >= st->n_old)
+        if (k >= nold)
             rh__fatal("collector (linkless): heap %p has more old objects than its counter says (%zu): "
-                      "<%s %p> is one more", (void *)h, st->n_old, o->rh_type->name, (void *)o);
-        o->rh_gcword &= ~RH__GCW_GEN;
+                      "<%s %p> is one more", (void *)h, nold, o->rh_type->name, (void *)o);
+        rh__assert(rh__gc_linkless_obj(o) && !(x & RH__GCW_MARKS));
+        o->rh_gcword = (x & ~(RH__GCW_GEN | RH__GCW_LOW)) | COLLECTING;
         set[k++] = o;
     }
     rh__mark_walk_end(&w);
-    rh__assert(k == st->n_old);
-    for (size_t i = 0; i < st->nyoung; i++) {
-        rh_object *o = st->young[i];
-        o->rh_gcword &= ~(RH__GCW_GEN | RH__GCW_LOW);
-        set[k++] = o;
-    }
+    rh__assert(k == nold);
+    if (hide)
+        for (size_t i = nold; i < total; i++) rh__block_mark(h, set[i]);
     st->n_old = 0;
     st->n_gen1 = 0;
     st->nyoung = 0;
-    young_fit(h);
-    *n = k;
+    if (reuse) {
+        st->young = next ? next : st->young_first;
+        st->capyoung = next ? keep : RH__YOUNG_FIRST;
+    } else {
+        young_fit(h);
+    }
+    *n = total;
     return set;
 }
 
-/* A full collection's steps 1-3: the set (rh__gc_linkless_full_set), the
- * partition; the survivors are old (generation 2), the unreachable part
- * as rh__gc_linkless_find_unreachable leaves it, coll names the array.
- * NULL as rh__gc_linkless_full_set. */
-rh_object **rh__gc_linkless_full_unreachable(rh_heap *h, size_t *n, size_t *r) {
+/* A full collection's steps 1-3: the set (rh__gc_linkless_full_set, its
+ * fill step 1), steps 2-3; the survivors are old (generation 2), the
+ * unreachable part as rh__gc_linkless_find_unreachable leaves it, coll
+ * names the array, *need (when not NULL) its RH__GC_NEED_* flags. NULL
+ * as rh__gc_linkless_full_set. */
+rh_object **rh__gc_linkless_full_unreachable(rh_heap *h, size_t *n, size_t *r, unsigned *need) {
     rh_object **set = rh__gc_linkless_full_set(h, n);
     if (!set) return NULL;
-    *r = find_unreachable(h, set, *n, true);
+    *r = find_unreachable(h, set, *n, true, true, 0, 0, need);
     h->gc.n_old += *r;
     h->gc.coll = set;
     return set;
@@ -892,10 +999,12 @@ void rh__gc_linkless_survive(rh_heap *h, rh_object **set, size_t n, bool gen1) {
     st->coll = NULL;
 }
 
-/* The tail's array (gc.c's garbage set, array backend): the unreachable
- * part set[r .. n) moves to the front, set[0 .. n - r), each object's LOW
- * its new index, coll names set. Returns n - r. The survivors' slots are
- * not needed any more (they carry no marks: an untrack of one moves the
+/* The tail's array (gc.c's garbage set, array backend) starts on the
+ * unreachable part where steps 1-3 left it, set[r .. n), each object's LOW
+ * its index in set. Step 5 (rh__gc_linkless_legacy) needs it at the
+ * front: this moves it to set[0 .. n - r), each object's LOW its new
+ * index, coll names set. Returns n - r. The survivors' slots are not
+ * needed any more (they carry no marks: an untrack of one moves the
  * counters, never a slot). */
 size_t rh__gc_linkless_tail_part(rh_heap *h, rh_object **set, size_t r, size_t n) {
     size_t k = n - r;

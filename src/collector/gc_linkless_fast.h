@@ -23,8 +23,20 @@
  *            is swap-removed (the last entry takes the slot and the index),
  *            OLD or GEN1 with its mark set leaves n_old (and n_gen1);
  *            OLD without its mark was not tracked: nothing. The mark is
- *            cleared. Every other word (a collection's or a round's marks,
- *            WAITING, FROZEN) is rh__gc_linkless_untrack's, out of line.
+ *            cleared.
+ *   untrack  of a word with UNREACHABLE (the unreachable part of a
+ *            collection's set, or its legacy part, during the tail: the
+ *            objects a collection frees die with it): its slot in the
+ *            collection's array (coll) tombstoned, none in the walk-driven
+ *            set; the mark cleared. For object.c's death of such an
+ *            object, the common death of a full collection's garbage,
+ *            which would otherwise look its heap and its mark up three
+ *            times out of line.
+ * Every other word (a round's marks, WAITING, FROZEN) is
+ * rh__gc_linkless_untrack's, out of line; so are the words above in any
+ * other case (the heap's slow word not 0, a type with finalizers, weak
+ * references to the object or, for the first untrack, to its type's
+ * objects at all, the trashcan's bound reached).
  * Each is O(1) and keeps gc_linkless.c's invariants: YOUNG <=> marked and
  * young[LOW] == o; n_old + n_gen1 + n_frozen + nyoung = the marked blocks.
  * Debug builds assert the young index and that the mark agrees with the
@@ -93,6 +105,22 @@ RH__HOT_INLINE void rh__gc_linkless_untrack_plain(struct rh__gc_state *st, rh_ob
     } else {
         rh__assert((w & ~RH__GCW_KEEP) == 0); /* untracked */
     }
+}
+
+/* Untracks o, a tracked container of this layout whose word w carries
+ * UNREACHABLE (a collection's unreachable or legacy part) and whose
+ * block's mark is bit `bit` of *mw: what rh__gc_linkless_untrack does for
+ * such a word (its slot in coll, when the set has an array, tombstoned);
+ * its word keeps LINKLESS and FINALIZED only. */
+RH__HOT_INLINE void rh__gc_linkless_untrack_set(struct rh__gc_state *st, rh_object *o, uint32_t w, uint64_t *mw,
+                                                uint64_t bit) {
+    rh__assert((w & RH__GCW_UNREACHABLE) && (*mw & bit));
+    if (st->coll) {
+        rh__assert(st->coll[w & RH__GCW_LOW] == o);
+        st->coll[w & RH__GCW_LOW] = NULL;
+    }
+    *mw &= ~bit;
+    o->rh_gcword = w & RH__GCW_KEEP;
 }
 
 #endif /* REFHEAP_GC_LINKLESS_FAST_H */

@@ -84,8 +84,8 @@ static inline size_t rh__prefix_size(const rh_type *t) {
  *              policy's generation 1), FROZEN (gc.freeze()'d). A value of
  *              the field, not a bit: test it with rh__gcw_gen(w) == ...;
  *   MARKS      a collection's marks (COLLECTING 27, UNREACHABLE 26; during
- *              steps 1-3 gc_linkless.c borrows UNREACHABLE's bit, on the
- *              set's objects only, for "reached");
+ *              steps 1-3 of the walk-driven set gc_linkless.c borrows both,
+ *              on the set's objects only, for "reached");
  *   ROUND      an incremental round's marks (CAND 25, INU 24, REACH 23):
  *              distinct from MARKS so that a young collection running
  *              between two slices of a round neither reads a round's mark

@@ -11,12 +11,17 @@
  * the walk itself, forced in line with its visitor a constant at the call,
  * so that visiting such an object's references makes no call at all. Any
  * other container's traverse is called through its type as always.
+ *
+ * Also here: what the rest of a collection will have to do for its garbage
+ * (RH__GC_NEED_*), noted by both layouts' step 3 for each object it finds
+ * tentatively unreachable, while that object is in cache.
  */
 #ifndef REFHEAP_GC_WALK_H
 #define REFHEAP_GC_WALK_H
 
 #include "collector/gc_internal.h"
 #include "memory/alloc_priv.h" /* RH__HOT_INLINE */
+#include "weak/weak_internal.h"  /* the garbage's needs: weak references */
 
 /* The references of a container with inline references, in the order its
  * traverse reports them: the class, then the non-NULL fields from the end
@@ -60,5 +65,31 @@ RH__HOT_INLINE int rh__gc_attr_table_walk(rh_object *o, rh_visitfn visit, void *
         else                                                                    \
             (void)(t)->traverse((o), (visit), (arg));                           \
     } while (0)
+
+/* What the rest of a collection has to do for the garbage set: noted by
+ * step 3 for every object it moves to the unreachable part (an
+ * over-approximation: an object rescued afterwards still counts), and
+ * again, over the final set, by the legacy pass when that runs (objects it
+ * moves to `finalizers` afterwards still count). gc.c's step 3 and
+ * gc_linkless.c's partition note them while the object is in cache. */
+#define RH__GC_NEED_WEAKREFS 1u  /* a weakref, or a weakly referenced object   */
+#define RH__GC_NEED_FINALIZE 2u  /* an object whose finalize has not run yet   */
+#define RH__GC_NEED_LEGACY 4u    /* an object with a legacy finalizer          */
+
+/* The RH__GC_NEED_* flags of one object about to join the garbage set. g:
+ * its record (the linked layout), NULL for the layout without links, whose
+ * FINALIZED is in the collector word. (This form, FINALIZED read only for
+ * a type with finalize, keeps step 3's loop as it was: a flag computed by
+ * the caller costs 2 instructions an object in bench/callgrind.py's tree
+ * row.) */
+static inline unsigned rh__gc_garbage_needs(rh__gchead *g, rh_object *o, const rh_type *t) {
+    if (t->legacy_del) return RH__GC_NEED_LEGACY;
+    unsigned need = 0;
+    if (t->finalize && !(g ? (g->prev & RH__GC_FINALIZED) : (o->rh_gcword & RH__GCW_FINALIZED)))
+        need |= RH__GC_NEED_FINALIZE;
+    if (((t->flags & RH_TYPE_WEAKREFABLE) && *rh__weaklist_of(o)) || rh__is_weakref(o))
+        need |= RH__GC_NEED_WEAKREFS;
+    return need;
+}
 
 #endif

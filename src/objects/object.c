@@ -31,7 +31,9 @@
  * word is 0, the depth under the trashcan's bound:
  * one walk of the tree for the heap and the mark, the untrack in line,
  * then destroy and the free as below, the tree walked again after destroy
- * without its tests, the block being known), else dealloc_slow, which
+ * without its tests, the block being known), or for an object of a
+ * collection's garbage dealloc_linkless_other (the same line, the untrack
+ * a tombstone in the collection's array), else dealloc_slow, which
  * untracks through gc_linkless.c; free_block_ll pushes a pool block of
  * such a heap as the fast free does, else frees it the slow way.
  *
@@ -838,6 +840,56 @@ static __attribute__((noinline)) void dealloc_defer_plain(rh_object *o) {
     defer(o, tracked);
 }
 
+/* The death dealloc_linkless's straight line does not take. One case has
+ * a line of its own: the object is in the unreachable (or legacy) part of
+ * a collection's set (its word carries UNREACHABLE: a collection's tail is
+ * freeing it), its type and heap otherwise as the straight line wants them
+ * (no finalizers, no weak reference to it: a type with weak references
+ * whose list is empty dies as dealloc_body would kill it, which clears
+ * only a list that is not; a pool block of a heap whose slow word is 0,
+ * the trashcan's bound not reached with destroy): one walk of
+ * the tree, the untrack in line (collector/gc_linkless_fast.h: its slot
+ * in the collection's array tombstoned, the mark cleared), then destroy
+ * and the free as the straight line's. That is how every object of a
+ * full collection's garbage dies; dealloc_slow would look its heap and
+ * mark up three times more (rh__gc_linkless_untrack_if) before the
+ * free's own walk. Anything else is dealloc_slow's.
+ *
+ * set_untrack does the checks and the untrack (false when o is not such
+ * an object: nothing done), out of line and returning before destroy
+ * runs: a chain of such deaths nests one level per object up to
+ * the trashcan's bound, and the frames live across destroy are only
+ * dealloc_linkless_other's and dealloc_set_destroy's, small in every
+ * build (an unoptimized one keeps the locals of every function inlined
+ * here in the frame). */
+static __attribute__((noinline)) bool set_untrack(rh_object *o) {
+    const rh_type *t = o->rh_type;
+    uint32_t w = o->rh_gcword;
+    uintptr_t leaf;
+    rh_heap *h;
+    if (!(w & RH__GCW_UNREACHABLE) || ((uintptr_t)t->finalize | (uintptr_t)t->legacy_del) != 0 ||
+        ((t->flags & RH_TYPE_WEAKREFABLE) && *rh__weaklist_of(o) != NULL) ||
+        (t->destroy && tls.depth >= RH__DEALLOC_MAX_DEPTH) || (h = rh__pool_owner(o, &leaf)) == NULL ||
+        h->alloc.slow != 0)
+        return false;
+    rh__assert((t->flags & RH_TYPE_GC) && o->rh_refcnt == 0);
+    uint64_t bit, *mw = rh__block_mark_word(leaf, o, &bit);
+    rh__gc_linkless_untrack_set(&h->gc, o, w, mw, bit);
+    return true;
+}
+/* Its destroy and free (the tree walked again by the free). */
+static __attribute__((noinline)) void dealloc_set_destroy(rh_object *o, void (*destroy)(rh_object *), size_t d) {
+    if (destroy) dealloc_destroy(o, destroy, d, FREE_LL);
+    else free_block_ll_known(o);
+}
+static __attribute__((noinline)) void dealloc_linkless_other(rh_object *o) {
+    if (!set_untrack(o)) {
+        dealloc_slow(o);
+        return;
+    }
+    dealloc_set_destroy(o, o->rh_type->destroy, tls.depth);
+}
+
 /* The death of a container of the layout without links (docs/linkless.md,
  * collector word LINKLESS, so never plain): its straight line when its
  * type has neither finalize, legacy_del nor weak references, its word
@@ -850,8 +902,9 @@ static __attribute__((noinline)) void dealloc_defer_plain(rh_object *o) {
  * counted out, the mark cleared); then destroy and the free as the linked
  * layout's straight line (dealloc_destroy, the free walking the tree
  * again after destroy rather than keeping the leaf in a saved register),
- * or the free at once. Anything else is dealloc_slow, which untracks
- * through gc_linkless.c. */
+ * or the free at once. Anything else is dealloc_linkless_other's (a
+ * collection's garbage) or dealloc_slow, which untracks through
+ * gc_linkless.c. */
 static __attribute__((noinline)) void dealloc_linkless(rh_object *o) {
     const rh_type *t = o->rh_type;
     uint32_t w = o->rh_gcword;
@@ -859,10 +912,11 @@ static __attribute__((noinline)) void dealloc_linkless(rh_object *o) {
     size_t d = tls.depth;
     uintptr_t leaf;
     rh_heap *h;
-    if (RH_UNLIKELY(((uintptr_t)t->finalize | (uintptr_t)t->legacy_del) != 0 || (t->flags & RH_TYPE_WEAKREFABLE) ||
-                    !rh__gc_linkless_plain_word(w) || (destroy && d >= RH__DEALLOC_MAX_DEPTH) ||
+    /* (the word first: a collection's garbage leaves at once) */
+    if (RH_UNLIKELY(!rh__gc_linkless_plain_word(w) || ((uintptr_t)t->finalize | (uintptr_t)t->legacy_del) != 0 ||
+                    (t->flags & RH_TYPE_WEAKREFABLE) || (destroy && d >= RH__DEALLOC_MAX_DEPTH) ||
                     (h = rh__pool_owner(o, &leaf)) == NULL || h->alloc.slow != 0)) {
-        dealloc_slow(o);
+        dealloc_linkless_other(o);
         return;
     }
     rh__assert((t->flags & RH_TYPE_GC) && o->rh_refcnt == 0);
