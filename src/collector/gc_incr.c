@@ -131,8 +131,13 @@
  * segment's allocation and never copies the entries (a contiguous array
  * doubled by realloc copied all of them, a pause that grew with the
  * number of suspects: several ms at 3M live objects); each holds at most
- * one segment beyond what its entries need, all freed with the round's
- * state. The final check's chunk stays contiguous (steps 1-3 and the tail
+ * one segment beyond what its entries need, and, once emptied at once (the
+ * end of the final check, settle, a round's start), spare segments, which
+ * the next pushes take and the end of each pause gives back, SEG_GIVE_BACK
+ * at most a pause (all freed at once, they were a pause that grew with the
+ * suspects: 1724 segments, over 100 ms, at the end of binary-trees' round
+ * over its long-lived tree); the round's state goes with the last of them,
+ * once no round and no teardown is left. The final check's chunk stays contiguous (steps 1-3 and the tail
  * take one array) and doubles: it is as large as the chunk's check, whose
  * pause is proportional to it anyway, never to the heap. The
  * round's marks are rh_gcword's own bits (CAND, INU, REACH: RH__GCW_ROUND
@@ -618,10 +623,13 @@ typedef struct objvec {
  * are allocated one at a time, and only the directory of their pointers
  * (at most LL_LOW / SEG_LEN of them) doubles. A vector holds the segments
  * its entries need and at most one more (a pop that empties a segment
- * frees the one past it). */
+ * frees the one past it), or spares after vec_clear, which ll_release
+ * gives back at the end of each pause, SEG_GIVE_BACK at most: the pause
+ * that empties a vector of millions of entries frees none of them. */
 #define SEG_SHIFT 12
 #define SEG_LEN ((size_t)1 << SEG_SHIFT) /* 4096 entries: 32 KiB */
 #define SEG_MASK (SEG_LEN - 1)
+#define SEG_GIVE_BACK 8 /* spare segments freed by one pause at most: 256 KiB */
 
 typedef struct segvec {
     rh_object ***seg; /* the directory: nseg segments           */
@@ -695,10 +703,21 @@ static size_t vec_push(rh_heap *h, segvec *v, rh_object *o) {
     return i;
 }
 
-/* Frees the segments past the one after those n entries need. */
+/* Frees segments past the first `keep`, at most *budget of them (the
+ * budget spent is taken off it): whether v holds `keep` at most now. */
+static bool vec_give_back(rh_heap *h, segvec *v, size_t keep, size_t *budget) {
+    while (v->nseg > keep && *budget) {
+        rh_free(h, v->seg[--v->nseg]);
+        (*budget)--;
+    }
+    return v->nseg <= keep;
+}
+
+/* Frees segments past the one after those n entries need, SEG_GIVE_BACK
+ * at most. */
 static void vec_trim(rh_heap *h, segvec *v) {
-    size_t keep = ((v->n + SEG_MASK) >> SEG_SHIFT) + 1;
-    while (v->nseg > keep) rh_free(h, v->seg[--v->nseg]);
+    size_t budget = SEG_GIVE_BACK;
+    (void)vec_give_back(h, v, ((v->n + SEG_MASK) >> SEG_SHIFT) + 1, &budget);
 }
 
 /* Removes and returns the last entry (n > 0). */
@@ -708,14 +727,13 @@ static rh_object *vec_pop(rh_heap *h, segvec *v) {
     return o;
 }
 
-/* Empties v, keeping one segment. */
-static void vec_clear(rh_heap *h, segvec *v) {
-    v->n = 0;
-    vec_trim(h, v);
-}
+/* Empties v; its segments stay (spares: the next pushes take them, the
+ * ends of pauses give them back, ll_release). */
+static void vec_clear(segvec *v) { v->n = 0; }
 
+/* Frees v, which holds no segment. */
 static void vec_free(rh_heap *h, segvec *v) {
-    while (v->nseg) rh_free(h, v->seg[--v->nseg]);
+    rh__assert(v->nseg == 0);
     rh_free(h, v->seg);
     v->seg = NULL;
     v->n = v->dcap = 0;
@@ -796,8 +814,8 @@ static bool start_round_ll(rh_heap *h) {
         memset(r->ll, 0, sizeof *r->ll);
     }
     struct rh__incr_ll *ll = r->ll;
-    vec_clear(h, &ll->u);
-    vec_clear(h, &ll->rescued);
+    vec_clear(&ll->u);
+    vec_clear(&ll->rescued);
     ll->uhead = 0;
     ll_walk_open(ll, h);
     r->phase = RH__INCR_MARK;
@@ -823,17 +841,26 @@ static void settle_round_ll(rh_heap *h) {
             o->rh_gcword = x & ~(LL_ROUND | LL_LOW);
     }
     rh__mark_walk_end(&w);
-    vec_clear(h, &ll->u);
-    vec_clear(h, &ll->rescued);
+    vec_clear(&ll->u);
+    vec_clear(&ll->rescued);
     ll->uhead = 0;
 }
 
-/* The arrays go when nothing is left in them (no round, no teardown; not
- * called while a final check's tail runs, which uses the chunk). */
-static void ll_release(rh_heap *h) {
+/* The arrays' spare segments given back, at most `budget` of them (the
+ * end of a pause: SEG_GIVE_BACK; SIZE_MAX where the pause is O(heap)
+ * anyway), and the arrays go when nothing is left in them (no round, no
+ * teardown) and every segment is back; not called while a final check's
+ * tail runs, which uses the chunk. */
+static void ll_release(rh_heap *h, size_t budget) {
     struct rh__gc_incr *r = &h->gc.incr;
     struct rh__incr_ll *ll = r->ll;
-    if (!ll || r->phase != RH__INCR_IDLE || ll->doomed.n) return;
+    if (!ll) return;
+    bool idle = r->phase == RH__INCR_IDLE && !ll->doomed.n;
+    segvec *v[3] = {&ll->u, &ll->rescued, &ll->doomed};
+    bool back = true;
+    for (int i = 0; i < 3; i++)
+        back &= vec_give_back(h, v[i], idle ? 0 : ((v[i]->n + SEG_MASK) >> SEG_SHIFT) + 1, &budget);
+    if (!idle || !back) return;
     ll_walk_close(ll);
     vec_free(h, &ll->u);
     vec_free(h, &ll->rescued);
@@ -1009,7 +1036,7 @@ static size_t slice_ll(rh_heap *h, size_t quota, uint64_t deadline) {
                 continue;
             }
             if (ll->uhead == ll->u.n) {
-                vec_clear(h, &ll->u);
+                vec_clear(&ll->u);
                 ll->uhead = 0;
                 end_round(h);
                 return done + 1;
@@ -1228,7 +1255,7 @@ void rh__gc_incr_alloc_slow(rh_heap *h) {
         if (next < 1) next = 1;
     }
     if (st->trigger != LONG_MAX) st->trigger = next;
-    if (st->linkless) ll_release(h);
+    if (st->linkless) ll_release(h, SEG_GIVE_BACK);
     st->pause_hook = hook;
     if (hook && !(skip && kind == 0)) rh__gc_report_pause(h, &p0, kind, user);
 }
@@ -1245,7 +1272,7 @@ int rh_gc_step(rh_heap *h, size_t work) {
     if (st->pause_hook) rh__gc_report_pause(h, &p0, 3, st->user_ns);
     st->collecting = false;
     int more = r->phase != RH__INCR_IDLE || !doomed_empty(h);
-    if (!more && st->linkless) ll_release(h);
+    if (st->linkless) ll_release(h, SEG_GIVE_BACK);
     return more;
 }
 
@@ -1264,7 +1291,7 @@ void rh__gc_incr_settle(rh_heap *h, bool drain) {
             while (r->ll->doomed.n) (void)clear_doomed_ll(h, SIZE_MAX, UINT64_MAX);
             st->collecting = false;
         }
-        if (!st->collecting) ll_release(h);
+        if (!st->collecting) ll_release(h, SIZE_MAX);
         return;
     }
     if (r->phase != RH__INCR_IDLE) {
