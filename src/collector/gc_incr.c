@@ -137,9 +137,10 @@
  * at most a pause (all freed at once, they were a pause that grew with the
  * suspects: 1724 segments, over 100 ms, at the end of binary-trees' round
  * over its long-lived tree); the round's state goes with the last of them,
- * once no round and no teardown is left. The final check's chunk stays contiguous (steps 1-3 and the tail
- * take one array) and doubles: it is as large as the chunk's check, whose
- * pause is proportional to it anyway, never to the heap. The
+ * once no round and no teardown is left. The final check's chunk stays
+ * contiguous (steps 1-3 and the tail take one array) and doubles: it is
+ * as large as the chunk's check, whose pause is proportional to it anyway,
+ * never to the heap. The
  * round's marks are rh_gcword's own bits (CAND, INU, REACH: RH__GCW_ROUND
  * in gc_state.h), apart from a collection's (COLLECTING, UNREACHABLE), so
  * that a young collection between two slices and the round never disturb
