@@ -2873,6 +2873,90 @@ static void test_round_segments(void **state) {
     }
 }
 
+/* The round's arrays give their segments back a few at a time (gc_incr.c,
+ * SEG_GIVE_BACK: at most 8 segments, 256 KiB, freed by one pause): a round
+ * whose suspects filled many segments of `u` does not free them all in the
+ * pause that ends it (binary-trees' long-lived tree, 7 million suspects:
+ * 1724 segments freed in one pause of over 100 ms, docs/linkless.md).
+ * GB_PAIRS two-cycles, each held by the program through one of its two
+ * objects (the first of the even pairs, the second of the odd ones), so
+ * that whatever order the walk takes (address order, or a system block
+ * list's newest first), the object not held of half the pairs comes before
+ * its partner reaches it: a suspect (its count equals its reference count)
+ * until the partner rescues it, GB_PAIRS / 2 = 12 segments of `u` at
+ * least. After every slice (work alone bounds it), the segments held by
+ * the three arrays (allocated ones: `live`) drop by at most 8; once the program drops the pairs
+ * (old objects none: no round starts), slices give back the rest, 8 at a
+ * time, and the round's state goes with the last of them. Nothing is
+ * garbage: no slice collects anything. */
+enum { GB_PAIRS = 2 * 12 * 4096, GB_MAX = 8 };
+static size_t ll_segments(const rh_heap *h, size_t *u) {
+    rh__incr_ll_shape sh;
+    rh__gc_incr_ll_shape(h, &sh);
+    if (u) *u = sh.live[0];
+    return sh.live[0] + sh.live[1] + sh.live[2];
+}
+static void test_round_segments_given_back(void **state) {
+    (void)state;
+    static rh_object *held[GB_PAIRS];
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        (void)rh_gc_set_slice_budget(h, UINT64_MAX / 4); /* work alone bounds a slice */
+        for (int i = 0; i < GB_PAIRS; i++) {
+            rh_object *x = rh_new_tracked(h, &pair_type), *y = rh_new_tracked(h, &pair_type);
+            assert_non_null(x);
+            assert_non_null(y);
+            ((pair *)x)->a = rh_newref(y);
+            ((pair *)y)->a = rh_newref(x);
+            held[i] = i % 2 ? y : x;
+            rh_decref(i % 2 ? x : y);
+        }
+        assert_int_equal(rh_gc_collect(h, 0), 0); /* all old */
+        size_t peak_u = 0, peak = 0, prev = 0, most = 0, steps = 0;
+        int more = 1;
+        while (more) {
+            more = rh_gc_step(h, 4096);
+            assert_true(more >= 0);
+            rh__gc_check(h);
+            size_t u, now = ll_segments(h, &u);
+            if (u > peak_u) peak_u = u;
+            if (now > peak) peak = now;
+            if (prev > now && prev - now > most) most = prev - now;
+            assert_true(prev <= now || prev - now <= GB_MAX);
+            prev = now;
+            assert_true(++steps < 10 * GB_PAIRS);
+        }
+        rh_gc_incr_stats st;
+        rh_gc_incr_stats_get(h, &st);
+        assert_int_equal(st.rounds, 1);
+        assert_int_equal(st.collected, 0);
+        assert_true(peak_u >= GB_PAIRS / 2 / 4096);
+        /* the pairs go (their cycles broken first): no old object left, so
+         * the slices that follow start no round and only give back */
+        for (int i = 0; i < GB_PAIRS; i++) {
+            pair *p = (pair *)held[i];
+            rh_object *partner = p->a;
+            p->a = NULL;
+            rh_decref(partner);
+            rh_decref(held[i]);
+        }
+        assert_int_equal(h->gc.n_old + h->gc.nyoung, 0);
+        size_t left = ll_segments(h, NULL), slices = 0;
+        while (h->gc.incr.ll) {
+            assert_int_equal(rh_gc_step(h, 4096), 0);
+            size_t now = ll_segments(h, NULL);
+            assert_true(now < left || (now == 0 && left == 0));
+            assert_true(left - now <= GB_MAX);
+            if (left - now > most) most = left - now;
+            left = now;
+            assert_true(++slices <= peak / GB_MAX + 2);
+        }
+        print_message("segments given back (mode %d): peak %zu (u %zu), at most %zu a slice, %zu slices after the "
+                      "round\n", (int)MODES[m], peak, peak_u, most, slices);
+        rh_heap_destroy(h);
+    }
+}
+
 /* A container whose clear untracks its referent before it drops it (as a
  * clear may run any code of the program's). */
 static void untracker_clear(rh_object *self) {
@@ -3471,6 +3555,7 @@ int main(void) {
         cmocka_unit_test(test_round_walks),
         cmocka_unit_test(test_round_out_of_memory),
         cmocka_unit_test(test_round_segments),
+        cmocka_unit_test(test_round_segments_given_back),
         cmocka_unit_test(test_round_weakref_and_doomed_untrack),
         cmocka_unit_test(test_round_settle),
         cmocka_unit_test(test_young_array_given_back),

@@ -130,16 +130,22 @@
  * small directory of their pointers, so that a push costs at most one
  * segment's allocation and never copies the entries (a contiguous array
  * doubled by realloc copied all of them, a pause that grew with the
- * number of suspects: several ms at 3M live objects); each holds at most
- * one segment beyond what its entries need, all freed with the round's
- * state, and `u` gives back each segment the final check has passed as it
- * passes it (at most one per chunk or step of empty slots: freeing them
- * all at the round's end made that slice's frees grow with the suspects,
- * and held their memory through the final check). The state itself goes
- * in a pause that runs no slice (its last frees may let the system
- * allocator return at once the memory the arrays freed below them). The
- * final check's chunk stays contiguous (steps 1-3 and the tail take one
- * array) and doubles: it is as large as the chunk's check, whose pause is
+ * number of suspects: several ms at 3M live objects); while it fills, each
+ * holds at most one segment beyond what its entries need; `u` gives back each segment
+ * the final check has passed as it passes it (within the pause's
+ * SEG_GIVE_BACK below: freeing them all at the round's end made that
+ * slice's frees grow with the suspects, and held their memory through the
+ * final check). A vector emptied at once (the end of the final check,
+ * settle, a round's start) keeps its segments as spares, which the next
+ * pushes take and the end of each pause gives back, SEG_GIVE_BACK at most
+ * a pause (freed at once, they were a pause that grew with the suspects:
+ * 1724 segments, over 100 ms, at the end of binary-trees' round over its
+ * long-lived tree). The round's state goes once no round and no teardown
+ * is left and every segment is back, in a pause that runs no slice (its
+ * last frees may let the system allocator return at once the memory the
+ * arrays freed below them), or in rh_gc_step or settle. The final check's
+ * chunk stays contiguous (steps 1-3 and the tail take one array) and
+ * doubles: it is as large as the chunk's check, whose pause is
  * proportional to it anyway, never to the heap. The round's marks are
  * rh_gcword's own bits (CAND, INU, REACH: RH__GCW_ROUND in gc_state.h),
  * apart from a collection's (COLLECTING, UNREACHABLE), so that a young
@@ -624,14 +630,17 @@ typedef struct objvec {
  * are allocated one at a time, and only the directory of their pointers
  * (at most LL_LOW / SEG_LEN of them) doubles. A vector holds the segments
  * its entries need and at most one more (a pop that empties a segment
- * frees the one past it); the suspects' also give back, from the head,
- * the segments whose entries the final check has all passed
- * (vec_drop_passed: their directory entries NULL, below `head`), one at a
- * time as it passes them, so that neither its memory nor the frees of
- * the round's end grow with the number of suspects. */
+ * frees the one past it), or spares after vec_clear, which ll_release
+ * gives back at the end of each pause, SEG_GIVE_BACK at most: the pause
+ * that empties a vector of millions of entries frees none of them. The
+ * suspects' also give back, from the head, the segments whose entries the
+ * final check has all passed (vec_drop_passed: their directory entries
+ * NULL, below `head`), one at a time as it passes them, so that its
+ * memory does not wait for the round's end. */
 #define SEG_SHIFT 12
 #define SEG_LEN ((size_t)1 << SEG_SHIFT) /* 4096 entries: 32 KiB */
 #define SEG_MASK (SEG_LEN - 1)
+#define SEG_GIVE_BACK 8 /* spare segments freed by one pause at most: 256 KiB */
 
 typedef struct segvec {
     rh_object ***seg; /* the directory: nseg segments           */
@@ -647,6 +656,9 @@ struct rh__incr_ll {
     size_t uhead;   /* FINISH: the next slot of u to check       */
     segvec u, rescued, doomed;
     objvec chunk;
+    size_t give;    /* segments this pause may still free: SEG_GIVE_BACK
+                       a pause, shared by the final check's passed
+                       segments and the spares given back at its end */
 };
 
 /* Room for `more` entries in the chunk (an index must fit LOW). */
@@ -715,23 +727,37 @@ static size_t vec_push(rh_heap *h, segvec *v, rh_object *o) {
     return i;
 }
 
-/* Frees the segments past the one after those n entries need. */
-static void vec_trim(rh_heap *h, segvec *v) {
-    size_t keep = ((v->n + SEG_MASK) >> SEG_SHIFT) + 1;
-    while (v->nseg > keep) {
+/* Frees segments past the first `keep`, at most *budget of them (the
+ * budget spent is taken off it; a slot freed at the head already costs
+ * nothing): whether v spans `keep` segments at most now. */
+static bool vec_give_back(rh_heap *h, segvec *v, size_t keep, size_t *budget) {
+    while (v->nseg > keep && (*budget || !v->seg[v->nseg - 1])) {
         rh_object **a = v->seg[--v->nseg];
-        if (a) rh_free(h, a);
+        if (a) {
+            rh_free(h, a);
+            (*budget)--;
+        }
     }
     if (v->head > v->nseg) v->head = v->nseg;
+    return v->nseg <= keep;
+}
+
+/* Frees segments past the one after those n entries need, SEG_GIVE_BACK
+ * at most. */
+static void vec_trim(rh_heap *h, segvec *v) {
+    size_t budget = SEG_GIVE_BACK;
+    (void)vec_give_back(h, v, ((v->n + SEG_MASK) >> SEG_SHIFT) + 1, &budget);
 }
 
 /* Frees the segments all of whose entries are below `upto` (the final
  * check has passed them: every such slot is empty, and nothing reads them
- * again; vec_find sees no entry there). */
-static void vec_drop_passed(rh_heap *h, segvec *v, size_t upto) {
-    while (v->head < v->nseg && ((v->head + 1) << SEG_SHIFT) <= upto) {
+ * again; vec_find sees no entry there), at most *budget of them (taken off
+ * it); those left wait for a later pass, or become spares. */
+static void vec_drop_passed(rh_heap *h, segvec *v, size_t upto, size_t *budget) {
+    while (*budget && v->head < v->nseg && ((v->head + 1) << SEG_SHIFT) <= upto) {
         rh_free(h, v->seg[v->head]);
         v->seg[v->head++] = NULL;
+        (*budget)--;
     }
 }
 
@@ -742,18 +768,17 @@ static rh_object *vec_pop(rh_heap *h, segvec *v) {
     return o;
 }
 
-/* Empties v, keeping one segment (if it was not freed at the head). */
-static void vec_clear(rh_heap *h, segvec *v) {
+/* Empties v; its segments stay (spares: the next pushes take them, the
+ * ends of pauses give them back, ll_release); those freed at the head stay
+ * NULL until a push needs them again. */
+static void vec_clear(segvec *v) {
     v->n = 0;
-    vec_trim(h, v);
     v->head = 0;
 }
 
+/* Frees v, which holds no segment. */
 static void vec_free(rh_heap *h, segvec *v) {
-    while (v->nseg) {
-        rh_object **a = v->seg[--v->nseg];
-        if (a) rh_free(h, a);
-    }
+    rh__assert(v->nseg == 0);
     rh_free(h, v->seg);
     v->seg = NULL;
     v->n = v->dcap = v->head = 0;
@@ -833,10 +858,11 @@ static bool start_round_ll(rh_heap *h) {
         r->ll = rh__gc_array_realloc(h, NULL, sizeof *r->ll);
         if (!r->ll) return false; /* out of memory: no round for now */
         memset(r->ll, 0, sizeof *r->ll);
+        r->ll->give = SEG_GIVE_BACK;
     }
     struct rh__incr_ll *ll = r->ll;
-    vec_clear(h, &ll->u);
-    vec_clear(h, &ll->rescued);
+    vec_clear(&ll->u);
+    vec_clear(&ll->rescued);
     ll->uhead = 0;
     ll_walk_open(ll, h);
     r->phase = RH__INCR_MARK;
@@ -862,17 +888,28 @@ static void settle_round_ll(rh_heap *h) {
             o->rh_gcword = x & ~(LL_ROUND | LL_LOW);
     }
     rh__mark_walk_end(&w);
-    vec_clear(h, &ll->u);
-    vec_clear(h, &ll->rescued);
+    vec_clear(&ll->u);
+    vec_clear(&ll->rescued);
     ll->uhead = 0;
 }
 
-/* The arrays go when nothing is left in them (no round, no teardown; not
- * called while a final check's tail runs, which uses the chunk). */
-static void ll_release(rh_heap *h) {
+/* The end of a pause: the arrays' spare segments given back, at most what
+ * the pause has left of SEG_GIVE_BACK (`all`: every one, where the pause
+ * is O(heap) anyway), and, if `state`, the arrays go when nothing is left
+ * in them (no round, no teardown) and every segment is back; not called
+ * while a final check's tail runs, which uses the chunk. */
+static void ll_release(rh_heap *h, bool all, bool state) {
     struct rh__gc_incr *r = &h->gc.incr;
     struct rh__incr_ll *ll = r->ll;
-    if (!ll || r->phase != RH__INCR_IDLE || ll->doomed.n) return;
+    if (!ll) return;
+    size_t budget = all ? SIZE_MAX : ll->give;
+    ll->give = SEG_GIVE_BACK; /* the next pause's */
+    bool idle = r->phase == RH__INCR_IDLE && !ll->doomed.n;
+    segvec *v[3] = {&ll->u, &ll->rescued, &ll->doomed};
+    bool back = true;
+    for (int i = 0; i < 3; i++)
+        back &= vec_give_back(h, v[i], idle ? 0 : ((v[i]->n + SEG_MASK) >> SEG_SHIFT) + 1, &budget);
+    if (!idle || !back || !state) return;
     ll_walk_close(ll);
     vec_free(h, &ll->u);
     vec_free(h, &ll->rescued);
@@ -1043,13 +1080,13 @@ static size_t slice_ll(rh_heap *h, size_t quota, uint64_t deadline) {
              * plane words are: WALK_BUDGET a step, charged */
             size_t skip = 0;
             while (ll->uhead < ll->u.n && !vec_at(&ll->u, ll->uhead) && skip < WALK_BUDGET) ll->uhead++, skip++;
-            vec_drop_passed(h, &ll->u, ll->uhead); /* at most one segment: a step < SEG_LEN */
+            vec_drop_passed(h, &ll->u, ll->uhead, &ll->give); /* within the pause's SEG_GIVE_BACK */
             if (skip == WALK_BUDGET) {
                 done += 1 + skip / SCAN_PER_UNIT;
                 continue;
             }
             if (ll->uhead == ll->u.n) {
-                vec_clear(h, &ll->u);
+                vec_clear(&ll->u);
                 ll->uhead = 0;
                 end_round(h);
                 return done + 1;
@@ -1064,7 +1101,7 @@ static size_t slice_ll(rh_heap *h, size_t quota, uint64_t deadline) {
                 break;
             }
             (void)rh__gc_run(h, RH_GC_GENERATIONS - 1, true, finish_body_ll);
-            vec_drop_passed(h, &ll->u, ll->uhead); /* at most one: a chunk passes < SEG_LEN slots */
+            vec_drop_passed(h, &ll->u, ll->uhead, &ll->give);
             done += FINAL_CHUNK;
             if (rh__gc_now_ns() >= deadline) break;
             continue;
@@ -1269,13 +1306,13 @@ void rh__gc_incr_alloc_slow(rh_heap *h) {
         if (next < 1) next = 1;
     }
     if (st->trigger != LONG_MAX) st->trigger = next;
-    /* The round's state goes in a pause that ran no slice (the next young
-     * collection after the teardown): its last frees let the system
-     * allocator return to the system, in one call, the memory that the
-     * arrays gave back below them during the round (5 to 6 MiB, 0.4 to
-     * 0.9 ms, at 3M live objects), which would come on top of a slice's
-     * budget. */
-    if (st->linkless && kind == 0) ll_release(h);
+    /* Spare segments go back SEG_GIVE_BACK a pause; the round's state only
+     * in a pause that ran no slice (the next young collection after the
+     * teardown): its last frees let the system allocator return to the
+     * system, in one call, the memory that the arrays gave back below them
+     * during the round (5 to 6 MiB, 0.4 to 0.9 ms, at 3M live objects),
+     * which would come on top of a slice's budget. */
+    if (st->linkless) ll_release(h, false, kind == 0);
     st->pause_hook = hook;
     if (hook && !(skip && kind == 0)) rh__gc_report_pause(h, &p0, kind, user);
 }
@@ -1292,7 +1329,7 @@ int rh_gc_step(rh_heap *h, size_t work) {
     if (st->pause_hook) rh__gc_report_pause(h, &p0, 3, st->user_ns);
     st->collecting = false;
     int more = r->phase != RH__INCR_IDLE || !doomed_empty(h);
-    if (!more && st->linkless) ll_release(h);
+    if (st->linkless) ll_release(h, false, true);
     return more;
 }
 
@@ -1311,7 +1348,7 @@ void rh__gc_incr_settle(rh_heap *h, bool drain) {
             while (r->ll->doomed.n) (void)clear_doomed_ll(h, SIZE_MAX, UINT64_MAX);
             st->collecting = false;
         }
-        if (!st->collecting) ll_release(h);
+        if (!st->collecting) ll_release(h, true, true);
         return;
     }
     if (r->phase != RH__INCR_IDLE) {
