@@ -3437,7 +3437,7 @@ static void long_counter_child(void *arg) {
     for (int i = 0; i < N; i++) o[i] = rh_new_tracked(h, &pair_type); /* held, young */
     h->gc.n_old += 2;
     rh_gc_collect(h, 2);
-    fprintf(stderr, "survived\n");
+    fprintf(stderr, "survived (%p)\n", (void *)o[N - 1]);
 }
 static void test_full_set_counters_checked_long(void **state) {
     (void)state;
