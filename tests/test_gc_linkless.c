@@ -3503,6 +3503,34 @@ static void test_full_set_counters_checked(void **state) {
     rh_assert_child_died_saying(&c, "more old objects than its counter says (2)");
 }
 
+/* The same for counters that over-count the old objects: the set's array
+ * holds n_old + nyoung entries, the young ones placed behind the n_old
+ * old ones, so a walk that finds fewer old objects than n_old would leave
+ * entries of the array unwritten between them (stale young pointers when
+ * the array is the young array's own block) for steps 2-3 to read: the
+ * program stops with a message in every build instead. Many young objects
+ * first (the collector disabled), so that the young array is large enough
+ * to be the set's array. */
+static void long_counter_child(void *arg) {
+    (void)arg;
+    enum { N = 5000 };
+    static rh_object *o[N];
+    rh_heap *h = heap_new(RH_MODE_POOLS, RH_GC_POLICY_INCREMENTAL, true);
+    for (int i = 0; i < 4; i++) (void)rh_new_tracked(h, &pair_type); /* held: never dropped */
+    rh_gc_collect(h, 2); /* all four old */
+    for (int i = 0; i < N; i++) o[i] = rh_new_tracked(h, &pair_type); /* held, young */
+    h->gc.n_old += 2;
+    rh_gc_collect(h, 2);
+    fprintf(stderr, "survived (%p)\n", (void *)o[N - 1]);
+}
+static void test_full_set_counters_checked_long(void **state) {
+    (void)state;
+    rh_child c;
+    rh_run_child(long_counter_child, NULL, &c);
+    rh_assert_child_died_saying(&c, "refheap: fatal: collector (linkless): heap");
+    rh_assert_child_died_saying(&c, "fewer old objects than its counter says (6): 4 found");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_switch),
@@ -3561,6 +3589,7 @@ int main(void) {
         cmocka_unit_test(test_young_array_given_back),
         cmocka_unit_test(test_young_array_steady),
         cmocka_unit_test(test_full_set_counters_checked),
+        cmocka_unit_test(test_full_set_counters_checked_long),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

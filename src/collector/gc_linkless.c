@@ -769,7 +769,12 @@ rh_object **rh__gc_linkless_full_set(rh_heap *h, size_t *n) {
         set[k++] = o;
     }
     rh__mark_walk_end(&w);
-    rh__assert(k == nold);
+    /* and one that counts more than the walk found would leave entries
+     * unwritten before the young ones (stale pointers of the young array
+     * when the set is its block) for steps 2-3 to read: stopped the same */
+    if (k != nold)
+        rh__fatal("collector (linkless): heap %p has fewer old objects than its counter says (%zu): %zu found",
+                  (void *)h, nold, k);
     if (hide)
         for (size_t i = nold; i < total; i++) rh__block_mark(h, set[i]);
     st->n_old = 0;
