@@ -75,17 +75,6 @@ static bench_pause_log cpu_pauses;
  * the collector's own. */
 static bench_pause_log calm_pauses;
 static size_t preempted_pauses;
-/* The incremental policy's work since the last call (the timeline's work
- * column; 0 under CPython's policy). */
-static uint64_t incr_work_seen;
-static uint64_t incr_work_since(rh_heap *h) {
-    rh_gc_incr_stats st;
-    rh_gc_incr_stats_get(h, &st);
-    uint64_t w = st.work - incr_work_seen;
-    incr_work_seen = st.work;
-    return w;
-}
-
 static void on_pause(rh_heap *h, const rh_gc_pause *p, void *data) {
     (void)data;
     uint64_t ns = p->ns, user_ns = p->user_ns, work = incr_work_since(h);

@@ -3,11 +3,13 @@
  * type with two object references (16-byte header + two references = 32
  * bytes, and the collector's 16-byte record in front under the CPython
  * policy: 48), as a C runtime would define its own. Used by bench_trees.c
- * (tree nodes), bench_gc.c (two-object cycles) and bench_rounds.c.
+ * (tree nodes), bench_gc.c (two-object cycles) and bench_rounds.c; and the
+ * incremental policy's work counter their pause timelines share.
  */
 #ifndef BENCH_NODE_H
 #define BENCH_NODE_H
 
+#include "bench_common.h" /* RH_BENCH_UNUSED */
 #include "refheap.h"
 
 typedef struct node {
@@ -37,5 +39,16 @@ static const rh_type node_type = {
     .traverse = node_traverse,
     .clear = node_clear,
 };
+
+/* The incremental policy's work since the last call (the pause timeline's
+ * work column; 0 under CPython's policy). One heap a program. */
+static RH_BENCH_UNUSED uint64_t incr_work_since(rh_heap *h) {
+    static uint64_t seen;
+    rh_gc_incr_stats st;
+    rh_gc_incr_stats_get(h, &st);
+    uint64_t w = st.work - seen;
+    seen = st.work;
+    return w;
+}
 
 #endif
