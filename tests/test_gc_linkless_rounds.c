@@ -1370,6 +1370,21 @@ static void segself_destroy(rh_object *o) {
 static const rh_type segself_type = {.name = "LkSegSelf", .basicsize = sizeof(selfnode), .flags = RH_TYPE_GC,
                                      .traverse = self_traverse, .clear = self_clear, .destroy = segself_destroy};
 
+/* n self-cycles made old (a young collection while held), then dropped:
+ * old garbage, each alive by its own reference. */
+static void make_old_self_garbage(rh_heap *h, int n) {
+    rh_object **o = calloc((size_t)n, sizeof *o);
+    assert_non_null(o);
+    for (int i = 0; i < n; i++) {
+        assert_non_null(o[i] = rh_new(h, &segself_type));
+        ((selfnode *)o[i])->self = rh_newref(o[i]);
+        rh_gc_track(o[i]);
+    }
+    assert_int_equal(rh_gc_collect(h, 0), 0); /* all old, held */
+    for (int i = 0; i < n; i++) rh_decref(o[i]);
+    free(o);
+}
+
 static size_t u_live_segments(const rh_heap *h) {
     rh__incr_ll_shape sh;
     rh__gc_incr_ll_shape(h, &sh);
@@ -1380,16 +1395,7 @@ static void finish_segments_in_mode(rh_mode mode) {
     rh_heap *h = round_heap(mode);
     (void)rh_gc_set_slice_budget(h, UINT64_MAX / 4); /* work alone bounds a slice */
     SEGSELF_DEAD = 0;
-    rh_object **o = calloc(NSEGSELF, sizeof *o);
-    assert_non_null(o);
-    for (int i = 0; i < NSEGSELF; i++) {
-        assert_non_null(o[i] = rh_new(h, &segself_type));
-        ((selfnode *)o[i])->self = rh_newref(o[i]);
-        rh_gc_track(o[i]);
-    }
-    assert_int_equal(rh_gc_collect(h, 0), 0); /* all old, held */
-    for (int i = 0; i < NSEGSELF; i++) rh_decref(o[i]); /* alive by its own reference: garbage */
-    free(o);
+    make_old_self_garbage(h, NSEGSELF);
     size_t most = 0, peak = 0;
     long slices = 0, finish_slices = 0;
     for (int more = 1; more; slices++) {
@@ -1459,16 +1465,7 @@ static void state_release_in_mode(rh_mode mode) {
     rh_heap *h = round_heap(mode);
     memset(&RS, 0, sizeof RS);
     SEGSELF_DEAD = 0;
-    rh_object **o = calloc(NRS_OLD, sizeof *o);
-    assert_non_null(o);
-    for (int i = 0; i < NRS_OLD; i++) {
-        assert_non_null(o[i] = rh_new(h, &segself_type));
-        ((selfnode *)o[i])->self = rh_newref(o[i]);
-        rh_gc_track(o[i]);
-    }
-    assert_int_equal(rh_gc_collect(h, 0), 0); /* all old, held */
-    for (int i = 0; i < NRS_OLD; i++) rh_decref(o[i]); /* old garbage */
-    free(o);
+    make_old_self_garbage(h, NRS_OLD);
     rh_gc_set_pause_hook(h, rs_hook, NULL);
     rh_gc_enable(h);
     /* the program: acyclic objects, one made a step and one freed every
