@@ -5,11 +5,15 @@
  * (bench/callgrind.py's method), then subtract the "none" figure (the
  * loop alone) to get what one operation costs in line:
  *
- *   bench_marks OP N     OP = none | set | clear | test
+ *   bench_marks OP N     OP = none | set | clear | test | walk
  *
- * A pools-mode heap holds BLOCKS live 32-byte blocks (half an arena's
- * worth of one class: the plane's words stay in cache, as the pool
- * headers do on the object path); step i applies OP to block i % BLOCKS.
+ * A pools-mode heap holds BLOCKS live 32-byte blocks (two pools of one
+ * class: the plane's words stay in cache, as the pool headers do on the
+ * object path); step i applies OP to block i % BLOCKS. walk: every block
+ * is marked, and step i is one step of a walk of the heap's marked blocks
+ * (rh__mark_walk_next), a walk closed and a new one opened whenever one
+ * ends: a step's cost in a dense plane (32 marked blocks a word), the
+ * walk's scan of its arena's 1024 words shared by its BLOCKS steps.
  * White box: the in-line functions are the allocator's internal API.
  * Output: one JSON line.
  */
@@ -33,7 +37,7 @@
 
 int main(int argc, char **argv) {
     if (argc != 3) {
-        fprintf(stderr, "usage: %s none|set|clear|test N\n", argv[0]);
+        fprintf(stderr, "usage: %s none|set|clear|test|walk N\n", argv[0]);
         return 2;
     }
     const char *op = argv[1];
@@ -64,6 +68,21 @@ int main(int argc, char **argv) {
             bench_keep(p);
             hits += rh__block_marked(h, p);
         }
+    } else if (strcmp(op, "walk") == 0) {
+        for (int i = 0; i < BLOCKS; i++) rh__block_mark(h, b[i]);
+        rh__mark_walk w;
+        rh__mark_walk_begin(h, &w);
+        for (long i = 0; i < n; i++) {
+            void *p = rh__mark_walk_next(&w);
+            if (!p) {
+                rh__mark_walk_end(&w);
+                rh__mark_walk_begin(h, &w);
+                p = rh__mark_walk_next(&w);
+            }
+            bench_keep(p);
+            hits += p != NULL;
+        }
+        rh__mark_walk_end(&w);
     } else {
         fprintf(stderr, "bench_marks: unknown op %s\n", op);
         return 2;

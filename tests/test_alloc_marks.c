@@ -400,6 +400,7 @@ typedef struct model {
     size_t n, cap;
     uint64_t rng;
     bool debug;
+    bool dense; /* blocks of 16 to 48 bytes only: many marked blocks a plane word */
 } model;
 
 static uint64_t next_rand(model *m) {
@@ -417,7 +418,8 @@ static mblk *find(model *m, const void *p) {
 
 static void m_alloc(model *m) {
     uint64_t r = next_rand(m);
-    size_t n = r % 8 == 0 ? 513 + (size_t)(r >> 8) % 3000 : 1 + (size_t)(r >> 8) % 512;
+    size_t n = m->dense ? 1 + (size_t)(r >> 8) % 48
+               : r % 8 == 0 ? 513 + (size_t)(r >> 8) % 3000 : 1 + (size_t)(r >> 8) % 512;
     void *p = rh_malloc(m->h, n);
     assert_non_null(p);
     assert_false(rh__block_marked(m->h, p));
@@ -494,8 +496,8 @@ static void m_walk(model *m, unsigned ops) {
         if (m->b[i].steady) assert_true(m->b[i].returned);
 }
 
-static void run_model(rh_mode mode, int with, uint64_t seed, size_t live, unsigned walks) {
-    model m = {.h = new_heap(mode, 0), .rng = seed, .debug = mode == RH_MODE_DEBUG};
+static void run_model(rh_mode mode, int with, uint64_t seed, size_t live, unsigned walks, bool dense) {
+    model m = {.h = new_heap(mode, 0), .rng = seed, .debug = mode == RH_MODE_DEBUG, .dense = dense};
     push_layers(m.h, with);
     for (size_t i = 0; i < live; i++) m_alloc(&m);
     for (size_t i = 0; i < m.n; i++)
@@ -515,10 +517,277 @@ static void test_walk_random(void **state) {
     static const uint64_t seeds[] = {0x9e3779b97f4a7c15ull, 12345, 0xdeadbeefcafeull, 42}; /* seed s runs under layers s % 4 */
     for (size_t s = 0; s < sizeof seeds / sizeof seeds[0]; s++)
         for (size_t mi = 0; mi < sizeof MODES / sizeof MODES[0]; mi++)
-            run_model(MODES[mi], (int)s % 4, seeds[s], 600, 6);
+            run_model(MODES[mi], (int)s % 4, seeds[s], 600, 6, false);
     /* more blocks than an arena's worth in pools mode: frees and trims
      * release arenas between steps */
-    run_model(RH_MODE_POOLS, 0, 777, 5000, 4);
+    run_model(RH_MODE_POOLS, 0, 777, 5000, 4, false);
+}
+
+/* The same with small blocks only (16 to 48 bytes: up to 64 a plane word),
+ * so that most steps are served in line from the word the walk keeps while
+ * the program frees, unmarks and marks the blocks of that very word
+ * between them (memory/marks.h: what was kept is read again and masked). */
+static void test_walk_random_dense(void **state) {
+    (void)state;
+    static const uint64_t seeds[] = {7, 0x5bd1e995ull, 0xc2b2ae3d27d4eb4full, 99991};
+    for (size_t s = 0; s < sizeof seeds / sizeof seeds[0]; s++)
+        for (size_t mi = 0; mi < sizeof MODES / sizeof MODES[0]; mi++)
+            run_model(MODES[mi], (int)s % 4, seeds[s], 3000, 6, true);
+}
+
+/* 16-byte blocks allocated one after the other from a fresh heap until
+ * `n` of them are consecutive (each 16 bytes after the one before) with
+ * the first at the start of a plane word; the heap's blocks before them
+ * (its own, and the misses) in *pre (freed by free_run). */
+typedef struct run16 {
+    void **b, **pre;
+    size_t n, npre;
+} run16;
+static run16 alloc_run16(rh_heap *h, size_t n) {
+    run16 r = {.b = malloc(n * sizeof(void *)), .pre = malloc(4096 * sizeof(void *)), .n = n};
+    assert_non_null(r.b);
+    assert_non_null(r.pre);
+    size_t got = 0;
+    while (got < n) {
+        void *p = rh_malloc(h, 16);
+        assert_non_null(p);
+        bool fits = got == 0 ? ((uintptr_t)p & (64 * 16 - 1)) == 0 : (uintptr_t)p == (uintptr_t)r.b[got - 1] + 16;
+        if (!fits) { /* start again from here */
+            for (size_t i = 0; i < got; i++) {
+                assert_true(r.npre < 4096);
+                r.pre[r.npre++] = r.b[i];
+            }
+            got = 0;
+            if (((uintptr_t)p & (64 * 16 - 1)) != 0) {
+                assert_true(r.npre < 4096);
+                r.pre[r.npre++] = p;
+                continue;
+            }
+        }
+        r.b[got++] = p;
+    }
+    return r;
+}
+static void free_run16(rh_heap *h, run16 *r) {
+    for (size_t i = 0; i < r->n; i++)
+        if (r->b[i]) {
+            rh__block_unmark(h, r->b[i]);
+            rh_free(h, r->b[i]);
+        }
+    for (size_t i = 0; i < r->npre; i++) rh_free(h, r->pre[i]);
+    free(r->b);
+    free(r->pre);
+}
+
+/* The word a walk keeps between two steps (memory/marks.h): 128 consecutive
+ * 16-byte blocks (two plane words), some marked; between steps the program
+ * unmarks a block the walk kept, frees one (unmarked first), frees one and
+ * reuses its address for a new block marked at once, marks a block behind
+ * the cursor and one ahead. In pools mode (the others' 16-byte blocks are
+ * not consecutive; the dense model runs them), under every extra layer:
+ * each block returned is marked and live then, in rising address order,
+ * and every block marked throughout is returned once. */
+static void test_walk_kept_word(void **state) {
+    (void)state;
+    for (int with = 0; with < 4; with++) {
+        rh_heap *h = new_heap(RH_MODE_POOLS, 0);
+        push_layers(h, with);
+        run16 r = alloc_run16(h, 128);
+        void **b = r.b;
+        static const int marked[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 40, 62, 63, 64, 70};
+        for (size_t i = 0; i < sizeof marked / sizeof marked[0]; i++) rh__block_mark(h, b[marked[i]]);
+        rh__mark_walk w;
+        rh__mark_walk_begin(h, &w);
+        void *got[64];
+        size_t ngot = 0;
+        /* the heap's own marked blocks, if any, before the run */
+        for (void *p; (p = rh__mark_walk_next(&w)) != b[0];) {
+            assert_non_null(p);
+            assert_true((uintptr_t)p < (uintptr_t)b[0]);
+        }
+        assert_ptr_equal(rh__mark_walk_next(&w), b[1]);
+        rh__block_unmark(h, b[2]); /* kept, unmarked: not returned (not marked now) */
+        assert_ptr_equal(rh__mark_walk_next(&w), b[3]);
+        rh__block_unmark(h, b[4]); /* kept, unmarked and freed: never returned after its free */
+        rh_free(h, b[4]);
+        b[4] = NULL;
+        rh__block_mark(h, b[20]); /* ahead, marked during the walk: may be returned */
+        rh__block_mark(h, b[0]);  /* behind (marked already): not returned again */
+        assert_ptr_equal(rh__mark_walk_next(&w), b[5]);
+        rh__block_unmark(h, b[6]); /* freed, its address taken again by a block marked now */
+        rh_free(h, b[6]);
+        b[6] = NULL;
+        void *again = rh_malloc(h, 16);
+        assert_non_null(again);
+        rh__block_mark(h, again);
+        rh__block_mark(h, b[1]); /* behind the cursor */
+        rh__block_unmark(h, b[1]);
+        /* the rest: blocks 7 to 11 and 40 steady, 62 unmarked and freed
+         * before it is reached, the rest of the plane's marks steady */
+        rh__block_unmark(h, b[62]);
+        rh_free(h, b[62]);
+        b[62] = NULL;
+        for (void *p; (p = rh__mark_walk_next(&w)) != NULL;) {
+            if (!in_pools(p) || (uintptr_t)p > (uintptr_t)b[127]) continue; /* not the run's */
+            assert_true(ngot < 64);
+            got[ngot++] = p;
+            assert_true(rh__block_marked(h, p));
+        }
+        rh__mark_walk_end(&w);
+        /* in order, once, marked, live; the steady ones all there */
+        for (size_t i = 1; i < ngot; i++) assert_true((uintptr_t)got[i - 1] < (uintptr_t)got[i]);
+        static const int steady[] = {7, 8, 9, 10, 11, 40, 63, 64, 70};
+        for (size_t k = 0; k < sizeof steady / sizeof steady[0]; k++) {
+            bool seen = false;
+            for (size_t i = 0; i < ngot; i++) seen |= got[i] == b[steady[k]];
+            assert_true(seen);
+        }
+        for (size_t i = 0; i < ngot; i++) {
+            bool ok = got[i] == again || got[i] == b[20];
+            for (size_t k = 0; k < sizeof steady / sizeof steady[0]; k++) ok |= got[i] == b[steady[k]];
+            assert_true(ok);
+        }
+        rh__block_unmark(h, again);
+        rh_free(h, again);
+        free_run16(h, &r);
+        rh__pools_check(h);
+        pop_layers(h, with);
+        rh_heap_destroy(h);
+    }
+}
+
+/* An arena released while a walk keeps a word of its plane, and its slot
+ * taken by another heap's arena at the same address (the plane word is the
+ * same memory: the slot's): the walk must not return the other heap's
+ * blocks. Heap A's 16-byte blocks fill one arena and start a second, X;
+ * the walk returns X's first block and keeps the second; X is emptied and
+ * trimmed; heap B's 16-byte blocks are allocated until one lies at the
+ * kept block's address (when the system maps B's arena where X was; else
+ * B's blocks are elsewhere and the walk has nothing else to skip), and
+ * marked; A's walk then returns exactly its steady block of the other
+ * arena (if that lies after X) and ends. */
+static void test_walk_kept_arena_other_heap(void **state) {
+    (void)state;
+    enum { PER_ARENA = RH_ARENA_SIZE / 16, MAXN = PER_ARENA + 8192 };
+    rh_heap *a = new_heap(RH_MODE_POOLS, 0), *b = new_heap(RH_MODE_POOLS, 0);
+    void **blk = malloc(MAXN * sizeof *blk);
+    assert_non_null(blk);
+    size_t n = 0, first_x = 0;
+    uintptr_t y = 0, x = 0;
+    for (;;) {
+        assert_true(n < MAXN);
+        assert_non_null(blk[n] = rh_malloc(a, 16));
+        uintptr_t base = (uintptr_t)blk[n] & ~(uintptr_t)(RH_ARENA_SIZE - 1);
+        n++;
+        if (!y) y = base;
+        else if (base != y && !x) {
+            x = base;
+            first_x = n - 1;
+        }
+        if (x && n - first_x == 4) break;
+    }
+    assert_ptr_equal((uintptr_t)blk[first_x + 1], (uintptr_t)blk[first_x] + 16);
+    void *steady = blk[100];
+    assert_true(((uintptr_t)steady & ~(uintptr_t)(RH_ARENA_SIZE - 1)) == y);
+    rh__block_mark(a, steady);
+    rh__block_mark(a, blk[first_x]);
+    rh__block_mark(a, blk[first_x + 1]);
+    uintptr_t kept = (uintptr_t)blk[first_x + 1];
+    rh__mark_walk w;
+    rh__mark_walk_begin(a, &w);
+    bool steady_seen = false;
+    for (void *p; (p = rh__mark_walk_next(&w)) != blk[first_x];) {
+        assert_ptr_equal(p, steady); /* y lies below x */
+        steady_seen = true;
+    }
+    /* X goes: its blocks unmarked and freed, the arenas trimmed */
+    for (size_t i = first_x; i < n; i++) {
+        rh__block_unmark(a, blk[i]);
+        rh_free(a, blk[i]);
+    }
+    (void)rh_heap_trim(a);
+    rh_heap_stats st;
+    rh_heap_stats_get(a, &st);
+    assert_int_equal(st.arenas_current, 1);
+    /* B's blocks until one lies at the kept address (or an arena's worth) */
+    void **bb = malloc(MAXN * sizeof *bb);
+    assert_non_null(bb);
+    size_t nb = 0;
+    void *at_kept = NULL;
+    while (nb < MAXN && !at_kept) {
+        assert_non_null(bb[nb] = rh_malloc(b, 16));
+        if ((uintptr_t)bb[nb] == kept) at_kept = bb[nb];
+        nb++;
+    }
+    if (at_kept) rh__block_mark(b, at_kept);
+    else print_message("note: heap B's arena was not mapped where X was\n");
+    for (void *p; (p = rh__mark_walk_next(&w)) != NULL;) {
+        assert_ptr_equal(rh__pool_heap(p), a);
+        assert_ptr_equal(p, steady);
+        assert_false(steady_seen);
+        steady_seen = true;
+    }
+    assert_true(steady_seen);
+    rh__mark_walk_end(&w);
+    if (at_kept) rh__block_unmark(b, at_kept);
+    for (size_t i = 0; i < nb; i++) rh_free(b, bb[i]);
+    rh__block_unmark(a, steady);
+    for (size_t i = 0; i < first_x; i++) rh_free(a, blk[i]);
+    rh__pools_check(a);
+    rh__pools_check(b);
+    rh_heap_destroy(b);
+    rh_heap_destroy(a);
+    free(bb);
+    free(blk);
+}
+
+/* A walk's budget and its count of words read (memory/marks.h) when steps
+ * are served in line: ten consecutive marked 16-byte blocks in one word.
+ * Undisturbed, or with the second to the fifth unmarked after the first
+ * step, or with all nine after it unmarked (the word kept has nothing left
+ * marked: that step reads it again and goes on from the next word), with
+ * budgets of none, 1 and 2 words: each step reads at most the budget
+ * (whatever it served in line), the blocks returned are the steady ones in
+ * order, and scanned = arenas * 1024 + the pool blocks returned (none in
+ * its word's last granule) whose next step read their word again. */
+static void test_walk_kept_budget(void **state) {
+    (void)state;
+    static const size_t budgets[] = {0, 1, 2};
+    for (int dis = 0; dis < 3; dis++)
+        for (size_t bi = 0; bi < sizeof budgets / sizeof budgets[0]; bi++) {
+            rh_heap *h = new_heap(RH_MODE_POOLS, 0);
+            run16 r = alloc_run16(h, 10);
+            for (int i = 0; i < 10; i++) rh__block_mark(h, r.b[i]);
+            rh__mark_walk w;
+            rh__mark_walk_begin(h, &w);
+            w.budget = budgets[bi];
+            size_t ngot = 0, again = 0;
+            void *got[10];
+            for (;;) {
+                size_t before = w.scanned;
+                void *p = rh__mark_walk_next(&w);
+                if (budgets[bi]) assert_true(w.scanned - before <= budgets[bi]);
+                if (!p) {
+                    if (rh__mark_walk_over(&w)) break;
+                    continue;
+                }
+                assert_true(ngot < 10);
+                got[ngot++] = p;
+                if (ngot == 1) {
+                    assert_ptr_equal(p, r.b[0]);
+                    for (int i = 1; i < (dis == 1 ? 5 : dis == 2 ? 10 : 1); i++) rh__block_unmark(h, r.b[i]);
+                }
+                if ((((uintptr_t)p >> 4) & 63) != 63) again++;
+            }
+            size_t scanned = w.scanned;
+            rh__mark_walk_end(&w);
+            size_t want = dis == 0 ? 10 : dis == 1 ? 6 : 1;
+            assert_int_equal(ngot, want);
+            for (size_t i = 0; i < ngot; i++) assert_ptr_equal(got[i], r.b[i == 0 ? 0 : i + 10 - want]);
+            assert_int_equal(scanned, h->alloc.nby_addr * RH__MARK_WORDS + again);
+            free_run16(h, &r);
+            rh_heap_destroy(h);
+        }
 }
 
 /* Arenas released between two steps of a walk (the one after the cursor,
@@ -891,6 +1160,10 @@ int main(void) {
         cmocka_unit_test(test_check_sees_bad_mark),
         cmocka_unit_test(test_pool_take_zeroes_plane),
         cmocka_unit_test(test_walk_random),
+        cmocka_unit_test(test_walk_random_dense),
+        cmocka_unit_test(test_walk_kept_word),
+        cmocka_unit_test(test_walk_kept_arena_other_heap),
+        cmocka_unit_test(test_walk_kept_budget),
         cmocka_unit_test(test_walk_arena_released),
         cmocka_unit_test(test_walk_arena_decayed),
         cmocka_unit_test(test_walk_large_blocks),

@@ -143,7 +143,7 @@ static void *backend_next_marked(rh__mem_layer *L, rh__mark_walk *w) {
     rh_heap *h = L->heap;
     if (w->phase == RH__WALK_POOLS) {
         bool yielded = false;
-        void *p = rh__pools_next_marked(h, &w->pos, &w->scanned, w->budget, &yielded);
+        void *p = rh__pools_next_marked(h, w, &yielded);
         if (p || yielded) return p;
         w->phase = RH__WALK_LARGE;
         w->large = h->alloc.large;

@@ -72,7 +72,9 @@
  *       block of h as this layer hands it out, or NULL at the end. A back
  *       end walks its pools, then its system blocks; a shim translates
  *       the block below's pointer to its own (debug: past its header) or
- *       passes it through.
+ *       passes it through. In pools mode most steps do not come here:
+ *       they are served in line from the word the cursor keeps (marks.h),
+ *       which is why a shim of that mode may only pass the walk through.
  *   The caller unmarks a block before it frees or reallocates it: free and
  *   realloc do not look at the mark (a pool block's stays in the plane; a
  *   system block's goes with its header), except debug mode's, which stops

@@ -1,7 +1,8 @@
 /*
  * marks.c — the out-of-line half of memory/marks.h (whose essay is the
  * design): a mark through the heap's layer stack, and the walk's cursor
- * (open, step, close) over the stack's next_marked.
+ * (open, close, and the step out of line, over the stack's next_marked,
+ * for what the step in line cannot serve).
  */
 #include "memory/layer.h"
 
@@ -14,6 +15,8 @@ void rh__mark_walk_begin(rh_heap *h, rh__mark_walk *w) {
     w->heap = h;
     w->phase = RH__WALK_POOLS;
     w->pos = 0;
+    w->kept = NULL;
+    w->rest = 0;
     w->large = NULL;
     w->scanned = 0;
     w->budget = 0;
@@ -23,7 +26,7 @@ void rh__mark_walk_begin(rh_heap *h, rh__mark_walk *w) {
     h->alloc.walks = w;
 }
 
-void *rh__mark_walk_next(rh__mark_walk *w) {
+void *rh__mark_walk_step(rh__mark_walk *w) {
     if (w->phase == RH__WALK_DONE) return NULL;
     rh__mem_layer *top = w->heap->alloc.top;
     return top->m->next_marked(top, w);
@@ -35,6 +38,7 @@ void rh__mark_walk_end(rh__mark_walk *w) {
     else h->alloc.walks = w->next;
     if (w->next) w->next->prev = w->prev;
     w->next = w->prev = NULL;
+    w->rest = 0;
     w->large = NULL;
     w->phase = RH__WALK_DONE;
 }

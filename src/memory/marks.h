@@ -63,6 +63,35 @@
  * returned (the next step looks strictly after it, so the position never
  * depends on that block still being there), or the next system block to
  * examine (sysmem.c moves it past a block that leaves the list).
+ *
+ * Steps in line. A step of the pools part that finds a block in pools
+ * mode (the slow word's RH__SLOW_MODE bit clear: no shim changes pointers)
+ * also keeps, in the cursor, the plane word it found it in (kept) and that
+ * word's bits beyond the block (rest: the marked blocks after it in the
+ * word, as read). rh__mark_walk_next, in line, serves the next step from
+ * them while rest is not 0: it reads the word again, ANDs it with rest (a
+ * block unmarked since, or freed, is not marked now: the rule above),
+ * returns the lowest bit left as the block, and keeps the bits above it.
+ * Only when nothing is left does it call rh__mark_walk_step (marks.c),
+ * the step through the layer stack (memory/layer.h: the trace and fault
+ * shims, which pass the walk through, are not called for the steps in
+ * line). A block after the cursor in the kept word whose bit was clear
+ * when the word was read was marked during the walk, so leaving it out is
+ * the contract's "may or may not". So when rest is not 0 but the word read
+ * again has none of it left, the step out of line goes on from the next
+ * word (pos moves to the kept word's last granule) with that read counted
+ * against its budget and in scanned, as if it had read the word itself.
+ * What could make the kept pointer wrong is handled where it happens, not
+ * tested by the steps: a debug or malloc heap never keeps a word (every
+ * step goes through the stack, whose shim translates pointers; malloc
+ * mode has no plane); a system block is never kept (its phase follows the
+ * pools'); pool_take zeroing a pool's words leaves only bits not set, which
+ * the AND drops; and arena_release (pools.c) clears rest in every open walk
+ * of the heap (alloc.walks) whose cursor lies in the arena it releases,
+ * before the slot, its plane word included, can be taken by another arena,
+ * maybe another heap's (whose marks the word would then hold). The leaf
+ * of the tree holding the plane stays mapped for the life of the process
+ * (pools.c), so the word itself is always readable.
  * The contract, whatever the program does between two steps (free,
  * allocate, mark, unmark, trim or decay arenas):
  *   - every block that stays marked (so live) from the walk's beginning to
@@ -77,12 +106,18 @@
  * Cost: O(1) a step plus the words of the plane scanned (whole zero words
  * skipped, 1024 words an arena at most) plus a binary search of by_addr
  * when a step leaves an arena for a non-adjacent one; a whole walk is
- * O(arenas * 1024 + marked blocks + system blocks). The walk counts that
- * cost in w->scanned (plane words read, the word of each returned block
- * read again by the next step, plus system blocks examined), so that a
- * caller with a time budget (an incremental round's slice) can charge
- * the empty words it crossed as work: a walk left undisturbed ends with
- * scanned = arenas * 1024 + pool blocks returned + system blocks. With
+ * O(arenas * 1024 + marked blocks + system blocks). A step served in
+ * line is about fifteen instructions and no call (bench/bench_marks.c's
+ * walk: 33.5 instructions a step of a dense plane, the walk's scan of the
+ * empty words included, against 121 when every step went through the
+ * stack to the pools and found its arena in the tree again). The walk
+ * counts that cost in w->scanned (plane words read, the word of each
+ * returned block read again by the next step, in line or not, plus system
+ * blocks examined), so that a caller with a time budget (an incremental
+ * round's slice) can charge the empty words it crossed as work: a walk
+ * left undisturbed ends with scanned = arenas * 1024 + pool blocks
+ * returned (but those in the last granule of their word, whose next step
+ * starts in the next word) + system blocks. With
  * w->budget set, a step of the pools part reads at most that many plane
  * words: when it has read them without finding a block it returns NULL
  * with the walk not over, the cursor at the first word not read (an
@@ -106,7 +141,9 @@ typedef enum rh__walk_phase { RH__WALK_POOLS = 0, RH__WALK_LARGE, RH__WALK_DONE 
 typedef struct rh__mark_walk {
     rh_heap *heap;
     rh__walk_phase phase;
-    uintptr_t pos;                /* pools: the last block returned, 0 before the first */
+    uintptr_t pos;                /* pools: where the next step looks after (see above) */
+    const uint64_t *kept;         /* pools: the plane word of pos when `rest` is not 0  */
+    uint64_t rest;                /* its bits beyond pos set when last read, not returned */
     struct rh__large *large;      /* system blocks: the next to examine (NULL: none)    */
     size_t scanned; /* plane words read and system blocks examined by the steps so far */
     size_t budget;  /* plane words one step may read (0: no bound); the caller's to set */
@@ -170,25 +207,49 @@ RH__HOT_INLINE bool rh__block_marked(rh_heap *h, const void *p) {
  * h until rh__mark_walk_end). */
 void rh__mark_walk_begin(rh_heap *h, rh__mark_walk *w);
 /* The next marked block after the cursor (the pointer the heap handed
- * out), or NULL when the walk is over (then NULL again at every call), or
+ * out; in line from the kept word when it has a block left, see the
+ * essay), or NULL when the walk is over (then NULL again at every call), or
  * NULL with the walk not over (rh__mark_walk_over false) when w->budget is
  * set and the step read that many plane words (or examined that many
  * system blocks) without finding a block: the cursor then stands at the
  * first word (or block) not read, and the next step goes on from there
  * (the contract is unchanged: only unmarked blocks were crossed). */
-void *rh__mark_walk_next(rh__mark_walk *w);
+/* The step out of line: every step the kept word cannot serve (marks.c). */
+void *rh__mark_walk_step(rh__mark_walk *w);
+RH__HOT_INLINE void *rh__mark_walk_next(rh__mark_walk *w) {
+    uint64_t rest = w->rest;
+    if (RH_LIKELY(rest != 0)) {
+        uint64_t word = *w->kept & rest; /* what was kept and is still marked */
+        if (RH_LIKELY(word != 0)) {
+            uintptr_t b = (w->pos & ~(uintptr_t)(64 * RH_ALIGNMENT - 1)) +
+                          (uintptr_t)__builtin_ctzll(word) * RH_ALIGNMENT;
+            w->rest = word & (word - 1);
+            w->pos = b;
+            w->scanned++;
+            rh__assert(rh__pool_heap((const void *)b) == w->heap && !(w->heap->alloc.slow & RH__SLOW_MODE) &&
+                       rh__class_block_start(*rh__leaf_class(rh__radix_leaf(b), b), (const void *)b) &&
+                       w->kept == rh__leaf_mark_word(rh__radix_leaf(b), b) &&
+                       ((*w->kept >> rh__mark_shift(b)) & 1));
+            return (void *)b;
+        }
+    }
+    return rh__mark_walk_step(w);
+}
 /* Is the walk over (its last step returned NULL for that reason)? */
 static inline bool rh__mark_walk_over(const rh__mark_walk *w) { return w->phase == RH__WALK_DONE; }
 /* Closes the walk (it leaves its heap's list). */
 void rh__mark_walk_end(rh__mark_walk *w);
 
 /* The back ends' parts of a step (memory/layer.h's next_marked):
- * the next marked pool block of h after *pos (pools.c; *pos moves to it),
- * NULL when the pools have none left; the next marked system block from
- * *next on (sysmem.c; *next moves past it), NULL at the list's end, or
- * NULL with *yielded set when `budget` (non-zero) blocks were examined
- * without finding one (*next then the first block not examined). */
-void *rh__pools_next_marked(rh_heap *h, uintptr_t *pos, size_t *scanned, size_t budget, bool *yielded);
+ * the next marked pool block of h after w->pos, or after the kept word
+ * when w->rest is not 0 (pools.c; w->pos moves to it, its word kept in
+ * pools mode; w->scanned counts the words read, at most w->budget), NULL
+ * when the pools have none left or with *yielded set; the next marked
+ * system block from *next on (sysmem.c; *next moves past it), NULL at the
+ * list's end, or NULL with *yielded set when `budget` (non-zero) blocks
+ * were examined without finding one (*next then the first block not
+ * examined). */
+void *rh__pools_next_marked(rh_heap *h, rh__mark_walk *w, bool *yielded);
 void *rh__large_next_marked(rh_heap *h, struct rh__large **next, size_t *scanned, size_t budget, bool *yielded);
 
 #endif /* REFHEAP_MEMORY_MARKS_H */

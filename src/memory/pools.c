@@ -247,7 +247,10 @@
  * the first arena at or after an address; arena_new makes room before it
  * maps, so inserting cannot fail, and arena_release removes the entry).
  * rh__pools_next_marked scans the plane from the cursor on, a word at a
- * time (zero words skipped), then the next arenas.
+ * time (zero words skipped), then the next arenas, and leaves the word of
+ * the block it found in the cursor (pools mode) for the steps in line;
+ * arena_release makes every open walk of the heap drop a word it keeps
+ * of the arena's plane (the slot may be another arena's next).
  *
  * Tools. Under AddressSanitizer, the bytes of every free block (and of pools
  * not yet carved into blocks) are poisoned, so touching a freed pool block is
@@ -455,6 +458,10 @@ static void arena_release(rh_heap *h, rh__arena *a) {
     if (a->all_next) a->all_next->all_prev = a->all_prev;
     if (A->idle == a) A->idle = NULL;
     by_addr_remove(A, a);
+    /* an open walk keeps no word of a plane whose slot may be taken again
+     * (by another heap's arena, whose marks it would read) */
+    for (rh__mark_walk *w = A->walks; w; w = w->next)
+        if (w->rest != 0 && (w->pos & ~(uintptr_t)(RH_ARENA_SIZE - 1)) == a->base) w->rest = 0;
     A->arenas_current--;
     A->arenas_released++;
     /* Disown the slot before unmapping: once the range is unmapped another
@@ -842,18 +849,32 @@ void rh__pools_stats(rh_heap *h, rh_heap_stats *out) {
 }
 
 /* One step of a walk's pools part (memory/marks.h): the first marked
- * block of h's arenas strictly after *pos (from the first arena when *pos
- * is 0). The arena holding the start is h's (the cursor's arena, or the
- * one right after it) or by_addr names the next one. */
-void *rh__pools_next_marked(rh_heap *h, uintptr_t *pos, size_t *scanned, size_t budget, bool *yielded) {
+ * block of h's arenas strictly after w->pos (from the first arena when
+ * w->pos is 0), or after the word of w->pos when the step in line found
+ * nothing left of what it kept there (w->rest not 0). The arena holding
+ * the start is h's (the cursor's arena, or the one right after it) or
+ * by_addr names the next one. A block found keeps its word (w->kept) and
+ * the word's bits beyond it (w->rest) for the steps in line, in pools mode
+ * only: a shim that changes pointers (debug) must see every step. */
+void *rh__pools_next_marked(rh_heap *h, rh__mark_walk *w, bool *yielded) {
     const struct rh__alloc_state *A = &h->alloc;
-    uintptr_t start = *pos ? *pos + RH_ALIGNMENT : 0;
+    const size_t budget = w->budget;
     size_t k = 0; /* plane words read by this step */
+    uintptr_t start;
+    if (w->rest != 0) {
+        /* read in line already, counted here: its bits beyond pos that were
+         * not kept were clear when it was first read (blocks marked since) */
+        start = (w->pos | (64 * RH_ALIGNMENT - 1)) + 1;
+        k = 1;
+        w->rest = 0;
+    } else {
+        start = w->pos ? w->pos + RH_ALIGNMENT : 0;
+    }
     for (;;) {
         rh__arena *m;
-        if (budget && k >= budget) { /* yield before the next arena */
-            *pos = start - RH_ALIGNMENT;
-            *scanned += k;
+        if (budget && k >= budget) { /* yield before the next arena (or word) */
+            w->pos = start - RH_ALIGNMENT;
+            w->scanned += k;
             *yielded = true;
             return NULL;
         }
@@ -862,7 +883,7 @@ void *rh__pools_next_marked(rh_heap *h, uintptr_t *pos, size_t *scanned, size_t 
         } else {
             size_t i = by_addr_search(A, start);
             if (i == A->nby_addr) {
-                *scanned += k;
+                w->scanned += k;
                 return NULL;
             }
             m = A->by_addr[i];
@@ -874,8 +895,8 @@ void *rh__pools_next_marked(rh_heap *h, uintptr_t *pos, size_t *scanned, size_t 
         k++;
         while (word == 0 && ++wi < RH__MARK_WORDS) {
             if (budget && k >= budget) { /* yield at word wi, not read */
-                *pos = m->base + (uintptr_t)wi * 64 * RH_ALIGNMENT - RH_ALIGNMENT;
-                *scanned += k;
+                w->pos = m->base + (uintptr_t)wi * 64 * RH_ALIGNMENT - RH_ALIGNMENT;
+                w->scanned += k;
                 *yielded = true;
                 return NULL;
             }
@@ -883,9 +904,13 @@ void *rh__pools_next_marked(rh_heap *h, uintptr_t *pos, size_t *scanned, size_t 
             k++;
         }
         if (word != 0) {
-            *scanned += k;
+            w->scanned += k;
             uintptr_t b = m->base + ((uintptr_t)wi * 64 + (uintptr_t)__builtin_ctzll(word)) * RH_ALIGNMENT;
-            *pos = b;
+            w->pos = b;
+            if (!(A->slow & RH__SLOW_MODE)) {
+                w->kept = &plane[wi];
+                w->rest = word & (word - 1);
+            }
             return (void *)b;
         }
         start = m->base + RH_ARENA_SIZE;
