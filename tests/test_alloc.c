@@ -1288,7 +1288,7 @@ static void test_bcache_stats_exact(void **state) {
     void *p[N];
     for (int i = 0; i < N; i++) assert_non_null(p[i] = rh_malloc(h, 64));
     for (int i = 0; i < K; i++) rh_free(h, p[i]);
-    assert_int_equal(h->alloc.bcache_len[C], cached_if_fast(h, K)); /* white box: cached, not on the pool's list */
+    assert_int_equal(rh__bcache_count(&h->alloc, C), cached_if_fast(h, K)); /* white box: cached, not on the pool's list */
     rh_heap_stats st;
     rh_heap_stats_get(h, &st);
     assert_int_equal(st.blocks_in_use, N - K);
@@ -1299,15 +1299,15 @@ static void test_bcache_stats_exact(void **state) {
     rh__pools_check(h);
     /* they come back newest first, and are in use again */
     for (int i = K - 1; i >= 0; i--) assert_ptr_equal(rh_malloc(h, 64), p[i]);
-    assert_int_equal(h->alloc.bcache_len[C], 0);
+    assert_int_equal(rh__bcache_count(&h->alloc, C), 0);
     rh_heap_stats_get(h, &st);
     assert_int_equal(st.classes[C].blocks_in_use, N);
     assert_int_equal(st.bytes_in_use, N * 64);
     /* more frees than the cache holds: the first fill it, the rest go to
      * their pool */
     for (int i = 0; i < N; i++) rh_free(h, p[i]);
-    assert_int_equal(h->alloc.bcache_len[C], cached_if_fast(h, RH__BCACHE_CAP));
-    for (uint32_t i = 0; i < h->alloc.bcache_len[C]; i++) assert_ptr_equal(h->alloc.bcache[C][i], p[i]);
+    assert_int_equal(rh__bcache_count(&h->alloc, C), cached_if_fast(h, RH__BCACHE_CAP));
+    for (uint32_t i = 0; i < rh__bcache_count(&h->alloc, C); i++) assert_ptr_equal(rh__bcache_entry(&h->alloc, C, i), p[i]);
     rh_heap_stats_get(h, &st);
     assert_int_equal(st.blocks_in_use, 0);
     assert_int_equal(st.bytes_in_use, 0);
@@ -1340,12 +1340,12 @@ static void test_bcache_trim(void **state) {
     rh_heap *h = rh_heap_new(&cfg);
     assert_non_null(h);
     three_arenas_freed(h);
-    assert_int_equal(h->alloc.bcache_len[31], cached_if_fast(h, RH__BCACHE_CAP));
+    assert_int_equal(rh__bcache_count(&h->alloc, 31), cached_if_fast(h, RH__BCACHE_CAP));
     rh_heap_stats st;
     rh_heap_stats_get(h, &st);
     assert_int_equal(st.arenas_current, 3);
     assert_int_equal(rh_heap_trim(h), 3 * RH_ARENA_SIZE);
-    assert_int_equal(h->alloc.bcache_len[31], 0);
+    assert_int_equal(rh__bcache_count(&h->alloc, 31), 0);
     rh_heap_stats_get(h, &st);
     assert_int_equal(st.arenas_current, 0);
     rh_heap_destroy(h);
@@ -1361,7 +1361,7 @@ static void test_bcache_decay(void **state) {
     (void)state;
     rh_heap *h = fake_clock_heap();
     three_arenas_freed(h);
-    assert_int_equal(h->alloc.bcache_len[31], cached_if_fast(h, RH__BCACHE_CAP));
+    assert_int_equal(rh__bcache_count(&h->alloc, 31), cached_if_fast(h, RH__BCACHE_CAP));
     rh_heap_stats st;
     rh_heap_stats_get(h, &st);
     assert_int_equal(st.arenas_current, 3); /* nothing due yet */
@@ -1370,7 +1370,7 @@ static void test_bcache_decay(void **state) {
     fake_now = 1050;
     void *x = rh_malloc(h, 16);
     assert_non_null(x);
-    assert_int_equal(h->alloc.bcache_len[31], 0);
+    assert_int_equal(rh__bcache_count(&h->alloc, 31), 0);
     rh_heap_stats_get(h, &st);
     /* the third arena; the first, idle only from now on, is due at 1100
      * (under Valgrind, no cache: the first and third were both stamped at
@@ -1398,7 +1398,7 @@ static void test_bcache_stats_full_pool(void **state) {
     assert_int_equal(st.classes[C].blocks_free, 0);
     rh_free(h, p[7]);
     rh_free(h, p[8]);
-    assert_int_equal(h->alloc.bcache_len[C], cached_if_fast(h, 2));
+    assert_int_equal(rh__bcache_count(&h->alloc, C), cached_if_fast(h, 2));
     rh_heap_stats_get(h, &st);
     assert_int_equal(st.classes[C].blocks_in_use, CAP - 2);
     assert_int_equal(st.classes[C].blocks_free, 2);
@@ -1455,7 +1455,7 @@ static void test_bcache_decay_pinned(void **state) {
     fake_now = 1050;
     void *x = rh_malloc(h, 16);
     assert_non_null(x);
-    assert_int_equal(h->alloc.bcache_len[31], 0);
+    assert_int_equal(rh__bcache_count(&h->alloc, 31), 0);
     fake_now = 1100;
     void *y = rh_malloc(h, 32);
     assert_non_null(y);
@@ -1477,7 +1477,7 @@ static void free_cross_heap(void *arg) {
     void *p = rh_malloc(a, 64);
     assert_non_null(rh_malloc(b, 64)); /* b has an arena too */
     rh_free(b, p);
-    fprintf(stderr, "survived: cached %u\n", (unsigned)b->alloc.bcache_len[3]);
+    fprintf(stderr, "survived: cached %u\n", (unsigned)rh__bcache_count(&b->alloc, 3));
 }
 
 static void test_bcache_cross_heap_free(void **state) {
@@ -1497,7 +1497,7 @@ static void test_bcache_tracing_toggled(void **state) {
     void *p[N], *q[K];
     for (int i = 0; i < N; i++) assert_non_null(p[i] = rh_malloc(h, 64));
     for (int i = 0; i < K; i++) rh_free(h, p[i]);
-    assert_int_equal(h->alloc.bcache_len[C], cached_if_fast(h, K));
+    assert_int_equal(rh__bcache_count(&h->alloc, C), cached_if_fast(h, K));
     assert_int_equal(rh_trace_start(h, 0), 0);
     for (int i = 0; i < K; i++) assert_non_null(q[i] = rh_malloc(h, 64));
     assert_int_equal(rh_trace_count(h), K);
@@ -1567,7 +1567,7 @@ static void oom_cached_blocks_child(void *arg) {
             rh_free(h, blk[i]);
             freed++;
         }
-    unsigned cached = h->alloc.bcache_len[1];
+    unsigned cached = rh__bcache_count(&h->alloc, 1);
     void *other = rh_malloc(h, 48);
     fprintf(stderr, "freed %ld cached %u other %s\n", freed, cached, other ? "served" : "failed");
     rh_free(h, other);

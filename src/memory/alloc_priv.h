@@ -491,19 +491,68 @@ RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tool
  * and Valgrind never see a cached block. A cached block is free for the
  * statistics (nfreed[c] counted it) but in use for its pool (its `used`
  * still counts it, its free list does not hold it); under AddressSanitizer
- * it is poisoned like any free block. */
-RH__HOT_INLINE void *rh__bcache_pop(rh_heap *h, unsigned c) {
-    struct rh__alloc_state *A = &h->alloc;
-    uint32_t t = A->bcache_len[c];
-    if (RH_UNLIKELY(t == 0)) return NULL;
-    A->bcache_len[c] = --t;
-    A->nalloc[c]++;
-    void *b = A->bcache[c][t];
+ * it is poisoned like any free block.
+ *
+ * The cache of a class is a stack of words, one a block: the block's
+ * address shifted left by 16 bits, and in the low bits the depth of the
+ * stack down to it (1 for the oldest, up to RH__BCACHE_CAP). The newest
+ * block's word is alloc.bcache_top[c] (0: the class has none), the one
+ * below the word of depth k is alloc.bcache[c][k - 1] (so
+ * bcache[c][0] is 0: it is never written). A pop loads the top word, the
+ * block it returns, and moves the word below it to the top; a push moves
+ * the top word into the array only when there is one, and makes its
+ * block's word the top. So an allocation finds its block with one load,
+ * at an address known from the class alone, and right after a free into
+ * an empty cache (bench workload 1(a), an object's creation after a
+ * death) waits only for the free's one store, whose address is known as
+ * soon as the class is. With an array and a length, as before, it waited
+ * for the free's store of the length (itself loaded once the class was
+ * known), then loaded the entry the free had stored there: two more
+ * dependent loads, each through the store-to-load forwarding of a store
+ * whose address came late, on a chain that ran from one free through the
+ * allocation to the next free's radix lookups (docs/benchmarks.md,
+ * "Workload 1 on an Intel Xeon": 1(a) 2.5 times faster there). The chain
+ * is shorter by those two loads on any core; the stores are as many as
+ * before, and so are the instructions when the cache of the class is
+ * empty at the push (the death-then-creation rows of bench/callgrind.py);
+ * when it holds blocks (bench workload 1(c)) the pop's move of the word
+ * below and the push's test of the word cost about two instructions
+ * each. Pool blocks lie below 2^48 (the radix tree's range), so the shift
+ * loses nothing. */
+#define RH__BCACHE_DEPTH_BITS 16
+#define RH__BCACHE_DEPTH(w) ((w) & (((uintptr_t)1 << RH__BCACHE_DEPTH_BITS) - 1))
+_Static_assert(RH__BCACHE_CAP < ((uintptr_t)1 << RH__BCACHE_DEPTH_BITS) &&
+                   RH__ADDR_BITS + RH__BCACHE_DEPTH_BITS <= 64,
+               "a block's address and its depth share a word");
+/* The number of blocks of class c in the cache (slow paths). */
+static inline uint32_t rh__bcache_count(const struct rh__alloc_state *A, unsigned c) {
+    return (uint32_t)RH__BCACHE_DEPTH(A->bcache_top[c]);
+}
+/* Block i of the cache of class c, oldest first, i < rh__bcache_count
+ * (slow paths). */
+static inline void *rh__bcache_entry(const struct rh__alloc_state *A, unsigned c, uint32_t i) {
+    uintptr_t w = i + 1 == rh__bcache_count(A, c) ? A->bcache_top[c] : A->bcache[c][i + 1];
+    return (void *)(w >> RH__BCACHE_DEPTH_BITS);
+}
+/* Takes the newest block of class c out of the cache, or NULL: none
+ * waits (no count, no poisoning: rh__bcache_pop and the flush). */
+RH__HOT_INLINE void *rh__bcache_take(struct rh__alloc_state *A, unsigned c) {
+    uintptr_t w = A->bcache_top[c];
+    if (RH_UNLIKELY(w == 0)) return NULL;
+    A->bcache_top[c] = A->bcache[c][RH__BCACHE_DEPTH(w) - 1];
+    void *b = (void *)(w >> RH__BCACHE_DEPTH_BITS);
 #if defined(__GNUC__) || defined(__clang__)
-    /* A cached block is never NULL: said to the compiler, so that a
-     * caller's test of the result folds into the test of the length. */
+    /* A word in the cache always holds a block: said to the compiler, so
+     * that a caller's test of the result folds into the test of the word. */
     if (b == NULL) __builtin_unreachable();
 #endif
+    return b;
+}
+RH__HOT_INLINE void *rh__bcache_pop(rh_heap *h, unsigned c) {
+    struct rh__alloc_state *A = &h->alloc;
+    void *b = rh__bcache_take(A, c);
+    if (RH_UNLIKELY(b == NULL)) return NULL;
+    A->nalloc[c]++;
     RH__UNPOISON(b, rh__class_size(c));
     return b;
 }
@@ -511,14 +560,16 @@ RH__HOT_INLINE void *rh__bcache_pop(rh_heap *h, unsigned c) {
  * the cache of the class is full: then b goes to its pool). */
 RH__HOT_INLINE void rh__bcache_push(rh_heap *h, unsigned c, rh__pool *pool, void *b) {
     struct rh__alloc_state *A = &h->alloc;
-    uint32_t t = A->bcache_len[c];
+    uintptr_t w = A->bcache_top[c], k = RH__BCACHE_DEPTH(w);
     A->nfreed[c]++;
-    if (RH_UNLIKELY(t == RH__BCACHE_CAP)) {
-        rh__pool_push_class(h, pool, c, b, false);
-        return;
+    if (w != 0) {
+        if (RH_UNLIKELY(k == RH__BCACHE_CAP)) {
+            rh__pool_push_class(h, pool, c, b, false);
+            return;
+        }
+        A->bcache[c][k] = w;
     }
-    A->bcache[c][t] = b;
-    A->bcache_len[c] = t + 1;
+    A->bcache_top[c] = (uintptr_t)b << RH__BCACHE_DEPTH_BITS | (k + 1);
     RH__POISON(b, rh__class_size(c));
 }
 

@@ -52,9 +52,13 @@ struct rh__alloc_state {
      * Their difference times the block size is the pools' bytes in use;
      * the call counters below are derived from them (see alloc.c). */
     uint64_t nalloc[RH_NUM_CLASSES], nfreed[RH_NUM_CLASSES];
-    /* The block cache (pools.c's essay): bcache_len[c] free blocks of
-     * class c wait in bcache[c][0 .. len), newest last. */
-    uint32_t bcache_len[RH_NUM_CLASSES];
+    /* The block cache (pools.c's essay): the free blocks of class c that
+     * wait, as a stack of words (alloc_priv.h: a block's address
+     * shifted left by 16 bits, the stack's depth down to it in the low
+     * bits). bcache_top[c] is the newest's word, 0 when none waits; the
+     * word below the one of depth k is bcache[c][k - 1] (0 at the bottom:
+     * bcache[c][0] stays 0). rh__bcache_count, rh__bcache_entry. */
+    uintptr_t bcache_top[RH_NUM_CLASSES];
 
     /* --- pools (pools.c) ---------------------------------------------- */
     /* cached[c]: the pool of class c last kept back from its arena when it
@@ -129,8 +133,8 @@ struct rh__alloc_state {
                                        its hooks (alloc_internal.h) and hot
                                        state (memory/trace_fast.h)          */
 
-    /* --- the block cache's entries (bcache_len above) ----------------- */
-    void *bcache[RH_NUM_CLASSES][RH__BCACHE_CAP];
+    /* --- the block cache's older words (bcache_top above) ------------ */
+    uintptr_t bcache[RH_NUM_CLASSES][RH__BCACHE_CAP];
 };
 
 #endif /* REFHEAP_ALLOC_STATE_H */

@@ -80,8 +80,13 @@
  * at most 32 pools (512 KiB) per heap, in exchange for malloc/free of a lone
  * block never leaving the fast path.
  *
- * The block cache. In front of the pools, each class c has a LIFO array of
- * up to RH__BCACHE_CAP (32) free block pointers, alloc.bcache[c]. The raw
+ * The block cache. In front of the pools, each class c has a LIFO stack of
+ * up to RH__BCACHE_CAP (32) free block pointers: the newest in a word of
+ * its own, alloc.bcache_top[c], with the stack's depth in its low bits, the
+ * older ones below it in alloc.bcache[c] (alloc_priv.h, before
+ * rh__bcache_take, has the layout and why: an allocation right after a
+ * free waits only for the free's store of that word, not for a length
+ * and an entry stored in turn). The raw
  * free of the fast path (rh__free_fast: slow word 0, the block's arena
  * owned by this heap) pushes the pointer there, reading the block's class
  * in the radix leaf's class map (a byte per pool, the 64 of an arena in
@@ -108,7 +113,7 @@
  *     it and its free list does not hold it, so a pool with a cached block
  *     is not empty, its arena not idle, and the pool lists' invariants
  *     below hold as if the block were live; per class,
- *     sum of used == nalloc - nfreed + bcache_len;
+ *     sum of used == nalloc - nfreed + (the blocks of class c cached);
  *   - only blocks of this heap's arenas of class c enter bcache[c] (the
  *     owner test comes first: another heap's block goes to the slow path,
  *     which refuses it), each at most once (a double free is not caught
@@ -678,7 +683,7 @@ static rh__pool *pool_take(rh_heap *h, unsigned c) {
 static bool pools_give_back(rh_heap *h) {
     struct rh__alloc_state *A = &h->alloc;
     bool any = false;
-    for (unsigned k = 0; k < RH_NUM_CLASSES && !any; k++) any = A->bcache_len[k] != 0;
+    for (unsigned k = 0; k < RH_NUM_CLASSES && !any; k++) any = A->bcache_top[k] != 0;
     rh__bcache_flush_all(h);
     for (unsigned k = 0; k < RH_NUM_CLASSES; k++) {
         rh__pool *pool = A->cached[k];
@@ -744,7 +749,7 @@ static void bcache_decay_arm(rh_heap *h) {
     struct rh__alloc_state *A = &h->alloc;
     if (A->bcache_deadline != 0 || A->bcache_flushing) return;
     for (unsigned c = 0; c < RH_NUM_CLASSES; c++)
-        if (A->bcache_len[c] != 0) {
+        if (A->bcache_top[c] != 0) {
             A->bcache_deadline = rh__decay_clock() + A->decay_ms;
             return;
         }
@@ -756,8 +761,8 @@ void rh__pool_free_slow(rh_heap *h, rh__pool *pool) {
     decay_tick(h);
 }
 
-/* Gives every cached block back to its pool, newest first. The length is
- * re-read at every step: a push may reach the decay (rh__pool_push,
+/* Gives every cached block back to its pool, newest first. The cache's
+ * word is re-read at every step: a push may reach the decay (rh__pool_push,
  * rh__pool_free_slow), whose flush empties this class too. nfreed[c]
  * counted the block when it was cached; the push counts it again, so it
  * is uncounted first. */
@@ -766,8 +771,7 @@ void rh__bcache_flush_all(rh_heap *h) {
     bool outer = !A->bcache_flushing;
     A->bcache_flushing = true;
     for (unsigned c = 0; c < RH_NUM_CLASSES; c++)
-        while (A->bcache_len[c] > 0) {
-            void *b = A->bcache[c][--A->bcache_len[c]];
+        for (void *b; (b = rh__bcache_take(A, c)) != NULL;) {
             A->nfreed[c]--;
             RH__UNPOISON(b, sizeof(void *)); /* the push writes the link, then poisons the block again */
             rh__pool_push(h, rh__pool_of(b), b, false);
@@ -784,7 +788,7 @@ int rh__pools_init(rh_heap *h) {
 void rh__pools_fini(rh_heap *h) {
     struct rh__alloc_state *A = &h->alloc;
     memset(A->cached, 0, sizeof A->cached);
-    memset(A->bcache_len, 0, sizeof A->bcache_len); /* its blocks go with their arenas */
+    memset(A->bcache_top, 0, sizeof A->bcache_top); /* its blocks go with their arenas */
     while (A->arenas) {
         /* blocks may be live, and marked: the slot's next arena starts unmarked */
         uint64_t *plane = rh__arena_plane(A->arenas->base);
@@ -835,14 +839,15 @@ void rh__pools_stats(rh_heap *h, rh_heap_stats *out) {
         }
     }
     for (unsigned c = 0; c < RH_NUM_CLASSES; c++) { /* a cached block is free (its pool counts it used) */
-        out->classes[c].blocks_in_use -= A->bcache_len[c];
-        out->classes[c].blocks_free += A->bcache_len[c];
+        uint32_t n = rh__bcache_count(A, c);
+        out->classes[c].blocks_in_use -= n;
+        out->classes[c].blocks_free += n;
         /* and a pool with an empty free list that holds one is not full:
          * each such pool once (by its first cached block) */
-        for (uint32_t i = 0; i < A->bcache_len[c]; i++) {
-            const rh__pool *p = rh__pool_of(A->bcache[c][i]);
+        for (uint32_t i = 0; i < n; i++) {
+            const rh__pool *p = rh__pool_of(rh__bcache_entry(A, c, i));
             bool first = p->freelist == NULL;
-            for (uint32_t j = 0; j < i && first; j++) first = rh__pool_of(A->bcache[c][j]) != p;
+            for (uint32_t j = 0; j < i && first; j++) first = rh__pool_of(rh__bcache_entry(A, c, j)) != p;
             if (first) out->classes[c].pools_full--;
         }
     }
@@ -929,8 +934,10 @@ void *rh__pools_next_marked(rh_heap *h, rh__mark_walk *w, bool *yielded) {
  *           freelist empty <=> full (used == capacity);
  *           used == 0 only for cached[cls];
  *   class c: sum of used over its pools
- *             == nalloc[c] - nfreed[c] + bcache_len[c];
- *           bcache_len[c] <= RH__BCACHE_CAP, and each cached block of
+ *             == nalloc[c] - nfreed[c] + cached(c);
+ *           cached(c) <= RH__BCACHE_CAP, the cache's words below the
+ *           top have depths 0 (the bottom, bcache[c][0]) .. cached(c) - 1,
+ *           and each cached block of
  *           class c is a block boundary of a pool of class c of this heap
  *           that is in use (used > 0), not on its free list, cached once;
  *           usable[c] is a well-linked list (prev mirrors next, but
@@ -971,8 +978,8 @@ static void check_pool_marks(const rh_heap *h, rh__arena *a, unsigned i, bool in
             size_t g = ((uintptr_t)b & (RH_POOL_SIZE - 1)) / RH_ALIGNMENT;
             ok[g / 64] &= ~((uint64_t)1 << (g % 64));
         }
-        for (uint32_t j = 0; j < A->bcache_len[p->cls]; j++) {
-            void *b = A->bcache[p->cls][j];
+        for (uint32_t j = 0, n = rh__bcache_count(A, p->cls); j < n; j++) {
+            void *b = rh__bcache_entry(A, p->cls, j);
             if (rh__pool_of(b) != p) continue;
             size_t g = ((uintptr_t)b & (RH_POOL_SIZE - 1)) / RH_ALIGNMENT;
             ok[g / 64] &= ~((uint64_t)1 << (g % 64));
@@ -1068,25 +1075,30 @@ void rh__pools_check(rh_heap *h) {
                       "the class have a free block", c, n, open_by_class[c]);
     }
     for (unsigned c = 0; c < RH_NUM_CLASSES; c++) {
-        if (A->bcache_len[c] > RH__BCACHE_CAP)
+        uint32_t ncached = rh__bcache_count(A, c);
+        if (ncached > RH__BCACHE_CAP)
             rh__fatal("pools: invariant broken: class %u: block cache holds %u blocks, more than %u", c,
-                      (unsigned)A->bcache_len[c], RH__BCACHE_CAP);
-        for (uint32_t i = 0; i < A->bcache_len[c]; i++) {
-            void *b = A->bcache[c][i];
+                      (unsigned)ncached, RH__BCACHE_CAP);
+        for (uint32_t k = 0; k == 0 || k < ncached; k++) /* the word below depth k + 1 has depth k; 0 at the bottom */
+            if (k == 0 ? A->bcache[c][0] != 0 : RH__BCACHE_DEPTH(A->bcache[c][k]) != k)
+                rh__fatal("pools: invariant broken: class %u: block cache's word %u is %#" PRIxPTR
+                          ", not of depth %u", c, (unsigned)k, A->bcache[c][k], (unsigned)k);
+        for (uint32_t i = 0; i < ncached; i++) {
+            void *b = rh__bcache_entry(A, c, i);
             rh__pool *p = rh__pool_lookup(b, h);
             bool listed = false;
             if (p && p->used != 0)
                 for (void *f = p->freelist; f && !listed; f = free_link(h, f)) listed = f == b;
-            for (uint32_t j = 0; j < i && !listed; j++) listed = A->bcache[c][j] == b;
+            for (uint32_t j = 0; j < i && !listed; j++) listed = rh__bcache_entry(A, c, j) == b;
             if (!p || p->cls != c || p->used == 0 || !rh__class_block_start(c, b) || listed)
                 rh__fatal("pools: invariant broken: class %u: block cache holds %p, which is %s", c, b,
                           !p ? "not in an arena of this heap" : p->cls != c ? "in a pool of another class"
                           : p->used == 0 ? "in an empty pool" : !rh__class_block_start(c, b) ? "not a block boundary"
                           : "on its pool's free list or cached twice");
         }
-        if (used_by_class[c] != A->nalloc[c] - A->nfreed[c] + A->bcache_len[c])
+        if (used_by_class[c] != A->nalloc[c] - A->nfreed[c] + ncached)
             rh__fatal("pools: invariant broken: class %u: blocks in use %" PRIu64 " != handed out %" PRIu64
                       " - given back %" PRIu64 " + cached %u", c, used_by_class[c], A->nalloc[c], A->nfreed[c],
-                      (unsigned)A->bcache_len[c]);
+                      (unsigned)ncached);
     }
 }
