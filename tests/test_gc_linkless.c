@@ -1218,19 +1218,27 @@ static void test_linked_dead_word_zero(void **state) {
  * reach (first principles: an object is garbage iff no reference from
  * outside the set leads to it). Then the invariants of the partition
  * (indices in LOW, marks), a tombstone on untrack, and the unreachable
- * part surviving (promoted) leaves the heap's invariants true. */
+ * part surviving (promoted) leaves the heap's invariants true. The same
+ * over a full collection's set (`full`), the first half of the objects
+ * old and the rest young, so that step 2, which does the young objects'
+ * step 1, meets young objects first as referents of old ones, of young
+ * ones before them and after them, and at their own turn. */
 static void test_find_unreachable_random(void **state) {
     (void)state;
     enum { K = 400, ROUNDS = 6 };
+    for (int full = 0; full < 2; full++)
     for (size_t m = 0; m < NMODES; m++)
         for (int round = 0; round < ROUNDS; round++) {
             rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
             static rh_object *o[K];
             static bool root[K], reach[K];
             static int q[K];
-            uint64_t seed = 0x2545f4914f6cdd1du * (uint64_t)(round + 1) + m;
+            uint64_t seed = 0x2545f4914f6cdd1du * (uint64_t)(round + 1) + m + 977u * (uint64_t)full;
 #define RND() (seed = seed * 6364136223846793005u + 1442695040888963407u, (unsigned)(seed >> 33))
-            for (int i = 0; i < K; i++) o[i] = rh_new_tracked(h, &pair_type);
+            for (int i = 0; i < K; i++) {
+                if (full && i == K / 2) rh__gc_linkless_promote_young(h); /* the first half old */
+                o[i] = rh_new_tracked(h, &pair_type);
+            }
             int density = 1 + round % 3; /* edges: 1 in density+1 slots empty */
             for (int i = 0; i < K; i++) {
                 pair *p = (pair *)o[i];
@@ -1272,10 +1280,13 @@ static void test_find_unreachable_random(void **state) {
                 rh_object *x = o[i];
                 if (!root[i]) rh_decref(x);
             }
-            /* survivors of the drops: tracked objects in the young array */
-            size_t n0 = h->gc.nyoung;
-            size_t n, r, cap;
-            rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r, &cap, NULL);
+            /* survivors of the drops: tracked objects in the young array
+             * (and the old ones, for a full set) */
+            size_t n0 = h->gc.nyoung + (full ? h->gc.n_old : 0);
+            size_t n, r, cap = 0;
+            rh_object **set = full ? rh__gc_linkless_full_unreachable(h, &n, &r, NULL)
+                                   : rh__gc_linkless_young_unreachable(h, &n, &r, &cap, NULL);
+            assert_non_null(set);
             assert_int_equal(n, n0);
             assert_int_equal(h->gc.nyoung, 0);
             size_t expect_reach = 0;
@@ -1285,7 +1296,7 @@ static void test_find_unreachable_random(void **state) {
                 rh_object *x = set[i];
                 uint32_t w = x->rh_gcword;
                 if (i < r) {
-                    assert_int_equal(w & ~RH__GCW_FINALIZED, RH__GCW_LINKLESS | RH__GCW_GEN1);
+                    assert_int_equal(w & ~RH__GCW_FINALIZED, RH__GCW_LINKLESS | (full ? 0 : RH__GCW_GEN1));
                 } else {
                     assert_int_equal(w & RH__GCW_LOW, i);
                     assert_true(w & RH__GCW_MARKS);
@@ -1304,9 +1315,10 @@ static void test_find_unreachable_random(void **state) {
                 rh_gc_track(x); /* tracked again: young */
                 assert_int_equal(h->gc.nyoung, 1);
             }
-            rh__gc_linkless_survive(h, set + r, n - r, true);
+            rh__gc_linkless_survive(h, set + r, n - r, !full);
             assert_null(h->gc.coll);
-            rh__gc_linkless_young_release(h, set, cap);
+            if (full) rh_free(h, set);
+            else rh__gc_linkless_young_release(h, set, cap);
             rh__gc_check(h);
             assert_int_equal(h->gc.n_old + h->gc.nyoung, n);
             for (int i = 0; i < nkeep; i++) rh_decref(keep[i]);

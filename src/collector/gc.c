@@ -1204,6 +1204,12 @@ static void collect_tail(rh_heap *h, gset *u, size_t nunreachable, unsigned need
         dead.lo = u->lo + r;
         dead.hi = u->lo + k;
         ndead = k - r;
+    } else if (!u->list && !u->walk && !(need & (NEED_WEAKREFS | NEED_FINALIZE)) &&
+               !(st->debug & RH_GC_DEBUG_COLLECTABLE)) {
+        /* nothing ran since step 3 (no weak reference cleared, no
+         * finalizer, no line printed on the sink): no slot was tombstoned,
+         * and the set is its range (no pass over it to count) */
+        ndead = u->hi - u->lo;
     } else {
         ndead = gs_count(u);
     }

@@ -110,7 +110,6 @@ rh_object **rh__gc_linkless_young_unreachable(rh_heap *h, size_t *n, size_t *r, 
 void rh__gc_linkless_young_release(rh_heap *h, rh_object **set, size_t cap);
 void rh__gc_linkless_init(rh_heap *h);
 void rh__gc_linkless_survive(rh_heap *h, rh_object **set, size_t n, bool gen1);
-rh_object **rh__gc_linkless_full_set(rh_heap *h, size_t *n);
 rh_object **rh__gc_linkless_full_unreachable(rh_heap *h, size_t *n, size_t *r, unsigned *need);
 size_t rh__gc_linkless_recheck(rh_heap *h, rh_object **part, size_t *n);
 /* The tail over an array (gc.c's garbage set, array backend), which

@@ -88,12 +88,19 @@
  * tracked objects (the detached young array, or the marked blocks a walk
  * collected); no user code runs during the three passes, nothing allocates:
  *   1. each object: marks COLLECTING, LOW = 0 (the count of references
- *      from inside the set; a young object's index is not needed while no
- *      user code runs);
+ *      from inside the set), GEN cleared for a young one. A young object
+ *      has this step done by step 2 (its index is needed until then: it
+ *      is what tells it from a young object of another heap): at the
+ *      first reference to it that step 2 meets, counted at once, or at
+ *      its own turn, whichever comes first; the other objects of a set
+ *      (a full collection's old ones, a recheck's) have it done by a pass
+ *      of its own (for the old ones, the walk that fills the array);
  *   2. each object's traverse raises LOW of every referent that carries
  *      LINKLESS and COLLECTING (saturating at RH__GCW_LOW: a saturated
  *      count under-counts, so the object looks referenced from outside
- *      and survives, which is sound); in debug mode a container referent
+ *      and survives, which is sound), or does step 1 of one that is
+ *      YOUNG with young-part[LOW] the referent, count 1; in debug mode a
+ *      container referent
  *      outside the set that belongs to another heap stops the program
  *      naming both objects (gc.c's rh__gc_cross_heap_fatal);
  *   3. the array is partitioned in place, [reachable | unreachable]: one
@@ -107,8 +114,9 @@
  *      leaves the set the same way. What the scan never reaches is
  *      unreachable.
  * O(set + references), no allocation, no recursion. Each object is
- * written by three passes at most: step 1 (for a full collection, the
- * fill of its array), step 2's traverses (its referents' counts), step
+ * written by three passes at most, a young one by two: step 1 (for a full
+ * collection's old objects, the fill of its array; for the young ones,
+ * step 2), step 2's traverses (its referents' counts), step
  * 3's partition; the scan writes only what it rescues, and the pass also
  * notes what the tail will have to do for each object found unreachable
  * (gc_walk.h's RH__GC_NEED_*: weak references, finalizers, legacy
@@ -128,9 +136,10 @@
  * rh__gc_linkless_young_release); a full
  * collection fills an array of n_old + nyoung entries (allocated up
  * front, or the young array's own block when it holds them and is due to
- * be cut down: rh__gc_linkless_full_set) with the old objects in address
- * order, by a walk, then the young ones, its fill being step 1
- * (rh__gc_linkless_full_unreachable; survivors old, generation 2); the
+ * be cut down: full_set) with the old objects in address
+ * order, by a walk, then the young ones, its walk being the old ones'
+ * step 1 (rh__gc_linkless_full_unreachable; survivors old, generation
+ * 2; no walk when no object is old); the
  * frozen objects stay out, so what they reference counts as referenced
  * from outside. Out of memory for that array (or for the young array's
  * next block; or a set larger than LOW can index), the walk-driven set
@@ -528,33 +537,72 @@ static int visit_count(rh_object *o, void *arg) {
     return 0;
 }
 
-/* visit_count of debug mode: a container referent outside the set is
- * looked up; one of another heap stops the program (as gc.c's steps 1-2
- * in debug mode). */
+/* Step 1 of a young object of the set (its word YOUNG with its index):
+ * COLLECTING, GEN and LOW cleared. */
+static inline uint32_t young_collecting(uint32_t w) {
+    return (w & ~(RH__GCW_GEN | RH__GCW_LOW)) | COLLECTING;
+}
+
+/* Step 2's context: the heap and the object traversed (debug mode's
+ * report), and the set's young part whose step 1 step 2 does
+ * (find_unreachable): young[0 .. nyoung), each object's LOW its index
+ * there until step 1 gives it COLLECTING. */
 typedef struct count_ctx {
     rh_heap *h;
     const rh_object *from;
+    rh_object *const *young;
+    size_t nyoung;
 } count_ctx;
 
+/* A container referent of step 2: counted when it is in the set (true).
+ * It carries COLLECTING, or it is one of the set's young objects not met
+ * yet (young[LOW] is the object: exact, so a young object of another
+ * heap, which a reference must not reach anyway, is never written), whose
+ * step 1 is done here with its first reference counted. */
+static inline bool count_in(rh_object *o, const count_ctx *c) {
+    uint32_t w = o->rh_gcword;
+    if ((w & (RH__GCW_LINKLESS | COLLECTING)) == (RH__GCW_LINKLESS | COLLECTING)) {
+        if ((w & RH__GCW_LOW) != RH__GCW_LOW) o->rh_gcword = w + 1;
+        return true;
+    }
+    if ((w & (RH__GCW_LINKLESS | RH__GCW_GEN)) == (RH__GCW_LINKLESS | RH__GCW_YOUNG) &&
+        (w & RH__GCW_LOW) < c->nyoung && c->young[w & RH__GCW_LOW] == o) {
+        rh__assert(!(w & RH__GCW_MARKS));
+        o->rh_gcword = young_collecting(w) + 1;
+        return true;
+    }
+    return false;
+}
+
+static int visit_count_set(rh_object *o, void *arg) {
+    if (o && (o->rh_type->flags & RH_TYPE_GC)) (void)count_in(o, arg);
+    return 0;
+}
+
+/* visit_count_set of debug mode: a container referent outside the set is
+ * looked up; one of another heap stops the program (as gc.c's steps 1-2
+ * in debug mode). */
 static int visit_count_debug(rh_object *o, void *arg) {
     if (!o || !(o->rh_type->flags & RH_TYPE_GC)) return 0;
-    if (in_set(o)) return visit_count(o, NULL);
-    count_ctx *c = arg;
+    const count_ctx *c = arg;
+    if (count_in(o, c)) return 0;
     rh_heap *oh = rh__heap_of(o);
     if (oh && oh != c->h) rh__gc_cross_heap_fatal(c->h, c->from, oh, o);
     return 0;
 }
 
-/* visit_count of a full collection at RH_DEBUG >= 1 outside debug mode: a
- * tracked container referent outside the set that belongs to another heap
- * stops the program (as gc.c's fused first pass of the linked layout). In
- * a full collection the containers outside the set are the frozen and
- * untracked ones, so the lookup costs only references to those. */
+/* visit_count_set of a full collection at RH_DEBUG >= 1 outside debug
+ * mode: a tracked container referent outside the set that belongs to
+ * another heap stops the program (as gc.c's fused first pass of the
+ * linked layout). In a full collection the containers outside the set are
+ * the frozen and untracked ones, so the lookup costs only references to
+ * those. */
 static int visit_count_full(rh_object *o, void *arg) {
     if (!o || !(o->rh_type->flags & RH_TYPE_GC)) return 0;
-    if (in_set(o)) return visit_count(o, NULL);
+    const count_ctx *c = arg;
+    if (count_in(o, c)) return 0;
     rh_heap *oh = rh__heap_of(o);
-    if (oh && oh != arg && rh__gc_tracked_any(o)) rh__gc_cross_heap_met(arg, o);
+    if (oh && oh != c->h && rh__gc_tracked_any(o)) rh__gc_cross_heap_met(c->h, o);
     return 0;
 }
 
@@ -585,49 +633,72 @@ static int visit_reach(rh_object *o, void *arg) {
     return 0;
 }
 
-/* Steps 1-3 (see the essay). marked: step 1 is done (the full set's fill
- * wrote COLLECTING and LOW 0 with GEN cleared); else step 1 clears `clear`
- * (GEN for the young set) with LOW. full: the set is every tracked object
- * of the heap but the frozen ones (cross-heap references are then looked
- * for at RH_DEBUG >= 1). Survivors get GEN `gen`; *need, when not NULL,
- * the RH__GC_NEED_* flags of the objects found tentatively unreachable by
- * the partition (an over-approximation, as gc.c's step 3). Every object is
- * written once by step 1 (or the fill), once by step 3's partition (its
- * final word, or the unreachable part's marks and index) and, if the scan
- * rescues it, once more: three passes over the objects in all, the count
- * of references from inside the set becoming the index in the same
- * store. */
-static size_t find_unreachable(rh_heap *h, rh_object **set, size_t n, bool full, bool marked, uint32_t clear,
-                               uint32_t gen, unsigned *need) {
-    rh__assert(n <= RH__GCW_LOW);
-    /* 1 */
-    if (!marked) {
-        for (size_t i = 0; i < n; i++) {
+/* Step 1 of set[i], a young object of the set's young part set[young ..
+ * n), at its turn in step 2, unless a reference met before did it. */
+static inline void young_turn(rh_object *o, size_t i, size_t young) {
+    uint32_t w = o->rh_gcword;
+    if (!(w & COLLECTING)) {
+        rh__assert(i >= young && rh__gc_linkless_obj(o) && !(w & RH__GCW_MARKS) &&
+                   rh__gcw_gen(w) == RH__GCW_YOUNG && (w & RH__GCW_LOW) == i - young);
+        o->rh_gcword = young_collecting(w);
+    }
+    (void)i;
+    (void)young;
+}
+
+/* Steps 1-3 (see the essay). set[young .. n): young objects of the set
+ * (the young array in its order, each one's LOW its index there), whose
+ * step 1 (COLLECTING, GEN and LOW cleared) is done by step 2: at the first
+ * reference to it that step 2 meets, or at its own turn, whichever comes
+ * first, so that step 1 is no pass of its own over them. set[0 ..
+ * young): step 1 (COLLECTING, LOW 0) by a pass of its own, unless the set is full (the
+ * fill's walk wrote COLLECTING and LOW 0 with GEN cleared on those, the
+ * old ones). full: the set is every tracked object of the heap but the
+ * frozen ones (cross-heap references are then looked for at RH_DEBUG >=
+ * 1). Survivors get GEN `gen`; *need, when not NULL, the RH__GC_NEED_*
+ * flags of the objects found tentatively unreachable by the partition (an
+ * over-approximation, as gc.c's step 3). Every object is written by step
+ * 2 (its step 1, then the counts of the references to it; the old ones
+ * of a full set by the fill's walk first, the others of a recheck or a
+ * round's final check by a step 1 of their own), once by step 3's
+ * partition (its final word, or the unreachable part's marks and index)
+ * and, if the scan rescues it, once more: for the young ones, two passes
+ * over the objects (step 2's and the partition's), the count of
+ * references from inside the set becoming the index in the same store. */
+static size_t find_unreachable(rh_heap *h, rh_object **set, size_t n, bool full, size_t young, uint32_t gen,
+                               unsigned *need) {
+    rh__assert(n <= RH__GCW_LOW && young <= n);
+    /* 1 (the young part's in step 2) */
+    if (!full) {
+        for (size_t i = 0; i < young; i++) {
             rh_object *o = set[i];
             rh__assert(rh__gc_linkless_obj(o) && !(o->rh_gcword & RH__GCW_MARKS));
-            o->rh_gcword = (o->rh_gcword & ~(clear | RH__GCW_LOW)) | COLLECTING;
+            o->rh_gcword = (o->rh_gcword & ~RH__GCW_LOW) | COLLECTING;
         }
     }
     /* 2 (debug mode: cross-heap references reported) */
+    count_ctx cc = {h, NULL, set + young, n - young};
     if (h->mode == RH_MODE_DEBUG) {
-        count_ctx c = {h, NULL};
         for (size_t i = 0; i < n; i++) {
             rh_object *o = set[i];
+            young_turn(o, i, young);
             const rh_type *t = o->rh_type;
-            c.from = o;
-            RH__GC_TRAVERSE(o, t, visit_count_debug, &c);
+            cc.from = o;
+            RH__GC_TRAVERSE(o, t, visit_count_debug, &cc);
         }
     } else if (RH_DEBUG >= 1 && full) {
         for (size_t i = 0; i < n; i++) {
             rh_object *o = set[i];
+            young_turn(o, i, young);
             const rh_type *t = o->rh_type;
-            RH__GC_TRAVERSE(o, t, visit_count_full, h);
+            RH__GC_TRAVERSE(o, t, visit_count_full, &cc);
         }
     } else {
         for (size_t i = 0; i < n; i++) {
             rh_object *o = set[i];
+            young_turn(o, i, young);
             const rh_type *t = o->rh_type;
-            RH__GC_TRAVERSE(o, t, visit_count, NULL);
+            RH__GC_TRAVERSE(o, t, visit_count_set, &cc);
         }
     }
     /* 3: the partition. An object referenced from outside (count <
@@ -664,7 +735,7 @@ static size_t find_unreachable(rh_heap *h, rh_object **set, size_t n, bool full,
 }
 
 size_t rh__gc_linkless_find_unreachable(rh_heap *h, rh_object **set, size_t n) {
-    return find_unreachable(h, set, n, false, false, 0, 0, NULL);
+    return find_unreachable(h, set, n, false, n, 0, NULL);
 }
 
 /* The young set's collection, steps 1-3: the young array is detached (a
@@ -681,11 +752,49 @@ rh_object **rh__gc_linkless_young_unreachable(rh_heap *h, size_t *n, size_t *r, 
     *cap = st->capyoung;
     st->young = NULL;
     st->nyoung = st->capyoung = 0;
-    *r = find_unreachable(h, set, *n, false, false, RH__GCW_GEN, RH__GCW_GEN1, need);
+    *r = find_unreachable(h, set, *n, false, 0, RH__GCW_GEN1, need);
     st->n_old += *r;
     st->n_gen1 += *r;
     st->coll = set;
     return set;
+}
+
+/* Sets (on) or clears the marks of the young objects src[0 .. n) of h
+ * (live blocks, marked unless on), for full_set's walk, and copies each
+ * entry to dst[i] when dst is not src (from the end: dst may overlap
+ * src's end, as a move of the young array's entries up behind the old
+ * ones). A heap whose marks are in line (no shim): the tree is walked
+ * once for each run of objects in one arena (the young array lists the
+ * objects in the order they were made, so in long runs of the same
+ * arena), not for each object, the arena's leaf and owner being what
+ * rh__mark_fast looks up, the same for every block of the arena; and the
+ * bits of one word of the plane are gathered and written at once. */
+static void young_marks(rh_heap *h, rh_object **dst, rh_object *const *src, size_t n, bool on) {
+    uintptr_t arena = UINTPTR_MAX, leaf = 0;
+    uint64_t *cur = NULL, acc = 0;
+    for (size_t i = n; i-- > 0;) {
+        rh_object *o = src[i];
+        if (dst != src) dst[i] = o;
+        uintptr_t x = (uintptr_t)o >> RH__ARENA_SHIFT;
+        uint64_t bit, *w;
+        if (x != arena) {
+            if (!rh__mark_fast(h, o, &w, &bit)) { /* a system block (a large container) */
+                (void)rh__mark_slow(h, o, on ? RH__MARK_SET : RH__MARK_CLEAR);
+                arena = UINTPTR_MAX;
+                continue;
+            }
+            leaf = rh__radix_leaf((uintptr_t)o);
+            arena = x;
+        }
+        w = rh__block_mark_word(leaf, o, &bit);
+        if (w != cur) {
+            if (cur) *cur = on ? *cur | acc : *cur & ~acc;
+            cur = w;
+            acc = 0;
+        }
+        acc |= bit;
+    }
+    if (cur) *cur = on ? *cur | acc : *cur & ~acc;
 }
 
 /* The set of a full collection: every tracked object but the frozen ones,
@@ -696,7 +805,7 @@ rh_object **rh__gc_linkless_young_unreachable(rh_heap *h, size_t *n, size_t *r, 
  * The array is the young array itself when it has room for the set and
  * is larger than the young array kept once emptied (young_keep: it would
  * be cut down now anyway): the young entries move up behind the old ones
- * (a pass from the end, the array's pages already the heap's: a fresh
+ * (a move of the array's entries, its pages already the heap's: a fresh
  * array of millions of entries costs a page fault every 512 entries, on
  * every full collection), and the young array starts again from a block
  * of young_keep's size, allocated first (young_first when that size is
@@ -706,24 +815,28 @@ rh_object **rh__gc_linkless_young_unreachable(rh_heap *h, size_t *n, size_t *r, 
  * full collection asks the allocator once either way (the young array's
  * next block, or the set's array), and out of memory it is the
  * walk-driven set's all the same.
- * The fill is step 1 of the collection (find_unreachable's `marked`):
- * each object gets COLLECTING, LOW 0 and GEN cleared (the young array is
- * emptied: whatever survives a full collection is old, generation 2); the
- * young ones first, so that the walk of the old ones tells them by
- * COLLECTING (no object carries MARKS outside a collection). The walk
- * costs a hundred instructions for each marked block it returns (a step
- * of the allocator's cursor through the layer stack, memory/marks.h),
- * and in a heap that built its objects with the collector disabled
- * nearly every tracked object is young: so, where marks are in line (a
- * pools-mode heap without shim), the young ones' blocks are unmarked for
- * the walk and marked again after it (a bit of the plane each, no object
- * read), and the walk returns only the old and frozen ones. Nothing else
- * runs meanwhile: no one sees a young object untracked. As for the
- * young set's collection, the set is counted nowhere while it is
- * collected (n_old, n_gen1 and nyoung 0); *n is the length. */
-rh_object **rh__gc_linkless_full_set(rh_heap *h, size_t *n) {
+ * The fill is step 1 of the old objects (find_unreachable's `full`): the
+ * walk gives each COLLECTING, LOW 0 and GEN cleared. The young ones are
+ * not read: their words keep YOUNG and their index in the young array,
+ * which is their index in the set's young part, set[*nold .. *n), and
+ * step 2 does their step 1 (find_unreachable); the young array is emptied
+ * (whatever survives a full collection is old, generation 2). The walk
+ * skips them by their word when it returns them. It costs a hundred
+ * instructions for each marked block it returns (a step of the
+ * allocator's cursor through the layer stack, memory/marks.h), and in a
+ * heap that built its objects with the collector disabled nearly every
+ * tracked object is young: so, where marks are in line (a pools-mode heap
+ * without shim), the young ones' blocks are unmarked for the walk and
+ * marked again after it (a bit of the plane each, no object read), and
+ * the walk returns only the old and frozen ones; and there is no walk at
+ * all when no object is old (n_old 0: the frozen ones stay out anyway).
+ * Nothing else runs meanwhile: no one sees a young object untracked. As
+ * for the young set's collection, the set is counted nowhere while it is
+ * collected (n_old, n_gen1 and nyoung 0); *n is the length, *nold the
+ * old ones'. */
+static rh_object **full_set(rh_heap *h, size_t *n, size_t *nold_out) {
     struct rh__gc_state *st = &h->gc;
-    size_t total = st->nyoung + st->n_old, nold = st->n_old, keep = young_keep(st);
+    size_t ny = st->nyoung, nold = st->n_old, total = ny + nold, keep = young_keep(st);
     if (total >= RH__GCW_LOW) return NULL;
     rh_object **set, **next = NULL;
     bool reuse = st->young != st->young_first && st->capyoung >= total && st->capyoung > keep;
@@ -731,52 +844,44 @@ rh_object **rh__gc_linkless_full_set(rh_heap *h, size_t *n) {
         next = rh__gc_array_realloc(h, NULL, keep * sizeof *next);
         if (!next) return NULL;
     }
-    bool hide = !(h->alloc.slow & RH__SLOW_MODE);
+    bool hide = nold && ny && !(h->alloc.slow & RH__SLOW_MODE);
+    rh_object **young = st->young;
     if (reuse) {
-        set = st->young;
-        for (size_t i = st->nyoung; i-- > 0;) {
-            rh_object *o = set[i];
-            rh__assert(rh__gc_linkless_obj(o) && !(o->rh_gcword & RH__GCW_MARKS));
-            o->rh_gcword = (o->rh_gcword & ~(RH__GCW_GEN | RH__GCW_LOW)) | COLLECTING;
-            set[nold + i] = o;
-            if (hide) rh__block_unmark(h, o);
-        }
+        set = young;
     } else {
         set = rh__gc_array_realloc(h, NULL, (total ? total : 1) * sizeof *set);
         if (!set) return NULL;
-        for (size_t i = 0; i < st->nyoung; i++) {
-            rh_object *o = st->young[i];
-            rh__assert(rh__gc_linkless_obj(o) && !(o->rh_gcword & RH__GCW_MARKS));
-            o->rh_gcword = (o->rh_gcword & ~(RH__GCW_GEN | RH__GCW_LOW)) | COLLECTING;
-            set[nold + i] = o;
-            if (hide) rh__block_unmark(h, o);
+    }
+    /* the young entries to set[nold .. total) (their marks hidden for
+     * the walk in the same pass) */
+    if (hide) young_marks(h, set + nold, young, ny, false);
+    else if (ny && set + nold != young) memmove(set + nold, young, ny * sizeof *set);
+    if (nold) {
+        size_t k = 0;
+        rh__mark_walk w;
+        rh__mark_walk_begin(h, &w);
+        for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
+            uint32_t x = o->rh_gcword;
+            if (rh__gcw_gen(x) == RH__GCW_FROZEN || rh__gcw_gen(x) == RH__GCW_YOUNG) continue;
+            /* the array holds n_old + nyoung: a counter that is short (a
+             * corrupted heap record, a collector bug) stops here, in every
+             * build, instead of writing past it */
+            if (k >= nold)
+                rh__fatal("collector (linkless): heap %p has more old objects than its counter says (%zu): "
+                          "<%s %p> is one more", (void *)h, nold, o->rh_type->name, (void *)o);
+            rh__assert(rh__gc_linkless_obj(o) && !(x & RH__GCW_MARKS));
+            o->rh_gcword = (x & ~(RH__GCW_GEN | RH__GCW_LOW)) | COLLECTING;
+            set[k++] = o;
         }
+        rh__mark_walk_end(&w);
+        /* and one that counts more than the walk found would leave entries
+         * unwritten before the young ones (stale pointers of the young array
+         * when the set is its block) for steps 2-3 to read: stopped the same */
+        if (k != nold)
+            rh__fatal("collector (linkless): heap %p has fewer old objects than its counter says (%zu): %zu found",
+                      (void *)h, nold, k);
+        if (hide) young_marks(h, set + nold, set + nold, ny, true);
     }
-    size_t k = 0;
-    rh__mark_walk w;
-    rh__mark_walk_begin(h, &w);
-    for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
-        uint32_t x = o->rh_gcword;
-        if (rh__gcw_gen(x) == RH__GCW_FROZEN || (x & COLLECTING)) continue;
-        /* the array holds n_old + nyoung: a counter that is short (a
-         * corrupted heap record, a collector bug) stops here, in every
-         * build, instead of writing past it */
-        if (k >= nold)
-            rh__fatal("collector (linkless): heap %p has more old objects than its counter says (%zu): "
-                      "<%s %p> is one more", (void *)h, nold, o->rh_type->name, (void *)o);
-        rh__assert(rh__gc_linkless_obj(o) && !(x & RH__GCW_MARKS));
-        o->rh_gcword = (x & ~(RH__GCW_GEN | RH__GCW_LOW)) | COLLECTING;
-        set[k++] = o;
-    }
-    rh__mark_walk_end(&w);
-    /* and one that counts more than the walk found would leave entries
-     * unwritten before the young ones (stale pointers of the young array
-     * when the set is its block) for steps 2-3 to read: stopped the same */
-    if (k != nold)
-        rh__fatal("collector (linkless): heap %p has fewer old objects than its counter says (%zu): %zu found",
-                  (void *)h, nold, k);
-    if (hide)
-        for (size_t i = nold; i < total; i++) rh__block_mark(h, set[i]);
     st->n_old = 0;
     st->n_gen1 = 0;
     st->nyoung = 0;
@@ -787,18 +892,20 @@ rh_object **rh__gc_linkless_full_set(rh_heap *h, size_t *n) {
         young_fit(h);
     }
     *n = total;
+    *nold_out = nold;
     return set;
 }
 
-/* A full collection's steps 1-3: the set (rh__gc_linkless_full_set, its
- * fill step 1), steps 2-3; the survivors are old (generation 2), the
- * unreachable part as rh__gc_linkless_find_unreachable leaves it, coll
- * names the array, *need (when not NULL) its RH__GC_NEED_* flags. NULL
- * as rh__gc_linkless_full_set. */
+/* A full collection's steps 1-3: the set (full_set: its fill step 1 of
+ * the old ones, step 2 that of the young ones), steps 2-3; the survivors
+ * are old (generation 2), the unreachable part as
+ * rh__gc_linkless_find_unreachable leaves it, coll names the array,
+ * *need (when not NULL) its RH__GC_NEED_* flags. NULL as full_set. */
 rh_object **rh__gc_linkless_full_unreachable(rh_heap *h, size_t *n, size_t *r, unsigned *need) {
-    rh_object **set = rh__gc_linkless_full_set(h, n);
+    size_t nold;
+    rh_object **set = full_set(h, n, &nold);
     if (!set) return NULL;
-    *r = find_unreachable(h, set, *n, true, true, 0, 0, need);
+    *r = find_unreachable(h, set, *n, true, nold, 0, need);
     h->gc.n_old += *r;
     h->gc.coll = set;
     return set;
@@ -880,7 +987,7 @@ static void closure(rh_heap *h, uint32_t in, uint32_t out) {
  * cleared, old: *r counts them), the others carry COLLECTING|UNREACHABLE
  * and LOW 0 (returned: their number). full: every tracked object but the
  * frozen ones, none carrying marks (select 0), as
- * rh__gc_linkless_full_set (GEN cleared, the young array emptied, the
+ * full_set (GEN cleared, the young array emptied, the
  * counters 0 while the set is collected; cross-heap references looked for
  * as in find_unreachable). */
 static size_t walk_unreachable(rh_heap *h, uint32_t select, bool full, size_t *r) {
@@ -899,14 +1006,14 @@ static size_t walk_unreachable(rh_heap *h, uint32_t select, bool full, size_t *r
     }
     rh__mark_walk_end(&w);
     /* 2 */
-    count_ctx cc = {h, NULL};
+    count_ctx cc = {h, NULL, NULL, 0}; /* no young part: step 1 was a walk */
     rh__mark_walk_begin(h, &w);
     for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
         if ((o->rh_gcword & RH__GCW_MARKS) != COLLECTING) continue;
         const rh_type *t = o->rh_type;
         cc.from = o;
         if (h->mode == RH_MODE_DEBUG) RH__GC_TRAVERSE(o, t, visit_count_debug, &cc);
-        else if (RH_DEBUG >= 1 && full) RH__GC_TRAVERSE(o, t, visit_count_full, h);
+        else if (RH_DEBUG >= 1 && full) RH__GC_TRAVERSE(o, t, visit_count_full, &cc);
         else RH__GC_TRAVERSE(o, t, visit_count, NULL);
     }
     rh__mark_walk_end(&w);
