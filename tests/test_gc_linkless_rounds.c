@@ -1,8 +1,9 @@
 /*
  * test_gc_linkless_rounds.c — the incremental policy's rounds on heaps of
  * the layout without list links (docs/linkless.md, "S4: where it stands";
- * src/collector/gc_incr.c's essay): the phases MARK, COUNT, SCAN and FINISH
- * as resumable walks of the marked blocks, the suspects, rescued and doomed
+ * src/collector/gc_incr.c's essay): the phases COUNT, SCAN and FINISH
+ * (COUNT makes the candidates: no MARK walk) as resumable walks of the
+ * marked blocks, the suspects, rescued and doomed
  * objects in arrays, young collections between slices, the deferred
  * teardown. Every heap here is made in that layout by the test itself
  * (rh_test_heap_new sets REFHEAP_LINKLESS=1 at its creation), so ctest runs
@@ -13,9 +14,10 @@
  * gone after at most two full rounds once the program stops mutating (the
  * essay's "garbage present when a round starts is freed by the end of the
  * next round"); old cyclic garbage that no mutation touches during a round
- * is freed by that round and its teardown (its MARK walk makes every old
- * object it passes a candidate, and trial deletion finds every garbage
- * structure all of whose members are candidates); finalizers run once, weak
+ * is freed by that round and its teardown (its COUNT walk makes every old
+ * object it passes a candidate, counting what it references, and trial
+ * deletion finds every garbage structure all of whose members are
+ * candidates); finalizers run once, weak
  * reference callbacks once; a round survives out of memory; a tracked
  * two-reference object is one 32-byte block while a round runs.
  *
@@ -44,6 +46,7 @@
 #include "rh_test.h"
 
 #include "internal.h"
+#include "memory/marks.h" /* a whole walk: its blocks and its cost */
 
 #include <stddef.h>
 
@@ -430,8 +433,10 @@ static void group_drop(int gi) {
 }
 
 /* How many of 64 evenly spread nodes of a held chain the walk of `phase`
- * has passed: MARK marks them candidates, COUNT counts each one's
- * reference to the next, SCAN erases the marks of reachable ones. */
+ * has passed: MARK (the linked layout's) marks them candidates, COUNT
+ * counts each one's reference to the next (in this layout it makes the
+ * next one a candidate with that count), SCAN erases the marks of
+ * reachable ones. */
 static int group_passed(const rh_heap *h, int gi, rh__incr_phase phase) {
     struct group *g = &G[gi];
     round_marks k = marks_of(h);
@@ -636,8 +641,8 @@ static void check_idle(rh_heap *h) {
  * candidate, suspect, reached, untracked) and freed (every reference the
  * test and the reachable nodes hold dropped), untracked or tracked again,
  * given a new referrer, made a root, cut from one referrer, or given a new
- * young node to reference; and, in each of MARK, COUNT and SCAN, when the
- * walk has passed part of that phase's bulk chain (read from the marks of
+ * young node to reference; and, in each of COUNT and SCAN (and the linked
+ * layout's MARK), when the walk has passed part of that phase's bulk chain (read from the marks of
  * 64 of its nodes), the chain is dropped whole and rh_heap_trim called: in
  * pools mode at least one arena, wholly the chain's, goes back to the OS
  * under the open walk (first principles: 3 x 4096 blocks of 256 bytes made
@@ -819,7 +824,10 @@ static void phases_in_mode(rh_mode mode) {
          * them in, and must keep them */
         set_edge(M.edge[garb[i]][0], 1, tops[i % NCHAINS]);
     }
-    P.chain_group[RH__INCR_MARK] = group_new(h, bulk, G_CHAIN);
+    /* this layout's round has no MARK walk (COUNT makes the candidates),
+     * the linked layout's has a MARK pass */
+    rh__incr_phase first = h->gc.linkless ? RH__INCR_COUNT : RH__INCR_MARK;
+    if (first == RH__INCR_MARK) P.chain_group[RH__INCR_MARK] = group_new(h, bulk, G_CHAIN);
     P.chain_group[RH__INCR_COUNT] = group_new(h, bulk, G_CHAIN);
     P.chain_group[RH__INCR_SCAN] = group_new(h, bulk, G_CHAIN);
     int bring = group_new(h, bulk, G_RING);
@@ -869,8 +877,9 @@ static void phases_in_mode(rh_mode mode) {
         if (i % 3 == 1) assert_int_equal(M.fin[a], 1);
     }
     /* Each phase was cut with the program mutating its objects. */
-    assert_true(P.hits[RH__INCR_MARK][RC_CAND] > 0);
-    assert_true(P.hits[RH__INCR_MARK][RC_OUT] > 0);
+    assert_true(P.hits[first][RC_CAND] > 0);
+    assert_true(P.hits[first][RC_OUT] > 0);
+    if (first == RH__INCR_COUNT) assert_int_equal(P.boundaries[RH__INCR_MARK], 0);
     assert_true(P.hits[RH__INCR_COUNT][RC_CAND] > 0);
     assert_true(P.hits[RH__INCR_SCAN][RC_CAND] > 0);
     assert_true(P.hits[RH__INCR_SCAN][RC_SUSPECT] > 0);
@@ -880,7 +889,7 @@ static void phases_in_mode(rh_mode mode) {
     long untracked_hits = 0;
     for (int ph = 0; ph < 5; ph++) untracked_hits += P.hits[ph][RC_UNTRACKED];
     assert_true(untracked_hits > 0);
-    for (int ph = RH__INCR_MARK; ph <= RH__INCR_SCAN; ph++) {
+    for (int ph = first; ph <= RH__INCR_SCAN; ph++) {
         if (!P.released[ph]) fail_msg("the %s walk never had its bulk chain half passed", PHASE_NAME[ph]);
         if (pools && P.trimmed[ph] < RH_ARENA_SIZE)
             fail_msg("%s: trimming after the chain's death released %zu bytes", PHASE_NAME[ph], P.trimmed[ph]);
@@ -1501,6 +1510,154 @@ static void test_state_released_without_slice(void **state) {
 }
 
 /* ---------------------------------------------------------------------------
+ * A round's work: two walks.
+ *
+ * gc_incr.c's essay ("Rounds without links"): the round's walks are COUNT
+ * (an old block without marks becomes a candidate when the walk reaches
+ * it, or when a counted referrer first meets it, and every candidate's
+ * traverse counts its candidate referents) and SCAN, then the final check
+ * of the suspects. A slice charges one unit per block a walk returns and
+ * one per SCAN_PER_UNIT (64) plane words read or system blocks examined
+ * (the walk's `scanned`), and one unit for the round's end when there is
+ * no suspect. So, from first principles, a round over a heap of B tracked
+ * blocks and no garbage, nothing changing while it runs, does exactly B
+ * units per walk plus the walk's cost: at least 2 B, at most 2 B + 2
+ * (S / 64 + 2), where S is the `scanned` of one whole walk of the same
+ * heap (a walk's steps read each plane word once, budget or not; a walk
+ * may add one unit for the remainder of its charge and one for the
+ * round's own blocks, its state and a segment of u, which in malloc and
+ * debug modes are system blocks the walk examines). Then the final
+ * check: FINAL_CHUNK (256) units a chunk, a chunk taking up to 256
+ * suspects (and what they reach), at least one chunk when there is a
+ * suspect; one unit for the round's end; and the teardown, one unit per
+ * garbage object cleared. Before (MARK, then COUNT, then SCAN) the walks
+ * alone were 3 B plus three walks' cost.
+ *
+ * The live objects are chained in both directions (each pair references
+ * the one made before it and the one made after it: in pools mode, the
+ * referent behind and ahead of the walk), a third of them promoted since
+ * the round before (GEN1). Beside them, old garbage present at the round's
+ * start, which that round must find whole (completeness for garbage no
+ * mutation touches, unchanged): rings linked forwards and backwards, of
+ * old and GEN1 members mixed, and self-cycles. The invariant check after
+ * the round (counters against a walk: GEN1's count moved for every
+ * candidate that was GEN1).
+ * ------------------------------------------------------------------------- */
+
+#define CHUNK_OBJS 256 /* gc_incr.c's FINAL_CHUNK */
+
+static int RW_DEAD;
+static void rw_destroy(rh_object *self) {
+    RW_DEAD++;
+    pair_clear(self);
+}
+static const rh_type rw_type = {.name = "LkRoundWork", .basicsize = sizeof(pair), .flags = RH_TYPE_GC,
+                                .traverse = pair_traverse, .destroy = rw_destroy, .clear = pair_clear};
+
+/* n pairs of rw_type held in p[from .. from + n), each referencing the
+ * one before (b) and the one after (a). */
+static void rw_chain(rh_heap *h, rh_object **p, long from, long n) {
+    for (long i = from; i < from + n; i++) assert_non_null(p[i] = rh_new_tracked(h, &rw_type));
+    for (long i = from; i < from + n; i++) {
+        if (i > from) ((pair *)p[i])->b = rh_newref(p[i - 1]);
+        if (i + 1 < from + n) ((pair *)p[i])->a = rh_newref(p[i + 1]);
+    }
+}
+
+/* A ring of n pairs (n >= 2), forwards (each references the next, the
+ * last the first) or backwards; the test holds every member. */
+static void rw_ring(rh_heap *h, rh_object **r, int n, bool forwards) {
+    for (int i = 0; i < n; i++) assert_non_null(r[i] = rh_new_tracked(h, &rw_type));
+    for (int i = 0; i < n; i++) ((pair *)r[i])->a = rh_newref(r[forwards ? (i + 1) % n : (i + n - 1) % n]);
+}
+
+static void round_work_in_mode(rh_mode mode) {
+    enum { NLIVE = 30000, NRING = 40, RLEN = 7, NSELFG = 50 };
+    rh_heap *h = round_heap(mode);
+    (void)rh_gc_set_slice_budget(h, UINT64_MAX / 4); /* work alone bounds a slice */
+    RW_DEAD = 0;
+    rh_object **p = calloc(NLIVE, sizeof *p);
+    static rh_object *ring[NRING][RLEN];
+    assert_non_null(p);
+    /* two thirds of the live pairs and the first half of each ring: old
+     * (a full collection), then the rest: GEN1 (a young collection) */
+    rw_chain(h, p, 0, 2 * NLIVE / 3);
+    for (int k = 0; k < NRING; k++) rw_ring(h, ring[k], RLEN / 2, k % 2 == 0);
+    assert_int_equal(rh_gc_collect(h, 2), 0);
+    rw_chain(h, p, 2 * NLIVE / 3, NLIVE - 2 * NLIVE / 3);
+    ((pair *)p[2 * NLIVE / 3])->b = rh_newref(p[2 * NLIVE / 3 - 1]); /* the old part and the new one linked */
+    ((pair *)p[2 * NLIVE / 3 - 1])->a = rh_newref(p[2 * NLIVE / 3]);
+    for (int k = 0; k < NRING; k++) {
+        /* the ring's second half, new, spliced in: old -> new ... -> new -> old */
+        int half = RLEN / 2;
+        for (int i = half; i < RLEN; i++) assert_non_null(ring[k][i] = rh_new_tracked(h, &rw_type));
+        bool fw = k % 2 == 0;
+        for (int i = 0; i < RLEN; i++) {
+            int to = fw ? (i + 1) % RLEN : (i + RLEN - 1) % RLEN;
+            pair *x = (pair *)ring[k][i];
+            rh_xdecref(x->a);
+            x->a = rh_newref(ring[k][to]);
+        }
+    }
+    make_old_self_garbage(h, NSELFG); /* a young collection: the new ones GEN1 */
+    assert_true(h->gc.n_gen1 > 0);
+    for (int k = 0; k < NRING; k++)
+        for (int i = 0; i < RLEN; i++) rh_decref(ring[k][i]); /* garbage, old and GEN1 */
+    RW_DEAD = 0;
+    SEGSELF_DEAD = 0;
+    long garbage = (long)NRING * RLEN + NSELFG;
+    /* one whole walk of the heap as it is: its blocks and its cost */
+    rh__mark_walk w;
+    rh__mark_walk_begin(h, &w);
+    size_t blocks = 0;
+    while (rh__mark_walk_next(&w)) blocks++;
+    size_t scanned = w.scanned;
+    rh__mark_walk_end(&w);
+    assert_int_equal(blocks, NLIVE + garbage);
+    uint64_t w0 = incr_stats(h).work;
+    long slices = 0;
+    for (int more = 1; more; slices++) {
+        assert_true(slices < 8L * NLIVE);
+        more = rh_gc_step(h, 64);
+        assert_true(more >= 0);
+        if (slices % 16 == 0) rh__gc_check(h);
+    }
+    uint64_t work = incr_stats(h).work - w0;
+    rh_gc_incr_stats st = incr_stats(h);
+    uint64_t chunks = ((uint64_t)garbage + CHUNK_OBJS - 1) / CHUNK_OBJS;
+    uint64_t least = 2 * (uint64_t)blocks + CHUNK_OBJS + 1 + (uint64_t)garbage;
+    uint64_t most = 2 * (uint64_t)blocks + 2 * (scanned / WORDS_PER_UNIT + 2) + chunks * CHUNK_OBJS + 1 +
+                    (uint64_t)garbage;
+    print_message("round work (mode %d): %zu blocks, one walk scans %zu words: the round did %llu units "
+                  "(from %llu to %llu) in %ld slices, %llu suspects, %llu collected\n",
+                  (int)mode, blocks, scanned, (unsigned long long)work, (unsigned long long)least,
+                  (unsigned long long)most, slices, (unsigned long long)st.suspects,
+                  (unsigned long long)st.collected);
+    assert_int_equal(st.rounds, 1);
+    assert_int_equal(st.rounds_abandoned, 0);
+    if (work < least || work > most)
+        fail_msg("mode %d: the round over %zu blocks did %llu units of work (from %llu to %llu)", (int)mode, blocks,
+                 (unsigned long long)work, (unsigned long long)least, (unsigned long long)most);
+    /* the garbage present at its start: found by the round, torn down */
+    assert_int_equal(st.suspects, (uint64_t)garbage);
+    assert_int_equal(st.collected, (uint64_t)garbage);
+    assert_int_equal(RW_DEAD, NRING * RLEN);
+    assert_int_equal(SEGSELF_DEAD, NSELFG);
+    rh__gc_check(h);
+    assert_int_equal(h->gc.n_gen1, 0); /* every GEN1 object was a candidate: old now */
+    for (long i = 0; i < NLIVE; i++) rh_decref(p[i]);
+    free(p);
+    assert_int_equal(rh_gc_collect(h, 2), NLIVE);
+    rh_heap_destroy(h);
+}
+
+static void test_round_work_two_walks(void **state) {
+    (void)state;
+    if (linked_check()) return; /* the linked layout's round marks first: three passes */
+    for (int m = 0; m < NMODES; m++) round_work_in_mode(MODES[m]);
+}
+
+/* ---------------------------------------------------------------------------
  * The adversarial randomized test in this layout.
  *
  * test_gc_incr.c's approach (a random graph mutated between every pair of
@@ -1689,6 +1846,7 @@ int main(void) {
         cmocka_unit_test(test_finish_empty_slots_bounded),
         cmocka_unit_test(test_finish_frees_passed_segments),
         cmocka_unit_test(test_state_released_without_slice),
+        cmocka_unit_test(test_round_work_two_walks),
         cmocka_unit_test(test_adversarial_linkless),
     };
     if (getenv("RH_LK_ROUNDS_SOAK")) cmocka_set_test_filter("test_adversarial_linkless");

@@ -108,14 +108,19 @@
  * Heaps without list links (docs/linkless.md; "Rounds without links"
  * below). Their containers are on no list: a tracked one is a marked block
  * of the allocator (memory/marks.h), the young ones are also in an array.
- * A round is the same three phases and the same final check, but each
- * phase is a resumable walk of the marked blocks (one walk per phase, in
- * address order, its cursor an address, never an object), taking only the
- * blocks whose rh_gcword says they are in the phase's state:
- *   MARK   an old block (GEN OLD or GEN1) without marks gets CAND (GEN1
- *          becomes OLD). G is "old when the walk passed it".
- *   COUNT  a CAND block's traverse raises LOW (the count) of its CAND
- *          referents, saturating.
+ * A round is the same final check after two phases, COUNT and SCAN, MARK
+ * being folded into COUNT; each phase is a resumable walk of the marked
+ * blocks (one walk per phase, in address order, its cursor an address,
+ * never an object), taking only the blocks whose rh_gcword says they are
+ * in the phase's state:
+ *   COUNT  an old block (GEN OLD or GEN1, tracked in this heap) without
+ *          marks becomes a candidate (CAND, GEN1 becomes OLD) when the
+ *          walk reaches it, with a count of 0, or before, when a counted
+ *          referrer first meets it, with a count of 1: the walk reaching
+ *          it later traverses it and keeps its count. A candidate's
+ *          traverse raises LOW (the count) of its candidate referents,
+ *          saturating. G is "old when the walk, or a referrer the walk
+ *          counted, met it".
  *   SCAN   a CAND block is reachable if REACH or its count differs from its
  *          reference count; then its referents are reached (a CAND one gets
  *          REACH; a suspect behind the walk leaves `u` for `rescued`, which
@@ -156,7 +161,35 @@
  * that misses an object (tracked after the cursor passed it, freed,
  * untracked) or meets one twice in different states can only make garbage
  * look live (the next round finds it) or a live object a suspect (the
- * final check keeps it). An allocation that fails (the round's state, `u`,
+ * final check keeps it). So with COUNT making the candidates: a
+ * referrer counted before its referent became a candidate (the referent
+ * was young or untracked then, and old before the walk reached it) leaves
+ * the count too low, and a reference dropped after it was counted leaves
+ * it too high; the first only makes garbage look live, the second at most
+ * a live object a suspect. A referent behind the walk found old without
+ * marks became old after the walk passed it (a promotion, a doomed
+ * object's survivor of its clear): it becomes a candidate never
+ * traversed, whose referents' counts miss its references (they look
+ * live). What the phases guarantee besides is completeness for garbage
+ * nothing touches: a garbage structure all of whose members are old at
+ * the round's start and which no mutation touches during the round is
+ * found by that round. Each member is a block marked throughout the walk,
+ * so the COUNT walk returns it exactly once (marks.h's contract) and
+ * traverses it as a candidate; each member it references is old and
+ * tracked, so a candidate already or one from then on: every reference
+ * between members is counted exactly once, whichever way it points in
+ * address order. Nothing outside the structure references it, so each
+ * member's count is its reference count; no reachable object reaches it,
+ * so SCAN leaves every member on `u`, and the final check's chunk, which
+ * takes whatever its suspects reach, rejects it whole. That is the
+ * argument of the three walks (MARK first: every member a candidate
+ * before any count) with "a candidate before its first counted referrer
+ * meets it" in its place. The cost: two walks instead of three, each old
+ * object visited twice (2 |G| units and two walks of the plane, where
+ * MARK made it 3 |G| and three), and, for a referent without marks, a
+ * test of its block's mark (its heap's, the plane's word: the in-line
+ * path of marks.h in pools mode) instead of MARK's visit of every object.
+ * An allocation that fails (the round's state, `u`,
  * `rescued`, a chunk, `doomed`) degrades the same way: the object is kept
  * as reachable, stays a suspect, the chunk is smaller, the round is
  * abandoned and settled, or the garbage is cleared at once. What the walks
@@ -206,10 +239,12 @@
  *   work per survivor (the back-off below spaces rounds out; it never slows
  *   a round down, which would let garbage pile up). The garbage a round
  *   cannot see is what the program makes between its start and its end: with
- *   P promotions between rounds and about 3 |G| units per round, the most
- *   cyclic garbage waiting is about P + 3 |G| / WORK_PER_PROMOTED objects
- *   (at RATIO_MIN: (1/4 + 3/48) |G| = 1.25 x the CPython policy's |G| / 4),
- *   plus what a teardown has not freed yet. A larger credit means denser
+ *   P promotions between rounds and about v |G| units per round (v = 3
+ *   visits per candidate over lists, 2 in the layout without links, whose
+ *   COUNT makes the candidates), the most cyclic garbage waiting is about
+ *   P + v |G| / WORK_PER_PROMOTED objects (at RATIO_MIN: (1/4 + 3/48) |G| =
+ *   1.25 x the CPython policy's |G| / 4 over lists, (1/4 + 2/48) |G| = 1.17 x
+ *   without links), plus what a teardown has not freed yet. A larger credit means denser
  *   slices while a round runs, not longer ones, and the same work per
  *   round. A slice spends at most
  *   the credit, and at most the slice budget of time (the clock is read
@@ -226,7 +261,7 @@
  *   back-off. So in a program that makes no cyclic garbage, round k + 1
  *   needs min(2^k / 4, RATIO_MAX) * old_size promotions after round k
  *   started: about log2(4 P / old_size) rounds for P promotions, each about
- *   3 * old_size units, and the bytes trigger fires only when the live
+ *   v * old_size units, and the bytes trigger fires only when the live
  *   bytes triple (plus the slack) in between. A slice that runs out of time
  *   with credit left (the round lags behind the promotions paying for it)
  *   brings the next pause closer (threshold[0] / BEHIND_DIVISOR
@@ -277,10 +312,11 @@
 #define COUNT 0x0fffffffu /* references counted from inside G (saturating)   */
 
 /* Pacing constants. */
-#define WORK_PER_PROMOTED 48.0 /* a round (~3 visits per candidate) ends
-                                 within ~|G|/16 promotions, so garbage
+#define WORK_PER_PROMOTED 48.0 /* a round (~3 visits per candidate over
+                                 lists, ~2 without links) ends within
+                                 ~|G|/16 (|G|/24) promotions, so garbage
                                  waits ~(RATIO_MIN + 1/16) |G|: 1.25 x
-                                 the CPython policy's RATIO_MIN |G|       */
+                                 the CPython policy's RATIO_MIN |G| (1.17 x) */
 #define RATIO_MIN 0.25        /* CPython's 25% rule                        */
 #define RATIO_MAX 256.0       /* the most fruitless rounds back off to     */
 #define GROWTH_MIN 0.5        /* hard trigger: bytes in use grown by 1/2... */
@@ -590,7 +626,11 @@ static size_t slice(rh_heap *h, size_t quota, uint64_t deadline) {
  * for its clear are segmented arrays of the heap's raw blocks (segvec
  * below); the marks are
  * rh_gcword's ROUND bits (gc_state.h), apart from a collection's:
- *   CAND          a candidate (GEN OLD); LOW its count (COUNT, SCAN)
+ *   CAND          a candidate (GEN OLD); LOW its count (COUNT, SCAN).
+ *                 Between two slices of COUNT, an old block the walk has
+ *                 passed is a candidate (unless it became old after), and
+ *                 one ahead of it is a candidate with a count of 1 or more
+ *                 if a counted referrer met it, else has no marks
  *   CAND|REACH    a candidate reached before the scan's walk met it
  *   CAND|INU      a suspect: u[LOW] == o
  *   INU|REACH     a suspect reached after the walk passed it: rescued[LOW]
@@ -651,7 +691,7 @@ typedef struct segvec {
 
 struct rh__incr_ll {
     rh__mark_walk walk;
-    bool walking;   /* walk open (MARK, COUNT, SCAN)             */
+    bool walking;   /* walk open (COUNT, SCAN)                    */
     size_t charged; /* walk.scanned already charged as work      */
     size_t uhead;   /* FINISH: the next slot of u to check       */
     segvec u, rescued, doomed;
@@ -865,7 +905,7 @@ static bool start_round_ll(rh_heap *h) {
     vec_clear(&ll->rescued);
     ll->uhead = 0;
     ll_walk_open(ll, h);
-    r->phase = RH__INCR_MARK;
+    r->phase = RH__INCR_COUNT; /* no MARK walk: COUNT makes the candidates */
     r->candidates = 0;
     r->promoted = 0;
     st->count[1] = 0;
@@ -919,9 +959,43 @@ static void ll_release(rh_heap *h, bool all, bool state) {
     r->ll = NULL;
 }
 
+/* Is o, a container of this layout without a round's or a collection's
+ * marks, tracked in h (its block marked, h's own)? A (forbidden) reference
+ * into another heap must leave that heap's objects untouched: the pools'
+ * in-line test of the mark names the owner, anything else asks the
+ * allocator for the heap first (as visit_pull_ll). */
+static inline bool ll_tracked_here(rh_heap *h, const rh_object *o) {
+    uint64_t *mw, bit;
+    if (RH_LIKELY(rh__mark_fast(h, o, &mw, &bit))) return (*mw & bit) != 0;
+    return rh__heap_of(o) == h && rh__block_marked(h, o);
+}
+
+/* o (tracked in this heap, old: GEN OLD or GEN1, without marks) joins the
+ * round: CAND, GEN OLD (GEN1's count moves), `count` references from
+ * inside the round counted so far. */
+static inline void ll_enter(struct rh__gc_state *st, rh_object *o, uint32_t w, uint32_t count) {
+    if (rh__gcw_gen(w) == RH__GCW_GEN1) st->n_gen1--;
+    o->rh_gcword = (w & ~(RH__GCW_GEN | LL_LOW)) | LL_CAND | count;
+    st->incr.candidates++;
+}
+
+/* Old, without marks: what the COUNT walk makes a candidate. */
+static inline bool ll_old_free(uint32_t w) {
+    return !(w & (RH__GCW_MARKS | LL_ROUND)) && (rh__gcw_gen(w) == RH__GCW_OLD || rh__gcw_gen(w) == RH__GCW_GEN1);
+}
+
+/* COUNT: a candidate referent's count goes up (saturating); an old one
+ * without marks, tracked here, becomes a candidate with a count of 1 (the
+ * walk, reaching it later, traverses it and keeps the count). */
 RH__HOT_INLINE int visit_count_ll(rh_object *o, void *arg) {
-    (void)arg;
-    if (o && ll_is(o, LL_CAND) && (o->rh_gcword & LL_LOW) != LL_LOW) o->rh_gcword++;
+    if (!o || !(o->rh_type->flags & RH_TYPE_GC)) return 0;
+    uint32_t w = o->rh_gcword;
+    uint32_t m = w & (RH__GCW_LINKLESS | RH__GCW_MARKS | LL_ROUND);
+    if (m == (RH__GCW_LINKLESS | LL_CAND)) {
+        if ((w & LL_LOW) != LL_LOW) o->rh_gcword = w + 1;
+    } else if (m == RH__GCW_LINKLESS && ll_old_free(w) && ll_tracked_here(arg, o)) {
+        ll_enter(&((rh_heap *)arg)->gc, o, w, 1);
+    }
     return 0;
 }
 
@@ -1121,23 +1195,19 @@ static size_t slice_ll(rh_heap *h, size_t quota, uint64_t deadline) {
                 r->phase = RH__INCR_FINISH;
                 ll->uhead = 0;
             } else {
-                r->phase = r->phase == RH__INCR_MARK ? RH__INCR_COUNT : RH__INCR_SCAN;
+                r->phase = RH__INCR_SCAN;
                 ll_walk_open(ll, h);
             }
             continue;
         }
         uint32_t w = o->rh_gcword;
         switch (r->phase) {
-        case RH__INCR_MARK:
-            if (!(w & (RH__GCW_MARKS | LL_ROUND)) &&
-                (rh__gcw_gen(w) == RH__GCW_OLD || rh__gcw_gen(w) == RH__GCW_GEN1)) {
-                if (rh__gcw_gen(w) == RH__GCW_GEN1) st->n_gen1--;
-                o->rh_gcword = (w & ~RH__GCW_GEN) | LL_CAND;
-                r->candidates++;
-            }
-            break;
         case RH__INCR_COUNT:
-            if (ll_is(o, LL_CAND)) RH__GC_TRAVERSE(o, o->rh_type, visit_count_ll, NULL);
+            /* an old block without marks becomes a candidate here (count
+             * 0), one a counted referrer made a candidate keeps its count */
+            if (ll_old_free(w)) ll_enter(st, o, w, 0);
+            else if (!ll_is(o, LL_CAND)) break;
+            RH__GC_TRAVERSE(o, o->rh_type, visit_count_ll, h);
             break;
         default: {
             if (!ll_is(o, LL_CAND) && !ll_is(o, LL_CAND | RH__GCW_REACH)) break;

@@ -170,8 +170,11 @@ typedef struct rh__gc_cbentry {
  * first, see rh__gc_incr_settle). */
 typedef enum rh__incr_phase {
     RH__INCR_IDLE = 0, /* no round                                         */
-    RH__INCR_MARK,     /* marking the candidates (a -> b)                  */
-    RH__INCR_COUNT,    /* counting references inside the set (a -> b)      */
+    RH__INCR_MARK,     /* marking the candidates (a -> b; the linked layout
+                          only)                                            */
+    RH__INCR_COUNT,    /* counting references inside the set (a -> b;
+                          without links, the walk that makes the
+                          candidates too: a round starts here)             */
     RH__INCR_SCAN,     /* reachable -> gens[2], suspects -> u              */
     RH__INCR_FINISH    /* the final check, a chunk of u per slice         */
 } rh__incr_phase;
