@@ -2201,6 +2201,75 @@ static void test_inline_death_states(void **state) {
     }
 }
 
+/* A container type without destroy (no references of its own to drop):
+ * its deaths take the straight line's other branch (dealloc_ll_rest:
+ * the untrack of any generation, then the free at once). */
+static int leaf_traverse(rh_object *self, rh_visitfn visit, void *arg) {
+    (void)self, (void)visit, (void)arg;
+    return 0;
+}
+static const rh_type leafbox_type = {.name = "LeafBox", .basicsize = sizeof(pair), .flags = RH_TYPE_GC,
+                                     .traverse = leaf_traverse};
+
+/* Deaths of containers without destroy in every generation the straight
+ * line takes, and of young ones at the first, a middle and the last slot
+ * of the young array: each counter moves by its own only, the moved
+ * entry keeps its index, the marks follow, and every block is given
+ * back. */
+static void test_inline_death_without_destroy(void **state) {
+    (void)state;
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        expect_straight(h, MODES[m]);
+        rh_heap_stats s0, s1;
+        rh_heap_stats_get(h, &s0);
+        rh_object *old = rh_new_tracked(h, &leafbox_type);
+        assert_int_equal(rh_gc_collect(h, 2), 0);
+        rh_object *gen1 = rh_new_tracked(h, &leafbox_type);
+        assert_int_equal(rh_gc_collect(h, 0), 0);
+        rh_object *untracked = rh_new(h, &leafbox_type);
+        rh_object *y[5];
+        for (size_t i = 0; i < 5; i++) y[i] = rh_new_tracked(h, &leafbox_type);
+        assert_int_equal(old->rh_gcword, RH__GCW_LINKLESS | RH__GCW_OLD);
+        assert_int_equal(gen1->rh_gcword, RH__GCW_LINKLESS | RH__GCW_GEN1);
+        assert_int_equal(h->gc.n_old, 2);
+        assert_int_equal(h->gc.n_gen1, 1);
+        assert_int_equal(nyoung(h), 5);
+        check_young(h);
+        rh_decref(y[2]); /* a middle slot: y[4] takes it */
+        assert_int_equal(nyoung(h), 4);
+        assert_ptr_equal(h->gc.young[2], y[4]);
+        assert_int_equal(y[4]->rh_gcword, RH__GCW_LINKLESS | RH__GCW_YOUNG | 2u);
+        check_young(h);
+        rh_decref(y[0]); /* the first: y[3] takes it */
+        assert_ptr_equal(h->gc.young[0], y[3]);
+        assert_int_equal(y[3]->rh_gcword, RH__GCW_LINKLESS | RH__GCW_YOUNG | 0u);
+        check_young(h);
+        rh_decref(y[4]); /* the last (slot 2 now): nothing moves */
+        assert_int_equal(nyoung(h), 2);
+        assert_ptr_equal(h->gc.young[0], y[3]);
+        assert_ptr_equal(h->gc.young[1], y[1]);
+        check_young(h);
+        rh_decref(gen1);
+        assert_int_equal(h->gc.n_old, 1);
+        assert_int_equal(h->gc.n_gen1, 0);
+        rh_decref(untracked);
+        assert_int_equal(h->gc.n_old, 1);
+        assert_int_equal(nyoung(h), 2);
+        rh_decref(old);
+        assert_int_equal(h->gc.n_old, 0);
+        check_young(h);
+        rh_decref(y[1]);
+        rh_decref(y[3]);
+        assert_int_equal(nyoung(h), 0);
+        check_young(h);
+        rh_heap_stats_get(h, &s1);
+        assert_int_equal(s1.bytes_in_use, s0.bytes_in_use);
+        assert_int_equal(s1.blocks_in_use, s0.blocks_in_use);
+        rh_heap_destroy(h);
+    }
+}
+
 /* A chain of plain containers far deeper than the trashcan's bound: the
  * straight line hands the deaths past the bound to the deferral (the
  * untrack out of line), then drains them and frees the outermost block
@@ -3593,6 +3662,7 @@ int main(void) {
         cmocka_unit_test(test_inline_track_growth),
         cmocka_unit_test(test_inline_death_young_positions),
         cmocka_unit_test(test_inline_death_states),
+        cmocka_unit_test(test_inline_death_without_destroy),
         cmocka_unit_test(test_inline_death_deep_chain),
         cmocka_unit_test(test_inline_death_beside_tombstones),
         cmocka_unit_test(test_tail_in_place),

@@ -322,11 +322,13 @@ void rh_gc_set_sink(rh_heap *h, rh_gc_sink sink, void *data) {
  * Tracking.
  * ------------------------------------------------------------------------- */
 
-/* Every track rh_gc_track's straight line does not take: the misuse
- * checks that stop the program (a dead object, a non-container, one
- * already tracked) and a container tracked before, whose record lost its
- * heap hint, so the allocator is asked. Out of line, so that the common
- * track keeps no register across a call and needs no stack frame. */
+/* Every track the straight lines (rh_gc_track's, track_linkless) do not
+ * take: the misuse checks that stop the program (a dead object, a
+ * non-container, one already tracked), a container tracked before, whose
+ * record lost its heap hint, so the allocator is asked, and the layout
+ * without links' other cases (a full young array, no pool block). Out of
+ * line, so that the common track keeps no register across a call and
+ * needs no stack frame. */
 static __attribute__((noinline)) void track_slow(rh_object *o) {
     RH__CHECK_LIVE(o, "rh_gc_track");
     if (RH_UNLIKELY(!RH__IS_GC(o)))
@@ -390,10 +392,30 @@ static inline bool live_linked(const rh_object *o) {
 #endif
 }
 
+/* The track of a container of the layout without links (its word has
+ * LINKLESS): the straight line of a live container, untracked, whose
+ * block is a pool block of a heap without pointer-changing shim and whose
+ * young array has room: one walk of the tree for the heap and the mark,
+ * the push in line (gc_linkless_fast.h). Anything else, the misuses
+ * included, is track_slow's, which checks everything again in order.
+ * Out of line and a leaf whose exits are jumps, so that neither it nor
+ * rh_gc_track saves a register. */
+static __attribute__((noinline)) void track_linkless(rh_object *o) {
+    uintptr_t leaf;
+    rh_heap *h;
+    if (RH_LIKELY(o->rh_refcnt != 0 && RH__IS_GC(o) && (h = rh__pool_owner(o, &leaf)) != NULL &&
+                  !(h->alloc.slow & RH__SLOW_MODE))) {
+        uint64_t bit, *mw = rh__block_mark_word(leaf, o, &bit);
+        if (RH_LIKELY(!(*mw & bit)) && rh__gc_linkless_push(&h->gc, o, o->rh_gcword & RH__GCW_KEEP, mw, bit))
+            return;
+    }
+    track_slow(o);
+}
+
 /* The usual track, "create, fill, track": a live container of the linked
  * layout, untracked, whose record still carries the heap hint of its
- * creation. Anything else (the layout without links included) goes to
- * track_slow, which checks everything again in order. */
+ * creation. A container without links goes to track_linkless; anything
+ * else to track_slow, which checks everything again in order. */
 void rh_gc_track(rh_object *o) {
     /* (o NULL faults at the first load, as in track_slow) */
     if (RH_LIKELY(live_linked(o) && RH__IS_GC(o))) {
@@ -406,7 +428,8 @@ void rh_gc_track(rh_object *o) {
             return;
         }
     }
-    track_slow(o);
+    if (rh__gc_linkless_obj(o)) track_linkless(o);
+    else track_slow(o);
 }
 
 void rh_gc_untrack(rh_object *o) {

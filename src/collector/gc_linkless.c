@@ -1187,10 +1187,7 @@ void rh__gc_linkless_wait(rh_heap *h, rh_object *o) {
     uint32_t w = o->rh_gcword;
     if ((w & RH__GCW_MARKS) == RH__GCW_WAITING) return;
     if (rh__gcw_gen(w) == RH__GCW_YOUNG) {
-        size_t i = w & RH__GCW_LOW;
-        rh_object *last = st->young[--st->nyoung];
-        st->young[i] = last;
-        last->rh_gcword = (last->rh_gcword & ~RH__GCW_LOW) | (uint32_t)i;
+        rh__gc_linkless_young_remove(st, o, w & RH__GCW_LOW);
     } else if (w & RH__GCW_MARKS) {
         if (st->coll) {
             rh__assert(st->coll[w & RH__GCW_LOW] == o);
@@ -1219,11 +1216,7 @@ void rh__gc_linkless_take(rh_heap *h, rh_object *o) {
     uint32_t w = o->rh_gcword;
     rh__assert(!(w & (RH__GCW_MARKS | RH__GCW_ROUND)) && rh__gcw_gen(w) != RH__GCW_FROZEN);
     if (rh__gcw_gen(w) == RH__GCW_YOUNG) {
-        size_t i = w & RH__GCW_LOW;
-        rh__assert(i < st->nyoung && st->young[i] == o);
-        rh_object *last = st->young[--st->nyoung];
-        st->young[i] = last;
-        last->rh_gcword = (last->rh_gcword & ~RH__GCW_LOW) | (uint32_t)i;
+        rh__gc_linkless_young_remove(st, o, w & RH__GCW_LOW);
     } else {
         st->n_old--;
         if (rh__gcw_gen(w) == RH__GCW_GEN1) st->n_gen1--;

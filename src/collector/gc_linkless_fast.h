@@ -20,10 +20,14 @@
  *            whole set when it cannot grow) is gc_linkless.c's
  *            rh__gc_linkless_track, out of line.
  *   untrack  of a word without MARKS or ROUND bits and not FROZEN: YOUNG
- *            is swap-removed (the last entry takes the slot and the index),
- *            OLD or GEN1 with its mark set leaves n_old (and n_gen1);
- *            OLD without its mark was not tracked: nothing. The mark is
- *            cleared.
+ *            is swap-removed (the last entry takes the slot and the index,
+ *            which is its word minus the distance, its old index being
+ *            n - 1) and its mark cleared without reading it (an AND of
+ *            the word with the mark's bit rotated out, memory/marks.h's
+ *            rh__block_mark_keep: rh__gc_linkless_untrack_young, the
+ *            common death's); OLD or GEN1 with its mark set leaves n_old
+ *            (and n_gen1); OLD without its mark was not tracked: nothing.
+ *            The mark is cleared.
  *   untrack  of a word with UNREACHABLE (the unreachable part of a
  *            collection's set, or its legacy part, during the tail: the
  *            objects a collection frees die with it): its slot in the
@@ -49,13 +53,20 @@
 #include "memory/marks.h"
 
 /* Swap-removes young[i] (o, YOUNG): the last entry takes its slot and
- * index. rh__gc_linkless_untrack's YOUNG branch and the straight line. */
+ * index. rh__gc_linkless_untrack's YOUNG branch and the straight line.
+ * The last entry's LOW is its index n - 1, so its new index is written
+ * as a subtraction of n - 1 - i from its word (one instruction that
+ * reads and writes memory, where masking LOW and ORing i in took four). */
 RH__HOT_INLINE void rh__gc_linkless_young_remove(struct rh__gc_state *st, rh_object *o, size_t i) {
     rh__assert(i < st->nyoung && st->young[i] == o);
     (void)o;
-    rh_object *last = st->young[--st->nyoung];
+    size_t n = --st->nyoung;
+    rh_object *last = st->young[n];
+    /* (o itself may be last, its word already rewritten by the caller:
+     * then nothing moves and 0 is subtracted) */
+    rh__assert(i == n || ((last->rh_gcword & RH__GCW_LOW) == n && rh__gcw_gen(last->rh_gcword) == RH__GCW_YOUNG));
     st->young[i] = last;
-    last->rh_gcword = (last->rh_gcword & ~RH__GCW_LOW) | (uint32_t)i;
+    last->rh_gcword -= (uint32_t)(n - i);
 }
 
 /* Tracks o (a live container of this layout, untracked, whose word is
@@ -82,6 +93,19 @@ RH__HOT_INLINE bool rh__gc_linkless_push(struct rh__gc_state *st, rh_object *o, 
  * bits, not FROZEN)? */
 static inline bool rh__gc_linkless_plain_word(uint32_t w) {
     return (w & (RH__GCW_MARKS | RH__GCW_ROUND)) == 0 && rh__gcw_gen(w) != RH__GCW_FROZEN;
+}
+
+/* Untracks o, a container of this layout whose word w passes
+ * rh__gc_linkless_plain_word and is YOUNG (its block's mark is in *mw,
+ * set; rh__block_mark_word): the mark cleared without reading it (one AND
+ * into memory of rh__block_mark_keep), the word LINKLESS and FINALIZED
+ * only, the swap-remove. */
+RH__HOT_INLINE void rh__gc_linkless_untrack_young(struct rh__gc_state *st, rh_object *o, uint32_t w, uint64_t *mw) {
+    uint64_t keep = rh__block_mark_keep(o);
+    rh__assert(rh__gc_linkless_plain_word(w) && rh__gcw_gen(w) == RH__GCW_YOUNG && (*mw & ~keep));
+    *mw &= keep;
+    o->rh_gcword = w & RH__GCW_KEEP;
+    rh__gc_linkless_young_remove(st, o, w & RH__GCW_LOW);
 }
 
 /* Untracks o, a container of this layout whose word w passes

@@ -105,7 +105,7 @@ static inline size_t rh__prefix_size(const rh_type *t) {
  * one 64-bit word), rh_gc_track only those whose count and word, read as
  * one 64-bit word, are positive (LINKLESS is its sign). The others leave
  * them by a jump; this layout's own straight lines (gc_linkless_fast.h,
- * object.c's dealloc_linkless, gc.c's track_slow) follow.
+ * object.c's dealloc_linkless, gc.c's track_linkless) follow.
  * ------------------------------------------------------------------------- */
 #define RH__GCW_LINKLESS 0x80000000u
 #define RH__GCW_FINALIZED 0x40000000u

@@ -184,6 +184,15 @@ RH__HOT_INLINE uint64_t *rh__block_mark_word(uintptr_t leaf, const void *p, uint
     return rh__leaf_mark_word(leaf, a);
 }
 
+/* Every bit of p's mark word but p's own (p as for rh__block_mark_word):
+ * ~1 rotated left by the bit's position, one rotation where ~(1 << k)
+ * takes a shift and a NOT, so that a clear is an AND into memory. */
+RH__HOT_INLINE uint64_t rh__block_mark_keep(const void *p) {
+    unsigned k = rh__mark_shift((uintptr_t)p);
+    uint64_t x = ~(uint64_t)1;
+    return (x << k) | (x >> (-k & 63));
+}
+
 /* Marks p, a live block of h. */
 RH__HOT_INLINE void rh__block_mark(rh_heap *h, void *p) {
     uint64_t *w, bit;

@@ -25,13 +25,14 @@
  * and push it on the young array while it has room
  * (collector/gc_linkless_fast.h; a full array is gc_linkless.c's track);
  * rh__new_object does the same out of line. Its deaths leave the straight
- * line by the word (obj_plain) for
- * dealloc_linkless, this layout's straight line (a plain type, a word
- * without a collection's or a round's marks, not frozen, a heap whose slow
- * word is 0, the depth under the trashcan's bound:
- * one walk of the tree for the heap and the mark, the untrack in line,
- * then destroy and the free as below, the tree walked again after destroy
- * without its tests, the block being known), or for an object of a
+ * line by the word (obj_plain: LINKLESS is the sign of the OR it tests)
+ * for dealloc_linkless, this layout's straight line (a plain type, a word
+ * without a collection's or a round's marks, a heap whose slow word is 0,
+ * the depth under the trashcan's bound: one walk of the tree for the heap
+ * and the mark; a young object with destroy, the common case, untracked
+ * in line, then destroy and the free as below, the tree walked again
+ * after destroy without its tests, the block being known; any other,
+ * not frozen, the same in dealloc_ll_rest), or for an object of a
  * collection's garbage dealloc_linkless_other (the same line, the untrack
  * a tombstone in the collection's array), else dealloc_slow, which
  * untracks through gc_linkless.c; free_block_ll pushes a pool block of
@@ -751,11 +752,11 @@ static __attribute__((noinline)) void dealloc_slow(rh_object *o) {
  * memory operand; the flag is tested apart, on the register the flag word
  * is loaded in anyway (folding it into the OR costs one instruction
  * more). */
-static inline bool obj_plain(const rh_object *o, const rh_type *t) {
+static inline bool obj_plain(const rh_object *o, const rh_type *t, uint64_t *x) {
     uint64_t hw;
     memcpy(&hw, &o->rh_refcnt, sizeof hw);
-    return ((uint64_t)(uintptr_t)t->finalize | (uint64_t)(uintptr_t)t->legacy_del | hw) == 0 &&
-           !(t->flags & RH_TYPE_WEAKREFABLE);
+    *x = (uint64_t)(uintptr_t)t->finalize | (uint64_t)(uintptr_t)t->legacy_del | hw;
+    return *x == 0 && !(t->flags & RH_TYPE_WEAKREFABLE);
 }
 
 /* The outermost death of the straight line, when something was deferred:
@@ -801,17 +802,28 @@ static __attribute__((noinline)) void dealloc_destroy_gc(rh_object *o, void (*de
 static __attribute__((noinline)) void dealloc_destroy_plain(rh_object *o, void (*destroy)(rh_object *), size_t d) {
     dealloc_destroy(o, destroy, d, FREE_PLAIN);
 }
-/* The untrack of dealloc_linkless's straight line (h, leaf: the walk's). */
-RH__HOT_INLINE void untrack_ll(rh_heap *h, uintptr_t leaf, rh_object *o) {
+/* The destroy and free of dealloc_linkless's straight line, the object
+ * untracked (the tree walked again by the free after destroy). */
+static __attribute__((noinline)) void dealloc_destroy_ll(rh_object *o, void (*destroy)(rh_object *), size_t d) {
+    dealloc_destroy(o, destroy, d, FREE_LL);
+}
+/* dealloc_linkless's straight line for an object that is not young or
+ * whose type has no destroy (h, leaf: the walk's): the untrack of any
+ * generation, then destroy and the free, or the free at once. */
+static __attribute__((noinline)) void dealloc_ll_rest(rh_object *o, rh_heap *h, uintptr_t leaf) {
+    if (RH_UNLIKELY(rh__gcw_gen(o->rh_gcword) == RH__GCW_FROZEN)) {
+        dealloc_slow(o);
+        return;
+    }
     uint64_t bit, *mw = rh__block_mark_word(leaf, o, &bit);
     rh__gc_linkless_untrack_plain(&h->gc, o, o->rh_gcword, mw, bit);
-}
-/* With destroy: the untrack here, after the jump, so that its values are
- * dead at the call of destroy (no register saved for them). */
-static __attribute__((noinline)) void dealloc_destroy_ll(rh_object *o, void (*destroy)(rh_object *), size_t d,
-                                                         rh_heap *h, uintptr_t leaf) {
-    untrack_ll(h, leaf, o);
-    dealloc_destroy(o, destroy, d, FREE_LL);
+    void (*destroy)(rh_object *) = o->rh_type->destroy;
+    if (destroy) {
+        dealloc_destroy(o, destroy, tls.depth, FREE_LL);
+        return;
+    }
+    rh__gc_count_free(&h->gc);
+    rh__bcache_push_leaf(h, leaf, o);
 }
 
 /* Untracks a dying container if it is tracked. */
@@ -895,16 +907,24 @@ static __attribute__((noinline)) void dealloc_linkless_other(rh_object *o) {
  * type has neither finalize, legacy_del nor weak references, its word
  * neither a collection's nor a round's marks nor FROZEN
  * (rh__gc_linkless_plain_word), its block a pool block of a heap whose
- * slow word is 0, and (with destroy) the depth
- * under the trashcan's bound. One walk of the tree (rh__pool_owner) gives
- * the heap, the mark's word and the free's leaf; the untrack in line
- * (collector/gc_linkless_fast.h: a young one swap-removed, an old one
- * counted out, the mark cleared); then destroy and the free as the linked
- * layout's straight line (dealloc_destroy, the free walking the tree
- * again after destroy rather than keeping the leaf in a saved register),
- * or the free at once. Anything else is dealloc_linkless_other's (a
+ * slow word is 0, and the depth under the trashcan's bound. One walk of
+ * the tree (rh__pool_owner) gives the heap, the mark's word and the
+ * free's leaf. A young object whose type has destroy (the common death)
+ * is untracked here, in line (collector/gc_linkless_fast.h: the mark
+ * cleared, the swap-remove), and the jump to dealloc_destroy_ll does
+ * destroy and the free as the linked layout's straight line
+ * (dealloc_destroy, the free walking the tree again after destroy rather
+ * than keeping the leaf in a saved register): this function is a leaf
+ * whose every exit is a jump, and the untrack's values are dead before
+ * destroy is called, so neither function saves a register for them.
+ * Any other generation (its untrack reads the mark: an old object
+ * without it was not tracked) and a type without destroy take
+ * dealloc_ll_rest, the same steps out of line (FROZEN, not young, is
+ * tested there). Anything else is dealloc_linkless_other's (a
  * collection's garbage) or dealloc_slow, which untracks through
- * gc_linkless.c. */
+ * gc_linkless.c. The depth is tested with or without destroy (one test
+ * fewer): past the bound, an object without destroy is deferred by
+ * dealloc_slow as any other object there is. */
 static __attribute__((noinline)) void dealloc_linkless(rh_object *o) {
     const rh_type *t = o->rh_type;
     uint32_t w = o->rh_gcword;
@@ -913,20 +933,22 @@ static __attribute__((noinline)) void dealloc_linkless(rh_object *o) {
     uintptr_t leaf;
     rh_heap *h;
     /* (the word first: a collection's garbage leaves at once) */
-    if (RH_UNLIKELY(!rh__gc_linkless_plain_word(w) || ((uintptr_t)t->finalize | (uintptr_t)t->legacy_del) != 0 ||
-                    (t->flags & RH_TYPE_WEAKREFABLE) || (destroy && d >= RH__DEALLOC_MAX_DEPTH) ||
+    if (RH_UNLIKELY((w & (RH__GCW_MARKS | RH__GCW_ROUND)) != 0 ||
+                    ((uintptr_t)t->finalize | (uintptr_t)t->legacy_del) != 0 ||
+                    (t->flags & RH_TYPE_WEAKREFABLE) || d >= RH__DEALLOC_MAX_DEPTH ||
                     (h = rh__pool_owner(o, &leaf)) == NULL || h->alloc.slow != 0)) {
         dealloc_linkless_other(o);
         return;
     }
     rh__assert((t->flags & RH_TYPE_GC) && o->rh_refcnt == 0);
-    if (destroy) {
-        dealloc_destroy_ll(o, destroy, d, h, leaf);
+    if (RH_UNLIKELY(rh__gcw_gen(w) != RH__GCW_YOUNG || !destroy)) {
+        dealloc_ll_rest(o, h, leaf);
         return;
     }
-    untrack_ll(h, leaf, o);
-    rh__gc_count_free(&h->gc);
-    rh__bcache_push_leaf(h, leaf, o);
+    uint64_t bit, *mw = rh__block_mark_word(leaf, o, &bit);
+    (void)bit; /* the untrack clears it by rh__block_mark_keep */
+    rh__gc_linkless_untrack_young(&h->gc, o, w, mw);
+    dealloc_destroy_ll(o, destroy, d);
 }
 
 /* A finalizer that drops its object's temporary reference is caught in
@@ -934,8 +956,19 @@ static __attribute__((noinline)) void dealloc_linkless(rh_object *o) {
  * plain (run_finalizer reports a finalizer that changed the type). */
 void rh__dealloc(rh_object *o) {
     const rh_type *t = o->rh_type;
-    if (RH_UNLIKELY(!obj_plain(o, t))) {
-        if (rh__gc_linkless_obj(o)) dealloc_linkless(o);
+    uint64_t x;
+    if (RH_UNLIKELY(!obj_plain(o, t, &x))) {
+        /* Little-endian, the word's LINKLESS is the sign of the header's
+         * 64-bit word, and so of the OR, whose flags are still there
+         * (code pointers lie below 2^63 in the usual address spaces; one
+         * that does not sends an object of the linked layout to
+         * dealloc_linkless, whose checks send it on to dealloc_slow) */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        bool ll = (int64_t)x < 0;
+#else
+        bool ll = rh__gc_linkless_obj(o);
+#endif
+        if (ll) dealloc_linkless(o);
         else dealloc_slow(o);
         return;
     }
