@@ -1476,6 +1476,11 @@ static void state_release_in_mode(rh_mode mode) {
     SEGSELF_DEAD = 0;
     make_old_self_garbage(h, NRS_OLD);
     rh_gc_set_pause_hook(h, rs_hook, NULL);
+    /* Work alone bounds a slice, not the clock: under REFHEAP_DEBUG_LEVEL=3
+     * every young collection walks the whole heap inside the 1 ms budget,
+     * the slices then had no time left and the round never ended within
+     * NRS_STEPS (2,000,000 objects made, the state never released). */
+    (void)rh_gc_set_slice_budget(h, UINT64_MAX / 4);
     rh_gc_enable(h);
     /* the program: acyclic objects, one made a step and one freed every
      * second step (the oldest), so that young collections come every
