@@ -517,12 +517,16 @@ RH__HOT_INLINE void rh__pool_push(rh_heap *h, rh__pool *pool, void *b, bool tool
  * empty at the push (the death-then-creation rows of bench/callgrind.py);
  * when it holds blocks (bench workload 1(c)) the pop's move of the word
  * below and the push's test of the word cost about two instructions
- * each. Pool blocks lie below 2^48 (the radix tree's range), so the shift
- * loses nothing. */
+ * each. Pool blocks lie below 2^48, so the shift loses nothing: an arena
+ * is an arena of the radix tree, whose range ends there, and arena_new
+ * (pools.c) gives back a mapping at or above it and fails (the allocation
+ * is then out of memory). Linux hands such addresses out only to an mmap
+ * whose hint asks for them (five-level paging on x86-64, 52-bit spaces
+ * on arm64), and the pools give none; push asserts it. */
 #define RH__BCACHE_DEPTH_BITS 16
 #define RH__BCACHE_DEPTH(w) ((w) & (((uintptr_t)1 << RH__BCACHE_DEPTH_BITS) - 1))
 _Static_assert(RH__BCACHE_CAP < ((uintptr_t)1 << RH__BCACHE_DEPTH_BITS) &&
-                   RH__ADDR_BITS + RH__BCACHE_DEPTH_BITS <= 64,
+                   RH__ADDR_BITS + RH__BCACHE_DEPTH_BITS <= sizeof(uintptr_t) * 8,
                "a block's address and its depth share a word");
 /* The number of blocks of class c in the cache (slow paths). */
 static inline uint32_t rh__bcache_count(const struct rh__alloc_state *A, unsigned c) {
@@ -569,6 +573,7 @@ RH__HOT_INLINE void rh__bcache_push(rh_heap *h, unsigned c, rh__pool *pool, void
         }
         A->bcache[c][k] = w;
     }
+    rh__assert(((uintptr_t)b >> RH__ADDR_BITS) == 0);
     A->bcache_top[c] = (uintptr_t)b << RH__BCACHE_DEPTH_BITS | (k + 1);
     RH__POISON(b, rh__class_size(c));
 }
