@@ -1055,7 +1055,7 @@ static int visit_pull_ll(rh_object *o, void *arg) {
         return 0;
     }
     if (m || !c->left || rh__gcw_gen(w) == RH__GCW_FROZEN) return 0;
-    if (rh__heap_of(o) != h || !rh__block_marked(h, o)) return 0;
+    if (!ll_tracked_here(h, o)) return 0;
     if (chunk_push(h, &ll->chunk, o) == (size_t)-1) return 0;
     c->left--;
     rh__gc_linkless_take(h, o);
