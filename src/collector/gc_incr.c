@@ -959,11 +959,11 @@ static void ll_release(rh_heap *h, bool all, bool state) {
     r->ll = NULL;
 }
 
-/* Is o, a container of this layout without a round's or a collection's
- * marks, tracked in h (its block marked, h's own)? A (forbidden) reference
- * into another heap must leave that heap's objects untouched: the pools'
- * in-line test of the mark names the owner, anything else asks the
- * allocator for the heap first (as visit_pull_ll). */
+/* Is o, a container of this layout, tracked in h (its block marked, h's
+ * own)? A (forbidden) reference into another heap must leave that heap's
+ * objects untouched: the pools' in-line test of the mark names the owner,
+ * anything else asks the allocator for the heap first. COUNT's new
+ * candidates and the final check's pull (visit_pull_ll) both ask here. */
 static inline bool ll_tracked_here(rh_heap *h, const rh_object *o) {
     uint64_t *mw, bit;
     if (RH_LIKELY(rh__mark_fast(h, o, &mw, &bit))) return (*mw & bit) != 0;
