@@ -143,9 +143,11 @@
  * restarted pool (its first block the frontier) is handed out block by
  * block without one load or store into its blocks, which the caller is the
  * first to touch: on bench workload 1(b), where nearly every block is
- * carved, the store of the next block's NULL link (the bump offset this
- * replaced) and the load of it one pop later each cost a cache miss per
- * block (docs/benchmarks.md, "Workload 1(b) on an Intel Xeon"). */
+ * carved, the store of the next block's NULL link (when a bump offset
+ * marked where carving resumed and the list ended with that link) and its
+ * load one pop later put a cache miss per block in the allocator, in front
+ * of its other stores (docs/benchmarks.md, "Workload 1(b) on an Intel
+ * Xeon"). */
 typedef struct rh__pool {
     void *freelist;              /* LIFO of free blocks; link in the block's first word (the
                                     frontier's address tagged, and no link in it) */

@@ -9,11 +9,12 @@
  *    32 classes, every block 16-byte aligned, at most 15 bytes lost per block.
  *  - Blocks live in 16 KiB pools. A pool serves one class at a time and holds
  *    nothing but blocks: capacity(c) = 16384 / s blocks of s = (c+1)*16 bytes.
- *    Blocks are carved lazily: a bump offset gives never-used blocks, a LIFO
- *    list gives freed ones (the most recently freed block is reused first: it
- *    is the warmest in cache); the list's link is the free block's first word,
- *    except in the last block carved (the frontier), which ends the list
- *    without one: carving reads and writes no block (alloc_priv.h, "Carving").
+ *    Blocks are carved lazily, in address order, and a LIFO list gives freed
+ *    ones (the most recently freed block is reused first: it is the warmest
+ *    in cache); the list's link is the free block's first word, except in
+ *    the last block carved (the frontier, tagged in the list), which ends
+ *    the list without one while blocks are left to carve: carving reads and
+ *    writes no block (alloc_priv.h, "Carving").
  *  - Pools are cut, again lazily, from 1 MiB arenas obtained with mmap. An
  *    arena is mapped 1 MiB-aligned (2 MiB are mapped and the excess trimmed),
  *    so the arena of any address is the address rounded down to 1 MiB, and
@@ -33,18 +34,18 @@
  *    heap then missed on the header as well as on the block. Dense headers
  *    take 2 KiB per MiB of blocks and stay cached.
  *  - A pool that empties is restarted (pool_restart): free list = its first
- *    block (the frontier), bump offset = one block. All its blocks are free, so the order in
- *    which they were freed carries no information worth keeping, and the next
- *    allocations walk the pool in address order again (prefetch-friendly)
- *    instead of in the random order of the frees.
+ *    block, as the frontier (the rest uncarved). All its blocks are free, so
+ *    the order in which they were freed carries no information worth
+ *    keeping, and the next allocations walk the pool in address order again
+ *    (prefetch-friendly) instead of in the random order of the frees.
  *
  * The per-class lists. usable[c] holds exactly the pools of class c that
  * have a free block (and the cached empty pool, below); a full pool is never
  * on it. Allocation takes the head pool's first free block (rh__pool_pop in
  * alloc_priv.h: a load, a test for an empty list, a pop). The free list of a
  * pool that is not full is never empty: when a pop takes its last block,
- * the frontier, the pop itself makes the next never-used block (at the bump
- * offset) the frontier, in line, so a fresh or restarted pool is walked
+ * the frontier, the pop itself makes the next never-used block (the one
+ * after it) the frontier, in line, so a fresh or restarted pool is walked
  * block by block without a call, and without a load or a store into its
  * blocks. The pop that finds nothing left to carve has filled the pool,
  * which is the head: it unlinks it there, in line (the head moves to the
@@ -69,8 +70,8 @@
  * again through the slow path: a program that allocates and frees one block
  * in a loop would pay both slow paths every time. So each class keeps its
  * most recently emptied pool, cached[c]: it stays on usable[c] (the fast path
- * allocates from it as from any pool), keeps its class, free list and bump
- * offset, and counts as a used pool of its arena (not in the arena's nfree),
+ * allocates from it as from any pool), keeps its class and free list (and
+ * frontier), and counts as a used pool of its arena (not in the arena's nfree),
  * so the arena is not taken for free while it is cached. The pointer is not
  * cleared when the fast path allocates from the pool again; the cached pool
  * is "the empty pool of class c" only while its `used` is 0, which is tested
