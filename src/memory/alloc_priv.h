@@ -483,7 +483,8 @@ RH__HOT_INLINE void *rh__pool_pop(rh_heap *h, unsigned c, bool tools) {
         next = *(void **)b;
         RH__PREFETCH(next);
         /* the pool is full (next stays NULL): off the list, whose head it is */
-        if (RH_UNLIKELY(next == NULL)) A->usable[c] = pool->next; /* the new head's prev is left as it is */
+        if (RH_UNLIKELY(next == NULL))
+            A->usable[c] = pool->next; /* the new head's prev is left as it is: a head's is unused */
     }
     pool->freelist = next;
     if (tools) VALGRIND_MEMPOOL_ALLOC(h, b, s);
