@@ -81,13 +81,6 @@
 #else
 #define RH__OUT_OF_LINE
 #endif
-/* A hint that the line at p is read soon (none where the compiler has no
- * such builtin; NULL is fine). */
-#if defined(__GNUC__) || defined(__clang__)
-#define RH__PREFETCH(p) __builtin_prefetch(p)
-#else
-#define RH__PREFETCH(p) ((void)(p))
-#endif
 
 /* ---------------------------------------------------------------------------
  * Pools and arenas (pools.c).
@@ -440,11 +433,10 @@ void rh__note_peak(rh_heap *h);
  * frontier (a tagged head; the layout comment above), the block after it
  * becomes the frontier here, in line (or, the pool's last block, gets its
  * NULL link): a pool that was restarted or newly taken serves every block
- * through this branch, and touches none. Any other block's link is loaded,
- * and the block it names is prefetched: a list of freed blocks is walked
- * one pop at a time, each pop's load waiting for the block the one before
- * it found (bench workload 1(b): the pools that cached blocks keep in use
- * hold lists in the random order of the frees, cold). A pool whose list
+ * through this branch, and touches none. Any other block's link is loaded
+ * (a prefetch of the block it names gained nothing measurable on bench
+ * workload 1(b), whose lists of freed blocks are in the random order of
+ * the frees, and cost instructions on every such pop). A pool whose list
  * ends (a NULL link: nothing left to carve) is full: it leaves the head of
  * its class's list here, in line, so that the next allocation finds a pool
  * with a free block or none at all. */
@@ -481,7 +473,6 @@ RH__HOT_INLINE void *rh__pool_pop(rh_heap *h, unsigned c, bool tools) {
         pool->used++;
         if (tools) VALGRIND_MAKE_MEM_DEFINED(b, sizeof(void *));
         next = *(void **)b;
-        RH__PREFETCH(next);
         /* the pool is full (next stays NULL): off the list, whose head it is */
         if (RH_UNLIKELY(next == NULL))
             A->usable[c] = pool->next; /* the new head's prev is left as it is: a head's is unused */
