@@ -318,6 +318,82 @@ static void test_lifo_and_full_pools(void **state) {
     rh_heap_destroy(h);
 }
 
+/* Writes word w into the first word of pool block b, which the pools keep
+ * inaccessible to the tools while it is not handed out (a white-box
+ * stand-in for the stale bytes a restarted pool's blocks hold). */
+static void poke_free_block(rh_heap *h, void *b, uintptr_t w) {
+    RH__UNPOISON(b, sizeof w);
+    if (h->alloc.tools) VALGRIND_MAKE_MEM_UNDEFINED(b, sizeof w);
+    memcpy(b, &w, sizeof w);
+    RH__POISON(b, sizeof w);
+    if (h->alloc.tools) VALGRIND_MAKE_MEM_NOACCESS(b, sizeof w);
+}
+static uintptr_t peek_free_block(rh_heap *h, void *b) {
+    uintptr_t w;
+    RH__UNPOISON(b, sizeof w);
+    if (h->alloc.tools) VALGRIND_MAKE_MEM_DEFINED(b, sizeof w);
+    memcpy(&w, b, sizeof w);
+    RH__POISON(b, sizeof w);
+    if (h->alloc.tools) VALGRIND_MAKE_MEM_NOACCESS(b, sizeof w);
+    return w;
+}
+
+/* White box: carving a pool neither reads nor writes its blocks. The last
+ * block carved (the frontier) ends the free list without a link (the list
+ * names it with its address tagged), and the pop that takes it makes the
+ * next block the frontier from its address alone: whatever the blocks hold (here, words planted where a link
+ * would be, as the blocks of a restarted pool hold the links of their
+ * frees) is neither followed nor overwritten, and the pool hands its blocks
+ * out in address order. The pool's last block, carved, ends the list with
+ * a NULL link, and the pool then leaves its list full. */
+static void test_carving_touches_no_block(void **state) {
+    (void)state;
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    enum { S = 64, PER = 16384 / S }; /* class 3 */
+    static char *ps[PER];
+    ps[0] = rh_malloc(h, S);
+    rh__pool *pool = rh__pool_of(ps[0]);
+    assert_int_equal((uintptr_t)ps[0] % RH_POOL_SIZE, 0);
+    /* the frontier, tagged in the list */
+    assert_true((uintptr_t)pool->freelist == ((uintptr_t)(ps[0] + S) | RH__FRONTIER_TAG));
+    /* a stale "link" in the frontier, pointing further into the pool, and a
+     * pattern in the block after it, not carved yet */
+    poke_free_block(h, ps[0] + S, (uintptr_t)(ps[0] + 5 * S));
+    poke_free_block(h, ps[0] + 2 * S, (uintptr_t)0x5a5a5a5a5a5a5a50u);
+    rh__pools_check(h);
+    ps[1] = rh_malloc(h, S);
+    assert_ptr_equal(ps[1], ps[0] + S);
+    /* the frontier is now the block after: carved, its word left as it was */
+    assert_true((uintptr_t)pool->freelist == ((uintptr_t)(ps[0] + 2 * S) | RH__FRONTIER_TAG));
+    assert_true(peek_free_block(h, ps[0] + 2 * S) == (uintptr_t)0x5a5a5a5a5a5a5a50u);
+    rh__pools_check(h);
+    /* a block freed into the pool goes in front of the frontier, which its
+     * link names, tagged; taken again, it leaves the frontier at the head */
+    pool_free(h, ps[1]);
+    assert_ptr_equal(pool->freelist, ps[1]);
+    rh__pools_check(h);
+    assert_ptr_equal(rh_malloc(h, S), ps[1]);
+    assert_true((uintptr_t)pool->freelist == ((uintptr_t)(ps[0] + 2 * S) | RH__FRONTIER_TAG));
+    rh__pools_check(h);
+    /* the planted link was not followed: the blocks come in address order */
+    for (int i = 2; i < PER; i++) {
+        ps[i] = rh_malloc(h, S);
+        assert_ptr_equal(ps[i], ps[0] + (size_t)i * S);
+        if (i == PER - 2) { /* the pool's last block is carved: it ends the list */
+            assert_ptr_equal(pool->freelist, ps[0] + (size_t)(PER - 1) * S); /* untagged: a NULL link */
+            rh__pools_check(h);
+        }
+    }
+    /* full: off its class's list */
+    assert_null(pool->freelist);
+    assert_int_equal(pool->used, PER);
+    assert_ptr_not_equal(h->alloc.usable[3], pool);
+    rh__pools_check(h);
+    for (int i = 0; i < PER; i++) pool_free(h, ps[i]);
+    rh__pools_check(h);
+    rh_heap_destroy(h);
+}
+
 /* White box: usable[c] holds exactly the pools of class c with a free
  * block (and the cached empty one). The allocation that takes a pool's last
  * block takes the pool off the list at once, and a free into a full pool
@@ -1651,6 +1727,7 @@ int main(void) {
         cmocka_unit_test(test_arena_decay),
         cmocka_unit_test(test_fullest_arena_first),
         cmocka_unit_test(test_lifo_and_full_pools),
+        cmocka_unit_test(test_carving_touches_no_block),
         cmocka_unit_test(test_full_pools_leave_the_list),
         cmocka_unit_test(test_pool_geometry),
         cmocka_unit_test(test_many_heaps),

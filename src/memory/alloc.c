@@ -51,9 +51,11 @@
  * the block sizes); the number of allocating calls, rh_heap_alloc_count
  * (calls seen by the slow paths + blocks the fast path served, i.e. all
  * class pops minus those the slow paths made); the number of frees, likewise.
- * The peak of bytes in use is sampled (rh__note_peak) before and after the
- * heap takes a new pool, after every slow-path allocation (system blocks
- * included) and at every statistics read. Trade-off: a peak reached and
+ * The peak of bytes in use is sampled (rh__note_peak) once each time the
+ * heap takes a new pool (after the allocation it serves, or after the
+ * failure: a sample before taking it would add nothing, the bytes in use
+ * then being those after less the one block), after every slow-path
+ * allocation (system blocks included) and at every statistics read. Trade-off: a peak reached and
  * left between two samples without taking a new pool is missed, by at most
  * the free blocks of the pools already in use; every figure that is a
  * current state (bytes in use, blocks, pools) stays exact.

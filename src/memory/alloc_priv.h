@@ -108,7 +108,8 @@
  *
  * The header of a pool. Invariants, for a carved pool of class c (block size
  * s = (c+1)*16):
- *   used + |freelist| + (P - next_off) / s == capacity(c)
+ *   used + |freelist| + uncarved == capacity(c), uncarved = the blocks
+ *     past the frontier (below), 0 when the list has none
  *   freelist == NULL  <=>  the pool is full (used == capacity(c))
  *   the pool is on alloc.usable[c]  <=>  used < capacity(c) and
  *     (used > 0 or it is alloc.cached[c]); so a full pool is never on
@@ -120,26 +121,37 @@
  *   used == 0 and not cached[c]  <=>  the pool is on its arena's free list
  *                                     (class meaningless)
  *   meta->pools[i].index == i, for every i (set when the arena is mapped)
- * next_off is P exactly when nothing is left to carve (the bump stops there
- * rather than anywhere in (P - s, P]), so a pop that takes a list's last
- * block of a fully carved pool tests one constant.
- * The freelist always holds at least one block while the pool is not full:
- * when the last freed block is taken, the pop itself puts the next never-used
- * block (at next_off) on the list, in line, so the fast path is "pop", plus
- * a bump when the list runs dry. */
+ * Carving. Blocks are carved in address order. While some are left to
+ * carve, the last block carved is the pool's frontier: free, always the
+ * last block of the free list, and named there (by the head or by the
+ * link of the block before it) with its address tagged (RH__FRONTIER_TAG,
+ * bit 0); it holds no link, and the pools never read or write its memory.
+ * The blocks past it are the uncarved ones. A block is the frontier only
+ * if another fits after it; the pool's last block is carved untagged, with
+ * a NULL link written in it then, once. So the free list always holds at
+ * least one block while the pool is not full: the pop that takes the
+ * frontier (the head's tag, one test) makes the block after it the
+ * frontier, in line, from the frontier's address alone; a freed block
+ * pushed in front of it keeps the tagged word as its link. A fresh or
+ * restarted pool (its first block the frontier) is handed out block by
+ * block without one load or store into its blocks, which the caller is the
+ * first to touch: on bench workload 1(b), where nearly every block is
+ * carved, the store of the next block's NULL link (when a bump offset
+ * marked where carving resumed and the list ended with that link) and its
+ * load one pop later put a cache miss per block in the allocator, in front
+ * of its other stores (docs/benchmarks.md, "Workload 1(b) on an Intel
+ * Xeon"). */
 typedef struct rh__pool {
-    void *freelist;              /* LIFO of free blocks; link in the block's first word */
+    void *freelist;              /* LIFO of free blocks; link in the block's first word (the
+                                    frontier's address tagged, and no link in it) */
     struct rh__pool *next, *prev; /* in usable[cls] (a head's prev unused), or the arena's free pools (next) */
     uint16_t used;               /* blocks handed out (<= 1024)             */
-    uint16_t next_off;           /* offset in the pool of the first never-used block: <= P - s,
-                                    or P when no block is left to carve */
     uint8_t cls;                 /* size class                              */
     uint8_t index;               /* i: position in meta->pools              */
-    uint8_t spare[2];
+    uint8_t spare[4];
 } rh__pool;
 _Static_assert(sizeof(rh__pool) == 32, "two pool headers per 64-byte cache line (and rh__arena_pool's shift)");
-_Static_assert(RH_POOL_SIZE <= UINT16_MAX && RH_POOL_SIZE / RH_ALIGNMENT <= UINT16_MAX,
-               "next_off and used fit 16 bits");
+_Static_assert(RH_POOL_SIZE / RH_ALIGNMENT <= UINT16_MAX, "used fits 16 bits");
 _Static_assert(RH_NUM_CLASSES <= 256 && RH__POOLS_PER_ARENA <= 256, "cls and index fit 8 bits");
 _Static_assert(RH__POOLS_PER_ARENA <= 64, "nfree_bits has one bit per free-pool count");
 
@@ -320,6 +332,19 @@ RH__HOT_INLINE rh__pool *rh__leaf_pool(uintptr_t leaf, void *p) {
     uintptr_t a = (uintptr_t)p;
     return (rh__pool *)(void *)(leaf + rh__leaf_pool_index(a) * sizeof(rh__pool) + rh__leaf_index(a) * 128);
 }
+/* The same offsets as two terms each a shift and a mask of a itself
+ * (bits 33..14 in place of i * 32, bits 33..20 in place of k * 128), for
+ * the raw free (rh__free_fast): with them it keeps no index alive past its
+ * loads, and gcc finds it registers without saving one on the stack (a
+ * push and a pop on every free, when the header came from the slot the
+ * owner test used). Where an index is in a register anyway (the object
+ * free, rh__bcache_push_leaf), rh__leaf_pool is the shorter. */
+RH__HOT_INLINE rh__pool *rh__leaf_pool_addr(uintptr_t leaf, void *p) {
+    uintptr_t a = (uintptr_t)p;
+    uintptr_t i32 = (a >> (RH__POOL_SHIFT - 5)) & ((RH__LEAF_ENTRIES * RH__POOLS_PER_ARENA - 1) << 5); /* i * 32 */
+    uintptr_t k128 = (a >> (RH__ARENA_SHIFT - 7)) & ((RH__LEAF_ENTRIES - 1) << 7);                    /* k * 128 */
+    return (rh__pool *)(void *)(leaf + i32 + k128);
+}
 /* Does p lie in an arena of heap h? If so *pool gets the header of the
  * pool holding it. Safe for any pointer; the free fast path (the owner and
  * the header are loaded side by side once the leaf is known; the leaf is
@@ -397,17 +422,24 @@ size_t rh__radix_leaves_in_use(void);                /* process-wide, leaves wit
 /* Raises the sampled peak of bytes in use to the current figure (alloc.c). */
 void rh__note_peak(rh_heap *h);
 
+/* The tag of the frontier's address in the free list (the head, or a
+ * freed block's link): bit 0, clear in every block's address (16-byte
+ * aligned). The frontier's own first word is no link and is never read. */
+#define RH__FRONTIER_TAG ((uintptr_t)1)
 /* Pops a block of class c; NULL when out of memory (no error set). `tools`
  * is false on the fast paths (a constant: the Valgrind requests vanish) and
  * alloc.tools on the slow ones. The head of usable[c] always has a free
  * block, so the only test is for an empty list. When the pop takes the
- * free list's last block, the pool's next never-used block is carved here,
- * in line (one block at a time, at the bump offset next_off; the pool's
- * base is the popped block's address rounded down to the pool size): a
- * pool that was restarted or newly taken serves every block through this
- * branch. A pool with no uncarved block left is full: it leaves the head of
- * its class's list here, in line (three stores), so that the next
- * allocation finds a pool with a free block or none at all. */
+ * frontier (a tagged head; the layout comment above), the block after it
+ * becomes the frontier here, in line (or, the pool's last block, gets its
+ * NULL link): a pool that was restarted or newly taken serves every block
+ * through this branch, and touches none. Any other block's link is loaded
+ * (a prefetch of the block it names gained nothing measurable on bench
+ * workload 1(b), whose lists of freed blocks are in the random order of
+ * the frees, and cost instructions on every such pop). A pool whose list
+ * ends (a NULL link: nothing left to carve) is full: it leaves the head of
+ * its class's list here, in line, so that the next allocation finds a pool
+ * with a free block or none at all. */
 RH__HOT_INLINE bool rh__pool_can_pop(const rh_heap *h, unsigned c) {
     return RH_LIKELY(h->alloc.usable[c] != NULL);
 }
@@ -415,27 +447,35 @@ RH__HOT_INLINE void *rh__pool_pop(rh_heap *h, unsigned c, bool tools) {
     struct rh__alloc_state *A = &h->alloc;
     rh__pool *pool = A->usable[c];
     if (RH_UNLIKELY(pool == NULL)) return rh__pool_alloc_slow(h, c);
-    void *b = pool->freelist;
+    uintptr_t head = (uintptr_t)pool->freelist;
     size_t s = rh__class_size(c);
-    RH__UNPOISON(b, s);
-    if (tools) VALGRIND_MAKE_MEM_DEFINED(b, sizeof(void *));
-    void *next = *(void **)b;
-    pool->used++;
+    void *b, *next;
     A->nalloc[c]++;
-    if (RH_UNLIKELY(next == NULL)) {
-        unsigned off = pool->next_off;
-        if (RH_LIKELY(off != RH_POOL_SIZE)) { /* then off <= P - s: a block is left to carve */
-            next = (char *)((uintptr_t)b & ~(uintptr_t)(RH_POOL_SIZE - 1)) + off;
-            off += (unsigned)s;
-            pool->next_off = (uint16_t)(off <= RH_POOL_SIZE - s ? off : RH_POOL_SIZE);
+    if (head & RH__FRONTIER_TAG) {
+        /* b is the frontier: the block after it is carved, without a load
+         * or a store into either */
+        b = (void *)(head - RH__FRONTIER_TAG);
+        RH__UNPOISON(b, s);
+        pool->used++;
+        next = (char *)b + s;
+        if (RH_LIKELY(((uintptr_t)next & (RH_POOL_SIZE - 1)) <= RH_POOL_SIZE - 2 * s)) {
+            next = (void *)((uintptr_t)next | RH__FRONTIER_TAG); /* another fits after it */
+        } else { /* next is the pool's last block: it ends the list with a link */
             RH__UNPOISON(next, sizeof(void *));
             if (tools) VALGRIND_MAKE_MEM_UNDEFINED(next, sizeof(void *));
             *(void **)next = NULL;
             RH__POISON(next, sizeof(void *));
             if (tools) VALGRIND_MAKE_MEM_NOACCESS(next, sizeof(void *));
-        } else { /* the pool is full (next stays NULL): off the list, whose head it is */
-            A->usable[c] = pool->next; /* the new head's prev is left as it is: a head's is unused */
         }
+    } else {
+        b = (void *)head;
+        RH__UNPOISON(b, s);
+        pool->used++;
+        if (tools) VALGRIND_MAKE_MEM_DEFINED(b, sizeof(void *));
+        next = *(void **)b;
+        /* the pool is full (next stays NULL): off the list, whose head it is */
+        if (RH_UNLIKELY(next == NULL))
+            A->usable[c] = pool->next; /* the new head's prev is left as it is: a head's is unused */
     }
     pool->freelist = next;
     if (tools) VALGRIND_MEMPOOL_ALLOC(h, b, s);
@@ -651,7 +691,7 @@ RH__HOT_INLINE void rh__free_fast(rh_heap *h, void *p, size_t header_offset, con
             if (RH_LIKELY(atomic_load_explicit(rh__leaf_owner(leaf, k), memory_order_acquire) == (uintptr_t)h)) {
                 unsigned c = *rh__leaf_class(leaf, a);
                 if (RH_LIKELY(rh__class_block_start(c, p))) {
-                    rh__bcache_push(h, c, rh__arena_pool(&((rh__arena *)leaf)[k], a), p);
+                    rh__bcache_push(h, c, rh__leaf_pool_addr(leaf, p), p);
                     return;
                 }
             }

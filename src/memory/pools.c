@@ -9,9 +9,12 @@
  *    32 classes, every block 16-byte aligned, at most 15 bytes lost per block.
  *  - Blocks live in 16 KiB pools. A pool serves one class at a time and holds
  *    nothing but blocks: capacity(c) = 16384 / s blocks of s = (c+1)*16 bytes.
- *    Blocks are carved lazily: a bump offset gives never-used blocks, a LIFO
- *    list gives freed ones (the most recently freed block is reused first: it
- *    is the warmest in cache); the list's link is the free block's first word.
+ *    Blocks are carved lazily, in address order, and a LIFO list gives freed
+ *    ones (the most recently freed block is reused first: it is the warmest
+ *    in cache); the list's link is the free block's first word, except in
+ *    the last block carved (the frontier, tagged in the list), which ends
+ *    the list without one while blocks are left to carve: carving reads and
+ *    writes no block (alloc_priv.h, "Carving").
  *  - Pools are cut, again lazily, from 1 MiB arenas obtained with mmap. An
  *    arena is mapped 1 MiB-aligned (2 MiB are mapped and the excess trimmed),
  *    so the arena of any address is the address rounded down to 1 MiB, and
@@ -31,19 +34,20 @@
  *    heap then missed on the header as well as on the block. Dense headers
  *    take 2 KiB per MiB of blocks and stay cached.
  *  - A pool that empties is restarted (pool_restart): free list = its first
- *    block, bump offset = one block. All its blocks are free, so the order in
- *    which they were freed carries no information worth keeping, and the next
- *    allocations walk the pool in address order again (prefetch-friendly)
- *    instead of in the random order of the frees.
+ *    block, as the frontier (the rest uncarved). All its blocks are free, so
+ *    the order in which they were freed carries no information worth
+ *    keeping, and the next allocations walk the pool in address order again
+ *    (prefetch-friendly) instead of in the random order of the frees.
  *
  * The per-class lists. usable[c] holds exactly the pools of class c that
  * have a free block (and the cached empty pool, below); a full pool is never
  * on it. Allocation takes the head pool's first free block (rh__pool_pop in
  * alloc_priv.h: a load, a test for an empty list, a pop). The free list of a
  * pool that is not full is never empty: when a pop takes its last block,
- * the pop itself carves the next never-used block (at the bump offset) onto
- * it, in line, so a fresh or restarted pool is walked block by block without
- * a call. The pop that finds nothing left to carve has filled the pool,
+ * the frontier, the pop itself makes the next never-used block (the one
+ * after it) the frontier, in line, so a fresh or restarted pool is walked
+ * block by block without a call, and without a load or a store into its
+ * blocks. The pop that finds nothing left to carve has filled the pool,
  * which is the head: it unlinks it there, in line (the head moves to the
  * next pool). A free into a full pool (its free list was empty) links it
  * back at the head, in line, so the next allocation of the class reuses
@@ -66,8 +70,8 @@
  * again through the slow path: a program that allocates and frees one block
  * in a loop would pay both slow paths every time. So each class keeps its
  * most recently emptied pool, cached[c]: it stays on usable[c] (the fast path
- * allocates from it as from any pool), keeps its class, free list and bump
- * offset, and counts as a used pool of its arena (not in the arena's nfree),
+ * allocates from it as from any pool), keeps its class and free list (and
+ * frontier), and counts as a used pool of its arena (not in the arena's nfree),
  * so the arena is not taken for free while it is cached. The pointer is not
  * cleared when the fast path allocates from the pool again; the cached pool
  * is "the empty pool of class c" only while its `used` is 0, which is tested
@@ -619,27 +623,19 @@ static void pool_to_arena(rh_heap *h, rh__pool *pool) {
 }
 
 /* Puts an empty pool (every block free and poisoned) back in its
- * freshly-carved state: its first block alone on the free list, the rest
- * uncarved. Forgetting the order in which its blocks were freed makes the
+ * freshly-carved state: its first block alone on the free list, as the
+ * frontier (its stale link is never read), the rest uncarved. Forgetting the order in which its blocks were freed makes the
  * next allocations walk the pool from its start, in address order, which
  * the hardware prefetcher follows, instead of in the (random) order of the
  * frees. */
-static void pool_restart(struct rh__alloc_state *A, rh__pool *pool) {
-    char *body = rh__pool_base(pool);
-    pool->freelist = body;
-    pool->next_off = (uint16_t)rh__class_size(pool->cls);
-    RH__UNPOISON(body, sizeof(void *));
-    if (A->tools) VALGRIND_MAKE_MEM_UNDEFINED(body, sizeof(void *));
-    *(void **)body = NULL;
-    RH__POISON(body, sizeof(void *));
-    if (A->tools) VALGRIND_MAKE_MEM_NOACCESS(body, sizeof(void *));
+static void pool_restart(rh__pool *pool) {
+    pool->freelist = (void *)((uintptr_t)rh__pool_base(pool) | RH__FRONTIER_TAG);
 }
 
 /* Takes a free pool from the fullest arena with one (mapping an arena if
  * there is none) and initialises it for class c. NULL: out of memory. */
 static rh__pool *pool_take(rh_heap *h, unsigned c) {
     struct rh__alloc_state *A = &h->alloc;
-    rh__note_peak(h); /* before growing: frees since the last sample may follow */
     if (!A->nfree_bits && !arena_new(h)) return NULL;
     rh__arena *a = A->by_nfree[__builtin_ctzll(A->nfree_bits)];
     bucket_remove(A, a);
@@ -670,7 +666,7 @@ static rh__pool *pool_take(rh_heap *h, unsigned c) {
     for (unsigned i = 0; i < RH__MARK_WORDS_PER_POOL; i++) any |= plane[i];
     if (RH_UNLIKELY(any != 0)) memset(plane, 0, RH__MARK_WORDS_PER_POOL * sizeof *plane);
     pool->used = 0;
-    pool_restart(A, pool);
+    pool_restart(pool);
     pool_link(A, pool, c);
     return pool;
 }
@@ -698,14 +694,16 @@ static bool pools_give_back(rh_heap *h) {
 void *rh__pool_alloc_slow(rh_heap *h, unsigned c) {
     struct rh__alloc_state *A = &h->alloc;
     decay_tick(h);
-    if (!pool_take(h, c)) {
+    void *b = NULL;
+    if (pool_take(h, c) ||
         /* out of memory: once more, after giving back what waits for reuse
          * (the flush may also have put blocks of class c back in a pool) */
-        if (!pools_give_back(h)) return NULL;
-        if (!A->usable[c] && !pool_take(h, c)) return NULL;
-    }
-    void *b = rh__pool_pop(h, c, A->tools);
-    rh__note_peak(h); /* the heap grew by a pool: sample the peak again */
+        (pools_give_back(h) && (A->usable[c] || pool_take(h, c))))
+        b = rh__pool_pop(h, c, A->tools);
+    /* one sample of the peak a pool taken (or refused): the bytes in use
+     * now are those at the call plus the block just popped, so a sample
+     * before taking the pool would add nothing */
+    rh__note_peak(h);
     return b;
 }
 
@@ -717,7 +715,7 @@ static void pool_free_slow(rh_heap *h, rh__pool *pool) {
     rh__arena *a = rh__pool_arena(pool);
     rh__pool *k = A->cached[c];
     if (k == pool) {
-        pool_restart(A, pool);
+        pool_restart(pool);
         arena_check_idle(h, a);
         return;
     }
@@ -725,7 +723,7 @@ static void pool_free_slow(rh_heap *h, rh__pool *pool) {
         /* Two empty pools of class c: the one in the emptier arena goes
          * back (ties: the one that just emptied). */
         if (rh__pool_arena(k)->nfree > a->nfree) {
-            pool_restart(A, pool);
+            pool_restart(pool);
             set_cached(A, c, pool);
             pool_to_arena(h, k);
             arena_check_idle(h, a);
@@ -734,7 +732,7 @@ static void pool_free_slow(rh_heap *h, rh__pool *pool) {
         }
         return;
     }
-    pool_restart(A, pool);
+    pool_restart(pool);
     set_cached(A, c, pool);
     arena_check_idle(h, a);
 }
@@ -930,7 +928,10 @@ void *rh__pools_next_marked(rh_heap *h, rh__mark_walk *w, bool *yielded) {
  *           a pool on freepools is carved and has used == 0;
  *   pool in use (carved, not on freepools):
  *           used + |freelist| + uncarved == capacity, where
- *           capacity = P / s and uncarved = (P - next_off) / s;
+ *           capacity = P / s and uncarved = (P - e) / s, e the end of
+ *           the frontier when the list ends with it (its word tagged),
+ *           else P (then nothing is left to carve); a frontier is never
+ *           the pool's last block;
  *           freelist empty <=> full (used == capacity);
  *           used == 0 only for cached[cls];
  *   class c: sum of used over its pools
@@ -951,14 +952,31 @@ void *rh__pools_next_marked(rh_heap *h, rh__mark_walk *w, bool *yielded) {
  * O(live pool blocks): the free lists are walked.
  * ------------------------------------------------------------------------- */
 
-/* Reads the link word of a free block, which the tools keep inaccessible. */
-static void *free_link(const rh_heap *h, void *b) {
+/* A walk of a pool's free list goes by the list's words: w is the head,
+ * then each block's link, a block's address tagged when it is the
+ * frontier (RH__FRONTIER_TAG). free_block: the block w names. free_link:
+ * the word after it, 0 at the end: the frontier ends the list without a
+ * link (its first word is not read); any other block has its link in its
+ * first word, which the tools keep inaccessible. */
+static void *free_block(uintptr_t w) { return (void *)(w & ~RH__FRONTIER_TAG); }
+static uintptr_t free_link(const rh_heap *h, uintptr_t w) {
+    if (w & RH__FRONTIER_TAG) return 0;
+    void *b = free_block(w);
     RH__UNPOISON(b, sizeof(void *));
     if (h->alloc.tools) VALGRIND_MAKE_MEM_DEFINED(b, sizeof(void *));
-    void *next = *(void **)b;
+    uintptr_t next = (uintptr_t)*(void **)b;
     RH__POISON(b, sizeof(void *));
     if (h->alloc.tools) VALGRIND_MAKE_MEM_NOACCESS(b, sizeof(void *));
     return next;
+}
+/* The offset in pool p (in use) below which its blocks are carved: just
+ * past the frontier, which ends the list, or the pool's end when the list
+ * ends untagged (nothing left to carve, or the pool full). */
+static size_t pool_carved_end(const rh_heap *h, const rh__pool *p) {
+    uintptr_t last = 0;
+    for (uintptr_t w = (uintptr_t)p->freelist; w; w = free_link(h, w)) last = w;
+    if (!(last & RH__FRONTIER_TAG)) return RH_POOL_SIZE;
+    return ((uintptr_t)free_block(last) & (RH_POOL_SIZE - 1)) + rh__class_size(p->cls);
 }
 
 /* Pool i of arena a: every set bit of its mark plane is the start of a
@@ -972,9 +990,10 @@ static void check_pool_marks(const rh_heap *h, rh__arena *a, unsigned i, bool in
     if (in_use) {
         const rh__pool *p = &a->pools[i];
         size_t s = rh__class_size(p->cls);
-        for (size_t off = 0; off < p->next_off; off += s)
+        for (size_t off = 0, end = pool_carved_end(h, p); off < end; off += s)
             ok[off / RH_ALIGNMENT / 64] |= (uint64_t)1 << (off / RH_ALIGNMENT % 64);
-        for (void *b = p->freelist; b; b = free_link(h, b)) {
+        for (uintptr_t fw = (uintptr_t)p->freelist; fw; fw = free_link(h, fw)) {
+            void *b = free_block(fw);
             size_t g = ((uintptr_t)b & (RH_POOL_SIZE - 1)) / RH_ALIGNMENT;
             ok[g / 64] &= ~((uint64_t)1 << (g % 64));
         }
@@ -1022,12 +1041,24 @@ void rh__pools_check(rh_heap *h) {
             if ((onfree >> i) & 1) continue;
             size_t s = rh__class_size(p->cls), cap = RH_POOL_SIZE / s;
             size_t nfree = 0;
-            for (void *b = p->freelist; b; b = free_link(h, b)) {
+            uintptr_t last = 0;
+            for (uintptr_t w = (uintptr_t)p->freelist; w; w = free_link(h, w)) {
+                void *b = free_block(w);
                 if (rh__pool_of(b) != p || ((uintptr_t)b - (uintptr_t)rh__pool_base(p)) % s != 0 || ++nfree > cap)
                     rh__fatal("pools: invariant broken: pool %p (class %u): free list holds %p, not a block "
                               "boundary of this pool (or loops)", (void *)rh__pool_base(p), p->cls, b);
+                last = w;
             }
-            size_t uncarved = (RH_POOL_SIZE - p->next_off) / s;
+            /* the list ends at the frontier only while another block fits
+             * after it: the blocks past it are the uncarved ones */
+            size_t carved_end = RH_POOL_SIZE;
+            if (last & RH__FRONTIER_TAG) {
+                carved_end = ((uintptr_t)free_block(last) & (RH_POOL_SIZE - 1)) + s;
+                if (carved_end > RH_POOL_SIZE - s)
+                    rh__fatal("pools: invariant broken: pool %p (class %u): its frontier %p is its last block",
+                              (void *)rh__pool_base(p), p->cls, free_block(last));
+            }
+            size_t uncarved = (RH_POOL_SIZE - carved_end) / s;
             if (p->used + nfree + uncarved != cap)
                 rh__fatal("pools: invariant broken: pool %p (class %u): used %u + free %zu + uncarved %zu "
                           "!= capacity %zu", (void *)rh__pool_base(p), p->cls, p->used, nfree, uncarved, cap);
@@ -1088,7 +1119,7 @@ void rh__pools_check(rh_heap *h) {
             rh__pool *p = rh__pool_lookup(b, h);
             bool listed = false;
             if (p && p->used != 0)
-                for (void *f = p->freelist; f && !listed; f = free_link(h, f)) listed = f == b;
+                for (uintptr_t w = (uintptr_t)p->freelist; w && !listed; w = free_link(h, w)) listed = free_block(w) == b;
             for (uint32_t j = 0; j < i && !listed; j++) listed = rh__bcache_entry(A, c, j) == b;
             if (!p || p->cls != c || p->used == 0 || !rh__class_block_start(c, b) || listed)
                 rh__fatal("pools: invariant broken: class %u: block cache holds %p, which is %s", c, b,
