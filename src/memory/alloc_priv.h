@@ -449,14 +449,13 @@ RH__HOT_INLINE void *rh__pool_pop(rh_heap *h, unsigned c, bool tools) {
     if (RH_UNLIKELY(pool == NULL)) return rh__pool_alloc_slow(h, c);
     uintptr_t head = (uintptr_t)pool->freelist;
     size_t s = rh__class_size(c);
-    void *b, *next;
+    void *b = (void *)(head & ~RH__FRONTIER_TAG), *next;
     A->nalloc[c]++;
+    RH__UNPOISON(b, s);
+    pool->used++;
     if (head & RH__FRONTIER_TAG) {
         /* b is the frontier: the block after it is carved, without a load
          * or a store into either */
-        b = (void *)(head - RH__FRONTIER_TAG);
-        RH__UNPOISON(b, s);
-        pool->used++;
         next = (char *)b + s;
         if (RH_LIKELY(((uintptr_t)next & (RH_POOL_SIZE - 1)) <= RH_POOL_SIZE - 2 * s)) {
             next = (void *)((uintptr_t)next | RH__FRONTIER_TAG); /* another fits after it */
@@ -468,9 +467,6 @@ RH__HOT_INLINE void *rh__pool_pop(rh_heap *h, unsigned c, bool tools) {
             if (tools) VALGRIND_MAKE_MEM_NOACCESS(next, sizeof(void *));
         }
     } else {
-        b = (void *)head;
-        RH__UNPOISON(b, s);
-        pool->used++;
         if (tools) VALGRIND_MAKE_MEM_DEFINED(b, sizeof(void *));
         next = *(void **)b;
         /* the pool is full (next stays NULL): off the list, whose head it is */

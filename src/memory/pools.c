@@ -969,14 +969,18 @@ static uintptr_t free_link(const rh_heap *h, uintptr_t w) {
     if (h->alloc.tools) VALGRIND_MAKE_MEM_NOACCESS(b, sizeof(void *));
     return next;
 }
-/* The offset in pool p (in use) below which its blocks are carved: just
- * past the frontier, which ends the list, or the pool's end when the list
- * ends untagged (nothing left to carve, or the pool full). */
+/* The offset below which a pool's blocks of s bytes are carved, from the
+ * last word of its free list: just past the frontier, when that word is
+ * tagged, or the pool's end (nothing left to carve, or the pool full). */
+static size_t carved_end(uintptr_t last, size_t s) {
+    if (!(last & RH__FRONTIER_TAG)) return RH_POOL_SIZE;
+    return ((uintptr_t)free_block(last) & (RH_POOL_SIZE - 1)) + s;
+}
+/* The same for pool p (in use), its list walked. */
 static size_t pool_carved_end(const rh_heap *h, const rh__pool *p) {
     uintptr_t last = 0;
     for (uintptr_t w = (uintptr_t)p->freelist; w; w = free_link(h, w)) last = w;
-    if (!(last & RH__FRONTIER_TAG)) return RH_POOL_SIZE;
-    return ((uintptr_t)free_block(last) & (RH_POOL_SIZE - 1)) + rh__class_size(p->cls);
+    return carved_end(last, rh__class_size(p->cls));
 }
 
 /* Pool i of arena a: every set bit of its mark plane is the start of a
@@ -1051,14 +1055,11 @@ void rh__pools_check(rh_heap *h) {
             }
             /* the list ends at the frontier only while another block fits
              * after it: the blocks past it are the uncarved ones */
-            size_t carved_end = RH_POOL_SIZE;
-            if (last & RH__FRONTIER_TAG) {
-                carved_end = ((uintptr_t)free_block(last) & (RH_POOL_SIZE - 1)) + s;
-                if (carved_end > RH_POOL_SIZE - s)
-                    rh__fatal("pools: invariant broken: pool %p (class %u): its frontier %p is its last block",
-                              (void *)rh__pool_base(p), p->cls, free_block(last));
-            }
-            size_t uncarved = (RH_POOL_SIZE - carved_end) / s;
+            size_t end = carved_end(last, s);
+            if ((last & RH__FRONTIER_TAG) && end > RH_POOL_SIZE - s)
+                rh__fatal("pools: invariant broken: pool %p (class %u): its frontier %p is its last block",
+                          (void *)rh__pool_base(p), p->cls, free_block(last));
+            size_t uncarved = (RH_POOL_SIZE - end) / s;
             if (p->used + nfree + uncarved != cap)
                 rh__fatal("pools: invariant broken: pool %p (class %u): used %u + free %zu + uncarved %zu "
                           "!= capacity %zu", (void *)rh__pool_base(p), p->cls, p->used, nfree, uncarved, cap);
