@@ -42,7 +42,8 @@
  * references to the object or, for the first untrack, to its type's
  * objects at all, the trashcan's bound reached).
  * Each is O(1) and keeps gc_linkless.c's invariants: YOUNG <=> marked and
- * young[LOW] == o; n_old + n_gen1 + n_frozen + nyoung = the marked blocks.
+ * young[LOW] == o; n_old + n_frozen + nyoung = the marked blocks, n_gen1 <=
+ * n_old.
  * Debug builds assert the young index and that the mark agrees with the
  * word (YOUNG is marked; a pushed object was not tracked).
  */
