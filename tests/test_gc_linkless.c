@@ -1374,6 +1374,94 @@ static void test_find_unreachable_shapes(void **state) {
     }
 }
 
+/* A pair whose traverse counts its calls. */
+static size_t counted_traverses;
+static int counted_traverse(rh_object *self, rh_visitfn visit, void *arg) {
+    counted_traverses++;
+    return pair_traverse(self, visit, arg);
+}
+static const rh_type counted_type = {.name = "CountedPair", .basicsize = sizeof(pair), .flags = RH_TYPE_GC,
+                                     .traverse = counted_traverse, .destroy = pair_destroy, .clear = pair_destroy};
+
+/* Collects the young array of h (nothing of it garbage: every object is
+ * promoted) and returns how many traverses it took. */
+static size_t young_traverses_all_alive(rh_heap *h, size_t expect_n) {
+    size_t n, r, cap;
+    counted_traverses = 0;
+    rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r, &cap, NULL);
+    size_t got = counted_traverses;
+    assert_int_equal(n, expect_n);
+    assert_int_equal(r, n);
+    for (size_t i = 0; i < n; i++) assert_int_equal(set[i]->rh_gcword, RH__GCW_LINKLESS | RH__GCW_GEN1);
+    rh__gc_linkless_young_release(h, set, cap);
+    rh__gc_check(h);
+    return got;
+}
+
+/* Step 3's scan stops once the reachable prefix is the whole set: after
+ * that no traverse can rescue anything. Counted from first principles:
+ * step 2 traverses every object once (n); the scan traverses the prefix
+ * in queue order until the last object still in the set is rescued.
+ * - K pairs x <-> y, the test holding each x: the partition puts the K
+ *   x's in the prefix (count 1 < refcount 2) and leaves the y's (count 1
+ *   = refcount 1); the scan's traverse of the K-th x rescues the last y:
+ *   K traverses, 3K in all (4K without the stop).
+ * - A chain c0 -> c1 -> ... -> c(L-1), the test holding c0: the prefix
+ *   is c0, each traverse rescues the next link, and the one of c(L-2)
+ *   rescues the last: L - 1 traverses, 2L - 1 in all (2L without).
+ * - The same pairs beside one garbage self-cycle: the set never becomes
+ *   all prefix, so the scan traverses the whole prefix (2K): 2K + 1 + 2K.
+ * Failed before the stop: 4K and 2L traverses. */
+static void test_scan_stops_when_all_rescued(void **state) {
+    (void)state;
+    enum { K = 50, L = 40 };
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        rh_object *x[K];
+        for (int i = 0; i < K; i++) {
+            x[i] = rh_new_tracked(h, &counted_type);
+            rh_object *y = rh_new_tracked(h, &counted_type);
+            ((pair *)x[i])->a = y; /* y's one reference */
+            ((pair *)y)->a = rh_newref(x[i]);
+        }
+        assert_int_equal(young_traverses_all_alive(h, 2 * K), 3 * K);
+
+        rh_object *c0 = rh_new_tracked(h, &counted_type), *c = c0;
+        for (int i = 1; i < L; i++) {
+            rh_object *next = rh_new_tracked(h, &counted_type);
+            ((pair *)c)->a = next;
+            c = next;
+        }
+        assert_int_equal(young_traverses_all_alive(h, L), 2 * L - 1);
+
+        rh_object *z[K];
+        for (int i = 0; i < K; i++) {
+            z[i] = rh_new_tracked(h, &counted_type);
+            rh_object *y = rh_new_tracked(h, &counted_type);
+            ((pair *)z[i])->a = y;
+            ((pair *)y)->a = rh_newref(z[i]);
+        }
+        rh_object *g = rh_new_tracked(h, &counted_type);
+        ((pair *)g)->a = rh_newref(g);
+        rh_decref(g);
+        size_t n, r, cap;
+        counted_traverses = 0;
+        rh_object **set = rh__gc_linkless_young_unreachable(h, &n, &r, &cap, NULL);
+        assert_int_equal(counted_traverses, 2 * K + 1 + 2 * K);
+        assert_int_equal(n, 2 * K + 1);
+        assert_int_equal(r, 2 * K);
+        assert_ptr_equal(set[g->rh_gcword & RH__GCW_LOW], g);
+        rh__gc_linkless_survive(h, set + r, n - r, true);
+        rh__gc_linkless_young_release(h, set, cap);
+        rh__gc_check(h);
+
+        for (int i = 0; i < K; i++) rh_decref(x[i]);
+        for (int i = 0; i < K; i++) rh_decref(z[i]);
+        rh_decref(c0);
+        rh_heap_destroy(h); /* the pairs and g, cycles, go with the heap */
+    }
+}
+
 /* The revised bit table (docs/linkless.md): a round's marks (CAND, INU,
  * REACH) and a collection's (COLLECTING, UNREACHABLE) are distinct bits,
  * so a young collection run between two slices of a round neither reads
@@ -3632,6 +3720,7 @@ int main(void) {
         cmocka_unit_test(test_destroy_with_tracked),
         cmocka_unit_test(test_linked_dead_word_zero),
         cmocka_unit_test(test_find_unreachable_shapes),
+        cmocka_unit_test(test_scan_stops_when_all_rescued),
         cmocka_unit_test(test_find_unreachable_random),
         cmocka_unit_test(test_generations_freeze),
         cmocka_unit_test(test_full_set_unreachable),

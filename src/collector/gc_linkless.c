@@ -112,7 +112,12 @@
  *      scanning the prefix as a queue, every referent still COLLECTING
  *      is swapped to the prefix's end (its index finds it in O(1)) and
  *      leaves the set the same way. What the scan never reaches is
- *      unreachable.
+ *      unreachable. The scan stops when the prefix is the whole array
+ *      (r = n): no object is left in the set, and a traverse rescues
+ *      only objects still in it, so the rest of the queue would write
+ *      nothing. A set without garbage skips every traverse after its
+ *      last rescue (a full collection of live pairs, each held through
+ *      one of its objects: half of the scan's traverses).
  * O(set + references), no allocation, no recursion. Each object is
  * written by three passes at most, a young one by two: step 1 (for a full
  * collection's old objects, the fill of its array; for the young ones,
@@ -724,8 +729,9 @@ static size_t find_unreachable(rh_heap *h, rh_object **set, size_t n, bool full,
             if (need) nd |= rh__gc_garbage_needs(NULL, o, o->rh_type);
         }
     }
-    /* the closure of the prefix, scanned as a queue */
-    for (size_t k = 0; k < c.r; k++) {
+    /* the closure of the prefix, scanned as a queue, until the prefix is
+     * the whole set (nothing left to rescue) */
+    for (size_t k = 0; k < c.r && c.r < n; k++) {
         rh_object *o = set[k];
         const rh_type *t = o->rh_type;
         RH__GC_TRAVERSE(o, t, visit_reach, &c);
