@@ -1374,6 +1374,44 @@ static void test_find_unreachable_shapes(void **state) {
     }
 }
 
+/* The pass of offers runs only when a survivor's type has untrack_check
+ * (RH__GC_NEED_OFFERS, noted as each survivor leaves the set): a tuple of
+ * atoms and an empty dict held only by a list, which no reference from
+ * outside reaches, leave the set by the scan's rescue, not the partition,
+ * and the list itself offers nothing; the tuple must still be untracked
+ * by a young collection and the dict by a full one (as CPython 3.11:
+ * test_untrack_offers). Failed with the note taken out of visit_reach:
+ * the tuple stayed tracked. */
+static void test_untrack_offers_rescued(void **state) {
+    (void)state;
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        rh_object *l = rh_list_new(h, 0), *i = rh_int(h, 7);
+        rh_object *atoms = rh_tuple_pack(h, 1, i), *d = rh_dict_new(h);
+        rh_gc_track(d);
+        assert_int_equal(rh_list_append(l, atoms), 0);
+        assert_int_equal(rh_list_append(l, d), 0);
+        rh_decref(atoms);
+        rh_decref(d);
+        assert_true(rh_gc_is_tracked(atoms));
+        assert_true(rh_gc_is_tracked(d));
+        assert_int_equal(rh_gc_collect(h, 0), 0);
+        assert_false(rh_gc_is_tracked(atoms));
+        assert_true(rh_gc_is_tracked(d));
+        assert_true(rh_gc_is_tracked(l));
+        check_young(h);
+        /* the same at a full collection, the dict's only referent the
+         * list (old now, as the dict) */
+        assert_int_equal(rh_gc_collect(h, 2), 0);
+        assert_false(rh_gc_is_tracked(d));
+        assert_true(rh_gc_is_tracked(l));
+        rh__gc_check(h);
+        rh_decref(l);
+        rh_decref(i);
+        rh_heap_destroy(h);
+    }
+}
+
 /* A pair whose traverse counts its calls. */
 static size_t counted_traverses;
 static int counted_traverse(rh_object *self, rh_visitfn visit, void *arg) {
@@ -3721,6 +3759,7 @@ int main(void) {
         cmocka_unit_test(test_linked_dead_word_zero),
         cmocka_unit_test(test_find_unreachable_shapes),
         cmocka_unit_test(test_scan_stops_when_all_rescued),
+        cmocka_unit_test(test_untrack_offers_rescued),
         cmocka_unit_test(test_find_unreachable_random),
         cmocka_unit_test(test_generations_freeze),
         cmocka_unit_test(test_full_set_unreachable),

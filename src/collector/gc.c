@@ -1373,8 +1373,9 @@ static intptr_t collect_linkless(rh_heap *h, int gen, rh_gc_info *info, uint64_t
             st->long_lived_total = r;
         }
         /* steps 3-4's offers of untracking to the survivors (tuples; dicts
-         * at generation-2 collections only), in the array's order */
-        for (size_t i = 0; i < r; i++) {
+         * at generation-2 collections only), in the array's order; no pass
+         * when no survivor's type has untrack_check (OFFERS not noted) */
+        for (size_t i = 0; (need & RH__GC_NEED_OFFERS) && i < r; i++) {
             if (linkless_offer(h, set[i], gen)) {
                 if (!young) st->long_lived_total--;
                 else st->long_lived_pending--;

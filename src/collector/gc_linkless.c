@@ -613,8 +613,9 @@ static int visit_count_full(rh_object *o, void *arg) {
 
 typedef struct reach_ctx {
     rh_object **set;
-    size_t r;     /* the reachable prefix's end */
-    uint32_t gen; /* the survivors' GEN (GEN1 after a young collection) */
+    size_t r;        /* the reachable prefix's end */
+    uint32_t gen;    /* the survivors' GEN (GEN1 after a young collection) */
+    unsigned offers; /* RH__GC_NEED_OFFERS: a rescued object's type has untrack_check */
 } reach_ctx;
 
 /* A survivor's word: its marks and count or index go, GEN is the
@@ -625,10 +626,15 @@ static inline uint32_t survivor_word(uint32_t w, uint32_t gen) {
 
 /* A referent still in the set (COLLECTING: tentatively unreachable, with
  * its index; the reachable prefix's objects carry no marks any more) is
- * rescued: swapped to the end of the reachable prefix, its marks gone. */
-static int visit_reach(rh_object *o, void *arg) {
+ * rescued: swapped to the end of the reachable prefix, its marks gone,
+ * OFFERS noted when its type has untrack_check. In line in the scan's
+ * walk of instances (its test of the type's hook would otherwise take it
+ * out of line: 27 instructions an object more on a full collection of
+ * live slotted pairs). */
+RH__HOT_INLINE int visit_reach(rh_object *o, void *arg) {
     if (!o || !in_set(o)) return 0;
     reach_ctx *c = arg;
+    if (o->rh_type->untrack_check) c->offers = RH__GC_NEED_OFFERS;
     size_t p = o->rh_gcword & RH__GCW_LOW, q = c->r++;
     rh_object *x = c->set[q];
     c->set[q] = o;
@@ -662,7 +668,9 @@ static inline void young_turn(rh_object *o, size_t i, size_t young) {
  * frozen ones (cross-heap references are then looked for at RH_DEBUG >=
  * 1). Survivors get GEN `gen`; *need, when not NULL, the RH__GC_NEED_*
  * flags of the objects found tentatively unreachable by the partition (an
- * over-approximation, as gc.c's step 3). Every object is written by step
+ * over-approximation, as gc.c's step 3), and OFFERS when a survivor's
+ * type has untrack_check (the partition's survivors and the scan's
+ * rescued ones, each noted as it leaves the set). Every object is written by step
  * 2 (its step 1, then the counts of the references to it; the old ones
  * of a full set by the fill's walk first, the others of a recheck or a
  * round's final check by a step 1 of their own), once by step 3's
@@ -712,7 +720,7 @@ static size_t find_unreachable(rh_heap *h, rh_object **set, size_t n, bool full,
      * part's marks and its index (the one it holds after the pass: an
      * object of the unreachable part that a swap moves gets its new
      * index). */
-    reach_ctx c = {set, 0, gen};
+    reach_ctx c = {set, 0, gen, 0};
     unsigned nd = 0;
     for (size_t i = 0; i < n; i++) {
         rh_object *o = set[i];
@@ -723,6 +731,7 @@ static size_t find_unreachable(rh_heap *h, rh_object **set, size_t n, bool full,
             set[i] = x;
             if (x != o) x->rh_gcword = (x->rh_gcword & ~RH__GCW_LOW) | (uint32_t)i;
             o->rh_gcword = survivor_word(w, gen);
+            if (o->rh_type->untrack_check) nd |= RH__GC_NEED_OFFERS;
             c.r++;
         } else {
             o->rh_gcword = (w & ~RH__GCW_LOW) | UNREACHABLE | (uint32_t)i;
@@ -736,7 +745,7 @@ static size_t find_unreachable(rh_heap *h, rh_object **set, size_t n, bool full,
         const rh_type *t = o->rh_type;
         RH__GC_TRAVERSE(o, t, visit_reach, &c);
     }
-    if (need) *need = nd;
+    if (need) *need = nd | c.offers;
     return c.r;
 }
 
@@ -750,7 +759,8 @@ size_t rh__gc_linkless_find_unreachable(rh_heap *h, rh_object **set, size_t n) {
  * to rh__gc_linkless_young_release, or frees it with rh_free), *n its
  * length, *cap its capacity, *r the survivors at its front; the
  * unreachable ones follow, as rh__gc_linkless_find_unreachable leaves them;
- * *need (when not NULL) their RH__GC_NEED_* flags. */
+ * *need (when not NULL) their RH__GC_NEED_* flags, and OFFERS for the
+ * survivors (find_unreachable). */
 rh_object **rh__gc_linkless_young_unreachable(rh_heap *h, size_t *n, size_t *r, size_t *cap, unsigned *need) {
     struct rh__gc_state *st = &h->gc;
     rh_object **set = st->young;
@@ -906,7 +916,8 @@ static rh_object **full_set(rh_heap *h, size_t *n, size_t *nold_out) {
  * the old ones, step 2 that of the young ones), steps 2-3; the survivors
  * are old (generation 2), the unreachable part as
  * rh__gc_linkless_find_unreachable leaves it, coll names the array,
- * *need (when not NULL) its RH__GC_NEED_* flags. NULL as full_set. */
+ * *need (when not NULL) its RH__GC_NEED_* flags and the survivors' OFFERS.
+ * NULL as full_set. */
 rh_object **rh__gc_linkless_full_unreachable(rh_heap *h, size_t *n, size_t *r, unsigned *need) {
     size_t nold;
     rh_object **set = full_set(h, n, &nold);

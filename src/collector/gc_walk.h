@@ -71,10 +71,15 @@ RH__HOT_INLINE int rh__gc_attr_table_walk(rh_object *o, rh_visitfn visit, void *
  * over-approximation: an object rescued afterwards still counts), and
  * again, over the final set, by the legacy pass when that runs (objects it
  * moves to `finalizers` afterwards still count). gc.c's step 3 and
- * gc_linkless.c's partition note them while the object is in cache. */
+ * gc_linkless.c's partition note them while the object is in cache. The
+ * layout without links notes one thing more, for its survivors: OFFERS,
+ * a survivor whose type has untrack_check (a tuple, a dict), without
+ * which collect_linkless's pass of offers over the survivors would offer
+ * nothing and is skipped. */
 #define RH__GC_NEED_WEAKREFS 1u  /* a weakref, or a weakly referenced object   */
 #define RH__GC_NEED_FINALIZE 2u  /* an object whose finalize has not run yet   */
 #define RH__GC_NEED_LEGACY 4u    /* an object with a legacy finalizer          */
+#define RH__GC_NEED_OFFERS 8u    /* a survivor whose type has untrack_check    */
 
 /* The RH__GC_NEED_* flags of one object about to join the garbage set. g:
  * its record (the linked layout), NULL for the layout without links, whose
