@@ -103,37 +103,47 @@
  *      container referent
  *      outside the set that belongs to another heap stops the program
  *      naming both objects (gc.c's rh__gc_cross_heap_fatal);
- *   3. the array is partitioned in place, [reachable | unreachable]: one
- *      pass swaps the objects referenced from outside (count < refcount)
- *      forward, each leaving the set at once (its marks and count gone:
- *      its final word), and gives every other object UNREACHABLE and its
- *      index in the array in LOW, in the same store that drops its count
- *      (an object the pass swaps back gets its new index); then,
- *      scanning the prefix as a queue, every referent still COLLECTING
- *      is swapped to the prefix's end (its index finds it in O(1)) and
- *      leaves the set the same way. What the scan never reaches is
- *      unreachable. The scan stops when the prefix is the whole array
- *      (r = n): no object is left in the set, and a traverse rescues
- *      only objects still in it, so the rest of the queue would write
- *      nothing. A set without garbage skips every traverse after its
- *      last rescue (a full collection of live pairs, each held through
- *      one of its objects: half of the scan's traverses).
+ *   3. one scan of the array in its order splits it in place into
+ *      [reachable | unreachable], as CPython's move_unreachable splits
+ *      its list. Between two turns of the scan, with i its position and
+ *      r the reachable prefix's end:
+ *          set[0 .. r)  reachable, final words, each traversed once;
+ *          set[r .. i)  tentatively unreachable: UNREACHABLE, LOW = index;
+ *          set[i .. n)  not met yet: COLLECTING, LOW = count; or reached
+ *                       by a traverse already (final word, no COLLECTING).
+ *      At its turn an object still COLLECTING with count = refcount
+ *      joins set[r .. i] (UNREACHABLE, its index, in the same store that
+ *      drops its count); any other (count < refcount: referenced from
+ *      outside; or reached) is swapped to set[r] (the object there, if
+ *      any, takes its index) and traversed. A traverse's referent still
+ *      COLLECTING leaves the set (its final word): one ahead, its word
+ *      alone; one behind (UNREACHABLE), swapped to the prefix's end (its
+ *      index finds it in O(1)) and traversed in its turn right after,
+ *      before the scan moves on. So no object leaves the set without
+ *      being traversed once, and what is never reached, scanned to the
+ *      end, has no reference from outside nor from a reachable object.
  * O(set + references), no allocation, no recursion. Each object is
- * written by three passes at most, a young one by two: step 1 (for a full
- * collection's old objects, the fill of its array; for the young ones,
- * step 2), step 2's traverses (its referents' counts), step
- * 3's partition; the scan writes only what it rescues, and the pass also
- * notes what the tail will have to do for each object found unreachable
+ * read by two passes over the array, step 2's and step 3's (the fill of
+ * a full collection's array before them), which is what memory costs
+ * when a set of millions of objects does not fit the caches (the
+ * earlier form, a partition pass and a queue scan of the prefix after
+ * it, read every object three times: 30% of the time of a full
+ * collection of 3 M live instances, docs/linkless.md). Each object is
+ * written by step 1 (for a full collection's old objects, the fill of
+ * its array; for the young ones, step 2), step 2's traverses (its
+ * referents' counts) and once by step 3 (its final word, or the
+ * unreachable part's marks and index; an object rescued from behind,
+ * or moved by a swap, once more), and step 3 also notes what the tail
+ * will have to do for each object found tentatively unreachable
  * (gc_walk.h's RH__GC_NEED_*: weak references, finalizers, legacy
- * finalizers), while the object is in cache. (A set of millions of
- * objects does not fit the caches: every pass over it is a pass over
- * memory.) Survivors leave with their marks cleared and no index (a
+ * finalizers), while the object is in cache. Survivors leave with their
+ * marks cleared and no index (a
  * young collection's with GEN1, promoted; the caller counts them); the
  * unreachable ones keep COLLECTING|UNREACHABLE and their index in the
  * array, so that an untrack during the tail can tombstone their slot.
- * The partition yields the same unreachable set as CPython's
- * move_unreachable (the objects not reachable from the ones referenced
- * from outside the set), in another order. The sets: a young collection
+ * Step 3 yields the same unreachable set as CPython's move_unreachable
+ * (the objects not reachable from the ones referenced from outside the
+ * set), in another order. The sets: a young collection
  * detaches the young array (rh__gc_linkless_young_unreachable, survivors
  * promoted with GEN1; objects tracked during its tail start a new one;
  * after the tail the detached array is the young array again, empty, when
@@ -624,25 +634,59 @@ static inline uint32_t survivor_word(uint32_t w, uint32_t gen) {
     return (w & ~(RH__GCW_MARKS | RH__GCW_LOW)) | gen;
 }
 
-/* A referent still in the set (COLLECTING: tentatively unreachable, with
- * its index; the reachable prefix's objects carry no marks any more) is
- * rescued: swapped to the end of the reachable prefix, its marks gone,
- * OFFERS noted when its type has untrack_check. In line in the scan's
- * walk of instances (its test of the type's hook would otherwise take it
- * out of line: 27 instructions an object more on a full collection of
- * live slotted pairs). */
+/* A referent met by step 3's traverse of a reachable object. Still in
+ * the set (COLLECTING), it is reachable too and leaves the set (its final
+ * word, OFFERS noted when its type has untrack_check):
+ *   - behind the scan (UNREACHABLE: it was found tentatively unreachable
+ *     at its turn, LOW its index), it is swapped to the end of the
+ *     reachable prefix, where the scan traverses it before its next turn;
+ *   - ahead of the scan (COLLECTING alone, LOW its count), its word alone
+ *     changes: at its turn the scan finds it reachable (no COLLECTING).
+ * In line in the scan's walk of instances (its test of the type's hook
+ * would otherwise take it out of line: 27 instructions an object more on
+ * a full collection of live slotted pairs). */
 RH__HOT_INLINE int visit_reach(rh_object *o, void *arg) {
     if (!o || !in_set(o)) return 0;
     reach_ctx *c = arg;
+    uint32_t w = o->rh_gcword;
     if (o->rh_type->untrack_check) c->offers = RH__GC_NEED_OFFERS;
-    size_t p = o->rh_gcword & RH__GCW_LOW, q = c->r++;
-    rh_object *x = c->set[q];
-    c->set[q] = o;
-    c->set[p] = x;
-    x->rh_gcword = (x->rh_gcword & ~RH__GCW_LOW) | (uint32_t)p;
-    o->rh_gcword = survivor_word(o->rh_gcword, c->gen);
+    if (w & UNREACHABLE) {
+        size_t p = w & RH__GCW_LOW, q = c->r++;
+        rh_object *x = c->set[q];
+        c->set[q] = o;
+        c->set[p] = x;
+        x->rh_gcword = (x->rh_gcword & ~RH__GCW_LOW) | (uint32_t)p; /* o itself when p == q */
+    }
+    o->rh_gcword = survivor_word(w, c->gen);
     return 0;
 }
+
+#if RH_DEBUG >= 3
+/* Step 3's result, checked (RH_DEBUG >= 3): set[0 .. r) left the set
+ * (no collection's marks), set[r .. n) carries both marks and its index,
+ * and no survivor references an object of the unreachable part (which
+ * the scan would have rescued): the defining property of the split. */
+static int visit_split_check(rh_object *o, void *arg) {
+    if (o && in_set(o))
+        rh__fatal("collector (linkless): step 3 left <%s %p> unreachable, referenced by the survivor <%s %p>",
+                  o->rh_type->name, (void *)o, ((const rh_object *)arg)->rh_type->name, arg);
+    return 0;
+}
+static void split_check(rh_object **set, size_t n, size_t r) {
+    for (size_t i = 0; i < n; i++) {
+        uint32_t w = set[i]->rh_gcword;
+        if (i < r ? (w & RH__GCW_MARKS) != 0
+                  : (w & RH__GCW_MARKS) != RH__GCW_MARKS || (w & RH__GCW_LOW) != (uint32_t)i)
+            rh__fatal("collector (linkless): step 3's split broken at <%s %p>, index %zu of %zu (prefix %zu), "
+                      "word %#x", set[i]->rh_type->name, (void *)set[i], i, n, r, (unsigned)w);
+    }
+    for (size_t i = 0; i < r; i++) {
+        rh_object *o = set[i];
+        const rh_type *t = o->rh_type;
+        RH__GC_TRAVERSE(o, t, visit_split_check, o);
+    }
+}
+#endif
 
 /* Step 1 of set[i], a young object of the set's young part set[young ..
  * n), at its turn in step 2, unless a reference met before did it. */
@@ -667,17 +711,12 @@ static inline void young_turn(rh_object *o, size_t i, size_t young) {
  * old ones). full: the set is every tracked object of the heap but the
  * frozen ones (cross-heap references are then looked for at RH_DEBUG >=
  * 1). Survivors get GEN `gen`; *need, when not NULL, the RH__GC_NEED_*
- * flags of the objects found tentatively unreachable by the partition (an
+ * flags of the objects found tentatively unreachable at their turn (an
  * over-approximation, as gc.c's step 3), and OFFERS when a survivor's
- * type has untrack_check (the partition's survivors and the scan's
- * rescued ones, each noted as it leaves the set). Every object is written by step
- * 2 (its step 1, then the counts of the references to it; the old ones
- * of a full set by the fill's walk first, the others of a recheck or a
- * round's final check by a step 1 of their own), once by step 3's
- * partition (its final word, or the unreachable part's marks and index)
- * and, if the scan rescues it, once more: for the young ones, two passes
- * over the objects (step 2's and the partition's), the count of
- * references from inside the set becoming the index in the same store. */
+ * type has untrack_check (noted as each leaves the set, at its turn or
+ * when a traverse reaches it). Two passes over the objects, step 2's
+ * and step 3's; for the young ones, the count of references from inside
+ * the set becomes the index in the same store. */
 static size_t find_unreachable(rh_heap *h, rh_object **set, size_t n, bool full, size_t young, uint32_t gen,
                                unsigned *need) {
     rh__assert(n <= RH__GCW_LOW && young <= n);
@@ -714,37 +753,44 @@ static size_t find_unreachable(rh_heap *h, rh_object **set, size_t n, bool full,
             RH__GC_TRAVERSE(o, t, visit_count_set, &cc);
         }
     }
-    /* 3: the partition. An object referenced from outside (count <
-     * refcount) is swapped to the end of the reachable prefix and leaves
-     * the set at once (its final word); any other gets the unreachable
-     * part's marks and its index (the one it holds after the pass: an
-     * object of the unreachable part that a swap moves gets its new
-     * index). */
+    /* 3: one scan in the array's order, as CPython's move_unreachable
+     * (see the essay). Between turns: set[0 .. r) reachable, each
+     * traversed; set[r .. i) tentatively unreachable (UNREACHABLE, LOW
+     * its index); set[i .. n) not met yet, each with its count, or
+     * reached already by a traverse (its final word, no COLLECTING). */
     reach_ctx c = {set, 0, gen, 0};
     unsigned nd = 0;
     for (size_t i = 0; i < n; i++) {
         rh_object *o = set[i];
         uint32_t w = o->rh_gcword;
-        if ((w & RH__GCW_LOW) < o->rh_refcnt) {
-            rh_object *x = set[c.r];
-            set[c.r] = o;
-            set[i] = x;
-            if (x != o) x->rh_gcword = (x->rh_gcword & ~RH__GCW_LOW) | (uint32_t)i;
+        if (w & COLLECTING) {
+            if ((w & RH__GCW_LOW) >= o->rh_refcnt) { /* no reference from outside the set: for now */
+                o->rh_gcword = (w & ~RH__GCW_LOW) | UNREACHABLE | (uint32_t)i;
+                if (need) nd |= rh__gc_garbage_needs(NULL, o, o->rh_type);
+                continue;
+            }
             o->rh_gcword = survivor_word(w, gen);
             if (o->rh_type->untrack_check) nd |= RH__GC_NEED_OFFERS;
-            c.r++;
-        } else {
-            o->rh_gcword = (w & ~RH__GCW_LOW) | UNREACHABLE | (uint32_t)i;
-            if (need) nd |= rh__gc_garbage_needs(NULL, o, o->rh_type);
         }
+        /* reachable: to the prefix's end, then traversed, and so is every
+         * object its traverse rescues from behind (appended to the
+         * prefix), in turn, before the next turn */
+        size_t k = c.r++;
+        if (k != i) {
+            rh_object *x = set[k];
+            set[k] = o;
+            set[i] = x;
+            x->rh_gcword = (x->rh_gcword & ~RH__GCW_LOW) | (uint32_t)i;
+        }
+        do {
+            rh_object *y = set[k];
+            const rh_type *t = y->rh_type;
+            RH__GC_TRAVERSE(y, t, visit_reach, &c);
+        } while (++k < c.r);
     }
-    /* the closure of the prefix, scanned as a queue, until the prefix is
-     * the whole set (nothing left to rescue) */
-    for (size_t k = 0; k < c.r && c.r < n; k++) {
-        rh_object *o = set[k];
-        const rh_type *t = o->rh_type;
-        RH__GC_TRAVERSE(o, t, visit_reach, &c);
-    }
+#if RH_DEBUG >= 3
+    split_check(set, n, c.r);
+#endif
     if (need) *need = nd | c.offers;
     return c.r;
 }
