@@ -1074,6 +1074,7 @@ static void cross_heap_pools_child(void *arg) {
     rh_gc_disable(b);
     rh_object *y = rh_new_tracked(b, &pair_type);
     ((pair *)y)->a = rh_newref(y);
+    assert_int_equal(rh_gc_collect(b, 2), 0); /* y old: a's lazy fill must not take it for its own */
     rh_object *x = rh_new_tracked(a, &pair_type);
     ((pair *)x)->a = y; /* the cross-heap reference */
     uint32_t w = y->rh_gcword;
@@ -1434,6 +1435,100 @@ static size_t young_traverses_all_alive(rh_heap *h, size_t expect_n) {
     rh__gc_linkless_young_release(h, set, cap);
     rh__gc_check(h);
     return got;
+}
+
+/* A full collection's fill in a pools-mode heap without frozen objects
+ * leaves the old pool objects' words alone (full_set's lazy fill): step 2
+ * does their step 1 at their turn or at the first reference to them,
+ * telling an old tracked object from an untracked one by its block's
+ * mark. The objects that are no members must come out unwritten:
+ * untracked pairs (u2 referenced by garbage only, u by a survivor) and an
+ * untracked system-block container referenced from old objects (their words exactly LINKLESS after, the heap's
+ * invariants whole); system-block members (the fill did their step 1)
+ * are collected and kept as the others. Garbage, from first principles:
+ * {B, q2} (an old system block and an old pair), {g1, g2} (GEN1 and
+ * old), {o, y} (old and young): 6. Kept: x, referenced only by the
+ * untracked u (a reference from outside the set), which x references;
+ * q, only by the held
+ * system block L; p1 <- p2 (held, made after p1: p1 is tentatively
+ * unreachable at its turn and rescued from behind), p3 -> p4 (held,
+ * made first: p4 reached ahead). In every mode (malloc and debug mode
+ * fill every object's word: the eager fill), and once more in pools
+ * mode with a frozen object (eager too). The assertion on u2's word
+ * after the collection failed with lazy_member answering true for any
+ * block of the heap, marked or not (u's did not: its survivor's traverse
+ * in step 3 took it out of the set again). */
+static void test_full_set_lazy_fill(void **state) {
+    (void)state;
+    for (size_t m = 0; m < NMODES + 1; m++) {
+        rh_heap *h = heap_new(m < NMODES ? MODES[m] : RH_MODE_POOLS, RH_GC_POLICY_INCREMENTAL, true);
+        rh_gc_disable(h);
+        if (m == NMODES) {
+            rh_object *f = rh_new_tracked(h, &pair_type);
+            rh_gc_freeze(h);
+            rh_decref(f); /* frozen garbage: stays, out of every set */
+        }
+        rh_object *x = rh_new_tracked(h, &pair_type), *u = rh_new_tracked(h, &pair_type);
+        rh_object *u2 = rh_new_tracked(h, &pair_type);
+        rh_object *B = rh_new_tracked(h, &bigbox_type), *q2 = rh_new_tracked(h, &pair_type);
+        rh_object *L = rh_new_tracked(h, &bigbox_type), *q = rh_new_tracked(h, &pair_type);
+        rh_object *U = rh_new_tracked(h, &bigbox_type), *r = rh_new_tracked(h, &pair_type);
+        rh_object *p1 = rh_new_tracked(h, &pair_type), *p2 = rh_new_tracked(h, &pair_type);
+        rh_object *p3 = rh_new_tracked(h, &pair_type), *p4 = rh_new_tracked(h, &pair_type);
+        rh_object *g2 = rh_new_tracked(h, &pair_type), *o = rh_new_tracked(h, &pair_type);
+        assert_true(B && L && U);
+        rh_gc_untrack(u);
+        rh_gc_untrack(u2);
+        rh_gc_untrack(U);
+        ((pair *)u)->a = x;                    /* x's one reference, from outside the set */
+        ((pair *)x)->a = rh_newref(u);         /* and a member's reference to the untracked u */
+        ((bigbox *)B)->a = q2;                 /* {B, q2}: garbage once dropped */
+        ((pair *)q2)->a = rh_newref(B);
+        ((pair *)q2)->b = rh_newref(u2);       /* an untracked pair referenced by garbage only */
+        ((bigbox *)L)->a = q;                  /* q's one reference */
+        ((pair *)r)->a = U;                    /* an untracked system block, referenced */
+        ((pair *)p2)->a = p1;                  /* backward */
+        ((pair *)p3)->a = p4;                  /* forward */
+        assert_int_equal(rh_gc_collect(h, 2), 0); /* every one old now */
+        rh_decref(B);
+        rh_object *g1 = rh_new_tracked(h, &pair_type);
+        ((pair *)g1)->a = g2;                  /* {g1, g2}: g1 GEN1 after the young collection */
+        ((pair *)g2)->a = rh_newref(g1);
+        assert_int_equal(rh_gc_collect(h, 0), 0);
+        assert_int_equal(rh__gcw_gen(g1->rh_gcword), RH__GCW_GEN1);
+        rh_decref(g1);
+        rh_object *y = rh_new_tracked(h, &pair_type); /* young */
+        ((pair *)o)->a = y;
+        ((pair *)y)->a = rh_newref(o);
+        rh_decref(o);
+        assert_int_equal(U->rh_gcword, RH__GCW_LINKLESS);
+        assert_int_equal(u->rh_gcword, RH__GCW_LINKLESS);
+        assert_int_equal(rh_gc_collect(h, 2), 6);
+        assert_int_equal(u2->rh_gcword, RH__GCW_LINKLESS);
+        assert_int_equal(u2->rh_refcnt, 1);
+        assert_int_equal(u->rh_gcword, RH__GCW_LINKLESS);
+        assert_int_equal(U->rh_gcword, RH__GCW_LINKLESS);
+        assert_false(rh_gc_is_tracked(u));
+        assert_false(rh_gc_is_tracked(U));
+        rh_object *kept[] = {x, L, q, r, p1, p2, p3, p4};
+        for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+            assert_true(rh_gc_is_tracked(kept[i]));
+            assert_int_equal(kept[i]->rh_gcword & ~RH__GCW_FINALIZED, RH__GCW_LINKLESS | RH__GCW_OLD);
+        }
+        assert_int_equal(h->gc.n_old, 8);
+        rh__gc_check(h);
+        RH_CLEAR(((pair *)x)->a);
+        rh_decref(u2);
+        rh_decref(u);  /* and x */
+        rh_decref(L);  /* and q */
+        rh_decref(r);  /* and U */
+        rh_decref(p2); /* and p1 */
+        rh_decref(p3); /* and p4 */
+        assert_int_equal(h->gc.n_old, 0);
+        assert_int_equal(rh_gc_collect(h, 2), 0);
+        rh__gc_check(h);
+        rh_heap_destroy(h);
+    }
 }
 
 /* Step 3 is one scan of the set in the array's order (as CPython's
@@ -3822,6 +3917,7 @@ int main(void) {
         cmocka_unit_test(test_young_array_steady),
         cmocka_unit_test(test_full_set_counters_checked),
         cmocka_unit_test(test_full_set_counters_checked_long),
+        cmocka_unit_test(test_full_set_lazy_fill),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
