@@ -1438,10 +1438,10 @@ static size_t young_traverses_all_alive(rh_heap *h, size_t expect_n) {
 }
 
 /* A full collection's fill in a pools-mode heap without frozen objects
- * leaves the old pool objects' words alone (full_set's lazy fill): step 2
- * does their step 1 at their turn or at the first reference to them,
- * telling an old tracked object from an untracked one by its block's
- * mark. The objects that are no members must come out unwritten:
+ * leaves the pool objects' words alone, young and old (full_set's lazy
+ * fill: one walk of every tracked object in address order): step 2 does
+ * their step 1 at their turn or at the first reference to them, telling
+ * a tracked object from an untracked one by its block's mark. The objects that are no members must come out unwritten:
  * untracked pairs (u2 referenced by garbage only, u by a survivor) and an
  * untracked system-block container referenced from old objects (their words exactly LINKLESS after, the heap's
  * invariants whole); system-block members (the fill did their step 1)
@@ -3809,10 +3809,17 @@ static void test_young_array_steady(void **state) {
  * counters that under-count the old objects (a corrupted heap record, a
  * collector bug) stop the program with a message instead of writing past
  * the array, in every build (it was an assertion, so release builds
- * wrote past it). */
+ * wrote past it). Both fills of full_set: the lazy one (a pools-mode heap
+ * without frozen objects: one walk of every tracked object, checked
+ * against n_old + nyoung) and the one of the old objects (a frozen object
+ * makes it: checked against n_old). */
 static void short_counter_child(void *arg) {
-    (void)arg;
+    bool frozen = arg != NULL;
     rh_heap *h = heap_new(RH_MODE_POOLS, RH_GC_POLICY_INCREMENTAL, true);
+    if (frozen) {
+        (void)rh_new_tracked(h, &pair_type); /* held */
+        rh_gc_freeze(h);
+    }
     for (int i = 0; i < 4; i++) (void)rh_new_tracked(h, &pair_type); /* held: never dropped */
     rh_gc_collect(h, 2); /* all four old */
     h->gc.n_old -= 2;
@@ -3824,22 +3831,28 @@ static void test_full_set_counters_checked(void **state) {
     rh_child c;
     rh_run_child(short_counter_child, NULL, &c);
     rh_assert_child_died_saying(&c, "refheap: fatal: collector (linkless): heap");
+    rh_assert_child_died_saying(&c, "more tracked objects than its counters say (2)");
+    rh_run_child(short_counter_child, "frozen", &c);
+    rh_assert_child_died_saying(&c, "refheap: fatal: collector (linkless): heap");
     rh_assert_child_died_saying(&c, "more old objects than its counter says (2)");
 }
 
 /* The same for counters that over-count the old objects: the set's array
- * holds n_old + nyoung entries, the young ones placed behind the n_old
- * old ones, so a walk that finds fewer old objects than n_old would leave
- * entries of the array unwritten between them (stale young pointers when
- * the array is the young array's own block) for steps 2-3 to read: the
- * program stops with a message in every build instead. Many young objects
- * first (the collector disabled), so that the young array is large enough
- * to be the set's array. */
+ * holds n_old + nyoung entries, so a walk that finds fewer objects than
+ * the counters say would leave entries of the array unwritten (stale
+ * young pointers when the array is the young array's own block) for
+ * steps 2-3 to read: the program stops with a message in every build
+ * instead. Many young objects first (the collector disabled), so that the
+ * young array is large enough to be the set's array. */
 static void long_counter_child(void *arg) {
-    (void)arg;
+    bool frozen = arg != NULL;
     enum { N = 5000 };
     static rh_object *o[N];
     rh_heap *h = heap_new(RH_MODE_POOLS, RH_GC_POLICY_INCREMENTAL, true);
+    if (frozen) {
+        (void)rh_new_tracked(h, &pair_type); /* held */
+        rh_gc_freeze(h);
+    }
     for (int i = 0; i < 4; i++) (void)rh_new_tracked(h, &pair_type); /* held: never dropped */
     rh_gc_collect(h, 2); /* all four old */
     for (int i = 0; i < N; i++) o[i] = rh_new_tracked(h, &pair_type); /* held, young */
@@ -3851,6 +3864,9 @@ static void test_full_set_counters_checked_long(void **state) {
     (void)state;
     rh_child c;
     rh_run_child(long_counter_child, NULL, &c);
+    rh_assert_child_died_saying(&c, "refheap: fatal: collector (linkless): heap");
+    rh_assert_child_died_saying(&c, "fewer tracked objects than its counters say (5006): 5004 found");
+    rh_run_child(long_counter_child, "frozen", &c);
     rh_assert_child_died_saying(&c, "refheap: fatal: collector (linkless): heap");
     rh_assert_child_died_saying(&c, "fewer old objects than its counter says (6): 4 found");
 }

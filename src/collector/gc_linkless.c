@@ -92,11 +92,12 @@
  *      has this step done by step 2 (its index is needed until then: it
  *      is what tells it from a young object of another heap): at the
  *      first reference to it that step 2 meets, counted at once, or at
- *      its own turn, whichever comes first. So has an old object of a
- *      full collection's set in a pools-mode heap without frozen objects
- *      (the lazy fill, see full_set: the block's mark tells it from an
- *      untracked object, its word alone cannot); the other objects of a
- *      set (a full collection's old ones in other heaps, a recheck's)
+ *      its own turn, whichever comes first. So has every pool object of
+ *      a full collection's set in a pools-mode heap without frozen
+ *      objects, young or old (the lazy fill, see full_set: the block's
+ *      mark tells a member from an untracked object, the word alone
+ *      cannot); the other objects of a set (a full collection's old ones
+ *      in other heaps, a recheck's)
  *      have it done by a pass of its own (for the old ones, the walk that
  *      fills the array);
  *   2. each object's traverse raises LOW of every referent that carries
@@ -159,8 +160,10 @@
  * front, or the young array's own block when it holds them and is due to
  * be cut down: full_set) with the old objects in address
  * order, by a walk, then the young ones, its walk being the old ones'
- * step 1 unless the fill is lazy (rh__gc_linkless_full_unreachable;
- * survivors old, generation 2; no walk when no object is old); the
+ * step 1; or, lazy (a pools-mode heap without frozen objects), every
+ * tracked object in address order by one walk that reads no pool object
+ * (rh__gc_linkless_full_unreachable; survivors old, generation 2; no
+ * walk when no object is old); the
  * frozen objects stay out, so what they reference counts as referenced
  * from outside. Out of memory for that array (or for the young array's
  * next block; or a set larger than LOW can index), the walk-driven set
@@ -573,15 +576,15 @@ typedef struct count_ctx {
     const rh_object *from;
     rh_object *const *young;
     size_t nyoung;
-    bool lazy; /* a full set whose fill left the old pool objects' words alone (full_set) */
+    bool lazy; /* a full set whose fill left the pool objects' words alone (full_set) */
 } count_ctx;
 
-/* Is o, an old object by its word (GEN OLD or GEN1, no marks), one of the
- * old pool objects of a lazy full set (count_ctx.lazy): a block of h's
- * pools that is marked (tracked)? In such a set every tracked pool
- * object but the young ones (which their word tells) is old and in the
- * set (no object is frozen); a block of another heap, a system block (the
- * fill did those objects' step 1 itself) or an untracked object is not
+/* Is o, an object of this layout without marks and not frozen by its
+ * word, one of the pool objects of a lazy full set (count_ctx.lazy): a
+ * block of h's pools that is marked (tracked)? Such a set is every
+ * tracked object of the heap (none is frozen); a block of another heap,
+ * a system block (the fill did those objects' step 1 itself: their
+ * marks cannot be read in line) or an untracked object is not in it
  * (memory/marks.h: the owner is checked before the mark is read). */
 static inline bool lazy_member(rh_heap *h, const rh_object *o) {
     uint64_t *mw, bit;
@@ -592,7 +595,7 @@ static inline bool lazy_member(rh_heap *h, const rh_object *o) {
  * It carries COLLECTING, or it is one of the set's young objects not met
  * yet (young[LOW] is the object: exact, so a young object of another
  * heap, which a reference must not reach anyway, is never written), or,
- * in a lazy full set, an old pool object not met yet (lazy_member), whose
+ * in a lazy full set, a pool object not met yet (lazy_member), whose
  * step 1 is done here with its first reference counted. */
 static inline bool count_in(rh_object *o, const count_ctx *c) {
     uint32_t w = o->rh_gcword;
@@ -607,7 +610,7 @@ static inline bool count_in(rh_object *o, const count_ctx *c) {
         return true;
     }
     if (c->lazy && (w & (RH__GCW_LINKLESS | RH__GCW_MARKS)) == RH__GCW_LINKLESS &&
-        (rh__gcw_gen(w) == RH__GCW_OLD || rh__gcw_gen(w) == RH__GCW_GEN1) && lazy_member(c->h, o)) {
+        rh__gcw_gen(w) != RH__GCW_FROZEN && lazy_member(c->h, o)) {
         o->rh_gcword = young_collecting(w) + 1;
         return true;
     }
@@ -721,7 +724,7 @@ static inline void young_turn(rh_object *o, size_t i, size_t young) {
     if (!(w & COLLECTING)) {
         rh__assert(rh__gc_linkless_obj(o) && !(w & RH__GCW_MARKS) &&
                    (i >= young ? rh__gcw_gen(w) == RH__GCW_YOUNG && (w & RH__GCW_LOW) == i - young
-                               : rh__gcw_gen(w) == RH__GCW_OLD || rh__gcw_gen(w) == RH__GCW_GEN1));
+                               : rh__gcw_gen(w) != RH__GCW_FROZEN));
         o->rh_gcword = young_collecting(w);
     }
     (void)i;
@@ -898,51 +901,52 @@ static void young_marks(rh_heap *h, rh_object **dst, rh_object *const *src, size
 }
 
 /* The set of a full collection: every tracked object but the frozen ones,
- * the old ones in the walk's (address) order, then the young ones in the
- * young array's order, in one array of n_old + nyoung entries. NULL when
- * the array cannot be had (the heap's pending error is left as it was) or
- * LOW cannot index it: nothing changed, the collection collects nothing.
- * The array is the young array itself when it has room for the set and
- * is larger than the young array kept once emptied (young_keep: it would
- * be cut down now anyway): the young entries move up behind the old ones
- * (a move of the array's entries, its pages already the heap's: a fresh
- * array of millions of entries costs a page fault every 512 entries, on
- * every full collection), and the young array starts again from a block
- * of young_keep's size, allocated first (young_first when that size is
- * RH__YOUNG_FIRST; when that block cannot be had: NULL, as for the
- * set's own array). When the young array is not such a block, the set's
- * array is allocated up front and the young array cut by young_fit. So a
- * full collection asks the allocator once either way (the young array's
- * next block, or the set's array), and out of memory it is the
- * walk-driven set's all the same.
- * The fill is step 1 of the old objects (find_unreachable's `full`): the
- * walk gives each COLLECTING, LOW 0 and GEN cleared. Lazy (*lazy_out),
- * in a heap whose marks are in line and that has no frozen object, it
- * reads and writes no pool object: every pool block the walk returns is
- * then an old member (the young ones hidden), and step 2 does the step 1
- * of each at its turn or at the first reference to it, so that the
- * fill's pass over the objects' memory goes (full collection of 3 M
- * live instances: plain 29.9 -> 24.5 ns an object, slotted 22.2 ->
- * 20.0, before the prefetch); the walk's system blocks (large
- * containers) are filled as before, their marks not readable in line.
- * The young ones are
- * not read: their words keep YOUNG and their index in the young array,
- * which is their index in the set's young part, set[*nold .. *n), and
- * step 2 does their step 1 (find_unreachable); the young array is emptied
- * (whatever survives a full collection is old, generation 2). The walk
- * skips them by their word when it returns them. It costs a hundred
- * instructions for each marked block it returns (a step of the
- * allocator's cursor through the layer stack, memory/marks.h), and in a
- * heap that built its objects with the collector disabled nearly every
- * tracked object is young: so, where marks are in line (a pools-mode heap
- * without shim), the young ones' blocks are unmarked for the walk and
- * marked again after it (a bit of the plane each, no object read), and
- * the walk returns only the old and frozen ones; and there is no walk at
- * all when no object is old (n_old 0: the frozen ones stay out anyway).
- * Nothing else runs meanwhile: no one sees a young object untracked. As
- * for the young set's collection, the set is counted nowhere while it is
- * collected (n_old, n_gen1 and nyoung 0); *n is the length, *nold the
- * old ones'. */
+ * in one array of n_old + nyoung entries. NULL when the array cannot be
+ * had (the heap's pending error is left as it was) or LOW cannot index
+ * it: nothing changed, the collection collects nothing. The array is the
+ * young array itself when it has room for the set and is larger than the
+ * young array kept once emptied (young_keep: it would be cut down now
+ * anyway; a fresh array of millions of entries costs a page fault every
+ * 512 entries, on every full collection), and the young array starts
+ * again from a block of young_keep's size, allocated first (young_first
+ * when that size is RH__YOUNG_FIRST; when that block cannot be had:
+ * NULL, as for the set's own array). When the young array is not such a
+ * block, the set's array is allocated up front and the young array cut
+ * by young_fit. So a full collection asks the allocator once either way
+ * (the young array's next block, or the set's array), and out of memory
+ * it is the walk-driven set's all the same. The young array is emptied
+ * (whatever survives a full collection is old, generation 2). Nothing
+ * else runs meanwhile: no one sees a young object untracked. As for the
+ * young set's collection, the set is counted nowhere while it is
+ * collected (n_old, n_gen1 and nyoung 0); *n is the length, *nold where
+ * the set's young part starts (find_unreachable's `young`). Three fills:
+ *   - lazy (*lazy_out; some object is old, the marks are in line, a
+ *     pools-mode heap without shim, and no object is frozen): every
+ *     marked block is a member, so one walk of the marked blocks fills
+ *     the whole array in address order, young and old alike, and reads
+ *     no pool object: step 2 does the step 1 of each at its turn or at
+ *     the first reference to it (count_in tells a member from an
+ *     untracked object by its block's mark; the young ones' index is not
+ *     needed, *nold = *n: no young part). The walk's system blocks (large
+ *     containers), whose marks cannot be read in line, get their step 1
+ *     here. No pass over the objects' memory, and none over the young
+ *     array (full collection of 3 M live instances: plain 29.9 -> 24.5
+ *     ns an object, slotted 22.2 -> 20.0, before the prefetch; of 1 M
+ *     young garbage instances, 48 instructions an object fewer, the
+ *     young marks' two passes below);
+ *   - otherwise the fill is step 1 of the old objects (find_unreachable's
+ *     `full`): the walk gives each COLLECTING, LOW 0 and GEN cleared, in
+ *     address order, then the young ones follow in the young array's
+ *     order, not read: their words keep YOUNG and their index in the
+ *     young array, which is their index in the set's young part,
+ *     set[*nold .. *n), and step 2 does their step 1. The walk skips
+ *     the young and the frozen ones by their word; where marks are in
+ *     line (frozen objects present), the young ones' blocks are unmarked
+ *     for the walk and marked again after it (a bit of the plane each,
+ *     no object read), so that the walk returns only the old and frozen
+ *     ones;
+ *   - no walk at all when no object is old (n_old 0: the young array's
+ *     entries are the set, the frozen ones stay out anyway). */
 static rh_object **full_set(rh_heap *h, size_t *n, size_t *nold_out, bool *lazy_out) {
     struct rh__gc_state *st = &h->gc;
     size_t ny = st->nyoung, nold = st->n_old, total = ny + nold, keep = young_keep(st);
@@ -953,8 +957,8 @@ static rh_object **full_set(rh_heap *h, size_t *n, size_t *nold_out, bool *lazy_
         next = rh__gc_array_realloc(h, NULL, keep * sizeof *next);
         if (!next) return NULL;
     }
-    bool hide = nold && ny && !(h->alloc.slow & RH__SLOW_MODE);
-    bool lazy = !(h->alloc.slow & RH__SLOW_MODE) && st->n_frozen == 0;
+    bool lazy = nold && !(h->alloc.slow & RH__SLOW_MODE) && st->n_frozen == 0;
+    bool hide = !lazy && nold && ny && !(h->alloc.slow & RH__SLOW_MODE);
     rh_object **young = st->young;
     if (reuse) {
         set = young;
@@ -962,21 +966,38 @@ static rh_object **full_set(rh_heap *h, size_t *n, size_t *nold_out, bool *lazy_
         set = rh__gc_array_realloc(h, NULL, (total ? total : 1) * sizeof *set);
         if (!set) return NULL;
     }
-    /* the young entries to set[nold .. total) (their marks hidden for
-     * the walk in the same pass) */
-    if (hide) young_marks(h, set + nold, young, ny, false);
-    else if (ny && set + nold != young) memmove(set + nold, young, ny * sizeof *set);
-    if (nold) {
+    if (lazy) {
+        /* every marked block is a member, young or old: the walk gives
+         * them all, in address order; the pool ones are not read */
         size_t k = 0;
         rh__mark_walk w;
         rh__mark_walk_begin(h, &w);
         for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
-            if (lazy && w.phase == RH__WALK_POOLS && k < nold) {
-                rh__assert(rh__gc_linkless_obj(o) && !(o->rh_gcword & RH__GCW_MARKS) &&
-                           (rh__gcw_gen(o->rh_gcword) == RH__GCW_OLD || rh__gcw_gen(o->rh_gcword) == RH__GCW_GEN1));
-                set[k++] = o;
-                continue;
-            }
+            /* a counter that is short stops here, in every build, instead
+             * of writing past the array (as below) */
+            if (k >= total)
+                rh__fatal("collector (linkless): heap %p has more tracked objects than its counters say (%zu): "
+                          "<%s %p> is one more", (void *)h, total, o->rh_type->name, (void *)o);
+            rh__assert(rh__gc_linkless_obj(o) && !(o->rh_gcword & RH__GCW_MARKS) &&
+                       rh__gcw_gen(o->rh_gcword) != RH__GCW_FROZEN);
+            if (w.phase != RH__WALK_POOLS) o->rh_gcword = young_collecting(o->rh_gcword);
+            set[k++] = o;
+        }
+        rh__mark_walk_end(&w);
+        if (k != total)
+            rh__fatal("collector (linkless): heap %p has fewer tracked objects than its counters say (%zu): "
+                      "%zu found", (void *)h, total, k);
+        nold = total; /* no young part */
+    }
+    /* the young entries to set[nold .. total) (their marks hidden for
+     * the walk in the same pass) */
+    if (hide) young_marks(h, set + nold, young, ny, false);
+    else if (!lazy && ny && set + nold != young) memmove(set + nold, young, ny * sizeof *set);
+    if (nold && !lazy) {
+        size_t k = 0;
+        rh__mark_walk w;
+        rh__mark_walk_begin(h, &w);
+        for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
             uint32_t x = o->rh_gcword;
             if (rh__gcw_gen(x) == RH__GCW_FROZEN || rh__gcw_gen(x) == RH__GCW_YOUNG) continue;
             /* the array holds n_old + nyoung: a counter that is short (a
