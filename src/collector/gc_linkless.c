@@ -717,8 +717,8 @@ static void split_check(rh_object **set, size_t n, size_t r) {
 #endif
 
 /* Step 1 of set[i] at its turn in step 2, unless a reference met before
- * did it: a young object of the set's young part set[young .. n), or an
- * old one of a lazy full set (set[0 .. young)). */
+ * did it: a young object of the set's young part set[young .. n), or a
+ * pool object of a lazy full set (set[0 .. young), young and old). */
 static inline void young_turn(rh_object *o, size_t i, size_t young) {
     uint32_t w = o->rh_gcword;
     if (!(w & COLLECTING)) {
@@ -731,6 +731,14 @@ static inline void young_turn(rh_object *o, size_t i, size_t young) {
     (void)young;
 }
 
+/* Steps 2 and 3 read the objects in the array's order, which for a full
+ * collection is address order (the walk's): each prefetches the object
+ * PREFETCH_AHEAD entries ahead, for writing. Full collection of 3 M live
+ * instances (bench_gc collect, 3 runs of 3 collections): slotted 20.0 ->
+ * 18.2 / 16.7 / 16.5 ns an object for 16 / 32 / 64 entries ahead, plain
+ * 25.0 -> 23.6 / 23.1 / 22.9. */
+#define PREFETCH_AHEAD 32
+
 /* Steps 1-3 (see the essay). set[young .. n): young objects of the set
  * (the young array in its order, each one's LOW its index there), whose
  * step 1 (COLLECTING, GEN and LOW cleared) is done by step 2: at the first
@@ -742,20 +750,14 @@ static inline void young_turn(rh_object *o, size_t i, size_t young) {
  * turn, or at the first reference to one, which count_in tells from an
  * untracked object by its block's mark). full: the set is every tracked
  * object of the heap but the frozen ones (cross-heap references are
- * then looked for at RH_DEBUG >= 1). Survivors get GEN `gen`; *need, when not NULL, the RH__GC_NEED_*
- * flags of the objects found tentatively unreachable at their turn (an
+ * then looked for at RH_DEBUG >= 1). Survivors get GEN `gen`; *need,
+ * when not NULL, the RH__GC_NEED_* flags of the objects found
+ * tentatively unreachable at their turn (an
  * over-approximation, as gc.c's step 3), and OFFERS when a survivor's
  * type has untrack_check (noted as each leaves the set, at its turn or
  * when a traverse reaches it). Two passes over the objects, step 2's
  * and step 3's; for the young ones, the count of references from inside
  * the set becomes the index in the same store. */
-/* Steps 2 and 3 read the objects in the array's order, which for a full
- * collection is address order (the walk's): each prefetches the object
- * PREFETCH_AHEAD entries ahead, for writing. Full collection of 3 M live
- * instances (bench_gc collect, 3 runs of 3 collections): slotted 20.0 ->
- * 18.2 / 16.7 / 16.5 ns an object for 16 / 32 / 64 entries ahead, plain
- * 25.0 -> 23.6 / 23.1 / 22.9; garbage, plain 47.5 -> 40.9 (32 ahead). */
-#define PREFETCH_AHEAD 32
 static size_t find_unreachable(rh_heap *h, rh_object **set, size_t n, bool full, bool lazy, size_t young,
                                uint32_t gen, unsigned *need) {
     rh__assert(n <= RH__GCW_LOW && young <= n);
