@@ -97,7 +97,7 @@ bool rh__gc_linkless_tracked(rh_heap *h, const rh_object *o);
 /* Untracks o if it is tracked; returns whether it was. */
 bool rh__gc_linkless_untrack_if(rh_heap *h, rh_object *o);
 void rh__gc_linkless_fini(rh_heap *h);
-/* Steps 1-3 over set[0 .. n) (gc_linkless.c's essay): partitions it into
+/* Steps 1-3 over set[0 .. n) (gc_linkless.c's essay): splits it in place into
  * [reachable | unreachable] and returns the reachable count. */
 size_t rh__gc_linkless_find_unreachable(rh_heap *h, rh_object **set, size_t n);
 /* The young set's steps 1-3 over the young array, detached (*cap its

@@ -70,8 +70,8 @@ RH__HOT_INLINE int rh__gc_attr_table_walk(rh_object *o, rh_visitfn visit, void *
  * step 3 for every object it moves to the unreachable part (an
  * over-approximation: an object rescued afterwards still counts), and
  * again, over the final set, by the legacy pass when that runs (objects it
- * moves to `finalizers` afterwards still count). gc.c's step 3 and
- * gc_linkless.c's partition note them while the object is in cache. The
+ * moves to `finalizers` afterwards still count). Both layouts' step 3
+ * notes them while the object is in cache. The
  * layout without links notes one thing more, for its survivors: OFFERS,
  * a survivor whose type has untrack_check (a tuple, a dict), without
  * which collect_linkless's pass of offers over the survivors would offer
