@@ -933,9 +933,11 @@ static void young_marks(rh_heap *h, rh_object **dst, rh_object *const *src, size
  *     containers), whose marks cannot be read in line, get their step 1
  *     here. No pass over the objects' memory, and none over the young
  *     array (full collection of 3 M live instances: plain 29.9 -> 24.5
- *     ns an object, slotted 22.2 -> 20.0, before the prefetch; of 1 M
- *     young garbage instances, 48 instructions an object fewer, the
- *     young marks' two passes below);
+ *     ns an object, slotted 22.2 -> 20.0, before the prefetch; on 1 M
+ *     young garbage instances the walk's steps over the young ones and
+ *     their lookups in step 2 cost what the young marks' two passes
+ *     below cost, 48 instructions an object, and the time moved within
+ *     the noise);
  *   - otherwise the fill is step 1 of the old objects (find_unreachable's
  *     `full`): the walk gives each COLLECTING, LOW 0 and GEN cleared, in
  *     address order, then the young ones follow in the young array's
