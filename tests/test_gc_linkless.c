@@ -1441,20 +1441,21 @@ static size_t young_traverses_all_alive(rh_heap *h, size_t expect_n) {
  * leaves the pool objects' words alone, young and old (full_set's lazy
  * fill: one walk of every tracked object in address order): step 2 does
  * their step 1 at their turn or at the first reference to them, telling
- * a tracked object from an untracked one by its block's mark. The objects that are no members must come out unwritten:
- * untracked pairs (u2 referenced by garbage only, u by a survivor) and an
- * untracked system-block container referenced from old objects (their words exactly LINKLESS after, the heap's
- * invariants whole); system-block members (the fill did their step 1)
- * are collected and kept as the others. Garbage, from first principles:
- * {B, q2} (an old system block and an old pair), {g1, g2} (GEN1 and
- * old), {o, y} (old and young): 6. Kept: x, referenced only by the
- * untracked u (a reference from outside the set), which x references;
- * q, only by the held
- * system block L; p1 <- p2 (held, made after p1: p1 is tentatively
- * unreachable at its turn and rescued from behind), p3 -> p4 (held,
- * made first: p4 reached ahead). In every mode (malloc and debug mode
- * fill every object's word: the eager fill), and once more in pools
- * mode with a frozen object (eager too). The assertion on u2's word
+ * a tracked object from an untracked one by its block's mark. The
+ * objects that are no members must come out unwritten: untracked pairs
+ * (u2 referenced by garbage only, u by a survivor) and an untracked
+ * system-block container referenced from an old object (their words
+ * exactly LINKLESS after, the heap's invariants whole); system-block
+ * members (the fill did their step 1) are collected and kept as the
+ * others. Garbage, from first principles: {B, q2} (an old system block
+ * and an old pair), {g1, g2} (GEN1 and old), {o, y} (old and young): 6.
+ * Kept: x, referenced only by the untracked u (a reference from outside
+ * the set), which x references; q, only by the held system block L;
+ * p1 <- p2 (held, made after p1: p1 is tentatively unreachable at its
+ * turn and rescued from behind), p3 -> p4 (held, made first: p4 reached
+ * ahead). In every mode (malloc and debug mode fill every object's word:
+ * the eager fill), and once more in pools mode with a frozen object
+ * held (eager too). The assertion on u2's word
  * after the collection failed with lazy_member answering true for any
  * block of the heap, marked or not (u's did not: its survivor's traverse
  * in step 3 took it out of the set again). */
@@ -1463,10 +1464,11 @@ static void test_full_set_lazy_fill(void **state) {
     for (size_t m = 0; m < NMODES + 1; m++) {
         rh_heap *h = heap_new(m < NMODES ? MODES[m] : RH_MODE_POOLS, RH_GC_POLICY_INCREMENTAL, true);
         rh_gc_disable(h);
+        rh_object *f = NULL;
         if (m == NMODES) {
-            rh_object *f = rh_new_tracked(h, &pair_type);
+            f = rh_new_tracked(h, &pair_type); /* held: the heap has a frozen object throughout */
             rh_gc_freeze(h);
-            rh_decref(f); /* frozen garbage: stays, out of every set */
+            assert_int_equal(h->gc.n_frozen, 1);
         }
         rh_object *x = rh_new_tracked(h, &pair_type), *u = rh_new_tracked(h, &pair_type);
         rh_object *u2 = rh_new_tracked(h, &pair_type);
@@ -1525,6 +1527,8 @@ static void test_full_set_lazy_fill(void **state) {
         rh_decref(p2); /* and p1 */
         rh_decref(p3); /* and p4 */
         assert_int_equal(h->gc.n_old, 0);
+        assert_int_equal(h->gc.n_frozen, m == NMODES ? 1u : 0u);
+        if (f) rh_decref(f);
         assert_int_equal(rh_gc_collect(h, 2), 0);
         rh__gc_check(h);
         rh_heap_destroy(h);
