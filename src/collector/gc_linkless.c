@@ -97,9 +97,8 @@
  *      objects, young or old (the lazy fill, see full_set: the block's
  *      mark tells a member from an untracked object, the word alone
  *      cannot); the other objects of a set (a full collection's old ones
- *      in other heaps, a recheck's)
- *      have it done by a pass of its own (for the old ones, the walk that
- *      fills the array);
+ *      under the other fill, a recheck's) have it done by a pass of
+ *      their own (for the old ones, the walk that fills the array);
  *   2. each object's traverse raises LOW of every referent that carries
  *      LINKLESS and COLLECTING (saturating at RH__GCW_LOW: a saturated
  *      count under-counts, so the object looks referenced from outside
@@ -562,7 +561,8 @@ static int visit_count(rh_object *o, void *arg) {
 }
 
 /* Step 1 of a young object of the set (its word YOUNG with its index), or
- * of an old one of a lazy full set: COLLECTING, GEN and LOW cleared. */
+ * of any member of a full set (its word old or young): COLLECTING, GEN
+ * and LOW cleared. */
 static inline uint32_t young_collecting(uint32_t w) {
     return (w & ~(RH__GCW_GEN | RH__GCW_LOW)) | COLLECTING;
 }
@@ -579,13 +579,14 @@ typedef struct count_ctx {
     bool lazy; /* a full set whose fill left the pool objects' words alone (full_set) */
 } count_ctx;
 
-/* Is o, an object of this layout without marks and not frozen by its
- * word, one of the pool objects of a lazy full set (count_ctx.lazy): a
- * block of h's pools that is marked (tracked)? Such a set is every
- * tracked object of the heap (none is frozen); a block of another heap,
- * a system block (the fill did those objects' step 1 itself: their
- * marks cannot be read in line) or an untracked object is not in it
- * (memory/marks.h: the owner is checked before the mark is read). */
+/* Is o, an object of this layout not carrying COLLECTING, one of the pool
+ * objects of a lazy full set (count_ctx.lazy): a block of h's pools that
+ * is marked (tracked)? Such a set is every tracked object of the heap
+ * (none is frozen, so no word needs reading for that); a block of
+ * another heap, a system block (the fill did those objects' step 1
+ * itself: their marks cannot be read in line) or an untracked object is
+ * not in it (memory/marks.h: the owner is checked before the mark is
+ * read). */
 static inline bool lazy_member(rh_heap *h, const rh_object *o) {
     uint64_t *mw, bit;
     return rh__mark_fast(h, o, &mw, &bit) && (*mw & bit) != 0;
@@ -609,8 +610,7 @@ static inline bool count_in(rh_object *o, const count_ctx *c) {
         o->rh_gcword = young_collecting(w) + 1;
         return true;
     }
-    if (c->lazy && (w & (RH__GCW_LINKLESS | RH__GCW_MARKS)) == RH__GCW_LINKLESS &&
-        rh__gcw_gen(w) != RH__GCW_FROZEN && lazy_member(c->h, o)) {
+    if (c->lazy && (w & RH__GCW_LINKLESS) && lazy_member(c->h, o)) {
         o->rh_gcword = young_collecting(w) + 1;
         return true;
     }
@@ -719,7 +719,7 @@ static void split_check(rh_object **set, size_t n, size_t r) {
 /* Step 1 of set[i] at its turn in step 2, unless a reference met before
  * did it: a young object of the set's young part set[young .. n), or a
  * pool object of a lazy full set (set[0 .. young), young and old). */
-static inline void young_turn(rh_object *o, size_t i, size_t young) {
+static inline void step1_at_turn(rh_object *o, size_t i, size_t young) {
     uint32_t w = o->rh_gcword;
     if (!(w & COLLECTING)) {
         rh__assert(rh__gc_linkless_obj(o) && !(w & RH__GCW_MARKS) &&
@@ -760,7 +760,7 @@ static inline void young_turn(rh_object *o, size_t i, size_t young) {
  * the set becomes the index in the same store. */
 static size_t find_unreachable(rh_heap *h, rh_object **set, size_t n, bool full, bool lazy, size_t young,
                                uint32_t gen, unsigned *need) {
-    rh__assert(n <= RH__GCW_LOW && young <= n);
+    rh__assert(n <= RH__GCW_LOW && young <= n && (full || !lazy));
     /* 1 (the young part's in step 2) */
     if (!full) {
         for (size_t i = 0; i < young; i++) {
@@ -774,7 +774,7 @@ static size_t find_unreachable(rh_heap *h, rh_object **set, size_t n, bool full,
     if (h->mode == RH_MODE_DEBUG) {
         for (size_t i = 0; i < n; i++) {
             rh_object *o = set[i];
-            young_turn(o, i, young);
+            step1_at_turn(o, i, young);
             const rh_type *t = o->rh_type;
             cc.from = o;
             RH__GC_TRAVERSE(o, t, visit_count_debug, &cc);
@@ -782,7 +782,7 @@ static size_t find_unreachable(rh_heap *h, rh_object **set, size_t n, bool full,
     } else if (RH_DEBUG >= 1 && full) {
         for (size_t i = 0; i < n; i++) {
             rh_object *o = set[i];
-            young_turn(o, i, young);
+            step1_at_turn(o, i, young);
             const rh_type *t = o->rh_type;
             RH__GC_TRAVERSE(o, t, visit_count_full, &cc);
         }
@@ -790,7 +790,7 @@ static size_t find_unreachable(rh_heap *h, rh_object **set, size_t n, bool full,
         for (size_t i = 0; i < n; i++) {
             rh_object *o = set[i];
             if (i + PREFETCH_AHEAD < n) __builtin_prefetch(set[i + PREFETCH_AHEAD], 1);
-            young_turn(o, i, young);
+            step1_at_turn(o, i, young);
             const rh_type *t = o->rh_type;
             RH__GC_TRAVERSE(o, t, visit_count_set, &cc);
         }
@@ -970,58 +970,41 @@ static rh_object **full_set(rh_heap *h, size_t *n, size_t *nold_out, bool *lazy_
         set = rh__gc_array_realloc(h, NULL, (total ? total : 1) * sizeof *set);
         if (!set) return NULL;
     }
-    if (lazy) {
-        /* every marked block is a member, young or old: the walk gives
-         * them all, in address order; the pool ones are not read */
-        size_t k = 0;
-        rh__mark_walk w;
-        rh__mark_walk_begin(h, &w);
-        for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
-            /* a counter that is short stops here, in every build, instead
-             * of writing past the array (as below) */
-            if (k >= total)
-                rh__fatal("collector (linkless): heap %p has more tracked objects than its counters say (%zu): "
-                          "<%s %p> is one more", (void *)h, total, o->rh_type->name, (void *)o);
-            rh__assert(rh__gc_linkless_obj(o) && !(o->rh_gcword & RH__GCW_MARKS) &&
-                       rh__gcw_gen(o->rh_gcword) != RH__GCW_FROZEN);
-            if (w.phase != RH__WALK_POOLS) o->rh_gcword = young_collecting(o->rh_gcword);
-            set[k++] = o;
-        }
-        rh__mark_walk_end(&w);
-        if (k != total)
-            rh__fatal("collector (linkless): heap %p has fewer tracked objects than its counters say (%zu): "
-                      "%zu found", (void *)h, total, k);
-        nold = total; /* no young part */
-    }
-    /* the young entries to set[nold .. total) (their marks hidden for
-     * the walk in the same pass) */
+    /* the young entries to set[nold .. total), unless the walk takes
+     * them (lazy; their marks hidden for the walk in the same pass) */
     if (hide) young_marks(h, set + nold, young, ny, false);
     else if (!lazy && ny && set + nold != young) memmove(set + nold, young, ny * sizeof *set);
-    if (nold && !lazy) {
-        size_t k = 0;
+    if (nold) {
+        /* the walk: every tracked object when lazy (a pool one not
+         * read), else the old ones, each with its step 1 */
+        size_t k = 0, want = lazy ? total : nold;
+        const char *what = lazy ? "tracked objects than its counters say" : "old objects than its counter says";
         rh__mark_walk w;
         rh__mark_walk_begin(h, &w);
         for (rh_object *o; (o = rh__mark_walk_next(&w)) != NULL;) {
-            uint32_t x = o->rh_gcword;
-            if (rh__gcw_gen(x) == RH__GCW_FROZEN || rh__gcw_gen(x) == RH__GCW_YOUNG) continue;
+            if (!lazy) {
+                uint32_t g = rh__gcw_gen(o->rh_gcword);
+                if (g == RH__GCW_FROZEN || g == RH__GCW_YOUNG) continue;
+            }
             /* the array holds n_old + nyoung: a counter that is short (a
              * corrupted heap record, a collector bug) stops here, in every
              * build, instead of writing past it */
-            if (k >= nold)
-                rh__fatal("collector (linkless): heap %p has more old objects than its counter says (%zu): "
-                          "<%s %p> is one more", (void *)h, nold, o->rh_type->name, (void *)o);
-            rh__assert(rh__gc_linkless_obj(o) && !(x & RH__GCW_MARKS));
-            o->rh_gcword = (x & ~(RH__GCW_GEN | RH__GCW_LOW)) | COLLECTING;
+            if (k >= want)
+                rh__fatal("collector (linkless): heap %p has more %s (%zu): <%s %p> is one more", (void *)h, what,
+                          want, o->rh_type->name, (void *)o);
+            rh__assert(rh__gc_linkless_obj(o) && !(o->rh_gcword & RH__GCW_MARKS) &&
+                       rh__gcw_gen(o->rh_gcword) != RH__GCW_FROZEN);
+            if (!lazy || w.phase != RH__WALK_POOLS) o->rh_gcword = young_collecting(o->rh_gcword);
             set[k++] = o;
         }
         rh__mark_walk_end(&w);
         /* and one that counts more than the walk found would leave entries
-         * unwritten before the young ones (stale pointers of the young array
-         * when the set is its block) for steps 2-3 to read: stopped the same */
-        if (k != nold)
-            rh__fatal("collector (linkless): heap %p has fewer old objects than its counter says (%zu): %zu found",
-                      (void *)h, nold, k);
+         * unwritten (stale pointers of the young array when the set is its
+         * block) for steps 2-3 to read: stopped the same */
+        if (k != want)
+            rh__fatal("collector (linkless): heap %p has fewer %s (%zu): %zu found", (void *)h, what, want, k);
         if (hide) young_marks(h, set + nold, set + nold, ny, true);
+        if (lazy) nold = total; /* no young part */
     }
     st->n_old = 0;
     st->n_gen1 = 0;
