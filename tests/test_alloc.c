@@ -727,6 +727,19 @@ static void test_peak_sampled_at_pool_take(void **state) {
     rh_heap_stats_get(h, &st);
     assert_int_equal(st.bytes_in_use, 0);
     assert_int_equal(st.peak_bytes_in_use, h->alloc.tools ? N * 16 : (PER + 1) * 16);
+    /* Twice as many again: the 32 blocks the cache kept and the 2 * PER -
+     * 32 free blocks of the two pools serve the first 2 * PER, the third
+     * pool is taken at the next one, whose sample raises the peak to
+     * (2 * PER + 1) * 16 (the sample is skipped only while the taken
+     * pools' bytes, pools_taken * RH_POOL_SIZE, cannot pass the peak:
+     * here 3 pools, 49152 bytes, against 16400). */
+    static void *qs[2 * N];
+    for (int i = 0; i < 2 * N; i++) assert_non_null(qs[i] = rh_malloc(h, 16));
+    assert_int_equal(h->alloc.pools_taken, 3);
+    for (int i = 0; i < 2 * N; i++) rh_free(h, qs[i]);
+    rh_heap_stats_get(h, &st);
+    assert_int_equal(st.bytes_in_use, 0);
+    assert_int_equal(st.peak_bytes_in_use, h->alloc.tools ? 2 * N * 16 : (2 * PER + 1) * 16);
     rh_heap_destroy(h);
 }
 

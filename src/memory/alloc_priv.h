@@ -633,6 +633,11 @@ RH__HOT_INLINE void rh__bcache_push(rh_heap *h, unsigned c, rh__pool *pool, void
  * rh__free_slow: every free the fast path does not take (NULL ignored). */
 void *rh__malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int line);
 void *rh__alloc_fast_failed(rh_heap *h);
+/* The fast path's allocation of class c when usable[c] is empty: the
+ * pools' slow path (rh__pool_alloc_slow), and rh__alloc_fast_failed if
+ * that found no memory. One tail call, so that the fast path keeps no
+ * stack frame for a call whose result it would have to test. */
+void *rh__malloc_refill(rh_heap *h, unsigned c);
 /* Tracing alone (slow word exactly RH__SLOW_TRACE; tools: trace.c): the
  * fast paths' pop of a block of 1..RH_SMALL_MAX bytes and their push of a
  * pool block, out of line, around the trace's in-line common case (or a
@@ -659,9 +664,8 @@ RH__HOT_INLINE void *rh__malloc_fast(rh_heap *h, size_t n, const char *file, int
         unsigned c = (unsigned)((n - 1) / RH_ALIGNMENT);
         void *p = rh__bcache_pop(h, c);
         if (RH_LIKELY(p != NULL)) return p;
-        p = rh__pool_pop(h, c, false);
-        if (RH_LIKELY(p != NULL)) return p;
-        return rh__alloc_fast_failed(h);
+        if (RH_UNLIKELY(!rh__pool_can_pop(h, c))) return rh__malloc_refill(h, c);
+        return rh__pool_pop(h, c, false); /* the head of usable[c] has a free block */
     }
     if (h->alloc.slow == RH__SLOW_TRACE && n - 1 < RH_SMALL_MAX) return rh__malloc_traced(h, n, file, line);
     return rh__malloc_slow(h, n, false, file, line);

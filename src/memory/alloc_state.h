@@ -72,6 +72,11 @@ struct rh__alloc_state {
      * by_nfree[ctz(nfree_bits)]. */
     struct rh__arena *by_nfree[RH__POOLS_PER_ARENA];
     uint64_t nfree_bits;
+    /* Pools taken from their arenas and not given back: the sum over the
+     * arenas of RH__POOLS_PER_ARENA - nfree (cached empty pools included).
+     * Their blocks hold every byte the classes count in use, so
+     * pools_taken * RH_POOL_SIZE bounds that figure (rh__note_peak). */
+    size_t pools_taken;
     struct rh__arena *arenas;       /* every mapped arena (all_next list)   */
     /* The same arenas sorted by address, by_addr[0 .. nby_addr), room for
      * capby_addr (memory/marks.h: the walk finds the next arena there). */

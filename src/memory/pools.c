@@ -529,6 +529,7 @@ static void arena_drain_release(rh_heap *h, rh__arena *a) {
         pool_unlink(A, k); /* empty, so on usable[c] */
         set_cached(A, c, NULL);
         a->nfree++;
+        A->pools_taken--;
     }
     arena_release(h, a);
 }
@@ -618,6 +619,7 @@ static void pool_to_arena(rh_heap *h, rh__pool *pool) {
     pool->next = a->freepools;
     a->freepools = pool;
     a->nfree++;
+    A->pools_taken--;
     bucket_insert(A, a);
     arena_check_idle(h, a);
 }
@@ -640,6 +642,7 @@ static rh__pool *pool_take(rh_heap *h, unsigned c) {
     rh__arena *a = A->by_nfree[__builtin_ctzll(A->nfree_bits)];
     bucket_remove(A, a);
     a->idle_since = 0; /* in use again: no longer decaying */
+    A->pools_taken++;
     rh__pool *pool;
     if (a->freepools) {
         pool = a->freepools;
@@ -1022,7 +1025,7 @@ void rh__pools_check(rh_heap *h) {
     const struct rh__alloc_state *A = &h->alloc;
     uint64_t used_by_class[RH_NUM_CLASSES] = {0};
     size_t open_by_class[RH_NUM_CLASSES] = {0}; /* pools in use (or cached) with a free block */
-    size_t carved = 0;
+    size_t carved = 0, taken = 0;
     for (rh__arena *a = A->arenas; a; a = a->all_next) {
         uintptr_t owner = atomic_load_explicit(rh__radix_owner(a->base), memory_order_relaxed);
         if (owner != (uintptr_t)h)
@@ -1078,9 +1081,13 @@ void rh__pools_check(rh_heap *h) {
             if (nfree) open_by_class[p->cls]++;
         }
         carved += a->ncarved;
+        taken += RH__POOLS_PER_ARENA - a->nfree;
         for (unsigned i = 0; i < RH__POOLS_PER_ARENA; i++)
             check_pool_marks(h, a, i, i < a->ncarved && !((onfree >> i) & 1));
     }
+    if (taken != A->pools_taken)
+        rh__fatal("pools: invariant broken: the arenas' pools less their free ones are %zu, pools_taken says %zu",
+                  taken, A->pools_taken);
     if (A->nby_addr != A->arenas_current)
         rh__fatal("pools: invariant broken: %zu arenas sorted by address, %zu mapped", A->nby_addr,
                   A->arenas_current);
