@@ -11,6 +11,7 @@
 
 #include "internal.h" /* white box: rh__debug_describe */
 #include "memory/layer.h" /* white box: the stack's accessor and check */
+#include "memory/alloc_priv.h" /* white box: the block cache's count */
 
 static rh_heap *new_heap(rh_mode mode) {
     rh_heap_config cfg = {.mode = mode};
@@ -247,21 +248,61 @@ static void test_trace_shim_on_the_stack(void **state) {
 }
 
 /* The stack check stops the program when the stack does not match the
- * mode or the slow word's fault bit. */
+ * mode or the slow word's fault bit, or when the words the fast paths
+ * compare with do not match the slow word (a heap whose slow word is set
+ * but whose fast_owner is the heap would cache blocks in debug mode or
+ * under tracing; a fast heap whose fast_small is 0 would never allocate
+ * fast). */
 static void broken_stack(void *arg) {
     int which = *(int *)arg;
     rh_heap *h = new_heap(which == 0 ? RH_MODE_DEBUG : RH_MODE_POOLS);
     if (which == 0) h->alloc.top = &h->alloc.back;       /* debug mode without its shim */
-    else h->alloc.slow |= RH__SLOW_FAULT;                 /* the bit without the shim */
+    else if (which == 1) h->alloc.slow |= RH__SLOW_FAULT; /* the bit without the shim */
+    /* the words of the other state of the slow word (under Valgrind it
+     * has TOOLS, so the fast paths' words are those of a slow heap) */
+    else if (which == 2) h->alloc.fast_owner = h->alloc.slow ? (uintptr_t)h : (uintptr_t)1;
+    else h->alloc.fast_small = h->alloc.slow ? RH_SMALL_MAX : 0;
     rh__mem_stack_check(h);
 }
 static void test_stack_check_catches_mismatch(void **state) {
     (void)state;
-    for (int which = 0; which < 2; which++) {
+    for (int which = 0; which < 4; which++) {
         rh_child c;
         rh_run_child(broken_stack, &which, &c);
-        rh_assert_child_died_saying(&c, "refheap: fatal: allocator: layer stack of heap");
+        rh_assert_child_died_saying(&c, which < 2 ? "refheap: fatal: allocator: layer stack of heap"
+                                                  : "the fast paths' words (owner");
     }
+}
+
+/* The words the fast paths compare with follow the slow word through
+ * every change of it: arming and disarming the fault injector, starting
+ * and stopping tracing. A pools-mode heap without tools frees into the
+ * block cache while its slow word is 0 and never while it is not. */
+static void test_fast_words_follow_slow_word(void **state) {
+    (void)state;
+    rh_heap *h = new_heap(RH_MODE_POOLS);
+    if (h->alloc.tools) {
+        rh_heap_destroy(h);
+        skip(); /* under Valgrind the slow word always has TOOLS */
+    }
+    void *p = rh_malloc(h, 32);
+    for (int step = 0; step < 5; step++) {
+        if (step == 1) rh_heap_fail_after(h, 1000, false);
+        if (step == 2) rh_heap_fail_after(h, 0, false);
+        if (step == 3) assert_int_equal(rh_trace_start(h, 1), 0);
+        if (step == 4) assert_int_equal(rh_trace_stop(h), 0);
+        bool fast = h->alloc.slow == 0;
+        assert_true(fast == (step == 0 || step == 2 || step == 4));
+        assert_int_equal(h->alloc.fast_owner, fast ? (uintptr_t)h : (uintptr_t)1);
+        assert_int_equal(h->alloc.fast_small, fast ? RH_SMALL_MAX : 0);
+        rh__mem_stack_check(h);
+        unsigned before = rh__bcache_count(&h->alloc, 1);
+        rh_free(h, p);
+        assert_int_equal(rh__bcache_count(&h->alloc, 1), before + (fast ? 1u : 0u));
+        assert_non_null(p = rh_malloc(h, 32));
+    }
+    rh_free(h, p);
+    rh_heap_destroy(h);
 }
 
 int main(void) {
@@ -272,6 +313,7 @@ int main(void) {
         cmocka_unit_test(test_fault_over_pools_changes_nothing),
         cmocka_unit_test(test_fault_realloc_checks_pointer_first),
         cmocka_unit_test(test_stack_check_catches_mismatch),
+        cmocka_unit_test(test_fast_words_follow_slow_word),
         cmocka_unit_test(test_trace_shim_on_the_stack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

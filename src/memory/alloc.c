@@ -26,14 +26,22 @@
  * fast paths' slow branches reach before the general slow paths, around
  * the trace's in-line common case (memory/trace_fast.h; a hook call
  * otherwise); and object.c does the same for objects, passing the type
- * name with the block). rh_malloc_at and rh__obj_alloc test
- * that word and the size together, then pop a block from the class's
- * block cache, else from the head pool of the class (alloc_priv.h);
- * rh_free_at and rh__obj_free test the word, ask the radix tree which heap
- * owns the pointer and the class of its pool (two loads, no lock, no
- * hash), and push the block on the class's block cache, or, when that is
+ * name with the block). Two words derived from it (rh__alloc_slow_set
+ * writes all three) put its test inside a compare the raw fast paths make
+ * anyway: fast_small (RH_SMALL_MAX, 0 when the word is not 0) and
+ * fast_owner (h, 1 when the word is not 0). rh_malloc_at tests the size
+ * against fast_small, one compare for the word and the size, then pops a
+ * block from the class's block cache, else from the head pool of the
+ * class (alloc_priv.h); rh_free_at asks the radix tree which heap owns
+ * the pointer and compares that owner with fast_owner, one compare for the
+ * owner and the word, reads the class of its pool (two loads, no lock, no
+ * hash), and pushes the block on the class's block cache, or, when that is
  * full, on its pool, whose header is entry (p >> 14) & 63 of its arena's
- * dense array (alloc_priv.h; pools.c's essay for the cache).
+ * dense array (alloc_priv.h; pools.c's essay for the cache). The object
+ * paths (rh__obj_alloc, rh__obj_free, object.c's creation and death) test
+ * the word itself: creation before it reads the type, which a slow heap's
+ * checks must see first, and death because it learns the heap from the
+ * block.
  * object.c inlines the same fast paths (they live in alloc_priv.h): it
  * allocates with rh__malloc_fast and frees a dead object's block with
  * rh__pool_owner and rh__bcache_push_leaf, which need no heap from their caller:
@@ -77,6 +85,7 @@
 #include "memory/layer.h"
 #include "memory/trace_fast.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -124,11 +133,11 @@ void rh__mem_trace_set(rh_heap *h, const rh__mem_methods *m) {
         A->trace_shim.m = m;
         A->trace_shim.below = *at;
         *at = &A->trace_shim;
-        A->slow |= RH__SLOW_TRACE;
+        rh__alloc_slow_set(h, A->slow | RH__SLOW_TRACE);
     } else if (!on && (A->slow & RH__SLOW_TRACE)) {
         *at = A->trace_shim.below;
         A->trace_shim.below = NULL;
-        A->slow &= ~RH__SLOW_TRACE;
+        rh__alloc_slow_set(h, A->slow & ~RH__SLOW_TRACE);
     }
 #if RH_DEBUG >= 1
     rh__mem_stack_check(h);
@@ -168,11 +177,22 @@ void rh__mem_stack_check(const rh_heap *h) {
     if (h->mode == RH_MODE_DEBUG && A->quarantine_len > A->quarantine_cap)
         rh__fatal("allocator: debug quarantine of heap %p holds %zu blocks, more than its %zu", (void *)h,
                   A->quarantine_len, A->quarantine_cap);
+    bool fast = A->slow == 0;
+    if (A->fast_owner != (fast ? (uintptr_t)h : (uintptr_t)1) || A->fast_small != (fast ? RH_SMALL_MAX : 0))
+        rh__fatal("allocator: heap %p: the fast paths' words (owner %#" PRIxPTR ", small %zu) do not match the "
+                  "slow word %#x", (void *)h, A->fast_owner, A->fast_small, A->slow);
+}
+
+void rh__alloc_slow_set(rh_heap *h, unsigned slow) {
+    struct rh__alloc_state *A = &h->alloc;
+    A->slow = slow;
+    A->fast_owner = slow == 0 ? (uintptr_t)h : (uintptr_t)1;
+    A->fast_small = slow == 0 ? RH_SMALL_MAX : 0;
 }
 
 int rh__alloc_init(rh_heap *h) {
     if (rh__pools_init(h) != 0) return -1;
-    h->alloc.slow = (h->mode != RH_MODE_POOLS ? RH__SLOW_MODE : 0u) | (h->alloc.tools ? RH__SLOW_TOOLS : 0u);
+    rh__alloc_slow_set(h, (h->mode != RH_MODE_POOLS ? RH__SLOW_MODE : 0u) | (h->alloc.tools ? RH__SLOW_TOOLS : 0u));
     if (h->mode == RH_MODE_DEBUG && rh__debug_init(h, h->alloc.quarantine_cap) != 0) {
         rh__pools_fini(h);
         return -1;

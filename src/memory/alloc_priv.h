@@ -633,6 +633,10 @@ RH__HOT_INLINE void rh__bcache_push(rh_heap *h, unsigned c, rh__pool *pool, void
  * rh__free_slow: every free the fast path does not take (NULL ignored). */
 void *rh__malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int line);
 void *rh__alloc_fast_failed(rh_heap *h);
+/* Sets the slow word and the two words the fast paths derive from it
+ * (rh__alloc_state.fast_owner, fast_small); the only writer of any of
+ * them. */
+void rh__alloc_slow_set(rh_heap *h, unsigned slow);
 /* The fast path's allocation of class c when usable[c] is empty: the
  * pools' slow path (rh__pool_alloc_slow), and rh__alloc_fast_failed if
  * that found no memory. One tail call, so that the fast path keeps no
@@ -654,13 +658,19 @@ void rh__free_slow(rh_heap *h, void *p, size_t header_offset, const char *file, 
 rh_heap *rh__obj_free_slow(rh_heap *h, void *block, size_t header_offset);
 #define RH__OBJ_FREE_SITE "(object deallocation)"
 
-/* Allocation: one test of the slow word and one of the size, then the
- * pop. The size test is 1 <= n <= RH_SMALL_MAX (one unsigned compare of
- * n - 1): a request of 0 bytes, rare, takes the slow path, which serves it
- * as the fast path would (a block of the smallest class, counted alike),
- * and the class is then a shift. */
+/* Allocation: one test, then the pop. The test is 1 <= n <= RH_SMALL_MAX
+ * (one unsigned compare of n - 1) against fast_small, which is 0 when the
+ * slow word is not: the test of the slow word is in it. A request of 0
+ * bytes, rare, takes the slow path, which serves it as the fast path
+ * would (a block of the smallest class, counted alike), and the class is
+ * then a shift. */
 RH__HOT_INLINE void *rh__malloc_fast(rh_heap *h, size_t n, const char *file, int line) {
-    if (RH_LIKELY(h->alloc.slow == 0 && n - 1 < RH_SMALL_MAX)) {
+    if (RH_LIKELY(n - 1 < h->alloc.fast_small)) {
+#if defined(__GNUC__) || defined(__clang__)
+        /* fast_small is at most RH_SMALL_MAX: said to the compiler, which
+         * then knows the class below 32 (no zero-extension before indexing) */
+        if (n - 1 >= RH_SMALL_MAX) __builtin_unreachable();
+#endif
         unsigned c = (unsigned)((n - 1) / RH_ALIGNMENT);
         void *p = rh__bcache_pop(h, c);
         if (RH_LIKELY(p != NULL)) return p;
@@ -676,7 +686,9 @@ RH__HOT_INLINE void *rh__malloc_fast(rh_heap *h, size_t n, const char *file, int
  * leaf's class map, not in the pool header), once the pointer is known to
  * be the start of a block (an interior pointer, or an object's pointer 16
  * bytes into its block, would otherwise put a live block on the free
- * list). Only a block whose arena's owner is h is cached. Everything else
+ * list). Only a block whose arena's owner is h is cached, and only while
+ * h's slow word is 0: both in one compare of the owner word with
+ * fast_owner (h, or 1 when the slow word is not 0). Everything else
  * is one jump to rh__free_missed (alloc.c), whose first four parameters
  * are rh_free_at's, in the same order, so that the fast path leaves them
  * where they came: tracing alone (rh__free_traced), another mode or tools,
@@ -684,16 +696,15 @@ RH__HOT_INLINE void *rh__malloc_fast(rh_heap *h, size_t n, const char *file, int
  * pointer (fatal). */
 void rh__free_missed(rh_heap *h, void *p, const char *file, int line, size_t header_offset) RH__OUT_OF_LINE;
 RH__HOT_INLINE void rh__free_fast(rh_heap *h, void *p, size_t header_offset, const char *file, int line) {
-    if (RH_LIKELY(h->alloc.slow == 0)) {
-        uintptr_t a = (uintptr_t)p, leaf = rh__radix_leaf(a);
-        if (RH_LIKELY(leaf != 0)) {
-            uintptr_t k = rh__leaf_index(a);
-            if (RH_LIKELY(atomic_load_explicit(rh__leaf_owner(leaf, k), memory_order_acquire) == (uintptr_t)h)) {
-                unsigned c = *rh__leaf_class(leaf, a);
-                if (RH_LIKELY(rh__class_block_start(c, p))) {
-                    rh__bcache_push(h, c, rh__leaf_pool_addr(leaf, p), p);
-                    return;
-                }
+    uintptr_t a = (uintptr_t)p, leaf = rh__radix_leaf(a);
+    if (RH_LIKELY(leaf != 0)) {
+        uintptr_t k = rh__leaf_index(a);
+        /* the owner is h and the slow word is 0, in one compare */
+        if (RH_LIKELY(atomic_load_explicit(rh__leaf_owner(leaf, k), memory_order_acquire) == h->alloc.fast_owner)) {
+            unsigned c = *rh__leaf_class(leaf, a);
+            if (RH_LIKELY(rh__class_block_start(c, p))) {
+                rh__bcache_push(h, c, rh__leaf_pool_addr(leaf, p), p);
+                return;
             }
         }
     }

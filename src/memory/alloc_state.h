@@ -43,6 +43,19 @@ typedef struct rh__mem_layer {
 struct rh__alloc_state {
     /* --- hot: all the fast paths of pools mode read ------------------- */
     unsigned slow;                  /* RH__SLOW_* bits                      */
+    /* Two words derived from slow (rh__alloc_slow_set writes all three):
+     * what the raw fast paths compare with in place of a test of slow,
+     * each in a compare they make anyway, so that a slow heap fails that
+     * compare and a fast one pays no test (alloc_priv.h, "The fast
+     * paths"). Object creation tests slow itself: it must not read the
+     * type before a slow heap's checks of it (debug mode names a NULL or
+     * broken type).
+     *   fast_owner  h while slow is 0, else 1 (no owner word of the radix
+     *               tree is 1): rh_free's owner test
+     *   fast_small  RH_SMALL_MAX while slow is 0, else 0: rh_malloc's size
+     *               test n - 1 < fast_small */
+    uintptr_t fast_owner;
+    size_t fast_small;
     /* usable[c]: the pools of class c with a free block (carved or not)
      * and either a block in use or the role of cached[c], and no other
      * (never a full one); doubly linked through rh__pool.next/prev. The

@@ -34,11 +34,11 @@ static void set_armed(rh_heap *h, bool armed) {
     if (armed && A->top != &A->fault) {
         A->fault.below = A->top;
         A->top = &A->fault;
-        A->slow |= RH__SLOW_FAULT;
+        rh__alloc_slow_set(h, A->slow | RH__SLOW_FAULT);
     } else if (!armed && A->top == &A->fault) {
         A->top = A->fault.below;
         A->fault.below = NULL;
-        A->slow &= ~RH__SLOW_FAULT;
+        rh__alloc_slow_set(h, A->slow & ~RH__SLOW_FAULT);
     }
 }
 
