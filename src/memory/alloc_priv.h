@@ -633,6 +633,13 @@ RH__HOT_INLINE void rh__bcache_push(rh_heap *h, unsigned c, rh__pool *pool, void
  * rh__free_slow: every free the fast path does not take (NULL ignored). */
 void *rh__malloc_slow(rh_heap *h, size_t n, bool zero, const char *file, int line);
 void *rh__alloc_fast_failed(rh_heap *h);
+/* Is h's slow word 0? For a path that has no compare to fold the test
+ * into (object creation and death): one compare of a word of h with h's
+ * own address (fast_owner), where a test of the slow word is a load and
+ * a test. */
+RH__HOT_INLINE bool rh__heap_fast(const rh_heap *h) {
+    return h->alloc.fast_owner == (uintptr_t)h;
+}
 /* Sets the slow word and the two words the fast paths derive from it
  * (rh__alloc_state.fast_owner, fast_small); the only writer of any of
  * them. */

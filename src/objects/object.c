@@ -505,7 +505,7 @@ static inline void free_block_gc(rh_object *o, bool gc) {
         free_block_slow(NULL, block, leaf, gc);
         return;
     }
-    if (RH_UNLIKELY(h->alloc.slow != 0)) {
+    if (RH_UNLIKELY(!rh__heap_fast(h))) {
         free_block_slow(h, block, leaf, gc);
         return;
     }
@@ -528,7 +528,7 @@ static inline void free_block_ll_known(rh_object *o) {
     uintptr_t leaf;
     rh_heap *h = rh__pool_owner_known(o, &leaf);
     rh__assert(h != NULL && h == rh__heap_of(o));
-    if (RH_UNLIKELY(h->alloc.slow != 0)) {
+    if (RH_UNLIKELY(!rh__heap_fast(h))) {
         free_block_ll_slow(h, o);
         return;
     }
@@ -538,7 +538,7 @@ static inline void free_block_ll_known(rh_object *o) {
 static inline void free_block_ll(rh_object *o) {
     uintptr_t leaf;
     rh_heap *h = rh__pool_owner(o, &leaf);
-    if (RH_UNLIKELY(h == NULL || h->alloc.slow != 0)) {
+    if (RH_UNLIKELY(h == NULL || !rh__heap_fast(h))) {
         free_block_ll_slow(h, o);
         return;
     }
@@ -882,7 +882,7 @@ static __attribute__((noinline)) bool set_untrack(rh_object *o) {
     if (!(w & RH__GCW_UNREACHABLE) || ((uintptr_t)t->finalize | (uintptr_t)t->legacy_del) != 0 ||
         ((t->flags & RH_TYPE_WEAKREFABLE) && *rh__weaklist_of(o) != NULL) ||
         (t->destroy && tls.depth >= RH__DEALLOC_MAX_DEPTH) || (h = rh__pool_owner(o, &leaf)) == NULL ||
-        h->alloc.slow != 0)
+        !rh__heap_fast(h))
         return false;
     rh__assert((t->flags & RH_TYPE_GC) && o->rh_refcnt == 0);
     uint64_t bit, *mw = rh__block_mark_word(leaf, o, &bit);
@@ -936,7 +936,7 @@ static __attribute__((noinline)) void dealloc_linkless(rh_object *o) {
     if (RH_UNLIKELY((w & (RH__GCW_MARKS | RH__GCW_ROUND)) != 0 ||
                     ((uintptr_t)t->finalize | (uintptr_t)t->legacy_del) != 0 ||
                     (t->flags & RH_TYPE_WEAKREFABLE) || d >= RH__DEALLOC_MAX_DEPTH ||
-                    (h = rh__pool_owner(o, &leaf)) == NULL || h->alloc.slow != 0)) {
+                    (h = rh__pool_owner(o, &leaf)) == NULL || !rh__heap_fast(h))) {
         dealloc_linkless_other(o);
         return;
     }

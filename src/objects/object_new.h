@@ -132,7 +132,7 @@ static inline void header_count_one(rh_object *o) {
 _Static_assert(RH_TYPE_GC == 1, "a type's flags ANDed with gc.linked give 0 or 1");
 RH__HOT_INLINE rh_object *rh__new_pool_object(rh_heap *h, const rh_type *t, bool track, const char *file,
                                               int line, bool traced, bool try_only) {
-    if (!traced && RH_UNLIKELY(h->alloc.slow != 0)) return try_only ? NULL : rh__new_slow(h, t, track, file, line);
+    if (!traced && RH_UNLIKELY(!rh__heap_fast(h))) return try_only ? NULL : rh__new_slow(h, t, track, file, line);
     size_t linked = h->gc.linked;
     if (linked > 1) __builtin_unreachable(); /* so that a type known not to be a container folds it */
     size_t prefix = (t->flags & linked) * sizeof(rh__gchead);
