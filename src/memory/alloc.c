@@ -37,11 +37,11 @@
  * owner and the word, reads the class of its pool (two loads, no lock, no
  * hash), and pushes the block on the class's block cache, or, when that is
  * full, on its pool, whose header is entry (p >> 14) & 63 of its arena's
- * dense array (alloc_priv.h; pools.c's essay for the cache). The object
- * paths (rh__obj_alloc, rh__obj_free, object.c's creation and death) test
- * the word itself: creation before it reads the type, which a slow heap's
- * checks must see first, and death because it learns the heap from the
- * block.
+ * dense array (alloc_priv.h; pools.c's essay for the cache). Object
+ * creation and death (object.c, object_new.h) have no such compare:
+ * creation tests the word before it reads the type, which a slow heap's
+ * checks must see first, and death learns the heap from the block; both
+ * test it as rh__heap_fast, fast_owner == h, one compare.
  * object.c inlines the same fast paths (they live in alloc_priv.h): it
  * allocates with rh__malloc_fast and frees a dead object's block with
  * rh__pool_owner and rh__bcache_push_leaf, which need no heap from their caller:

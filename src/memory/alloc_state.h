@@ -47,9 +47,10 @@ struct rh__alloc_state {
      * what the raw fast paths compare with in place of a test of slow,
      * each in a compare they make anyway, so that a slow heap fails that
      * compare and a fast one pays no test (alloc_priv.h, "The fast
-     * paths"). Object creation tests slow itself: it must not read the
-     * type before a slow heap's checks of it (debug mode names a NULL or
-     * broken type).
+     * paths"). Object creation and death have no such compare (creation
+     * must not read the type before a slow heap's checks of it, which name
+     * a NULL or broken type in debug mode; death learns the heap from the
+     * block): they test fast_owner == h (rh__heap_fast), one compare.
      *   fast_owner  h while slow is 0, else 1 (no owner word of the radix
      *               tree is 1): rh_free's owner test
      *   fast_small  RH_SMALL_MAX while slow is 0, else 0: rh_malloc's size
