@@ -266,7 +266,8 @@ size_t rh__bytes_in_use(const rh_heap *h) { return bytes_in_use(h); }
 /* The sample of the peak. The pools' bytes in use are a sum over the 32
  * classes (rh__pools_in_use, 8 instructions a class), taken once a pool
  * taken: on bench workload 1(b), whose pools empty and are taken again
- * every round, 7.5 of the 40 instructions of a malloc. Every byte the
+ * every round, 3.2 instructions a malloc in each round after the first
+ * (of the malloc's 36 then). Every byte the
  * classes count lies in a block of a pool taken from its arena, so the
  * figure is at most pools_taken * RH_POOL_SIZE (+ the system blocks, -
  * the quarantine): while that bound is not above the peak, the sum could
