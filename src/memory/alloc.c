@@ -274,10 +274,10 @@ size_t rh__bytes_in_use(const rh_heap *h) { return bytes_in_use(h); }
  * not raise it and is not taken. The peak is the same as with the sum
  * taken every time. */
 void rh__note_peak(rh_heap *h) {
-    const struct rh__alloc_state *A = &h->alloc;
+    struct rh__alloc_state *A = &h->alloc;
     if ((size_t)A->pools_taken * RH_POOL_SIZE + A->large_bytes - A->quar_bytes <= A->peak_in_use) return;
     size_t now = bytes_in_use(h);
-    if (now > h->alloc.peak_in_use) h->alloc.peak_in_use = now;
+    if (now > A->peak_in_use) A->peak_in_use = now;
 }
 
 static void *failed(rh_heap *h) {

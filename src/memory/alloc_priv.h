@@ -618,8 +618,11 @@ RH__HOT_INLINE void rh__bcache_push(rh_heap *h, unsigned c, rh__pool *pool, void
  * The fast paths of pools mode (alloc.c's rh_malloc_at, rh_free_at,
  * rh__obj_alloc, rh__obj_free; and object.c's allocation and death of
  * objects, which includes this file for them). Each tests the slow word
- * first: debug mode, the armed fault injector and Valgrind's announcements
- * all set a bit there, so they always reach the out-of-line slow paths.
+ * (rh_malloc_at and rh_free_at inside their size and owner compares,
+ * through fast_small and fast_owner; object creation and death by
+ * rh__heap_fast): debug mode, the armed fault injector and Valgrind's
+ * announcements all set a bit there, so they always reach the
+ * out-of-line slow paths.
  * Allocation tracing sets one too; when it is the only one, the slow
  * branches go to rh__malloc_traced / rh__free_traced instead (a pool
  * block's pop or push around the trace's in-line common case,
@@ -673,11 +676,6 @@ rh_heap *rh__obj_free_slow(rh_heap *h, void *block, size_t header_offset);
  * then a shift. */
 RH__HOT_INLINE void *rh__malloc_fast(rh_heap *h, size_t n, const char *file, int line) {
     if (RH_LIKELY(n - 1 < h->alloc.fast_small)) {
-#if defined(__GNUC__) || defined(__clang__)
-        /* fast_small is at most RH_SMALL_MAX: said to the compiler, which
-         * then knows the class below 32 (no zero-extension before indexing) */
-        if (n - 1 >= RH_SMALL_MAX) __builtin_unreachable();
-#endif
         unsigned c = (unsigned)((n - 1) / RH_ALIGNMENT);
         void *p = rh__bcache_pop(h, c);
         if (RH_LIKELY(p != NULL)) return p;
