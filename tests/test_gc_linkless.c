@@ -3711,6 +3711,20 @@ static size_t young_keep_rule(rh_heap *h) {
     return keep;
 }
 
+/* The bytes in use of a raw block of n object pointers in h's mode (debug
+ * mode adds its guards): the young array's cost at capacity n. */
+static size_t raw_entries_cost(rh_heap *h, size_t n) {
+    rh_heap_stats s0, s1;
+    rh_heap_stats_get(h, &s0);
+    void *raw = rh_malloc(h, n * sizeof(rh_object *));
+    assert_non_null(raw);
+    rh_heap_stats_get(h, &s1);
+    rh_free(h, raw);
+    size_t block = s1.bytes_in_use - s0.bytes_in_use;
+    assert_true(block >= n * sizeof(rh_object *));
+    return block;
+}
+
 /* A program that once had many young objects at a time (the collector
  * disabled while it loads them) does not keep a young array of their
  * number: a young collection (the objects dead, or surviving) and a full
@@ -3720,7 +3734,9 @@ static size_t young_keep_rule(rh_heap *h) {
  * heap record's again. */
 static void test_young_array_given_back(void **state) {
     (void)state;
-    enum { N = 100000 };
+    /* as many as the array holds while no automatic collection can come
+     * (test_young_array_idle_bound: past it, the young set is promoted) */
+    enum { N = RH__YOUNG_IDLE_MAX };
     static rh_object *o[N];
     for (size_t m = 0; m < NMODES; m++) {
         rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
@@ -3728,14 +3744,7 @@ static void test_young_array_given_back(void **state) {
         assert_int_equal(keep, 2048); /* threshold[0] 700: 2 * 701 entries */
         rh_heap_stats s0, s1;
         rh_heap_stats_get(h, &s0);
-        /* what a raw block of keep entries costs in this mode (debug mode
-         * adds its guards) */
-        void *raw = rh_malloc(h, keep * sizeof(rh_object *));
-        assert_non_null(raw);
-        rh_heap_stats_get(h, &s1);
-        size_t block = s1.bytes_in_use - s0.bytes_in_use;
-        assert_true(block >= keep * sizeof(rh_object *));
-        rh_free(h, raw);
+        size_t block = raw_entries_cost(h, keep);
         /* dead by the collection */
         for (size_t i = 0; i < N; i++) assert_non_null(o[i] = rh_new_tracked(h, &pair_type));
         assert_true(h->gc.capyoung >= N);
@@ -3773,6 +3782,97 @@ static void test_young_array_given_back(void **state) {
         for (size_t i = 0; i < 1000; i++) rh_decref(o[i]);
         rh_heap_stats_get(h, &s1);
         assert_int_equal(s1.bytes_in_use, s0.bytes_in_use);
+        rh_heap_destroy(h);
+    }
+}
+
+/* While no automatic collection can come (disabled here; threshold[0] 0
+ * alike), the young array stops at RH__YOUNG_IDLE_MAX entries: the track
+ * that finds it full promotes the young set to generation 1 unexamined
+ * and keeps the array. From first principles, for N = 3 * M + 5 pairs
+ * tracked (M = RH__YOUNG_IDLE_MAX): tracks M + 1, 2M + 1 and 3M + 1 each
+ * promote M objects, so 5 are young and 3M in generation 1; count[0] is
+ * CPython's N all the same. The bytes in use grow by 32 a pair plus one
+ * raw block of M entries. A cycle among the promoted objects is left to a
+ * full collection (collect(0) examines the young array only: 2 for the
+ * cycle among the young ones), which finds it (2). Enabled with
+ * threshold[0] 0 (no automatic collection either) the array stops alike;
+ * with automatic collection possible it grows past M. */
+static void test_young_array_idle_bound(void **state) {
+    (void)state;
+    enum { M = RH__YOUNG_IDLE_MAX, N = 3 * M + 5 };
+    static rh_object *o[N];
+    for (size_t m = 0; m < NMODES; m++) {
+        rh_heap *h = heap_new(MODES[m], RH_GC_POLICY_INCREMENTAL, true);
+        rh_heap_stats s0, s1;
+        size_t block = raw_entries_cost(h, M);
+        rh_object *one = rh_new_tracked(h, &pair_type);
+        assert_non_null(one);
+        rh_heap_stats_get(h, &s0);
+        size_t per = 0;
+        {
+            rh_object *two = rh_new_tracked(h, &pair_type);
+            rh_heap_stats_get(h, &s1);
+            per = s1.bytes_in_use - s0.bytes_in_use; /* 32, more in debug mode */
+            rh_decref(two);
+        }
+        rh_decref(one);
+        rh_heap_stats_get(h, &s0);
+        long c0[RH_GC_GENERATIONS];
+        rh_gc_get_count(h, c0);
+        for (size_t i = 0; i < N; i++) assert_non_null(o[i] = rh_new_tracked(h, &pair_type));
+        assert_int_equal(nyoung(h), 5);
+        assert_int_equal(h->gc.capyoung, M);
+        assert_int_equal(h->gc.n_gen1, 3 * M);
+        assert_int_equal(h->gc.n_old, 3 * M);
+        long c[RH_GC_GENERATIONS];
+        rh_gc_get_count(h, c);
+        assert_int_equal(c[0] - c0[0], N);
+        rh_heap_stats_get(h, &s1);
+        assert_int_equal(s1.bytes_in_use - s0.bytes_in_use, N * per + block);
+        check_young(h);
+        rh_object *g0 = rh_gc_get_objects(h, 0), *g1 = rh_gc_get_objects(h, 1);
+        assert_int_equal(rh_list_size(g0), 5);
+        for (size_t i = 0; i < 5; i++) assert_ptr_equal(rh_list_get(g0, i), o[3 * M + i]);
+        assert_int_equal(rh_list_size(g1), 3 * M);
+        rh_decref(g0);
+        rh_decref(g1);
+        /* a cycle among the promoted (o[0], o[1]), one among the young
+         * (o[N-2], o[N-1]) */
+        rh_incref(o[1]);
+        ((pair *)o[0])->a = o[1];
+        rh_incref(o[0]);
+        ((pair *)o[1])->a = o[0];
+        rh_incref(o[N - 1]);
+        ((pair *)o[N - 2])->a = o[N - 1];
+        rh_incref(o[N - 2]);
+        ((pair *)o[N - 1])->a = o[N - 2];
+        rh_decref(o[0]);
+        rh_decref(o[1]);
+        rh_decref(o[N - 2]);
+        rh_decref(o[N - 1]);
+        assert_int_equal(rh_gc_collect(h, 0), 2);
+        assert_int_equal(rh_gc_collect(h, 0), 0);
+        assert_int_equal(rh_gc_collect(h, 2), 2);
+        for (size_t i = 2; i < N - 2; i++) rh_decref(o[i]);
+        assert_int_equal(nyoung(h), 0);
+        assert_int_equal(h->gc.n_old, 0);
+        /* threshold[0] 0, enabled: no automatic collection, the same bound */
+        rh_gc_set_threshold(h, 0, 10, 10);
+        rh_gc_enable(h);
+        for (size_t i = 0; i < M + 1; i++) assert_non_null(o[i] = rh_new_tracked(h, &pair_type));
+        assert_int_equal(nyoung(h), 1);
+        assert_int_equal(h->gc.n_gen1, M);
+        for (size_t i = 0; i < M + 1; i++) rh_decref(o[i]);
+        /* automatic collection possible (a threshold above the load): the
+         * array grows past M */
+        rh_gc_set_threshold(h, (long)N, 10, 10);
+        for (size_t i = 0; i < M + 1; i++) assert_non_null(o[i] = rh_new_tracked(h, &pair_type));
+        assert_int_equal(nyoung(h), M + 1);
+        assert_true(h->gc.capyoung > M);
+        check_young(h);
+        rh_gc_disable(h);
+        for (size_t i = 0; i < M + 1; i++) rh_decref(o[i]);
         rh_heap_destroy(h);
     }
 }
@@ -3934,6 +4034,7 @@ int main(void) {
         cmocka_unit_test(test_round_weakref_and_doomed_untrack),
         cmocka_unit_test(test_round_settle),
         cmocka_unit_test(test_young_array_given_back),
+        cmocka_unit_test(test_young_array_idle_bound),
         cmocka_unit_test(test_young_array_steady),
         cmocka_unit_test(test_full_set_counters_checked),
         cmocka_unit_test(test_full_set_counters_checked_long),

@@ -66,7 +66,16 @@
  *            collector (it is only examined later, by a full collection or
  *            a round). With no array at all (it could not be had, at
  *            the heap's creation or at the first growth) the object
- *            becomes old at once.
+ *            becomes old at once. While no automatic collection can
+ *            come (trigger LONG_MAX: disabled, or threshold[0] 0) the
+ *            array stops at RH__YOUNG_IDLE_MAX entries (64 Ki, 512 KiB):
+ *            the track that finds it full there promotes the young set
+ *            to generation 1 (GEN1, n_gen1 and n_old += nyoung, as a
+ *            young generation gc_incr.c skips) and keeps the array, so
+ *            the collector's memory does not grow by 8 bytes for every
+ *            container made with the collector off; count[0] is not
+ *            reset (CPython's figure), and collect(0) then examines the
+ *            objects tracked since the last such promotion only.
  *   untrack  a YOUNG object is swap-removed (the last entry takes its
  *            slot and its index); one in a collection's set leaves a
  *            tombstone in its slot; one of a round leaves the round's
@@ -232,12 +241,18 @@
 #include <stdlib.h>
 
 
-/* Every young object becomes old (promotion without a collection). */
-static void promote_young(struct rh__gc_state *st) {
+/* Every young object becomes old without a collection: GEN `gen`, OLD or
+ * GEN1 (a young collection's survivors are GEN1: promoted since the round
+ * began). Callers: a track whose array cannot grow and the heap's end
+ * (OLD), a young generation the incremental policy skips
+ * (rh__gc_linkless_promote_young) and a track whose array is full at
+ * RH__YOUNG_IDLE_MAX while no automatic collection can come (GEN1). */
+static void promote_young(struct rh__gc_state *st, uint32_t gen) {
     for (size_t i = 0; i < st->nyoung; i++) {
         rh_object *o = st->young[i];
-        o->rh_gcword &= ~(RH__GCW_GEN | RH__GCW_LOW);
+        o->rh_gcword = (o->rh_gcword & ~(RH__GCW_GEN | RH__GCW_LOW)) | gen;
     }
+    if (gen == RH__GCW_GEN1) st->n_gen1 += st->nyoung;
     st->n_old += st->nyoung;
     st->nyoung = 0;
 }
@@ -352,8 +367,15 @@ void rh__gc_linkless_track(rh_heap *h, rh_object *o) {
     struct rh__gc_state *st = &h->gc;
     rh__block_mark(h, o);
     uint32_t keep = o->rh_gcword & RH__GCW_KEEP;
-    if (!young_room(h)) {
-        promote_young(st);
+    if (st->nyoung == st->capyoung && st->nyoung >= RH__YOUNG_IDLE_MAX && st->trigger == LONG_MAX) {
+        /* no young collection will come to empty the array: its objects
+         * join generation 1 unexamined, as a skipped young generation's,
+         * and the array is kept for the next ones; count[0] does not move
+         * (CPython's: containers made since the last young collection),
+         * the next young collection counts them among its survivors */
+        promote_young(st, RH__GCW_GEN1);
+    } else if (!young_room(h)) {
+        promote_young(st, RH__GCW_OLD);
         if (st->capyoung == 0 || st->finished) {
             o->rh_gcword = keep;
             st->n_old++;
@@ -422,7 +444,7 @@ void rh__gc_linkless_fini(rh_heap *h) {
     struct rh__gc_state *st = &h->gc;
     /* Objects that die from here on (the weak references' and objects'
      * teardown) untrack as old ones: the array goes now. */
-    promote_young(st);
+    promote_young(st, RH__GCW_OLD);
     rh__gc_linkless_young_free(h, st->young);
     st->young = NULL;
     st->capyoung = 0;
@@ -1353,14 +1375,7 @@ void rh__gc_linkless_take(rh_heap *h, rh_object *o) {
 }
 
 void rh__gc_linkless_promote_young(rh_heap *h) {
-    struct rh__gc_state *st = &h->gc;
-    for (size_t i = 0; i < st->nyoung; i++) {
-        rh_object *o = st->young[i];
-        o->rh_gcword = (o->rh_gcword & ~(RH__GCW_GEN | RH__GCW_LOW)) | RH__GCW_GEN1;
-    }
-    st->n_gen1 += st->nyoung;
-    st->n_old += st->nyoung;
-    st->nyoung = 0;
+    promote_young(&h->gc, RH__GCW_GEN1);
     young_fit(h);
 }
 

@@ -140,7 +140,16 @@ _Static_assert((uint64_t)RH__GCW_LINKLESS + RH__GCW_FINALIZED + RH__GCW_GEN + RH
 /* The young array holds fewer objects than this (LOW's range). */
 #define RH__YOUNG_MAX ((size_t)RH__GCW_LOW)
 /* The young array's first capacity (in the heap's record). */
+#ifndef RH__YOUNG_FIRST
 #define RH__YOUNG_FIRST 64
+#endif
+/* While no automatic collection can come (trigger LONG_MAX: disabled,
+ * threshold[0] 0), the young array grows no further than this: full, the
+ * young set is promoted unexamined (gc_linkless.c, rh__gc_linkless_track).
+ * A build may set both lower (the soak does, to promote often). */
+#ifndef RH__YOUNG_IDLE_MAX
+#define RH__YOUNG_IDLE_MAX ((size_t)1 << 16)
+#endif
 
 /* Does o (a container) have the layout without links? */
 static inline uint32_t rh__gcw_gen(uint32_t w) {
