@@ -482,6 +482,45 @@ static void op_buffer(rh_object *self) {
     rh_decref(o);
 }
 
+/* What one rh_repr costs the harness may bound, as BULK_BUDGET bounds
+ * what the bulk operations make: the repr of a list, tuple, dict or set
+ * visits every element, a shared one once for each reference to it (as
+ * CPython's repr does), so a few bulk lists each holding another one
+ * hundreds of times cost the product of their lengths (a timeout: three
+ * such levels took 2 minutes). repr_visits counts those visits in the
+ * same order, an object already on the path standing for itself (the
+ * repr's guard) and nothing below RH__REPR_MAX_DEPTH's 1000 levels (where
+ * the repr fails), and stops at `left`: 0 means too costly. */
+#define REPR_VISITS 200000u
+static rh_object *repr_path[1001];
+static size_t repr_visits(rh_object *o, size_t left, unsigned depth) {
+    if (left == 0) return 0;
+    left--;
+    bool list = rh_is_type(o, &rh_list_type), tuple = rh_is_type(o, &rh_tuple_type);
+    bool dict = rh_is_type(o, &rh_dict_type), set = rh_is_type(o, &rh_set_type);
+    if (!(list || tuple || dict || set) || depth >= 1000) return left;
+    for (unsigned i = 0; i < depth; i++)
+        if (repr_path[i] == o) return left;
+    repr_path[depth] = o;
+    size_t pos = 0;
+    rh_object *k, *v;
+    if (list || tuple) {
+        size_t n = list ? rh_list_size(o) : rh_tuple_size(o);
+        for (size_t i = 0; i < n && left; i++) {
+            rh_object *e = list ? rh_list_get(o, (ptrdiff_t)i) : rh_tuple_get(o, i);
+            if (e) left = repr_visits(e, left, depth + 1);
+        }
+    } else if (dict) {
+        while (left && rh_dict_next(o, &pos, &k, &v)) {
+            left = repr_visits(k, left, depth + 1);
+            left = repr_visits(v, left, depth + 1);
+        }
+    } else {
+        while (left && rh_set_next(o, &pos, &k)) left = repr_visits(k, left, depth + 1);
+    }
+    return left;
+}
+
 static void op_misc(rh_object *self) {
     rh_object *a = operand(self), *b = operand(self);
     rh_heap *h = F->h;
@@ -491,7 +530,8 @@ static void op_misc(rh_object *self) {
                 switch (rd() % 4) { case 0: r = rh_int_add(h, a, b); break; case 1: r = rh_int_sub(h, a, b); break;
                                     case 2: r = rh_int_mul(h, a, b); break; default: r = rh_int_floordiv(h, a, b); }
                 if (r) root_set(root_index(), r); } break;
-    case 2: if (a) { char buf[64]; int n = rh_repr(a, buf, sizeof buf); if (n < 0) CHECK_ERR(); } break;
+    case 2: if (a && repr_visits(a, REPR_VISITS, 0) > 0) {
+                char buf[64]; int n = rh_repr(a, buf, sizeof buf); if (n < 0) CHECK_ERR(); } break;
     case 3: if (a && b) (void)rh_equal(a, b); break;
     case 4: if (a) (void)rh_sizeof(a); break;
     case 5: if (a) (void)rh_hash(a); break;
