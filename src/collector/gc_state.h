@@ -146,7 +146,9 @@ _Static_assert((uint64_t)RH__GCW_LINKLESS + RH__GCW_FINALIZED + RH__GCW_GEN + RH
 /* While no automatic collection can come (trigger LONG_MAX: disabled,
  * threshold[0] 0), the young array grows no further than this: full, the
  * young set is promoted unexamined (gc_linkless.c, rh__gc_linkless_track).
- * A build may set both lower (the soak does, to promote often). */
+ * A build may set both lower: -DRH__YOUNG_FIRST=4 -DRH__YOUNG_IDLE_MAX=4
+ * make nearly every soak trial with the collector off promote
+ * (docs/linkless.md, "The young array while the collector is off"). */
 #ifndef RH__YOUNG_IDLE_MAX
 #define RH__YOUNG_IDLE_MAX ((size_t)1 << 16)
 #endif

@@ -492,13 +492,14 @@ static void op_buffer(rh_object *self) {
  * repr's guard) and nothing below RH__REPR_MAX_DEPTH's 1000 levels (where
  * the repr fails), and stops at `left`: 0 means too costly. */
 #define REPR_VISITS 200000u
-static rh_object *repr_path[1001];
+#define REPR_DEPTH 1000u /* RH__REPR_MAX_DEPTH */
+static rh_object *repr_path[REPR_DEPTH];
 static size_t repr_visits(rh_object *o, size_t left, unsigned depth) {
     if (left == 0) return 0;
     left--;
     bool list = rh_is_type(o, &rh_list_type), tuple = rh_is_type(o, &rh_tuple_type);
     bool dict = rh_is_type(o, &rh_dict_type), set = rh_is_type(o, &rh_set_type);
-    if (!(list || tuple || dict || set) || depth >= 1000) return left;
+    if (!(list || tuple || dict || set) || depth >= REPR_DEPTH) return left;
     for (unsigned i = 0; i < depth; i++)
         if (repr_path[i] == o) return left;
     repr_path[depth] = o;
